@@ -1,0 +1,174 @@
+//! Client configuration, mirroring the C++ SDK's `ClientConfiguration` and its defaults.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+
+/// Which signature the client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SignatureVersion {
+    /// HMAC-SHA1 `OSS ak:sig` (the C++ SDK's default).
+    #[default]
+    V1,
+    /// `OSS4-HMAC-SHA256`; needs a region.
+    V4,
+}
+
+/// Proxy settings; used only when `host` is non-empty.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxy {
+    /// `http` or `https` (the scheme used to talk to the proxy).
+    pub scheme: String,
+    pub host: String,
+    pub port: u16,
+    pub username: String,
+    pub password: String,
+}
+
+/// Everything a client needs besides its endpoint and credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub user_agent: String,
+    /// Concurrent requests per client, and the idle connection pool size.
+    pub max_connections: u32,
+    pub connect_timeout: Duration,
+    /// Low-speed (idle) timeout: fail when no byte arrives for this long. Not a total timeout.
+    pub request_timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First retry delay; doubled each retry (300, 600, 1200 ms by default).
+    pub retry_base_delay: Duration,
+    /// Upper bound of one retry delay.
+    pub retry_max_delay: Duration,
+    pub proxy: Proxy,
+    pub verify_tls: bool,
+    pub ca_file: String,
+    pub ca_path: String,
+    pub is_cname: bool,
+    pub is_path_style: bool,
+    pub enable_crc64: bool,
+    pub enable_date_skew_adjustment: bool,
+    /// Aggregate receive limit of the client in bytes per second; 0 = unlimited.
+    pub recv_rate_limit: u64,
+    pub signature_version: SignatureVersion,
+    /// V4 signing region (`cn-hangzhou`); may also be set later on the client.
+    pub region: String,
+}
+
+pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+/// A sane cap: more connections than this to one endpoint only hurts.
+pub const MAX_CONNECTIONS_LIMIT: u32 = 1024;
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            user_agent: default_user_agent(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            connect_timeout: Duration::from_millis(5000),
+            request_timeout: Duration::from_millis(10000),
+            max_retries: 3,
+            retry_base_delay: Duration::from_millis(300),
+            retry_max_delay: Duration::from_secs(10),
+            proxy: Proxy::default(),
+            verify_tls: true,
+            ca_file: String::new(),
+            ca_path: String::new(),
+            is_cname: false,
+            is_path_style: false,
+            enable_crc64: true,
+            enable_date_skew_adjustment: true,
+            recv_rate_limit: 0,
+            signature_version: SignatureVersion::V1,
+            region: String::new(),
+        }
+    }
+}
+
+pub fn default_user_agent() -> String {
+    format!(
+        "aliyun-sdk-cpp/{} ({}/{}) oss-ffi",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+impl Config {
+    /// Checks the values that cannot be right, with a message naming the field.
+    pub fn validate(&self) -> Result<()> {
+        if self.max_connections == 0 || self.max_connections > MAX_CONNECTIONS_LIMIT {
+            return Err(Error::validate(format!(
+                "maxConnections must be between 1 and {MAX_CONNECTIONS_LIMIT}, got {}",
+                self.max_connections
+            )));
+        }
+        if self.connect_timeout.is_zero() {
+            return Err(Error::validate("connectTimeoutMs must be greater than 0"));
+        }
+        if self.request_timeout.is_zero() {
+            return Err(Error::validate("requestTimeoutMs must be greater than 0"));
+        }
+        if self.max_retries > 100 {
+            return Err(Error::validate(format!(
+                "retry count must be at most 100, got {}",
+                self.max_retries
+            )));
+        }
+        if !self.proxy.host.is_empty()
+            && !matches!(self.proxy.scheme.as_str(), "" | "http" | "https" | "socks5")
+        {
+            return Err(Error::validate(format!(
+                "proxy scheme must be http or https, got '{}'",
+                self.proxy.scheme
+            )));
+        }
+        if self.user_agent.bytes().any(|b| b < 0x20 || b == 0x7f) {
+            return Err(Error::validate("userAgent contains control characters"));
+        }
+        Ok(())
+    }
+
+    /// Delay before retry number `attempt` (1-based): base * 2^(attempt-1), capped.
+    pub fn retry_delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        self.retry_base_delay
+            .checked_mul(factor)
+            .unwrap_or(self.retry_max_delay)
+            .min(self.retry_max_delay)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_cpp_sdk() {
+        let c = Config::default();
+        assert_eq!(c.max_connections, 16);
+        assert_eq!(c.request_timeout, Duration::from_millis(10000));
+        assert_eq!(c.connect_timeout, Duration::from_millis(5000));
+        assert_eq!(c.max_retries, 3);
+        assert!(c.verify_tls && c.enable_crc64 && c.enable_date_skew_adjustment);
+        assert_eq!(c.signature_version, SignatureVersion::V1);
+        assert!(c.user_agent.starts_with("aliyun-sdk-cpp/"));
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn retry_delays_double() {
+        let c = Config::default();
+        let d: Vec<u128> = (1..=4).map(|a| c.retry_delay(a).as_millis()).collect();
+        assert_eq!(d, vec![300, 600, 1200, 2400]);
+        assert_eq!(c.retry_delay(60), c.retry_max_delay);
+    }
+
+    #[test]
+    fn bad_values_are_refused() {
+        let c = Config {
+            max_connections: 0,
+            ..Config::default()
+        };
+        assert_eq!(c.validate().unwrap_err().code, "ValidateError");
+    }
+}

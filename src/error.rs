@@ -1,0 +1,162 @@
+//! The one error type of the core: an OSS-style code string, a message, and the request context.
+//!
+//! `code` is exactly what the C++ SDK's `OssError::Code()` returns: the server's XML `Code`
+//! (`NoSuchKey`, `AccessDenied`, ...), `ValidateError`, `ServerError:<status>` for a bodiless
+//! failure, `ClientError:<n>` for transport failures (n = 200000 + the matching curl code, as the
+//! C++ SDK does), `CrcCheckError`, `RenameError`, and ours: `Cancelled`, `ObjectChanged`,
+//! `NotInitialized`, `FileLocked`, `IOError`.
+//!
+//! Messages never contain secrets: nothing in this crate formats a secret into a string.
+
+use std::fmt;
+
+/// A coarse classification for programmatic handling (mirrored by `oss_error_kind_t` in C).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A parameter was invalid (`ValidateError`); nothing was sent.
+    InvalidArgument,
+    /// A required pointer argument was NULL (FFI only; code `ValidateError`).
+    NullArgument,
+    /// A string argument was not valid UTF-8 (FFI only; code `ValidateError`).
+    InvalidUtf8,
+    /// The server answered with an error status.
+    Server,
+    /// Connecting, sending or receiving failed (after retries).
+    Transport,
+    /// No byte arrived within the configured timeout (after retries).
+    Timeout,
+    /// CRC64 of the downloaded bytes differs from the server's.
+    CrcMismatch,
+    /// The operation was cancelled (per download, client-wide or by SDK shutdown).
+    Cancelled,
+    /// A local file-system operation failed.
+    Io,
+    /// The object changed on the server while it was being downloaded.
+    ObjectChanged,
+    /// The SDK was not initialised or has been shut down.
+    NotInitialized,
+    /// Another download holds the destination.
+    Busy,
+    /// A panic was caught at the library boundary.
+    Panic,
+}
+
+/// The error of every fallible core operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub kind: ErrorKind,
+    pub code: String,
+    pub message: String,
+    pub request_id: String,
+    pub host: String,
+    /// HTTP status of the failing answer; 0 when there was none.
+    pub http_status: u16,
+    /// The server's `EC` error detail code, when present.
+    pub ec: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// curl's code numbering, offset like the C++ SDK's `ClientError:<n>` codes.
+pub const CLIENT_ERROR_BASE: u32 = 200_000;
+pub mod curl {
+    pub const COULDNT_RESOLVE_HOST: u32 = 6;
+    pub const COULDNT_CONNECT: u32 = 7;
+    pub const PARTIAL_FILE: u32 = 18;
+    pub const WRITE_ERROR: u32 = 23;
+    pub const OPERATION_TIMEDOUT: u32 = 28;
+    pub const SSL_CONNECT_ERROR: u32 = 35;
+    pub const ABORTED_BY_CALLBACK: u32 = 42;
+    pub const SEND_ERROR: u32 = 55;
+    pub const RECV_ERROR: u32 = 56;
+    pub const PEER_FAILED_VERIFICATION: u32 = 60;
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            code: code.into(),
+            message: message.into(),
+            request_id: String::new(),
+            host: String::new(),
+            http_status: 0,
+            ec: String::new(),
+        }
+    }
+
+    /// A parameter error (`ValidateError`).
+    pub fn validate(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, "ValidateError", message)
+    }
+
+    /// A transport failure with the C++ SDK's `ClientError:<200000 + curl code>` code.
+    pub fn client(kind: ErrorKind, curl_code: u32, message: impl Into<String>) -> Self {
+        Self::new(
+            kind,
+            format!("ClientError:{}", CLIENT_ERROR_BASE + curl_code),
+            message,
+        )
+    }
+
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Cancelled, "Cancelled", message)
+    }
+
+    pub fn not_initialized() -> Self {
+        Self::new(
+            ErrorKind::NotInitialized,
+            "NotInitialized",
+            "the SDK is not initialised (call oss_initialize_sdk / InitializeSdk first) or has been shut down",
+        )
+    }
+
+    /// A local I/O failure, with what was being done and on which path.
+    pub fn io(what: &str, path: &std::path::Path, err: &std::io::Error) -> Self {
+        Self::new(
+            ErrorKind::Io,
+            "IOError",
+            format!("{what} '{}': {err}", path.display()),
+        )
+    }
+
+    pub fn with_host(mut self, host: impl Into<String>) -> Self {
+        self.host = host.into();
+        self
+    }
+
+    pub fn with_request_id(mut self, id: impl Into<String>) -> Self {
+        self.request_id = id.into();
+        self
+    }
+
+    /// Whether the official SDKs would retry this failure (spec "Retries"): 5xx, 408, 429,
+    /// RequestTimeTooSkewed, and transport failures or timeouts.
+    pub fn is_retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::Transport | ErrorKind::Timeout => true,
+            ErrorKind::Server => {
+                self.http_status >= 500
+                    || self.http_status == 408
+                    || self.http_status == 429
+                    || self.code == "RequestTimeTooSkewed"
+            }
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)?;
+        if self.http_status != 0 {
+            write!(f, " (HTTP {})", self.http_status)?;
+        }
+        if !self.request_id.is_empty() {
+            write!(f, " [request id {}]", self.request_id)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Error {}

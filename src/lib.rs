@@ -1,0 +1,32 @@
+//! oss-ffi: resumable, concurrent, verified downloads from Alibaba Cloud OSS, with a C ABI.
+//!
+//! Module map (each concept lives in the file named after it):
+//! - [`ffi`]: the C ABI only (handles, strings, errors, callbacks, the panic boundary).
+//! - [`runtime`]: the global tokio runtime created by `oss_initialize_sdk`.
+//! - [`config`], [`credentials`], [`endpoint`]: client configuration, credential providers,
+//!   endpoint parsing and addressing.
+//! - [`sign`]: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256) request signing.
+//! - [`transport`]: HTTP over reqwest, retries with backoff, clock skew, XML error parsing.
+//! - [`client`]: a configured client (endpoint + credentials + transport).
+//! - [`object`]: HeadObject, GetObjectMeta, ranged GET, GetObject to a file.
+//! - [`crc64`]: CRC-64/XZ and its combine function.
+//! - [`download`]: the resumable downloader (planner, checkpoint, writer, progress).
+//! - [`log`]: the log sink and level.
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub mod cancel;
+pub mod client;
+pub mod config;
+pub mod crc64;
+pub mod credentials;
+pub mod download;
+pub mod endpoint;
+pub mod error;
+pub mod ffi;
+pub mod log;
+pub mod object;
+pub mod runtime;
+pub mod sign;
+pub mod transport;
+
+pub use error::{Error, ErrorKind, Result};
