@@ -134,7 +134,15 @@ impl Error {
     /// RequestTimeTooSkewed, and transport failures or timeouts.
     pub fn is_retryable(&self) -> bool {
         match self.kind {
-            ErrorKind::Transport | ErrorKind::Timeout => true,
+            // A certificate that fails verification will fail again.
+            ErrorKind::Transport => {
+                self.code
+                    != format!(
+                        "ClientError:{}",
+                        CLIENT_ERROR_BASE + curl::PEER_FAILED_VERIFICATION
+                    )
+            }
+            ErrorKind::Timeout => true,
             ErrorKind::Server => {
                 self.http_status >= 500
                     || self.http_status == 408

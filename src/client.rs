@@ -1,0 +1,172 @@
+//! A configured client: endpoint, credentials provider, configuration and the HTTP transport.
+//!
+//! `Client` is a cheap handle (an `Arc`): clones share the connection pool, the rate limiter,
+//! the clock-skew offset and the enable/disable switch. It is `Send + Sync`.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, SignatureVersion};
+use crate::credentials::CredentialsProvider;
+use crate::endpoint::{Addressing, Endpoint};
+use crate::error::{Error, Result};
+use crate::transport::RateLimiter;
+
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub endpoint: Endpoint,
+    pub config: Config,
+    pub credentials: Arc<dyn CredentialsProvider>,
+    pub region: RwLock<String>,
+    pub http: reqwest::Client,
+    /// At most `max_connections` requests in flight.
+    pub permits: Arc<Semaphore>,
+    pub rate: Option<RateLimiter>,
+    /// Server time minus local time, in seconds (clock-skew correction).
+    pub clock_offset: AtomicI64,
+    /// Cancelled while requests are disabled (`DisableRequest`).
+    pub requests: Mutex<CancellationToken>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("endpoint", &self.inner.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Validates the configuration and builds the transport. Sends nothing.
+    pub fn new(
+        endpoint: &str,
+        credentials: Arc<dyn CredentialsProvider>,
+        config: Config,
+    ) -> Result<Client> {
+        config.validate()?;
+        let endpoint = Endpoint::parse(endpoint)?;
+        let http = crate::transport::build_http_client(&config)?;
+        let rate = (config.recv_rate_limit > 0).then(|| RateLimiter::new(config.recv_rate_limit));
+        Ok(Client {
+            inner: Arc::new(Inner {
+                region: RwLock::new(config.region.clone()),
+                permits: Arc::new(Semaphore::new(config.max_connections as usize)),
+                endpoint,
+                config,
+                credentials,
+                http,
+                rate,
+                clock_offset: AtomicI64::new(0),
+                requests: Mutex::new(CancellationToken::new()),
+            }),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// Sets the V4 signing region (`cn-hangzhou`, not `oss-cn-hangzhou`).
+    pub fn set_region(&self, region: &str) -> Result<()> {
+        let region = region.trim();
+        if region
+            .bytes()
+            .any(|b| !(b.is_ascii_alphanumeric() || b == b'-'))
+        {
+            return Err(Error::validate(format!(
+                "the region '{}' may only hold letters, digits and '-'",
+                region.escape_debug()
+            )));
+        }
+        *self.inner.region.write().unwrap_or_else(|e| e.into_inner()) = region.to_string();
+        Ok(())
+    }
+
+    pub fn region(&self) -> String {
+        self.inner
+            .region
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Checks that the client can sign requests (V4 needs a region).
+    pub fn check_signing(&self) -> Result<()> {
+        if self.inner.config.signature_version == SignatureVersion::V4 && self.region().is_empty() {
+            return Err(Error::validate(
+                "signature V4 needs a region: set it with SetRegion / oss_client_set_region / oss_config_set_region (e.g. cn-hangzhou)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn addressing(&self) -> Addressing {
+        if self.inner.config.is_cname {
+            Addressing::Cname
+        } else if self.inner.config.is_path_style {
+            Addressing::PathStyle
+        } else {
+            Addressing::VirtualHosted
+        }
+    }
+
+    /// Aborts every request in flight and refuses new ones until `enable_requests`.
+    pub fn disable_requests(&self) {
+        self.inner
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .cancel();
+    }
+
+    pub fn enable_requests(&self) {
+        let mut t = self
+            .inner
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if t.is_cancelled() {
+            *t = CancellationToken::new();
+        }
+    }
+
+    /// The token that `disable_requests` cancels (current generation).
+    pub(crate) fn requests_token(&self) -> CancellationToken {
+        self.inner
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Local time corrected by the clock offset learnt from the server.
+    pub(crate) fn now(&self) -> SystemTime {
+        let off = self.inner.clock_offset.load(Ordering::Relaxed);
+        if off >= 0 {
+            SystemTime::now() + Duration::from_secs(off as u64)
+        } else {
+            SystemTime::now() - Duration::from_secs(off.unsigned_abs())
+        }
+    }
+
+    pub(crate) fn set_clock_offset(&self, server_time: SystemTime) {
+        let now = SystemTime::now();
+        let off = match server_time.duration_since(now) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64),
+        };
+        self.inner.clock_offset.store(off, Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,123 @@
+//! The one global tokio runtime, created by `oss_initialize_sdk` and stopped by `oss_shutdown_sdk`.
+//!
+//! Decision: no lazy initialisation. A call made before initialisation or after shutdown fails at
+//! once with `NotInitialized` (never hangs). Initialise again after a shutdown to start over.
+//! Blocking C calls run their work as a task on the runtime and wait for it; shutdown cancels every
+//! running operation first, so waiting callers return `Cancelled` promptly.
+
+use std::future::Future;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use tokio::runtime::{Handle, Runtime};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{Error, ErrorKind, Result};
+
+struct State {
+    runtime: Runtime,
+    shutdown: CancellationToken,
+}
+
+static STATE: RwLock<Option<State>> = RwLock::new(None);
+
+/// Creates the runtime if there is none. Idempotent and thread-safe.
+pub fn initialize() -> Result<()> {
+    let mut state = STATE.write().unwrap_or_else(|e| e.into_inner());
+    if state.is_some() {
+        return Ok(());
+    }
+    crate::log::apply_env();
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(2, 16);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name("oss-ffi-worker")
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Io,
+                "InitializeError",
+                format!("cannot start the SDK runtime: {e}"),
+            )
+        })?;
+    *state = Some(State {
+        runtime,
+        shutdown: CancellationToken::new(),
+    });
+    crate::log::log(crate::log::Level::Info, || {
+        format!("SDK initialised ({workers} worker threads)")
+    });
+    Ok(())
+}
+
+pub fn is_initialized() -> bool {
+    STATE.read().unwrap_or_else(|e| e.into_inner()).is_some()
+}
+
+/// Cancels every running operation and stops the runtime. Idempotent and thread-safe.
+pub fn shutdown() {
+    let state = STATE.write().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(state) = state {
+        state.shutdown.cancel();
+        if Handle::try_current().is_ok() {
+            // Called from inside a library callback: a blocking shutdown would deadlock.
+            state.runtime.shutdown_background();
+        } else {
+            state.runtime.shutdown_timeout(Duration::from_secs(5));
+        }
+    }
+}
+
+/// The token cancelled by `shutdown`, for operations to watch.
+pub fn shutdown_token() -> Result<CancellationToken> {
+    let state = STATE.read().unwrap_or_else(|e| e.into_inner());
+    state
+        .as_ref()
+        .map(|s| s.shutdown.clone())
+        .ok_or_else(Error::not_initialized)
+}
+
+/// Runs `fut` on the runtime and waits for it on the calling thread.
+pub fn block_on<T, F>(fut: F) -> Result<T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    if Handle::try_current().is_ok() {
+        return Err(Error::validate(
+            "a blocking SDK call was made from inside a library callback or async context; \
+             callbacks must not re-enter the SDK",
+        ));
+    }
+    let handle = {
+        let state = STATE.read().unwrap_or_else(|e| e.into_inner());
+        match state.as_ref() {
+            Some(s) => s.runtime.handle().clone(),
+            None => return Err(Error::not_initialized()),
+        }
+    };
+    let task = handle.spawn(fut);
+    match handle.block_on(task) {
+        Ok(r) => r,
+        Err(e) if e.is_cancelled() => Err(Error::cancelled(
+            "the operation was stopped because the SDK was shut down",
+        )),
+        Err(e) => {
+            let payload = e.into_panic();
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            Err(Error::new(
+                ErrorKind::Panic,
+                "Panic",
+                format!("internal error (panic): {text}"),
+            ))
+        }
+    }
+}
