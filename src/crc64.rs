@@ -1,0 +1,351 @@
+//! CRC-64/XZ (OSS's `x-oss-hash-crc64ecma`) and its combine function.
+//!
+//! Parameters: polynomial 0x42F0E1EBA9EA3693 (reflected 0xC96C5795D7870F42), reflected input and
+//! output, init and xorout 0xFFFFFFFFFFFFFFFF. The CRC of the empty string is 0.
+//!
+//! The convention is zlib's (and the C++ SDK's `ComputeCRC64(crc, buf, len)`): the value passed in
+//! and returned is the finished CRC, so `update(0, data)` is the CRC of `data` and
+//! `update(update(0, a), b) == update(0, a ++ b)`.
+//!
+//! `update` is table driven (16 tables of 256 entries, 32 KiB, built at compile time):
+//! slicing-by-16 for short inputs, four interleaved slicing-by-8 lanes joined with `combine` for
+//! long ones. About 4 GB/s per core in release builds on a plain Xeon (memcpy: 5 GB/s there),
+//! without any `unsafe` or SIMD.
+//!
+//! `combine(crc1, crc2, len2)` gives the CRC of `a ++ b` from `crc(a)`, `crc(b)` and `len(b)`, as
+//! zlib's `crc32_combine`. It multiplies `crc1` by x^(8 * len2) modulo the polynomial in GF(2)
+//! using a table of x^(2^k), which is the same linear map as zlib's classic 64x64 GF(2) matrix
+//! method (the unit tests cross-check both) but costs O(log len2) 64-bit multiplications instead
+//! of O(log len2) matrix squarings.
+
+/// The reflected polynomial.
+pub const POLY: u64 = 0xC96C_5795_D787_0F42;
+
+const fn make_tables() -> [[u64; 256]; 16] {
+    let mut t = [[0u64; 256]; 16];
+    let mut i = 0;
+    while i < 256 {
+        let mut crc = i as u64;
+        let mut j = 0;
+        while j < 8 {
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ POLY
+            } else {
+                crc >> 1
+            };
+            j += 1;
+        }
+        t[0][i] = crc;
+        i += 1;
+    }
+    let mut k = 1;
+    while k < 16 {
+        let mut i = 0;
+        while i < 256 {
+            let prev = t[k - 1][i];
+            t[k][i] = (prev >> 8) ^ t[0][(prev & 0xff) as usize];
+            i += 1;
+        }
+        k += 1;
+    }
+    t
+}
+
+/// `TABLES[k][b]`: the CRC register contribution of byte `b` followed by `k` zero bytes.
+static TABLES: [[u64; 256]; 16] = make_tables();
+
+/// Below this many bytes `update` runs one slicing-by-16 stream; above, four interleaved lanes.
+const LANES_MIN_LEN: usize = 1024;
+
+/// Continues the CRC `crc` (of the bytes before) over `data`; `update(0, data)` is the CRC of `data`.
+///
+/// Large inputs are cut into four equal lanes whose CRCs are computed in one loop (the four
+/// dependency chains overlap in the CPU, about twice the speed of one slicing-by-16 stream) and
+/// then joined with [`combine`].
+pub fn update(crc: u64, data: &[u8]) -> u64 {
+    if data.len() < LANES_MIN_LEN {
+        return update_one_stream(crc, data);
+    }
+    let lane = (data.len() / 32) * 8;
+    let (a, rest) = data.split_at(lane);
+    let (b, rest) = rest.split_at(lane);
+    let (c, rest) = rest.split_at(lane);
+    let (d, tail) = rest.split_at(lane);
+    let t = &TABLES;
+    let (mut ca, mut cb, mut cc, mut cd) = (!crc, !0u64, !0u64, !0u64);
+    let lanes = a
+        .chunks_exact(8)
+        .zip(b.chunks_exact(8))
+        .zip(c.chunks_exact(8))
+        .zip(d.chunks_exact(8));
+    for (((wa, wb), wc), wd) in lanes {
+        ca = slice8(t, ca, wa);
+        cb = slice8(t, cb, wb);
+        cc = slice8(t, cc, wc);
+        cd = slice8(t, cd, wd);
+    }
+    let len = lane as u64;
+    let mut crc = combine(!ca, !cb, len);
+    crc = combine(crc, !cc, len);
+    crc = combine(crc, !cd, len);
+    update_one_stream(crc, tail)
+}
+
+/// One slicing-by-8 step of the (inverted) CRC register over 8 bytes.
+#[inline(always)]
+fn slice8(t: &[[u64; 256]; 16], crc: u64, w: &[u8]) -> u64 {
+    let x = crc ^ u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+    t[7][(x & 0xff) as usize]
+        ^ t[6][((x >> 8) & 0xff) as usize]
+        ^ t[5][((x >> 16) & 0xff) as usize]
+        ^ t[4][((x >> 24) & 0xff) as usize]
+        ^ t[3][((x >> 32) & 0xff) as usize]
+        ^ t[2][((x >> 40) & 0xff) as usize]
+        ^ t[1][((x >> 48) & 0xff) as usize]
+        ^ t[0][(x >> 56) as usize]
+}
+
+/// Slicing-by-16 over one stream.
+fn update_one_stream(crc: u64, data: &[u8]) -> u64 {
+    let t = &TABLES;
+    let mut crc = !crc;
+    let mut blocks = data.chunks_exact(16);
+    for b in &mut blocks {
+        let lo = u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) ^ crc;
+        let hi = u64::from_le_bytes([b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]]);
+        crc = t[15][(lo & 0xff) as usize]
+            ^ t[14][((lo >> 8) & 0xff) as usize]
+            ^ t[13][((lo >> 16) & 0xff) as usize]
+            ^ t[12][((lo >> 24) & 0xff) as usize]
+            ^ t[11][((lo >> 32) & 0xff) as usize]
+            ^ t[10][((lo >> 40) & 0xff) as usize]
+            ^ t[9][((lo >> 48) & 0xff) as usize]
+            ^ t[8][(lo >> 56) as usize]
+            ^ t[7][(hi & 0xff) as usize]
+            ^ t[6][((hi >> 8) & 0xff) as usize]
+            ^ t[5][((hi >> 16) & 0xff) as usize]
+            ^ t[4][((hi >> 24) & 0xff) as usize]
+            ^ t[3][((hi >> 32) & 0xff) as usize]
+            ^ t[2][((hi >> 40) & 0xff) as usize]
+            ^ t[1][((hi >> 48) & 0xff) as usize]
+            ^ t[0][(hi >> 56) as usize];
+    }
+    for &byte in blocks.remainder() {
+        crc = t[0][((crc ^ byte as u64) & 0xff) as usize] ^ (crc >> 8);
+    }
+    !crc
+}
+
+/// The CRC of `data` (same as `update(0, data)`).
+pub fn checksum(data: &[u8]) -> u64 {
+    update(0, data)
+}
+
+/// `a * b mod P` in the reflected representation (bit 63 is x^0).
+const fn mult_mod_p(a: u64, mut b: u64) -> u64 {
+    let mut m: u64 = 1 << 63;
+    let mut p: u64 = 0;
+    loop {
+        if a & m != 0 {
+            p ^= b;
+            if a & (m - 1) == 0 {
+                break;
+            }
+        }
+        m >>= 1;
+        if m == 0 {
+            break;
+        }
+        b = if b & 1 != 0 { (b >> 1) ^ POLY } else { b >> 1 };
+    }
+    p
+}
+
+/// Number of x^(2^k) entries: len2 < 2^64 bytes is < 2^67 bits.
+const X2N_LEN: usize = 67;
+
+const fn make_x2n() -> [u64; X2N_LEN] {
+    let mut t = [0u64; X2N_LEN];
+    let mut p: u64 = 1 << 62; // x^1
+    t[0] = p;
+    let mut n = 1;
+    while n < X2N_LEN {
+        p = mult_mod_p(p, p);
+        t[n] = p;
+        n += 1;
+    }
+    t
+}
+
+/// `X2N[k]` = x^(2^k) mod P.
+static X2N: [u64; X2N_LEN] = make_x2n();
+
+/// x^(n * 2^k) mod P.
+fn x2n_mod_p(mut n: u64, mut k: usize) -> u64 {
+    let mut p: u64 = 1 << 63; // x^0
+    while n != 0 {
+        if n & 1 != 0 {
+            p = mult_mod_p(X2N[k], p);
+        }
+        n >>= 1;
+        k += 1;
+    }
+    p
+}
+
+/// The CRC of `a ++ b` given `crc1 = crc(a)`, `crc2 = crc(b)` and `len2 = len(b)` in bytes.
+pub fn combine(crc1: u64, crc2: u64, len2: u64) -> u64 {
+    if len2 == 0 {
+        return crc1;
+    }
+    mult_mod_p(x2n_mod_p(len2, 3), crc1) ^ crc2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bit-at-a-time reference.
+    fn slow(data: &[u8]) -> u64 {
+        let mut crc = !0u64;
+        for &b in data {
+            crc ^= b as u64;
+            for _ in 0..8 {
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ POLY
+                } else {
+                    crc >> 1
+                };
+            }
+        }
+        !crc
+    }
+
+    /// zlib's classic crc32_combine, transposed to 64 dimensions: the reference for `combine`.
+    fn matrix_combine(mut crc1: u64, crc2: u64, mut len2: u64) -> u64 {
+        fn times(mat: &[u64; 64], mut vec: u64) -> u64 {
+            let mut sum = 0;
+            let mut i = 0;
+            while vec != 0 {
+                if vec & 1 != 0 {
+                    sum ^= mat[i];
+                }
+                vec >>= 1;
+                i += 1;
+            }
+            sum
+        }
+        fn square(sq: &mut [u64; 64], mat: &[u64; 64]) {
+            for n in 0..64 {
+                sq[n] = times(mat, mat[n]);
+            }
+        }
+        if len2 == 0 {
+            return crc1;
+        }
+        let mut even = [0u64; 64];
+        let mut odd = [0u64; 64];
+        odd[0] = POLY;
+        let mut row = 1u64;
+        for item in odd.iter_mut().skip(1) {
+            *item = row;
+            row <<= 1;
+        }
+        square(&mut even, &odd);
+        square(&mut odd, &even);
+        loop {
+            square(&mut even, &odd);
+            if len2 & 1 != 0 {
+                crc1 = times(&even, crc1);
+            }
+            len2 >>= 1;
+            if len2 == 0 {
+                break;
+            }
+            square(&mut odd, &even);
+            if len2 & 1 != 0 {
+                crc1 = times(&odd, crc1);
+            }
+            len2 >>= 1;
+            if len2 == 0 {
+                break;
+            }
+        }
+        crc1 ^ crc2
+    }
+
+    #[test]
+    fn spec_vectors() {
+        assert_eq!(update(0, b""), 0);
+        assert_eq!(update(0, b"123456789"), 0x995D_C9BB_DF19_39FA);
+        assert_eq!(update(0, b"123456789"), 11051210869376104954);
+        assert_eq!(update(0, b"hello world!"), 0x8483_c0fa_3260_7d61);
+        assert_eq!(update(0, b"12345"), 0x5da7_46ff_a504_5ce9);
+        assert_eq!(update(0, b"67890"), 0x573a_0a56_c70b_c2dd);
+        assert_eq!(update(0, b"1234567890"), 0xb1cb_31bb_b4a2_b2be);
+        assert_eq!(
+            combine(0x5da7_46ff_a504_5ce9, 0x573a_0a56_c70b_c2dd, 5),
+            0xb1cb_31bb_b4a2_b2be
+        );
+    }
+
+    #[test]
+    fn update_continues() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 + i / 13) as u8).collect();
+        for split in [0, 1, 7, 15, 16, 17, 100, 999, 1000] {
+            let (a, b) = data.split_at(split);
+            assert_eq!(update(update(0, a), b), update(0, &data));
+        }
+    }
+
+    #[test]
+    fn table_matches_bitwise_for_all_lengths() {
+        let data: Vec<u8> = (0..3000u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
+        for len in 0..data.len() {
+            assert_eq!(update(0, &data[..len]), slow(&data[..len]), "len {len}");
+        }
+    }
+
+    #[test]
+    fn combine_matches_concatenation_and_zlib_matrix_method() {
+        let data: Vec<u8> = (0..5000u32)
+            .map(|i| (i.wrapping_mul(40503) >> 7) as u8)
+            .collect();
+        for split in [0usize, 1, 2, 3, 8, 16, 255, 256, 1024, 4095, 4999, 5000] {
+            let (a, b) = data.split_at(split);
+            let (ca, cb) = (update(0, a), update(0, b));
+            assert_eq!(
+                combine(ca, cb, b.len() as u64),
+                update(0, &data),
+                "split {split}"
+            );
+            assert_eq!(matrix_combine(ca, cb, b.len() as u64), update(0, &data));
+        }
+        for len2 in [
+            1u64,
+            5,
+            1 << 20,
+            8 << 20,
+            (5u64 << 30) + 3,
+            u64::MAX / 3,
+            u64::MAX,
+        ] {
+            for crc1 in [0u64, 1, 0x995D_C9BB_DF19_39FA, u64::MAX] {
+                assert_eq!(combine(crc1, 7, len2), matrix_combine(crc1, 7, len2));
+            }
+        }
+        assert_eq!(combine(42, 0, 0), 42);
+    }
+
+    #[test]
+    fn combine_of_zero_blocks() {
+        let zeros = vec![0u8; 3 << 16];
+        let c = update(0, b"abc");
+        assert_eq!(
+            combine(c, update(0, &zeros), zeros.len() as u64),
+            update(c, &zeros)
+        );
+    }
+}

@@ -1,0 +1,381 @@
+//! The checkpoint of a resumable download: what it records, how it is saved, when it is believed.
+//!
+//! File: `<checkpoint_dir>/oss-download-<sha256(bucket, key, version, absolute destination)[..40]>.ckpt`,
+//! JSON `{"checkpoint": {..record..}, "sha256": "<hex of sha256 of the record's canonical JSON>"}`.
+//! The record names the object's identity (size, ETag, Last-Modified, CRC64 header), the request
+//! (bucket, key, version, range, part size), the destination and temp paths, and every finished
+//! part with its CRC64. A part is recorded only after its bytes were synced to the temp file.
+//!
+//! Saving is atomic: the JSON goes to `<file>.tmp` in the same directory, which is fsync'd and
+//! renamed over the file, then the directory is fsync'd. A crash leaves the old or the new file.
+//!
+//! Loading believes nothing: a file that does not parse, has the wrong format or version, a wrong
+//! checksum, or parts that do not fit the plan, is rejected; the caller then starts clean.
+
+use std::fs::OpenOptions;
+use std::io::{Read, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::plan::Plan;
+use super::validate::with_suffix;
+use super::writer::sync_dir_of;
+use crate::error::{Error, Result};
+
+pub const FORMAT: &str = "oss-ffi/resumable-download";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Files bigger than this are not checkpoints of ours (10000 parts take about 1 MB).
+const MAX_FILE_SIZE: u64 = 16 << 20;
+
+/// What identifies the object version being downloaded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectIdentity {
+    pub size: u64,
+    pub etag: String,
+    pub last_modified: String,
+    pub crc64: Option<u64>,
+}
+
+/// A finished part: its bytes are on disk (synced) and hash to `crc64`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DonePart {
+    pub index: u32,
+    pub offset: u64,
+    pub size: u64,
+    pub crc64: u64,
+}
+
+/// The checkpoint's content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    pub format: String,
+    pub version: u32,
+    pub bucket: String,
+    pub key: String,
+    pub version_id: Option<String>,
+    pub object: ObjectIdentity,
+    /// The request's range as given (`(start, end)`, end -1 = to the end).
+    pub range: Option<(i64, i64)>,
+    /// Object offset of the first byte downloaded, and the number of bytes.
+    pub first: u64,
+    pub total: u64,
+    /// The requested part size and the one used (raised for huge objects).
+    pub requested_part_size: u64,
+    pub part_size: u64,
+    pub dest_path: String,
+    pub temp_path: String,
+    pub parts: Vec<DonePart>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Envelope {
+    checkpoint: Record,
+    sha256: String,
+}
+
+/// The outcome of comparing a loaded checkpoint with the current request and object.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Same request, same object: resume.
+    Resume,
+    /// Same request, but the object on the server is not the one recorded.
+    ObjectChanged { old_etag: String },
+    /// Not ours or not trustworthy (the reason is for the log).
+    Discard(String),
+}
+
+/// The checkpoint file for a request.
+pub fn path_for(
+    dir: &Path,
+    bucket: &str,
+    key: &str,
+    version_id: Option<&str>,
+    dest: &Path,
+) -> PathBuf {
+    let mut h = Sha256::new();
+    for field in [
+        bucket.as_bytes(),
+        key.as_bytes(),
+        version_id.unwrap_or("").as_bytes(),
+        dest.as_os_str().as_bytes(),
+    ] {
+        h.update((field.len() as u64).to_le_bytes());
+        h.update(field);
+    }
+    let hex = hex(&h.finalize());
+    dir.join(format!("oss-download-{}.ckpt", &hex[..40]))
+}
+
+impl Record {
+    /// A record of no finished parts for this request and object.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        object: ObjectIdentity,
+        range: Option<(i64, i64)>,
+        requested_part_size: u64,
+        plan: &Plan,
+        dest: &Path,
+        temp: &Path,
+    ) -> Record {
+        Record {
+            format: FORMAT.to_string(),
+            version: FORMAT_VERSION,
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            version_id: version_id.map(str::to_string),
+            object,
+            range,
+            first: plan.first,
+            total: plan.total,
+            requested_part_size,
+            part_size: plan.part_size,
+            dest_path: dest.to_string_lossy().into_owned(),
+            temp_path: temp.to_string_lossy().into_owned(),
+            parts: Vec::new(),
+        }
+    }
+
+    /// Compares a loaded record with `expected` (built for the current request and object, no
+    /// parts) and checks its parts against `plan`.
+    pub fn verdict(&self, expected: &Record, plan: &Plan) -> Verdict {
+        let same_request = self.format == expected.format
+            && self.version == expected.version
+            && self.bucket == expected.bucket
+            && self.key == expected.key
+            && self.version_id == expected.version_id
+            && self.range == expected.range
+            && self.requested_part_size == expected.requested_part_size
+            && self.dest_path == expected.dest_path
+            && self.temp_path == expected.temp_path;
+        if !same_request {
+            return Verdict::Discard("it records another request".into());
+        }
+        if self.object != expected.object {
+            return Verdict::ObjectChanged {
+                old_etag: self.object.etag.clone(),
+            };
+        }
+        if self.first != expected.first
+            || self.total != expected.total
+            || self.part_size != expected.part_size
+        {
+            return Verdict::Discard("its plan differs from this request's".into());
+        }
+        let mut seen = vec![false; plan.parts.len()];
+        for p in &self.parts {
+            let Some(planned) = plan.parts.get(p.index as usize) else {
+                return Verdict::Discard(format!("part {} is not in the plan", p.index));
+            };
+            if planned.offset != p.offset || planned.size != p.size {
+                return Verdict::Discard(format!("part {} does not match the plan", p.index));
+            }
+            if std::mem::replace(&mut seen[p.index as usize], true) {
+                return Verdict::Discard(format!("part {} is recorded twice", p.index));
+            }
+        }
+        Verdict::Resume
+    }
+}
+
+/// Reads a checkpoint: `Ok(None)` when there is none, `Err(reason)` when it is not trustworthy.
+pub fn load(path: &Path) -> std::result::Result<Option<Record>, String> {
+    let mut file = match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(format!("cannot open it: {e}")),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("cannot inspect it: {e}"))?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.len() > MAX_FILE_SIZE {
+        return Err(format!("it is too large ({} bytes)", meta.len()));
+    }
+    let mut text = Vec::new();
+    Read::by_ref(&mut file)
+        .take(MAX_FILE_SIZE)
+        .read_to_end(&mut text)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    let env: Envelope =
+        serde_json::from_slice(&text).map_err(|e| format!("it does not parse: {e}"))?;
+    if env.checkpoint.format != FORMAT || env.checkpoint.version != FORMAT_VERSION {
+        return Err(format!(
+            "unknown format {} version {}",
+            env.checkpoint.format, env.checkpoint.version
+        ));
+    }
+    if checksum(&env.checkpoint) != env.sha256 {
+        return Err("its checksum does not match its content".into());
+    }
+    Ok(Some(env.checkpoint))
+}
+
+/// Saves `record` at `path` atomically (tmp file, fsync, rename, fsync of the directory).
+pub fn save(path: &Path, record: &Record) -> Result<()> {
+    let env = Envelope {
+        sha256: checksum(record),
+        checkpoint: record.clone(),
+    };
+    let json = serde_json::to_vec_pretty(&env).map_err(|e| {
+        Error::io(
+            "serialising the checkpoint",
+            path,
+            &std::io::Error::other(e),
+        )
+    })?;
+    let tmp = with_suffix(path, ".tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(&tmp)
+        .map_err(|e| Error::io("creating the checkpoint", &tmp, &e))?;
+    let written = f.write_all(&json).and_then(|_| f.sync_all());
+    drop(f);
+    if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io("writing the checkpoint", path, &e));
+    }
+    sync_dir_of(path);
+    Ok(())
+}
+
+/// Removes the checkpoint and its tmp file (never following links: removing a link removes the link).
+pub fn remove(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(with_suffix(path, ".tmp"));
+}
+
+fn checksum(record: &Record) -> String {
+    let canonical = serde_json::to_vec(record).unwrap_or_default();
+    hex(&Sha256::digest(&canonical))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(dir: &Path) -> (Record, Plan) {
+        let plan = Plan::new(0, 1000, 300);
+        let id = ObjectIdentity {
+            size: 1000,
+            etag: "\"E1\"".into(),
+            last_modified: "Fri, 13 Nov 2015 14:47:53 GMT".into(),
+            crc64: Some(5),
+        };
+        let r = Record::new(
+            "bkt",
+            "k",
+            None,
+            id,
+            None,
+            300,
+            &plan,
+            &dir.join("d"),
+            &dir.join("d.temp"),
+        );
+        (r, plan)
+    }
+
+    #[test]
+    fn save_load_roundtrip_and_tamper_detection() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut r, plan) = sample(dir.path());
+        r.parts.push(DonePart {
+            index: 1,
+            offset: 300,
+            size: 300,
+            crc64: 77,
+        });
+        let p = path_for(dir.path(), "bkt", "k", None, &dir.path().join("d"));
+        assert_eq!(load(&p), Ok(None));
+        save(&p, &r).unwrap();
+        let back = load(&p).unwrap().unwrap();
+        assert_eq!(back, r);
+        let (expected, _) = sample(dir.path());
+        assert_eq!(back.verdict(&expected, &plan), Verdict::Resume);
+        assert!(!with_suffix(&p, ".tmp").exists());
+
+        let text = std::fs::read_to_string(&p).unwrap();
+        std::fs::write(&p, text.replace("\"crc64\": 77", "\"crc64\": 78")).unwrap();
+        assert!(load(&p).unwrap_err().contains("checksum"));
+        std::fs::write(&p, &text[..text.len() / 2]).unwrap();
+        assert!(load(&p).unwrap_err().contains("parse"));
+        std::fs::write(&p, b"").unwrap();
+        assert!(load(&p).is_err());
+    }
+
+    #[test]
+    fn verdicts() {
+        let dir = tempfile::tempdir().unwrap();
+        let (expected, plan) = sample(dir.path());
+        let mut changed = expected.clone();
+        changed.object.etag = "\"E0\"".into();
+        assert_eq!(
+            changed.verdict(&expected, &plan),
+            Verdict::ObjectChanged {
+                old_etag: "\"E0\"".into()
+            }
+        );
+        let mut foreign = expected.clone();
+        foreign.key = "other".into();
+        assert!(matches!(
+            foreign.verdict(&expected, &plan),
+            Verdict::Discard(_)
+        ));
+        let mut bad = expected.clone();
+        bad.parts.push(DonePart {
+            index: 0,
+            offset: 1,
+            size: 300,
+            crc64: 0,
+        });
+        assert!(matches!(bad.verdict(&expected, &plan), Verdict::Discard(_)));
+        let mut dup = expected.clone();
+        let p = DonePart {
+            index: 3,
+            offset: 900,
+            size: 100,
+            crc64: 0,
+        };
+        dup.parts.extend([p, p]);
+        assert!(matches!(dup.verdict(&expected, &plan), Verdict::Discard(_)));
+    }
+
+    #[test]
+    fn names_depend_on_every_field() {
+        let d = Path::new("/tmp");
+        let a = path_for(d, "b", "k", None, Path::new("/x"));
+        assert_ne!(a, path_for(d, "b", "k", Some("v"), Path::new("/x")));
+        assert_ne!(a, path_for(d, "b", "k2", None, Path::new("/x")));
+        assert_ne!(a, path_for(d, "b", "k", None, Path::new("/y")));
+        assert_ne!(
+            path_for(d, "ab", "c", None, Path::new("/x")),
+            path_for(d, "a", "bc", None, Path::new("/x"))
+        );
+    }
+}

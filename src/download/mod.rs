@@ -1,0 +1,564 @@
+//! The resumable downloader (`ResumableDownloadObject`): one HEAD, then the object (or a range of
+//! it) cut into parts downloaded concurrently into `<file>.temp`, verified with CRC64, renamed into
+//! place; with a checkpoint directory, an interrupted download resumes where it stopped.
+//!
+//! Flow of `resumable_download`:
+//! 1. `validate`: every local check, before any network traffic (`ValidateError`).
+//! 2. `lock`: `<file>.temp.lock` is locked; a second download to the same file gets `FileLocked`.
+//! 3. HEAD with the user's conditions (they apply to this request only; parts are pinned instead).
+//! 4. `plan`: the bytes to fetch cut into at most `plan::MAX_PARTS` parts.
+//! 5. `checkpoint`: an existing checkpoint is believed only if it matches the request and the
+//!    object and the temp file has the right size; otherwise the checkpoint and temp are discarded
+//!    and the download starts clean. An object that changed since the checkpoint is an
+//!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
+//! 6. `part`: at most `thread_num` parts in flight, each pinned to the HEAD's ETag, written at its
+//!    offsets by a `writer::PartWriter` (large positional writes on the blocking pool, CRC64
+//!    computed on the way); finished parts are recorded in the checkpoint in batches, after the
+//!    temp file was synced. The first unrecoverable failure cancels the other parts.
+//! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
+//!    when CRC is enabled and the header is present); then the temp file is synced, renamed over
+//!    the destination, the directory synced and the checkpoint deleted.
+//!
+//! On failure: without a checkpoint directory the temp file is removed; with one, the checkpoint
+//! is brought up to date and kept with the temp file for the next call — except after a CRC
+//! mismatch or an object change, which remove both.
+
+mod checkpoint;
+mod lock;
+mod part;
+pub mod plan;
+mod progress;
+mod validate;
+mod writer;
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use self::checkpoint::{DonePart, ObjectIdentity, Record, Verdict};
+use self::plan::Plan;
+use self::progress::Progress;
+use self::validate::Paths;
+use self::writer::TempFile;
+use crate::cancel::Cancel;
+use crate::client::Client;
+use crate::crc64;
+use crate::error::{Error, ErrorKind, Result};
+use crate::log::{self, Level};
+use crate::object::{ObjectMeta, ObjectRequest};
+
+pub use self::validate::{default_path_for_key, validate_bucket, validate_key};
+
+/// Progress callback: `(increment, transferred, total)` in bytes. See `progress` for the rules
+/// (serialised calls, monotonic, final call at `total`) and for which thread makes the calls.
+pub type ProgressFn = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
+
+pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
+pub const MIN_PART_SIZE: u64 = 100 * 1024;
+pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
+pub const DEFAULT_THREAD_NUM: u32 = 3;
+pub const MAX_THREAD_NUM: u32 = 1000;
+
+/// Finished parts are recorded in the checkpoint at most this often (plus once on failure).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+/// Write buffers: each part in flight holds up to two of these (one filling, one being written).
+/// Their size is `WRITE_BUFFER_BUDGET / thread_num`, clamped to the bounds.
+const WRITE_BUFFER_MAX: usize = 1024 * 1024;
+const WRITE_BUFFER_MIN: usize = 256 * 1024;
+const WRITE_BUFFER_BUDGET: usize = 16 * 1024 * 1024;
+
+/// A resumable download.
+#[derive(Clone)]
+pub struct DownloadRequest {
+    /// Bucket, key, version id, conditions, response-* overrides, traffic limit, payer.
+    pub object: ObjectRequest,
+    /// The destination; `None`: the key as a path relative to the current directory (refused
+    /// when it could escape it).
+    pub file_path: Option<PathBuf>,
+    /// 100 KiB..=5 GiB; raised automatically when the object would need over 10000 parts.
+    pub part_size: u64,
+    /// Parts in flight at most: 1..=1000.
+    pub thread_num: u32,
+    /// Set (and existing): the download is resumable, its checkpoint lives there.
+    pub checkpoint_dir: Option<PathBuf>,
+    /// `(start, end)` inclusive; end -1: to the end. The file holds exactly these bytes.
+    pub range: Option<(i64, i64)>,
+    /// On resume, re-read the finished parts and check their recorded CRC64.
+    pub verify_parts_on_resume: bool,
+    pub progress: Option<ProgressFn>,
+}
+
+impl DownloadRequest {
+    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Self {
+        DownloadRequest {
+            object: ObjectRequest {
+                bucket: bucket.into(),
+                key: key.into(),
+                ..ObjectRequest::default()
+            },
+            file_path: None,
+            part_size: DEFAULT_PART_SIZE,
+            thread_num: DEFAULT_THREAD_NUM,
+            checkpoint_dir: None,
+            range: None,
+            verify_parts_on_resume: false,
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for DownloadRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DownloadRequest")
+            .field("object", &self.object)
+            .field("file_path", &self.file_path)
+            .field("part_size", &self.part_size)
+            .field("thread_num", &self.thread_num)
+            .field("checkpoint_dir", &self.checkpoint_dir)
+            .field("range", &self.range)
+            .field("verify_parts_on_resume", &self.verify_parts_on_resume)
+            .field("progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+/// The checkpoint file a request would use (`None` without a checkpoint directory).
+pub fn checkpoint_path(req: &DownloadRequest) -> Result<Option<PathBuf>> {
+    let paths = validate::validate(req)?;
+    Ok(checkpoint_path_of(req, &paths))
+}
+
+fn checkpoint_path_of(req: &DownloadRequest, paths: &Paths) -> Option<PathBuf> {
+    paths.checkpoint_dir.as_ref().map(|d| {
+        checkpoint::path_for(
+            d,
+            &req.object.bucket,
+            &req.object.key,
+            req.object.version_id.as_deref(),
+            &paths.dest,
+        )
+    })
+}
+
+/// Downloads `req.object` to `req.file_path` (see the module documentation). Returns the object's
+/// metadata from the HEAD (whole-object size, ETag, Last-Modified, CRC64, version id, request id).
+pub async fn resumable_download(
+    client: &Client,
+    req: &DownloadRequest,
+    cancel: &Cancel,
+) -> Result<ObjectMeta> {
+    let paths = validate::validate(req)?;
+    client.check_signing()?;
+    cancel.check()?;
+    let _lock = lock::DestinationLock::acquire(&paths.lock, &paths.dest)?;
+
+    let meta = client.head_object(&req.object, cancel).await?;
+    let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
+    let plan = Plan::new(first, total, req.part_size);
+    let ckpt = checkpoint_path_of(req, &paths);
+    let record = Record::new(
+        &req.object.bucket,
+        &req.object.key,
+        req.object.version_id.as_deref(),
+        ObjectIdentity {
+            size: meta.content_length,
+            etag: meta.etag.clone(),
+            last_modified: meta.last_modified.clone(),
+            crc64: meta.crc64,
+        },
+        req.range,
+        req.part_size,
+        &plan,
+        &paths.dest,
+        &paths.temp,
+    );
+
+    let (record, temp) = {
+        let (ckpt, plan, paths, verify) = (
+            ckpt.clone(),
+            plan.clone(),
+            paths.clone(),
+            req.verify_parts_on_resume,
+        );
+        blocking(move || prepare(ckpt.as_deref(), record, &plan, &paths, verify)).await?
+    };
+    let record = match record {
+        Prepared::Ready(r) => r,
+        Prepared::ObjectChanged { old_etag } => {
+            return Err(object_changed(
+                &req.object,
+                &old_etag,
+                &meta.etag,
+                "since the interrupted download started",
+            ))
+        }
+    };
+
+    let job = Job {
+        client,
+        req,
+        cancel,
+        paths: &paths,
+        plan: &plan,
+        meta: &meta,
+        ckpt: ckpt.as_deref(),
+    };
+    job.run(record, temp).await?;
+    Ok(meta)
+}
+
+enum Prepared {
+    Ready(Record),
+    ObjectChanged { old_etag: String },
+}
+
+/// Loads and judges the checkpoint; returns the record to continue (with its finished parts) and
+/// the temp file to write, or the old ETag when the object changed since the checkpoint.
+fn prepare(
+    ckpt: Option<&Path>,
+    mut record: Record,
+    plan: &Plan,
+    paths: &Paths,
+    verify: bool,
+) -> Result<(Prepared, Option<TempFile>)> {
+    if let Some(cp) = ckpt {
+        let discard = |why: &str| {
+            log::log(Level::Warn, || {
+                format!(
+                    "discarding the checkpoint '{}': {why}; starting the download afresh",
+                    cp.display()
+                )
+            });
+            checkpoint::remove(cp);
+        };
+        match checkpoint::load(cp) {
+            Ok(None) => {}
+            Err(why) => discard(&why),
+            Ok(Some(old)) => match old.verdict(&record, plan) {
+                Verdict::Resume => match TempFile::open_existing(&paths.temp, plan.total)? {
+                    Some(temp) => {
+                        let mut parts = old.parts;
+                        let before = parts.len();
+                        if verify {
+                            parts.retain(|p| {
+                                TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
+                                    .is_ok_and(|crc| crc == p.crc64)
+                            });
+                        }
+                        record.parts = parts;
+                        if record.parts.len() != before {
+                            log::log(Level::Warn, || {
+                                format!(
+                                    "{} finished parts in '{}' failed verification; downloading them again",
+                                    before - record.parts.len(),
+                                    temp.path.display()
+                                )
+                            });
+                            if let Err(e) = checkpoint::save(cp, &record) {
+                                log::log(Level::Warn, || format!("{e}"));
+                            }
+                        }
+                        return Ok((Prepared::Ready(record), Some(temp)));
+                    }
+                    None => discard("the temp file is missing or has the wrong size"),
+                },
+                Verdict::ObjectChanged { old_etag } => {
+                    checkpoint::remove(cp);
+                    writer::remove_temp(&paths.temp);
+                    return Ok((Prepared::ObjectChanged { old_etag }, None));
+                }
+                Verdict::Discard(why) => discard(&why),
+            },
+        }
+    }
+    let temp = TempFile::create(&paths.temp, plan.total)?;
+    Ok((Prepared::Ready(record), Some(temp)))
+}
+
+/// One download after its preparation.
+struct Job<'a> {
+    client: &'a Client,
+    req: &'a DownloadRequest,
+    cancel: &'a Cancel,
+    paths: &'a Paths,
+    plan: &'a Plan,
+    meta: &'a ObjectMeta,
+    ckpt: Option<&'a Path>,
+}
+
+type FlushHandle = JoinHandle<(Record, Result<()>)>;
+
+impl Job<'_> {
+    async fn run(&self, record: Record, temp: Option<TempFile>) -> Result<()> {
+        let temp = temp.ok_or_else(|| Error::new(ErrorKind::Io, "IOError", "no temp file"))?;
+        let plan = self.plan;
+        let mut crcs: Vec<Option<u64>> = vec![None; plan.parts.len()];
+        for p in &record.parts {
+            crcs[p.index as usize] = Some(p.crc64);
+        }
+        let already: u64 = record.parts.iter().map(|p| p.size).sum();
+        let progress = Arc::new(Progress::new(
+            self.req.progress.clone(),
+            plan.total,
+            already,
+        ));
+        progress.start();
+
+        let threads = self.req.thread_num as usize;
+        let stop = CancellationToken::new();
+        let ctx = Arc::new(part::PartContext {
+            client: self.client.clone(),
+            request: unconditional(&self.req.object),
+            etag: (!self.meta.etag.is_empty()).then(|| self.meta.etag.clone()),
+            object_size: self.meta.content_length,
+            cancel: self.cancel.clone().with(stop.clone()),
+            file: temp.file.clone(),
+            temp_path: Arc::new(temp.path.clone()),
+            first: plan.first,
+            progress: progress.clone(),
+            buffer_size: (WRITE_BUFFER_BUDGET / threads).clamp(WRITE_BUFFER_MIN, WRITE_BUFFER_MAX),
+        });
+        let mut todo: VecDeque<plan::Part> = plan
+            .parts
+            .iter()
+            .filter(|p| crcs[p.index as usize].is_none())
+            .copied()
+            .collect();
+
+        let mut running = JoinSet::new();
+        let mut failure: Option<Error> = None;
+        let mut pending: Vec<DonePart> = Vec::new();
+        let mut record = Some(record);
+        let mut flushing: Option<FlushHandle> = None;
+        let mut last_flush = Instant::now();
+        loop {
+            while failure.is_none() && running.len() < threads {
+                let Some(p) = todo.pop_front() else { break };
+                running.spawn(part::download(ctx.clone(), p));
+            }
+            if running.is_empty() {
+                break;
+            }
+            let can_flush = self.ckpt.is_some()
+                && flushing.is_none()
+                && !pending.is_empty()
+                && failure.is_none();
+            tokio::select! {
+                joined = running.join_next() => {
+                    let outcome = match joined {
+                        Some(Ok(r)) => r,
+                        Some(Err(e)) => Err(Error::new(
+                            ErrorKind::Panic,
+                            "IOError",
+                            format!("a part task failed: {e}"),
+                        )),
+                        None => continue,
+                    };
+                    match outcome {
+                        Ok((p, crc)) => {
+                            crcs[p.index as usize] = Some(crc);
+                            pending.push(DonePart { index: p.index, offset: p.offset, size: p.size, crc64: crc });
+                        }
+                        Err(e) => {
+                            // The first failure is the cause; the others follow from `stop`.
+                            failure.get_or_insert(e);
+                            stop.cancel();
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(last_flush + CHECKPOINT_INTERVAL), if can_flush => {
+                    flushing = self.start_flush(&mut record, &mut pending, &temp);
+                    last_flush = Instant::now();
+                }
+                done = async { flushing.as_mut().expect("guarded").await }, if flushing.is_some() => {
+                    flushing = None;
+                    if let Err(e) = self.end_flush(done, &mut record) {
+                        if failure.is_none() {
+                            failure = Some(e);
+                            stop.cancel();
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(h) = flushing.take() {
+            if let Err(e) = self.end_flush(h.await, &mut record) {
+                failure.get_or_insert(e);
+            }
+        }
+
+        if let Some(err) = failure {
+            return Err(self.fail(err, record, pending, temp).await);
+        }
+
+        // Every part is done: check the CRC, then put the file in place.
+        let crc = plan.parts.iter().fold(0u64, |acc, p| {
+            crc64::combine(acc, crcs[p.index as usize].unwrap_or(0), p.size)
+        });
+        let whole = plan.first == 0 && plan.total == self.meta.content_length;
+        if let (true, true, Some(server)) =
+            (whole, self.client.config().enable_crc64, self.meta.crc64)
+        {
+            if server != crc {
+                self.remove_state(&temp.path);
+                return Err(Error::new(
+                    ErrorKind::CrcMismatch,
+                    "CrcCheckError",
+                    format!(
+                        "CRC64 mismatch for {}/{}: computed {crc}, the server says {server}; the download was discarded",
+                        self.req.object.bucket, self.req.object.key
+                    ),
+                ));
+            }
+        }
+        let dest = self.paths.dest.clone();
+        blocking(move || temp.commit(&dest)).await?;
+        if let Some(cp) = self.ckpt {
+            checkpoint::remove(cp);
+        }
+        progress.finish();
+        Ok(())
+    }
+
+    /// Syncs the temp file and saves the checkpoint with the parts finished so far, on the
+    /// blocking pool. `None` when there is nothing to do.
+    fn start_flush(
+        &self,
+        record: &mut Option<Record>,
+        pending: &mut Vec<DonePart>,
+        temp: &TempFile,
+    ) -> Option<FlushHandle> {
+        let cp = self.ckpt?.to_path_buf();
+        let mut rec = record.take()?;
+        let batch = std::mem::take(pending);
+        let file = temp.file.clone();
+        let path = temp.path.clone();
+        Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = file.sync_data() {
+                return (rec, Err(Error::io("syncing the temp file", &path, &e)));
+            }
+            rec.parts.extend(batch);
+            if let Err(e) = checkpoint::save(&cp, &rec) {
+                // The download itself is still correct; only resumability suffers.
+                log::log(Level::Warn, || format!("cannot save the checkpoint: {e}"));
+            }
+            (rec, Ok(()))
+        }))
+    }
+
+    fn end_flush(
+        &self,
+        done: std::result::Result<(Record, Result<()>), tokio::task::JoinError>,
+        record: &mut Option<Record>,
+    ) -> Result<()> {
+        match done {
+            Ok((rec, r)) => {
+                *record = Some(rec);
+                r
+            }
+            Err(e) => Err(Error::new(
+                ErrorKind::Io,
+                "IOError",
+                format!("the checkpoint writer failed: {e}"),
+            )),
+        }
+    }
+
+    /// Cleans up after a failure and returns the error to report.
+    async fn fail(
+        &self,
+        err: Error,
+        record: Option<Record>,
+        pending: Vec<DonePart>,
+        temp: TempFile,
+    ) -> Error {
+        if err.kind == ErrorKind::ObjectChanged {
+            self.remove_state(&temp.path);
+            let now = match self
+                .client
+                .head_object(&unconditional(&self.req.object), self.cancel)
+                .await
+            {
+                Ok(m) => m.etag,
+                Err(e) => format!("unknown ({})", e.code),
+            };
+            let mut e = object_changed(
+                &self.req.object,
+                &self.meta.etag,
+                &now,
+                "during the download",
+            );
+            e.request_id = err.request_id;
+            e.http_status = err.http_status;
+            e.host = err.host;
+            return e;
+        }
+        match (self.ckpt, record) {
+            (Some(cp), Some(mut rec)) => {
+                // Keep what is done for the next call: sync, then record.
+                let cp = cp.to_path_buf();
+                let saved = blocking(move || {
+                    temp.sync_data()?;
+                    rec.parts.extend(pending);
+                    checkpoint::save(&cp, &rec)
+                })
+                .await;
+                if let Err(e) = saved {
+                    log::log(Level::Warn, || {
+                        format!("cannot save the checkpoint after a failure: {e}")
+                    });
+                }
+            }
+            _ => writer::remove_temp(&temp.path),
+        }
+        err
+    }
+
+    fn remove_state(&self, temp: &Path) {
+        writer::remove_temp(temp);
+        if let Some(cp) = self.ckpt {
+            checkpoint::remove(cp);
+        }
+    }
+}
+
+/// The request without its conditions (they apply to the first request only).
+fn unconditional(req: &ObjectRequest) -> ObjectRequest {
+    ObjectRequest {
+        if_match: Vec::new(),
+        if_none_match: Vec::new(),
+        if_modified_since: None,
+        if_unmodified_since: None,
+        ..req.clone()
+    }
+}
+
+fn object_changed(req: &ObjectRequest, old: &str, new: &str, when: &str) -> Error {
+    let mut e = Error::new(
+        ErrorKind::ObjectChanged,
+        "ObjectChanged",
+        format!(
+            "the object {}/{} changed on the server {when}: ETag was {old}, now {new}; \
+             the partial download was removed, a new call downloads the new version",
+            req.bucket, req.key
+        ),
+    );
+    e.http_status = 412;
+    e
+}
+
+/// Runs `f` on the blocking pool.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        Error::new(
+            ErrorKind::Io,
+            "IOError",
+            format!("a file-system task failed: {e}"),
+        )
+    })?
+}

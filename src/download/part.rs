@@ -1,0 +1,177 @@
+//! Downloading one part: ranged GETs pinned to the object's ETag, the body streamed into the temp
+//! file through a `PartWriter`, a body cut mid-way resumed from the byte where it stopped.
+//!
+//! Retry budget: `get_range` itself retries (per the client's policy) until an answer's headers
+//! arrive; a body that fails later with a retryable error is resumed here. Failures that delivered
+//! no byte count against `max_retries` and wait `retry_delay(n)`; a failure after progress resets
+//! that count and resumes at once. The total number of resumes of one part is capped as well, so
+//! a server that cuts every answer after a few bytes cannot keep a part alive forever.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::plan::Part;
+use super::progress::Progress;
+use super::writer::PartWriter;
+use crate::cancel::Cancel;
+use crate::client::Client;
+use crate::error::{Error, ErrorKind, Result};
+use crate::log::{self, Level};
+use crate::object::{ByteRange, ObjectRequest};
+
+/// Resumes of one part beyond `max_retries`, whatever the progress.
+const MAX_RESUMES_EXTRA: u32 = 64;
+
+/// What every part of one download shares.
+pub struct PartContext {
+    pub client: Client,
+    /// The user's request without its conditions (they applied to the first HEAD).
+    pub request: ObjectRequest,
+    /// The ETag every part is pinned to (`If-Match`).
+    pub etag: Option<String>,
+    /// The object's size, as seen by the HEAD.
+    pub object_size: u64,
+    pub cancel: Cancel,
+    pub file: Arc<File>,
+    pub temp_path: Arc<PathBuf>,
+    /// Object offset of file offset 0.
+    pub first: u64,
+    pub progress: Arc<Progress>,
+    /// Write buffer size of one part.
+    pub buffer_size: usize,
+}
+
+/// Downloads `part` into the temp file; returns its CRC64.
+pub async fn download(ctx: Arc<PartContext>, part: Part) -> Result<(Part, u64)> {
+    let mut writer = PartWriter::new(
+        ctx.file.clone(),
+        ctx.temp_path.clone(),
+        part.offset - ctx.first,
+        ctx.buffer_size.min(part.size as usize),
+    );
+    let result = fetch(&ctx, part, &mut writer).await;
+    // Always wait for the write in flight, so that nothing writes to the file after we return.
+    let crc = writer.finish(result.is_ok()).await;
+    result?;
+    Ok((part, crc?))
+}
+
+async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result<()> {
+    let end = part.offset + part.size;
+    let mut pos = part.offset;
+    let max_retries = ctx.client.config().max_retries;
+    let mut failures = 0u32;
+    let mut resumes = 0u32;
+    while pos < end {
+        ctx.cancel.check()?;
+        let range = ByteRange {
+            first: pos,
+            last: end - 1,
+        };
+        let mut body = ctx
+            .client
+            .get_range(&ctx.request, Some(range), ctx.etag.as_deref(), &ctx.cancel)
+            .await?;
+        let start = pos;
+        let failure = match check_answer(ctx, &body.meta, body.offset, body.len, range) {
+            Err(e) => Some(e),
+            Ok(()) => loop {
+                match body.chunk().await {
+                    Ok(Some(bytes)) => {
+                        let n = (bytes.len() as u64).min(end - pos);
+                        writer.push(&bytes[..n as usize]).await?;
+                        pos += n;
+                        ctx.progress.add(n);
+                    }
+                    Ok(None) => break None,
+                    Err(e) => break Some(e),
+                }
+            },
+        };
+        drop(body);
+        let e = match failure {
+            None if pos == end => return Ok(()),
+            None => Error::client(
+                ErrorKind::Transport,
+                crate::error::curl::PARTIAL_FILE,
+                format!(
+                    "the answer for bytes {}-{} ended after {} bytes",
+                    range.first,
+                    range.last,
+                    pos - start
+                ),
+            ),
+            Some(e) => e,
+        };
+        if !e.is_retryable() {
+            return Err(e);
+        }
+        let progressed = pos > start;
+        failures = if progressed { 0 } else { failures + 1 };
+        resumes += 1;
+        if failures > max_retries || resumes > max_retries + MAX_RESUMES_EXTRA {
+            return Err(e);
+        }
+        log::log(Level::Info, || {
+            format!(
+                "part {} of {}/{}: {e}; resuming from byte {pos} (resume {resumes})",
+                part.index, ctx.request.bucket, ctx.request.key
+            )
+        });
+        if !progressed {
+            let delay = ctx.client.config().retry_delay(failures);
+            ctx.cancel
+                .run(async {
+                    tokio::time::sleep(delay).await;
+                    Ok(())
+                })
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Defence in depth over `get_range`'s own checks: the answer is for the bytes asked, of the
+/// object version pinned.
+fn check_answer(
+    ctx: &PartContext,
+    meta: &crate::object::ObjectMeta,
+    offset: u64,
+    len: u64,
+    range: ByteRange,
+) -> Result<()> {
+    if let Some(etag) = &ctx.etag {
+        if !meta.etag.is_empty() && meta.etag != *etag {
+            return Err(Error::new(
+                ErrorKind::ObjectChanged,
+                "ObjectChanged",
+                format!(
+                    "the object changed during the download: ETag was {etag}, a part's answer has {}",
+                    meta.etag
+                ),
+            ));
+        }
+    }
+    if meta.content_length != 0 && meta.content_length != ctx.object_size {
+        return Err(Error::new(
+            ErrorKind::ObjectChanged,
+            "ObjectChanged",
+            format!(
+                "the object changed during the download: its size was {}, a part's answer says {}",
+                ctx.object_size, meta.content_length
+            ),
+        ));
+    }
+    if offset != range.first || len != range.len() {
+        return Err(Error::client(
+            ErrorKind::Transport,
+            crate::error::curl::RECV_ERROR,
+            format!(
+                "asked for bytes {}-{}, got {len} bytes from {offset}",
+                range.first, range.last
+            ),
+        ));
+    }
+    Ok(())
+}
