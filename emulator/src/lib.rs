@@ -1,0 +1,364 @@
+//! `oss-emulator`: a strict local OSS-compatible server for tests, demos and benchmarks.
+//!
+//! It serves `ROOT/<bucket>/<key>` over HTTP/1.1 (or HTTPS with a generated
+//! certificate), verifies OSS V1 and V4 signatures, follows the OSS Range and
+//! conditional-request rules, injects faults on demand and logs every request.
+//! See `emulator/README.md`.
+//!
+//! ```no_run
+//! use oss_emulator::{Credential, Emulator, EmulatorConfig, Faults};
+//! let emu = Emulator::start(EmulatorConfig {
+//!     root: "/tmp/oss-root".into(),
+//!     credentials: vec![Credential::new("ak", "sk")],
+//!     ..Default::default()
+//! }).unwrap();
+//! emu.put_object("bucket", "dir/obj.bin", b"hello").unwrap();
+//! emu.set_faults(Faults::fail_next_gets(2, 503));
+//! println!("{}", emu.endpoint());
+//! ```
+
+pub mod addressing;
+pub mod auth;
+pub mod error;
+pub mod faults;
+pub mod meta;
+pub mod rules;
+pub mod server;
+pub mod util;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use faults::{FaultAction, FaultRule, Faults};
+
+/// An access key the server accepts. With `security_token` set, requests signed with
+/// this key must carry exactly that STS token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub access_key_id: String,
+    pub access_key_secret: String,
+    pub security_token: Option<String>,
+}
+
+impl Credential {
+    pub fn new(ak: &str, sk: &str) -> Credential {
+        Credential {
+            access_key_id: ak.to_string(),
+            access_key_secret: sk.to_string(),
+            security_token: None,
+        }
+    }
+    pub fn with_token(ak: &str, sk: &str, token: &str) -> Credential {
+        Credential {
+            security_token: Some(token.to_string()),
+            ..Credential::new(ak, sk)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct EmulatorConfig {
+    /// Directory holding one sub-directory per bucket.
+    pub root: PathBuf,
+    /// Address to bind, default "127.0.0.1".
+    pub host: String,
+    /// 0 = ephemeral.
+    pub port: u16,
+    /// Accepted keys. When empty, every anonymous request is allowed (open mode) and
+    /// signed requests are refused with InvalidAccessKeyId.
+    pub credentials: Vec<Credential>,
+    /// Buckets where anonymous GET/HEAD is allowed.
+    pub public_read: Vec<String>,
+    /// Serve HTTPS with a generated certificate.
+    pub tls: bool,
+    /// Where to write the CA certificate (PEM); default `ROOT/.oss-emulator-meta/ca.pem`.
+    pub tls_cert_out: Option<PathBuf>,
+    /// Treat every Host as path style (`/<bucket>/<key>`).
+    pub path_style: bool,
+    pub faults: Faults,
+    /// Seed of the fault generator (when `Faults::seed` is not set).
+    pub seed: u64,
+    /// Also append the request log, one JSON line per request, to this file.
+    pub log_file: Option<PathBuf>,
+    /// Enable the admin endpoint `/__admin/...` (loopback peers only).
+    pub admin: bool,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            root: PathBuf::from("."),
+            host: "127.0.0.1".to_string(),
+            port: 0,
+            credentials: Vec::new(),
+            public_read: Vec::new(),
+            tls: false,
+            tls_cert_out: None,
+            path_style: false,
+            faults: Faults::default(),
+            seed: 0,
+            log_file: None,
+            admin: false,
+        }
+    }
+}
+
+/// One request, as logged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogEntry {
+    /// Arrival order (1-based); entries are appended when the answer completes.
+    pub seq: u64,
+    /// Arrival time, RFC 3339 UTC.
+    pub time: String,
+    pub method: String,
+    /// Raw request path.
+    pub path: String,
+    pub bucket: String,
+    /// Decoded key ("" for none).
+    pub key: String,
+    /// Raw query string.
+    pub query: String,
+    pub range: Option<String>,
+    pub range_behavior: Option<String>,
+    pub if_match: Option<String>,
+    /// HTTP status sent; 0 when the connection was reset before any answer.
+    pub status: u16,
+    /// "v1", "v4", "v1-query", "v4-query" or "anonymous".
+    pub auth: String,
+    /// Body bytes handed to the connection.
+    pub bytes_sent: u64,
+    /// Faults that fired, comma-separated.
+    pub fault: Option<String>,
+    pub request_id: String,
+}
+
+mod tls;
+
+/// A running emulator. Runs on its own thread and Tokio runtime; stops on
+/// [`Emulator::shutdown`] or drop.
+pub struct Emulator {
+    addr: SocketAddr,
+    tls: bool,
+    ca_pem: Option<PathBuf>,
+    shared: Arc<server::Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Emulator {
+    /// Binds and starts serving. Callable from sync code and from inside another
+    /// Tokio runtime.
+    pub fn start(cfg: EmulatorConfig) -> std::io::Result<Emulator> {
+        let store = meta::MetaStore::new(&cfg.root)?;
+        let log_file = match &cfg.log_file {
+            Some(p) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(p)?,
+            ),
+            None => None,
+        };
+        let tls_acceptor = if cfg.tls {
+            let out = cfg
+                .tls_cert_out
+                .clone()
+                .unwrap_or_else(|| store.root().join(meta::META_DIR).join("ca.pem"));
+            Some((tls::make_acceptor(&out)?, out))
+        } else {
+            None
+        };
+        let shared = Arc::new(server::Shared::new(
+            store,
+            cfg.credentials.clone(),
+            cfg.public_read.clone(),
+            cfg.path_style,
+            cfg.admin,
+            cfg.seed,
+            cfg.faults.clone(),
+            log_file,
+        ));
+        let std_listener = std::net::TcpListener::bind((cfg.host.as_str(), cfg.port))?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("oss-emulator")
+            .enable_all()
+            .build()?;
+        let sh = shared.clone();
+        let acceptor = tls_acceptor.as_ref().map(|(a, _)| a.clone());
+        let thread = std::thread::Builder::new()
+            .name("oss-emulator-main".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(std_listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            eprintln!("oss-emulator: listener: {e}");
+                            return;
+                        }
+                    };
+                    accept_loop(listener, sh, acceptor, stop_rx).await;
+                });
+                rt.shutdown_timeout(Duration::from_millis(200));
+            })?;
+        Ok(Emulator {
+            addr,
+            tls: cfg.tls,
+            ca_pem: tls_acceptor.map(|(_, p)| p),
+            shared,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (or `https://`).
+    pub fn endpoint(&self) -> String {
+        format!(
+            "{}://{}",
+            if self.tls { "https" } else { "http" },
+            self.addr
+        )
+    }
+
+    /// The CA certificate (PEM) to trust, when serving TLS.
+    pub fn ca_pem_path(&self) -> Option<PathBuf> {
+        self.ca_pem.clone()
+    }
+
+    /// Replaces the fault rules (and re-seeds the fault generator, resetting counters).
+    pub fn set_faults(&self, f: Faults) {
+        self.shared.set_faults(f)
+    }
+
+    pub fn faults(&self) -> Faults {
+        self.shared.faults()
+    }
+
+    pub fn create_bucket(&self, bucket: &str) -> std::io::Result<()> {
+        self.shared.store.create_bucket(bucket)
+    }
+
+    /// Stores an object directly (creating the bucket), with fresh metadata.
+    pub fn put_object(&self, bucket: &str, key: &str, data: &[u8]) -> std::io::Result<()> {
+        self.put_object_meta(bucket, key, data).map(|_| ())
+    }
+
+    /// Like [`Emulator::put_object`], returning the metadata (ETag, CRC64, version id).
+    pub fn put_object_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+        data: &[u8],
+    ) -> std::io::Result<meta::ObjectMeta> {
+        check_key(key)?;
+        self.shared.store.create_bucket(bucket)?;
+        self.shared.store.put(bucket, key, data, None, Vec::new())
+    }
+
+    /// Creates an object of `size` bytes of deterministic pseudo-random content.
+    pub fn create_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> std::io::Result<meta::ObjectMeta> {
+        check_key(key)?;
+        self.shared.store.create_pseudo_random(bucket, key, size)
+    }
+
+    /// Current metadata of an object (computing it if needed).
+    pub fn object_meta(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> std::io::Result<Option<meta::ObjectMeta>> {
+        Ok(self.shared.store.open(bucket, key)?.map(|(m, _)| m))
+    }
+
+    /// Path of the object's file.
+    pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.shared.store.object_path(bucket, key)
+    }
+
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.shared.log.lock().unwrap().clone()
+    }
+
+    pub fn clear_log(&self) {
+        self.shared.log.lock().unwrap().clear()
+    }
+
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn check_key(key: &str) -> std::io::Result<()> {
+    meta::validate_key(key).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("{}: {key:?}", e.message),
+        )
+    })
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+async fn accept_loop(
+    listener: tokio::net::TcpListener,
+    shared: Arc<server::Shared>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    mut stop: tokio::sync::oneshot::Receiver<()>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = &mut stop => return,
+            a = listener.accept() => a,
+        };
+        let (stream, peer) = match accepted {
+            Ok(x) => x,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let (io, reset) = server::ConnIo::new(stream);
+            match tls {
+                None => server::serve_connection(shared, io, peer, reset).await,
+                Some(acc) => {
+                    if let Ok(s) = acc.accept(io).await {
+                        server::serve_connection(shared, s, peer, reset).await
+                    }
+                }
+            }
+        });
+    }
+}
