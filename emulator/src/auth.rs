@@ -376,6 +376,28 @@ fn check_token(cred: &Credential, req: &SignedRequest<'_>) -> Result<(), OssErro
     }
 }
 
+/// The scheme a request claims (for the log), before verification.
+pub fn claimed_scheme(req: &SignedRequest<'_>) -> &'static str {
+    match req.header("authorization") {
+        Some(a) if a.starts_with("OSS4-HMAC-SHA256") => "v4",
+        Some(a) if a.starts_with("OSS ") => "v1",
+        Some(_) => "invalid",
+        None => {
+            let pairs = req.query_pairs();
+            if pairs.iter().any(|p| p.2 == "x-oss-signature") {
+                "v4-query"
+            } else if pairs
+                .iter()
+                .any(|p| p.2 == "Signature" || p.2 == "OSSAccessKeyId")
+            {
+                "v1-query"
+            } else {
+                "anonymous"
+            }
+        }
+    }
+}
+
 /// Authenticates a request. `Ok(scheme anonymous)` when it carries no signature at all
 /// (the caller decides whether anonymous access is allowed).
 pub fn authenticate(

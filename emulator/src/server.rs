@@ -397,6 +397,7 @@ async fn handle(
         raw_query: &query,
         headers: &headers,
     };
+    ctx.auth = crate::auth::claimed_scheme(&sreq).to_string();
     match authenticate(&sreq, &shared.credentials, SystemTime::now()) {
         Ok(info) => {
             ctx.auth = info.scheme.to_string();
@@ -710,6 +711,14 @@ impl Pump {
                     if rst {
                         self.reset.store(true, Ordering::SeqCst);
                     }
+                    // Let hyper take and write out what was sent before the cut: an
+                    // error frame makes it drop the connection without flushing.
+                    let t0 = Instant::now();
+                    while tx.capacity() < tx.max_capacity() && t0.elapsed() < Duration::from_secs(2)
+                    {
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    std::thread::sleep(Duration::from_millis(20));
                     let _ = tx.blocking_send(Err(io::Error::new(
                         io::ErrorKind::ConnectionAborted,
                         "injected cut",
