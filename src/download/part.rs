@@ -2,7 +2,9 @@
 //! file through a `PartWriter`, a body cut mid-way resumed from the byte where it stopped.
 //!
 //! Retry budget: `get_range` itself retries (per the client's policy) until an answer's headers
-//! arrive; a body that fails later with a retryable error is resumed here. Failures that delivered
+//! arrive; a body that fails later with a retryable error is resumed here, and so is an answer
+//! whose headers fail the checks (wrong Content-Range or length) or a connection-level failure
+//! left after the client's retries (but not a server error status: those the client retried). Failures that delivered
 //! no byte count against `max_retries` and wait `retry_delay(n)`; a failure after progress resets
 //! that count and resumes at once. The total number of resumes of one part is capped as well, so
 //! a server that cuts every answer after a few bytes cannot keep a part alive forever.
@@ -69,27 +71,33 @@ async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result
             first: pos,
             last: end - 1,
         };
-        let mut body = ctx
+        let start = pos;
+        let failure = match ctx
             .client
             .get_range(&ctx.request, Some(range), ctx.etag.as_deref(), &ctx.cancel)
-            .await?;
-        let start = pos;
-        let failure = match check_answer(ctx, &body.meta, body.offset, body.len, range) {
-            Err(e) => Some(e),
-            Ok(()) => loop {
-                match body.chunk().await {
-                    Ok(Some(bytes)) => {
-                        let n = (bytes.len() as u64).min(end - pos);
-                        writer.push(&bytes[..n as usize]).await?;
-                        pos += n;
-                        ctx.progress.add(n);
+            .await
+        {
+            // An answer whose headers failed the checks (wrong Content-Range, length...) or a
+            // connection that failed after the client's own retries: retried here too, within
+            // the budget below. Server error statuses were retried by the client already.
+            Err(e) if e.http_status == 0 => Some(e),
+            Err(e) => return Err(e),
+            Ok(mut body) => match check_answer(ctx, &body.meta, body.offset, body.len, range) {
+                Err(e) => Some(e),
+                Ok(()) => loop {
+                    match body.chunk().await {
+                        Ok(Some(bytes)) => {
+                            let n = (bytes.len() as u64).min(end - pos);
+                            writer.push(&bytes[..n as usize]).await?;
+                            pos += n;
+                            ctx.progress.add(n);
+                        }
+                        Ok(None) => break None,
+                        Err(e) => break Some(e),
                     }
-                    Ok(None) => break None,
-                    Err(e) => break Some(e),
-                }
+                },
             },
         };
-        drop(body);
         let e = match failure {
             None if pos == end => return Ok(()),
             None => Error::client(
