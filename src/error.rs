@@ -41,9 +41,14 @@ pub enum ErrorKind {
     Panic,
 }
 
-/// The error of every fallible core operation.
+/// The error of every fallible core operation: a box, so `Result`s stay small; fields are
+/// reached through `Deref` (`err.code`, `err.kind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct Error(Box<ErrorDetails>);
+
+/// The fields of an [`Error`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorDetails {
     pub kind: ErrorKind,
     pub code: String,
     pub message: String,
@@ -74,7 +79,7 @@ pub mod curl {
 
 impl Error {
     pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Error {
+        Error(Box::new(ErrorDetails {
             kind,
             code: code.into(),
             message: message.into(),
@@ -82,7 +87,15 @@ impl Error {
             host: String::new(),
             http_status: 0,
             ec: String::new(),
-        }
+        }))
+    }
+
+    /// The same error with another kind, code and message (request context kept).
+    pub fn reclassify(mut self, kind: ErrorKind, code: &str, message: String) -> Self {
+        self.kind = kind;
+        self.code = code.to_string();
+        self.message = message;
+        self
     }
 
     /// A parameter error (`ValidateError`).
@@ -151,6 +164,19 @@ impl Error {
             }
             _ => false,
         }
+    }
+}
+
+impl std::ops::Deref for Error {
+    type Target = ErrorDetails;
+    fn deref(&self) -> &ErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Error {
+    fn deref_mut(&mut self) -> &mut ErrorDetails {
+        &mut self.0
     }
 }
 

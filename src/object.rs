@@ -2,11 +2,16 @@
 //!
 //! The downloader uses `Client::get_range` and never builds HTTP requests itself.
 
+use std::path::{Path, PathBuf};
+
 use bytes::Bytes;
 
 use crate::cancel::Cancel;
 use crate::client::Client;
-use crate::error::Result;
+use crate::crc64;
+use crate::download::ProgressFn;
+use crate::error::{Error, ErrorKind, Result};
+use crate::log::{self, Level};
 
 /// The `response-*` query overrides of GetObject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +78,7 @@ pub struct ObjectMeta {
     pub headers: Vec<(String, String)>,
 }
 
-/// An inclusive byte range `first..=last`.
+/// An inclusive byte range `first..=last`; `last == u64::MAX` means "to the end".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteRange {
     pub first: u64,
@@ -117,7 +122,11 @@ impl Client {
     }
 
     /// `HEAD /key?objectMeta`.
-    pub async fn get_object_meta(&self, req: &ObjectRequest, cancel: &Cancel) -> Result<ObjectMeta> {
+    pub async fn get_object_meta(
+        &self,
+        req: &ObjectRequest,
+        cancel: &Cancel,
+    ) -> Result<ObjectMeta> {
         crate::transport::head(self, req, true, cancel).await
     }
 
@@ -134,5 +143,167 @@ impl Client {
         cancel: &Cancel,
     ) -> Result<ObjectBody> {
         crate::transport::get(self, req, range, pin_etag, cancel).await
+    }
+}
+
+/// Turns a user range `(start, end)` (end = -1: to the end) into a `ByteRange`.
+pub fn user_range(range: Option<(i64, i64)>) -> Result<Option<ByteRange>> {
+    match range {
+        None => Ok(None),
+        Some((start, end)) => {
+            if start < 0 || end < -1 || (end >= 0 && end < start) {
+                return Err(Error::validate(format!(
+                    "Invalid range {start}-{end}: start must be >= 0 and end >= start (or -1 for the end of the object)"
+                )));
+            }
+            Ok(Some(ByteRange {
+                first: start as u64,
+                last: if end == -1 { u64::MAX } else { end as u64 },
+            }))
+        }
+    }
+}
+
+impl Client {
+    /// GetObject, streaming every body byte to `sink` in order. A body cut mid-way is resumed
+    /// from the byte where it stopped (pinned to the first answer's ETag), within the retry
+    /// budget. A whole-object read is checked against `x-oss-hash-crc64ecma` when CRC is on.
+    /// Returns the object's metadata (from the first answer).
+    pub async fn get_object_with<F>(
+        &self,
+        req: &ObjectRequest,
+        range: Option<(i64, i64)>,
+        progress: Option<ProgressFn>,
+        cancel: &Cancel,
+        mut sink: F,
+    ) -> Result<ObjectMeta>
+    where
+        F: FnMut(&[u8]) -> Result<()> + Send,
+    {
+        let want = user_range(range)?;
+        let mut body = self.get_range(req, want, None, cancel).await?;
+        let meta = body.meta.clone();
+        let total = body.len;
+        let first = body.offset;
+        let mut done = 0u64;
+        let mut crc = 0u64;
+        let mut attempt = 0u32;
+        if let Some(p) = &progress {
+            p(0, 0, total);
+        }
+        loop {
+            match body.chunk().await {
+                Ok(Some(data)) => {
+                    crc = crc64::update(crc, &data);
+                    sink(&data)?;
+                    done += data.len() as u64;
+                    if let Some(p) = &progress {
+                        p(data.len() as u64, done, total);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) if e.is_retryable() && attempt < self.config().max_retries => {
+                    attempt += 1;
+                    let delay = self.config().retry_delay(attempt);
+                    log::log(Level::Warn, || {
+                        format!(
+                            "GetObject {}/{}: {e}; resuming at byte {} in {} ms",
+                            req.bucket,
+                            req.key,
+                            first + done,
+                            delay.as_millis()
+                        )
+                    });
+                    cancel
+                        .run(async {
+                            tokio::time::sleep(delay).await;
+                            Ok(())
+                        })
+                        .await?;
+                    let resume = ByteRange {
+                        first: first + done,
+                        last: first + total - 1,
+                    };
+                    let pin = (!meta.etag.is_empty()).then_some(meta.etag.as_str());
+                    body = self.get_range(req, Some(resume), pin, cancel).await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let whole = want.is_none() || (first == 0 && total == meta.content_length);
+        if self.config().enable_crc64 && whole {
+            if let Some(server) = meta.crc64 {
+                if server != crc {
+                    return Err(Error::new(
+                        ErrorKind::CrcMismatch,
+                        "CrcCheckError",
+                        format!("CRC64 of the downloaded data ({crc}) differs from the server's ({server})"),
+                    )
+                    .with_request_id(meta.request_id.clone()));
+                }
+            }
+        }
+        Ok(meta)
+    }
+
+    /// GetObject into a file: the bytes go to `<path>.temp`, which is renamed over `path` only
+    /// when complete and verified; on failure the temp file is removed and `path` untouched.
+    pub async fn get_object_to_file(
+        &self,
+        req: &ObjectRequest,
+        range: Option<(i64, i64)>,
+        path: &Path,
+        progress: Option<ProgressFn>,
+        cancel: &Cancel,
+    ) -> Result<ObjectMeta> {
+        if path.as_os_str().is_empty() {
+            return Err(Error::validate("The path of file download to is empty"));
+        }
+        if path.is_dir() {
+            return Err(Error::validate(format!(
+                "the download path '{}' is a directory",
+                path.display()
+            )));
+        }
+        let mut temp = PathBuf::from(path.as_os_str().to_owned());
+        temp.as_mut_os_string().push(".temp");
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&temp)
+            .map_err(|e| Error::io("cannot create the temporary file", &temp, &e))?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+        let result = async {
+            let meta = self
+                .get_object_with(req, range, progress, cancel, |data| {
+                    std::io::Write::write_all(&mut writer, data)
+                        .map_err(|e| Error::io("cannot write", &temp, &e))
+                })
+                .await?;
+            let file = writer
+                .into_inner()
+                .map_err(|e| Error::io("cannot write", &temp, e.error()))?;
+            file.sync_all()
+                .map_err(|e| Error::io("cannot sync", &temp, &e))?;
+            drop(file);
+            std::fs::rename(&temp, path).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    "RenameError",
+                    format!(
+                        "cannot rename '{}' to '{}': {e}",
+                        temp.display(),
+                        path.display()
+                    ),
+                )
+            })?;
+            Ok(meta)
+        }
+        .await;
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result
     }
 }

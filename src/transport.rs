@@ -131,8 +131,8 @@ fn map_reqwest_error(e: &reqwest::Error, host: &str) -> Error {
         (ErrorKind::Transport, curl::COULDNT_RESOLVE_HOST)
     } else if e.is_connect() {
         (ErrorKind::Transport, curl::COULDNT_CONNECT)
-    } else if e.is_body() || e.is_decode() {
-        (ErrorKind::Transport, curl::RECV_ERROR)
+    } else if e.is_request() && !e.is_body() {
+        (ErrorKind::Transport, curl::SEND_ERROR)
     } else {
         (ErrorKind::Transport, curl::RECV_ERROR)
     };
@@ -309,16 +309,11 @@ async fn read_error(
     let header_request_id = header_str(&headers, "x-oss-request-id").unwrap_or_default();
     let mut body = Vec::new();
     if method != reqwest::Method::HEAD {
-        loop {
-            match tokio::time::timeout(timeout, resp.chunk()).await {
-                Ok(Ok(Some(c))) => {
-                    body.extend_from_slice(&c);
-                    if body.len() >= MAX_ERROR_BODY {
-                        body.truncate(MAX_ERROR_BODY);
-                        break;
-                    }
-                }
-                _ => break,
+        while let Ok(Ok(Some(c))) = tokio::time::timeout(timeout, resp.chunk()).await {
+            body.extend_from_slice(&c);
+            if body.len() >= MAX_ERROR_BODY {
+                body.truncate(MAX_ERROR_BODY);
+                break;
             }
         }
     }
@@ -555,22 +550,25 @@ pub(crate) async fn get(
                 r.first, r.last
             )));
         }
-        http.headers
-            .push(("Range".to_string(), format!("bytes={}-{}", r.first, r.last)));
+        let spec = if r.last == u64::MAX {
+            format!("bytes={}-", r.first)
+        } else {
+            format!("bytes={}-{}", r.first, r.last)
+        };
+        http.headers.push(("Range".to_string(), spec));
         http.headers
             .push(("x-oss-range-behavior".to_string(), "standard".to_string()));
     }
     let r = match send(client, &http, cancel).await {
         Err(e) if pin_etag.is_some() && e.http_status == 412 => {
-            return Err(Error {
-                kind: ErrorKind::ObjectChanged,
-                code: "ObjectChanged".to_string(),
-                message: format!(
+            return Err(e.reclassify(
+                ErrorKind::ObjectChanged,
+                "ObjectChanged",
+                format!(
                     "the object changed on the server while it was being read (its ETag is no longer {})",
                     pin_etag.unwrap_or_default()
                 ),
-                ..e
-            })
+            ))
         }
         other => other?,
     };

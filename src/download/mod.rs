@@ -54,8 +54,17 @@ use crate::object::{ObjectMeta, ObjectRequest};
 
 pub use self::validate::{default_path_for_key, validate_bucket, validate_key};
 
-/// Progress callback: `(increment, transferred, total)` in bytes. See `progress` for the rules
-/// (serialised calls, monotonic, final call at `total`) and for which thread makes the calls.
+/// Progress callback: `(increment, transferred, total)` in bytes, `total` being the number of
+/// bytes of the file (the range's length for a ranged download).
+///
+/// Calls never overlap; `transferred` never decreases and never exceeds `total`; the first call
+/// of a resumed download reports the bytes already on disk; the last call of a successful
+/// download has `transferred == total` (a 0-byte download gets one call `(0, 0, 0)`). Calls are
+/// paced: at most one per 100 ms, or per 1% of the total (at least 1 MiB), plus the last.
+///
+/// Thread: a worker thread of the tokio runtime that runs the download (the SDK's runtime when
+/// called through the C ABI), or the thread awaiting the download for the first and last calls.
+/// The callback should return quickly: parts wait while it runs. Panics in it are swallowed.
 pub type ProgressFn = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
 
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
@@ -70,7 +79,7 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// Their size is `WRITE_BUFFER_BUDGET / thread_num`, clamped to the bounds.
 const WRITE_BUFFER_MAX: usize = 1024 * 1024;
 const WRITE_BUFFER_MIN: usize = 256 * 1024;
-const WRITE_BUFFER_BUDGET: usize = 16 * 1024 * 1024;
+const WRITE_BUFFER_BUDGET: usize = 8 * 1024 * 1024;
 
 /// A resumable download.
 #[derive(Clone)]
@@ -88,8 +97,12 @@ pub struct DownloadRequest {
     pub checkpoint_dir: Option<PathBuf>,
     /// `(start, end)` inclusive; end -1: to the end. The file holds exactly these bytes.
     pub range: Option<(i64, i64)>,
-    /// On resume, re-read the finished parts and check their recorded CRC64.
+    /// On resume, re-read the finished parts and check their recorded CRC64 (parts that fail
+    /// are downloaded again). Off by default: parts are recorded only after their bytes were
+    /// synced, so only something writing into the temp file between runs could spoil them, and
+    /// the final whole-object CRC check uses the recorded part CRCs, not a second read.
     pub verify_parts_on_resume: bool,
+    /// Called with `(increment, transferred, total)`; see [`ProgressFn`].
     pub progress: Option<ProgressFn>,
 }
 
@@ -493,9 +506,9 @@ impl Job<'_> {
                 &now,
                 "during the download",
             );
-            e.request_id = err.request_id;
+            e.request_id = err.request_id.clone();
             e.http_status = err.http_status;
-            e.host = err.host;
+            e.host = err.host.clone();
             return e;
         }
         match (self.ckpt, record) {

@@ -1,0 +1,223 @@
+//! The panic boundary and the pointer / string helpers every export uses.
+//!
+//! Every `#[no_mangle]` body is wrapped in [`ffi_boundary!`] (a panic becomes the return type's
+//! documented default, and an `oss_error_t *` of kind `OSS_ERROR_KIND_PANIC` where errors are
+//! returned), and fallible exports use [`ffi_try!`], which also turns `Result<(), Error>` into
+//! NULL-or-error. All raw-pointer handling of the crate lives in `src/ffi/`.
+
+use std::ffi::{c_char, CStr};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ffi::error::oss_error_t;
+
+/// What an export returns when its body panicked.
+pub trait PanicDefault {
+    fn on_panic(message: String) -> Self;
+}
+
+impl PanicDefault for *mut oss_error_t {
+    fn on_panic(message: String) -> Self {
+        oss_error_t::boxed(Error::new(
+            ErrorKind::Panic,
+            "Panic",
+            format!("internal error (panic): {message}"),
+        ))
+    }
+}
+
+impl<T> PanicDefault for *const T {
+    fn on_panic(_: String) -> Self {
+        std::ptr::null()
+    }
+}
+
+impl PanicDefault for *mut crate::ffi::config::oss_config_t {
+    fn on_panic(_: String) -> Self {
+        std::ptr::null_mut()
+    }
+}
+
+impl PanicDefault for () {
+    fn on_panic(_: String) -> Self {}
+}
+
+impl PanicDefault for bool {
+    fn on_panic(_: String) -> Self {
+        false
+    }
+}
+
+impl PanicDefault for u64 {
+    fn on_panic(_: String) -> Self {
+        0
+    }
+}
+
+impl PanicDefault for usize {
+    fn on_panic(_: String) -> Self {
+        0
+    }
+}
+
+impl PanicDefault for u16 {
+    fn on_panic(_: String) -> Self {
+        0
+    }
+}
+
+impl PanicDefault for i64 {
+    fn on_panic(_: String) -> Self {
+        -1
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".to_string())
+}
+
+/// Runs the body, catching any panic and returning `PanicDefault::on_panic` instead.
+macro_rules! ffi_boundary {
+    ($($body:tt)*) => {{
+        match ::std::panic::catch_unwind(::std::panic::AssertUnwindSafe(|| { $($body)* })) {
+            Ok(v) => v,
+            Err(payload) => $crate::ffi::boundary::PanicDefault::on_panic(
+                $crate::ffi::boundary::panic_message(&*payload),
+            ),
+        }
+    }};
+}
+
+/// Like `ffi_boundary!` for a body of type `Result<(), Error>` (`?` allowed): NULL on success,
+/// a new `oss_error_t *` otherwise.
+macro_rules! ffi_try {
+    ($($body:tt)*) => {
+        ffi_boundary! {
+            #[allow(clippy::redundant_closure_call)]
+            let result: $crate::error::Result<()> = (|| { $($body)* })();
+            $crate::ffi::error::into_c(result)
+        }
+    };
+}
+
+pub(crate) use {ffi_boundary, ffi_try};
+
+fn null_argument(name: &str) -> Error {
+    Error::new(
+        ErrorKind::NullArgument,
+        "ValidateError",
+        format!("the argument '{name}' must not be NULL"),
+    )
+}
+
+/// Borrows a required handle.
+///
+/// # Safety
+/// `p` must be NULL or point to a live `T` for the duration of `'a`.
+pub(crate) unsafe fn arg_ref<'a, T>(p: *const T, name: &str) -> Result<&'a T> {
+    // SAFETY: the caller guarantees p is NULL or valid; as_ref handles NULL.
+    unsafe { p.as_ref() }.ok_or_else(|| null_argument(name))
+}
+
+/// Borrows a required handle mutably.
+///
+/// # Safety
+/// `p` must be NULL or point to a live `T` not used elsewhere for the duration of `'a`.
+pub(crate) unsafe fn arg_mut<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T> {
+    // SAFETY: the caller guarantees p is NULL or valid and unaliased; as_mut handles NULL.
+    unsafe { p.as_mut() }.ok_or_else(|| null_argument(name))
+}
+
+/// A required NUL-terminated UTF-8 string.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that lives for `'a`.
+pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str> {
+    if p.is_null() {
+        return Err(null_argument(name));
+    }
+    // SAFETY: p is non-NULL and NUL-terminated per the caller's contract.
+    let c = unsafe { CStr::from_ptr(p) };
+    c.to_str().map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidUtf8,
+            "ValidateError",
+            format!(
+                "the argument '{name}' is not valid UTF-8 (invalid byte at offset {})",
+                e.valid_up_to()
+            ),
+        )
+    })
+}
+
+/// An optional string: NULL gives `None`.
+///
+/// # Safety
+/// As for [`arg_str`].
+pub(crate) unsafe fn opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        // SAFETY: forwarded contract.
+        unsafe { arg_str(p, name) }.map(Some)
+    }
+}
+
+/// Writes `value` through a required out-pointer.
+///
+/// # Safety
+/// `out` must be NULL or valid for a write of `T`.
+pub(crate) unsafe fn write_out<T>(out: *mut T, value: T) {
+    if !out.is_null() {
+        // SAFETY: non-NULL and valid for writes per the caller's contract.
+        unsafe { out.write(value) };
+    }
+}
+
+/// Checks a required out-pointer before any work is done.
+pub(crate) fn check_out<T>(out: *mut T, name: &str) -> Result<()> {
+    if out.is_null() {
+        Err(null_argument(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// A `CString` for output, with any interior NUL replaced (header values cannot hold NUL, but
+/// nothing here trusts that).
+pub(crate) fn c_string(s: &str) -> std::ffi::CString {
+    std::ffi::CString::new(s.replace('\0', "\u{FFFD}")).unwrap_or_default()
+}
+
+/// Opaque C user data with the caller's promise that it may be used from any thread, and the
+/// finaliser that is called exactly once when the Rust side drops it.
+pub(crate) struct UserData {
+    pub ptr: *mut std::ffi::c_void,
+    pub free: Option<unsafe extern "C" fn(*mut std::ffi::c_void)>,
+}
+
+// SAFETY: the C API documents that user_data must be usable from any thread (the caller's promise,
+// as in hyper's UserDataPointer).
+unsafe impl Send for UserData {}
+// SAFETY: as above; the library never touches *ptr, it only passes it back to the caller.
+unsafe impl Sync for UserData {}
+
+impl UserData {
+    /// The pointer (a method, so closures capture the whole `UserData`, not the raw field).
+    pub fn get(&self) -> *mut std::ffi::c_void {
+        self.ptr
+    }
+}
+
+impl Drop for UserData {
+    fn drop(&mut self) {
+        if let Some(f) = self.free {
+            // SAFETY: the caller supplied f for exactly this pointer, called once here.
+            unsafe { f(self.ptr) };
+        }
+    }
+}

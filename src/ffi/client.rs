@@ -1,0 +1,298 @@
+//! `oss_client_t`: a client and the calls made with it.
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+
+use crate::cancel::Cancel;
+use crate::client::Client;
+use crate::error::{curl, Error, ErrorKind, Result};
+use crate::ffi::boundary::{
+    arg_ref, arg_str, check_out, ffi_boundary, ffi_try, write_out, UserData,
+};
+use crate::ffi::config::oss_config_t;
+use crate::ffi::credentials::oss_credentials_provider_t;
+use crate::ffi::error::oss_error_t;
+use crate::ffi::meta::oss_object_meta_t;
+use crate::ffi::request::{download_ref, oss_download_request_t, oss_get_object_request_t};
+use crate::object::ObjectMeta;
+
+/// A client for one endpoint with one credentials provider and configuration.
+///
+/// Ownership: Arc; made by `oss_client_new`, another reference by `oss_client_clone`, each
+/// released by `oss_client_free`. Threads: every call takes `const oss_client_t *` and may run
+/// concurrently from any number of threads (one client is meant to be shared).
+#[allow(non_camel_case_types)]
+pub struct oss_client_t {
+    client: Client,
+}
+
+/// Writes received bytes: return 0 to continue, anything else to abort (`ClientError:200023`).
+/// Called from a library worker thread, in order, one call at a time.
+#[allow(non_camel_case_types)]
+pub type oss_write_cb =
+    Option<unsafe extern "C" fn(data: *const u8, len: usize, user_data: *mut c_void) -> i32>;
+
+/// Makes a client for `endpoint` ("host", "http://host:port", "https://host"; no scheme = http).
+/// `config` may be NULL (defaults); it and `credentials` are copied/shared, so both may be freed
+/// right after. Sends nothing. Errors: not initialised, NULL/bad-UTF-8 arguments, invalid
+/// endpoint or configuration, unreadable CA file.
+///
+/// # Safety
+/// Pointers NULL or live; `client_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_new(
+    endpoint: *const c_char,
+    credentials: *const oss_credentials_provider_t,
+    config: *const oss_config_t,
+    client_out: *mut *const oss_client_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(client_out, "client_out")?;
+        crate::runtime::shutdown_token()?;
+        // SAFETY: pointers NULL or live per the contract.
+        let (endpoint, creds) = unsafe { (arg_str(endpoint, "endpoint")?, arg_ref(credentials, "credentials")?) };
+        // SAFETY: NULL or live per the contract.
+        let config = unsafe { config.as_ref() }.map(|c| c.config.clone()).unwrap_or_default();
+        let client = Client::new(endpoint, creds.provider.clone(), config)?;
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { write_out(client_out, Arc::into_raw(Arc::new(oss_client_t { client }))) };
+        Ok(())
+    }
+}
+
+/// Another reference to the same client (NULL for NULL); release it with `oss_client_free`.
+///
+/// # Safety
+/// `client` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_clone(client: *const oss_client_t) -> *const oss_client_t {
+    ffi_boundary! {
+        if client.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: client came from Arc::into_raw and is live; the count is raised before use.
+        unsafe { Arc::increment_strong_count(client) };
+        client
+    }
+}
+
+/// Releases one reference. NULL is a no-op.
+///
+/// # Safety
+/// NULL or from `oss_client_new`/`oss_client_clone`, each released once, not while a call on
+/// that reference runs.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_free(client: *const oss_client_t) {
+    ffi_boundary! {
+        if !client.is_null() {
+            // SAFETY: from Arc::into_raw, released once.
+            drop(unsafe { Arc::from_raw(client) });
+        }
+    }
+}
+
+/// Sets the V4 signing region ("cn-hangzhou"). Affects later requests of every reference.
+///
+/// # Safety
+/// `client` NULL or live; `region` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_set_region(
+    client: *const oss_client_t,
+    region: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_str(region, "region")?) };
+        c.client.set_region(r)
+    }
+}
+
+/// Aborts every request of this client in flight (they fail with `OSS_ERROR_KIND_CANCELLED`) and
+/// refuses new ones until `oss_client_enable_requests` (the C++ SDK's DisableRequest).
+///
+/// # Safety
+/// `client` NULL (no-op) or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_disable_requests(client: *const oss_client_t) {
+    ffi_boundary! {
+        // SAFETY: NULL or live.
+        if let Some(c) = unsafe { client.as_ref() } {
+            c.client.disable_requests();
+        }
+    }
+}
+
+/// Allows requests again after `oss_client_disable_requests`.
+///
+/// # Safety
+/// `client` NULL (no-op) or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_enable_requests(client: *const oss_client_t) {
+    ffi_boundary! {
+        // SAFETY: NULL or live.
+        if let Some(c) = unsafe { client.as_ref() } {
+            c.client.enable_requests();
+        }
+    }
+}
+
+/// The operation's cancellation: SDK shutdown plus `extra`.
+fn cancel_with(extra: Option<tokio_util::sync::CancellationToken>) -> Result<Cancel> {
+    let mut c = Cancel::new().with(crate::runtime::shutdown_token()?);
+    if let Some(t) = extra {
+        c = c.with(t);
+    }
+    Ok(c)
+}
+
+fn finish(meta: ObjectMeta, meta_out: *mut *mut oss_object_meta_t) {
+    // SAFETY: callers checked meta_out non-NULL; writable per their contract.
+    unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
+}
+
+/// HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
+/// Uses the request's bucket, key, version id, conditions and request payer. Blocks.
+///
+/// # Safety
+/// Pointers NULL or live; `meta_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_head_object(
+    client: *const oss_client_t,
+    request: *const oss_get_object_request_t,
+    meta_out: *mut *mut oss_object_meta_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(meta_out, "meta_out")?;
+        // SAFETY: per the contract.
+        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
+        let meta = crate::runtime::block_on(async move { client.head_object(&object, &cancel).await })?;
+        finish(meta, meta_out);
+        Ok(())
+    }
+}
+
+/// GetObjectMeta (`HEAD /key?objectMeta`): size, ETag, Last-Modified, CRC64 (fewer headers
+/// than HeadObject). Blocks.
+///
+/// # Safety
+/// Pointers NULL or live; `meta_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_get_object_meta(
+    client: *const oss_client_t,
+    request: *const oss_get_object_request_t,
+    meta_out: *mut *mut oss_object_meta_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(meta_out, "meta_out")?;
+        // SAFETY: per the contract.
+        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
+        let meta = crate::runtime::block_on(async move { client.get_object_meta(&object, &cancel).await })?;
+        finish(meta, meta_out);
+        Ok(())
+    }
+}
+
+/// GetObject into a file: bytes go to `<file_path>.temp`, renamed over `file_path` only when
+/// complete (and CRC-checked for whole objects); on failure `file_path` is untouched. Cut
+/// bodies are resumed where they stopped. `meta_out` may be NULL. Blocks.
+///
+/// # Safety
+/// Pointers NULL or live; `meta_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_get_object_to_file(
+    client: *const oss_client_t,
+    request: *const oss_get_object_request_t,
+    file_path: *const c_char,
+    meta_out: *mut *mut oss_object_meta_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let (c, r, path) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?, arg_str(file_path, "file_path")?) };
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
+        let (range, progress, path) = (r.range, r.progress.clone(), std::path::PathBuf::from(path));
+        let meta = crate::runtime::block_on(async move {
+            client.get_object_to_file(&object, range, &path, progress, &cancel).await
+        })?;
+        if !meta_out.is_null() {
+            finish(meta, meta_out);
+        }
+        Ok(())
+    }
+}
+
+/// GetObject streamed to `write(data, len, user_data)` in order (see `oss_write_cb`). A whole
+/// object is CRC-checked after its last byte was delivered. `meta_out` may be NULL. Blocks.
+///
+/// # Safety
+/// Pointers NULL or live; `write` callable from a library thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_get_object(
+    client: *const oss_client_t,
+    request: *const oss_get_object_request_t,
+    write: oss_write_cb,
+    user_data: *mut c_void,
+    meta_out: *mut *mut oss_object_meta_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
+        let write = write.ok_or_else(|| Error::new(ErrorKind::NullArgument, "ValidateError", "the argument 'write' must not be NULL"))?;
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
+        let (range, progress) = (r.range, r.progress.clone());
+        // The caller's buffer pointer is only used during this blocking call.
+        let data = UserData { ptr: user_data, free: None };
+        let meta = crate::runtime::block_on(async move {
+            let data = data;
+            client
+                .get_object_with(&object, range, progress, &cancel, |bytes| {
+                    // SAFETY: write was given for calls with user_data during this call.
+                    let rc = unsafe { write(bytes.as_ptr(), bytes.len(), data.get()) };
+                    if rc == 0 {
+                        Ok(())
+                    } else {
+                        Err(Error::client(ErrorKind::Cancelled, curl::WRITE_ERROR, format!("the write callback returned {rc}; download aborted")))
+                    }
+                })
+                .await
+        })?;
+        if !meta_out.is_null() {
+            finish(meta, meta_out);
+        }
+        Ok(())
+    }
+}
+
+/// ResumableDownloadObject: see `oss_download_request_t`. Blocks until the file is complete
+/// and verified, or fails. On success the destination holds exactly the object's (or range's)
+/// bytes, the checkpoint is removed, and `*meta_out` (may be NULL) describes the object.
+/// Errors worth matching: `OSS_ERROR_KIND_CANCELLED` (resumable), `OSS_ERROR_KIND_OBJECT_CHANGED`
+/// (state removed; call again for the new version), `OSS_ERROR_KIND_CRC_MISMATCH`,
+/// `OSS_ERROR_KIND_BUSY` (another download holds the destination).
+///
+/// # Safety
+/// Pointers NULL or live; the request must not be freed or mutated during the call.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_resumable_download_object(
+    client: *const oss_client_t,
+    request: *const oss_download_request_t,
+    meta_out: *mut *mut oss_object_meta_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let (c, r) = unsafe { (arg_ref(client, "client")?, download_ref(request)?) };
+        let token = r.start_token();
+        let cancel = cancel_with(Some(token.clone()))?;
+        let (client, req) = (c.client.clone(), r.request.clone());
+        let result = crate::runtime::block_on(async move {
+            crate::download::resumable_download(&client, &req, &cancel).await
+        });
+        r.finish_token(&token);
+        let meta = result?;
+        if !meta_out.is_null() {
+            finish(meta, meta_out);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,359 @@
+//! `oss_config_t`: client configuration (the C++ SDK's `ClientConfiguration`).
+
+use std::ffi::c_char;
+use std::time::Duration;
+
+use crate::config::{Config, SignatureVersion};
+use crate::error::Error;
+use crate::ffi::boundary::{arg_mut, arg_str, ffi_boundary, ffi_try, opt_str};
+use crate::ffi::error::oss_error_t;
+
+/// Signature versions (values fixed).
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum oss_signature_version_t {
+    /// HMAC-SHA1 (the C++ SDK's default).
+    OSS_SIGNATURE_V1 = 0,
+    /// OSS4-HMAC-SHA256; needs a region.
+    OSS_SIGNATURE_V4 = 1,
+}
+
+/// Client configuration with the C++ SDK's defaults (16 connections, 5 s connect timeout, 10 s
+/// low-speed timeout, 3 retries from 300 ms, TLS verified, CRC64 on, V1).
+///
+/// Ownership: Box; made by `oss_config_new`, freed by `oss_config_free`. `oss_client_new` copies
+/// it, so it may be freed or reused right after. Threads: setters mutate (caller serialises).
+#[allow(non_camel_case_types)]
+pub struct oss_config_t {
+    pub(crate) config: Config,
+}
+
+/// A configuration with the defaults. Never NULL.
+#[no_mangle]
+pub extern "C" fn oss_config_new() -> *mut oss_config_t {
+    ffi_boundary! { Box::into_raw(Box::new(oss_config_t { config: Config::default() })) }
+}
+
+/// Frees a configuration. NULL is a no-op.
+///
+/// # Safety
+/// `cfg` must be NULL or from `oss_config_new`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_free(cfg: *mut oss_config_t) {
+    ffi_boundary! {
+        if !cfg.is_null() {
+            // SAFETY: from Box::into_raw in oss_config_new, freed once.
+            drop(unsafe { Box::from_raw(cfg) });
+        }
+    }
+}
+
+/// Runs `f` on the configuration behind `cfg`, then re-validates the whole configuration.
+fn update(
+    c: &mut oss_config_t,
+    f: impl FnOnce(&mut Config) -> crate::Result<()>,
+) -> crate::Result<()> {
+    let mut next = c.config.clone();
+    f(&mut next)?;
+    next.validate()?;
+    c.config = next;
+    Ok(())
+}
+
+/// Sets the User-Agent header. Errors: NULL, bad UTF-8, control characters.
+///
+/// # Safety
+/// `cfg` NULL or live; `user_agent` NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_user_agent(
+    cfg: *mut oss_config_t,
+    user_agent: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NUL-terminated or NULL per the contract.
+        let ua = unsafe { arg_str(user_agent, "user_agent") }?;
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| { c.user_agent = ua.to_string(); Ok(()) })
+    }
+}
+
+/// Sets the maximum number of concurrent requests (and pooled connections), 1..=1024.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_max_connections(
+    cfg: *mut oss_config_t,
+    max_connections: u32,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.max_connections = max_connections; Ok(()) }) }
+}
+
+/// Sets the TCP/TLS connect timeout in milliseconds (> 0).
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_connect_timeout_ms(
+    cfg: *mut oss_config_t,
+    timeout_ms: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.connect_timeout = Duration::from_millis(timeout_ms); Ok(()) }) }
+}
+
+/// Sets the low-speed (idle) timeout in milliseconds (> 0): a request fails when no byte arrives
+/// for this long. It is not a limit on the total duration.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_request_timeout_ms(
+    cfg: *mut oss_config_t,
+    timeout_ms: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.request_timeout = Duration::from_millis(timeout_ms); Ok(()) }) }
+}
+
+/// Sets the retry policy: `max_retries` (0..=100) retries after the first attempt, waiting
+/// `base_delay_ms` * 2^(n-1) before retry n (capped at 10 s).
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_retry(
+    cfg: *mut oss_config_t,
+    max_retries: u32,
+    base_delay_ms: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| {
+            c.max_retries = max_retries;
+            c.retry_base_delay = Duration::from_millis(base_delay_ms);
+            Ok(())
+        })
+    }
+}
+
+/// Sets a proxy (used only when `host` is non-empty). `scheme` is "http" or "https" (NULL or ""
+/// = http); `username`/`password` may be NULL.
+///
+/// # Safety
+/// `cfg` NULL or live; strings NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_proxy(
+    cfg: *mut oss_config_t,
+    scheme: *const c_char,
+    host: *const c_char,
+    port: u16,
+    username: *const c_char,
+    password: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: each pointer NULL or NUL-terminated per the contract.
+        let (scheme, host, user, pass) = unsafe {
+            (
+                opt_str(scheme, "scheme")?,
+                arg_str(host, "host")?,
+                opt_str(username, "username")?,
+                opt_str(password, "password")?,
+            )
+        };
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| {
+            c.proxy.scheme = scheme.unwrap_or("").to_ascii_lowercase();
+            c.proxy.host = host.to_string();
+            c.proxy.port = port;
+            c.proxy.username = user.unwrap_or("").to_string();
+            c.proxy.password = pass.unwrap_or("").to_string();
+            Ok(())
+        })
+    }
+}
+
+/// Turns TLS certificate and host-name verification on (default) or off.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_verify_tls(
+    cfg: *mut oss_config_t,
+    verify: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.verify_tls = verify; Ok(()) }) }
+}
+
+/// Adds trust in the PEM certificates of a file (checked when the client is made). NULL or "" clears.
+///
+/// # Safety
+/// `cfg` NULL or live; `path` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_ca_file(
+    cfg: *mut oss_config_t,
+    path: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let p = unsafe { opt_str(path, "path") }?.unwrap_or("").to_string();
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| { c.ca_file = p; Ok(()) })
+    }
+}
+
+/// Adds trust in the PEM certificates of every file in a directory. NULL or "" clears.
+///
+/// # Safety
+/// `cfg` NULL or live; `path` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_ca_path(
+    cfg: *mut oss_config_t,
+    path: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let p = unsafe { opt_str(path, "path") }?.unwrap_or("").to_string();
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| { c.ca_path = p; Ok(()) })
+    }
+}
+
+/// The endpoint is a custom domain bound to the bucket (CNAME addressing).
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_cname(
+    cfg: *mut oss_config_t,
+    is_cname: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.is_cname = is_cname; Ok(()) }) }
+}
+
+/// Path-style addressing (`endpoint/bucket/key`); automatic for IP and localhost endpoints.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_path_style(
+    cfg: *mut oss_config_t,
+    path_style: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.is_path_style = path_style; Ok(()) }) }
+}
+
+/// Turns CRC64 verification of downloads on (default) or off.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_crc64(
+    cfg: *mut oss_config_t,
+    enable: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.enable_crc64 = enable; Ok(()) }) }
+}
+
+/// Turns clock-skew correction (after `RequestTimeTooSkewed`) on (default) or off.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_date_skew_adjustment(
+    cfg: *mut oss_config_t,
+    enable: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+    // SAFETY: cfg is NULL or a live config (the function's contract).
+    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    update(cfg, |c| { c.enable_date_skew_adjustment = enable; Ok(()) }) }
+}
+
+/// Limits the client's aggregate receive rate (all requests together) in KiB/s, like the C++
+/// SDK's `recvRateLimiter` rate; 0 = unlimited.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_recv_rate_limit_kbps(
+    cfg: *mut oss_config_t,
+    kib_per_sec: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| {
+            c.recv_rate_limit = kib_per_sec.checked_mul(1024).ok_or_else(|| Error::validate("rate limit too large"))?;
+            Ok(())
+        })
+    }
+}
+
+/// Chooses the signature version: a value of `oss_signature_version_t`. V4 needs a region
+/// (`oss_config_set_region` or `oss_client_set_region`).
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_signature_version(
+    cfg: *mut oss_config_t,
+    version: u32,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let v = match version {
+            0 => SignatureVersion::V1,
+            1 => SignatureVersion::V4,
+            n => return Err(Error::validate(format!("unknown signature version {n} (0 = V1, 1 = V4)"))),
+        };
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| { c.signature_version = v; Ok(()) })
+    }
+}
+
+/// Sets the V4 signing region, e.g. "cn-hangzhou" (not "oss-cn-hangzhou").
+///
+/// # Safety
+/// `cfg` NULL or live; `region` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_region(
+    cfg: *mut oss_config_t,
+    region: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let r = unsafe { arg_str(region, "region") }?;
+        if r.bytes().any(|b| !(b.is_ascii_alphanumeric() || b == b'-')) {
+            return Err(Error::validate(format!("the region '{}' may only hold letters, digits and '-'", r.escape_debug())));
+        }
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| { c.region = r.to_string(); Ok(()) })
+    }
+}

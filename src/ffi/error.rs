@@ -1,0 +1,206 @@
+//! `oss_error_t`: the one error object of the C API.
+
+use std::ffi::{c_char, CString};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::ffi::boundary::{c_string, ffi_boundary};
+
+/// Coarse error classes for programmatic handling. Values are fixed and never renumbered.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum oss_error_kind_t {
+    /// Not an error (returned for a NULL error pointer).
+    OSS_ERROR_KIND_NONE = 0,
+    /// A parameter was invalid; nothing was sent. Code `ValidateError`.
+    OSS_ERROR_KIND_INVALID_ARGUMENT = 1,
+    /// A required pointer argument was NULL. Code `ValidateError`.
+    OSS_ERROR_KIND_NULL_ARGUMENT = 2,
+    /// A string argument was not valid UTF-8. Code `ValidateError`.
+    OSS_ERROR_KIND_INVALID_UTF8 = 3,
+    /// The server answered with an error: code is its XML `Code`, or `ServerError:<status>`.
+    OSS_ERROR_KIND_SERVER = 4,
+    /// Connecting, sending or receiving failed after all retries. Code `ClientError:<n>`.
+    OSS_ERROR_KIND_TRANSPORT = 5,
+    /// No data arrived within the request timeout after all retries. Code `ClientError:200028`.
+    OSS_ERROR_KIND_TIMEOUT = 6,
+    /// The CRC64 of the downloaded data differs from the server's. Code `CrcCheckError`.
+    OSS_ERROR_KIND_CRC_MISMATCH = 7,
+    /// Cancelled by the caller, by `oss_client_disable_requests` or by SDK shutdown. Code `Cancelled`.
+    OSS_ERROR_KIND_CANCELLED = 8,
+    /// A local file-system operation failed. Code `IOError` or `RenameError`.
+    OSS_ERROR_KIND_IO = 9,
+    /// The object changed on the server during the download. Code `ObjectChanged`.
+    OSS_ERROR_KIND_OBJECT_CHANGED = 10,
+    /// The SDK is not initialised or was shut down. Code `NotInitialized`.
+    OSS_ERROR_KIND_NOT_INITIALIZED = 11,
+    /// Another download holds the destination file. Code `FileLocked`.
+    OSS_ERROR_KIND_BUSY = 12,
+    /// A bug: a panic was caught at the boundary. Code `Panic`.
+    OSS_ERROR_KIND_PANIC = 13,
+}
+
+impl From<ErrorKind> for oss_error_kind_t {
+    fn from(k: ErrorKind) -> Self {
+        use oss_error_kind_t::*;
+        match k {
+            ErrorKind::InvalidArgument => OSS_ERROR_KIND_INVALID_ARGUMENT,
+            ErrorKind::NullArgument => OSS_ERROR_KIND_NULL_ARGUMENT,
+            ErrorKind::InvalidUtf8 => OSS_ERROR_KIND_INVALID_UTF8,
+            ErrorKind::Server => OSS_ERROR_KIND_SERVER,
+            ErrorKind::Transport => OSS_ERROR_KIND_TRANSPORT,
+            ErrorKind::Timeout => OSS_ERROR_KIND_TIMEOUT,
+            ErrorKind::CrcMismatch => OSS_ERROR_KIND_CRC_MISMATCH,
+            ErrorKind::Cancelled => OSS_ERROR_KIND_CANCELLED,
+            ErrorKind::Io => OSS_ERROR_KIND_IO,
+            ErrorKind::ObjectChanged => OSS_ERROR_KIND_OBJECT_CHANGED,
+            ErrorKind::NotInitialized => OSS_ERROR_KIND_NOT_INITIALIZED,
+            ErrorKind::Busy => OSS_ERROR_KIND_BUSY,
+            ErrorKind::Panic => OSS_ERROR_KIND_PANIC,
+        }
+    }
+}
+
+/// An error: kind, OSS-style code, message, request id, host, HTTP status.
+///
+/// Ownership: returned by fallible calls (NULL means success); the caller owns it and frees it
+/// with `oss_error_free`. Lifetime: strings returned by its accessors live until then.
+/// Threads: immutable; may be read from any thread, freed once.
+#[allow(non_camel_case_types)]
+pub struct oss_error_t {
+    kind: oss_error_kind_t,
+    code: CString,
+    message: CString,
+    request_id: CString,
+    host: CString,
+    ec: CString,
+    http_status: u16,
+}
+
+impl oss_error_t {
+    pub(crate) fn boxed(e: Error) -> *mut oss_error_t {
+        Box::into_raw(Box::new(oss_error_t {
+            kind: e.kind.into(),
+            code: c_string(&e.code),
+            message: c_string(&e.message),
+            request_id: c_string(&e.request_id),
+            host: c_string(&e.host),
+            ec: c_string(&e.ec),
+            http_status: e.http_status,
+        }))
+    }
+}
+
+/// NULL on success, a new error otherwise.
+pub(crate) fn into_c(r: Result<()>) -> *mut oss_error_t {
+    match r {
+        Ok(()) => std::ptr::null_mut(),
+        Err(e) => {
+            crate::log::log(crate::log::Level::Debug, || format!("returning error {e}"));
+            oss_error_t::boxed(e)
+        }
+    }
+}
+
+fn field(err: *const oss_error_t, pick: impl Fn(&oss_error_t) -> &CString) -> *const c_char {
+    // SAFETY: err is NULL or a live oss_error_t from this library (the function's contract).
+    match unsafe { err.as_ref() } {
+        Some(e) => pick(e).as_ptr(),
+        None => c"".as_ptr(),
+    }
+}
+
+/// The error's kind; `OSS_ERROR_KIND_NONE` for NULL.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_kind(err: *const oss_error_t) -> oss_error_kind_t {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        match unsafe { err.as_ref() } {
+            Some(e) => e.kind,
+            None => oss_error_kind_t::OSS_ERROR_KIND_NONE,
+        }
+    }
+}
+
+/// The code, exactly as the C++ SDK's `OssError::Code()`: the server's `Code` (`NoSuchKey`...),
+/// `ValidateError`, `ServerError:<status>`, `ClientError:<n>`, `CrcCheckError`, `RenameError`,
+/// `Cancelled`, `ObjectChanged`, `NotInitialized`, `FileLocked`, `IOError`, `Panic`.
+/// Borrowed: valid until `oss_error_free(err)`. "" for NULL.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_code(err: *const oss_error_t) -> *const c_char {
+    ffi_boundary! { field(err, |e| &e.code) }
+}
+
+/// A readable message (never contains secrets). Borrowed until `oss_error_free`; "" for NULL.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_message(err: *const oss_error_t) -> *const c_char {
+    ffi_boundary! { field(err, |e| &e.message) }
+}
+
+/// The server's request id ("" when no answer was received). Borrowed until `oss_error_free`.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_request_id(err: *const oss_error_t) -> *const c_char {
+    ffi_boundary! { field(err, |e| &e.request_id) }
+}
+
+/// The host the failing request went to ("" when none). Borrowed until `oss_error_free`.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_host(err: *const oss_error_t) -> *const c_char {
+    ffi_boundary! { field(err, |e| &e.host) }
+}
+
+/// The server's `EC` detail code ("" when none). Borrowed until `oss_error_free`.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_ec(err: *const oss_error_t) -> *const c_char {
+    ffi_boundary! { field(err, |e| &e.ec) }
+}
+
+/// The HTTP status of the failing answer; 0 when there was none (and for NULL).
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_http_status(err: *const oss_error_t) -> u16 {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        unsafe { err.as_ref() }.map(|e| e.http_status).unwrap_or(0)
+    }
+}
+
+/// Frees an error. NULL is a no-op.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library, freed at most once.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_free(err: *mut oss_error_t) {
+    ffi_boundary! {
+        if !err.is_null() {
+            // SAFETY: err came from Box::into_raw in oss_error_t::boxed and is freed once.
+            drop(unsafe { Box::from_raw(err) });
+        }
+    }
+}
+
+impl crate::ffi::boundary::PanicDefault for oss_error_kind_t {
+    fn on_panic(_: String) -> Self {
+        oss_error_kind_t::OSS_ERROR_KIND_PANIC
+    }
+}

@@ -1,0 +1,290 @@
+//! `oss_object_meta_t`: what the server said about an object.
+
+use std::ffi::{c_char, CStr, CString};
+
+use crate::ffi::boundary::{c_string, ffi_boundary};
+use crate::object::ObjectMeta;
+
+/// Object metadata returned by head / get / resumable download.
+///
+/// Ownership: Box; returned through `meta_out` parameters, freed by `oss_object_meta_free`.
+/// Lifetime: strings from its accessors live until then. Threads: immutable; any thread.
+#[allow(non_camel_case_types)]
+pub struct oss_object_meta_t {
+    content_length: u64,
+    crc64: Option<u64>,
+    etag: CString,
+    last_modified: CString,
+    version_id: CString,
+    request_id: CString,
+    content_type: CString,
+    object_type: CString,
+    user_meta: Vec<(CString, CString)>,
+    headers: Vec<(CString, CString)>,
+}
+
+impl oss_object_meta_t {
+    pub(crate) fn boxed(m: &ObjectMeta) -> *mut oss_object_meta_t {
+        let pairs =
+            |v: &[(String, String)]| v.iter().map(|(k, v)| (c_string(k), c_string(v))).collect();
+        Box::into_raw(Box::new(oss_object_meta_t {
+            content_length: m.content_length,
+            crc64: m.crc64,
+            etag: c_string(&m.etag),
+            last_modified: c_string(&m.last_modified),
+            version_id: c_string(m.version_id.as_deref().unwrap_or("")),
+            request_id: c_string(&m.request_id),
+            content_type: c_string(&m.content_type),
+            object_type: c_string(&m.object_type),
+            user_meta: pairs(&m.user_meta),
+            headers: pairs(&m.headers),
+        }))
+    }
+}
+
+unsafe fn with<T>(
+    m: *const oss_object_meta_t,
+    default: T,
+    f: impl FnOnce(&oss_object_meta_t) -> T,
+) -> T {
+    // SAFETY: m is NULL or live (this function's contract).
+    match unsafe { m.as_ref() } {
+        Some(m) => f(m),
+        None => default,
+    }
+}
+
+/// The object's size in bytes (the whole object, also for range downloads); -1 for NULL.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_content_length(meta: *const oss_object_meta_t) -> i64 {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, -1, |m| i64::try_from(m.content_length).unwrap_or(i64::MAX)) }
+    }
+}
+
+/// The ETag, verbatim with its quotes. Borrowed until `oss_object_meta_free`; "" when NULL/absent.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_etag(meta: *const oss_object_meta_t) -> *const c_char {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, c"".as_ptr(), |m| m.etag.as_ptr()) }
+    }
+}
+
+/// Last-Modified (RFC 1123). Borrowed until `oss_object_meta_free`; "" when NULL/absent.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_last_modified(
+    meta: *const oss_object_meta_t,
+) -> *const c_char {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, c"".as_ptr(), |m| m.last_modified.as_ptr()) }
+    }
+}
+
+/// The version id ("" when not versioned). Borrowed until `oss_object_meta_free`.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_version_id(
+    meta: *const oss_object_meta_t,
+) -> *const c_char {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, c"".as_ptr(), |m| m.version_id.as_ptr()) }
+    }
+}
+
+/// The request id of the answer. Borrowed until `oss_object_meta_free`.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_request_id(
+    meta: *const oss_object_meta_t,
+) -> *const c_char {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, c"".as_ptr(), |m| m.request_id.as_ptr()) }
+    }
+}
+
+/// Content-Type. Borrowed until `oss_object_meta_free`.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_content_type(
+    meta: *const oss_object_meta_t,
+) -> *const c_char {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, c"".as_ptr(), |m| m.content_type.as_ptr()) }
+    }
+}
+
+/// `x-oss-object-type` (Normal, Appendable, Multipart, Symlink). Borrowed until `oss_object_meta_free`.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_object_type(
+    meta: *const oss_object_meta_t,
+) -> *const c_char {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, c"".as_ptr(), |m| m.object_type.as_ptr()) }
+    }
+}
+
+/// Whether the object has an `x-oss-hash-crc64ecma`; if so and `crc_out` is not NULL, writes it.
+///
+/// # Safety
+/// `meta` NULL or live; `crc_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_crc64(
+    meta: *const oss_object_meta_t,
+    crc_out: *mut u64,
+) -> bool {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        match unsafe { with(meta, None, |m| m.crc64) } {
+            Some(c) => {
+                // SAFETY: NULL or writable per the contract.
+                unsafe { crate::ffi::boundary::write_out(crc_out, c) };
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// The number of `x-oss-meta-*` entries.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_user_meta_count(meta: *const oss_object_meta_t) -> usize {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, 0, |m| m.user_meta.len()) }
+    }
+}
+
+/// Entry `index` of the user metadata: name (without `x-oss-meta-`, lower-case) and value,
+/// borrowed until `oss_object_meta_free`. False when out of range.
+///
+/// # Safety
+/// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_user_meta_at(
+    meta: *const oss_object_meta_t,
+    index: usize,
+    name_out: *mut *const c_char,
+    value_out: *mut *const c_char,
+) -> bool {
+    ffi_boundary! {
+        // SAFETY: meta NULL or live; out pointers NULL or writable (contract).
+        unsafe { with(meta, false, |m| pair_at(&m.user_meta, index, name_out, value_out)) }
+    }
+}
+
+/// The number of response headers.
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_header_count(meta: *const oss_object_meta_t) -> usize {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, 0, |m| m.headers.len()) }
+    }
+}
+
+/// Response header `index` (lower-case name, value), borrowed until `oss_object_meta_free`.
+/// False when out of range.
+///
+/// # Safety
+/// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_header_at(
+    meta: *const oss_object_meta_t,
+    index: usize,
+    name_out: *mut *const c_char,
+    value_out: *mut *const c_char,
+) -> bool {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, false, |m| pair_at(&m.headers, index, name_out, value_out)) }
+    }
+}
+
+/// The value of response header `name` (case-insensitive), or NULL when absent.
+///
+/// # Safety
+/// `meta` NULL or live; `name` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_header(
+    meta: *const oss_object_meta_t,
+    name: *const c_char,
+) -> *const c_char {
+    ffi_boundary! {
+        if name.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: non-NULL and NUL-terminated per the contract.
+        let name = unsafe { CStr::from_ptr(name) }.to_bytes();
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, std::ptr::null(), |m| {
+            m.headers
+                .iter()
+                .find(|(k, _)| k.to_bytes().eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_ptr())
+                .unwrap_or(std::ptr::null())
+        }) }
+    }
+}
+
+unsafe fn pair_at(
+    v: &[(CString, CString)],
+    index: usize,
+    name_out: *mut *const c_char,
+    value_out: *mut *const c_char,
+) -> bool {
+    match v.get(index) {
+        Some((k, val)) => {
+            // SAFETY: out pointers are NULL or writable (this function's contract).
+            unsafe {
+                crate::ffi::boundary::write_out(name_out, k.as_ptr());
+                crate::ffi::boundary::write_out(value_out, val.as_ptr());
+            }
+            true
+        }
+        None => false,
+    }
+}
+
+/// Frees metadata. NULL is a no-op.
+///
+/// # Safety
+/// NULL or returned by this library, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_free(meta: *mut oss_object_meta_t) {
+    ffi_boundary! {
+        if !meta.is_null() {
+            // SAFETY: from Box::into_raw in `boxed`, freed once.
+            drop(unsafe { Box::from_raw(meta) });
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! SDK lifecycle, version, log settings and the CRC64 helpers.
+
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
+
+use crate::ffi::boundary::{ffi_boundary, ffi_try, UserData};
+use crate::ffi::error::oss_error_t;
+use crate::log::Level;
+
+/// Log levels, in the C++ SDK's order. Values are fixed.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum oss_log_level_t {
+    OSS_LOG_OFF = 0,
+    OSS_LOG_FATAL = 1,
+    OSS_LOG_ERROR = 2,
+    OSS_LOG_WARN = 3,
+    OSS_LOG_INFO = 4,
+    OSS_LOG_DEBUG = 5,
+    OSS_LOG_TRACE = 6,
+}
+
+impl From<Level> for oss_log_level_t {
+    fn from(l: Level) -> Self {
+        use oss_log_level_t::*;
+        match l {
+            Level::Off => OSS_LOG_OFF,
+            Level::Fatal => OSS_LOG_FATAL,
+            Level::Error => OSS_LOG_ERROR,
+            Level::Warn => OSS_LOG_WARN,
+            Level::Info => OSS_LOG_INFO,
+            Level::Debug => OSS_LOG_DEBUG,
+            Level::Trace => OSS_LOG_TRACE,
+        }
+    }
+}
+
+/// A log sink: `level`, the NUL-terminated `message` (borrowed for the call only) and the
+/// `user_data` given to `oss_set_log_callback`. Called from any library thread, one call at a
+/// time; it must not call back into the SDK.
+#[allow(non_camel_case_types)]
+pub type oss_log_cb = Option<
+    unsafe extern "C" fn(level: oss_log_level_t, message: *const c_char, user_data: *mut c_void),
+>;
+
+static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
+
+/// The library version, e.g. "0.1.0". Static: never free it. Threads: any.
+#[no_mangle]
+pub extern "C" fn oss_version() -> *const c_char {
+    VERSION.as_ptr().cast()
+}
+
+/// Initialises the SDK: creates the global runtime. Must be called before any client call.
+/// Idempotent and thread-safe; may be called again after `oss_shutdown_sdk`. Also applies
+/// `OSS_SDK_LOG_LEVEL` from the environment.
+///
+/// Errors: `OSS_ERROR_KIND_IO` when the runtime's threads cannot be started.
+#[no_mangle]
+pub extern "C" fn oss_initialize_sdk() -> *mut oss_error_t {
+    ffi_try! { crate::runtime::initialize() }
+}
+
+/// Shuts the SDK down: cancels every running call (they return `OSS_ERROR_KIND_CANCELLED`),
+/// stops the runtime's threads. Later calls fail with `OSS_ERROR_KIND_NOT_INITIALIZED` until
+/// `oss_initialize_sdk` is called again. Idempotent and thread-safe. Handles stay valid and must
+/// still be freed.
+#[no_mangle]
+pub extern "C" fn oss_shutdown_sdk() {
+    ffi_boundary! { crate::runtime::shutdown() }
+}
+
+/// Whether the SDK is initialised.
+#[no_mangle]
+pub extern "C" fn oss_is_sdk_initialized() -> bool {
+    ffi_boundary! { crate::runtime::is_initialized() }
+}
+
+/// Sets the log level (values of `oss_log_level_t`; larger values mean `OSS_LOG_TRACE`).
+/// Default: `OSS_LOG_OFF`, or `OSS_SDK_LOG_LEVEL` from the environment. Threads: any.
+#[no_mangle]
+pub extern "C" fn oss_set_log_level(level: u32) {
+    ffi_boundary! { crate::log::set_level(Level::from_u8(level.min(6) as u8)) }
+}
+
+/// The current log level.
+#[no_mangle]
+pub extern "C" fn oss_get_log_level() -> oss_log_level_t {
+    ffi_boundary! { crate::log::level().into() }
+}
+
+impl crate::ffi::boundary::PanicDefault for oss_log_level_t {
+    fn on_panic(_: String) -> Self {
+        oss_log_level_t::OSS_LOG_OFF
+    }
+}
+
+/// Sets the log sink (NULL `cb`: lines go to stderr again). `user_data_free`, if not NULL, is
+/// called once with `user_data` when the sink is replaced. Secrets never appear in log lines.
+/// Threads: any; the callback is called from library threads, serialised.
+///
+/// # Safety
+/// `cb` must be callable from any thread with `user_data` until it is replaced.
+#[no_mangle]
+pub unsafe extern "C" fn oss_set_log_callback(
+    cb: oss_log_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+) {
+    ffi_boundary! {
+        match cb {
+            None => {
+                // Keep user data semantics: free it right away if given with no callback.
+                drop(UserData { ptr: user_data, free: user_data_free });
+                crate::log::set_sink(None);
+            }
+            Some(f) => {
+                let data = UserData { ptr: user_data, free: user_data_free };
+                let lock = std::sync::Mutex::new(());
+                crate::log::set_sink(Some(Arc::new(move |level: Level, msg: &str| {
+                    let _serial = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    let line = CString::new(msg.replace('\0', " ")).unwrap_or_default();
+                    // SAFETY: f was given for use with data.ptr from any thread (the contract).
+                    unsafe { f(level.into(), line.as_ptr(), data.get()) };
+                })));
+            }
+        }
+    }
+}
+
+/// Continues a CRC-64/XZ (`x-oss-hash-crc64ecma`): `oss_crc64(0, buf, len)` is the CRC of buf,
+/// `oss_crc64(oss_crc64(0, a, n), b, m)` that of a followed by b. `buf` may be NULL when len is 0.
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes (or len == 0).
+#[no_mangle]
+pub unsafe extern "C" fn oss_crc64(crc: u64, buf: *const u8, len: usize) -> u64 {
+    ffi_boundary! {
+        if buf.is_null() || len == 0 {
+            return crc;
+        }
+        // SAFETY: buf is non-NULL and valid for len bytes per the contract.
+        let data = unsafe { std::slice::from_raw_parts(buf, len) };
+        crate::crc64::update(crc, data)
+    }
+}
+
+/// The CRC of A followed by B from crc(A), crc(B) and len(B).
+#[no_mangle]
+pub extern "C" fn oss_crc64_combine(crc1: u64, crc2: u64, len2: u64) -> u64 {
+    ffi_boundary! { crate::crc64::combine(crc1, crc2, len2) }
+}

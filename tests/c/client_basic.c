@@ -1,0 +1,272 @@
+/* The foundation's C acceptance test: SDK lifecycle, V4 and V1 clients, head and get against
+ * the local OSS server, and the error objects for NoSuchKey, a wrong secret, a NULL argument,
+ * invalid UTF-8 and an unreachable endpoint. Run by tests/c_api.rs with:
+ *   OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY, OSS_TEST_SIZE, OSS_TEST_CRC, OSS_TEST_DIR,
+ *   OSS_TEST_AK, OSS_TEST_SK. Prints one line per check; exits non-zero on the first failure. */
+#include "oss_ffi.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                              \
+    do {                                                              \
+        if (!(cond)) {                                                \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
+            fprintf(stderr, __VA_ARGS__);                             \
+            fprintf(stderr, "\n");                                    \
+            failures++;                                               \
+        }                                                             \
+    } while (0)
+
+static const char *env(const char *name) {
+    const char *v = getenv(name);
+    if (!v) {
+        fprintf(stderr, "missing environment variable %s\n", name);
+        exit(2);
+    }
+    return v;
+}
+
+static void print_error(const char *what, const oss_error_t *e) {
+    printf("%s: kind=%d code=%s status=%u request_id=%s message=%s\n", what, (int)oss_error_kind(e),
+           oss_error_code(e), (unsigned)oss_error_http_status(e), oss_error_request_id(e),
+           oss_error_message(e));
+}
+
+/* Expects `err` to be an error of `kind` with `code`; frees it. */
+static void expect_error(const char *what, oss_error_t *err, oss_error_kind_t kind, const char *code,
+                         uint16_t status) {
+    CHECK(err != NULL, "%s: expected an error", what);
+    if (!err) return;
+    print_error(what, err);
+    CHECK(oss_error_kind(err) == kind, "%s: kind %d, want %d", what, (int)oss_error_kind(err), (int)kind);
+    CHECK(strcmp(oss_error_code(err), code) == 0, "%s: code %s, want %s", what, oss_error_code(err), code);
+    CHECK(oss_error_http_status(err) == status, "%s: status %u, want %u", what,
+          (unsigned)oss_error_http_status(err), (unsigned)status);
+    CHECK(strlen(oss_error_message(err)) > 0, "%s: empty message", what);
+    oss_error_free(err);
+}
+
+static uint64_t file_crc(const char *path, int64_t *size_out) {
+    FILE *f = fopen(path, "rb");
+    uint64_t crc = 0;
+    int64_t size = 0;
+    unsigned char buf[65536];
+    size_t n;
+    if (!f) return 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        crc = oss_crc64(crc, buf, n);
+        size += (int64_t)n;
+    }
+    fclose(f);
+    *size_out = size;
+    return crc;
+}
+
+static const oss_client_t *make_client(const char *endpoint, const char *ak, const char *sk, int v4) {
+    oss_credentials_provider_t *creds = NULL;
+    oss_config_t *cfg = oss_config_new();
+    const oss_client_t *client = NULL;
+    oss_error_t *err = oss_credentials_provider_new_static(ak, sk, NULL, &creds);
+    CHECK(err == NULL, "static credentials");
+    oss_error_free(err);
+    CHECK(oss_config_set_retry(cfg, 1, 10) == NULL, "retry");
+    CHECK(oss_config_set_connect_timeout_ms(cfg, 2000) == NULL, "connect timeout");
+    if (v4) {
+        CHECK(oss_config_set_signature_version(cfg, OSS_SIGNATURE_V4) == NULL, "v4");
+    }
+    err = oss_client_new(endpoint, creds, cfg, &client);
+    CHECK(err == NULL, "client_new: %s", oss_error_message(err));
+    oss_error_free(err);
+    if (v4 && client) {
+        /* A V4 client without a region refuses to sign, before sending anything. */
+        oss_get_object_request_t *req = NULL;
+        oss_object_meta_t *meta = NULL;
+        CHECK(oss_get_object_request_new(env("OSS_TEST_BUCKET"), env("OSS_TEST_KEY"), &req) == NULL, "req");
+        expect_error("v4 without region", oss_client_head_object(client, req, &meta),
+                     OSS_ERROR_KIND_INVALID_ARGUMENT, "ValidateError", 0);
+        CHECK(meta == NULL, "meta_out untouched on failure");
+        oss_get_object_request_free(req);
+        CHECK(oss_client_set_region(client, "cn-hangzhou") == NULL, "set region");
+    }
+    oss_config_free(cfg);
+    oss_credentials_provider_free(creds); /* the client keeps its own reference */
+    return client;
+}
+
+static void head_and_get(const oss_client_t *client, const char *label) {
+    const char *bucket = env("OSS_TEST_BUCKET"), *key = env("OSS_TEST_KEY"), *dir = env("OSS_TEST_DIR");
+    int64_t want_size = strtoll(env("OSS_TEST_SIZE"), NULL, 10);
+    uint64_t want_crc = strtoull(env("OSS_TEST_CRC"), NULL, 10);
+    oss_get_object_request_t *req = NULL;
+    oss_object_meta_t *meta = NULL;
+    oss_error_t *err;
+    char path[4096];
+    uint64_t crc = 0;
+    int64_t size = -1;
+
+    CHECK(oss_get_object_request_new(bucket, key, &req) == NULL, "request");
+    err = oss_client_head_object(client, req, &meta);
+    CHECK(err == NULL, "%s head: %s", label, oss_error_message(err));
+    oss_error_free(err);
+    CHECK(oss_object_meta_content_length(meta) == want_size, "%s size %" PRId64, label,
+          oss_object_meta_content_length(meta));
+    CHECK(oss_object_meta_etag(meta)[0] == '"', "%s etag %s", label, oss_object_meta_etag(meta));
+    CHECK(strlen(oss_object_meta_last_modified(meta)) > 0, "%s last-modified", label);
+    CHECK(strlen(oss_object_meta_request_id(meta)) > 0, "%s request id", label);
+    CHECK(oss_object_meta_crc64(meta, &crc) && crc == want_crc, "%s crc %" PRIu64, label, crc);
+    CHECK(oss_object_meta_header(meta, "Content-Length") != NULL, "%s header lookup", label);
+    oss_object_meta_free(meta);
+    meta = NULL;
+
+    err = oss_client_get_object_meta(client, req, &meta);
+    CHECK(err == NULL && oss_object_meta_content_length(meta) == want_size, "%s get_object_meta", label);
+    oss_error_free(err);
+    oss_object_meta_free(meta);
+    meta = NULL;
+
+    snprintf(path, sizeof path, "%s/get-%s.bin", dir, label);
+    err = oss_client_get_object_to_file(client, req, path, &meta);
+    CHECK(err == NULL, "%s get: %s", label, oss_error_message(err));
+    oss_error_free(err);
+    CHECK(file_crc(path, &size) == want_crc && size == want_size, "%s file content (size %" PRId64 ")", label, size);
+    oss_object_meta_free(meta);
+
+    /* A range: bytes 1..10 of the object. */
+    CHECK(oss_get_object_request_set_range(req, 1, 10) == NULL, "range");
+    snprintf(path, sizeof path, "%s/range-%s.bin", dir, label);
+    err = oss_client_get_object_to_file(client, req, path, NULL);
+    CHECK(err == NULL, "%s range get: %s", label, oss_error_message(err));
+    oss_error_free(err);
+    file_crc(path, &size);
+    CHECK(size == 10, "%s range size %" PRId64, label, size);
+    oss_get_object_request_free(req);
+
+    /* ResumableDownloadObject with a checkpoint directory. */
+    {
+        oss_download_request_t *dl = NULL;
+        snprintf(path, sizeof path, "%s/resumable-%s.bin", dir, label);
+        CHECK(oss_download_request_new(bucket, key, path, &dl) == NULL, "download request");
+        CHECK(oss_download_request_set_checkpoint_dir(dl, dir) == NULL, "checkpoint dir");
+        CHECK(oss_download_request_set_part_size(dl, 100 * 1024) == NULL, "part size");
+        CHECK(oss_download_request_set_thread_num(dl, 4) == NULL, "threads");
+        err = oss_client_resumable_download_object(client, dl, &meta);
+        CHECK(err == NULL, "%s resumable: %s", label, oss_error_message(err));
+        oss_error_free(err);
+        CHECK(file_crc(path, &size) == want_crc && size == want_size, "%s resumable content", label);
+        CHECK(oss_object_meta_content_length(meta) == want_size, "%s resumable meta", label);
+        oss_object_meta_free(meta);
+        oss_download_request_free(dl);
+    }
+    printf("%s: head, get, range and resumable download ok\n", label);
+}
+
+int main(void) {
+    const char *endpoint = env("OSS_TEST_ENDPOINT"), *bucket = env("OSS_TEST_BUCKET");
+    const char *ak = env("OSS_TEST_AK"), *sk = env("OSS_TEST_SK");
+    const oss_client_t *client = NULL;
+    oss_credentials_provider_t *creds = NULL;
+    oss_get_object_request_t *req = NULL;
+    oss_object_meta_t *meta = NULL;
+    oss_error_t *err;
+
+    CHECK(strlen(oss_version()) > 0, "version");
+    CHECK(strcmp(oss_version(), OSS_FFI_VERSION) == 0, "version %s matches the header", oss_version());
+    printf("oss_version %s\n", oss_version());
+
+    /* Before initialisation: a clear error, no hang. */
+    CHECK(!oss_is_sdk_initialized(), "not initialised yet");
+    CHECK(oss_credentials_provider_new_static(ak, sk, NULL, &creds) == NULL, "creds");
+    expect_error("before init", oss_client_new(endpoint, creds, NULL, &client),
+                 OSS_ERROR_KIND_NOT_INITIALIZED, "NotInitialized", 0);
+    CHECK(client == NULL, "client_out untouched");
+
+    CHECK(oss_initialize_sdk() == NULL, "init");
+    CHECK(oss_initialize_sdk() == NULL, "init is idempotent");
+    CHECK(oss_is_sdk_initialized(), "initialised");
+
+    /* NULL arguments and invalid UTF-8. */
+    expect_error("NULL endpoint", oss_client_new(NULL, creds, NULL, &client), OSS_ERROR_KIND_NULL_ARGUMENT,
+                 "ValidateError", 0);
+    expect_error("NULL out", oss_client_new(endpoint, creds, NULL, NULL), OSS_ERROR_KIND_NULL_ARGUMENT,
+                 "ValidateError", 0);
+    expect_error("NULL client", oss_client_head_object(NULL, NULL, &meta), OSS_ERROR_KIND_NULL_ARGUMENT,
+                 "ValidateError", 0);
+    expect_error("bad UTF-8", oss_get_object_request_new(bucket, "bad\xff\xfekey", &req),
+                 OSS_ERROR_KIND_INVALID_UTF8, "ValidateError", 0);
+    expect_error("bad endpoint", oss_client_new("ftp://x", creds, NULL, &client),
+                 OSS_ERROR_KIND_INVALID_ARGUMENT, "ValidateError", 0);
+    CHECK(oss_error_kind(NULL) == OSS_ERROR_KIND_NONE, "kind of NULL");
+    CHECK(strcmp(oss_error_code(NULL), "") == 0, "code of NULL");
+    oss_error_free(NULL);
+    oss_client_free(NULL);
+    oss_object_meta_free(NULL);
+    oss_credentials_provider_free(creds);
+
+    client = make_client(endpoint, ak, sk, 1);
+    head_and_get(client, "v4");
+    {
+        const oss_client_t *clone = oss_client_clone(client);
+        CHECK(clone == client, "clone is the same client");
+        oss_client_free(clone);
+    }
+
+    /* NoSuchKey. */
+    CHECK(oss_get_object_request_new(bucket, "no/such key", &req) == NULL, "req");
+    /* A destination in a missing directory fails locally, before any request. */
+    expect_error("missing directory", oss_client_get_object_to_file(client, req, "/nonexistent-dir/x", NULL),
+                 OSS_ERROR_KIND_IO, "IOError", 0);
+    {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/nosuchkey.bin", env("OSS_TEST_DIR"));
+        err = oss_client_get_object_to_file(client, req, path, NULL);
+        CHECK(err != NULL && strlen(oss_error_request_id(err)) > 0, "NoSuchKey request id");
+        expect_error("NoSuchKey", err, OSS_ERROR_KIND_SERVER, "NoSuchKey", 404);
+    }
+    expect_error("NoSuchKey (HEAD, x-oss-err)", oss_client_head_object(client, req, &meta),
+                 OSS_ERROR_KIND_SERVER, "NoSuchKey", 404);
+    oss_get_object_request_free(req);
+    oss_client_free(client);
+
+    client = make_client(endpoint, ak, sk, 0);
+    head_and_get(client, "v1");
+    oss_client_free(client);
+
+    /* A wrong secret: SignatureDoesNotMatch, for V1 and V4. */
+    CHECK(oss_get_object_request_new(bucket, env("OSS_TEST_KEY"), &req) == NULL, "req");
+    client = make_client(endpoint, ak, "wrong-secret", 0);
+    expect_error("wrong secret v1", oss_client_get_object_to_file(client, req, "/tmp/oss-ffi-never", NULL),
+                 OSS_ERROR_KIND_SERVER, "SignatureDoesNotMatch", 403);
+    oss_client_free(client);
+    client = make_client(endpoint, ak, "wrong-secret", 1);
+    expect_error("wrong secret v4", oss_client_get_object_to_file(client, req, "/tmp/oss-ffi-never", NULL),
+                 OSS_ERROR_KIND_SERVER, "SignatureDoesNotMatch", 403);
+    oss_client_free(client);
+
+    /* An unreachable endpoint (nothing listens on port 1). */
+    client = make_client("http://127.0.0.1:1", ak, sk, 0);
+    expect_error("unreachable", oss_client_head_object(client, req, &meta), OSS_ERROR_KIND_TRANSPORT,
+                 "ClientError:200007", 0);
+    oss_client_free(client);
+
+    /* After shutdown: a clear error, no hang; handles can still be freed. */
+    client = make_client(endpoint, ak, sk, 0);
+    oss_shutdown_sdk();
+    oss_shutdown_sdk();
+    CHECK(!oss_is_sdk_initialized(), "shut down");
+    expect_error("after shutdown", oss_client_head_object(client, req, &meta), OSS_ERROR_KIND_NOT_INITIALIZED,
+                 "NotInitialized", 0);
+    oss_client_free(client);
+    oss_get_object_request_free(req);
+
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("client_basic: all checks passed\n");
+    return 0;
+}

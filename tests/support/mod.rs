@@ -1,0 +1,141 @@
+//! Shared helpers for the tests that compile and run C and C++ programs against the built
+//! library: locating the target directory, compiling with strict warnings (optionally with
+//! AddressSanitizer/UBSan via `OSS_FFI_SANITIZE=1`), running under `$VALGRIND` when set.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// `target/<profile>`: where liboss_ffi.{so,a} are.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test-binary>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf()
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A scratch directory under target/ for compiled test programs.
+pub fn build_dir(name: &str) -> PathBuf {
+    let d = target_dir().join("c-tests").join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lang {
+    C11,
+    C99,
+    Cxx11,
+    Cxx17,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Link {
+    Shared,
+    Static,
+}
+
+pub fn sanitize() -> bool {
+    std::env::var("OSS_FFI_SANITIZE")
+        .map(|v| v == "1")
+        .unwrap_or(false)
+}
+
+/// Compiles `sources` into `out` with -Wall -Wextra -Werror (and -pedantic), linking liboss_ffi.
+pub fn compile(sources: &[PathBuf], out: &Path, lang: Lang, link: Link, extra: &[&str]) {
+    let (compiler, std) = match lang {
+        Lang::C11 => ("cc", "-std=c11"),
+        Lang::C99 => ("cc", "-std=c99"),
+        Lang::Cxx11 => ("c++", "-std=c++11"),
+        Lang::Cxx17 => ("c++", "-std=c++17"),
+    };
+    let target = target_dir();
+    let mut cmd = Command::new(compiler);
+    cmd.arg(std)
+        .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
+        .arg(format!("-I{}", repo_root().join("include").display()))
+        .args(extra);
+    if sanitize() {
+        cmd.args(["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]);
+    }
+    cmd.args(sources).arg("-o").arg(out);
+    match link {
+        Link::Shared => {
+            cmd.arg(format!("-L{}", target.display()))
+                .arg("-loss_ffi")
+                .arg(format!("-Wl,-rpath,{}", target.display()));
+        }
+        Link::Static => {
+            cmd.arg(target.join("liboss_ffi.a"))
+                .args(["-lpthread", "-ldl", "-lm"]);
+        }
+    }
+    let output = cmd.output().expect("run the C compiler");
+    assert!(
+        output.status.success(),
+        "compiling {:?} failed:\n{}",
+        sources,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Runs a compiled program (under `$VALGRIND` when set, failing on any error or definite leak).
+pub fn run(exe: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    let valgrind = std::env::var("VALGRIND").ok().filter(|v| !v.is_empty());
+    let mut cmd = match &valgrind {
+        Some(v) => {
+            let mut c = Command::new(v);
+            c.args([
+                "--quiet",
+                "--error-exitcode=99",
+                "--leak-check=full",
+                "--errors-for-leak-kinds=definite",
+                "--show-leak-kinds=definite",
+            ])
+            .arg(exe);
+            c
+        }
+        None => Command::new(exe),
+    };
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    if sanitize() {
+        cmd.env(
+            "ASAN_OPTIONS",
+            "detect_leaks=1:abort_on_error=0:exitcode=98",
+        );
+    }
+    cmd.output().expect("run the test program")
+}
+
+/// Asserts a program exited 0, printing its output otherwise.
+pub fn assert_ok(name: &str, out: &Output) {
+    assert!(
+        out.status.success(),
+        "{name} failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Deterministic pseudo-random bytes (xorshift), the same for a given seed and length.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
