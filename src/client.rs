@@ -161,6 +161,16 @@ impl Client {
         }
     }
 
+    /// Sets the clock offset (server minus local, seconds). Normally learnt from the server's
+    /// `RequestTimeTooSkewed` answers; public so that tests can simulate a skewed local clock.
+    pub fn set_clock_offset_secs(&self, secs: i64) {
+        self.inner.clock_offset.store(secs, Ordering::Relaxed);
+    }
+
+    pub fn clock_offset_secs(&self) -> i64 {
+        self.inner.clock_offset.load(Ordering::Relaxed)
+    }
+
     pub(crate) fn set_clock_offset(&self, server_time: SystemTime) {
         let now = SystemTime::now();
         let off = match server_time.duration_since(now) {
