@@ -1,0 +1,529 @@
+/*
+ * alibabacloud/oss/OssClient.h - the drop-in OssClient of oss-ffi's header-only C++ layer
+ * (namespace AlibabaCloud::OSS, names as in the Alibaba Cloud OSS C++ SDK 1.10), over the C ABI
+ * in oss_ffi.h. Link with -loss_ffi only.
+ *
+ * One OssClient may be shared by many threads (copies share the same underlying client). Every
+ * expected failure (404, network, CRC, cancellation, bad parameters) comes back as an Outcome
+ * whose error() has Code(), Message(), RequestId() and Host(); no exception leaves these calls.
+ */
+#ifndef ALIBABACLOUD_OSS_OSSCLIENT_H
+#define ALIBABACLOUD_OSS_OSSCLIENT_H
+
+#include <cstdint>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <oss_ffi.h>
+
+#include <alibabacloud/oss/Global.h>
+#include <alibabacloud/oss/OssError.h>
+#include <alibabacloud/oss/OssFwd.h>
+#include <alibabacloud/oss/Types.h>
+#include <alibabacloud/oss/auth/Credentials.h>
+#include <alibabacloud/oss/auth/CredentialsProvider.h>
+#include <alibabacloud/oss/auth/EnvironmentVariableCredentialsProvider.h>
+#include <alibabacloud/oss/auth/SimpleCredentialsProvider.h>
+#include <alibabacloud/oss/client/ClientConfiguration.h>
+#include <alibabacloud/oss/client/RateLimiter.h>
+#include <alibabacloud/oss/client/RetryStrategy.h>
+#include <alibabacloud/oss/detail/Bridge.h>
+#include <alibabacloud/oss/detail/Handle.h>
+
+namespace AlibabaCloud {
+namespace OSS {
+
+class OssClient {
+public:
+    OssClient(const std::string &endpoint, const std::string &accessKeyId, const std::string &accessKeySecret,
+              const ClientConfiguration &configuration)
+    {
+        init(endpoint, Credentials(accessKeyId, accessKeySecret), configuration);
+    }
+    OssClient(const std::string &endpoint, const std::string &accessKeyId, const std::string &accessKeySecret,
+              const std::string &securityToken, const ClientConfiguration &configuration)
+    {
+        init(endpoint, Credentials(accessKeyId, accessKeySecret, securityToken), configuration);
+    }
+    OssClient(const std::string &endpoint, const Credentials &credentials, const ClientConfiguration &configuration)
+    {
+        init(endpoint, credentials, configuration);
+    }
+    /* The provider is asked before every request (any subclass works, see CredentialsProvider.h). */
+    OssClient(const std::string &endpoint, const std::shared_ptr<CredentialsProvider> &credentialsProvider,
+              const ClientConfiguration &configuration)
+    {
+        if (!credentialsProvider) {
+            setupError_ = std::make_shared<OssError>(detail::validateError("the credentials provider is null"));
+            return;
+        }
+        oss_credentials_provider_t *raw = nullptr;
+        OssError error;
+        if (detail::failed(oss_credentials_provider_new_callback(detail::credentialsTrampoline,
+                                                                 new detail::ProviderBox(credentialsProvider),
+                                                                 detail::deleteProviderBox, &raw),
+                           error)) {
+            setupError_ = std::make_shared<OssError>(error);
+            return;
+        }
+        connect(endpoint, detail::ProviderHandle(raw), configuration);
+    }
+    OssClient(const OssClient &) = default;
+    OssClient(OssClient &&) = default;
+    OssClient &operator=(const OssClient &) = default;
+    OssClient &operator=(OssClient &&) = default;
+    ~OssClient() = default;
+
+    /* The V4 signing region, e.g. "cn-hangzhou". Call it before sharing the client. */
+    void SetRegion(const std::string &region)
+    {
+        if (!client_) {
+            return;
+        }
+        OssError error;
+        if (detail::failed(oss_client_set_region(client_.get(), region.c_str()), error)) {
+            regionError_ = std::make_shared<OssError>(error);
+        } else {
+            regionError_.reset();
+        }
+    }
+
+    /* Aborts every request of this client in flight (they fail with "Cancelled") and refuses new
+     * ones until EnableRequest. */
+    void DisableRequest() { oss_client_disable_requests(client_.get()); }
+    void EnableRequest() { oss_client_enable_requests(client_.get()); }
+
+    /* --- GetObject: the body goes to a std::stringstream, a given stream or a file --- */
+
+    GetObjectOutcome GetObject(const std::string &bucket, const std::string &key) const
+    {
+        return GetObject(GetObjectRequest(bucket, key));
+    }
+    GetObjectOutcome GetObject(const std::string &bucket, const std::string &key,
+                               const std::shared_ptr<std::iostream> &content) const
+    {
+        try {
+            return getToStream(GetObjectRequest(bucket, key), content);
+        } catch (...) {
+            return GetObjectOutcome(internalError());
+        }
+    }
+    /* Written to fileToSave.temp and renamed over fileToSave when complete and verified;
+     * result().Content() is the file, opened for reading and writing. */
+    GetObjectOutcome GetObject(const std::string &bucket, const std::string &key, const std::string &fileToSave) const
+    {
+        try {
+            return getToFile(GetObjectRequest(bucket, key), fileToSave);
+        } catch (...) {
+            return GetObjectOutcome(internalError());
+        }
+    }
+    /* The body goes to request.ResponseStreamFactory()() when set, else to a std::stringstream. */
+    GetObjectOutcome GetObject(const GetObjectRequest &request) const
+    {
+        try {
+            std::shared_ptr<std::iostream> content;
+            if (request.ResponseStreamFactory()) {
+                content = request.ResponseStreamFactory()();
+            } else {
+                content = std::make_shared<std::stringstream>();
+            }
+            return getToStream(request, content);
+        } catch (...) {
+            return GetObjectOutcome(internalError());
+        }
+    }
+
+    /* --- metadata --- */
+
+    ObjectMetaDataOutcome HeadObject(const std::string &bucket, const std::string &key) const
+    {
+        return HeadObject(HeadObjectRequest(bucket, key));
+    }
+    ObjectMetaDataOutcome HeadObject(const HeadObjectRequest &request) const
+    {
+        try {
+            OssError error;
+            detail::GetRequestHandle req;
+            if (!prepare(request, req, error) || !conditions(req.get(), request, error)) {
+                return ObjectMetaDataOutcome(error);
+            }
+            oss_object_meta_t *raw = nullptr;
+            if (detail::failed(oss_client_head_object(client_.get(), req.get(), &raw), error)) {
+                return ObjectMetaDataOutcome(error);
+            }
+            detail::MetaHandle meta(raw);
+            return ObjectMetaDataOutcome(detail::toMetaData(meta.get()));
+        } catch (...) {
+            return ObjectMetaDataOutcome(internalError());
+        }
+    }
+    ObjectMetaDataOutcome GetObjectMeta(const std::string &bucket, const std::string &key) const
+    {
+        return GetObjectMeta(GetObjectMetaRequest(bucket, key));
+    }
+    ObjectMetaDataOutcome GetObjectMeta(const GetObjectMetaRequest &request) const
+    {
+        try {
+            OssError error;
+            detail::GetRequestHandle req;
+            if (!prepare(request, req, error)) {
+                return ObjectMetaDataOutcome(error);
+            }
+            oss_object_meta_t *raw = nullptr;
+            if (detail::failed(oss_client_get_object_meta(client_.get(), req.get(), &raw), error)) {
+                return ObjectMetaDataOutcome(error);
+            }
+            detail::MetaHandle meta(raw);
+            return ObjectMetaDataOutcome(detail::toMetaData(meta.get()));
+        } catch (...) {
+            return ObjectMetaDataOutcome(internalError());
+        }
+    }
+
+    /* --- resumable download --- */
+
+    /* Downloads in parts with request.ThreadNum() threads; with a checkpoint directory an
+     * interrupted download resumes where it stopped (the checkpoint records the object's ETag,
+     * size and Last-Modified, so a changed object is downloaded afresh, never mixed). On success
+     * the file holds exactly the object's (or range's) bytes, CRC64-verified; result().Content()
+     * is null and result().Metadata() describes the object. */
+    GetObjectOutcome ResumableDownloadObject(const DownloadObjectRequest &request) const
+    {
+        try {
+            OssError error;
+            if (!usable(error)) {
+                return GetObjectOutcome(error);
+            }
+            oss_download_request_t *raw = nullptr;
+            if (detail::failed(oss_download_request_new(request.Bucket().c_str(), request.Key().c_str(),
+                                                        detail::optional(request.FilePath()), &raw),
+                               error)) {
+                return GetObjectOutcome(error);
+            }
+            detail::DownloadRequestHandle req(raw);
+            if (!downloadSettings(req.get(), request, error)) {
+                return GetObjectOutcome(error);
+            }
+            oss_object_meta_t *metaRaw = nullptr;
+            if (detail::failed(oss_client_resumable_download_object(client_.get(), req.get(), &metaRaw), error)) {
+                return GetObjectOutcome(error);
+            }
+            detail::MetaHandle meta(metaRaw);
+            return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), std::shared_ptr<std::iostream>(),
+                                                    detail::toHeaders(meta.get())));
+        } catch (...) {
+            return GetObjectOutcome(internalError());
+        }
+    }
+
+private:
+    void init(const std::string &endpoint, const Credentials &credentials, const ClientConfiguration &configuration)
+    {
+        oss_credentials_provider_t *raw = nullptr;
+        OssError error;
+        if (detail::failed(oss_credentials_provider_new_static(credentials.AccessKeyId().c_str(),
+                                                               credentials.AccessKeySecret().c_str(),
+                                                               detail::optional(credentials.SessionToken()), &raw),
+                           error)) {
+            setupError_ = std::make_shared<OssError>(error);
+            return;
+        }
+        connect(endpoint, detail::ProviderHandle(raw), configuration);
+    }
+
+    void connect(const std::string &endpoint, detail::ProviderHandle provider, const ClientConfiguration &conf)
+    {
+        detail::ConfigHandle config(oss_config_new());
+        OssError error;
+        if (!configure(config.get(), conf, error)) {
+            setupError_ = std::make_shared<OssError>(error);
+            return;
+        }
+        const oss_client_t *raw = nullptr;
+        if (detail::failed(oss_client_new(endpoint.c_str(), provider.get(), config.get(), &raw), error)) {
+            setupError_ = std::make_shared<OssError>(error);
+            return;
+        }
+        client_ = detail::SharedClient(raw);
+    }
+
+    /* Maps ClientConfiguration onto oss_config_t. Timeouts <= 0 keep the defaults. */
+    static bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssError &error)
+    {
+        if (!conf.userAgent.empty() && detail::failed(oss_config_set_user_agent(cfg, conf.userAgent.c_str()), error)) {
+            return false;
+        }
+        if (detail::failed(oss_config_set_max_connections(cfg, static_cast<uint32_t>(conf.maxConnections)), error)) {
+            return false;
+        }
+        if (conf.connectTimeoutMs > 0 &&
+            detail::failed(oss_config_set_connect_timeout_ms(cfg, static_cast<uint64_t>(conf.connectTimeoutMs)), error)) {
+            return false;
+        }
+        if (conf.requestTimeoutMs > 0 &&
+            detail::failed(oss_config_set_request_timeout_ms(cfg, static_cast<uint64_t>(conf.requestTimeoutMs)), error)) {
+            return false;
+        }
+        uint32_t retries = 0;
+        uint64_t baseDelay = 300;
+        retryPolicy(conf.retryStrategy.get(), retries, baseDelay);
+        if (detail::failed(oss_config_set_retry(cfg, retries, baseDelay), error)) {
+            return false;
+        }
+        if (!conf.proxyHost.empty()) {
+            if (conf.proxyPort > 65535) {
+                error = detail::validateError("proxyPort must be at most 65535");
+                return false;
+            }
+            if (detail::failed(oss_config_set_proxy(cfg, conf.proxyScheme == Http::HTTPS ? "https" : "http",
+                                                    conf.proxyHost.c_str(), static_cast<uint16_t>(conf.proxyPort),
+                                                    detail::optional(conf.proxyUserName),
+                                                    detail::optional(conf.proxyPassword)),
+                               error)) {
+                return false;
+            }
+        }
+        if (detail::failed(oss_config_set_verify_tls(cfg, conf.verifySSL), error) ||
+            detail::failed(oss_config_set_ca_file(cfg, detail::optional(conf.caFile)), error) ||
+            detail::failed(oss_config_set_ca_path(cfg, detail::optional(conf.caPath)), error) ||
+            detail::failed(oss_config_set_cname(cfg, conf.isCname), error) ||
+            detail::failed(oss_config_set_path_style(cfg, conf.isPathStyle), error) ||
+            detail::failed(oss_config_set_crc64(cfg, conf.enableCrc64), error) ||
+            detail::failed(oss_config_set_date_skew_adjustment(cfg, conf.enableDateSkewAdjustment), error)) {
+            return false;
+        }
+        if (conf.recvRateLimiter) {
+            int rate = conf.recvRateLimiter->Rate();
+            if (rate > 0 &&
+                detail::failed(oss_config_set_recv_rate_limit_kbps(cfg, static_cast<uint64_t>(rate)), error)) {
+                return false;
+            }
+        }
+        uint32_t version = conf.signatureVersion == SignatureVersionType::V4 ? OSS_SIGNATURE_V4 : OSS_SIGNATURE_V1;
+        return !detail::failed(oss_config_set_signature_version(cfg, version), error);
+    }
+
+    /* See client/RetryStrategy.h. */
+    static void retryPolicy(const RetryStrategy *strategy, uint32_t &retries, uint64_t &baseDelay)
+    {
+        retries = 0;
+        if (!strategy) {
+            return;
+        }
+        const DefaultRetryStrategy *builtin = dynamic_cast<const DefaultRetryStrategy *>(strategy);
+        if (builtin) {
+            long n = builtin->MaxRetries();
+            retries = n < 0 ? 0 : (n > 100 ? 100 : static_cast<uint32_t>(n));
+            long d = builtin->ScaleFactor();
+            baseDelay = d < 0 ? 0 : static_cast<uint64_t>(d);
+            return;
+        }
+        Error probe("ServiceUnavailable", "probe");
+        probe.setStatus(503);
+        try {
+            while (retries < 100 && strategy->shouldRetry(probe, static_cast<long>(retries))) {
+                ++retries;
+            }
+            long d = strategy->calcDelayTimeMs(probe, 0);
+            baseDelay = d < 0 ? 0 : static_cast<uint64_t>(d);
+        } catch (...) {
+            /* keep what was learned */
+        }
+    }
+
+    static OssError internalError()
+    {
+        return OssError("ClientError:Internal", "an exception was thrown inside the OSS C++ layer");
+    }
+
+    bool usable(OssError &error) const
+    {
+        if (setupError_ || regionError_) {
+            error = setupError_ ? *setupError_ : *regionError_;
+            return false;
+        }
+        if (!client_) {
+            error = OssError("ClientError:Internal", "the client was moved from");
+            return false;
+        }
+        return true;
+    }
+
+    /* A C request for bucket/key with the version id and request payer of `request`. */
+    bool prepare(const OssObjectRequest &request, detail::GetRequestHandle &out, OssError &error) const
+    {
+        if (!usable(error)) {
+            return false;
+        }
+        oss_get_object_request_t *raw = nullptr;
+        if (detail::failed(oss_get_object_request_new(request.Bucket().c_str(), request.Key().c_str(), &raw), error)) {
+            return false;
+        }
+        out = detail::GetRequestHandle(raw);
+        return !detail::failed(oss_get_object_request_set_version_id(raw, detail::optional(request.VersionId())), error) &&
+               !detail::failed(oss_get_object_request_set_request_payer(
+                                   raw, request.RequestPayer() == AlibabaCloud::OSS::RequestPayer::Requester),
+                               error);
+    }
+
+    template <typename R>
+    static bool conditions(oss_get_object_request_t *req, const R &request, OssError &error)
+    {
+        std::vector<const char *> match = detail::cStrings(request.MatchingETagsConstraint());
+        std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
+        return !detail::failed(oss_get_object_request_set_matching_etags(req, match.empty() ? nullptr : &match[0],
+                                                                         match.size()),
+                               error) &&
+               !detail::failed(oss_get_object_request_set_nonmatching_etags(
+                                   req, noMatch.empty() ? nullptr : &noMatch[0], noMatch.size()),
+                               error) &&
+               !detail::failed(oss_get_object_request_set_modified_since(
+                                   req, detail::optional(request.ModifiedSinceConstraint())),
+                               error) &&
+               !detail::failed(oss_get_object_request_set_unmodified_since(
+                                   req, detail::optional(request.UnmodifiedSinceConstraint())),
+                               error);
+    }
+
+    bool getSettings(const GetObjectRequest &request, detail::GetRequestHandle &req, OssError &error) const
+    {
+        if (!prepare(request, req, error) || !conditions(req.get(), request, error)) {
+            return false;
+        }
+        if (!request.Process().empty()) {
+            error = detail::validateError("x-oss-process (image processing) is not supported by this library");
+            return false;
+        }
+        if (request.RangeIsSet() &&
+            detail::failed(oss_get_object_request_set_range(req.get(), request.RangeStart(), request.RangeEnd()), error)) {
+            return false;
+        }
+        const std::map<RequestResponseHeader, std::string> &headers = request.ResponseHeaders();
+        for (std::map<RequestResponseHeader, std::string>::const_iterator it = headers.begin(); it != headers.end();
+             ++it) {
+            if (detail::failed(oss_get_object_request_set_response_header(req.get(), static_cast<uint32_t>(it->first),
+                                                                          it->second.c_str()),
+                               error)) {
+                return false;
+            }
+        }
+        if (detail::failed(oss_get_object_request_set_traffic_limit(req.get(), request.TrafficLimit()), error)) {
+            return false;
+        }
+        if (request.TransferProgress().Handler) {
+            if (detail::failed(oss_get_object_request_set_progress(req.get(), detail::progressTrampoline,
+                                                                   new TransferProgress(request.TransferProgress()),
+                                                                   detail::deleteProgressBox),
+                               error)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    GetObjectOutcome getToStream(const GetObjectRequest &request, const std::shared_ptr<std::iostream> &content) const
+    {
+        OssError error;
+        detail::GetRequestHandle req;
+        if (!getSettings(request, req, error)) {
+            return GetObjectOutcome(error);
+        }
+        if (!content) {
+            error = detail::validateError("the response stream is null");
+            return GetObjectOutcome(error);
+        }
+        oss_object_meta_t *raw = nullptr;
+        if (detail::failed(oss_client_get_object(client_.get(), req.get(), detail::writeTrampoline,
+                                                 static_cast<std::iostream *>(content.get()), &raw),
+                           error)) {
+            return GetObjectOutcome(error);
+        }
+        detail::MetaHandle meta(raw);
+        content->flush();
+        return GetObjectOutcome(
+            GetObjectResult(request.Bucket(), request.Key(), content, detail::toHeaders(meta.get())));
+    }
+
+    GetObjectOutcome getToFile(const GetObjectRequest &request, const std::string &path) const
+    {
+        OssError error;
+        detail::GetRequestHandle req;
+        if (!getSettings(request, req, error)) {
+            return GetObjectOutcome(error);
+        }
+        oss_object_meta_t *raw = nullptr;
+        if (detail::failed(oss_client_get_object_to_file(client_.get(), req.get(), path.c_str(), &raw), error)) {
+            return GetObjectOutcome(error);
+        }
+        detail::MetaHandle meta(raw);
+        std::shared_ptr<std::iostream> file =
+            std::make_shared<std::fstream>(path.c_str(), std::ios_base::in | std::ios_base::out | std::ios_base::binary);
+        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), file, detail::toHeaders(meta.get())));
+    }
+
+    static bool downloadSettings(oss_download_request_t *req, const DownloadObjectRequest &request, OssError &error)
+    {
+        std::vector<const char *> match = detail::cStrings(request.MatchingETagsConstraint());
+        std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
+        if (detail::failed(oss_download_request_set_part_size(req, request.PartSize()), error) ||
+            detail::failed(oss_download_request_set_thread_num(req, request.ThreadNum()), error) ||
+            detail::failed(oss_download_request_set_checkpoint_dir(req, detail::optional(request.CheckpointDir())),
+                           error) ||
+            detail::failed(oss_download_request_set_verify_on_resume(req, request.VerifyOnResume()), error) ||
+            detail::failed(oss_download_request_set_version_id(req, detail::optional(request.VersionId())), error) ||
+            detail::failed(oss_download_request_set_matching_etags(req, match.empty() ? nullptr : &match[0],
+                                                                   match.size()),
+                           error) ||
+            detail::failed(oss_download_request_set_nonmatching_etags(req, noMatch.empty() ? nullptr : &noMatch[0],
+                                                                      noMatch.size()),
+                           error) ||
+            detail::failed(oss_download_request_set_modified_since(req, detail::optional(request.ModifiedSinceConstraint())),
+                           error) ||
+            detail::failed(
+                oss_download_request_set_unmodified_since(req, detail::optional(request.UnmodifiedSinceConstraint())),
+                error) ||
+            detail::failed(oss_download_request_set_traffic_limit(req, request.TrafficLimit()), error) ||
+            detail::failed(oss_download_request_set_request_payer(
+                               req, request.RequestPayer() == AlibabaCloud::OSS::RequestPayer::Requester),
+                           error)) {
+            return false;
+        }
+        if (request.RangeIsSet() &&
+            detail::failed(oss_download_request_set_range(req, request.RangeStart(), request.RangeEnd()), error)) {
+            return false;
+        }
+        const std::map<RequestResponseHeader, std::string> &headers = request.ResponseHeaders();
+        for (std::map<RequestResponseHeader, std::string>::const_iterator it = headers.begin(); it != headers.end();
+             ++it) {
+            if (detail::failed(oss_download_request_set_response_header(req, static_cast<uint32_t>(it->first),
+                                                                        it->second.c_str()),
+                               error)) {
+                return false;
+            }
+        }
+        if (request.TransferProgress().Handler &&
+            detail::failed(oss_download_request_set_progress(req, detail::progressTrampoline,
+                                                             new TransferProgress(request.TransferProgress()),
+                                                             detail::deleteProgressBox),
+                           error)) {
+            return false;
+        }
+        return true;
+    }
+
+    detail::SharedClient client_;
+    /* Why the client could not be made / why the last SetRegion failed: returned by every call. */
+    std::shared_ptr<OssError> setupError_;
+    std::shared_ptr<OssError> regionError_;
+};
+
+}  // namespace OSS
+}  // namespace AlibabaCloud
+
+#endif  // ALIBABACLOUD_OSS_OSSCLIENT_H

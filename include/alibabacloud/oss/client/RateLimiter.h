@@ -1,0 +1,25 @@
+/*
+ * alibabacloud/oss/client/RateLimiter.h - a transfer rate in KB/s.
+ *
+ * ClientConfiguration::recvRateLimiter->Rate() is read when the OssClient is made and limits
+ * the client's aggregate download rate (all connections together). sendRateLimiter is accepted
+ * and unused (this library only downloads).
+ */
+#ifndef ALIBABACLOUD_OSS_CLIENT_RATELIMITER_H
+#define ALIBABACLOUD_OSS_CLIENT_RATELIMITER_H
+
+namespace AlibabaCloud {
+namespace OSS {
+
+class RateLimiter {
+public:
+    RateLimiter() = default;
+    virtual ~RateLimiter() = default;
+    virtual void setRate(int rate) = 0;
+    virtual int Rate() const = 0;
+};
+
+}  // namespace OSS
+}  // namespace AlibabaCloud
+
+#endif  // ALIBABACLOUD_OSS_CLIENT_RATELIMITER_H

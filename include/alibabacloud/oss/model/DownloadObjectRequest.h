@@ -1,0 +1,99 @@
+/*
+ * alibabacloud/oss/model/DownloadObjectRequest.h - parameters of
+ * OssClient::ResumableDownloadObject.
+ *
+ * Defaults: part size 8 MiB, 3 threads, no checkpoint (an empty checkpointDir means not
+ * resumable). A range download writes only the range's bytes to the file.
+ */
+#ifndef ALIBABACLOUD_OSS_MODEL_DOWNLOADOBJECTREQUEST_H
+#define ALIBABACLOUD_OSS_MODEL_DOWNLOADOBJECTREQUEST_H
+
+#include <cstdint>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <alibabacloud/oss/OssRequest.h>
+#include <alibabacloud/oss/Types.h>
+#include <alibabacloud/oss/model/ObjectMetaData.h>
+
+namespace AlibabaCloud {
+namespace OSS {
+
+class DownloadObjectRequest : public OssResumableBaseRequest {
+public:
+    DownloadObjectRequest(const std::string &bucket, const std::string &key, const std::string &filePath)
+        : DownloadObjectRequest(bucket, key, filePath, "", 8ULL * 1024 * 1024, 3)
+    {
+    }
+    DownloadObjectRequest(const std::string &bucket, const std::string &key, const std::string &filePath,
+                          const std::string &checkpointDir, const uint64_t partSize, const uint32_t threadNum)
+        : OssResumableBaseRequest(bucket, key, checkpointDir, partSize, threadNum),
+          rangeIsSet_(false),
+          filePath_(filePath),
+          verifyOnResume_(false)
+    {
+        range_[0] = 0;
+        range_[1] = -1;
+        tempFilePath_ = filePath + ".temp";
+    }
+    DownloadObjectRequest(const std::string &bucket, const std::string &key, const std::string &filePath,
+                          const std::string &checkpointDir)
+        : DownloadObjectRequest(bucket, key, filePath, checkpointDir, 8ULL * 1024 * 1024, 3)
+    {
+    }
+
+    std::shared_ptr<std::iostream> Content() { return content_; }
+    const std::string &FilePath() const { return filePath_; }
+    const std::string &TempFilePath() const { return tempFilePath_; }
+
+    bool RangeIsSet() const { return rangeIsSet_; }
+    int64_t RangeStart() const { return range_[0]; }
+    int64_t RangeEnd() const { return range_[1]; }
+    const std::string &ModifiedSinceConstraint() const { return modifiedSince_; }
+    const std::string &UnmodifiedSinceConstraint() const { return unmodifiedSince_; }
+    const std::vector<std::string> &MatchingETagsConstraint() const { return matchingETags_; }
+    const std::vector<std::string> &NonmatchingETagsConstraint() const { return nonmatchingETags_; }
+    const std::map<RequestResponseHeader, std::string> &ResponseHeaders() const { return responseHeaders_; }
+
+    /* Bytes start..end inclusive; end = -1: to the end of the object. */
+    void setRange(int64_t start, int64_t end)
+    {
+        range_[0] = start;
+        range_[1] = end;
+        rangeIsSet_ = true;
+    }
+    void setModifiedSinceConstraint(const std::string &gmt) { modifiedSince_ = gmt; }
+    void setUnmodifiedSinceConstraint(const std::string &gmt) { unmodifiedSince_ = gmt; }
+    void setMatchingETagConstraints(const std::vector<std::string> &match) { matchingETags_ = match; }
+    void setNonmatchingETagConstraints(const std::vector<std::string> &match) { nonmatchingETags_ = match; }
+    void addResponseHeaders(RequestResponseHeader header, const std::string &value)
+    {
+        responseHeaders_[header] = value;
+    }
+
+    /* Extension (not in the original SDK): on resume, re-read the finished parts and check
+     * them against their recorded CRC64 before trusting them. */
+    void setVerifyOnResume(bool verify) { verifyOnResume_ = verify; }
+    bool VerifyOnResume() const { return verifyOnResume_; }
+
+private:
+    bool rangeIsSet_;
+    int64_t range_[2];
+    std::string modifiedSince_;
+    std::string unmodifiedSince_;
+    std::vector<std::string> matchingETags_;
+    std::vector<std::string> nonmatchingETags_;
+    std::string filePath_;
+    std::string tempFilePath_;
+    std::shared_ptr<std::iostream> content_;
+    std::map<RequestResponseHeader, std::string> responseHeaders_;
+    bool verifyOnResume_;
+};
+
+}  // namespace OSS
+}  // namespace AlibabaCloud
+
+#endif  // ALIBABACLOUD_OSS_MODEL_DOWNLOADOBJECTREQUEST_H

@@ -1,0 +1,81 @@
+/*
+ * alibabacloud/oss/model/GetObjectRequest.h - parameters of OssClient::GetObject.
+ */
+#ifndef ALIBABACLOUD_OSS_MODEL_GETOBJECTREQUEST_H
+#define ALIBABACLOUD_OSS_MODEL_GETOBJECTREQUEST_H
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <alibabacloud/oss/OssRequest.h>
+#include <alibabacloud/oss/Types.h>
+
+namespace AlibabaCloud {
+namespace OSS {
+
+class GetObjectRequest : public OssObjectRequest {
+public:
+    GetObjectRequest(const std::string &bucket, const std::string &key)
+        : OssObjectRequest(bucket, key), rangeIsSet_(false), trafficLimit_(0)
+    {
+        range_[0] = 0;
+        range_[1] = -1;
+    }
+    /* `process` (x-oss-process) is not supported by this library: GetObject fails with
+     * ValidateError when it is set. */
+    GetObjectRequest(const std::string &bucket, const std::string &key, const std::string &process)
+        : GetObjectRequest(bucket, key)
+    {
+        process_ = process;
+    }
+
+    /* Bytes start..end inclusive; end = -1: to the end of the object. */
+    void setRange(int64_t start, int64_t end)
+    {
+        range_[0] = start;
+        range_[1] = end;
+        rangeIsSet_ = true;
+    }
+    void setModifiedSinceConstraint(const std::string &gmt) { modifiedSince_ = gmt; }
+    void setUnmodifiedSinceConstraint(const std::string &gmt) { unmodifiedSince_ = gmt; }
+    void setMatchingETagConstraints(const std::vector<std::string> &match) { matchingETags_ = match; }
+    void addMatchingETagConstraint(const std::string &match) { matchingETags_.push_back(match); }
+    void setNonmatchingETagConstraints(const std::vector<std::string> &match) { nonmatchingETags_ = match; }
+    void addNonmatchingETagConstraint(const std::string &match) { nonmatchingETags_.push_back(match); }
+    void setProcess(const std::string &process) { process_ = process; }
+    void addResponseHeaders(RequestResponseHeader header, const std::string &value)
+    {
+        responseHeaders_[header] = value;
+    }
+    /* Server-side throttle in bit/s: 0 (none) or 245760 .. 838860800. */
+    void setTrafficLimit(uint64_t value) { trafficLimit_ = value; }
+
+    bool RangeIsSet() const { return rangeIsSet_; }
+    int64_t RangeStart() const { return range_[0]; }
+    int64_t RangeEnd() const { return range_[1]; }
+    const std::string &ModifiedSinceConstraint() const { return modifiedSince_; }
+    const std::string &UnmodifiedSinceConstraint() const { return unmodifiedSince_; }
+    const std::vector<std::string> &MatchingETagsConstraint() const { return matchingETags_; }
+    const std::vector<std::string> &NonmatchingETagsConstraint() const { return nonmatchingETags_; }
+    const std::string &Process() const { return process_; }
+    const std::map<RequestResponseHeader, std::string> &ResponseHeaders() const { return responseHeaders_; }
+    uint64_t TrafficLimit() const { return trafficLimit_; }
+
+private:
+    int64_t range_[2];
+    bool rangeIsSet_;
+    std::string modifiedSince_;
+    std::string unmodifiedSince_;
+    std::vector<std::string> matchingETags_;
+    std::vector<std::string> nonmatchingETags_;
+    std::string process_;
+    std::map<RequestResponseHeader, std::string> responseHeaders_;
+    uint64_t trafficLimit_;
+};
+
+}  // namespace OSS
+}  // namespace AlibabaCloud
+
+#endif  // ALIBABACLOUD_OSS_MODEL_GETOBJECTREQUEST_H

@@ -1,0 +1,51 @@
+/*
+ * alibabacloud/oss/model/GetObjectResult.h - the result of GetObject and
+ * ResumableDownloadObject: metadata, request id and (GetObject only) the content stream.
+ */
+#ifndef ALIBABACLOUD_OSS_MODEL_GETOBJECTRESULT_H
+#define ALIBABACLOUD_OSS_MODEL_GETOBJECTRESULT_H
+
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <alibabacloud/oss/OssResult.h>
+#include <alibabacloud/oss/model/ObjectMetaData.h>
+
+namespace AlibabaCloud {
+namespace OSS {
+
+class GetObjectResult : public OssObjectResult {
+public:
+    GetObjectResult() = default;
+    GetObjectResult(const std::string &bucket, const std::string &key, const std::shared_ptr<std::iostream> &content,
+                    const HeaderCollection &headers)
+        : bucket_(bucket), key_(key), metaData_(headers), content_(content)
+    {
+        versionId_ = metaData_.VersionId();
+        HeaderCollection::const_iterator it = headers.find("x-oss-request-id");
+        if (it != headers.end()) {
+            requestId_ = it->second;
+        }
+    }
+    const std::string &Bucket() const { return bucket_; }
+    const std::string &Key() const { return key_; }
+    const ObjectMetaData &Metadata() const { return metaData_; }
+    ObjectMetaData &Metadata() { return metaData_; }
+    /* GetObject: the stream holding the body (a std::stringstream unless a response stream
+     * factory, stream or file was given). ResumableDownloadObject: null (the data is in the file). */
+    const std::shared_ptr<std::iostream> &Content() const { return content_; }
+    void setContent(const std::shared_ptr<std::iostream> &content) { content_ = content; }
+    void setMetadata(const ObjectMetaData &meta) { metaData_ = meta; }
+
+private:
+    std::string bucket_;
+    std::string key_;
+    ObjectMetaData metaData_;
+    std::shared_ptr<std::iostream> content_;
+};
+
+}  // namespace OSS
+}  // namespace AlibabaCloud
+
+#endif  // ALIBABACLOUD_OSS_MODEL_GETOBJECTRESULT_H
