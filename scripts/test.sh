@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs every test of the project, as CI does. On a fresh machine it first installs what the
+# tests need (Debian packages from tests/apt-packages.txt when run as root, Python packages
+# from tests/requirements.txt, the pinned cbindgen).
+#
+# Steps: header freshness, rustfmt, clippy, the Rust unit/integration tests of the workspace
+# (they compile and run the C and C++ programs against the local OSS server), the official
+# Python SDK's tests of the local server, then the C/C++ programs again under
+# AddressSanitizer+UBSan and under valgrind.
+#   OSS_TEST_QUICK=1 skips the sanitizer and valgrind passes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+# --- what the tests need ----------------------------------------------------------------
+want_pkgs="valgrind"
+[ -f tests/apt-packages.txt ] && want_pkgs="$want_pkgs $(grep -v '^#' tests/apt-packages.txt | tr '\n' ' ')"
+missing=""
+for p in $want_pkgs; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" = 0 ]; then
+    step "installing Debian packages:$missing"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq && apt-get install -y -qq $missing >/dev/null
+  else
+    echo "missing Debian packages:$missing (run as root or install them)" >&2
+  fi
+fi
+if ! python3 -c 'import alibabacloud_oss_v2, pytest' >/dev/null 2>&1; then
+  step "installing Python test requirements"
+  python3 -m pip install -q -r tests/requirements.txt
+fi
+
+step "header is fresh (cbindgen, pinned)"
+scripts/gen-header.sh --verify
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "build (debug, all targets)"
+cargo build --workspace --all-targets
+
+step "Rust unit and integration tests (incl. C and C++ programs)"
+cargo test --workspace
+
+step "official Python SDK against the local OSS server"
+OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" python3 -m pytest emulator/tests/python -q
+
+if [ "${OSS_TEST_QUICK:-0}" != 1 ]; then
+  c_tests=$(ls tests/c_api.rs tests/cpp_api.rs tests/examples.rs 2>/dev/null | xargs -n1 basename | sed 's/\.rs$//' | sed 's/^/--test /' | tr '\n' ' ')
+  step "C/C++ programs under AddressSanitizer + UBSan"
+  OSS_FFI_SANITIZE=1 cargo test $c_tests
+  if command -v valgrind >/dev/null; then
+    step "C/C++ programs under valgrind"
+    VALGRIND=valgrind cargo test $c_tests
+  else
+    echo "valgrind is not installed: valgrind pass skipped" >&2
+    exit 1
+  fi
+fi
+step "all tests passed"
