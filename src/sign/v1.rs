@@ -14,6 +14,7 @@ const SIGNED_SUBRESOURCES: &[&str] = &[
     "bucketInfo",
     "callback",
     "callback-var",
+    "cloudboxes",
     "cname",
     "comp",
     "continuation-token",
@@ -34,10 +35,12 @@ const SIGNED_SUBRESOURCES: &[&str] = &[
     "position",
     "qos",
     "referer",
+    "regionList",
     "replication",
     "replicationLocation",
     "replicationProgress",
     "requestPayment",
+    "resourceGroup",
     "response-cache-control",
     "response-content-disposition",
     "response-content-encoding",
@@ -106,9 +109,9 @@ pub fn string_to_sign(req: &SignableRequest) -> String {
     let mut s = String::new();
     s.push_str(&req.method);
     s.push('\n');
-    s.push_str(req.header("content-md5").unwrap_or(""));
+    s.push_str(req.header("content-md5").unwrap_or("").trim());
     s.push('\n');
-    s.push_str(req.header("content-type").unwrap_or(""));
+    s.push_str(req.header("content-type").unwrap_or("").trim());
     s.push('\n');
     s.push_str(req.header("date").unwrap_or(""));
     s.push('\n');
@@ -209,6 +212,16 @@ mod tests {
             signature("yourAccessKeySecret", &sts),
             "/ZzrARZlyQqYl02/KUVeMnw+tgY="
         );
+    }
+
+    #[test]
+    fn trims_content_headers_and_signs_sdk_subresources() {
+        let mut req = spec_put();
+        req.set_header("Content-Type", " text/html ");
+        req.set_header("Content-MD5", " eB5eJF1ptWaXm4bijSPyxw== ");
+        assert_eq!(string_to_sign(&req), string_to_sign(&spec_put()));
+        req.query.push(("resourceGroup".into(), None));
+        assert!(string_to_sign(&req).ends_with("/examplebucket/nelson?resourceGroup"));
     }
 
     #[test]

@@ -60,7 +60,7 @@ fn additional(req: &SignableRequest, additional_headers: &[String]) -> Vec<Strin
                 && h != "content-type"
                 && h != "content-md5"
                 && !h.starts_with("x-oss-")
-                && req.header(h).is_some()
+                && req.header(h).is_some_and(|v| !v.trim().is_empty())
         })
         .collect();
     names.sort();
@@ -241,6 +241,24 @@ mod tests {
             now,
         );
         assert_eq!(req.header("authorization").unwrap(), "OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/aliyun_v4_request,AdditionalHeaders=abc;zabc,Signature=4a4183c187c07c8947db7620deb0a6b38d9fbdd34187b6dbaccb316fa251212f");
+    }
+
+    #[test]
+    fn blank_additional_headers_are_not_signed() {
+        let mut req = spec_put();
+        req.set_header("abc", "  ");
+        let creds = Credentials::new("ak", "sk", "");
+        sign(
+            &mut req,
+            &creds,
+            "cn-hangzhou",
+            &["abc".to_string()],
+            UNIX_EPOCH,
+        );
+        assert!(!req
+            .header("authorization")
+            .unwrap()
+            .contains("AdditionalHeaders"));
     }
 
     #[test]
