@@ -47,6 +47,29 @@ pub fn sanitize() -> bool {
         .unwrap_or(false)
 }
 
+/// The shared library's soname (set by build.rs): `liboss_ffi.so.<major>.<minor>` for 0.x.
+pub fn soname() -> String {
+    let (major, minor) = (
+        env!("CARGO_PKG_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MINOR"),
+    );
+    if major == "0" {
+        format!("liboss_ffi.so.{major}.{minor}")
+    } else {
+        format!("liboss_ffi.so.{major}")
+    }
+}
+
+/// Programs linked with -loss_ffi need `<soname>` at run time: a symlink next to the library in
+/// `target/<profile>/` (what `make install` creates under PREFIX/lib).
+pub fn ensure_soname_link(target: &Path) {
+    let link = target.join(soname());
+    if std::fs::symlink_metadata(&link).is_err() {
+        // Another test may create it at the same moment; either way it exists afterwards.
+        let _ = std::os::unix::fs::symlink("liboss_ffi.so", &link);
+    }
+}
+
 /// Compiles `sources` into `out` with -Wall -Wextra -Werror (and -pedantic), linking liboss_ffi.
 pub fn compile(sources: &[PathBuf], out: &Path, lang: Lang, link: Link, extra: &[&str]) {
     let (compiler, std) = match lang {
@@ -67,6 +90,7 @@ pub fn compile(sources: &[PathBuf], out: &Path, lang: Lang, link: Link, extra: &
     cmd.args(sources).arg("-o").arg(out);
     match link {
         Link::Shared => {
+            ensure_soname_link(&target);
             cmd.arg(format!("-L{}", target.display()))
                 .arg("-loss_ffi")
                 .arg(format!("-Wl,-rpath,{}", target.display()));
