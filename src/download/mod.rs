@@ -334,7 +334,9 @@ impl Job<'_> {
             temp_path: Arc::new(temp.path.clone()),
             first: plan.first,
             progress: progress.clone(),
-            buffer_size: (WRITE_BUFFER_BUDGET / threads).clamp(WRITE_BUFFER_MIN, WRITE_BUFFER_MAX),
+            buffers: Arc::new(writer::BufferPool::new(
+                (WRITE_BUFFER_BUDGET / threads).clamp(WRITE_BUFFER_MIN, WRITE_BUFFER_MAX),
+            )),
         });
         let mut todo: VecDeque<plan::Part> = plan
             .parts

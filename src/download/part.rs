@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::plan::Part;
 use super::progress::Progress;
-use super::writer::PartWriter;
+use super::writer::{BufferPool, PartWriter};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
@@ -40,8 +40,8 @@ pub struct PartContext {
     /// Object offset of file offset 0.
     pub first: u64,
     pub progress: Arc<Progress>,
-    /// Write buffer size of one part.
-    pub buffer_size: usize,
+    /// The write buffers, shared by the parts.
+    pub buffers: Arc<BufferPool>,
 }
 
 /// Downloads `part` into the temp file; returns its CRC64.
@@ -49,8 +49,9 @@ pub async fn download(ctx: Arc<PartContext>, part: Part) -> Result<(Part, u64)> 
     let mut writer = PartWriter::new(
         ctx.file.clone(),
         ctx.temp_path.clone(),
+        ctx.buffers.clone(),
         part.offset - ctx.first,
-        ctx.buffer_size.min(part.size as usize),
+        part.size,
     );
     let result = fetch(&ctx, part, &mut writer).await;
     // Always wait for the write in flight, so that nothing writes to the file after we return.

@@ -9,7 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 
@@ -170,31 +170,74 @@ pub fn sync_dir_of(path: &Path) {
     }
 }
 
+/// The write buffers of one download, reused from part to part: at most two per part in
+/// flight exist, allocated once. (Allocating them per part lets the allocator's per-thread
+/// arenas fragment, which showed as 20+ MiB of extra peak RSS on a 1 GiB download.)
+pub struct BufferPool {
+    size: usize,
+    free: Mutex<Vec<Vec<u8>>>,
+}
+
+impl BufferPool {
+    pub fn new(size: usize) -> BufferPool {
+        BufferPool {
+            size: size.max(1),
+            free: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn get(&self) -> Vec<u8> {
+        self.free
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_else(|| Vec::with_capacity(self.size))
+    }
+
+    fn put(&self, mut buf: Vec<u8>) {
+        if buf.capacity() >= self.size {
+            buf.clear();
+            self.free
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(buf);
+        }
+    }
+}
+
 /// Buffers one part's bytes and writes them in large positional writes on the blocking pool,
 /// computing the part's CRC64 on the way. At most one write is in flight while the next buffer
 /// fills, so a part holds at most two buffers.
 pub struct PartWriter {
     file: Arc<File>,
     path: Arc<PathBuf>,
+    pool: Arc<BufferPool>,
+    /// Bytes buffered before a write (the pool's buffer size, or less for a small part).
     cap: usize,
     buf: Vec<u8>,
     /// File offset of `buf[0]`.
     buf_offset: u64,
-    spare: Option<Vec<u8>>,
     crc: u64,
     inflight: Option<JoinHandle<io::Result<(Vec<u8>, u64)>>>,
 }
 
 impl PartWriter {
-    /// A writer for the bytes that go to the file from `file_offset` on.
-    pub fn new(file: Arc<File>, path: Arc<PathBuf>, file_offset: u64, cap: usize) -> PartWriter {
+    /// A writer for the `len` bytes that go to the file from `file_offset` on.
+    pub fn new(
+        file: Arc<File>,
+        path: Arc<PathBuf>,
+        pool: Arc<BufferPool>,
+        file_offset: u64,
+        len: u64,
+    ) -> PartWriter {
+        let cap = (pool.size as u64).min(len.max(1)) as usize;
         PartWriter {
             file,
             path,
-            cap: cap.max(1),
+            pool,
+            cap,
             buf: Vec::new(),
             buf_offset: file_offset,
-            spare: None,
             crc: 0,
             inflight: None,
         }
@@ -204,10 +247,7 @@ impl PartWriter {
     pub async fn push(&mut self, mut data: &[u8]) -> Result<()> {
         while !data.is_empty() {
             if self.buf.capacity() == 0 {
-                self.buf = self
-                    .spare
-                    .take()
-                    .unwrap_or_else(|| Vec::with_capacity(self.cap));
+                self.buf = self.pool.get();
             }
             let n = (self.cap - self.buf.len()).min(data.len());
             self.buf.extend_from_slice(&data[..n]);
@@ -224,7 +264,7 @@ impl PartWriter {
             match h.await {
                 Ok(Ok((spare, crc))) => {
                     self.crc = crc;
-                    self.spare = Some(spare);
+                    self.pool.put(spare);
                 }
                 Ok(Err(e)) => return Err(Error::io("writing to the temp file", &self.path, &e)),
                 Err(e) => {
@@ -265,7 +305,8 @@ impl PartWriter {
         if flush {
             self.submit().await?;
         }
-        self.wait_inflight().await?;
-        Ok(self.crc)
+        let r = self.wait_inflight().await;
+        self.pool.put(std::mem::take(&mut self.buf));
+        r.map(|()| self.crc)
     }
 }
