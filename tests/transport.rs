@@ -367,3 +367,100 @@ async fn head_and_meta_carry_the_object_identity() {
         ("PreconditionFailed", 412)
     );
 }
+
+/// A minimal HTTP forward proxy for one test: checks Proxy-Authorization, rewrites the
+/// absolute-form request line to origin-form and relays both directions.
+async fn forward_proxy(expect_auth: String) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let proxied = Arc::new(AtomicUsize::new(0));
+    let count = proxied.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            let count = count.clone();
+            let expect_auth = expect_auth.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if inbound.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let text = String::from_utf8_lossy(&head).to_string();
+                let mut lines = text.split("\r\n");
+                let first = lines.next().unwrap_or_default().to_string();
+                let authorized = lines.any(|l| {
+                    l.to_ascii_lowercase().starts_with(&format!(
+                        "proxy-authorization: {}",
+                        expect_auth.to_ascii_lowercase()
+                    ))
+                });
+                if !authorized {
+                    let _ = inbound
+                        .write_all(b"HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                        .await;
+                    return;
+                }
+                // "GET http://host:port/path HTTP/1.1" -> "GET /path HTTP/1.1", connect to host:port.
+                let mut parts = first.splitn(3, ' ');
+                let (method, uri, version) = (
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                );
+                let rest = uri.strip_prefix("http://").unwrap_or(uri);
+                let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+                let Ok(mut outbound) = tokio::net::TcpStream::connect(authority).await else {
+                    return;
+                };
+                count.fetch_add(1, Ordering::SeqCst);
+                let new_head = text.replacen(&first, &format!("{method} {path} {version}"), 1);
+                if outbound.write_all(new_head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            });
+        }
+    });
+    (addr, proxied)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_go_through_an_authenticating_proxy() {
+    use base64::Engine as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp, vec![Credential::new(AK, SK)], false);
+    emu.put_object(BUCKET, "k", b"via proxy").unwrap();
+    let auth = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("puser:ppass")
+    );
+    let (proxy, proxied) = forward_proxy(auth).await;
+    let proxied_config = |user: &str| Config {
+        proxy: oss_ffi::config::Proxy {
+            scheme: "http".into(),
+            host: proxy.ip().to_string(),
+            port: proxy.port(),
+            username: user.into(),
+            password: "ppass".into(),
+        },
+        max_retries: 0,
+        ..config(true)
+    };
+    let c = client(&emu, proxied_config("puser"));
+    assert_eq!(read_all(&c, &req("k")).await.unwrap(), b"via proxy");
+    assert!(
+        proxied.load(Ordering::SeqCst) >= 1,
+        "the request went through the proxy"
+    );
+
+    let wrong = client(&emu, proxied_config("someone-else"));
+    let err = read_all(&wrong, &req("k")).await.unwrap_err();
+    assert_eq!(err.http_status, 407, "{err}");
+}

@@ -221,3 +221,58 @@ impl Drop for UserData {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::error::{
+        oss_error_code, oss_error_free, oss_error_kind, oss_error_kind_t, oss_error_message,
+    };
+
+    fn failing_export() -> *mut oss_error_t {
+        ffi_try! {
+            let v: Vec<u8> = Vec::new();
+            let _ = v[3]; // index out of bounds: a panic inside an export
+            Ok(())
+        }
+    }
+
+    fn failing_getter() -> *const u8 {
+        ffi_boundary! { panic!("getter bug") }
+    }
+
+    #[test]
+    fn panics_become_errors_or_defaults() {
+        let e = failing_export();
+        assert!(!e.is_null());
+        // SAFETY: e is a live error from this library; freed once below.
+        unsafe {
+            assert_eq!(oss_error_kind(e), oss_error_kind_t::OSS_ERROR_KIND_PANIC);
+            let code = std::ffi::CStr::from_ptr(oss_error_code(e))
+                .to_str()
+                .unwrap();
+            assert_eq!(code, "Panic");
+            let msg = std::ffi::CStr::from_ptr(oss_error_message(e))
+                .to_str()
+                .unwrap();
+            assert!(msg.contains("index out of bounds"), "{msg}");
+            oss_error_free(e);
+        }
+        assert!(failing_getter().is_null());
+    }
+
+    #[test]
+    fn null_and_bad_utf8_arguments_are_errors() {
+        // SAFETY: NULL and a NUL-terminated literal are valid inputs for these helpers.
+        unsafe {
+            let e = arg_str(std::ptr::null(), "x").unwrap_err();
+            assert_eq!(
+                (e.kind, e.code.as_str()),
+                (ErrorKind::NullArgument, "ValidateError")
+            );
+            let e = arg_str(c"a\xffb".as_ptr(), "x").unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidUtf8);
+            assert_eq!(opt_str(std::ptr::null(), "x").unwrap(), None);
+        }
+    }
+}
