@@ -201,7 +201,7 @@ pub async fn resumable_download(
         blocking(move || prepare(ckpt.as_deref(), record, &plan, &paths, verify)).await?
     };
     let record = match record {
-        Prepared::Ready(r) => r,
+        Prepared::Ready(r) => *r,
         Prepared::ObjectChanged { old_etag } => {
             return Err(object_changed(
                 &req.object,
@@ -226,7 +226,7 @@ pub async fn resumable_download(
 }
 
 enum Prepared {
-    Ready(Record),
+    Ready(Box<Record>),
     ObjectChanged { old_etag: String },
 }
 
@@ -276,7 +276,7 @@ fn prepare(
                                 log::log(Level::Warn, || format!("{e}"));
                             }
                         }
-                        return Ok((Prepared::Ready(record), Some(temp)));
+                        return Ok((Prepared::Ready(Box::new(record)), Some(temp)));
                     }
                     None => discard("the temp file is missing or has the wrong size"),
                 },
@@ -290,7 +290,7 @@ fn prepare(
         }
     }
     let temp = TempFile::create(&paths.temp, plan.total)?;
-    Ok((Prepared::Ready(record), Some(temp)))
+    Ok((Prepared::Ready(Box::new(record)), Some(temp)))
 }
 
 /// One download after its preparation.

@@ -104,7 +104,9 @@ mod tests {
     use super::*;
     use std::sync::Arc;
 
-    fn recorder() -> (ProgressFn, Arc<Mutex<Vec<(u64, u64, u64)>>>) {
+    type Calls = Arc<Mutex<Vec<(u64, u64, u64)>>>;
+
+    fn recorder() -> (ProgressFn, Calls) {
         let calls = Arc::new(Mutex::new(Vec::new()));
         let c = calls.clone();
         (

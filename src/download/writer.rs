@@ -218,8 +218,11 @@ pub struct PartWriter {
     /// File offset of `buf[0]`.
     buf_offset: u64,
     crc: u64,
-    inflight: Option<JoinHandle<io::Result<(Vec<u8>, u64)>>>,
+    inflight: Option<WriteHandle>,
 }
+
+/// A write on the blocking pool; gives back the buffer and the CRC so far.
+type WriteHandle = JoinHandle<io::Result<(Vec<u8>, u64)>>;
 
 impl PartWriter {
     /// A writer for the `len` bytes that go to the file from `file_offset` on.

@@ -106,6 +106,9 @@ pub fn client_for(endpoint: &str, v4: bool) -> Client {
     Client::new(endpoint, Arc::new(StaticProvider::new(AK, SK, None)), c).unwrap()
 }
 
+/// Called with `(transferred, total)` after each recorded progress call.
+pub type Hook = Box<dyn Fn(u64, u64) + Send>;
+
 /// Records progress calls and checks the invariants.
 #[derive(Default)]
 pub struct Progress {
@@ -113,7 +116,7 @@ pub struct Progress {
     inside: AtomicBool,
     overlapped: AtomicBool,
     /// Called after recording (e.g. to cancel at some point).
-    pub hook: Mutex<Option<Box<dyn Fn(u64, u64) + Send>>>,
+    pub hook: Mutex<Option<Hook>>,
 }
 
 impl Progress {
