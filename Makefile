@@ -1,0 +1,90 @@
+# oss-ffi: build, examples, install and the README demo.
+#
+#   make build                  cargo build --release (target/release/liboss_ffi.{so,a})
+#   make examples               examples-c/ and examples-cpp/ against the release library
+#                               (binaries in target/examples/)
+#   make install PREFIX=/opt/x  shared library with soname links, static library, headers
+#                               (oss_ffi.h and alibabacloud/oss/), pkg-config oss_ffi.pc and the
+#                               CMake package oss_ffi (find_package(oss_ffi), target oss_ffi::oss_ffi)
+#   make install-files ...      the same without building (LIBSRC=target/debug to install a debug build)
+#   make demo                   scripts/demo.sh: interrupt a download, resume it, verify it
+#   make test                   scripts/test.sh (everything CI runs)
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CARGO    ?= cargo
+CC       ?= cc
+CXX      ?= c++
+CFLAGS   ?= -O2 -g
+CXXFLAGS ?= -O2 -g
+WARN      = -Wall -Wextra -Werror -pedantic
+
+VERSION := $(shell sed -n 's/^version *= *"\([^"]*\)".*/\1/p' Cargo.toml | head -n1)
+MAJOR   := $(word 1,$(subst ., ,$(VERSION)))
+MINOR   := $(word 2,$(subst ., ,$(VERSION)))
+# 0.x: every minor release may break the ABI (see build.rs).
+SONAME  := $(if $(filter 0,$(MAJOR)),liboss_ffi.so.$(MAJOR).$(MINOR),liboss_ffi.so.$(MAJOR))
+# What a program linking liboss_ffi.a also needs (Rust's native-static-libs on Linux).
+STATIC_LIBS := -lgcc_s -lutil -lrt -lpthread -lm -ldl -lc
+
+RELEASE  := target/release
+LIBSRC   ?= $(RELEASE)
+EXOUT    := target/examples
+LIBDIR    = $(DESTDIR)$(PREFIX)/lib
+INCDIR    = $(DESTDIR)$(PREFIX)/include
+
+.PHONY: all build examples install install-files uninstall demo test clean-examples
+
+all: build
+
+build:
+	$(CARGO) build --release -p oss-ffi
+	ln -sf liboss_ffi.so $(RELEASE)/$(SONAME)
+
+examples: build
+	mkdir -p $(EXOUT)
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude examples-c/oss_download.c -o $(EXOUT)/oss_download \
+	    -L$(RELEASE) -loss_ffi -Wl,-rpath,$(abspath $(RELEASE)) -pthread
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude examples-c/oss_download.c -o $(EXOUT)/oss_download_static \
+	    $(RELEASE)/liboss_ffi.a $(STATIC_LIBS) -pthread
+	for src in examples-cpp/*.cpp; do \
+	    name=$$(basename $$src .cpp); \
+	    $(CXX) -std=c++11 $(WARN) $(CXXFLAGS) -Iinclude $$src -o $(EXOUT)/$$name \
+	        -L$(RELEASE) -loss_ffi -Wl,-rpath,$(abspath $(RELEASE)) || exit 1; \
+	done
+	@echo "examples built in $(EXOUT)/"
+
+install: build install-files
+
+# Installs an already built library from $(LIBSRC) (the tests use LIBSRC=target/debug).
+install-files:
+	install -d $(LIBDIR) $(LIBDIR)/pkgconfig $(LIBDIR)/cmake/oss_ffi $(INCDIR)
+	install -m 0755 $(LIBSRC)/liboss_ffi.so $(LIBDIR)/liboss_ffi.so.$(VERSION)
+	ln -sf liboss_ffi.so.$(VERSION) $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR)/liboss_ffi.so
+	install -m 0644 $(LIBSRC)/liboss_ffi.a $(LIBDIR)/liboss_ffi.a
+	install -m 0644 include/oss_ffi.h $(INCDIR)/oss_ffi.h
+	cd include && find alibabacloud -type d -exec install -d $(abspath $(INCDIR))/{} \;
+	cd include && find alibabacloud -type f -name '*.h' -exec install -m 0644 {} $(abspath $(INCDIR))/{} \;
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|g' \
+	    packaging/oss_ffi.pc.in > $(LIBDIR)/pkgconfig/oss_ffi.pc
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SONAME@|$(SONAME)|g' \
+	    -e 's|@STATIC_LIBS_CMAKE@|$(subst $(eval) ,;,$(patsubst -l%,%,$(STATIC_LIBS)))|g' \
+	    packaging/oss_ffiConfig.cmake.in > $(LIBDIR)/cmake/oss_ffi/oss_ffiConfig.cmake
+	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@MAJOR@|$(MAJOR)|g' -e 's|@MINOR@|$(MINOR)|g' \
+	    packaging/oss_ffiConfigVersion.cmake.in > $(LIBDIR)/cmake/oss_ffi/oss_ffiConfigVersion.cmake
+	@echo "installed oss_ffi $(VERSION) in $(DESTDIR)$(PREFIX)"
+
+uninstall:
+	rm -f $(LIBDIR)/liboss_ffi.so $(LIBDIR)/$(SONAME) $(LIBDIR)/liboss_ffi.so.$(VERSION) $(LIBDIR)/liboss_ffi.a
+	rm -f $(LIBDIR)/pkgconfig/oss_ffi.pc $(INCDIR)/oss_ffi.h
+	rm -rf $(LIBDIR)/cmake/oss_ffi $(INCDIR)/alibabacloud/oss
+
+demo:
+	scripts/demo.sh
+
+test:
+	scripts/test.sh
+
+clean-examples:
+	rm -rf $(EXOUT)
