@@ -111,6 +111,17 @@ pub fn compile(sources: &[PathBuf], out: &Path, lang: Lang, link: Link, extra: &
 
 /// Runs a compiled program (under `$VALGRIND` when set, failing on any error or definite leak).
 pub fn run(exe: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = command(exe);
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run the test program")
+}
+
+/// The `Command` that [`run`] uses (under `$VALGRIND` when set, with the sanitizer options), for
+/// tests that need to spawn the program themselves (e.g. to signal it).
+pub fn command(exe: &Path) -> Command {
     let valgrind = std::env::var("VALGRIND").ok().filter(|v| !v.is_empty());
     let mut cmd = match &valgrind {
         Some(v) => {
@@ -127,17 +138,13 @@ pub fn run(exe: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
         }
         None => Command::new(exe),
     };
-    cmd.args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
     if sanitize() {
         cmd.env(
             "ASAN_OPTIONS",
             "detect_leaks=1:abort_on_error=0:exitcode=98",
         );
     }
-    cmd.output().expect("run the test program")
+    cmd
 }
 
 /// Asserts a program exited 0, printing its output otherwise.

@@ -1,0 +1,193 @@
+//! The header-only C++ layer (include/alibabacloud/oss/): compiles tests/cpp/*.cc as C++11 and
+//! C++17 against the built library (shared and static) and runs them against the local OSS
+//! server; header hygiene (oss_ffi.h alone as C and C++, twice; every C++ header alone in its
+//! own translation unit; two translation units including OssClient.h linked together).
+//! `OSS_FFI_SANITIZE=1` adds ASan/UBSan; `VALGRIND=valgrind` runs the programs under valgrind.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use oss_emulator::{Credential, Emulator, EmulatorConfig};
+use support::*;
+
+const AK: &str = "cpp-test-ak";
+const SK: &str = "cpp-test-sk-secret";
+const BUCKET: &str = "cpp-bucket";
+const KEY: &str = "dir/c++ object é.bin";
+
+fn run_client_api(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    let data = pattern(1100 * 1024 + 13, 11);
+    emu.put_object(BUCKET, KEY, &data).unwrap();
+    let crc = oss_ffi::crc64::update(0, &data);
+
+    let name = format!("client_api_{lang:?}_{link:?}").to_lowercase();
+    let exe = build_dir("cpp").join(&name);
+    compile(
+        &[repo_root().join("tests/cpp/client_api.cc")],
+        &exe,
+        lang,
+        link,
+        &["-pthread"],
+    );
+    let out = run(
+        &exe,
+        &[],
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_SIZE", data.len().to_string()),
+            ("OSS_TEST_CRC", crc.to_string()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+            ("OSS_ACCESS_KEY_ID", AK.into()),
+            ("OSS_ACCESS_KEY_SECRET", SK.into()),
+        ],
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_ok(&name, &out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("cpp client_api: all checks passed"),
+        "{stdout}"
+    );
+    let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!all.contains(SK), "the secret leaked into output");
+    // V4 and V1 requests both reached the server.
+    let log = emu.log();
+    assert!(log.iter().any(|e| e.auth == "v4"), "no V4 request");
+    assert!(log.iter().any(|e| e.auth == "v1"), "no V1 request");
+}
+
+#[test]
+fn cpp_client_api_cxx11_shared() {
+    run_client_api(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_client_api_cxx11_static() {
+    run_client_api(Lang::Cxx11, Link::Static);
+}
+
+#[test]
+fn cpp_client_api_cxx17_shared() {
+    run_client_api(Lang::Cxx17, Link::Shared);
+}
+
+#[test]
+fn cpp_client_api_cxx17_static() {
+    run_client_api(Lang::Cxx17, Link::Static);
+}
+
+/// Every header of the C++ layer, relative to include/.
+fn cpp_headers() -> Vec<String> {
+    fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, root, out);
+            } else if p.extension().is_some_and(|x| x == "h") {
+                out.push(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let root = repo_root().join("include");
+    let mut v = Vec::new();
+    walk(&root.join("alibabacloud/oss"), &root, &mut v);
+    v.sort();
+    assert!(v.len() >= 20, "expected the whole C++ layer, found {v:?}");
+    v
+}
+
+/// Each header alone (and twice) in its own translation unit; all of them linked into one
+/// program, which also catches non-inline definitions.
+fn each_header_alone(lang: Lang) {
+    let dir = build_dir(&format!("cpp-headers-{lang:?}").to_lowercase());
+    let mut sources: Vec<PathBuf> = Vec::new();
+    let mut calls = String::new();
+    for (i, h) in cpp_headers().iter().enumerate() {
+        let src = dir.join(format!("tu{i}.cc"));
+        let body = format!(
+            "#include <{h}>\n#include <{h}>\nint tu{i}(void);\nint tu{i}(void) {{ return {i}; }}\n"
+        );
+        std::fs::write(&src, body).unwrap();
+        sources.push(src);
+        calls.push_str(&format!("int tu{i}(void);\n"));
+    }
+    let n = sources.len();
+    let mut main = calls;
+    main.push_str("int main() {\n    int sum = 0;\n");
+    for i in 0..n {
+        main.push_str(&format!("    sum += tu{i}();\n"));
+    }
+    main.push_str(&format!(
+        "    return sum == {} ? 0 : 1;\n}}\n",
+        n * (n - 1) / 2
+    ));
+    let main_src = dir.join("main.cc");
+    std::fs::write(&main_src, main).unwrap();
+    sources.push(main_src);
+    let exe = dir.join("headers");
+    compile(&sources, &exe, lang, Link::Shared, &[]);
+    assert_ok("headers", &run(&exe, &[], &[]));
+}
+
+#[test]
+fn each_cpp_header_compiles_alone_cxx11() {
+    each_header_alone(Lang::Cxx11);
+}
+
+#[test]
+fn each_cpp_header_compiles_alone_cxx17() {
+    each_header_alone(Lang::Cxx17);
+}
+
+#[test]
+fn two_translation_units_link() {
+    for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
+        let exe = build_dir("cpp").join(format!("double_include_{lang:?}").to_lowercase());
+        compile(
+            &[
+                repo_root().join("tests/cpp/double_include_a.cc"),
+                repo_root().join("tests/cpp/double_include_b.cc"),
+            ],
+            &exe,
+            lang,
+            link,
+            &[],
+        );
+        let out = run(&exe, &[], &[]);
+        assert_ok("double_include", &out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("double include ok"));
+    }
+}
+
+#[test]
+fn oss_ffi_h_alone_as_c_and_cpp_twice() {
+    let dir = build_dir("c-header");
+    let body = "#include \"oss_ffi.h\"\n#include \"oss_ffi.h\"\n\
+                int main(void) { return oss_version() != 0 && OSS_FFI_VERSION_MAJOR >= 0 ? 0 : 1; }\n";
+    for (lang, ext) in [
+        (Lang::C99, "c"),
+        (Lang::C11, "c"),
+        (Lang::Cxx11, "cc"),
+        (Lang::Cxx17, "cc"),
+    ] {
+        let src = dir.join(format!("alone_{lang:?}.{ext}").to_lowercase());
+        std::fs::write(&src, body).unwrap();
+        let exe = dir.join(format!("alone_{lang:?}").to_lowercase());
+        compile(&[src], &exe, lang, Link::Shared, &[]);
+        assert_ok("oss_ffi.h alone", &run(&exe, &[], &[]));
+    }
+}
