@@ -189,7 +189,8 @@ typedef struct oss_error_t oss_error_t;
  *
  * Ownership: Box; `oss_get_object_request_new` / `oss_get_object_request_free`. Lifetime: calls
  * that use it copy what they need. Threads: setters mutate (caller serialises); a `const`
- * request may be used by several calls at once.
+ * request may be used by several calls at once; `oss_get_object_request_cancel` may be called
+ * from any thread at any time.
  */
 typedef struct oss_get_object_request_t oss_get_object_request_t;
 
@@ -295,7 +296,8 @@ void oss_client_enable_requests(const oss_client_t *client);
 
 /**
  * HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
- * Uses the request's bucket, key, version id, conditions and request payer. Blocks.
+ * Uses the request's bucket, key, version id, conditions and request payer. Blocks;
+ * `oss_get_object_request_cancel` stops it.
  *
  * # Safety
  * Pointers NULL or live; `meta_out` NULL or writable.
@@ -306,7 +308,7 @@ oss_error_t *oss_client_head_object(const oss_client_t *client,
 
 /**
  * GetObjectMeta (`HEAD /key?objectMeta`): size, ETag, Last-Modified, CRC64 (fewer headers
- * than HeadObject). Blocks.
+ * than HeadObject). Blocks; `oss_get_object_request_cancel` stops it.
  *
  * # Safety
  * Pointers NULL or live; `meta_out` NULL or writable.
@@ -318,7 +320,8 @@ oss_error_t *oss_client_get_object_meta(const oss_client_t *client,
 /**
  * GetObject into a file: bytes go to `<file_path>.temp`, renamed over `file_path` only when
  * complete (and CRC-checked for whole objects); on failure `file_path` is untouched. Cut
- * bodies are resumed where they stopped. `meta_out` may be NULL. Blocks.
+ * bodies are resumed where they stopped. `meta_out` may be NULL. Blocks;
+ * `oss_get_object_request_cancel` stops it.
  *
  * # Safety
  * Pointers NULL or live; `meta_out` NULL or writable.
@@ -330,7 +333,8 @@ oss_error_t *oss_client_get_object_to_file(const oss_client_t *client,
 
 /**
  * GetObject streamed to `write(data, len, user_data)` in order (see `oss_write_cb`). A whole
- * object is CRC-checked after its last byte was delivered. `meta_out` may be NULL. Blocks.
+ * object is CRC-checked after its last byte was delivered. `meta_out` may be NULL. Blocks;
+ * `oss_get_object_request_cancel` stops it.
  *
  * # Safety
  * Pointers NULL or live; `write` callable from a library thread with `user_data`.
@@ -766,6 +770,17 @@ oss_error_t *oss_get_object_request_new(const char *bucket,
  * NULL or from `oss_get_object_request_new`, freed once.
  */
 void oss_get_object_request_free(oss_get_object_request_t *request);
+
+/**
+ * Cancels the HeadObject / GetObjectMeta / GetObject calls running with this request (they
+ * return `OSS_ERROR_KIND_CANCELLED` promptly; GetObject to a file leaves the destination
+ * untouched). When none is running, the next call with it returns cancelled at once.
+ * Threads: any, also from the progress or write callback.
+ *
+ * # Safety
+ * `request` NULL (no-op) or live.
+ */
+void oss_get_object_request_cancel(const oss_get_object_request_t *request);
 
 /**
  * Reads bytes `start..=end` (end = -1: to the end). GetObject only. Errors: start < 0, end < -1,

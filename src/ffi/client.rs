@@ -151,7 +151,8 @@ fn finish(meta: ObjectMeta, meta_out: *mut *mut oss_object_meta_t) {
 }
 
 /// HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
-/// Uses the request's bucket, key, version id, conditions and request payer. Blocks.
+/// Uses the request's bucket, key, version id, conditions and request payer. Blocks;
+/// `oss_get_object_request_cancel` stops it.
 ///
 /// # Safety
 /// Pointers NULL or live; `meta_out` NULL or writable.
@@ -165,15 +166,17 @@ pub unsafe extern "C" fn oss_client_head_object(
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
-        let meta = crate::runtime::block_on(async move { client.head_object(&object, &cancel).await })?;
-        finish(meta, meta_out);
+        let token = r.start_token();
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
+        let result = crate::runtime::block_on(async move { client.head_object(&object, &cancel).await });
+        r.finish_token(&token);
+        finish(result?, meta_out);
         Ok(())
     }
 }
 
 /// GetObjectMeta (`HEAD /key?objectMeta`): size, ETag, Last-Modified, CRC64 (fewer headers
-/// than HeadObject). Blocks.
+/// than HeadObject). Blocks; `oss_get_object_request_cancel` stops it.
 ///
 /// # Safety
 /// Pointers NULL or live; `meta_out` NULL or writable.
@@ -187,16 +190,19 @@ pub unsafe extern "C" fn oss_client_get_object_meta(
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
-        let meta = crate::runtime::block_on(async move { client.get_object_meta(&object, &cancel).await })?;
-        finish(meta, meta_out);
+        let token = r.start_token();
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
+        let result = crate::runtime::block_on(async move { client.get_object_meta(&object, &cancel).await });
+        r.finish_token(&token);
+        finish(result?, meta_out);
         Ok(())
     }
 }
 
 /// GetObject into a file: bytes go to `<file_path>.temp`, renamed over `file_path` only when
 /// complete (and CRC-checked for whole objects); on failure `file_path` is untouched. Cut
-/// bodies are resumed where they stopped. `meta_out` may be NULL. Blocks.
+/// bodies are resumed where they stopped. `meta_out` may be NULL. Blocks;
+/// `oss_get_object_request_cancel` stops it.
 ///
 /// # Safety
 /// Pointers NULL or live; `meta_out` NULL or writable.
@@ -210,11 +216,14 @@ pub unsafe extern "C" fn oss_client_get_object_to_file(
     ffi_try! {
         // SAFETY: per the contract.
         let (c, r, path) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?, arg_str(file_path, "file_path")?) };
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
+        let token = r.start_token();
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
         let (range, progress, path) = (r.range, r.progress.clone(), std::path::PathBuf::from(path));
-        let meta = crate::runtime::block_on(async move {
+        let result = crate::runtime::block_on(async move {
             client.get_object_to_file(&object, range, &path, progress, &cancel).await
-        })?;
+        });
+        r.finish_token(&token);
+        let meta = result?;
         if !meta_out.is_null() {
             finish(meta, meta_out);
         }
@@ -223,7 +232,8 @@ pub unsafe extern "C" fn oss_client_get_object_to_file(
 }
 
 /// GetObject streamed to `write(data, len, user_data)` in order (see `oss_write_cb`). A whole
-/// object is CRC-checked after its last byte was delivered. `meta_out` may be NULL. Blocks.
+/// object is CRC-checked after its last byte was delivered. `meta_out` may be NULL. Blocks;
+/// `oss_get_object_request_cancel` stops it.
 ///
 /// # Safety
 /// Pointers NULL or live; `write` callable from a library thread with `user_data`.
@@ -239,11 +249,12 @@ pub unsafe extern "C" fn oss_client_get_object(
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
         let write = write.ok_or_else(|| Error::new(ErrorKind::NullArgument, "ValidateError", "the argument 'write' must not be NULL"))?;
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(None)?);
+        let token = r.start_token();
+        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
         let (range, progress) = (r.range, r.progress.clone());
         // The caller's buffer pointer is only used during this blocking call.
         let data = UserData { ptr: user_data, free: None };
-        let meta = crate::runtime::block_on(async move {
+        let result = crate::runtime::block_on(async move {
             let data = data;
             client
                 .get_object_with(&object, range, progress, &cancel, |bytes| {
@@ -256,7 +267,9 @@ pub unsafe extern "C" fn oss_client_get_object(
                     }
                 })
                 .await
-        })?;
+        });
+        r.finish_token(&token);
+        let meta = result?;
         if !meta_out.is_null() {
             finish(meta, meta_out);
         }

@@ -146,12 +146,33 @@ fn traffic_limit(bits_per_sec: u64) -> Result<Option<u64>> {
 ///
 /// Ownership: Box; `oss_get_object_request_new` / `oss_get_object_request_free`. Lifetime: calls
 /// that use it copy what they need. Threads: setters mutate (caller serialises); a `const`
-/// request may be used by several calls at once.
+/// request may be used by several calls at once; `oss_get_object_request_cancel` may be called
+/// from any thread at any time.
 #[allow(non_camel_case_types)]
 pub struct oss_get_object_request_t {
     pub(crate) object: ObjectRequest,
     pub(crate) range: Option<(i64, i64)>,
     pub(crate) progress: Option<ProgressFn>,
+    /// Cancelled by `oss_get_object_request_cancel`; replaced after a cancelled call returns.
+    pub(crate) cancel: Mutex<CancellationToken>,
+}
+
+impl oss_get_object_request_t {
+    /// The token for a call starting now.
+    pub(crate) fn start_token(&self) -> CancellationToken {
+        self.cancel
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// After a call returns: a used-up token is replaced so the next call can run.
+    pub(crate) fn finish_token(&self, used: &CancellationToken) {
+        let mut t = self.cancel.lock().unwrap_or_else(|e| e.into_inner());
+        if used.is_cancelled() && t.is_cancelled() {
+            *t = CancellationToken::new();
+        }
+    }
 }
 
 /// A request for `key` in `bucket` (both validated when used).
@@ -172,6 +193,7 @@ pub unsafe extern "C" fn oss_get_object_request_new(
             object: ObjectRequest { bucket: bucket.to_string(), key: key.to_string(), ..Default::default() },
             range: None,
             progress: None,
+            cancel: Mutex::new(CancellationToken::new()),
         };
         // SAFETY: checked non-NULL, writable per the contract.
         unsafe { write_out(request_out, Box::into_raw(Box::new(r))) };
@@ -189,6 +211,23 @@ pub unsafe extern "C" fn oss_get_object_request_free(request: *mut oss_get_objec
         if !request.is_null() {
             // SAFETY: from Box::into_raw, freed once.
             drop(unsafe { Box::from_raw(request) });
+        }
+    }
+}
+
+/// Cancels the HeadObject / GetObjectMeta / GetObject calls running with this request (they
+/// return `OSS_ERROR_KIND_CANCELLED` promptly; GetObject to a file leaves the destination
+/// untouched). When none is running, the next call with it returns cancelled at once.
+/// Threads: any, also from the progress or write callback.
+///
+/// # Safety
+/// `request` NULL (no-op) or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_cancel(request: *const oss_get_object_request_t) {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        if let Some(r) = unsafe { request.as_ref() } {
+            r.cancel.lock().unwrap_or_else(|e| e.into_inner()).cancel();
         }
     }
 }
