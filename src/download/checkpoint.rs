@@ -214,8 +214,16 @@ pub fn load(path: &Path) -> std::result::Result<Option<Record>, String> {
         .take(MAX_FILE_SIZE)
         .read_to_end(&mut text)
         .map_err(|e| format!("cannot read it: {e}"))?;
+    parse(&text).map(Some)
+}
+
+/// Parses the bytes of a checkpoint file; `Err(reason)` when they are not a trustworthy one.
+pub fn parse(text: &[u8]) -> std::result::Result<Record, String> {
+    if text.len() as u64 > MAX_FILE_SIZE {
+        return Err(format!("it is too large ({} bytes)", text.len()));
+    }
     let env: Envelope =
-        serde_json::from_slice(&text).map_err(|e| format!("it does not parse: {e}"))?;
+        serde_json::from_slice(text).map_err(|e| format!("it does not parse: {e}"))?;
     if env.checkpoint.format != FORMAT || env.checkpoint.version != FORMAT_VERSION {
         return Err(format!(
             "unknown format {} version {}",
@@ -225,16 +233,21 @@ pub fn load(path: &Path) -> std::result::Result<Option<Record>, String> {
     if checksum(&env.checkpoint) != env.sha256 {
         return Err("its checksum does not match its content".into());
     }
-    Ok(Some(env.checkpoint))
+    Ok(env.checkpoint)
 }
 
-/// Saves `record` at `path` atomically (tmp file, fsync, rename, fsync of the directory).
-pub fn save(path: &Path, record: &Record) -> Result<()> {
+/// The bytes of the checkpoint file for `record` (what `save` writes).
+pub fn encode(record: &Record) -> std::result::Result<Vec<u8>, String> {
     let env = Envelope {
         sha256: checksum(record),
         checkpoint: record.clone(),
     };
-    let json = serde_json::to_vec_pretty(&env).map_err(|e| {
+    serde_json::to_vec_pretty(&env).map_err(|e| e.to_string())
+}
+
+/// Saves `record` at `path` atomically (tmp file, fsync, rename, fsync of the directory).
+pub fn save(path: &Path, record: &Record) -> Result<()> {
+    let json = encode(record).map_err(|e| {
         Error::io(
             "serialising the checkpoint",
             path,
@@ -250,9 +263,17 @@ pub fn save(path: &Path, record: &Record) -> Result<()> {
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
         .open(&tmp)
         .map_err(|e| Error::io("creating the checkpoint", &tmp, &e))?;
-    let written = f.write_all(&json).and_then(|_| f.sync_all());
+    let (head, tail) = json.split_at(json.len() / 2);
+    let written = f.write_all(head).and_then(|_| {
+        super::pause::at("checkpoint_write");
+        f.write_all(tail)?;
+        f.sync_all()
+    });
     drop(f);
-    if let Err(e) = written.and_then(|_| std::fs::rename(&tmp, path)) {
+    if let Err(e) = written.and_then(|_| {
+        super::pause::at("checkpoint_rename");
+        std::fs::rename(&tmp, path)
+    }) {
         let _ = std::fs::remove_file(&tmp);
         return Err(Error::io("writing the checkpoint", path, &e));
     }

@@ -26,6 +26,7 @@
 mod checkpoint;
 mod lock;
 mod part;
+mod pause;
 pub mod plan;
 mod progress;
 mod validate;
@@ -432,10 +433,16 @@ impl Job<'_> {
             }
         }
         let dest = self.paths.dest.clone();
-        blocking(move || temp.commit(&dest)).await?;
-        if let Some(cp) = self.ckpt {
-            checkpoint::remove(cp);
-        }
+        let cp = self.ckpt.map(Path::to_path_buf);
+        blocking(move || {
+            temp.commit(&dest)?;
+            pause::at("after_rename");
+            if let Some(cp) = cp {
+                checkpoint::remove(&cp);
+            }
+            Ok(())
+        })
+        .await?;
         progress.finish();
         Ok(())
     }
@@ -565,6 +572,58 @@ fn object_changed(req: &ObjectRequest, old: &str, new: &str, when: &str) -> Erro
     );
     e.http_status = 412;
     e
+}
+
+/// Entry points for the reliability suite's fuzzer (`tests/reliability/fuzz.rs`); not an API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::checkpoint::{self, Verdict};
+    use super::plan::Plan;
+
+    /// Parses checkpoint-file bytes as a resume does; on success, the record encoded again.
+    pub fn checkpoint_reencode(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        checkpoint::encode(&checkpoint::parse(bytes)?)
+    }
+
+    /// A checkpoint file for the record given as JSON (no checksum), sealed with its checksum:
+    /// lets the fuzzer reach the judgement of well-formed but hostile records.
+    pub fn checkpoint_seal(record_json: &[u8]) -> std::result::Result<Vec<u8>, String> {
+        let record: checkpoint::Record =
+            serde_json::from_slice(record_json).map_err(|e| e.to_string())?;
+        checkpoint::encode(&record)
+    }
+
+    /// Judges the checkpoint in `bytes` against the request and object recorded in the valid
+    /// checkpoint `expected` (its parts ignored), as a resume does. `Ok(true)`: it would be resumed.
+    pub fn checkpoint_would_resume(
+        bytes: &[u8],
+        expected: &[u8],
+    ) -> std::result::Result<bool, String> {
+        let mut want = checkpoint::parse(expected)?;
+        want.parts.clear();
+        let plan = Plan::new(want.first, want.total, want.requested_part_size);
+        let got = checkpoint::parse(bytes)?;
+        Ok(got.verdict(&want, &plan) == Verdict::Resume)
+    }
+
+    /// `crate::transport::parse_time` (Date, Last-Modified, ServerTime values).
+    pub fn parse_time(v: &str) -> Option<std::time::SystemTime> {
+        crate::transport::parse_time(v)
+    }
+
+    /// `crate::transport::meta_from_headers` over raw header pairs (invalid ones skipped).
+    pub fn meta_from_header_pairs(pairs: &[(&[u8], &[u8])]) -> crate::object::ObjectMeta {
+        let mut h = reqwest::header::HeaderMap::new();
+        for (k, v) in pairs {
+            if let (Ok(k), Ok(v)) = (
+                reqwest::header::HeaderName::from_bytes(k),
+                reqwest::header::HeaderValue::from_bytes(v),
+            ) {
+                h.append(k, v);
+            }
+        }
+        crate::transport::meta_from_headers(&h)
+    }
 }
 
 /// Runs `f` on the blocking pool.

@@ -86,6 +86,7 @@ impl TempFile {
             .sync_all()
             .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
         drop(self.file);
+        super::pause::at("rename");
         std::fs::rename(&self.path, dest).map_err(|e| {
             Error::new(
                 ErrorKind::Io,
