@@ -236,7 +236,7 @@ static int report(const char *what, oss_error_t *err) {
 struct progress {
     int mode; /* 0 none, 1 bar, 2 lines */
     int started;
-    int64_t base;        /* bytes already on disk when this run started (resume) */
+    int64_t base;        /* bytes done at the first call (on disk already after a resume) */
     double t0, last;     /* monotonic seconds */
 };
 
@@ -262,15 +262,14 @@ static void on_progress(size_t increment, int64_t transferred, int64_t total, vo
     double t = now(), elapsed, rate, eta, pct;
     char done[32], all[32], speed[32], left[32];
     int final = transferred == total;
+    (void)increment;
     if (!p->started) {
+        /* The first call is either the bytes already on disk (a resume) or the first bytes of a
+         * fresh download; the rate counts from here either way. */
         p->started = 1;
-        p->base = transferred - (int64_t)increment; /* > 0: resumed with that much on disk */
+        p->base = transferred;
         p->t0 = t;
         p->last = t;
-        if (p->base > 0 && p->mode) {
-            human((double)p->base, done, sizeof done);
-            fprintf(stderr, "resuming: %s already downloaded\n", done);
-        }
     }
     if (!p->mode || (!final && t - p->last < (p->mode == 1 ? 0.1 : 1.0))) return;
     p->last = t;

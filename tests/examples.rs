@@ -1,0 +1,748 @@
+//! The examples and the packaging: the seed sample (examples-cpp/resumable_download.cpp, the
+//! official documentation's program with only its placeholders changed) compiles unchanged as
+//! C++11 and C++17 and downloads byte-identically with V4 signing and credentials from the
+//! environment; the C command-line downloader's exit codes, Ctrl-C and resume; the soname and the
+//! header's version macros; `make install-files` into a temporary prefix, then out-of-tree builds
+//! with pkg-config and CMake (skipped with a notice when cmake is absent).
+//! `OSS_FFI_SANITIZE=1` adds ASan/UBSan; `VALGRIND=valgrind` runs the programs under valgrind.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oss_emulator::{Credential, Emulator, EmulatorConfig};
+use support::*;
+
+const AK: &str = "example-ak";
+const SK: &str = "example-sk-secret";
+
+/// The placeholders of the seed program and the values examples-cpp/resumable_download.cpp uses.
+const PLACEHOLDERS: [(&str, &str); 4] = [
+    ("\"yourEndpoint\"", "\"http://127.0.0.1:18600\""),
+    ("\"yourRegion\"", "\"cn-hangzhou\""),
+    (
+        "\"D:\\\\localpath\\\\examplefile.txt\"",
+        "\"/tmp/oss-ffi-example/examplefile.txt\"",
+    ),
+    ("\"D:\\\\localpath\"", "\"/tmp/oss-ffi-example\""),
+];
+
+fn emulator(root: &Path) -> Emulator {
+    Emulator::start(EmulatorConfig {
+        root: root.to_path_buf(),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator")
+}
+
+fn creds() -> Vec<(&'static str, String)> {
+    vec![
+        ("OSS_ACCESS_KEY_ID", AK.to_string()),
+        ("OSS_ACCESS_KEY_SECRET", SK.to_string()),
+    ]
+}
+
+fn read(p: &Path) -> String {
+    std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+// ---- the seed sample ------------------------------------------------------------------------
+
+#[test]
+fn seed_sample_is_the_seed_but_for_its_placeholders() {
+    let seed = read(&repo_root().join("examples-cpp/seed/resumable_download.seed.cpp"));
+    let sample = read(&repo_root().join("examples-cpp/resumable_download.cpp"));
+    let mut expected = seed.clone();
+    for (from, to) in PLACEHOLDERS {
+        assert_eq!(seed.matches(from).count(), 1, "{from} in the seed");
+        expected = expected.replace(from, to);
+    }
+    assert_eq!(
+        sample, expected,
+        "examples-cpp/resumable_download.cpp differs from the seed beyond its placeholders"
+    );
+    // When the shared seed document is next to the repository, the checked-in copy is its program.
+    let shared = repo_root().join("../shared/seed");
+    if let Ok(dir) = std::fs::read_dir(&shared) {
+        for e in dir.flatten() {
+            let doc = read(&e.path());
+            if let (Some(i), Some(j)) = (
+                doc.find("#include <alibabacloud/oss/OssClient.h>"),
+                doc.find("}Replace the following placeholders"),
+            ) {
+                assert_eq!(
+                    format!("{}\n", &doc[i..=j]),
+                    seed,
+                    "the seed copy differs from {}",
+                    e.path().display()
+                );
+            }
+        }
+    }
+}
+
+fn run_seed_sample(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(3 * 1024 * 1024 + 5, 21);
+    emu.put_object("examplebucket", "exampledir/exampleobject.txt", &data)
+        .unwrap();
+    let out_dir = tmp.path().join("localpath");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let file = out_dir.join("examplefile.txt");
+
+    // The checked-in sample with its local values pointed at this test's server and directory.
+    let mut src = read(&repo_root().join("examples-cpp/resumable_download.cpp"));
+    for (from, to) in [
+        (
+            "\"http://127.0.0.1:18600\"",
+            format!("\"{}\"", emu.endpoint()),
+        ),
+        (
+            "\"/tmp/oss-ffi-example/examplefile.txt\"",
+            format!("\"{}\"", file.display()),
+        ),
+        (
+            "\"/tmp/oss-ffi-example\"",
+            format!("\"{}\"", out_dir.display()),
+        ),
+    ] {
+        assert_eq!(src.matches(from).count(), 1, "{from}");
+        src = src.replace(from, &to);
+    }
+    let name = format!("seed_{lang:?}_{link:?}").to_lowercase();
+    let dir = build_dir("examples");
+    let src_path = dir.join(format!("{name}.cpp"));
+    std::fs::write(&src_path, src).unwrap();
+    let exe = dir.join(&name);
+    compile(&[src_path], &exe, lang, link, &[]);
+
+    let out = run(&exe, &[], &creds());
+    assert_ok(&name, &out);
+    assert_eq!(
+        std::fs::read(&file).unwrap(),
+        data,
+        "downloaded bytes differ"
+    );
+    let log = emu.log();
+    assert!(
+        !log.is_empty() && log.iter().all(|e| e.auth == "v4"),
+        "{log:?}"
+    );
+    // The checkpoint is removed after success; nothing else is left next to the file.
+    let left: Vec<_> = std::fs::read_dir(&out_dir).unwrap().flatten().collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+
+    // A failure comes back as the sample's error line (and -1).
+    let bad = [
+        ("OSS_ACCESS_KEY_ID", AK.to_string()),
+        ("OSS_ACCESS_KEY_SECRET", "wrong".to_string()),
+    ];
+    std::fs::remove_file(&file).unwrap();
+    let out = run(&exe, &[], &bad);
+    assert_eq!(out.status.code(), Some(255), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ResumableDownloadObject fail,code:SignatureDoesNotMatch,message:")
+            && stdout.contains(",requestId:"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn seed_sample_cxx11_shared() {
+    run_seed_sample(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn seed_sample_cxx17_static() {
+    run_seed_sample(Lang::Cxx17, Link::Static);
+}
+
+#[test]
+fn progress_and_range_example() {
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(5 * 1024 * 1024 + 99, 5);
+    emu.put_object("ex-bucket", "some/key.bin", &data).unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
+        let exe = build_dir("examples").join(format!("progress_{lang:?}_{link:?}").to_lowercase());
+        compile(
+            &[repo_root().join("examples-cpp/progress_range_download.cpp")],
+            &exe,
+            lang,
+            link,
+            &[],
+        );
+        let ep = emu.endpoint();
+        let w = work.display().to_string();
+        let out = run(
+            &exe,
+            &[
+                &ep,
+                "cn-hangzhou",
+                "ex-bucket",
+                "some/key.bin",
+                &w,
+                "1000",
+                "300999",
+            ],
+            &creds(),
+        );
+        assert_ok("progress_range_download", &out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("whole object: 100%"), "{stdout}");
+        assert!(stdout.contains("range: 100%"), "{stdout}");
+        assert_eq!(std::fs::read(work.join("whole.bin")).unwrap(), data);
+        assert_eq!(
+            std::fs::read(work.join("range.bin")).unwrap(),
+            &data[1000..301000]
+        );
+    }
+}
+
+// ---- the C command-line downloader ------------------------------------------------------------
+
+fn as_refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn build_c_example(lang: Lang, link: Link) -> PathBuf {
+    let exe = build_dir("examples").join(format!("oss_download_{lang:?}_{link:?}").to_lowercase());
+    compile(
+        &[repo_root().join("examples-c/oss_download.c")],
+        &exe,
+        lang,
+        link,
+        &["-pthread"],
+    );
+    exe
+}
+
+fn c_example_exit_codes(lang: Lang, link: Link) {
+    let exe = build_c_example(lang, link);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(2 * 1024 * 1024 + 1, 3);
+    emu.put_object("cli-bucket", "obj.bin", &data).unwrap();
+    let ep = emu.endpoint();
+    let out_file = tmp.path().join("out.bin");
+    let out_s = out_file.display().to_string();
+    let base = [
+        "--endpoint",
+        ep.as_str(),
+        "--bucket",
+        "cli-bucket",
+        "--progress",
+        "lines",
+    ];
+    let code = |args: &[&str], env: &[(&str, String)]| {
+        let out = run(&exe, args, env);
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+            out,
+        )
+    };
+    let with = |extra: &[&str]| -> Vec<String> {
+        base.iter().chain(extra).map(|s| s.to_string()).collect()
+    };
+
+    // 0: success, V4, with a range; the file holds exactly the range.
+    let a = with(&[
+        "--key",
+        "obj.bin",
+        "--output",
+        &out_s,
+        "--v4",
+        "--region",
+        "cn-hangzhou",
+        "--range",
+        "100-1048675",
+        "--threads",
+        "4",
+        "--part-size",
+        "100K",
+    ]);
+    let (c, err, out) = code(&as_refs(&a), &creds());
+    assert_eq!(c, Some(0), "{err}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("downloaded cli-bucket/obj.bin"));
+    assert!(err.contains("progress 100.0%"), "{err}");
+    assert_eq!(std::fs::read(&out_file).unwrap(), &data[100..1048676]);
+    std::fs::remove_file(&out_file).unwrap();
+
+    // 2: usage, and missing credentials.
+    assert_eq!(code(&[], &creds()).0, Some(2));
+    assert_eq!(code(&["--bogus"], &creds()).0, Some(2));
+    assert_eq!(code(&["--help"], &creds()).0, Some(0));
+    let a = with(&["--key", "obj.bin", "--output", &out_s]);
+    let out = command(&exe)
+        .args(as_refs(&a))
+        .env_remove("OSS_ACCESS_KEY_ID")
+        .env_remove("OSS_ACCESS_KEY_SECRET")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+
+    // 3: invalid parameters (part size, missing checkpoint directory).
+    let a = with(&["--key", "obj.bin", "--output", &out_s, "--part-size", "1K"]);
+    let (c, err, _) = code(&as_refs(&a), &creds());
+    assert_eq!(c, Some(3), "{err}");
+    assert!(err.contains("code:       ValidateError"), "{err}");
+    let missing = tmp.path().join("no-such-dir").display().to_string();
+    let a = with(&[
+        "--key",
+        "obj.bin",
+        "--output",
+        &out_s,
+        "--checkpoint-dir",
+        &missing,
+    ]);
+    assert_eq!(code(&as_refs(&a), &creds()).0, Some(3));
+
+    // 4: server error, with code, message and request id shown.
+    let a = with(&["--key", "no/such/key", "--output", &out_s]);
+    let (c, err, _) = code(&as_refs(&a), &creds());
+    assert_eq!(c, Some(4), "{err}");
+    assert!(
+        err.contains("NoSuchKey") && err.contains("request id: "),
+        "{err}"
+    );
+
+    // 5: network.
+    let a = vec![
+        "--endpoint",
+        "http://127.0.0.1:1",
+        "--bucket",
+        "cli-bucket",
+        "--key",
+        "obj.bin",
+        "--output",
+        &out_s,
+    ];
+    let (c, err, _) = code(&a, &creds());
+    assert_eq!(c, Some(5), "{err}");
+
+    // 9: local I/O (the destination's directory does not exist).
+    let nowhere = tmp.path().join("missing/dir/out.bin").display().to_string();
+    let a = with(&["--key", "obj.bin", "--output", &nowhere]);
+    let (c, err, _) = code(&as_refs(&a), &creds());
+    assert!(c == Some(9) || c == Some(3), "{c:?} {err}");
+
+    // 6: CRC mismatch: bytes changed behind the server's back (it keeps the recorded CRC).
+    let crc_data = pattern(300 * 1024, 9);
+    emu.put_object("cli-bucket", "crc.bin", &crc_data).unwrap();
+    emu.object_meta("cli-bucket", "crc.bin").unwrap();
+    let path = emu.object_path("cli-bucket", "crc.bin");
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let mtime = f.metadata().unwrap().modified().unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"XYZ", 1000).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let a = with(&["--key", "crc.bin", "--output", &out_s]);
+    let (c, err, _) = code(&as_refs(&a), &creds());
+    assert_eq!(c, Some(6), "{err}");
+    assert!(!out_file.exists());
+}
+
+#[test]
+fn c_example_exit_codes_c99_shared() {
+    c_example_exit_codes(Lang::C99, Link::Shared);
+}
+
+#[test]
+fn c_example_exit_codes_c11_static() {
+    c_example_exit_codes(Lang::C11, Link::Static);
+}
+
+/// SIGINT cancels cleanly (exit 7) and leaves a checkpoint; the same command resumes (exit 0) and
+/// the file is byte-identical.
+fn c_example_ctrl_c_and_resume(lang: Lang, link: Link) {
+    let exe = build_c_example(lang, link);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(8 * 1024 * 1024 + 3, 17);
+    emu.put_object("cli-bucket", "big.bin", &data).unwrap();
+    let ckpt = tmp.path().join("ckpt");
+    std::fs::create_dir_all(&ckpt).unwrap();
+    let out_file = tmp.path().join("big.out");
+    let ep = emu.endpoint();
+    let (o, c) = (out_file.display().to_string(), ckpt.display().to_string());
+    let args = [
+        "--endpoint",
+        ep.as_str(),
+        "--bucket",
+        "cli-bucket",
+        "--key",
+        "big.bin",
+        "--output",
+        &o,
+        "--checkpoint-dir",
+        &c,
+        "--part-size",
+        "256K",
+        "--threads",
+        "2",
+        "--v4",
+        "--region",
+        "cn-hangzhou",
+        "--progress",
+        "lines",
+    ];
+    // 2 MiB/s: about 4 s for the whole object, so the interrupt lands mid-way.
+    let mut child = command(&exe)
+        .args(args)
+        .args(["--rate", "2048"])
+        .envs(creds())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let ckpt_written = || {
+        std::fs::read_dir(&ckpt)
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
+    };
+    while !ckpt_written() {
+        assert!(Instant::now() < deadline, "no checkpoint appeared");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "finished before the interrupt"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let rc = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(rc.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{err}");
+    assert!(
+        err.contains("Cancelled") && err.contains("run the same command again"),
+        "{err}"
+    );
+    assert!(ckpt_written(), "the checkpoint was removed");
+    assert!(
+        !out_file.exists(),
+        "the destination appeared before completion"
+    );
+
+    let before = emu.log().len();
+    let out = run(&exe, &args, &creds());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    // Resumed: the second run fetched only what was missing.
+    let fetched: u64 = emu.log()[before..]
+        .iter()
+        .filter(|e| e.method == "GET")
+        .map(|e| e.bytes_sent)
+        .sum();
+    assert!(fetched < data.len() as u64, "fetched {fetched} bytes again");
+    assert_eq!(std::fs::read(&out_file).unwrap(), data);
+    assert!(!ckpt_written(), "the checkpoint is removed after success");
+}
+
+#[test]
+fn c_example_ctrl_c_and_resume_c11_shared() {
+    c_example_ctrl_c_and_resume(Lang::C11, Link::Shared);
+}
+
+#[test]
+fn c_example_ctrl_c_and_resume_c99_static() {
+    c_example_ctrl_c_and_resume(Lang::C99, Link::Static);
+}
+
+// ---- soname, version, installation -------------------------------------------------------------
+
+fn header_macro(header: &str, name: &str) -> String {
+    let prefix = format!("#define {name} ");
+    header
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{name} missing from oss_ffi.h"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn soname_and_version_macros() {
+    let lib = target_dir().join("liboss_ffi.so");
+    let out = Command::new("readelf").arg("-d").arg(&lib).output();
+    let text = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).to_string(),
+        _ => {
+            let o = Command::new("objdump")
+                .arg("-p")
+                .arg(&lib)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).to_string()
+        }
+    };
+    assert!(
+        text.contains(&soname()),
+        "soname {} not in:\n{text}",
+        soname()
+    );
+    if env!("CARGO_PKG_VERSION_MAJOR") == "0" {
+        let want = format!("liboss_ffi.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
+        assert_eq!(soname(), want);
+    }
+    let header = read(&repo_root().join("include/oss_ffi.h"));
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_PATCH")
+    );
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION"),
+        format!("\"{}\"", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// `make install-files` of the library this test run built, into a temporary prefix.
+fn install(prefix: &Path) {
+    let out = Command::new("make")
+        .current_dir(repo_root())
+        .arg("-s")
+        .arg("install-files")
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("LIBSRC={}", target_dir().display()))
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make install-files: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lib = prefix.join("lib");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(lib.join(format!("liboss_ffi.so.{version}")).is_file());
+    assert_eq!(
+        std::fs::read_link(lib.join(soname())).unwrap(),
+        PathBuf::from(format!("liboss_ffi.so.{version}"))
+    );
+    assert_eq!(
+        std::fs::read_link(lib.join("liboss_ffi.so")).unwrap(),
+        PathBuf::from(soname())
+    );
+    for f in [
+        "lib/liboss_ffi.a",
+        "lib/pkgconfig/oss_ffi.pc",
+        "lib/cmake/oss_ffi/oss_ffiConfig.cmake",
+        "lib/cmake/oss_ffi/oss_ffiConfigVersion.cmake",
+        "include/oss_ffi.h",
+        "include/alibabacloud/oss/OssClient.h",
+        "include/alibabacloud/oss/detail/Handle.h",
+    ] {
+        assert!(prefix.join(f).is_file(), "{f} not installed");
+    }
+}
+
+/// Downloads with an out-of-tree binary and checks the bytes.
+fn check_installed_binaries(c_exe: &Path, cpp_exe: &Path, libdir: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(700 * 1024, 1);
+    emu.put_object("inst-bucket", "k.bin", &data).unwrap();
+    let ep = emu.endpoint();
+    let mut env = creds();
+    env.push(("LD_LIBRARY_PATH", libdir.display().to_string()));
+    let out_file = tmp.path().join("c.bin");
+    let o = out_file.display().to_string();
+    let out = run(
+        c_exe,
+        &[
+            "--endpoint",
+            &ep,
+            "--bucket",
+            "inst-bucket",
+            "--key",
+            "k.bin",
+            "--output",
+            &o,
+        ],
+        &env,
+    );
+    assert_ok("installed C example", &out);
+    assert_eq!(std::fs::read(&out_file).unwrap(), data);
+    let w = tmp.path().join("cpp");
+    std::fs::create_dir_all(&w).unwrap();
+    let ws = w.display().to_string();
+    let out = run(
+        cpp_exe,
+        &[&ep, "cn-hangzhou", "inst-bucket", "k.bin", &ws, "0", "99"],
+        &env,
+    );
+    assert_ok("installed C++ example", &out);
+    assert_eq!(std::fs::read(w.join("whole.bin")).unwrap(), data);
+}
+
+#[test]
+fn installed_copy_with_pkg_config() {
+    let prefix = tempfile::tempdir().unwrap();
+    install(prefix.path());
+    let pc_path = prefix.path().join("lib/pkgconfig");
+    let flags = |extra: &[&str]| -> Vec<String> {
+        let out = Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", &pc_path)
+            .args(extra)
+            .args(["--cflags", "--libs", "oss_ffi"])
+            .output()
+            .expect("pkg-config");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let shared = flags(&[]);
+    assert!(shared.iter().any(|f| f == "-loss_ffi"), "{shared:?}");
+    let dir = build_dir("installed-pkg-config");
+    let build = |compiler: &str, std: &str, src: &str, out: &Path, flags: &[String]| {
+        let o = Command::new(compiler)
+            .current_dir(&dir) // out of tree: no -I into the repository
+            .args([std, "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread"])
+            .arg(repo_root().join(src))
+            .arg("-o")
+            .arg(out)
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{compiler} {src}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let (c_exe, cpp_exe) = (
+        dir.join("oss_download"),
+        dir.join("progress_range_download"),
+    );
+    build(
+        "cc",
+        "-std=c11",
+        "examples-c/oss_download.c",
+        &c_exe,
+        &shared,
+    );
+    build(
+        "c++",
+        "-std=c++11",
+        "examples-cpp/progress_range_download.cpp",
+        &cpp_exe,
+        &shared,
+    );
+    check_installed_binaries(&c_exe, &cpp_exe, &prefix.path().join("lib"));
+
+    // Static linking with `pkg-config --static`.
+    let mut stat = flags(&["--static"]);
+    stat.retain(|f| f != "-loss_ffi");
+    stat.insert(
+        0,
+        prefix.path().join("lib/liboss_ffi.a").display().to_string(),
+    );
+    let c_static = dir.join("oss_download_static");
+    build(
+        "cc",
+        "-std=c99",
+        "examples-c/oss_download.c",
+        &c_static,
+        &stat,
+    );
+    let cpp_static = dir.join("progress_static");
+    build(
+        "c++",
+        "-std=c++17",
+        "examples-cpp/progress_range_download.cpp",
+        &cpp_static,
+        &stat,
+    );
+    check_installed_binaries(&c_static, &cpp_static, Path::new("/nonexistent"));
+}
+
+#[test]
+fn installed_copy_with_cmake() {
+    if Command::new("cmake").arg("--version").output().is_err() {
+        println!("NOTICE: cmake is not installed; skipping the CMake find_package build (see tests/apt-packages.txt)");
+        return;
+    }
+    let prefix = tempfile::tempdir().unwrap();
+    install(prefix.path());
+    let proj = tempfile::tempdir().unwrap();
+    let c_src = repo_root().join("examples-c/oss_download.c");
+    let cpp_src = repo_root().join("examples-cpp/progress_range_download.cpp");
+    std::fs::write(
+        proj.path().join("CMakeLists.txt"),
+        format!(
+            "cmake_minimum_required(VERSION 3.13)\n\
+             project(oss_ffi_consumer C CXX)\n\
+             set(CMAKE_CXX_STANDARD 11)\n\
+             set(CMAKE_C_STANDARD 11)\n\
+             set(THREADS_PREFER_PTHREAD_FLAG ON)\n\
+             find_package(Threads REQUIRED)\n\
+             find_package(oss_ffi 0.{minor} REQUIRED)\n\
+             add_executable(oss_download \"{c}\")\n\
+             target_compile_options(oss_download PRIVATE -Wall -Wextra -Werror -pedantic)\n\
+             target_link_libraries(oss_download PRIVATE oss_ffi::oss_ffi Threads::Threads)\n\
+             add_executable(progress \"{cpp}\")\n\
+             target_compile_options(progress PRIVATE -Wall -Wextra -Werror -pedantic)\n\
+             target_link_libraries(progress PRIVATE oss_ffi::oss_ffi_static Threads::Threads)\n",
+            minor = env!("CARGO_PKG_VERSION_MINOR"),
+            c = c_src.display(),
+            cpp = cpp_src.display()
+        ),
+    )
+    .unwrap();
+    let build = proj.path().join("build");
+    let cfg = Command::new("cmake")
+        .arg("-S")
+        .arg(proj.path())
+        .arg("-B")
+        .arg(&build)
+        .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        cfg.status.success(),
+        "cmake configure: {}{}",
+        String::from_utf8_lossy(&cfg.stdout),
+        String::from_utf8_lossy(&cfg.stderr)
+    );
+    let b = Command::new("cmake")
+        .arg("--build")
+        .arg(&build)
+        .output()
+        .unwrap();
+    assert!(
+        b.status.success(),
+        "cmake build: {}{}",
+        String::from_utf8_lossy(&b.stdout),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    check_installed_binaries(
+        &build.join("oss_download"),
+        &build.join("progress"),
+        &prefix.path().join("lib"),
+    );
+}
