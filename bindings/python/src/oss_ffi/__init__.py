@@ -1,0 +1,82 @@
+"""oss_ffi: resumable, concurrent, verified Alibaba Cloud OSS downloads, through liboss_ffi's C ABI.
+
+    import oss_ffi
+
+    with oss_ffi.Client("https://oss-cn-hangzhou.aliyuncs.com", region="cn-hangzhou") as client:
+        meta = client.resumable_download("bucket", "big.bin", "big.bin", checkpoint_dir=".",
+                                         threads=8, progress=lambda inc, done, total: ...)
+        print(meta.content_length, meta.etag)
+
+The shared library is found through ``oss_ffi.load_library(path)``, ``$OSS_FFI_LIBRARY``, or the
+platform's library search (``liboss_ffi.so.0.1``); it is loaded on first use.
+"""
+
+from ._client import (
+    ByteRange,
+    Client,
+    ObjectMeta,
+    ProgressCallback,
+    crc64,
+    crc64_combine,
+    initialize,
+    is_initialized,
+    set_log_handler,
+    set_log_level,
+    shutdown,
+    version,
+)
+from ._errors import (
+    BusyError,
+    CancelledError,
+    CrcMismatchError,
+    ErrorKind,
+    InvalidArgumentError,
+    LocalIOError,
+    NotInitializedError,
+    ObjectChangedError,
+    OssError,
+    PanicError,
+    ServerError,
+    TimeoutError,
+    TransportError,
+)
+from ._lib import (
+    ABI_VERSION,
+    IncompatibleLibraryError,
+    LibraryNotFoundError,
+    load_library,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ABI_VERSION",
+    "BusyError",
+    "ByteRange",
+    "CancelledError",
+    "Client",
+    "CrcMismatchError",
+    "ErrorKind",
+    "IncompatibleLibraryError",
+    "InvalidArgumentError",
+    "LibraryNotFoundError",
+    "LocalIOError",
+    "NotInitializedError",
+    "ObjectChangedError",
+    "ObjectMeta",
+    "OssError",
+    "PanicError",
+    "ProgressCallback",
+    "ServerError",
+    "TimeoutError",
+    "TransportError",
+    "crc64",
+    "crc64_combine",
+    "initialize",
+    "is_initialized",
+    "load_library",
+    "set_log_handler",
+    "set_log_level",
+    "shutdown",
+    "version",
+]

@@ -1,0 +1,1043 @@
+"""The Pythonic surface over the C ABI: SDK lifecycle, ``Client``, ``ObjectMeta``.
+
+Design notes (see README.md for the long version):
+
+* Every blocking C call that the main thread makes runs on a short-lived worker thread while
+  the main thread waits in a loop with a short timeout. So SIGINT is still delivered to the
+  main thread as ``KeyboardInterrupt``; we then cancel the call through the C ABI
+  (``oss_download_request_cancel`` / ``oss_get_object_request_cancel``), wait for the worker
+  to return, and re-raise. ctypes releases the GIL for the whole C call.
+* C callbacks (progress, write, credentials, log) go through module-level ctypes trampolines
+  that live as long as the module; ``user_data`` is a key into a registry of Python objects,
+  so no ctypes callback object can be collected while C may still call it.
+* A Python exception never crosses into C: the trampolines catch everything, cancel the
+  operation when they can, and the original exception is re-raised by the method that made
+  the call once C has returned.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import datetime as _dt
+import email.utils
+import itertools
+import os
+import threading
+import urllib.parse
+from ctypes import byref, c_char_p, c_uint64, c_void_p
+from dataclasses import dataclass, field
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
+
+from . import _lib
+from ._errors import CancelledError, OssError, check, take_error
+from ._lib import CREDENTIALS_CB, FREE_CB, LOG_CB, PROGRESS_CB, WRITE_CB, Library
+
+PathLike = Union[str, "os.PathLike[str]"]
+#: ``(start, end)`` inclusive byte offsets; ``end`` None or -1 means "to the end".
+ByteRange = Tuple[int, Optional[int]]
+#: ``progress(increment, transferred, total)``
+ProgressCallback = Callable[[int, int, int], Any]
+Credentials = Union[
+    Tuple[str, str],
+    Tuple[str, str, Optional[str]],
+    Callable[[], Sequence[Optional[str]]],
+    None,
+]
+DateLike = Union[str, _dt.datetime]
+ETags = Union[str, Iterable[str], None]
+
+_U16, _U32, _U64, _I64 = (1 << 16) - 1, (1 << 32) - 1, (1 << 64) - 1, (1 << 63) - 1
+_WAIT_SLICE = 0.05  # seconds the main thread sleeps between checks for signals / cancel_event
+
+
+# --------------------------------------------------------------------------------------------
+# argument conversion: wrong types and values C cannot represent fail here, before C is called
+
+
+def _str(value: Any, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("%s must be a str, not %s" % (name, type(value).__name__))
+    if "\0" in value:
+        raise ValueError("%s must not contain NUL characters" % name)
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _opt_str(value: Any, name: str) -> Optional[bytes]:
+    return None if value is None else _str(value, name)
+
+
+def _path(value: Any, name: str) -> bytes:
+    if not isinstance(value, (str, bytes, os.PathLike)):
+        raise TypeError("%s must be a path (str or os.PathLike), not %s" % (name, type(value).__name__))
+    b = os.fsencode(value)
+    if b"\0" in b:
+        raise ValueError("%s must not contain NUL characters" % name)
+    return b
+
+
+def _int(value: Any, name: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
+    if not lo <= value <= hi:
+        raise ValueError("%s must be in %d..%d, got %d" % (name, lo, hi, value))
+    return value
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("%s must be a bool, not %s" % (name, type(value).__name__))
+    return value
+
+
+def _callable(value: Any, name: str) -> Any:
+    if value is not None and not callable(value):
+        raise TypeError("%s must be callable, not %s" % (name, type(value).__name__))
+    return value
+
+
+def _range(value: Any) -> Optional[Tuple[int, int]]:
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError("range must be a (start, end) tuple (end inclusive, None = to the end)")
+    start = _int(value[0], "range start", 0, _I64)
+    end = -1 if value[1] is None else _int(value[1], "range end", -1, _I64)
+    if end != -1 and end < start:
+        raise ValueError("range end (%d) is before its start (%d)" % (end, start))
+    return start, end
+
+
+def _etags(value: ETags, name: str) -> Optional[List[bytes]]:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    return [_str(v, name) for v in items]
+
+
+def _etag_array(items: List[bytes]) -> Any:
+    return (c_char_p * len(items))(*items)
+
+
+def _date(value: Optional[DateLike], name: str) -> Optional[bytes]:
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("%s must be timezone-aware (e.g. datetime.timezone.utc)" % name)
+        return email.utils.formatdate(value.timestamp(), usegmt=True).encode()
+    return _str(value, name)
+
+
+# --------------------------------------------------------------------------------------------
+# callback registry and trampolines
+
+
+_registry: Dict[int, Any] = {}
+_registry_lock = threading.Lock()
+_keys = itertools.count(1)
+
+
+def _register(obj: Any) -> int:
+    with _registry_lock:
+        key = next(_keys)
+        _registry[key] = obj
+        return key
+
+
+def _unregister(key: int) -> None:
+    with _registry_lock:
+        _registry.pop(key, None)
+
+
+def _lookup(user_data: Optional[int]) -> Any:
+    return _registry.get(user_data or 0)
+
+
+class _CallContext:
+    """Per-call state shared by the trampolines: the callable, the first exception it raised,
+    and how to cancel the C call."""
+
+    def __init__(self, lib: Library, progress: Optional[ProgressCallback]) -> None:
+        self.lib = lib
+        self.progress = progress
+        self.error: Optional[BaseException] = None
+        self.chunks: List[bytes] = []
+        self.cancelled = False
+        self._cancel: Optional[Callable[[], None]] = None
+
+    def set_cancel(self, fn: Optional[Callable[[], None]]) -> None:
+        self._cancel = fn
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        if self._cancel is not None:
+            self._cancel()
+
+    def fail(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+        self.cancel()
+
+
+def _progress_trampoline(increment: int, transferred: int, total: int, user_data: Optional[int]) -> None:
+    ctx = _lookup(user_data)
+    if ctx is None or ctx.error is not None or ctx.progress is None:
+        return
+    try:
+        ctx.progress(increment, transferred, total)
+    except BaseException as e:  # noqa: BLE001 - must never propagate into C
+        ctx.fail(e)
+
+
+def _write_trampoline(data: Optional[int], length: int, user_data: Optional[int]) -> int:
+    ctx = _lookup(user_data)
+    if ctx is None or ctx.error is not None or ctx.cancelled:
+        return 1
+    try:
+        ctx.chunks.append(ctypes.string_at(data, length) if length and data else b"")
+        return 0
+    except BaseException as e:  # noqa: BLE001
+        ctx.error = ctx.error or e
+        return 1
+
+
+class _CredentialsContext:
+    def __init__(self, lib: Library, fn: Callable[[], Sequence[Optional[str]]]) -> None:
+        self.lib = lib
+        self.fn = fn
+        self.last_error: Optional[BaseException] = None
+
+
+def _credentials_tuple(value: Any) -> Tuple[bytes, bytes, Optional[bytes]]:
+    if not isinstance(value, (tuple, list)) or len(value) not in (2, 3):
+        raise TypeError(
+            "credentials must be (access_key_id, access_key_secret[, security_token]), got %r"
+            % type(value).__name__
+        )
+    token = value[2] if len(value) == 3 else None
+    return (
+        _str(value[0], "access_key_id"),
+        _str(value[1], "access_key_secret"),
+        None if token in (None, "") else _str(token, "security_token"),
+    )
+
+
+def _credentials_trampoline(user_data: Optional[int], out: Optional[int]) -> int:
+    ctx = _lookup(user_data)
+    if ctx is None:
+        return 1
+    try:
+        ak, sk, token = _credentials_tuple(ctx.fn())
+        check(ctx.lib, ctx.lib.oss_credentials_set(out, ak, sk, token))
+        return 0
+    except BaseException as e:  # noqa: BLE001
+        ctx.last_error = e
+        return 1
+
+
+def _log_trampoline(level: int, message: Optional[bytes], user_data: Optional[int]) -> None:
+    fn = _lookup(user_data)
+    if fn is None:
+        return
+    try:
+        fn(int(level), (message or b"").decode("utf-8", "replace"))
+    except BaseException:  # noqa: BLE001 - a failing log sink must not break downloads
+        pass
+
+
+def _free_trampoline(user_data: Optional[int]) -> None:
+    try:
+        _unregister(user_data or 0)
+    except BaseException:  # noqa: BLE001 - may run during interpreter shutdown
+        pass
+
+
+# The ctypes function pointers handed to C: module globals, alive as long as the module.
+_PROGRESS = PROGRESS_CB(_progress_trampoline)
+_WRITE = WRITE_CB(_write_trampoline)
+_CREDENTIALS = CREDENTIALS_CB(_credentials_trampoline)
+_LOG = LOG_CB(_log_trampoline)
+_FREE = FREE_CB(_free_trampoline)
+
+
+# --------------------------------------------------------------------------------------------
+# SDK lifecycle
+
+_sdk_lock = threading.Lock()
+_atexit_registered = False
+_log_key: Optional[int] = None
+
+
+def version() -> str:
+    """The loaded library's version, e.g. ``"0.1.0"`` (loads the library if needed)."""
+    return _lib.lib().version
+
+
+def initialize() -> None:
+    """Initialises the SDK (idempotent). Called automatically when a :class:`Client` is made.
+
+    Registers :func:`shutdown` with :mod:`atexit` the first time.
+    """
+    global _atexit_registered
+    lib = _lib.lib()
+    with _sdk_lock:
+        if not lib.oss_is_sdk_initialized():
+            check(lib, lib.oss_initialize_sdk())
+        if not _atexit_registered:
+            atexit.register(_atexit_shutdown)
+            _atexit_registered = True
+
+
+def shutdown() -> None:
+    """Shuts the SDK down: running calls fail with :class:`CancelledError`, later calls with
+    :class:`NotInitializedError` until a new :class:`Client` (or :func:`initialize`)."""
+    if _lib._library is None:
+        return
+    with _sdk_lock:
+        _lib._library.oss_shutdown_sdk()
+
+
+def is_initialized() -> bool:
+    """Whether the SDK is initialised."""
+    return _lib._library is not None and bool(_lib._library.oss_is_sdk_initialized())
+
+
+def _atexit_shutdown() -> None:
+    try:
+        set_log_handler(None)
+    finally:
+        shutdown()
+
+
+def set_log_level(level: int) -> None:
+    """Sets the library's log level (0 off ... 6 trace, ``oss_log_level_t``)."""
+    _lib.lib().oss_set_log_level(_int(level, "level", 0, _U32))
+
+
+def set_log_handler(handler: Optional[Callable[[int, str], Any]]) -> None:
+    """Routes the library's log lines to ``handler(level, message)`` (None: back to stderr).
+
+    The handler runs on library threads; exceptions it raises are ignored.
+    """
+    global _log_key
+    _callable(handler, "handler")
+    lib = _lib.lib()
+    with _sdk_lock:
+        if handler is None:
+            lib.oss_set_log_callback(LOG_CB(), None, FREE_CB())
+            _log_key = None
+            return
+        key = _register(handler)
+        # The previous handler's key is released by C through _FREE when replaced.
+        lib.oss_set_log_callback(_LOG, key, _FREE)
+        _log_key = key
+
+
+def crc64(data: Union[bytes, bytearray, memoryview], crc: int = 0) -> int:
+    """CRC-64/XZ (``x-oss-hash-crc64ecma``) of ``data``, continuing ``crc``."""
+    buf = bytes(data)
+    return int(_lib.lib().oss_crc64(_int(crc, "crc", 0, _U64), buf, len(buf)))
+
+
+def crc64_combine(crc1: int, crc2: int, len2: int) -> int:
+    """The CRC of A followed by B from crc(A), crc(B) and len(B)."""
+    return int(
+        _lib.lib().oss_crc64_combine(
+            _int(crc1, "crc1", 0, _U64), _int(crc2, "crc2", 0, _U64), _int(len2, "len2", 0, _U64)
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# metadata
+
+
+@dataclass(frozen=True)
+class ObjectMeta:
+    """Object metadata from HeadObject / GetObjectMeta / GetObject / a resumable download.
+
+    ``content_length`` is the whole object's size (also after a ranged download); ``etag`` is
+    verbatim with its quotes; ``crc64`` is None when the server sent no
+    ``x-oss-hash-crc64ecma``; ``user_meta`` maps ``x-oss-meta-*`` names (without the prefix,
+    lower-case) to values; ``headers`` holds every response header (lower-case names).
+    """
+
+    content_length: int
+    etag: str
+    last_modified: str
+    crc64: Optional[int]
+    version_id: str
+    request_id: str
+    content_type: str
+    object_type: str
+    user_meta: Dict[str, str] = field(default_factory=dict)
+    headers: Dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def _take(cls, lib: Library, ptr: Optional[int]) -> "ObjectMeta":
+        """Copies everything out of an ``oss_object_meta_t *`` (does not free it)."""
+
+        def s(b: Optional[bytes]) -> str:
+            return b.decode("utf-8", "replace") if b else ""
+
+        crc = c_uint64()
+        has_crc = lib.oss_object_meta_crc64(ptr, byref(crc))
+
+        def pairs(count_fn: Any, at_fn: Any) -> Dict[str, str]:
+            out: Dict[str, str] = {}
+            name, value = c_char_p(), c_char_p()
+            for i in range(count_fn(ptr)):
+                if at_fn(ptr, i, byref(name), byref(value)):
+                    out[s(name.value)] = s(value.value)
+            return out
+
+        return cls(
+            content_length=int(lib.oss_object_meta_content_length(ptr)),
+            etag=s(lib.oss_object_meta_etag(ptr)),
+            last_modified=s(lib.oss_object_meta_last_modified(ptr)),
+            crc64=int(crc.value) if has_crc else None,
+            version_id=s(lib.oss_object_meta_version_id(ptr)),
+            request_id=s(lib.oss_object_meta_request_id(ptr)),
+            content_type=s(lib.oss_object_meta_content_type(ptr)),
+            object_type=s(lib.oss_object_meta_object_type(ptr)),
+            user_meta=pairs(lib.oss_object_meta_user_meta_count, lib.oss_object_meta_user_meta_at),
+            headers=pairs(lib.oss_object_meta_header_count, lib.oss_object_meta_header_at),
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# running a blocking C call so that Ctrl-C and cancel_event still work
+
+
+def _run_blocking(
+    call: Callable[[], Optional[int]],
+    ctx: _CallContext,
+    cancel_event: Optional[threading.Event],
+) -> Optional[int]:
+    """Runs ``call`` (a C call returning ``oss_error_t *``) and returns its result.
+
+    From the main thread, or with a ``cancel_event``, the call runs on a worker thread while
+    this thread waits in short slices: a ``KeyboardInterrupt`` (or any exception raised here by
+    a signal handler) cancels the call, waits for C to return, frees its error and re-raises.
+    Other threads call C directly (they never receive signals).
+    """
+    if cancel_event is None and threading.current_thread() is not threading.main_thread():
+        return call()
+    box: Dict[str, Any] = {}
+    done = threading.Event()
+
+    def work() -> None:
+        try:
+            box["err"] = call()
+        except BaseException as e:  # noqa: BLE001 - e.g. ctypes.ArgumentError
+            box["exc"] = e
+        finally:
+            done.set()
+
+    worker = threading.Thread(target=work, name="oss_ffi-call", daemon=True)
+    worker.start()
+    interrupted: Optional[BaseException] = None
+    try:
+        while not done.wait(_WAIT_SLICE):
+            if cancel_event is not None and cancel_event.is_set() and not ctx.cancelled:
+                ctx.cancel()
+    except BaseException as e:  # KeyboardInterrupt, SystemExit from a signal handler...
+        interrupted = e
+        ctx.cancel()
+        while True:  # C returns promptly once cancelled; a second Ctrl-C must not free early
+            try:
+                if done.wait(_WAIT_SLICE):
+                    break
+            except BaseException:  # noqa: BLE001
+                ctx.cancel()
+    if "exc" in box:
+        raise box["exc"]
+    err = box.get("err")
+    if interrupted is not None:
+        take_error(ctx.lib, err)  # frees it; the interruption wins
+        raise interrupted
+    return err
+
+
+def _raise_for(
+    ctx: _CallContext, err: Optional[int], creds: "Optional[_CredentialsContext]" = None
+) -> None:
+    """Frees ``err``; raises the callback's exception if one failed, else the OssError (with
+    the credentials callable's exception as ``__cause__`` when that is what failed)."""
+    e = take_error(ctx.lib, err)
+    if e is not None and e.code == "InvalidCredentials" and creds is not None:
+        cause = creds.last_error
+        if cause is not None:
+            e.__cause__ = cause
+    if ctx.error is not None:
+        if e is not None:
+            raise ctx.error from e
+        raise ctx.error
+    if e is not None:
+        raise e
+
+
+# --------------------------------------------------------------------------------------------
+# the client
+
+_CONFIG_KEYS = (
+    "user_agent",
+    "max_connections",
+    "connect_timeout_ms",
+    "request_timeout_ms",
+    "retries",
+    "retry_base_delay_ms",
+    "proxy",
+    "verify_tls",
+    "ca_file",
+    "ca_path",
+    "cname",
+    "path_style",
+    "crc64",
+    "date_skew_adjustment",
+    "recv_rate_limit_kbps",
+)
+
+
+def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
+    unknown = sorted(set(config) - set(_CONFIG_KEYS))
+    if unknown:
+        raise TypeError(
+            "unknown Client option(s) %s; known: %s" % (", ".join(unknown), ", ".join(_CONFIG_KEYS))
+        )
+    c = config
+    if c.get("user_agent") is not None:
+        check(lib, lib.oss_config_set_user_agent(cfg, _str(c["user_agent"], "user_agent")))
+    if c.get("max_connections") is not None:
+        n = _int(c["max_connections"], "max_connections", 0, _U32)
+        check(lib, lib.oss_config_set_max_connections(cfg, n))
+    for key, fn in (
+        ("connect_timeout_ms", lib.oss_config_set_connect_timeout_ms),
+        ("request_timeout_ms", lib.oss_config_set_request_timeout_ms),
+        ("recv_rate_limit_kbps", lib.oss_config_set_recv_rate_limit_kbps),
+    ):
+        if c.get(key) is not None:
+            check(lib, fn(cfg, _int(c[key], key, 0, _U64)))
+    if c.get("retries") is not None or c.get("retry_base_delay_ms") is not None:
+        retries = 3 if c.get("retries") is None else _int(c["retries"], "retries", 0, _U32)
+        base = 300 if c.get("retry_base_delay_ms") is None else c["retry_base_delay_ms"]
+        check(lib, lib.oss_config_set_retry(cfg, retries, _int(base, "retry_base_delay_ms", 0, _U64)))
+    for key, fn in (
+        ("verify_tls", lib.oss_config_set_verify_tls),
+        ("cname", lib.oss_config_set_cname),
+        ("path_style", lib.oss_config_set_path_style),
+        ("crc64", lib.oss_config_set_crc64),
+        ("date_skew_adjustment", lib.oss_config_set_date_skew_adjustment),
+    ):
+        if c.get(key) is not None:
+            check(lib, fn(cfg, _bool(c[key], key)))
+    if c.get("ca_file") is not None:
+        check(lib, lib.oss_config_set_ca_file(cfg, _path(c["ca_file"], "ca_file")))
+    if c.get("ca_path") is not None:
+        check(lib, lib.oss_config_set_ca_path(cfg, _path(c["ca_path"], "ca_path")))
+    if c.get("proxy") is not None:
+        proxy = _str(c["proxy"], "proxy").decode()
+        u = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+        if not u.hostname:
+            raise ValueError("proxy must look like http://[user:password@]host:port, got %r" % proxy)
+        port = u.port or (443 if u.scheme == "https" else 80)
+        check(
+            lib,
+            lib.oss_config_set_proxy(
+                cfg,
+                u.scheme.encode(),
+                u.hostname.encode(),
+                port,
+                None if u.username is None else urllib.parse.unquote(u.username).encode(),
+                None if u.password is None else urllib.parse.unquote(u.password).encode(),
+            ),
+        )
+
+
+class Client:
+    """A client for one OSS endpoint; thread-safe, meant to be shared (one connection pool).
+
+    Args:
+        endpoint: ``"https://oss-cn-hangzhou.aliyuncs.com"``, ``"http://127.0.0.1:9000"``...
+        credentials: ``(access_key_id, access_key_secret)`` or with a third STS token; None to
+            read ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` / ``OSS_SESSION_TOKEN`` before
+            each request; or a callable returning ``(ak, sk, token_or_None)``, asked before each
+            request (rotating STS credentials; it runs on a library thread).
+        region: the V4 signing region, e.g. ``"cn-hangzhou"`` (required for V4).
+        signature_version: ``"v4"`` (OSS4-HMAC-SHA256) or ``"v1"`` (HMAC-SHA1).
+        **config: ``max_connections``, ``connect_timeout_ms``, ``request_timeout_ms``,
+            ``retries``, ``retry_base_delay_ms``, ``verify_tls``, ``ca_file``, ``ca_path``,
+            ``path_style``, ``cname``, ``crc64``, ``date_skew_adjustment``,
+            ``recv_rate_limit_kbps``, ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``.
+
+    Making a client initialises the SDK if needed. Use it as a context manager (or call
+    :meth:`close`) to release it deterministically; the garbage collector is the fallback.
+    """
+
+    _handle: Optional[int] = None
+
+    def __init__(
+        self,
+        endpoint: str,
+        credentials: Credentials = None,
+        region: Optional[str] = None,
+        signature_version: str = "v4",
+        **config: Any,
+    ) -> None:
+        self._lock = threading.Lock()
+        self._handle = None
+        self._credentials_ctx: Optional[_CredentialsContext] = None
+        endpoint_b = _str(endpoint, "endpoint")
+        region_b = _opt_str(region, "region")
+        if not isinstance(signature_version, str) or signature_version.lower() not in ("v1", "v4"):
+            raise ValueError("signature_version must be 'v1' or 'v4', got %r" % (signature_version,))
+        sig = 1 if signature_version.lower() == "v4" else 0
+        if sig == 1 and not region:
+            raise ValueError("signature_version='v4' needs a region (e.g. region='cn-hangzhou')")
+        static = None
+        if credentials is not None and not callable(credentials):
+            static = _credentials_tuple(credentials)
+        initialize()
+        lib = self._lib = _lib.lib()
+        cfg = lib.oss_config_new()
+        provider = c_void_p()
+        try:
+            _apply_config(lib, cfg, config)
+            check(lib, lib.oss_config_set_signature_version(cfg, sig))
+            if region_b is not None:
+                check(lib, lib.oss_config_set_region(cfg, region_b))
+            if credentials is None:
+                check(lib, lib.oss_credentials_provider_new_env(byref(provider)))
+            elif static is not None:
+                check(lib, lib.oss_credentials_provider_new_static(*static, byref(provider)))
+            else:
+                ctx = _CredentialsContext(lib, credentials)  # type: ignore[arg-type]
+                key = _register(ctx)
+                err = lib.oss_credentials_provider_new_callback(_CREDENTIALS, key, _FREE, byref(provider))
+                if err:
+                    _unregister(key)
+                check(lib, err)
+                self._credentials_ctx = ctx
+            out = c_void_p()
+            check(lib, lib.oss_client_new(endpoint_b, provider, cfg, byref(out)))
+            self._handle = out.value
+        finally:
+            lib.oss_config_free(cfg)
+            lib.oss_credentials_provider_free(provider)  # the client keeps its own reference
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Releases the client. Calls already running keep their own reference and finish."""
+        with self._lock:
+            h, self._handle = self._handle, None
+        if h:
+            self._lib.oss_client_free(h)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except BaseException:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+    @property
+    def closed(self) -> bool:
+        return self._handle is None
+
+    def _ref(self) -> int:
+        """A reference of our own for one call (``oss_client_clone``), so that ``close`` from
+        another thread can never free the handle under a running call."""
+        with self._lock:
+            if not self._handle:
+                raise ValueError("the client is closed")
+            return int(self._lib.oss_client_clone(self._handle))
+
+    def set_region(self, region: str) -> None:
+        """Changes the V4 signing region for later requests."""
+        h = self._ref()
+        try:
+            check(self._lib, self._lib.oss_client_set_region(h, _str(region, "region")))
+        finally:
+            self._lib.oss_client_free(h)
+
+    def disable_requests(self) -> None:
+        """Aborts every request of this client in flight and refuses new ones until
+        :meth:`enable_requests`."""
+        h = self._ref()
+        try:
+            self._lib.oss_client_disable_requests(h)
+        finally:
+            self._lib.oss_client_free(h)
+
+    def enable_requests(self) -> None:
+        """Allows requests again after :meth:`disable_requests`."""
+        h = self._ref()
+        try:
+            self._lib.oss_client_enable_requests(h)
+        finally:
+            self._lib.oss_client_free(h)
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def resumable_download(
+        self,
+        bucket: str,
+        key: str,
+        path: Optional[PathLike] = None,
+        *,
+        checkpoint_dir: Optional[PathLike] = None,
+        part_size: Optional[int] = None,
+        threads: Optional[int] = None,
+        range: Optional[ByteRange] = None,  # noqa: A002 - the name users expect
+        progress: Optional[ProgressCallback] = None,
+        version_id: Optional[str] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        verify_on_resume: bool = False,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> ObjectMeta:
+        """Downloads ``bucket/key`` to ``path`` in parts, concurrently, verified (CRC64).
+
+        Args:
+            path: the destination (default: the key, relative to the current directory).
+            checkpoint_dir: an existing directory; makes the download resumable (a cancelled
+                or interrupted download continues where it stopped on the next call).
+            part_size: bytes per part (102400 .. 5 GiB; default 8 MiB).
+            threads: parts downloaded at once (1..1000; default 3).
+            range: ``(start, end)`` inclusive; ``end`` None means to the end.
+            progress: ``progress(increment, transferred, total)``, called on a library thread
+                (serialised, about 10 times a second); ``transferred`` never decreases and ends
+                at ``total``. If it raises, the download is cancelled and the exception is
+                re-raised here.
+            cancel_event: when set (from any thread, e.g. a progress callable), the download is
+                cancelled and :class:`CancelledError` raised; the checkpoint is kept.
+
+        Ctrl-C (KeyboardInterrupt) cancels the download, leaves the checkpoint, and re-raises.
+
+        Returns the object's metadata. Raises :class:`OssError` (a subclass per kind).
+        """
+        lib = self._lib
+        bucket_b, key_b = _str(bucket, "bucket"), _str(key, "key")
+        path_b = None if path is None else _path(path, "path")
+        ckpt_b = None if checkpoint_dir is None else _path(checkpoint_dir, "checkpoint_dir")
+        part = None if part_size is None else _int(part_size, "part_size", 1, _U64)
+        nthreads = None if threads is None else _int(threads, "threads", 1, _U32)
+        rng = _range(range)
+        _callable(progress, "progress")
+        vid = _opt_str(version_id, "version_id")
+        match, nomatch = _etags(if_match, "if_match"), _etags(if_none_match, "if_none_match")
+        since, unsince = _date(if_modified_since, "if_modified_since"), _date(
+            if_unmodified_since, "if_unmodified_since"
+        )
+        verify = _bool(verify_on_resume, "verify_on_resume")
+        limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
+        payer = _bool(request_payer, "request_payer")
+        if cancel_event is not None and not isinstance(cancel_event, threading.Event):
+            raise TypeError("cancel_event must be a threading.Event")
+
+        ctx = _CallContext(lib, progress)
+        req = c_void_p()
+        check(lib, lib.oss_download_request_new(bucket_b, key_b, path_b, byref(req)))
+        ctx_key = _register(ctx)
+        h: Optional[int] = None
+        meta = c_void_p()
+        try:
+            if ckpt_b is not None:
+                check(lib, lib.oss_download_request_set_checkpoint_dir(req, ckpt_b))
+            if part is not None:
+                check(lib, lib.oss_download_request_set_part_size(req, part))
+            if nthreads is not None:
+                check(lib, lib.oss_download_request_set_thread_num(req, nthreads))
+            if rng is not None:
+                check(lib, lib.oss_download_request_set_range(req, *rng))
+            if vid is not None:
+                check(lib, lib.oss_download_request_set_version_id(req, vid))
+            if match is not None:
+                check(lib, lib.oss_download_request_set_matching_etags(req, _etag_array(match), len(match)))
+            if nomatch is not None:
+                check(
+                    lib,
+                    lib.oss_download_request_set_nonmatching_etags(req, _etag_array(nomatch), len(nomatch)),
+                )
+            if since is not None:
+                check(lib, lib.oss_download_request_set_modified_since(req, since))
+            if unsince is not None:
+                check(lib, lib.oss_download_request_set_unmodified_since(req, unsince))
+            if verify:
+                check(lib, lib.oss_download_request_set_verify_on_resume(req, True))
+            if limit is not None:
+                check(lib, lib.oss_download_request_set_traffic_limit(req, limit))
+            if payer:
+                check(lib, lib.oss_download_request_set_request_payer(req, True))
+            if progress is not None:
+                check(lib, lib.oss_download_request_set_progress(req, _PROGRESS, ctx_key, FREE_CB()))
+            req_ptr = req.value
+            ctx.set_cancel(lambda: lib.oss_download_request_cancel(req_ptr))
+            h = self._ref()
+            handle = h
+            err = _run_blocking(
+                lambda: lib.oss_client_resumable_download_object(handle, req_ptr, byref(meta)),
+                ctx,
+                cancel_event,
+            )
+            _raise_for(ctx, err, self._credentials_ctx)
+            return ObjectMeta._take(lib, meta.value)
+        finally:
+            # _run_blocking only returns once C has returned: nothing uses req any more.
+            lib.oss_object_meta_free(meta)
+            if h is not None:
+                lib.oss_client_free(h)
+            lib.oss_download_request_free(req)
+            _unregister(ctx_key)
+
+    def _object_request(
+        self,
+        bucket: str,
+        key: str,
+        version_id: Optional[str],
+        range_: Optional[ByteRange],
+        if_match: ETags,
+        if_none_match: ETags,
+        if_modified_since: Optional[DateLike],
+        if_unmodified_since: Optional[DateLike],
+        traffic_limit: Optional[int],
+        request_payer: bool,
+    ) -> int:
+        lib = self._lib
+        bucket_b, key_b = _str(bucket, "bucket"), _str(key, "key")
+        vid = _opt_str(version_id, "version_id")
+        rng = _range(range_)
+        match, nomatch = _etags(if_match, "if_match"), _etags(if_none_match, "if_none_match")
+        since = _date(if_modified_since, "if_modified_since")
+        unsince = _date(if_unmodified_since, "if_unmodified_since")
+        limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
+        payer = _bool(request_payer, "request_payer")
+        req = c_void_p()
+        check(lib, lib.oss_get_object_request_new(bucket_b, key_b, byref(req)))
+        try:
+            if vid is not None:
+                check(lib, lib.oss_get_object_request_set_version_id(req, vid))
+            if rng is not None:
+                check(lib, lib.oss_get_object_request_set_range(req, *rng))
+            if match is not None:
+                check(lib, lib.oss_get_object_request_set_matching_etags(req, _etag_array(match), len(match)))
+            if nomatch is not None:
+                check(
+                    lib,
+                    lib.oss_get_object_request_set_nonmatching_etags(req, _etag_array(nomatch), len(nomatch)),
+                )
+            if since is not None:
+                check(lib, lib.oss_get_object_request_set_modified_since(req, since))
+            if unsince is not None:
+                check(lib, lib.oss_get_object_request_set_unmodified_since(req, unsince))
+            if limit is not None:
+                check(lib, lib.oss_get_object_request_set_traffic_limit(req, limit))
+            if payer:
+                check(lib, lib.oss_get_object_request_set_request_payer(req, True))
+        except BaseException:
+            lib.oss_get_object_request_free(req)
+            raise
+        return int(req.value or 0)
+
+    def _object_call(
+        self,
+        req: int,
+        ctx: _CallContext,
+        call: Callable[[int, int, Any], Optional[int]],
+        cancel_event: Optional[threading.Event],
+        want_meta: bool = True,
+    ) -> Optional[ObjectMeta]:
+        """Runs ``call(client, request, meta_out)``; frees the request, the meta and the error."""
+        lib = self._lib
+        ctx_key = _register(ctx)
+        meta = c_void_p()
+        h: Optional[int] = None
+        try:
+            if ctx.progress is not None:
+                check(lib, lib.oss_get_object_request_set_progress(req, _PROGRESS, ctx_key, FREE_CB()))
+            cancel_fn = lib.oss_get_object_request_cancel
+            if cancel_fn is not None:
+                ctx.set_cancel(lambda: cancel_fn(req))
+            h = self._ref()
+            handle = h
+            err = _run_blocking(lambda: call(handle, req, byref(meta)), ctx, cancel_event)
+            _raise_for(ctx, err, self._credentials_ctx)
+            return ObjectMeta._take(lib, meta.value) if want_meta else None
+        finally:
+            lib.oss_object_meta_free(meta)
+            if h is not None:
+                lib.oss_client_free(h)
+            lib.oss_get_object_request_free(req)
+            _unregister(ctx_key)
+
+    def head_object(
+        self,
+        bucket: str,
+        key: str,
+        version_id: Optional[str] = None,
+        *,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        request_payer: bool = False,
+    ) -> ObjectMeta:
+        """HeadObject: size, ETag, Last-Modified, CRC64, content type, user metadata, headers."""
+        req = self._object_request(
+            bucket, key, version_id, None, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, None, request_payer,
+        )
+        lib = self._lib
+        meta = self._object_call(
+            req, _CallContext(lib, None), lambda c, r, m: lib.oss_client_head_object(c, r, m), None
+        )
+        assert meta is not None
+        return meta
+
+    def get_object_meta(
+        self, bucket: str, key: str, version_id: Optional[str] = None, *, request_payer: bool = False
+    ) -> ObjectMeta:
+        """GetObjectMeta (``HEAD ?objectMeta``): size, ETag, Last-Modified, CRC64."""
+        req = self._object_request(
+            bucket, key, version_id, None, None, None, None, None, None, request_payer
+        )
+        lib = self._lib
+        meta = self._object_call(
+            req, _CallContext(lib, None), lambda c, r, m: lib.oss_client_get_object_meta(c, r, m), None
+        )
+        assert meta is not None
+        return meta
+
+    def get_object(
+        self,
+        bucket: str,
+        key: str,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        progress: Optional[ProgressCallback] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> bytes:
+        """GetObject into memory (one request; a cut body is resumed; whole objects are
+        CRC-checked). Returns the bytes (of the range, when given)."""
+        return self.get_object_with_meta(
+            bucket, key, range, version_id=version_id, progress=progress, if_match=if_match,
+            if_none_match=if_none_match, if_modified_since=if_modified_since,
+            if_unmodified_since=if_unmodified_since, traffic_limit=traffic_limit,
+            request_payer=request_payer, cancel_event=cancel_event,
+        )[0]
+
+    def get_object_with_meta(
+        self,
+        bucket: str,
+        key: str,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        progress: Optional[ProgressCallback] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> Tuple[bytes, ObjectMeta]:
+        """Like :meth:`get_object`, also returning the metadata."""
+        _callable(progress, "progress")
+        req = self._object_request(
+            bucket, key, version_id, range, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, traffic_limit, request_payer,
+        )
+        lib = self._lib
+        ctx = _CallContext(lib, progress)
+        ctx_key = _register(ctx)  # the write callback's user data
+        try:
+            meta = self._object_call(
+                req,
+                ctx,
+                lambda c, r, m: lib.oss_client_get_object(c, r, _WRITE, ctx_key, m),
+                cancel_event,
+            )
+        finally:
+            _unregister(ctx_key)
+        assert meta is not None
+        return b"".join(ctx.chunks), meta
+
+    def get_object_to_file(
+        self,
+        bucket: str,
+        key: str,
+        path: PathLike,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        progress: Optional[ProgressCallback] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> ObjectMeta:
+        """GetObject into ``path`` (written to ``path + ".temp"``, renamed when complete and
+        verified; on failure ``path`` is untouched). One request, not resumable across runs."""
+        _callable(progress, "progress")
+        path_b = _path(path, "path")
+        req = self._object_request(
+            bucket, key, version_id, range, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, traffic_limit, request_payer,
+        )
+        lib = self._lib
+        meta = self._object_call(
+            req,
+            _CallContext(lib, progress),
+            lambda c, r, m: lib.oss_client_get_object_to_file(c, r, path_b, m),
+            cancel_event,
+        )
+        assert meta is not None
+        return meta
+
+
+__all__ = [
+    "Client",
+    "ObjectMeta",
+    "OssError",
+    "CancelledError",
+    "initialize",
+    "shutdown",
+    "is_initialized",
+    "version",
+    "set_log_level",
+    "set_log_handler",
+    "crc64",
+    "crc64_combine",
+]

@@ -1,0 +1,346 @@
+"""Loading liboss_ffi with ctypes, declaring its prototypes, and the ABI version check.
+
+Everything here mirrors ``include/oss_ffi.h``. Handles are plain ``c_void_p`` integers; the
+Python classes in :mod:`oss_ffi._client` own them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import sys
+import threading
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    c_bool,
+    c_char_p,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint16,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+#: The ABI this binding was written for: the library's major.minor must be exactly this.
+ABI_VERSION: Tuple[int, int] = (0, 1)
+
+#: Environment variable naming the shared library to load.
+LIBRARY_ENV = "OSS_FFI_LIBRARY"
+
+#: The versioned soname tried after ``ctypes.util.find_library``.
+SONAME = "liboss_ffi.so.%d.%d" % ABI_VERSION
+
+_err_p = c_void_p  # oss_error_t *
+
+# Callback types (see oss_ffi.h).
+PROGRESS_CB = CFUNCTYPE(None, c_size_t, c_int64, c_int64, c_void_p)
+WRITE_CB = CFUNCTYPE(c_int32, c_void_p, c_size_t, c_void_p)
+CREDENTIALS_CB = CFUNCTYPE(c_int32, c_void_p, c_void_p)
+LOG_CB = CFUNCTYPE(None, c_uint32, c_char_p, c_void_p)
+FREE_CB = CFUNCTYPE(None, c_void_p)
+
+# name: (restype, argtypes)
+_PROTOTYPES = {
+    # sdk
+    "oss_version": (c_char_p, []),
+    "oss_initialize_sdk": (_err_p, []),
+    "oss_shutdown_sdk": (None, []),
+    "oss_is_sdk_initialized": (c_bool, []),
+    "oss_set_log_level": (None, [c_uint32]),
+    "oss_get_log_level": (c_uint32, []),
+    "oss_set_log_callback": (None, [LOG_CB, c_void_p, FREE_CB]),
+    "oss_crc64": (c_uint64, [c_uint64, c_char_p, c_size_t]),
+    "oss_crc64_combine": (c_uint64, [c_uint64, c_uint64, c_uint64]),
+    # errors
+    "oss_error_kind": (c_uint32, [c_void_p]),
+    "oss_error_code": (c_char_p, [c_void_p]),
+    "oss_error_message": (c_char_p, [c_void_p]),
+    "oss_error_request_id": (c_char_p, [c_void_p]),
+    "oss_error_host": (c_char_p, [c_void_p]),
+    "oss_error_ec": (c_char_p, [c_void_p]),
+    "oss_error_http_status": (c_uint16, [c_void_p]),
+    "oss_error_free": (None, [c_void_p]),
+    # config
+    "oss_config_new": (c_void_p, []),
+    "oss_config_free": (None, [c_void_p]),
+    "oss_config_set_user_agent": (_err_p, [c_void_p, c_char_p]),
+    "oss_config_set_max_connections": (_err_p, [c_void_p, c_uint32]),
+    "oss_config_set_connect_timeout_ms": (_err_p, [c_void_p, c_uint64]),
+    "oss_config_set_request_timeout_ms": (_err_p, [c_void_p, c_uint64]),
+    "oss_config_set_retry": (_err_p, [c_void_p, c_uint32, c_uint64]),
+    "oss_config_set_proxy": (
+        _err_p,
+        [c_void_p, c_char_p, c_char_p, c_uint16, c_char_p, c_char_p],
+    ),
+    "oss_config_set_verify_tls": (_err_p, [c_void_p, c_bool]),
+    "oss_config_set_ca_file": (_err_p, [c_void_p, c_char_p]),
+    "oss_config_set_ca_path": (_err_p, [c_void_p, c_char_p]),
+    "oss_config_set_cname": (_err_p, [c_void_p, c_bool]),
+    "oss_config_set_path_style": (_err_p, [c_void_p, c_bool]),
+    "oss_config_set_crc64": (_err_p, [c_void_p, c_bool]),
+    "oss_config_set_date_skew_adjustment": (_err_p, [c_void_p, c_bool]),
+    "oss_config_set_recv_rate_limit_kbps": (_err_p, [c_void_p, c_uint64]),
+    "oss_config_set_signature_version": (_err_p, [c_void_p, c_uint32]),
+    "oss_config_set_region": (_err_p, [c_void_p, c_char_p]),
+    # credentials
+    "oss_credentials_provider_new_static": (
+        _err_p,
+        [c_char_p, c_char_p, c_char_p, POINTER(c_void_p)],
+    ),
+    "oss_credentials_provider_new_env": (_err_p, [POINTER(c_void_p)]),
+    "oss_credentials_provider_new_callback": (
+        _err_p,
+        [CREDENTIALS_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
+    ),
+    "oss_credentials_set": (_err_p, [c_void_p, c_char_p, c_char_p, c_char_p]),
+    "oss_credentials_provider_free": (None, [c_void_p]),
+    # client
+    "oss_client_new": (_err_p, [c_char_p, c_void_p, c_void_p, POINTER(c_void_p)]),
+    "oss_client_clone": (c_void_p, [c_void_p]),
+    "oss_client_free": (None, [c_void_p]),
+    "oss_client_set_region": (_err_p, [c_void_p, c_char_p]),
+    "oss_client_disable_requests": (None, [c_void_p]),
+    "oss_client_enable_requests": (None, [c_void_p]),
+    "oss_client_head_object": (_err_p, [c_void_p, c_void_p, POINTER(c_void_p)]),
+    "oss_client_get_object_meta": (_err_p, [c_void_p, c_void_p, POINTER(c_void_p)]),
+    "oss_client_get_object_to_file": (
+        _err_p,
+        [c_void_p, c_void_p, c_char_p, POINTER(c_void_p)],
+    ),
+    "oss_client_get_object": (
+        _err_p,
+        [c_void_p, c_void_p, WRITE_CB, c_void_p, POINTER(c_void_p)],
+    ),
+    "oss_client_resumable_download_object": (
+        _err_p,
+        [c_void_p, c_void_p, POINTER(c_void_p)],
+    ),
+    # metadata
+    "oss_object_meta_content_length": (c_int64, [c_void_p]),
+    "oss_object_meta_etag": (c_char_p, [c_void_p]),
+    "oss_object_meta_last_modified": (c_char_p, [c_void_p]),
+    "oss_object_meta_version_id": (c_char_p, [c_void_p]),
+    "oss_object_meta_request_id": (c_char_p, [c_void_p]),
+    "oss_object_meta_content_type": (c_char_p, [c_void_p]),
+    "oss_object_meta_object_type": (c_char_p, [c_void_p]),
+    "oss_object_meta_crc64": (c_bool, [c_void_p, POINTER(c_uint64)]),
+    "oss_object_meta_user_meta_count": (c_size_t, [c_void_p]),
+    "oss_object_meta_user_meta_at": (
+        c_bool,
+        [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p)],
+    ),
+    "oss_object_meta_header_count": (c_size_t, [c_void_p]),
+    "oss_object_meta_header_at": (
+        c_bool,
+        [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_char_p)],
+    ),
+    "oss_object_meta_header": (c_char_p, [c_void_p, c_char_p]),
+    "oss_object_meta_free": (None, [c_void_p]),
+    # get-object request
+    "oss_get_object_request_new": (_err_p, [c_char_p, c_char_p, POINTER(c_void_p)]),
+    "oss_get_object_request_free": (None, [c_void_p]),
+    "oss_get_object_request_set_range": (_err_p, [c_void_p, c_int64, c_int64]),
+    "oss_get_object_request_set_version_id": (_err_p, [c_void_p, c_char_p]),
+    "oss_get_object_request_set_matching_etags": (
+        _err_p,
+        [c_void_p, POINTER(c_char_p), c_size_t],
+    ),
+    "oss_get_object_request_set_nonmatching_etags": (
+        _err_p,
+        [c_void_p, POINTER(c_char_p), c_size_t],
+    ),
+    "oss_get_object_request_set_modified_since": (_err_p, [c_void_p, c_char_p]),
+    "oss_get_object_request_set_unmodified_since": (_err_p, [c_void_p, c_char_p]),
+    "oss_get_object_request_set_response_header": (_err_p, [c_void_p, c_uint32, c_char_p]),
+    "oss_get_object_request_set_traffic_limit": (_err_p, [c_void_p, c_uint64]),
+    "oss_get_object_request_set_request_payer": (_err_p, [c_void_p, c_bool]),
+    "oss_get_object_request_set_progress": (
+        _err_p,
+        [c_void_p, PROGRESS_CB, c_void_p, FREE_CB],
+    ),
+    # download request
+    "oss_download_request_new": (
+        _err_p,
+        [c_char_p, c_char_p, c_char_p, POINTER(c_void_p)],
+    ),
+    "oss_download_request_free": (None, [c_void_p]),
+    "oss_download_request_cancel": (None, [c_void_p]),
+    "oss_download_request_set_file_path": (_err_p, [c_void_p, c_char_p]),
+    "oss_download_request_set_part_size": (_err_p, [c_void_p, c_uint64]),
+    "oss_download_request_set_thread_num": (_err_p, [c_void_p, c_uint32]),
+    "oss_download_request_set_checkpoint_dir": (_err_p, [c_void_p, c_char_p]),
+    "oss_download_request_set_range": (_err_p, [c_void_p, c_int64, c_int64]),
+    "oss_download_request_set_verify_on_resume": (_err_p, [c_void_p, c_bool]),
+    "oss_download_request_set_version_id": (_err_p, [c_void_p, c_char_p]),
+    "oss_download_request_set_matching_etags": (
+        _err_p,
+        [c_void_p, POINTER(c_char_p), c_size_t],
+    ),
+    "oss_download_request_set_nonmatching_etags": (
+        _err_p,
+        [c_void_p, POINTER(c_char_p), c_size_t],
+    ),
+    "oss_download_request_set_modified_since": (_err_p, [c_void_p, c_char_p]),
+    "oss_download_request_set_unmodified_since": (_err_p, [c_void_p, c_char_p]),
+    "oss_download_request_set_response_header": (_err_p, [c_void_p, c_uint32, c_char_p]),
+    "oss_download_request_set_traffic_limit": (_err_p, [c_void_p, c_uint64]),
+    "oss_download_request_set_request_payer": (_err_p, [c_void_p, c_bool]),
+    "oss_download_request_set_progress": (
+        _err_p,
+        [c_void_p, PROGRESS_CB, c_void_p, FREE_CB],
+    ),
+}
+
+#: Symbols added in a later 0.1.x patch; the binding works without them (less cancellable).
+_OPTIONAL = {
+    "oss_get_object_request_cancel": (None, [c_void_p]),
+}
+
+
+class LibraryNotFoundError(OSError):
+    """liboss_ffi could not be loaded; ``tried`` lists every candidate with its failure."""
+
+    def __init__(self, tried: Sequence[Tuple[str, str]]) -> None:
+        self.tried = list(tried)
+        lines = "\n".join("  %s: %s" % (c, why) for c, why in self.tried)
+        super().__init__(
+            "cannot load the oss_ffi shared library. Tried, in order:\n%s\n"
+            "Build it (cargo build -p oss-ffi) and set %s=/path/to/liboss_ffi.so, pass the path to "
+            "oss_ffi.load_library(), or install it (make install) where the dynamic loader finds "
+            "it." % (lines, LIBRARY_ENV)
+        )
+
+
+class IncompatibleLibraryError(ImportError):
+    """The loaded library's ABI version (major.minor) is not the one this binding speaks."""
+
+    def __init__(self, path: str, version: str) -> None:
+        self.path = path
+        self.version = version
+        super().__init__(
+            "%s is oss_ffi %s, but this binding needs ABI %d.%d.x "
+            "(0.x releases may change the ABI between minors)" % (path, version, *ABI_VERSION)
+        )
+
+
+def parse_version(version: str) -> Tuple[int, int, int]:
+    """``"0.1.0"`` -> ``(0, 1, 0)``; anything after the patch number (``-rc1``) is ignored."""
+    parts = version.split(".")
+    if len(parts) < 3:
+        raise ValueError("malformed version %r" % version)
+    patch = ""
+    for ch in parts[2]:
+        if not ch.isdigit():
+            break
+        patch += ch
+    return int(parts[0]), int(parts[1]), int(patch or 0)
+
+
+def check_version(path: str, version: str) -> None:
+    """Raises :class:`IncompatibleLibraryError` unless ``version`` is ABI-compatible."""
+    try:
+        major, minor, _ = parse_version(version)
+    except ValueError:
+        raise IncompatibleLibraryError(path, version) from None
+    if (major, minor) != ABI_VERSION:
+        raise IncompatibleLibraryError(path, version)
+
+
+def _candidates(path: Optional[Union[str, "os.PathLike[str]"]]) -> List[Tuple[str, str]]:
+    """(candidate, where it came from), in the order they are tried."""
+    if path is not None:
+        return [(os.fspath(path), "explicit path")]
+    out: List[Tuple[str, str]] = []
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        out.append((env, "$" + LIBRARY_ENV))
+    found = ctypes.util.find_library("oss_ffi")
+    if found:
+        out.append((found, 'ctypes.util.find_library("oss_ffi")'))
+    else:
+        out.append(("", 'ctypes.util.find_library("oss_ffi")'))
+    out.append((SONAME, "dynamic loader search"))
+    if sys.platform == "darwin":
+        out.append(("liboss_ffi.dylib", "dynamic loader search"))
+    return out
+
+
+class Library:
+    """A loaded, version-checked liboss_ffi: ``lib.<symbol>`` are the typed C functions."""
+
+    def __init__(self, cdll: ctypes.CDLL, path: str) -> None:
+        self.cdll = cdll
+        self.path = path
+        for name, (restype, argtypes) in _PROTOTYPES.items():
+            fn = getattr(cdll, name)
+            fn.restype = restype
+            fn.argtypes = argtypes
+            setattr(self, name, fn)
+        for name, (restype, argtypes) in _OPTIONAL.items():
+            fn = getattr(cdll, name, None)
+            if fn is not None:
+                fn.restype = restype
+                fn.argtypes = argtypes
+            setattr(self, name, fn)
+        self.version: str = cdll.oss_version().decode("utf-8")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names not set in __init__; declares the C functions as dynamic
+        # attributes to type checkers.
+        raise AttributeError(name)
+
+
+_lock = threading.Lock()
+_library: Optional[Library] = None
+
+
+def load_library(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> Library:
+    """Loads (once per process) and version-checks liboss_ffi.
+
+    Search order: ``path`` when given; else ``$OSS_FFI_LIBRARY``, then
+    ``ctypes.util.find_library("oss_ffi")``, then the soname ``liboss_ffi.so.0.1`` through the
+    dynamic loader. Raises :class:`LibraryNotFoundError` naming every candidate tried, or
+    :class:`IncompatibleLibraryError` when the library's major.minor is not 0.1. Calling it
+    again returns the library already loaded (a different explicit path is an error).
+    """
+    global _library
+    with _lock:
+        if _library is not None:
+            if path is not None and os.path.realpath(os.fspath(path)) != os.path.realpath(
+                _library.path
+            ):
+                raise RuntimeError(
+                    "oss_ffi is already loaded from %s; cannot load %s as well"
+                    % (_library.path, os.fspath(path))
+                )
+            return _library
+        tried: List[Tuple[str, str]] = []
+        for cand, source in _candidates(path):
+            if not cand:
+                tried.append(("(nothing)", source + " found nothing"))
+                continue
+            try:
+                cdll = ctypes.CDLL(cand)
+            except OSError as e:
+                tried.append((cand, "%s: %s" % (source, e)))
+                continue
+            if not hasattr(cdll, "oss_version"):
+                tried.append((cand, "%s: not liboss_ffi (no oss_version symbol)" % source))
+                continue
+            version = cdll.oss_version
+            version.restype = c_char_p
+            version.argtypes = []
+            check_version(cand, version().decode("utf-8", "replace"))
+            _library = Library(cdll, cand)
+            return _library
+        raise LibraryNotFoundError(tried)
+
+
+def lib() -> Library:
+    """The loaded library, loading it with the default search on first use."""
+    return _library if _library is not None else load_library()

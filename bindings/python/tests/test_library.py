@@ -1,0 +1,108 @@
+"""Finding the library, the ABI version check, SDK lifecycle (each in a fresh interpreter)."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import oss_ffi
+from oss_ffi import _lib
+
+SRC = os.path.dirname(oss_ffi.__path__[0])
+
+
+def _py(code: str, env_extra: dict, cwd: str = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "OSS_FFI_LIBRARY"}
+    env["PYTHONPATH"] = SRC
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], env=env, capture_output=True, text=True, timeout=60, cwd=cwd
+    )
+
+
+def test_check_version_rules() -> None:
+    _lib.check_version("x", "0.1.0")
+    _lib.check_version("x", "0.1.7-rc1")
+    for bad in ("0.2.0", "1.1.0", "0.0.9", "garbage"):
+        with pytest.raises(oss_ffi.IncompatibleLibraryError):
+            _lib.check_version("x", bad)
+
+
+@pytest.fixture(scope="module")
+def fake_lib(tmp_path_factory) -> str:
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        pytest.skip("no C compiler for the fake library")
+    d = tmp_path_factory.mktemp("fake")
+    src = d / "fake.c"
+    src.write_text('const char *oss_version(void) { return "0.2.0"; }\n')
+    out = d / "liboss_ffi.so"
+    subprocess.run([cc, "-shared", "-fPIC", "-o", str(out), str(src)], check=True)
+    return str(out)
+
+
+def test_incompatible_version_refused(fake_lib) -> None:
+    for env, code in (
+        ({"OSS_FFI_LIBRARY": fake_lib}, "import oss_ffi; oss_ffi.Client('http://127.0.0.1:1', ('a','b'), 'r')"),
+        ({}, "import oss_ffi; oss_ffi.load_library(%r)" % fake_lib),
+    ):
+        r = _py(code, env)
+        assert r.returncode != 0
+        assert "IncompatibleLibraryError" in r.stderr and "0.2.0" in r.stderr and "0.1.x" in r.stderr, r.stderr
+
+
+def test_not_found_names_what_was_tried(tmp_path) -> None:
+    r = _py("import oss_ffi; oss_ffi.version()", {"OSS_FFI_LIBRARY": "/nonexistent/liboss_ffi.so", "LD_LIBRARY_PATH": ""})
+    if r.returncode == 0:
+        pytest.skip("an installed liboss_ffi is on the loader path")
+    assert "LibraryNotFoundError" in r.stderr
+    assert "/nonexistent/liboss_ffi.so" in r.stderr and "OSS_FFI_LIBRARY" in r.stderr
+    assert "liboss_ffi.so.0.1" in r.stderr and "find_library" in r.stderr
+
+
+def test_found_through_the_loader_path() -> None:
+    """An installed copy: found with LD_LIBRARY_PATH / the soname, no env var."""
+    libdir = os.path.dirname(os.path.realpath(_lib.lib().path))
+    if not os.path.exists(os.path.join(libdir, _lib.SONAME)):
+        pytest.skip("no %s next to the library" % _lib.SONAME)
+    r = _py("import oss_ffi; print(oss_ffi.version(), oss_ffi._lib.lib().path)", {"LD_LIBRARY_PATH": libdir})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("0.1.")
+
+
+def test_lifecycle(emu) -> None:
+    from conftest import AK, REGION, SK
+
+    emu.put("life/obj", b"life")
+    r = _py(
+        """
+        import os, sys, oss_ffi
+        assert not oss_ffi.is_initialized()
+        c = oss_ffi.Client(sys.argv[1] if len(sys.argv) > 1 else %r, credentials=(%r, %r), region=%r)
+        assert oss_ffi.is_initialized()
+        assert c.get_object("py-bucket", "life/obj") == b"life"
+        oss_ffi.shutdown()
+        try:
+            c.get_object("py-bucket", "life/obj")
+        except oss_ffi.NotInitializedError as e:
+            assert e.kind == oss_ffi.ErrorKind.NOT_INITIALIZED
+        else:
+            raise SystemExit("no NotInitializedError")
+        c2 = oss_ffi.Client(%r, credentials=(%r, %r), region=%r)  # initialises again
+        assert c2.get_object("py-bucket", "life/obj") == b"life"
+        lines = []
+        oss_ffi.set_log_handler(lambda level, msg: lines.append((level, msg)))
+        oss_ffi.set_log_level(6)
+        c2.get_object("py-bucket", "life/obj")
+        assert lines and %r not in repr(lines), lines[:3]
+        del c, c2  # freed by __del__; the atexit handler shuts down
+        print("ok")
+        """
+        % (emu.endpoint, AK, SK, REGION, emu.endpoint, AK, SK, REGION, SK),
+        {"OSS_FFI_LIBRARY": _lib.lib().path},
+    )
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
