@@ -267,12 +267,34 @@ impl Client {
         }
         let mut temp = PathBuf::from(path.as_os_str().to_owned());
         temp.as_mut_os_string().push(".temp");
-        let file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&temp)
-            .map_err(|e| Error::io("cannot create the temporary file", &temp, &e))?;
+        // Whatever is at the temp path is never followed nor clobbered unless it is a regular
+        // file (a link there could point anywhere: opening it with O_TRUNC would destroy its
+        // target).
+        match std::fs::symlink_metadata(&temp) {
+            Ok(m) if !m.is_file() => {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    "IOError",
+                    format!(
+                        "the temp file path '{}' exists and is not a regular file (a link or a directory); refusing to follow or replace it",
+                        temp.display()
+                    ),
+                ))
+            }
+            Ok(_) => std::fs::remove_file(&temp)
+                .map_err(|e| Error::io("cannot remove the old temporary file", &temp, &e))?,
+            Err(_) => {}
+        }
+        let file = {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o644)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                .open(&temp)
+                .map_err(|e| Error::io("cannot create the temporary file", &temp, &e))?
+        };
         let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
         let result = async {
             let meta = self
