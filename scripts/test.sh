@@ -5,7 +5,8 @@
 #
 # Steps: header freshness, rustfmt, clippy, the Rust unit/integration tests of the workspace
 # (they compile and run the C and C++ programs against the local OSS server), the official
-# Python SDK's tests of the local server, then the C/C++ programs again under
+# Python SDK's tests of the local server, the Python binding's tests, then the C/C++ programs
+# again under
 # AddressSanitizer+UBSan and under valgrind.
 #   OSS_TEST_QUICK=1 skips the sanitizer and valgrind passes.
 set -euo pipefail
@@ -52,6 +53,11 @@ cargo test --workspace
 
 step "official Python SDK against the local OSS server"
 OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" python3 -m pytest emulator/tests/python -q
+
+step "Python binding (pip install ./bindings/python, then its tests)"
+python3 -m pip install -q ./bindings/python
+OSS_FFI_LIBRARY="$PWD/target/debug/liboss_ffi.so" OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" \
+  python3 -m pytest bindings/python/tests -q
 
 if [ "${OSS_TEST_QUICK:-0}" != 1 ]; then
   c_tests=$(ls tests/c_api.rs tests/cpp_api.rs tests/examples.rs 2>/dev/null | xargs -n1 basename | sed 's/\.rs$//' | sed 's/^/--test /' | tr '\n' ' ')
