@@ -6,8 +6,7 @@
 # Steps: header freshness, rustfmt, clippy, the Rust unit/integration tests of the workspace
 # (they compile and run the C and C++ programs against the local OSS server), the official
 # Python SDK's tests of the local server, the Python binding's tests, then the C/C++ programs
-# again under
-# AddressSanitizer+UBSan and under valgrind.
+# again under AddressSanitizer+UBSan and under valgrind.
 #   OSS_TEST_QUICK=1 skips the sanitizer and valgrind passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
