@@ -5,7 +5,7 @@
  *   export OSS_ACCESS_KEY_ID=... OSS_ACCESS_KEY_SECRET=... [OSS_SESSION_TOKEN=...]
  *   oss_download --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket B --key K \
  *                --output FILE [--checkpoint-dir DIR] [--threads N] [--part-size 8M] \
- *                [--range START-END] [--v4 --region cn-hangzhou]
+ *                [--range START-END] [--v4 --region cn-hangzhou] [--no-crc]
  *
  * Progress goes to stderr: a live bar on a terminal, one plain line per second otherwise.
  * Ctrl-C (SIGINT) or SIGTERM cancels cleanly; with --checkpoint-dir the next run with the same
@@ -63,6 +63,7 @@ static const char *usage_text =
     "  --region REGION       signing region, e.g. cn-hangzhou\n"
     "  --rate KIB            limit the download rate to KIB KiB/s (all connections together)\n"
     "  --verify-on-resume    re-check finished parts against their CRC64 when resuming\n"
+    "  --no-crc              skip the whole-object CRC64 check (oss_config_set_crc64 false)\n"
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
     "  -h, --help            this help\n"
     "\n"
@@ -75,7 +76,7 @@ struct options {
     unsigned long threads;
     uint64_t part_size, rate_kib;
     int64_t range_start, range_end;
-    int has_range, v4, verify_on_resume;
+    int has_range, v4, verify_on_resume, no_crc;
 };
 
 /* ---- small parsers ---------------------------------------------------------------------- */
@@ -157,6 +158,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
             takes_value = 0;
         } else if (!strcmp(a, "--verify-on-resume")) {
             o->verify_on_resume = 1;
+            takes_value = 0;
+        } else if (!strcmp(a, "--no-crc")) {
+            o->no_crc = 1;
             takes_value = 0;
         } else if (!v) {
             return usage_error("%s needs a value (or is unknown)", a);
@@ -360,6 +364,7 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     if (!err && o->v4) err = oss_config_set_signature_version(cfg, OSS_SIGNATURE_V4);
     if (!err && o->region) err = oss_config_set_region(cfg, o->region);
     if (!err && o->rate_kib) err = oss_config_set_recv_rate_limit_kbps(cfg, o->rate_kib);
+    if (!err && o->no_crc) err = oss_config_set_crc64(cfg, false);
     if (!err && o->threads > 16 && o->threads <= 1024) err = oss_config_set_max_connections(cfg, (uint32_t)o->threads);
     if (!err) err = oss_client_new(o->endpoint, creds, cfg, out);
     oss_credentials_provider_free(creds);
