@@ -60,6 +60,8 @@ OSS_FFI_LIBRARY="$PWD/target/debug/liboss_ffi.so" OSS_EMULATOR_BIN="$PWD/target/
 
 if [ "${OSS_TEST_QUICK:-0}" != 1 ]; then
   c_tests=$(ls tests/c_api.rs tests/cpp_api.rs tests/examples.rs 2>/dev/null | xargs -n1 basename | sed 's/\.rs$//' | sed 's/^/--test /' | tr '\n' ' ')
+  # The reliability suite runs only its C ABI phase (tests/c/hostile.c) in these passes.
+  c_tests="$c_tests --test reliability"
   step "C/C++ programs under AddressSanitizer + UBSan"
   OSS_FFI_SANITIZE=1 cargo test $c_tests
   if command -v valgrind >/dev/null; then

@@ -1,6 +1,198 @@
-//! stub
-use crate::download_support::Rng;
-pub const STS_SK: &str = "sts-secret-ZZZ";
-pub const STS_TOKEN: &str = "sts-token-YYY";
-pub const WRONG_SK: &str = "wrong-secret-XXX";
-pub fn run(_rng: &mut Rng) {}
+//! Hostile input at the C ABI: builds and runs tests/c/hostile.c (NULL for every pointer argument
+//! of every export, invalid UTF-8, empty and 1 MiB strings, out-of-range numbers, use after
+//! shutdown, init/shutdown raced from 16 threads, escaping default destinations, TLS
+//! verification by default, secrets) against the local server, after checking that every
+//! `oss_*` function declared in include/oss_ffi.h is called by it. Under `OSS_FFI_SANITIZE=1`
+//! the program is built with ASan+UBSan, under `VALGRIND=valgrind` it runs in valgrind.
+
+use std::path::Path;
+use std::time::Instant;
+
+use oss_emulator::{Credential, Emulator, EmulatorConfig};
+
+use crate::download_support::{AK, BUCKET, SK};
+use crate::support::{self, Lang, Link};
+use crate::{download_support::Rng, tally};
+
+pub const STS_AK: &str = "rel-sts-ak";
+pub const STS_SK: &str = "rel-sts-secret-ZZZ";
+pub const STS_TOKEN: &str = "rel-sts-token-YYY";
+pub const WRONG_SK: &str = "rel-wrong-secret-XXX";
+
+/// Every `oss_*` function declared in the header.
+pub fn exported_functions(header: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    // Drop comments.
+    let mut rest = header;
+    while let Some(i) = rest.find("/*") {
+        text.push_str(&rest[..i]);
+        rest = match rest[i..].find("*/") {
+            Some(j) => &rest[i + j + 2..],
+            None => "",
+        };
+    }
+    text.push_str(rest);
+    for stmt in text.split(';') {
+        let stmt = stmt.trim();
+        if stmt.starts_with('#') || stmt.starts_with("typedef") || stmt.contains('{') {
+            continue;
+        }
+        // `<return type> oss_name(` at the start of a declaration.
+        if let Some(p) = stmt.find('(') {
+            let head = &stmt[..p];
+            if let Some(name) = head
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next_back()
+            {
+                if name.starts_with("oss_") {
+                    out.push(name.to_string());
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn check_coverage(root: &Path) {
+    let header = std::fs::read_to_string(root.join("include/oss_ffi.h")).unwrap();
+    let program = std::fs::read_to_string(root.join("tests/c/hostile.c")).unwrap();
+    let exports = exported_functions(&header);
+    assert!(
+        exports.len() > 80,
+        "the header parser found only {exports:?}"
+    );
+    let missing: Vec<&String> = exports
+        .iter()
+        .filter(|f| !program.contains(&format!("{f}(")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "tests/c/hostile.c does not call these exports of oss_ffi.h: {missing:?}"
+    );
+    println!(
+        "    all {} exports of oss_ffi.h are called by hostile.c",
+        exports.len()
+    );
+}
+
+pub fn run(_rng: &mut Rng) {
+    let root = support::repo_root();
+    check_coverage(&root);
+
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![
+            Credential::new(AK, SK),
+            Credential::with_token(STS_AK, STS_SK, STS_TOKEN),
+        ],
+        ..Default::default()
+    })
+    .unwrap();
+    let tls = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("tls-root"),
+        credentials: vec![Credential::new(AK, SK)],
+        tls: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let key = "hostile/object.bin";
+    emu.create_object(BUCKET, key, 300 * 1024 + 1).unwrap();
+    tls.create_object(BUCKET, key, 1000).unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+
+    let mode = if support::sanitize() {
+        "ASan+UBSan"
+    } else if std::env::var("VALGRIND").is_ok_and(|v| !v.is_empty()) {
+        "valgrind"
+    } else {
+        "plain"
+    };
+    let exe = support::build_dir("hostile").join(format!("hostile_{}", mode.replace('+', "_")));
+    support::compile(
+        &[root.join("tests/c/hostile.c")],
+        &exe,
+        Lang::C11,
+        Link::Shared,
+        &["-pthread"],
+    );
+    let escapes = [
+        work.join("b"),
+        work.join("x"),
+        work.join("c"),
+        tmp.path().join("x"),
+        Path::new("/abs").to_path_buf(),
+        Path::new("/etc/x").to_path_buf(),
+        Path::new("/tmp/y").to_path_buf(),
+    ];
+    let before: Vec<bool> = escapes.iter().map(|p| p.exists()).collect();
+    let t0 = Instant::now();
+    let out = support::run(
+        &exe,
+        &[],
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", key.into()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+            ("OSS_TEST_STS_AK", STS_AK.into()),
+            ("OSS_TEST_STS_SK", STS_SK.into()),
+            ("OSS_TEST_STS_TOKEN", STS_TOKEN.into()),
+            ("OSS_TEST_WRONG_SK", WRONG_SK.into()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            (
+                "VALGRIND_OPTS",
+                format!(
+                    "--suppressions={}",
+                    root.join("tests/valgrind.supp").display()
+                ),
+            ),
+            ("OSS_TEST_TLS_ENDPOINT", tls.endpoint()),
+            (
+                "OSS_TEST_TLS_CA",
+                tls.ca_pem_path().unwrap().display().to_string(),
+            ),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    tally::scan(
+        &format!("{stdout}{stderr}"),
+        "the hostile C program's output",
+    );
+    if !out.status.success() {
+        use std::os::unix::process::ExitStatusExt;
+        if out.status.signal().is_some() || matches!(out.status.code(), Some(98 | 99)) {
+            tally::inc(&tally::CRASHES);
+        }
+    }
+    support::assert_ok(&format!("hostile ({mode})"), &out);
+    assert!(stdout.contains("hostile: all checks passed"), "{stdout}");
+    let field = |name: &str| -> u64 {
+        stdout
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    tally::add(&tally::BAD_INPUTS, field("BAD_INPUTS "));
+    tally::add(&tally::LOG_LINES, field("LOG_LINES "));
+    for (p, was) in escapes.iter().zip(before) {
+        assert!(
+            was || !p.exists(),
+            "a default destination escaped to {}",
+            p.display()
+        );
+    }
+    println!(
+        "    hostile.c ({mode}): {} bad inputs, {} log lines, {:.1} s",
+        field("BAD_INPUTS "),
+        field("LOG_LINES "),
+        t0.elapsed().as_secs_f64()
+    );
+}

@@ -1,0 +1,815 @@
+/* Hostile input at the C ABI (issue 7), run by tests/reliability (phase "hostile"), also under
+ * AddressSanitizer+UBSan and valgrind. Every export of oss_ffi.h is called with NULL for each of
+ * its pointer arguments (tests/reliability checks that every `oss_*` function of the header
+ * appears here), then with invalid UTF-8, empty and 1 MiB strings, out-of-range numbers, after
+ * oss_shutdown_sdk, with init/shutdown raced from 16 threads, with keys whose default destination
+ * would escape the working directory, and against a TLS server (verification on by default).
+ * Nothing may crash, hang, leak or panic (OSS_ERROR_KIND_PANIC is a failure); no secret may show
+ * in a log line or error message.
+ *
+ * Environment: OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY (an existing object),
+ * OSS_TEST_AK, OSS_TEST_SK, OSS_TEST_STS_AK, OSS_TEST_STS_SK, OSS_TEST_STS_TOKEN, OSS_TEST_DIR
+ * (a scratch directory; the program works in OSS_TEST_DIR/cwd), OSS_TEST_TLS_ENDPOINT and
+ * OSS_TEST_TLS_CA (a TLS server with its own CA). Prints "BAD_INPUTS <n>" and
+ * "hostile: all checks passed". */
+#include "oss_ffi.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int failures = 0;
+static long bad_inputs = 0;
+static const char *secrets[4];
+
+#define CHECK(cond, ...)                                                         \
+    do {                                                                         \
+        if (!(cond)) {                                                           \
+            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
+            fprintf(stderr, __VA_ARGS__);                                        \
+            fprintf(stderr, "\n");                                               \
+            failures++;                                                          \
+        }                                                                        \
+    } while (0)
+
+static const char *env(const char *name) {
+    const char *v = getenv(name);
+    if (!v) {
+        fprintf(stderr, "missing environment variable %s\n", name);
+        exit(2);
+    }
+    return v;
+}
+
+static void scan_secrets(const char *what, const char *text) {
+    int i;
+    if (!text) return;
+    for (i = 0; i < 4; i++) {
+        if (secrets[i] && *secrets[i] && strstr(text, secrets[i])) {
+            fprintf(stderr, "FAIL: a secret leaked into %s\n", what);
+            failures++;
+        }
+    }
+}
+
+/* Checks an error that must be there (of `kind`, or any non-panic kind when kind < 0); frees it. */
+static void expect_err(const char *what, oss_error_t *err, int kind) {
+    bad_inputs++;
+    CHECK(err != NULL, "%s: expected an error", what);
+    if (!err) return;
+    CHECK(oss_error_kind(err) != OSS_ERROR_KIND_PANIC, "%s: PANIC: %s", what, oss_error_message(err));
+    if (kind >= 0) {
+        CHECK((int)oss_error_kind(err) == kind, "%s: kind %d, want %d (%s: %s)", what,
+              (int)oss_error_kind(err), kind, oss_error_code(err), oss_error_message(err));
+    }
+    CHECK(oss_error_code(err) && *oss_error_code(err), "%s: empty code", what);
+    CHECK(oss_error_message(err) && *oss_error_message(err), "%s: empty message", what);
+    scan_secrets(what, oss_error_message(err));
+    oss_error_free(err);
+}
+
+/* An error or success, as long as it is not a panic; frees it. */
+static void any_result(const char *what, oss_error_t *err) {
+    bad_inputs++;
+    if (err) {
+        CHECK(oss_error_kind(err) != OSS_ERROR_KIND_PANIC, "%s: PANIC: %s", what,
+              oss_error_message(err));
+        scan_secrets(what, oss_error_message(err));
+        oss_error_free(err);
+    }
+}
+
+static void expect_ok(const char *what, oss_error_t *err) {
+    CHECK(err == NULL, "%s: %s: %s", what, err ? oss_error_code(err) : "", err ? oss_error_message(err) : "");
+    oss_error_free(err);
+}
+
+/* A bad value must be refused by its setter/constructor (`err`) or, failing that, by the call
+ * that uses it (a HeadObject for *greq, a download for *dreq). Frees what it makes. */
+static void refused(const char *what, oss_error_t *err, oss_get_object_request_t **greq,
+                    const oss_client_t *client, oss_download_request_t **dreq) {
+    oss_object_meta_t *meta = NULL;
+    if (err) {
+        expect_err(what, err, -1);
+        return;
+    }
+    if (greq && *greq) {
+        expect_err(what, oss_client_head_object(client, *greq, &meta), -1);
+        oss_get_object_request_free(*greq);
+        *greq = NULL;
+    } else if (dreq && *dreq) {
+        expect_err(what, oss_client_resumable_download_object(client, *dreq, &meta), -1);
+    }
+    oss_object_meta_free(meta);
+}
+
+#define NUL_ARG OSS_ERROR_KIND_NULL_ARGUMENT
+#define BAD_UTF8 OSS_ERROR_KIND_INVALID_UTF8
+#define INVALID OSS_ERROR_KIND_INVALID_ARGUMENT
+
+static long log_lines = 0;
+static void log_sink(oss_log_level_t level, const char *message, void *user_data) {
+    (void)level;
+    (void)user_data;
+    log_lines++;
+    scan_secrets("a log line", message);
+}
+
+static int32_t write_sink(const uint8_t *data, size_t len, void *user_data) {
+    (void)data;
+    (void)len;
+    (void)user_data;
+    return 0;
+}
+
+static void progress_cb(size_t inc, int64_t t, int64_t total, void *ud) {
+    (void)inc;
+    (void)t;
+    (void)total;
+    (void)ud;
+}
+
+static int32_t creds_cb(void *ud, oss_credentials_t *out) {
+    const char **kv = (const char **)ud;
+    oss_error_t *e;
+    /* Hostile use of oss_credentials_set from inside the callback. */
+    any_result("credentials_set NULL ak", oss_credentials_set(out, NULL, kv[1], NULL));
+    any_result("credentials_set bad utf8", oss_credentials_set(out, "\xff\xfe", kv[1], NULL));
+    e = oss_credentials_set(out, kv[0], kv[1], NULL);
+    oss_error_free(e);
+    return 0;
+}
+
+static const oss_client_t *client_with(const char *endpoint, const char *ak, const char *sk,
+                                       oss_config_t *cfg) {
+    oss_credentials_provider_t *creds = NULL;
+    const oss_client_t *client = NULL;
+    expect_ok("static credentials", oss_credentials_provider_new_static(ak, sk, NULL, &creds));
+    expect_ok("client", oss_client_new(endpoint, creds, cfg, &client));
+    oss_credentials_provider_free(creds);
+    return client;
+}
+
+static char *big_string(size_t n, char c) {
+    char *s = malloc(n + 1);
+    memset(s, c, n);
+    s[n] = 0;
+    return s;
+}
+
+/* ---- NULL for every pointer argument of every export ----------------------------------- */
+static void null_arguments(const oss_client_t *client, const char *bucket, const char *key) {
+    oss_config_t *cfg = oss_config_new();
+    oss_credentials_provider_t *creds = NULL;
+    oss_get_object_request_t *greq = NULL;
+    oss_download_request_t *dreq = NULL;
+    oss_object_meta_t *meta = NULL;
+    const oss_client_t *c2 = NULL;
+    const char *n = NULL, *v = NULL;
+    uint64_t crc = 0;
+    const char *etags[2] = {"\"a\"", NULL};
+
+    expect_ok("get request", oss_get_object_request_new(bucket, key, &greq));
+    expect_ok("download request", oss_download_request_new(bucket, key, "null-args.bin", &dreq));
+    expect_ok("static creds", oss_credentials_provider_new_static("ak", "sk", NULL, &creds));
+
+    /* client */
+    expect_err("client_new endpoint", oss_client_new(NULL, creds, cfg, &c2), NUL_ARG);
+    expect_err("client_new creds", oss_client_new("http://127.0.0.1:1", NULL, cfg, &c2), NUL_ARG);
+    any_result("client_new config NULL (defaults)", oss_client_new("http://127.0.0.1:1", creds, NULL, &c2));
+    oss_client_free(c2);
+    c2 = NULL;
+    expect_err("client_new out", oss_client_new("http://127.0.0.1:1", creds, cfg, NULL), NUL_ARG);
+    CHECK(oss_client_clone(NULL) == NULL, "clone(NULL)");
+    bad_inputs++;
+    oss_client_free(NULL);
+    expect_err("set_region client", oss_client_set_region(NULL, "cn-hangzhou"), NUL_ARG);
+    expect_err("set_region region", oss_client_set_region(client, NULL), NUL_ARG);
+    oss_client_disable_requests(NULL);
+    oss_client_enable_requests(NULL);
+    bad_inputs += 3;
+    expect_err("head client", oss_client_head_object(NULL, greq, &meta), NUL_ARG);
+    expect_err("head request", oss_client_head_object(client, NULL, &meta), NUL_ARG);
+    any_result("head meta_out NULL", oss_client_head_object(client, greq, NULL));
+    expect_err("meta client", oss_client_get_object_meta(NULL, greq, &meta), NUL_ARG);
+    expect_err("meta request", oss_client_get_object_meta(client, NULL, &meta), NUL_ARG);
+    any_result("meta meta_out NULL", oss_client_get_object_meta(client, greq, NULL));
+    expect_err("to_file client", oss_client_get_object_to_file(NULL, greq, "x.bin", &meta), NUL_ARG);
+    expect_err("to_file request", oss_client_get_object_to_file(client, NULL, "x.bin", &meta), NUL_ARG);
+    expect_err("to_file path", oss_client_get_object_to_file(client, greq, NULL, &meta), NUL_ARG);
+    expect_err("get client", oss_client_get_object(NULL, greq, write_sink, NULL, &meta), NUL_ARG);
+    expect_err("get request", oss_client_get_object(client, NULL, write_sink, NULL, &meta), NUL_ARG);
+    expect_err("get write", oss_client_get_object(client, greq, NULL, NULL, &meta), NUL_ARG);
+    expect_err("download client", oss_client_resumable_download_object(NULL, dreq, &meta), NUL_ARG);
+    expect_err("download request", oss_client_resumable_download_object(client, NULL, &meta), NUL_ARG);
+    CHECK(meta == NULL, "an out parameter was written on failure");
+
+    /* config */
+    oss_config_free(NULL);
+    bad_inputs++;
+    expect_err("user_agent cfg", oss_config_set_user_agent(NULL, "ua"), NUL_ARG);
+    expect_err("user_agent value", oss_config_set_user_agent(cfg, NULL), NUL_ARG);
+    expect_err("max_connections cfg", oss_config_set_max_connections(NULL, 4), NUL_ARG);
+    expect_err("connect_timeout cfg", oss_config_set_connect_timeout_ms(NULL, 4), NUL_ARG);
+    expect_err("request_timeout cfg", oss_config_set_request_timeout_ms(NULL, 4), NUL_ARG);
+    expect_err("retry cfg", oss_config_set_retry(NULL, 1, 1), NUL_ARG);
+    expect_err("proxy cfg", oss_config_set_proxy(NULL, "http", "h", 1, "u", "p"), NUL_ARG);
+    any_result("proxy NULL strings", oss_config_set_proxy(cfg, NULL, NULL, 0, NULL, NULL));
+    any_result("proxy NULL host", oss_config_set_proxy(cfg, "http", NULL, 8080, NULL, NULL));
+    expect_err("verify_tls cfg", oss_config_set_verify_tls(NULL, true), NUL_ARG);
+    expect_err("ca_file cfg", oss_config_set_ca_file(NULL, "x"), NUL_ARG);
+    any_result("ca_file NULL", oss_config_set_ca_file(cfg, NULL));
+    expect_err("ca_path cfg", oss_config_set_ca_path(NULL, "x"), NUL_ARG);
+    any_result("ca_path NULL", oss_config_set_ca_path(cfg, NULL));
+    expect_err("cname cfg", oss_config_set_cname(NULL, true), NUL_ARG);
+    expect_err("path_style cfg", oss_config_set_path_style(NULL, true), NUL_ARG);
+    expect_err("crc64 cfg", oss_config_set_crc64(NULL, true), NUL_ARG);
+    expect_err("skew cfg", oss_config_set_date_skew_adjustment(NULL, true), NUL_ARG);
+    expect_err("rate cfg", oss_config_set_recv_rate_limit_kbps(NULL, 1), NUL_ARG);
+    expect_err("sigver cfg", oss_config_set_signature_version(NULL, 1), NUL_ARG);
+    expect_err("region cfg", oss_config_set_region(NULL, "r"), NUL_ARG);
+    any_result("region NULL", oss_config_set_region(cfg, NULL));
+
+    /* credentials */
+    {
+        oss_credentials_provider_t *p = NULL;
+        expect_err("static ak", oss_credentials_provider_new_static(NULL, "sk", NULL, &p), NUL_ARG);
+        expect_err("static sk", oss_credentials_provider_new_static("ak", NULL, NULL, &p), NUL_ARG);
+        expect_err("static out", oss_credentials_provider_new_static("ak", "sk", NULL, NULL), NUL_ARG);
+        expect_err("env out", oss_credentials_provider_new_env(NULL), NUL_ARG);
+        expect_err("callback cb", oss_credentials_provider_new_callback(NULL, NULL, NULL, &p), NUL_ARG);
+        expect_err("callback out", oss_credentials_provider_new_callback(creds_cb, NULL, NULL, NULL), NUL_ARG);
+        expect_err("credentials_set out", oss_credentials_set(NULL, "a", "b", NULL), NUL_ARG);
+        CHECK(p == NULL, "provider_out written on failure");
+        oss_credentials_provider_free(NULL);
+        bad_inputs++;
+    }
+
+    /* errors: getters on NULL return defaults */
+    CHECK(oss_error_kind(NULL) == OSS_ERROR_KIND_NONE, "kind(NULL)");
+    CHECK(oss_error_code(NULL) != NULL, "code(NULL)");
+    CHECK(oss_error_message(NULL) != NULL, "message(NULL)");
+    CHECK(oss_error_request_id(NULL) != NULL, "request_id(NULL)");
+    CHECK(oss_error_host(NULL) != NULL, "host(NULL)");
+    CHECK(oss_error_ec(NULL) != NULL, "ec(NULL)");
+    CHECK(oss_error_http_status(NULL) == 0, "http_status(NULL)");
+    oss_error_free(NULL);
+    bad_inputs += 8;
+
+    /* object meta: getters on NULL, NULL outs */
+    CHECK(oss_object_meta_content_length(NULL) <= 0, "content_length(NULL)");
+    CHECK(oss_object_meta_etag(NULL) != NULL, "etag(NULL)");
+    CHECK(oss_object_meta_last_modified(NULL) != NULL, "last_modified(NULL)");
+    (void)oss_object_meta_version_id(NULL);
+    CHECK(oss_object_meta_request_id(NULL) != NULL, "request_id(NULL)");
+    CHECK(oss_object_meta_content_type(NULL) != NULL, "content_type(NULL)");
+    CHECK(oss_object_meta_object_type(NULL) != NULL, "object_type(NULL)");
+    CHECK(!oss_object_meta_crc64(NULL, &crc), "crc64(NULL)");
+    CHECK(oss_object_meta_user_meta_count(NULL) == 0, "user_meta_count(NULL)");
+    CHECK(!oss_object_meta_user_meta_at(NULL, 0, &n, &v), "user_meta_at(NULL)");
+    CHECK(oss_object_meta_header_count(NULL) == 0, "header_count(NULL)");
+    CHECK(!oss_object_meta_header_at(NULL, 0, &n, &v), "header_at(NULL)");
+    CHECK(oss_object_meta_header(NULL, "etag") == NULL, "header(NULL)");
+    oss_object_meta_free(NULL);
+    bad_inputs += 14;
+    expect_ok("head", oss_client_head_object(client, greq, &meta));
+    if (meta) {
+        (void)oss_object_meta_crc64(meta, NULL);
+        (void)oss_object_meta_user_meta_at(meta, 0, NULL, NULL);
+        (void)oss_object_meta_header_at(meta, 0, NULL, NULL);
+        (void)oss_object_meta_header_at(meta, 0, &n, NULL);
+        CHECK(oss_object_meta_header(meta, NULL) == NULL, "header(meta, NULL)");
+        CHECK(oss_object_meta_header(meta, "\xff\xfe") == NULL, "header(meta, bad utf8)");
+        CHECK(!oss_object_meta_header_at(meta, SIZE_MAX, &n, &v), "header_at(SIZE_MAX)");
+        CHECK(!oss_object_meta_user_meta_at(meta, SIZE_MAX, &n, &v), "user_meta_at(SIZE_MAX)");
+        bad_inputs += 8;
+        oss_object_meta_free(meta);
+        meta = NULL;
+    }
+
+    /* get-object request */
+    {
+        oss_get_object_request_t *r = NULL;
+        expect_err("greq bucket", oss_get_object_request_new(NULL, key, &r), NUL_ARG);
+        expect_err("greq key", oss_get_object_request_new(bucket, NULL, &r), NUL_ARG);
+        expect_err("greq out", oss_get_object_request_new(bucket, key, NULL), NUL_ARG);
+        oss_get_object_request_free(NULL);
+        oss_get_object_request_cancel(NULL);
+        bad_inputs += 2;
+        expect_err("greq range", oss_get_object_request_set_range(NULL, 0, 1), NUL_ARG);
+        expect_err("greq version", oss_get_object_request_set_version_id(NULL, "v"), NUL_ARG);
+        any_result("greq version NULL", oss_get_object_request_set_version_id(greq, NULL));
+        expect_err("greq match", oss_get_object_request_set_matching_etags(NULL, etags, 1), NUL_ARG);
+        any_result("greq match NULL array", oss_get_object_request_set_matching_etags(greq, NULL, 3));
+        any_result("greq match NULL element", oss_get_object_request_set_matching_etags(greq, etags, 2));
+        expect_err("greq nonmatch", oss_get_object_request_set_nonmatching_etags(NULL, etags, 1), NUL_ARG);
+        any_result("greq nonmatch NULL array", oss_get_object_request_set_nonmatching_etags(greq, NULL, 3));
+        any_result("greq nonmatch NULL element", oss_get_object_request_set_nonmatching_etags(greq, etags, 2));
+        expect_err("greq modified", oss_get_object_request_set_modified_since(NULL, "x"), NUL_ARG);
+        any_result("greq modified NULL", oss_get_object_request_set_modified_since(greq, NULL));
+        expect_err("greq unmodified", oss_get_object_request_set_unmodified_since(NULL, "x"), NUL_ARG);
+        any_result("greq unmodified NULL", oss_get_object_request_set_unmodified_since(greq, NULL));
+        expect_err("greq response header", oss_get_object_request_set_response_header(NULL, 0, "x"), NUL_ARG);
+        any_result("greq response header NULL", oss_get_object_request_set_response_header(greq, 0, NULL));
+        expect_err("greq traffic", oss_get_object_request_set_traffic_limit(NULL, 245760), NUL_ARG);
+        expect_err("greq payer", oss_get_object_request_set_request_payer(NULL, true), NUL_ARG);
+        expect_err("greq progress", oss_get_object_request_set_progress(NULL, progress_cb, NULL, NULL), NUL_ARG);
+        any_result("greq progress NULL cb", oss_get_object_request_set_progress(greq, NULL, NULL, NULL));
+    }
+
+    /* download request */
+    {
+        oss_download_request_t *r = NULL;
+        expect_err("dreq bucket", oss_download_request_new(NULL, key, "f", &r), NUL_ARG);
+        expect_err("dreq key", oss_download_request_new(bucket, NULL, "f", &r), NUL_ARG);
+        any_result("dreq file NULL (default path)", oss_download_request_new(bucket, key, NULL, &r));
+        oss_download_request_free(r);
+        r = NULL;
+        expect_err("dreq out", oss_download_request_new(bucket, key, "f", NULL), NUL_ARG);
+        oss_download_request_free(NULL);
+        oss_download_request_cancel(NULL);
+        bad_inputs += 2;
+        expect_err("dreq file_path", oss_download_request_set_file_path(NULL, "f"), NUL_ARG);
+        any_result("dreq file_path NULL", oss_download_request_set_file_path(dreq, NULL));
+        expect_ok("dreq file_path back", oss_download_request_set_file_path(dreq, "null-args.bin"));
+        expect_err("dreq part", oss_download_request_set_part_size(NULL, 1 << 20), NUL_ARG);
+        expect_err("dreq threads", oss_download_request_set_thread_num(NULL, 2), NUL_ARG);
+        expect_err("dreq ckpt", oss_download_request_set_checkpoint_dir(NULL, "."), NUL_ARG);
+        any_result("dreq ckpt NULL", oss_download_request_set_checkpoint_dir(dreq, NULL));
+        expect_err("dreq range", oss_download_request_set_range(NULL, 0, 1), NUL_ARG);
+        expect_err("dreq verify", oss_download_request_set_verify_on_resume(NULL, true), NUL_ARG);
+        expect_err("dreq version", oss_download_request_set_version_id(NULL, "v"), NUL_ARG);
+        any_result("dreq version NULL", oss_download_request_set_version_id(dreq, NULL));
+        expect_err("dreq match", oss_download_request_set_matching_etags(NULL, etags, 1), NUL_ARG);
+        any_result("dreq match NULL array", oss_download_request_set_matching_etags(dreq, NULL, 3));
+        any_result("dreq match NULL element", oss_download_request_set_matching_etags(dreq, etags, 2));
+        expect_err("dreq nonmatch", oss_download_request_set_nonmatching_etags(NULL, etags, 1), NUL_ARG);
+        any_result("dreq nonmatch NULL array", oss_download_request_set_nonmatching_etags(dreq, NULL, 3));
+        any_result("dreq nonmatch NULL element", oss_download_request_set_nonmatching_etags(dreq, etags, 2));
+        expect_err("dreq modified", oss_download_request_set_modified_since(NULL, "x"), NUL_ARG);
+        any_result("dreq modified NULL", oss_download_request_set_modified_since(dreq, NULL));
+        expect_err("dreq unmodified", oss_download_request_set_unmodified_since(NULL, "x"), NUL_ARG);
+        any_result("dreq unmodified NULL", oss_download_request_set_unmodified_since(dreq, NULL));
+        expect_err("dreq response header", oss_download_request_set_response_header(NULL, 0, "x"), NUL_ARG);
+        any_result("dreq response header NULL", oss_download_request_set_response_header(dreq, 0, NULL));
+        expect_err("dreq traffic", oss_download_request_set_traffic_limit(NULL, 245760), NUL_ARG);
+        expect_err("dreq payer", oss_download_request_set_request_payer(NULL, true), NUL_ARG);
+        expect_err("dreq progress", oss_download_request_set_progress(NULL, progress_cb, NULL, NULL), NUL_ARG);
+        any_result("dreq progress NULL cb", oss_download_request_set_progress(dreq, NULL, NULL, NULL));
+    }
+
+    /* SDK-level */
+    CHECK(oss_version() != NULL, "version");
+    CHECK(oss_is_sdk_initialized(), "initialised");
+    oss_set_log_level(UINT32_MAX);
+    CHECK(oss_get_log_level() == OSS_LOG_TRACE, "log level clamps to TRACE");
+    oss_set_log_callback(NULL, NULL, NULL);
+    oss_set_log_callback(NULL, (void *)etags, NULL);
+    oss_set_log_callback(log_sink, NULL, NULL);
+    CHECK(oss_crc64(7, NULL, 0) == 7, "crc64 NULL/0");
+    CHECK(oss_crc64(7, NULL, 100) == 7, "crc64 NULL/100");
+    (void)oss_crc64_combine(UINT64_MAX, UINT64_MAX, UINT64_MAX);
+    (void)oss_crc64_combine(0, 0, 0);
+    bad_inputs += 9;
+
+    oss_download_request_free(dreq);
+    oss_get_object_request_free(greq);
+    oss_credentials_provider_free(creds);
+    oss_config_free(cfg);
+}
+
+/* ---- invalid UTF-8, empty and 1 MiB strings, out-of-range numbers ----------------------- */
+static void bad_values(const oss_client_t *client, const char *endpoint, const char *bucket,
+                       const char *key, const char *ak, const char *sk) {
+    const char *bad = "bad\xff\xfe\xc0\x80utf8";
+    char *huge = big_string(1 << 20, 'k');
+    oss_config_t *cfg = oss_config_new();
+    oss_credentials_provider_t *creds = NULL;
+    const oss_client_t *c2 = NULL;
+    oss_get_object_request_t *greq = NULL;
+    oss_download_request_t *dreq = NULL;
+    oss_object_meta_t *meta = NULL;
+    const char *bad_etags[2] = {"\"ok\"", "\xff"};
+
+    /* invalid UTF-8 in every string argument */
+    expect_err("endpoint utf8", oss_client_new(bad, NULL, cfg, &c2), -1);
+    expect_ok("creds", oss_credentials_provider_new_static(ak, sk, NULL, &creds));
+    expect_err("endpoint utf8 2", oss_client_new(bad, creds, cfg, &c2), BAD_UTF8);
+    expect_err("region utf8", oss_client_set_region(client, bad), BAD_UTF8);
+    expect_err("ua utf8", oss_config_set_user_agent(cfg, bad), BAD_UTF8);
+    expect_err("proxy utf8", oss_config_set_proxy(cfg, "http", bad, 8080, "u", "p"), BAD_UTF8);
+    expect_err("proxy user utf8", oss_config_set_proxy(cfg, "http", "h", 8080, bad, "p"), BAD_UTF8);
+    expect_err("proxy scheme utf8", oss_config_set_proxy(cfg, bad, "h", 8080, "u", "p"), BAD_UTF8);
+    expect_err("proxy pass utf8", oss_config_set_proxy(cfg, "http", "h", 8080, "u", bad), BAD_UTF8);
+    expect_err("ca_file utf8", oss_config_set_ca_file(cfg, bad), -1);
+    expect_err("ca_path utf8", oss_config_set_ca_path(cfg, bad), -1);
+    expect_err("cfg region utf8", oss_config_set_region(cfg, bad), BAD_UTF8);
+    {
+        oss_credentials_provider_t *p = NULL;
+        expect_err("ak utf8", oss_credentials_provider_new_static(bad, "sk", NULL, &p), BAD_UTF8);
+        expect_err("sk utf8", oss_credentials_provider_new_static("ak", bad, NULL, &p), BAD_UTF8);
+        expect_err("token utf8", oss_credentials_provider_new_static("ak", "sk", bad, &p), BAD_UTF8);
+        expect_err("ak empty", oss_credentials_provider_new_static("", "sk", NULL, &p), -1);
+        any_result("ak 1 MiB", oss_credentials_provider_new_static(huge, "sk", NULL, &p));
+        oss_credentials_provider_free(p);
+    }
+    expect_err("greq bucket utf8", oss_get_object_request_new(bad, key, &greq), -1);
+    expect_err("greq key utf8", oss_get_object_request_new(bucket, bad, &greq), BAD_UTF8);
+    expect_err("dreq bucket utf8", oss_download_request_new(bad, key, "f", &dreq), -1);
+    expect_err("dreq key utf8", oss_download_request_new(bucket, bad, "f", &dreq), BAD_UTF8);
+    expect_err("dreq path utf8", oss_download_request_new(bucket, key, bad, &dreq), -1);
+    expect_ok("greq", oss_get_object_request_new(bucket, key, &greq));
+    expect_ok("dreq", oss_download_request_new(bucket, key, "bad-values.bin", &dreq));
+    expect_err("to_file path utf8", oss_client_get_object_to_file(client, greq, bad, &meta), -1);
+    expect_err("greq version utf8", oss_get_object_request_set_version_id(greq, bad), BAD_UTF8);
+    expect_err("greq etags utf8", oss_get_object_request_set_matching_etags(greq, bad_etags, 2), BAD_UTF8);
+    expect_err("greq nonetags utf8", oss_get_object_request_set_nonmatching_etags(greq, bad_etags, 2), BAD_UTF8);
+    expect_err("greq modified utf8", oss_get_object_request_set_modified_since(greq, bad), BAD_UTF8);
+    expect_err("greq unmodified utf8", oss_get_object_request_set_unmodified_since(greq, bad), BAD_UTF8);
+    expect_err("greq response utf8", oss_get_object_request_set_response_header(greq, 0, bad), BAD_UTF8);
+    expect_err("dreq path utf8 2", oss_download_request_set_file_path(dreq, bad), -1);
+    expect_err("dreq ckpt utf8", oss_download_request_set_checkpoint_dir(dreq, bad), -1);
+    expect_err("dreq version utf8", oss_download_request_set_version_id(dreq, bad), BAD_UTF8);
+    expect_err("dreq etags utf8", oss_download_request_set_matching_etags(dreq, bad_etags, 2), BAD_UTF8);
+    expect_err("dreq nonetags utf8", oss_download_request_set_nonmatching_etags(dreq, bad_etags, 2), BAD_UTF8);
+    expect_err("dreq modified utf8", oss_download_request_set_modified_since(dreq, bad), BAD_UTF8);
+    expect_err("dreq unmodified utf8", oss_download_request_set_unmodified_since(dreq, bad), BAD_UTF8);
+    expect_err("dreq response utf8", oss_download_request_set_response_header(dreq, 0, bad), BAD_UTF8);
+    oss_get_object_request_free(greq);
+    oss_download_request_free(dreq);
+    greq = NULL;
+    dreq = NULL;
+
+    /* empty and 1 MiB strings */
+    expect_err("endpoint empty", oss_client_new("", creds, cfg, &c2), -1);
+    any_result("endpoint 1 MiB", oss_client_new(huge, creds, cfg, &c2));
+    oss_client_free(c2);
+    c2 = NULL;
+    any_result("region empty", oss_client_set_region(client, ""));
+    any_result("region 1 MiB", oss_client_set_region(client, huge));
+    any_result("ua 1 MiB", oss_config_set_user_agent(cfg, huge));
+    any_result("ua with CR LF", oss_config_set_user_agent(cfg, "a\r\nX-Injected: 1"));
+    any_result("ca_file missing", oss_config_set_ca_file(cfg, "/nonexistent/ca.pem"));
+    refused("greq bucket empty", oss_get_object_request_new("", key, &greq), &greq, client, NULL);
+    refused("greq key empty", oss_get_object_request_new(bucket, "", &greq), &greq, client, NULL);
+    any_result("greq key 1 MiB", oss_get_object_request_new(bucket, huge, &greq));
+    if (greq) expect_err("head with a 1 MiB key", oss_client_head_object(client, greq, &meta), -1);
+    oss_get_object_request_free(greq);
+    greq = NULL;
+    any_result("dreq key 1 MiB", oss_download_request_new(bucket, huge, "k.bin", &dreq));
+    if (dreq) expect_err("download with a 1 MiB key", oss_client_resumable_download_object(client, dreq, &meta), INVALID);
+    oss_download_request_free(dreq);
+    dreq = NULL;
+    refused("dreq path empty", oss_download_request_new(bucket, key, "", &dreq), NULL, client, &dreq);
+    oss_download_request_free(dreq);
+    dreq = NULL;
+    any_result("dreq path 1 MiB", oss_download_request_new(bucket, key, huge, &dreq));
+    if (dreq) expect_err("download to a 1 MiB path", oss_client_resumable_download_object(client, dreq, &meta), -1);
+    oss_download_request_free(dreq);
+    dreq = NULL;
+    expect_ok("dreq", oss_download_request_new(bucket, key, "bad-values.bin", &dreq));
+    any_result("ckpt empty", oss_download_request_set_checkpoint_dir(dreq, ""));
+    any_result("ckpt 1 MiB", oss_download_request_set_checkpoint_dir(dreq, huge));
+    any_result("ckpt missing", oss_download_request_set_checkpoint_dir(dreq, "/nonexistent/dir"));
+    expect_err("download with a missing checkpoint dir", oss_client_resumable_download_object(client, dreq, &meta), INVALID);
+    any_result("ckpt NULL again", oss_download_request_set_checkpoint_dir(dreq, NULL));
+    any_result("version empty", oss_download_request_set_version_id(dreq, ""));
+    any_result("version 1 MiB", oss_download_request_set_version_id(dreq, huge));
+    expect_err("download with a bad version id", oss_client_resumable_download_object(client, dreq, &meta), -1);
+    any_result("version NULL again", oss_download_request_set_version_id(dreq, NULL));
+    any_result("modified garbage", oss_download_request_set_modified_since(dreq, "not a date"));
+    any_result("modified NULL again", oss_download_request_set_modified_since(dreq, NULL));
+
+    /* out-of-range numbers */
+    any_result("part 0", oss_download_request_set_part_size(dreq, 0));
+    any_result("part 1", oss_download_request_set_part_size(dreq, 1));
+    refused("part max", oss_download_request_set_part_size(dreq, UINT64_MAX), NULL, client, &dreq);
+    any_result("part back", oss_download_request_set_part_size(dreq, 100 * 1024));
+    any_result("threads 0", oss_download_request_set_thread_num(dreq, 0));
+    refused("threads max", oss_download_request_set_thread_num(dreq, UINT32_MAX), NULL, client, &dreq);
+    any_result("threads back", oss_download_request_set_thread_num(dreq, 3));
+    any_result("range negative", oss_download_request_set_range(dreq, -5, -7));
+    any_result("range min/max", oss_download_request_set_range(dreq, INT64_MIN, INT64_MAX));
+    any_result("range reversed", oss_download_request_set_range(dreq, 5, 2));
+    any_result("range past the end", oss_download_request_set_range(dreq, INT64_MAX - 1, INT64_MAX));
+    expect_err("download past the end", oss_client_resumable_download_object(client, dreq, &meta), -1);
+    expect_ok("range back", oss_download_request_set_range(dreq, 0, -1));
+    any_result("traffic 0", oss_download_request_set_traffic_limit(dreq, 0));
+    refused("traffic max", oss_download_request_set_traffic_limit(dreq, UINT64_MAX), NULL, client, &dreq);
+    any_result("traffic back", oss_download_request_set_traffic_limit(dreq, 0));
+    any_result("response header 999", oss_download_request_set_response_header(dreq, 999, "x"));
+    any_result("response header max", oss_download_request_set_response_header(dreq, UINT32_MAX, "x"));
+    any_result("greq range min", oss_get_object_request_new(bucket, key, &greq));
+    any_result("greq range reversed", oss_get_object_request_set_range(greq, 9, 3));
+    any_result("greq range min/max", oss_get_object_request_set_range(greq, INT64_MIN, INT64_MAX));
+    any_result("greq traffic max", oss_get_object_request_set_traffic_limit(greq, UINT64_MAX));
+    any_result("greq response 999", oss_get_object_request_set_response_header(greq, 999, "x"));
+    any_result("get with odd settings", oss_client_get_object(client, greq, write_sink, NULL, &meta));
+    oss_object_meta_free(meta);
+    meta = NULL;
+    oss_get_object_request_free(greq);
+    greq = NULL;
+
+    /* config numbers: a client is still made and works, or the setter refuses */
+    any_result("max_connections 0", oss_config_set_max_connections(cfg, 0));
+    any_result("max_connections max", oss_config_set_max_connections(cfg, UINT32_MAX));
+    any_result("connect timeout 0", oss_config_set_connect_timeout_ms(cfg, 0));
+    any_result("connect timeout max", oss_config_set_connect_timeout_ms(cfg, UINT64_MAX));
+    any_result("request timeout 0", oss_config_set_request_timeout_ms(cfg, 0));
+    any_result("request timeout max", oss_config_set_request_timeout_ms(cfg, UINT64_MAX));
+    any_result("retry max", oss_config_set_retry(cfg, UINT32_MAX, UINT64_MAX));
+    any_result("rate max", oss_config_set_recv_rate_limit_kbps(cfg, UINT64_MAX));
+    any_result("sigver 99", oss_config_set_signature_version(cfg, 99));
+    any_result("proxy port 0", oss_config_set_proxy(cfg, "http", "127.0.0.1", 0, NULL, NULL));
+    any_result("proxy scheme odd", oss_config_set_proxy(cfg, "gopher", "127.0.0.1", 1, NULL, NULL));
+    any_result("proxy off", oss_config_set_proxy(cfg, NULL, NULL, 0, NULL, NULL));
+    any_result("ca_file off", oss_config_set_ca_file(cfg, NULL));
+    any_result("client with extreme config", oss_client_new(endpoint, creds, cfg, &c2));
+    if (c2) {
+        /* Requests with extreme timeouts and retry settings still end (the object exists). */
+        expect_ok("greq", oss_get_object_request_new(bucket, key, &greq));
+        any_result("head with extreme config", oss_client_head_object(c2, greq, &meta));
+        oss_object_meta_free(meta);
+        meta = NULL;
+        oss_get_object_request_free(greq);
+        greq = NULL;
+        oss_client_free(c2);
+        c2 = NULL;
+    }
+
+    oss_download_request_free(dreq);
+    oss_credentials_provider_free(creds);
+    oss_config_free(cfg);
+    free(huge);
+}
+
+/* ---- default destinations never escape the working directory --------------------------- */
+static void escaping_keys(const oss_client_t *client, const char *bucket, const char *dir) {
+    static const char *keys[] = {"../../etc/x", "/abs",        "a/../../b", "..",
+                                 "../x",        "./../x",      "a/..",      "a\x01" "b",
+                                 "a\nb",        "a\tb/../../c", "dir/",     "x/../../../tmp/y",
+                                 "//etc/passwd", "\x1b[31m"};
+    size_t i;
+    char cwd[4096];
+    snprintf(cwd, sizeof cwd, "%s/cwd", dir);
+    mkdir(cwd, 0755);
+    CHECK(chdir(cwd) == 0, "chdir %s: %s", cwd, strerror(errno));
+    for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        oss_download_request_t *r = NULL;
+        oss_object_meta_t *meta = NULL;
+        oss_error_t *e = oss_download_request_new(bucket, keys[i], NULL, &r);
+        if (e) {
+            expect_err("escaping key refused at new", e, -1);
+            continue;
+        }
+        e = oss_client_resumable_download_object(client, r, &meta);
+        CHECK(e != NULL, "key '%s' with a default path was accepted", keys[i]);
+        if (e) {
+            printf("escaping key %zu: %s: %s\n", i, oss_error_code(e), oss_error_message(e));
+            expect_err("escaping key", e, INVALID);
+        }
+        oss_object_meta_free(meta);
+        oss_download_request_free(r);
+    }
+    CHECK(chdir(dir) == 0, "chdir back");
+}
+
+/* ---- use after shutdown, init/shutdown from many threads ------------------------------- */
+struct storm {
+    const oss_client_t *client;
+    const char *bucket, *key;
+    int id;
+};
+
+static void *storm_thread(void *arg) {
+    struct storm *s = arg;
+    int i;
+    for (i = 0; i < 25; i++) {
+        oss_object_meta_t *meta = NULL;
+        oss_get_object_request_t *r = NULL;
+        oss_error_t *e;
+        if ((i + s->id) % 3 == 0) {
+            oss_shutdown_sdk();
+        } else {
+            e = oss_initialize_sdk();
+            any_result("init in a storm", e);
+        }
+        e = oss_get_object_request_new(s->bucket, s->key, &r);
+        oss_error_free(e);
+        e = oss_client_head_object(s->client, r, &meta);
+        if (e) {
+            int k = (int)oss_error_kind(e);
+            CHECK(k == OSS_ERROR_KIND_NOT_INITIALIZED || k == OSS_ERROR_KIND_CANCELLED ||
+                      k == OSS_ERROR_KIND_TRANSPORT || k == OSS_ERROR_KIND_TIMEOUT,
+                  "head in a storm: %s: %s", oss_error_code(e), oss_error_message(e));
+            CHECK(k != OSS_ERROR_KIND_PANIC, "panic in a storm");
+            oss_error_free(e);
+        }
+        oss_object_meta_free(meta);
+        oss_get_object_request_free(r);
+        (void)oss_is_sdk_initialized();
+    }
+    return NULL;
+}
+
+static void lifecycle(const oss_client_t *client, const char *bucket, const char *key) {
+    oss_get_object_request_t *r = NULL;
+    oss_download_request_t *d = NULL;
+    oss_object_meta_t *meta = NULL;
+    pthread_t t[16];
+    struct storm s[16];
+    int i;
+    expect_ok("greq", oss_get_object_request_new(bucket, key, &r));
+    expect_ok("dreq", oss_download_request_new(bucket, key, "after-shutdown.bin", &d));
+    oss_shutdown_sdk();
+    oss_shutdown_sdk();
+    CHECK(!oss_is_sdk_initialized(), "still initialised after shutdown");
+    expect_err("head after shutdown", oss_client_head_object(client, r, &meta), OSS_ERROR_KIND_NOT_INITIALIZED);
+    expect_err("get after shutdown", oss_client_get_object(client, r, write_sink, NULL, &meta), OSS_ERROR_KIND_NOT_INITIALIZED);
+    expect_err("to_file after shutdown", oss_client_get_object_to_file(client, r, "x.bin", &meta), OSS_ERROR_KIND_NOT_INITIALIZED);
+    expect_err("download after shutdown", oss_client_resumable_download_object(client, d, &meta), OSS_ERROR_KIND_NOT_INITIALIZED);
+    any_result("meta after shutdown", oss_client_get_object_meta(client, r, &meta));
+    oss_object_meta_free(meta);
+    meta = NULL;
+    /* handles made and freed while shut down */
+    {
+        oss_config_t *c = oss_config_new();
+        oss_credentials_provider_t *p = NULL;
+        const oss_client_t *cl = NULL;
+        any_result("creds while shut down", oss_credentials_provider_new_static("a", "b", NULL, &p));
+        any_result("client while shut down", oss_client_new("http://127.0.0.1:1", p, c, &cl));
+        oss_client_free(cl);
+        oss_credentials_provider_free(p);
+        oss_config_free(c);
+    }
+    expect_ok("initialise again", oss_initialize_sdk());
+    expect_ok("initialise twice", oss_initialize_sdk());
+    expect_ok("head after re-initialise", oss_client_head_object(client, r, &meta));
+    oss_object_meta_free(meta);
+    meta = NULL;
+
+    for (i = 0; i < 16; i++) {
+        s[i].client = client;
+        s[i].bucket = bucket;
+        s[i].key = key;
+        s[i].id = i;
+        CHECK(pthread_create(&t[i], NULL, storm_thread, &s[i]) == 0, "pthread_create");
+    }
+    for (i = 0; i < 16; i++) pthread_join(t[i], NULL);
+    expect_ok("initialise after the storm", oss_initialize_sdk());
+    expect_ok("head after the storm", oss_client_head_object(client, r, &meta));
+    oss_object_meta_free(meta);
+    oss_get_object_request_free(r);
+    oss_download_request_free(d);
+}
+
+/* ---- TLS: verification is on by default ------------------------------------------------- */
+static void tls(const char *endpoint, const char *ca, const char *bucket, const char *key,
+                const char *ak, const char *sk) {
+    oss_get_object_request_t *r = NULL;
+    oss_object_meta_t *meta = NULL;
+    oss_config_t *cfg;
+    const oss_client_t *c;
+    oss_error_t *e;
+    expect_ok("greq", oss_get_object_request_new(bucket, key, &r));
+
+    cfg = oss_config_new();
+    oss_config_set_retry(cfg, 0, 10);
+    c = client_with(endpoint, ak, sk, cfg);
+    e = oss_client_head_object(c, r, &meta);
+    CHECK(e != NULL, "a server with an unknown CA was accepted by default");
+    if (e) {
+        printf("TLS by default: %s: %s\n", oss_error_code(e), oss_error_message(e));
+        CHECK(oss_error_kind(e) == OSS_ERROR_KIND_TRANSPORT, "TLS refusal kind %d", (int)oss_error_kind(e));
+        oss_error_free(e);
+    }
+    oss_object_meta_free(meta);
+    meta = NULL;
+    oss_client_free(c);
+    oss_config_free(cfg);
+
+    cfg = oss_config_new();
+    expect_ok("ca file", oss_config_set_ca_file(cfg, ca));
+    c = client_with(endpoint, ak, sk, cfg);
+    expect_ok("TLS with the CA given", oss_client_head_object(c, r, &meta));
+    oss_object_meta_free(meta);
+    meta = NULL;
+    oss_client_free(c);
+    oss_config_free(cfg);
+
+    cfg = oss_config_new();
+    expect_ok("verify off", oss_config_set_verify_tls(cfg, false));
+    c = client_with(endpoint, ak, sk, cfg);
+    expect_ok("TLS with verification off", oss_client_head_object(c, r, &meta));
+    oss_object_meta_free(meta);
+    oss_client_free(c);
+    oss_config_free(cfg);
+    oss_get_object_request_free(r);
+}
+
+/* ---- secrets: STS and a wrong secret, with trace logging -------------------------------- */
+static void secrets_in_errors(const char *endpoint, const char *bucket, const char *key) {
+    oss_get_object_request_t *r = NULL;
+    oss_object_meta_t *meta = NULL;
+    oss_credentials_provider_t *p = NULL;
+    oss_config_t *cfg = oss_config_new();
+    const oss_client_t *c = NULL;
+    const char *kv[2];
+    expect_ok("greq", oss_get_object_request_new(bucket, key, &r));
+    expect_ok("sts creds", oss_credentials_provider_new_static(env("OSS_TEST_STS_AK"), env("OSS_TEST_STS_SK"),
+                                                              env("OSS_TEST_STS_TOKEN"), &p));
+    expect_ok("sts client", oss_client_new(endpoint, p, cfg, &c));
+    expect_ok("head with STS", oss_client_head_object(c, r, &meta));
+    oss_object_meta_free(meta);
+    meta = NULL;
+    oss_client_free(c);
+    oss_credentials_provider_free(p);
+    /* wrong secret and wrong token: errors that must not echo them */
+    expect_ok("wrong creds", oss_credentials_provider_new_static(env("OSS_TEST_AK"), env("OSS_TEST_WRONG_SK"), NULL, &p));
+    expect_ok("wrong client", oss_client_new(endpoint, p, cfg, &c));
+    expect_err("head with a wrong secret", oss_client_head_object(c, r, &meta), OSS_ERROR_KIND_SERVER);
+    expect_err("get with a wrong secret", oss_client_get_object(c, r, write_sink, NULL, &meta), OSS_ERROR_KIND_SERVER);
+    oss_client_free(c);
+    oss_credentials_provider_free(p);
+    expect_ok("wrong token", oss_credentials_provider_new_static(env("OSS_TEST_STS_AK"), env("OSS_TEST_STS_SK"),
+                                                                env("OSS_TEST_WRONG_SK"), &p));
+    expect_ok("wrong token client", oss_client_new(endpoint, p, cfg, &c));
+    expect_err("head with a wrong token", oss_client_head_object(c, r, &meta), OSS_ERROR_KIND_SERVER);
+    oss_client_free(c);
+    oss_credentials_provider_free(p);
+    /* callback provider, with hostile calls of oss_credentials_set inside */
+    kv[0] = env("OSS_TEST_AK");
+    kv[1] = env("OSS_TEST_SK");
+    expect_ok("callback creds", oss_credentials_provider_new_callback(creds_cb, (void *)kv, NULL, &p));
+    expect_ok("callback client", oss_client_new(endpoint, p, cfg, &c));
+    expect_ok("head with callback creds", oss_client_head_object(c, r, &meta));
+    oss_object_meta_free(meta);
+    oss_client_free(c);
+    oss_credentials_provider_free(p);
+    oss_config_free(cfg);
+    oss_get_object_request_free(r);
+}
+
+int main(void) {
+    const char *endpoint = env("OSS_TEST_ENDPOINT");
+    const char *bucket = env("OSS_TEST_BUCKET");
+    const char *key = env("OSS_TEST_KEY");
+    const char *dir = env("OSS_TEST_DIR");
+    const oss_client_t *client;
+    oss_config_t *cfg;
+    secrets[0] = env("OSS_TEST_SK");
+    secrets[1] = env("OSS_TEST_STS_SK");
+    secrets[2] = env("OSS_TEST_STS_TOKEN");
+    secrets[3] = env("OSS_TEST_WRONG_SK");
+    CHECK(chdir(dir) == 0, "chdir");
+
+    /* Before initialisation: refused, not crashed. */
+    {
+        oss_get_object_request_t *r = NULL;
+        oss_object_meta_t *meta = NULL;
+        const oss_client_t *c = NULL;
+        oss_credentials_provider_t *p = NULL;
+        oss_config_t *cc = oss_config_new();
+        any_result("creds before init", oss_credentials_provider_new_static("a", "b", NULL, &p));
+        any_result("client before init", oss_client_new(endpoint, p, cc, &c));
+        any_result("greq before init", oss_get_object_request_new(bucket, key, &r));
+        if (c && r) expect_err("head before init", oss_client_head_object(c, r, &meta), OSS_ERROR_KIND_NOT_INITIALIZED);
+        oss_get_object_request_free(r);
+        oss_client_free(c);
+        oss_credentials_provider_free(p);
+        oss_config_free(cc);
+    }
+    expect_ok("initialise", oss_initialize_sdk());
+    oss_set_log_level(OSS_LOG_TRACE);
+    oss_set_log_callback(log_sink, NULL, NULL);
+    cfg = oss_config_new();
+    oss_config_set_retry(cfg, 1, 10);
+    client = client_with(endpoint, env("OSS_TEST_AK"), env("OSS_TEST_SK"), cfg);
+    oss_config_free(cfg);
+
+    null_arguments(client, bucket, key);
+    bad_values(client, endpoint, bucket, key, env("OSS_TEST_AK"), env("OSS_TEST_SK"));
+    escaping_keys(client, bucket, dir);
+    secrets_in_errors(endpoint, bucket, key);
+    tls(env("OSS_TEST_TLS_ENDPOINT"), env("OSS_TEST_TLS_CA"), bucket, key, env("OSS_TEST_AK"),
+        env("OSS_TEST_SK"));
+    lifecycle(client, bucket, key);
+
+    oss_set_log_callback(NULL, NULL, NULL);
+    oss_client_free(client);
+    oss_shutdown_sdk();
+    CHECK(log_lines > 0, "no log line was seen at trace level");
+    printf("LOG_LINES %ld\n", log_lines);
+    printf("BAD_INPUTS %ld\n", bad_inputs);
+    if (failures) {
+        fprintf(stderr, "hostile: %d failures\n", failures);
+        return 1;
+    }
+    printf("hostile: all checks passed\n");
+    return 0;
+}
