@@ -24,7 +24,7 @@ counters! {
     VERIFIED_FILES: "final files compared byte for byte with the object",
     FAULTS: "faults injected (server faults that fired, per the request log, plus local faults)",
     OBJECT_CHANGES: "objects overwritten mid-download or between runs (each must end in ObjectChanged or the new content)",
-    BAD_INPUTS: "bad inputs tried (C ABI hostile calls, corrupt checkpoints, fuzz cases)",
+    BAD_INPUTS: "bad inputs tried (C ABI hostile calls, corrupt checkpoints, hostile paths; fuzz cases apart)",
     FUZZ_CASES: "fuzz cases executed",
     LOG_LINES: "log lines scanned for secrets (trace level)",
     ERRORS_SCANNED: "error messages scanned for secrets",
