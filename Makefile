@@ -9,6 +9,8 @@
 #   make install-files ...      the same without building (LIBSRC=target/debug to install a debug build)
 #   make demo                   scripts/demo.sh: interrupt a download, resume it, verify it
 #   make test                   scripts/test.sh (everything CI runs)
+#   make bench                  bench/run.py: side by side with curl and the Python SDKs, scaling,
+#                               CRC and resume cost (BENCHMARKS.md); BENCH_ARGS="--size 256M ..."
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -85,6 +87,10 @@ demo:
 
 test:
 	scripts/test.sh
+
+.PHONY: bench
+bench:
+	python3 bench/run.py $(BENCH_ARGS)
 
 clean-examples:
 	rm -rf $(EXOUT)
