@@ -209,6 +209,10 @@ impl BufferPool {
 /// Buffers one part's bytes and writes them in large positional writes on the blocking pool,
 /// computing the part's CRC64 on the way. At most one write is in flight while the next buffer
 /// fills, so a part holds at most two buffers.
+///
+/// The CRC is computed in `push`, over the bytes just received (still in the CPU cache), not in
+/// the write task over the buffer (by then mostly evicted: with 16 parts in flight the CRC there
+/// took 15% of the download's CPU samples, against ~3% here).
 pub struct PartWriter {
     file: Arc<File>,
     path: Arc<PathBuf>,
@@ -222,8 +226,8 @@ pub struct PartWriter {
     inflight: Option<WriteHandle>,
 }
 
-/// A write on the blocking pool; gives back the buffer and the CRC so far.
-type WriteHandle = JoinHandle<io::Result<(Vec<u8>, u64)>>;
+/// A write on the blocking pool; gives back the buffer.
+type WriteHandle = JoinHandle<io::Result<Vec<u8>>>;
 
 impl PartWriter {
     /// A writer for the `len` bytes that go to the file from `file_offset` on.
@@ -249,6 +253,7 @@ impl PartWriter {
 
     /// Appends the next bytes of the part.
     pub async fn push(&mut self, mut data: &[u8]) -> Result<()> {
+        self.crc = crc64::update(self.crc, data);
         while !data.is_empty() {
             if self.buf.capacity() == 0 {
                 self.buf = self.pool.get();
@@ -266,10 +271,7 @@ impl PartWriter {
     async fn wait_inflight(&mut self) -> Result<()> {
         if let Some(h) = self.inflight.take() {
             match h.await {
-                Ok(Ok((spare, crc))) => {
-                    self.crc = crc;
-                    self.pool.put(spare);
-                }
+                Ok(Ok(spare)) => self.pool.put(spare),
                 Ok(Err(e)) => return Err(Error::io("writing to the temp file", &self.path, &e)),
                 Err(e) => {
                     return Err(Error::new(
@@ -291,20 +293,18 @@ impl PartWriter {
         let buf = std::mem::take(&mut self.buf);
         let offset = self.buf_offset;
         self.buf_offset += buf.len() as u64;
-        let crc = self.crc;
         let file = self.file.clone();
         self.inflight = Some(tokio::task::spawn_blocking(move || {
             let mut buf = buf;
-            let crc = crc64::update(crc, &buf);
             file.write_all_at(&buf, offset)?;
             buf.clear();
-            Ok((buf, crc))
+            Ok(buf)
         }));
         Ok(())
     }
 
     /// Writes what is buffered (when `flush`), waits for the write in flight, and returns the
-    /// CRC64 of everything written. With `flush == false` (a failed part) buffered bytes are dropped.
+    /// CRC64 of everything pushed. With `flush == false` (a failed part) buffered bytes are dropped.
     pub async fn finish(mut self, flush: bool) -> Result<u64> {
         if flush {
             self.submit().await?;
