@@ -266,14 +266,18 @@ static void on_progress(size_t increment, int64_t transferred, int64_t total, vo
     double t = now(), elapsed, rate, eta, pct;
     char done[32], all[32], speed[32], left[32];
     int final = transferred == total;
-    (void)increment;
     if (!p->started) {
-        /* The first call is either the bytes already on disk (a resume) or the first bytes of a
-         * fresh download; the rate counts from here either way. */
+        /* A first call with increment 0 and transferred > 0 is a resume: those bytes were
+         * already on disk. The rate counts from here either way. */
         p->started = 1;
-        p->base = transferred;
+        p->base = transferred - (int64_t)increment;
         p->t0 = t;
         p->last = t;
+        if (increment == 0 && transferred > 0 && p->mode) {
+            char on_disk[32];
+            human((double)transferred, on_disk, sizeof on_disk);
+            fprintf(stderr, "resuming: %s already on disk\n", on_disk);
+        }
     }
     if (!p->mode || (!final && t - p->last < (p->mode == 1 ? 0.1 : 1.0))) return;
     p->last = t;

@@ -60,7 +60,9 @@ pub use self::validate::{default_path_for_key, validate_bucket, validate_key};
 ///
 /// Calls never overlap; `transferred` never decreases and never exceeds `total`; the first call
 /// of a resumed download reports the bytes already on disk; the last call of a successful
-/// download has `transferred == total` (a 0-byte download gets one call `(0, 0, 0)`). Calls are
+/// download has `transferred == total` (a 0-byte download gets one call `(0, 0, 0)`). The first
+/// call of a resume is `(0, bytes_on_disk, total)`: increment 0, so increments always add up to
+/// the bytes received by this call. Calls are
 /// paced: at most one per 100 ms, or per 1% of the total (at least 1 MiB), plus the last.
 ///
 /// Thread: a worker thread of the tokio runtime that runs the download (the SDK's runtime when

@@ -45,7 +45,10 @@ impl Progress {
             step: (total / 100).max(MIN_STEP),
             state: Mutex::new(State {
                 transferred: already.min(total),
-                reported: 0,
+                // The bytes already on disk are reported by `start` with increment 0, so that a
+                // caller can tell a resume (first call: increment 0, transferred > 0) and the
+                // increments add up to the bytes transferred by this call.
+                reported: already.min(total),
                 called: false,
                 last_call: Instant::now(),
             }),
@@ -135,9 +138,9 @@ mod tests {
         }
         p.finish();
         let calls = calls.lock().unwrap();
-        assert_eq!(calls[0], (10 << 20, 10 << 20, total));
+        assert_eq!(calls[0], (0, 10 << 20, total));
         assert_eq!(calls.last().unwrap().1, total);
-        assert_eq!(calls.iter().map(|c| c.0).sum::<u64>(), total);
+        assert_eq!(calls.iter().map(|c| c.0).sum::<u64>(), total - (10 << 20));
         assert!(calls.windows(2).all(|w| w[0].1 < w[1].1));
     }
 }

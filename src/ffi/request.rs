@@ -31,7 +31,8 @@ pub enum oss_response_header_t {
 /// Progress: `increment` bytes just arrived, `transferred` of `total` are done. Calls for one
 /// operation are serialised and come from a library worker thread; `transferred` never
 /// decreases, never exceeds `total`, and the last call has `transferred == total`. After a
-/// resume the first call reports the bytes already on disk. The callback must not call back
+/// resume the first call is `(0, bytes_already_on_disk, total)`: an increment of 0 with
+/// `transferred > 0` marks a resume, and increments add up to the bytes received by this call. The callback must not call back
 /// into the SDK, except `oss_download_request_cancel`, which it may call to stop the download.
 #[allow(non_camel_case_types)]
 pub type oss_progress_cb = Option<
