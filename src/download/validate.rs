@@ -127,40 +127,8 @@ pub fn validate(req: &DownloadRequest) -> Result<Paths> {
     })
 }
 
-/// Bucket names: 3-63 of `a-z 0-9 -`, no dash at either end.
-pub fn validate_bucket(bucket: &str) -> Result<()> {
-    let ok = (3..=63).contains(&bucket.len())
-        && bucket
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !bucket.starts_with('-')
-        && !bucket.ends_with('-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::validate(format!(
-            "The bucket name '{}' is invalid: 3-63 characters of a-z, 0-9 and '-', not starting or ending with '-'",
-            bucket.escape_debug()
-        )))
-    }
-}
-
-/// Keys: 1..=1023 bytes, not starting with '\'.
-pub fn validate_key(key: &str) -> Result<()> {
-    if key.is_empty() {
-        return Err(Error::validate("The object key is empty"));
-    }
-    if key.len() > 1023 {
-        return Err(Error::validate(format!(
-            "The object key is {} bytes long; at most 1023 are allowed",
-            key.len()
-        )));
-    }
-    if key.starts_with('\\') {
-        return Err(Error::validate("The object key must not start with '\\'"));
-    }
-    Ok(())
-}
+/// Bucket and key rules are the endpoint module's (the same checks every request makes).
+pub use crate::endpoint::{validate_bucket, validate_key};
 
 /// The default destination: the key as a path relative to the current directory, refused when it
 /// could land outside it (absolute, `..`, control characters such as NUL) or names no file.
