@@ -89,7 +89,7 @@ async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result
                     match body.chunk().await {
                         Ok(Some(bytes)) => {
                             let n = (bytes.len() as u64).min(end - pos);
-                            writer.push(&bytes[..n as usize]).await?;
+                            writer.push(bytes.slice(..n as usize)).await?;
                             pos += n;
                             ctx.progress.add(n);
                         }

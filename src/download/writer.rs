@@ -11,6 +11,7 @@ use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use tokio::task::JoinHandle;
 
 use crate::crc64;
@@ -226,8 +227,8 @@ pub struct PartWriter {
     inflight: Option<WriteHandle>,
 }
 
-/// A write on the blocking pool; gives back the buffer.
-type WriteHandle = JoinHandle<io::Result<Vec<u8>>>;
+/// A write on the blocking pool; gives back the buffer (`None`: a received chunk written as is).
+type WriteHandle = JoinHandle<io::Result<Option<Vec<u8>>>>;
 
 impl PartWriter {
     /// A writer for the `len` bytes that go to the file from `file_offset` on.
@@ -252,8 +253,23 @@ impl PartWriter {
     }
 
     /// Appends the next bytes of the part.
-    pub async fn push(&mut self, mut data: &[u8]) -> Result<()> {
-        self.crc = crc64::update(self.crc, data);
+    ///
+    /// A chunk of at least half a buffer arriving while nothing is buffered is written as it is
+    /// (no copy into a buffer); smaller ones are coalesced.
+    pub async fn push(&mut self, chunk: Bytes) -> Result<()> {
+        self.crc = crc64::update(self.crc, &chunk);
+        if self.buf.is_empty() && chunk.len() >= self.cap.div_ceil(2) {
+            self.wait_inflight().await?;
+            let offset = self.buf_offset;
+            self.buf_offset += chunk.len() as u64;
+            let file = self.file.clone();
+            self.inflight = Some(tokio::task::spawn_blocking(move || {
+                file.write_all_at(&chunk, offset)?;
+                Ok(None)
+            }));
+            return Ok(());
+        }
+        let mut data = &chunk[..];
         while !data.is_empty() {
             if self.buf.capacity() == 0 {
                 self.buf = self.pool.get();
@@ -271,7 +287,11 @@ impl PartWriter {
     async fn wait_inflight(&mut self) -> Result<()> {
         if let Some(h) = self.inflight.take() {
             match h.await {
-                Ok(Ok(spare)) => self.pool.put(spare),
+                Ok(Ok(spare)) => {
+                    if let Some(spare) = spare {
+                        self.pool.put(spare);
+                    }
+                }
                 Ok(Err(e)) => return Err(Error::io("writing to the temp file", &self.path, &e)),
                 Err(e) => {
                     return Err(Error::new(
@@ -298,7 +318,7 @@ impl PartWriter {
             let mut buf = buf;
             file.write_all_at(&buf, offset)?;
             buf.clear();
-            Ok(buf)
+            Ok(Some(buf))
         }));
         Ok(())
     }
