@@ -14,7 +14,7 @@ use crate::ffi::credentials::oss_credentials_provider_t;
 use crate::ffi::error::oss_error_t;
 use crate::ffi::meta::oss_object_meta_t;
 use crate::ffi::request::{download_ref, oss_download_request_t, oss_get_object_request_t};
-use crate::object::ObjectMeta;
+use crate::object::{ObjectMeta, ObjectRequest};
 
 /// A client for one endpoint with one credentials provider and configuration.
 ///
@@ -145,9 +145,25 @@ fn cancel_with(extra: Option<tokio_util::sync::CancellationToken>) -> Result<Can
     Ok(c)
 }
 
+/// Hands the metadata to the caller when it asked for it (`meta_out` not NULL).
 fn finish(meta: ObjectMeta, meta_out: *mut *mut oss_object_meta_t) {
-    // SAFETY: callers checked meta_out non-NULL; writable per their contract.
+    // SAFETY: meta_out is NULL (nothing written) or writable per the callers' contract.
     unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
+}
+
+/// Runs one GetObject-family call on the SDK runtime, cancellable through the request's token.
+fn object_call<T, F, Fut>(c: &oss_client_t, r: &oss_get_object_request_t, op: F) -> Result<T>
+where
+    F: FnOnce(Client, ObjectRequest, Cancel) -> Fut,
+    Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let token = r.start_token();
+    let result = cancel_with(Some(token.clone())).and_then(|cancel| {
+        crate::runtime::block_on(op(c.client.clone(), r.object.clone(), cancel))
+    });
+    r.finish_token(&token);
+    result
 }
 
 /// HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
@@ -166,11 +182,10 @@ pub unsafe extern "C" fn oss_client_head_object(
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
-        let token = r.start_token();
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
-        let result = crate::runtime::block_on(async move { client.head_object(&object, &cancel).await });
-        r.finish_token(&token);
-        finish(result?, meta_out);
+        let meta = object_call(c, r, |client, object, cancel| async move {
+            client.head_object(&object, &cancel).await
+        })?;
+        finish(meta, meta_out);
         Ok(())
     }
 }
@@ -190,11 +205,10 @@ pub unsafe extern "C" fn oss_client_get_object_meta(
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
-        let token = r.start_token();
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
-        let result = crate::runtime::block_on(async move { client.get_object_meta(&object, &cancel).await });
-        r.finish_token(&token);
-        finish(result?, meta_out);
+        let meta = object_call(c, r, |client, object, cancel| async move {
+            client.get_object_meta(&object, &cancel).await
+        })?;
+        finish(meta, meta_out);
         Ok(())
     }
 }
@@ -216,17 +230,11 @@ pub unsafe extern "C" fn oss_client_get_object_to_file(
     ffi_try! {
         // SAFETY: per the contract.
         let (c, r, path) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?, arg_str(file_path, "file_path")?) };
-        let token = r.start_token();
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
         let (range, progress, path) = (r.range, r.progress.clone(), std::path::PathBuf::from(path));
-        let result = crate::runtime::block_on(async move {
+        let meta = object_call(c, r, |client, object, cancel| async move {
             client.get_object_to_file(&object, range, &path, progress, &cancel).await
-        });
-        r.finish_token(&token);
-        let meta = result?;
-        if !meta_out.is_null() {
-            finish(meta, meta_out);
-        }
+        })?;
+        finish(meta, meta_out);
         Ok(())
     }
 }
@@ -249,12 +257,10 @@ pub unsafe extern "C" fn oss_client_get_object(
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
         let write = write.ok_or_else(|| Error::new(ErrorKind::NullArgument, "ValidateError", "the argument 'write' must not be NULL"))?;
-        let token = r.start_token();
-        let (client, object, cancel) = (c.client.clone(), r.object.clone(), cancel_with(Some(token.clone()))?);
         let (range, progress) = (r.range, r.progress.clone());
         // The caller's buffer pointer is only used during this blocking call.
         let data = UserData { ptr: user_data, free: None };
-        let result = crate::runtime::block_on(async move {
+        let meta = object_call(c, r, |client, object, cancel| async move {
             let data = data;
             client
                 .get_object_with(&object, range, progress, &cancel, |bytes| {
@@ -267,12 +273,8 @@ pub unsafe extern "C" fn oss_client_get_object(
                     }
                 })
                 .await
-        });
-        r.finish_token(&token);
-        let meta = result?;
-        if !meta_out.is_null() {
-            finish(meta, meta_out);
-        }
+        })?;
+        finish(meta, meta_out);
         Ok(())
     }
 }
@@ -302,10 +304,7 @@ pub unsafe extern "C" fn oss_client_resumable_download_object(
             crate::download::resumable_download(&client, &req, &cancel).await
         });
         r.finish_token(&token);
-        let meta = result?;
-        if !meta_out.is_null() {
-            finish(meta, meta_out);
-        }
+        finish(result?, meta_out);
         Ok(())
     }
 }
