@@ -191,7 +191,7 @@ impl CredentialsProvider for Rotating {
     fn credentials(&self) -> Result<Credentials> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst);
         // Alternates between two valid STS identities.
-        Ok(if n % 2 == 0 {
+        Ok(if n.is_multiple_of(2) {
             Credentials::new("sts-a", "secret-a", "token-a")
         } else {
             Credentials::new("sts-b", "secret-b", "token-b")

@@ -110,7 +110,10 @@ fn wait_for_log(emu: &Emulator, key: &str) -> oss_emulator::LogEntry {
         if let Some(e) = emu.log().into_iter().rev().find(|e| e.key == key) {
             return e;
         }
-        assert!(std::time::Instant::now() < deadline, "no log entry for {key}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no log entry for {key}"
+        );
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
