@@ -130,7 +130,9 @@ impl Config {
 
     /// Delay before retry number `attempt` (1-based): base * 2^(attempt-1), capped.
     pub fn retry_delay(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.retry_base_delay
             .checked_mul(factor)
             .unwrap_or(self.retry_max_delay)
