@@ -147,7 +147,10 @@ fn cancel_with(extra: Option<tokio_util::sync::CancellationToken>) -> Result<Can
 
 /// Hands the metadata to the caller when it asked for it (`meta_out` not NULL).
 fn finish(meta: ObjectMeta, meta_out: *mut *mut oss_object_meta_t) {
-    // SAFETY: meta_out is NULL (nothing written) or writable per the callers' contract.
+    if meta_out.is_null() {
+        return; // nothing is allocated that nobody would free
+    }
+    // SAFETY: meta_out is non-NULL and writable per the callers' contract.
     unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
 }
 
