@@ -475,7 +475,7 @@ fn header_macro(header: &str, name: &str) -> String {
 
 #[test]
 fn soname_and_version_macros() {
-    let lib = target_dir().join("liboss_ffi.so");
+    let lib = lib_dir().join("liboss_ffi.so");
     let out = Command::new("readelf").arg("-d").arg(&lib).output();
     let text = match out {
         Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).to_string(),
@@ -523,7 +523,7 @@ fn install(prefix: &Path) {
         .arg("-s")
         .arg("install-files")
         .arg(format!("PREFIX={}", prefix.display()))
-        .arg(format!("LIBSRC={}", target_dir().display()))
+        .arg(format!("LIBSRC={}", lib_dir().display()))
         .output()
         .expect("run make");
     assert!(

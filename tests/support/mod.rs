@@ -16,6 +16,18 @@ pub fn target_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// Where the library this test run was built against lives. `cargo test --test x` rebuilds the
+/// library in `target/<profile>/deps/` but only refreshes the copies in `target/<profile>/` when
+/// the library itself is a requested target, so `deps/` is preferred when it has the library.
+pub fn lib_dir() -> PathBuf {
+    let deps = target_dir().join("deps");
+    if deps.join("liboss_ffi.so").exists() && deps.join("liboss_ffi.a").exists() {
+        deps
+    } else {
+        target_dir()
+    }
+}
+
 pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -78,7 +90,7 @@ pub fn compile(sources: &[PathBuf], out: &Path, lang: Lang, link: Link, extra: &
         Lang::Cxx11 => ("c++", "-std=c++11"),
         Lang::Cxx17 => ("c++", "-std=c++17"),
     };
-    let target = target_dir();
+    let target = lib_dir();
     let mut cmd = Command::new(compiler);
     cmd.arg(std)
         .args(["-Wall", "-Wextra", "-Werror", "-pedantic", "-g", "-O1"])
