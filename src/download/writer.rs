@@ -24,6 +24,22 @@ pub struct TempFile {
     pub file: Arc<File>,
 }
 
+/// Gives the file its final size with its blocks reserved (fallocate), so that a full disk is
+/// reported before any byte is downloaded and writes need no block allocation; falls back to a
+/// sparse `set_len` on file systems without fallocate.
+fn preallocate(file: &File, size: u64) -> io::Result<()> {
+    if size > 0 {
+        match rustix::fs::fallocate(file, rustix::fs::FallocateFlags::empty(), 0, size) {
+            Ok(()) => return Ok(()),
+            Err(e) if e == rustix::io::Errno::NOSPC || e == rustix::io::Errno::FBIG => {
+                return Err(e.into())
+            }
+            Err(_) => {} // EOPNOTSUPP and friends: not supported here
+        }
+    }
+    file.set_len(size)
+}
+
 impl TempFile {
     /// A fresh temp file of `size` bytes (any old regular file at `path` is replaced).
     pub fn create(path: &Path, size: u64) -> Result<TempFile> {
@@ -41,8 +57,14 @@ impl TempFile {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(path)
             .map_err(|e| Error::io("creating the temp file", path, &e))?;
-        file.set_len(size)
-            .map_err(|e| Error::io("preallocating the temp file", path, &e))?;
+        preallocate(&file, size).map_err(|e| {
+            let _ = std::fs::remove_file(path);
+            Error::io(
+                &format!("reserving {size} bytes of disk space for the temp file"),
+                path,
+                &e,
+            )
+        })?;
         Ok(TempFile {
             path: path.to_path_buf(),
             file: Arc::new(file),
