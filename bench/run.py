@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """oss-ffi benchmark (issue 6): this library (through examples-c/oss_download) side by side with
-`curl -o FILE`, the official Python SDK v2 downloader and oss2's resumable_download, against the
+`curl -o FILE`, our Python binding, the official Python SDK v2 downloader and oss2's
+resumable_download, against the
 bundled local OSS server (oss-emulator, release build) on loopback.
 
     make bench                                  # = python3 bench/run.py
@@ -10,7 +11,7 @@ bundled local OSS server (oss-emulator, release build) on loopback.
 
 Mode 1 (compare): alternating rounds of every tool (the order rotates each round); per tool the
 median throughput (MB/s = 10^6 bytes/s; time = the process's wall time for oss_download, dd and
-curl's own time_total, the download call alone for the Python SDKs, without interpreter start-up), CPU seconds per GiB
+curl's own time_total, the download call alone for the Python SDKs and our Python binding, without interpreter start-up), CPU seconds per GiB
 (user+sys of the child, wait4 in bench/rusage.c), peak RSS (its ru_maxrss) and the ratio to us; plus the
 machine's limits measured in the same run: `curl -o /dev/null` (network path) and `dd` of the same
 amount into a new file with conv=fsync (disk path).
@@ -231,12 +232,14 @@ class Bench:
                "--_key", self.emu.key(size), "--_out", self.out, "--_ckpt", self.ckpt,
                "--threads", str(threads), "--part-size", str(self.args.part_size)]
         os.makedirs(self.ckpt, exist_ok=True)
-        rc, wall, cpu, rss, out, err = run_child(cmd)
+        env = dict(os.environ, OSS_FFI_LIBRARY=os.path.join(REPO, "target/release/liboss_ffi.so"))
+        rc, wall, cpu, rss, out, err = run_child(cmd, env)
         if rc != 0:
             raise SystemExit(f"{which} failed ({rc}): {err[-3000:]}")
         self.check_output(size, which)
         secs = json.loads(out.strip().splitlines()[-1])["seconds"]
-        name = {"v2": "python alibabacloud-oss-v2", "oss2": "python oss2"}[which]
+        name = {"v2": "python alibabacloud-oss-v2", "oss2": "python oss2",
+                "binding": "python oss_ffi binding"}[which]
         row = self.record(mode, f"{name} (t={threads})", size, threads, rnd, secs, wall, cpu, rss)
         settle(self.out, self.ckpt)
         return row
@@ -257,6 +260,14 @@ def child_main(a):
                               enable_checkpoint=True, checkpoint_dir=a._ckpt)
         t0 = time.monotonic()
         d.download_file(oss.GetObjectRequest(bucket=BUCKET, key=a._key), filepath=a._out)
+    elif a._child == "binding":
+        # This library through its Python binding (bindings/python, ctypes over the C ABI).
+        sys.path.insert(0, os.path.join(REPO, "bindings", "python", "src"))
+        import oss_ffi
+        with oss_ffi.Client(a._endpoint, credentials=(AK, SK), signature_version="v1") as c:
+            t0 = time.monotonic()
+            c.resumable_download(BUCKET, a._key, a._out, checkpoint_dir=a._ckpt,
+                                 threads=a.threads, part_size=a.part_size)
     else:
         import oss2
         bucket = oss2.Bucket(oss2.Auth(AK, SK), a._endpoint, BUCKET)
@@ -289,6 +300,7 @@ def mode_compare(b, py_failed):
         best = a.best_threads
     log(f"best thread count: {best}")
     tools = [("ours", a.threads), ("ours", best), ("curl", None), ("null", None), ("dd", None)]
+    tools.append(("binding", a.threads))
     if "alibabacloud_oss_v2" not in py_failed:
         tools.append(("v2", a.threads))
     if "oss2" not in py_failed:
