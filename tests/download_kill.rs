@@ -6,9 +6,9 @@
 //! environment variables. The emulator runs in the parent process, so the child's memory is the
 //! downloader's alone (plus the test binary's baseline, which is printed).
 //!
-//! The >= 1 GiB case is gated: `OSS_FFI_BIG=1 cargo test --release -p oss-ffi --test download_kill`
-//! (in a debug build the emulator alone needs a minute to hash 1 GiB); by default the memory test
-//! downloads 128 MiB, which exercises the same bounded buffers.
+//! The memory test downloads a 1 GiB object (about 6 s in a debug build: the emulator and its
+//! hashing are optimised even there, see the root Cargo.toml); `OSS_FFI_QUICK=1` shrinks it to
+//! 128 MiB, which exercises the same bounded buffers.
 
 mod download_support;
 
@@ -178,8 +178,8 @@ fn sigkill_at_20_random_moments_then_resume() {
 
 #[test]
 fn peak_rss_of_a_large_download_with_16_threads() {
-    let big = std::env::var("OSS_FFI_BIG").is_ok_and(|v| v == "1");
-    let size = if big { 1024 * MIB + 7 } else { 128 * MIB };
+    let quick = std::env::var("OSS_FFI_QUICK").is_ok_and(|v| v == "1");
+    let size = if quick { 128 * MIB } else { 1024 * MIB + 7 };
     let env = Env::new();
     let key = "rss/obj";
     let t0 = Instant::now();
