@@ -44,6 +44,15 @@ impl Cancel {
         futures_util::future::select_all(futs).await;
     }
 
+    /// Waits `delay` (a retry backoff), returning `Err(Cancelled)` as soon as cancelled.
+    pub async fn sleep(&self, delay: std::time::Duration) -> Result<()> {
+        self.run(async {
+            tokio::time::sleep(delay).await;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `fut` unless cancelled first, in which case `Err(Cancelled)`.
     pub async fn run<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
         self.check()?;

@@ -214,12 +214,7 @@ impl Client {
                             delay.as_millis()
                         )
                     });
-                    cancel
-                        .run(async {
-                            tokio::time::sleep(delay).await;
-                            Ok(())
-                        })
-                        .await?;
+                    cancel.sleep(delay).await?;
                     let resume = ByteRange {
                         first: first + done,
                         last: first + total - 1,

@@ -190,12 +190,7 @@ pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) ->
                 delay.as_millis()
             )
         });
-        cancel
-            .run(async {
-                tokio::time::sleep(delay).await;
-                Ok(())
-            })
-            .await?;
+        cancel.sleep(delay).await?;
     }
 }
 

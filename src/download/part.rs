@@ -130,12 +130,7 @@ async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result
         });
         if !progressed {
             let delay = ctx.client.config().retry_delay(failures);
-            ctx.cancel
-                .run(async {
-                    tokio::time::sleep(delay).await;
-                    Ok(())
-                })
-                .await?;
+            ctx.cancel.sleep(delay).await?;
         }
     }
     Ok(())

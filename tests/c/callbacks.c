@@ -3,6 +3,7 @@
  * callback and resuming it, and many threads sharing one client. Environment as in
  * client_basic.c, plus OSS_TEST_STS_AK / OSS_TEST_STS_SK / OSS_TEST_STS_TOKEN. */
 #define _POSIX_C_SOURCE 200809L
+#include "check.h"
 #include "oss_ffi.h"
 
 #include <inttypes.h>
@@ -11,25 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-            failures++;                                                       \
-        }                                                                     \
-    } while (0)
 
-static const char *env(const char *name) {
-    const char *v = getenv(name);
-    if (!v) {
-        fprintf(stderr, "missing environment variable %s\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 /* ---- log sink ---- */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -99,22 +82,6 @@ static void on_progress(size_t increment, int64_t transferred, int64_t total, vo
     if (p->cancel_at && transferred >= p->cancel_at) oss_download_request_cancel(p->request);
 }
 
-static uint64_t file_crc(const char *path, int64_t *size_out) {
-    FILE *f = fopen(path, "rb");
-    uint64_t crc = 0;
-    int64_t size = 0;
-    unsigned char buf[65536];
-    size_t n;
-    *size_out = -1;
-    if (!f) return 0;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        crc = oss_crc64(crc, buf, n);
-        size += (int64_t)n;
-    }
-    fclose(f);
-    *size_out = size;
-    return crc;
-}
 
 static const oss_client_t *shared_client;
 

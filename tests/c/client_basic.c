@@ -3,6 +3,7 @@
  * invalid UTF-8 and an unreachable endpoint. Run by tests/c_api.rs with:
  *   OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY, OSS_TEST_SIZE, OSS_TEST_CRC, OSS_TEST_DIR,
  *   OSS_TEST_AK, OSS_TEST_SK. Prints one line per check; exits non-zero on the first failure. */
+#include "check.h"
 #include "oss_ffi.h"
 
 #include <inttypes.h>
@@ -10,26 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
 
-#define CHECK(cond, ...)                                              \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                             \
-            fprintf(stderr, "\n");                                    \
-            failures++;                                               \
-        }                                                             \
-    } while (0)
 
-static const char *env(const char *name) {
-    const char *v = getenv(name);
-    if (!v) {
-        fprintf(stderr, "missing environment variable %s\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 static void print_error(const char *what, const oss_error_t *e) {
     printf("%s: kind=%d code=%s status=%u request_id=%s message=%s\n", what, (int)oss_error_kind(e),
@@ -51,21 +34,6 @@ static void expect_error(const char *what, oss_error_t *err, oss_error_kind_t ki
     oss_error_free(err);
 }
 
-static uint64_t file_crc(const char *path, int64_t *size_out) {
-    FILE *f = fopen(path, "rb");
-    uint64_t crc = 0;
-    int64_t size = 0;
-    unsigned char buf[65536];
-    size_t n;
-    if (!f) return 0;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-        crc = oss_crc64(crc, buf, n);
-        size += (int64_t)n;
-    }
-    fclose(f);
-    *size_out = size;
-    return crc;
-}
 
 static const oss_client_t *make_client(const char *endpoint, const char *ak, const char *sk, int v4) {
     oss_credentials_provider_t *creds = NULL;

@@ -12,6 +12,7 @@
  * (a scratch directory; the program works in OSS_TEST_DIR/cwd), OSS_TEST_TLS_ENDPOINT and
  * OSS_TEST_TLS_CA (a TLS server with its own CA). Prints "BAD_INPUTS <n>" and
  * "hostile: all checks passed". */
+#include "check.h"
 #include "oss_ffi.h"
 
 #include <errno.h>
@@ -23,28 +24,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures = 0;
 static long bad_inputs = 0;
 static const char *secrets[4];
 
-#define CHECK(cond, ...)                                                         \
-    do {                                                                         \
-        if (!(cond)) {                                                           \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);      \
-            fprintf(stderr, __VA_ARGS__);                                        \
-            fprintf(stderr, "\n");                                               \
-            failures++;                                                          \
-        }                                                                        \
-    } while (0)
 
-static const char *env(const char *name) {
-    const char *v = getenv(name);
-    if (!v) {
-        fprintf(stderr, "missing environment variable %s\n", name);
-        exit(2);
-    }
-    return v;
-}
 
 static void scan_secrets(const char *what, const char *text) {
     int i;
