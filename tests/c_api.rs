@@ -61,6 +61,7 @@ fn run_program(program: &str, link: Link, size: usize) {
             ("OSS_TEST_STS_AK", STS_AK.into()),
             ("OSS_TEST_STS_SK", STS_SK.into()),
             ("OSS_TEST_STS_TOKEN", STS_TOKEN.into()),
+            ("OSS_SDK_LOG_LEVEL", "debug".into()),
         ],
     );
     println!("{}", String::from_utf8_lossy(&out.stdout));

@@ -132,7 +132,10 @@ int main(void) {
     secrets[1] = env("OSS_TEST_STS_SK");
     secrets[2] = env("OSS_TEST_STS_TOKEN");
     secrets[3] = NULL;
+    CHECK(oss_get_log_level() == OSS_LOG_OFF, "logging is off by default");
     CHECK(oss_initialize_sdk() == NULL, "init");
+    /* The harness sets OSS_SDK_LOG_LEVEL=debug: initialisation applies it. */
+    CHECK(oss_get_log_level() == OSS_LOG_DEBUG, "OSS_SDK_LOG_LEVEL applied (level %d)", (int)oss_get_log_level());
     oss_set_log_callback(on_log, (void *)secrets, on_log_free);
     oss_set_log_level(OSS_LOG_TRACE);
     CHECK(oss_get_log_level() == OSS_LOG_TRACE, "log level");
