@@ -575,7 +575,7 @@ pub(crate) async fn get(
     let bad = |msg: String| {
         Error::client(ErrorKind::Transport, curl::RECV_ERROR, msg)
             .with_host(r.host.clone())
-            .with_request_id(meta_from_headers(&headers).request_id)
+            .with_request_id(meta.request_id.clone())
     };
     let (offset, len) = match range {
         Some(want) => {
@@ -678,19 +678,20 @@ pub(crate) struct Body {
 
 impl Body {
     pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>> {
-        let timeout = self.timeout;
-        let host = self.host.clone();
+        // Disjoint borrows: the body is read while the host is only looked at on failure
+        // (no per-chunk clone on the hot path).
+        let (resp, host, timeout) = (&mut self.resp, &self.host, self.timeout);
         let next = self
             .cancel
             .run(async {
-                match tokio::time::timeout(timeout, self.resp.chunk()).await {
+                match tokio::time::timeout(timeout, resp.chunk()).await {
                     Err(_) => Err(Error::client(
                         ErrorKind::Timeout,
                         curl::OPERATION_TIMEDOUT,
                         format!("no data from {host} for {} ms", timeout.as_millis()),
                     )
-                    .with_host(host.clone())),
-                    Ok(Err(e)) => Err(map_reqwest_error(&e, &host)),
+                    .with_host(host.as_str())),
+                    Ok(Err(e)) => Err(map_reqwest_error(&e, host)),
                     Ok(Ok(c)) => Ok(c),
                 }
             })

@@ -161,12 +161,10 @@ where
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
-    let token = r.start_token();
-    let result = cancel_with(Some(token.clone())).and_then(|cancel| {
+    r.cancel.around(|token| {
+        let cancel = cancel_with(Some(token))?;
         crate::runtime::block_on(op(c.client.clone(), r.object.clone(), cancel))
-    });
-    r.finish_token(&token);
-    result
+    })
 }
 
 /// HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
@@ -300,14 +298,14 @@ pub unsafe extern "C" fn oss_client_resumable_download_object(
     ffi_try! {
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, download_ref(request)?) };
-        let token = r.start_token();
-        let cancel = cancel_with(Some(token.clone()))?;
-        let (client, req) = (c.client.clone(), r.request.clone());
-        let result = crate::runtime::block_on(async move {
-            crate::download::resumable_download(&client, &req, &cancel).await
-        });
-        r.finish_token(&token);
-        finish(result?, meta_out);
+        let meta = r.cancel.around(|token| {
+            let cancel = cancel_with(Some(token))?;
+            let (client, req) = (c.client.clone(), r.request.clone());
+            crate::runtime::block_on(async move {
+                crate::download::resumable_download(&client, &req, &cancel).await
+            })
+        })?;
+        finish(meta, meta_out);
         Ok(())
     }
 }

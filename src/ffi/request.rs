@@ -143,6 +143,33 @@ fn traffic_limit(bits_per_sec: u64) -> Result<Option<u64>> {
     }
 }
 
+/// Per-request cancellation, shared by both request handles: `cancel` (any thread) stops the
+/// call running with the request, or the next one when none runs; a used-up token is renewed
+/// when its call returns, so the request can be used again (to resume, say).
+#[derive(Default)]
+pub(crate) struct CallCancel(Mutex<CancellationToken>);
+
+impl CallCancel {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CancellationToken> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn cancel(&self) {
+        self.lock().cancel();
+    }
+
+    /// Runs `call` with the token of a call starting now, then renews the token if it was used.
+    pub(crate) fn around<T>(&self, call: impl FnOnce(CancellationToken) -> T) -> T {
+        let token = self.lock().clone();
+        let result = call(token.clone());
+        let mut current = self.lock();
+        if token.is_cancelled() && current.is_cancelled() {
+            *current = CancellationToken::new();
+        }
+        result
+    }
+}
+
 /// Parameters of HeadObject, GetObjectMeta and GetObject.
 ///
 /// Ownership: Box; `oss_get_object_request_new` / `oss_get_object_request_free`. Lifetime: calls
@@ -154,26 +181,8 @@ pub struct oss_get_object_request_t {
     pub(crate) object: ObjectRequest,
     pub(crate) range: Option<(i64, i64)>,
     pub(crate) progress: Option<ProgressFn>,
-    /// Cancelled by `oss_get_object_request_cancel`; replaced after a cancelled call returns.
-    pub(crate) cancel: Mutex<CancellationToken>,
-}
-
-impl oss_get_object_request_t {
-    /// The token for a call starting now.
-    pub(crate) fn start_token(&self) -> CancellationToken {
-        self.cancel
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// After a call returns: a used-up token is replaced so the next call can run.
-    pub(crate) fn finish_token(&self, used: &CancellationToken) {
-        let mut t = self.cancel.lock().unwrap_or_else(|e| e.into_inner());
-        if used.is_cancelled() && t.is_cancelled() {
-            *t = CancellationToken::new();
-        }
-    }
+    /// `oss_get_object_request_cancel`.
+    pub(crate) cancel: CallCancel,
 }
 
 /// A request for `key` in `bucket` (both validated when used).
@@ -194,7 +203,7 @@ pub unsafe extern "C" fn oss_get_object_request_new(
             object: ObjectRequest { bucket: bucket.to_string(), key: key.to_string(), ..Default::default() },
             range: None,
             progress: None,
-            cancel: Mutex::new(CancellationToken::new()),
+            cancel: CallCancel::default(),
         };
         // SAFETY: checked non-NULL, writable per the contract.
         unsafe { write_out(request_out, Box::into_raw(Box::new(r))) };
@@ -228,7 +237,7 @@ pub unsafe extern "C" fn oss_get_object_request_cancel(request: *const oss_get_o
     ffi_boundary! {
         // SAFETY: NULL or live per the contract.
         if let Some(r) = unsafe { request.as_ref() } {
-            r.cancel.lock().unwrap_or_else(|e| e.into_inner()).cancel();
+            r.cancel.cancel();
         }
     }
 }
@@ -445,26 +454,8 @@ fn set_response_header(o: &mut ObjectRequest, which: u32, v: Option<&str>) -> Re
 #[allow(non_camel_case_types)]
 pub struct oss_download_request_t {
     pub(crate) request: DownloadRequest,
-    /// Cancelled by `oss_download_request_cancel`; replaced after a cancelled download returns.
-    pub(crate) cancel: Mutex<CancellationToken>,
-}
-
-impl oss_download_request_t {
-    /// The token for a download starting now.
-    pub(crate) fn start_token(&self) -> CancellationToken {
-        self.cancel
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// After a download returns: a used-up token is replaced so the next download can run.
-    pub(crate) fn finish_token(&self, used: &CancellationToken) {
-        let mut t = self.cancel.lock().unwrap_or_else(|e| e.into_inner());
-        if used.is_cancelled() && t.is_cancelled() {
-            *t = CancellationToken::new();
-        }
-    }
+    /// `oss_download_request_cancel`.
+    pub(crate) cancel: CallCancel,
 }
 
 /// A download of `key` in `bucket` to `file_path` (NULL or "": the key as a path relative to
@@ -485,7 +476,7 @@ pub unsafe extern "C" fn oss_download_request_new(
         let (bucket, key, path) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?, opt_str(file_path, "file_path")?) };
         let mut request = DownloadRequest::new(bucket, key);
         request.file_path = path.filter(|p| !p.is_empty()).map(PathBuf::from);
-        let r = oss_download_request_t { request, cancel: Mutex::new(CancellationToken::new()) };
+        let r = oss_download_request_t { request, cancel: CallCancel::default() };
         // SAFETY: checked non-NULL, writable per the contract.
         unsafe { write_out(request_out, Box::into_raw(Box::new(r))) };
         Ok(())
@@ -517,7 +508,7 @@ pub unsafe extern "C" fn oss_download_request_cancel(request: *const oss_downloa
     ffi_boundary! {
         // SAFETY: NULL or live per the contract.
         if let Some(r) = unsafe { request.as_ref() } {
-            r.cancel.lock().unwrap_or_else(|e| e.into_inner()).cancel();
+            r.cancel.cancel();
         }
     }
 }
