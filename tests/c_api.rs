@@ -94,3 +94,129 @@ fn c_callbacks_shared() {
 fn c_callbacks_static() {
     run_program("callbacks", Link::Static, 3 * 1024 * 1024 + 5);
 }
+
+/// The canary (tests/c/canary.c) through the same harness as every C program: after a real
+/// download over TLS (so the valgrind suppressions for ring's assembly are in play), a fault
+/// planted in the test program itself must make the active checker fail the run with its own
+/// report, and the clean run must pass. A suppression or option that hides everything, or a
+/// checker that is silently not running, fails this test.
+#[test]
+fn checkers_catch_planted_faults() {
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let tls = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        tls: true,
+        ..Default::default()
+    })
+    .expect("start the TLS emulator");
+    let key = "canary/object.bin";
+    // Several TLS records in both directions, in parts of 100 KiB on 3 connections.
+    let data = pattern(700 * 1024 + 3, 11);
+    tls.put_object("test-bucket", key, &data).unwrap();
+    let crc = oss_ffi::crc64::update(0, &data);
+
+    let checker = checker();
+    let exe = build_dir("canary").join(format!("canary_{checker:?}").to_lowercase());
+    compile(
+        &[repo_root().join("tests/c/canary.c")],
+        &exe,
+        Lang::C11,
+        Link::Shared,
+        &["-pthread"],
+    );
+    let env = [
+        ("OSS_TEST_TLS_ENDPOINT", tls.endpoint()),
+        (
+            "OSS_TEST_TLS_CA",
+            tls.ca_pem_path().unwrap().display().to_string(),
+        ),
+        ("OSS_TEST_BUCKET", "test-bucket".into()),
+        ("OSS_TEST_KEY", key.into()),
+        ("OSS_TEST_AK", AK.into()),
+        ("OSS_TEST_SK", SK.into()),
+        ("OSS_TEST_DIR", work.display().to_string()),
+        ("OSS_TEST_SIZE", data.len().to_string()),
+        ("OSS_TEST_CRC", crc.to_string()),
+    ];
+    let show = |mode: &str, out: &std::process::Output| {
+        format!(
+            "canary {mode} under {checker:?}: {}\n--- stdout\n{}\n--- stderr\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+
+    let out = run(&exe, &["clean"], &env);
+    assert_ok(&format!("canary clean under {checker:?}"), &out);
+
+    // (mode, what the checker must say about it); None: this checker has no such check.
+    let expectations: &[(&str, Option<&[&str]>)] = match checker {
+        Checker::Valgrind => &[
+            (
+                "uninit",
+                Some(&[
+                    "Conditional jump or move depends on uninitialised value",
+                    "plant_uninit",
+                ]),
+            ),
+            ("leak", Some(&["definitely lost", "plant_leak"])),
+            (
+                "overflow",
+                Some(&["Invalid read of size 1", "plant_overflow"]),
+            ),
+        ],
+        Checker::Asan => &[
+            ("uninit", None),
+            ("leak", Some(&["detected memory leaks", "plant_leak"])),
+            (
+                "overflow",
+                Some(&["heap-buffer-overflow", "plant_overflow"]),
+            ),
+        ],
+        Checker::None => &[("uninit", None), ("leak", None), ("overflow", None)],
+    };
+    let exit = match checker {
+        Checker::Valgrind => VALGRIND_EXIT,
+        Checker::Asan => ASAN_EXIT,
+        Checker::None => 0,
+    };
+    for (mode, report) in expectations {
+        let out = run(&exe, &[mode], &env);
+        let text = show(mode, &out);
+        assert!(out.status.signal().is_none(), "{text}");
+        match report {
+            Some(needles) => {
+                assert_eq!(out.status.code(), Some(exit), "{text}");
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                for needle in *needles {
+                    assert!(
+                        stderr.contains(needle),
+                        "no {needle:?} in the report: {text}"
+                    );
+                }
+                // ASan stops at the overflow; every other report comes after the canary's
+                // library work finished and it printed its last line.
+                if !(checker == Checker::Asan && *mode == "overflow") {
+                    assert!(
+                        stdout_has_done(&out, mode),
+                        "the canary did not reach its fault: {text}"
+                    );
+                }
+            }
+            None => {
+                // Without a checker that sees it, the planted fault is harmless.
+                assert_ok(&text, &out);
+            }
+        }
+    }
+    println!("canary: {checker:?} reported every planted fault it can see");
+}
+
+fn stdout_has_done(out: &std::process::Output, mode: &str) -> bool {
+    String::from_utf8_lossy(&out.stdout).contains(&format!("canary {mode}: done"))
+}

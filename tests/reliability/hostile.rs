@@ -105,12 +105,10 @@ pub fn run(_rng: &mut Rng) {
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
 
-    let mode = if support::sanitize() {
-        "ASan+UBSan"
-    } else if std::env::var("VALGRIND").is_ok_and(|v| !v.is_empty()) {
-        "valgrind"
-    } else {
-        "plain"
+    let mode = match support::checker() {
+        support::Checker::Asan => "ASan+UBSan",
+        support::Checker::Valgrind => "valgrind",
+        support::Checker::None => "plain",
     };
     let exe = support::build_dir("hostile").join(format!("hostile_{}", mode.replace('+', "_")));
     support::compile(
@@ -145,13 +143,6 @@ pub fn run(_rng: &mut Rng) {
             ("OSS_TEST_STS_TOKEN", STS_TOKEN.into()),
             ("OSS_TEST_WRONG_SK", WRONG_SK.into()),
             ("OSS_TEST_DIR", work.display().to_string()),
-            (
-                "VALGRIND_OPTS",
-                format!(
-                    "--suppressions={}",
-                    root.join("tests/valgrind.supp").display()
-                ),
-            ),
             ("OSS_TEST_TLS_ENDPOINT", tls.endpoint()),
             (
                 "OSS_TEST_TLS_CA",

@@ -121,6 +121,31 @@ pub fn compile(sources: &[PathBuf], out: &Path, lang: Lang, link: Link, extra: &
     );
 }
 
+/// Which memory checker the C/C++ programs run under in this test run (scripts/test.sh runs the
+/// C/C++ tests once plain, once with `OSS_FFI_SANITIZE=1` and once with `VALGRIND=valgrind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checker {
+    None,
+    /// AddressSanitizer + UBSan (LeakSanitizer included): compiled in, exit code 98 on a report.
+    Asan,
+    /// valgrind's memcheck: errors and definite leaks make it exit 99.
+    Valgrind,
+}
+
+pub fn checker() -> Checker {
+    if sanitize() {
+        Checker::Asan
+    } else if std::env::var("VALGRIND").is_ok_and(|v| !v.is_empty()) {
+        Checker::Valgrind
+    } else {
+        Checker::None
+    }
+}
+
+/// The exit code a checker uses when it reports a fault.
+pub const ASAN_EXIT: i32 = 98;
+pub const VALGRIND_EXIT: i32 = 99;
+
 /// Runs a compiled program (under `$VALGRIND` when set, failing on any error or definite leak).
 pub fn run(exe: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
     let mut cmd = command(exe);
@@ -133,6 +158,11 @@ pub fn run(exe: &Path, args: &[&str], env: &[(&str, String)]) -> Output {
 
 /// The `Command` that [`run`] uses (under `$VALGRIND` when set, with the sanitizer options), for
 /// tests that need to spawn the program themselves (e.g. to signal it).
+///
+/// Under valgrind every program gets `tests/valgrind.supp` (what memcheck cannot follow in
+/// ring's crypto assembly; see that file) and `--gen-suppressions=all`, so that a report in CI
+/// carries the exact frames to judge it by. `tests/c/canary.c` proves that the suppressions
+/// leave real faults reported (`checkers_catch_planted_faults` in tests/c_api.rs).
 pub fn command(exe: &Path) -> Command {
     let valgrind = std::env::var("VALGRIND").ok().filter(|v| !v.is_empty());
     let mut cmd = match &valgrind {
@@ -140,12 +170,23 @@ pub fn command(exe: &Path) -> Command {
             let mut c = Command::new(v);
             c.args([
                 "--quiet",
-                "--error-exitcode=99",
+                &format!("--error-exitcode={VALGRIND_EXIT}"),
                 "--leak-check=full",
                 "--errors-for-leak-kinds=definite",
                 "--show-leak-kinds=definite",
+                "--gen-suppressions=all",
+                "--num-callers=40",
             ])
+            .arg(format!(
+                "--suppressions={}",
+                repo_root().join("tests/valgrind.supp").display()
+            ))
             .arg(exe);
+            c
+        }
+        None if sanitize() && asan_needs_fixed_layout() => {
+            let mut c = Command::new("setarch");
+            c.args([std::env::consts::ARCH, "-R"]).arg(exe);
             c
         }
         None => Command::new(exe),
@@ -153,10 +194,39 @@ pub fn command(exe: &Path) -> Command {
     if sanitize() {
         cmd.env(
             "ASAN_OPTIONS",
-            "detect_leaks=1:abort_on_error=0:exitcode=98",
+            format!("detect_leaks=1:abort_on_error=0:exitcode={ASAN_EXIT}"),
+        );
+        // LeakSanitizer reports with its own exit code unless told otherwise.
+        cmd.env("LSAN_OPTIONS", format!("exitcode={ASAN_EXIT}"));
+        cmd.env(
+            "UBSAN_OPTIONS",
+            format!("print_stacktrace=1:halt_on_error=1:exitcode={ASAN_EXIT}"),
         );
     }
     cmd
+}
+
+/// gcc 12's AddressSanitizer maps its shadow memory at fixed addresses and crashes at random
+/// ("AddressSanitizer:DEADLYSIGNAL", or "Shadow memory range interleaves") when the kernel
+/// randomises mmap with more than 28 bits (`vm.mmap_rnd_bits` = 32 is the default of recent
+/// distribution kernels). On such a machine the ASan programs run with address-space
+/// randomisation off for their process only (`setarch -R`: personality, then exec, so the pid and
+/// signals are the program's own), when that is allowed here (a container's seccomp may refuse).
+fn asan_needs_fixed_layout() -> bool {
+    static NEEDS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *NEEDS.get_or_init(|| {
+        let bits: u32 = std::fs::read_to_string("/proc/sys/vm/mmap_rnd_bits")
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let can = || {
+            Command::new("setarch")
+                .args([std::env::consts::ARCH, "-R", "true"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        };
+        bits > 28 && can()
+    })
 }
 
 /// Asserts a program exited 0, printing its output otherwise.
