@@ -11,8 +11,24 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# What the machine's environment could change in a verdict, fixed here: every test server is on
+# loopback, so a proxy the machine sets for the package registries must not see that traffic
+# (the library ignores proxy variables; Python's requests and curl do not); messages are
+# compared in the C locale's words; files the tests create get the usual modes.
+export NO_PROXY="127.0.0.1,localhost,::1${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost,::1${no_proxy:+,$no_proxy}"
+export LC_ALL=C.UTF-8 TZ=UTC
+umask 022
+# What the library reads from the environment (credentials, log level, the test-only pause hook)
+# comes from each test alone, never from the shell that started the run.
+unset OSS_ACCESS_KEY_ID OSS_ACCESS_KEY_SECRET OSS_SESSION_TOKEN OSS_SDK_LOG_LEVEL \
+  OSS_FFI_TEST_PAUSE_AT OSS_FFI_TEST_PAUSE_MS
+# Scratch files (up to a few GiB: the 1 GiB download and its source) on the checkout's disk, in a
+# directory of this run's own: /tmp may be a small tmpfs, or hold another run's or user's files.
+export TMPDIR="$PWD/target/tmp"
+rm -rf "$TMPDIR"; mkdir -p "$TMPDIR"
 
-step() { printf '\n==> %s\n' "$*"; }
+t_start=$(date +%s)
+step() { printf '\n==> [%ds] %s\n' "$(( $(date +%s) - t_start ))" "$*"; }
 
 # --- what the tests need ----------------------------------------------------------------
 want_pkgs="valgrind"
@@ -30,9 +46,30 @@ if [ -n "$missing" ]; then
     echo "missing Debian packages:$missing (run as root or install them)" >&2
   fi
 fi
+# Python packages go into a virtual environment under target/, never the system's: what a
+# machine happens to have installed (another pytest, an old SDK) cannot change the verdict, and
+# a Debian python3 refuses `pip install` outside one (PEP 668). Its python3 comes first on PATH
+# for the Rust tests that run Python (tests/sign_crosscheck.rs) too.
+venv="$PWD/target/test-venv"
+if [ ! -x "$venv/bin/python3" ]; then
+  step "creating the Python test environment ($venv)"
+  rm -rf "$venv"
+  if ! python3 -m venv "$venv" 2>/dev/null; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      # Debian's python3 has venv and ensurepip in a package of their own.
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
+      rm -rf "$venv"; python3 -m venv "$venv"
+    else
+      echo "python3 -m venv failed: install python3-venv" >&2; exit 1
+    fi
+  fi
+fi
+export PATH="$venv/bin:$PATH"
+export PYTHON="$venv/bin/python3"
 if ! python3 -c 'import alibabacloud_oss_v2, pytest' >/dev/null 2>&1; then
   step "installing Python test requirements"
-  python3 -m pip install -q -r tests/requirements.txt
+  python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 fi
 
 step "header is fresh (cbindgen, pinned)"
@@ -54,7 +91,7 @@ step "official Python SDK against the local OSS server"
 OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" python3 -m pytest emulator/tests/python -q
 
 step "Python binding (pip install ./bindings/python, then its tests)"
-python3 -m pip install -q ./bindings/python
+python3 -m pip install -q --disable-pip-version-check ./bindings/python
 OSS_FFI_LIBRARY="$PWD/target/debug/liboss_ffi.so" OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" \
   python3 -m pytest bindings/python/tests -q
 

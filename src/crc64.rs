@@ -359,6 +359,43 @@ mod tests {
         }
     }
 
+    /// `crc64fast` picks its code at run time from the CPU's features: on a machine with
+    /// PCLMULQDQ/PMULL its table code never runs, on one without them its SIMD code never runs.
+    /// Both of its paths are checked here against our tables, whatever this machine has, so the
+    /// verdict does not depend on the CPU the tests run on (the SIMD path is checked only where
+    /// the CPU has it, which is where it can run at all).
+    #[test]
+    fn crc64fast_table_and_runtime_paths_agree_on_any_cpu() {
+        let data: Vec<u8> = (0..300_001u32)
+            .map(|i| (i.wrapping_mul(2246822519) >> 9) as u8)
+            .collect();
+        for len in [
+            0usize,
+            1,
+            15,
+            16,
+            17,
+            127,
+            128,
+            129,
+            4096,
+            65_537,
+            data.len(),
+        ] {
+            let d = &data[..len];
+            let mut table = crc64fast::Digest::new_table();
+            table.write(d);
+            let mut chosen = crc64fast::Digest::new();
+            chosen.write(d);
+            assert_eq!(table.sum64(), update_table(0, d), "table path, len {len}");
+            assert_eq!(
+                chosen.sum64(),
+                update_table(0, d),
+                "run-time path, len {len}"
+            );
+        }
+    }
+
     #[test]
     fn combine_matches_concatenation_and_zlib_matrix_method() {
         let data: Vec<u8> = (0..5000u32)

@@ -291,12 +291,36 @@ impl Emulator {
         self.shared.store.object_path(bucket, key)
     }
 
+    /// The request log, after waiting (up to 5 s) for the answers still being sent to finish,
+    /// so that a test reading it right after its client returned sees every request of that
+    /// work (an answer is logged a moment after its client saw the last byte).
     pub fn log(&self) -> Vec<LogEntry> {
+        self.wait_idle(Duration::from_secs(5));
         self.shared.log.lock().unwrap().clone()
     }
 
+    /// Forgets the log, after waiting (up to 10 s) for the answers still being sent: an answer
+    /// finishes, and is logged, a moment after its client saw its last byte, so a request of
+    /// the work before could otherwise be logged after the clear.
     pub fn clear_log(&self) {
+        self.wait_idle(Duration::from_secs(10));
         self.shared.log.lock().unwrap().clear()
+    }
+
+    /// Waits until no request is being answered (every answer so far is in the log), at most
+    /// `limit`; returns whether it got there. Tests that count requests or bytes exactly call
+    /// it before reading the log.
+    pub fn wait_idle(&self, limit: Duration) -> bool {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if self.shared.in_flight() == 0 {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     pub fn shutdown(mut self) {

@@ -48,6 +48,25 @@ pub struct Shared {
     pub log_file: Option<Mutex<File>>,
     counter: AtomicU64,
     rid_prefix: u32,
+    /// Requests whose answer is not finished yet (their log entry is still to come).
+    in_flight: Arc<AtomicU64>,
+}
+
+/// Held by a request's [`Ctx`] (shared by its clones): the request counts as in flight until the
+/// last clone is gone, which is after its log entry was recorded.
+struct InFlight(Arc<AtomicU64>);
+
+impl InFlight {
+    fn new(counter: &Arc<AtomicU64>) -> Arc<InFlight> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Arc::new(InFlight(counter.clone()))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Shared {
@@ -78,6 +97,20 @@ impl Shared {
             log_file: log_file.map(Mutex::new),
             counter: AtomicU64::new(1),
             rid_prefix: rid_prefix ^ rand::random::<u32>(),
+            in_flight: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// How many requests are being answered now (their log entries are not recorded yet).
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The admin API's wait for the answers being sent (the admin request itself is not one).
+    async fn wait_idle(&self, limit: Duration) {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.in_flight() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
@@ -266,6 +299,7 @@ struct Ctx {
     auth: String,
     fault: Option<String>,
     started: SystemTime,
+    _in_flight: Arc<InFlight>,
 }
 
 impl Ctx {
@@ -356,6 +390,7 @@ async fn handle(
         auth: "anonymous".to_string(),
         fault: None,
         started: SystemTime::now(),
+        _in_flight: InFlight::new(&shared.in_flight),
     };
     let is_head = req.method() == Method::HEAD;
 
@@ -1009,6 +1044,8 @@ async fn admin(shared: &Arc<Shared>, req: Request<Incoming>, path: &str) -> Resp
             json_response(200, "{}".to_string())
         }
         (Method::GET, "/__admin/log") => {
+            // As Emulator::log: the answers still being sent are waited for (5 s at most).
+            shared.wait_idle(Duration::from_secs(5)).await;
             let log = shared.log.lock().unwrap();
             let mut out = String::new();
             for e in log.iter() {
@@ -1022,6 +1059,7 @@ async fn admin(shared: &Arc<Shared>, req: Request<Incoming>, path: &str) -> Resp
                 .expect("response")
         }
         (Method::DELETE, "/__admin/log") => {
+            shared.wait_idle(Duration::from_secs(10)).await;
             shared.log.lock().unwrap().clear();
             json_response(200, "{}".to_string())
         }

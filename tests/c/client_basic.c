@@ -204,14 +204,17 @@ int main(void) {
     head_and_get(client, "v1");
     oss_client_free(client);
 
-    /* A wrong secret: SignatureDoesNotMatch, for V1 and V4. */
+    /* A wrong secret: SignatureDoesNotMatch, for V1 and V4 (into this run's own scratch
+     * directory: a fixed /tmp path could be another run's or another user's). */
+    char never[4096];
+    snprintf(never, sizeof never, "%s/never.bin", env("OSS_TEST_DIR"));
     CHECK(oss_get_object_request_new(bucket, env("OSS_TEST_KEY"), &req) == NULL, "req");
     client = make_client(endpoint, ak, "wrong-secret", 0);
-    expect_error("wrong secret v1", oss_client_get_object_to_file(client, req, "/tmp/oss-ffi-never", NULL),
+    expect_error("wrong secret v1", oss_client_get_object_to_file(client, req, never, NULL),
                  OSS_ERROR_KIND_SERVER, "SignatureDoesNotMatch", 403);
     oss_client_free(client);
     client = make_client(endpoint, ak, "wrong-secret", 1);
-    expect_error("wrong secret v4", oss_client_get_object_to_file(client, req, "/tmp/oss-ffi-never", NULL),
+    expect_error("wrong secret v4", oss_client_get_object_to_file(client, req, never, NULL),
                  OSS_ERROR_KIND_SERVER, "SignatureDoesNotMatch", 403);
     oss_client_free(client);
 

@@ -142,6 +142,16 @@ pub fn checker() -> Checker {
     }
 }
 
+/// The environment variables the library reads (credentials provider, log level, test hook).
+pub const LIBRARY_ENV: [&str; 6] = [
+    "OSS_ACCESS_KEY_ID",
+    "OSS_ACCESS_KEY_SECRET",
+    "OSS_SESSION_TOKEN",
+    "OSS_SDK_LOG_LEVEL",
+    "OSS_FFI_TEST_PAUSE_AT",
+    "OSS_FFI_TEST_PAUSE_MS",
+];
+
 /// The exit code a checker uses when it reports a fault.
 pub const ASAN_EXIT: i32 = 98;
 pub const VALGRIND_EXIT: i32 = 99;
@@ -191,6 +201,11 @@ pub fn command(exe: &Path) -> Command {
         }
         None => Command::new(exe),
     };
+    // What the library reads from the environment comes from the test alone: a developer's real
+    // credentials, log level or pause hook must not change what a program does.
+    for var in LIBRARY_ENV {
+        cmd.env_remove(var);
+    }
     if sanitize() {
         cmd.env(
             "ASAN_OPTIONS",

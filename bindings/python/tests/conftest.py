@@ -10,6 +10,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import urllib.request
@@ -27,6 +28,11 @@ except ImportError:  # not installed: test the source tree
 
     sys.path.insert(0, os.path.join(REPO, "bindings", "python", "src"))
     import oss_ffi  # noqa: E402
+
+# A job that a non-interactive shell started in the background inherits SIGINT as ignored; Python
+# then installs no KeyboardInterrupt handler and `_thread.interrupt_main()` does nothing, so the
+# Ctrl-C tests would depend on how the test run was started. Python's own handler, always.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 AK, SK = "py-ak", "py-sk/with+chars="
 STS_AK, STS_SK, STS_TOKEN = "STS.py-ak", "sts-secret", "CAIS+token/with=chars"

@@ -131,7 +131,7 @@ def test_credentials_callable_failures(emu) -> None:
 
 def test_transport_error(tmp_path) -> None:
     with oss_ffi.Client(
-        "http://127.0.0.1:9", credentials=(AK, SK), region=REGION, retries=0, connect_timeout_ms=500
+        "http://127.0.0.1:1", credentials=(AK, SK), region=REGION, retries=0, connect_timeout_ms=500
     ) as c:
         with pytest.raises(oss_ffi.TransportError) as ei:
             c.head_object("b-b-b", "k")
