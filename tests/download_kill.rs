@@ -39,6 +39,7 @@ fn child_download_entry() {
     let baseline = status_kib("VmRSS:");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
         .unwrap();

@@ -31,6 +31,7 @@ pub fn child_main() {
     let total: u64 = var("TOTAL").unwrap().parse().unwrap();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
         .enable_all()
         .build()
         .unwrap();
