@@ -291,12 +291,16 @@ impl Emulator {
         self.shared.store.object_path(bucket, key)
     }
 
-    /// The request log, after waiting (up to 5 s) for the answers still being sent to finish,
-    /// so that a test reading it right after its client returned sees every request of that
-    /// work (an answer is logged a moment after its client saw the last byte).
+    /// The request log in the order the requests arrived (`seq`), after waiting (up to 5 s) for
+    /// the answers still being sent to finish, so that a test reading it right after its client
+    /// returned sees every request of that work: an answer is logged when it is finished, a
+    /// moment after its client saw the last byte, and a short answer to a later request (a 412)
+    /// can finish before a streamed one.
     pub fn log(&self) -> Vec<LogEntry> {
         self.wait_idle(Duration::from_secs(5));
-        self.shared.log.lock().unwrap().clone()
+        let mut log = self.shared.log.lock().unwrap().clone();
+        log.sort_by_key(|e| e.seq);
+        log
     }
 
     /// Forgets the log, after waiting (up to 10 s) for the answers still being sent: an answer

@@ -1046,7 +1046,8 @@ async fn admin(shared: &Arc<Shared>, req: Request<Incoming>, path: &str) -> Resp
         (Method::GET, "/__admin/log") => {
             // As Emulator::log: the answers still being sent are waited for (5 s at most).
             shared.wait_idle(Duration::from_secs(5)).await;
-            let log = shared.log.lock().unwrap();
+            let mut log = shared.log.lock().unwrap().clone();
+            log.sort_by_key(|e| e.seq);
             let mut out = String::new();
             for e in log.iter() {
                 out.push_str(&serde_json::to_string(e).unwrap_or_default());
