@@ -85,7 +85,7 @@ step "build (debug, all targets)"
 cargo build --workspace --all-targets
 
 step "Rust unit and integration tests (incl. C and C++ programs)"
-cargo test --workspace
+cargo test --workspace --no-fail-fast
 
 step "official Python SDK against the local OSS server"
 OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" python3 -m pytest emulator/tests/python -q
