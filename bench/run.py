@@ -449,9 +449,10 @@ def tool_label(tid, a, best):
             "oss2": f"python oss2 (t={t})"}[tid]
 
 
-def selected_tools(a, best=None):
-    """The --tools ids in table order, without ffi-c-best when it would equal ffi-c."""
-    ids = TOOL_IDS if a.tools in (None, "", "all") else [x.strip() for x in a.tools.split(",") if x.strip()]
+def selected_tools(a, best=None, ids=None):
+    """The --tools ids (or ids) in table order, without ffi-c-best when it would equal ffi-c."""
+    if ids is None:
+        ids = TOOL_IDS if a.tools in (None, "", "all") else [x.strip() for x in a.tools.split(",") if x.strip()]
     unknown = [x for x in ids if x not in TOOL_IDS]
     if unknown:
         raise SystemExit(f"unknown --tools {', '.join(unknown)}; known: {', '.join(TOOL_IDS)}")
@@ -535,7 +536,7 @@ def mode_compare(b, py_failed, cpp_skipped):
             sweep[t] = statistics.median(b.ours("sweep", size, t, r)["mb_s"] for r in range(2))
         best = max(sweep, key=sweep.get)
     log(f"best thread count: {best}")
-    ids = selected_tools(argparse.Namespace(**dict(vars(a), tools=",".join(ids))), best)
+    ids = selected_tools(a, best, ids)
     rows, orders = [], {}
     for proto, pids in phases(a, ids):
         rounds, lead, sched = phase_schedule(a, pids)
