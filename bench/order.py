@@ -18,7 +18,8 @@ rounds each tool runs once per round and follows every other tool (and the idle 
 With a number of rounds that is not a multiple of M - 1 the counts differ by at most one.
 
 Scheme "rotate": the old order (round r is the tool list rotated by r - 1).
-Scheme "random": an independent random permutation per round (seeded); balanced only on average.
+Scheme "random": a random permutation per round (seeded; never a tool right after itself across
+a round boundary); balanced only on average.
 """
 
 import random
@@ -63,6 +64,8 @@ def schedule(tools, rounds, scheme="balanced", seed=0):
         for _ in range(rounds):
             p = tools[:]
             rng.shuffle(p)
+            if out and n > 1 and p[0] == out[-1][-1]:  # no tool right after itself
+                p[0], p[-1] = p[-1], p[0]
             out.append(p)
         return None, out
     if scheme != "balanced":
