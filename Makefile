@@ -9,8 +9,11 @@
 #   make install-files ...      the same without building (LIBSRC=target/debug to install a debug build)
 #   make demo                   scripts/demo.sh: interrupt a download, resume it, verify it
 #   make test                   scripts/test.sh (everything CI runs)
-#   make bench                  bench/run.py: side by side with curl and the Python SDKs, scaling,
-#                               CRC and resume cost (BENCHMARKS.md); BENCH_ARGS="--size 256M ..."
+#   make bench                  bench/run.py: side by side with the official C++ SDK (built once into
+#                               ~/.cache/oss-ffi-bench), curl and the Python SDKs over HTTP and HTTPS
+#                               in a balanced order, scaling, CRC and resume cost (BENCHMARKS.md);
+#                               BENCH_ARGS="--size 256M --tools cpp-ffi,cpp-official,curl ..."
+#   make bench-cpp-sdk          only build (or find) the official C++ SDK for the bench
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -88,9 +91,14 @@ demo:
 test:
 	scripts/test.sh
 
-.PHONY: bench
+.PHONY: bench bench-cpp-sdk
 bench:
 	python3 bench/run.py $(BENCH_ARGS)
+
+# OSS_CPP_SDK_TARBALL (default ../shared/peers/aliyun-oss-cpp-sdk-1.10.1.tar.gz), OSS_CPP_SDK_CACHE,
+# OSS_CPP_SDK_JOBS: see the script.
+bench-cpp-sdk:
+	bench/cpp/build-official-sdk.sh
 
 clean-examples:
 	rm -rf $(EXOUT)

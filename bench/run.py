@@ -1,28 +1,51 @@
 #!/usr/bin/env python3
-"""oss-ffi benchmark (issue 6): this library (through examples-c/oss_download) side by side with
-`curl -o FILE`, our Python binding, the official Python SDK v2 downloader and oss2's
-resumable_download, against the
-bundled local OSS server (oss-emulator, release build) on loopback.
+"""oss-ffi benchmark (issues 6 and 12): this library (through examples-c/oss_download and through
+its C++ layer) side by side with the official Alibaba Cloud OSS C++ SDK 1.10.1, `curl -o FILE`, our
+Python binding, the official Python SDK v2 downloader and oss2's resumable_download, against the
+bundled local OSS server (oss-emulator, release build) on loopback, over HTTP and HTTPS.
 
     make bench                                  # = python3 bench/run.py
     python3 bench/run.py --size 1G --rounds 5 --threads 3 --part-size 8M
     python3 bench/run.py --modes compare        # only mode 1; modes: compare,scale,crc
     python3 bench/run.py --big                  # mode 2 also at 2 GiB and 4 GiB (disk, time)
+    python3 bench/run.py --tools cpp-ffi,cpp-official,curl --no-https
+    python3 bench/run.py --print-order          # the run order and its predecessor counts, no run
 
-Mode 1 (compare): alternating rounds of every tool (the order rotates each round); per tool the
-median throughput (MB/s = 10^6 bytes/s; time = the process's wall time for oss_download, dd and
-curl's own time_total, the download call alone for the Python SDKs and our Python binding, without interpreter start-up), CPU seconds per GiB
-(user+sys of the child, wait4 in bench/rusage.c), peak RSS (its ru_maxrss) and the ratio to us; plus the
-machine's limits measured in the same run: `curl -o /dev/null` (network path) and `dd` of the same
-amount into a new file with conv=fsync (disk path).
+Mode 1 (compare): rounds of every tool in an order in which every tool follows every other tool
+equally often (bench/order.py; --order), once over HTTP and once over HTTPS (--no-https: HTTP only);
+before every timed run, untimed and identical for all tools, the download directory is emptied
+and `sync` run. Per tool the median, min and max time (MB/s = 10^6 bytes/s; time = the process's
+wall time for oss_download, the C++ program and dd, curl's own time_total, the download call alone
+for the Python SDKs and our Python binding, without interpreter start-up), CPU seconds per GiB
+(user+sys of the child, wait4 in bench/rusage.c), peak RSS (its ru_maxrss), the ratios of our rows
+to the official C++ SDK at equal threads and to curl -o FILE, and the median time by predecessor;
+plus the machine's limits measured in the same run: `curl -o /dev/null` (network path) and `dd`
+of the same amount into a new file with conv=fsync (disk path).
+
+The C++ rows are one program, bench/cpp/resumable_bench.cpp, written against the official SDK's
+API and built twice: against the official SDK (built once by bench/cpp/build-official-sdk.sh into
+${XDG_CACHE_HOME:-~/.cache}/oss-ffi-bench/; tarball ../shared/peers/ or $OSS_CPP_SDK_TARBALL;
+its rows are skipped with a message when it cannot be built) and against this project's
+header-only layer (-Iinclude -loss_ffi). Tools (--tools, comma list; default all):
+  ffi-c           examples-c/oss_download, --threads (3), --part-size, with a checkpoint dir
+  ffi-c-best      the same at the best thread count of a quick sweep (or --best-threads)
+  cpp-ffi         resumable_bench against our C++ layer at its defaults (no thread/part setting)
+  cpp-ffi-mt      the same with --cpp-threads (8) and --part-size
+  cpp-official    resumable_bench against the official C++ SDK at its defaults (3 x 8 MiB)
+  cpp-official-mt the same with --cpp-threads (8) and --part-size
+  curl            curl -o FILE (single stream, public-read bucket)
+  null            curl -o /dev/null (the network-path limit)
+  dd              dd bs=4M conv=fsync into a new file (the disk-path limit; HTTP phase only)
+  binding         our Python binding (bindings/python), --threads, with a checkpoint dir
+  v2              alibabacloud-oss-v2 downloader, --threads, with a checkpoint
+  oss2            oss2.resumable_download, --threads, with a checkpoint store
 Mode 2 (scale): threads 1,2,4,8,16,32 at --size, then sizes 64M,256M,1G (+2G,4G with --big) at
 --scale-threads: throughput and peak RSS.
 Mode 3 (crc): CRC64 on vs off (`--no-crc`), and a download interrupted (SIGINT) at 50% then
 resumed vs an uninterrupted one.
 
-Output: bench/results/runs.csv (every run), bench/results/summary.csv, bench/results/summary.md
-(the tables, the machine, the load) and bench/results/bench.png. Every output file is removed
-right after its run (before the next tool starts) so no tool pays for another's dirty pages.
+Output: bench/results/runs.csv (every run, with its predecessor), bench/results/summary.csv,
+bench/results/summary.md (the tables, the machine, the load) and bench/results/bench.png.
 """
 
 import argparse
@@ -42,6 +65,15 @@ HERE = os.path.join(REPO, "bench")
 AK, SK, BUCKET = "bench", "bench-secret", "bench"
 MB = 1e6
 GIB = 1 << 30
+
+sys.path.insert(0, HERE)
+import order as orderlib  # noqa: E402  (bench/order.py)
+
+# --tools ids, in the order of the tables; the protocol phases they take part in.
+TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
+            "curl", "null", "dd", "binding", "v2", "oss2"]
+HTTP_ONLY = {"dd"}
+PY_MODULE = {"v2": "alibabacloud_oss_v2", "oss2": "oss2"}
 
 
 def parse_size(s):
@@ -63,10 +95,10 @@ def log(msg):
 
 # ---------------------------------------------------------------- set-up
 
-def ensure_python_packages():
+def ensure_python_packages(mods=("alibabacloud_oss_v2", "oss2", "matplotlib")):
     """pip-installs bench/requirements.txt when something is missing; returns {name: error}."""
     missing = {}
-    for mod in ("alibabacloud_oss_v2", "oss2", "matplotlib"):
+    for mod in mods:
         # checked in a child: importing here would grow the driver (see bench/rusage.c)
         r = subprocess.run([sys.executable, "-c", f"import {mod}"], capture_output=True)
         if r.returncode != 0:
@@ -87,6 +119,9 @@ def ensure_python_packages():
 
 
 RUSAGE = os.path.join(REPO, "target/bench/rusage")
+CPP_SRC = os.path.join(HERE, "cpp", "resumable_bench.cpp")
+CPP_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_bench_ffi"),
+           "official": os.path.join(REPO, "target/bench/resumable_bench_official")}
 
 
 def build(args):
@@ -100,21 +135,82 @@ def build(args):
                    stderr=subprocess.DEVNULL)
 
 
+def build_cpp(want):
+    """Builds bench/cpp/resumable_bench.cpp against our C++ layer ("ffi") and against the official
+    C++ SDK ("official", built once into the cache by bench/cpp/build-official-sdk.sh).
+    Returns ({which: binary}, {which: why it is not there})."""
+    cxx = os.environ.get("CXX", "c++")
+    built, skipped = {}, {}
+    if not shutil.which(cxx):
+        return built, {w: f"no C++ compiler ({cxx})" for w in want}
+    flags = ["-std=c++11", "-O2", "-g", "-Wall", "-Wextra", "-pedantic"]
+    if "ffi" in want:
+        rel = os.path.join(REPO, "target/release")
+        cmd = [cxx] + flags + ["-Werror", "-I" + os.path.join(REPO, "include"), CPP_SRC, "-o", CPP_BIN["ffi"],
+                               "-L" + rel, "-loss_ffi", "-Wl,-rpath," + rel]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode == 0:
+            built["ffi"] = CPP_BIN["ffi"]
+        else:
+            skipped["ffi"] = "resumable_bench.cpp does not compile against our C++ layer:\n" + r.stderr[-3000:]
+            log("C++ layer rows skipped: " + skipped["ffi"])
+    if "official" in want:
+        log("official C++ SDK 1.10.1: bench/cpp/build-official-sdk.sh (built once into a cache; "
+            "the first build takes minutes)")
+        r = subprocess.run([os.path.join(HERE, "cpp", "build-official-sdk.sh")], capture_output=True, text=True)
+        for line in r.stderr.splitlines():
+            if line.startswith("official C++ SDK"):
+                log("  " + line)
+        if r.returncode != 0:
+            lines = r.stderr.strip().splitlines()
+            skipped["official"] = lines[-1] if lines else f"build-official-sdk.sh exited {r.returncode}"
+            log("official C++ SDK rows skipped: " + skipped["official"])
+        else:
+            prefix = r.stdout.strip().splitlines()[-1]
+            cmd = [cxx] + flags + ["-I" + os.path.join(prefix, "include"), CPP_SRC, "-o", CPP_BIN["official"],
+                                   "-L" + os.path.join(prefix, "lib"), "-lalibabacloud-oss-cpp-sdk", "-lcurl",
+                                   "-lssl", "-lcrypto", "-lpthread"]
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode == 0:
+                built["official"] = CPP_BIN["official"]
+                try:
+                    with open(os.path.join(prefix, ".complete")) as f:
+                        log(f"  official C++ SDK in {prefix} ({f.read().strip()})")
+                except OSError:
+                    pass
+            else:
+                skipped["official"] = "resumable_bench.cpp does not build against the official SDK:\n" + r.stderr[-3000:]
+                log("official C++ SDK rows skipped: " + skipped["official"])
+    return built, skipped
+
+
 class Emulator:
-    def __init__(self, root, sizes):
+    """One oss-emulator process; with tls=True it serves HTTPS with a CA written to ca.pem next to
+    the root (a second process on the same root: the same files, so the same page cache)."""
+
+    def __init__(self, root, sizes, tls=False):
         self.root = root
+        self.tls = tls
+        self.ca = None
         os.makedirs(root, exist_ok=True)
         cmd = [os.path.join(REPO, "target/release/oss-emulator"), "--root", root, "--port", "0",
                "--access-key-id", AK, "--access-key-secret", SK, "--public-read", BUCKET]
         for n in sorted(set(sizes)):
             cmd += ["--create-object", f"{BUCKET}/{self.key(n)}:{n}"]
-        log(f"starting the emulator (objects {', '.join(size_name(n) for n in sorted(set(sizes)))}; "
-            f"created once, cached in {root})")
+        if tls:
+            self.ca = os.path.join(os.path.dirname(root), "ca.pem")
+            cmd += ["--tls", "--tls-cert-out", self.ca]
+        log(f"starting the emulator{' (HTTPS)' if tls else ''} (objects "
+            f"{', '.join(size_name(n) for n in sorted(set(sizes)))}; created once, cached in {root})")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening on "):
             raise SystemExit(f"the emulator did not start: {line!r}")
         self.endpoint = line.split()[-1]
+        if tls:
+            line = self.proc.stdout.readline().strip()
+            if line.startswith("ca certificate "):
+                self.ca = line[len("ca certificate "):]
 
     @staticmethod
     def key(n):
@@ -151,33 +247,48 @@ def run_child(cmd, env=None, interrupt_after=None):
     return int(code), wall, float(cpu), int(maxrss), stdout, stderr
 
 
-def settle(*paths):
-    for p in paths:
-        if os.path.isdir(p):
+def clear_dir(d):
+    """Empties d (the download directory: outputs, temp files, checkpoints of any tool)."""
+    os.makedirs(d, exist_ok=True)
+    for name in os.listdir(d):
+        p = os.path.join(d, name)
+        if os.path.isdir(p) and not os.path.islink(p):
             shutil.rmtree(p, ignore_errors=True)
-        elif os.path.lexists(p):
+        else:
             os.remove(p)
-    os.sync()
-    time.sleep(0.3)
 
 
 class Bench:
-    def __init__(self, args, emu, work):
-        self.args, self.emu, self.work = args, emu, work
+    def __init__(self, args, emus, work):
+        self.args, self.emus, self.work = args, emus, work
+        self.emu = emus["http"]
         self.rows = []
         self.example = os.path.join(REPO, "target/examples/oss_download")
         self.env = dict(os.environ, OSS_ACCESS_KEY_ID=AK, OSS_ACCESS_KEY_SECRET=SK)
         self.out = os.path.join(work, "out.bin")
         self.ckpt = os.path.join(work, "ckpt")
+        self.cpp_bins = {}
+        self.after = ""  # the predecessor recorded with the next row (mode 1)
+        self.tool_id = ""  # the --tools id recorded with the next row
 
-    def record(self, mode, tool, size, threads, rnd, seconds, wall, cpu, rss_kib, extra=""):
+    def prepare(self):
+        """The disk-state preparation before every timed run, identical for every tool and
+        untimed: the previous run's output (and any temp file or checkpoint) deleted, then sync."""
+        clear_dir(self.work)
+        os.sync()
+        time.sleep(0.3)
+        os.makedirs(self.ckpt, exist_ok=True)
+
+    def record(self, mode, tool, size, threads, rnd, seconds, wall, cpu, rss_kib, extra="", proto="http"):
         row = {"mode": mode, "tool": tool, "size": size, "threads": threads, "round": rnd,
                "seconds": round(seconds, 4), "mb_s": round(size / seconds / MB, 1),
                "cpu_s_per_gib": round(cpu / (size / GIB), 3), "peak_rss_mib": round(rss_kib / 1024, 1),
-               "wall_s": round(wall, 4), "extra": extra}
+               "wall_s": round(wall, 4), "extra": extra, "proto": proto,
+               "after": self.after if mode == "compare" else "", "tool_id": self.tool_id}
         self.rows.append(row)
-        log(f"  {mode:8} {tool:22} {size_name(size):>5} t={threads:<3} r{rnd}: {row['mb_s']:8.1f} MB/s  "
-            f"cpu {row['cpu_s_per_gib']:.2f} s/GiB  rss {row['peak_rss_mib']:.1f} MiB {extra}")
+        log(f"  {mode:8} {tool:40} {size_name(size):>5} t={threads:<3} r{rnd}: {row['mb_s']:8.1f} MB/s "
+            f"{row['seconds']:7.3f} s  cpu {row['cpu_s_per_gib']:.2f} s/GiB  rss {row['peak_rss_mib']:.1f} MiB"
+            f"{'  after ' + row['after'] if row['after'] else ''} {extra}")
         return row
 
     def check_output(self, size, what):
@@ -185,54 +296,90 @@ class Bench:
         if got != size:
             raise SystemExit(f"{what}: the output has {got} bytes, expected {size}")
 
+    def tls_env(self, proto):
+        """What makes each tool trust the HTTPS emulator's CA (none of them skips verification)."""
+        if proto != "https":
+            return {}
+        ca = self.emus["https"].ca
+        # SSL_CERT_FILE: rustls-native-certs (our library) and OpenSSL; REQUESTS_CA_BUNDLE: the
+        # Python SDKs' requests sessions
+        return {"SSL_CERT_FILE": ca, "REQUESTS_CA_BUNDLE": ca}
+
     # -- tools: each returns the recorded row
 
-    def ours(self, mode, size, threads, rnd, crc=True, tool=None):
-        os.makedirs(self.ckpt, exist_ok=True)
-        cmd = [self.example, "--endpoint", self.emu.endpoint, "--bucket", BUCKET,
-               "--key", self.emu.key(size), "--output", self.out, "--checkpoint-dir", self.ckpt,
+    def ours(self, mode, size, threads, rnd, crc=True, tool=None, proto="http"):
+        self.prepare()
+        emu = self.emus[proto]
+        cmd = [self.example, "--endpoint", emu.endpoint, "--bucket", BUCKET,
+               "--key", emu.key(size), "--output", self.out, "--checkpoint-dir", self.ckpt,
                "--threads", str(threads), "--part-size", str(self.args.part_size), "--progress", "none"]
         if not crc:
             cmd.append("--no-crc")
-        rc, wall, cpu, rss, out, err = run_child(cmd, self.env)
+        rc, wall, cpu, rss, out, err = run_child(cmd, dict(self.env, **self.tls_env(proto)))
         if rc != 0:
             raise SystemExit(f"oss_download failed ({rc}): {err}")
         self.check_output(size, "oss_download")
         # wall time of the whole process (SDK set-up, HEAD, parts, fsync, rename: a few ms more
         # than the example's own "time:" line, which has only 10 ms resolution)
-        row = self.record(mode, tool or f"oss-ffi (t={threads})", size, threads, rnd, wall, wall, cpu, rss)
-        settle(self.out, self.ckpt)
-        return row
+        return self.record(mode, tool or f"oss-ffi (t={threads})", size, threads, rnd, wall, wall, cpu, rss,
+                           proto=proto)
 
-    def curl(self, mode, size, rnd, dest=None):
+    def cpp(self, mode, which, size, threads, rnd, tool, proto="http"):
+        """bench/cpp/resumable_bench against our C++ layer (which="ffi") or the official SDK;
+        threads=0: the library's defaults (no setThreadNum / setPartSize)."""
+        self.prepare()
+        emu = self.emus[proto]
+        cmd = [self.cpp_bins[which], "--endpoint", emu.endpoint, "--bucket", BUCKET, "--key", emu.key(size),
+               "--output", self.out]
+        if threads:
+            cmd += ["--threads", str(threads), "--part-size", str(self.args.part_size)]
+        if self.args.cpp_checkpoint:
+            cmd += ["--checkpoint-dir", self.ckpt]
+        if proto == "https":
+            cmd += ["--ca-file", emu.ca]
+        rc, wall, cpu, rss, out, err = run_child(cmd, self.env)
+        if rc != 0:
+            raise SystemExit(f"resumable_bench ({which}) failed ({rc}): {err[-3000:]}")
+        self.check_output(size, f"resumable_bench ({which})")
+        res = json.loads(out.strip().splitlines()[-1])
+        extra = (f"call {res['seconds']:.3f} s, threads {res['threads']}, part {size_name(res['part_size'])}, "
+                 f"{res['progress_calls']} progress calls")
+        return self.record(mode, tool, size, res["threads"], rnd, wall, wall, cpu, rss, extra=extra, proto=proto)
+
+    def curl(self, mode, size, rnd, dest=None, proto="http", tool=None):
+        self.prepare()
         dest = dest or self.out
-        cmd = ["curl", "-s", "-f", "-o", dest, "-w", "%{time_total}", self.emu.url(size)]
-        rc, wall, cpu, rss, out, err = run_child(cmd)
+        emu = self.emus[proto]
+        cmd = ["curl", "-s", "-f", "-o", dest, "-w", "%{time_total}"]
+        if proto == "https":
+            cmd += ["--cacert", emu.ca]
+        rc, wall, cpu, rss, out, err = run_child(cmd + [emu.url(size)])
         if rc != 0:
             raise SystemExit(f"curl failed ({rc}): {err}")
         if dest != "/dev/null":
             self.check_output(size, "curl")
-        tool = "curl -o /dev/null" if dest == "/dev/null" else "curl -o FILE"
-        row = self.record(mode, tool, size, 1, rnd, float(out), wall, cpu, rss)
-        settle(self.out)
-        return row
+        tool = tool or ("curl -o /dev/null" if dest == "/dev/null" else "curl -o FILE")
+        return self.record(mode, tool, size, 1, rnd, float(out), wall, cpu, rss, proto=proto)
 
-    def dd(self, mode, size, rnd):
+    def dd(self, mode, size, rnd, tool="dd conv=fsync"):
+        self.prepare()
         bs = 4 << 20
         cmd = ["dd", "if=/dev/zero", f"of={self.out}", f"bs={bs}", f"count={size // bs}", "conv=fsync"]
         rc, wall, cpu, rss, out, err = run_child(cmd)
         if rc != 0:
             raise SystemExit(f"dd failed: {err}")
-        row = self.record(mode, "dd conv=fsync", size, 1, rnd, wall, wall, cpu, rss)
-        settle(self.out)
-        return row
+        return self.record(mode, tool, size, 1, rnd, wall, wall, cpu, rss)
 
-    def python_sdk(self, mode, which, size, threads, rnd):
-        cmd = [sys.executable, os.path.abspath(__file__), "--_child", which, "--_endpoint", self.emu.endpoint,
-               "--_key", self.emu.key(size), "--_out", self.out, "--_ckpt", self.ckpt,
+    def python_sdk(self, mode, which, size, threads, rnd, proto="http", tool=None):
+        self.prepare()
+        emu = self.emus[proto]
+        cmd = [sys.executable, os.path.abspath(__file__), "--_child", which, "--_endpoint", emu.endpoint,
+               "--_key", emu.key(size), "--_out", self.out, "--_ckpt", self.ckpt,
                "--threads", str(threads), "--part-size", str(self.args.part_size)]
-        os.makedirs(self.ckpt, exist_ok=True)
-        env = dict(os.environ, OSS_FFI_LIBRARY=os.path.join(REPO, "target/release/liboss_ffi.so"))
+        if proto == "https":
+            cmd += ["--_ca", emu.ca]
+        env = dict(os.environ, OSS_FFI_LIBRARY=os.path.join(REPO, "target/release/liboss_ffi.so"),
+                   **self.tls_env(proto))
         rc, wall, cpu, rss, out, err = run_child(cmd, env)
         if rc != 0:
             raise SystemExit(f"{which} failed ({rc}): {err[-3000:]}")
@@ -240,15 +387,16 @@ class Bench:
         secs = json.loads(out.strip().splitlines()[-1])["seconds"]
         name = {"v2": "python alibabacloud-oss-v2", "oss2": "python oss2",
                 "binding": "python oss_ffi binding"}[which]
-        row = self.record(mode, f"{name} (t={threads})", size, threads, rnd, secs, wall, cpu, rss)
-        settle(self.out, self.ckpt)
-        return row
+        return self.record(mode, tool or f"{name} (t={threads})", size, threads, rnd, secs, wall, cpu, rss,
+                           proto=proto)
 
 
 # ---------------------------------------------------------------- the Python SDK children
 
 def child_main(a):
-    """Runs inside a child process (so its CPU and RSS are the SDK's own)."""
+    """Runs inside a child process (so its CPU and RSS are the SDK's own). Over HTTPS the SDKs'
+    requests sessions trust the emulator's CA through REQUESTS_CA_BUNDLE (set by the driver), our
+    binding through ca_file."""
     if a._child == "v2":
         import alibabacloud_oss_v2 as oss
         cfg = oss.config.load_default()
@@ -264,7 +412,8 @@ def child_main(a):
         # This library through its Python binding (bindings/python, ctypes over the C ABI).
         sys.path.insert(0, os.path.join(REPO, "bindings", "python", "src"))
         import oss_ffi
-        with oss_ffi.Client(a._endpoint, credentials=(AK, SK), signature_version="v1") as c:
+        tls = {"ca_file": a._ca} if a._ca else {}
+        with oss_ffi.Client(a._endpoint, credentials=(AK, SK), signature_version="v1", **tls) as c:
             t0 = time.monotonic()
             c.resumable_download(BUCKET, a._key, a._out, checkpoint_dir=a._ckpt,
                                  threads=a.threads, part_size=a.part_size)
@@ -284,44 +433,133 @@ def median_of(rows, tool):
     return {k: statistics.median(x[k] for x in r) for k in ("mb_s", "cpu_s_per_gib", "peak_rss_mib")}
 
 
-def mode_compare(b, py_failed):
+def tool_label(tid, a, best):
+    t, ct = a.threads, a.cpp_threads
+    return {"ffi-c": f"oss-ffi C oss_download (t={t})",
+            "ffi-c-best": f"oss-ffi C oss_download (t={best}, best of sweep)",
+            "cpp-ffi": "oss-ffi C++ layer (defaults)",
+            "cpp-ffi-mt": f"oss-ffi C++ layer (t={ct})",
+            "cpp-official": "official C++ SDK 1.10.1 (defaults)",
+            "cpp-official-mt": f"official C++ SDK 1.10.1 (t={ct})",
+            "curl": "curl -o FILE",
+            "null": "curl -o /dev/null",
+            "dd": "dd conv=fsync",
+            "binding": f"python oss_ffi binding (t={t})",
+            "v2": f"python alibabacloud-oss-v2 (t={t})",
+            "oss2": f"python oss2 (t={t})"}[tid]
+
+
+def selected_tools(a, best=None, ids=None):
+    """The --tools ids (or ids) in table order, without ffi-c-best when it would equal ffi-c."""
+    if ids is None:
+        ids = TOOL_IDS if a.tools in (None, "", "all") else [x.strip() for x in a.tools.split(",") if x.strip()]
+    unknown = [x for x in ids if x not in TOOL_IDS]
+    if unknown:
+        raise SystemExit(f"unknown --tools {', '.join(unknown)}; known: {', '.join(TOOL_IDS)}")
+    ids = [t for t in TOOL_IDS if t in ids]
+    best = best if best is not None else a.best_threads
+    if "ffi-c-best" in ids and best and best == a.threads and "ffi-c" in ids:
+        ids.remove("ffi-c-best")
+    return ids
+
+
+def phases(a, ids):
+    """[(proto, [tool ids])]: the HTTP phase, then the HTTPS one (without the HTTP-only tools)."""
+    out = [("http", list(ids))]
+    if a.https:
+        out.append(("https", [t for t in ids if t not in HTTP_ONLY]))
+    return [(p, t) for p, t in out if t]
+
+
+def phase_schedule(a, ids):
+    rounds = a.rounds or orderlib.full_cycle(len(ids))
+    lead, sched = orderlib.schedule(ids, rounds, a.order, a.seed)
+    return rounds, lead, sched
+
+
+def describe_order(a, proto, ids, rounds, lead, sched):
+    exact, lo, hi = orderlib.balance(ids, lead, sched)
+    full = orderlib.full_cycle(len(ids))
+    if exact:
+        bal = f"every tool follows every other tool exactly {lo} time(s)"
+    else:
+        bal = f"predecessor counts {lo}..{hi} (exact balance needs a multiple of {full} rounds with --order balanced)"
+    idle = any(orderlib.IDLE in r for r in sched)
+    return (f"{proto.upper()}: {len(ids)} tools, {rounds} rounds, order {a.order}"
+            f"{' (seed ' + str(a.seed) + ')' if a.order == 'random' else ''}"
+            f"{', an idle slot (delete + sync + ' + str(a.idle_seconds) + ' s pause) starts each round' if idle else ''}"
+            f"{', untimed lead-in run of ' + lead if lead else ''}: {bal}.")
+
+
+def run_slot(b, tid, proto, rnd, best, mode="compare"):
+    a, size = b.args, b.args.size
+    label = tool_label(tid, a, best)
+    if tid == "ffi-c":
+        return b.ours(mode, size, a.threads, rnd, tool=label, proto=proto)
+    if tid == "ffi-c-best":
+        return b.ours(mode, size, best, rnd, tool=label, proto=proto)
+    if tid in ("cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt"):
+        which = "ffi" if tid.startswith("cpp-ffi") else "official"
+        return b.cpp(mode, which, size, a.cpp_threads if tid.endswith("-mt") else 0, rnd, label, proto=proto)
+    if tid == "curl":
+        return b.curl(mode, size, rnd, proto=proto, tool=label)
+    if tid == "null":
+        return b.curl(mode, size, rnd, dest="/dev/null", proto=proto, tool=label)
+    if tid == "dd":
+        return b.dd(mode, size, rnd, tool=label)
+    return b.python_sdk(mode, tid, size, a.threads, rnd, proto=proto, tool=label)
+
+
+def mode_compare(b, py_failed, cpp_skipped):
+    """Returns (rows, best threads, {proto: (ids, rounds, lead, schedule)}, {tool id: why skipped})."""
     a = b.args
     size = a.size
-    log(f"mode 1 (compare): {size_name(size)}, part size {size_name(a.part_size)}, {a.rounds} rounds")
+    skipped = {}
+    ids = selected_tools(a)
+    for tid in ids:
+        if tid in PY_MODULE and PY_MODULE[tid] in py_failed:
+            skipped[tid] = f"{PY_MODULE[tid]}: {py_failed[PY_MODULE[tid]]}"
+        elif tid.startswith("cpp-ffi") and "ffi" in cpp_skipped:
+            skipped[tid] = cpp_skipped["ffi"]
+        elif tid.startswith("cpp-official") and "official" in cpp_skipped:
+            skipped[tid] = cpp_skipped["official"]
+    ids = [t for t in ids if t not in skipped]
+    log(f"mode 1 (compare): {size_name(size)}, part size {size_name(a.part_size)}, tools {', '.join(ids)}")
+    for tid, why in skipped.items():
+        log(f"  not measured: {tid}: {why.splitlines()[0]}")
     b.curl("warmup", size, 0, dest="/dev/null")  # page-caches the object on the server side
-    best = a.threads
-    if not a.best_threads:
+    best = a.best_threads or a.threads
+    if "ffi-c-best" in ids and not a.best_threads:
         log("quick sweep for the best thread count")
         sweep = {}
         for t in (2, 4, 8, 16):
             sweep[t] = statistics.median(b.ours("sweep", size, t, r)["mb_s"] for r in range(2))
         best = max(sweep, key=sweep.get)
-    else:
-        best = a.best_threads
     log(f"best thread count: {best}")
-    tools = [("ours", a.threads), ("ours", best), ("curl", None), ("null", None), ("dd", None)]
-    tools.append(("binding", a.threads))
-    if "alibabacloud_oss_v2" not in py_failed:
-        tools.append(("v2", a.threads))
-    if "oss2" not in py_failed:
-        tools.append(("oss2", a.threads))
-    if best == a.threads:
-        tools.remove(("ours", best))
-    rows = []
-    for rnd in range(1, a.rounds + 1):
-        k = (rnd - 1) % len(tools)
-        for kind, t in tools[k:] + tools[:k]:
-            if kind == "ours":
-                rows.append(b.ours("compare", size, t, rnd))
-            elif kind == "curl":
-                rows.append(b.curl("compare", size, rnd))
-            elif kind == "null":
-                rows.append(b.curl("compare", size, rnd, dest="/dev/null"))
-            elif kind == "dd":
-                rows.append(b.dd("compare", size, rnd))
-            else:
-                rows.append(b.python_sdk("compare", kind, size, t, rnd))
-    return rows, best
+    ids = selected_tools(a, best, ids)
+    rows, orders = [], {}
+    for proto, pids in phases(a, ids):
+        rounds, lead, sched = phase_schedule(a, pids)
+        orders[proto] = (pids, rounds, lead, sched)
+        log("mode 1 order: " + describe_order(a, proto, pids, rounds, lead, sched))
+        b.after = ""
+        b.curl("warmup", size, 0, dest="/dev/null", proto=proto)
+        prev = "warmup"
+        if lead:
+            b.tool_id = lead
+            run_slot(b, lead, proto, 0, best, mode="lead-in")
+            prev = lead
+        for rnd, slots in enumerate(sched, 1):
+            for slot in slots:
+                if slot == orderlib.IDLE:
+                    b.prepare()
+                    time.sleep(a.idle_seconds)
+                else:
+                    b.after, b.tool_id = prev, slot
+                    rows.append(run_slot(b, slot, proto, rnd, best))
+                prev = slot
+        b.after = b.tool_id = ""
+    return rows, best, orders, skipped
 
 
 def mode_scale(b):
@@ -343,23 +581,23 @@ def mode_crc(b):
     a = b.args
     size, t = a.size, a.crc_threads
     rows = []
-    log(f"mode 3 (crc): CRC64 on/off at {size_name(size)}, {t} threads, {a.rounds} rounds")
-    for rnd in range(1, a.rounds + 1):
+    rounds = a.rounds or 5
+    log(f"mode 3 (crc): CRC64 on/off at {size_name(size)}, {t} threads, {rounds} rounds")
+    for rnd in range(1, rounds + 1):
         order = [True, False] if rnd % 2 else [False, True]
         for crc in order:
             rows.append(b.ours("crc", size, t, rnd, crc=crc, tool="oss-ffi crc on" if crc else "oss-ffi crc off"))
     log("mode 3 (resume): interrupted at 50% then resumed vs uninterrupted")
-    for rnd in range(1, a.rounds + 1):
+    for rnd in range(1, rounds + 1):
         full = b.ours("resume", size, t, rnd, tool="oss-ffi uninterrupted")
         rows.append(full)
-        os.makedirs(b.ckpt, exist_ok=True)
+        b.prepare()
         cmd = [b.example, "--endpoint", b.emu.endpoint, "--bucket", BUCKET, "--key", b.emu.key(size),
                "--output", b.out, "--checkpoint-dir", b.ckpt, "--threads", str(t),
                "--part-size", str(a.part_size), "--progress", "lines"]
         rc1, wall1, cpu1, rss1, _, _ = run_child(cmd, b.env, interrupt_after=full["seconds"] / 2)
         if rc1 == 0:  # finished before the signal: nothing to resume
             log("  (the download finished before the interrupt; round skipped)")
-            settle(b.out, b.ckpt)
             continue
         if rc1 != 7:
             raise SystemExit(f"interrupted oss_download exited {rc1}, expected 7 (cancelled)")
@@ -374,7 +612,6 @@ def mode_crc(b):
         total = wall1 + wall2
         rows.append(b.record("resume", "oss-ffi interrupted+resumed", size, t, rnd, total, wall1 + wall2,
                              cpu1 + cpu2, max(rss1, rss2), extra=f"on disk at resume: {done}"))
-        settle(b.out, b.ckpt)
     return rows
 
 
@@ -400,30 +637,87 @@ def machine():
     return info
 
 
-def report(b, compare, best, scale, crc, info, load0, load1):
+def compare_stats(rows):
+    secs = sorted(r["seconds"] for r in rows)
+    med = statistics.median(secs)
+    size = rows[0]["size"]
+    return {"runs": len(rows), "median_s": round(med, 4), "min_s": secs[0], "max_s": secs[-1],
+            "max_over_min": round(secs[-1] / secs[0], 2), "mb_s": round(size / med / MB, 1),
+            "cpu_s_per_gib": round(statistics.median(r["cpu_s_per_gib"] for r in rows), 3),
+            "peak_rss_mib": round(statistics.median(r["peak_rss_mib"] for r in rows), 1),
+            "threads": statistics.median(r["threads"] for r in rows)}
+
+
+OURS = ("ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-mt", "binding")
+
+
+def report_compare(a, compare, orders, skipped):
+    """The mode 1 tables (one per protocol), the limits, the order and the median by predecessor."""
+    lines, summary = [], []
+    for proto, (ids, rounds, lead, sched) in orders.items():
+        rows = [r for r in compare if r["proto"] == proto]
+        stats = {t: compare_stats([r for r in rows if r["tool_id"] == t]) for t in ids
+                 if any(r["tool_id"] == t for r in rows)}
+        label = {t: next(r["tool"] for r in rows if r["tool_id"] == t) for t in stats}
+        curl = stats.get("curl")
+        lines += [f"### {proto.upper()}, {size_name(a.size)}", "", "Order: " + describe_order(a, proto, ids, rounds, lead, sched), "",
+                  "| tool | runs | median s | min s | max s | max/min | MB/s (median) | CPU s/GiB | "
+                  "peak RSS MiB | official C++ SDK (same threads) / this | curl -o FILE / this |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for t, st in stats.items():
+            vs_off = vs_curl = ""
+            if t in OURS:
+                off = [stats[o] for o in ("cpp-official", "cpp-official-mt")
+                       if o in stats and stats[o]["threads"] == st["threads"]]
+                if off:
+                    vs_off = f"{off[0]['median_s'] / st['median_s']:.2f}x"
+                if curl:
+                    vs_curl = f"{curl['median_s'] / st['median_s']:.2f}x"
+            name = f"**{label[t]}**" if t in OURS else label[t]
+            lines.append(f"| {name} | {st['runs']} | {st['median_s']:.3f} | {st['min_s']:.3f} | {st['max_s']:.3f} | "
+                         f"{st['max_over_min']:.2f} | {st['mb_s']:.0f} | {st['cpu_s_per_gib']:.2f} | "
+                         f"{st['peak_rss_mib']:.1f} | {vs_off} | {vs_curl} |")
+            summary.append({"section": f"compare-{proto}", "tool": label[t], "tool_id": t, **st,
+                            "official_over_this": vs_off.rstrip("x"), "curl_over_this": vs_curl.rstrip("x")})
+        lines.append("")
+        lines.append("Ratios are speed ratios (the other tool's median time / this row's; > 1: this row is faster); "
+                     "\"same threads\": the official SDK row with the same thread count.")
+        limits = []
+        if "null" in stats:
+            limits.append(f"network path (curl -o /dev/null) {stats['null']['mb_s']:.0f} MB/s")
+        if "dd" in stats:
+            limits.append(f"disk path (dd conv=fsync) {stats['dd']['mb_s']:.0f} MB/s")
+        if limits:
+            lines.append("Machine limits in the same run: " + ", ".join(limits) + ".")
+        # the median time by predecessor: what the disk did just before
+        preds = [p for p in ids + [orderlib.IDLE, "warmup"] if any(r["after"] == p for r in rows)]
+        if preds:
+            lines += ["", f"Median seconds by predecessor ({proto.upper()}; rows: tool, columns: the run just before):", "",
+                      "| tool | " + " | ".join(preds) + " |", "|---|" + "---:|" * len(preds)]
+            for t in stats:
+                cells = []
+                for p in preds:
+                    v = [r["seconds"] for r in rows if r["tool_id"] == t and r["after"] == p]
+                    cells.append(f"{statistics.median(v):.3f}" if v else ("-" if p == t else ""))
+                lines.append(f"| {t} | " + " | ".join(cells) + " |")
+        lines.append("")
+    if skipped:
+        lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
+    return lines, summary
+
+
+def report(b, compare, best, scale, crc, info, load0, load1, orders=None, skipped=None):
     a = b.args
     lines = [f"Machine: {info['nproc']} cores, {info.get('cpu', '?')}, {info['memory']} RAM, kernel "
              f"{info['kernel']}, disk {info['disk']}, curl {info['curl']}, Python {info['python']}.",
              f"Load average (1/5/15 min) at start {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, "
              f"at end {load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f}.",
-             f"Object {size_name(a.size)} (page-cached on the server), part size {size_name(a.part_size)}, "
-             f"{a.rounds} alternating rounds, medians. Command: `{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}`", ""]
+             f"Object {size_name(a.size)} (page-cached on the server), part size {size_name(a.part_size)}. "
+             f"Command: `{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}`", ""]
     summary = []
     if compare:
-        tools = list(dict.fromkeys(r["tool"] for r in compare))
-        ours = median_of(compare, f"oss-ffi (t={best})")["mb_s"]
-        lines += ["| tool | MB/s (median) | CPU s/GiB | peak RSS MiB | oss-ffi (best) / tool |",
-                  "|---|---:|---:|---:|---:|"]
-        for tool in tools:
-            m = median_of(compare, tool)
-            summary.append({"section": "compare", "tool": tool, **m, "ours_over_tool": round(ours / m["mb_s"], 2)})
-            lines.append(f"| {tool} | {m['mb_s']:.0f} | {m['cpu_s_per_gib']:.2f} | {m['peak_rss_mib']:.1f} | "
-                         f"{ours / m['mb_s']:.2f}x |")
-        net = median_of(compare, "curl -o /dev/null")["mb_s"]
-        disk = median_of(compare, "dd conv=fsync")["mb_s"]
-        lines += ["", f"Machine limits: network path (curl -o /dev/null) {net:.0f} MB/s, disk path "
-                  f"(dd conv=fsync) {disk:.0f} MB/s; oss-ffi (best, t={best}) = {ours:.0f} MB/s = "
-                  f"{ours / min(net, disk):.2f} of the smaller.", ""]
+        more, summary = report_compare(a, compare, orders or {}, skipped or {})
+        lines += more
     if scale:
         lines += ["| scale | size | threads | MB/s (median) | peak RSS MiB (max) | CPU s/GiB |", "|---|---|---:|---:|---:|---:|"]
         keys = list(dict.fromkeys((r["mode"], r["size"], r["threads"]) for r in scale))
@@ -469,11 +763,12 @@ def plot(rows, best, path):
         log(f"no plot: {e}")
         return
     fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
-    comp = [r for r in rows if r["mode"] == "compare"]
+    comp = [dict(r, tool=r["tool"] + (" [https]" if r["proto"] == "https" else "")) for r in rows
+            if r["mode"] == "compare"]
     if comp:
         tools = list(dict.fromkeys(r["tool"] for r in comp))
         med = [median_of(comp, t)["mb_s"] for t in tools]
-        axes[0].barh(range(len(tools)), med, color=["tab:blue" if t.startswith("oss-ffi") else "tab:gray" for t in tools])
+        axes[0].barh(range(len(tools)), med, color=["tab:blue" if "oss-ffi" in t else "tab:gray" for t in tools])
         axes[0].set_yticks(range(len(tools)), tools, fontsize=8)
         axes[0].invert_yaxis()
         axes[0].set_xlabel("MB/s (median)")
@@ -502,14 +797,49 @@ def plot(rows, best, path):
     log(f"plot: {path}")
 
 
+def print_order(a):
+    """--print-order: the schedule of every phase and its predecessor counts, without running."""
+    print(orderlib.__doc__.strip() + "\n")
+    failures = orderlib.self_check(40)
+    print(f"self-check of the balanced scheme for 1..40 tools over one and two full cycles: "
+          f"{'ok' if not failures else 'FAILED: ' + '; '.join(failures)}\n")
+    for proto, ids in phases(a, selected_tools(a)):
+        rounds, lead, sched = phase_schedule(a, ids)
+        print(describe_order(a, proto, ids, rounds, lead, sched))
+        if lead:
+            print(f"  lead-in (untimed): {lead}")
+        for i, r in enumerate(sched, 1):
+            print(f"  round {i:2}: {' '.join(r)}")
+        print(orderlib.format_matrix(ids, lead, sched))
+        print()
+    return 1 if failures else 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", default="1G", help="object size for modes 1 and 3 (default 1G)")
-    ap.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    ap.add_argument("--rounds", type=int, default=None,
+                    help="rounds of mode 1 per protocol (default: one full balanced cycle, N-1 or N rounds "
+                         "for N tools) and of mode 3 (default 5)")
     ap.add_argument("--threads", type=int, default=3, help="default thread count, also for the Python SDKs (3)")
     ap.add_argument("--best-threads", type=int, default=0, help="skip the quick sweep and use this count")
     ap.add_argument("--part-size", default="8M", help="part size for every tool (default 8M)")
     ap.add_argument("--modes", default="compare,scale,crc", help="comma list of compare, scale, crc")
+    ap.add_argument("--tools", default="all", help=f"mode 1 tools, comma list of {','.join(TOOL_IDS)} (default all)")
+    ap.add_argument("--https", dest="https", action="store_true", default=True,
+                    help="mode 1 also over HTTPS (the emulator's --tls; the default)")
+    ap.add_argument("--no-https", dest="https", action="store_false", help="mode 1 over HTTP only")
+    ap.add_argument("--order", default="balanced", choices=("balanced", "rotate", "random"),
+                    help="mode 1 run order (bench/order.py): balanced (every tool follows every other equally "
+                         "often; default), rotate (the old rotation), random (a seeded permutation per round)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of --order random")
+    ap.add_argument("--idle-seconds", type=float, default=2.0,
+                    help="pause of the idle slot of the balanced order (even tool counts; default 2)")
+    ap.add_argument("--print-order", action="store_true",
+                    help="print the mode 1 order and its predecessor counts, check the scheme, and exit")
+    ap.add_argument("--cpp-threads", type=int, default=8, help="threads of the cpp-*-mt rows (default 8)")
+    ap.add_argument("--cpp-checkpoint", action="store_true",
+                    help="give the C++ rows a checkpoint directory (default: none, as the issue measured)")
     ap.add_argument("--sweep-threads", default="1,2,4,8,16,32")
     ap.add_argument("--sizes", default="64M,256M,1G", help="mode 2 sizes (default 64M,256M,1G)")
     ap.add_argument("--big", action="store_true", help="mode 2 also at 2G and 4G")
@@ -519,41 +849,58 @@ def main():
     ap.add_argument("--work", default=os.environ.get("OSS_BENCH_DIR", "/tmp/oss-ffi-bench"),
                     help="server root (objects cached there) and download directory")
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
-    ap.add_argument("--no-build", action="store_true")
-    for hidden in ("--_child", "--_endpoint", "--_key", "--_out", "--_ckpt"):
+    ap.add_argument("--no-build", action="store_true",
+                    help="do not rebuild the library, the example and the emulator (the C++ program is "
+                         "still compiled; the official SDK is built only if not cached)")
+    for hidden in ("--_child", "--_endpoint", "--_key", "--_out", "--_ckpt", "--_ca"):
         ap.add_argument(hidden, help=argparse.SUPPRESS)
     a = ap.parse_args()
     a.size, a.part_size = parse_size(a.size), parse_size(a.part_size)
     if a._child:
         return child_main(a)
+    if a.print_order:
+        return print_order(a)
     a.sweep_threads = [int(x) for x in a.sweep_threads.split(",")]
     a.sizes = [parse_size(x) for x in a.sizes.split(",")]
     modes = set(a.modes.split(","))
+    tools = selected_tools(a) if "compare" in modes else []
 
-    py_failed = ensure_python_packages()
+    mods = [PY_MODULE[t] for t in tools if t in PY_MODULE] + ["matplotlib"]
+    py_failed = ensure_python_packages(mods)
     build(a)
+    want_cpp = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
+                if any(t.startswith(prefix) for t in tools)]
+    cpp_bins, cpp_skipped = build_cpp(want_cpp)
     load0 = os.getloadavg()
     sizes = [a.size] + (a.sizes + ([2 << 30, 4 << 30] if a.big else []) if "scale" in modes else [])
-    emu = Emulator(os.path.join(a.work, "root"), sizes)
+    root = os.path.join(a.work, "root")
+    emus = {"http": Emulator(root, sizes)}
     dl = os.path.join(a.work, "dl")
     os.makedirs(dl, exist_ok=True)
-    b = Bench(a, emu, dl)
+    b = None
     try:
+        if a.https and "compare" in modes:
+            emus["https"] = Emulator(root, sizes, tls=True)
+        b = Bench(a, emus, dl)
+        b.cpp_bins = cpp_bins
         for s in sorted(set(sizes)):  # page-cache every object on the server side
             b.curl("warmup", s, 0, dest="/dev/null")
-        compare, best = ([], a.best_threads or a.threads)
+        compare, best, orders, skipped = ([], a.best_threads or a.threads, {}, {})
         if "compare" in modes:
-            compare, best = mode_compare(b, py_failed)
+            compare, best, orders, skipped = mode_compare(b, py_failed, cpp_skipped)
         a.crc_threads = a.crc_threads or best
         scale = mode_scale(b) if "scale" in modes else []
         crc = mode_crc(b) if "crc" in modes else []
+        clear_dir(dl)
     finally:
-        emu.stop()
+        for e in emus.values():
+            e.stop()
     load1 = os.getloadavg()
     info = machine()
-    text, summary = report(b, compare, best, scale, crc, info, load0, load1)
-    if py_failed:
-        text += "\nNot measured: " + "; ".join(f"{k}: {v}" for k, v in py_failed.items()) + "\n"
+    text, summary = report(b, compare, best, scale, crc, info, load0, load1, orders, skipped)
+    other = {k: v for k, v in py_failed.items() if k not in PY_MODULE.values()}
+    if other:
+        text += "\nNot available: " + "; ".join(f"{k}: {v}" for k, v in other.items()) + "\n"
     os.makedirs(a.results, exist_ok=True)
     with open(os.path.join(a.results, "runs.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(b.rows[0].keys()))
@@ -571,4 +918,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
