@@ -136,13 +136,16 @@ pub unsafe extern "C" fn oss_client_enable_requests(client: *const oss_client_t)
     }
 }
 
-/// The operation's cancellation: SDK shutdown plus `extra`.
-fn cancel_with(extra: Option<tokio_util::sync::CancellationToken>) -> Result<Cancel> {
+/// The operation's cancellation: SDK shutdown plus `extra`, and the client's call deadline.
+fn cancel_with(
+    client: &Client,
+    extra: Option<tokio_util::sync::CancellationToken>,
+) -> Result<Cancel> {
     let mut c = Cancel::new().with(crate::runtime::shutdown_token()?);
     if let Some(t) = extra {
         c = c.with(t);
     }
-    Ok(c)
+    Ok(client.call_cancel(c))
 }
 
 /// Hands the metadata to the caller when it asked for it (`meta_out` not NULL).
@@ -162,7 +165,7 @@ where
     T: Send + 'static,
 {
     r.cancel.around(|token| {
-        let cancel = cancel_with(Some(token))?;
+        let cancel = cancel_with(&c.client, Some(token))?;
         crate::runtime::block_on(op(c.client.clone(), r.object.clone(), cancel))
     })
 }
@@ -299,7 +302,7 @@ pub unsafe extern "C" fn oss_client_resumable_download_object(
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, download_ref(request)?) };
         let meta = r.cancel.around(|token| {
-            let cancel = cancel_with(Some(token))?;
+            let cancel = cancel_with(&c.client, Some(token))?;
             let (client, req) = (c.client.clone(), r.request.clone());
             crate::runtime::block_on(async move {
                 crate::download::resumable_download(&client, &req, &cancel).await
