@@ -230,8 +230,11 @@ typedef void (*oss_progress_cb)(size_t increment,
 
 /**
  * A log sink: `level`, the NUL-terminated `message` (borrowed for the call only) and the
- * `user_data` given to `oss_set_log_callback`. Called from any library thread, one call at a
- * time; it must not call back into the SDK.
+ * `user_data` given to `oss_set_log_callback`. Called from library threads or the calling
+ * thread, one call at a time, with no lock of the library held: it may call back into the SDK
+ * (lines logged meanwhile are delivered after it returns). A blocking call (a request, a
+ * download) made from it while it runs on a library thread fails at once with
+ * `OSS_ERROR_KIND_INVALID_ARGUMENT`; never a deadlock.
  */
 typedef void (*oss_log_cb)(oss_log_level_t level, const char *message, void *user_data);
 
@@ -262,7 +265,8 @@ oss_error_t *oss_client_new(const char *endpoint,
 const oss_client_t *oss_client_clone(const oss_client_t *client);
 
 /**
- * Releases one reference. NULL is a no-op.
+ * Releases one reference. NULL is a no-op. In a process `fork()`ed after the client was made,
+ * the reference is only forgotten: the client's connections belong to the parent.
  *
  * # Safety
  * NULL or from `oss_client_new`/`oss_client_clone`, each released once, not while a call on

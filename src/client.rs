@@ -38,6 +38,9 @@ pub(crate) struct Inner {
     pub clock_offset: AtomicI64,
     /// Cancelled while requests are disabled (`DisableRequest`).
     pub requests: Mutex<CancellationToken>,
+    /// The process that made the client: its connections belong to that process's runtime, so a
+    /// `fork()`ed child cannot use it.
+    pub pid: u32,
 }
 
 impl std::fmt::Debug for Client {
@@ -70,6 +73,7 @@ impl Client {
                 rate,
                 clock_offset: AtomicI64::new(0),
                 requests: Mutex::new(CancellationToken::new()),
+                pid: std::process::id(),
             }),
         })
     }
@@ -104,6 +108,28 @@ impl Client {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Whether this client was made in this process (not inherited through `fork()`).
+    pub fn made_in_this_process(&self) -> bool {
+        self.inner.pid == std::process::id()
+    }
+
+    /// Refuses a client inherited through `fork()`: its pooled connections are served by the
+    /// parent's runtime, whose threads do not exist here (a request would wait forever).
+    pub(crate) fn check_process(&self) -> Result<()> {
+        if self.made_in_this_process() {
+            return Ok(());
+        }
+        Err(Error::new(
+            crate::error::ErrorKind::InvalidArgument,
+            "ValidateError",
+            format!(
+                "this client was made in process {} and this process was fork()ed from it: a client \
+                 cannot be used across fork(); make a new one here (after oss_initialize_sdk)",
+                self.inner.pid
+            ),
+        ))
     }
 
     /// Checks that the client can sign requests (V4 needs a region).

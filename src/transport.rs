@@ -158,6 +158,7 @@ pub(crate) struct Response {
 
 /// Sends `req`, retrying per the configuration; returns the first answer with status < 300.
 pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) -> Result<Response> {
+    client.check_process()?;
     client.check_signing()?;
     let cancel = cancel.clone().with(client.requests_token());
     let cfg = client.config();

@@ -76,7 +76,8 @@ pub unsafe extern "C" fn oss_client_clone(client: *const oss_client_t) -> *const
     }
 }
 
-/// Releases one reference. NULL is a no-op.
+/// Releases one reference. NULL is a no-op. In a process `fork()`ed after the client was made,
+/// the reference is only forgotten: the client's connections belong to the parent.
 ///
 /// # Safety
 /// NULL or from `oss_client_new`/`oss_client_clone`, each released once, not while a call on
@@ -86,7 +87,13 @@ pub unsafe extern "C" fn oss_client_free(client: *const oss_client_t) {
     ffi_boundary! {
         if !client.is_null() {
             // SAFETY: from Arc::into_raw, released once.
-            drop(unsafe { Arc::from_raw(client) });
+            let c = unsafe { Arc::from_raw(client) };
+            if c.client.made_in_this_process() {
+                drop(c);
+            } else {
+                // Dropping it would close sockets registered with the parent's event loop.
+                std::mem::forget(c);
+            }
         }
     }
 }

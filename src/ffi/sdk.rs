@@ -1,7 +1,6 @@
 //! SDK lifecycle, version, log settings and the CRC64 helpers.
 
 use std::ffi::{c_char, c_void, CString};
-use std::sync::Arc;
 
 use crate::ffi::boundary::{ffi_boundary, ffi_try, UserData};
 use crate::ffi::error::oss_error_t;
@@ -37,8 +36,11 @@ impl From<Level> for oss_log_level_t {
 }
 
 /// A log sink: `level`, the NUL-terminated `message` (borrowed for the call only) and the
-/// `user_data` given to `oss_set_log_callback`. Called from any library thread, one call at a
-/// time; it must not call back into the SDK.
+/// `user_data` given to `oss_set_log_callback`. Called from library threads or the calling
+/// thread, one call at a time, with no lock of the library held: it may call back into the SDK
+/// (lines logged meanwhile are delivered after it returns). A blocking call (a request, a
+/// download) made from it while it runs on a library thread fails at once with
+/// `OSS_ERROR_KIND_INVALID_ARGUMENT`; never a deadlock.
 #[allow(non_camel_case_types)]
 pub type oss_log_cb = Option<
     unsafe extern "C" fn(level: oss_log_level_t, message: *const c_char, user_data: *mut c_void),
@@ -117,9 +119,8 @@ pub unsafe extern "C" fn oss_set_log_callback(
             }
             Some(f) => {
                 let data = UserData { ptr: user_data, free: user_data_free };
-                let lock = std::sync::Mutex::new(());
-                crate::log::set_sink(Some(Arc::new(move |level: Level, msg: &str| {
-                    let _serial = lock.lock().unwrap_or_else(|e| e.into_inner());
+                // Serialised without a lock held during the call: the callback may re-enter.
+                crate::log::set_sink(Some(crate::log::serialized(move |level: Level, msg: &str| {
                     let line = CString::new(msg.replace('\0', " ")).unwrap_or_default();
                     // SAFETY: f was given for use with data.ptr from any thread (the contract).
                     unsafe { f(level.into(), line.as_ptr(), data.get()) };
