@@ -1085,6 +1085,13 @@ const char *oss_version(void);
  * Idempotent and thread-safe; may be called again after `oss_shutdown_sdk`. Also applies
  * `OSS_SDK_LOG_LEVEL` from the environment.
  *
+ * fork(): a child process does not inherit a working SDK (the runtime's threads stay in the
+ * parent). Its calls fail at once with `OSS_ERROR_KIND_NOT_INITIALIZED` until it calls
+ * `oss_initialize_sdk`, which starts a fresh runtime and leaves the parent's alone. Clients made
+ * before the fork cannot be used in the child (their calls fail with
+ * `OSS_ERROR_KIND_INVALID_ARGUMENT`; `oss_client_free` only forgets them there): make new ones.
+ * Fork while no other thread is inside an SDK call.
+ *
  * Errors: `OSS_ERROR_KIND_IO` when the runtime's threads cannot be started.
  */
 oss_error_t *oss_initialize_sdk(void);
@@ -1098,7 +1105,8 @@ oss_error_t *oss_initialize_sdk(void);
 void oss_shutdown_sdk(void);
 
 /**
- * Whether the SDK is initialised.
+ * Whether the SDK is initialised in this process (false in a `fork()`ed child until it calls
+ * `oss_initialize_sdk`).
  */
 bool oss_is_sdk_initialized(void);
 

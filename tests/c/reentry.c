@@ -24,7 +24,15 @@ static const oss_client_t *g_client;
 static oss_get_object_request_t *g_req;
 
 static pthread_mutex_t counters = PTHREAD_MUTEX_INITIALIZER;
-static int lines = 0, budget = 0, nested_errors = 0, nested_requests = 0, init_lines = 0;
+static int lines = 0, budget = 0, nested_errors = 0, nested_requests = 0, init_lines = 0, frees = 0;
+static int reregister = 0; /* only touched by the callback, whose calls are serialised */
+
+static void count_free(void *user_data) {
+    (void)user_data;
+    pthread_mutex_lock(&counters);
+    frees++;
+    pthread_mutex_unlock(&counters);
+}
 
 /* Every line: cheap calls back into the SDK. While the budget lasts: an SDK call that fails (the
  * SDK logs the error it returns, on this thread, from inside this callback) and a blocking
@@ -36,12 +44,20 @@ static void on_log(oss_log_level_t level, const char *message, void *user_data) 
     (void)user_data;
     pthread_mutex_lock(&counters);
     lines++;
-    if (strstr(message, "SDK initialised")) init_lines++;
+    if (strstr(message, "SDK initialised")) {
+        init_lines++;
+        reregister = 1;
+    }
     spend = budget > 0;
     if (spend) budget--;
     pthread_mutex_unlock(&counters);
 
     if (oss_is_sdk_initialized()) (void)oss_get_log_level();
+    if (reregister) {
+        /* The sink replaces itself (and its user data) from inside itself. */
+        oss_set_log_callback(on_log, &lines, count_free);
+        reregister = 0;
+    }
     if (spend) {
         oss_object_meta_t *meta = NULL;
         oss_error_t *e = oss_client_head_object(NULL, NULL, &meta);
@@ -167,6 +183,7 @@ int main(void) {
     CHECK(oss_initialize_sdk() == NULL, "re-init with the callback set");
     pthread_mutex_lock(&counters);
     CHECK(init_lines > 0, "the initialisation line reached the callback (%d)", init_lines);
+    CHECK(frees == 0, "the re-registered sink's user data is live (%d frees)", frees);
     pthread_mutex_unlock(&counters);
     kind = head(g_client, &size, why, sizeof why);
     CHECK(kind == OSS_ERROR_KIND_NONE, "the client works after re-init: %s", why);
@@ -197,6 +214,7 @@ int main(void) {
     oss_client_free(slow);
 
     oss_set_log_callback(NULL, NULL, NULL);
+    CHECK(frees == 1, "the user data was freed once when the sink was replaced (%d)", frees);
     oss_get_object_request_free(g_req);
     oss_client_free(g_client);
     oss_shutdown_sdk();
