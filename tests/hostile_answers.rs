@@ -259,6 +259,38 @@ async fn absurd_server_times_never_set_the_clock_and_the_client_keeps_working() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skew_error_without_a_server_time_is_returned_at_once() {
+    // The local OSS server's fault injection: 403 RequestTimeTooSkewed with no ServerTime, on
+    // GET (XML body) and on HEAD (x-oss-err).
+    use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultAction, FaultRule, Faults};
+    let root = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: root.path().to_path_buf(),
+        credentials: vec![Credential::new("ak", "sk")],
+        ..Default::default()
+    })
+    .unwrap();
+    emu.put_object(BUCKET, "k", b"7 bytes").unwrap();
+    emu.set_faults(Faults::default().with(FaultRule::new(FaultAction::Status {
+        status: 403,
+        code: Some("RequestTimeTooSkewed".into()),
+    })));
+    let c = Client::new(
+        &emu.endpoint(),
+        Arc::new(StaticProvider::new("ak", "sk", None)),
+        quick(),
+    )
+    .unwrap();
+    emu.clear_log();
+    let err = read_all(&c, &Cancel::new()).await.unwrap_err();
+    assert_eq!(err.code, "RequestTimeTooSkewed", "{err}");
+    let err = c.head_object(&req(), &Cancel::new()).await.unwrap_err();
+    assert_eq!(err.code, "RequestTimeTooSkewed", "{err}");
+    assert_eq!(emu.log().len(), 2, "one request each, no blind retries");
+    assert_eq!(c.clock_offset_secs(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plausible_skew_is_still_corrected() {
     let server = skew_server(iso(std::time::SystemTime::now() + Duration::from_secs(7200)));
     let c = client(&server, quick());
