@@ -25,6 +25,7 @@ static oss_get_object_request_t *g_req;
 
 static pthread_mutex_t counters = PTHREAD_MUTEX_INITIALIZER;
 static int lines = 0, budget = 0, nested_errors = 0, nested_requests = 0, init_lines = 0, frees = 0;
+static int nested_odd = 0;
 static int reregister = 0; /* only touched by the callback, whose calls are serialised */
 
 static void count_free(void *user_data) {
@@ -69,6 +70,8 @@ static void on_log(oss_log_level_t level, const char *message, void *user_data) 
             e = oss_client_head_object(g_client, g_req, &meta);
             pthread_mutex_lock(&counters);
             nested_requests++;
+            /* Run (on the caller's thread) or refused at once (on a library thread). */
+            if (e && oss_error_kind(e) != OSS_ERROR_KIND_INVALID_ARGUMENT) nested_odd++;
             pthread_mutex_unlock(&counters);
             oss_error_free(e);
             oss_object_meta_free(meta);
@@ -124,7 +127,8 @@ static void child(int64_t want_size) {
     CHECK(kind == OSS_ERROR_KIND_NOT_INITIALIZED, "a call before initialising in the child: kind %d (%s)", (int)kind, why);
     CHECK(strstr(why, "fork") != NULL, "the error says why: %s", why);
     err = oss_client_new(env("OSS_TEST_ENDPOINT"), NULL, NULL, &mine);
-    CHECK(err != NULL, "no client before initialising");
+    CHECK(oss_error_kind(err) == OSS_ERROR_KIND_NOT_INITIALIZED, "no client before initialising: %s",
+          oss_error_message(err));
     oss_error_free(err);
     oss_shutdown_sdk(); /* returns at once: the parent's threads are not ours to stop */
 
@@ -174,6 +178,7 @@ int main(void) {
     CHECK(lines > 0 && nested_errors > 0, "the callback ran and re-entered (%d lines, %d nested errors)", lines,
           nested_errors);
     CHECK(nested_requests > 0, "requests were made from the callback (%d)", nested_requests);
+    CHECK(nested_odd == 0, "each either ran or was refused as a re-entry (%d other errors)", nested_odd);
     budget = 0;
     pthread_mutex_unlock(&counters);
 
