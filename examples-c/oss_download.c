@@ -223,13 +223,39 @@ static int exit_code_of(const oss_error_t *err) {
     }
 }
 
+/* Writes `s` with every control character shown as \xNN instead of sent raw: C0 controls (ESC
+ * starts terminal escape sequences, CR and LF can forge lines), DEL, and the C1 controls U+0080 to
+ * U+009F (UTF-8 C2 80..C2 9F; U+009B is a one-byte CSI on some terminals). What servers send (error
+ * codes and messages, ETags, request ids) and what names hold is never trusted with the terminal. */
+static void put_safe(FILE *f, const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    for (; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            fprintf(f, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            fprintf(f, "\\xc2\\x%02x", p[1]);
+            p++;
+        } else {
+            fputc(*p, f);
+        }
+    }
+}
+
+/* `label`, the sanitised `value`, a newline. */
+static void put_line(FILE *f, const char *label, const char *value) {
+    fputs(label, f);
+    put_safe(f, value);
+    fputc('\n', f);
+}
+
 /* Prints the error (code, message, request id, host, HTTP status), frees it, returns the exit code. */
 static int report(const char *what, oss_error_t *err) {
     int code = exit_code_of(err);
-    fprintf(stderr, "oss_download: %s failed\n  code:       %s\n  message:    %s\n", what, oss_error_code(err),
-            oss_error_message(err));
-    if (*oss_error_request_id(err)) fprintf(stderr, "  request id: %s\n", oss_error_request_id(err));
-    if (*oss_error_host(err)) fprintf(stderr, "  host:       %s\n", oss_error_host(err));
+    fprintf(stderr, "oss_download: %s failed\n", what);
+    put_line(stderr, "  code:       ", oss_error_code(err));
+    put_line(stderr, "  message:    ", oss_error_message(err));
+    if (*oss_error_request_id(err)) put_line(stderr, "  request id: ", oss_error_request_id(err));
+    if (*oss_error_host(err)) put_line(stderr, "  host:       ", oss_error_host(err));
     if (oss_error_http_status(err)) fprintf(stderr, "  http:       %u\n", (unsigned)oss_error_http_status(err));
     oss_error_free(err);
     return code;
@@ -438,10 +464,11 @@ int main(int argc, char **argv) {
     if (err) {
         int cancelled = oss_error_kind(err) == OSS_ERROR_KIND_CANCELLED;
         rc = report("download", err);
-        if (cancelled && o.checkpoint_dir)
-            fprintf(stderr, "oss_download: the checkpoint in %s is kept; run the same command again to resume\n",
-                    o.checkpoint_dir);
-        else if (cancelled)
+        if (cancelled && o.checkpoint_dir) {
+            fputs("oss_download: the checkpoint in ", stderr);
+            put_safe(stderr, o.checkpoint_dir);
+            fputs(" is kept; run the same command again to resume\n", stderr);
+        } else if (cancelled)
             fprintf(stderr, "oss_download: no --checkpoint-dir was given, so the next run starts over\n");
     } else {
         double secs = now() - t0;
@@ -449,11 +476,15 @@ int main(int argc, char **argv) {
         char size[32];
         int has_crc = oss_object_meta_crc64(meta, &crc);
         human((double)oss_object_meta_content_length(meta), size, sizeof size);
-        printf("downloaded %s/%s -> %s\n", o.bucket, o.key, o.output ? o.output : o.key);
+        fputs("downloaded ", stdout);
+        put_safe(stdout, o.bucket);
+        fputs("/", stdout);
+        put_safe(stdout, o.key);
+        put_line(stdout, " -> ", o.output ? o.output : o.key);
         printf("  object size:  %" PRId64 " bytes (%s)\n", oss_object_meta_content_length(meta), size);
-        printf("  etag:         %s\n", oss_object_meta_etag(meta));
+        put_line(stdout, "  etag:         ", oss_object_meta_etag(meta));
         if (has_crc) printf("  object crc64: %" PRIu64 " (verified)\n", crc);
-        printf("  request id:   %s\n", oss_object_meta_request_id(meta));
+        put_line(stdout, "  request id:   ", oss_object_meta_request_id(meta));
         printf("  time:         %.2f s\n", secs);
         oss_object_meta_free(meta);
         rc = EXIT_OK;

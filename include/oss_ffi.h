@@ -230,8 +230,11 @@ typedef void (*oss_progress_cb)(size_t increment,
 
 /**
  * A log sink: `level`, the NUL-terminated `message` (borrowed for the call only) and the
- * `user_data` given to `oss_set_log_callback`. Called from any library thread, one call at a
- * time; it must not call back into the SDK.
+ * `user_data` given to `oss_set_log_callback`. Called from library threads or the calling
+ * thread, one call at a time, with no lock of the library held: it may call back into the SDK
+ * (lines logged meanwhile are delivered after it returns). A blocking call (a request, a
+ * download) made from it while it runs on a library thread fails at once with
+ * `OSS_ERROR_KIND_INVALID_ARGUMENT`; never a deadlock.
  */
 typedef void (*oss_log_cb)(oss_log_level_t level, const char *message, void *user_data);
 
@@ -262,7 +265,8 @@ oss_error_t *oss_client_new(const char *endpoint,
 const oss_client_t *oss_client_clone(const oss_client_t *client);
 
 /**
- * Releases one reference. NULL is a no-op.
+ * Releases one reference. NULL is a no-op. In a process `fork()`ed after the client was made,
+ * the reference is only forgotten: the client's connections belong to the parent.
  *
  * # Safety
  * NULL or from `oss_client_new`/`oss_client_clone`, each released once, not while a call on
@@ -400,12 +404,27 @@ oss_error_t *oss_config_set_connect_timeout_ms(oss_config_t *cfg, uint64_t timeo
 
 /**
  * Sets the low-speed (idle) timeout in milliseconds (> 0): a request fails when no byte arrives
- * for this long. It is not a limit on the total duration.
+ * for this long, and an error answer's body is read for at most this long in total. It is not
+ * a limit on the total duration of a call: see `oss_config_set_call_timeout_ms`.
  *
  * # Safety
  * `cfg` NULL or live.
  */
 oss_error_t *oss_config_set_request_timeout_ms(oss_config_t *cfg, uint64_t timeout_ms);
+
+/**
+ * Sets a deadline for every whole call made with clients of this configuration, in
+ * milliseconds: HeadObject, GetObjectMeta, GetObject and a resumable download, all their
+ * requests, retries and back-offs included. 0 (the default): no deadline. A call still running
+ * at its deadline fails with `OSS_ERROR_KIND_TIMEOUT` (code `ClientError:200028`); a resumable
+ * download keeps its checkpoint (with a checkpoint directory), so calling again resumes it.
+ * The deadline is checked while waiting for the network and between steps: a local file
+ * operation in progress (a sync, the final rename) finishes first.
+ *
+ * # Safety
+ * `cfg` NULL or live.
+ */
+oss_error_t *oss_config_set_call_timeout_ms(oss_config_t *cfg, uint64_t timeout_ms);
 
 /**
  * Sets the retry policy: `max_retries` (0..=100) retries after the first attempt, waiting
@@ -1066,6 +1085,13 @@ const char *oss_version(void);
  * Idempotent and thread-safe; may be called again after `oss_shutdown_sdk`. Also applies
  * `OSS_SDK_LOG_LEVEL` from the environment.
  *
+ * fork(): a child process does not inherit a working SDK (the runtime's threads stay in the
+ * parent). Its calls fail at once with `OSS_ERROR_KIND_NOT_INITIALIZED` until it calls
+ * `oss_initialize_sdk`, which starts a fresh runtime and leaves the parent's alone. Clients made
+ * before the fork cannot be used in the child (their calls fail with
+ * `OSS_ERROR_KIND_INVALID_ARGUMENT`; `oss_client_free` only forgets them there): make new ones.
+ * Fork while no other thread is inside an SDK call.
+ *
  * Errors: `OSS_ERROR_KIND_IO` when the runtime's threads cannot be started.
  */
 oss_error_t *oss_initialize_sdk(void);
@@ -1079,7 +1105,8 @@ oss_error_t *oss_initialize_sdk(void);
 void oss_shutdown_sdk(void);
 
 /**
- * Whether the SDK is initialised.
+ * Whether the SDK is initialised in this process (false in a `fork()`ed child until it calls
+ * `oss_initialize_sdk`).
  */
 bool oss_is_sdk_initialized(void);
 

@@ -1,19 +1,31 @@
 //! Cancellation: one download can be stopped by its own token, by its client
-//! (`DisableRequest`) or by SDK shutdown. `Cancel` watches all three.
+//! (`DisableRequest`) or by SDK shutdown. `Cancel` watches all three, plus an optional deadline
+//! for the whole call (`Config::call_timeout`, added by `Client::call_cancel`).
+
+use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, Result};
+use crate::error::{curl, Error, ErrorKind, Result};
 
-/// A set of tokens; cancelled as soon as any one of them is.
+/// A set of tokens and an optional deadline; cancelled as soon as any token is, or the deadline
+/// has passed. Clones share the tokens and the deadline.
 #[derive(Clone, Debug, Default)]
 pub struct Cancel {
     tokens: Vec<CancellationToken>,
+    deadline: Option<Deadline>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Deadline {
+    at: Instant,
+    /// The time allowed, for the message.
+    after: Duration,
 }
 
 impl Cancel {
     pub fn new() -> Self {
-        Cancel { tokens: Vec::new() }
+        Cancel::default()
     }
 
     /// This set plus one more token.
@@ -22,21 +34,53 @@ impl Cancel {
         self
     }
 
-    pub fn is_cancelled(&self) -> bool {
+    /// This set with a deadline `after` from now (the earlier one is kept when there is already
+    /// one; a duration too large for the clock means no deadline). Once it has passed, waits end
+    /// with a `Timeout` error (`ClientError:200028`) instead of `Cancelled`.
+    pub fn with_deadline(mut self, after: Duration) -> Self {
+        if let Some(at) = Instant::now().checked_add(after) {
+            if self.deadline.is_none_or(|d| at < d.at) {
+                self.deadline = Some(Deadline { at, after });
+            }
+        }
+        self
+    }
+
+    fn tokens_cancelled(&self) -> bool {
         self.tokens.iter().any(|t| t.is_cancelled())
     }
 
-    /// `Err(Cancelled)` once cancelled, so callers can write `cancel.check()?`.
+    fn expired(&self) -> bool {
+        self.deadline.is_some_and(|d| Instant::now() >= d.at)
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.tokens_cancelled() || self.expired()
+    }
+
+    fn deadline_error(&self) -> Error {
+        let ms = self.deadline.map_or(0, |d| d.after.as_millis());
+        Error::client(
+            ErrorKind::Timeout,
+            curl::OPERATION_TIMEDOUT,
+            format!("the call did not finish within its deadline of {ms} ms (the call timeout)"),
+        )
+    }
+
+    /// `Err(Cancelled)` once cancelled (`Err(Timeout)` once past the deadline), so callers can
+    /// write `cancel.check()?`.
     pub fn check(&self) -> Result<()> {
-        if self.is_cancelled() {
+        if self.tokens_cancelled() {
             Err(Error::cancelled("the operation was cancelled"))
+        } else if self.expired() {
+            Err(self.deadline_error())
         } else {
             Ok(())
         }
     }
 
     /// Completes when any token is cancelled (never, for an empty set).
-    pub async fn cancelled(&self) {
+    async fn any_token(&self) {
         if self.tokens.is_empty() {
             std::future::pending::<()>().await;
         }
@@ -44,8 +88,24 @@ impl Cancel {
         futures_util::future::select_all(futs).await;
     }
 
+    /// Completes at the deadline (never, without one).
+    async fn deadline_reached(&self) {
+        match self.deadline {
+            Some(d) => tokio::time::sleep_until(tokio::time::Instant::from_std(d.at)).await,
+            None => std::future::pending::<()>().await,
+        }
+    }
+
+    /// Completes when any token is cancelled or the deadline has passed.
+    pub async fn cancelled(&self) {
+        tokio::select! {
+            _ = self.any_token() => {}
+            _ = self.deadline_reached() => {}
+        }
+    }
+
     /// Waits `delay` (a retry backoff), returning `Err(Cancelled)` as soon as cancelled.
-    pub async fn sleep(&self, delay: std::time::Duration) -> Result<()> {
+    pub async fn sleep(&self, delay: Duration) -> Result<()> {
         self.run(async {
             tokio::time::sleep(delay).await;
             Ok(())
@@ -53,13 +113,41 @@ impl Cancel {
         .await
     }
 
-    /// Runs `fut` unless cancelled first, in which case `Err(Cancelled)`.
+    /// Runs `fut` unless cancelled first, in which case `Err(Cancelled)` (or `Err(Timeout)` at
+    /// the deadline).
     pub async fn run<T>(&self, fut: impl std::future::Future<Output = Result<T>>) -> Result<T> {
         self.check()?;
         tokio::select! {
             biased;
-            _ = self.cancelled() => Err(Error::cancelled("the operation was cancelled")),
+            _ = self.any_token() => Err(Error::cancelled("the operation was cancelled")),
+            _ = self.deadline_reached() => Err(self.deadline_error()),
             r = fut => r,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_deadline_ends_waits_with_a_timeout() {
+        let c = Cancel::new().with_deadline(Duration::from_millis(20));
+        let err = c.sleep(Duration::from_secs(600)).await.unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
+        assert!(c.is_cancelled());
+        assert_eq!(c.check().unwrap_err().kind, ErrorKind::Timeout);
+        // The earlier deadline wins; an unrepresentable one is none.
+        let c = Cancel::new()
+            .with_deadline(Duration::from_secs(600))
+            .with_deadline(Duration::MAX);
+        assert!(c.check().is_ok());
+        let far = Cancel::new().with_deadline(Duration::from_millis(u64::MAX));
+        far.sleep(Duration::from_millis(5)).await.unwrap();
+        // A cancelled token is reported as a cancellation even past the deadline.
+        let t = CancellationToken::new();
+        t.cancel();
+        let c = Cancel::new().with(t).with_deadline(Duration::ZERO);
+        assert_eq!(c.check().unwrap_err().kind, ErrorKind::Cancelled);
     }
 }

@@ -16,6 +16,10 @@ use crate::endpoint::{Addressing, Endpoint};
 use crate::error::{Error, Result};
 use crate::transport::RateLimiter;
 
+/// The largest clock correction learnt from a `RequestTimeTooSkewed` answer: one day. A server
+/// claiming a time further away is not believed (its error is returned as it is).
+pub const MAX_CLOCK_SKEW_SECS: u64 = 86_400;
+
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
@@ -34,6 +38,9 @@ pub(crate) struct Inner {
     pub clock_offset: AtomicI64,
     /// Cancelled while requests are disabled (`DisableRequest`).
     pub requests: Mutex<CancellationToken>,
+    /// The process that made the client: its connections belong to that process's runtime, so a
+    /// `fork()`ed child cannot use it.
+    pub pid: u32,
 }
 
 impl std::fmt::Debug for Client {
@@ -66,6 +73,7 @@ impl Client {
                 rate,
                 clock_offset: AtomicI64::new(0),
                 requests: Mutex::new(CancellationToken::new()),
+                pid: std::process::id(),
             }),
         })
     }
@@ -100,6 +108,28 @@ impl Client {
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Whether this client was made in this process (not inherited through `fork()`).
+    pub fn made_in_this_process(&self) -> bool {
+        self.inner.pid == std::process::id()
+    }
+
+    /// Refuses a client inherited through `fork()`: its pooled connections are served by the
+    /// parent's runtime, whose threads do not exist here (a request would wait forever).
+    pub(crate) fn check_process(&self) -> Result<()> {
+        if self.made_in_this_process() {
+            return Ok(());
+        }
+        Err(Error::new(
+            crate::error::ErrorKind::InvalidArgument,
+            "ValidateError",
+            format!(
+                "this client was made in process {} and this process was fork()ed from it: a client \
+                 cannot be used across fork(); make a new one here (after oss_initialize_sdk)",
+                self.inner.pid
+            ),
+        ))
     }
 
     /// Checks that the client can sign requests (V4 needs a region).
@@ -151,14 +181,26 @@ impl Client {
             .clone()
     }
 
-    /// Local time corrected by the clock offset learnt from the server.
+    /// `cancel` with this client's call deadline (`Config::call_timeout`) from now, if it has one.
+    /// Every call made through the C API runs with it.
+    pub fn call_cancel(&self, cancel: crate::cancel::Cancel) -> crate::cancel::Cancel {
+        match self.inner.config.call_timeout {
+            Some(d) => cancel.with_deadline(d),
+            None => cancel,
+        }
+    }
+
+    /// Local time corrected by the clock offset learnt from the server. Never panics: an offset
+    /// beyond what `SystemTime` holds leaves the local time as it is.
     pub(crate) fn now(&self) -> SystemTime {
         let off = self.inner.clock_offset.load(Ordering::Relaxed);
-        if off >= 0 {
-            SystemTime::now() + Duration::from_secs(off as u64)
+        let now = SystemTime::now();
+        let corrected = if off >= 0 {
+            now.checked_add(Duration::from_secs(off as u64))
         } else {
-            SystemTime::now() - Duration::from_secs(off.unsigned_abs())
-        }
+            now.checked_sub(Duration::from_secs(off.unsigned_abs()))
+        };
+        corrected.unwrap_or(now)
     }
 
     /// Sets the clock offset (server minus local, seconds). Normally learnt from the server's
@@ -171,12 +213,18 @@ impl Client {
         self.inner.clock_offset.load(Ordering::Relaxed)
     }
 
-    pub(crate) fn set_clock_offset(&self, server_time: SystemTime) {
+    /// Sets the clock offset from the server's time, when it is within [`MAX_CLOCK_SKEW_SECS`]
+    /// of the local clock; otherwise leaves it and returns the offset the server claimed.
+    pub(crate) fn set_clock_offset(&self, server_time: SystemTime) -> std::result::Result<(), i64> {
         let now = SystemTime::now();
         let off = match server_time.duration_since(now) {
-            Ok(d) => d.as_secs() as i64,
-            Err(e) => -(e.duration().as_secs() as i64),
+            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
         };
+        if off.unsigned_abs() > MAX_CLOCK_SKEW_SECS {
+            return Err(off);
+        }
         self.inner.clock_offset.store(off, Ordering::Relaxed);
+        Ok(())
     }
 }

@@ -34,6 +34,11 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// Low-speed (idle) timeout: fail when no byte arrives for this long. Not a total timeout.
     pub request_timeout: Duration,
+    /// Deadline of a whole call (HeadObject, GetObject, a resumable download...), all its
+    /// requests and retries included; `None` (the default): none. Past it the call ends with a
+    /// `Timeout` error (`ClientError:200028`); a resumable download keeps its checkpoint. The C API
+    /// applies it to every call; Rust callers get it with `Client::call_cancel`.
+    pub call_timeout: Option<Duration>,
     /// Retries after the first attempt.
     pub max_retries: u32,
     /// First retry delay; doubled each retry (300, 600, 1200 ms by default).
@@ -66,6 +71,7 @@ impl Default for Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             connect_timeout: Duration::from_millis(5000),
             request_timeout: Duration::from_millis(10000),
+            call_timeout: None,
             max_retries: 3,
             retry_base_delay: Duration::from_millis(300),
             retry_max_delay: Duration::from_secs(10),
@@ -107,6 +113,11 @@ impl Config {
         }
         if self.request_timeout.is_zero() {
             return Err(Error::validate("requestTimeoutMs must be greater than 0"));
+        }
+        if self.call_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(Error::validate(
+                "the call timeout must be greater than 0 (or none)",
+            ));
         }
         if self.max_retries > 100 {
             return Err(Error::validate(format!(

@@ -2,11 +2,13 @@
 //!
 //! Decision: no lazy initialisation. A call made before initialisation or after shutdown fails at
 //! once with `NotInitialized` (never hangs). Initialise again after a shutdown to start over.
+//! After `fork()` the child has no runtime (the parent's threads were not copied): its calls fail
+//! with `NotInitialized` until it initialises its own; the inherited one is never touched.
 //! Blocking C calls run their work as a task on the runtime and wait for it; shutdown cancels every
 //! running operation first, so waiting callers return `Cancelled` promptly.
 
 use std::future::Future;
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 use std::time::Duration;
 
 use tokio::runtime::{Handle, Runtime};
@@ -17,6 +19,9 @@ use crate::error::{Error, ErrorKind, Result};
 struct State {
     runtime: Runtime,
     shutdown: CancellationToken,
+    /// The process that made the runtime: after `fork()` the state is inherited but its threads
+    /// exist only in the parent.
+    pid: u32,
 }
 
 static STATE: RwLock<Option<State>> = RwLock::new(None);
@@ -32,34 +37,77 @@ static STATE: RwLock<Option<State>> = RwLock::new(None);
 /// never wait for one another, so a full pool cannot deadlock.
 pub const MAX_BLOCKING_THREADS: usize = 16;
 
-/// Creates the runtime if there is none. Idempotent and thread-safe.
-pub fn initialize() -> Result<()> {
-    let mut state = STATE.write().unwrap_or_else(|e| e.into_inner());
-    if state.is_some() {
-        return Ok(());
+/// Runtimes inherited through `fork()`: never shut down nor dropped in the child (that would wait
+/// for threads that do not exist here and touch descriptors shared with the parent), only kept
+/// reachable.
+static INHERITED: Mutex<Vec<State>> = Mutex::new(Vec::new());
+
+fn forked_error() -> Error {
+    Error::new(
+        ErrorKind::NotInitialized,
+        "NotInitialized",
+        "the SDK was initialised in another process (this one was fork()ed from it): call \
+         oss_initialize_sdk / InitializeSdk in this process first; clients made before the fork \
+         cannot be used here",
+    )
+}
+
+/// The state of this process, or why there is none.
+fn ours(state: &Option<State>) -> Result<&State> {
+    match state {
+        Some(s) if s.pid == std::process::id() => Ok(s),
+        Some(_) => Err(forked_error()),
+        None => Err(Error::not_initialized()),
     }
-    crate::log::apply_env();
-    let workers = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(2)
-        .clamp(2, 16);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .max_blocking_threads(MAX_BLOCKING_THREADS)
-        .thread_name("oss-ffi-worker")
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Io,
-                "InitializeError",
-                format!("cannot start the SDK runtime: {e}"),
-            )
-        })?;
-    *state = Some(State {
-        runtime,
-        shutdown: CancellationToken::new(),
-    });
+}
+
+/// Sets an inherited state aside (see [`INHERITED`]).
+fn set_aside(state: State) {
+    INHERITED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(state);
+}
+
+/// Creates the runtime if this process has none (in a `fork()`ed child: a fresh one, the
+/// parent's left alone). Idempotent and thread-safe.
+pub fn initialize() -> Result<()> {
+    let workers = {
+        let mut state = STATE.write().unwrap_or_else(|e| e.into_inner());
+        match ours(&state) {
+            Ok(_) => return Ok(()),
+            Err(_) => {
+                if let Some(inherited) = state.take() {
+                    set_aside(inherited);
+                }
+            }
+        }
+        crate::log::apply_env();
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(2, 16);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .max_blocking_threads(MAX_BLOCKING_THREADS)
+            .thread_name("oss-ffi-worker")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    "InitializeError",
+                    format!("cannot start the SDK runtime: {e}"),
+                )
+            })?;
+        *state = Some(State {
+            runtime,
+            shutdown: CancellationToken::new(),
+            pid: std::process::id(),
+        });
+        workers
+    };
+    // Logged without the state lock: the log callback may call back into the SDK.
     crate::log::log(crate::log::Level::Info, || {
         format!("SDK initialised ({workers} worker threads)")
     });
@@ -67,13 +115,18 @@ pub fn initialize() -> Result<()> {
 }
 
 pub fn is_initialized() -> bool {
-    STATE.read().unwrap_or_else(|e| e.into_inner()).is_some()
+    ours(&STATE.read().unwrap_or_else(|e| e.into_inner())).is_ok()
 }
 
-/// Cancels every running operation and stops the runtime. Idempotent and thread-safe.
+/// Cancels every running operation and stops the runtime. Idempotent and thread-safe. In a
+/// `fork()`ed child the inherited runtime is only set aside (its threads are the parent's).
 pub fn shutdown() {
     let state = STATE.write().unwrap_or_else(|e| e.into_inner()).take();
     if let Some(state) = state {
+        if state.pid != std::process::id() {
+            set_aside(state);
+            return;
+        }
         state.shutdown.cancel();
         if Handle::try_current().is_ok() {
             // Called from inside a library callback: a blocking shutdown would deadlock.
@@ -87,10 +140,7 @@ pub fn shutdown() {
 /// The token cancelled by `shutdown`, for operations to watch.
 pub fn shutdown_token() -> Result<CancellationToken> {
     let state = STATE.read().unwrap_or_else(|e| e.into_inner());
-    state
-        .as_ref()
-        .map(|s| s.shutdown.clone())
-        .ok_or_else(Error::not_initialized)
+    ours(&state).map(|s| s.shutdown.clone())
 }
 
 /// Runs `fut` on the runtime and waits for it on the calling thread.
@@ -107,10 +157,7 @@ where
     }
     let handle = {
         let state = STATE.read().unwrap_or_else(|e| e.into_inner());
-        match state.as_ref() {
-            Some(s) => s.runtime.handle().clone(),
-            None => return Err(Error::not_initialized()),
-        }
+        ours(&state)?.runtime.handle().clone()
     };
     let task = handle.spawn(fut);
     match handle.block_on(task) {

@@ -158,6 +158,7 @@ pub(crate) struct Response {
 
 /// Sends `req`, retrying per the configuration; returns the first answer with status < 300.
 pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) -> Result<Response> {
+    client.check_process()?;
     client.check_signing()?;
     let cancel = cancel.clone().with(client.requests_token());
     let cfg = client.config();
@@ -169,13 +170,17 @@ pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) ->
             Ok(r) => return Ok(r),
             Err(e) => e,
         };
-        if !err.is_retryable() || attempt >= cfg.max_retries {
+        // Clock skew: the server's time is believed only within MAX_CLOCK_SKEW of ours.
+        let skew_corrected = err.code == "RequestTimeTooSkewed"
+            && cfg.enable_date_skew_adjustment
+            && correct_clock(client, &err);
+        if !err.is_retryable() || attempt >= cfg.max_retries || cancel.is_cancelled() {
             return Err(err);
         }
         attempt += 1;
         let mut delay = cfg.retry_delay(attempt);
         if err.code == "RequestTimeTooSkewed" {
-            if !cfg.enable_date_skew_adjustment {
+            if !cfg.enable_date_skew_adjustment || !skew_corrected {
                 return Err(err);
             }
             delay = Duration::ZERO;
@@ -248,13 +253,32 @@ async fn send_once(client: &Client, req: &HttpRequest) -> Result<Response> {
     if status < 300 {
         return Ok(Response { resp, host, permit });
     }
-    let err = read_error(resp, &host, &req.method, inner.config.request_timeout).await;
-    if err.code == "RequestTimeTooSkewed" && inner.config.enable_date_skew_adjustment {
-        if let Some(t) = server_time(&err) {
-            client.set_clock_offset(t);
+    Err(read_error(resp, &host, &req.method, inner.config.request_timeout).await)
+}
+
+/// Learns the clock offset from a `RequestTimeTooSkewed` answer; false (offset unchanged, the
+/// error to be returned as it is) when its `ServerTime` is missing, unparseable or absurd.
+fn correct_clock(client: &Client, err: &Error) -> bool {
+    let Some(t) = server_time(err) else {
+        log::log(Level::Warn, || {
+            "RequestTimeTooSkewed without a usable ServerTime; the clock offset is unchanged"
+                .to_string()
+        });
+        return false;
+    };
+    match client.set_clock_offset(t) {
+        Ok(()) => true,
+        Err(off) => {
+            log::log(Level::Warn, || {
+                format!(
+                    "the server's time is {off} s away from the local clock (more than the {} s accepted); \
+                     the clock offset is unchanged",
+                    crate::client::MAX_CLOCK_SKEW_SECS
+                )
+            });
+            false
         }
     }
-    Err(err)
 }
 
 fn server_time(err: &Error) -> Option<std::time::SystemTime> {
@@ -277,6 +301,16 @@ pub(crate) fn parse_time(v: &str) -> Option<std::time::SystemTime> {
     let num = |r: std::ops::Range<usize>| v.get(r)?.parse::<i64>().ok();
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    // `9999-12-99T99:99:99` is no time at all (leap seconds may say :60).
+    if !(1970..=9999).contains(&y)
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&d)
+        || h > 23
+        || mi > 59
+        || s > 60
+    {
+        return None;
+    }
     // days from civil (Howard Hinnant)
     let y2 = if mo <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
@@ -303,14 +337,20 @@ async fn read_error(
     let headers = resp.headers().clone();
     let header_request_id = header_str(&headers, "x-oss-request-id").unwrap_or_default();
     let mut body = Vec::new();
+    let mut cut_short = false;
     if method != reqwest::Method::HEAD {
-        while let Ok(Ok(Some(c))) = tokio::time::timeout(timeout, resp.chunk()).await {
-            body.extend_from_slice(&c);
-            if body.len() >= MAX_ERROR_BODY {
-                body.truncate(MAX_ERROR_BODY);
-                break;
+        // Bounded in size and in total time (not only between bytes): a body trickled one byte
+        // at a time must not keep the attempt alive for minutes.
+        let read = async {
+            while let Ok(Some(c)) = resp.chunk().await {
+                body.extend_from_slice(&c);
+                if body.len() >= MAX_ERROR_BODY {
+                    body.truncate(MAX_ERROR_BODY);
+                    break;
+                }
             }
-        }
+        };
+        cut_short = tokio::time::timeout(timeout, read).await.is_err();
     }
     if body.is_empty() {
         if let Some(b64) = header_str(&headers, "x-oss-err") {
@@ -320,6 +360,12 @@ async fn read_error(
         }
     }
     let mut err = parse_error_body(status, &body);
+    if cut_short {
+        err.message.push_str(&format!(
+            " (the error body was not complete after {} ms; read no further)",
+            timeout.as_millis()
+        ));
+    }
     if err.request_id.is_empty() {
         err.request_id = header_request_id;
     }
@@ -425,7 +471,66 @@ pub(crate) fn header_str(h: &HeaderMap, name: &str) -> Option<String> {
         .map(|s| s.to_string())
 }
 
-/// Object metadata from answer headers.
+/// A decimal number exactly as HTTP writes one (RFC 9110 `1*DIGIT`, optional whitespace around
+/// it): no sign, no list, no overflow.
+fn decimal(v: &str) -> Option<u64> {
+    let v = v.trim_matches(|c| c == ' ' || c == '\t');
+    if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    v.parse().ok()
+}
+
+/// A malformed answer: a transport error (`ClientError:200056`), never trusted.
+fn malformed(host: &str, what: String) -> Error {
+    Error::client(
+        ErrorKind::Transport,
+        curl::RECV_ERROR,
+        format!("the answer from {host} is not usable: {what}"),
+    )
+    .with_host(host)
+}
+
+/// The answer's `Content-Length`: `None` when there is none; an error when there is one that is
+/// not a valid number (`abc`, `-1`, `+7`, empty, too large) or several that disagree.
+pub(crate) fn content_length(h: &HeaderMap, host: &str) -> Result<Option<u64>> {
+    let mut found = None;
+    for v in h.get_all("content-length") {
+        let text = String::from_utf8_lossy(v.as_bytes());
+        let n = v.to_str().ok().and_then(decimal).ok_or_else(|| {
+            malformed(
+                host,
+                format!("invalid Content-Length '{}'", text.escape_debug()),
+            )
+        })?;
+        if found.is_some_and(|f| f != n) {
+            return Err(malformed(host, "conflicting Content-Length headers".into()));
+        }
+        found = Some(n);
+    }
+    Ok(found)
+}
+
+/// Refuses an `x-oss-hash-crc64ecma` that is present but not one decimal number (it would
+/// silently turn the CRC64 check off).
+fn check_crc_header(h: &HeaderMap, host: &str) -> Result<()> {
+    let mut values = h.get_all("x-oss-hash-crc64ecma").iter();
+    match (values.next(), values.next()) {
+        (None, _) => Ok(()),
+        (Some(v), None) if v.to_str().ok().and_then(decimal).is_some() => Ok(()),
+        (Some(v), _) => Err(malformed(
+            host,
+            format!(
+                "invalid x-oss-hash-crc64ecma '{}'",
+                String::from_utf8_lossy(v.as_bytes()).escape_debug()
+            ),
+        )),
+    }
+}
+
+/// Object metadata from answer headers, leniently (also what the fuzzer exercises): a missing
+/// or invalid Content-Length reads as 0 here. Answers are checked before this is trusted:
+/// [`answer_meta`] (HEAD) and `get` refuse a missing or invalid length.
 pub(crate) fn meta_from_headers(h: &HeaderMap) -> ObjectMeta {
     let get = |n: &str| header_str(h, n).unwrap_or_default();
     let mut user_meta = Vec::new();
@@ -438,7 +543,9 @@ pub(crate) fn meta_from_headers(h: &HeaderMap) -> ObjectMeta {
         headers.push((k.as_str().to_string(), v));
     }
     ObjectMeta {
-        content_length: get("content-length").trim().parse().unwrap_or(0),
+        content_length: header_str(h, "content-length")
+            .and_then(|v| decimal(&v))
+            .unwrap_or(0),
         etag: get("etag"),
         last_modified: get("last-modified"),
         crc64: header_str(h, "x-oss-hash-crc64ecma").and_then(|v| v.trim().parse().ok()),
@@ -449,6 +556,21 @@ pub(crate) fn meta_from_headers(h: &HeaderMap) -> ObjectMeta {
         user_meta,
         headers,
     }
+}
+
+/// The metadata of a HEAD answer, which must state the object's size: no `Content-Length`, or an
+/// invalid one, is an error (never a 0-byte object).
+fn answer_meta(h: &HeaderMap, host: &str) -> Result<ObjectMeta> {
+    let len = content_length(h, host)?.ok_or_else(|| {
+        malformed(
+            host,
+            "it has no Content-Length, so the object's size is unknown".into(),
+        )
+    })?;
+    check_crc_header(h, host)?;
+    let mut meta = meta_from_headers(h);
+    meta.content_length = len;
+    Ok(meta)
 }
 
 /// Query and headers common to reads of `req`; conditions only when not pinned.
@@ -526,7 +648,10 @@ pub(crate) async fn head(
 ) -> Result<ObjectMeta> {
     let http = read_request(reqwest::Method::HEAD, req, object_meta, None)?;
     let r = send(client, &http, cancel).await?;
-    Ok(meta_from_headers(r.resp.headers()))
+    answer_meta(r.resp.headers(), &r.host).map_err(|e| {
+        let id = header_str(r.resp.headers(), "x-oss-request-id").unwrap_or_default();
+        e.with_request_id(id)
+    })
 }
 
 /// GET /key (whole, or a range with `x-oss-range-behavior: standard`), answer checked.
@@ -570,13 +695,14 @@ pub(crate) async fn get(
     let status = r.resp.status().as_u16();
     let headers = r.resp.headers().clone();
     let mut meta = meta_from_headers(&headers);
-    let content_length: Option<u64> =
-        header_str(&headers, "content-length").and_then(|v| v.trim().parse().ok());
     let bad = |msg: String| {
         Error::client(ErrorKind::Transport, curl::RECV_ERROR, msg)
             .with_host(r.host.clone())
             .with_request_id(meta.request_id.clone())
     };
+    let content_length = content_length(&headers, &r.host)
+        .and_then(|cl| check_crc_header(&headers, &r.host).map(|()| cl))
+        .map_err(|e| e.with_request_id(meta.request_id.clone()))?;
     let (offset, len) = match range {
         Some(want) => {
             if status != 206 {
@@ -620,6 +746,7 @@ pub(crate) async fn get(
             let len = content_length.ok_or_else(|| {
                 bad("the answer has no Content-Length; cannot verify the length".to_string())
             })?;
+            meta.content_length = len;
             (0, len)
         }
     };
@@ -659,9 +786,7 @@ pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
     let rest = v.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
     let (a, b) = range.trim().split_once('-')?;
-    let a: u64 = a.trim().parse().ok()?;
-    let b: u64 = b.trim().parse().ok()?;
-    let total: u64 = total.trim().parse().ok()?;
+    let (a, b, total) = (decimal(a)?, decimal(b)?, decimal(total)?);
     (a <= b && b < total).then_some((a, b, total))
 }
 
@@ -819,5 +944,37 @@ mod tests {
         assert_eq!(parse_content_range("bytes 0-10/10"), None);
         assert_eq!(parse_content_range("bytes */10"), None);
         assert_eq!(parse_content_range("items 0-1/2"), None);
+        assert_eq!(parse_content_range("bytes +0-9/10"), None);
+        assert_eq!(parse_content_range("bytes 0-9/*"), None);
+        assert_eq!(parse_content_range("bytes 0-9/-10"), None);
+        assert_eq!(parse_content_range("bytes 0 - 9 / 10"), Some((0, 9, 10)));
+    }
+
+    #[test]
+    fn lengths_are_strict_decimals() {
+        let mut h = HeaderMap::new();
+        assert_eq!(content_length(&h, "h").unwrap(), None);
+        for bad in [
+            "abc",
+            "-1",
+            "+7",
+            "",
+            "7 7",
+            "0x10",
+            "99999999999999999999999",
+        ] {
+            h.insert("content-length", bad.parse().unwrap());
+            assert!(content_length(&h, "h").is_err(), "{bad}");
+            assert!(answer_meta(&h, "h").is_err(), "{bad}");
+        }
+        h.insert("content-length", "7".parse().unwrap());
+        assert_eq!(content_length(&h, "h").unwrap(), Some(7));
+        h.append("content-length", "8".parse().unwrap());
+        assert!(content_length(&h, "h").is_err(), "conflicting values");
+        let h = HeaderMap::new();
+        assert!(answer_meta(&h, "h")
+            .unwrap_err()
+            .message
+            .contains("no Content-Length"));
     }
 }

@@ -220,3 +220,66 @@ fn checkers_catch_planted_faults() {
 fn stdout_has_done(out: &std::process::Output, mode: &str) -> bool {
     String::from_utf8_lossy(&out.stdout).contains(&format!("canary {mode}: done"))
 }
+
+/// tests/c/reentry.c: a log callback re-entering the SDK, fork() (issue 17, finding 7) and the
+/// call timeout. A deadlock or a hang is a failure after the deadline (killed), never a stuck
+/// test run; the deadline is generous for valgrind.
+fn run_reentry(link: Link) {
+    use std::time::Duration;
+    use support::hostile_http::{head, object_headers, HostileServer, Step};
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = start_emulator(&tmp.path().join("root"));
+    let data = pattern(64 * 1024 + 3, 11);
+    emu.put_object("test-bucket", "reentry.bin", &data).unwrap();
+    // A GET body of 120 bytes trickled at one per 0.5 s: a minute without a deadline.
+    let trickle = HostileServer::start(|_, _| {
+        let h = object_headers(120);
+        let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        vec![
+            Step::Send(head("200 OK", &h)),
+            Step::Trickle {
+                bytes: vec![b'x'; 120],
+                every: Duration::from_millis(500),
+            },
+        ]
+    });
+    let name = format!("reentry_{link:?}").to_lowercase();
+    let exe = build_dir("reentry").join(&name);
+    compile(
+        &[repo_root().join("tests/c/reentry.c")],
+        &exe,
+        Lang::C11,
+        link,
+        &["-pthread"],
+    );
+    let (out, text) = run_with_deadline(
+        &exe,
+        &[],
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_TRICKLE_ENDPOINT", trickle.endpoint()),
+            ("OSS_TEST_BUCKET", "test-bucket".into()),
+            ("OSS_TEST_KEY", "reentry.bin".into()),
+            ("OSS_TEST_SIZE", data.len().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+        Duration::from_secs(600),
+    );
+    let out = out.unwrap_or_else(|| panic!("{name} hung (killed after its deadline):\n{text}"));
+    assert_ok(&name, &out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("reentry: all checks passed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn c_reentry_fork_and_call_timeout_shared() {
+    run_reentry(Link::Shared);
+}
+
+#[test]
+fn c_reentry_fork_and_call_timeout_static() {
+    run_reentry(Link::Static);
+}

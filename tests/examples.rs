@@ -360,6 +360,85 @@ fn c_example_exit_codes_c11_static() {
     c_example_exit_codes(Lang::C11, Link::Static);
 }
 
+/// Issue 17, finding 8: escape sequences and control characters in what the server sends (error
+/// Code, Message and RequestId, from an XML body or HEAD's `x-oss-err`) reach the terminal as
+/// `\xNN` text, never raw. A hostile server on loopback (tests/support/hostile_http.rs).
+#[test]
+fn c_example_never_prints_control_characters_from_the_server() {
+    use base64::Engine as _;
+    use support::hostile_http::{answer, object_headers, HostileServer};
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let evil =
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>Evil\u{1b}]0;pwned\u{7}</Code>\
+                <Message>\u{1b}[2J\u{1b}[31mred\r\n  code:       Forged\u{9b}31m\u{7f}</Message>\
+                <RequestId>ID\u{1b}[0m</RequestId></Error>";
+    let x_oss_err = base64::engine::general_purpose::STANDARD.encode(evil);
+    // HEAD refused with the XML in x-oss-err (HEAD answers have no body) ...
+    let head_refused = HostileServer::start(move |_, _| {
+        answer(
+            "403 Forbidden",
+            &[("x-oss-err", x_oss_err.as_str()), ("Content-Length", "0")],
+            b"",
+        )
+    });
+    // ... or HEAD fine and every GET a 500 with the XML as its body.
+    let get_refused = HostileServer::start(move |r, _| {
+        if r.method == "HEAD" {
+            let h = object_headers(7);
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            return answer("200 OK", &h, b"");
+        }
+        let len = evil.len().to_string();
+        answer(
+            "500 Internal Server Error",
+            &[
+                ("Content-Type", "application/xml"),
+                ("Content-Length", &len),
+            ],
+            evil.as_bytes(),
+        )
+    });
+    for server in [&head_refused, &get_refused] {
+        let ep = server.endpoint();
+        let out_file = tmp.path().join("out.bin").display().to_string();
+        let args = [
+            "--endpoint",
+            ep.as_str(),
+            "--bucket",
+            "evil-bucket",
+            "--key",
+            "k",
+            "--output",
+            &out_file,
+            "--progress",
+            "none",
+        ];
+        let out = run(&exe, &args, &creds());
+        let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+        let text = String::from_utf8_lossy(&all).to_string();
+        assert_eq!(out.status.code(), Some(4), "a server error: {text:?}");
+        for (i, w) in all.windows(2).enumerate() {
+            let b = w[0];
+            assert!(
+                b == b'\n' || (b >= 0x20 && b != 0x7f),
+                "a raw control byte {b:#04x} at {i}: {text:?}"
+            );
+            assert!(
+                !(b == 0xc2 && (0x80..=0x9f).contains(&w[1])),
+                "a raw C1 control: {text:?}"
+            );
+        }
+        assert!(text.contains("\\x1b[2J"), "shown escaped: {text}");
+        assert!(text.contains("\\x1b]0;pwned\\x07"), "{text}");
+        assert!(text.contains("\\xc2\\x9b31m"), "{text}");
+        assert!(
+            !text.contains("\n  code:       Forged"),
+            "no forged line: {text}"
+        );
+    }
+}
+
 /// SIGINT cancels cleanly (exit 7) and leaves a checkpoint; the same command resumes (exit 0) and
 /// the file is byte-identical.
 fn c_example_ctrl_c_and_resume(lang: Lang, link: Link) {

@@ -76,7 +76,8 @@ pub unsafe extern "C" fn oss_client_clone(client: *const oss_client_t) -> *const
     }
 }
 
-/// Releases one reference. NULL is a no-op.
+/// Releases one reference. NULL is a no-op. In a process `fork()`ed after the client was made,
+/// the reference is only forgotten: the client's connections belong to the parent.
 ///
 /// # Safety
 /// NULL or from `oss_client_new`/`oss_client_clone`, each released once, not while a call on
@@ -86,7 +87,13 @@ pub unsafe extern "C" fn oss_client_free(client: *const oss_client_t) {
     ffi_boundary! {
         if !client.is_null() {
             // SAFETY: from Arc::into_raw, released once.
-            drop(unsafe { Arc::from_raw(client) });
+            let c = unsafe { Arc::from_raw(client) };
+            if c.client.made_in_this_process() {
+                drop(c);
+            } else {
+                // Dropping it would close sockets registered with the parent's event loop.
+                std::mem::forget(c);
+            }
         }
     }
 }
@@ -136,13 +143,16 @@ pub unsafe extern "C" fn oss_client_enable_requests(client: *const oss_client_t)
     }
 }
 
-/// The operation's cancellation: SDK shutdown plus `extra`.
-fn cancel_with(extra: Option<tokio_util::sync::CancellationToken>) -> Result<Cancel> {
+/// The operation's cancellation: SDK shutdown plus `extra`, and the client's call deadline.
+fn cancel_with(
+    client: &Client,
+    extra: Option<tokio_util::sync::CancellationToken>,
+) -> Result<Cancel> {
     let mut c = Cancel::new().with(crate::runtime::shutdown_token()?);
     if let Some(t) = extra {
         c = c.with(t);
     }
-    Ok(c)
+    Ok(client.call_cancel(c))
 }
 
 /// Hands the metadata to the caller when it asked for it (`meta_out` not NULL).
@@ -162,7 +172,7 @@ where
     T: Send + 'static,
 {
     r.cancel.around(|token| {
-        let cancel = cancel_with(Some(token))?;
+        let cancel = cancel_with(&c.client, Some(token))?;
         crate::runtime::block_on(op(c.client.clone(), r.object.clone(), cancel))
     })
 }
@@ -299,7 +309,7 @@ pub unsafe extern "C" fn oss_client_resumable_download_object(
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, download_ref(request)?) };
         let meta = r.cancel.around(|token| {
-            let cancel = cancel_with(Some(token))?;
+            let cancel = cancel_with(&c.client, Some(token))?;
             let (client, req) = (c.client.clone(), r.request.clone());
             crate::runtime::block_on(async move {
                 crate::download::resumable_download(&client, &req, &cancel).await

@@ -110,7 +110,8 @@ pub unsafe extern "C" fn oss_config_set_connect_timeout_ms(
 }
 
 /// Sets the low-speed (idle) timeout in milliseconds (> 0): a request fails when no byte arrives
-/// for this long. It is not a limit on the total duration.
+/// for this long, and an error answer's body is read for at most this long in total. It is not
+/// a limit on the total duration of a call: see `oss_config_set_call_timeout_ms`.
 ///
 /// # Safety
 /// `cfg` NULL or live.
@@ -123,6 +124,31 @@ pub unsafe extern "C" fn oss_config_set_request_timeout_ms(
     // SAFETY: cfg is NULL or a live config (the function's contract).
     let cfg = unsafe { arg_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.request_timeout = Duration::from_millis(timeout_ms); Ok(()) }) }
+}
+
+/// Sets a deadline for every whole call made with clients of this configuration, in
+/// milliseconds: HeadObject, GetObjectMeta, GetObject and a resumable download, all their
+/// requests, retries and back-offs included. 0 (the default): no deadline. A call still running
+/// at its deadline fails with `OSS_ERROR_KIND_TIMEOUT` (code `ClientError:200028`); a resumable
+/// download keeps its checkpoint (with a checkpoint directory), so calling again resumes it.
+/// The deadline is checked while waiting for the network and between steps: a local file
+/// operation in progress (a sync, the final rename) finishes first.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_call_timeout_ms(
+    cfg: *mut oss_config_t,
+    timeout_ms: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        update(cfg, |c| {
+            c.call_timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+            Ok(())
+        })
+    }
 }
 
 /// Sets the retry policy: `max_retries` (0..=100) retries after the first attempt, waiting

@@ -1,7 +1,6 @@
 //! SDK lifecycle, version, log settings and the CRC64 helpers.
 
 use std::ffi::{c_char, c_void, CString};
-use std::sync::Arc;
 
 use crate::ffi::boundary::{ffi_boundary, ffi_try, UserData};
 use crate::ffi::error::oss_error_t;
@@ -37,8 +36,11 @@ impl From<Level> for oss_log_level_t {
 }
 
 /// A log sink: `level`, the NUL-terminated `message` (borrowed for the call only) and the
-/// `user_data` given to `oss_set_log_callback`. Called from any library thread, one call at a
-/// time; it must not call back into the SDK.
+/// `user_data` given to `oss_set_log_callback`. Called from library threads or the calling
+/// thread, one call at a time, with no lock of the library held: it may call back into the SDK
+/// (lines logged meanwhile are delivered after it returns). A blocking call (a request, a
+/// download) made from it while it runs on a library thread fails at once with
+/// `OSS_ERROR_KIND_INVALID_ARGUMENT`; never a deadlock.
 #[allow(non_camel_case_types)]
 pub type oss_log_cb = Option<
     unsafe extern "C" fn(level: oss_log_level_t, message: *const c_char, user_data: *mut c_void),
@@ -56,6 +58,13 @@ pub extern "C" fn oss_version() -> *const c_char {
 /// Idempotent and thread-safe; may be called again after `oss_shutdown_sdk`. Also applies
 /// `OSS_SDK_LOG_LEVEL` from the environment.
 ///
+/// fork(): a child process does not inherit a working SDK (the runtime's threads stay in the
+/// parent). Its calls fail at once with `OSS_ERROR_KIND_NOT_INITIALIZED` until it calls
+/// `oss_initialize_sdk`, which starts a fresh runtime and leaves the parent's alone. Clients made
+/// before the fork cannot be used in the child (their calls fail with
+/// `OSS_ERROR_KIND_INVALID_ARGUMENT`; `oss_client_free` only forgets them there): make new ones.
+/// Fork while no other thread is inside an SDK call.
+///
 /// Errors: `OSS_ERROR_KIND_IO` when the runtime's threads cannot be started.
 #[no_mangle]
 pub extern "C" fn oss_initialize_sdk() -> *mut oss_error_t {
@@ -71,7 +80,8 @@ pub extern "C" fn oss_shutdown_sdk() {
     ffi_boundary! { crate::runtime::shutdown() }
 }
 
-/// Whether the SDK is initialised.
+/// Whether the SDK is initialised in this process (false in a `fork()`ed child until it calls
+/// `oss_initialize_sdk`).
 #[no_mangle]
 pub extern "C" fn oss_is_sdk_initialized() -> bool {
     ffi_boundary! { crate::runtime::is_initialized() }
@@ -117,9 +127,8 @@ pub unsafe extern "C" fn oss_set_log_callback(
             }
             Some(f) => {
                 let data = UserData { ptr: user_data, free: user_data_free };
-                let lock = std::sync::Mutex::new(());
-                crate::log::set_sink(Some(Arc::new(move |level: Level, msg: &str| {
-                    let _serial = lock.lock().unwrap_or_else(|e| e.into_inner());
+                // Serialised without a lock held during the call: the callback may re-enter.
+                crate::log::set_sink(Some(crate::log::serialized(move |level: Level, msg: &str| {
                     let line = CString::new(msg.replace('\0', " ")).unwrap_or_default();
                     // SAFETY: f was given for use with data.ptr from any thread (the contract).
                     unsafe { f(level.into(), line.as_ptr(), data.get()) };

@@ -201,6 +201,7 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("connect_timeout cfg", oss_config_set_connect_timeout_ms(NULL, 4), NUL_ARG);
     expect_err("request_timeout cfg", oss_config_set_request_timeout_ms(NULL, 4), NUL_ARG);
     expect_err("retry cfg", oss_config_set_retry(NULL, 1, 1), NUL_ARG);
+    expect_err("call_timeout cfg", oss_config_set_call_timeout_ms(NULL, 4), NUL_ARG);
     expect_err("proxy cfg", oss_config_set_proxy(NULL, "http", "h", 1, "u", "p"), NUL_ARG);
     any_result("proxy NULL strings", oss_config_set_proxy(cfg, NULL, NULL, 0, NULL, NULL));
     any_result("proxy NULL host", oss_config_set_proxy(cfg, "http", NULL, 8080, NULL, NULL));
@@ -506,6 +507,8 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     any_result("request timeout 0", oss_config_set_request_timeout_ms(cfg, 0));
     any_result("request timeout max", oss_config_set_request_timeout_ms(cfg, UINT64_MAX));
     any_result("retry max", oss_config_set_retry(cfg, UINT32_MAX, UINT64_MAX));
+    any_result("call timeout 0", oss_config_set_call_timeout_ms(cfg, 0));
+    any_result("call timeout max", oss_config_set_call_timeout_ms(cfg, UINT64_MAX));
     any_result("rate max", oss_config_set_recv_rate_limit_kbps(cfg, UINT64_MAX));
     any_result("sigver 99", oss_config_set_signature_version(cfg, 99));
     any_result("proxy port 0", oss_config_set_proxy(cfg, "http", "127.0.0.1", 0, NULL, NULL));

@@ -244,6 +244,60 @@ fn asan_needs_fixed_layout() -> bool {
     })
 }
 
+/// Like [`run`], but a program still running after `deadline` is killed: `None` then (a hang),
+/// with what it printed so far.
+pub fn run_with_deadline(
+    exe: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    deadline: std::time::Duration,
+) -> (Option<Output>, String) {
+    use std::io::Read;
+    let mut cmd = command(exe);
+    cmd.args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start the test program");
+    let pipe = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = r.read_to_end(&mut v);
+            v
+        })
+    };
+    let out = pipe(Box::new(child.stdout.take().unwrap()));
+    let err = pipe(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait for the test program") {
+            break Some(st);
+        }
+        if started.elapsed() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    let text = format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&stdout),
+        String::from_utf8_lossy(&stderr)
+    );
+    (
+        status.map(|status| Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        text,
+    )
+}
+
 /// Asserts a program exited 0, printing its output otherwise.
 pub fn assert_ok(name: &str, out: &Output) {
     assert!(
@@ -267,3 +321,5 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         })
         .collect()
 }
+
+pub mod hostile_http;
