@@ -175,7 +175,7 @@ async fn bad_checkpoints_are_discarded_safely() {
             "older format",
             Box::new(|p| {
                 let t = std::fs::read_to_string(p).unwrap();
-                std::fs::write(p, t.replacen("\"version\": 1", "\"version\": 0", 1)).unwrap()
+                std::fs::write(p, t.replacen("\"version\": 2", "\"version\": 1", 1)).unwrap()
             }),
         ),
         (
