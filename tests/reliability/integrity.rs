@@ -904,12 +904,14 @@ fn default_destination_never_follows_links(env: &Env) {
     std::fs::create_dir(&outside).unwrap();
     std::os::unix::fs::symlink(&outside, cwd.join("a")).unwrap();
     std::os::unix::fs::symlink(&outside, cwd.join("x/a")).unwrap();
-    let mut n = 0;
-    for (key, refused) in [
+    for (n, (key, refused)) in [
         ("a/f.bin", true),
         ("x/a/f.bin", true),
         ("real/f.bin", false),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let src = env.object(key, size);
         let spec = Spec {
             endpoint: env.emu.endpoint(),
@@ -939,7 +941,6 @@ fn default_destination_never_follows_links(env: &Env) {
             (false, Outcome::Ok) => verify(&cwd.join(key), &src, &what),
             (_, out) => panic!("{what}: {out:?}"),
         }
-        n += 1;
     }
     assert_no_leftovers(&[&cwd, &outside]);
     println!("    default destinations: links in the working directory are not followed");
