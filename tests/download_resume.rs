@@ -390,3 +390,80 @@ async fn temp_paths_that_are_links_or_directories_are_refused() {
     assert_eq!(std::fs::read(env.path("link.temp/inside")).unwrap(), b"x");
     assert!(!env.path("link").exists());
 }
+
+/// The cost of re-reading the resumed parts (`verify_parts_on_resume`, on by default since issue
+/// 17): a download interrupted at 50% then resumed, with the re-read off and on, a few rounds.
+/// Not a pass/fail test (no timing threshold): run it by hand, in release, and read the output:
+///
+/// `OSS_COST_MIB=512 OSS_COST_ROUNDS=5 cargo test --release --test download_resume -- --ignored resume_verification_cost --nocapture`
+///
+/// `OSS_COST_DROP_CACHES=1` (root) drops the page cache before each resume, so that the
+/// re-read comes from the disk (the worst case: a resume after a reboot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn resume_verification_cost() {
+    let var = |n: &str, d: u64| {
+        std::env::var(n)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let size = var("OSS_COST_MIB", 256) * MIB;
+    let rounds = var("OSS_COST_ROUNDS", 3);
+    let drop_caches = var("OSS_COST_DROP_CACHES", 0) == 1;
+    let env = Env::new();
+    let client = env.client();
+    let src = env.object("cost/obj", size);
+    let mut req = env.request("cost/obj", "cost.bin");
+    req.part_size = 8 * MIB;
+    req.thread_num = 4;
+    req.checkpoint_dir = Some(env.ckpt_dir());
+    let mut times: Vec<(bool, f64, u64)> = Vec::new();
+    for round in 0..rounds {
+        for verify in [false, true] {
+            req.verify_parts_on_resume = verify;
+            interrupted(&client, &req, size, size / 2).await;
+            let ckpt = checkpoint_in(&env.ckpt_dir()).unwrap();
+            let on_disk: u64 = recorded_parts(&ckpt).iter().map(|p| p.1).sum();
+            if drop_caches {
+                let _ = std::process::Command::new("sync").status();
+                std::fs::write("/proc/sys/vm/drop_caches", "3").expect("drop_caches (root)");
+            }
+            let t0 = Instant::now();
+            let (r, _) = download(&client, &req, size).await;
+            let secs = t0.elapsed().as_secs_f64();
+            r.unwrap();
+            println!(
+                "round {round}: resume with the re-read {}: {secs:.3} s ({} MiB on disk at the resume)",
+                if verify { "on " } else { "off" },
+                on_disk / MIB
+            );
+            times.push((verify, secs, on_disk));
+            if round == 0 {
+                assert_same_file(&src, &env.path("cost.bin"));
+            }
+            std::fs::remove_file(env.path("cost.bin")).unwrap();
+        }
+    }
+    let median = |verify: bool| {
+        let mut v: Vec<f64> = times
+            .iter()
+            .filter(|t| t.0 == verify)
+            .map(|t| t.1)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (off, on) = (median(false), median(true));
+    let reread: u64 = times.iter().filter(|t| t.0).map(|t| t.2).sum::<u64>() / rounds;
+    println!(
+        "{} MiB object, interrupted at 50%, {rounds} rounds{}: resume median {off:.3} s with the re-read off, \
+         {on:.3} s on (+{:.3} s, {:+.1}%; ~{} MiB re-read, {:.0} MiB/s)",
+        size / MIB,
+        if drop_caches { ", page cache dropped" } else { "" },
+        on - off,
+        (on - off) / off * 100.0,
+        reread / MIB,
+        reread as f64 / MIB as f64 / (on - off).max(1e-9)
+    );
+}

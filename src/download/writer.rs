@@ -166,33 +166,33 @@ impl TempFile {
             .map_err(|e| Error::io("syncing the temp file", &self.path, &e))
     }
 
-    /// Gives the file the destination's mode, syncs it, checks the temp name still names it,
+    /// Syncs the file, gives it the destination's mode, checks the temp name still names it,
     /// renames it over `dest_name` (same directory) atomically and syncs the directory. On
     /// failure the file is left in place, mode 0600 again (the caller removes or keeps it).
+    /// (The mode is changed after the sync, so that a crash leaves a 0600 temp file but for the
+    /// instant between the `fchmod` and the rename.)
     pub fn commit(&self, dest_name: &OsStr) -> Result<()> {
         let dest = self.dir.join(dest_name);
+        self.file
+            .sync_all()
+            .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
+        super::pause::at("rename");
         let mode = destination_mode(&self.dir, dest_name);
         rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
             .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;
-        let renamed = self
-            .file
-            .sync_all()
-            .map_err(|e| Error::io("syncing the temp file", &self.path, &e))
-            .and_then(|()| {
-                super::pause::at("rename");
-                self.check_still_named()?;
-                self.dir.rename(&self.name, dest_name).map_err(|e| {
-                    Error::new(
-                        ErrorKind::Io,
-                        "RenameError",
-                        format!(
-                            "renaming '{}' to '{}' failed: {e}",
-                            self.path.display(),
-                            dest.display()
-                        ),
-                    )
-                })
-            });
+        let renamed = self.check_still_named().and_then(|()| {
+            self.dir.rename(&self.name, dest_name).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    "RenameError",
+                    format!(
+                        "renaming '{}' to '{}' failed: {e}",
+                        self.path.display(),
+                        dest.display()
+                    ),
+                )
+            })
+        });
         if renamed.is_err() {
             let _ = rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(0o600));
             return renamed;
