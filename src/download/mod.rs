@@ -289,9 +289,18 @@ fn prepare(
                         let mut parts = old.parts;
                         let before = parts.len();
                         if verify {
+                            let t0 = std::time::Instant::now();
+                            let bytes: u64 = parts.iter().map(|p| p.size).sum();
                             parts.retain(|p| {
                                 TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
                                     .is_ok_and(|crc| crc == p.crc64)
+                            });
+                            log::log(Level::Info, || {
+                                format!(
+                                    "resuming '{}': {before} finished parts ({bytes} bytes) re-read and checked in {} ms",
+                                    paths.dest.display(),
+                                    t0.elapsed().as_millis()
+                                )
                             });
                         }
                         record.parts = parts;
