@@ -74,6 +74,15 @@ pub fn spawn_default_destination(spec: &Spec, cwd: &Path) -> Running {
     start(c)
 }
 
+/// A child downloading `spec` as another user (`uid`, `gid`; needs root). Its supplementary
+/// groups are left as they are.
+pub fn spawn_as(spec: &Spec, uid: u32, gid: u32) -> Running {
+    use std::os::unix::process::CommandExt;
+    let mut c = command(spec, None);
+    c.uid(uid).gid(gid);
+    start(c)
+}
+
 fn command(spec: &Spec, pause_at: Option<&str>) -> Command {
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.env("OSS_REL_CHILD", "1")

@@ -4,7 +4,8 @@
 //! - Planted state (finding 1): a checkpoint whose parts claim the object's true CRC64s over a
 //!   temp file of zeros, a temp file that would receive the victim's object, a lock file, planted
 //!   in a shared sticky directory by another user (uid 65534, by `chown`; without root: files of
-//!   ours that the group and others may write). Refused with a clear error, never written.
+//!   ours that the group and others may write). Refused with a clear error, never written. And
+//!   as found: the victim a child process of uid 65534, the attacker uid 65533 (root only).
 //! - Parts claimed done but not on disk, in a checkpoint of our own (the final verification
 //!   covers the bytes on disk): re-read on resume, downloaded again; whole object and range.
 //! - Two spellings of one destination (a symlinked directory; finding 2) and two checkpoint
@@ -46,6 +47,7 @@ const NOBODY: u32 = 65534;
 /// The cases, in order; `OSS_REL_INTEGRITY_CASES=planted,modes` runs only those named.
 const CASES: &[&str] = &[
     "planted",
+    "victim",
     "claimed",
     "spellings",
     "getobject",
@@ -69,19 +71,22 @@ pub fn run(_rng: &mut Rng) {
             continue;
         }
         println!("  -- {case}");
-        rt.block_on(async {
-            match *case {
-                "planted" => planted_state(&env, &other).await,
-                "claimed" => parts_claimed_but_not_on_disk(&env).await,
-                "spellings" => two_spellings_one_destination(&env).await,
-                "getobject" => get_object_beside_a_download(&env).await,
-                "rename" => failed_final_rename(&env).await,
-                "modes" => modes(&env).await,
-                "swapdir" => swapped_directory(&env, &other).await,
-                "swaptemp" => swapped_temp_file(&env).await,
-                _ => default_destination_never_follows_links(&env),
-            }
-        });
+        match *case {
+            "victim" => planted_for_another_victim(&env, &other, &rt),
+            "defaultdest" => default_destination_never_follows_links(&env),
+            _ => rt.block_on(async {
+                match *case {
+                    "planted" => planted_state(&env, &other).await,
+                    "claimed" => parts_claimed_but_not_on_disk(&env).await,
+                    "spellings" => two_spellings_one_destination(&env).await,
+                    "getobject" => get_object_beside_a_download(&env).await,
+                    "rename" => failed_final_rename(&env).await,
+                    "modes" => modes(&env).await,
+                    "swapdir" => swapped_directory(&env, &other).await,
+                    _ => swapped_temp_file(&env).await,
+                }
+            }),
+        }
     }
     tally::count_server_faults(&env.emu);
 }
@@ -351,6 +356,109 @@ async fn planted_state(env: &Env, other: &OtherUser) {
     std::fs::remove_file(&dest).unwrap();
     assert_no_leftovers(&[&shared]);
     println!("    {n} planted checkpoints, temp and lock files: all refused, none written");
+}
+
+/// Finding 1 as it was found: the victim is not root (a child process running as uid 65534),
+/// the shared directory is sticky (the victim cannot remove what the attacker, uid 65533,
+/// planted), the planted checkpoint claims every part over a 0666 temp file of zeros, or a 0666
+/// lock file is planted. Needs root to start a process as another user.
+fn planted_for_another_victim(env: &Env, other: &OtherUser, rt: &tokio::runtime::Runtime) {
+    if !other.can_chown || other.me != 0 {
+        tally::note("integrity: not root: the victim-as-another-user case was skipped");
+        return;
+    }
+    let (victim, attacker) = (NOBODY, NOBODY - 1);
+    let size = 12 * PS + 5;
+    let src = env.object("integrity/victim", size);
+    // The work directory is private to root: a shared sticky directory the victim can reach.
+    let shared = env.path("pub/shared");
+    std::fs::create_dir_all(&shared).unwrap();
+    for d in [env.work.path(), &env.path("pub")] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    let dest = shared.join("victim.bin");
+    let temp = shared.join("victim.bin.temp");
+    let lock = shared.join("victim.bin.temp.lock");
+    let req = request("integrity/victim", &dest, Some(&shared));
+    let cp = checkpoint_path(&req).unwrap().unwrap();
+    let spec = Spec {
+        endpoint: env.emu.endpoint(),
+        key: "integrity/victim".into(),
+        dest: dest.clone(),
+        ckpt: Some(shared.clone()),
+        part: PS,
+        threads: 2,
+        range: None,
+        total: size,
+    };
+    // The attacker's checkpoint: made by an interrupted run (as root), every part claimed.
+    rt.block_on(interrupt(env, &env.client(), &req, size, 3 * PS));
+    claim_all_parts(&cp, &src);
+    let planted_cp = std::fs::read(&cp).unwrap();
+    std::fs::remove_file(&cp).unwrap();
+    std::fs::remove_file(&temp).unwrap();
+    let plants: Vec<(&str, Vec<(PathBuf, Vec<u8>, u32)>)> = vec![
+        (
+            "a checkpoint claiming every part over a 0666 temp file of zeros",
+            vec![
+                (cp.clone(), planted_cp, 0o644),
+                (temp.clone(), vec![0u8; size as usize], 0o666),
+            ],
+        ),
+        (
+            "a 0666 lock file",
+            vec![(lock.clone(), b"held".to_vec(), 0o666)],
+        ),
+    ];
+    for (what, files) in plants {
+        let label = format!("a victim (uid {victim}) beside {what} of uid {attacker}");
+        for (p, bytes, mode) in &files {
+            std::fs::write(p, bytes).unwrap();
+            std::os::unix::fs::chown(p, Some(attacker), Some(attacker)).unwrap();
+            std::fs::set_permissions(p, std::fs::Permissions::from_mode(*mode)).unwrap();
+        }
+        tally::inc(&tally::BAD_INPUTS);
+        let out = child::spawn_as(&spec, victim, victim).finish(&label);
+        if let Ok(m) = std::fs::metadata(&dest) {
+            let right = std::fs::read(&dest).unwrap() == std::fs::read(&src).unwrap();
+            if !right || m.uid() != victim || m.mode() & 0o022 != 0 {
+                tally::inc(&tally::CORRUPT);
+                panic!(
+                    "CORRUPT: {label}: the victim's file (right bytes: {right}, uid {}, mode {:o})",
+                    m.uid(),
+                    m.mode()
+                );
+            }
+        }
+        match out {
+            Outcome::Err(e) if e.starts_with("IOError") && e.contains("refusing the existing") => {
+                println!("    {label}: {e}");
+            }
+            other => panic!("{label}: {other:?} (a clear refusal expected)"),
+        }
+        assert!(!dest.exists(), "{label}");
+        for (p, bytes, _) in &files {
+            assert_eq!(
+                &std::fs::read(p).unwrap(),
+                bytes,
+                "{label}: {} written",
+                p.display()
+            );
+            let m = std::fs::metadata(p).unwrap();
+            assert_eq!(m.uid(), attacker, "{label}: {} replaced", p.display());
+            std::fs::remove_file(p).unwrap();
+        }
+        assert_no_leftovers(&[&shared]);
+    }
+    // Nothing planted: the victim downloads in the shared directory.
+    let out = child::spawn_as(&spec, victim, victim).finish("a victim, nothing planted");
+    assert_eq!(out, Outcome::Ok, "a victim, nothing planted");
+    verify(&dest, &src, "a victim, nothing planted");
+    assert_eq!(std::fs::metadata(&dest).unwrap().uid(), victim);
+    std::fs::remove_file(&dest).unwrap();
+    assert_no_leftovers(&[&shared]);
+    std::fs::set_permissions(env.work.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
 }
 
 /// The final verification covers the bytes on disk: parts claimed done in a checkpoint of our
