@@ -398,7 +398,9 @@ fn planted_for_another_victim(env: &Env, other: &OtherUser, rt: &tokio::runtime:
     let planted_cp = std::fs::read(&cp).unwrap();
     std::fs::remove_file(&cp).unwrap();
     std::fs::remove_file(&temp).unwrap();
-    let plants: Vec<(&str, Vec<(PathBuf, Vec<u8>, u32)>)> = vec![
+    /// (what, [(path, content, mode)])
+    type Plant = (&'static str, Vec<(PathBuf, Vec<u8>, u32)>);
+    let plants: Vec<Plant> = vec![
         (
             "a checkpoint claiming every part over a 0666 temp file of zeros",
             vec![
