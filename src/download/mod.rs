@@ -24,9 +24,9 @@
 //!    computed on the way); finished parts are recorded in the checkpoint in batches, after the
 //!    temp file was synced. The first unrecoverable failure cancels the other parts.
 //! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
-//!    when CRC is enabled and the header is present); then the temp file gets the destination's
-//!    mode, is synced, renamed over the destination (after checking the temp name still names the
-//!    file written), the directory synced and the checkpoint deleted.
+//!    when CRC is enabled and the header is present); then the temp file is synced, given the
+//!    destination's mode, renamed over the destination (after checking that the temp name still
+//!    names the file written), the directory synced and the checkpoint deleted.
 //!
 //! On failure (the final rename included): without a checkpoint directory the temp file is
 //! removed; with one, the checkpoint is brought up to date and kept with the temp file for the
