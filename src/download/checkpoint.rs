@@ -142,12 +142,20 @@ impl CheckpointFile {
         }
     }
 
-    /// Fails when an existing checkpoint is not ours to trust (before any network traffic).
+    /// Fails when an existing checkpoint, or its `.tmp` file (which would make every save fail),
+    /// is not ours to trust (before any network traffic).
     pub fn check_trusted(&self) -> Result<()> {
-        match self.dir.stat(&self.name) {
-            Ok(Some(s)) if s.is_file() => s.check_trusted("checkpoint", &self.path),
-            _ => Ok(()),
+        for (name, what) in [
+            (&self.name, "checkpoint"),
+            (&self.tmp_name, "checkpoint's temporary file"),
+        ] {
+            if let Ok(Some(s)) = self.dir.stat(name) {
+                if s.is_file() {
+                    s.check_trusted(what, &self.dir.join(name))?;
+                }
+            }
         }
+        Ok(())
     }
 
     /// Reads the checkpoint. `Err` when it belongs to another user or others may write it.

@@ -253,6 +253,7 @@ async fn planted_state(env: &Env, other: &OtherUser) {
     let lock = shared.join("victim.bin.temp.lock");
     let req = request("integrity/planted", &dest, Some(&shared));
     let cp = checkpoint_path(&req).unwrap().unwrap();
+    let cp_tmp = PathBuf::from(format!("{}.tmp", cp.display()));
 
     // The attacker's material, made with the library itself: a genuine checkpoint of this very
     // request; (a) every part claimed done with its true CRC64 over a temp file of zeros; (b) no
@@ -281,6 +282,10 @@ async fn planted_state(env: &Env, other: &OtherUser) {
             vec![(cp.clone(), none_claimed), (temp.clone(), zeros.clone())],
         ),
         ("a temp file alone", vec![(temp.clone(), zeros.clone())]),
+        (
+            "a checkpoint's .tmp file (every save would fail)",
+            vec![(cp_tmp.clone(), b"{}".to_vec())],
+        ),
         ("a lock file", vec![(lock.clone(), b"held".to_vec())]),
     ];
     let mut n = 0;
@@ -299,7 +304,7 @@ async fn planted_state(env: &Env, other: &OtherUser) {
                 })
                 .collect();
             let mut req = req.clone();
-            if !files.iter().any(|(p, _)| p == &cp) {
+            if !files.iter().any(|(p, _)| p == &cp || p == &cp_tmp) {
                 req.checkpoint_dir = None;
             }
             tally::inc(&tally::BAD_INPUTS);
