@@ -980,7 +980,9 @@ oss_error_t *oss_download_request_set_range(oss_download_request_t *request,
                                             int64_t end);
 
 /**
- * On resume, re-reads the finished parts and checks them against their recorded CRC64.
+ * On resume, re-reads the finished parts and checks them against their recorded CRC64 (parts
+ * that fail are downloaded again). On by default: every byte of the file is then either
+ * received by the call or read back and checked by it; `false` trusts the recorded CRCs.
  *
  * # Safety
  * `request` NULL or live.

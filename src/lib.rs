@@ -10,7 +10,8 @@
 //! - [`client`]: a configured client (endpoint + credentials + transport).
 //! - [`object`]: HeadObject, GetObjectMeta, ranged GET, GetObject to a file.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
-//! - [`download`]: the resumable downloader (planner, checkpoint, writer, progress).
+//! - [`download`]: the resumable downloader (planner, checkpoint, writer, progress, lock,
+//!   validation, and the opened directories every file operation goes through).
 //! - [`log`]: the log sink and level.
 #![deny(unsafe_op_in_unsafe_fn)]
 

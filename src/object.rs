@@ -2,7 +2,7 @@
 //!
 //! The downloader uses `Client::get_range` and never builds HTTP requests itself.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use bytes::Bytes;
 
@@ -243,6 +243,12 @@ impl Client {
 
     /// GetObject into a file: the bytes go to `<path>.temp`, which is renamed over `path` only
     /// when complete and verified; on failure the temp file is removed and `path` untouched.
+    ///
+    /// The destination is handled as a resumable download's (`download::validate::Paths`): its
+    /// directory opened once and named canonically, the lock `<path>.temp.lock` held for the
+    /// whole call (a download to the same file already running makes this fail with
+    /// `FileLocked`, its temp file untouched), the temp file created 0600 (another user's or a
+    /// link there refused), given the destination's mode and checked before the rename.
     pub async fn get_object_to_file(
         &self,
         req: &ObjectRequest,
@@ -251,75 +257,27 @@ impl Client {
         progress: Option<ProgressFn>,
         cancel: &Cancel,
     ) -> Result<ObjectMeta> {
-        if path.as_os_str().is_empty() {
-            return Err(Error::validate("The path of file download to is empty"));
-        }
-        if path.is_dir() {
-            return Err(Error::validate(format!(
-                "the download path '{}' is a directory",
-                path.display()
-            )));
-        }
-        let mut temp = PathBuf::from(path.as_os_str().to_owned());
-        temp.as_mut_os_string().push(".temp");
-        // Whatever is at the temp path is never followed nor clobbered unless it is a regular
-        // file (a link there could point anywhere: opening it with O_TRUNC would destroy its
-        // target).
-        match std::fs::symlink_metadata(&temp) {
-            Ok(m) if !m.is_file() => {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    "IOError",
-                    format!(
-                        "the temp file path '{}' exists and is not a regular file (a link or a directory); refusing to follow or replace it",
-                        temp.display()
-                    ),
-                ))
-            }
-            Ok(_) => std::fs::remove_file(&temp)
-                .map_err(|e| Error::io("cannot remove the old temporary file", &temp, &e))?,
-            Err(_) => {}
-        }
-        let file = {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o644)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(&temp)
-                .map_err(|e| Error::io("cannot create the temporary file", &temp, &e))?
-        };
-        let mut writer = std::io::BufWriter::with_capacity(1 << 20, file);
+        use crate::download::{lock::DestinationLock, validate, writer};
+        let paths = validate::file_destination(path)?;
+        let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
+        let temp = writer::TempFile::create(&paths.dir, &paths.temp_name, 0)?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, &*temp.file);
         let result = async {
             let meta = self
                 .get_object_with(req, range, progress, cancel, |data| {
                     std::io::Write::write_all(&mut writer, data)
-                        .map_err(|e| Error::io("cannot write", &temp, &e))
+                        .map_err(|e| Error::io("cannot write", &temp.path, &e))
                 })
                 .await?;
-            let file = writer
+            writer
                 .into_inner()
-                .map_err(|e| Error::io("cannot write", &temp, e.error()))?;
-            file.sync_all()
-                .map_err(|e| Error::io("cannot sync", &temp, &e))?;
-            drop(file);
-            std::fs::rename(&temp, path).map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    "RenameError",
-                    format!(
-                        "cannot rename '{}' to '{}': {e}",
-                        temp.display(),
-                        path.display()
-                    ),
-                )
-            })?;
+                .map_err(|e| Error::io("cannot write", &temp.path, e.error()))?;
+            temp.commit(&paths.name)?;
             Ok(meta)
         }
         .await;
         if result.is_err() {
-            let _ = std::fs::remove_file(&temp);
+            temp.remove();
         }
         result
     }

@@ -175,7 +175,7 @@ async fn bad_checkpoints_are_discarded_safely() {
             "older format",
             Box::new(|p| {
                 let t = std::fs::read_to_string(p).unwrap();
-                std::fs::write(p, t.replacen("\"version\": 1", "\"version\": 0", 1)).unwrap()
+                std::fs::write(p, t.replacen("\"version\": 2", "\"version\": 1", 1)).unwrap()
             }),
         ),
         (
@@ -389,4 +389,104 @@ async fn temp_paths_that_are_links_or_directories_are_refused() {
     assert!(e.message.contains("directory"), "{e}");
     assert_eq!(std::fs::read(env.path("link.temp/inside")).unwrap(), b"x");
     assert!(!env.path("link").exists());
+}
+
+/// The cost of re-reading the resumed parts (`verify_parts_on_resume`, on by default since issue
+/// 17): a download interrupted at 50% then resumed, with the re-read off and on, a few rounds.
+/// Not a pass/fail test (no timing threshold): run it by hand, in release, and read the output:
+///
+/// `OSS_COST_MIB=512 OSS_COST_ROUNDS=5 cargo test --release --test download_resume -- --ignored resume_verification_cost --nocapture`
+///
+/// `OSS_COST_DROP_CACHES=1` (root) drops the page cache before each resume, so that the
+/// re-read comes from the disk (the worst case: a resume after a reboot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn resume_verification_cost() {
+    let var = |n: &str, d: u64| {
+        std::env::var(n)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let size = var("OSS_COST_MIB", 256) * MIB;
+    let rounds = var("OSS_COST_ROUNDS", 3);
+    let drop_caches = var("OSS_COST_DROP_CACHES", 0) == 1;
+    let env = Env::new();
+    let client = env.client();
+    let src = env.object("cost/obj", size);
+    let mut req = env.request("cost/obj", "cost.bin");
+    req.part_size = 8 * MIB;
+    req.thread_num = 4;
+    req.checkpoint_dir = Some(env.ckpt_dir());
+    // The library logs how long the re-read took (Info): the added work itself, apart from the
+    // noise of the rest of the resume (the final fsync above all).
+    let reread_ms: Arc<std::sync::Mutex<Vec<u64>>> = Arc::default();
+    let sink_ms = reread_ms.clone();
+    oss_ffi::log::set_level(oss_ffi::log::Level::Info);
+    oss_ffi::log::set_sink(Some(Arc::new(move |_, msg: &str| {
+        if let Some(ms) = msg
+            .strip_suffix(" ms")
+            .and_then(|m| m.rsplit_once(" re-read and checked in "))
+            .and_then(|(_, ms)| ms.parse().ok())
+        {
+            sink_ms.lock().unwrap().push(ms);
+        }
+    })));
+    let mut times: Vec<(bool, f64, u64)> = Vec::new();
+    for round in 0..rounds {
+        for verify in [false, true] {
+            req.verify_parts_on_resume = verify;
+            interrupted(&client, &req, size, size / 2).await;
+            let ckpt = checkpoint_in(&env.ckpt_dir()).unwrap();
+            let on_disk: u64 = recorded_parts(&ckpt).iter().map(|p| p.1).sum();
+            if drop_caches {
+                let _ = std::process::Command::new("sync").status();
+                std::fs::write("/proc/sys/vm/drop_caches", "3").expect("drop_caches (root)");
+            }
+            let t0 = Instant::now();
+            let (r, _) = download(&client, &req, size).await;
+            let secs = t0.elapsed().as_secs_f64();
+            r.unwrap();
+            println!(
+                "round {round}: resume with the re-read {}: {secs:.3} s ({} MiB on disk at the resume)",
+                if verify { "on " } else { "off" },
+                on_disk / MIB
+            );
+            times.push((verify, secs, on_disk));
+            if round == 0 {
+                assert_same_file(&src, &env.path("cost.bin"));
+            }
+            std::fs::remove_file(env.path("cost.bin")).unwrap();
+        }
+    }
+    let median = |verify: bool| {
+        let mut v: Vec<f64> = times
+            .iter()
+            .filter(|t| t.0 == verify)
+            .map(|t| t.1)
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    oss_ffi::log::set_sink(None);
+    oss_ffi::log::set_level(oss_ffi::log::Level::Off);
+    let (off, on) = (median(false), median(true));
+    let reread: u64 = times.iter().filter(|t| t.0).map(|t| t.2).sum::<u64>() / rounds;
+    let mut ms = reread_ms.lock().unwrap().clone();
+    ms.sort_unstable();
+    let re_ms = ms.get(ms.len() / 2).copied().unwrap_or(0);
+    println!(
+        "{} MiB object, interrupted at 50%, {rounds} rounds{}: resume median {off:.3} s with the \
+         re-read off, {on:.3} s on ({:+.3} s); the re-read itself (library log): median {re_ms} ms \
+         for ~{} MiB ({:.0} MiB/s), all rounds {ms:?} ms",
+        size / MIB,
+        if drop_caches {
+            ", page cache dropped"
+        } else {
+            ""
+        },
+        on - off,
+        reread / MIB,
+        reread as f64 / MIB as f64 / (re_ms.max(1) as f64 / 1000.0),
+    );
 }

@@ -1,33 +1,43 @@
 //! The checkpoint of a resumable download: what it records, how it is saved, when it is believed.
 //!
-//! File: `<checkpoint_dir>/oss-download-<sha256(bucket, key, version, absolute destination)[..40]>.ckpt`,
+//! File: `<checkpoint_dir>/oss-download-<sha256(bucket, key, version, canonical destination)[..40]>.ckpt`,
 //! JSON `{"checkpoint": {..record..}, "sha256": "<hex of sha256 of the record's canonical JSON>"}`.
 //! The record names the object's identity (size, ETag, Last-Modified, CRC64 header), the request
-//! (bucket, key, version, range, part size), the destination and temp paths, and every finished
-//! part with its CRC64. A part is recorded only after its bytes were synced to the temp file.
+//! (bucket, key, version, range, part size), the destination and temp paths, the identity of the
+//! temp file it describes (device, inode, birth time: see `writer::TempIdentity`), and every
+//! finished part with its CRC64. A part is recorded only after its bytes were synced to the temp
+//! file. The destination is canonical (`validate::Paths`), so every spelling of one destination
+//! names the same checkpoint.
 //!
-//! Saving is atomic: the JSON goes to `<file>.tmp` in the same directory, which is fsync'd and
-//! renamed over the file, then the directory is fsync'd. A crash leaves the old or the new file.
+//! Saving is atomic: the JSON goes to `<file>.tmp` in the same directory (created 0600, `O_EXCL`),
+//! which is fsync'd and renamed over the file, then the directory is fsync'd. A crash leaves the
+//! old or the new file. Every operation is relative to the opened checkpoint directory.
 //!
-//! Loading believes nothing: a file that does not parse, has the wrong format or version, a wrong
-//! checksum, or parts that do not fit the plan, is rejected; the caller then starts clean.
+//! Loading believes nothing: a checkpoint owned by another user or writable by its group or others
+//! is refused with an error (never read, never replaced: `directory::FileStat::check_trusted`); a
+//! file that does not parse, has the wrong format or version, a wrong checksum, or parts that do
+//! not fit the plan, is rejected and the caller starts clean. Even an accepted checkpoint's parts
+//! are re-read from the temp file and checked against their CRC64 before they count (unless the
+//! request turned that off), so what ends in the destination is what the final check verified.
 
-use std::fs::OpenOptions;
+use std::ffi::{OsStr, OsString};
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rustix::fs::OFlags;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::directory::{with_suffix, Directory, FileStat};
 use super::plan::Plan;
-use super::validate::with_suffix;
-use super::writer::sync_dir_of;
+use super::writer::TempIdentity;
 use crate::error::{Error, Result};
 
 pub const FORMAT: &str = "oss-ffi/resumable-download";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: the record names its temp file's identity (`temp_file`); version 1 files are discarded.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Files bigger than this are not checkpoints of ours (10000 parts take about 1 MB).
 const MAX_FILE_SIZE: u64 = 16 << 20;
@@ -72,6 +82,8 @@ pub struct Record {
     pub part_size: u64,
     pub dest_path: String,
     pub temp_path: String,
+    /// The temp file these parts were written into.
+    pub temp_file: TempIdentity,
     pub parts: Vec<DonePart>,
 }
 
@@ -93,14 +105,150 @@ pub enum Verdict {
     Discard(String),
 }
 
-/// The checkpoint file for a request.
-pub fn path_for(
-    dir: &Path,
-    bucket: &str,
-    key: &str,
-    version_id: Option<&str>,
-    dest: &Path,
-) -> PathBuf {
+/// A checkpoint file: its directory (opened) and name.
+#[derive(Debug, Clone)]
+pub struct CheckpointFile {
+    dir: Arc<Directory>,
+    name: OsString,
+    tmp_name: OsString,
+    pub path: PathBuf,
+}
+
+/// A checkpoint read from disk.
+#[derive(Debug)]
+pub enum Loaded {
+    /// There is no checkpoint.
+    None,
+    Record(Box<Record>),
+    /// Not a trustworthy checkpoint of ours (the reason, for the log): discard it.
+    Discard(String),
+}
+
+impl CheckpointFile {
+    /// The checkpoint file for a request in `dir`.
+    pub fn new(
+        dir: Arc<Directory>,
+        bucket: &str,
+        key: &str,
+        version_id: Option<&str>,
+        dest: &Path,
+    ) -> CheckpointFile {
+        let name = name_for(bucket, key, version_id, dest);
+        CheckpointFile {
+            path: dir.join(&name),
+            tmp_name: with_suffix(&name, ".tmp"),
+            name,
+            dir,
+        }
+    }
+
+    /// Fails when an existing checkpoint, or its `.tmp` file (which would make every save fail),
+    /// is not ours to trust (before any network traffic).
+    pub fn check_trusted(&self) -> Result<()> {
+        for (name, what) in [
+            (&self.name, "checkpoint"),
+            (&self.tmp_name, "checkpoint's temporary file"),
+        ] {
+            if let Ok(Some(s)) = self.dir.stat(name) {
+                if s.is_file() {
+                    s.check_trusted(what, &self.dir.join(name))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads the checkpoint. `Err` when it belongs to another user or others may write it.
+    pub fn load(&self) -> Result<Loaded> {
+        let file = match self
+            .dir
+            .open_file(&self.name, OFlags::RDONLY | OFlags::NONBLOCK, 0)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::None),
+            Err(e) => return Ok(Loaded::Discard(format!("cannot open it: {e}"))),
+        };
+        let meta = match FileStat::of(&file) {
+            Ok(m) => m,
+            Err(e) => return Ok(Loaded::Discard(format!("cannot inspect it: {e}"))),
+        };
+        if !meta.is_file() {
+            return Ok(Loaded::Discard("it is not a regular file".into()));
+        }
+        meta.check_trusted("checkpoint", &self.path)?;
+        if meta.size > MAX_FILE_SIZE {
+            return Ok(Loaded::Discard(format!(
+                "it is too large ({} bytes)",
+                meta.size
+            )));
+        }
+        let mut text = Vec::new();
+        if let Err(e) = Read::by_ref(&mut &file)
+            .take(MAX_FILE_SIZE)
+            .read_to_end(&mut text)
+        {
+            return Ok(Loaded::Discard(format!("cannot read it: {e}")));
+        }
+        Ok(match parse(&text) {
+            Ok(r) => Loaded::Record(Box::new(r)),
+            Err(why) => Loaded::Discard(why),
+        })
+    }
+
+    /// Saves `record` atomically (tmp file 0600, fsync, rename, fsync of the directory).
+    pub fn save(&self, record: &Record) -> Result<()> {
+        let json = encode(record).map_err(|e| {
+            Error::io(
+                "serialising the checkpoint",
+                &self.path,
+                &std::io::Error::other(e),
+            )
+        })?;
+        let tmp_path = self.dir.join(&self.tmp_name);
+        self.dir.unlink_if_ours(&self.tmp_name);
+        let mut f = self
+            .dir
+            .open_file(
+                &self.tmp_name,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
+                0o600,
+            )
+            .map_err(|e| Error::io("creating the checkpoint", &tmp_path, &e))?;
+        let (head, tail) = json.split_at(json.len() / 2);
+        let written = f.write_all(head).and_then(|_| {
+            super::pause::at("checkpoint_write");
+            f.write_all(tail)?;
+            f.sync_all()
+        });
+        if let Err(e) = written.and_then(|_| {
+            super::pause::at("checkpoint_rename");
+            self.dir.rename(&self.tmp_name, &self.name)
+        }) {
+            self.dir.unlink_if_same(&self.tmp_name, &f);
+            return Err(Error::io("writing the checkpoint", &self.path, &e));
+        }
+        drop(f);
+        self.dir.sync();
+        Ok(())
+    }
+
+    /// Removes the checkpoint and its tmp file when they are ours (a link is removed, never
+    /// followed; another user's file is left alone).
+    pub fn remove(&self) {
+        for name in [&self.name, &self.tmp_name] {
+            match self.dir.stat(name) {
+                Ok(Some(s)) if s.is_symlink() => {
+                    let _ = self.dir.unlink(name);
+                }
+                Ok(Some(_)) => self.dir.unlink_if_ours(name),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The checkpoint's file name for a request.
+pub fn name_for(bucket: &str, key: &str, version_id: Option<&str>, dest: &Path) -> OsString {
     let mut h = Sha256::new();
     for field in [
         bucket.as_bytes(),
@@ -112,7 +260,7 @@ pub fn path_for(
         h.update(field);
     }
     let hex = hex(&h.finalize());
-    dir.join(format!("oss-download-{}.ckpt", &hex[..40]))
+    OsStr::new(&format!("oss-download-{}.ckpt", &hex[..40])).to_owned()
 }
 
 impl Record {
@@ -143,6 +291,7 @@ impl Record {
             part_size: plan.part_size,
             dest_path: dest.to_string_lossy().into_owned(),
             temp_path: temp.to_string_lossy().into_owned(),
+            temp_file: TempIdentity::default(),
             parts: Vec::new(),
         }
     }
@@ -189,34 +338,6 @@ impl Record {
     }
 }
 
-/// Reads a checkpoint: `Ok(None)` when there is none, `Err(reason)` when it is not trustworthy.
-pub fn load(path: &Path) -> std::result::Result<Option<Record>, String> {
-    let mut file = match OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot open it: {e}")),
-    };
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("cannot inspect it: {e}"))?;
-    if !meta.is_file() {
-        return Err("it is not a regular file".into());
-    }
-    if meta.len() > MAX_FILE_SIZE {
-        return Err(format!("it is too large ({} bytes)", meta.len()));
-    }
-    let mut text = Vec::new();
-    Read::by_ref(&mut file)
-        .take(MAX_FILE_SIZE)
-        .read_to_end(&mut text)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    parse(&text).map(Some)
-}
-
 /// Parses the bytes of a checkpoint file; `Err(reason)` when they are not a trustworthy one.
 pub fn parse(text: &[u8]) -> std::result::Result<Record, String> {
     if text.len() as u64 > MAX_FILE_SIZE {
@@ -243,48 +364,6 @@ pub fn encode(record: &Record) -> std::result::Result<Vec<u8>, String> {
         checkpoint: record.clone(),
     };
     serde_json::to_vec_pretty(&env).map_err(|e| e.to_string())
-}
-
-/// Saves `record` at `path` atomically (tmp file, fsync, rename, fsync of the directory).
-pub fn save(path: &Path, record: &Record) -> Result<()> {
-    let json = encode(record).map_err(|e| {
-        Error::io(
-            "serialising the checkpoint",
-            path,
-            &std::io::Error::other(e),
-        )
-    })?;
-    let tmp = with_suffix(path, ".tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut f = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(&tmp)
-        .map_err(|e| Error::io("creating the checkpoint", &tmp, &e))?;
-    let (head, tail) = json.split_at(json.len() / 2);
-    let written = f.write_all(head).and_then(|_| {
-        super::pause::at("checkpoint_write");
-        f.write_all(tail)?;
-        f.sync_all()
-    });
-    drop(f);
-    if let Err(e) = written.and_then(|_| {
-        super::pause::at("checkpoint_rename");
-        std::fs::rename(&tmp, path)
-    }) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(Error::io("writing the checkpoint", path, &e));
-    }
-    sync_dir_of(path);
-    Ok(())
-}
-
-/// Removes the checkpoint and its tmp file (never following links: removing a link removes the link).
-pub fn remove(path: &Path) {
-    let _ = std::fs::remove_file(path);
-    let _ = std::fs::remove_file(with_suffix(path, ".tmp"));
 }
 
 fn checksum(record: &Record) -> String {
@@ -322,6 +401,14 @@ mod tests {
         (r, plan)
     }
 
+    fn loaded(c: &CheckpointFile) -> std::result::Result<Option<Record>, String> {
+        match c.load().map_err(|e| e.message.clone())? {
+            Loaded::None => Ok(None),
+            Loaded::Record(r) => Ok(Some(*r)),
+            Loaded::Discard(why) => Err(why),
+        }
+    }
+
     #[test]
     fn save_load_roundtrip_and_tamper_detection() {
         let dir = tempfile::tempdir().unwrap();
@@ -332,22 +419,41 @@ mod tests {
             size: 300,
             crc64: 77,
         });
-        let p = path_for(dir.path(), "bkt", "k", None, &dir.path().join("d"));
-        assert_eq!(load(&p), Ok(None));
-        save(&p, &r).unwrap();
-        let back = load(&p).unwrap().unwrap();
+        let d = Arc::new(Directory::open(dir.path()).unwrap());
+        let c = CheckpointFile::new(d, "bkt", "k", None, &dir.path().join("d"));
+        let p = c.path.clone();
+        assert_eq!(loaded(&c), Ok(None));
+        c.save(&r).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "checkpoints are private");
+        let back = loaded(&c).unwrap().unwrap();
         assert_eq!(back, r);
         let (expected, _) = sample(dir.path());
         assert_eq!(back.verdict(&expected, &plan), Verdict::Resume);
-        assert!(!with_suffix(&p, ".tmp").exists());
+        assert!(!dir.path().join(&c.tmp_name).exists());
 
         let text = std::fs::read_to_string(&p).unwrap();
         std::fs::write(&p, text.replace("\"crc64\": 77", "\"crc64\": 78")).unwrap();
-        assert!(load(&p).unwrap_err().contains("checksum"));
+        assert!(loaded(&c).unwrap_err().contains("checksum"));
         std::fs::write(&p, &text[..text.len() / 2]).unwrap();
-        assert!(load(&p).unwrap_err().contains("parse"));
+        assert!(loaded(&c).unwrap_err().contains("parse"));
         std::fs::write(&p, b"").unwrap();
-        assert!(load(&p).is_err());
+        assert!(loaded(&c).is_err());
+        // Writable by others: refused with an error, not discarded (nor replaced).
+        std::fs::write(&p, &text).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
+        let e = c.load().unwrap_err();
+        assert!(
+            e.message.contains("refusing the existing checkpoint"),
+            "{e}"
+        );
+        assert!(c.check_trusted().is_err());
+        c.remove();
+        assert!(
+            p.exists(),
+            "a checkpoint others may write is not ours to remove"
+        );
     }
 
     #[test]
@@ -389,14 +495,13 @@ mod tests {
 
     #[test]
     fn names_depend_on_every_field() {
-        let d = Path::new("/tmp");
-        let a = path_for(d, "b", "k", None, Path::new("/x"));
-        assert_ne!(a, path_for(d, "b", "k", Some("v"), Path::new("/x")));
-        assert_ne!(a, path_for(d, "b", "k2", None, Path::new("/x")));
-        assert_ne!(a, path_for(d, "b", "k", None, Path::new("/y")));
+        let a = name_for("b", "k", None, Path::new("/x"));
+        assert_ne!(a, name_for("b", "k", Some("v"), Path::new("/x")));
+        assert_ne!(a, name_for("b", "k2", None, Path::new("/x")));
+        assert_ne!(a, name_for("b", "k", None, Path::new("/y")));
         assert_ne!(
-            path_for(d, "ab", "c", None, Path::new("/x")),
-            path_for(d, "a", "bc", None, Path::new("/x"))
+            name_for("ab", "c", None, Path::new("/x")),
+            name_for("a", "bc", None, Path::new("/x"))
         );
     }
 }

@@ -1,56 +1,76 @@
-//! The destination lock: two downloads to the same file at once (threads or processes) must not
-//! interleave. The lock is an advisory `flock` on `<dest>.temp.lock`, taken without waiting: the
-//! second download fails with `Busy` / `FileLocked`.
+//! The destination lock: two downloads to the same file at once (threads or processes; resumable
+//! downloads and GetObject to a file alike) must not interleave. The lock is an advisory `flock`
+//! on `<dest>.temp.lock`, taken without waiting: the second download fails with `Busy` /
+//! `FileLocked`.
 //!
-//! The lock file is removed when the lock is released. To stay correct with that removal (a
-//! waiter may have opened the old file just before it was unlinked), a taker checks after locking
-//! that the path still names the file it locked, and starts over otherwise.
+//! The lock file is created 0600 in the destination's opened directory; an existing one owned by
+//! another user or writable by its group or others is refused with an `IOError` (it is never
+//! written; another user's lock is never removed). The lock file is removed when the lock is
+//! released, relative to the directory opened at the start and only if that name still names the
+//! file locked (device and inode compared), so a directory component swapped meanwhile cannot make
+//! it remove another file. To stay correct with that removal (a waiter may have opened the old
+//! file just before it was unlinked), a taker checks after locking that the name still names the
+//! file it locked, and starts over otherwise.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::ffi::{OsStr, OsString};
+use std::fs::{File, TryLockError};
 use std::io;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 
+use rustix::fs::OFlags;
+
+use super::directory::{Directory, FileStat};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Held for the whole download; released (file removed, then unlocked) on drop.
 #[derive(Debug)]
 pub struct DestinationLock {
-    path: PathBuf,
+    dir: Arc<Directory>,
+    name: OsString,
     file: Option<File>,
 }
 
 impl DestinationLock {
-    /// Takes the lock at `path` or fails at once with `FileLocked` when another download holds it.
-    pub fn acquire(path: &Path, dest: &Path) -> Result<DestinationLock> {
+    /// Takes the lock `name` in `dir` or fails at once with `FileLocked` when another download
+    /// holds it.
+    pub fn acquire(dir: &Arc<Directory>, name: &OsStr, dest: &Path) -> Result<DestinationLock> {
+        let path = dir.join(name);
         for _ in 0..16 {
-            let file = match OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .mode(0o644)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                .open(path)
-            {
+            if let Ok(Some(s)) = dir.stat(name) {
+                if s.is_file() {
+                    s.check_trusted("download lock file", &path)?;
+                }
+            }
+            let file = match dir.open_file(name, OFlags::RDWR | OFlags::CREATE, 0o600) {
                 Ok(f) => f,
-                Err(e) => return Err(open_error(path, dest, &e)),
+                Err(e) => return Err(open_error(&path, dest, &e)),
             };
+            let ours = FileStat::of(&file).map_err(|e| Error::io("inspecting", &path, &e))?;
+            if !ours.is_file() {
+                return Err(Error::new(
+                    ErrorKind::Io,
+                    "IOError",
+                    format!(
+                        "the download lock path '{}' is not a regular file",
+                        path.display()
+                    ),
+                ));
+            }
+            ours.check_trusted("download lock file", &path)?;
             match file.try_lock() {
                 Ok(()) => {}
                 Err(TryLockError::WouldBlock) => return Err(busy(dest)),
                 Err(TryLockError::Error(e)) => {
-                    return Err(Error::io("locking the download lock file", path, &e))
+                    return Err(Error::io("locking the download lock file", &path, &e))
                 }
             }
-            // Still the file at `path`? (Its previous holder may have removed it meanwhile.)
-            let ours = file
-                .metadata()
-                .map_err(|e| Error::io("inspecting", path, &e))?;
-            match std::fs::symlink_metadata(path) {
-                Ok(m) if m.dev() == ours.dev() && m.ino() == ours.ino() => {
+            // Still the file named so? (Its previous holder may have removed it meanwhile.)
+            match dir.stat(name) {
+                Ok(Some(m)) if m.same_file(&ours) => {
                     return Ok(DestinationLock {
-                        path: path.to_path_buf(),
+                        dir: dir.clone(),
+                        name: name.to_owned(),
                         file: Some(file),
                     });
                 }
@@ -64,7 +84,9 @@ impl DestinationLock {
 impl Drop for DestinationLock {
     fn drop(&mut self) {
         // Remove first, then unlock by closing: a waiter that opened this file notices the removal.
-        let _ = std::fs::remove_file(&self.path);
+        if let Some(f) = &self.file {
+            self.dir.unlink_if_same(&self.name, f);
+        }
         drop(self.file.take());
     }
 }
@@ -102,28 +124,47 @@ fn open_error(path: &Path, dest: &Path, e: &io::Error) -> Error {
 mod tests {
     use super::*;
 
+    const LOCK: &str = "f.temp.lock";
+
     #[test]
     fn second_taker_is_refused_and_lock_is_released() {
-        let dir = tempfile::tempdir().unwrap();
-        let lock_path = dir.path().join("f.temp.lock");
-        let dest = dir.path().join("f");
-        let a = DestinationLock::acquire(&lock_path, &dest).unwrap();
-        let e = DestinationLock::acquire(&lock_path, &dest).unwrap_err();
+        let t = tempfile::tempdir().unwrap();
+        let dir = Arc::new(Directory::open(t.path()).unwrap());
+        let lock_path = t.path().join(LOCK);
+        let dest = t.path().join("f");
+        let a = DestinationLock::acquire(&dir, OsStr::new(LOCK), &dest).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&lock_path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let e = DestinationLock::acquire(&dir, OsStr::new(LOCK), &dest).unwrap_err();
         assert_eq!(e.code, "FileLocked");
         assert_eq!(e.kind, ErrorKind::Busy);
         drop(a);
         assert!(!lock_path.exists());
-        let _b = DestinationLock::acquire(&lock_path, &dest).unwrap();
+        let _b = DestinationLock::acquire(&dir, OsStr::new(LOCK), &dest).unwrap();
     }
 
     #[test]
     fn a_symlink_is_not_followed() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("target");
+        let t = tempfile::tempdir().unwrap();
+        let dir = Arc::new(Directory::open(t.path()).unwrap());
+        let target = t.path().join("target");
         std::fs::write(&target, b"keep").unwrap();
-        let lock_path = dir.path().join("f.temp.lock");
-        std::os::unix::fs::symlink(&target, &lock_path).unwrap();
-        assert!(DestinationLock::acquire(&lock_path, &dir.path().join("f")).is_err());
+        std::os::unix::fs::symlink(&target, t.path().join(LOCK)).unwrap();
+        assert!(DestinationLock::acquire(&dir, OsStr::new(LOCK), &t.path().join("f")).is_err());
         assert_eq!(std::fs::read(&target).unwrap(), b"keep");
+    }
+
+    #[test]
+    fn release_removes_only_the_file_locked() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = Arc::new(Directory::open(t.path()).unwrap());
+        let lock_path = t.path().join(LOCK);
+        let a = DestinationLock::acquire(&dir, OsStr::new(LOCK), &t.path().join("f")).unwrap();
+        // Another file takes the lock's name meanwhile: releasing must not remove it.
+        std::fs::rename(&lock_path, t.path().join("moved")).unwrap();
+        std::fs::write(&lock_path, b"someone else's").unwrap();
+        drop(a);
+        assert_eq!(std::fs::read(&lock_path).unwrap(), b"someone else's");
     }
 }

@@ -4,36 +4,46 @@
 //!
 //! Flow of `resumable_download`:
 //! 1. `validate`: every local check, before any network traffic (`ValidateError`).
+//!    The destination is named canonically (its directory opened once, `validate::Paths`), and
+//!    every later file operation is relative to the directories opened there (`directory`).
 //! 2. `lock`: `<file>.temp.lock` is locked; a second download to the same file gets `FileLocked`.
+//!    An existing checkpoint, temp or lock file owned by another user or writable by its group
+//!    or others is refused here, before any traffic (`IOError`).
 //! 3. HEAD with the user's conditions (they apply to this request only; parts are pinned instead).
 //! 4. `plan`: the bytes to fetch cut into at most `plan::MAX_PARTS` parts.
 //! 5. `checkpoint`: an existing checkpoint is believed only if it matches the request and the
-//!    object and the temp file has the right size; otherwise the checkpoint and temp are discarded
-//!    and the download starts clean. An object that changed since the checkpoint is an
+//!    object and the temp file is the one it describes (`writer::TempIdentity`) with the right
+//!    size; otherwise the checkpoint and temp are discarded and the download starts clean. Its
+//!    finished parts are then re-read from the temp file and checked against their recorded
+//!    CRC64 (`verify_parts_on_resume`, on by default); parts that fail are downloaded again. So
+//!    every byte of the destination was either received by this call (its CRC computed on the
+//!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
 //! 6. `part`: at most `thread_num` parts in flight, each pinned to the HEAD's ETag, written at its
 //!    offsets by a `writer::PartWriter` (large positional writes on the blocking pool, CRC64
 //!    computed on the way); finished parts are recorded in the checkpoint in batches, after the
 //!    temp file was synced. The first unrecoverable failure cancels the other parts.
 //! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
-//!    when CRC is enabled and the header is present); then the temp file is synced, renamed over
-//!    the destination, the directory synced and the checkpoint deleted.
+//!    when CRC is enabled and the header is present); then the temp file is synced, given the
+//!    destination's mode, renamed over the destination (after checking that the temp name still
+//!    names the file written), the directory synced and the checkpoint deleted.
 //!
-//! On failure: without a checkpoint directory the temp file is removed; with one, the checkpoint
-//! is brought up to date and kept with the temp file for the next call — except after a CRC
-//! mismatch or an object change, which remove both.
+//! On failure (the final rename included): without a checkpoint directory the temp file is
+//! removed; with one, the checkpoint is brought up to date and kept with the temp file for the
+//! next call — except after a CRC mismatch or an object change, which remove both.
 
 mod checkpoint;
-mod lock;
+mod directory;
+pub(crate) mod lock;
 mod part;
 mod pause;
 pub mod plan;
 mod progress;
-mod validate;
-mod writer;
+pub(crate) mod validate;
+pub(crate) mod writer;
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,11 +51,11 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use self::checkpoint::{DonePart, ObjectIdentity, Record, Verdict};
+use self::checkpoint::{CheckpointFile, DonePart, Loaded, ObjectIdentity, Record, Verdict};
 use self::plan::Plan;
 use self::progress::Progress;
 use self::validate::Paths;
-use self::writer::TempFile;
+use self::writer::{NotResumable, TempFile};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::crc64;
@@ -103,10 +113,12 @@ pub struct DownloadRequest {
     pub checkpoint_dir: Option<PathBuf>,
     /// `(start, end)` inclusive; end -1: to the end. The file holds exactly these bytes.
     pub range: Option<(i64, i64)>,
-    /// On resume, re-read the finished parts and check their recorded CRC64 (parts that fail
-    /// are downloaded again). Off by default: parts are recorded only after their bytes were
-    /// synced, so only something writing into the temp file between runs could spoil them, and
-    /// the final whole-object CRC check uses the recorded part CRCs, not a second read.
+    /// On resume, re-read the finished parts from the temp file and check their recorded CRC64
+    /// (parts that fail are downloaded again). On by default: then every byte of the destination
+    /// was either received by this call or read back and checked by it, and the final CRC check
+    /// covers the bytes on disk. Off: the recorded CRCs of resumed parts are trusted (cheaper by
+    /// one read of the resumed bytes, usually from the page cache; a temp file changed between
+    /// runs by something else than this library would go unnoticed).
     pub verify_parts_on_resume: bool,
     /// Called with `(increment, transferred, total)`; see [`ProgressFn`].
     pub progress: Option<ProgressFn>,
@@ -125,7 +137,7 @@ impl DownloadRequest {
             thread_num: DEFAULT_THREAD_NUM,
             checkpoint_dir: None,
             range: None,
-            verify_parts_on_resume: false,
+            verify_parts_on_resume: true,
             progress: None,
         }
     }
@@ -146,16 +158,17 @@ impl std::fmt::Debug for DownloadRequest {
     }
 }
 
-/// The checkpoint file a request would use (`None` without a checkpoint directory).
+/// The checkpoint file a request would use (`None` without a checkpoint directory). Every
+/// spelling of one destination gives the same file.
 pub fn checkpoint_path(req: &DownloadRequest) -> Result<Option<PathBuf>> {
     let paths = validate::validate(req)?;
-    Ok(checkpoint_path_of(req, &paths))
+    Ok(checkpoint_of(req, &paths).map(|c| c.path))
 }
 
-fn checkpoint_path_of(req: &DownloadRequest, paths: &Paths) -> Option<PathBuf> {
+fn checkpoint_of(req: &DownloadRequest, paths: &Paths) -> Option<CheckpointFile> {
     paths.checkpoint_dir.as_ref().map(|d| {
-        checkpoint::path_for(
-            d,
+        CheckpointFile::new(
+            d.clone(),
             &req.object.bucket,
             &req.object.key,
             req.object.version_id.as_deref(),
@@ -174,12 +187,18 @@ pub async fn resumable_download(
     let paths = validate::validate(req)?;
     client.check_signing()?;
     cancel.check()?;
-    let _lock = lock::DestinationLock::acquire(&paths.lock, &paths.dest)?;
+    let _lock = lock::DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
+    let ckpt = checkpoint_of(req, &paths);
+    // Another user's (or a group/world-writable) checkpoint or temp file: refused before any
+    // traffic (they are checked again on the open files below).
+    if let Some(c) = &ckpt {
+        c.check_trusted()?;
+    }
+    writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
 
     let meta = client.head_object(&req.object, cancel).await?;
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
     let plan = Plan::new(first, total, req.part_size);
-    let ckpt = checkpoint_path_of(req, &paths);
     let record = Record::new(
         &req.object.bucket,
         &req.object.key,
@@ -204,7 +223,7 @@ pub async fn resumable_download(
             paths.clone(),
             req.verify_parts_on_resume,
         );
-        blocking(move || prepare(ckpt.as_deref(), record, &plan, &paths, verify)).await?
+        blocking(move || prepare(ckpt.as_ref(), record, &plan, &paths, verify)).await?
     };
     let record = match record {
         Prepared::Ready(r) => *r,
@@ -225,7 +244,7 @@ pub async fn resumable_download(
         paths: &paths,
         plan: &plan,
         meta: &meta,
-        ckpt: ckpt.as_deref(),
+        ckpt: ckpt.as_ref(),
     };
     job.run(record, temp).await?;
     Ok(meta)
@@ -236,10 +255,11 @@ enum Prepared {
     ObjectChanged { old_etag: String },
 }
 
-/// Loads and judges the checkpoint; returns the record to continue (with its finished parts) and
-/// the temp file to write, or the old ETag when the object changed since the checkpoint.
+/// Loads and judges the checkpoint; returns the record to continue (with its finished parts,
+/// re-read and checked when `verify`) and the temp file to write, or the old ETag when the object
+/// changed since the checkpoint.
 fn prepare(
-    ckpt: Option<&Path>,
+    ckpt: Option<&CheckpointFile>,
     mut record: Record,
     plan: &Plan,
     paths: &Paths,
@@ -250,26 +270,41 @@ fn prepare(
             log::log(Level::Warn, || {
                 format!(
                     "discarding the checkpoint '{}': {why}; starting the download afresh",
-                    cp.display()
+                    cp.path.display()
                 )
             });
-            checkpoint::remove(cp);
+            cp.remove();
         };
-        match checkpoint::load(cp) {
-            Ok(None) => {}
-            Err(why) => discard(&why),
-            Ok(Some(old)) => match old.verdict(&record, plan) {
-                Verdict::Resume => match TempFile::open_existing(&paths.temp, plan.total)? {
-                    Some(temp) => {
+        match cp.load()? {
+            Loaded::None => {}
+            Loaded::Discard(why) => discard(&why),
+            Loaded::Record(old) => match old.verdict(&record, plan) {
+                Verdict::Resume => match TempFile::open_existing(
+                    &paths.dir,
+                    &paths.temp_name,
+                    plan.total,
+                    &old.temp_file,
+                )? {
+                    Ok(temp) => {
                         let mut parts = old.parts;
                         let before = parts.len();
                         if verify {
+                            let t0 = std::time::Instant::now();
+                            let bytes: u64 = parts.iter().map(|p| p.size).sum();
                             parts.retain(|p| {
                                 TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
                                     .is_ok_and(|crc| crc == p.crc64)
                             });
+                            log::log(Level::Info, || {
+                                format!(
+                                    "resuming '{}': {before} finished parts ({bytes} bytes) re-read and checked in {} ms",
+                                    paths.dest.display(),
+                                    t0.elapsed().as_millis()
+                                )
+                            });
                         }
                         record.parts = parts;
+                        record.temp_file = old.temp_file;
                         if record.parts.len() != before {
                             log::log(Level::Warn, || {
                                 format!(
@@ -278,24 +313,29 @@ fn prepare(
                                     temp.path.display()
                                 )
                             });
-                            if let Err(e) = checkpoint::save(cp, &record) {
+                            if let Err(e) = cp.save(&record) {
                                 log::log(Level::Warn, || format!("{e}"));
                             }
                         }
                         return Ok((Prepared::Ready(Box::new(record)), Some(temp)));
                     }
-                    None => discard("the temp file is missing or has the wrong size"),
+                    Err(NotResumable::Missing) => discard("its temp file is missing"),
+                    Err(NotResumable::WrongSize) => discard("its temp file has the wrong size"),
+                    Err(NotResumable::NotDescribed) => discard(
+                        "the temp file is not the one it describes (it was recreated by another download)",
+                    ),
                 },
                 Verdict::ObjectChanged { old_etag } => {
-                    checkpoint::remove(cp);
-                    writer::remove_temp(&paths.temp);
+                    cp.remove();
+                    writer::remove_temp(&paths.dir, &paths.temp_name);
                     return Ok((Prepared::ObjectChanged { old_etag }, None));
                 }
                 Verdict::Discard(why) => discard(&why),
             },
         }
     }
-    let temp = TempFile::create(&paths.temp, plan.total)?;
+    let temp = TempFile::create(&paths.dir, &paths.temp_name, plan.total)?;
+    record.temp_file = temp.identity()?;
     Ok((Prepared::Ready(Box::new(record)), Some(temp)))
 }
 
@@ -307,7 +347,7 @@ struct Job<'a> {
     paths: &'a Paths,
     plan: &'a Plan,
     meta: &'a ObjectMeta,
-    ckpt: Option<&'a Path>,
+    ckpt: Option<&'a CheckpointFile>,
 }
 
 type FlushHandle = JoinHandle<(Record, Result<()>)>;
@@ -423,7 +463,7 @@ impl Job<'_> {
             (whole, self.client.config().enable_crc64, self.meta.crc64)
         {
             if server != crc {
-                self.remove_state(&temp.path);
+                self.remove_state(&temp);
                 return Err(Error::new(
                     ErrorKind::CrcMismatch,
                     "CrcCheckError",
@@ -434,17 +474,26 @@ impl Job<'_> {
                 ));
             }
         }
-        let dest = self.paths.dest.clone();
-        let cp = self.ckpt.map(Path::to_path_buf);
-        blocking(move || {
-            temp.commit(&dest)?;
+        let dest_name = self.paths.name.clone();
+        let cp = self.ckpt.cloned();
+        let temp = Arc::new(temp);
+        let t = temp.clone();
+        let committed = blocking(move || {
+            t.commit(&dest_name)?;
             pause::at("after_rename");
             if let Some(cp) = cp {
-                checkpoint::remove(&cp);
+                cp.remove();
             }
             Ok(())
         })
-        .await?;
+        .await;
+        if let Err(e) = committed {
+            // Not in place: keep the finished download for the next call (checkpoint) or remove it.
+            let temp = Arc::try_unwrap(temp).map_err(|_| {
+                Error::new(ErrorKind::Io, "IOError", "the temp file is still in use")
+            })?;
+            return Err(self.fail(e, record, pending, temp).await);
+        }
         progress.finish();
         Ok(())
     }
@@ -457,7 +506,7 @@ impl Job<'_> {
         pending: &mut Vec<DonePart>,
         temp: &TempFile,
     ) -> Option<FlushHandle> {
-        let cp = self.ckpt.map(Path::to_path_buf);
+        let cp = self.ckpt.cloned();
         let mut rec = record.take()?;
         let batch = std::mem::take(pending);
         let file = temp.file.clone();
@@ -470,7 +519,7 @@ impl Job<'_> {
             let Some(cp) = cp else {
                 return (rec, Ok(()));
             };
-            if let Err(e) = checkpoint::save(&cp, &rec) {
+            if let Err(e) = cp.save(&rec) {
                 // The download itself is still correct; only resumability suffers.
                 log::log(Level::Warn, || format!("cannot save the checkpoint: {e}"));
             }
@@ -505,7 +554,7 @@ impl Job<'_> {
         temp: TempFile,
     ) -> Error {
         if err.kind == ErrorKind::ObjectChanged {
-            self.remove_state(&temp.path);
+            self.remove_state(&temp);
             let now = match self
                 .client
                 .head_object(&unconditional(&self.req.object), self.cancel)
@@ -528,11 +577,11 @@ impl Job<'_> {
         match (self.ckpt, record) {
             (Some(cp), Some(mut rec)) => {
                 // Keep what is done for the next call: sync, then record.
-                let cp = cp.to_path_buf();
+                let cp = cp.clone();
                 let saved = blocking(move || {
                     temp.sync_data()?;
                     rec.parts.extend(pending);
-                    checkpoint::save(&cp, &rec)
+                    cp.save(&rec)
                 })
                 .await;
                 if let Err(e) = saved {
@@ -541,15 +590,15 @@ impl Job<'_> {
                     });
                 }
             }
-            _ => writer::remove_temp(&temp.path),
+            _ => temp.remove(),
         }
         err
     }
 
-    fn remove_state(&self, temp: &Path) {
-        writer::remove_temp(temp);
+    fn remove_state(&self, temp: &TempFile) {
+        temp.remove();
         if let Some(cp) = self.ckpt {
-            checkpoint::remove(cp);
+            cp.remove();
         }
     }
 }

@@ -1,8 +1,10 @@
 //! Validation of a download request before any network traffic, and the local paths it implies.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
+use super::directory::{is_plain_name, with_suffix, Directory};
 use super::{DownloadRequest, MAX_PART_SIZE, MAX_THREAD_NUM, MIN_PART_SIZE};
 use crate::error::{Error, Result};
 
@@ -11,16 +13,26 @@ pub const MIN_TRAFFIC_LIMIT: u64 = 245_760;
 pub const MAX_TRAFFIC_LIMIT: u64 = 838_860_800;
 
 /// The local paths of one download.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// The destination is named once, canonically: its directory is opened (links in it resolved)
+/// and named by its canonical path, its file name kept. So every spelling of one file
+/// (`dir/f`, `link-to-dir/f`, `./dir/../dir/f`) shares one lock, one temp file and one
+/// checkpoint, and every later file operation is relative to the directory opened here.
+#[derive(Debug, Clone)]
 pub struct Paths {
-    /// The destination, absolute.
+    /// The destination's directory, opened once.
+    pub dir: Arc<Directory>,
+    /// The destination's file name in `dir`, and those of its temp and lock files.
+    pub name: OsString,
+    pub temp_name: OsString,
+    pub lock_name: OsString,
+    /// The destination, canonical (the directory's canonical path and the file name).
     pub dest: PathBuf,
-    /// `dest + ".temp"`: the file the parts are written into.
+    /// `dest + ".temp"`: the file the parts are written into (`temp_name`); the lock file is
+    /// `dest + ".temp.lock"` (`lock_name`), held while a download to `dest` runs.
     pub temp: PathBuf,
-    /// `dest + ".temp.lock"`: held while a download to `dest` runs.
-    pub lock: PathBuf,
-    /// The checkpoint directory when the download is resumable.
-    pub checkpoint_dir: Option<PathBuf>,
+    /// The checkpoint directory (opened) when the download is resumable.
+    pub checkpoint_dir: Option<Arc<Directory>>,
 }
 
 /// Checks everything that can be checked locally; returns the paths to use.
@@ -77,54 +89,125 @@ pub fn validate(req: &DownloadRequest) -> Result<Paths> {
                     d.display()
                 )));
             }
-            Some(absolute(d)?)
+            let dir = Directory::open(d)
+                .map_err(|e| Error::io("opening the checkpoint directory", d, &e))?;
+            Some(Arc::new(dir))
         }
         _ => None,
     };
-    let dest = match &req.file_path {
+    let (dir, name) = match &req.file_path {
         Some(p) if p.as_os_str().is_empty() => {
             return Err(Error::validate("The path of file download to is empty"));
         }
-        Some(p) => p.clone(),
-        None => default_path_for_key(&req.object.key)?,
+        Some(p) => explicit_destination(p, true)?,
+        None => default_destination(&req.object.key)?,
     };
-    let dest = absolute(&dest)?;
-    if dest.file_name().is_none() {
+    Paths::new(dir, name, checkpoint_dir)
+}
+
+/// The paths of a GetObject to `path` (no checkpoint): the same destination rules as a resumable
+/// download, with `IOError` for a directory that does not exist.
+pub fn file_destination(path: &Path) -> Result<Paths> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::validate("The path of file download to is empty"));
+    }
+    let (dir, name) = explicit_destination(path, false)?;
+    Paths::new(dir, name, None)
+}
+
+impl Paths {
+    fn new(
+        dir: Directory,
+        name: OsString,
+        checkpoint_dir: Option<Arc<Directory>>,
+    ) -> Result<Paths> {
+        let dest = dir.join(&name);
+        match dir.stat(&name) {
+            Ok(Some(m)) if m.is_dir() => {
+                return Err(Error::validate(format!(
+                    "The path of file download to '{}' is a directory",
+                    dest.display()
+                )));
+            }
+            Ok(Some(m)) if !m.is_file() && !m.is_symlink() => {
+                return Err(Error::validate(format!(
+                    "The path of file download to '{}' exists and is not a regular file",
+                    dest.display()
+                )));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(Error::io("inspecting the destination", &dest, &e)),
+        }
+        let temp_name = with_suffix(&name, ".temp");
+        let lock_name = with_suffix(&name, ".temp.lock");
+        Ok(Paths {
+            temp: dir.join(&temp_name),
+            dest,
+            dir: Arc::new(dir),
+            name,
+            temp_name,
+            lock_name,
+            checkpoint_dir,
+        })
+    }
+}
+
+/// The directory (opened, links in the path followed as the caller wrote them) and file name of
+/// an explicit destination. `missing_is_validate`: a missing directory is a `ValidateError`
+/// (resumable download) rather than an `IOError` (GetObject).
+fn explicit_destination(p: &Path, missing_is_validate: bool) -> Result<(Directory, OsString)> {
+    let abs = absolute(p)?;
+    let Some(name) = abs.file_name().filter(|n| is_plain_name(n)) else {
         return Err(Error::validate(format!(
             "The path of file download to '{}' does not name a file",
-            dest.display()
+            abs.display()
         )));
-    }
-    match std::fs::symlink_metadata(&dest) {
-        Ok(m) if m.is_dir() => {
-            return Err(Error::validate(format!(
-                "The path of file download to '{}' is a directory",
-                dest.display()
-            )));
-        }
-        Ok(m) if !m.is_file() && !m.file_type().is_symlink() => {
-            return Err(Error::validate(format!(
-                "The path of file download to '{}' exists and is not a regular file",
-                dest.display()
-            )));
-        }
-        _ => {}
-    }
-    let parent = dest.parent().unwrap_or(Path::new("/"));
-    if !parent.is_dir() {
+    };
+    let parent = abs.parent().unwrap_or(Path::new("/"));
+    if missing_is_validate && !parent.is_dir() {
         return Err(Error::validate(format!(
             "The directory of the file download to, '{}', does not exist",
             parent.display()
         )));
     }
-    let temp = with_suffix(&dest, ".temp");
-    let lock = with_suffix(&dest, ".temp.lock");
-    Ok(Paths {
-        dest,
-        temp,
-        lock,
-        checkpoint_dir,
-    })
+    let dir = Directory::open(parent)
+        .map_err(|e| Error::io("opening the directory of the file download to", parent, &e))?;
+    Ok((dir, name.to_owned()))
+}
+
+/// The default destination: the key as a path beneath the current directory, each directory of
+/// it opened without following symbolic links (a link already in the working directory could
+/// point anywhere).
+fn default_destination(key: &str) -> Result<(Directory, OsString)> {
+    let rel = default_path_for_key(key)?;
+    let parts: Vec<&OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect();
+    let Some((name, dirs)) = parts.split_last() else {
+        return Err(Error::validate(format!(
+            "No file path was given and the object key '{}' names no file",
+            key.escape_debug()
+        )));
+    };
+    let dir = Directory::open_beneath_cwd(dirs).map_err(|e| match e.raw_os_error() {
+        Some(libc::ELOOP) | Some(libc::ENOTDIR) => Error::validate(format!(
+            "No file path was given and the object key '{}' cannot be used as one: a directory \
+             of '{}' in the working directory is a symbolic link or not a directory (links there \
+             are not followed)",
+            key.escape_debug(),
+            rel.display()
+        )),
+        Some(libc::ENOENT) => Error::validate(format!(
+            "The directory of the file download to, '{}', does not exist",
+            rel.parent().unwrap_or(Path::new(".")).display()
+        )),
+        _ => Error::io("opening the directory of the file download to", &rel, &e),
+    })?;
+    Ok((dir, name.to_os_string()))
 }
 
 /// Bucket and key rules are the endpoint module's (the same checks every request makes).
@@ -161,13 +244,6 @@ pub fn default_path_for_key(key: &str) -> Result<PathBuf> {
 
 fn absolute(p: &Path) -> Result<PathBuf> {
     std::path::absolute(p).map_err(|e| Error::io("resolving the path", p, &e))
-}
-
-/// `path` with `suffix` appended to its last component.
-pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut s: OsString = path.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
 }
 
 #[cfg(test)]

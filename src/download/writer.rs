@@ -1,27 +1,71 @@
 //! The temp file (`<dest>.temp`): created preallocated to its final size, written at each part's
 //! offsets by positional writes off the async threads, synced, and renamed over the destination.
 //!
+//! Every operation is relative to the destination's opened directory (`directory::Directory`).
 //! A pre-existing temp path that is a symbolic link, a directory or anything but a regular file is
-//! never followed nor clobbered: the download fails with a clear `IOError` instead. Files are
-//! opened with `O_NOFOLLOW` so that a link swapped in meanwhile is refused too.
+//! never followed nor clobbered: the download fails with a clear `IOError` instead; so does one
+//! owned by another user or writable by its group or others (never written into, never trusted).
+//! Files are opened with `O_NOFOLLOW` so that a link swapped in meanwhile is refused too.
+//!
+//! Modes: the temp file is created 0600 and stays so while it holds a partial download. Just
+//! before the final rename it gets the destination's mode: the existing destination's permission
+//! bits when it is a regular file (re-downloading over a 0600 file leaves it 0600), otherwise
+//! `0666 & !umask` like any newly created file. The rename checks first that the temp name still
+//! names the file written (device and inode), so that a file swapped in is never put in place.
 
-use std::fs::{File, OpenOptions};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use rustix::fs::{Mode, OFlags};
+use serde::{Deserialize, Serialize};
 use tokio::task::JoinHandle;
 
+use super::directory::{Directory, FileStat};
 use crate::crc64;
 use crate::error::{Error, ErrorKind, Result};
 
 /// The temp file of one download.
 #[derive(Debug)]
 pub struct TempFile {
+    dir: Arc<Directory>,
+    name: OsString,
     pub path: PathBuf,
     pub file: Arc<File>,
+}
+
+/// What ties a checkpoint to the temp file it describes: device, inode and (when the file system
+/// reports one) birth time. Inode numbers are reused as soon as a file is deleted, so the birth
+/// time tells a recreated temp file apart; where there is none, the re-read of the finished
+/// parts on resume (on by default) still catches a temp file that does not hold what the
+/// checkpoint says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TempIdentity {
+    pub dev: (u32, u32),
+    pub ino: u64,
+    pub btime: Option<(i64, u32)>,
+}
+
+impl TempIdentity {
+    fn of(s: &FileStat) -> TempIdentity {
+        TempIdentity {
+            dev: s.dev,
+            ino: s.ino,
+            btime: s.btime,
+        }
+    }
+}
+
+/// Why an existing temp file cannot be resumed (for the log).
+pub enum NotResumable {
+    Missing,
+    WrongSize,
+    NotDescribed,
 }
 
 /// Gives the file its final size with its blocks reserved (fallocate), so that a full disk is
@@ -41,59 +85,78 @@ fn preallocate(file: &File, size: u64) -> io::Result<()> {
 }
 
 impl TempFile {
-    /// A fresh temp file of `size` bytes (any old regular file at `path` is replaced).
-    pub fn create(path: &Path, size: u64) -> Result<TempFile> {
-        check_not_special(path)?;
-        match std::fs::remove_file(path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Error::io("removing the old temp file", path, &e)),
+    /// A fresh temp file `name` in `dir` of `size` bytes, mode 0600 (an old regular file of ours
+    /// there is replaced; anything else is refused).
+    pub fn create(dir: &Arc<Directory>, name: &OsStr, size: u64) -> Result<TempFile> {
+        let path = dir.join(name);
+        if check_existing(dir, name, &path)?.is_some() {
+            match dir.unlink(name) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("removing the old temp file", &path, &e)),
+            }
         }
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-            .map_err(|e| Error::io("creating the temp file", path, &e))?;
-        preallocate(&file, size).map_err(|e| {
-            let _ = std::fs::remove_file(path);
-            Error::io(
+        let file = dir
+            .create_private(name)
+            .map_err(|e| Error::io("creating the temp file", &path, &e))?;
+        if let Err(e) = preallocate(&file, size) {
+            dir.unlink_if_same(name, &file);
+            return Err(Error::io(
                 &format!("reserving {size} bytes of disk space for the temp file"),
-                path,
+                &path,
                 &e,
-            )
-        })?;
+            ));
+        }
         Ok(TempFile {
-            path: path.to_path_buf(),
+            dir: dir.clone(),
+            name: name.to_owned(),
+            path,
             file: Arc::new(file),
         })
     }
 
-    /// The existing temp file when it is a regular file of exactly `size` bytes; `None` otherwise.
-    pub fn open_existing(path: &Path, size: u64) -> Result<Option<TempFile>> {
-        check_not_special(path)?;
-        let file = match OpenOptions::new()
-            .read(true)
-            .write(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(path)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("opening the temp file", path, &e)),
-        };
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::io("inspecting the temp file", path, &e))?;
-        if !meta.is_file() || meta.len() != size {
-            return Ok(None);
+    /// The existing temp file when it is a regular file of exactly `size` bytes and is the file
+    /// `identity` describes. Refused with an error when it is not ours to trust.
+    pub fn open_existing(
+        dir: &Arc<Directory>,
+        name: &OsStr,
+        size: u64,
+        identity: &TempIdentity,
+    ) -> Result<std::result::Result<TempFile, NotResumable>> {
+        let path = dir.join(name);
+        if check_existing(dir, name, &path)?.is_none() {
+            return Ok(Err(NotResumable::Missing));
         }
-        Ok(Some(TempFile {
-            path: path.to_path_buf(),
+        let file = match dir.open_file(name, OFlags::RDWR, 0) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Err(NotResumable::Missing)),
+            Err(e) => return Err(Error::io("opening the temp file", &path, &e)),
+        };
+        let meta =
+            FileStat::of(&file).map_err(|e| Error::io("inspecting the temp file", &path, &e))?;
+        if !meta.is_file() {
+            return Ok(Err(NotResumable::Missing));
+        }
+        meta.check_trusted("temp file", &path)?;
+        if meta.size != size {
+            return Ok(Err(NotResumable::WrongSize));
+        }
+        if TempIdentity::of(&meta) != *identity {
+            return Ok(Err(NotResumable::NotDescribed));
+        }
+        Ok(Ok(TempFile {
+            dir: dir.clone(),
+            name: name.to_owned(),
+            path,
             file: Arc::new(file),
         }))
+    }
+
+    /// The identity a checkpoint records for this file.
+    pub fn identity(&self) -> Result<TempIdentity> {
+        FileStat::of(&self.file)
+            .map(|s| TempIdentity::of(&s))
+            .map_err(|e| Error::io("inspecting the temp file", &self.path, &e))
     }
 
     /// Flushes the written bytes to the disk (before they are recorded as done).
@@ -103,26 +166,62 @@ impl TempFile {
             .map_err(|e| Error::io("syncing the temp file", &self.path, &e))
     }
 
-    /// Syncs the file, renames it over `dest` atomically and syncs the directory.
-    pub fn commit(self, dest: &Path) -> Result<()> {
+    /// Syncs the file, gives it the destination's mode, checks the temp name still names it,
+    /// renames it over `dest_name` (same directory) atomically and syncs the directory. On
+    /// failure the file is left in place, mode 0600 again (the caller removes or keeps it).
+    /// (The mode is changed after the sync, so that a crash leaves a 0600 temp file but for the
+    /// instant between the `fchmod` and the rename.)
+    pub fn commit(&self, dest_name: &OsStr) -> Result<()> {
+        let dest = self.dir.join(dest_name);
         self.file
             .sync_all()
             .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
-        drop(self.file);
         super::pause::at("rename");
-        std::fs::rename(&self.path, dest).map_err(|e| {
-            Error::new(
+        let mode = destination_mode(&self.dir, dest_name);
+        rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
+            .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;
+        let renamed = self.check_still_named().and_then(|()| {
+            self.dir.rename(&self.name, dest_name).map_err(|e| {
+                Error::new(
+                    ErrorKind::Io,
+                    "RenameError",
+                    format!(
+                        "renaming '{}' to '{}' failed: {e}",
+                        self.path.display(),
+                        dest.display()
+                    ),
+                )
+            })
+        });
+        if renamed.is_err() {
+            let _ = rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(0o600));
+            return renamed;
+        }
+        self.dir.sync();
+        Ok(())
+    }
+
+    /// Fails unless the temp name still names this file (nothing was swapped in).
+    fn check_still_named(&self) -> Result<()> {
+        let ours = FileStat::of(&self.file)
+            .map_err(|e| Error::io("inspecting the temp file", &self.path, &e))?;
+        match self.dir.stat(&self.name) {
+            Ok(Some(there)) if there.same_file(&ours) => Ok(()),
+            _ => Err(Error::new(
                 ErrorKind::Io,
                 "RenameError",
                 format!(
-                    "renaming '{}' to '{}' failed: {e}",
-                    self.path.display(),
-                    dest.display()
+                    "the temp file '{}' was removed or replaced by another file during the download; \
+                     refusing to put that file in place",
+                    self.path.display()
                 ),
-            )
-        })?;
-        sync_dir_of(dest);
-        Ok(())
+            )),
+        }
+    }
+
+    /// Removes the temp file if its name still names this file.
+    pub fn remove(&self) {
+        self.dir.unlink_if_same(&self.name, &self.file);
     }
 
     /// CRC64 of `len` bytes at `offset`, read back from the file.
@@ -140,58 +239,58 @@ impl TempFile {
     }
 }
 
-/// Removes the temp file at `path` if it is a regular file (never a link target or a directory).
-pub fn remove_temp(path: &Path) {
-    if let Ok(m) = std::fs::symlink_metadata(path) {
-        if m.is_file() {
-            let _ = std::fs::remove_file(path);
+/// Removes the temp file `name` when it is a regular file of ours (never a link target, a
+/// directory or another user's file).
+pub fn remove_temp(dir: &Directory, name: &OsStr) {
+    dir.unlink_if_ours(name);
+}
+
+/// Refuses a temp path that is a symbolic link, a directory, another non-regular file, or a file
+/// that is not ours to trust; returns its stat when a regular file is there.
+pub fn check_existing(dir: &Directory, name: &OsStr, path: &Path) -> Result<Option<FileStat>> {
+    let refuse = |what: &str| {
+        Err(Error::new(
+            ErrorKind::Io,
+            "IOError",
+            format!("the temp file path '{}' {what}", path.display()),
+        ))
+    };
+    match dir.stat(name) {
+        Ok(None) => Ok(None),
+        Ok(Some(m)) if m.is_symlink() => {
+            refuse("is a symbolic link; refusing to follow or replace it")
         }
+        Ok(Some(m)) if m.is_dir() => refuse("is a directory; refusing to use it"),
+        Ok(Some(m)) if !m.is_file() => refuse("exists and is not a regular file"),
+        Ok(Some(m)) => {
+            m.check_trusted("temp file", path)?;
+            Ok(Some(m))
+        }
+        Err(e) => Err(Error::io("inspecting the temp file", path, &e)),
     }
 }
 
-/// Refuses a temp path that is a symbolic link, a directory or another non-regular file.
-fn check_not_special(path: &Path) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => Err(Error::new(
-            ErrorKind::Io,
-            "IOError",
-            format!(
-                "the temp file path '{}' is a symbolic link; refusing to follow or replace it",
-                path.display()
-            ),
-        )),
-        Ok(m) if m.is_dir() => Err(Error::new(
-            ErrorKind::Io,
-            "IOError",
-            format!(
-                "the temp file path '{}' is a directory; refusing to use it",
-                path.display()
-            ),
-        )),
-        Ok(m) if !m.is_file() => Err(Error::new(
-            ErrorKind::Io,
-            "IOError",
-            format!(
-                "the temp file path '{}' exists and is not a regular file",
-                path.display()
-            ),
-        )),
-        _ => Ok(()),
+/// The mode of the file put in place at `dest_name`: an existing regular file's permission bits,
+/// otherwise `0666 & !umask`.
+fn destination_mode(dir: &Directory, dest_name: &OsStr) -> u32 {
+    match dir.stat(dest_name) {
+        Ok(Some(s)) if s.is_file() => s.permissions(),
+        _ => 0o666 & !umask(),
     }
 }
 
-/// fsyncs the directory holding `path` (best effort: some file systems refuse it).
-pub fn sync_dir_of(path: &Path) {
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(d) = File::open(dir) {
-            let _ = d.sync_all();
-        }
-    }
+/// The process's umask, read from `/proc/self/status` (setting it to read it back would race
+/// with other threads creating files); 022 when it cannot be read.
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
+        & 0o777
 }
 
 /// The write buffers of one download, reused from part to part: at most two per part in

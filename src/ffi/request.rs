@@ -615,7 +615,9 @@ pub unsafe extern "C" fn oss_download_request_set_range(
     }
 }
 
-/// On resume, re-reads the finished parts and checks them against their recorded CRC64.
+/// On resume, re-reads the finished parts and checks them against their recorded CRC64 (parts
+/// that fail are downloaded again). On by default: every byte of the file is then either
+/// received by the call or read back and checked by it; `false` trusts the recorded CRCs.
 ///
 /// # Safety
 /// `request` NULL or live.

@@ -20,7 +20,8 @@ pub fn child_main() {
     let var = |n: &str| std::env::var(format!("OSS_REL_{n}")).ok();
     let endpoint = var("ENDPOINT").expect("OSS_REL_ENDPOINT");
     let mut req = oss_ffi::download::DownloadRequest::new(BUCKET, var("KEY").unwrap());
-    req.file_path = Some(var("DEST").unwrap().into());
+    // No OSS_REL_DEST: the default destination (the key beneath the working directory).
+    req.file_path = var("DEST").map(Into::into);
     req.checkpoint_dir = var("CKPT").map(Into::into);
     req.part_size = var("PART").unwrap().parse().unwrap();
     req.thread_num = var("THREADS").unwrap().parse().unwrap();
@@ -64,6 +65,26 @@ pub struct Running {
 }
 
 pub fn spawn(spec: &Spec, pause_at: Option<&str>) -> Running {
+    start(command(spec, pause_at))
+}
+
+/// A child downloading `spec` to its default destination (the key, beneath `cwd`).
+pub fn spawn_default_destination(spec: &Spec, cwd: &Path) -> Running {
+    let mut c = command(spec, None);
+    c.env_remove("OSS_REL_DEST").current_dir(cwd);
+    start(c)
+}
+
+/// A child downloading `spec` as another user (`uid`, `gid`; needs root). Its supplementary
+/// groups are left as they are.
+pub fn spawn_as(spec: &Spec, uid: u32, gid: u32) -> Running {
+    use std::os::unix::process::CommandExt;
+    let mut c = command(spec, None);
+    c.uid(uid).gid(gid);
+    start(c)
+}
+
+fn command(spec: &Spec, pause_at: Option<&str>) -> Command {
     let mut c = Command::new(std::env::current_exe().unwrap());
     c.env("OSS_REL_CHILD", "1")
         .env("OSS_REL_ENDPOINT", &spec.endpoint)
@@ -86,6 +107,10 @@ pub fn spawn(spec: &Spec, pause_at: Option<&str>) -> Running {
         c.env("OSS_FFI_TEST_PAUSE_AT", p)
             .env("OSS_FFI_TEST_PAUSE_MS", "20000");
     }
+    c
+}
+
+fn start(mut c: Command) -> Running {
     let mut child = c.spawn().unwrap();
     tally::inc(&tally::CHILD_RUNS);
     tally::inc(&tally::DOWNLOADS);

@@ -500,8 +500,8 @@ async fn bad_checkpoints(env: &Env, rng: &mut Rng) {
     }
     variants.push(("from another object".into(), foreign));
     variants.push((
-        "an older format version".into(),
-        text.replace("\"version\": 1", "\"version\": 0")
+        "an older format version (1)".into(),
+        text.replace("\"version\": 2", "\"version\": 1")
             .into_bytes(),
     ));
     variants.push(("empty".into(), Vec::new()));

@@ -24,6 +24,7 @@ mod concurrency;
 mod faults;
 mod fuzz;
 mod hostile;
+mod integrity;
 mod kills;
 mod local;
 mod tally;
@@ -40,6 +41,7 @@ const PHASES: &[Phase] = &[
     ("faults", faults::run),
     ("concurrency", concurrency::run),
     ("local", local::run),
+    ("integrity", integrity::run),
     ("kills", kills::run),
 ];
 

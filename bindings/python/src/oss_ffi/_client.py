@@ -712,7 +712,7 @@ class Client:
         if_none_match: ETags = None,
         if_modified_since: Optional[DateLike] = None,
         if_unmodified_since: Optional[DateLike] = None,
-        verify_on_resume: bool = False,
+        verify_on_resume: bool = True,
         traffic_limit: Optional[int] = None,
         request_payer: bool = False,
         cancel_event: Optional[threading.Event] = None,
@@ -732,6 +732,9 @@ class Client:
                 re-raised here.
             cancel_event: when set (from any thread, e.g. a progress callable), the download is
                 cancelled and :class:`CancelledError` raised; the checkpoint is kept.
+            verify_on_resume: re-read the finished parts of a resumed download and check their
+                CRC64 (default True: every byte of the file is then either received or read
+                back and checked by the call); False trusts the checkpoint's recorded CRCs.
 
         Ctrl-C (KeyboardInterrupt) cancels the download, leaves the checkpoint, and re-raises.
 
@@ -784,8 +787,7 @@ class Client:
                 check(lib, lib.oss_download_request_set_modified_since(req, since))
             if unsince is not None:
                 check(lib, lib.oss_download_request_set_unmodified_since(req, unsince))
-            if verify:
-                check(lib, lib.oss_download_request_set_verify_on_resume(req, True))
+            check(lib, lib.oss_download_request_set_verify_on_resume(req, verify))
             if limit is not None:
                 check(lib, lib.oss_download_request_set_traffic_limit(req, limit))
             if payer:

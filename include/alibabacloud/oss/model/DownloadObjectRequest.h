@@ -33,7 +33,7 @@ public:
         : OssResumableBaseRequest(bucket, key, checkpointDir, partSize, threadNum),
           rangeIsSet_(false),
           filePath_(filePath),
-          verifyOnResume_(false)
+          verifyOnResume_(true)
     {
         range_[0] = 0;
         range_[1] = -1;
@@ -75,7 +75,8 @@ public:
     }
 
     /* Extension (not in the original SDK): on resume, re-read the finished parts and check
-     * them against their recorded CRC64 before trusting them. */
+     * them against their recorded CRC64 before trusting them. On by default (the final CRC64
+     * check then covers every byte on disk); false trusts the recorded CRCs. */
     void setVerifyOnResume(bool verify) { verifyOnResume_ = verify; }
     bool VerifyOnResume() const { return verifyOnResume_; }
 

@@ -1,0 +1,297 @@
+//! An opened directory: every file operation of the downloader on the destination's and the
+//! checkpoint's directories goes through its file descriptor (`openat`, `renameat`, `unlinkat`,
+//! `statx`), so that a directory component swapped after the request was validated (a link put in
+//! place of a directory, a directory renamed) cannot redirect a create, a rename or a removal to
+//! another directory.
+//!
+//! Trust: a file the downloader finds in such a directory and would read or write (a checkpoint, a
+//! temp file, a lock file) is trusted only when this process's effective user owns it and neither
+//! its group nor others may write it ([`FileStat::check_trusted`]); otherwise the call fails with
+//! a clear `IOError`, the file is neither read nor written. (Another local user who can create
+//! files in a shared directory such as `/tmp` could otherwise plant a checkpoint or a temp file.)
+//! The files the downloader creates are created with mode 0600.
+
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io;
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// An open directory and its canonical path (for messages and checkpoint names).
+#[derive(Debug)]
+pub struct Directory {
+    fd: OwnedFd,
+    path: PathBuf,
+}
+
+/// What the downloader needs to know of a file (`statx`, never following a final link).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStat {
+    pub dev: (u32, u32),
+    pub ino: u64,
+    /// `S_IFMT | permission bits`.
+    pub mode: u32,
+    pub uid: u32,
+    pub size: u64,
+    /// Birth time `(seconds, nanoseconds)` when the file system reports one.
+    pub btime: Option<(i64, u32)>,
+}
+
+const S_IFMT: u32 = 0o170_000;
+const S_IFREG: u32 = 0o100_000;
+const S_IFDIR: u32 = 0o040_000;
+const S_IFLNK: u32 = 0o120_000;
+
+impl FileStat {
+    fn from_statx(s: &rustix::fs::Statx) -> FileStat {
+        FileStat {
+            dev: (s.stx_dev_major, s.stx_dev_minor),
+            ino: s.stx_ino,
+            mode: u32::from(s.stx_mode),
+            uid: s.stx_uid,
+            size: s.stx_size,
+            btime: (s.stx_mask & StatxFlags::BTIME.bits() != 0)
+                .then_some((s.stx_btime.tv_sec, s.stx_btime.tv_nsec)),
+        }
+    }
+
+    /// The `statx` of an open file.
+    pub fn of(file: &File) -> io::Result<FileStat> {
+        let s = rustix::fs::statx(file, "", AtFlags::EMPTY_PATH, mask())?;
+        Ok(FileStat::from_statx(&s))
+    }
+
+    pub fn is_file(&self) -> bool {
+        self.mode & S_IFMT == S_IFREG
+    }
+    pub fn is_dir(&self) -> bool {
+        self.mode & S_IFMT == S_IFDIR
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.mode & S_IFMT == S_IFLNK
+    }
+    /// The permission bits (`0o777`).
+    pub fn permissions(&self) -> u32 {
+        self.mode & 0o777
+    }
+
+    /// Whether two stats are of the same file (device and inode).
+    pub fn same_file(&self, other: &FileStat) -> bool {
+        self.dev == other.dev && self.ino == other.ino
+    }
+
+    /// Whether this process's user owns the file and neither its group nor others may write it.
+    pub fn is_trusted(&self) -> bool {
+        self.uid == rustix::process::geteuid().as_raw() && self.mode & 0o022 == 0
+    }
+
+    /// Refuses a file this process's user does not own, or that its group or others may write:
+    /// `what` is "checkpoint", "temp file", ... for the message.
+    pub fn check_trusted(&self, what: &str, path: &Path) -> Result<()> {
+        if self.is_trusted() {
+            return Ok(());
+        }
+        let me = rustix::process::geteuid().as_raw();
+        let why = if self.uid != me {
+            format!(
+                "it is owned by uid {}, not by this process's user (uid {me})",
+                self.uid
+            )
+        } else {
+            format!(
+                "its group or other users may write it (mode {:04o})",
+                self.permissions()
+            )
+        };
+        Err(Error::new(
+            ErrorKind::Io,
+            "IOError",
+            format!(
+                "refusing the existing {what} '{}': {why}; another user could have written it, so it \
+                 was neither read nor written. Remove it (or use another directory) and try again",
+                path.display()
+            ),
+        ))
+    }
+}
+
+fn mask() -> StatxFlags {
+    StatxFlags::TYPE
+        | StatxFlags::MODE
+        | StatxFlags::UID
+        | StatxFlags::INO
+        | StatxFlags::SIZE
+        | StatxFlags::BTIME
+}
+
+impl Directory {
+    /// Opens the directory `path` (following links in it, as the caller wrote it) and names it
+    /// by its canonical path; fails if the two do not name the same directory.
+    pub fn open(path: &Path) -> io::Result<Directory> {
+        let fd = rustix::fs::open(
+            path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let canonical = std::fs::canonicalize(path)?;
+        Directory::named(fd, canonical)
+    }
+
+    /// Opens `components` (plain names) one by one from the current directory without following
+    /// any symbolic link: a link or a non-directory among them fails with `ELOOP`/`ENOTDIR`.
+    pub fn open_beneath_cwd(components: &[&OsStr]) -> io::Result<Directory> {
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW;
+        let mut fd = rustix::fs::open(".", flags, Mode::empty())?;
+        let mut canonical = std::fs::canonicalize(".")?;
+        for c in components {
+            fd = rustix::fs::openat(&fd, *c, flags, Mode::empty())?;
+            canonical.push(c);
+        }
+        Directory::named(fd, canonical)
+    }
+
+    fn named(fd: OwnedFd, canonical: PathBuf) -> io::Result<Directory> {
+        let held = rustix::fs::statx(&fd, "", AtFlags::EMPTY_PATH, mask())?;
+        let named = rustix::fs::statx(rustix::fs::CWD, &canonical, AtFlags::empty(), mask())?;
+        if !FileStat::from_statx(&held).same_file(&FileStat::from_statx(&named)) {
+            return Err(io::Error::other(format!(
+                "the directory '{}' was replaced while it was being opened",
+                canonical.display()
+            )));
+        }
+        Ok(Directory {
+            fd,
+            path: canonical,
+        })
+    }
+
+    /// The path of `name` in this directory (for messages and checkpoint names).
+    pub fn join(&self, name: &OsStr) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The stat of `name` (a link is reported as a link); `None` when there is nothing there.
+    pub fn stat(&self, name: &OsStr) -> io::Result<Option<FileStat>> {
+        match rustix::fs::statx(&self.fd, name, AtFlags::SYMLINK_NOFOLLOW, mask()) {
+            Ok(s) => Ok(Some(FileStat::from_statx(&s))),
+            Err(e) if e == rustix::io::Errno::NOENT => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Opens `name` with `flags` (`O_NOFOLLOW | O_CLOEXEC` always added); created with `mode`.
+    pub fn open_file(&self, name: &OsStr, flags: OFlags, mode: u32) -> io::Result<File> {
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            flags | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(mode),
+        )?;
+        Ok(File::from(fd))
+    }
+
+    /// A new file `name` (`O_EXCL`), mode 0600, readable and writable.
+    pub fn create_private(&self, name: &OsStr) -> io::Result<File> {
+        self.open_file(name, OFlags::RDWR | OFlags::CREATE | OFlags::EXCL, 0o600)
+    }
+
+    /// Renames `from` to `to`, both in this directory.
+    pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        rustix::fs::renameat(&self.fd, from, &self.fd, to).map_err(Into::into)
+    }
+
+    /// Removes the name `name` (a link is removed, never followed).
+    pub fn unlink(&self, name: &OsStr) -> io::Result<()> {
+        rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(Into::into)
+    }
+
+    /// Removes `name` only if it is still the file `file` (device and inode compared first).
+    /// Returns whether it was removed.
+    pub fn unlink_if_same(&self, name: &OsStr, file: &File) -> bool {
+        let (Ok(ours), Ok(Some(there))) = (FileStat::of(file), self.stat(name)) else {
+            return false;
+        };
+        ours.same_file(&there) && self.unlink(name).is_ok()
+    }
+
+    /// Removes `name` if it is a regular file this process's user owns (a leftover of ours);
+    /// anything else there is left alone.
+    pub fn unlink_if_ours(&self, name: &OsStr) {
+        if let Ok(Some(s)) = self.stat(name) {
+            if s.is_file() && s.is_trusted() {
+                let _ = self.unlink(name);
+            }
+        }
+    }
+
+    /// fsyncs the directory (best effort: some file systems refuse it).
+    pub fn sync(&self) {
+        let _ = rustix::fs::fsync(&self.fd);
+    }
+}
+
+/// `name` with `suffix` appended.
+pub fn with_suffix(name: &OsStr, suffix: &str) -> OsString {
+    let mut s = name.to_owned();
+    s.push(suffix);
+    s
+}
+
+/// Whether `name` is a plain file name (no `/`, not `.` or `..`, not empty).
+pub fn is_plain_name(name: &OsStr) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty() && b != b"." && b != b".." && !b.contains(&b'/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_act_on_the_opened_directory_even_after_it_moved() {
+        let t = tempfile::tempdir().unwrap();
+        let a = t.path().join("a");
+        std::fs::create_dir(&a).unwrap();
+        let dir = Directory::open(&a).unwrap();
+        std::fs::rename(&a, t.path().join("moved")).unwrap();
+        std::fs::create_dir(&a).unwrap();
+        let f = dir.create_private(OsStr::new("f")).unwrap();
+        assert!(t.path().join("moved/f").exists());
+        assert!(!a.join("f").exists());
+        let s = FileStat::of(&f).unwrap();
+        assert_eq!(s.permissions(), 0o600);
+        assert!(s.is_file());
+        s.check_trusted("file", Path::new("f")).unwrap();
+        assert!(dir.unlink_if_same(OsStr::new("f"), &f));
+        assert!(!t.path().join("moved/f").exists());
+    }
+
+    #[test]
+    fn writable_by_others_is_not_trusted() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = Directory::open(t.path()).unwrap();
+        let f = dir.create_private(OsStr::new("f")).unwrap();
+        rustix::fs::fchmod(&f, Mode::from_raw_mode(0o622)).unwrap();
+        let e = FileStat::of(&f)
+            .unwrap()
+            .check_trusted("checkpoint", Path::new("f"))
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Io);
+        assert!(e.message.contains("mode 0622"), "{e}");
+    }
+
+    #[test]
+    fn links_are_not_followed_beneath_the_working_directory() {
+        // Relative to the real current directory: only checks that a missing name fails.
+        assert!(Directory::open_beneath_cwd(&[OsStr::new("no-such-dir-oss-ffi-test")]).is_err());
+        assert!(is_plain_name(OsStr::new("a.bin")));
+        for bad in ["", ".", "..", "a/b"] {
+            assert!(!is_plain_name(OsStr::new(bad)), "{bad}");
+        }
+    }
+}
