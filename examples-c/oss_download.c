@@ -62,7 +62,8 @@ static const char *usage_text =
     "  --v4                  OSS4-HMAC-SHA256 signing (needs --region); default V1\n"
     "  --region REGION       signing region, e.g. cn-hangzhou\n"
     "  --rate KIB            limit the download rate to KIB KiB/s (all connections together)\n"
-    "  --verify-on-resume    re-check finished parts against their CRC64 when resuming\n"
+    "  --no-verify-on-resume do not re-read finished parts when resuming (they are re-read\n"
+    "                        and checked against their CRC64 by default)\n"
     "  --no-crc              skip the whole-object CRC64 check (oss_config_set_crc64 false)\n"
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
     "  -h, --help            this help\n"
@@ -144,6 +145,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
     memset(o, 0, sizeof *o);
     o->threads = 3;
     o->part_size = 8ULL * 1024 * 1024;
+    o->verify_on_resume = 1; /* the library's default: finished parts are re-read on resume */
     o->progress = "auto";
     for (i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -157,7 +159,9 @@ static int parse_args(int argc, char **argv, struct options *o) {
             o->v4 = 1;
             takes_value = 0;
         } else if (!strcmp(a, "--verify-on-resume")) {
-            o->verify_on_resume = 1;
+            o->verify_on_resume = 1; /* the default; kept so that older command lines still work */
+        } else if (!strcmp(a, "--no-verify-on-resume")) {
+            o->verify_on_resume = 0;
             takes_value = 0;
         } else if (!strcmp(a, "--no-crc")) {
             o->no_crc = 1;
@@ -377,7 +381,7 @@ static oss_error_t *build_request(const struct options *o, struct progress *p, o
     if (!err) err = oss_download_request_set_part_size(r, o->part_size);
     if (!err && o->checkpoint_dir) err = oss_download_request_set_checkpoint_dir(r, o->checkpoint_dir);
     if (!err && o->has_range) err = oss_download_request_set_range(r, o->range_start, o->range_end);
-    if (!err && o->verify_on_resume) err = oss_download_request_set_verify_on_resume(r, true);
+    if (!err) err = oss_download_request_set_verify_on_resume(r, o->verify_on_resume != 0);
     if (!err && p->mode) err = oss_download_request_set_progress(r, on_progress, p, NULL);
     if (err) {
         oss_download_request_free(r);
