@@ -26,6 +26,7 @@ mod fuzz;
 mod hostile;
 mod kills;
 mod local;
+mod powerfs;
 mod tally;
 
 use std::time::{Duration, Instant};
@@ -81,6 +82,7 @@ fn main() {
     std::thread::spawn(move || {
         std::thread::sleep(limit);
         eprintln!("HANG: the reliability suite exceeded {limit:?}");
+        powerfs::emergency_unmount();
         std::process::exit(3);
     });
 
