@@ -26,6 +26,7 @@ mod fuzz;
 mod hostile;
 mod kills;
 mod local;
+mod power;
 mod powerfs;
 mod tally;
 
@@ -42,6 +43,7 @@ const PHASES: &[Phase] = &[
     ("concurrency", concurrency::run),
     ("local", local::run),
     ("kills", kills::run),
+    ("power", power::run),
 ];
 
 fn main() {
@@ -123,7 +125,8 @@ fn main() {
     let bad = tally::get(&tally::CORRUPT)
         + tally::get(&tally::CRASHES)
         + tally::get(&tally::HANGS)
-        + tally::get(&tally::LEAKS);
+        + tally::get(&tally::LEAKS)
+        + tally::get(&tally::LOST_CLAIMS);
     if !failed.is_empty() || bad > 0 {
         println!("reliability suite FAILED: phases {failed:?}");
         std::process::exit(1);
