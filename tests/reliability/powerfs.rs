@@ -1247,3 +1247,269 @@ pub fn rel<'a>(fs: &PowerFs, p: &'a Path) -> &'a Path {
 pub fn os(s: &str) -> &OsStr {
     OsStr::from_bytes(s.as_bytes())
 }
+
+// Unit tests of the model (built by tests/powerfs.rs, a libtest target that includes this file;
+// the reliability binary itself has no test harness).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fs(model: Model) -> PowerFs {
+        PowerFs::new(model, Path::new("/nonexistent-mountpoint"))
+    }
+
+    fn st(fs: &PowerFs) -> MutexGuard<'_, State> {
+        fs.lock()
+    }
+
+    fn create(fs: &PowerFs, dir: &str, name: &str) -> u64 {
+        let mut s = st(fs);
+        let parent = s.live.resolve(Path::new(dir)).unwrap();
+        s.link(parent, os(name), false).unwrap()
+    }
+
+    fn write(fs: &PowerFs, ino: u64, offset: u64, data: &[u8]) {
+        st(fs)
+            .data_op(
+                ino,
+                DataOp::Write {
+                    offset,
+                    data: data.to_vec(),
+                },
+            )
+            .unwrap();
+    }
+
+    fn cut(fs: &PowerFs, seed: u64, loss: DataLoss, meta: MetaLoss) -> CutReport {
+        fs.freeze();
+        fs.crash_with(&mut Rng(seed), loss, meta)
+    }
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i % 251) as u8 + 1).collect()
+    }
+
+    #[test]
+    fn synced_data_survives_unsynced_data_may_not() {
+        for (loss, want) in [
+            (DataLoss::DropAll, &b"hello"[..]),
+            (DataLoss::KeepAll, &b"hello world"[..]),
+        ] {
+            let fs = fs(Model::Ordered);
+            let a = create(&fs, "", "a");
+            write(&fs, a, 0, b"hello");
+            {
+                let mut s = st(&fs);
+                s.sync_file(a);
+                s.commit_all_meta();
+            }
+            write(&fs, a, 5, b" world");
+            let rep = cut(&fs, 1, loss, MetaLoss::DropAll);
+            assert_eq!(fs.read(Path::new("a")).unwrap(), want, "{loss:?}");
+            assert_eq!(rep.data_ops_pending, 1);
+        }
+    }
+
+    #[test]
+    fn a_frozen_file_system_changes_nothing() {
+        let fs = fs(Model::Ordered);
+        let a = create(&fs, "", "a");
+        fs.freeze();
+        let shared = fs.shared.clone();
+        let r = shared.mutate(OpClass::Data, |st| {
+            st.data_op(
+                a,
+                DataOp::Write {
+                    offset: 0,
+                    data: b"late".to_vec(),
+                },
+            )
+        });
+        assert_eq!(r, Err(Errno::EIO));
+        assert_eq!(fs.pending().0, 0);
+    }
+
+    #[test]
+    fn torn_writes_keep_a_prefix() {
+        let data = pattern(3 * PAGE as usize + 100);
+        for seed in 0..40 {
+            for loss in [DataLoss::TornByte, DataLoss::TornPage] {
+                let fs = fs(Model::Ordered);
+                let a = create(&fs, "", "a");
+                st(&fs).commit_all_meta();
+                write(&fs, a, 0, &data);
+                let rep = cut(&fs, seed, loss, MetaLoss::KeepAll);
+                assert_eq!(rep.torn, 1);
+                let got = fs.read(Path::new("a")).unwrap();
+                assert!(got.len() <= data.len());
+                assert_eq!(got[..], data[..got.len()], "not a prefix");
+                if loss == DataLoss::TornPage {
+                    assert_eq!(got.len() as u64 % PAGE, 0, "not torn at a page boundary");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn subsets_keep_whole_pages() {
+        let data = pattern(8 * PAGE as usize);
+        let mut kept_some = false;
+        let mut lost_some = false;
+        for seed in 0..20 {
+            let fs = fs(Model::Ordered);
+            let a = create(&fs, "", "a");
+            write(&fs, a, 0, &vec![0u8; data.len()]);
+            {
+                let mut s = st(&fs);
+                s.sync_file(a);
+                s.commit_all_meta();
+            }
+            write(&fs, a, 0, &data);
+            cut(&fs, seed, DataLoss::Subset, MetaLoss::KeepAll);
+            let got = fs.read(Path::new("a")).unwrap();
+            assert_eq!(got.len(), data.len());
+            for (g, d) in got.chunks(PAGE as usize).zip(data.chunks(PAGE as usize)) {
+                let whole = g == d;
+                let none = g.iter().all(|&b| b == 0);
+                assert!(whole || none, "a page survived in part");
+                kept_some |= whole;
+                lost_some |= none;
+            }
+        }
+        assert!(kept_some && lost_some);
+    }
+
+    #[test]
+    fn ordered_any_fsync_commits_every_pending_name() {
+        let fs = fs(Model::Ordered);
+        let a = create(&fs, "", "a");
+        write(&fs, a, 0, b"A");
+        {
+            let mut s = st(&fs);
+            s.sync_file(a);
+            let root = ROOT;
+            let op = MetaOp::Rename {
+                dir: root,
+                from: "a".into(),
+                to: "b".into(),
+            };
+            s.live.apply_meta(&op);
+            s.pending_meta.push(op);
+        }
+        let c = create(&fs, "", "c");
+        {
+            // fsync of c: ext4 commits the journal, the rename of a included.
+            let mut s = st(&fs);
+            s.sync_file(c);
+            s.commit_all_meta();
+        }
+        cut(&fs, 3, DataLoss::DropAll, MetaLoss::DropAll);
+        assert_eq!(fs.read(Path::new("b")).unwrap(), b"A");
+        assert!(fs.read(Path::new("a")).is_none());
+        assert_eq!(fs.read(Path::new("c")).unwrap(), b"");
+    }
+
+    #[test]
+    fn strict_names_need_their_directory_fsync() {
+        let fs = fs(Model::Strict);
+        fs.mkdir_durable(Path::new("d1"));
+        fs.mkdir_durable(Path::new("d2"));
+        let x = create(&fs, "d1", "x");
+        let y = create(&fs, "d2", "y");
+        write(&fs, x, 0, b"X");
+        write(&fs, y, 0, b"Y");
+        {
+            let mut s = st(&fs);
+            s.sync_file(x);
+            s.sync_file(y);
+            let d1 = s.live.resolve(Path::new("d1")).unwrap();
+            s.commit_dir(d1);
+        }
+        cut(&fs, 4, DataLoss::DropAll, MetaLoss::DropAll);
+        assert_eq!(fs.read(Path::new("d1/x")).unwrap(), b"X");
+        assert!(
+            fs.read(Path::new("d2/y")).is_none(),
+            "fsync of the file made its name durable"
+        );
+    }
+
+    #[test]
+    fn metadata_survives_as_a_prefix() {
+        let names = ["a", "b", "c", "d"];
+        let mut seen = std::collections::HashSet::new();
+        for seed in 0..60 {
+            let fs = fs(Model::Ordered);
+            for n in names {
+                create(&fs, "", n);
+            }
+            cut(&fs, seed, DataLoss::KeepAll, MetaLoss::Prefix);
+            let left: Vec<String> = fs
+                .list(Path::new(""))
+                .into_iter()
+                .map(|n| n.to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(left[..], names[..left.len()], "not a prefix");
+            seen.insert(left.len());
+        }
+        assert!(seen.contains(&0) && seen.contains(&names.len()) && seen.len() > 2);
+    }
+
+    /// Through the kernel: needs FUSE (root and /dev/fuse); skipped without it unless
+    /// OSS_TEST_REQUIRE_FUSE=1.
+    #[test]
+    fn mounted_cut_through_the_kernel() {
+        let dir = tempfile::tempdir().unwrap();
+        let mnt = dir.path().join("mnt");
+        std::fs::create_dir_all(&mnt).unwrap();
+        if let Err(why) = probe(&mnt) {
+            assert!(
+                !std::env::var("OSS_TEST_REQUIRE_FUSE").is_ok_and(|v| v == "1"),
+                "OSS_TEST_REQUIRE_FUSE=1 but {why}"
+            );
+            eprintln!("skipped: {why}");
+            return;
+        }
+        let fs = PowerFs::new(Model::Ordered, &mnt);
+        let m = fs.mount().unwrap();
+        let p = |n: &str| fs.mountpoint.join(n);
+        let mut f = std::fs::File::create(p("f1")).unwrap();
+        std::io::Write::write_all(&mut f, b"synced").unwrap();
+        f.sync_all().unwrap();
+        drop(f);
+        std::fs::write(p("f2"), b"never synced").unwrap();
+        std::fs::rename(p("f1"), p("f3")).unwrap();
+        std::fs::File::open(&fs.mountpoint)
+            .unwrap()
+            .sync_all()
+            .unwrap();
+        // A held request: the n-th metadata operation waits for the cut and then fails.
+        fs.arm(Some(Trip {
+            class: OpClass::Meta,
+            n: 1,
+            after: false,
+        }));
+        let held = std::thread::spawn({
+            let path = p("f4");
+            move || std::fs::write(path, b"held")
+        });
+        assert!(fs.wait_tripped(Duration::from_secs(10)));
+        fs.freeze();
+        assert!(held.join().unwrap().is_err(), "the held create succeeded");
+        drop(m);
+        assert!(!is_mounted(&fs.mountpoint), "still mounted after drop");
+        fs.crash_with(&mut Rng(5), DataLoss::DropAll, MetaLoss::DropAll);
+        assert_eq!(fs.read(Path::new("f3")).unwrap(), b"synced");
+        assert!(fs.read(Path::new("f1")).is_none());
+        assert_eq!(
+            fs.read(Path::new("f2")).unwrap(),
+            b"",
+            "unsynced data survived"
+        );
+        assert!(fs.read(Path::new("f4")).is_none());
+        // The remount shows what survived.
+        let m = fs.mount().unwrap();
+        assert_eq!(std::fs::read(p("f3")).unwrap(), b"synced");
+        assert!(!p("f4").exists());
+        drop(m);
+    }
+}
