@@ -49,8 +49,9 @@ struct Scenario {
 
 pub fn run(rng: &mut Rng) {
     let require = std::env::var("OSS_TEST_REQUIRE_FUSE").is_ok_and(|v| v == "1");
-    // Mounts leaked by an earlier run that died without its destructors.
-    for m in powerfs::our_mounts() {
+    // Mounts leaked by an earlier run that died without its destructors (never another live
+    // process's: other test runs may share the machine).
+    for m in powerfs::orphaned_mounts() {
         powerfs::lazy_unmount(&m);
     }
     let base = tempfile::tempdir().unwrap();

@@ -44,7 +44,9 @@ use crate::download_support::Rng;
 
 pub const PAGE: u64 = 4096;
 const ROOT: u64 = 1;
-/// The source name of our mounts in /proc/self/mountinfo (how leaked ones are found).
+/// The source name of our mounts in /proc/self/mountinfo is `<FSNAME>.<pid of the mounting
+/// process>`: how leaked ones are found without touching another process's (other test runs on
+/// the same machine).
 pub const FSNAME: &str = "ossffi-powercut";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -847,16 +849,40 @@ pub fn lazy_unmount(p: &Path) {
         .output();
 }
 
-/// Mount points in /proc/self/mountinfo whose source is [`FSNAME`].
-pub fn our_mounts() -> Vec<PathBuf> {
+/// Mount points of power-cut file systems in /proc/self/mountinfo, with the mounting process.
+fn all_mounts() -> Vec<(PathBuf, u32)> {
     let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     text.lines()
         .filter_map(|l| {
             let (left, right) = l.split_once(" - ")?;
             let point = left.split(' ').nth(4)?;
             let source = right.split(' ').nth(1)?;
-            (source == FSNAME).then(|| PathBuf::from(unescape_mountinfo(point)))
+            let pid = source
+                .strip_prefix(FSNAME)?
+                .strip_prefix('.')?
+                .parse()
+                .ok()?;
+            Some((PathBuf::from(unescape_mountinfo(point)), pid))
         })
+        .collect()
+}
+
+/// This process's power-cut mounts.
+pub fn our_mounts() -> Vec<PathBuf> {
+    let me = std::process::id();
+    all_mounts()
+        .into_iter()
+        .filter(|(_, pid)| *pid == me)
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// Mounts left by processes that died without unmounting (their FUSE connection is gone).
+pub fn orphaned_mounts() -> Vec<PathBuf> {
+    all_mounts()
+        .into_iter()
+        .filter(|(_, pid)| !Path::new(&format!("/proc/{pid}")).exists())
+        .map(|(p, _)| p)
         .collect()
 }
 
@@ -910,7 +936,7 @@ impl PowerFs {
     pub fn mount(&self) -> io::Result<Mounted> {
         let mut cfg = fuser::Config::default();
         cfg.mount_options = vec![
-            fuser::MountOption::FSName(FSNAME.into()),
+            fuser::MountOption::FSName(format!("{FSNAME}.{}", std::process::id())),
             fuser::MountOption::NoAtime,
         ];
         MOUNTS
