@@ -239,7 +239,7 @@ impl<'a> Ctx<'a> {
                     panic!("CORRUPT checkpoint after {what}: {e}");
                 }
             };
-            tally::inc(&tally::CHECKPOINTS_CHECKED);
+            tally::inc(&tally::CKPTS_CHECKED);
             let v: serde_json::Value = serde_json::from_slice(&json).unwrap();
             let rec = &v["checkpoint"];
             let first = rec["first"].as_u64().unwrap();
@@ -452,8 +452,8 @@ fn cut_loop(cx: &Ctx, per: u64, rng: &mut Rng) -> u64 {
             tally::inc(&tally::PLACED_CUTS);
         }
         tally::add(&tally::TORN_WRITES, rep.torn);
-        tally::add(&tally::UNSYNCED_WRITES_LOST, rep.data_ops_dropped);
-        tally::add(&tally::UNSYNCED_META_LOST, rep.meta_ops_dropped);
+        tally::add(&tally::WRITES_LOST, rep.data_ops_dropped);
+        tally::add(&tally::META_LOST, rep.meta_ops_dropped);
         tally::add(&tally::FAULTS, 1);
 
         let complete = cx.check_dest(&what);
@@ -521,8 +521,8 @@ fn temp_dir_sequence(cx: &Ctx, rng: &mut Rng) -> (u64, bool) {
         tally::inc(&tally::POWER_CUTS);
         tally::inc(&tally::PLACED_CUTS);
         let rep = fs.crash_with(rng, loss, meta);
-        tally::add(&tally::UNSYNCED_WRITES_LOST, rep.data_ops_dropped);
-        tally::add(&tally::UNSYNCED_META_LOST, rep.meta_ops_dropped);
+        tally::add(&tally::WRITES_LOST, rep.data_ops_dropped);
+        tally::add(&tally::META_LOST, rep.meta_ops_dropped);
     };
     cx.reset();
     let temp = PathBuf::from(format!("{}.temp", cx.dest.display()));
