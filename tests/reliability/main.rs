@@ -1,16 +1,19 @@
-//! The reliability suite (issue 7): crash safety under SIGKILL, network faults, concurrency,
-//! local file-system faults, hostile input at the C ABI, fuzzing of the parsers, and secrets.
+//! The reliability suite (issue 7): crash safety under SIGKILL and simulated power cuts (issue 12),
+//! network faults, concurrency, local file-system faults, hostile input at the C ABI, fuzzing of
+//! the parsers, and secrets.
 //! See RELIABILITY.md for what each phase does, the figures and how to run the soak mode.
 //!
 //! A custom harness (`harness = false`): phases run one after the other, each under a deadline,
 //! and a summary of the counters is printed at the end (and written to
 //! `target/reliability-summary.txt`); the run fails if any phase failed or if any of corrupt
-//! outputs, crashes, hangs or leaked secrets is not zero.
+//! outputs, crashes, hangs, leaked secrets or checkpoint parts lost by a power cut is not zero.
 //!
 //! - `cargo test -p oss-ffi --test reliability`: the CI subset (about 2-4 minutes, debug build).
 //! - `cargo test -p oss-ffi --test reliability -- kills fuzz`: only the phases named.
 //! - `OSS_FFI_SOAK=1 cargo test --release -p oss-ffi --test reliability`: the soak (>= 540 kills,
 //!   more fault rounds, a longer fuzz); `OSS_FFI_FUZZ_SECS=N` sets the fuzzing time.
+//! - `OSS_TEST_REQUIRE_FUSE=1`: the power phase fails (instead of skipping) when it cannot mount
+//!   its FUSE file system; `OSS_FFI_POWER_REPRO=1`: its known-bug reproducer counts and fails.
 //! - With `OSS_FFI_SANITIZE=1` or `VALGRIND=...` (scripts/test.sh's ASan and valgrind passes)
 //!   only the C ABI phase runs, its C program under the sanitizer or valgrind.
 
@@ -27,6 +30,8 @@ mod hostile;
 mod integrity;
 mod kills;
 mod local;
+mod power;
+mod powerfs;
 mod tally;
 
 use std::time::{Duration, Instant};
@@ -43,6 +48,7 @@ const PHASES: &[Phase] = &[
     ("local", local::run),
     ("integrity", integrity::run),
     ("kills", kills::run),
+    ("power", power::run),
 ];
 
 fn main() {
@@ -83,6 +89,7 @@ fn main() {
     std::thread::spawn(move || {
         std::thread::sleep(limit);
         eprintln!("HANG: the reliability suite exceeded {limit:?}");
+        powerfs::emergency_unmount();
         std::process::exit(3);
     });
 
@@ -123,7 +130,8 @@ fn main() {
     let bad = tally::get(&tally::CORRUPT)
         + tally::get(&tally::CRASHES)
         + tally::get(&tally::HANGS)
-        + tally::get(&tally::LEAKS);
+        + tally::get(&tally::LEAKS)
+        + tally::get(&tally::LOST_CLAIMS);
     if !failed.is_empty() || bad > 0 {
         println!("reliability suite FAILED: phases {failed:?}");
         std::process::exit(1);
