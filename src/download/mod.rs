@@ -335,6 +335,14 @@ fn prepare(
         }
     }
     let temp = TempFile::create(&paths.dir, &paths.temp_name, plan.total)?;
+    if ckpt.is_some() {
+        // A checkpoint will record parts written into this new file: its name (and the removal
+        // of an older temp file it replaces) must be durable first. Otherwise a power cut can
+        // bring back the old file under a checkpoint that claims parts it never held (with the
+        // checkpoint in another directory, under fsync(2)'s strict rules: the power phase's
+        // temp-directory sequence). One directory fsync per fresh start.
+        temp.sync_dir();
+    }
     record.temp_file = temp.identity()?;
     Ok((Prepared::Ready(Box::new(record)), Some(temp)))
 }

@@ -160,6 +160,11 @@ impl TempFile {
     }
 
     /// Flushes the written bytes to the disk (before they are recorded as done).
+    /// fsyncs the directory holding the temp file, so that its name is durable (best effort).
+    pub fn sync_dir(&self) {
+        self.dir.sync();
+    }
+
     pub fn sync_data(&self) -> Result<()> {
         self.file
             .sync_data()

@@ -13,7 +13,7 @@
 //! - `OSS_FFI_SOAK=1 cargo test --release -p oss-ffi --test reliability`: the soak (>= 540 kills,
 //!   more fault rounds, a longer fuzz); `OSS_FFI_FUZZ_SECS=N` sets the fuzzing time.
 //! - `OSS_TEST_REQUIRE_FUSE=1`: the power phase fails (instead of skipping) when it cannot mount
-//!   its FUSE file system; `OSS_FFI_POWER_REPRO=1`: its known-bug reproducer counts and fails.
+//!   its FUSE file system.
 //! - With `OSS_FFI_SANITIZE=1` or `VALGRIND=...` (scripts/test.sh's ASan and valgrind passes)
 //!   only the C ABI phase runs, its C program under the sanitizer or valgrind.
 

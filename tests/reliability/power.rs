@@ -172,23 +172,9 @@ struct Ctx<'a> {
     want: Vec<u8>,
     dest: PathBuf,
     dirs: Vec<PathBuf>,
-    /// Lost claims go to the tally (false: a known-bug reproducer observing, not failing).
-    count: bool,
 }
 
 impl<'a> Ctx<'a> {
-    fn clone_of(cx: &Ctx<'a>) -> Ctx<'a> {
-        Ctx {
-            fs: cx.fs,
-            sc: cx.sc,
-            spec: cx.spec.clone(),
-            want: cx.want.clone(),
-            dest: cx.dest.clone(),
-            dirs: cx.dirs.clone(),
-            count: cx.count,
-        }
-    }
-
     fn rel<'p>(&self, p: &'p Path) -> &'p Path {
         powerfs::rel(self.fs, p)
     }
@@ -261,9 +247,7 @@ impl<'a> Ctx<'a> {
                 let got = oss_ffi::crc64::checksum(&data[off as usize..(off + size) as usize]);
                 if got != crc {
                     lost += 1;
-                    if self.count {
-                        tally::inc(&tally::LOST_CLAIMS);
-                    }
+                    tally::inc(&tally::LOST_CLAIMS);
                     eprintln!(
                         "LOST CLAIM after {what}: the checkpoint records part {} (offset {off}, {size} bytes, CRC {crc}) \
                          but the temp file that survived has CRC {got} there",
@@ -354,7 +338,6 @@ fn with_ctx<R>(
         } else {
             vec![dl.clone(), ckpt.clone()]
         },
-        count: true,
     };
     f(&cx, rng)
 }
@@ -479,29 +462,25 @@ fn cut_loop(cx: &Ctx, per: u64, rng: &mut Rng) -> u64 {
 
 /// The fate of the temp file's directory entry: a deterministic sequence of two cuts.
 ///
-/// KNOWN BUG (issue 12 item 4), shown under [`Model::Strict`] with the checkpoint directory apart
-/// from the destination's: `TempFile::create` (src/download/writer.rs) unlinks an old
-/// `<dest>.temp` and creates a new one, but nothing fsyncs the destination directory before the
-/// checkpoint records parts written into the new file (only the checkpoint's own directory is
-/// fsync'd, and the destination directory only after the final rename). fsync(2) of the file does
-/// not make its name durable. Sequence:
+/// Found by this phase (issue 12 item 4), under [`Model::Strict`] with the checkpoint directory
+/// apart from the destination's: `TempFile::create` unlinks an old `<dest>.temp` and creates a new
+/// one, and nothing made that durable before the checkpoint recorded parts written into the new
+/// file (fsync(2) of a file does not make its name durable). Sequence:
 /// 1. run 1 is cut right after the temp file was created and preallocated, before any
-///    checkpoint: its name and size survive (the kernel had written them back), its data not:
-///    `<dest>.temp` = the object's size in zeros, no checkpoint;
-/// 2. run 2 finds no checkpoint, replaces the temp file (unlink + create, in the destination
-///    directory), downloads parts, fdatasyncs them, and saves a checkpoint (fsync'd, renamed, its
-///    directory fsync'd); it is cut right after that directory fsync, and the destination
-///    directory's unsynced unlink + create are lost: the old zero-filled temp file is back, with
-///    the right size, under a checkpoint that records parts it never held;
-/// 3. run 3 trusts the checkpoint (right size, parts are not re-read by default) and completes
-///    with zeros in those parts: the combined CRC64 is computed from the recorded part CRCs, so
-///    it matches the server's and the corrupt file is renamed into place.
+///    checkpoint: its name and size survive, its data not: `<dest>.temp` = the object's size in
+///    zeros, no checkpoint;
+/// 2. run 2 finds no checkpoint, replaces the temp file, downloads parts, fdatasyncs them and
+///    saves a checkpoint; it is cut at its `sync_n`-th sync with every unsynced name lost: before
+///    the fix the old zero-filled temp came back under a checkpoint recording parts it never held;
+/// 3. the resume must end with the right file. (Before issue 17 it trusted such a checkpoint and
+///    renamed zeros into place; since then the temp's identity and the re-read catch it, but the
+///    checkpoint on disk still claimed lost bytes.)
 ///
-/// Under [`Model::Ordered`] (ext4/XFS: the fdatasync of the new temp file commits the journal,
-/// unlink and create included) the same sequence is safe; it runs in every CI run as a control.
+/// Fixed: the downloader fsyncs the temp file's directory after creating it when a checkpoint is
+/// used. Runs under both models at several cut points, every CI run.
 ///
 /// Returns (lost claims after cut 2, whether the final file is corrupt).
-fn temp_dir_sequence(cx: &Ctx, rng: &mut Rng) -> (u64, bool) {
+fn temp_dir_sequence(cx: &Ctx, rng: &mut Rng, sync_n: u64) -> (u64, bool) {
     let fs = cx.fs;
     let what = format!("{}: temp-directory sequence", cx.sc.name);
     let cut = |trip: Trip, loss: DataLoss, meta: MetaLoss, rng: &mut Rng| {
@@ -538,14 +517,15 @@ fn temp_dir_sequence(cx: &Ctx, rng: &mut Rng) -> (u64, bool) {
         Some(cx.spec.total),
         "{what}: the preallocated temp file did not survive cut 1"
     );
-    // 2. Held right after the first checkpoint's directory fsync (sync 3: the temp file's
-    //    fdatasync, the checkpoint file's fsync, its directory's fsync); unsynced names lost.
-    let third_sync = Trip {
+    // 2. Held right after the `sync_n`-th sync (around the first checkpoint: the temp
+    //    directory's fsync, the temp file's fdatasync, the checkpoint file's fsync, its
+    //    directory's fsync); every unsynced name lost.
+    let nth_sync = Trip {
         class: OpClass::Sync,
-        n: 3,
+        n: sync_n,
         after: true,
     };
-    cut(third_sync, DataLoss::DropAll, MetaLoss::DropAll, rng);
+    cut(nth_sync, DataLoss::DropAll, MetaLoss::DropAll, rng);
     let lost = cx.check_checkpoint(&format!("{what}, cut 2"));
     // 3. The resume.
     fs.arm(None);
@@ -575,42 +555,23 @@ fn temp_dir_sequences(env: &Env, mnt: &Path, rng: &mut Rng) {
         range: None,
         latency_ms: 150,
     };
-    // Control: safe under the journal's ordering.
-    let ordered = sc("temp-dir-ordered", Model::Ordered);
-    let (lost, corrupt) = with_ctx(env, mnt, &ordered, rng, temp_dir_sequence);
-    if lost > 0 || corrupt {
-        tally::add(&tally::LOST_CLAIMS, lost);
-        tally::add(&tally::CORRUPT, corrupt as u64);
-        panic!("temp-dir-ordered: {lost} lost claims, corrupt destination: {corrupt}");
-    }
-    // The known bug: counted (and failing the run) only with OSS_FFI_POWER_REPRO=1.
-    let strict = sc("temp-dir-strict", Model::Strict);
-    let repro = std::env::var("OSS_FFI_POWER_REPRO").is_ok_and(|v| v == "1");
-    let (lost, corrupt) = with_ctx(env, mnt, &strict, rng, |cx, rng| {
-        let cx = Ctx {
-            count: false,
-            ..Ctx::clone_of(cx)
-        };
-        temp_dir_sequence(&cx, rng)
-    });
-    if lost == 0 && !corrupt {
-        tally::note(
-            "power: the known-bug reproducer temp-dir-strict no longer shows the bug \
-             (the temp file's directory is synced now?): make it a regular check in power.rs",
-        );
-    } else if repro {
-        tally::add(&tally::LOST_CLAIMS, lost);
-        tally::add(&tally::CORRUPT, corrupt as u64);
-        panic!(
-            "KNOWN BUG reproduced (temp-dir-strict): {lost} checkpoint parts claim bytes lost by the cut, \
-             corrupt destination: {corrupt}"
-        );
-    } else {
-        tally::note(format!(
-            "power: KNOWN BUG reproduced, not counted (strict POSIX model, checkpoint directory apart \
-             from the destination's): the temp file's directory is never fsync'd before the checkpoint \
-             records parts in it; {lost} parts claimed bytes lost by the cut, corrupt destination: \
-             {corrupt}. Fails the run with OSS_FFI_POWER_REPRO=1"
-        ));
+    // Both models, cut at each sync around the first checkpoint.
+    for (name, model) in [
+        ("temp-dir-ordered", Model::Ordered),
+        ("temp-dir-strict", Model::Strict),
+    ] {
+        for sync_n in 3..=5 {
+            let scenario = sc(name, model);
+            let (lost, corrupt) = with_ctx(env, mnt, &scenario, rng, |cx, rng| {
+                temp_dir_sequence(cx, rng, sync_n)
+            });
+            // (The lost claims are counted by check_checkpoint.)
+            tally::add(&tally::CORRUPT, corrupt as u64);
+            assert!(
+                lost == 0 && !corrupt,
+                "{name}, cut at sync {sync_n}: {lost} checkpoint parts claim bytes lost by the \
+                 cut, corrupt destination: {corrupt}"
+            );
+        }
     }
 }
