@@ -477,21 +477,9 @@ async fn parts_claimed_but_not_on_disk(env: &Env) {
     let dest = env.path("claimed.bin");
     for range in [None, Some((PS / 2 + 7, 15 * PS + 3))] {
         let mut req = request("integrity/claimed", &dest, Some(&env.ckpt_dir()));
-        let (start, len) = match range {
-            None => (0, size),
-            Some((s, l)) => {
-                req.range = Some((s as i64, (s + l - 1) as i64));
-                (s, l)
-            }
-        };
-        let what = format!(
-            "resume of a checkpoint claiming parts not on disk ({})",
-            if range.is_some() {
-                "range"
-            } else {
-                "whole object"
-            }
-        );
+        let (start, len, kind) = span(range, size);
+        req.range = byte_range(range);
+        let what = format!("resume of a checkpoint claiming parts not on disk ({kind})");
         interrupt(env, &client, &req, len, 3 * PS).await;
         let cp = checkpoint_path(&req).unwrap().unwrap();
         claim_all_parts(&cp, &src);
@@ -538,21 +526,11 @@ async fn two_spellings_one_destination(env: &Env) {
             (&reqs[0], &other_dir, "two checkpoint directories"),
         ] {
             let (mut a, mut b) = (a.clone(), b.clone());
-            let (start, len) = match range {
-                None => (0, size),
-                Some((s, l)) => {
-                    a.range = Some((s as i64, (s + l - 1) as i64));
-                    b.range = a.range;
-                    (s, l)
-                }
-            };
+            let (start, len, kind) = span(range, size);
+            a.range = byte_range(range);
+            b.range = a.range;
             let label = format!(
-                "{what}: interrupted under one, then the other, resumed under the first ({})",
-                if range.is_some() {
-                    "range"
-                } else {
-                    "whole object"
-                }
+                "{what}: interrupted under one, then the other, resumed under the first ({kind})"
             );
             // The second run stops early: the first run's parts beyond it are not in the temp
             // file the second one made.
@@ -1059,4 +1037,18 @@ fn default_destination_never_follows_links(env: &Env) {
     }
     assert_no_leftovers(&[&cwd, &outside]);
     println!("    default destinations: links in the working directory are not followed");
+}
+
+/// Where a case's download starts and how long it is (`range`: start and length, `None`: the
+/// whole object of `size` bytes), and which of the two it is, for messages.
+fn span(range: Option<(u64, u64)>, size: u64) -> (u64, u64, &'static str) {
+    match range {
+        None => (0, size, "whole object"),
+        Some((s, l)) => (s, l, "range"),
+    }
+}
+
+/// The request's inclusive byte range for a case's `range` (see [`span`]).
+fn byte_range(range: Option<(u64, u64)>) -> Option<(i64, i64)> {
+    range.map(|(s, l)| (s as i64, (s + l - 1) as i64))
 }
