@@ -24,6 +24,7 @@ pub mod faults;
 pub mod meta;
 pub mod rules;
 pub mod server;
+pub mod shaping;
 pub mod util;
 
 use std::net::SocketAddr;
