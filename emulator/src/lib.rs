@@ -24,6 +24,7 @@ pub mod faults;
 pub mod meta;
 pub mod rules;
 pub mod server;
+pub mod shaping;
 pub mod util;
 
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use faults::{FaultAction, FaultRule, Faults};
+pub use shaping::Shaping;
 
 /// An access key the server accepts. With `security_token` set, requests signed with
 /// this key must carry exactly that STS token.
@@ -86,6 +88,8 @@ pub struct EmulatorConfig {
     pub log_file: Option<PathBuf>,
     /// Enable the admin endpoint `/__admin/...` (loopback peers only).
     pub admin: bool,
+    /// Network shaping: added latency, jitter, bandwidth caps (default: none).
+    pub shaping: Shaping,
 }
 
 impl Default for EmulatorConfig {
@@ -103,6 +107,7 @@ impl Default for EmulatorConfig {
             seed: 0,
             log_file: None,
             admin: false,
+            shaping: Shaping::default(),
         }
     }
 }
@@ -133,6 +138,9 @@ pub struct LogEntry {
     pub bytes_sent: u64,
     /// Faults that fired, comma-separated.
     pub fault: Option<String>,
+    /// Shaping wait before the answer (connection set-up + latency + jitter), microseconds.
+    #[serde(default)]
+    pub shaping_delay_us: u64,
     pub request_id: String,
 }
 
@@ -153,6 +161,9 @@ impl Emulator {
     /// Binds and starts serving. Callable from sync code and from inside another
     /// Tokio runtime.
     pub fn start(cfg: EmulatorConfig) -> std::io::Result<Emulator> {
+        cfg.shaping
+            .validate()
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let store = meta::MetaStore::new(&cfg.root)?;
         let log_file = match &cfg.log_file {
             Some(p) => Some(
@@ -180,6 +191,7 @@ impl Emulator {
             cfg.admin,
             cfg.seed,
             cfg.faults.clone(),
+            cfg.shaping.clone(),
             log_file,
         ));
         let std_listener = std::net::TcpListener::bind((cfg.host.as_str(), cfg.port))?;
@@ -243,6 +255,17 @@ impl Emulator {
 
     pub fn faults(&self) -> Faults {
         self.shared.faults()
+    }
+
+    /// Replaces the network shaping (re-seeding the jitter generator; the total bucket and
+    /// every connection's bucket start again, full). It applies to requests that arrive
+    /// from now on and to the rest of the bodies being sent. Refuses a cap of 0.
+    pub fn set_shaping(&self, s: Shaping) -> Result<(), String> {
+        self.shared.set_shaping(s)
+    }
+
+    pub fn shaping(&self) -> Shaping {
+        self.shared.shaping()
     }
 
     pub fn create_bucket(&self, bucket: &str) -> std::io::Result<()> {

@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultRule, Faults};
+use oss_emulator::shaping::parse_rate;
+use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultRule, Faults, Shaping};
 
 const HELP: &str = "\
 oss-emulator: a strict local OSS-compatible server (signature-verifying, fault-injecting)
@@ -26,9 +27,19 @@ OPTIONS:
   --path-style               Treat every Host as path style (/BUCKET/KEY)
   --fault SPEC               Fault rule (repeatable): 'kind=status,status=503,count=2,method=GET'
                              or a JSON object '{\"kind\":\"cut\",\"bytes\":1000}'. See README.
-  --seed N                   Seed for random faults [default: 0]
+  --seed N                   Seed for random faults and shaping jitter [default: 0]
+  --latency MS               Network shaping: wait MS before every answer (time to first byte)
+  --connect-latency MS       ... and MS more before the first answer on each new connection
+  --jitter MS                ... plus a seeded random 0..=MS on every request
+  --conn-rate RATE           Cap each connection's GET bodies at RATE bytes/s
+                             (suffix K/M/G = KiB/MiB/GiB, KB/MB/GB = 10^3/10^6/10^9; '/s' allowed)
+  --total-rate RATE          Cap all GET bodies of the server together at RATE bytes/s
+                             (shared between the connections)
+  --shaping JSON             All shaping as one JSON object (see README); replaces what earlier
+                             shaping flags set, later ones change single fields
   --log FILE                 Append one JSON line per request to FILE
-  --admin                    Enable /__admin/faults and /__admin/log (loopback clients only)
+  --admin                    Enable /__admin/faults, /__admin/shaping and /__admin/log
+                             (loopback clients only)
   --create-object B/KEY:SIZE Before serving, create object KEY in bucket B with SIZE bytes of
                              deterministic pseudo-random content (SIZE accepts K, M, G suffixes;
                              repeatable; skipped when an object of that size already exists)
@@ -60,6 +71,12 @@ fn run() -> Result<(), String> {
     let mut buckets: Vec<String> = Vec::new();
     let mut pending_ak: Option<String> = None;
     let mut rules = Vec::new();
+    let mut shaping = Shaping::default();
+    let ms = |name: &str, v: String| -> Result<u64, String> {
+        v.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("bad {name} {v:?} (milliseconds)"))
+    };
     while let Some(a) = args.next() {
         let mut val = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
         match a.as_str() {
@@ -105,6 +122,20 @@ fn run() -> Result<(), String> {
                     .parse()
                     .map_err(|_| "bad --seed".to_string())?
             }
+            "--latency" => shaping.latency_ms = ms("--latency", val("--latency")?)?,
+            "--connect-latency" => {
+                shaping.connect_latency_ms = ms("--connect-latency", val("--connect-latency")?)?
+            }
+            "--jitter" => shaping.jitter_ms = ms("--jitter", val("--jitter")?)?,
+            "--conn-rate" => shaping.conn_bytes_per_sec = Some(parse_rate(&val("--conn-rate")?)?),
+            "--total-rate" => {
+                shaping.total_bytes_per_sec = Some(parse_rate(&val("--total-rate")?)?)
+            }
+            "--shaping" => {
+                let v = val("--shaping")?;
+                shaping = serde_json::from_str(&v)
+                    .map_err(|e| format!("bad --shaping JSON {v:?}: {e}"))?;
+            }
             "--log" => cfg.log_file = Some(PathBuf::from(val("--log")?)),
             "--admin" => cfg.admin = true,
             "--create-bucket" => buckets.push(val("--create-bucket")?),
@@ -126,6 +157,8 @@ fn run() -> Result<(), String> {
     }
     cfg.root = root.ok_or("--root DIR is required (see --help)")?;
     cfg.faults = Faults { rules, seed: None };
+    shaping.validate()?;
+    cfg.shaping = shaping;
     let emu = Emulator::start(cfg).map_err(|e| format!("cannot start: {e}"))?;
     for b in buckets {
         emu.create_bucket(&b)

@@ -1,5 +1,5 @@
 //! The HTTP server: connection handling, request dispatch, object answers, the body
-//! pump (faults, throttle) and the admin endpoint.
+//! pump (faults, throttle, shaping) and the admin endpoint.
 
 use std::fs::File;
 use std::io;
@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::os::unix::fs::FileExt;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -30,6 +30,7 @@ use crate::meta::{valid_bucket_name, validate_key, MetaStore};
 use crate::rules::{
     decide_range, evaluate_conditions, parse_traffic_limit, CondOutcome, Conditions, RangeDecision,
 };
+use crate::shaping::{ConnShaping, Shaping, ShapingState};
 use crate::util::{fmt_http_date, fmt_rfc3339_millis};
 use crate::{Credential, LogEntry};
 
@@ -50,6 +51,10 @@ pub struct Shared {
     rid_prefix: u32,
     /// Requests whose answer is not finished yet (their log entry is still to come).
     in_flight: Arc<AtomicU64>,
+    /// Whether any shaping is configured: the only thing the unshaped paths look at.
+    shaping_on: AtomicBool,
+    shaping: RwLock<Arc<ShapingState>>,
+    shaping_generation: AtomicU64,
 }
 
 /// Held by a request's [`Ctx`] (shared by its clones): the request counts as in flight until the
@@ -79,6 +84,7 @@ impl Shared {
         admin: bool,
         seed: u64,
         faults: Faults,
+        shaping: Shaping,
         log_file: Option<File>,
     ) -> Shared {
         let rid_prefix = SystemTime::now()
@@ -98,6 +104,9 @@ impl Shared {
             counter: AtomicU64::new(1),
             rid_prefix: rid_prefix ^ rand::random::<u32>(),
             in_flight: Arc::new(AtomicU64::new(0)),
+            shaping_on: AtomicBool::new(shaping.is_active()),
+            shaping: RwLock::new(Arc::new(ShapingState::new(shaping, seed, 1, CHUNK))),
+            shaping_generation: AtomicU64::new(1),
         }
     }
 
@@ -120,6 +129,31 @@ impl Shared {
 
     pub fn faults(&self) -> Faults {
         self.faults.lock().unwrap().faults.clone()
+    }
+
+    /// Replaces the shaping (after checking it): new jitter generator, new buckets.
+    pub fn set_shaping(&self, s: Shaping) -> Result<(), String> {
+        s.validate()?;
+        // Under the lock, so that concurrent calls leave the flag and the state agreeing.
+        let mut current = self.shaping.write().unwrap();
+        let generation = self.shaping_generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let active = s.is_active();
+        *current = Arc::new(ShapingState::new(s, self.seed, generation, CHUNK));
+        self.shaping_on.store(active, Ordering::SeqCst);
+        Ok(())
+    }
+
+    pub fn shaping(&self) -> Shaping {
+        self.shaping.read().unwrap().shaping.clone()
+    }
+
+    /// The shaping in force, when there is any.
+    fn shaping_state(&self) -> Option<Arc<ShapingState>> {
+        if self.shaping_on.load(Ordering::Relaxed) {
+            Some(self.shaping.read().unwrap().clone())
+        } else {
+            None
+        }
     }
 
     fn next_request_id(&self) -> (u64, String) {
@@ -269,10 +303,12 @@ pub async fn serve_connection<I>(
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let conn = Arc::new(ConnShaping::default());
     let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
         let shared = shared.clone();
         let reset = reset.clone();
-        async move { handle(shared, req, peer, reset).await }
+        let conn = conn.clone();
+        async move { handle(shared, req, peer, reset, conn).await }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)
@@ -298,6 +334,7 @@ struct Ctx {
     if_match: Option<String>,
     auth: String,
     fault: Option<String>,
+    shaping_delay_us: u64,
     started: SystemTime,
     _in_flight: Arc<InFlight>,
 }
@@ -319,6 +356,7 @@ impl Ctx {
             auth: self.auth.clone(),
             bytes_sent,
             fault: self.fault.clone(),
+            shaping_delay_us: self.shaping_delay_us,
             request_id: self.request_id.clone(),
         });
     }
@@ -363,6 +401,7 @@ async fn handle(
     req: Request<Incoming>,
     peer: SocketAddr,
     reset: Arc<AtomicBool>,
+    conn: Arc<ConnShaping>,
 ) -> Result<Response<RespBody>, io::Error> {
     let (seq, request_id) = shared.next_request_id();
     let path = req.uri().path().to_string();
@@ -389,10 +428,22 @@ async fn handle(
         if_match: header_str(h, "if-match").map(str::to_string),
         auth: "anonymous".to_string(),
         fault: None,
+        shaping_delay_us: 0,
         started: SystemTime::now(),
         _in_flight: InFlight::new(&shared.in_flight),
     };
     let is_head = req.method() == Method::HEAD;
+
+    // Shaping: the connection's set-up latency (first answer only), the request's latency
+    // and jitter, before anything is answered (errors included).
+    let first_on_conn = !conn.answered.swap(true, Ordering::Relaxed);
+    if let Some(st) = shared.shaping_state() {
+        let d = st.request_delay(first_on_conn);
+        ctx.shaping_delay_us = d.as_micros() as u64;
+        if !d.is_zero() {
+            tokio::time::sleep(d).await;
+        }
+    }
 
     let addressed = match resolve(host.as_deref(), &path, shared.path_style) {
         Ok(a) => a,
@@ -496,7 +547,7 @@ async fn handle(
 
     let method = req.method().clone();
     let resp = match method {
-        Method::GET | Method::HEAD => get_object(ctx, req, bucket, key, plan, reset).await,
+        Method::GET | Method::HEAD => get_object(ctx, req, bucket, key, plan, reset, conn).await,
         Method::PUT => put_object(ctx, req, bucket, key).await,
         Method::DELETE => delete_object(ctx, bucket, key).await,
         m => ctx.error(OssError::method_not_allowed(m.as_str()), false),
@@ -527,6 +578,7 @@ async fn get_object(
     key: String,
     plan: FaultPlan,
     reset: Arc<AtomicBool>,
+    conn: Arc<ConnShaping>,
 ) -> Response<RespBody> {
     let is_head = req.method() == Method::HEAD;
     let h = req.headers();
@@ -698,6 +750,7 @@ async fn get_object(
         plan,
         reset,
         status,
+        conn,
     };
     tokio::task::spawn_blocking(move || pump.run(tx, ctx));
     b.body(RespBody::Stream {
@@ -791,6 +844,8 @@ struct Pump {
     plan: FaultPlan,
     reset: Arc<AtomicBool>,
     status: u16,
+    /// The connection's shaping state (its bucket).
+    conn: Arc<ConnShaping>,
 }
 
 impl Pump {
@@ -841,7 +896,12 @@ impl Pump {
                     stall = None;
                 }
             }
+            // Shaping (looked up per chunk, so a change applies to the rest of the body).
+            let shaping = ctx.shared.shaping_state();
             let mut n = ((total - sent) as usize).min(chunk_limit);
+            if let Some(c) = shaping.as_ref().and_then(|s| s.chunk()) {
+                n = n.min(c);
+            }
             if let Some((at, _)) = cut_at {
                 if at > sent {
                     n = n.min((at - sent) as usize);
@@ -850,6 +910,12 @@ impl Pump {
             if let Some((at, _)) = stall {
                 if at > sent {
                     n = n.min((at - sent) as usize);
+                }
+            }
+            if let Some(st) = shaping.as_ref().filter(|s| s.caps_bodies()) {
+                let wait = st.reserve(&self.conn, n as u64, CHUNK);
+                if !wait.is_zero() {
+                    std::thread::sleep(wait);
                 }
             }
             // Real bytes first, then junk for the long-body fault.
@@ -1015,7 +1081,8 @@ fn json_response(status: u16, body: String) -> Response<RespBody> {
         .expect("response")
 }
 
-/// `GET|PUT|DELETE /__admin/faults`, `GET|DELETE /__admin/log`.
+/// `GET|PUT|DELETE /__admin/faults`, `GET|PUT|DELETE /__admin/shaping`,
+/// `GET|DELETE /__admin/log`.
 async fn admin(shared: &Arc<Shared>, req: Request<Incoming>, path: &str) -> Response<RespBody> {
     let method = req.method().clone();
     match (method, path) {
@@ -1041,6 +1108,30 @@ async fn admin(shared: &Arc<Shared>, req: Request<Incoming>, path: &str) -> Resp
         }
         (Method::DELETE, "/__admin/faults") => {
             shared.set_faults(Faults::default());
+            json_response(200, "{}".to_string())
+        }
+        (Method::GET, "/__admin/shaping") => json_response(
+            200,
+            serde_json::to_string(&shared.shaping()).unwrap_or_default(),
+        ),
+        (Method::PUT, "/__admin/shaping") | (Method::POST, "/__admin/shaping") => {
+            let body = match req.into_body().collect().await {
+                Ok(c) => c.to_bytes(),
+                Err(e) => return json_response(400, format!("{{\"error\":{:?}}}", e.to_string())),
+            };
+            let set = serde_json::from_slice::<Shaping>(&body)
+                .map_err(|e| e.to_string())
+                .and_then(|s| shared.set_shaping(s));
+            match set {
+                Ok(()) => json_response(
+                    200,
+                    serde_json::to_string(&shared.shaping()).unwrap_or_default(),
+                ),
+                Err(e) => json_response(400, format!("{{\"error\":{e:?}}}")),
+            }
+        }
+        (Method::DELETE, "/__admin/shaping") => {
+            let _ = shared.set_shaping(Shaping::default());
             json_response(200, "{}".to_string())
         }
         (Method::GET, "/__admin/log") => {
