@@ -209,6 +209,11 @@ typedef struct oss_object_meta_t oss_object_meta_t;
 typedef int32_t (*oss_write_cb)(const uint8_t *data, size_t len, void *user_data);
 
 /**
+ * The current receive limit in KiB/s (0 = unlimited), asked by the library while it downloads.
+ */
+typedef uint64_t (*oss_rate_cb)(void *user_data);
+
+/**
  * Asked for credentials before each request: fill `out` with `oss_credentials_set` and return 0;
  * any other return value fails the request (code `InvalidCredentials`). Called from library
  * threads, one call at a time per provider; must be quick and must not call the SDK otherwise.
@@ -514,6 +519,26 @@ oss_error_t *oss_config_set_date_skew_adjustment(oss_config_t *cfg, bool enable)
  * `cfg` NULL or live.
  */
 oss_error_t *oss_config_set_recv_rate_limit_kbps(oss_config_t *cfg, uint64_t kib_per_sec);
+
+/**
+ * Makes the client's aggregate receive limit the answer of `cb(user_data)` in KiB/s (0 =
+ * unlimited), asked again before each chunk of every body is passed on, so the caller may
+ * change it while downloads run (the C++ SDK's `recvRateLimiter->Rate()`). Replaces
+ * `oss_config_set_recv_rate_limit_kbps` while set; NULL `cb` clears it.
+ *
+ * Ownership: `user_data_free`, if not NULL, is called once with `user_data` when no config or
+ * client made from one holds the callback any more (at once when `cb` is NULL or the call
+ * fails). Threads: `cb` runs on library threads, possibly for several requests at once: it must
+ * be thread-safe, quick, and must not call into the SDK. Errors: NULL `cfg`.
+ *
+ * # Safety
+ * `cfg` NULL or live; `cb` callable from any thread with `user_data` until `user_data_free` is
+ * called.
+ */
+oss_error_t *oss_config_set_recv_rate_limit_cb(oss_config_t *cfg,
+                                               oss_rate_cb cb,
+                                               void *user_data,
+                                               void (*user_data_free)(void*));
 
 /**
  * Chooses the signature version: a value of `oss_signature_version_t`. V4 needs a region

@@ -860,6 +860,8 @@ impl Body {
 #[derive(Clone)]
 pub struct RateLimiter {
     bytes_per_sec: u64,
+    /// When set, the limit is read from it on every acquire (0 = unlimited).
+    source: Option<crate::config::RateSource>,
     /// The instant at which the bytes reserved so far are "paid for".
     next: Arc<std::sync::Mutex<Instant>>,
 }
@@ -868,20 +870,40 @@ impl RateLimiter {
     pub fn new(bytes_per_sec: u64) -> Self {
         RateLimiter {
             bytes_per_sec: bytes_per_sec.max(1),
+            source: None,
+            next: Arc::new(std::sync::Mutex::new(Instant::now())),
+        }
+    }
+
+    /// A limit read from `source` before every chunk (so it may change while bodies stream).
+    pub fn with_source(source: crate::config::RateSource) -> Self {
+        RateLimiter {
+            bytes_per_sec: 0,
+            source: Some(source),
             next: Arc::new(std::sync::Mutex::new(Instant::now())),
         }
     }
 
     /// Waits until `n` more bytes fit under the limit (allowing a 100 ms burst).
     pub async fn acquire(&self, n: u64) {
+        let bytes_per_sec = match &self.source {
+            // Asked with no lock held: the source is the caller's code.
+            Some(source) => (source.0)(),
+            None => self.bytes_per_sec,
+        };
         let wait_until = {
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
+            if bytes_per_sec == 0 {
+                // Unlimited for now: nothing is owed when a limit is set again.
+                *next = now;
+                return;
+            }
             let burst = Duration::from_millis(100);
             if *next + burst < now {
                 *next = now - burst;
             }
-            *next += Duration::from_secs_f64(n as f64 / self.bytes_per_sec as f64);
+            *next += Duration::from_secs_f64(n as f64 / bytes_per_sec as f64);
             *next
         };
         let now = Instant::now();

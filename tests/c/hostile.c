@@ -128,6 +128,17 @@ static int32_t creds_cb(void *ud, oss_credentials_t *out) {
     return 0;
 }
 
+static uint64_t rate_answer = 0;
+static long rate_frees = 0;
+static uint64_t rate_cb(void *ud) {
+    (void)ud;
+    return rate_answer;
+}
+static void rate_free(void *ud) {
+    (void)ud;
+    rate_frees++;
+}
+
 static const oss_client_t *client_with(const char *endpoint, const char *ak, const char *sk,
                                        oss_config_t *cfg) {
     oss_credentials_provider_t *creds = NULL;
@@ -215,6 +226,11 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("crc64 cfg", oss_config_set_crc64(NULL, true), NUL_ARG);
     expect_err("skew cfg", oss_config_set_date_skew_adjustment(NULL, true), NUL_ARG);
     expect_err("rate cfg", oss_config_set_recv_rate_limit_kbps(NULL, 1), NUL_ARG);
+    rate_frees = 0;
+    expect_err("rate cb cfg", oss_config_set_recv_rate_limit_cb(NULL, rate_cb, NULL, rate_free), NUL_ARG);
+    CHECK(rate_frees == 1, "rate user_data freed when the call fails");
+    expect_ok("rate cb NULL clears", oss_config_set_recv_rate_limit_cb(cfg, NULL, NULL, rate_free));
+    CHECK(rate_frees == 2, "rate user_data freed at once for a NULL cb");
     expect_err("sigver cfg", oss_config_set_signature_version(NULL, 1), NUL_ARG);
     expect_err("region cfg", oss_config_set_region(NULL, "r"), NUL_ARG);
     any_result("region NULL", oss_config_set_region(cfg, NULL));
@@ -510,6 +526,8 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     any_result("call timeout 0", oss_config_set_call_timeout_ms(cfg, 0));
     any_result("call timeout max", oss_config_set_call_timeout_ms(cfg, UINT64_MAX));
     any_result("rate max", oss_config_set_recv_rate_limit_kbps(cfg, UINT64_MAX));
+    rate_answer = UINT64_MAX; /* an absurd answer: saturates, the downloads below still end */
+    expect_ok("rate cb max", oss_config_set_recv_rate_limit_cb(cfg, rate_cb, NULL, NULL));
     any_result("sigver 99", oss_config_set_signature_version(cfg, 99));
     any_result("proxy port 0", oss_config_set_proxy(cfg, "http", "127.0.0.1", 0, NULL, NULL));
     any_result("proxy scheme odd", oss_config_set_proxy(cfg, "gopher", "127.0.0.1", 1, NULL, NULL));
