@@ -12,6 +12,8 @@
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -29,14 +31,23 @@
 #include <alibabacloud/oss/auth/CredentialsProvider.h>
 #include <alibabacloud/oss/auth/EnvironmentVariableCredentialsProvider.h>
 #include <alibabacloud/oss/auth/SimpleCredentialsProvider.h>
+#include <alibabacloud/oss/client/AsyncCallerContext.h>
 #include <alibabacloud/oss/client/ClientConfiguration.h>
 #include <alibabacloud/oss/client/RateLimiter.h>
 #include <alibabacloud/oss/client/RetryStrategy.h>
+#include <alibabacloud/oss/detail/Async.h>
 #include <alibabacloud/oss/detail/Bridge.h>
 #include <alibabacloud/oss/detail/Handle.h>
 
 namespace AlibabaCloud {
 namespace OSS {
+
+class OssClient;
+/* Called on a library-owned thread with the client GetObjectAsync was called on. */
+typedef std::function<void(const AlibabaCloud::OSS::OssClient *, const GetObjectRequest &, const GetObjectOutcome &,
+                           const std::shared_ptr<const AsyncCallerContext> &)>
+    GetObjectAsyncHandler;
+typedef std::future<GetObjectOutcome> GetObjectOutcomeCallable;
 
 class OssClient {
 public:
@@ -139,7 +150,52 @@ public:
         }
     }
 
+    /* --- asynchronous GetObject --- */
+
+    /* Runs GetObject(request) on another thread, then handler(this, request, outcome, context).
+     * The client (the last of its copies) waits for running calls when it is destroyed. */
+    void GetObjectAsync(const GetObjectRequest &request, const GetObjectAsyncHandler &handler,
+                        const std::shared_ptr<const AsyncCallerContext> &context = nullptr) const
+    {
+        const OssClient *self = this;
+        OssClient worker(*this);
+        worker.async_.reset();
+        std::function<void()> task = [self, worker, request, handler, context]() {
+            try {
+                GetObjectOutcome outcome = worker.GetObject(request);
+                if (handler) {
+                    handler(self, request, outcome, context);
+                }
+            } catch (...) {
+                /* an exception of the handler ends its thread quietly */
+            }
+        };
+        if (!async_) {
+            task();
+            return;
+        }
+        try {
+            async_->run(task);
+        } catch (...) {
+            task();
+        }
+    }
+    /* GetObject(request) on another thread; the future holds the outcome. */
+    GetObjectOutcomeCallable GetObjectCallable(const GetObjectRequest &request) const
+    {
+        OssClient worker(*this);
+        worker.async_.reset();
+        return std::async(std::launch::async, [worker, request]() { return worker.GetObject(request); });
+    }
+
     /* --- metadata --- */
+
+    /* As the official SDK: whether GetObjectMeta succeeds (any error, not only 404, is false). */
+    bool DoesObjectExist(const std::string &bucket, const std::string &key) const
+    {
+        return GetObjectMeta(bucket, key).isSuccess();
+    }
+
 
     ObjectMetaDataOutcome HeadObject(const std::string &bucket, const std::string &key) const
     {
@@ -200,9 +256,15 @@ public:
             if (!usable(error)) {
                 return GetObjectOutcome(error);
             }
+            /* As the official SDK: an empty path is an error (never a default from the key). */
+            std::string filePath =
+                request.FilePath().empty() ? detail::wideToUtf8(request.FilePathW()) : request.FilePath();
+            if (filePath.empty()) {
+                return GetObjectOutcome(detail::validateError("The path of file download to is empty"));
+            }
             oss_download_request_t *raw = nullptr;
             if (detail::failed(oss_download_request_new(request.Bucket().c_str(), request.Key().c_str(),
-                                                        detail::optional(request.FilePath()), &raw),
+                                                        filePath.c_str(), &raw),
                                error)) {
                 return GetObjectOutcome(error);
             }
@@ -215,8 +277,8 @@ public:
                 return GetObjectOutcome(error);
             }
             detail::MetaHandle meta(metaRaw);
-            return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), std::shared_ptr<std::iostream>(),
-                                                    detail::toHeaders(meta.get())));
+            return GetObjectOutcome(
+                GetObjectResult(request.Bucket(), request.Key(), downloadMetaData(meta.get(), request)));
         } catch (...) {
             return GetObjectOutcome(internalError());
         }
@@ -298,12 +360,13 @@ private:
             detail::failed(oss_config_set_date_skew_adjustment(cfg, conf.enableDateSkewAdjustment), error)) {
             return false;
         }
-        if (conf.recvRateLimiter) {
-            int rate = conf.recvRateLimiter->Rate();
-            if (rate > 0 &&
-                detail::failed(oss_config_set_recv_rate_limit_kbps(cfg, static_cast<uint64_t>(rate)), error)) {
-                return false;
-            }
+        /* Rate() is asked again while downloading, as in the official SDK. */
+        if (conf.recvRateLimiter &&
+            detail::failed(oss_config_set_recv_rate_limit_cb(cfg, detail::rateTrampoline,
+                                                             new detail::RateLimiterBox(conf.recvRateLimiter),
+                                                             detail::deleteRateLimiterBox),
+                           error)) {
+            return false;
         }
         uint32_t version = conf.signatureVersion == SignatureVersionType::V4 ? OSS_SIGNATURE_V4 : OSS_SIGNATURE_V1;
         return !detail::failed(oss_config_set_signature_version(cfg, version), error);
@@ -401,6 +464,13 @@ private:
             return false;
         }
         if (request.RangeIsSet() &&
+            (request.RangeStart() < 0 || request.RangeEnd() < -1 ||
+             (request.RangeEnd() > -1 && request.RangeEnd() < request.RangeStart()))) {
+            error = detail::validateError("The range is invalid. The start should not be less than 0 or less then "
+                                          "the end. The end could be -1 to get the rest of the data.");
+            return false;
+        }
+        if (request.RangeIsSet() &&
             detail::failed(oss_get_object_request_set_range(req.get(), request.RangeStart(), request.RangeEnd()), error)) {
             return false;
         }
@@ -427,6 +497,22 @@ private:
         return true;
     }
 
+    static bool saveClientCrc(const GetObjectRequest &request)
+    {
+        return (request.Flags() & REQUEST_FLAG_CHECK_CRC64) && (request.Flags() & REQUEST_FLAG_SAVE_CLIENT_CRC64);
+    }
+
+    /* As the official SDK's GetObject: a CRC64 mismatch is "ClientError:100001" (only the
+     * resumable download reports "CrcCheckError"). */
+    static OssError getObjectError(OssError error)
+    {
+        if (error.Code() == "CrcCheckError") {
+            error.setCode("ClientError:100001");
+            error.setMessage("Crc64 validation failed. " + error.Message());
+        }
+        return error;
+    }
+
     GetObjectOutcome getToStream(const GetObjectRequest &request, const std::shared_ptr<std::iostream> &content) const
     {
         OssError error;
@@ -439,15 +525,18 @@ private:
             return GetObjectOutcome(error);
         }
         oss_object_meta_t *raw = nullptr;
-        if (detail::failed(oss_client_get_object(client_.get(), req.get(), detail::writeTrampoline,
-                                                 static_cast<std::iostream *>(content.get()), &raw),
+        detail::StreamSink sink(content.get(), saveClientCrc(request));
+        if (detail::failed(oss_client_get_object(client_.get(), req.get(), detail::sinkTrampoline, &sink, &raw),
                            error)) {
-            return GetObjectOutcome(error);
+            return GetObjectOutcome(getObjectError(error));
         }
         detail::MetaHandle meta(raw);
         content->flush();
-        return GetObjectOutcome(
-            GetObjectResult(request.Bucket(), request.Key(), content, detail::toHeaders(meta.get())));
+        HeaderCollection headers = detail::toHeaders(meta.get());
+        if (sink.computeCrc) {
+            headers["x-oss-hash-crc64ecma-by-client"] = std::to_string(static_cast<unsigned long long>(sink.crc));
+        }
+        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), content, headers));
     }
 
     GetObjectOutcome getToFile(const GetObjectRequest &request, const std::string &path) const
@@ -459,12 +548,57 @@ private:
         }
         oss_object_meta_t *raw = nullptr;
         if (detail::failed(oss_client_get_object_to_file(client_.get(), req.get(), path.c_str(), &raw), error)) {
-            return GetObjectOutcome(error);
+            return GetObjectOutcome(getObjectError(error));
         }
         detail::MetaHandle meta(raw);
         std::shared_ptr<std::iostream> file =
             std::make_shared<std::fstream>(path.c_str(), std::ios_base::in | std::ios_base::out | std::ios_base::binary);
-        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), file, detail::toHeaders(meta.get())));
+        HeaderCollection headers = detail::toHeaders(meta.get());
+        if (saveClientCrc(request)) {
+            uint64_t crc = 0;
+            char buf[65536];
+            while (*file) {
+                file->read(buf, sizeof buf);
+                crc = oss_crc64(crc, reinterpret_cast<const uint8_t *>(buf), static_cast<size_t>(file->gcount()));
+            }
+            file->clear();
+            file->seekg(0);
+            headers["x-oss-hash-crc64ecma-by-client"] = std::to_string(static_cast<unsigned long long>(crc));
+        }
+        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), file, headers));
+    }
+
+    /* The result's metadata as the official SDK builds it: the object's headers with the
+     * response-* overrides applied (a part GET returns them); for a range, Content-Length is the
+     * range's length and Content-Range "bytes start-end/size". */
+    static ObjectMetaData downloadMetaData(const oss_object_meta_t *raw, const DownloadObjectRequest &request)
+    {
+        ObjectMetaData meta = detail::toMetaData(raw);
+        static const char *const names[] = {"Content-Type",        "Content-Language", "Expires",
+                                            "Cache-Control",       "Content-Disposition", "Content-Encoding"};
+        const std::map<RequestResponseHeader, std::string> &overrides = request.ResponseHeaders();
+        for (std::map<RequestResponseHeader, std::string>::const_iterator it = overrides.begin();
+             it != overrides.end(); ++it) {
+            int i = static_cast<int>(it->first);
+            if (i >= 0 && i < 6) {
+                meta.HttpMetaData()[names[i]] = it->second;
+            }
+        }
+        int64_t size = oss_object_meta_content_length(raw);
+        if (request.RangeIsSet() && size > 0) {
+            int64_t start = request.RangeStart();
+            int64_t end = request.RangeEnd();
+            if (end < 0 || end > size - 1) {
+                end = size - 1;
+            }
+            meta.setContentLength(end - start + 1);
+            meta.HttpMetaData()["Content-Range"] = "bytes " + std::to_string(static_cast<long long>(start)) + "-" +
+                                                   std::to_string(static_cast<long long>(end)) + "/" +
+                                                   std::to_string(static_cast<long long>(size));
+        } else {
+            meta.HttpMetaData().erase("Content-Range");
+        }
+        return meta;
     }
 
     static bool downloadSettings(oss_download_request_t *req, const DownloadObjectRequest &request, OssError &error)
@@ -473,7 +607,10 @@ private:
         std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
         if (detail::failed(oss_download_request_set_part_size(req, request.PartSize()), error) ||
             detail::failed(oss_download_request_set_thread_num(req, request.ThreadNum()), error) ||
-            detail::failed(oss_download_request_set_checkpoint_dir(req, detail::optional(request.CheckpointDir())),
+            detail::failed(oss_download_request_set_checkpoint_dir(
+                               req, detail::optional(request.CheckpointDir().empty()
+                                                         ? detail::wideToUtf8(request.CheckpointDirW())
+                                                         : request.CheckpointDir())),
                            error) ||
             detail::failed(oss_download_request_set_verify_on_resume(req, request.VerifyOnResume()), error) ||
             detail::failed(oss_download_request_set_version_id(req, detail::optional(request.VersionId())), error) ||
@@ -518,6 +655,8 @@ private:
     }
 
     detail::SharedClient client_;
+    /* GetObjectAsync's threads, shared by the copies. */
+    std::shared_ptr<detail::AsyncRunner> async_ = std::make_shared<detail::AsyncRunner>();
     /* Why the client could not be made / why the last SetRegion failed: returned by every call. */
     std::shared_ptr<OssError> setupError_;
     std::shared_ptr<OssError> regionError_;
