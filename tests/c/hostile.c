@@ -190,6 +190,17 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("head client", oss_client_head_object(NULL, greq, &meta), NUL_ARG);
     expect_err("head request", oss_client_head_object(client, NULL, &meta), NUL_ARG);
     any_result("head meta_out NULL", oss_client_head_object(client, greq, NULL));
+    {
+        char *url = NULL;
+        expect_err("presign client", oss_client_presign_get_object(NULL, greq, 4102444800LL, &url), NUL_ARG);
+        expect_err("presign request", oss_client_presign_get_object(client, NULL, 4102444800LL, &url), NUL_ARG);
+        expect_err("presign out", oss_client_presign_get_object(client, greq, 4102444800LL, NULL), NUL_ARG);
+        any_result("presign INT64_MIN", oss_client_presign_get_object(client, greq, INT64_MIN, &url));
+        oss_string_free(url);
+        url = NULL;
+        any_result("presign INT64_MAX", oss_client_presign_get_object(client, greq, INT64_MAX, &url));
+        oss_string_free(url);
+    }
     expect_err("meta client", oss_client_get_object_meta(NULL, greq, &meta), NUL_ARG);
     expect_err("meta request", oss_client_get_object_meta(client, NULL, &meta), NUL_ARG);
     any_result("meta meta_out NULL", oss_client_get_object_meta(client, greq, NULL));
@@ -298,6 +309,13 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         expect_err("greq bucket", oss_get_object_request_new(NULL, key, &r), NUL_ARG);
         expect_err("greq key", oss_get_object_request_new(bucket, NULL, &r), NUL_ARG);
         expect_err("greq out", oss_get_object_request_new(bucket, key, NULL), NUL_ARG);
+        expect_err("greq url NULL", oss_get_object_request_new_url(NULL, &r), NUL_ARG);
+        expect_err("greq url out", oss_get_object_request_new_url("http://127.0.0.1/x", NULL), NUL_ARG);
+        expect_err("greq url not a url", oss_get_object_request_new_url("not a url", &r), -1);
+        expect_err("greq url scheme", oss_get_object_request_new_url("file:///etc/passwd", &r), -1);
+        expect_err("greq url no host", oss_get_object_request_new_url("http://", &r), -1);
+        CHECK(r == NULL, "request_out written on failure");
+        oss_string_free(NULL);
         oss_get_object_request_free(NULL);
         oss_get_object_request_cancel(NULL);
         bad_inputs += 2;

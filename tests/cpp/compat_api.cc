@@ -3,7 +3,8 @@
 // added API. Run by tests/cpp_api.rs with OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY (an
 // object of OSS_TEST_SIZE bytes whose CRC64 is OSS_TEST_CRC), OSS_TEST_BAD_KEY (an object whose
 // bytes no longer match its CRC64), OSS_TEST_PUBLIC_BUCKET / OSS_TEST_PUBLIC_KEY (anonymous
-// reads allowed), OSS_TEST_DIR, OSS_TEST_AK / OSS_TEST_SK.
+// reads allowed), OSS_TEST_DIR, OSS_TEST_AK / OSS_TEST_SK. Writes each V1 and V4 presigned URL
+// it makes to OSS_TEST_DIR/urls.txt for the cross-check with the official Python SDK.
 #include <alibabacloud/oss/Const.h>
 #include <alibabacloud/oss/OssClient.h>
 
@@ -12,6 +13,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -372,17 +374,95 @@ int main()
     }
     std::puts("GetObjectResult / ByteBuffer ok");
 
+    // --- API: GeneratePresignedUrl (V1 and V4) and GetObjectByUrl (stream and file) -------------
+    {
+        oss::StringOutcome u = client.GeneratePresignedUrl(bucket, key);
+        std::string url = u.isSuccess() ? u.result() : "";
+        CHECK(url.find("OSSAccessKeyId=") != std::string::npos && url.find("Signature=") != std::string::npos &&
+                  url.find("Expires=") != std::string::npos,
+              "V1 URL: " + url);
+        oss::GetObjectOutcome g = client.GetObjectByUrl(url);
+        CHECK(body(g) == whole, "GetObjectByUrl V1: " + describe(g));
+        CHECK(g.isSuccess() && g.result().Metadata().CRC64() == crc, "GetObjectByUrl metadata");
+        g = client.GetObjectByUrl(url, dir + "/by-url.bin");
+        CHECK(g.isSuccess() && readFile(dir + "/by-url.bin") == whole && g.result().Content(),
+              "GetObjectByUrl to a file: " + describe(g));
+        oss::GetObjectByUrlRequest byReq(url);
+        std::shared_ptr<std::stringstream> mine = std::make_shared<std::stringstream>();
+        byReq.setResponseStreamFactory([mine]() { return mine; });
+        g = client.GetObjectByUrl(byReq);
+        CHECK(g.isSuccess() && mine->str() == whole, "GetObjectByUrl(request) with a stream factory");
+
+        std::string tampered = url;
+        std::string::size_type at = tampered.find("Signature=") + 10;
+        tampered[at] = tampered[at] == 'A' ? 'B' : 'A';
+        g = client.GetObjectByUrl(tampered);
+        CHECK(!g.isSuccess() && g.error().Code() == "SignatureDoesNotMatch", "tampered URL: " + describe(g));
+
+        oss::GeneratePresignedUrlRequest over(bucket, key);
+        over.addResponseHeaders(oss::CacheControl, "no-store");
+        over.addResponseHeaders(oss::ContentDisposition, "attachment; filename=\"x y.bin\"");
+        over.setExpires(static_cast<int64_t>(std::time(nullptr)) + 600);
+        u = client.GeneratePresignedUrl(over);
+        g = client.GetObjectByUrl(u.isSuccess() ? u.result() : "");
+        CHECK(g.isSuccess() && g.result().Metadata().CacheControl() == "no-store" &&
+                  g.result().Metadata().ContentDisposition() == "attachment; filename=\"x y.bin\"",
+              "presigned response overrides: " + describe(g));
+
+        u = client.GeneratePresignedUrl(bucket, key, static_cast<int64_t>(std::time(nullptr)) + 1);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+        g = client.GetObjectByUrl(u.isSuccess() ? u.result() : "");
+        CHECK(!g.isSuccess() && g.error().Code() == "AccessDenied", "expired URL: " + describe(g));
+
+        u = client.GeneratePresignedUrl(bucket, key, static_cast<int64_t>(std::time(nullptr)) + 60, oss::Http::Put);
+        CHECK(!u.isSuccess() && u.error().Code() == "ValidateError", "PUT URL refused: " + describe(u));
+        u = client.GeneratePresignedUrl("Bad_Bucket", key);
+        CHECK(!u.isSuccess() && u.error().Code() == "ValidateError", "bad bucket: " + describe(u));
+        u = client.GeneratePresignedUrl(bucket, badKey);
+        g = client.GetObjectByUrl(u.isSuccess() ? u.result() : "");
+        CHECK(!g.isSuccess() && g.error().Code() == "ClientError:100001", "GetObjectByUrl CRC: " + describe(g));
+        g = client.GetObjectByUrl("ftp://example.invalid/x");
+        CHECK(!g.isSuccess() && g.error().Code() == "ValidateError", "not an http URL: " + describe(g));
+
+        oss::ClientConfiguration v4conf;
+        v4conf.signatureVersion = oss::SignatureVersionType::V4;
+        oss::OssClient v4(endpoint, ak, sk, v4conf);
+        v4.SetRegion("cn-hangzhou");
+        u = v4.GeneratePresignedUrl(bucket, key, static_cast<int64_t>(std::time(nullptr)) + 300);
+        url = u.isSuccess() ? u.result() : "";
+        CHECK(url.find("x-oss-signature-version=OSS4-HMAC-SHA256") != std::string::npos &&
+                  url.find("x-oss-credential=") != std::string::npos &&
+                  url.find("x-oss-expires=") != std::string::npos && url.find("x-oss-signature=") != std::string::npos,
+              "V4 URL: " + url + " " + describe(u));
+        g = v4.GetObjectByUrl(url);
+        CHECK(body(g) == whole, "GetObjectByUrl V4: " + describe(g));
+        oss::GeneratePresignedUrlRequest v4over(bucket, key);
+        v4over.addResponseHeaders(oss::ContentType, "application/x-v4");
+        u = v4.GeneratePresignedUrl(v4over);
+        g = client.GetObjectByUrl(u.isSuccess() ? u.result() : "");
+        CHECK(g.isSuccess() && g.result().Metadata().ContentType() == "application/x-v4",
+              "V4 response override, fetched by another client: " + describe(g));
+        u = v4.GeneratePresignedUrl(bucket, key, static_cast<int64_t>(std::time(nullptr)) - 10);
+        CHECK(!u.isSuccess() && u.error().Code() == "ValidateError", "V4 past expiry: " + describe(u));
+    }
+    std::puts("GeneratePresignedUrl / GetObjectByUrl ok");
+
     // --- API: OssClient without credentials, on a public bucket ----------------------------------
     {
         oss::OssClient anonymous(endpoint, "", "", conf);
         oss::GetObjectOutcome g = anonymous.GetObject(publicBucket, publicKey);
-        CHECK(g.isSuccess() && !body(g).empty(), "anonymous GetObject: " + describe(g));
+        const std::string open = body(g);
+        CHECK(g.isSuccess() && !open.empty(), "anonymous GetObject: " + describe(g));
         CHECK(anonymous.DoesObjectExist(publicBucket, publicKey), "anonymous DoesObjectExist");
+        oss::StringOutcome u = anonymous.GeneratePresignedUrl(publicBucket, publicKey);
+        CHECK(u.isSuccess() && u.result().find("Signature=") == std::string::npos &&
+                  body(anonymous.GetObjectByUrl(u.result())) == open,
+              "anonymous (unsigned) URL: " + describe(u));
         g = anonymous.GetObject(bucket, key);
         CHECK(!g.isSuccess() && g.error().Code() == "AccessDenied", "private bucket refused: " + describe(g));
         oss::GetObjectOutcome r = anonymous.ResumableDownloadObject(
             oss::DownloadObjectRequest(publicBucket, publicKey, dir + "/public.bin"));
-        CHECK(r.isSuccess() && readFile(dir + "/public.bin") == body(anonymous.GetObject(publicBucket, publicKey)),
+        CHECK(r.isSuccess() && readFile(dir + "/public.bin") == open,
               "anonymous ResumableDownloadObject: " + describe(r));
     }
     std::puts("anonymous client ok");
