@@ -155,6 +155,25 @@ fn run_compat_api(lang: Lang, link: Link) {
         stdout.contains("cpp compat_api: all checks passed"),
         "{stdout}"
     );
+    // The V1 and V4 presigned URLs it made, re-signed by the official Python SDK's presigners
+    // (same signing time and expiry): the signatures must be identical.
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let check = std::process::Command::new(&python)
+        .arg(repo_root().join("tests/python/presign_crosscheck.py"))
+        .arg(work.join("urls.txt"))
+        .args([AK, SK, BUCKET, KEY])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python} for the presign cross-check: {e}"));
+    let report = String::from_utf8_lossy(&check.stdout);
+    println!("{report}");
+    assert!(
+        check.status.success(),
+        "presigned URLs differ from the Python SDK's (install it with python3 -m pip install -r \
+         tests/requirements.txt):\n{report}\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(report.matches("same v1").count(), 2, "{report}");
+    assert_eq!(report.matches("same v4").count(), 2, "{report}");
 }
 
 #[test]

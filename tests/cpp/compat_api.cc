@@ -376,11 +376,13 @@ int main()
 
     // --- API: GeneratePresignedUrl (V1 and V4) and GetObjectByUrl (stream and file) -------------
     {
+        std::ofstream urls((dir + "/urls.txt").c_str());
         oss::StringOutcome u = client.GeneratePresignedUrl(bucket, key);
         std::string url = u.isSuccess() ? u.result() : "";
         CHECK(url.find("OSSAccessKeyId=") != std::string::npos && url.find("Signature=") != std::string::npos &&
                   url.find("Expires=") != std::string::npos,
               "V1 URL: " + url);
+        urls << "v1 " << url << "\n";
         oss::GetObjectOutcome g = client.GetObjectByUrl(url);
         CHECK(body(g) == whole, "GetObjectByUrl V1: " + describe(g));
         CHECK(g.isSuccess() && g.result().Metadata().CRC64() == crc, "GetObjectByUrl metadata");
@@ -404,6 +406,7 @@ int main()
         over.addResponseHeaders(oss::ContentDisposition, "attachment; filename=\"x y.bin\"");
         over.setExpires(static_cast<int64_t>(std::time(nullptr)) + 600);
         u = client.GeneratePresignedUrl(over);
+        urls << "v1 " << (u.isSuccess() ? u.result() : "") << "\n";
         g = client.GetObjectByUrl(u.isSuccess() ? u.result() : "");
         CHECK(g.isSuccess() && g.result().Metadata().CacheControl() == "no-store" &&
                   g.result().Metadata().ContentDisposition() == "attachment; filename=\"x y.bin\"",
@@ -434,11 +437,13 @@ int main()
                   url.find("x-oss-credential=") != std::string::npos &&
                   url.find("x-oss-expires=") != std::string::npos && url.find("x-oss-signature=") != std::string::npos,
               "V4 URL: " + url + " " + describe(u));
+        urls << "v4 " << url << "\n";
         g = v4.GetObjectByUrl(url);
         CHECK(body(g) == whole, "GetObjectByUrl V4: " + describe(g));
         oss::GeneratePresignedUrlRequest v4over(bucket, key);
         v4over.addResponseHeaders(oss::ContentType, "application/x-v4");
         u = v4.GeneratePresignedUrl(v4over);
+        urls << "v4 " << (u.isSuccess() ? u.result() : "") << "\n";
         g = client.GetObjectByUrl(u.isSuccess() ? u.result() : "");
         CHECK(g.isSuccess() && g.result().Metadata().ContentType() == "application/x-v4",
               "V4 response override, fetched by another client: " + describe(g));
