@@ -6,6 +6,14 @@
  * One OssClient may be shared by many threads (copies share the same underlying client). Every
  * expected failure (404, network, CRC, cancellation, bad parameters) comes back as an Outcome
  * whose error() has Code(), Message(), RequestId() and Host(); no exception leaves these calls.
+ *
+ * Error codes as in the official SDK: a request refused or aborted by DisableRequest (or by
+ * ShutdownSdk) is "ClientError:100002"; a CRC64 mismatch is "ClientError:100001" for GetObject and
+ * GetObjectByUrl, "CrcCheckError" for ResumableDownloadObject. Deliberate differences (the README's
+ * compatibility table has them all): the receive rate limit is the client's aggregate, not per
+ * connection; GetObject ranges are always "standard"; GetObject to a file goes through
+ * <file>.temp; GeneratePresignedUrl makes GET URLs only; each GetObjectAsync call has its own
+ * thread; a resumable range's end past the object is clamped to its last byte.
  */
 #ifndef ALIBABACLOUD_OSS_OSSCLIENT_H
 #define ALIBABACLOUD_OSS_OSSCLIENT_H
@@ -344,7 +352,8 @@ public:
      * interrupted download resumes where it stopped (the checkpoint records the object's ETag,
      * size and Last-Modified, so a changed object is downloaded afresh, never mixed). On success
      * the file holds exactly the object's (or range's) bytes, CRC64-verified; result().Content()
-     * is null and result().Metadata() describes the object. */
+     * is null and result().Metadata() describes the object as a part GET does (response-*
+     * overrides applied; for a range, Content-Length is the range's and Content-Range is set). */
     GetObjectOutcome ResumableDownloadObject(const DownloadObjectRequest &request) const
     {
         try {
