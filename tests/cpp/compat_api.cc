@@ -7,6 +7,7 @@
 // it makes to OSS_TEST_DIR/urls.txt for the cross-check with the official Python SDK.
 #include <alibabacloud/oss/Const.h>
 #include <alibabacloud/oss/OssClient.h>
+#include <alibabacloud/oss/client/RateLimiter.h>
 
 #include <atomic>
 #include <chrono>
