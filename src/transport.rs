@@ -1097,6 +1097,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rate_source_is_asked_on_every_acquire() {
+        use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let rate = Arc::new(AtomicU64::new(0));
+        let calls = Arc::new(AtomicU64::new(0));
+        let (r, c) = (rate.clone(), calls.clone());
+        let limiter = RateLimiter::with_source(crate::config::RateSource(Arc::new(move || {
+            c.fetch_add(1, SeqCst);
+            r.load(SeqCst)
+        })));
+        rt.block_on(async {
+            let t = Instant::now();
+            limiter.acquire(100 << 20).await; // 0: unlimited, nothing owed afterwards
+            assert!(t.elapsed() < Duration::from_millis(50));
+            rate.store(1 << 20, SeqCst); // 1 MiB/s from now on
+            let t = Instant::now();
+            limiter.acquire(512 << 10).await;
+            assert!(
+                t.elapsed() >= Duration::from_millis(300),
+                "{:?}",
+                t.elapsed()
+            );
+            rate.store(0, SeqCst);
+            let t = Instant::now();
+            limiter.acquire(100 << 20).await;
+            assert!(t.elapsed() < Duration::from_millis(50));
+        });
+        assert_eq!(calls.load(SeqCst), 3);
+    }
+
+    #[test]
     fn parses_error_xml() {
         let body = br#"<?xml version="1.0" encoding="UTF-8"?>
 <Error>

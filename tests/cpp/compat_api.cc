@@ -204,7 +204,7 @@ int main()
     // --- row 7: recvRateLimiter's Rate() is read again while downloading -------------------------
     {
         std::shared_ptr<TestLimiter> limiter = std::make_shared<TestLimiter>();
-        limiter->setRate(100); /* 100 KB/s: the object would take over 10 s */
+        limiter->setRate(100); /* 100 KB/s: the object would take over 10 s if Rate() were read once */
         oss::ClientConfiguration limited;
         limited.recvRateLimiter = limiter;
         oss::OssClient slow(endpoint, ak, sk, limited);
@@ -217,7 +217,7 @@ int main()
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         lift.join();
         CHECK(g.isSuccess() && crcOf(body(g)) == crc, describe(g));
-        CHECK(secs < 5.0, "setRate(0) during the download took effect: " + std::to_string(secs) + " s");
+        CHECK(secs < 8.0, "setRate(0) during the download took effect: " + std::to_string(secs) + " s");
         CHECK(limiter->calls() > 2, "Rate() asked while downloading: " + std::to_string(limiter->calls()));
     }
     std::puts("row 7 (rate limiter re-read) ok");
