@@ -99,7 +99,10 @@ fn run_compat_api(lang: Lang, link: Link) {
     let public = "cpp-public";
     let emu = Emulator::start(EmulatorConfig {
         root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
+        credentials: vec![
+            Credential::new(AK, SK),
+            Credential::with_token("cpp-sts-ak", "cpp-sts-sk", "cpp-sts-token/+="),
+        ],
         public_read: vec![public.to_string()],
         ..Default::default()
     })

@@ -3,7 +3,8 @@
 // added API. Run by tests/cpp_api.rs with OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY (an
 // object of OSS_TEST_SIZE bytes whose CRC64 is OSS_TEST_CRC), OSS_TEST_BAD_KEY (an object whose
 // bytes no longer match its CRC64), OSS_TEST_PUBLIC_BUCKET / OSS_TEST_PUBLIC_KEY (anonymous
-// reads allowed), OSS_TEST_DIR, OSS_TEST_AK / OSS_TEST_SK. Writes each V1 and V4 presigned URL
+// reads allowed), OSS_TEST_DIR, OSS_TEST_AK / OSS_TEST_SK; the server also accepts the STS keys
+// cpp-sts-ak / cpp-sts-sk with the token "cpp-sts-token/+=". Writes each V1 and V4 presigned URL
 // it makes to OSS_TEST_DIR/urls.txt for the cross-check with the official Python SDK.
 #include <alibabacloud/oss/Const.h>
 #include <alibabacloud/oss/OssClient.h>
@@ -450,6 +451,19 @@ int main()
               "V4 response override, fetched by another client: " + describe(g));
         u = v4.GeneratePresignedUrl(bucket, key, static_cast<int64_t>(std::time(nullptr)) - 10);
         CHECK(!u.isSuccess() && u.error().Code() == "ValidateError", "V4 past expiry: " + describe(u));
+
+        /* STS credentials: the token travels in the URL (security-token / x-oss-security-token). */
+        oss::OssClient stsV1(endpoint, "cpp-sts-ak", "cpp-sts-sk", "cpp-sts-token/+=", conf);
+        u = stsV1.GeneratePresignedUrl(bucket, key);
+        CHECK(u.isSuccess() && u.result().find("security-token=cpp-sts-token%2F%2B%3D") != std::string::npos,
+              "V1 STS URL: " + (u.isSuccess() ? u.result() : describe(u)));
+        CHECK(body(client.GetObjectByUrl(u.isSuccess() ? u.result() : "")) == whole, "V1 STS URL accepted");
+        oss::OssClient stsV4(endpoint, "cpp-sts-ak", "cpp-sts-sk", "cpp-sts-token/+=", v4conf);
+        stsV4.SetRegion("cn-hangzhou");
+        u = stsV4.GeneratePresignedUrl(bucket, key);
+        CHECK(u.isSuccess() && u.result().find("x-oss-security-token=cpp-sts-token%2F%2B%3D") != std::string::npos,
+              "V4 STS URL: " + (u.isSuccess() ? u.result() : describe(u)));
+        CHECK(body(client.GetObjectByUrl(u.isSuccess() ? u.result() : "")) == whole, "V4 STS URL accepted");
     }
     std::puts("GeneratePresignedUrl / GetObjectByUrl ok");
 
