@@ -93,6 +93,8 @@ public:
     void setTrafficLimit(uint64_t value) { trafficLimit_ = value; }
 
     bool RangeIsSet() const { return rangeIsSet_; }
+    /* What setRange(start, end, standard) was given (this layer's getter). */
+    bool RangeIsStandardMode() const { return rangeIsStandardMode_; }
     int64_t RangeStart() const { return range_[0]; }
     int64_t RangeEnd() const { return range_[1]; }
     const std::string &ModifiedSinceConstraint() const { return modifiedSince_; }
