@@ -36,6 +36,17 @@ static void expect_error(const char *what, oss_error_t *err, oss_error_kind_t ki
 }
 
 
+/* The receive-rate callback: KiB/s asked while downloading; counts its calls and its frees. */
+static long rate_calls = 0, rate_frees = 0;
+static uint64_t rate_cb(void *ud) {
+    rate_calls++;
+    return *(const uint64_t *)ud;
+}
+static void rate_free(void *ud) {
+    (void)ud;
+    rate_frees++;
+}
+
 static const oss_client_t *make_client(const char *endpoint, const char *ak, const char *sk, int v4) {
     oss_credentials_provider_t *creds = NULL;
     oss_config_t *cfg = oss_config_new();
@@ -241,6 +252,33 @@ int main(void) {
     client = make_client(endpoint, ak, sk, 0);
     head_and_get(client, "v1");
     oss_client_free(client);
+
+    /* A receive limit from a callback, asked while the body streams (0 = unlimited); its
+     * user_data is freed once, when neither the config nor the client holds it any more. */
+    {
+        static const uint64_t unlimited = 0;
+        oss_credentials_provider_t *creds = NULL;
+        oss_config_t *cfg = oss_config_new();
+        oss_get_object_request_t *r = NULL;
+        char path[4096];
+        int64_t size = -1;
+        CHECK(oss_credentials_provider_new_static(ak, sk, NULL, &creds) == NULL, "creds");
+        CHECK(oss_config_set_recv_rate_limit_cb(cfg, rate_cb, (void *)&unlimited, rate_free) == NULL, "rate cb");
+        CHECK(oss_client_new(endpoint, creds, cfg, &client) == NULL, "rate client");
+        oss_config_free(cfg);
+        oss_credentials_provider_free(creds);
+        CHECK(rate_frees == 0, "user_data kept while the client lives");
+        CHECK(oss_get_object_request_new(bucket, env("OSS_TEST_KEY"), &r) == NULL, "rate req");
+        snprintf(path, sizeof path, "%s/rate.bin", env("OSS_TEST_DIR"));
+        err = oss_client_get_object_to_file(client, r, path, NULL);
+        CHECK(err == NULL, "rate get: %s", oss_error_message(err));
+        oss_error_free(err);
+        CHECK(file_crc(path, &size) == strtoull(env("OSS_TEST_CRC"), NULL, 10), "rate get content");
+        CHECK(rate_calls > 0, "the rate callback was asked while downloading");
+        oss_get_object_request_free(r);
+        oss_client_free(client);
+        CHECK(rate_frees == 1, "rate user_data freed once with the last holder: %ld", rate_frees);
+    }
 
     /* A wrong secret: SignatureDoesNotMatch, for V1 and V4 (into this run's own scratch
      * directory: a fixed /tmp path could be another run's or another user's). */
