@@ -209,6 +209,11 @@ typedef struct oss_object_meta_t oss_object_meta_t;
 typedef int32_t (*oss_write_cb)(const uint8_t *data, size_t len, void *user_data);
 
 /**
+ * The current receive limit in KiB/s (0 = unlimited), asked by the library while it downloads.
+ */
+typedef uint64_t (*oss_rate_cb)(void *user_data);
+
+/**
  * Asked for credentials before each request: fill `out` with `oss_credentials_set` and return 0;
  * any other return value fails the request (code `InvalidCredentials`). Called from library
  * threads, one call at a time per provider; must be quick and must not call the SDK otherwise.
@@ -310,6 +315,35 @@ void oss_client_enable_requests(const oss_client_t *client);
 oss_error_t *oss_client_head_object(const oss_client_t *client,
                                     const oss_get_object_request_t *request,
                                     oss_object_meta_t **meta_out);
+
+/**
+ * A presigned GET URL for the request's bucket and key, valid until `expires` (Unix time in
+ * seconds), signed locally with the client's credentials, signature version (V1 or V4; V4 needs
+ * a region) and addressing (the C++ SDK's `GeneratePresignedUrl`). The request's version id,
+ * response-header overrides, traffic limit and request payer go into the URL (and its
+ * signature); its range and progress callback are ignored; ETag/date conditions cannot travel in
+ * a URL and are refused. Anonymous credentials give the unsigned URL. Sends nothing.
+ *
+ * Ownership: `*url_out` is the caller's, freed with `oss_string_free`. Threads: any.
+ * Errors: NULL arguments; `ValidateError` for an invalid bucket/key, conditions, V4 without a
+ * region or with an expiry not in the future (V1 signs any expiry: a past one gives a URL the
+ * server refuses); `InvalidCredentials`.
+ *
+ * # Safety
+ * Pointers NULL or live; `url_out` NULL or writable.
+ */
+oss_error_t *oss_client_presign_get_object(const oss_client_t *client,
+                                           const oss_get_object_request_t *request,
+                                           int64_t expires,
+                                           char **url_out);
+
+/**
+ * Frees a string returned by the library (`oss_client_presign_get_object`). NULL is a no-op.
+ *
+ * # Safety
+ * `s` NULL or a string from this library, not yet freed.
+ */
+void oss_string_free(char *s);
 
 /**
  * GetObjectMeta (`HEAD /key?objectMeta`): size, ETag, Last-Modified, CRC64 (fewer headers
@@ -514,6 +548,26 @@ oss_error_t *oss_config_set_date_skew_adjustment(oss_config_t *cfg, bool enable)
  * `cfg` NULL or live.
  */
 oss_error_t *oss_config_set_recv_rate_limit_kbps(oss_config_t *cfg, uint64_t kib_per_sec);
+
+/**
+ * Makes the client's aggregate receive limit the answer of `cb(user_data)` in KiB/s (0 =
+ * unlimited), asked again before each chunk of every body is passed on, so the caller may
+ * change it while downloads run (the C++ SDK's `recvRateLimiter->Rate()`). Replaces
+ * `oss_config_set_recv_rate_limit_kbps` while set; NULL `cb` clears it.
+ *
+ * Ownership: `user_data_free`, if not NULL, is called once with `user_data` when no config or
+ * client made from one holds the callback any more (at once when `cb` is NULL or the call
+ * fails). Threads: `cb` runs on library threads, possibly for several requests at once: it must
+ * be thread-safe, quick, and must not call into the SDK. Errors: NULL `cfg`.
+ *
+ * # Safety
+ * `cfg` NULL or live; `cb` callable from any thread with `user_data` until `user_data_free` is
+ * called.
+ */
+oss_error_t *oss_config_set_recv_rate_limit_cb(oss_config_t *cfg,
+                                               oss_rate_cb cb,
+                                               void *user_data,
+                                               void (*user_data_free)(void*));
 
 /**
  * Chooses the signature version: a value of `oss_signature_version_t`. V4 needs a region
@@ -782,6 +836,22 @@ void oss_object_meta_free(oss_object_meta_t *meta);
 oss_error_t *oss_get_object_request_new(const char *bucket,
                                         const char *key,
                                         oss_get_object_request_t **request_out);
+
+/**
+ * A GetObject request for a complete URL (typically presigned, e.g. by
+ * `oss_client_presign_get_object`), sent as it is and unsigned (the C++ SDK's `GetObjectByUrl`):
+ * use it with `oss_client_get_object` or `oss_client_get_object_to_file`. The answer is checked
+ * as for any GetObject (status, length, CRC64 of whole objects). The bucket, key, version id and
+ * response-header settings do not apply (the URL carries them); no `x-oss-*` header is sent (it
+ * would break the URL's signature).
+ *
+ * Errors: NULL `url`/`request_out`, bad UTF-8, not an http(s) URL with a host (`ValidateError`).
+ *
+ * # Safety
+ * `url` NULL or NUL-terminated; `request_out` NULL or writable.
+ */
+oss_error_t *oss_get_object_request_new_url(const char *url,
+                                            oss_get_object_request_t **request_out);
 
 /**
  * Frees a request. NULL is a no-op.

@@ -61,7 +61,10 @@ impl Client {
         config.validate()?;
         let endpoint = Endpoint::parse(endpoint)?;
         let http = crate::transport::build_http_client(&config)?;
-        let rate = (config.recv_rate_limit > 0).then(|| RateLimiter::new(config.recv_rate_limit));
+        let rate = match &config.recv_rate_source {
+            Some(source) => Some(RateLimiter::with_source(source.clone())),
+            None => (config.recv_rate_limit > 0).then(|| RateLimiter::new(config.recv_rate_limit)),
+        };
         Ok(Client {
             inner: Arc::new(Inner {
                 region: RwLock::new(config.region.clone()),

@@ -25,6 +25,24 @@ pub struct Proxy {
     pub password: String,
 }
 
+/// A receive rate read again while downloading (bytes per second; 0 = unlimited).
+#[derive(Clone)]
+pub struct RateSource(pub std::sync::Arc<dyn Fn() -> u64 + Send + Sync>);
+
+impl std::fmt::Debug for RateSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RateSource")
+    }
+}
+
+impl PartialEq for RateSource {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for RateSource {}
+
 /// Everything a client needs besides its endpoint and credentials.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -55,6 +73,10 @@ pub struct Config {
     pub enable_date_skew_adjustment: bool,
     /// Aggregate receive limit of the client in bytes per second; 0 = unlimited.
     pub recv_rate_limit: u64,
+    /// When set, asked for the receive limit (bytes per second, 0 = unlimited) before each
+    /// chunk of a body is passed on, instead of `recv_rate_limit`: the caller may change it
+    /// while downloads run (the C++ SDK's `recvRateLimiter->Rate()`).
+    pub recv_rate_source: Option<RateSource>,
     pub signature_version: SignatureVersion,
     /// V4 signing region (`cn-hangzhou`); may also be set later on the client.
     pub region: String,
@@ -84,6 +106,7 @@ impl Default for Config {
             enable_crc64: true,
             enable_date_skew_adjustment: true,
             recv_rate_limit: 0,
+            recv_rate_source: None,
             signature_version: SignatureVersion::V1,
             region: String::new(),
         }

@@ -56,6 +56,9 @@ pub struct ObjectRequest {
     pub traffic_limit: Option<u64>,
     /// Sends `x-oss-request-payer: requester`.
     pub request_payer: bool,
+    /// A complete (typically presigned) URL to read instead of `bucket`/`key` on the client's
+    /// endpoint: sent as it is, unsigned, with no query added (the C++ SDK's `GetObjectByUrl`).
+    pub url: Option<String>,
 }
 
 /// What the server says about an object (from HEAD, GetObjectMeta or a GET's headers).

@@ -147,6 +147,8 @@ pub(crate) struct HttpRequest {
     pub key: String,
     pub query: Vec<(String, Option<String>)>,
     pub headers: Vec<(String, String)>,
+    /// A complete URL sent as it is, unsigned (`ObjectRequest::url`).
+    pub url: Option<String>,
 }
 
 /// A successful answer (2xx, or 304 handled by the caller) holding its connection permit.
@@ -159,7 +161,9 @@ pub(crate) struct Response {
 /// Sends `req`, retrying per the configuration; returns the first answer with status < 300.
 pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) -> Result<Response> {
     client.check_process()?;
-    client.check_signing()?;
+    if req.url.is_none() {
+        client.check_signing()?;
+    }
     let cancel = cancel.clone().with(client.requests_token());
     let cfg = client.config();
     let mut attempt = 0u32;
@@ -207,6 +211,24 @@ async fn send_once(client: &Client, req: &HttpRequest) -> Result<Response> {
         .acquire_owned()
         .await
         .map_err(|_| Error::cancelled("the client is closed"))?;
+    if let Some(url) = &req.url {
+        let (url, host) = parse_object_url(url)?;
+        let mut rb = inner.http.request(req.method.clone(), url);
+        // x-oss-* headers are part of both signatures: adding any would break the URL's.
+        for (k, v) in req
+            .headers
+            .iter()
+            .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("x-oss-"))
+        {
+            rb = rb.header(k.as_str(), v.as_str());
+        }
+        log::log(Level::Debug, || format!("{} <url> -> {host}", req.method));
+        let resp = rb.send().await.map_err(|e| map_reqwest_error(&e, &host))?;
+        if resp.status().as_u16() < 300 {
+            return Ok(Response { resp, host, permit });
+        }
+        return Err(read_error(resp, &host, &req.method, inner.config.request_timeout).await);
+    }
     let creds = inner.credentials.credentials()?;
     creds.validate()?;
     let (url, host) = inner
@@ -573,6 +595,156 @@ fn answer_meta(h: &HeaderMap, host: &str) -> Result<ObjectMeta> {
     Ok(meta)
 }
 
+/// An http(s) URL with a host, and its `host[:port]` (for errors).
+pub(crate) fn parse_object_url(url: &str) -> Result<(reqwest::Url, String)> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| Error::validate(format!("the URL is invalid: {e}")))?;
+    if parsed.scheme() != "http" && parsed.scheme() != "https" {
+        return Err(Error::validate(format!(
+            "the URL's scheme must be http or https, not {}",
+            parsed.scheme()
+        )));
+    }
+    let Some(h) = parsed.host_str() else {
+        return Err(Error::validate("the URL has no host"));
+    };
+    let host = match parsed.port() {
+        Some(p) => format!("{h}:{p}"),
+        None => h.to_string(),
+    };
+    Ok((parsed, host))
+}
+
+/// A presigned GET URL for `req` valid until `expires` (Unix seconds), signed with the client's
+/// credentials and signature version (V1: `OSSAccessKeyId`/`Expires`/`Signature`; V4:
+/// `x-oss-signature-version`, `x-oss-credential`, `x-oss-date`, `x-oss-expires`,
+/// `x-oss-signature`). The version id, response-* overrides, traffic limit and request payer of
+/// `req` go into the query (and the signature); its conditions cannot travel in a URL and are
+/// refused. Anonymous credentials give the unsigned URL.
+pub(crate) fn presign_get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<String> {
+    if req.url.is_some() {
+        return Err(Error::validate("the request is already a URL"));
+    }
+    if !req.if_match.is_empty()
+        || !req.if_none_match.is_empty()
+        || req.if_modified_since.is_some()
+        || req.if_unmodified_since.is_some()
+    {
+        return Err(Error::validate(
+            "a presigned URL cannot carry If-Match / If-None-Match / If-(Un)Modified-Since conditions",
+        ));
+    }
+    client.check_process()?;
+    client.check_signing()?;
+    let http = read_request(reqwest::Method::GET, req, false, None)?;
+    let mut query = http.query;
+    for (k, v) in http.headers {
+        // x-oss-traffic-limit and x-oss-request-payer: query parameters in a URL.
+        query.push((k, Some(v)));
+    }
+    let creds = client.inner.credentials.credentials()?;
+    creds.validate()?;
+    let now = client.now();
+    let now_secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    if client.inner.config.signature_version == SignatureVersion::V4 && expires <= now_secs {
+        // V1 signs an absolute time (a past one gives a URL the server refuses, as in the C++
+        // SDK); V4 signs a duration, which must be positive.
+        return Err(Error::validate(format!(
+            "the expiry {expires} is not in the future (now: {now_secs})"
+        )));
+    }
+    if !creds.is_anonymous() {
+        match client.inner.config.signature_version {
+            SignatureVersion::V1 => {
+                if !creds.security_token.is_empty() {
+                    query.push((
+                        "security-token".to_string(),
+                        Some(creds.security_token.clone()),
+                    ));
+                }
+                let signable = SignableRequest {
+                    method: "GET".to_string(),
+                    bucket: req.bucket.clone(),
+                    key: req.key.clone(),
+                    query: query.clone(),
+                    headers: vec![("Date".to_string(), expires.to_string())],
+                };
+                let sig = sign::v1::signature(
+                    &creds.access_key_secret,
+                    &sign::v1::string_to_sign(&signable),
+                );
+                query.push((
+                    "OSSAccessKeyId".to_string(),
+                    Some(creds.access_key_id.clone()),
+                ));
+                query.push(("Expires".to_string(), Some(expires.to_string())));
+                query.push(("Signature".to_string(), Some(sig)));
+            }
+            SignatureVersion::V4 => {
+                let region = client.region();
+                let datetime = sign::v4::iso8601(now);
+                if !creds.security_token.is_empty() {
+                    query.push((
+                        "x-oss-security-token".to_string(),
+                        Some(creds.security_token.clone()),
+                    ));
+                }
+                query.push((
+                    "x-oss-signature-version".to_string(),
+                    Some("OSS4-HMAC-SHA256".to_string()),
+                ));
+                query.push((
+                    "x-oss-credential".to_string(),
+                    Some(format!(
+                        "{}/{}/{region}/oss/aliyun_v4_request",
+                        creds.access_key_id,
+                        &datetime[..8]
+                    )),
+                ));
+                query.push(("x-oss-date".to_string(), Some(datetime.clone())));
+                query.push((
+                    "x-oss-expires".to_string(),
+                    Some((expires - now_secs).to_string()),
+                ));
+                let signable = SignableRequest {
+                    method: "GET".to_string(),
+                    bucket: req.bucket.clone(),
+                    key: req.key.clone(),
+                    query: query.clone(),
+                    headers: Vec::new(),
+                };
+                let cr = sign::v4::canonical_request(&signable, &[]);
+                let sts = sign::v4::string_to_sign(&cr, &datetime, &region);
+                let sig =
+                    sign::v4::signature(&creds.access_key_secret, &datetime[..8], &region, &sts);
+                query.push(("x-oss-signature".to_string(), Some(sig)));
+            }
+        }
+    }
+    let (url, _host) = client
+        .inner
+        .endpoint
+        .object_url(&req.bucket, &req.key, client.addressing());
+    if query.is_empty() {
+        return Ok(url);
+    }
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!(
+                "{}={}",
+                crate::endpoint::encode_unreserved(k),
+                crate::endpoint::encode_unreserved(v)
+            ),
+            None => crate::endpoint::encode_unreserved(k),
+        })
+        .collect();
+    Ok(format!("{url}?{}", q.join("&")))
+}
+
 /// Query and headers common to reads of `req`; conditions only when not pinned.
 fn read_request(
     method: reqwest::Method,
@@ -580,8 +752,10 @@ fn read_request(
     object_meta: bool,
     pin_etag: Option<&str>,
 ) -> Result<HttpRequest> {
-    crate::endpoint::validate_bucket(&req.bucket)?;
-    crate::endpoint::validate_key(&req.key)?;
+    if req.url.is_none() {
+        crate::endpoint::validate_bucket(&req.bucket)?;
+        crate::endpoint::validate_key(&req.key)?;
+    }
     let mut query = Vec::new();
     let mut headers = Vec::new();
     if object_meta {
@@ -630,12 +804,17 @@ fn read_request(
             )));
         }
     }
+    if req.url.is_some() {
+        // The URL carries its own (signed) query.
+        query.clear();
+    }
     Ok(HttpRequest {
         method,
         bucket: req.bucket.clone(),
         key: req.key.clone(),
         query,
         headers,
+        url: req.url.clone(),
     })
 }
 
@@ -860,6 +1039,8 @@ impl Body {
 #[derive(Clone)]
 pub struct RateLimiter {
     bytes_per_sec: u64,
+    /// When set, the limit is read from it on every acquire (0 = unlimited).
+    source: Option<crate::config::RateSource>,
     /// The instant at which the bytes reserved so far are "paid for".
     next: Arc<std::sync::Mutex<Instant>>,
 }
@@ -868,20 +1049,40 @@ impl RateLimiter {
     pub fn new(bytes_per_sec: u64) -> Self {
         RateLimiter {
             bytes_per_sec: bytes_per_sec.max(1),
+            source: None,
+            next: Arc::new(std::sync::Mutex::new(Instant::now())),
+        }
+    }
+
+    /// A limit read from `source` before every chunk (so it may change while bodies stream).
+    pub fn with_source(source: crate::config::RateSource) -> Self {
+        RateLimiter {
+            bytes_per_sec: 0,
+            source: Some(source),
             next: Arc::new(std::sync::Mutex::new(Instant::now())),
         }
     }
 
     /// Waits until `n` more bytes fit under the limit (allowing a 100 ms burst).
     pub async fn acquire(&self, n: u64) {
+        let bytes_per_sec = match &self.source {
+            // Asked with no lock held: the source is the caller's code.
+            Some(source) => (source.0)(),
+            None => self.bytes_per_sec,
+        };
         let wait_until = {
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
+            if bytes_per_sec == 0 {
+                // Unlimited for now: nothing is owed when a limit is set again.
+                *next = now;
+                return;
+            }
             let burst = Duration::from_millis(100);
             if *next + burst < now {
                 *next = now - burst;
             }
-            *next += Duration::from_secs_f64(n as f64 / self.bytes_per_sec as f64);
+            *next += Duration::from_secs_f64(n as f64 / bytes_per_sec as f64);
             *next
         };
         let now = Instant::now();
@@ -894,6 +1095,40 @@ impl RateLimiter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_source_is_asked_on_every_acquire() {
+        use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let rate = Arc::new(AtomicU64::new(0));
+        let calls = Arc::new(AtomicU64::new(0));
+        let (r, c) = (rate.clone(), calls.clone());
+        let limiter = RateLimiter::with_source(crate::config::RateSource(Arc::new(move || {
+            c.fetch_add(1, SeqCst);
+            r.load(SeqCst)
+        })));
+        rt.block_on(async {
+            let t = Instant::now();
+            limiter.acquire(100 << 20).await; // 0: unlimited, nothing owed afterwards
+            assert!(t.elapsed() < Duration::from_millis(50));
+            rate.store(1 << 20, SeqCst); // 1 MiB/s from now on
+            let t = Instant::now();
+            limiter.acquire(512 << 10).await;
+            assert!(
+                t.elapsed() >= Duration::from_millis(300),
+                "{:?}",
+                t.elapsed()
+            );
+            rate.store(0, SeqCst);
+            let t = Instant::now();
+            limiter.acquire(100 << 20).await;
+            assert!(t.elapsed() < Duration::from_millis(50));
+        });
+        assert_eq!(calls.load(SeqCst), 3);
+    }
 
     #[test]
     fn parses_error_xml() {

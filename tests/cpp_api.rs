@@ -90,6 +90,105 @@ fn cpp_client_api_cxx17_static() {
     run_client_api(Lang::Cxx17, Link::Static);
 }
 
+/// Issue 14: the official SDK's behaviour and the rest of its download-side API
+/// (tests/cpp/compat_api.cc, one check per row of the issue's table and per added API).
+fn run_compat_api(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let public = "cpp-public";
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![
+            Credential::new(AK, SK),
+            Credential::with_token("cpp-sts-ak", "cpp-sts-sk", "cpp-sts-token/+="),
+        ],
+        public_read: vec![public.to_string()],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    let data = pattern(1100 * 1024 + 13, 12);
+    emu.put_object(BUCKET, KEY, &data).unwrap();
+    emu.put_object(public, "open/data.bin", &pattern(300 * 1024, 13))
+        .unwrap();
+    let crc = oss_ffi::crc64::update(0, &data);
+    // An object whose bytes change behind the server's back (same size and mtime): it keeps
+    // serving the old CRC64, so every full read is a CRC mismatch.
+    let bad_key = "crc/bad.bin";
+    emu.put_object(BUCKET, bad_key, &pattern(400 * 1024, 14))
+        .unwrap();
+    emu.object_meta(BUCKET, bad_key).unwrap();
+    let path = emu.object_path(BUCKET, bad_key);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let mtime = f.metadata().unwrap().modified().unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"XYZ", 150 * 1024).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+
+    let name = format!("compat_api_{lang:?}_{link:?}").to_lowercase();
+    let exe = build_dir("cpp").join(&name);
+    compile(
+        &[repo_root().join("tests/cpp/compat_api.cc")],
+        &exe,
+        lang,
+        link,
+        &["-pthread"],
+    );
+    let out = run(
+        &exe,
+        &[],
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_BAD_KEY", bad_key.into()),
+            ("OSS_TEST_PUBLIC_BUCKET", public.into()),
+            ("OSS_TEST_PUBLIC_KEY", "open/data.bin".into()),
+            ("OSS_TEST_SIZE", data.len().to_string()),
+            ("OSS_TEST_CRC", crc.to_string()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_ok(&name, &out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("cpp compat_api: all checks passed"),
+        "{stdout}"
+    );
+    // The V1 and V4 presigned URLs it made, re-signed by the official Python SDK's presigners
+    // (same signing time and expiry): the signatures must be identical.
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let check = std::process::Command::new(&python)
+        .arg(repo_root().join("tests/python/presign_crosscheck.py"))
+        .arg(work.join("urls.txt"))
+        .args([AK, SK, BUCKET, KEY])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {python} for the presign cross-check: {e}"));
+    let report = String::from_utf8_lossy(&check.stdout);
+    println!("{report}");
+    assert!(
+        check.status.success(),
+        "presigned URLs differ from the Python SDK's (install it with python3 -m pip install -r \
+         tests/requirements.txt):\n{report}\n{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert_eq!(report.matches("same v1").count(), 2, "{report}");
+    assert_eq!(report.matches("same v4").count(), 2, "{report}");
+}
+
+#[test]
+fn cpp_compat_api_cxx11_shared() {
+    run_compat_api(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_compat_api_cxx17_static() {
+    run_compat_api(Lang::Cxx17, Link::Static);
+}
+
 /// Every header of the C++ layer, relative to include/.
 fn cpp_headers() -> Vec<String> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {

@@ -201,6 +201,54 @@ pub unsafe extern "C" fn oss_client_head_object(
     }
 }
 
+/// A presigned GET URL for the request's bucket and key, valid until `expires` (Unix time in
+/// seconds), signed locally with the client's credentials, signature version (V1 or V4; V4 needs
+/// a region) and addressing (the C++ SDK's `GeneratePresignedUrl`). The request's version id,
+/// response-header overrides, traffic limit and request payer go into the URL (and its
+/// signature); its range and progress callback are ignored; ETag/date conditions cannot travel in
+/// a URL and are refused. Anonymous credentials give the unsigned URL. Sends nothing.
+///
+/// Ownership: `*url_out` is the caller's, freed with `oss_string_free`. Threads: any.
+/// Errors: NULL arguments; `ValidateError` for an invalid bucket/key, conditions, V4 without a
+/// region or with an expiry not in the future (V1 signs any expiry: a past one gives a URL the
+/// server refuses); `InvalidCredentials`.
+///
+/// # Safety
+/// Pointers NULL or live; `url_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_presign_get_object(
+    client: *const oss_client_t,
+    request: *const oss_get_object_request_t,
+    expires: i64,
+    url_out: *mut *mut c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(url_out, "url_out")?;
+        // SAFETY: per the contract.
+        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
+        let url = crate::transport::presign_get(&c.client, &r.object, expires)?;
+        let url = std::ffi::CString::new(url)
+            .map_err(|_| Error::validate("the URL contains a NUL byte"))?;
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { write_out(url_out, url.into_raw()) };
+        Ok(())
+    }
+}
+
+/// Frees a string returned by the library (`oss_client_presign_get_object`). NULL is a no-op.
+///
+/// # Safety
+/// `s` NULL or a string from this library, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_string_free(s: *mut c_char) {
+    ffi_boundary! {
+        if !s.is_null() {
+            // SAFETY: s came from CString::into_raw in this library and is freed once.
+            drop(unsafe { std::ffi::CString::from_raw(s) });
+        }
+    }
+}
+
 /// GetObjectMeta (`HEAD /key?objectMeta`): size, ETag, Last-Modified, CRC64 (fewer headers
 /// than HeadObject). Blocks; `oss_get_object_request_cancel` stops it.
 ///

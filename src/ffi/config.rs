@@ -1,11 +1,12 @@
 //! `oss_config_t`: client configuration (the C++ SDK's `ClientConfiguration`).
 
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{Config, SignatureVersion};
+use crate::config::{Config, RateSource, SignatureVersion};
 use crate::error::Error;
-use crate::ffi::boundary::{arg_mut, arg_str, ffi_boundary, ffi_try, opt_str};
+use crate::ffi::boundary::{arg_mut, arg_str, ffi_boundary, ffi_try, opt_str, UserData};
 use crate::ffi::error::oss_error_t;
 
 /// Signature versions (values fixed).
@@ -336,6 +337,49 @@ pub unsafe extern "C" fn oss_config_set_recv_rate_limit_kbps(
         let cfg = unsafe { arg_mut(cfg, "cfg") }?;
         update(cfg, |c| {
             c.recv_rate_limit = kib_per_sec.checked_mul(1024).ok_or_else(|| Error::validate("rate limit too large"))?;
+            Ok(())
+        })
+    }
+}
+
+/// The current receive limit in KiB/s (0 = unlimited), asked by the library while it downloads.
+#[allow(non_camel_case_types)]
+pub type oss_rate_cb = Option<unsafe extern "C" fn(user_data: *mut c_void) -> u64>;
+
+/// Makes the client's aggregate receive limit the answer of `cb(user_data)` in KiB/s (0 =
+/// unlimited), asked again before each chunk of every body is passed on, so the caller may
+/// change it while downloads run (the C++ SDK's `recvRateLimiter->Rate()`). Replaces
+/// `oss_config_set_recv_rate_limit_kbps` while set; NULL `cb` clears it.
+///
+/// Ownership: `user_data_free`, if not NULL, is called once with `user_data` when no config or
+/// client made from one holds the callback any more (at once when `cb` is NULL or the call
+/// fails). Threads: `cb` runs on library threads, possibly for several requests at once: it must
+/// be thread-safe, quick, and must not call into the SDK. Errors: NULL `cfg`.
+///
+/// # Safety
+/// `cfg` NULL or live; `cb` callable from any thread with `user_data` until `user_data_free` is
+/// called.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_recv_rate_limit_cb(
+    cfg: *mut oss_config_t,
+    cb: oss_rate_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let data = UserData { ptr: user_data, free: user_data_free };
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let source = cb.map(|cb| {
+            RateSource(Arc::new(move || {
+                // SAFETY: the caller promised cb is callable from any thread with user_data
+                // until user_data_free runs, which is only when `data` (owned here) is dropped.
+                let kib = unsafe { cb(data.get()) };
+                kib.saturating_mul(1024)
+            }))
+        });
+        update(cfg, |c| {
+            c.recv_rate_source = source;
             Ok(())
         })
     }

@@ -211,6 +211,39 @@ pub unsafe extern "C" fn oss_get_object_request_new(
     }
 }
 
+/// A GetObject request for a complete URL (typically presigned, e.g. by
+/// `oss_client_presign_get_object`), sent as it is and unsigned (the C++ SDK's `GetObjectByUrl`):
+/// use it with `oss_client_get_object` or `oss_client_get_object_to_file`. The answer is checked
+/// as for any GetObject (status, length, CRC64 of whole objects). The bucket, key, version id and
+/// response-header settings do not apply (the URL carries them); no `x-oss-*` header is sent (it
+/// would break the URL's signature).
+///
+/// Errors: NULL `url`/`request_out`, bad UTF-8, not an http(s) URL with a host (`ValidateError`).
+///
+/// # Safety
+/// `url` NULL or NUL-terminated; `request_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_new_url(
+    url: *const c_char,
+    request_out: *mut *mut oss_get_object_request_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(request_out, "request_out")?;
+        // SAFETY: url NULL or NUL-terminated per the contract.
+        let url = unsafe { arg_str(url, "url") }?;
+        crate::transport::parse_object_url(url)?;
+        let r = oss_get_object_request_t {
+            object: ObjectRequest { url: Some(url.to_string()), ..Default::default() },
+            range: None,
+            progress: None,
+            cancel: CallCancel::default(),
+        };
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { write_out(request_out, Box::into_raw(Box::new(r))) };
+        Ok(())
+    }
+}
+
 /// Frees a request. NULL is a no-op.
 ///
 /// # Safety

@@ -132,6 +132,14 @@ pub fn string_to_sign(canonical_request: &str, datetime: &str, region: &str) -> 
     )
 }
 
+/// hex(HMAC-SHA256(signing key of `day`/`region`, string_to_sign)).
+pub fn signature(secret: &str, day: &str, region: &str, string_to_sign: &str) -> String {
+    hex(&hmac(
+        &signing_key(secret, day, region),
+        string_to_sign.as_bytes(),
+    ))
+}
+
 /// Adds `x-oss-date`, `x-oss-content-sha256`, `Date`, the STS token header and `Authorization`.
 pub fn sign(
     req: &mut SignableRequest,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 
@@ -34,6 +35,17 @@ static void expect_error(const char *what, oss_error_t *err, oss_error_kind_t ki
     oss_error_free(err);
 }
 
+
+/* The receive-rate callback: KiB/s asked while downloading; counts its calls and its frees. */
+static long rate_calls = 0, rate_frees = 0;
+static uint64_t rate_cb(void *ud) {
+    rate_calls++;
+    return *(const uint64_t *)ud;
+}
+static void rate_free(void *ud) {
+    (void)ud;
+    rate_frees++;
+}
 
 static const oss_client_t *make_client(const char *endpoint, const char *ak, const char *sk, int v4) {
     oss_credentials_provider_t *creds = NULL;
@@ -113,6 +125,43 @@ static void head_and_get(const oss_client_t *client, const char *label) {
     file_crc(path, &size);
     CHECK(size == 10, "%s range size %" PRId64, label, size);
     oss_get_object_request_free(req);
+
+    /* A presigned URL (the client's signature version), read back by URL to a file; a
+     * tampered signature is refused by the server. */
+    {
+        oss_get_object_request_t *by_url = NULL;
+        char *url = NULL;
+        CHECK(oss_get_object_request_new(bucket, key, &req) == NULL, "presign request");
+        CHECK(oss_get_object_request_set_response_header(req, OSS_RESPONSE_CACHE_CONTROL, "no-store") == NULL,
+              "presign override");
+        err = oss_client_presign_get_object(client, req, (int64_t)time(NULL) + 300, &url);
+        CHECK(err == NULL && url != NULL, "%s presign: %s", label, oss_error_message(err));
+        oss_error_free(err);
+        oss_get_object_request_free(req);
+        if (url) {
+            CHECK(strstr(url, strcmp(label, "v4") == 0 ? "x-oss-signature=" : "Signature=") != NULL, "%s url %s",
+                  label, url);
+            CHECK(oss_get_object_request_new_url(url, &by_url) == NULL, "url request");
+            snprintf(path, sizeof path, "%s/by-url-%s.bin", dir, label);
+            err = oss_client_get_object_to_file(client, by_url, path, &meta);
+            CHECK(err == NULL, "%s by url: %s", label, oss_error_message(err));
+            oss_error_free(err);
+            CHECK(file_crc(path, &size) == want_crc && size == want_size, "%s by-url content", label);
+            CHECK(meta && oss_object_meta_header(meta, "Cache-Control") &&
+                      strcmp(oss_object_meta_header(meta, "Cache-Control"), "no-store") == 0,
+                  "%s by-url override", label);
+            oss_object_meta_free(meta);
+            meta = NULL;
+            oss_get_object_request_free(by_url);
+            by_url = NULL;
+            url[strlen(url) - 1] = url[strlen(url) - 1] == 'A' ? 'B' : 'A';
+            CHECK(oss_get_object_request_new_url(url, &by_url) == NULL, "tampered url request");
+            err = oss_client_get_object_to_file(client, by_url, path, NULL);
+            expect_error("tampered url", err, OSS_ERROR_KIND_SERVER, "SignatureDoesNotMatch", 403);
+            oss_get_object_request_free(by_url);
+            oss_string_free(url);
+        }
+    }
 
     /* ResumableDownloadObject with a checkpoint directory. */
     {
@@ -203,6 +252,33 @@ int main(void) {
     client = make_client(endpoint, ak, sk, 0);
     head_and_get(client, "v1");
     oss_client_free(client);
+
+    /* A receive limit from a callback, asked while the body streams (0 = unlimited); its
+     * user_data is freed once, when neither the config nor the client holds it any more. */
+    {
+        static const uint64_t unlimited = 0;
+        oss_credentials_provider_t *creds = NULL;
+        oss_config_t *cfg = oss_config_new();
+        oss_get_object_request_t *r = NULL;
+        char path[4096];
+        int64_t size = -1;
+        CHECK(oss_credentials_provider_new_static(ak, sk, NULL, &creds) == NULL, "creds");
+        CHECK(oss_config_set_recv_rate_limit_cb(cfg, rate_cb, (void *)&unlimited, rate_free) == NULL, "rate cb");
+        CHECK(oss_client_new(endpoint, creds, cfg, &client) == NULL, "rate client");
+        oss_config_free(cfg);
+        oss_credentials_provider_free(creds);
+        CHECK(rate_frees == 0, "user_data kept while the client lives");
+        CHECK(oss_get_object_request_new(bucket, env("OSS_TEST_KEY"), &r) == NULL, "rate req");
+        snprintf(path, sizeof path, "%s/rate.bin", env("OSS_TEST_DIR"));
+        err = oss_client_get_object_to_file(client, r, path, NULL);
+        CHECK(err == NULL, "rate get: %s", oss_error_message(err));
+        oss_error_free(err);
+        CHECK(file_crc(path, &size) == strtoull(env("OSS_TEST_CRC"), NULL, 10), "rate get content");
+        CHECK(rate_calls > 0, "the rate callback was asked while downloading");
+        oss_get_object_request_free(r);
+        oss_client_free(client);
+        CHECK(rate_frees == 1, "rate user_data freed once with the last holder: %ld", rate_frees);
+    }
 
     /* A wrong secret: SignatureDoesNotMatch, for V1 and V4 (into this run's own scratch
      * directory: a fixed /tmp path could be another run's or another user's). */

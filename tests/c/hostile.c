@@ -128,6 +128,17 @@ static int32_t creds_cb(void *ud, oss_credentials_t *out) {
     return 0;
 }
 
+static uint64_t rate_answer = 0;
+static long rate_frees = 0;
+static uint64_t rate_cb(void *ud) {
+    (void)ud;
+    return rate_answer;
+}
+static void rate_free(void *ud) {
+    (void)ud;
+    rate_frees++;
+}
+
 static const oss_client_t *client_with(const char *endpoint, const char *ak, const char *sk,
                                        oss_config_t *cfg) {
     oss_credentials_provider_t *creds = NULL;
@@ -179,6 +190,17 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("head client", oss_client_head_object(NULL, greq, &meta), NUL_ARG);
     expect_err("head request", oss_client_head_object(client, NULL, &meta), NUL_ARG);
     any_result("head meta_out NULL", oss_client_head_object(client, greq, NULL));
+    {
+        char *url = NULL;
+        expect_err("presign client", oss_client_presign_get_object(NULL, greq, 4102444800LL, &url), NUL_ARG);
+        expect_err("presign request", oss_client_presign_get_object(client, NULL, 4102444800LL, &url), NUL_ARG);
+        expect_err("presign out", oss_client_presign_get_object(client, greq, 4102444800LL, NULL), NUL_ARG);
+        any_result("presign INT64_MIN", oss_client_presign_get_object(client, greq, INT64_MIN, &url));
+        oss_string_free(url);
+        url = NULL;
+        any_result("presign INT64_MAX", oss_client_presign_get_object(client, greq, INT64_MAX, &url));
+        oss_string_free(url);
+    }
     expect_err("meta client", oss_client_get_object_meta(NULL, greq, &meta), NUL_ARG);
     expect_err("meta request", oss_client_get_object_meta(client, NULL, &meta), NUL_ARG);
     any_result("meta meta_out NULL", oss_client_get_object_meta(client, greq, NULL));
@@ -215,6 +237,11 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("crc64 cfg", oss_config_set_crc64(NULL, true), NUL_ARG);
     expect_err("skew cfg", oss_config_set_date_skew_adjustment(NULL, true), NUL_ARG);
     expect_err("rate cfg", oss_config_set_recv_rate_limit_kbps(NULL, 1), NUL_ARG);
+    rate_frees = 0;
+    expect_err("rate cb cfg", oss_config_set_recv_rate_limit_cb(NULL, rate_cb, NULL, rate_free), NUL_ARG);
+    CHECK(rate_frees == 1, "rate user_data freed when the call fails");
+    expect_ok("rate cb NULL clears", oss_config_set_recv_rate_limit_cb(cfg, NULL, NULL, rate_free));
+    CHECK(rate_frees == 2, "rate user_data freed at once for a NULL cb");
     expect_err("sigver cfg", oss_config_set_signature_version(NULL, 1), NUL_ARG);
     expect_err("region cfg", oss_config_set_region(NULL, "r"), NUL_ARG);
     any_result("region NULL", oss_config_set_region(cfg, NULL));
@@ -282,6 +309,13 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         expect_err("greq bucket", oss_get_object_request_new(NULL, key, &r), NUL_ARG);
         expect_err("greq key", oss_get_object_request_new(bucket, NULL, &r), NUL_ARG);
         expect_err("greq out", oss_get_object_request_new(bucket, key, NULL), NUL_ARG);
+        expect_err("greq url NULL", oss_get_object_request_new_url(NULL, &r), NUL_ARG);
+        expect_err("greq url out", oss_get_object_request_new_url("http://127.0.0.1/x", NULL), NUL_ARG);
+        expect_err("greq url not a url", oss_get_object_request_new_url("not a url", &r), -1);
+        expect_err("greq url scheme", oss_get_object_request_new_url("file:///etc/passwd", &r), -1);
+        expect_err("greq url no host", oss_get_object_request_new_url("http://", &r), -1);
+        CHECK(r == NULL, "request_out written on failure");
+        oss_string_free(NULL);
         oss_get_object_request_free(NULL);
         oss_get_object_request_cancel(NULL);
         bad_inputs += 2;
@@ -510,6 +544,8 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     any_result("call timeout 0", oss_config_set_call_timeout_ms(cfg, 0));
     any_result("call timeout max", oss_config_set_call_timeout_ms(cfg, UINT64_MAX));
     any_result("rate max", oss_config_set_recv_rate_limit_kbps(cfg, UINT64_MAX));
+    rate_answer = UINT64_MAX; /* an absurd answer: saturates, the downloads below still end */
+    expect_ok("rate cb max", oss_config_set_recv_rate_limit_cb(cfg, rate_cb, NULL, NULL));
     any_result("sigver 99", oss_config_set_signature_version(cfg, 99));
     any_result("proxy port 0", oss_config_set_proxy(cfg, "http", "127.0.0.1", 0, NULL, NULL));
     any_result("proxy scheme odd", oss_config_set_proxy(cfg, "gopher", "127.0.0.1", 1, NULL, NULL));

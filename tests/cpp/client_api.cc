@@ -339,7 +339,7 @@ int main()
     {
         client.DisableRequest();
         oss::GetObjectOutcome g = client.GetObject(bucket, key);
-        CHECK(!g.isSuccess() && g.error().Code() == "Cancelled", "disabled: " + describe(g));
+        CHECK(!g.isSuccess() && g.error().Code() == "ClientError:100002", "disabled: " + describe(g));
         client.EnableRequest();
         CHECK(client.GetObject(bucket, key).isSuccess(), "enabled again");
 

@@ -6,12 +6,22 @@
  * One OssClient may be shared by many threads (copies share the same underlying client). Every
  * expected failure (404, network, CRC, cancellation, bad parameters) comes back as an Outcome
  * whose error() has Code(), Message(), RequestId() and Host(); no exception leaves these calls.
+ *
+ * Error codes as in the official SDK: a request refused or aborted by DisableRequest (or by
+ * ShutdownSdk) is "ClientError:100002"; a CRC64 mismatch is "ClientError:100001" for GetObject and
+ * GetObjectByUrl, "CrcCheckError" for ResumableDownloadObject. Deliberate differences (the README's
+ * compatibility table has them all): the receive rate limit is the client's aggregate, not per
+ * connection; GetObject ranges are always "standard"; GetObject to a file goes through
+ * <file>.temp; GeneratePresignedUrl makes GET URLs only; each GetObjectAsync call has its own
+ * thread; a resumable range's end past the object is clamped to its last byte.
  */
 #ifndef ALIBABACLOUD_OSS_OSSCLIENT_H
 #define ALIBABACLOUD_OSS_OSSCLIENT_H
 
 #include <cstdint>
 #include <fstream>
+#include <functional>
+#include <future>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -29,14 +39,23 @@
 #include <alibabacloud/oss/auth/CredentialsProvider.h>
 #include <alibabacloud/oss/auth/EnvironmentVariableCredentialsProvider.h>
 #include <alibabacloud/oss/auth/SimpleCredentialsProvider.h>
+#include <alibabacloud/oss/client/AsyncCallerContext.h>
 #include <alibabacloud/oss/client/ClientConfiguration.h>
 #include <alibabacloud/oss/client/RateLimiter.h>
 #include <alibabacloud/oss/client/RetryStrategy.h>
+#include <alibabacloud/oss/detail/Async.h>
 #include <alibabacloud/oss/detail/Bridge.h>
 #include <alibabacloud/oss/detail/Handle.h>
 
 namespace AlibabaCloud {
 namespace OSS {
+
+class OssClient;
+/* Called on a library-owned thread with the client GetObjectAsync was called on. */
+typedef std::function<void(const AlibabaCloud::OSS::OssClient *, const GetObjectRequest &, const GetObjectOutcome &,
+                           const std::shared_ptr<const AsyncCallerContext> &)>
+    GetObjectAsyncHandler;
+typedef std::future<GetObjectOutcome> GetObjectOutcomeCallable;
 
 class OssClient {
 public:
@@ -139,7 +158,148 @@ public:
         }
     }
 
+    /* --- presigned URLs --- */
+
+    /* A GET URL signed locally with the client's credentials and signature version (V1, or V4
+     * with SetRegion), valid until request's expiry (Unix seconds; default now + 15 minutes).
+     * See model/GeneratePresignedUrlRequest.h for what is supported. */
+    StringOutcome GeneratePresignedUrl(const GeneratePresignedUrlRequest &request) const
+    {
+        try {
+            OssError error;
+            if (!usable(error)) {
+                return StringOutcome(error);
+            }
+            if (request.Method() != Http::Get) {
+                return StringOutcome(detail::validateError("only GET URLs can be presigned by this library"));
+            }
+            std::string unsupported = request.Unsupported();
+            if (!unsupported.empty()) {
+                return StringOutcome(detail::validateError(unsupported));
+            }
+            oss_get_object_request_t *raw = nullptr;
+            if (detail::failed(oss_get_object_request_new(request.Bucket().c_str(), request.Key().c_str(), &raw),
+                               error)) {
+                return StringOutcome(error);
+            }
+            detail::GetRequestHandle req(raw);
+            if (detail::failed(oss_get_object_request_set_version_id(raw, detail::optional(request.VersionId())),
+                               error) ||
+                detail::failed(oss_get_object_request_set_request_payer(
+                                   raw, request.RequestPayer() == AlibabaCloud::OSS::RequestPayer::Requester),
+                               error) ||
+                detail::failed(oss_get_object_request_set_traffic_limit(raw, request.TrafficLimit()), error)) {
+                return StringOutcome(error);
+            }
+            const std::map<RequestResponseHeader, std::string> &headers = request.ResponseHeaders();
+            for (std::map<RequestResponseHeader, std::string>::const_iterator it = headers.begin();
+                 it != headers.end(); ++it) {
+                if (detail::failed(oss_get_object_request_set_response_header(raw, static_cast<uint32_t>(it->first),
+                                                                              it->second.c_str()),
+                                   error)) {
+                    return StringOutcome(error);
+                }
+            }
+            char *url = nullptr;
+            if (detail::failed(oss_client_presign_get_object(client_.get(), raw, request.Expires(), &url), error)) {
+                return StringOutcome(error);
+            }
+            std::string out(url);
+            oss_string_free(url);
+            return StringOutcome(out);
+        } catch (...) {
+            return StringOutcome(internalError());
+        }
+    }
+    StringOutcome GeneratePresignedUrl(const std::string &bucket, const std::string &key) const
+    {
+        return GeneratePresignedUrl(GeneratePresignedUrlRequest(bucket, key));
+    }
+    StringOutcome GeneratePresignedUrl(const std::string &bucket, const std::string &key, int64_t expires) const
+    {
+        GeneratePresignedUrlRequest request(bucket, key);
+        request.setExpires(expires);
+        return GeneratePresignedUrl(request);
+    }
+    StringOutcome GeneratePresignedUrl(const std::string &bucket, const std::string &key, int64_t expires,
+                                       Http::Method method) const
+    {
+        GeneratePresignedUrlRequest request(bucket, key, method);
+        request.setExpires(expires);
+        return GeneratePresignedUrl(request);
+    }
+
+    /* GET of a complete (presigned) URL, unsigned; the answer is checked as any GetObject's. The
+     * body goes to request.ResponseStreamFactory()() when set, else to a std::stringstream. */
+    GetObjectOutcome GetObjectByUrl(const GetObjectByUrlRequest &request) const
+    {
+        try {
+            std::shared_ptr<std::iostream> content =
+                request.ResponseStreamFactory() ? request.ResponseStreamFactory()()
+                                                : std::shared_ptr<std::iostream>(std::make_shared<std::stringstream>());
+            return byUrl(request, content, std::string());
+        } catch (...) {
+            return GetObjectOutcome(internalError());
+        }
+    }
+    GetObjectOutcome GetObjectByUrl(const std::string &url) const { return GetObjectByUrl(GetObjectByUrlRequest(url)); }
+    /* Written to file.temp and renamed over file when complete and verified (the official SDK
+     * writes the file in place); result().Content() is the file. */
+    GetObjectOutcome GetObjectByUrl(const std::string &url, const std::string &file) const
+    {
+        try {
+            return byUrl(GetObjectByUrlRequest(url), std::shared_ptr<std::iostream>(), file);
+        } catch (...) {
+            return GetObjectOutcome(internalError());
+        }
+    }
+
+    /* --- asynchronous GetObject --- */
+
+    /* Runs GetObject(request) on another thread, then handler(this, request, outcome, context).
+     * The client (the last of its copies) waits for running calls when it is destroyed. */
+    void GetObjectAsync(const GetObjectRequest &request, const GetObjectAsyncHandler &handler,
+                        const std::shared_ptr<const AsyncCallerContext> &context = nullptr) const
+    {
+        const OssClient *self = this;
+        OssClient worker(*this);
+        worker.async_.reset();
+        std::function<void()> task = [self, worker, request, handler, context]() {
+            try {
+                GetObjectOutcome outcome = worker.GetObject(request);
+                if (handler) {
+                    handler(self, request, outcome, context);
+                }
+            } catch (...) {
+                /* an exception of the handler ends its thread quietly */
+            }
+        };
+        if (!async_) {
+            task();
+            return;
+        }
+        try {
+            async_->run(task);
+        } catch (...) {
+            task();
+        }
+    }
+    /* GetObject(request) on another thread; the future holds the outcome. */
+    GetObjectOutcomeCallable GetObjectCallable(const GetObjectRequest &request) const
+    {
+        OssClient worker(*this);
+        worker.async_.reset();
+        return std::async(std::launch::async, [worker, request]() { return worker.GetObject(request); });
+    }
+
     /* --- metadata --- */
+
+    /* As the official SDK: whether GetObjectMeta succeeds (any error, not only 404, is false). */
+    bool DoesObjectExist(const std::string &bucket, const std::string &key) const
+    {
+        return GetObjectMeta(bucket, key).isSuccess();
+    }
+
 
     ObjectMetaDataOutcome HeadObject(const std::string &bucket, const std::string &key) const
     {
@@ -192,7 +352,8 @@ public:
      * interrupted download resumes where it stopped (the checkpoint records the object's ETag,
      * size and Last-Modified, so a changed object is downloaded afresh, never mixed). On success
      * the file holds exactly the object's (or range's) bytes, CRC64-verified; result().Content()
-     * is null and result().Metadata() describes the object. */
+     * is null and result().Metadata() describes the object as a part GET does (response-*
+     * overrides applied; for a range, Content-Length is the range's and Content-Range is set). */
     GetObjectOutcome ResumableDownloadObject(const DownloadObjectRequest &request) const
     {
         try {
@@ -200,9 +361,15 @@ public:
             if (!usable(error)) {
                 return GetObjectOutcome(error);
             }
+            /* As the official SDK: an empty path is an error (never a default from the key). */
+            std::string filePath =
+                request.FilePath().empty() ? detail::wideToUtf8(request.FilePathW()) : request.FilePath();
+            if (filePath.empty()) {
+                return GetObjectOutcome(detail::validateError("The path of file download to is empty"));
+            }
             oss_download_request_t *raw = nullptr;
             if (detail::failed(oss_download_request_new(request.Bucket().c_str(), request.Key().c_str(),
-                                                        detail::optional(request.FilePath()), &raw),
+                                                        filePath.c_str(), &raw),
                                error)) {
                 return GetObjectOutcome(error);
             }
@@ -215,8 +382,8 @@ public:
                 return GetObjectOutcome(error);
             }
             detail::MetaHandle meta(metaRaw);
-            return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), std::shared_ptr<std::iostream>(),
-                                                    detail::toHeaders(meta.get())));
+            return GetObjectOutcome(
+                GetObjectResult(request.Bucket(), request.Key(), downloadMetaData(meta.get(), request)));
         } catch (...) {
             return GetObjectOutcome(internalError());
         }
@@ -298,12 +465,13 @@ private:
             detail::failed(oss_config_set_date_skew_adjustment(cfg, conf.enableDateSkewAdjustment), error)) {
             return false;
         }
-        if (conf.recvRateLimiter) {
-            int rate = conf.recvRateLimiter->Rate();
-            if (rate > 0 &&
-                detail::failed(oss_config_set_recv_rate_limit_kbps(cfg, static_cast<uint64_t>(rate)), error)) {
-                return false;
-            }
+        /* Rate() is asked again while downloading, as in the official SDK. */
+        if (conf.recvRateLimiter &&
+            detail::failed(oss_config_set_recv_rate_limit_cb(cfg, detail::rateTrampoline,
+                                                             new detail::RateLimiterBox(conf.recvRateLimiter),
+                                                             detail::deleteRateLimiterBox),
+                           error)) {
+            return false;
         }
         uint32_t version = conf.signatureVersion == SignatureVersionType::V4 ? OSS_SIGNATURE_V4 : OSS_SIGNATURE_V1;
         return !detail::failed(oss_config_set_signature_version(cfg, version), error);
@@ -401,6 +569,13 @@ private:
             return false;
         }
         if (request.RangeIsSet() &&
+            (request.RangeStart() < 0 || request.RangeEnd() < -1 ||
+             (request.RangeEnd() > -1 && request.RangeEnd() < request.RangeStart()))) {
+            error = detail::validateError("The range is invalid. The start should not be less than 0 or less then "
+                                          "the end. The end could be -1 to get the rest of the data.");
+            return false;
+        }
+        if (request.RangeIsSet() &&
             detail::failed(oss_get_object_request_set_range(req.get(), request.RangeStart(), request.RangeEnd()), error)) {
             return false;
         }
@@ -427,6 +602,63 @@ private:
         return true;
     }
 
+    GetObjectOutcome byUrl(const GetObjectByUrlRequest &request, const std::shared_ptr<std::iostream> &content,
+                           const std::string &file) const
+    {
+        OssError error;
+        if (!usable(error)) {
+            return GetObjectOutcome(error);
+        }
+        oss_get_object_request_t *raw = nullptr;
+        if (detail::failed(oss_get_object_request_new_url(request.Url().c_str(), &raw), error)) {
+            return GetObjectOutcome(error);
+        }
+        detail::GetRequestHandle req(raw);
+        if (request.TransferProgress().Handler &&
+            detail::failed(oss_get_object_request_set_progress(raw, detail::progressTrampoline,
+                                                               new TransferProgress(request.TransferProgress()),
+                                                               detail::deleteProgressBox),
+                           error)) {
+            return GetObjectOutcome(error);
+        }
+        oss_object_meta_t *metaRaw = nullptr;
+        if (!file.empty()) {
+            if (detail::failed(oss_client_get_object_to_file(client_.get(), raw, file.c_str(), &metaRaw), error)) {
+                return GetObjectOutcome(getObjectError(error));
+            }
+            detail::MetaHandle meta(metaRaw);
+            std::shared_ptr<std::iostream> f = std::make_shared<std::fstream>(
+                file.c_str(), std::ios_base::in | std::ios_base::out | std::ios_base::binary);
+            return GetObjectOutcome(GetObjectResult("", "", f, detail::toHeaders(meta.get())));
+        }
+        if (!content) {
+            return GetObjectOutcome(detail::validateError("the response stream is null"));
+        }
+        detail::StreamSink sink(content.get(), false);
+        if (detail::failed(oss_client_get_object(client_.get(), raw, detail::sinkTrampoline, &sink, &metaRaw), error)) {
+            return GetObjectOutcome(getObjectError(error));
+        }
+        detail::MetaHandle meta(metaRaw);
+        content->flush();
+        return GetObjectOutcome(GetObjectResult("", "", content, detail::toHeaders(meta.get())));
+    }
+
+    static bool saveClientCrc(const GetObjectRequest &request)
+    {
+        return (request.Flags() & REQUEST_FLAG_CHECK_CRC64) && (request.Flags() & REQUEST_FLAG_SAVE_CLIENT_CRC64);
+    }
+
+    /* As the official SDK's GetObject: a CRC64 mismatch is "ClientError:100001" (only the
+     * resumable download reports "CrcCheckError"). */
+    static OssError getObjectError(OssError error)
+    {
+        if (error.Code() == "CrcCheckError") {
+            error.setCode("ClientError:100001");
+            error.setMessage("Crc64 validation failed. " + error.Message());
+        }
+        return error;
+    }
+
     GetObjectOutcome getToStream(const GetObjectRequest &request, const std::shared_ptr<std::iostream> &content) const
     {
         OssError error;
@@ -439,15 +671,18 @@ private:
             return GetObjectOutcome(error);
         }
         oss_object_meta_t *raw = nullptr;
-        if (detail::failed(oss_client_get_object(client_.get(), req.get(), detail::writeTrampoline,
-                                                 static_cast<std::iostream *>(content.get()), &raw),
+        detail::StreamSink sink(content.get(), saveClientCrc(request));
+        if (detail::failed(oss_client_get_object(client_.get(), req.get(), detail::sinkTrampoline, &sink, &raw),
                            error)) {
-            return GetObjectOutcome(error);
+            return GetObjectOutcome(getObjectError(error));
         }
         detail::MetaHandle meta(raw);
         content->flush();
-        return GetObjectOutcome(
-            GetObjectResult(request.Bucket(), request.Key(), content, detail::toHeaders(meta.get())));
+        HeaderCollection headers = detail::toHeaders(meta.get());
+        if (sink.computeCrc) {
+            headers["x-oss-hash-crc64ecma-by-client"] = std::to_string(static_cast<unsigned long long>(sink.crc));
+        }
+        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), content, headers));
     }
 
     GetObjectOutcome getToFile(const GetObjectRequest &request, const std::string &path) const
@@ -459,12 +694,57 @@ private:
         }
         oss_object_meta_t *raw = nullptr;
         if (detail::failed(oss_client_get_object_to_file(client_.get(), req.get(), path.c_str(), &raw), error)) {
-            return GetObjectOutcome(error);
+            return GetObjectOutcome(getObjectError(error));
         }
         detail::MetaHandle meta(raw);
         std::shared_ptr<std::iostream> file =
             std::make_shared<std::fstream>(path.c_str(), std::ios_base::in | std::ios_base::out | std::ios_base::binary);
-        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), file, detail::toHeaders(meta.get())));
+        HeaderCollection headers = detail::toHeaders(meta.get());
+        if (saveClientCrc(request)) {
+            uint64_t crc = 0;
+            char buf[65536];
+            while (*file) {
+                file->read(buf, sizeof buf);
+                crc = oss_crc64(crc, reinterpret_cast<const uint8_t *>(buf), static_cast<size_t>(file->gcount()));
+            }
+            file->clear();
+            file->seekg(0);
+            headers["x-oss-hash-crc64ecma-by-client"] = std::to_string(static_cast<unsigned long long>(crc));
+        }
+        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), file, headers));
+    }
+
+    /* The result's metadata as the official SDK builds it: the object's headers with the
+     * response-* overrides applied (a part GET returns them); for a range, Content-Length is the
+     * range's length and Content-Range "bytes start-end/size". */
+    static ObjectMetaData downloadMetaData(const oss_object_meta_t *raw, const DownloadObjectRequest &request)
+    {
+        ObjectMetaData meta = detail::toMetaData(raw);
+        static const char *const names[] = {"Content-Type",        "Content-Language", "Expires",
+                                            "Cache-Control",       "Content-Disposition", "Content-Encoding"};
+        const std::map<RequestResponseHeader, std::string> &overrides = request.ResponseHeaders();
+        for (std::map<RequestResponseHeader, std::string>::const_iterator it = overrides.begin();
+             it != overrides.end(); ++it) {
+            int i = static_cast<int>(it->first);
+            if (i >= 0 && i < 6) {
+                meta.HttpMetaData()[names[i]] = it->second;
+            }
+        }
+        int64_t size = oss_object_meta_content_length(raw);
+        if (request.RangeIsSet() && size > 0) {
+            int64_t start = request.RangeStart();
+            int64_t end = request.RangeEnd();
+            if (end < 0 || end > size - 1) {
+                end = size - 1;
+            }
+            meta.setContentLength(end - start + 1);
+            meta.HttpMetaData()["Content-Range"] = "bytes " + std::to_string(static_cast<long long>(start)) + "-" +
+                                                   std::to_string(static_cast<long long>(end)) + "/" +
+                                                   std::to_string(static_cast<long long>(size));
+        } else {
+            meta.HttpMetaData().erase("Content-Range");
+        }
+        return meta;
     }
 
     static bool downloadSettings(oss_download_request_t *req, const DownloadObjectRequest &request, OssError &error)
@@ -473,7 +753,10 @@ private:
         std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
         if (detail::failed(oss_download_request_set_part_size(req, request.PartSize()), error) ||
             detail::failed(oss_download_request_set_thread_num(req, request.ThreadNum()), error) ||
-            detail::failed(oss_download_request_set_checkpoint_dir(req, detail::optional(request.CheckpointDir())),
+            detail::failed(oss_download_request_set_checkpoint_dir(
+                               req, detail::optional(request.CheckpointDir().empty()
+                                                         ? detail::wideToUtf8(request.CheckpointDirW())
+                                                         : request.CheckpointDir())),
                            error) ||
             detail::failed(oss_download_request_set_verify_on_resume(req, request.VerifyOnResume()), error) ||
             detail::failed(oss_download_request_set_version_id(req, detail::optional(request.VersionId())), error) ||
@@ -518,6 +801,8 @@ private:
     }
 
     detail::SharedClient client_;
+    /* GetObjectAsync's threads, shared by the copies. */
+    std::shared_ptr<detail::AsyncRunner> async_ = std::make_shared<detail::AsyncRunner>();
     /* Why the client could not be made / why the last SetRegion failed: returned by every call. */
     std::shared_ptr<OssError> setupError_;
     std::shared_ptr<OssError> regionError_;

@@ -13,6 +13,8 @@
 #include <alibabacloud/oss/ServiceResult.h>
 #include <alibabacloud/oss/Types.h>
 #include <alibabacloud/oss/model/DownloadObjectRequest.h>
+#include <alibabacloud/oss/model/GeneratePresignedUrlRequest.h>
+#include <alibabacloud/oss/model/GetObjectByUrlRequest.h>
 #include <alibabacloud/oss/model/GetObjectMetaRequest.h>
 #include <alibabacloud/oss/model/GetObjectRequest.h>
 #include <alibabacloud/oss/model/GetObjectResult.h>

@@ -14,6 +14,16 @@
 namespace AlibabaCloud {
 namespace OSS {
 
+/* Request flags (ServiceRequest::setFlags), as in the official SDK. This library honours
+ * REQUEST_FLAG_CHECK_CRC64 together with REQUEST_FLAG_SAVE_CLIENT_CRC64 on GetObject (the CRC64
+ * of the bytes received is saved to the result's metadata as x-oss-hash-crc64ecma-by-client);
+ * the others concern uploads and are accepted and ignored. */
+const int REQUEST_FLAG_CONTENTMD5 = (1 << 0);
+const int REQUEST_FLAG_PARAM_IN_PATH = (1 << 1);
+const int REQUEST_FLAG_CHECK_CRC64 = (1 << 2);
+const int REQUEST_FLAG_SAVE_CLIENT_CRC64 = (1 << 3);
+const int REQUEST_FLAG_CHUNKED_ENCODING = (1 << 4);
+
 class ServiceRequest {
 public:
     virtual ~ServiceRequest() = default;

@@ -76,6 +76,7 @@ typedef std::map<std::string, std::string, caseInsensitiveLess> MetaData;
 typedef std::map<std::string, std::string, caseInsensitiveLess> HeaderCollection;
 typedef std::map<std::string, std::string, caseSensitiveLess> ParameterCollection;
 typedef std::function<std::shared_ptr<std::iostream>(void)> IOStreamFactory;
+typedef std::vector<unsigned char> ByteBuffer;
 
 }  // namespace OSS
 }  // namespace AlibabaCloud

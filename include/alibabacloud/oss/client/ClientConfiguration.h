@@ -1,7 +1,8 @@
 /*
  * alibabacloud/oss/client/ClientConfiguration.h - client settings with the C++ SDK's defaults.
  *
- * The fields are read once, when the OssClient is constructed.
+ * The fields are read once, when the OssClient is constructed (recvRateLimiter is kept and its
+ * Rate() asked again while downloading).
  */
 #ifndef ALIBABACLOUD_OSS_CLIENT_CLIENTCONFIGURATION_H
 #define ALIBABACLOUD_OSS_CLIENT_CLIENTCONFIGURATION_H

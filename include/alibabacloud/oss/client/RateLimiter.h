@@ -1,8 +1,10 @@
 /*
  * alibabacloud/oss/client/RateLimiter.h - a transfer rate in KB/s.
  *
- * ClientConfiguration::recvRateLimiter->Rate() is read when the OssClient is made and limits
- * the client's aggregate download rate (all connections together). sendRateLimiter is accepted
+ * ClientConfiguration::recvRateLimiter->Rate() is asked again while the client downloads (before
+ * each chunk of a body, as the official SDK asks it during transfers), so setRate takes effect on
+ * running downloads; it limits the client's aggregate download rate (all connections together,
+ * where the official SDK limits each connection). Rate() must be thread-safe. sendRateLimiter is accepted
  * and unused (this library only downloads).
  */
 #ifndef ALIBABACLOUD_OSS_CLIENT_RATELIMITER_H

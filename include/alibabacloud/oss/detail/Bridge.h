@@ -20,6 +20,7 @@
 #include <alibabacloud/oss/Types.h>
 #include <alibabacloud/oss/auth/Credentials.h>
 #include <alibabacloud/oss/auth/CredentialsProvider.h>
+#include <alibabacloud/oss/client/RateLimiter.h>
 #include <alibabacloud/oss/detail/Handle.h>
 #include <alibabacloud/oss/model/ObjectMetaData.h>
 
@@ -27,9 +28,18 @@ namespace AlibabaCloud {
 namespace OSS {
 namespace detail {
 
+/* The C error as the official SDK reports it: a refused or aborted request (DisableRequest,
+ * shutdown) is "ClientError:100002"; a missing checkpoint directory has the original's exact
+ * message. The C ABI's code and message are kept everywhere else. */
 inline OssError toOssError(const oss_error_t *e)
 {
     OssError error(oss_error_code(e), oss_error_message(e));
+    if (error.Code() == "Cancelled") {
+        error = OssError("ClientError:100002", "Disable all requests by upper.");
+    } else if (error.Code() == "ValidateError" &&
+               error.Message().compare(0, 33, "Checkpoint directory is not exist") == 0) {
+        error.setMessage("Checkpoint directory is not exist.");
+    }
     error.setRequestId(oss_error_request_id(e));
     error.setHost(oss_error_host(e));
     return error;
@@ -130,6 +140,23 @@ inline int32_t credentialsTrampoline(void *userData, oss_credentials_t *out) noe
 
 inline void deleteProviderBox(void *userData) noexcept { delete static_cast<ProviderBox *>(userData); }
 
+/* --- receive rate: a shared_ptr<RateLimiter> boxed as user_data; Rate() in KB/s, <= 0 unlimited --- */
+
+typedef std::shared_ptr<RateLimiter> RateLimiterBox;
+
+inline uint64_t rateTrampoline(void *userData) noexcept
+{
+    try {
+        RateLimiterBox &limiter = *static_cast<RateLimiterBox *>(userData);
+        int rate = limiter ? limiter->Rate() : 0;
+        return rate > 0 ? static_cast<uint64_t>(rate) : 0;
+    } catch (...) {
+        return 0;
+    }
+}
+
+inline void deleteRateLimiterBox(void *userData) noexcept { delete static_cast<RateLimiterBox *>(userData); }
+
 /* --- progress: a copy of the TransferProgress boxed as user_data --- */
 
 inline void progressTrampoline(size_t increment, int64_t transferred, int64_t total, void *userData) noexcept
@@ -154,6 +181,29 @@ inline int32_t writeTrampoline(const uint8_t *data, size_t len, void *userData) 
         std::iostream &stream = *static_cast<std::iostream *>(userData);
         stream.write(reinterpret_cast<const char *>(data), static_cast<std::streamsize>(len));
         return stream.good() ? 0 : 1;
+    } catch (...) {
+        return 2;
+    }
+}
+
+/* A GetObject body going to a stream, with the CRC64 of what was written when asked for
+ * (REQUEST_FLAG_SAVE_CLIENT_CRC64). Borrowed for the call. */
+struct StreamSink {
+    StreamSink(std::iostream *s, bool crc) : stream(s), computeCrc(crc), crc(0) {}
+    std::iostream *stream;
+    bool computeCrc;
+    uint64_t crc;
+};
+
+inline int32_t sinkTrampoline(const uint8_t *data, size_t len, void *userData) noexcept
+{
+    try {
+        StreamSink &sink = *static_cast<StreamSink *>(userData);
+        sink.stream->write(reinterpret_cast<const char *>(data), static_cast<std::streamsize>(len));
+        if (sink.computeCrc) {
+            sink.crc = oss_crc64(sink.crc, data, len);
+        }
+        return sink.stream->good() ? 0 : 1;
     } catch (...) {
         return 2;
     }

@@ -45,9 +45,33 @@ public:
     {
     }
 
+    /* Wide paths, as in the official SDK (FilePathW(), CheckpointDirW()); used as UTF-8. */
+    DownloadObjectRequest(const std::string &bucket, const std::string &key, const std::wstring &filePath)
+        : DownloadObjectRequest(bucket, key, filePath, std::wstring(), 8ULL * 1024 * 1024, 3)
+    {
+    }
+    DownloadObjectRequest(const std::string &bucket, const std::string &key, const std::wstring &filePath,
+                          const std::wstring &checkpointDir, const uint64_t partSize, const uint32_t threadNum)
+        : OssResumableBaseRequest(bucket, key, checkpointDir, partSize, threadNum),
+          rangeIsSet_(false),
+          filePathW_(filePath),
+          verifyOnResume_(true)
+    {
+        range_[0] = 0;
+        range_[1] = -1;
+        tempFilePathW_ = filePath + L".temp";
+    }
+    DownloadObjectRequest(const std::string &bucket, const std::string &key, const std::wstring &filePath,
+                          const std::wstring &checkpointDir)
+        : DownloadObjectRequest(bucket, key, filePath, checkpointDir, 8ULL * 1024 * 1024, 3)
+    {
+    }
+
     std::shared_ptr<std::iostream> Content() { return content_; }
     const std::string &FilePath() const { return filePath_; }
     const std::string &TempFilePath() const { return tempFilePath_; }
+    const std::wstring &FilePathW() const { return filePathW_; }
+    const std::wstring &TempFilePathW() const { return tempFilePathW_; }
 
     bool RangeIsSet() const { return rangeIsSet_; }
     int64_t RangeStart() const { return range_[0]; }
@@ -89,6 +113,8 @@ private:
     std::vector<std::string> nonmatchingETags_;
     std::string filePath_;
     std::string tempFilePath_;
+    std::wstring filePathW_;
+    std::wstring tempFilePathW_;
     std::shared_ptr<std::iostream> content_;
     std::map<RequestResponseHeader, std::string> responseHeaders_;
     bool verifyOnResume_;

@@ -28,6 +28,16 @@ public:
             requestId_ = it->second;
         }
     }
+    /* As the official SDK: the metadata given, no content stream. */
+    GetObjectResult(const std::string &bucket, const std::string &key, const ObjectMetaData &metaData)
+        : bucket_(bucket), key_(key), metaData_(metaData), content_()
+    {
+        versionId_ = metaData_.VersionId();
+        MetaData::const_iterator it = metaData_.HttpMetaData().find("x-oss-request-id");
+        if (it != metaData_.HttpMetaData().end()) {
+            requestId_ = it->second;
+        }
+    }
     const std::string &Bucket() const { return bucket_; }
     const std::string &Key() const { return key_; }
     const ObjectMetaData &Metadata() const { return metaData_; }
@@ -37,6 +47,8 @@ public:
     const std::shared_ptr<std::iostream> &Content() const { return content_; }
     void setContent(const std::shared_ptr<std::iostream> &content) { content_ = content; }
     void setMetadata(const ObjectMetaData &meta) { metaData_ = meta; }
+    /* The official SDK's spelling. */
+    void setMetaData(const ObjectMetaData &meta) { metaData_ = meta; }
 
 private:
     std::string bucket_;
