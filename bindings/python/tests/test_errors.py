@@ -160,3 +160,28 @@ def test_error_pickles() -> None:
     e = oss_ffi.ServerError(oss_ffi.ErrorKind.SERVER, "NoSuchKey", "gone", "rid", "h", 404, "0026")
     e2 = pickle.loads(pickle.dumps(e))
     assert type(e2) is oss_ffi.ServerError and (e2.code, e2.http_status, e2.ec) == ("NoSuchKey", 404, "0026")
+
+
+def test_call_timeout_ends_a_call_and_keeps_the_checkpoint(emu, tmp_path) -> None:
+    """call_timeout_ms bounds a whole call (retries included): a server that waits 4 s before
+    every answer gives TimeoutError long before that, and a resumable download keeps its
+    checkpoint directory usable: without the delay the same call then succeeds."""
+    from conftest import data_of
+
+    data = emu.put("err/deadline.bin", data_of(300_000, 3))
+    emu.set_faults([{"kind": "latency", "ms": 4_000, "method": "GET"}])
+    ckpt = tmp_path / "ckpt"
+    ckpt.mkdir()
+    dest = tmp_path / "deadline.bin"
+    with oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, call_timeout_ms=700) as c:
+        with pytest.raises(oss_ffi.TimeoutError) as ei:
+            c.resumable_download("py-bucket", "err/deadline.bin", dest, checkpoint_dir=ckpt,
+                                 part_size=100 * 1024, threads=2)
+        assert ei.value.code == "ClientError:200028", ei.value
+        assert not dest.exists()
+        emu.set_faults([])
+        c.resumable_download("py-bucket", "err/deadline.bin", dest, checkpoint_dir=ckpt,
+                             part_size=100 * 1024, threads=2)
+    assert dest.read_bytes() == data
+    with pytest.raises(ValueError):
+        oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, call_timeout_ms=-1)

@@ -496,6 +496,7 @@ _CONFIG_KEYS = (
     "max_connections",
     "connect_timeout_ms",
     "request_timeout_ms",
+    "call_timeout_ms",
     "retries",
     "retry_base_delay_ms",
     "proxy",
@@ -525,6 +526,7 @@ def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
     for key, fn in (
         ("connect_timeout_ms", lib.oss_config_set_connect_timeout_ms),
         ("request_timeout_ms", lib.oss_config_set_request_timeout_ms),
+        ("call_timeout_ms", lib.oss_config_set_call_timeout_ms),
         ("recv_rate_limit_kbps", lib.oss_config_set_recv_rate_limit_kbps),
     ):
         if c.get(key) is not None:
@@ -576,7 +578,9 @@ class Client:
             request (rotating STS credentials; it runs on a library thread).
         region: the V4 signing region, e.g. ``"cn-hangzhou"`` (required for V4).
         signature_version: ``"v4"`` (OSS4-HMAC-SHA256) or ``"v1"`` (HMAC-SHA1).
-        **config: ``max_connections``, ``connect_timeout_ms``, ``request_timeout_ms``,
+        **config: ``max_connections``, ``connect_timeout_ms``, ``request_timeout_ms`` (idle),
+            ``call_timeout_ms`` (a deadline for every whole call, retries included; 0/None:
+            none; past it :class:`TimeoutError`, a resumable download keeps its checkpoint),
             ``retries``, ``retry_base_delay_ms``, ``verify_tls``, ``ca_file``, ``ca_path``,
             ``path_style``, ``cname``, ``crc64``, ``date_skew_adjustment``,
             ``recv_rate_limit_kbps``, ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``.

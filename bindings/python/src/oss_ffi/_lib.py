@@ -72,6 +72,7 @@ _PROTOTYPES = {
     "oss_config_set_max_connections": (_err_p, [c_void_p, c_uint32]),
     "oss_config_set_connect_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_request_timeout_ms": (_err_p, [c_void_p, c_uint64]),
+    "oss_config_set_call_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_retry": (_err_p, [c_void_p, c_uint32, c_uint64]),
     "oss_config_set_proxy": (
         _err_p,
