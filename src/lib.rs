@@ -9,6 +9,7 @@
 //! - [`transport`]: HTTP over reqwest, retries with backoff, clock skew, XML error parsing.
 //! - [`client`]: a configured client (endpoint + credentials + transport).
 //! - [`object`]: HeadObject, GetObjectMeta, ranged GET, GetObject to a file.
+//! - `presign`: presigned GET URLs (V1 and V4), made locally.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
 //! - [`download`]: the resumable downloader (planner, checkpoint, writer, progress, lock,
 //!   validation, and the opened directories every file operation goes through).
@@ -26,6 +27,7 @@ pub mod error;
 pub mod ffi;
 pub mod log;
 pub mod object;
+pub(crate) mod presign;
 pub mod runtime;
 pub mod sign;
 pub mod transport;

@@ -184,7 +184,8 @@ pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) ->
         attempt += 1;
         let mut delay = cfg.retry_delay(attempt);
         if err.code == "RequestTimeTooSkewed" {
-            if !cfg.enable_date_skew_adjustment || !skew_corrected {
+            // Retried at once with the corrected clock, or not at all.
+            if !skew_corrected {
                 return Err(err);
             }
             delay = Duration::ZERO;
@@ -615,138 +616,8 @@ pub(crate) fn parse_object_url(url: &str) -> Result<(reqwest::Url, String)> {
     Ok((parsed, host))
 }
 
-/// A presigned GET URL for `req` valid until `expires` (Unix seconds), signed with the client's
-/// credentials and signature version (V1: `OSSAccessKeyId`/`Expires`/`Signature`; V4:
-/// `x-oss-signature-version`, `x-oss-credential`, `x-oss-date`, `x-oss-expires`,
-/// `x-oss-signature`). The version id, response-* overrides, traffic limit and request payer of
-/// `req` go into the query (and the signature); its conditions cannot travel in a URL and are
-/// refused. Anonymous credentials give the unsigned URL.
-pub(crate) fn presign_get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<String> {
-    if req.url.is_some() {
-        return Err(Error::validate("the request is already a URL"));
-    }
-    if !req.if_match.is_empty()
-        || !req.if_none_match.is_empty()
-        || req.if_modified_since.is_some()
-        || req.if_unmodified_since.is_some()
-    {
-        return Err(Error::validate(
-            "a presigned URL cannot carry If-Match / If-None-Match / If-(Un)Modified-Since conditions",
-        ));
-    }
-    client.check_process()?;
-    client.check_signing()?;
-    let http = read_request(reqwest::Method::GET, req, false, None)?;
-    let mut query = http.query;
-    for (k, v) in http.headers {
-        // x-oss-traffic-limit and x-oss-request-payer: query parameters in a URL.
-        query.push((k, Some(v)));
-    }
-    let creds = client.inner.credentials.credentials()?;
-    creds.validate()?;
-    let now = client.now();
-    let now_secs = now
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0);
-    if client.inner.config.signature_version == SignatureVersion::V4 && expires <= now_secs {
-        // V1 signs an absolute time (a past one gives a URL the server refuses, as in the C++
-        // SDK); V4 signs a duration, which must be positive.
-        return Err(Error::validate(format!(
-            "the expiry {expires} is not in the future (now: {now_secs})"
-        )));
-    }
-    if !creds.is_anonymous() {
-        match client.inner.config.signature_version {
-            SignatureVersion::V1 => {
-                if !creds.security_token.is_empty() {
-                    query.push((
-                        "security-token".to_string(),
-                        Some(creds.security_token.clone()),
-                    ));
-                }
-                let signable = SignableRequest {
-                    method: "GET".to_string(),
-                    bucket: req.bucket.clone(),
-                    key: req.key.clone(),
-                    query: query.clone(),
-                    headers: vec![("Date".to_string(), expires.to_string())],
-                };
-                let sig = sign::v1::signature(
-                    &creds.access_key_secret,
-                    &sign::v1::string_to_sign(&signable),
-                );
-                query.push((
-                    "OSSAccessKeyId".to_string(),
-                    Some(creds.access_key_id.clone()),
-                ));
-                query.push(("Expires".to_string(), Some(expires.to_string())));
-                query.push(("Signature".to_string(), Some(sig)));
-            }
-            SignatureVersion::V4 => {
-                let region = client.region();
-                let datetime = sign::v4::iso8601(now);
-                if !creds.security_token.is_empty() {
-                    query.push((
-                        "x-oss-security-token".to_string(),
-                        Some(creds.security_token.clone()),
-                    ));
-                }
-                query.push((
-                    "x-oss-signature-version".to_string(),
-                    Some("OSS4-HMAC-SHA256".to_string()),
-                ));
-                query.push((
-                    "x-oss-credential".to_string(),
-                    Some(format!(
-                        "{}/{}/{region}/oss/aliyun_v4_request",
-                        creds.access_key_id,
-                        &datetime[..8]
-                    )),
-                ));
-                query.push(("x-oss-date".to_string(), Some(datetime.clone())));
-                query.push((
-                    "x-oss-expires".to_string(),
-                    Some((expires - now_secs).to_string()),
-                ));
-                let signable = SignableRequest {
-                    method: "GET".to_string(),
-                    bucket: req.bucket.clone(),
-                    key: req.key.clone(),
-                    query: query.clone(),
-                    headers: Vec::new(),
-                };
-                let cr = sign::v4::canonical_request(&signable, &[]);
-                let sts = sign::v4::string_to_sign(&cr, &datetime, &region);
-                let sig =
-                    sign::v4::signature(&creds.access_key_secret, &datetime[..8], &region, &sts);
-                query.push(("x-oss-signature".to_string(), Some(sig)));
-            }
-        }
-    }
-    let (url, _host) = client
-        .inner
-        .endpoint
-        .object_url(&req.bucket, &req.key, client.addressing());
-    if query.is_empty() {
-        return Ok(url);
-    }
-    let q: Vec<String> = query
-        .iter()
-        .map(|(k, v)| match v {
-            Some(v) => format!(
-                "{}={}",
-                crate::endpoint::encode_unreserved(k),
-                crate::endpoint::encode_unreserved(v)
-            ),
-            None => crate::endpoint::encode_unreserved(k),
-        })
-        .collect();
-    Ok(format!("{url}?{}", q.join("&")))
-}
-
 /// Query and headers common to reads of `req`; conditions only when not pinned.
-fn read_request(
+pub(crate) fn read_request(
     method: reqwest::Method,
     req: &ObjectRequest,
     object_meta: bool,

@@ -16,6 +16,34 @@ const SK: &str = "cpp-test-sk-secret";
 const BUCKET: &str = "cpp-bucket";
 const KEY: &str = "dir/c++ object é.bin";
 
+/// Compiles tests/cpp/<program>.cc for `lang` and `link`, runs it with `env` and asserts it
+/// passed ("cpp <program>: all checks passed"); returns its output.
+fn build_and_run(
+    program: &str,
+    lang: Lang,
+    link: Link,
+    env: &[(&str, String)],
+) -> std::process::Output {
+    let name = format!("{program}_{lang:?}_{link:?}").to_lowercase();
+    let exe = build_dir("cpp").join(&name);
+    compile(
+        &[repo_root().join(format!("tests/cpp/{program}.cc"))],
+        &exe,
+        lang,
+        link,
+        &["-pthread"],
+    );
+    let out = run(&exe, &[], env);
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_ok(&name, &out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("cpp {program}: all checks passed")),
+        "{stdout}"
+    );
+    out
+}
+
 fn run_client_api(lang: Lang, link: Link) {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("work");
@@ -30,18 +58,10 @@ fn run_client_api(lang: Lang, link: Link) {
     emu.put_object(BUCKET, KEY, &data).unwrap();
     let crc = oss_ffi::crc64::update(0, &data);
 
-    let name = format!("client_api_{lang:?}_{link:?}").to_lowercase();
-    let exe = build_dir("cpp").join(&name);
-    compile(
-        &[repo_root().join("tests/cpp/client_api.cc")],
-        &exe,
+    let out = build_and_run(
+        "client_api",
         lang,
         link,
-        &["-pthread"],
-    );
-    let out = run(
-        &exe,
-        &[],
         &[
             ("OSS_TEST_ENDPOINT", emu.endpoint()),
             ("OSS_TEST_BUCKET", BUCKET.into()),
@@ -55,13 +75,7 @@ fn run_client_api(lang: Lang, link: Link) {
             ("OSS_ACCESS_KEY_SECRET", SK.into()),
         ],
     );
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    assert_ok(&name, &out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("cpp client_api: all checks passed"),
-        "{stdout}"
-    );
     let all = format!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(!all.contains(SK), "the secret leaked into output");
     // V4 and V1 requests both reached the server.
@@ -125,18 +139,10 @@ fn run_compat_api(lang: Lang, link: Link) {
     f.set_modified(mtime).unwrap();
     drop(f);
 
-    let name = format!("compat_api_{lang:?}_{link:?}").to_lowercase();
-    let exe = build_dir("cpp").join(&name);
-    compile(
-        &[repo_root().join("tests/cpp/compat_api.cc")],
-        &exe,
+    build_and_run(
+        "compat_api",
         lang,
         link,
-        &["-pthread"],
-    );
-    let out = run(
-        &exe,
-        &[],
         &[
             ("OSS_TEST_ENDPOINT", emu.endpoint()),
             ("OSS_TEST_BUCKET", BUCKET.into()),
@@ -150,13 +156,6 @@ fn run_compat_api(lang: Lang, link: Link) {
             ("OSS_TEST_AK", AK.into()),
             ("OSS_TEST_SK", SK.into()),
         ],
-    );
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    assert_ok(&name, &out);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("cpp compat_api: all checks passed"),
-        "{stdout}"
     );
     // The V1 and V4 presigned URLs it made, re-signed by the official Python SDK's presigners
     // (same signing time and expiry): the signatures must be identical.

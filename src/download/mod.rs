@@ -484,22 +484,19 @@ impl Job<'_> {
         }
         let dest_name = self.paths.name.clone();
         let cp = self.ckpt.cloned();
-        let temp = Arc::new(temp);
-        let t = temp.clone();
-        let committed = blocking(move || {
-            t.commit(&dest_name)?;
-            pause::at("after_rename");
-            if let Some(cp) = cp {
-                cp.remove();
-            }
-            Ok(())
+        // The temp file comes back from the task: a failed rename still needs it.
+        let (temp, committed) = blocking(move || {
+            let committed = temp.commit(&dest_name).map(|()| {
+                pause::at("after_rename");
+                if let Some(cp) = cp {
+                    cp.remove();
+                }
+            });
+            Ok((temp, committed))
         })
-        .await;
+        .await?;
         if let Err(e) = committed {
             // Not in place: keep the finished download for the next call (checkpoint) or remove it.
-            let temp = Arc::try_unwrap(temp).map_err(|_| {
-                Error::new(ErrorKind::Io, "IOError", "the temp file is still in use")
-            })?;
             return Err(self.fail(e, record, pending, temp).await);
         }
         progress.finish();

@@ -159,12 +159,12 @@ impl TempFile {
             .map_err(|e| Error::io("inspecting the temp file", &self.path, &e))
     }
 
-    /// Flushes the written bytes to the disk (before they are recorded as done).
     /// fsyncs the directory holding the temp file, so that its name is durable (best effort).
     pub fn sync_dir(&self) {
         self.dir.sync();
     }
 
+    /// Flushes the written bytes to the disk (before they are recorded as done).
     pub fn sync_data(&self) -> Result<()> {
         self.file
             .sync_data()

@@ -226,7 +226,7 @@ pub unsafe extern "C" fn oss_client_presign_get_object(
         check_out(url_out, "url_out")?;
         // SAFETY: per the contract.
         let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
-        let url = crate::transport::presign_get(&c.client, &r.object, expires)?;
+        let url = crate::presign::get(&c.client, &r.object, expires)?;
         let url = std::ffi::CString::new(url)
             .map_err(|_| Error::validate("the URL contains a NUL byte"))?;
         // SAFETY: checked non-NULL, writable per the contract.

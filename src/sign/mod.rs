@@ -50,9 +50,13 @@ fn canonical_headers(req: &SignableRequest, keep: impl Fn(&str) -> bool) -> Vec<
 /// RFC 1123 date as OSS wants it: `Fri, 13 Nov 2015 14:47:53 GMT`. Times outside 1970..=9999
 /// (which `httpdate` cannot format) are clamped, so this never panics.
 pub fn http_date(t: std::time::SystemTime) -> String {
-    let last = std::time::UNIX_EPOCH + std::time::Duration::from_secs(253_402_300_799);
+    let last = std::time::UNIX_EPOCH + std::time::Duration::from_secs(LAST_SECOND);
     httpdate::fmt_http_date(t.clamp(std::time::UNIX_EPOCH, last))
 }
+
+/// 9999-12-31T23:59:59Z in Unix seconds: the last time both date formats can write (four-digit
+/// years); later times are clamped to it.
+pub(crate) const LAST_SECOND: u64 = 253_402_300_799;
 
 #[cfg(test)]
 mod tests {

@@ -25,7 +25,7 @@ pub fn iso8601(t: std::time::SystemTime) -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
-        .min(253_402_300_799); // 9999-12-31T23:59:59Z: four-digit years only
+        .min(super::LAST_SECOND);
     let days = (secs / 86400) as i64;
     let rem = secs % 86400;
     let (y, m, d) = civil_from_days(days);

@@ -18,28 +18,9 @@
 #include <thread>
 #include <vector>
 
+#include "check.hpp"
+
 namespace oss = AlibabaCloud::OSS;
-
-static int failures = 0;
-
-#define CHECK(cond, what)                                                              \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            std::fprintf(stderr, "FAIL %s:%d: %s (%s)\n", __FILE__, __LINE__, #cond, \
-                         std::string(what).c_str());                                   \
-            ++failures;                                                                \
-        }                                                                              \
-    } while (0)
-
-static std::string env(const char *name)
-{
-    const char *v = std::getenv(name);
-    if (!v) {
-        std::fprintf(stderr, "missing environment variable %s\n", name);
-        std::exit(2);
-    }
-    return v;
-}
 
 template <typename O>
 static std::string describe(const O &outcome)
