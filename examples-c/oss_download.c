@@ -5,7 +5,7 @@
  *   export OSS_ACCESS_KEY_ID=... OSS_ACCESS_KEY_SECRET=... [OSS_SESSION_TOKEN=...]
  *   oss_download --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket B --key K \
  *                --output FILE [--checkpoint-dir DIR] [--threads N] [--part-size 8M] \
- *                [--range START-END] [--v4 --region cn-hangzhou] [--no-crc]
+ *                [--range START-END] [--v4 --region cn-hangzhou] [--no-crc] [--no-direct-io]
  *
  * Progress goes to stderr: a live bar on a terminal, one plain line per second otherwise.
  * Ctrl-C (SIGINT) or SIGTERM cancels cleanly; with --checkpoint-dir the next run with the same
@@ -65,6 +65,8 @@ static const char *usage_text =
     "  --no-verify-on-resume do not re-read finished parts when resuming (they are re-read\n"
     "                        and checked against their CRC64 by default)\n"
     "  --no-crc              skip the whole-object CRC64 check (oss_config_set_crc64 false)\n"
+    "  --no-direct-io        write through the page cache (default: direct I/O where the\n"
+    "                        file system allows it; oss_download_request_set_direct_io)\n"
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
     "  -h, --help            this help\n"
     "\n"
@@ -77,7 +79,7 @@ struct options {
     unsigned long threads;
     uint64_t part_size, rate_kib;
     int64_t range_start, range_end;
-    int has_range, v4, verify_on_resume, no_crc;
+    int has_range, v4, verify_on_resume, no_crc, no_direct_io;
 };
 
 /* ---- small parsers ---------------------------------------------------------------------- */
@@ -160,8 +162,12 @@ static int parse_args(int argc, char **argv, struct options *o) {
             takes_value = 0;
         } else if (!strcmp(a, "--verify-on-resume")) {
             o->verify_on_resume = 1; /* the default; kept so that older command lines still work */
+            takes_value = 0;
         } else if (!strcmp(a, "--no-verify-on-resume")) {
             o->verify_on_resume = 0;
+            takes_value = 0;
+        } else if (!strcmp(a, "--no-direct-io")) {
+            o->no_direct_io = 1;
             takes_value = 0;
         } else if (!strcmp(a, "--no-crc")) {
             o->no_crc = 1;
@@ -382,6 +388,7 @@ static oss_error_t *build_request(const struct options *o, struct progress *p, o
     if (!err && o->checkpoint_dir) err = oss_download_request_set_checkpoint_dir(r, o->checkpoint_dir);
     if (!err && o->has_range) err = oss_download_request_set_range(r, o->range_start, o->range_end);
     if (!err) err = oss_download_request_set_verify_on_resume(r, o->verify_on_resume != 0);
+    if (!err) err = oss_download_request_set_direct_io(r, !o->no_direct_io);
     if (!err && p->mode) err = oss_download_request_set_progress(r, on_progress, p, NULL);
     if (err) {
         oss_download_request_free(r);

@@ -1061,6 +1061,18 @@ oss_error_t *oss_download_request_set_verify_on_resume(oss_download_request_t *r
                                                        bool verify);
 
 /**
+ * Writes the temp file with direct I/O (`O_DIRECT`) where the file system allows it: the aligned
+ * bulk of every part goes from the library's buffers to the disk, skipping the page cache (no
+ * second copy, no writeback left for the final fsync). On by default; file systems that refuse
+ * direct I/O get buffered writes either way. `false`: every write goes through the page cache.
+ * The bytes on disk and every durability guarantee are the same both ways.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_download_request_set_direct_io(oss_download_request_t *request, bool direct_io);
+
+/**
  * Downloads version `version_id` (NULL or "": the current version).
  *
  * # Safety

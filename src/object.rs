@@ -263,7 +263,7 @@ impl Client {
         use crate::download::{lock::DestinationLock, validate, writer};
         let paths = validate::file_destination(path)?;
         let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
-        let temp = writer::TempFile::create(&paths.dir, &paths.temp_name, 0)?;
+        let temp = writer::TempFile::create(&paths.dir, &paths.temp_name, 0, false)?;
         let mut writer = std::io::BufWriter::with_capacity(1 << 20, &*temp.file);
         let result = async {
             let meta = self

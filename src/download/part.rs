@@ -9,7 +9,6 @@
 //! that count and resumes at once. The total number of resumes of one part is capped as well, so
 //! a server that cuts every answer after a few bytes cannot keep a part alive forever.
 
-use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -35,7 +34,7 @@ pub struct PartContext {
     /// The object's size, as seen by the HEAD.
     pub object_size: u64,
     pub cancel: Cancel,
-    pub file: Arc<File>,
+    pub file: Arc<super::direct::FileWriter>,
     pub temp_path: Arc<PathBuf>,
     /// Object offset of file offset 0.
     pub first: u64,

@@ -662,6 +662,22 @@ pub unsafe extern "C" fn oss_download_request_set_verify_on_resume(
     ffi_try! { download_of!(request).verify_parts_on_resume = verify; Ok(()) }
 }
 
+/// Writes the temp file with direct I/O (`O_DIRECT`) where the file system allows it: the aligned
+/// bulk of every part goes from the library's buffers to the disk, skipping the page cache (no
+/// second copy, no writeback left for the final fsync). On by default; file systems that refuse
+/// direct I/O get buffered writes either way. `false`: every write goes through the page cache.
+/// The bytes on disk and every durability guarantee are the same both ways.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_direct_io(
+    request: *mut oss_download_request_t,
+    direct_io: bool,
+) -> *mut oss_error_t {
+    ffi_try! { download_of!(request).direct_io = direct_io; Ok(()) }
+}
+
 /// Downloads version `version_id` (NULL or "": the current version).
 ///
 /// # Safety

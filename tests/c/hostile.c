@@ -361,6 +361,7 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         any_result("dreq ckpt NULL", oss_download_request_set_checkpoint_dir(dreq, NULL));
         expect_err("dreq range", oss_download_request_set_range(NULL, 0, 1), NUL_ARG);
         expect_err("dreq verify", oss_download_request_set_verify_on_resume(NULL, true), NUL_ARG);
+        expect_err("dreq direct io", oss_download_request_set_direct_io(NULL, false), NUL_ARG);
         expect_err("dreq version", oss_download_request_set_version_id(NULL, "v"), NUL_ARG);
         any_result("dreq version NULL", oss_download_request_set_version_id(dreq, NULL));
         expect_err("dreq match", oss_download_request_set_matching_etags(NULL, etags, 1), NUL_ARG);

@@ -142,6 +142,15 @@ pub fn run(rng: &mut Rng) {
         );
     }
     temp_dir_sequences(&env, &mnt, rng);
+    println!(
+        "    power: {} opens with O_DIRECT (the library's direct-I/O write path{})",
+        powerfs::DIRECT_OPENS.load(Ordering::Relaxed),
+        if powerfs::DIRECT_OPENS.load(Ordering::Relaxed) == 0 {
+            " did not reach this file system: the cuts covered buffered writes only"
+        } else {
+            ": cut like every other write"
+        }
+    );
     done.store(true, Ordering::SeqCst);
     assert!(
         powerfs::our_mounts().is_empty(),

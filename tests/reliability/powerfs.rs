@@ -572,7 +572,10 @@ impl Filesystem for Fuse {
         }
     }
 
-    fn open(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        if flags.0 & libc::O_DIRECT != 0 {
+            DIRECT_OPENS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let st = self.0.lock();
         match st.live.nodes.get(&ino.0) {
             Some(_) if !st.frozen => reply.opened(FileHandle(ino.0), FopenFlags::empty()),
@@ -797,6 +800,11 @@ impl Fuse {
 
 /// The file system's state, mountable again and again at one mount point (the downloader's
 /// checkpoint records absolute paths, so a resume must see the same ones).
+/// Opens with `O_DIRECT` seen by every power-cut file system of this process: the downloader's
+/// direct-I/O write path, when the kernel lets it reach FUSE, is then what the cuts exercise
+/// (its writes arrive here like any other and are lost at a cut unless synced).
+pub static DIRECT_OPENS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub struct PowerFs {
     shared: Arc<Shared>,
     pub mountpoint: PathBuf,

@@ -759,6 +759,7 @@ private:
                                                          : request.CheckpointDir())),
                            error) ||
             detail::failed(oss_download_request_set_verify_on_resume(req, request.VerifyOnResume()), error) ||
+            detail::failed(oss_download_request_set_direct_io(req, request.DirectIO()), error) ||
             detail::failed(oss_download_request_set_version_id(req, detail::optional(request.VersionId())), error) ||
             detail::failed(oss_download_request_set_matching_etags(req, match.empty() ? nullptr : &match[0],
                                                                    match.size()),

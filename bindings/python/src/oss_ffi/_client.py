@@ -717,6 +717,7 @@ class Client:
         if_modified_since: Optional[DateLike] = None,
         if_unmodified_since: Optional[DateLike] = None,
         verify_on_resume: bool = True,
+        direct_io: bool = True,
         traffic_limit: Optional[int] = None,
         request_payer: bool = False,
         cancel_event: Optional[threading.Event] = None,
@@ -739,6 +740,9 @@ class Client:
             verify_on_resume: re-read the finished parts of a resumed download and check their
                 CRC64 (default True: every byte of the file is then either received or read
                 back and checked by the call); False trusts the checkpoint's recorded CRCs.
+            direct_io: write the temp file with direct I/O (O_DIRECT) where the file system
+                allows it (default True: no second copy into the page cache, durability almost
+                free); False writes through the page cache. Same bytes, same guarantees.
 
         Ctrl-C (KeyboardInterrupt) cancels the download, leaves the checkpoint, and re-raises.
 
@@ -758,6 +762,7 @@ class Client:
             if_unmodified_since, "if_unmodified_since"
         )
         verify = _bool(verify_on_resume, "verify_on_resume")
+        direct = _bool(direct_io, "direct_io")
         limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
         payer = _bool(request_payer, "request_payer")
         if cancel_event is not None and not isinstance(cancel_event, threading.Event):
@@ -792,6 +797,7 @@ class Client:
             if unsince is not None:
                 check(lib, lib.oss_download_request_set_unmodified_since(req, unsince))
             check(lib, lib.oss_download_request_set_verify_on_resume(req, verify))
+            check(lib, lib.oss_download_request_set_direct_io(req, direct))
             if limit is not None:
                 check(lib, lib.oss_download_request_set_traffic_limit(req, limit))
             if payer:

@@ -177,6 +177,7 @@ _PROTOTYPES = {
     "oss_download_request_set_checkpoint_dir": (_err_p, [c_void_p, c_char_p]),
     "oss_download_request_set_range": (_err_p, [c_void_p, c_int64, c_int64]),
     "oss_download_request_set_verify_on_resume": (_err_p, [c_void_p, c_bool]),
+    "oss_download_request_set_direct_io": (_err_p, [c_void_p, c_bool]),
     "oss_download_request_set_version_id": (_err_p, [c_void_p, c_char_p]),
     "oss_download_request_set_matching_etags": (
         _err_p,
