@@ -56,7 +56,7 @@ static const char *usage_text =
     "  --key KEY             object key\n"
     "  --output PATH         destination file (default: the key, relative to the current directory)\n"
     "  --checkpoint-dir DIR  existing directory for the checkpoint: makes the download resumable\n"
-    "  --threads N           parts downloaded at once (default 3)\n"
+    "  --threads N           parts downloaded at once (default 4)\n"
     "  --part-size SIZE      part size, suffixes K/M/G (default 8M, at least 100K)\n"
     "  --range START-END     only bytes START..END inclusive; START- means to the end\n"
     "  --v4                  OSS4-HMAC-SHA256 signing (needs --region); default V1\n"
@@ -145,7 +145,7 @@ static int usage_error(const char *fmt, const char *arg) {
 static int parse_args(int argc, char **argv, struct options *o) {
     int i;
     memset(o, 0, sizeof *o);
-    o->threads = 3;
+    o->threads = 4;
     o->part_size = 8ULL * 1024 * 1024;
     o->verify_on_resume = 1; /* the library's default: finished parts are re-read on resume */
     o->progress = "auto";

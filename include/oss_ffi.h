@@ -166,7 +166,7 @@ typedef struct oss_credentials_t oss_credentials_t;
 
 /**
  * A resumable download (the C++ SDK's `DownloadObjectRequest`): bucket, key, destination, part
- * size (default 8 MiB), threads (default 3), checkpoint directory (set = resumable), range,
+ * size (default 8 MiB), threads (default 4), checkpoint directory (set = resumable), range,
  * conditions, progress, and per-download cancellation.
  *
  * Ownership: Box; `oss_download_request_new` / `oss_download_request_free` (not while a download
@@ -1021,7 +1021,7 @@ oss_error_t *oss_download_request_set_part_size(oss_download_request_t *request,
                                                 uint64_t part_size);
 
 /**
- * Parts downloaded at once: 1..=1000 (default 3). Never more than there are parts.
+ * Parts downloaded at once: 1..=1000 (default 4; the C++ layer passes its own 3). Never more than there are parts.
  *
  * # Safety
  * `request` NULL or live.

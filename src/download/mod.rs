@@ -84,7 +84,12 @@ pub type ProgressFn = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 pub const MIN_PART_SIZE: u64 = 100 * 1024;
 pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-pub const DEFAULT_THREAD_NUM: u32 = 3;
+/// Parts in flight by default: 4 for the C API, the Rust API and Python (the C++ layer keeps the
+/// official SDK's 3). Chosen from the thread sweep of issue 12 (BENCHMARKS.md, "Defaults"): on
+/// the 2-core bench machine 1 GiB came at 1103, 1528, 1887, 1800, 1816 and 1636 MB/s with 1, 2,
+/// 4, 8, 16 and 32 threads (direct I/O: more parts in flight keep the disk's queue full), while
+/// peak RSS grows ~3.5 MiB per thread (22 MiB at 4).
+pub const DEFAULT_THREAD_NUM: u32 = 4;
 pub const MAX_THREAD_NUM: u32 = 1000;
 
 /// Finished parts are recorded in the checkpoint at most this often (plus once on failure).

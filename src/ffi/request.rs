@@ -478,7 +478,7 @@ fn set_response_header(o: &mut ObjectRequest, which: u32, v: Option<&str>) -> Re
 // ---------------------------------------------------------------------------------------------
 
 /// A resumable download (the C++ SDK's `DownloadObjectRequest`): bucket, key, destination, part
-/// size (default 8 MiB), threads (default 3), checkpoint directory (set = resumable), range,
+/// size (default 8 MiB), threads (default 4), checkpoint directory (set = resumable), range,
 /// conditions, progress, and per-download cancellation.
 ///
 /// Ownership: Box; `oss_download_request_new` / `oss_download_request_free` (not while a download
@@ -592,7 +592,7 @@ pub unsafe extern "C" fn oss_download_request_set_part_size(
     }
 }
 
-/// Parts downloaded at once: 1..=1000 (default 3). Never more than there are parts.
+/// Parts downloaded at once: 1..=1000 (default 4; the C++ layer passes its own 3). Never more than there are parts.
 ///
 /// # Safety
 /// `request` NULL or live.

@@ -729,7 +729,7 @@ class Client:
             checkpoint_dir: an existing directory; makes the download resumable (a cancelled
                 or interrupted download continues where it stopped on the next call).
             part_size: bytes per part (102400 .. 5 GiB; default 8 MiB).
-            threads: parts downloaded at once (1..1000; default 3).
+            threads: parts downloaded at once (1..1000; default 4).
             range: ``(start, end)`` inclusive; ``end`` None means to the end.
             progress: ``progress(increment, transferred, total)``, called on a library thread
                 (serialised, about 10 times a second); ``transferred`` never decreases and ends
