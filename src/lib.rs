@@ -11,7 +11,7 @@
 //! - [`object`]: HeadObject, GetObjectMeta, ranged GET, GetObject to a file.
 //! - `presign`: presigned GET URLs (V1 and V4), made locally.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
-//! - [`download`]: the resumable downloader (planner, checkpoint, writer, progress, lock,
+//! - [`download`]: the resumable downloader (planner, checkpoint, writer, direct I/O, progress, lock,
 //!   validation, and the opened directories every file operation goes through).
 //! - [`log`]: the log sink and level.
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -20,8 +20,8 @@
 //!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
 //! 6. `part`: at most `thread_num` parts in flight, each pinned to the HEAD's ETag, written at its
-//!    offsets by a `writer::PartWriter` (large positional writes on the blocking pool, CRC64
-//!    computed on the way); finished parts are recorded in the checkpoint in batches, after the
+//!    offsets by a `writer::PartWriter` (large positional writes on the blocking pool, direct
+//!    I/O where the file system allows it (`direct`), CRC64 computed on the way); finished parts are recorded in the checkpoint in batches, after the
 //!    temp file was synced. The first unrecoverable failure cancels the other parts.
 //! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
 //!    when CRC is enabled and the header is present); then the temp file is synced, given the
