@@ -20,8 +20,8 @@
 //!
 //! Fallback: where the file system refuses `O_DIRECT` (tmpfs before 6.6, many FUSE file systems)
 //! the file is opened without it and every write is buffered; a direct write that fails with
-//! `EINVAL` (an alignment the device does not accept) turns direct writes off for the file and is
-//! done again buffered. Either way the bytes are the same.
+//! `EINVAL` (an alignment the device does not accept) or `EOPNOTSUPP` turns direct writes off for
+//! the file and is done again buffered. Either way the bytes are the same.
 
 use std::ffi::OsStr;
 use std::fs::File;
@@ -89,7 +89,7 @@ impl FileWriter {
         }
         match direct.write_all_at(middle, offset + head as u64) {
             Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INVAL.raw_os_error()) => {
+            Err(e) if refused(&e) => {
                 self.direct_on.store(false, Ordering::Relaxed);
                 self.buffered.write_all_at(middle, offset + head as u64)?;
             }
@@ -102,6 +102,15 @@ impl FileWriter {
         }
         Ok(())
     }
+}
+
+/// Errors with which a file system turns down a direct write it accepted the open for: the
+/// alignment it wants is not ours (`EINVAL`), or it does not do direct writes after all.
+fn refused(e: &io::Error) -> bool {
+    use rustix::io::Errno;
+    [Errno::INVAL, Errno::OPNOTSUPP, Errno::NOTSUP]
+        .iter()
+        .any(|x| e.raw_os_error() == Some(x.raw_os_error()))
 }
 
 /// A write buffer whose first byte, meant for file offset `o`, sits at an address congruent to
