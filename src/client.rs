@@ -207,7 +207,8 @@ impl Client {
     }
 
     /// Sets the clock offset (server minus local, seconds). Normally learnt from the server's
-    /// `RequestTimeTooSkewed` answers; public so that tests can simulate a skewed local clock.
+    /// `RequestTimeTooSkewed` answers; a test hook to simulate a skewed local clock.
+    #[cfg(feature = "test-hooks")]
     pub fn set_clock_offset_secs(&self, secs: i64) {
         self.inner.clock_offset.store(secs, Ordering::Relaxed);
     }

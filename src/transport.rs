@@ -400,7 +400,7 @@ async fn read_error(
 }
 
 /// Turns an error answer into an `Error` (exposed for tests and fuzzing).
-pub fn parse_error_body(status: u16, body: &[u8]) -> Error {
+pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> Error {
     let text = String::from_utf8_lossy(body);
     let fields = parse_error_xml(&text);
     let kind = ErrorKind::Server;
@@ -431,7 +431,7 @@ pub fn parse_error_body(status: u16, body: &[u8]) -> Error {
 }
 
 /// The child elements of `<Error>` as name -> text, or None when the body is no such XML.
-pub fn parse_error_xml(text: &str) -> Option<std::collections::HashMap<String, String>> {
+pub(crate) fn parse_error_xml(text: &str) -> Option<std::collections::HashMap<String, String>> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
     let mut fields = std::collections::HashMap::new();
@@ -832,7 +832,7 @@ pub(crate) async fn get(
 }
 
 /// `bytes a-b/total` -> (a, b, total).
-pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
+pub(crate) fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
     let rest = v.trim().strip_prefix("bytes")?.trim_start();
     let (range, total) = rest.split_once('/')?;
     let (a, b) = range.trim().split_once('-')?;

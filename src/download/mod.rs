@@ -171,7 +171,8 @@ impl std::fmt::Debug for DownloadRequest {
 }
 
 /// The checkpoint file a request would use (`None` without a checkpoint directory). Every
-/// spelling of one destination gives the same file.
+/// spelling of one destination gives the same file. A test hook (`test-hooks` feature).
+#[cfg(feature = "test-hooks")]
 pub fn checkpoint_path(req: &DownloadRequest) -> Result<Option<PathBuf>> {
     let paths = validate::validate(req)?;
     Ok(checkpoint_of(req, &paths).map(|c| c.path))
@@ -653,11 +654,27 @@ fn object_changed(req: &ObjectRequest, old: &str, new: &str, when: &str) -> Erro
     e
 }
 
-/// Entry points for the reliability suite's fuzzer (`tests/reliability/fuzz.rs`); not an API.
+/// Entry points for the reliability suite's fuzzer (`tests/reliability/fuzz.rs`); not an API:
+/// only with the `test-hooks` feature.
+#[cfg(feature = "test-hooks")]
 #[doc(hidden)]
 pub mod fuzzing {
     use super::checkpoint::{self, Verdict};
     use super::plan::Plan;
+    /// `crate::transport::parse_content_range`.
+    pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
+        crate::transport::parse_content_range(v)
+    }
+
+    /// `crate::transport::parse_error_body`.
+    pub fn parse_error_body(status: u16, body: &[u8]) -> crate::error::Error {
+        crate::transport::parse_error_body(status, body)
+    }
+
+    /// `crate::transport::parse_error_xml`.
+    pub fn parse_error_xml(text: &str) -> Option<std::collections::HashMap<String, String>> {
+        crate::transport::parse_error_xml(text)
+    }
 
     /// Parses checkpoint-file bytes as a resume does; on success, the record encoded again.
     pub fn checkpoint_reencode(bytes: &[u8]) -> std::result::Result<Vec<u8>, String> {

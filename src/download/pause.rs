@@ -9,55 +9,65 @@
 //! - `rename`: every part done and the temp file synced, before it is renamed over the destination;
 //! - `after_rename`: the destination in place, the checkpoint not yet deleted.
 //!
-//! Cost when unset (production): the environment is read once per process; each point is then
-//! one load of a `OnceLock` and a branch.
+//! Only with the `test-hooks` feature (the tests turn it on; release builds and `make install`
+//! do not): without it `at` is an empty function and the environment is never read.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::OnceLock;
-use std::time::Duration;
+#[cfg(not(feature = "test-hooks"))]
+#[inline(always)]
+pub fn at(_point: &str) {}
 
-struct Pause {
-    point: String,
-    nth: u32,
-    ms: u64,
-    seen: AtomicU32,
-}
+#[cfg(feature = "test-hooks")]
+pub use hook::at;
 
-static PAUSE: OnceLock<Option<Pause>> = OnceLock::new();
+#[cfg(feature = "test-hooks")]
+mod hook {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    use std::time::Duration;
 
-fn config() -> Option<&'static Pause> {
-    PAUSE
-        .get_or_init(|| {
-            let spec = std::env::var("OSS_FFI_TEST_PAUSE_AT").ok()?;
-            let (point, nth) = match spec.split_once('@') {
-                Some((p, n)) => (p.to_string(), n.parse().ok()?),
-                None => (spec, 1),
-            };
-            let ms = std::env::var("OSS_FFI_TEST_PAUSE_MS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(30_000);
-            Some(Pause {
-                point,
-                nth,
-                ms,
-                seen: AtomicU32::new(0),
-            })
-        })
-        .as_ref()
-}
-
-/// Pauses here when the test hook names `point` (see the module documentation). Blocking: call
-/// it only from the blocking pool or a plain thread.
-pub fn at(point: &str) {
-    let Some(p) = config() else { return };
-    if p.point != point || p.seen.fetch_add(1, Ordering::SeqCst) + 1 != p.nth {
-        return;
+    struct Pause {
+        point: String,
+        nth: u32,
+        ms: u64,
+        seen: AtomicU32,
     }
-    use std::io::Write;
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(err, "OSS_FFI_PAUSED {point}");
-    let _ = err.flush();
-    drop(err);
-    std::thread::sleep(Duration::from_millis(p.ms));
+
+    static PAUSE: OnceLock<Option<Pause>> = OnceLock::new();
+
+    fn config() -> Option<&'static Pause> {
+        PAUSE
+            .get_or_init(|| {
+                let spec = std::env::var("OSS_FFI_TEST_PAUSE_AT").ok()?;
+                let (point, nth) = match spec.split_once('@') {
+                    Some((p, n)) => (p.to_string(), n.parse().ok()?),
+                    None => (spec, 1),
+                };
+                let ms = std::env::var("OSS_FFI_TEST_PAUSE_MS")
+                    .ok()
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(30_000);
+                Some(Pause {
+                    point,
+                    nth,
+                    ms,
+                    seen: AtomicU32::new(0),
+                })
+            })
+            .as_ref()
+    }
+
+    /// Pauses here when the test hook names `point` (see the module documentation). Blocking: call
+    /// it only from the blocking pool or a plain thread.
+    pub fn at(point: &str) {
+        let Some(p) = config() else { return };
+        if p.point != point || p.seen.fetch_add(1, Ordering::SeqCst) + 1 != p.nth {
+            return;
+        }
+        use std::io::Write;
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "OSS_FFI_PAUSED {point}");
+        let _ = err.flush();
+        drop(err);
+        std::thread::sleep(Duration::from_millis(p.ms));
+    }
 }

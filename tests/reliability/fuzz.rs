@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use oss_ffi::download::fuzzing;
-use oss_ffi::transport::{parse_content_range, parse_error_body, parse_error_xml};
+use oss_ffi::download::fuzzing::{parse_content_range, parse_error_body, parse_error_xml};
 
 use crate::download_support::Rng;
 use crate::support;
