@@ -20,7 +20,7 @@
 //!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
 //! 6. `part`: at most `thread_num` parts in flight, each pinned to the HEAD's ETag, written at its
-//!    offsets by a `writer::PartWriter` (large positional writes on the blocking pool, direct
+//!    offsets by a `part_writer::PartWriter` (large positional writes on the blocking pool, direct
 //!    I/O where the file system allows it (`direct`), CRC64 computed on the way); finished parts are recorded in the checkpoint in batches, after the
 //!    temp file was synced. The first unrecoverable failure cancels the other parts.
 //! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
@@ -37,6 +37,7 @@ mod direct;
 mod directory;
 pub(crate) mod lock;
 mod part;
+mod part_writer;
 mod pause;
 pub mod plan;
 mod progress;
@@ -404,7 +405,7 @@ impl Job<'_> {
             temp_path: Arc::new(temp.path.clone()),
             first: plan.first,
             progress: progress.clone(),
-            buffers: Arc::new(writer::BufferPool::new(
+            buffers: Arc::new(part_writer::BufferPool::new(
                 (WRITE_BUFFER_BUDGET / threads).clamp(WRITE_BUFFER_MIN, WRITE_BUFFER_MAX),
             )),
         });

@@ -12,9 +12,9 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::part_writer::{BufferPool, PartWriter};
 use super::plan::Part;
 use super::progress::Progress;
-use super::writer::{BufferPool, PartWriter};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
