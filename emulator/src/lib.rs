@@ -5,6 +5,13 @@
 //! conditional-request rules, injects faults on demand and logs every request.
 //! See `emulator/README.md`.
 //!
+//! Modules, each one concept, imports pointing one way (down this list):
+//! `conn` (an accepted connection) -> `server` (the dispatch) -> `get`, `put`, `admin` (the
+//! answers) -> `pump` (a GET body read from the object's memory map, with faults, traffic limit
+//! and shaping) -> `state` (shared state, the per-request log context) -> `response` (answer
+//! bodies), `auth` (V1/V4 verification), `addressing`, `rules` (Range and conditions), `meta`
+//! (the object store), `faults`, `shaping`, `error`, `util` (dates, hashes, encodings).
+//!
 //! ```no_run
 //! use oss_emulator::{Credential, Emulator, EmulatorConfig, Faults};
 //! let emu = Emulator::start(EmulatorConfig {
@@ -18,13 +25,20 @@
 //! ```
 
 pub mod addressing;
+mod admin;
 pub mod auth;
+mod conn;
 pub mod error;
 pub mod faults;
+mod get;
 pub mod meta;
+mod pump;
+mod put;
+mod response;
 pub mod rules;
 pub mod server;
 pub mod shaping;
+mod state;
 pub mod util;
 
 use std::net::SocketAddr;
@@ -152,7 +166,7 @@ pub struct Emulator {
     addr: SocketAddr,
     tls: bool,
     ca_pem: Option<PathBuf>,
-    shared: Arc<server::Shared>,
+    shared: Arc<state::Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -183,7 +197,7 @@ impl Emulator {
         } else {
             None
         };
-        let shared = Arc::new(server::Shared::new(
+        let shared = Arc::new(state::Shared::new(
             store,
             cfg.credentials.clone(),
             cfg.public_read.clone(),
@@ -381,7 +395,7 @@ impl Drop for Emulator {
 
 async fn accept_loop(
     listener: tokio::net::TcpListener,
-    shared: Arc<server::Shared>,
+    shared: Arc<state::Shared>,
     tls: Option<tokio_rustls::TlsAcceptor>,
     mut stop: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -401,12 +415,12 @@ async fn accept_loop(
         let shared = shared.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
-            let (io, reset) = server::ConnIo::new(stream);
+            let (io, reset) = conn::ConnIo::new(stream);
             match tls {
-                None => server::serve_connection(shared, io, peer, reset).await,
+                None => conn::serve_connection(shared, io, peer, reset).await,
                 Some(acc) => {
                     if let Ok(s) = acc.accept(io).await {
-                        server::serve_connection(shared, s, peer, reset).await
+                        conn::serve_connection(shared, s, peer, reset).await
                     }
                 }
             }
