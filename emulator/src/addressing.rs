@@ -2,8 +2,8 @@
 
 use std::net::IpAddr;
 
+use crate::encoding::percent_decode_utf8;
 use crate::error::OssError;
-use crate::util::percent_decode_utf8;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Addressed {

@@ -9,11 +9,9 @@ use hmac::{Hmac, Mac};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use crate::encoding::{hex_lower, percent_decode_bytes, uri_encode};
 use crate::error::OssError;
-use crate::util::{
-    abs_diff, fmt_rfc3339_millis, hex_lower, parse_http_date, parse_iso8601_basic,
-    percent_decode_bytes, uri_encode,
-};
+use crate::time::{abs_diff, fmt_rfc3339_millis, parse_http_date, parse_iso8601_basic};
 use crate::Credential;
 
 pub const MAX_SKEW: Duration = Duration::from_secs(15 * 60);
@@ -892,7 +890,7 @@ mod tests {
         let mut hdrs = headers.clone();
         for (k, v) in hdrs.iter_mut() {
             if k == "x-oss-date" {
-                *v = crate::util::fmt_iso8601_basic(UNIX_EPOCH + Duration::from_secs(1702747512));
+                *v = crate::time::fmt_iso8601_basic(UNIX_EPOCH + Duration::from_secs(1702747512));
             }
         }
         hdrs.push(("authorization".into(), "OSS4-HMAC-SHA256 Credential=ak/20231216/cn-hangzhou/oss/aliyun_v4_request,AdditionalHeaders=abc;zabc,Signature=4a4183c187c07c8947db7620deb0a6b38d9fbdd34187b6dbaccb316fa251212f".into()));

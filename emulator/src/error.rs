@@ -1,6 +1,6 @@
 //! OSS error answers: status, code, message, EC, extra XML fields.
 
-use crate::util::xml_escape;
+use crate::encoding::xml_escape;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OssError {

@@ -20,7 +20,7 @@ use crate::rules::{
 };
 use crate::shaping::ConnShaping;
 use crate::state::{header_str, internal_error, query_value, Ctx};
-use crate::util::fmt_http_date;
+use crate::time::fmt_http_date;
 
 pub(crate) async fn get_object(
     mut ctx: Ctx,

@@ -10,7 +10,7 @@
 //! answers) -> `pump` (a GET body read from the object's memory map, with faults, traffic limit
 //! and shaping) -> `state` (shared state, the per-request log context) -> `response` (answer
 //! bodies), `auth` (V1/V4 verification), `addressing`, `rules` (Range and conditions), `meta`
-//! (the object store), `faults`, `shaping`, `error`, `util` (dates, hashes, encodings).
+//! (the object store), `faults`, `shaping`, `error`, `time`, `encoding`, `crc64`, `content` (generated object bytes).
 //!
 //! ```no_run
 //! use oss_emulator::{Credential, Emulator, EmulatorConfig, Faults};
@@ -28,6 +28,9 @@ pub mod addressing;
 mod admin;
 pub mod auth;
 mod conn;
+pub mod content;
+pub mod crc64;
+pub mod encoding;
 pub mod error;
 pub mod faults;
 mod get;
@@ -39,7 +42,7 @@ pub mod rules;
 pub mod server;
 pub mod shaping;
 mod state;
-pub mod util;
+pub mod time;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -18,8 +18,9 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::crc64::Crc64;
+use crate::encoding::{hex_lower, hex_upper};
 use crate::error::OssError;
-use crate::util::{hex_lower, hex_upper, Crc64};
 
 pub const META_DIR: &str = ".oss-emulator-meta";
 
@@ -441,12 +442,12 @@ impl MetaStore {
         impl Read for Gen {
             fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
                 let n = ((self.size - self.pos) as usize).min(buf.len());
-                crate::util::fill_pseudo_random(self.seed, self.pos, &mut buf[..n]);
+                crate::content::fill_pseudo_random(self.seed, self.pos, &mut buf[..n]);
                 self.pos += n as u64;
                 Ok(n)
             }
         }
-        let seed = crate::util::crc64(key.as_bytes());
+        let seed = crate::crc64::crc64(key.as_bytes());
         self.create_bucket(bucket)?;
         self.put(bucket, key, Gen { seed, pos: 0, size }, None, Vec::new())
     }

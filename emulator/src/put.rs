@@ -51,7 +51,7 @@ pub(crate) async fn put_object(
     }
     if let Some(sha) = header_str(&h, "x-oss-content-sha256") {
         if sha.len() == 64 && sha.bytes().all(|c| c.is_ascii_hexdigit()) {
-            let got = crate::util::hex_lower(&sha2::Sha256::digest(&body));
+            let got = crate::encoding::hex_lower(&sha2::Sha256::digest(&body));
             if !got.eq_ignore_ascii_case(sha) {
                 return ctx.error(
                     OssError::new(

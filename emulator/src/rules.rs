@@ -4,7 +4,7 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::OssError;
-use crate::util::parse_http_date;
+use crate::time::parse_http_date;
 
 /// What a GET answers with respect to Range.
 #[derive(Debug, Clone, PartialEq, Eq)]

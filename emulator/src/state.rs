@@ -17,7 +17,7 @@ use crate::faults::{FaultState, Faults};
 use crate::meta::MetaStore;
 use crate::response::{full, RespBody};
 use crate::shaping::{Shaping, ShapingState};
-use crate::util::{fmt_http_date, fmt_rfc3339_millis};
+use crate::time::{fmt_http_date, fmt_rfc3339_millis};
 use crate::{Credential, LogEntry};
 
 /// Body chunk size for GET answers.
