@@ -18,7 +18,7 @@
 //! address is aligned too. The kernel keeps the two paths coherent (a direct write flushes and
 //! drops cached pages of its range); the two never write the same bytes.
 //!
-//! Fallback: where the file system refuses `O_DIRECT` (tmpfs before 6.6, many FUSE file systems)
+//! Fallback: where the file system refuses `O_DIRECT` (tmpfs before 6.6, some FUSE file systems)
 //! the file is opened without it and every write is buffered; a direct write that fails with
 //! `EINVAL` (an alignment the device does not accept) or `EOPNOTSUPP` turns direct writes off for
 //! the file and is done again buffered. Either way the bytes are the same.
