@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant, SystemTime};
 
-use oss_emulator::auth::{
+use oss_emulator::auth::v1::{
     v1_canonical_headers, v1_canonical_resource, v1_sign, v1_string_to_sign, V1_SUBRESOURCES,
 };
 use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultAction, FaultRule, Faults};
