@@ -51,6 +51,18 @@ def test_multipart_download(client, emu, tmp_path) -> None:
     assert list(ckpt.iterdir()) == []  # checkpoint removed on success
 
 
+@pytest.mark.parametrize("direct_io", [True, False])
+def test_direct_io_on_and_off(client, emu, tmp_path, direct_io) -> None:
+    # A part size off the 4 KiB grid: every part boundary falls inside a block.
+    data = emu.put("big/direct.bin", data_of(1024 * 1024 + 777, 11))
+    dest = tmp_path / "direct.bin"
+    meta = client.resumable_download(
+        "py-bucket", "big/direct.bin", dest, part_size=102400 + 1, threads=4, direct_io=direct_io
+    )
+    assert dest.read_bytes() == data
+    assert meta.crc64 == _crc(data)
+
+
 @pytest.mark.parametrize("rng", [(0, 0), (1000, 300_000), (500_000, None), (10, 10**9)])
 def test_ranged_download(client, emu, tmp_path, rng) -> None:
     data = emu.put("big/ranged.bin", data_of(700_000, 9))

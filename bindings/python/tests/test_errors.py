@@ -98,6 +98,8 @@ def test_wrong_types_fail_before_c(v4, tmp_path) -> None:
     with pytest.raises(TypeError):
         v4.resumable_download("b", "k", tmp_path / "k", verify_on_resume=1)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
+        v4.resumable_download("b", "k", tmp_path / "k", direct_io="no")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
         v4.resumable_download("b", "k", tmp_path / "k", cancel_event=True)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK), region=REGION, max_conections=4)
