@@ -11,6 +11,7 @@
 //! - [`object`]: HeadObject, GetObjectMeta, ranged GET, GetObject to a file.
 //! - `presign`: presigned GET URLs (V1 and V4), made locally.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
+//! - [`date`]: the protocol's date formats and the civil-date arithmetic under them.
 //! - [`download`]: the resumable downloader (planner, checkpoint, writer, direct I/O, progress, lock,
 //!   validation, and the opened directories every file operation goes through).
 //! - [`log`]: the log sink and level.
@@ -25,6 +26,7 @@ pub mod client;
 pub mod config;
 pub mod crc64;
 pub mod credentials;
+pub mod date;
 pub mod download;
 pub mod endpoint;
 pub mod error;

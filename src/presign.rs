@@ -78,7 +78,7 @@ pub(crate) fn get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<
             }
             SignatureVersion::V4 => {
                 let region = client.region();
-                let datetime = sign::v4::iso8601(now);
+                let datetime = crate::date::iso8601(now);
                 if !creds.security_token.is_empty() {
                     query.push((
                         "x-oss-security-token".to_string(),

@@ -309,44 +309,7 @@ fn server_time(err: &Error) -> Option<std::time::SystemTime> {
     let marker = "ServerTime=";
     let idx = err.message.rfind(marker)?;
     let v = err.message[idx + marker.len()..].trim_end_matches(')');
-    parse_time(v)
-}
-
-/// Parses `2023-12-16T16:20:57.000Z` or an RFC 1123 date.
-pub(crate) fn parse_time(v: &str) -> Option<std::time::SystemTime> {
-    if let Ok(t) = httpdate::parse_http_date(v) {
-        return Some(t);
-    }
-    let v = v.trim();
-    if v.len() < 19 {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| v.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // `9999-12-99T99:99:99` is no time at all (leap seconds may say :60).
-    if !(1970..=9999).contains(&y)
-        || !(1..=12).contains(&mo)
-        || !(1..=31).contains(&d)
-        || h > 23
-        || mi > 59
-        || s > 60
-    {
-        return None;
-    }
-    // days from civil (Howard Hinnant)
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    let secs = days * 86400 + h * 3600 + mi * 60 + s;
-    if secs < 0 {
-        return None;
-    }
-    Some(std::time::UNIX_EPOCH + Duration::from_secs(secs as u64))
+    crate::date::parse_time(v)
 }
 
 /// Builds the error for a failed answer: XML body, or `x-oss-err` for bodiless answers.

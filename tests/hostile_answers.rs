@@ -182,7 +182,7 @@ fn skew_server(server_time: String) -> HostileServer {
 fn iso(t: std::time::SystemTime) -> String {
     let secs = t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     // yyyy-mm-ddThh:mm:ss.000Z through the V4 signer's own formatting (yyyymmddThhmmssZ).
-    let s = oss_ffi::sign::v4::iso8601(std::time::UNIX_EPOCH + Duration::from_secs(secs));
+    let s = oss_ffi::date::iso8601(std::time::UNIX_EPOCH + Duration::from_secs(secs));
     format!(
         "{}-{}-{}T{}:{}:{}.000Z",
         &s[0..4],

@@ -703,9 +703,9 @@ pub mod fuzzing {
         Ok(got.verdict(&want, &plan) == Verdict::Resume)
     }
 
-    /// `crate::transport::parse_time` (Date, Last-Modified, ServerTime values).
+    /// `crate::date::parse_time` (Date, Last-Modified, ServerTime values).
     pub fn parse_time(v: &str) -> Option<std::time::SystemTime> {
-        crate::transport::parse_time(v)
+        crate::date::parse_time(v)
     }
 
     /// `crate::transport::meta_from_headers` over raw header pairs (invalid ones skipped).

@@ -46,28 +46,3 @@ fn canonical_headers(req: &SignableRequest, keep: impl Fn(&str) -> bool) -> Vec<
     out.sort();
     out
 }
-
-/// RFC 1123 date as OSS wants it: `Fri, 13 Nov 2015 14:47:53 GMT`. Times outside 1970..=9999
-/// (which `httpdate` cannot format) are clamped, so this never panics.
-pub fn http_date(t: std::time::SystemTime) -> String {
-    let last = std::time::UNIX_EPOCH + std::time::Duration::from_secs(LAST_SECOND);
-    httpdate::fmt_http_date(t.clamp(std::time::UNIX_EPOCH, last))
-}
-
-/// 9999-12-31T23:59:59Z in Unix seconds: the last time both date formats can write (four-digit
-/// years); later times are clamped to it.
-pub(crate) const LAST_SECOND: u64 = 253_402_300_799;
-
-#[cfg(test)]
-mod tests {
-    use std::time::{Duration, UNIX_EPOCH};
-
-    #[test]
-    fn dates_out_of_range_are_clamped_not_panics() {
-        let far = UNIX_EPOCH + Duration::from_secs(1 << 40);
-        assert_eq!(super::http_date(far), "Fri, 31 Dec 9999 23:59:59 GMT");
-        assert_eq!(super::v4::iso8601(far), "99991231T235959Z");
-        let before = UNIX_EPOCH - Duration::from_secs(86400);
-        assert_eq!(super::http_date(before), "Thu, 01 Jan 1970 00:00:00 GMT");
-    }
-}

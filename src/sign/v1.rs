@@ -4,8 +4,9 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use super::{canonical_headers, http_date, SignableRequest};
+use super::{canonical_headers, SignableRequest};
 use crate::credentials::Credentials;
+use crate::date::http_date;
 
 /// Query parameters that are part of the V1 CanonicalizedResource (all others are not signed).
 const SIGNED_SUBRESOURCES: &[&str] = &[
