@@ -14,7 +14,7 @@ use crate::config::{Config, SignatureVersion};
 use crate::credentials::CredentialsProvider;
 use crate::endpoint::{Addressing, Endpoint};
 use crate::error::{Error, Result};
-use crate::transport::RateLimiter;
+use crate::rate_limit::RateLimiter;
 
 /// The largest clock correction learnt from a `RequestTimeTooSkewed` answer: one day. A server
 /// claiming a time further away is not believed (its error is returned as it is).

@@ -8,6 +8,7 @@
 //! - [`sign`]: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256) request signing.
 //! - [`transport`]: HTTP over reqwest, retries with backoff, clock skew, XML error parsing.
 //! - [`client`]: a configured client (endpoint + credentials + transport).
+//! - [`rate_limit`]: the receive-rate limiter a client shares across its connections.
 //! - [`object`]: HeadObject, GetObjectMeta, ranged GET, GetObject to a file.
 //! - `presign`: presigned GET URLs (V1 and V4), made locally.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
@@ -35,6 +36,7 @@ pub mod ffi;
 pub mod log;
 pub mod object;
 pub(crate) mod presign;
+pub mod rate_limit;
 pub mod runtime;
 pub mod sign;
 pub mod transport;

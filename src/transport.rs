@@ -4,8 +4,7 @@
 //! TLS: rustls (pure Rust, no system OpenSSL to match at build or run time; system roots via
 //! rustls-native-certs, plus `caFile` / `caPath` bundles).
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
@@ -18,6 +17,7 @@ use crate::config::{Config, SignatureVersion};
 use crate::error::{curl, Error, ErrorKind, Result};
 use crate::log::{self, Level};
 use crate::object::{ByteRange, ObjectBody, ObjectMeta, ObjectRequest};
+use crate::rate_limit::RateLimiter;
 use crate::sign::{self, SignableRequest};
 
 /// Largest error body read into memory.
@@ -869,100 +869,9 @@ impl Body {
     }
 }
 
-/// An aggregate receive limit shared by every request of a client (bytes per second).
-#[derive(Clone)]
-pub struct RateLimiter {
-    bytes_per_sec: u64,
-    /// When set, the limit is read from it on every acquire (0 = unlimited).
-    source: Option<crate::config::RateSource>,
-    /// The instant at which the bytes reserved so far are "paid for".
-    next: Arc<std::sync::Mutex<Instant>>,
-}
-
-impl RateLimiter {
-    pub fn new(bytes_per_sec: u64) -> Self {
-        RateLimiter {
-            bytes_per_sec: bytes_per_sec.max(1),
-            source: None,
-            next: Arc::new(std::sync::Mutex::new(Instant::now())),
-        }
-    }
-
-    /// A limit read from `source` before every chunk (so it may change while bodies stream).
-    pub fn with_source(source: crate::config::RateSource) -> Self {
-        RateLimiter {
-            bytes_per_sec: 0,
-            source: Some(source),
-            next: Arc::new(std::sync::Mutex::new(Instant::now())),
-        }
-    }
-
-    /// Waits until `n` more bytes fit under the limit (allowing a 100 ms burst).
-    pub async fn acquire(&self, n: u64) {
-        let bytes_per_sec = match &self.source {
-            // Asked with no lock held: the source is the caller's code.
-            Some(source) => (source.0)(),
-            None => self.bytes_per_sec,
-        };
-        let wait_until = {
-            let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
-            let now = Instant::now();
-            if bytes_per_sec == 0 {
-                // Unlimited for now: nothing is owed when a limit is set again.
-                *next = now;
-                return;
-            }
-            let burst = Duration::from_millis(100);
-            if *next + burst < now {
-                *next = now - burst;
-            }
-            *next += Duration::from_secs_f64(n as f64 / bytes_per_sec as f64);
-            *next
-        };
-        let now = Instant::now();
-        if wait_until > now {
-            tokio::time::sleep_until(tokio::time::Instant::from_std(wait_until)).await;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_rate_source_is_asked_on_every_acquire() {
-        use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        let rate = Arc::new(AtomicU64::new(0));
-        let calls = Arc::new(AtomicU64::new(0));
-        let (r, c) = (rate.clone(), calls.clone());
-        let limiter = RateLimiter::with_source(crate::config::RateSource(Arc::new(move || {
-            c.fetch_add(1, SeqCst);
-            r.load(SeqCst)
-        })));
-        rt.block_on(async {
-            let t = Instant::now();
-            limiter.acquire(100 << 20).await; // 0: unlimited, nothing owed afterwards
-            assert!(t.elapsed() < Duration::from_millis(50));
-            rate.store(1 << 20, SeqCst); // 1 MiB/s from now on
-            let t = Instant::now();
-            limiter.acquire(512 << 10).await;
-            assert!(
-                t.elapsed() >= Duration::from_millis(300),
-                "{:?}",
-                t.elapsed()
-            );
-            rate.store(0, SeqCst);
-            let t = Instant::now();
-            limiter.acquire(100 << 20).await;
-            assert!(t.elapsed() < Duration::from_millis(50));
-        });
-        assert_eq!(calls.load(SeqCst), 3);
-    }
 
     #[test]
     fn parses_error_xml() {
