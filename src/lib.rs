@@ -6,10 +6,12 @@
 //! - [`config`], [`credentials`], [`endpoint`]: client configuration, credential providers,
 //!   endpoint parsing and addressing.
 //! - [`sign`]: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256) request signing.
-//! - [`transport`]: HTTP over reqwest, retries with backoff, clock skew, XML error parsing.
+//! - [`transport`]: HTTP only (no object semantics): signed requests with retries and backoff,
+//!   clock skew, the reqwest client and TLS, failed answers, checked bodies.
 //! - [`client`]: a configured client (endpoint + credentials + transport).
 //! - [`rate_limit`]: the receive-rate limiter a client shares across its connections.
-//! - [`object`]: HeadObject, GetObjectMeta, ranged GET, GetObject to a file.
+//! - [`object`]: object reads above the transport: HeadObject, GetObjectMeta, ranged GET (the
+//!   request and its checked answer), GetObject to a file.
 //! - `presign`: presigned GET URLs (V1 and V4), made locally.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
 //! - [`date`]: the protocol's date formats and the civil-date arithmetic under them.

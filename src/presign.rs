@@ -29,7 +29,7 @@ pub(crate) fn get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<
     }
     client.check_process()?;
     client.check_signing()?;
-    let http = crate::transport::read_request(reqwest::Method::GET, req, false, None)?;
+    let http = crate::object::read::read_request(reqwest::Method::GET, req, false, None)?;
     let mut query = http.query;
     for (k, v) in http.headers {
         // x-oss-traffic-limit and x-oss-request-payer: query parameters in a URL.

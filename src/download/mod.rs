@@ -662,19 +662,19 @@ fn object_changed(req: &ObjectRequest, old: &str, new: &str, when: &str) -> Erro
 pub mod fuzzing {
     use super::checkpoint::{self, Verdict};
     use super::plan::Plan;
-    /// `crate::transport::parse_content_range`.
+    /// `crate::object::answer::parse_content_range`.
     pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
-        crate::transport::parse_content_range(v)
+        crate::object::answer::parse_content_range(v)
     }
 
-    /// `crate::transport::parse_error_body`.
+    /// `crate::transport::error_response::parse_error_body`.
     pub fn parse_error_body(status: u16, body: &[u8]) -> crate::error::Error {
-        crate::transport::parse_error_body(status, body)
+        crate::transport::error_response::parse_error_body(status, body)
     }
 
-    /// `crate::transport::parse_error_xml`.
+    /// `crate::transport::error_response::parse_error_xml`.
     pub fn parse_error_xml(text: &str) -> Option<std::collections::HashMap<String, String>> {
-        crate::transport::parse_error_xml(text)
+        crate::transport::error_response::parse_error_xml(text)
     }
 
     /// Parses checkpoint-file bytes as a resume does; on success, the record encoded again.
@@ -708,7 +708,7 @@ pub mod fuzzing {
         crate::date::parse_time(v)
     }
 
-    /// `crate::transport::meta_from_headers` over raw header pairs (invalid ones skipped).
+    /// `crate::object::answer::meta_from_headers` over raw header pairs (invalid ones skipped).
     pub fn meta_from_header_pairs(pairs: &[(&[u8], &[u8])]) -> crate::object::ObjectMeta {
         let mut h = reqwest::header::HeaderMap::new();
         for (k, v) in pairs {
@@ -719,7 +719,7 @@ pub mod fuzzing {
                 h.append(k, v);
             }
         }
-        crate::transport::meta_from_headers(&h)
+        crate::object::answer::meta_from_headers(&h)
     }
 }
 

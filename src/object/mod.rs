@@ -13,6 +13,9 @@ use crate::download::ProgressFn;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{self, Level};
 
+pub(crate) mod answer;
+pub(crate) mod read;
+
 /// The `response-*` query overrides of GetObject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseHeader {
@@ -121,7 +124,7 @@ impl ObjectBody {
 impl Client {
     /// `HEAD /key`.
     pub async fn head_object(&self, req: &ObjectRequest, cancel: &Cancel) -> Result<ObjectMeta> {
-        crate::transport::head(self, req, false, cancel).await
+        read::head(self, req, false, cancel).await
     }
 
     /// `HEAD /key?objectMeta`.
@@ -130,7 +133,7 @@ impl Client {
         req: &ObjectRequest,
         cancel: &Cancel,
     ) -> Result<ObjectMeta> {
-        crate::transport::head(self, req, true, cancel).await
+        read::head(self, req, true, cancel).await
     }
 
     /// `GET /key`, for `range` with `x-oss-range-behavior: standard` (206 and a matching
@@ -145,7 +148,7 @@ impl Client {
         pin_etag: Option<&str>,
         cancel: &Cancel,
     ) -> Result<ObjectBody> {
-        crate::transport::get(self, req, range, pin_etag, cancel).await
+        read::get(self, req, range, pin_etag, cancel).await
     }
 }
 

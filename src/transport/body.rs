@@ -1,0 +1,96 @@
+//! A response body that must deliver exactly the promised number of bytes: idle timeout,
+//! cancellation, the client's receive-rate limit, early end and overrun reported as retryable
+//! transport errors.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio::sync::OwnedSemaphorePermit;
+
+use crate::cancel::Cancel;
+use crate::client::Client;
+use crate::error::{curl, Error, ErrorKind, Result};
+use crate::rate_limit::RateLimiter;
+
+use super::failure::map_reqwest_error;
+use super::request::Response;
+
+/// A response body that must deliver exactly `remaining` more bytes.
+pub(crate) struct Body {
+    resp: reqwest::Response,
+    remaining: u64,
+    timeout: Duration,
+    rate: Option<RateLimiter>,
+    cancel: Cancel,
+    host: String,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Body {
+    /// The body of answer `r`, which must deliver exactly `len` bytes, read under the client's
+    /// idle timeout and rate limit; the connection permit is held until it is dropped.
+    pub(crate) fn new(client: &Client, r: Response, len: u64, cancel: &Cancel) -> Body {
+        Body {
+            resp: r.resp,
+            remaining: len,
+            timeout: client.config().request_timeout,
+            rate: client.inner.rate.clone(),
+            cancel: cancel.clone().with(client.requests_token()),
+            host: r.host,
+            _permit: r.permit,
+        }
+    }
+
+    pub(crate) async fn chunk(&mut self) -> Result<Option<Bytes>> {
+        // Disjoint borrows: the body is read while the host is only looked at on failure
+        // (no per-chunk clone on the hot path).
+        let (resp, host, timeout) = (&mut self.resp, &self.host, self.timeout);
+        let next = self
+            .cancel
+            .run(async {
+                match tokio::time::timeout(timeout, resp.chunk()).await {
+                    Err(_) => Err(Error::client(
+                        ErrorKind::Timeout,
+                        curl::OPERATION_TIMEDOUT,
+                        format!("no data from {host} for {} ms", timeout.as_millis()),
+                    )
+                    .with_host(host.as_str())),
+                    Ok(Err(e)) => Err(map_reqwest_error(&e, host)),
+                    Ok(Ok(c)) => Ok(c),
+                }
+            })
+            .await?;
+        match next {
+            None if self.remaining > 0 => Err(Error::client(
+                ErrorKind::Transport,
+                curl::PARTIAL_FILE,
+                format!(
+                    "the connection to {} closed with {} bytes of the body missing",
+                    self.host, self.remaining
+                ),
+            )
+            .with_host(self.host.clone())),
+            None => Ok(None),
+            Some(c) => {
+                if c.len() as u64 > self.remaining {
+                    return Err(Error::client(
+                        ErrorKind::Transport,
+                        curl::RECV_ERROR,
+                        format!("{} sent more bytes than its Content-Length", self.host),
+                    )
+                    .with_host(self.host.clone()));
+                }
+                self.remaining -= c.len() as u64;
+                if let Some(rate) = &self.rate {
+                    self.cancel
+                        .run(async {
+                            rate.acquire(c.len() as u64).await;
+                            Ok(())
+                        })
+                        .await?;
+                }
+                Ok(Some(c))
+            }
+        }
+    }
+}
