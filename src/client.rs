@@ -3,44 +3,18 @@
 //! `Client` is a cheap handle (an `Arc`): clones share the connection pool, the rate limiter,
 //! the clock-skew offset and the enable/disable switch. It is `Send + Sync`.
 
-use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::ops::Deref;
+use std::sync::Arc;
 
-use tokio::sync::Semaphore;
-use tokio_util::sync::CancellationToken;
-
-use crate::config::{Config, SignatureVersion};
+use crate::config::Config;
 use crate::credentials::CredentialsProvider;
-use crate::endpoint::{Addressing, Endpoint};
-use crate::error::{Error, Result};
-use crate::rate_limit::RateLimiter;
-
-/// The largest clock correction learnt from a `RequestTimeTooSkewed` answer: one day. A server
-/// claiming a time further away is not believed (its error is returned as it is).
-pub const MAX_CLOCK_SKEW_SECS: u64 = 86_400;
+use crate::error::Result;
+pub use crate::transport::shared::MAX_CLOCK_SKEW_SECS;
+use crate::transport::Transport;
 
 #[derive(Clone)]
 pub struct Client {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub endpoint: Endpoint,
-    pub config: Config,
-    pub credentials: Arc<dyn CredentialsProvider>,
-    pub region: RwLock<String>,
-    pub http: reqwest::Client,
-    /// At most `max_connections` requests in flight.
-    pub permits: Arc<Semaphore>,
-    pub rate: Option<RateLimiter>,
-    /// Server time minus local time, in seconds (clock-skew correction).
-    pub clock_offset: AtomicI64,
-    /// Cancelled while requests are disabled (`DisableRequest`).
-    pub requests: Mutex<CancellationToken>,
-    /// The process that made the client: its connections belong to that process's runtime, so a
-    /// `fork()`ed child cannot use it.
-    pub pid: u32,
+    pub(crate) inner: Arc<Transport>,
 }
 
 impl std::fmt::Debug for Client {
@@ -58,177 +32,18 @@ impl Client {
         credentials: Arc<dyn CredentialsProvider>,
         config: Config,
     ) -> Result<Client> {
-        config.validate()?;
-        let endpoint = Endpoint::parse(endpoint)?;
-        let http = crate::transport::build_http_client(&config)?;
-        let rate = match &config.recv_rate_source {
-            Some(source) => Some(RateLimiter::with_source(source.clone())),
-            None => (config.recv_rate_limit > 0).then(|| RateLimiter::new(config.recv_rate_limit)),
-        };
         Ok(Client {
-            inner: Arc::new(Inner {
-                region: RwLock::new(config.region.clone()),
-                permits: Arc::new(Semaphore::new(config.max_connections as usize)),
-                endpoint,
-                config,
-                credentials,
-                http,
-                rate,
-                clock_offset: AtomicI64::new(0),
-                requests: Mutex::new(CancellationToken::new()),
-                pid: std::process::id(),
-            }),
+            inner: Arc::new(Transport::new(endpoint, credentials, config)?),
         })
     }
+}
 
-    pub fn config(&self) -> &Config {
-        &self.inner.config
-    }
+/// The configuration, endpoint, region, enable/disable switch and clock offset of a client are
+/// its transport's: `client.config()`, `client.set_region(..)`, `client.disable_requests()`...
+impl Deref for Client {
+    type Target = Transport;
 
-    pub fn endpoint(&self) -> &Endpoint {
-        &self.inner.endpoint
-    }
-
-    /// Sets the V4 signing region (`cn-hangzhou`, not `oss-cn-hangzhou`).
-    pub fn set_region(&self, region: &str) -> Result<()> {
-        let region = region.trim();
-        if region
-            .bytes()
-            .any(|b| !(b.is_ascii_alphanumeric() || b == b'-'))
-        {
-            return Err(Error::validate(format!(
-                "the region '{}' may only hold letters, digits and '-'",
-                region.escape_debug()
-            )));
-        }
-        *self.inner.region.write().unwrap_or_else(|e| e.into_inner()) = region.to_string();
-        Ok(())
-    }
-
-    pub fn region(&self) -> String {
-        self.inner
-            .region
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Whether this client was made in this process (not inherited through `fork()`).
-    pub fn made_in_this_process(&self) -> bool {
-        self.inner.pid == std::process::id()
-    }
-
-    /// Refuses a client inherited through `fork()`: its pooled connections are served by the
-    /// parent's runtime, whose threads do not exist here (a request would wait forever).
-    pub(crate) fn check_process(&self) -> Result<()> {
-        if self.made_in_this_process() {
-            return Ok(());
-        }
-        Err(Error::new(
-            crate::error::ErrorKind::InvalidArgument,
-            "ValidateError",
-            format!(
-                "this client was made in process {} and this process was fork()ed from it: a client \
-                 cannot be used across fork(); make a new one here (after oss_initialize_sdk)",
-                self.inner.pid
-            ),
-        ))
-    }
-
-    /// Checks that the client can sign requests (V4 needs a region).
-    pub fn check_signing(&self) -> Result<()> {
-        if self.inner.config.signature_version == SignatureVersion::V4 && self.region().is_empty() {
-            return Err(Error::validate(
-                "signature V4 needs a region: set it with SetRegion / oss_client_set_region / oss_config_set_region (e.g. cn-hangzhou)",
-            ));
-        }
-        Ok(())
-    }
-
-    pub(crate) fn addressing(&self) -> Addressing {
-        if self.inner.config.is_cname {
-            Addressing::Cname
-        } else if self.inner.config.is_path_style {
-            Addressing::PathStyle
-        } else {
-            Addressing::VirtualHosted
-        }
-    }
-
-    /// Aborts every request in flight and refuses new ones until `enable_requests`.
-    pub fn disable_requests(&self) {
-        self.inner
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .cancel();
-    }
-
-    pub fn enable_requests(&self) {
-        let mut t = self
-            .inner
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        if t.is_cancelled() {
-            *t = CancellationToken::new();
-        }
-    }
-
-    /// The token that `disable_requests` cancels (current generation).
-    pub(crate) fn requests_token(&self) -> CancellationToken {
-        self.inner
-            .requests
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// `cancel` with this client's call deadline (`Config::call_timeout`) from now, if it has one.
-    /// Every call made through the C API runs with it.
-    pub fn call_cancel(&self, cancel: crate::cancel::Cancel) -> crate::cancel::Cancel {
-        match self.inner.config.call_timeout {
-            Some(d) => cancel.with_deadline(d),
-            None => cancel,
-        }
-    }
-
-    /// Local time corrected by the clock offset learnt from the server. Never panics: an offset
-    /// beyond what `SystemTime` holds leaves the local time as it is.
-    pub(crate) fn now(&self) -> SystemTime {
-        let off = self.inner.clock_offset.load(Ordering::Relaxed);
-        let now = SystemTime::now();
-        let corrected = if off >= 0 {
-            now.checked_add(Duration::from_secs(off as u64))
-        } else {
-            now.checked_sub(Duration::from_secs(off.unsigned_abs()))
-        };
-        corrected.unwrap_or(now)
-    }
-
-    /// Sets the clock offset (server minus local, seconds). Normally learnt from the server's
-    /// `RequestTimeTooSkewed` answers; a test hook to simulate a skewed local clock.
-    #[cfg(feature = "test-hooks")]
-    pub fn set_clock_offset_secs(&self, secs: i64) {
-        self.inner.clock_offset.store(secs, Ordering::Relaxed);
-    }
-
-    pub fn clock_offset_secs(&self) -> i64 {
-        self.inner.clock_offset.load(Ordering::Relaxed)
-    }
-
-    /// Sets the clock offset from the server's time, when it is within [`MAX_CLOCK_SKEW_SECS`]
-    /// of the local clock; otherwise leaves it and returns the offset the server claimed.
-    pub(crate) fn set_clock_offset(&self, server_time: SystemTime) -> std::result::Result<(), i64> {
-        let now = SystemTime::now();
-        let off = match server_time.duration_since(now) {
-            Ok(d) => i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            Err(e) => i64::try_from(e.duration().as_secs()).map_or(i64::MIN, |s| -s),
-        };
-        if off.unsigned_abs() > MAX_CLOCK_SKEW_SECS {
-            return Err(off);
-        }
-        self.inner.clock_offset.store(off, Ordering::Relaxed);
-        Ok(())
+    fn deref(&self) -> &Transport {
+        &self.inner
     }
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
+use super::shared::Transport;
 use crate::cancel::Cancel;
-use crate::client::Client;
 use crate::error::{curl, Error, ErrorKind, Result};
 use crate::rate_limit::RateLimiter;
 
@@ -29,12 +29,12 @@ pub(crate) struct Body {
 impl Body {
     /// The body of answer `r`, which must deliver exactly `len` bytes, read under the client's
     /// idle timeout and rate limit; the connection permit is held until it is dropped.
-    pub(crate) fn new(client: &Client, r: Response, len: u64, cancel: &Cancel) -> Body {
+    pub(crate) fn new(client: &Transport, r: Response, len: u64, cancel: &Cancel) -> Body {
         Body {
             resp: r.resp,
             remaining: len,
             timeout: client.config().request_timeout,
-            rate: client.inner.rate.clone(),
+            rate: client.rate.clone(),
             cancel: cancel.clone().with(client.requests_token()),
             host: r.host,
             _permit: r.permit,

@@ -1,12 +1,13 @@
 //! The HTTP transport: requests signed (V1/V4) and sent with retries and exponential backoff,
 //! clock-skew correction, reqwest errors mapped to the SDK's codes. It knows HTTP, signing,
 //! retries and errors, not objects (those are `crate::object`). Parts: `http_client` (the
-//! reqwest client and TLS), `error_response` (failed answers), `body` (checked bodies).
+//! reqwest client and TLS), `error_response` (failed answers), `body` (checked bodies),
+//! `shared` (the state every request of a client shares: `Client` derefs to it), `failure`
+//! (reqwest failures), `request` (request and answer types).
 
 use std::time::Duration;
 
 use crate::cancel::Cancel;
-use crate::client::Client;
 use crate::config::SignatureVersion;
 use crate::error::{Error, Result};
 use crate::log::{self, Level};
@@ -17,15 +18,21 @@ pub(crate) mod error_response;
 mod failure;
 mod http_client;
 mod request;
+pub mod shared;
 
 pub(crate) use body::Body;
 use error_response::{read_error, server_time};
 use failure::map_reqwest_error;
 pub(crate) use http_client::build_http_client;
 pub(crate) use request::{header_str, parse_object_url, HttpRequest, Response};
+pub use shared::Transport;
 
 /// Sends `req`, retrying per the configuration; returns the first answer with status < 300.
-pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) -> Result<Response> {
+pub(crate) async fn send(
+    client: &Transport,
+    req: &HttpRequest,
+    cancel: &Cancel,
+) -> Result<Response> {
     client.check_process()?;
     if req.url.is_none() {
         client.check_signing()?;
@@ -70,8 +77,8 @@ pub(crate) async fn send(client: &Client, req: &HttpRequest, cancel: &Cancel) ->
     }
 }
 
-async fn send_once(client: &Client, req: &HttpRequest) -> Result<Response> {
-    let inner = &client.inner;
+async fn send_once(client: &Transport, req: &HttpRequest) -> Result<Response> {
+    let inner = client;
     let permit = inner
         .permits
         .clone()
@@ -147,7 +154,7 @@ async fn send_once(client: &Client, req: &HttpRequest) -> Result<Response> {
 
 /// Learns the clock offset from a `RequestTimeTooSkewed` answer; false (offset unchanged, the
 /// error to be returned as it is) when its `ServerTime` is missing, unparseable or absurd.
-fn correct_clock(client: &Client, err: &Error) -> bool {
+fn correct_clock(client: &Transport, err: &Error) -> bool {
     let Some(t) = server_time(err) else {
         log::log(Level::Warn, || {
             "RequestTimeTooSkewed without a usable ServerTime; the clock offset is unchanged"
@@ -162,7 +169,7 @@ fn correct_clock(client: &Client, err: &Error) -> bool {
                 format!(
                     "the server's time is {off} s away from the local clock (more than the {} s accepted); \
                      the clock offset is unchanged",
-                    crate::client::MAX_CLOCK_SKEW_SECS
+                    shared::MAX_CLOCK_SKEW_SECS
                 )
             });
             false
