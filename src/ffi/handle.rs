@@ -3,7 +3,7 @@
 //! handles and handles back into values (make, borrow, clone, free).
 //!
 //! Each handle type (`oss_config_t`, `oss_client_t`, ...) is a zero-sized opaque struct that
-//! implements [`Castable`], naming its Rust value and its ownership marker. The helpers below are
+//! implements `Castable`, naming its Rust value and its ownership marker. The helpers below are
 //! bounded by that marker, so freeing an Arc handle as a Box, borrowing an Arc handle mutably or
 //! borrowing a config as a client does not compile. The idea is rustls-ffi's
 //! `librustls/src/ffi.rs`.
