@@ -1,7 +1,8 @@
 //! oss-ffi: resumable, concurrent, verified downloads from Alibaba Cloud OSS, with a C ABI.
 //!
 //! Module map (each concept lives in the file named after it):
-//! - [`ffi`]: the C ABI only (handles, strings, errors, callbacks, the panic boundary).
+//! - [`ffi`]: the C ABI only (handles and their Box/Arc/borrowed ownership, strings, errors,
+//!   callbacks, the panic boundary); one file per handle or concept, mapped in `ffi/mod.rs`.
 //! - [`runtime`]: the global tokio runtime created by `oss_initialize_sdk`.
 //! - [`config`], [`credentials`], [`endpoint`]: client configuration, credential providers,
 //!   endpoint parsing and addressing.

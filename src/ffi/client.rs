@@ -6,14 +6,16 @@ use std::sync::Arc;
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{curl, Error, ErrorKind, Result};
-use crate::ffi::boundary::{
-    arg_ref, arg_str, check_out, ffi_boundary, ffi_try, write_out, UserData,
-};
+use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, write_out, UserData};
 use crate::ffi::config::oss_config_t;
 use crate::ffi::credentials::oss_credentials_provider_t;
+use crate::ffi::download_request::oss_download_request_t;
 use crate::ffi::error::oss_error_t;
+use crate::ffi::get_object_request::{oss_get_object_request_t, GetObjectParams};
+use crate::ffi::handle::{
+    clone_arc, opt_ref, take_arc, to_arc_const_ptr, try_ref, Castable, OwnershipArc,
+};
 use crate::ffi::meta::oss_object_meta_t;
-use crate::ffi::request::{download_ref, oss_download_request_t, oss_get_object_request_t};
 use crate::object::{ObjectMeta, ObjectRequest};
 
 /// A client for one endpoint with one credentials provider and configuration.
@@ -23,7 +25,12 @@ use crate::object::{ObjectMeta, ObjectRequest};
 /// concurrently from any number of threads (one client is meant to be shared).
 #[allow(non_camel_case_types)]
 pub struct oss_client_t {
-    client: Client,
+    _private: [u8; 0],
+}
+
+impl Castable for oss_client_t {
+    type Ownership = OwnershipArc;
+    type RustType = Client;
 }
 
 /// Writes received bytes: return 0 to continue, anything else to abort (`ClientError:200023`).
@@ -50,12 +57,12 @@ pub unsafe extern "C" fn oss_client_new(
         check_out(client_out, "client_out")?;
         crate::runtime::shutdown_token()?;
         // SAFETY: pointers NULL or live per the contract.
-        let (endpoint, creds) = unsafe { (arg_str(endpoint, "endpoint")?, arg_ref(credentials, "credentials")?) };
+        let (endpoint, creds) = unsafe { (arg_str(endpoint, "endpoint")?, try_ref(credentials, "credentials")?) };
         // SAFETY: NULL or live per the contract.
-        let config = unsafe { config.as_ref() }.map(|c| c.config.clone()).unwrap_or_default();
-        let client = Client::new(endpoint, creds.provider.clone(), config)?;
+        let config = unsafe { opt_ref(config) }.cloned().unwrap_or_default();
+        let client = Client::new(endpoint, Arc::clone(creds), config)?;
         // SAFETY: checked non-NULL, writable per the contract.
-        unsafe { write_out(client_out, Arc::into_raw(Arc::new(oss_client_t { client }))) };
+        unsafe { write_out(client_out, to_arc_const_ptr::<oss_client_t>(client)) };
         Ok(())
     }
 }
@@ -67,12 +74,9 @@ pub unsafe extern "C" fn oss_client_new(
 #[no_mangle]
 pub unsafe extern "C" fn oss_client_clone(client: *const oss_client_t) -> *const oss_client_t {
     ffi_boundary! {
-        if client.is_null() {
-            return std::ptr::null();
-        }
-        // SAFETY: client came from Arc::into_raw and is live; the count is raised before use.
-        unsafe { Arc::increment_strong_count(client) };
-        client
+        // SAFETY: client is NULL or from oss_client_new/oss_client_clone (to_arc_const_ptr) and
+        // live; clone_arc raises the count and returns the same pointer (NULL for NULL).
+        unsafe { clone_arc(client) }
     }
 }
 
@@ -85,10 +89,10 @@ pub unsafe extern "C" fn oss_client_clone(client: *const oss_client_t) -> *const
 #[no_mangle]
 pub unsafe extern "C" fn oss_client_free(client: *const oss_client_t) {
     ffi_boundary! {
-        if !client.is_null() {
-            // SAFETY: from Arc::into_raw, released once.
-            let c = unsafe { Arc::from_raw(client) };
-            if c.client.made_in_this_process() {
+        // SAFETY: client is NULL or from oss_client_new/oss_client_clone (to_arc_const_ptr),
+        // released once.
+        if let Some(c) = unsafe { take_arc(client) } {
+            if c.made_in_this_process() {
                 drop(c);
             } else {
                 // Dropping it would close sockets registered with the parent's event loop.
@@ -109,8 +113,8 @@ pub unsafe extern "C" fn oss_client_set_region(
 ) -> *mut oss_error_t {
     ffi_try! {
         // SAFETY: per the contract.
-        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_str(region, "region")?) };
-        c.client.set_region(r)
+        let (c, r) = unsafe { (try_ref(client, "client")?, arg_str(region, "region")?) };
+        c.set_region(r)
     }
 }
 
@@ -123,8 +127,8 @@ pub unsafe extern "C" fn oss_client_set_region(
 pub unsafe extern "C" fn oss_client_disable_requests(client: *const oss_client_t) {
     ffi_boundary! {
         // SAFETY: NULL or live.
-        if let Some(c) = unsafe { client.as_ref() } {
-            c.client.disable_requests();
+        if let Some(c) = unsafe { opt_ref(client) } {
+            c.disable_requests();
         }
     }
 }
@@ -137,8 +141,8 @@ pub unsafe extern "C" fn oss_client_disable_requests(client: *const oss_client_t
 pub unsafe extern "C" fn oss_client_enable_requests(client: *const oss_client_t) {
     ffi_boundary! {
         // SAFETY: NULL or live.
-        if let Some(c) = unsafe { client.as_ref() } {
-            c.client.enable_requests();
+        if let Some(c) = unsafe { opt_ref(client) } {
+            c.enable_requests();
         }
     }
 }
@@ -165,15 +169,15 @@ fn finish(meta: ObjectMeta, meta_out: *mut *mut oss_object_meta_t) {
 }
 
 /// Runs one GetObject-family call on the SDK runtime, cancellable through the request's token.
-fn object_call<T, F, Fut>(c: &oss_client_t, r: &oss_get_object_request_t, op: F) -> Result<T>
+fn object_call<T, F, Fut>(c: &Client, r: &GetObjectParams, op: F) -> Result<T>
 where
     F: FnOnce(Client, ObjectRequest, Cancel) -> Fut,
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
     r.cancel.around(|token| {
-        let cancel = cancel_with(&c.client, Some(token))?;
-        crate::runtime::block_on(op(c.client.clone(), r.object.clone(), cancel))
+        let cancel = cancel_with(c, Some(token))?;
+        crate::runtime::block_on(op(c.clone(), r.object.clone(), cancel))
     })
 }
 
@@ -192,7 +196,7 @@ pub unsafe extern "C" fn oss_client_head_object(
     ffi_try! {
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
-        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
+        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let meta = object_call(c, r, |client, object, cancel| async move {
             client.head_object(&object, &cancel).await
         })?;
@@ -225,8 +229,8 @@ pub unsafe extern "C" fn oss_client_presign_get_object(
     ffi_try! {
         check_out(url_out, "url_out")?;
         // SAFETY: per the contract.
-        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
-        let url = crate::presign::get(&c.client, &r.object, expires)?;
+        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
+        let url = crate::presign::get(c, &r.object, expires)?;
         let url = std::ffi::CString::new(url)
             .map_err(|_| Error::validate("the URL contains a NUL byte"))?;
         // SAFETY: checked non-NULL, writable per the contract.
@@ -263,7 +267,7 @@ pub unsafe extern "C" fn oss_client_get_object_meta(
     ffi_try! {
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
-        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
+        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let meta = object_call(c, r, |client, object, cancel| async move {
             client.get_object_meta(&object, &cancel).await
         })?;
@@ -288,7 +292,7 @@ pub unsafe extern "C" fn oss_client_get_object_to_file(
 ) -> *mut oss_error_t {
     ffi_try! {
         // SAFETY: per the contract.
-        let (c, r, path) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?, arg_str(file_path, "file_path")?) };
+        let (c, r, path) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?, arg_str(file_path, "file_path")?) };
         let (range, progress, path) = (r.range, r.progress.clone(), std::path::PathBuf::from(path));
         let meta = object_call(c, r, |client, object, cancel| async move {
             client.get_object_to_file(&object, range, &path, progress, &cancel).await
@@ -314,7 +318,7 @@ pub unsafe extern "C" fn oss_client_get_object(
 ) -> *mut oss_error_t {
     ffi_try! {
         // SAFETY: per the contract.
-        let (c, r) = unsafe { (arg_ref(client, "client")?, arg_ref(request, "request")?) };
+        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let write = write.ok_or_else(|| Error::new(ErrorKind::NullArgument, "ValidateError", "the argument 'write' must not be NULL"))?;
         let (range, progress) = (r.range, r.progress.clone());
         // The caller's buffer pointer is only used during this blocking call.
@@ -355,10 +359,10 @@ pub unsafe extern "C" fn oss_client_resumable_download_object(
 ) -> *mut oss_error_t {
     ffi_try! {
         // SAFETY: per the contract.
-        let (c, r) = unsafe { (arg_ref(client, "client")?, download_ref(request)?) };
+        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let meta = r.cancel.around(|token| {
-            let cancel = cancel_with(&c.client, Some(token))?;
-            let (client, req) = (c.client.clone(), r.request.clone());
+            let cancel = cancel_with(c, Some(token))?;
+            let (client, req) = (c.clone(), r.request.clone());
             crate::runtime::block_on(async move {
                 crate::download::resumable_download(&client, &req, &cancel).await
             })

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use crate::config::{Config, RateSource, SignatureVersion};
 use crate::error::Error;
-use crate::ffi::boundary::{arg_mut, arg_str, ffi_boundary, ffi_try, opt_str, UserData};
+use crate::ffi::boundary::{arg_str, ffi_boundary, ffi_try, opt_str, NullOnPanic, UserData};
 use crate::ffi::error::oss_error_t;
+use crate::ffi::handle::{free_box, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox};
 
 /// Signature versions (values fixed).
 #[allow(non_camel_case_types)]
@@ -27,13 +28,20 @@ pub enum oss_signature_version_t {
 /// it, so it may be freed or reused right after. Threads: setters mutate (caller serialises).
 #[allow(non_camel_case_types)]
 pub struct oss_config_t {
-    pub(crate) config: Config,
+    _private: [u8; 0],
 }
+
+impl Castable for oss_config_t {
+    type Ownership = OwnershipBox;
+    type RustType = Config;
+}
+
+impl NullOnPanic for oss_config_t {}
 
 /// A configuration with the defaults. Never NULL.
 #[no_mangle]
 pub extern "C" fn oss_config_new() -> *mut oss_config_t {
-    ffi_boundary! { Box::into_raw(Box::new(oss_config_t { config: Config::default() })) }
+    ffi_boundary! { to_boxed_mut_ptr(Config::default()) }
 }
 
 /// Frees a configuration. NULL is a no-op.
@@ -43,22 +51,18 @@ pub extern "C" fn oss_config_new() -> *mut oss_config_t {
 #[no_mangle]
 pub unsafe extern "C" fn oss_config_free(cfg: *mut oss_config_t) {
     ffi_boundary! {
-        if !cfg.is_null() {
-            // SAFETY: from Box::into_raw in oss_config_new, freed once.
-            drop(unsafe { Box::from_raw(cfg) });
-        }
+        // SAFETY: cfg is NULL or from oss_config_new (to_boxed_mut_ptr), freed once.
+        unsafe { free_box(cfg) };
     }
 }
 
-/// Runs `f` on the configuration behind `cfg`, then re-validates the whole configuration.
-fn update(
-    c: &mut oss_config_t,
-    f: impl FnOnce(&mut Config) -> crate::Result<()>,
-) -> crate::Result<()> {
-    let mut next = c.config.clone();
+/// Runs `f` on a copy of the configuration, re-validates the whole copy, then stores it: a
+/// failed setter leaves the configuration as it was.
+fn update(c: &mut Config, f: impl FnOnce(&mut Config) -> crate::Result<()>) -> crate::Result<()> {
+    let mut next = c.clone();
     f(&mut next)?;
     next.validate()?;
-    c.config = next;
+    *c = next;
     Ok(())
 }
 
@@ -75,7 +79,7 @@ pub unsafe extern "C" fn oss_config_set_user_agent(
         // SAFETY: NUL-terminated or NULL per the contract.
         let ua = unsafe { arg_str(user_agent, "user_agent") }?;
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| { c.user_agent = ua.to_string(); Ok(()) })
     }
 }
@@ -91,7 +95,7 @@ pub unsafe extern "C" fn oss_config_set_max_connections(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.max_connections = max_connections; Ok(()) }) }
 }
 
@@ -106,7 +110,7 @@ pub unsafe extern "C" fn oss_config_set_connect_timeout_ms(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.connect_timeout = Duration::from_millis(timeout_ms); Ok(()) }) }
 }
 
@@ -123,7 +127,7 @@ pub unsafe extern "C" fn oss_config_set_request_timeout_ms(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.request_timeout = Duration::from_millis(timeout_ms); Ok(()) }) }
 }
 
@@ -144,7 +148,7 @@ pub unsafe extern "C" fn oss_config_set_call_timeout_ms(
 ) -> *mut oss_error_t {
     ffi_try! {
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| {
             c.call_timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
             Ok(())
@@ -165,7 +169,7 @@ pub unsafe extern "C" fn oss_config_set_retry(
 ) -> *mut oss_error_t {
     ffi_try! {
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| {
             c.max_retries = max_retries;
             c.retry_base_delay = Duration::from_millis(base_delay_ms);
@@ -199,7 +203,7 @@ pub unsafe extern "C" fn oss_config_set_proxy(
             )
         };
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| {
             c.proxy.scheme = scheme.unwrap_or("").to_ascii_lowercase();
             c.proxy.host = host.to_string();
@@ -222,7 +226,7 @@ pub unsafe extern "C" fn oss_config_set_verify_tls(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.verify_tls = verify; Ok(()) }) }
 }
 
@@ -239,7 +243,7 @@ pub unsafe extern "C" fn oss_config_set_ca_file(
         // SAFETY: NULL or NUL-terminated.
         let p = unsafe { opt_str(path, "path") }?.unwrap_or("").to_string();
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| { c.ca_file = p; Ok(()) })
     }
 }
@@ -257,7 +261,7 @@ pub unsafe extern "C" fn oss_config_set_ca_path(
         // SAFETY: NULL or NUL-terminated.
         let p = unsafe { opt_str(path, "path") }?.unwrap_or("").to_string();
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| { c.ca_path = p; Ok(()) })
     }
 }
@@ -273,7 +277,7 @@ pub unsafe extern "C" fn oss_config_set_cname(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.is_cname = is_cname; Ok(()) }) }
 }
 
@@ -288,7 +292,7 @@ pub unsafe extern "C" fn oss_config_set_path_style(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.is_path_style = path_style; Ok(()) }) }
 }
 
@@ -303,7 +307,7 @@ pub unsafe extern "C" fn oss_config_set_crc64(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.enable_crc64 = enable; Ok(()) }) }
 }
 
@@ -318,7 +322,7 @@ pub unsafe extern "C" fn oss_config_set_date_skew_adjustment(
 ) -> *mut oss_error_t {
     ffi_try! {
     // SAFETY: cfg is NULL or a live config (the function's contract).
-    let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+    let cfg = unsafe { try_mut(cfg, "cfg") }?;
     update(cfg, |c| { c.enable_date_skew_adjustment = enable; Ok(()) }) }
 }
 
@@ -334,7 +338,7 @@ pub unsafe extern "C" fn oss_config_set_recv_rate_limit_kbps(
 ) -> *mut oss_error_t {
     ffi_try! {
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| {
             c.recv_rate_limit = kib_per_sec.checked_mul(1024).ok_or_else(|| Error::validate("rate limit too large"))?;
             Ok(())
@@ -369,7 +373,7 @@ pub unsafe extern "C" fn oss_config_set_recv_rate_limit_cb(
     ffi_try! {
         let data = UserData { ptr: user_data, free: user_data_free };
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         let source = cb.map(|cb| {
             RateSource(Arc::new(move || {
                 // SAFETY: the caller promised cb is callable from any thread with user_data
@@ -402,7 +406,7 @@ pub unsafe extern "C" fn oss_config_set_signature_version(
             n => return Err(Error::validate(format!("unknown signature version {n} (0 = V1, 1 = V4)"))),
         };
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| { c.signature_version = v; Ok(()) })
     }
 }
@@ -423,7 +427,7 @@ pub unsafe extern "C" fn oss_config_set_region(
             return Err(Error::validate(format!("the region '{}' may only hold letters, digits and '-'", r.escape_debug())));
         }
         // SAFETY: cfg is NULL or a live config (the function's contract).
-        let cfg = unsafe { arg_mut(cfg, "cfg") }?;
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
         update(cfg, |c| { c.region = r.to_string(); Ok(()) })
     }
 }

@@ -6,9 +6,12 @@ use std::sync::{Arc, Mutex};
 use crate::credentials::{Credentials, CredentialsProvider, EnvironmentProvider, StaticProvider};
 use crate::error::{Error, ErrorKind, Result};
 use crate::ffi::boundary::{
-    arg_mut, arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out, UserData,
+    arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out, UserData,
 };
 use crate::ffi::error::oss_error_t;
+use crate::ffi::handle::{
+    free_box, lend_mut, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox, OwnershipRef,
+};
 
 /// A source of credentials, asked before every request.
 ///
@@ -17,14 +20,26 @@ use crate::ffi::error::oss_error_t;
 /// freed right after `oss_client_new`. Threads: immutable after creation; any thread.
 #[allow(non_camel_case_types)]
 pub struct oss_credentials_provider_t {
-    pub(crate) provider: Arc<dyn CredentialsProvider>,
+    _private: [u8; 0],
+}
+
+impl Castable for oss_credentials_provider_t {
+    type Ownership = OwnershipBox;
+    /// A client made from the provider holds another count of this Arc.
+    type RustType = Arc<dyn CredentialsProvider>;
 }
 
 /// Credentials being filled in by a credentials callback. Borrowed: valid only during the
 /// callback that received it; not thread-safe.
 #[allow(non_camel_case_types)]
 pub struct oss_credentials_t {
-    creds: Option<Credentials>,
+    _private: [u8; 0],
+}
+
+impl Castable for oss_credentials_t {
+    type Ownership = OwnershipRef;
+    /// Filled by `oss_credentials_set`.
+    type RustType = Option<Credentials>;
 }
 
 /// Asked for credentials before each request: fill `out` with `oss_credentials_set` and return 0;
@@ -33,10 +48,6 @@ pub struct oss_credentials_t {
 #[allow(non_camel_case_types)]
 pub type oss_credentials_cb =
     Option<unsafe extern "C" fn(user_data: *mut c_void, out: *mut oss_credentials_t) -> i32>;
-
-fn boxed(provider: Arc<dyn CredentialsProvider>) -> *mut oss_credentials_provider_t {
-    Box::into_raw(Box::new(oss_credentials_provider_t { provider }))
-}
 
 /// Fixed credentials. `security_token` may be NULL or "" (no STS).
 /// Errors: NULL id/secret or out, bad UTF-8, control characters, one of id/secret empty.
@@ -63,7 +74,7 @@ pub unsafe extern "C" fn oss_credentials_provider_new_static(
         let p = StaticProvider::new(id, secret, token.filter(|t| !t.is_empty()).map(String::from));
         p.credentials()?.validate()?;
         // SAFETY: provider_out checked non-NULL, writable per the contract.
-        unsafe { write_out(provider_out, boxed(Arc::new(p))) };
+        unsafe { write_out(provider_out, to_boxed_mut_ptr::<oss_credentials_provider_t>(Arc::new(p))) };
         Ok(())
     }
 }
@@ -81,7 +92,7 @@ pub unsafe extern "C" fn oss_credentials_provider_new_env(
         check_out(provider_out, "provider_out")?;
         EnvironmentProvider.credentials()?.validate()?;
         // SAFETY: provider_out checked non-NULL, writable per the contract.
-        unsafe { write_out(provider_out, boxed(Arc::new(EnvironmentProvider))) };
+        unsafe { write_out(provider_out, to_boxed_mut_ptr::<oss_credentials_provider_t>(Arc::new(EnvironmentProvider))) };
         Ok(())
     }
 }
@@ -95,9 +106,9 @@ struct CallbackProvider {
 impl CredentialsProvider for CallbackProvider {
     fn credentials(&self) -> Result<Credentials> {
         let _one_at_a_time = self.serial.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = oss_credentials_t { creds: None };
+        let mut out: Option<Credentials> = None;
         // SAFETY: cb was registered with data.ptr for calls from any thread; `out` lives across the call.
-        let rc = unsafe { (self.cb)(self.data.get(), &mut out) };
+        let rc = unsafe { (self.cb)(self.data.get(), lend_mut(&mut out)) };
         if rc != 0 {
             return Err(Error::new(
                 ErrorKind::InvalidArgument,
@@ -105,7 +116,7 @@ impl CredentialsProvider for CallbackProvider {
                 format!("the credentials callback failed (returned {rc})"),
             ));
         }
-        out.creds.ok_or_else(|| {
+        out.ok_or_else(|| {
             Error::new(
                 ErrorKind::InvalidArgument,
                 "InvalidCredentials",
@@ -134,7 +145,7 @@ pub unsafe extern "C" fn oss_credentials_provider_new_callback(
         let cb = cb.ok_or_else(|| Error::new(ErrorKind::NullArgument, "ValidateError", "the argument 'cb' must not be NULL"))?;
         let p = CallbackProvider { cb, data, serial: Mutex::new(()) };
         // SAFETY: provider_out checked non-NULL, writable per the contract.
-        unsafe { write_out(provider_out, boxed(Arc::new(p))) };
+        unsafe { write_out(provider_out, to_boxed_mut_ptr::<oss_credentials_provider_t>(Arc::new(p))) };
         Ok(())
     }
 }
@@ -155,7 +166,7 @@ pub unsafe extern "C" fn oss_credentials_set(
         // SAFETY: out is the live pointer given to the callback; strings per the contract.
         let (out, id, secret, token) = unsafe {
             (
-                arg_mut(out, "out")?,
+                try_mut(out, "out")?,
                 arg_str(access_key_id, "access_key_id")?,
                 arg_str(access_key_secret, "access_key_secret")?,
                 opt_str(security_token, "security_token")?,
@@ -163,7 +174,7 @@ pub unsafe extern "C" fn oss_credentials_set(
         };
         let c = Credentials::new(id, secret, token.unwrap_or(""));
         c.validate()?;
-        out.creds = Some(c);
+        *out = Some(c);
         Ok(())
     }
 }
@@ -175,9 +186,8 @@ pub unsafe extern "C" fn oss_credentials_set(
 #[no_mangle]
 pub unsafe extern "C" fn oss_credentials_provider_free(provider: *mut oss_credentials_provider_t) {
     ffi_boundary! {
-        if !provider.is_null() {
-            // SAFETY: from Box::into_raw in `boxed`, freed once.
-            drop(unsafe { Box::from_raw(provider) });
-        }
+        // SAFETY: provider is NULL or from an oss_credentials_provider_new_* call
+        // (to_boxed_mut_ptr), freed once.
+        unsafe { free_box(provider) };
     }
 }

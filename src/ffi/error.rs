@@ -3,7 +3,8 @@
 use std::ffi::{c_char, CString};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::ffi::boundary::{c_string, ffi_boundary};
+use crate::ffi::boundary::{c_string, ffi_boundary, PanicDefault};
+use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, Castable, OwnershipBox};
 
 /// Coarse error classes for programmatic handling. Values are fixed and never renumbered.
 #[allow(non_camel_case_types)]
@@ -68,6 +69,16 @@ impl From<ErrorKind> for oss_error_kind_t {
 /// Threads: immutable; may be read from any thread, freed once.
 #[allow(non_camel_case_types)]
 pub struct oss_error_t {
+    _private: [u8; 0],
+}
+
+impl Castable for oss_error_t {
+    type Ownership = OwnershipBox;
+    type RustType = ErrorDetails;
+}
+
+/// What an `oss_error_t` holds: the error with its strings made once, NUL-terminated.
+pub(crate) struct ErrorDetails {
     kind: oss_error_kind_t,
     code: CString,
     message: CString,
@@ -79,7 +90,7 @@ pub struct oss_error_t {
 
 impl oss_error_t {
     pub(crate) fn boxed(e: Error) -> *mut oss_error_t {
-        Box::into_raw(Box::new(oss_error_t {
+        to_boxed_mut_ptr(ErrorDetails {
             kind: e.kind.into(),
             code: c_string(&e.code),
             message: c_string(&e.message),
@@ -87,7 +98,18 @@ impl oss_error_t {
             host: c_string(&e.host),
             ec: c_string(&e.ec),
             http_status: e.http_status,
-        }))
+        })
+    }
+}
+
+/// A panic in an export that returns errors becomes an error of kind `OSS_ERROR_KIND_PANIC`.
+impl PanicDefault for *mut oss_error_t {
+    fn on_panic(message: String) -> Self {
+        oss_error_t::boxed(Error::new(
+            ErrorKind::Panic,
+            "Panic",
+            format!("internal error (panic): {message}"),
+        ))
     }
 }
 
@@ -102,9 +124,9 @@ pub(crate) fn into_c(r: Result<()>) -> *mut oss_error_t {
     }
 }
 
-fn field(err: *const oss_error_t, pick: impl Fn(&oss_error_t) -> &CString) -> *const c_char {
+fn field(err: *const oss_error_t, pick: impl Fn(&ErrorDetails) -> &CString) -> *const c_char {
     // SAFETY: err is NULL or a live oss_error_t from this library (the function's contract).
-    match unsafe { err.as_ref() } {
+    match unsafe { opt_ref(err) } {
         Some(e) => pick(e).as_ptr(),
         None => c"".as_ptr(),
     }
@@ -118,7 +140,7 @@ fn field(err: *const oss_error_t, pick: impl Fn(&oss_error_t) -> &CString) -> *c
 pub unsafe extern "C" fn oss_error_kind(err: *const oss_error_t) -> oss_error_kind_t {
     ffi_boundary! {
         // SAFETY: NULL or live per the contract.
-        match unsafe { err.as_ref() } {
+        match unsafe { opt_ref(err) } {
             Some(e) => e.kind,
             None => oss_error_kind_t::OSS_ERROR_KIND_NONE,
         }
@@ -181,7 +203,7 @@ pub unsafe extern "C" fn oss_error_ec(err: *const oss_error_t) -> *const c_char 
 pub unsafe extern "C" fn oss_error_http_status(err: *const oss_error_t) -> u16 {
     ffi_boundary! {
         // SAFETY: NULL or live per the contract.
-        unsafe { err.as_ref() }.map(|e| e.http_status).unwrap_or(0)
+        unsafe { opt_ref(err) }.map(|e| e.http_status).unwrap_or(0)
     }
 }
 
@@ -192,15 +214,46 @@ pub unsafe extern "C" fn oss_error_http_status(err: *const oss_error_t) -> u16 {
 #[no_mangle]
 pub unsafe extern "C" fn oss_error_free(err: *mut oss_error_t) {
     ffi_boundary! {
-        if !err.is_null() {
-            // SAFETY: err came from Box::into_raw in oss_error_t::boxed and is freed once.
-            drop(unsafe { Box::from_raw(err) });
-        }
+        // SAFETY: err is NULL or from oss_error_t::boxed (to_boxed_mut_ptr), freed once.
+        unsafe { free_box(err) };
     }
 }
 
-impl crate::ffi::boundary::PanicDefault for oss_error_kind_t {
+impl PanicDefault for oss_error_kind_t {
     fn on_panic(_: String) -> Self {
         oss_error_kind_t::OSS_ERROR_KIND_PANIC
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ffi::boundary::ffi_try;
+
+    fn failing_export() -> *mut oss_error_t {
+        ffi_try! {
+            let v: Vec<u8> = Vec::new();
+            let _ = v[3]; // index out of bounds: a panic inside an export
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn panics_become_errors() {
+        let e = failing_export();
+        assert!(!e.is_null());
+        // SAFETY: e is a live error from this library; freed once below.
+        unsafe {
+            assert_eq!(oss_error_kind(e), oss_error_kind_t::OSS_ERROR_KIND_PANIC);
+            let code = std::ffi::CStr::from_ptr(oss_error_code(e))
+                .to_str()
+                .unwrap();
+            assert_eq!(code, "Panic");
+            let msg = std::ffi::CStr::from_ptr(oss_error_message(e))
+                .to_str()
+                .unwrap();
+            assert!(msg.contains("index out of bounds"), "{msg}");
+            oss_error_free(e);
+        }
     }
 }

@@ -3,6 +3,7 @@
 use std::ffi::{c_char, CStr, CString};
 
 use crate::ffi::boundary::{c_string, ffi_boundary};
+use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, Castable, OwnershipBox};
 use crate::object::ObjectMeta;
 
 /// Object metadata returned by head / get / resumable download.
@@ -11,6 +12,16 @@ use crate::object::ObjectMeta;
 /// Lifetime: strings from its accessors live until then. Threads: immutable; any thread.
 #[allow(non_camel_case_types)]
 pub struct oss_object_meta_t {
+    _private: [u8; 0],
+}
+
+impl Castable for oss_object_meta_t {
+    type Ownership = OwnershipBox;
+    type RustType = MetaDetails;
+}
+
+/// What an `oss_object_meta_t` holds: the metadata with its strings made once, NUL-terminated.
+pub(crate) struct MetaDetails {
     content_length: u64,
     crc64: Option<u64>,
     etag: CString,
@@ -27,7 +38,7 @@ impl oss_object_meta_t {
     pub(crate) fn boxed(m: &ObjectMeta) -> *mut oss_object_meta_t {
         let pairs =
             |v: &[(String, String)]| v.iter().map(|(k, v)| (c_string(k), c_string(v))).collect();
-        Box::into_raw(Box::new(oss_object_meta_t {
+        to_boxed_mut_ptr(MetaDetails {
             content_length: m.content_length,
             crc64: m.crc64,
             etag: c_string(&m.etag),
@@ -38,17 +49,13 @@ impl oss_object_meta_t {
             object_type: c_string(&m.object_type),
             user_meta: pairs(&m.user_meta),
             headers: pairs(&m.headers),
-        }))
+        })
     }
 }
 
-unsafe fn with<T>(
-    m: *const oss_object_meta_t,
-    default: T,
-    f: impl FnOnce(&oss_object_meta_t) -> T,
-) -> T {
+unsafe fn with<T>(m: *const oss_object_meta_t, default: T, f: impl FnOnce(&MetaDetails) -> T) -> T {
     // SAFETY: m is NULL or live (this function's contract).
-    match unsafe { m.as_ref() } {
+    match unsafe { opt_ref(m) } {
         Some(m) => f(m),
         None => default,
     }
@@ -282,9 +289,7 @@ unsafe fn pair_at(
 #[no_mangle]
 pub unsafe extern "C" fn oss_object_meta_free(meta: *mut oss_object_meta_t) {
     ffi_boundary! {
-        if !meta.is_null() {
-            // SAFETY: from Box::into_raw in `boxed`, freed once.
-            drop(unsafe { Box::from_raw(meta) });
-        }
+        // SAFETY: meta is NULL or from oss_object_meta_t::boxed (to_boxed_mut_ptr), freed once.
+        unsafe { free_box(meta) };
     }
 }

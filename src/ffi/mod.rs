@@ -4,12 +4,47 @@
 //! fallible calls return `oss_error_t *` (NULL = success) and fill trailing `*_out` pointers only
 //! on success; `const` handle arguments may be used from several threads at once; every export
 //! catches panics; strings are NUL-terminated UTF-8, validated.
+//!
+//! Module map (one concept per file):
+//! - `boundary`: the panic boundary (`ffi_boundary!`, `ffi_try!`), argument and string helpers,
+//!   user data; it imports nothing from the files below.
+//! - `handle`: which Rust value each handle stands for and whether C holds it as a Box, an Arc
+//!   or a borrow; the only code that makes, borrows, clones and frees handles.
+//! - `client` (`oss_client_t`, Arc), `config` (`oss_config_t`, Box), `credentials`
+//!   (`oss_credentials_provider_t`, Box; `oss_credentials_t`, borrowed), `error` (`oss_error_t`,
+//!   Box), `meta` (`oss_object_meta_t`, Box).
+//! - `get_object_request` (`oss_get_object_request_t`, Box) and `download_request`
+//!   (`oss_download_request_t`, Box), with what they share: `object_settings` (validated
+//!   settings), `call_cancel` (per-request cancellation), `progress` (the progress callback).
+//! - `lifecycle` (version, initialise, shut down), `log` (level and sink), `crc64`.
 
+// cbindgen writes the exports in the order it meets these modules, and rustfmt sorts runs of
+// `mod` lines: the blank lines keep the header's order (handles, then the request handles,
+// then the SDK-wide calls). `scripts/gen-header.sh --verify` checks it.
+
+// Helpers (no exports).
 pub mod boundary;
+pub mod handle;
+
+// Handles.
 pub mod client;
 pub mod config;
 pub mod credentials;
 pub mod error;
 pub mod meta;
-pub mod request;
-pub mod sdk;
+
+// Request handles and what they share.
+pub mod call_cancel;
+pub mod object_settings;
+pub mod progress;
+
+pub mod get_object_request;
+
+pub mod download_request;
+
+// SDK-wide calls.
+pub mod lifecycle;
+
+pub mod log;
+
+pub mod crc64;

@@ -1,9 +1,8 @@
-//! SDK lifecycle, version, log settings and the CRC64 helpers.
+//! Logging: the level and the sink (`oss_log_cb`).
 
 use std::ffi::{c_char, c_void, CString};
 
-use crate::ffi::boundary::{ffi_boundary, ffi_try, UserData};
-use crate::ffi::error::oss_error_t;
+use crate::ffi::boundary::{ffi_boundary, PanicDefault, UserData};
 use crate::log::Level;
 
 /// Log levels, in the C++ SDK's order. Values are fixed.
@@ -46,47 +45,6 @@ pub type oss_log_cb = Option<
     unsafe extern "C" fn(level: oss_log_level_t, message: *const c_char, user_data: *mut c_void),
 >;
 
-static VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");
-
-/// The library version, e.g. "0.1.0". Static: never free it. Threads: any.
-#[no_mangle]
-pub extern "C" fn oss_version() -> *const c_char {
-    VERSION.as_ptr().cast()
-}
-
-/// Initialises the SDK: creates the global runtime. Must be called before any client call.
-/// Idempotent and thread-safe; may be called again after `oss_shutdown_sdk`. Also applies
-/// `OSS_SDK_LOG_LEVEL` from the environment.
-///
-/// fork(): a child process does not inherit a working SDK (the runtime's threads stay in the
-/// parent). Its calls fail at once with `OSS_ERROR_KIND_NOT_INITIALIZED` until it calls
-/// `oss_initialize_sdk`, which starts a fresh runtime and leaves the parent's alone. Clients made
-/// before the fork cannot be used in the child (their calls fail with
-/// `OSS_ERROR_KIND_INVALID_ARGUMENT`; `oss_client_free` only forgets them there): make new ones.
-/// Fork while no other thread is inside an SDK call.
-///
-/// Errors: `OSS_ERROR_KIND_IO` when the runtime's threads cannot be started.
-#[no_mangle]
-pub extern "C" fn oss_initialize_sdk() -> *mut oss_error_t {
-    ffi_try! { crate::runtime::initialize() }
-}
-
-/// Shuts the SDK down: cancels every running call (they return `OSS_ERROR_KIND_CANCELLED`),
-/// stops the runtime's threads. Later calls fail with `OSS_ERROR_KIND_NOT_INITIALIZED` until
-/// `oss_initialize_sdk` is called again. Idempotent and thread-safe. Handles stay valid and must
-/// still be freed.
-#[no_mangle]
-pub extern "C" fn oss_shutdown_sdk() {
-    ffi_boundary! { crate::runtime::shutdown() }
-}
-
-/// Whether the SDK is initialised in this process (false in a `fork()`ed child until it calls
-/// `oss_initialize_sdk`).
-#[no_mangle]
-pub extern "C" fn oss_is_sdk_initialized() -> bool {
-    ffi_boundary! { crate::runtime::is_initialized() }
-}
-
 /// Sets the log level (values of `oss_log_level_t`; larger values mean `OSS_LOG_TRACE`).
 /// Default: `OSS_LOG_OFF`, or `OSS_SDK_LOG_LEVEL` from the environment. Threads: any.
 #[no_mangle]
@@ -100,7 +58,7 @@ pub extern "C" fn oss_get_log_level() -> oss_log_level_t {
     ffi_boundary! { crate::log::level().into() }
 }
 
-impl crate::ffi::boundary::PanicDefault for oss_log_level_t {
+impl PanicDefault for oss_log_level_t {
     fn on_panic(_: String) -> Self {
         oss_log_level_t::OSS_LOG_OFF
     }
@@ -136,27 +94,4 @@ pub unsafe extern "C" fn oss_set_log_callback(
             }
         }
     }
-}
-
-/// Continues a CRC-64/XZ (`x-oss-hash-crc64ecma`): `oss_crc64(0, buf, len)` is the CRC of buf,
-/// `oss_crc64(oss_crc64(0, a, n), b, m)` that of a followed by b. `buf` may be NULL when len is 0.
-///
-/// # Safety
-/// `buf` must be valid for `len` bytes (or len == 0).
-#[no_mangle]
-pub unsafe extern "C" fn oss_crc64(crc: u64, buf: *const u8, len: usize) -> u64 {
-    ffi_boundary! {
-        if buf.is_null() || len == 0 {
-            return crc;
-        }
-        // SAFETY: buf is non-NULL and valid for len bytes per the contract.
-        let data = unsafe { std::slice::from_raw_parts(buf, len) };
-        crate::crc64::update(crc, data)
-    }
-}
-
-/// The CRC of A followed by B from crc(A), crc(B) and len(B).
-#[no_mangle]
-pub extern "C" fn oss_crc64_combine(crc1: u64, crc2: u64, len2: u64) -> u64 {
-    ffi_boundary! { crate::crc64::combine(crc1, crc2, len2) }
 }

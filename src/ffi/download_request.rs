@@ -1,0 +1,406 @@
+//! `oss_download_request_t`: the parameters of a resumable download (the C++ SDK's
+//! `DownloadObjectRequest`), and its setters.
+
+use std::ffi::{c_char, c_void};
+use std::path::PathBuf;
+
+use crate::download::{DownloadRequest, MAX_PART_SIZE, MAX_THREAD_NUM, MIN_PART_SIZE};
+use crate::error::Error;
+use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out};
+use crate::ffi::call_cancel::CallCancel;
+use crate::ffi::error::oss_error_t;
+use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox};
+use crate::ffi::object_settings::{
+    http_date, set_object, set_response_header, set_version, string_array, traffic_limit,
+};
+use crate::ffi::progress::{oss_progress_cb, progress_fn};
+use crate::object::user_range;
+
+/// A resumable download (the C++ SDK's `DownloadObjectRequest`): bucket, key, destination, part
+/// size (default 8 MiB), threads (default 4), checkpoint directory (set = resumable), range,
+/// conditions, progress, and per-download cancellation.
+///
+/// Ownership: Box; `oss_download_request_new` / `oss_download_request_free` (not while a download
+/// using it runs). Threads: setters mutate (caller serialises); `oss_download_request_cancel`
+/// may be called from any thread at any time, also from the progress callback.
+#[allow(non_camel_case_types)]
+pub struct oss_download_request_t {
+    _private: [u8; 0],
+}
+
+impl Castable for oss_download_request_t {
+    type Ownership = OwnershipBox;
+    type RustType = DownloadParams;
+}
+
+/// What an `oss_download_request_t` holds.
+pub(crate) struct DownloadParams {
+    pub(crate) request: DownloadRequest,
+    /// `oss_download_request_cancel`.
+    pub(crate) cancel: CallCancel,
+}
+
+/// A download of `key` in `bucket` to `file_path` (NULL or "": the key as a path relative to
+/// the current directory; refused when that would leave it).
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `request_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_new(
+    bucket: *const c_char,
+    key: *const c_char,
+    file_path: *const c_char,
+    request_out: *mut *mut oss_download_request_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(request_out, "request_out")?;
+        // SAFETY: strings NULL or NUL-terminated per the contract.
+        let (bucket, key, path) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?, opt_str(file_path, "file_path")?) };
+        let mut request = DownloadRequest::new(bucket, key);
+        request.file_path = path.filter(|p| !p.is_empty()).map(PathBuf::from);
+        let r = DownloadParams { request, cancel: CallCancel::default() };
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_download_request_t>(r)) };
+        Ok(())
+    }
+}
+
+/// Frees a download request. NULL is a no-op.
+///
+/// # Safety
+/// NULL or from `oss_download_request_new`, freed once, not while a download uses it.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_free(request: *mut oss_download_request_t) {
+    ffi_boundary! {
+        // SAFETY: request is NULL or from oss_download_request_new (to_boxed_mut_ptr), freed once.
+        unsafe { free_box(request) };
+    }
+}
+
+/// Cancels the download running with this request (it returns `OSS_ERROR_KIND_CANCELLED`
+/// promptly and leaves its checkpoint for a later resume). When no download is running, the
+/// next one returns cancelled at once. Threads: any, also from the progress callback.
+///
+/// # Safety
+/// `request` NULL (no-op) or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_cancel(request: *const oss_download_request_t) {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        if let Some(r) = unsafe { opt_ref(request) } {
+            r.cancel.cancel();
+        }
+    }
+}
+
+/// Sets the destination path (NULL or "": the key in the current directory).
+///
+/// # Safety
+/// `request` NULL or live; `file_path` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_file_path(
+    request: *mut oss_download_request_t,
+    file_path: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let p = unsafe { opt_str(file_path, "file_path") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.file_path = p.filter(|p| !p.is_empty()).map(PathBuf::from);
+        Ok(())
+    }
+}
+
+/// Part size in bytes: 102400 (100 KiB) ..= 5 GiB. Raised automatically for objects that would
+/// need more than 10000 parts.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_part_size(
+    request: *mut oss_download_request_t,
+    part_size: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        if part_size < MIN_PART_SIZE {
+            return Err(Error::validate(format!("The part size is less than 100KB ({part_size} bytes given)")));
+        }
+        if part_size > MAX_PART_SIZE {
+            return Err(Error::validate(format!("The part size is more than 5GB ({part_size} bytes given)")));
+        }
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.part_size = part_size;
+        Ok(())
+    }
+}
+
+/// Parts downloaded at once: 1..=1000 (default 4; the C++ layer passes its own 3). Never more than there are parts.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_thread_num(
+    request: *mut oss_download_request_t,
+    thread_num: u32,
+) -> *mut oss_error_t {
+    ffi_try! {
+        if thread_num < 1 {
+            return Err(Error::validate("The thread num is less than 1."));
+        }
+        if thread_num > MAX_THREAD_NUM {
+            return Err(Error::validate(format!("The thread num is more than {MAX_THREAD_NUM} ({thread_num} given)")));
+        }
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.thread_num = thread_num;
+        Ok(())
+    }
+}
+
+/// Sets the checkpoint directory (must exist when the download starts); NULL or "" turns
+/// resumability off (the C++ SDK's meaning of an empty checkpointDir).
+///
+/// # Safety
+/// `request` NULL or live; `dir` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_checkpoint_dir(
+    request: *mut oss_download_request_t,
+    dir: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let d = unsafe { opt_str(dir, "dir") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.checkpoint_dir = d.filter(|d| !d.is_empty()).map(PathBuf::from);
+        Ok(())
+    }
+}
+
+/// Downloads only bytes `start..=end` (end = -1: to the end); the file holds exactly those bytes.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_range(
+    request: *mut oss_download_request_t,
+    start: i64,
+    end: i64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        user_range(Some((start, end))).map_err(|_| Error::validate(format!("Invalid range of resumable download: {start}-{end}")))?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.range = Some((start, end));
+        Ok(())
+    }
+}
+
+/// On resume, re-reads the finished parts and checks them against their recorded CRC64 (parts
+/// that fail are downloaded again). On by default: every byte of the file is then either
+/// received by the call or read back and checked by it; `false` trusts the recorded CRCs.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_verify_on_resume(
+    request: *mut oss_download_request_t,
+    verify: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.verify_parts_on_resume = verify;
+        Ok(())
+    }
+}
+
+/// Writes the temp file with direct I/O (`O_DIRECT`) where the file system allows it: the aligned
+/// bulk of every part goes from the library's buffers to the disk, skipping the page cache (no
+/// second copy, no writeback left for the final fsync). On by default; file systems that refuse
+/// direct I/O get buffered writes either way. `false`: every write goes through the page cache.
+/// The bytes on disk and every durability guarantee are the same both ways.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_direct_io(
+    request: *mut oss_download_request_t,
+    direct_io: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.direct_io = direct_io;
+        Ok(())
+    }
+}
+
+/// Downloads version `version_id` (NULL or "": the current version).
+///
+/// # Safety
+/// `request` NULL or live; `version_id` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_version_id(
+    request: *mut oss_download_request_t,
+    version_id: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(version_id, "version_id") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.request.object, |o| set_version(o, v))
+    }
+}
+
+/// Only downloads when the ETag matches one of `etags` (count 0 clears); else PreconditionFailed.
+///
+/// # Safety
+/// `request` NULL or live; `etags` valid for `count` strings.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_matching_etags(
+    request: *mut oss_download_request_t,
+    etags: *const *const c_char,
+    count: usize,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let v = unsafe { string_array(etags, count, "etags") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.request.object, |o| { o.if_match = v; Ok(()) })
+    }
+}
+
+/// Only downloads when the ETag matches none of `etags` (count 0 clears); else NotModified.
+///
+/// # Safety
+/// `request` NULL or live; `etags` valid for `count` strings.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_nonmatching_etags(
+    request: *mut oss_download_request_t,
+    etags: *const *const c_char,
+    count: usize,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let v = unsafe { string_array(etags, count, "etags") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.request.object, |o| { o.if_none_match = v; Ok(()) })
+    }
+}
+
+/// Only downloads when modified since `gmt` (RFC 1123; NULL clears).
+///
+/// # Safety
+/// `request` NULL or live; `gmt` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_modified_since(
+    request: *mut oss_download_request_t,
+    gmt: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(gmt, "gmt") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.request.object, |o| { o.if_modified_since = v.map(|d| http_date(d, "If-Modified-Since")).transpose()?; Ok(()) })
+    }
+}
+
+/// Only downloads when not modified since `gmt` (RFC 1123; NULL clears).
+///
+/// # Safety
+/// `request` NULL or live; `gmt` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_unmodified_since(
+    request: *mut oss_download_request_t,
+    gmt: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(gmt, "gmt") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.request.object, |o| { o.if_unmodified_since = v.map(|d| http_date(d, "If-Unmodified-Since")).transpose()?; Ok(()) })
+    }
+}
+
+/// Overrides a response header (`which`: an `oss_response_header_t`); NULL value removes it.
+///
+/// # Safety
+/// `request` NULL or live; `value` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_response_header(
+    request: *mut oss_download_request_t,
+    which: u32,
+    value: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(value, "value") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.request.object, |o| set_response_header(o, which, v))
+    }
+}
+
+/// Server-side throttle per request in bit/s (245760..838860800; 0 = none).
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_traffic_limit(
+    request: *mut oss_download_request_t,
+    bits_per_sec: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let v = traffic_limit(bits_per_sec)?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.object.traffic_limit = v;
+        Ok(())
+    }
+}
+
+/// Sends `x-oss-request-payer: requester` when true.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_request_payer(
+    request: *mut oss_download_request_t,
+    requester: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.object.request_payer = requester;
+        Ok(())
+    }
+}
+
+/// Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`.
+/// `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
+///
+/// # Safety
+/// `request` NULL or live; `cb` callable from library threads with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_progress(
+    request: *mut oss_download_request_t,
+    cb: oss_progress_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let p = progress_fn(cb, user_data, user_data_free);
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.progress = p;
+        Ok(())
+    }
+}

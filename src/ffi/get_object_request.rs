@@ -1,0 +1,315 @@
+//! `oss_get_object_request_t`: the parameters of HeadObject, GetObjectMeta and GetObject, and its
+//! setters.
+
+use std::ffi::{c_char, c_void};
+
+use crate::download::ProgressFn;
+use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out};
+use crate::ffi::call_cancel::CallCancel;
+use crate::ffi::error::oss_error_t;
+use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox};
+use crate::ffi::object_settings::{
+    http_date, set_object, set_response_header, set_version, string_array, traffic_limit,
+};
+use crate::ffi::progress::{oss_progress_cb, progress_fn};
+use crate::object::{user_range, ObjectRequest};
+
+/// Parameters of HeadObject, GetObjectMeta and GetObject.
+///
+/// Ownership: Box; `oss_get_object_request_new` / `oss_get_object_request_free`. Lifetime: calls
+/// that use it copy what they need. Threads: setters mutate (caller serialises); a `const`
+/// request may be used by several calls at once; `oss_get_object_request_cancel` may be called
+/// from any thread at any time.
+#[allow(non_camel_case_types)]
+pub struct oss_get_object_request_t {
+    _private: [u8; 0],
+}
+
+impl Castable for oss_get_object_request_t {
+    type Ownership = OwnershipBox;
+    type RustType = GetObjectParams;
+}
+
+/// What an `oss_get_object_request_t` holds.
+pub(crate) struct GetObjectParams {
+    pub(crate) object: ObjectRequest,
+    pub(crate) range: Option<(i64, i64)>,
+    pub(crate) progress: Option<ProgressFn>,
+    /// `oss_get_object_request_cancel`.
+    pub(crate) cancel: CallCancel,
+}
+
+/// A request for `key` in `bucket` (both validated when used).
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `request_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_new(
+    bucket: *const c_char,
+    key: *const c_char,
+    request_out: *mut *mut oss_get_object_request_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(request_out, "request_out")?;
+        // SAFETY: strings NULL or NUL-terminated per the contract.
+        let (bucket, key) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?) };
+        let r = GetObjectParams {
+            object: ObjectRequest { bucket: bucket.to_string(), key: key.to_string(), ..Default::default() },
+            range: None,
+            progress: None,
+            cancel: CallCancel::default(),
+        };
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
+        Ok(())
+    }
+}
+
+/// A GetObject request for a complete URL (typically presigned, e.g. by
+/// `oss_client_presign_get_object`), sent as it is and unsigned (the C++ SDK's `GetObjectByUrl`):
+/// use it with `oss_client_get_object` or `oss_client_get_object_to_file`. The answer is checked
+/// as for any GetObject (status, length, CRC64 of whole objects). The bucket, key, version id and
+/// response-header settings do not apply (the URL carries them); no `x-oss-*` header is sent (it
+/// would break the URL's signature).
+///
+/// Errors: NULL `url`/`request_out`, bad UTF-8, not an http(s) URL with a host (`ValidateError`).
+///
+/// # Safety
+/// `url` NULL or NUL-terminated; `request_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_new_url(
+    url: *const c_char,
+    request_out: *mut *mut oss_get_object_request_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(request_out, "request_out")?;
+        // SAFETY: url NULL or NUL-terminated per the contract.
+        let url = unsafe { arg_str(url, "url") }?;
+        crate::transport::parse_object_url(url)?;
+        let r = GetObjectParams {
+            object: ObjectRequest { url: Some(url.to_string()), ..Default::default() },
+            range: None,
+            progress: None,
+            cancel: CallCancel::default(),
+        };
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
+        Ok(())
+    }
+}
+
+/// Frees a request. NULL is a no-op.
+///
+/// # Safety
+/// NULL or from `oss_get_object_request_new`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_free(request: *mut oss_get_object_request_t) {
+    ffi_boundary! {
+        // SAFETY: request is NULL or from oss_get_object_request_new* (to_boxed_mut_ptr), freed
+        // once.
+        unsafe { free_box(request) };
+    }
+}
+
+/// Cancels the HeadObject / GetObjectMeta / GetObject calls running with this request (they
+/// return `OSS_ERROR_KIND_CANCELLED` promptly; GetObject to a file leaves the destination
+/// untouched). When none is running, the next call with it returns cancelled at once.
+/// Threads: any, also from the progress or write callback.
+///
+/// # Safety
+/// `request` NULL (no-op) or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_cancel(request: *const oss_get_object_request_t) {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        if let Some(r) = unsafe { opt_ref(request) } {
+            r.cancel.cancel();
+        }
+    }
+}
+
+/// Reads bytes `start..=end` (end = -1: to the end). GetObject only. Errors: start < 0, end < -1,
+/// end < start.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_range(
+    request: *mut oss_get_object_request_t,
+    start: i64,
+    end: i64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        user_range(Some((start, end)))?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.range = Some((start, end));
+        Ok(())
+    }
+}
+
+/// Reads version `version_id` (NULL or "": the current version).
+///
+/// # Safety
+/// `request` NULL or live; `version_id` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_version_id(
+    request: *mut oss_get_object_request_t,
+    version_id: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(version_id, "version_id") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| set_version(o, v))
+    }
+}
+
+/// Sets `If-Match` to any of `etags` (count 0 clears).
+///
+/// # Safety
+/// `request` NULL or live; `etags` valid for `count` strings.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_matching_etags(
+    request: *mut oss_get_object_request_t,
+    etags: *const *const c_char,
+    count: usize,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let v = unsafe { string_array(etags, count, "etags") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| { o.if_match = v; Ok(()) })
+    }
+}
+
+/// Sets `If-None-Match` to `etags` (count 0 clears).
+///
+/// # Safety
+/// `request` NULL or live; `etags` valid for `count` strings.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_nonmatching_etags(
+    request: *mut oss_get_object_request_t,
+    etags: *const *const c_char,
+    count: usize,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: per the contract.
+        let v = unsafe { string_array(etags, count, "etags") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| { o.if_none_match = v; Ok(()) })
+    }
+}
+
+/// Sets `If-Modified-Since` (RFC 1123 GMT; NULL clears).
+///
+/// # Safety
+/// `request` NULL or live; `gmt` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_modified_since(
+    request: *mut oss_get_object_request_t,
+    gmt: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(gmt, "gmt") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| { o.if_modified_since = v.map(|d| http_date(d, "If-Modified-Since")).transpose()?; Ok(()) })
+    }
+}
+
+/// Sets `If-Unmodified-Since` (RFC 1123 GMT; NULL clears).
+///
+/// # Safety
+/// `request` NULL or live; `gmt` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_unmodified_since(
+    request: *mut oss_get_object_request_t,
+    gmt: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(gmt, "gmt") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| { o.if_unmodified_since = v.map(|d| http_date(d, "If-Unmodified-Since")).transpose()?; Ok(()) })
+    }
+}
+
+/// Overrides a response header (`which`: an `oss_response_header_t`); NULL value removes it.
+///
+/// # Safety
+/// `request` NULL or live; `value` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_response_header(
+    request: *mut oss_get_object_request_t,
+    which: u32,
+    value: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or NUL-terminated.
+        let v = unsafe { opt_str(value, "value") }?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| set_response_header(o, which, v))
+    }
+}
+
+/// Server-side throttle in bit/s (245760..838860800; 0 = none).
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_traffic_limit(
+    request: *mut oss_get_object_request_t,
+    bits_per_sec: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let v = traffic_limit(bits_per_sec)?;
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| { o.traffic_limit = v; Ok(()) })
+    }
+}
+
+/// Sends `x-oss-request-payer: requester` when true.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_request_payer(
+    request: *mut oss_get_object_request_t,
+    requester: bool,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        set_object(&mut r.object, |o| { o.request_payer = requester; Ok(()) })
+    }
+}
+
+/// Sets (or with NULL `cb`, clears) the progress callback of GetObject. `user_data_free`, if
+/// not NULL, is called once with `user_data` when it is no longer needed (request freed or
+/// callback replaced, and no call using it still running).
+///
+/// # Safety
+/// `request` NULL or live; `cb` callable from library threads with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_progress(
+    request: *mut oss_get_object_request_t,
+    cb: oss_progress_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let p = progress_fn(cb, user_data, user_data_free);
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.progress = p;
+        Ok(())
+    }
+}
