@@ -1,8 +1,8 @@
 //! The panic boundary and the pointer / string helpers every export uses.
 //!
-//! Every `#[no_mangle]` body is wrapped in [`ffi_boundary!`] (a panic becomes the return type's
+//! Every `#[no_mangle]` body is wrapped in `ffi_boundary!` (a panic becomes the return type's
 //! documented default, and an `oss_error_t *` of kind `OSS_ERROR_KIND_PANIC` where errors are
-//! returned), and fallible exports use [`ffi_try!`], which also turns `Result<(), Error>` into
+//! returned), and fallible exports use `ffi_try!`, which also turns `Result<(), Error>` into
 //! NULL-or-error. All raw-pointer handling of the crate lives in `src/ffi/`; handles go through
 //! `handle.rs`. This file imports nothing from the files that use it: the return types they
 //! define implement [`PanicDefault`] (or [`NullOnPanic`]) next to their definitions.
