@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// An access key pair and an optional STS security token.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -67,7 +67,7 @@ impl fmt::Debug for Credentials {
 }
 
 fn credentials_error(message: &str) -> Error {
-    Error::new(ErrorKind::InvalidArgument, "InvalidCredentials", message)
+    Error::invalid_credentials(message)
 }
 
 /// Something that hands out credentials, asked before every request.

@@ -78,7 +78,13 @@ pub mod curl {
 }
 
 impl Error {
-    pub fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
+    /// The one place a kind is paired with a code: everything else uses the typed constructors
+    /// below, so that kind and code cannot disagree.
+    pub(crate) fn new(
+        kind: ErrorKind,
+        code: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error(Box::new(ErrorDetails {
             kind,
             code: code.into(),
@@ -90,12 +96,71 @@ impl Error {
         }))
     }
 
-    /// The same error with another kind, code and message (request context kept).
-    pub fn reclassify(mut self, kind: ErrorKind, code: &str, message: String) -> Self {
-        self.kind = kind;
-        self.code = code.to_string();
-        self.message = message;
+    /// This error's request context (request id, host, HTTP status, EC) with the kind, code and
+    /// message of `like`.
+    pub fn reclassify(mut self, like: Error) -> Self {
+        self.kind = like.kind;
+        self.code = like.code.clone();
+        self.message = like.message.clone();
         self
+    }
+
+    /// A local file-system failure without an `io::Error` to quote (`IOError`).
+    pub fn io_failure(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Io, "IOError", message)
+    }
+
+    /// The final rename failed or was refused (`RenameError`).
+    pub fn rename(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Io, "RenameError", message)
+    }
+
+    /// The object changed on the server (`ObjectChanged`, HTTP status 412).
+    pub fn object_changed(message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::ObjectChanged, "ObjectChanged", message);
+        e.http_status = 412;
+        e
+    }
+
+    /// The CRC64 of the bytes differs from the server's (`CrcCheckError`).
+    pub fn crc_mismatch(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::CrcMismatch, "CrcCheckError", message)
+    }
+
+    /// A panic caught at a boundary (`Panic`).
+    pub fn panic(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Panic, "Panic", message)
+    }
+
+    /// Another download holds the destination (`FileLocked`).
+    pub fn file_locked(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Busy, "FileLocked", message)
+    }
+
+    /// A required pointer argument was NULL (`ValidateError`).
+    pub fn null_argument(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NullArgument, "ValidateError", message)
+    }
+
+    /// A string argument was not UTF-8 (`ValidateError`).
+    pub fn invalid_utf8(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidUtf8, "ValidateError", message)
+    }
+
+    /// Credentials that cannot sign (`InvalidCredentials`).
+    pub fn invalid_credentials(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidArgument, "InvalidCredentials", message)
+    }
+
+    /// The SDK's runtime could not be started (`InitializeError`).
+    pub fn initialize(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Io, "InitializeError", message)
+    }
+
+    /// An error answer of the server (kind `Server`): its own code (`NoSuchKey`...), or
+    /// `ServerError:<status>` for one without a usable body.
+    pub(crate) fn server(code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Server, code, message)
     }
 
     /// A parameter error (`ValidateError`).
@@ -117,11 +182,14 @@ impl Error {
     }
 
     pub fn not_initialized() -> Self {
-        Self::new(
-            ErrorKind::NotInitialized,
-            "NotInitialized",
+        Self::not_initialized_because(
             "the SDK is not initialised (call oss_initialize_sdk / InitializeSdk first) or has been shut down",
         )
+    }
+
+    /// `NotInitialized` with a reason of its own.
+    pub fn not_initialized_because(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::NotInitialized, "NotInitialized", message)
     }
 
     /// A local I/O failure, with what was being done and on which path.

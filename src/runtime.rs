@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::runtime::{Handle, Runtime};
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 struct State {
     runtime: Runtime,
@@ -43,9 +43,7 @@ pub const MAX_BLOCKING_THREADS: usize = 16;
 static INHERITED: Mutex<Vec<State>> = Mutex::new(Vec::new());
 
 fn forked_error() -> Error {
-    Error::new(
-        ErrorKind::NotInitialized,
-        "NotInitialized",
+    Error::not_initialized_because(
         "the SDK was initialised in another process (this one was fork()ed from it): call \
          oss_initialize_sdk / InitializeSdk in this process first; clients made before the fork \
          cannot be used here",
@@ -93,13 +91,7 @@ pub fn initialize() -> Result<()> {
             .thread_name("oss-ffi-worker")
             .enable_all()
             .build()
-            .map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    "InitializeError",
-                    format!("cannot start the SDK runtime: {e}"),
-                )
-            })?;
+            .map_err(|e| Error::initialize(format!("cannot start the SDK runtime: {e}")))?;
         *state = Some(State {
             runtime,
             shutdown: CancellationToken::new(),
@@ -172,11 +164,7 @@ where
                 .map(|s| s.to_string())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_string());
-            Err(Error::new(
-                ErrorKind::Panic,
-                "Panic",
-                format!("internal error (panic): {text}"),
-            ))
+            Err(Error::panic(format!("internal error (panic): {text}")))
         }
     }
 }

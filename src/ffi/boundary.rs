@@ -9,7 +9,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// What an export returns when its body panicked.
 pub trait PanicDefault {
@@ -103,11 +103,7 @@ pub(crate) use {ffi_boundary, ffi_try};
 
 /// The error of a required pointer argument that is NULL.
 pub(crate) fn null_argument(name: &str) -> Error {
-    Error::new(
-        ErrorKind::NullArgument,
-        "ValidateError",
-        format!("the argument '{name}' must not be NULL"),
-    )
+    Error::null_argument(format!("the argument '{name}' must not be NULL"))
 }
 
 /// A required NUL-terminated UTF-8 string.
@@ -121,14 +117,10 @@ pub(crate) unsafe fn arg_str<'a>(p: *const c_char, name: &str) -> Result<&'a str
     // SAFETY: p is non-NULL and NUL-terminated per the caller's contract.
     let c = unsafe { CStr::from_ptr(p) };
     c.to_str().map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidUtf8,
-            "ValidateError",
-            format!(
-                "the argument '{name}' is not valid UTF-8 (invalid byte at offset {})",
-                e.valid_up_to()
-            ),
-        )
+        Error::invalid_utf8(format!(
+            "the argument '{name}' is not valid UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        ))
     })
 }
 
@@ -203,6 +195,7 @@ impl Drop for UserData {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
 
     fn failing_getter() -> *const u8 {
         ffi_boundary! { panic!("getter bug") }

@@ -319,7 +319,7 @@ pub unsafe extern "C" fn oss_client_get_object(
     ffi_try! {
         // SAFETY: per the contract.
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let write = write.ok_or_else(|| Error::new(ErrorKind::NullArgument, "ValidateError", "the argument 'write' must not be NULL"))?;
+        let write = write.ok_or_else(|| Error::null_argument("the argument 'write' must not be NULL"))?;
         let (range, progress) = (r.range, r.progress.clone());
         // The caller's buffer pointer is only used during this blocking call.
         let data = UserData { ptr: user_data, free: None };

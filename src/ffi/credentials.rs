@@ -4,7 +4,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::{Arc, Mutex};
 
 use crate::credentials::{Credentials, CredentialsProvider, EnvironmentProvider, StaticProvider};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::ffi::boundary::{
     arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out, UserData,
 };
@@ -110,16 +110,12 @@ impl CredentialsProvider for CallbackProvider {
         // SAFETY: cb was registered with data.ptr for calls from any thread; `out` lives across the call.
         let rc = unsafe { (self.cb)(self.data.get(), lend_mut(&mut out)) };
         if rc != 0 {
-            return Err(Error::new(
-                ErrorKind::InvalidArgument,
-                "InvalidCredentials",
-                format!("the credentials callback failed (returned {rc})"),
-            ));
+            return Err(Error::invalid_credentials(format!(
+                "the credentials callback failed (returned {rc})"
+            )));
         }
         out.ok_or_else(|| {
-            Error::new(
-                ErrorKind::InvalidArgument,
-                "InvalidCredentials",
+            Error::invalid_credentials(
                 "the credentials callback returned 0 without calling oss_credentials_set",
             )
         })
@@ -142,7 +138,7 @@ pub unsafe extern "C" fn oss_credentials_provider_new_callback(
     ffi_try! {
         check_out(provider_out, "provider_out")?;
         let data = UserData { ptr: user_data, free: user_data_free };
-        let cb = cb.ok_or_else(|| Error::new(ErrorKind::NullArgument, "ValidateError", "the argument 'cb' must not be NULL"))?;
+        let cb = cb.ok_or_else(|| Error::null_argument("the argument 'cb' must not be NULL"))?;
         let p = CallbackProvider { cb, data, serial: Mutex::new(()) };
         // SAFETY: provider_out checked non-NULL, writable per the contract.
         unsafe { write_out(provider_out, to_boxed_mut_ptr::<oss_credentials_provider_t>(Arc::new(p))) };

@@ -105,11 +105,7 @@ impl oss_error_t {
 /// A panic in an export that returns errors becomes an error of kind `OSS_ERROR_KIND_PANIC`.
 impl PanicDefault for *mut oss_error_t {
     fn on_panic(message: String) -> Self {
-        oss_error_t::boxed(Error::new(
-            ErrorKind::Panic,
-            "Panic",
-            format!("internal error (panic): {message}"),
-        ))
+        oss_error_t::boxed(Error::panic(format!("internal error (panic): {message}")))
     }
 }
 

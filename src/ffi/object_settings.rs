@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::ffi::boundary::arg_str;
 use crate::object::{ObjectRequest, ResponseHeader};
 
@@ -52,11 +52,9 @@ pub(crate) unsafe fn string_array(
         return Ok(Vec::new());
     }
     if items.is_null() {
-        return Err(Error::new(
-            ErrorKind::NullArgument,
-            "ValidateError",
-            format!("the argument '{name}' must not be NULL when count > 0"),
-        ));
+        return Err(Error::null_argument(format!(
+            "the argument '{name}' must not be NULL when count > 0"
+        )));
     }
     if count > 1024 {
         return Err(Error::validate(format!(

@@ -10,7 +10,7 @@ use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::crc64;
 use crate::download::ProgressFn;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::log::{self, Level};
 
 pub(crate) mod answer;
@@ -235,11 +235,9 @@ impl Client {
         if self.config().enable_crc64 && whole {
             if let Some(server) = meta.crc64 {
                 if server != crc {
-                    return Err(Error::new(
-                        ErrorKind::CrcMismatch,
-                        "CrcCheckError",
-                        format!("CRC64 of the downloaded data ({crc}) differs from the server's ({server})"),
-                    )
+                    return Err(Error::crc_mismatch(format!(
+                        "CRC64 of the downloaded data ({crc}) differs from the server's ({server})"
+                    ))
                     .with_request_id(meta.request_id.clone()));
                 }
             }

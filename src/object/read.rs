@@ -127,14 +127,10 @@ pub(crate) async fn get(
     }
     let r = match send(client, &http, cancel).await {
         Err(e) if pin_etag.is_some() && e.http_status == 412 => {
-            return Err(e.reclassify(
-                ErrorKind::ObjectChanged,
-                "ObjectChanged",
-                format!(
-                    "the object changed on the server while it was being read (its ETag is no longer {})",
-                    pin_etag.unwrap_or_default()
-                ),
-            ))
+            return Err(e.reclassify(Error::object_changed(format!(
+                "the object changed on the server while it was being read (its ETag is no longer {})",
+                pin_etag.unwrap_or_default()
+            ))))
         }
         other => other?,
     };
@@ -198,14 +194,10 @@ pub(crate) async fn get(
     };
     if let (Some(pin), false) = (pin_etag, meta.etag.is_empty()) {
         if meta.etag != pin {
-            return Err(Error::new(
-                ErrorKind::ObjectChanged,
-                "ObjectChanged",
-                format!(
-                    "the object changed on the server (ETag {pin} became {})",
-                    meta.etag
-                ),
-            )
+            return Err(Error::object_changed(format!(
+                "the object changed on the server (ETag {pin} became {})",
+                meta.etag
+            ))
             .with_request_id(meta.request_id.clone())
             .with_host(r.host.clone()));
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 
-use crate::error::{Error, ErrorKind};
+use crate::error::Error;
 
 use super::request::header_str;
 
@@ -67,7 +67,6 @@ pub(crate) async fn read_error(
 pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> Error {
     let text = String::from_utf8_lossy(body);
     let fields = parse_error_xml(&text);
-    let kind = ErrorKind::Server;
     let mut err = match fields.as_ref().and_then(|f| f.get("Code")) {
         Some(code) if !code.is_empty() => {
             let f = fields.as_ref().expect("fields exist");
@@ -75,7 +74,7 @@ pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> Error {
             if let Some(t) = f.get("ServerTime") {
                 message.push_str(&format!(" (ServerTime={t})"));
             }
-            let mut e = Error::new(kind, code.clone(), message);
+            let mut e = Error::server(code.clone(), message);
             e.request_id = f.get("RequestId").cloned().unwrap_or_default();
             e.ec = f.get("EC").cloned().unwrap_or_default();
             e
@@ -87,7 +86,7 @@ pub(crate) fn parse_error_body(status: u16, body: &[u8]) -> Error {
                 let t: String = text.chars().take(512).collect();
                 format!("HTTP {status} with an unparseable error body: {t}")
             };
-            Error::new(kind, format!("ServerError:{status}"), message)
+            Error::server(format!("ServerError:{status}"), message)
         }
     };
     err.http_status = status;
@@ -180,7 +179,7 @@ mod tests {
         assert_eq!(e.http_status, 404);
         assert_eq!(e.request_id, "5C3D9175B6FC201293AD****");
         assert_eq!(e.ec, "0026-00000001");
-        assert_eq!(e.kind, ErrorKind::Server);
+        assert_eq!(e.kind, crate::error::ErrorKind::Server);
     }
 
     #[test]

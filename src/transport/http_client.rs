@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 use super::failure::error_chain;
 
@@ -45,13 +45,8 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
     for cert in load_ca_certificates(config)? {
         b = b.add_root_certificate(cert);
     }
-    b.build().map_err(|e| {
-        Error::new(
-            ErrorKind::InvalidArgument,
-            "ValidateError",
-            format!("cannot build the HTTP client: {}", error_chain(&e)),
-        )
-    })
+    b.build()
+        .map_err(|e| Error::validate(format!("cannot build the HTTP client: {}", error_chain(&e))))
 }
 
 fn load_ca_certificates(config: &Config) -> Result<Vec<reqwest::Certificate>> {

@@ -109,15 +109,11 @@ impl Transport {
         if self.made_in_this_process() {
             return Ok(());
         }
-        Err(Error::new(
-            crate::error::ErrorKind::InvalidArgument,
-            "ValidateError",
-            format!(
-                "this client was made in process {} and this process was fork()ed from it: a client \
+        Err(Error::validate(format!(
+            "this client was made in process {} and this process was fork()ed from it: a client \
                  cannot be used across fork(); make a new one here (after oss_initialize_sdk)",
-                self.pid
-            ),
-        ))
+            self.pid
+        )))
     }
 
     /// Checks that the client can sign requests (V4 needs a region).

@@ -628,10 +628,8 @@ async fn get_object_beside_a_download(env: &Env) {
                     if temp_there {
                         Ok(())
                     } else {
-                        Err(oss_ffi::Error::new(
-                            ErrorKind::Io,
-                            "TempGone",
-                            "the temp file was removed",
+                        Err(oss_ffi::Error::io_failure(
+                            "TempGone: the temp file was removed",
                         ))
                     }
                 }));
