@@ -826,3 +826,46 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
         )
     })?
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_request_asks_for_the_first_part_of_the_range() {
+        let r = |first, last| ByteRange { first, last };
+        assert_eq!(first_part_range(None, 100), r(0, 99));
+        assert_eq!(first_part_range(Some((0, -1)), 100), r(0, 99));
+        assert_eq!(first_part_range(Some((5, -1)), 100), r(5, 104));
+        assert_eq!(first_part_range(Some((5, 10)), 100), r(5, 10));
+        assert_eq!(first_part_range(Some((5, 5)), 100), r(5, 5));
+        assert_eq!(first_part_range(Some((5, 104)), 100), r(5, 104));
+        assert_eq!(first_part_range(Some((5, 105)), 100), r(5, 104));
+        assert_eq!(
+            first_part_range(Some((i64::MAX, -1)), MAX_PART_SIZE),
+            r(i64::MAX as u64, i64::MAX as u64 + MAX_PART_SIZE - 1)
+        );
+    }
+
+    #[test]
+    fn the_first_answers_meta_reads_like_a_heads() {
+        let meta = ObjectMeta {
+            content_length: 1000,
+            headers: vec![
+                ("etag".into(), "\"E\"".into()),
+                ("content-length".into(), "100".into()),
+                ("content-range".into(), "bytes 0-99/1000".into()),
+            ],
+            ..ObjectMeta::default()
+        };
+        let m = meta_of_first_answer(&meta);
+        assert_eq!(m.content_length, 1000);
+        assert_eq!(
+            m.headers,
+            vec![
+                ("etag".to_string(), "\"E\"".to_string()),
+                ("content-length".to_string(), "1000".to_string()),
+            ]
+        );
+    }
+}

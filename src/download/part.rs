@@ -2,7 +2,7 @@
 //! file through a `PartWriter`, a body cut mid-way resumed from the byte where it stopped.
 //!
 //! The first part of a fresh download starts from the download's first answer (the unpinned GET
-//! that carried the user's conditions and told the object's size, `first_get` in `mod.rs`): its
+//! that carried the user's conditions and told the object's size, `start` in `mod.rs`): its
 //! body is streamed like any other, and whatever it did not deliver (a cut, or the rest of a part
 //! raised above the requested part size) is fetched by pinned GETs as usual.
 //!
