@@ -10,7 +10,7 @@ use download_support::*;
 use oss_emulator::{FaultAction, FaultRule, Faults, LogEntry};
 use oss_ffi::cancel::Cancel;
 use oss_ffi::download::{resumable_download, MIN_PART_SIZE};
-use oss_ffi::object::ObjectRequest;
+use oss_ffi::object::{ObjectRequest, ResponseHeader};
 use oss_ffi::ErrorKind;
 
 const PS: u64 = MIN_PART_SIZE;
@@ -510,4 +510,34 @@ async fn a_resume_starts_with_a_head() {
         .iter()
         .all(|g| parse_range(g.range.as_deref().unwrap()).0 >= 3 * PS));
     assert_no_leftovers(&[env.work.path()]);
+}
+
+/// The metadata is the object's own, as the HEAD told it: the response-* overrides (which the
+/// parts still send) are not on the first GET.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metadata_has_no_response_overrides() {
+    let env = Env::new();
+    let client = env.client();
+    let size = 2 * PS + 1;
+    let src = env.object("hl/over", size);
+    let head = client
+        .head_object(&object_request("hl/over"), &Cancel::new())
+        .await
+        .unwrap();
+    let mut req = req_of(&env, "hl/over", "over");
+    req.object.response_headers = vec![
+        (ResponseHeader::ContentType, "text/x-override".into()),
+        (ResponseHeader::CacheControl, "no-store".into()),
+    ];
+    env.emu.clear_log();
+    let meta = download(&client, &req, size).await.0.unwrap();
+    assert_same_file(&src, &env.path("over"));
+    assert_eq!(meta.content_type, head.content_type);
+    assert_ne!(meta.content_type, "text/x-override");
+    assert!(!meta.headers.iter().any(|(k, _)| k == "cache-control"));
+    let log = log_in_order(&env);
+    assert!(!log[0].query.contains("response-"), "{}", log[0].query);
+    assert!(log[1..]
+        .iter()
+        .all(|g| g.query.contains("response-content-type=")));
 }

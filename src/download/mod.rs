@@ -12,8 +12,8 @@
 //!    An existing checkpoint, temp or lock file owned by another user or writable by its group
 //!    or others is refused here, before any traffic (`IOError`).
 //! 3. The first request, with the user's conditions (they apply to this request only; the parts
-//!    after it are pinned to the ETag it saw instead), version id, payer and traffic limit
-//!    (`start`). A fresh download (no checkpoint file there) asks for its first part with a
+//!    after it are pinned to the ETag it saw instead), version id, payer and traffic limit, not
+//!    the response-* overrides (the metadata returned is the object's own) (`start`). A fresh download (no checkpoint file there) asks for its first part with a
 //!    ranged GET (`bytes=<start>-<start + part_size - 1>`, the range's own end if sooner,
 //!    `x-oss-range-behavior: standard`): the answer's headers tell the object (Content-Range's
 //!    total is its size; ETag, Last-Modified, whole-object `x-oss-hash-crc64ecma`, version id,
@@ -295,7 +295,8 @@ pub async fn resumable_download(
 /// path's parts have their own retry budget, so the HEAD-less start is never less robust).
 /// Every other error (NoSuchKey, 403, the user's conditions failing with 412/304...) is
 /// returned as it is: the same code and kind as the HEAD gave, the error XML coming in the body
-/// or in `x-oss-err`.
+/// or in `x-oss-err`. The GET carries what the HEAD carried (conditions, version id, payer) plus
+/// the traffic limit, not the response-* overrides.
 async fn start(
     client: &Client,
     req: &DownloadRequest,
@@ -306,10 +307,13 @@ async fn start(
         return Ok((client.head_object(&req.object, cancel).await?, None));
     }
     let range = first_part_range(req.range, req.part_size);
-    match client
-        .get_range(&req.object, Some(range), None, cancel)
-        .await
-    {
+    // Without the response-* overrides (a HEAD has none): the metadata returned is the object's
+    // own (Content-Type...), as it was from the HEAD. The parts still send them.
+    let first = ObjectRequest {
+        response_headers: Vec::new(),
+        ..req.object.clone()
+    };
+    match client.get_range(&first, Some(range), None, cancel).await {
         Ok(body) => {
             let meta = meta_of_first_answer(&body.meta);
             Ok((meta, Some(body)))
