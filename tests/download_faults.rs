@@ -90,15 +90,26 @@ async fn bursts_of_503_resets_and_malformed_answers_still_give_the_right_bytes()
     let scenarios: Vec<(&str, Faults)> = vec![
         ("503 burst", Faults::fail_next_gets(6, 503)),
         (
+            // A fresh download sends a HEAD only when its first GET failed past the client's
+            // retries (4 x 503 here): that HEAD is retried too.
             "HEAD 500",
-            Faults::none().with(
-                FaultRule::new(FaultAction::Status {
-                    status: 500,
-                    code: None,
-                })
-                .method("HEAD")
-                .count(2),
-            ),
+            Faults::none()
+                .with(
+                    FaultRule::new(FaultAction::Status {
+                        status: 503,
+                        code: None,
+                    })
+                    .method("GET")
+                    .count(4),
+                )
+                .with(
+                    FaultRule::new(FaultAction::Status {
+                        status: 500,
+                        code: None,
+                    })
+                    .method("HEAD")
+                    .count(2),
+                ),
         ),
         (
             "resets before the answer",

@@ -142,6 +142,12 @@ impl CheckpointFile {
         }
     }
 
+    /// Whether something is there under the checkpoint's name (a stat that fails counts as
+    /// something: the caller then takes the careful path of a resume).
+    pub fn exists(&self) -> bool {
+        !matches!(self.dir.stat(&self.name), Ok(None))
+    }
+
     /// Fails when an existing checkpoint, or its `.tmp` file (which would make every save fail),
     /// is not ours to trust (before any network traffic).
     pub fn check_trusted(&self) -> Result<()> {

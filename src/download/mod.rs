@@ -1,6 +1,8 @@
-//! The resumable downloader (`ResumableDownloadObject`): one HEAD, then the object (or a range of
-//! it) cut into parts downloaded concurrently into `<file>.temp`, verified with CRC64, renamed into
-//! place; with a checkpoint directory, an interrupted download resumes where it stopped.
+//! The resumable downloader (`ResumableDownloadObject`): the object (or a range of it) cut into
+//! parts downloaded concurrently into `<file>.temp`, verified with CRC64, renamed into place; with
+//! a checkpoint directory, an interrupted download resumes where it stopped. A fresh download
+//! starts with the GET of its first part (no HEAD): an object of at most one part costs one
+//! request.
 //!
 //! Flow of `resumable_download`:
 //! 1. `validate`: every local check, before any network traffic (`ValidateError`).
@@ -9,7 +11,20 @@
 //! 2. `lock`: `<file>.temp.lock` is locked; a second download to the same file gets `FileLocked`.
 //!    An existing checkpoint, temp or lock file owned by another user or writable by its group
 //!    or others is refused here, before any traffic (`IOError`).
-//! 3. HEAD with the user's conditions (they apply to this request only; parts are pinned instead).
+//! 3. The first request, with the user's conditions (they apply to this request only; the parts
+//!    after it are pinned to the ETag it saw instead), version id, payer and traffic limit, not
+//!    the response-* overrides (the metadata returned is the object's own) (`start`). A fresh download (no checkpoint file there) asks for its first part with a
+//!    ranged GET (`bytes=<start>-<start + part_size - 1>`, the range's own end if sooner,
+//!    `x-oss-range-behavior: standard`): the answer's headers tell the object (Content-Range's
+//!    total is its size; ETag, Last-Modified, whole-object `x-oss-hash-crc64ecma`, version id,
+//!    request id) and its body, not read yet, becomes the first part's (step 6). A resume (a
+//!    checkpoint file exists) sends a HEAD instead: the checkpoint is judged on the object's
+//!    identity before any byte is asked for. The GET falls back to the HEAD on a 416 (a 0-byte
+//!    object, on which any Range is refused, or a range starting past the end: the HEAD's size
+//!    then decides as before) and on a retryable failure left after the client's retries.
+//!    A 412/304 of the user's conditions, a 404 or 403 is returned as it is (the same code,
+//!    status and kind as from the HEAD). No byte is written before the answer's headers arrived
+//!    and step 5 prepared the temp file.
 //! 4. `plan`: the bytes to fetch cut into at most `plan::MAX_PARTS` parts.
 //! 5. `checkpoint`: an existing checkpoint is believed only if it matches the request and the
 //!    object and the temp file is the one it describes (`writer::TempIdentity`) with the right
@@ -19,10 +34,14 @@
 //!    every byte of the destination was either received by this call (its CRC computed on the
 //!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
-//! 6. `part`: at most `thread_num` parts in flight, each pinned to the HEAD's ETag, written at its
-//!    offsets by a `part_writer::PartWriter` (large positional writes on the blocking pool, direct
-//!    I/O where the file system allows it (`direct`), CRC64 computed on the way); finished parts are recorded in the checkpoint in batches, after the
-//!    temp file was synced. The first unrecoverable failure cancels the other parts.
+//! 6. `part`: at most `thread_num` parts in flight, each pinned to the first answer's ETag,
+//!    written at its offsets by a `part_writer::PartWriter` (large positional writes on the
+//!    blocking pool, direct I/O where the file system allows it (`direct`), CRC64 computed on the
+//!    way); the first part streams the first GET's body through the same writer (and asks,
+//!    pinned, for whatever that body did not deliver). Finished parts are recorded in the
+//!    checkpoint in batches, after the temp file was synced. The first unrecoverable failure
+//!    cancels the other parts. A later part finding another ETag (or a pinned 412) is an
+//!    `ObjectChanged` error.
 //! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
 //!    when CRC is enabled and the header is present); then the temp file is synced, given the
 //!    destination's mode, renamed over the destination (after checking that the temp name still
@@ -63,7 +82,7 @@ use crate::client::Client;
 use crate::crc64;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{self, Level};
-use crate::object::{ObjectMeta, ObjectRequest};
+use crate::object::{ByteRange, ObjectBody, ObjectMeta, ObjectRequest};
 
 pub use self::validate::{default_path_for_key, validate_bucket, validate_key};
 
@@ -192,7 +211,8 @@ fn checkpoint_of(req: &DownloadRequest, paths: &Paths) -> Option<CheckpointFile>
 }
 
 /// Downloads `req.object` to `req.file_path` (see the module documentation). Returns the object's
-/// metadata from the HEAD (whole-object size, ETag, Last-Modified, CRC64, version id, request id).
+/// metadata from the first answer, GET or HEAD alike (whole-object size, ETag, Last-Modified,
+/// CRC64, version id, request id).
 pub async fn resumable_download(
     client: &Client,
     req: &DownloadRequest,
@@ -210,7 +230,7 @@ pub async fn resumable_download(
     }
     writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
 
-    let meta = client.head_object(&req.object, cancel).await?;
+    let (meta, first_body) = start(client, req, ckpt.as_ref(), cancel).await?;
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
     let plan = Plan::new(first, total, req.part_size);
     let record = Record::new(
@@ -261,8 +281,88 @@ pub async fn resumable_download(
         meta: &meta,
         ckpt: ckpt.as_ref(),
     };
-    job.run(record, temp).await?;
+    job.run(record, temp, first_body).await?;
     Ok(meta)
+}
+
+/// The download's first request, which carries the user's conditions and tells the object's
+/// metadata: the ranged GET of the first part for a fresh download (its body, not read yet, is
+/// returned to be streamed into the temp file as that part), a HEAD for a resume (an existing
+/// checkpoint: it is judged on the object's identity before any byte is asked for, and the
+/// first part may well be on disk already).
+///
+/// The GET falls back to today's HEAD-first start when its answer cannot start the download:
+/// a 416 (a 0-byte object, whatever the Range, or a range starting at or past the object's end:
+/// the HEAD then tells the size and `plan::resolve_range` judges as before), or a retryable
+/// failure left after the client's retries (5xx bursts, resets, a malformed answer: the HEAD
+/// path's parts have their own retry budget, so the HEAD-less start is never less robust).
+/// Every other error (NoSuchKey, 403, the user's conditions failing with 412/304...) is
+/// returned as it is: the same code and kind as the HEAD gave, the error XML coming in the body
+/// or in `x-oss-err`. The GET carries what the HEAD carried (conditions, version id, payer) plus
+/// the traffic limit, not the response-* overrides.
+async fn start(
+    client: &Client,
+    req: &DownloadRequest,
+    ckpt: Option<&CheckpointFile>,
+    cancel: &Cancel,
+) -> Result<(ObjectMeta, Option<ObjectBody>)> {
+    if ckpt.is_some_and(|c| c.exists()) {
+        return Ok((client.head_object(&req.object, cancel).await?, None));
+    }
+    let range = first_part_range(req.range, req.part_size);
+    // Without the response-* overrides (a HEAD has none): the metadata returned is the object's
+    // own (Content-Type...), as it was from the HEAD. The parts still send them.
+    let first = ObjectRequest {
+        response_headers: Vec::new(),
+        ..req.object.clone()
+    };
+    match client.get_range(&first, Some(range), None, cancel).await {
+        Ok(body) => {
+            let meta = meta_of_first_answer(&body.meta);
+            Ok((meta, Some(body)))
+        }
+        Err(e) if (e.http_status == 416 || e.is_retryable()) && !cancel.is_cancelled() => {
+            log::log(Level::Info, || {
+                format!(
+                    "{}/{}: the first part's GET gave {e}; starting with a HEAD instead",
+                    req.object.bucket, req.object.key
+                )
+            });
+            Ok((client.head_object(&req.object, cancel).await?, None))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The bytes of the first part of a download: from the range's start (0 without a range),
+/// `part_size` bytes, or fewer when the user's range ends before. An end past the object is
+/// clamped by the server (`x-oss-range-behavior: standard`). The plan may raise the part size
+/// for a huge object: the first part is then longer than this answer and its rest is asked for
+/// by `part::download`. `range` was validated (start >= 0, end >= start or -1).
+fn first_part_range(range: Option<(i64, i64)>, part_size: u64) -> ByteRange {
+    let (start, end) = range.unwrap_or((0, -1));
+    let first = u64::try_from(start).unwrap_or(0);
+    let mut last = first.saturating_add(part_size.max(1) - 1);
+    if let Ok(end) = u64::try_from(end) {
+        last = last.min(end.max(first));
+    }
+    ByteRange { first, last }
+}
+
+/// The object's metadata from the first part's 206, as a HEAD gives it: `content_length` is
+/// already the whole object's size (Content-Range's total, set by `get_range`); the headers'
+/// `content-length` is made that size too and `content-range` dropped, so that the headers
+/// read like a HEAD's whichever request started the download.
+fn meta_of_first_answer(meta: &ObjectMeta) -> ObjectMeta {
+    let mut meta = meta.clone();
+    let size = meta.content_length.to_string();
+    meta.headers.retain(|(k, _)| k != "content-range");
+    for (k, v) in &mut meta.headers {
+        if k == "content-length" {
+            v.clone_from(&size);
+        }
+    }
+    meta
 }
 
 enum Prepared {
@@ -378,7 +478,12 @@ struct Job<'a> {
 type FlushHandle = JoinHandle<(Record, Result<()>)>;
 
 impl Job<'_> {
-    async fn run(&self, record: Record, temp: Option<TempFile>) -> Result<()> {
+    async fn run(
+        &self,
+        record: Record,
+        temp: Option<TempFile>,
+        first_body: Option<ObjectBody>,
+    ) -> Result<()> {
         let temp = temp.ok_or_else(|| Error::new(ErrorKind::Io, "IOError", "no temp file"))?;
         let plan = self.plan;
         let mut crcs: Vec<Option<u64>> = vec![None; plan.parts.len()];
@@ -415,6 +520,12 @@ impl Job<'_> {
             .filter(|p| crcs[p.index as usize].is_none())
             .copied()
             .collect();
+        // The first answer's body goes to the first part; dropped (its connection closed) if
+        // that part needs nothing (a resume that raced in: its bytes are on disk already).
+        let mut first_body = first_body.filter(|b| {
+            todo.front()
+                .is_some_and(|p| p.index == 0 && p.offset == b.offset)
+        });
 
         let mut running = JoinSet::new();
         let mut failure: Option<Error> = None;
@@ -425,7 +536,12 @@ impl Job<'_> {
         loop {
             while failure.is_none() && running.len() < threads {
                 let Some(p) = todo.pop_front() else { break };
-                running.spawn(part::download(ctx.clone(), p));
+                let body = if p.index == 0 {
+                    first_body.take()
+                } else {
+                    None
+                };
+                running.spawn(part::download(ctx.clone(), p, body));
             }
             if running.is_empty() {
                 break;
@@ -732,4 +848,47 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
             format!("a file-system task failed: {e}"),
         )
     })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_request_asks_for_the_first_part_of_the_range() {
+        let r = |first, last| ByteRange { first, last };
+        assert_eq!(first_part_range(None, 100), r(0, 99));
+        assert_eq!(first_part_range(Some((0, -1)), 100), r(0, 99));
+        assert_eq!(first_part_range(Some((5, -1)), 100), r(5, 104));
+        assert_eq!(first_part_range(Some((5, 10)), 100), r(5, 10));
+        assert_eq!(first_part_range(Some((5, 5)), 100), r(5, 5));
+        assert_eq!(first_part_range(Some((5, 104)), 100), r(5, 104));
+        assert_eq!(first_part_range(Some((5, 105)), 100), r(5, 104));
+        assert_eq!(
+            first_part_range(Some((i64::MAX, -1)), MAX_PART_SIZE),
+            r(i64::MAX as u64, i64::MAX as u64 + MAX_PART_SIZE - 1)
+        );
+    }
+
+    #[test]
+    fn the_first_answers_meta_reads_like_a_heads() {
+        let meta = ObjectMeta {
+            content_length: 1000,
+            headers: vec![
+                ("etag".into(), "\"E\"".into()),
+                ("content-length".into(), "100".into()),
+                ("content-range".into(), "bytes 0-99/1000".into()),
+            ],
+            ..ObjectMeta::default()
+        };
+        let m = meta_of_first_answer(&meta);
+        assert_eq!(m.content_length, 1000);
+        assert_eq!(
+            m.headers,
+            vec![
+                ("etag".to_string(), "\"E\"".to_string()),
+                ("content-length".to_string(), "1000".to_string()),
+            ]
+        );
+    }
 }

@@ -1,6 +1,11 @@
 //! Downloading one part: ranged GETs pinned to the object's ETag, the body streamed into the temp
 //! file through a `PartWriter`, a body cut mid-way resumed from the byte where it stopped.
 //!
+//! The first part of a fresh download starts from the download's first answer (the unpinned GET
+//! that carried the user's conditions and told the object's size, `start` in `mod.rs`): its
+//! body is streamed like any other, and whatever it did not deliver (a cut, or the rest of a part
+//! raised above the requested part size) is fetched by pinned GETs as usual.
+//!
 //! Retry budget: `get_range` itself retries (per the client's policy) until an answer's headers
 //! arrive; a body that fails later with a retryable error is resumed here, and so is an answer
 //! whose headers fail the checks (wrong Content-Range or length) or a connection-level failure
@@ -19,7 +24,7 @@ use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{self, Level};
-use crate::object::{ByteRange, ObjectRequest};
+use crate::object::{ByteRange, ObjectBody, ObjectRequest};
 
 /// Resumes of one part beyond `max_retries`, whatever the progress.
 const MAX_RESUMES_EXTRA: u32 = 64;
@@ -27,11 +32,11 @@ const MAX_RESUMES_EXTRA: u32 = 64;
 /// What every part of one download shares.
 pub struct PartContext {
     pub client: Client,
-    /// The user's request without its conditions (they applied to the first HEAD).
+    /// The user's request without its conditions (they applied to the first request).
     pub request: ObjectRequest,
     /// The ETag every part is pinned to (`If-Match`).
     pub etag: Option<String>,
-    /// The object's size, as seen by the HEAD.
+    /// The object's size, as seen by the first request (GET or HEAD).
     pub object_size: u64,
     pub cancel: Cancel,
     pub file: Arc<super::direct::FileWriter>,
@@ -43,8 +48,14 @@ pub struct PartContext {
     pub buffers: Arc<BufferPool>,
 }
 
-/// Downloads `part` into the temp file; returns its CRC64.
-pub async fn download(ctx: Arc<PartContext>, part: Part) -> Result<(Part, u64)> {
+/// Downloads `part` into the temp file; returns its CRC64. `first`: an answer already received
+/// for the bytes from `part.offset` on (the download's first GET), streamed before anything is
+/// asked.
+pub async fn download(
+    ctx: Arc<PartContext>,
+    part: Part,
+    first: Option<ObjectBody>,
+) -> Result<(Part, u64)> {
     let mut writer = PartWriter::new(
         ctx.file.clone(),
         ctx.temp_path.clone(),
@@ -52,14 +63,19 @@ pub async fn download(ctx: Arc<PartContext>, part: Part) -> Result<(Part, u64)> 
         part.offset - ctx.first,
         part.size,
     );
-    let result = fetch(&ctx, part, &mut writer).await;
+    let result = fetch(&ctx, part, first, &mut writer).await;
     // Always wait for the write in flight, so that nothing writes to the file after we return.
     let crc = writer.finish(result.is_ok()).await;
     result?;
     Ok((part, crc?))
 }
 
-async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result<()> {
+async fn fetch(
+    ctx: &PartContext,
+    part: Part,
+    mut first: Option<ObjectBody>,
+    writer: &mut PartWriter,
+) -> Result<()> {
     let end = part.offset + part.size;
     let mut pos = part.offset;
     let max_retries = ctx.client.config().max_retries;
@@ -67,16 +83,32 @@ async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result
     let mut resumes = 0u32;
     while pos < end {
         ctx.cancel.check()?;
-        let range = ByteRange {
-            first: pos,
-            last: end - 1,
-        };
         let start = pos;
-        let failure = match ctx
-            .client
-            .get_range(&ctx.request, Some(range), ctx.etag.as_deref(), &ctx.cancel)
-            .await
-        {
+        // The first answer (if any) covers `body.len` bytes from `pos`; later ones the rest of
+        // the part. The first answer's body was opened with the download's cancel, not this
+        // part's: it is read under `ctx.cancel` so that a failed part stops it too.
+        let (range, answer, from_first) = match first.take() {
+            Some(body) if body.offset == pos && body.len > 0 => (
+                ByteRange {
+                    first: pos,
+                    last: pos + body.len - 1,
+                },
+                Ok(body),
+                true,
+            ),
+            _ => {
+                let range = ByteRange {
+                    first: pos,
+                    last: end - 1,
+                };
+                let answer = ctx
+                    .client
+                    .get_range(&ctx.request, Some(range), ctx.etag.as_deref(), &ctx.cancel)
+                    .await;
+                (range, answer, false)
+            }
+        };
+        let failure = match answer {
             // An answer whose headers failed the checks (wrong Content-Range, length...) or a
             // connection that failed after the client's own retries: retried here too, within
             // the budget below. Server error statuses were retried by the client already.
@@ -85,7 +117,12 @@ async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result
             Ok(mut body) => match check_answer(ctx, &body.meta, body.offset, body.len, range) {
                 Err(e) => Some(e),
                 Ok(()) => loop {
-                    match body.chunk().await {
+                    let next = if from_first {
+                        ctx.cancel.run(body.chunk()).await
+                    } else {
+                        body.chunk().await
+                    };
+                    match next {
                         Ok(Some(bytes)) => {
                             let n = (bytes.len() as u64).min(end - pos);
                             writer.push(bytes.slice(..n as usize)).await?;
@@ -100,6 +137,9 @@ async fn fetch(ctx: &PartContext, part: Part, writer: &mut PartWriter) -> Result
         };
         let e = match failure {
             None if pos == end => return Ok(()),
+            // The first answer delivered all it promised, the part is longer (its size was
+            // raised for a huge object): the rest is asked for.
+            None if from_first && pos == range.last + 1 => continue,
             None => Error::client(
                 ErrorKind::Transport,
                 crate::error::curl::PARTIAL_FILE,

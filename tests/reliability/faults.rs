@@ -156,6 +156,9 @@ async fn phase(rng: &mut Rng) {
             ErrorKind::Server,
         ),
         (
+            // A fresh download sends no HEAD (it starts with the first part's GET); this one
+            // resumes the checkpoint the permanent 503 above left (its first GET fell back to a
+            // HEAD, which created the temp file and checkpoint), so it starts with a HEAD.
             "HEAD always 500",
             FaultRule::new(FaultAction::Status {
                 status: 500,
@@ -196,6 +199,15 @@ async fn phase(rng: &mut Rng) {
         let took = t0.elapsed();
         assert_eq!(e.kind, kind, "{what}: {e}");
         let requests = env.emu.log().len();
+        if what == "HEAD always 500" {
+            assert!(
+                env.emu
+                    .log()
+                    .iter()
+                    .any(|e| e.method == "HEAD" && e.status == 500),
+                "{what}: the resume started with a HEAD"
+            );
+        }
         // HEAD + at most `threads` parts in flight, each giving up after its retry budget
         // (client retries x part-level retries), plus the HEAD after an object change.
         let bound = 2 + 4 * (max_retries + 1) * (max_retries + 1);

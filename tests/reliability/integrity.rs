@@ -140,8 +140,11 @@ impl OtherUser {
 }
 
 /// Slow GETs so that a download can be interrupted or acted upon mid-way.
+/// Slows every GET so that a download of ~1 MiB with 2 threads lasts well over the progress
+/// pacing (100 ms) after it started: the hooks then see calls mid-download. (30 ms: a fresh
+/// download's first GET comes before the progress starts, so 15 ms left too thin a margin.)
 fn slow(env: &Env) {
-    env.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms: 15 }).method("GET")));
+    env.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms: 30 }).method("GET")));
 }
 
 fn request(key: &str, dest: &Path, ckpt: Option<&Path>) -> DownloadRequest {
