@@ -79,12 +79,8 @@ pub mod curl {
 
 impl Error {
     /// The one place a kind is paired with a code: everything else uses the typed constructors
-    /// below, so that kind and code cannot disagree.
-    pub(crate) fn new(
-        kind: ErrorKind,
-        code: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
+    /// below, so that kind and code cannot disagree (private to this module).
+    fn new(kind: ErrorKind, code: impl Into<String>, message: impl Into<String>) -> Self {
         Error(Box::new(ErrorDetails {
             kind,
             code: code.into(),
@@ -115,11 +111,9 @@ impl Error {
         Self::new(ErrorKind::Io, "RenameError", message)
     }
 
-    /// The object changed on the server (`ObjectChanged`, HTTP status 412).
+    /// The object changed on the server (`ObjectChanged`).
     pub fn object_changed(message: impl Into<String>) -> Self {
-        let mut e = Self::new(ErrorKind::ObjectChanged, "ObjectChanged", message);
-        e.http_status = 412;
-        e
+        Self::new(ErrorKind::ObjectChanged, "ObjectChanged", message)
     }
 
     /// The CRC64 of the bytes differs from the server's (`CrcCheckError`).

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// An open directory and its canonical path (for messages and checkpoint names).
 #[derive(Debug)]
@@ -108,15 +108,11 @@ impl FileStat {
                 self.permissions()
             )
         };
-        Err(Error::new(
-            ErrorKind::Io,
-            "IOError",
-            format!(
-                "refusing the existing {what} '{}': {why}; another user could have written it, so it \
+        Err(Error::io_failure(format!(
+            "refusing the existing {what} '{}': {why}; another user could have written it, so it \
                  was neither read nor written. Remove it (or use another directory) and try again",
-                path.display()
-            ),
-        ))
+            path.display()
+        )))
     }
 }
 
@@ -281,7 +277,7 @@ mod tests {
             .unwrap()
             .check_trusted("checkpoint", Path::new("f"))
             .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::Io);
+        assert_eq!(e.kind, crate::error::ErrorKind::Io);
         assert!(e.message.contains("mode 0622"), "{e}");
     }
 

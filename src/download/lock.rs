@@ -21,7 +21,7 @@ use std::sync::Arc;
 use rustix::fs::OFlags;
 
 use super::directory::{Directory, FileStat};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// Held for the whole download; released (file removed, then unlocked) on drop.
 #[derive(Debug)]
@@ -48,14 +48,10 @@ impl DestinationLock {
             };
             let ours = FileStat::of(&file).map_err(|e| Error::io("inspecting", &path, &e))?;
             if !ours.is_file() {
-                return Err(Error::new(
-                    ErrorKind::Io,
-                    "IOError",
-                    format!(
-                        "the download lock path '{}' is not a regular file",
-                        path.display()
-                    ),
-                ));
+                return Err(Error::io_failure(format!(
+                    "the download lock path '{}' is not a regular file",
+                    path.display()
+                )));
             }
             ours.check_trusted("download lock file", &path)?;
             match file.try_lock() {
@@ -92,14 +88,10 @@ impl Drop for DestinationLock {
 }
 
 fn busy(dest: &Path) -> Error {
-    Error::new(
-        ErrorKind::Busy,
-        "FileLocked",
-        format!(
-            "another download to '{}' is in progress (its lock file is held)",
-            dest.display()
-        ),
-    )
+    Error::file_locked(format!(
+        "another download to '{}' is in progress (its lock file is held)",
+        dest.display()
+    ))
 }
 
 fn open_error(path: &Path, dest: &Path, e: &io::Error) -> Error {
@@ -138,7 +130,7 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let e = DestinationLock::acquire(&dir, OsStr::new(LOCK), &dest).unwrap_err();
         assert_eq!(e.code, "FileLocked");
-        assert_eq!(e.kind, ErrorKind::Busy);
+        assert_eq!(e.kind, crate::error::ErrorKind::Busy);
         drop(a);
         assert!(!lock_path.exists());
         let _b = DestinationLock::acquire(&dir, OsStr::new(LOCK), &dest).unwrap();

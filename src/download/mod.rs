@@ -484,7 +484,7 @@ impl Job<'_> {
         temp: Option<TempFile>,
         first_body: Option<ObjectBody>,
     ) -> Result<()> {
-        let temp = temp.ok_or_else(|| Error::new(ErrorKind::Io, "IOError", "no temp file"))?;
+        let temp = temp.ok_or_else(|| Error::io_failure("no temp file"))?;
         let plan = self.plan;
         let mut crcs: Vec<Option<u64>> = vec![None; plan.parts.len()];
         for p in &record.parts {
@@ -556,10 +556,7 @@ impl Job<'_> {
                 joined = running.join_next() => {
                     let outcome = match joined {
                         Some(Ok(r)) => r,
-                        Some(Err(e)) => Err(Error::new(
-                            ErrorKind::Panic,
-                            "IOError",
-                            format!("a part task failed: {e}"),
+                        Some(Err(e)) => Err(Error::panic(format!("a part task failed: {e}"),
                         )),
                         None => continue,
                     };
@@ -610,10 +607,7 @@ impl Job<'_> {
         {
             if server != crc {
                 self.remove_state(&temp);
-                return Err(Error::new(
-                    ErrorKind::CrcMismatch,
-                    "CrcCheckError",
-                    format!(
+                return Err(Error::crc_mismatch(format!(
                         "CRC64 mismatch for {}/{}: computed {crc}, the server says {server}; the download was discarded",
                         self.req.object.bucket, self.req.object.key
                     ),
@@ -680,11 +674,9 @@ impl Job<'_> {
                 *record = Some(rec);
                 r
             }
-            Err(e) => Err(Error::new(
-                ErrorKind::Io,
-                "IOError",
-                format!("the checkpoint writer failed: {e}"),
-            )),
+            Err(e) => Err(Error::io_failure(format!(
+                "the checkpoint writer failed: {e}"
+            ))),
         }
     }
 
@@ -758,15 +750,11 @@ fn unconditional(req: &ObjectRequest) -> ObjectRequest {
 }
 
 fn object_changed(req: &ObjectRequest, old: &str, new: &str, when: &str) -> Error {
-    let mut e = Error::new(
-        ErrorKind::ObjectChanged,
-        "ObjectChanged",
-        format!(
-            "the object {}/{} changed on the server {when}: ETag was {old}, now {new}; \
+    let mut e = Error::object_changed(format!(
+        "the object {}/{} changed on the server {when}: ETag was {old}, now {new}; \
              the partial download was removed, a new call downloads the new version",
-            req.bucket, req.key
-        ),
-    );
+        req.bucket, req.key
+    ));
     e.http_status = 412;
     e
 }
@@ -841,13 +829,9 @@ pub mod fuzzing {
 
 /// Runs `f` on the blocking pool.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f).await.map_err(|e| {
-        Error::new(
-            ErrorKind::Io,
-            "IOError",
-            format!("a file-system task failed: {e}"),
-        )
-    })?
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::io_failure(format!("a file-system task failed: {e}")))?
 }
 
 #[cfg(test)]

@@ -186,25 +186,17 @@ fn check_answer(
 ) -> Result<()> {
     if let Some(etag) = &ctx.etag {
         if !meta.etag.is_empty() && meta.etag != *etag {
-            return Err(Error::new(
-                ErrorKind::ObjectChanged,
-                "ObjectChanged",
-                format!(
-                    "the object changed during the download: ETag was {etag}, a part's answer has {}",
-                    meta.etag
-                ),
-            ));
+            return Err(Error::object_changed(format!(
+                "the object changed during the download: ETag was {etag}, a part's answer has {}",
+                meta.etag
+            )));
         }
     }
     if meta.content_length != 0 && meta.content_length != ctx.object_size {
-        return Err(Error::new(
-            ErrorKind::ObjectChanged,
-            "ObjectChanged",
-            format!(
-                "the object changed during the download: its size was {}, a part's answer says {}",
-                ctx.object_size, meta.content_length
-            ),
-        ));
+        return Err(Error::object_changed(format!(
+            "the object changed during the download: its size was {}, a part's answer says {}",
+            ctx.object_size, meta.content_length
+        )));
     }
     if offset != range.first || len != range.len() {
         return Err(Error::client(

@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 
 use super::direct::{AlignedBuf, FileWriter};
 use crate::crc64;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// The write buffers of one download, reused from part to part: at most two per part in
 /// flight exist, allocated once. (Allocating them per part lets the allocator's per-thread
@@ -143,11 +143,9 @@ impl PartWriter {
                 }
                 Ok(Err(e)) => return Err(Error::io("writing to the temp file", &self.path, &e)),
                 Err(e) => {
-                    return Err(Error::new(
-                        ErrorKind::Io,
-                        "IOError",
-                        format!("the temp file writer task failed: {e}"),
-                    ))
+                    return Err(Error::io_failure(format!(
+                        "the temp file writer task failed: {e}"
+                    )))
                 }
             }
         }

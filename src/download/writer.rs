@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use super::direct::FileWriter;
 use super::directory::{Directory, FileStat};
 use crate::crc64;
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::log::{self, Level};
 
 /// The temp file of one download.
@@ -216,15 +216,11 @@ impl TempFile {
             .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;
         let renamed = self.check_still_named().and_then(|()| {
             self.dir.rename(&self.name, dest_name).map_err(|e| {
-                Error::new(
-                    ErrorKind::Io,
-                    "RenameError",
-                    format!(
-                        "renaming '{}' to '{}' failed: {e}",
-                        self.path.display(),
-                        dest.display()
-                    ),
-                )
+                Error::rename(format!(
+                    "renaming '{}' to '{}' failed: {e}",
+                    self.path.display(),
+                    dest.display()
+                ))
             })
         });
         if renamed.is_err() {
@@ -241,15 +237,11 @@ impl TempFile {
             .map_err(|e| Error::io("inspecting the temp file", &self.path, &e))?;
         match self.dir.stat(&self.name) {
             Ok(Some(there)) if there.same_file(&ours) => Ok(()),
-            _ => Err(Error::new(
-                ErrorKind::Io,
-                "RenameError",
-                format!(
-                    "the temp file '{}' was removed or replaced by another file during the download; \
+            _ => Err(Error::rename(format!(
+                "the temp file '{}' was removed or replaced by another file during the download; \
                      refusing to put that file in place",
-                    self.path.display()
-                ),
-            )),
+                self.path.display()
+            ))),
         }
     }
 
@@ -283,11 +275,10 @@ pub fn remove_temp(dir: &Directory, name: &OsStr) {
 /// that is not ours to trust; returns its stat when a regular file is there.
 pub fn check_existing(dir: &Directory, name: &OsStr, path: &Path) -> Result<Option<FileStat>> {
     let refuse = |what: &str| {
-        Err(Error::new(
-            ErrorKind::Io,
-            "IOError",
-            format!("the temp file path '{}' {what}", path.display()),
-        ))
+        Err(Error::io_failure(format!(
+            "the temp file path '{}' {what}",
+            path.display()
+        )))
     };
     match dir.stat(name) {
         Ok(None) => Ok(None),
