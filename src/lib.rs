@@ -18,6 +18,7 @@
 //! - [`date`]: the protocol's date formats and the civil-date arithmetic under them.
 //! - [`download`]: the resumable downloader (planner, checkpoint, writer, direct I/O, progress, lock,
 //!   validation, and the opened directories every file operation goes through).
+//! - [`progress`]: the progress callback type transfers report through.
 //! - [`log`]: the log sink and level.
 //!
 //! `unsafe` (and `#[no_mangle]`) is allowed only in [`ffi`], the C ABI: the compiler rejects it
@@ -39,6 +40,7 @@ pub mod ffi;
 pub mod log;
 pub mod object;
 pub(crate) mod presign;
+pub mod progress;
 pub mod rate_limit;
 pub mod runtime;
 pub mod sign;

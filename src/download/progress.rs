@@ -17,7 +17,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::ProgressFn;
+use crate::progress::ProgressFn;
 
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
 const MIN_STEP: u64 = 1024 * 1024;

@@ -3,7 +3,6 @@
 
 use std::ffi::{c_char, c_void};
 
-use crate::download::ProgressFn;
 use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out};
 use crate::ffi::call_cancel::CallCancel;
 use crate::ffi::error::oss_error_t;
@@ -13,6 +12,7 @@ use crate::ffi::object_settings::{
 };
 use crate::ffi::progress::{oss_progress_cb, progress_fn};
 use crate::object::{user_range, ObjectRequest};
+use crate::progress::ProgressFn;
 
 /// Parameters of HeadObject, GetObjectMeta and GetObject.
 ///

@@ -3,8 +3,8 @@
 use std::ffi::c_void;
 use std::sync::Arc;
 
-use crate::download::ProgressFn;
 use crate::ffi::boundary::UserData;
+use crate::progress::ProgressFn;
 
 /// Progress: `increment` bytes just arrived, `transferred` of `total` are done. Calls for one
 /// operation are serialised and come from a library worker thread; `transferred` never

@@ -1,0 +1,56 @@
+//! GetObject to a file: one GET (resumed from the byte where a cut body stopped) streamed into
+//! the downloader's temp file under the destination's lock, then put in place the way a download
+//! is (`writer::TempFile::commit`). Lives here, above the object layer, because it uses the
+//! downloader's files; the object layer only streams bytes (`Client::get_object_with`).
+
+use std::path::Path;
+
+use super::lock::DestinationLock;
+use super::{validate, writer};
+use crate::cancel::Cancel;
+use crate::client::Client;
+use crate::error::{Error, Result};
+use crate::object::{ObjectMeta, ObjectRequest};
+use crate::progress::ProgressFn;
+
+impl Client {
+    /// GetObject into a file: the bytes go to `<path>.temp`, which is renamed over `path` only
+    /// when complete and verified; on failure the temp file is removed and `path` untouched.
+    ///
+    /// The destination is handled as a resumable download's (`download::validate::Paths`): its
+    /// directory opened once and named canonically, the lock `<path>.temp.lock` held for the
+    /// whole call (a download to the same file already running makes this fail with
+    /// `FileLocked`, its temp file untouched), the temp file created 0600 (another user's or a
+    /// link there refused), given the destination's mode and checked before the rename.
+    pub async fn get_object_to_file(
+        &self,
+        req: &ObjectRequest,
+        range: Option<(i64, i64)>,
+        path: &Path,
+        progress: Option<ProgressFn>,
+        cancel: &Cancel,
+    ) -> Result<ObjectMeta> {
+        let paths = validate::file_destination(path)?;
+        let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
+        let temp = writer::TempFile::create(&paths.dir, &paths.temp_name, 0, false)?;
+        let mut writer = std::io::BufWriter::with_capacity(1 << 20, &*temp.file);
+        let result = async {
+            let meta = self
+                .get_object_with(req, range, progress, cancel, |data| {
+                    std::io::Write::write_all(&mut writer, data)
+                        .map_err(|e| Error::io("cannot write", &temp.path, &e))
+                })
+                .await?;
+            writer
+                .into_inner()
+                .map_err(|e| Error::io("cannot write", &temp.path, e.error()))?;
+            temp.commit(&paths.name)?;
+            Ok(meta)
+        }
+        .await;
+        if result.is_err() {
+            temp.remove();
+        }
+        result
+    }
+}
