@@ -1,0 +1,110 @@
+//! The preparation before any byte is written: the checkpoint loaded and judged against the
+//! request, the object and the temp file; finished parts re-read and checked; or a fresh temp
+//! file created (steps 4-5 of the module doc).
+
+use super::checkpoint::{CheckpointFile, Loaded, Record, Verdict};
+use super::plan::Plan;
+use super::validate::Paths;
+use super::writer;
+use super::writer::{NotResumable, TempFile};
+use crate::error::Result;
+use crate::log::{self, Level};
+
+pub(super) enum Prepared {
+    Ready(Box<Record>),
+    ObjectChanged { old_etag: String },
+}
+
+/// Loads and judges the checkpoint; returns the record to continue (with its finished parts,
+/// re-read and checked when `verify`) and the temp file to write, or the old ETag when the object
+/// changed since the checkpoint.
+pub(super) fn prepare(
+    ckpt: Option<&CheckpointFile>,
+    mut record: Record,
+    plan: &Plan,
+    paths: &Paths,
+    verify: bool,
+    direct_io: bool,
+) -> Result<(Prepared, Option<TempFile>)> {
+    if let Some(cp) = ckpt {
+        let discard = |why: &str| {
+            log::log(Level::Warn, || {
+                format!(
+                    "discarding the checkpoint '{}': {why}; starting the download afresh",
+                    cp.path.display()
+                )
+            });
+            cp.remove();
+        };
+        match cp.load()? {
+            Loaded::None => {}
+            Loaded::Discard(why) => discard(&why),
+            Loaded::Record(old) => match old.verdict(&record, plan) {
+                Verdict::Resume => match TempFile::open_existing(
+                    &paths.dir,
+                    &paths.temp_name,
+                    plan.total,
+                    &old.temp_file,
+                    direct_io,
+                )? {
+                    Ok(temp) => {
+                        let mut parts = old.parts;
+                        let before = parts.len();
+                        if verify {
+                            let t0 = std::time::Instant::now();
+                            let bytes: u64 = parts.iter().map(|p| p.size).sum();
+                            parts.retain(|p| {
+                                TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
+                                    .is_ok_and(|crc| crc == p.crc64)
+                            });
+                            log::log(Level::Info, || {
+                                format!(
+                                    "resuming '{}': {before} finished parts ({bytes} bytes) re-read and checked in {} ms",
+                                    paths.dest.display(),
+                                    t0.elapsed().as_millis()
+                                )
+                            });
+                        }
+                        record.parts = parts;
+                        record.temp_file = old.temp_file;
+                        if record.parts.len() != before {
+                            log::log(Level::Warn, || {
+                                format!(
+                                    "{} finished parts in '{}' failed verification; downloading them again",
+                                    before - record.parts.len(),
+                                    temp.path.display()
+                                )
+                            });
+                            if let Err(e) = cp.save(&record) {
+                                log::log(Level::Warn, || format!("{e}"));
+                            }
+                        }
+                        return Ok((Prepared::Ready(Box::new(record)), Some(temp)));
+                    }
+                    Err(NotResumable::Missing) => discard("its temp file is missing"),
+                    Err(NotResumable::WrongSize) => discard("its temp file has the wrong size"),
+                    Err(NotResumable::NotDescribed) => discard(
+                        "the temp file is not the one it describes (it was recreated by another download)",
+                    ),
+                },
+                Verdict::ObjectChanged { old_etag } => {
+                    cp.remove();
+                    writer::remove_temp(&paths.dir, &paths.temp_name);
+                    return Ok((Prepared::ObjectChanged { old_etag }, None));
+                }
+                Verdict::Discard(why) => discard(&why),
+            },
+        }
+    }
+    let temp = TempFile::create(&paths.dir, &paths.temp_name, plan.total, direct_io)?;
+    if ckpt.is_some() {
+        // A checkpoint will record parts written into this new file: its name (and the removal
+        // of an older temp file it replaces) must be durable first. Otherwise a power cut can
+        // bring back the old file under a checkpoint that claims parts it never held (with the
+        // checkpoint in another directory, under fsync(2)'s strict rules: the power phase's
+        // temp-directory sequence). One directory fsync per fresh start.
+        temp.sync_dir();
+    }
+    record.temp_file = temp.identity()?;
+    Ok((Prepared::Ready(Box::new(record)), Some(temp)))
+}
