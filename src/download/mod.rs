@@ -11,10 +11,10 @@
 //! 2. `lock`: `<file>.temp.lock` is locked; a second download to the same file gets `FileLocked`.
 //!    An existing checkpoint, temp or lock file owned by another user or writable by its group
 //!    or others is refused here, before any traffic (`IOError`).
-//! 3. The first request, with the user's conditions (they apply to this request only; the parts
-//!    after it are pinned to the ETag it saw instead), version id, payer and traffic limit, not
-//!    the response-* overrides (the metadata returned is the object's own) (`start`). A fresh download (no checkpoint file there) asks for its first part with a
-//!    ranged GET (`bytes=<start>-<start + part_size - 1>`, the range's own end if sooner,
+//! 3. `start`: the first request, with the user's conditions (they apply to this request only;
+//!    the parts after it are pinned to the ETag it saw instead), version id, payer and traffic
+//!    limit, not the response-* overrides (the metadata returned is the object's own). A fresh
+//!    download (no checkpoint file there) asks for its first part with a ranged GET (`bytes=<start>-<start + part_size - 1>`, the range's own end if sooner,
 //!    `x-oss-range-behavior: standard`): the answer's headers tell the object (Content-Range's
 //!    total is its size; ETag, Last-Modified, whole-object `x-oss-hash-crc64ecma`, version id,
 //!    request id) and its body, not read yet, becomes the first part's (step 6). A resume (a
@@ -26,7 +26,7 @@
 //!    status and kind as from the HEAD). No byte is written before the answer's headers arrived
 //!    and step 5 prepared the temp file.
 //! 4. `plan`: the bytes to fetch cut into at most `plan::MAX_PARTS` parts.
-//! 5. `checkpoint`: an existing checkpoint is believed only if it matches the request and the
+//! 5. `prepare`, `checkpoint`: an existing checkpoint is believed only if it matches the request and the
 //!    object and the temp file is the one it describes (`writer::TempIdentity`) with the right
 //!    size; otherwise the checkpoint and temp are discarded and the download starts clean. Its
 //!    finished parts are then re-read from the temp file and checked against their recorded
@@ -34,7 +34,7 @@
 //!    every byte of the destination was either received by this call (its CRC computed on the
 //!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
-//! 6. `part`: at most `thread_num` parts in flight, each pinned to the first answer's ETag,
+//! 6. `job`, `part`: at most `thread_num` parts in flight, each pinned to the first answer's ETag,
 //!    written at its offsets by a `part_writer::PartWriter` (large positional writes on the
 //!    blocking pool, direct I/O where the file system allows it (`direct`), CRC64 computed on the
 //!    way); the first part streams the first GET's body through the same writer (and asks,
