@@ -14,7 +14,8 @@
 //! 3. `start`: the first request, with the user's conditions (they apply to this request only;
 //!    the parts after it are pinned to the ETag it saw instead), version id, payer and traffic
 //!    limit, not the response-* overrides (the metadata returned is the object's own). A fresh
-//!    download (no checkpoint file there) asks for its first part with a ranged GET (`bytes=<start>-<start + part_size - 1>`, the range's own end if sooner,
+//!    download (no checkpoint file there) asks for its first part with a ranged GET
+//!    (`bytes=<start>-<start + part_size - 1>`, the range's own end if sooner,
 //!    `x-oss-range-behavior: standard`): the answer's headers tell the object (Content-Range's
 //!    total is its size; ETag, Last-Modified, whole-object `x-oss-hash-crc64ecma`, version id,
 //!    request id) and its body, not read yet, becomes the first part's (step 6). A resume (a
