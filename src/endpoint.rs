@@ -13,6 +13,19 @@ pub const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
 /// Like `UNRESERVED` but keeps `/` (object keys in URL paths).
 pub const PATH: &AsciiSet = &UNRESERVED.remove(b'/');
 
+/// A query string from `(name, value)` pairs in their order, both encoded with
+/// [`encode_unreserved`]; a pair without a value is the bare name (`?objectMeta`).
+pub fn query_string(query: &[(String, Option<String>)]) -> String {
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| match v {
+            Some(v) => format!("{}={}", encode_unreserved(k), encode_unreserved(v)),
+            None => encode_unreserved(k),
+        })
+        .collect();
+    q.join("&")
+}
+
 /// Percent-encodes every byte except unreserved characters (query keys and values, V4).
 pub fn encode_unreserved(s: &str) -> String {
     utf8_percent_encode(s, UNRESERVED).to_string()

@@ -124,16 +124,5 @@ pub(crate) fn get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<
     if query.is_empty() {
         return Ok(url);
     }
-    let q: Vec<String> = query
-        .iter()
-        .map(|(k, v)| match v {
-            Some(v) => format!(
-                "{}={}",
-                crate::endpoint::encode_unreserved(k),
-                crate::endpoint::encode_unreserved(v)
-            ),
-            None => crate::endpoint::encode_unreserved(k),
-        })
-        .collect();
-    Ok(format!("{url}?{}", q.join("&")))
+    Ok(format!("{url}?{}", crate::endpoint::query_string(&query)))
 }

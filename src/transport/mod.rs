@@ -123,19 +123,7 @@ async fn send_once(client: &Transport, req: &HttpRequest) -> Result<Response> {
     let mut url = reqwest::Url::parse(&url)
         .map_err(|e| Error::validate(format!("cannot build a URL for the object: {e}")))?;
     if !req.query.is_empty() {
-        let q: Vec<String> = req
-            .query
-            .iter()
-            .map(|(k, v)| match v {
-                Some(v) => format!(
-                    "{}={}",
-                    crate::endpoint::encode_unreserved(k),
-                    crate::endpoint::encode_unreserved(v)
-                ),
-                None => crate::endpoint::encode_unreserved(k),
-            })
-            .collect();
-        url.set_query(Some(&q.join("&")));
+        url.set_query(Some(&crate::endpoint::query_string(&req.query)));
     }
     let mut rb = inner.http.request(req.method.clone(), url);
     for (k, v) in &signable.headers {
