@@ -19,29 +19,27 @@
 //! not fit the plan, is rejected and the caller starts clean. Even an accepted checkpoint's parts
 //! are re-read from the temp file and checked against their CRC64 before they count (unless the
 //! request turned that off), so what ends in the destination is what the final check verified.
+//!
+//! This file holds the record (what it says, its encoding and checksum, when it is believed:
+//! `Record::verdict`); `file` holds the checkpoint file (load, atomic save, removal, name).
 
-use std::ffi::{OsStr, OsString};
-use std::io::{Read, Write};
-use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 
-use rustix::fs::OFlags;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::directory::{with_suffix, Directory, FileStat};
-use super::plan::Plan;
-use super::writer::TempIdentity;
-use crate::error::{Error, Result};
+use crate::download::plan::Plan;
+use crate::download::writer::TempIdentity;
+
+mod file;
+pub use file::{CheckpointFile, Loaded};
+
+/// Files bigger than this are not checkpoints of ours (10000 parts take about 1 MB).
+pub(crate) const MAX_FILE_SIZE: u64 = 16 << 20;
 
 pub const FORMAT: &str = "oss-ffi/resumable-download";
 /// 2: the record names its temp file's identity (`temp_file`); version 1 files are discarded.
 pub const FORMAT_VERSION: u32 = 2;
-
-/// Files bigger than this are not checkpoints of ours (10000 parts take about 1 MB).
-const MAX_FILE_SIZE: u64 = 16 << 20;
-
 /// What identifies the object version being downloaded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -103,170 +101,6 @@ pub enum Verdict {
     ObjectChanged { old_etag: String },
     /// Not ours or not trustworthy (the reason is for the log).
     Discard(String),
-}
-
-/// A checkpoint file: its directory (opened) and name.
-#[derive(Debug, Clone)]
-pub struct CheckpointFile {
-    dir: Arc<Directory>,
-    name: OsString,
-    tmp_name: OsString,
-    pub path: PathBuf,
-}
-
-/// A checkpoint read from disk.
-#[derive(Debug)]
-pub enum Loaded {
-    /// There is no checkpoint.
-    None,
-    Record(Box<Record>),
-    /// Not a trustworthy checkpoint of ours (the reason, for the log): discard it.
-    Discard(String),
-}
-
-impl CheckpointFile {
-    /// The checkpoint file for a request in `dir`.
-    pub fn new(
-        dir: Arc<Directory>,
-        bucket: &str,
-        key: &str,
-        version_id: Option<&str>,
-        dest: &Path,
-    ) -> CheckpointFile {
-        let name = name_for(bucket, key, version_id, dest);
-        CheckpointFile {
-            path: dir.join(&name),
-            tmp_name: with_suffix(&name, ".tmp"),
-            name,
-            dir,
-        }
-    }
-
-    /// Whether something is there under the checkpoint's name (a stat that fails counts as
-    /// something: the caller then takes the careful path of a resume).
-    pub fn exists(&self) -> bool {
-        !matches!(self.dir.stat(&self.name), Ok(None))
-    }
-
-    /// Fails when an existing checkpoint, or its `.tmp` file (which would make every save fail),
-    /// is not ours to trust (before any network traffic).
-    pub fn check_trusted(&self) -> Result<()> {
-        for (name, what) in [
-            (&self.name, "checkpoint"),
-            (&self.tmp_name, "checkpoint's temporary file"),
-        ] {
-            if let Ok(Some(s)) = self.dir.stat(name) {
-                if s.is_file() {
-                    s.check_trusted(what, &self.dir.join(name))?;
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads the checkpoint. `Err` when it belongs to another user or others may write it.
-    pub fn load(&self) -> Result<Loaded> {
-        let file = match self
-            .dir
-            .open_file(&self.name, OFlags::RDONLY | OFlags::NONBLOCK, 0)
-        {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::None),
-            Err(e) => return Ok(Loaded::Discard(format!("cannot open it: {e}"))),
-        };
-        let meta = match FileStat::of(&file) {
-            Ok(m) => m,
-            Err(e) => return Ok(Loaded::Discard(format!("cannot inspect it: {e}"))),
-        };
-        if !meta.is_file() {
-            return Ok(Loaded::Discard("it is not a regular file".into()));
-        }
-        meta.check_trusted("checkpoint", &self.path)?;
-        if meta.size > MAX_FILE_SIZE {
-            return Ok(Loaded::Discard(format!(
-                "it is too large ({} bytes)",
-                meta.size
-            )));
-        }
-        let mut text = Vec::new();
-        if let Err(e) = Read::by_ref(&mut &file)
-            .take(MAX_FILE_SIZE)
-            .read_to_end(&mut text)
-        {
-            return Ok(Loaded::Discard(format!("cannot read it: {e}")));
-        }
-        Ok(match parse(&text) {
-            Ok(r) => Loaded::Record(Box::new(r)),
-            Err(why) => Loaded::Discard(why),
-        })
-    }
-
-    /// Saves `record` atomically (tmp file 0600, fsync, rename, fsync of the directory).
-    pub fn save(&self, record: &Record) -> Result<()> {
-        let json = encode(record).map_err(|e| {
-            Error::io(
-                "serialising the checkpoint",
-                &self.path,
-                &std::io::Error::other(e),
-            )
-        })?;
-        let tmp_path = self.dir.join(&self.tmp_name);
-        self.dir.unlink_if_ours(&self.tmp_name);
-        let mut f = self
-            .dir
-            .open_file(
-                &self.tmp_name,
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL,
-                0o600,
-            )
-            .map_err(|e| Error::io("creating the checkpoint", &tmp_path, &e))?;
-        let (head, tail) = json.split_at(json.len() / 2);
-        let written = f.write_all(head).and_then(|_| {
-            super::pause::at("checkpoint_write");
-            f.write_all(tail)?;
-            f.sync_all()
-        });
-        if let Err(e) = written.and_then(|_| {
-            super::pause::at("checkpoint_rename");
-            self.dir.rename(&self.tmp_name, &self.name)
-        }) {
-            self.dir.unlink_if_same(&self.tmp_name, &f);
-            return Err(Error::io("writing the checkpoint", &self.path, &e));
-        }
-        drop(f);
-        self.dir.sync();
-        Ok(())
-    }
-
-    /// Removes the checkpoint and its tmp file when they are ours (a link is removed, never
-    /// followed; another user's file is left alone).
-    pub fn remove(&self) {
-        for name in [&self.name, &self.tmp_name] {
-            match self.dir.stat(name) {
-                Ok(Some(s)) if s.is_symlink() => {
-                    let _ = self.dir.unlink(name);
-                }
-                Ok(Some(_)) => self.dir.unlink_if_ours(name),
-                _ => {}
-            }
-        }
-    }
-}
-
-/// The checkpoint's file name for a request.
-pub fn name_for(bucket: &str, key: &str, version_id: Option<&str>, dest: &Path) -> OsString {
-    let mut h = Sha256::new();
-    for field in [
-        bucket.as_bytes(),
-        key.as_bytes(),
-        version_id.unwrap_or("").as_bytes(),
-        dest.as_os_str().as_bytes(),
-    ] {
-        h.update((field.len() as u64).to_le_bytes());
-        h.update(field);
-    }
-    let hex = hex(&h.finalize());
-    OsStr::new(&format!("oss-download-{}.ckpt", &hex[..40])).to_owned()
 }
 
 impl Record {
@@ -377,7 +211,7 @@ fn checksum(record: &Record) -> String {
     hex(&Sha256::digest(&canonical))
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -385,7 +219,7 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    fn sample(dir: &Path) -> (Record, Plan) {
+    pub(crate) fn sample(dir: &Path) -> (Record, Plan) {
         let plan = Plan::new(0, 1000, 300);
         let id = ObjectIdentity {
             size: 1000,
@@ -405,61 +239,6 @@ mod tests {
             &dir.join("d.temp"),
         );
         (r, plan)
-    }
-
-    fn loaded(c: &CheckpointFile) -> std::result::Result<Option<Record>, String> {
-        match c.load().map_err(|e| e.message.clone())? {
-            Loaded::None => Ok(None),
-            Loaded::Record(r) => Ok(Some(*r)),
-            Loaded::Discard(why) => Err(why),
-        }
-    }
-
-    #[test]
-    fn save_load_roundtrip_and_tamper_detection() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut r, plan) = sample(dir.path());
-        r.parts.push(DonePart {
-            index: 1,
-            offset: 300,
-            size: 300,
-            crc64: 77,
-        });
-        let d = Arc::new(Directory::open(dir.path()).unwrap());
-        let c = CheckpointFile::new(d, "bkt", "k", None, &dir.path().join("d"));
-        let p = c.path.clone();
-        assert_eq!(loaded(&c), Ok(None));
-        c.save(&r).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600, "checkpoints are private");
-        let back = loaded(&c).unwrap().unwrap();
-        assert_eq!(back, r);
-        let (expected, _) = sample(dir.path());
-        assert_eq!(back.verdict(&expected, &plan), Verdict::Resume);
-        assert!(!dir.path().join(&c.tmp_name).exists());
-
-        let text = std::fs::read_to_string(&p).unwrap();
-        std::fs::write(&p, text.replace("\"crc64\": 77", "\"crc64\": 78")).unwrap();
-        assert!(loaded(&c).unwrap_err().contains("checksum"));
-        std::fs::write(&p, &text[..text.len() / 2]).unwrap();
-        assert!(loaded(&c).unwrap_err().contains("parse"));
-        std::fs::write(&p, b"").unwrap();
-        assert!(loaded(&c).is_err());
-        // Writable by others: refused with an error, not discarded (nor replaced).
-        std::fs::write(&p, &text).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o666)).unwrap();
-        let e = c.load().unwrap_err();
-        assert!(
-            e.message.contains("refusing the existing checkpoint"),
-            "{e}"
-        );
-        assert!(c.check_trusted().is_err());
-        c.remove();
-        assert!(
-            p.exists(),
-            "a checkpoint others may write is not ours to remove"
-        );
     }
 
     #[test]
@@ -497,17 +276,5 @@ mod tests {
         };
         dup.parts.extend([p, p]);
         assert!(matches!(dup.verdict(&expected, &plan), Verdict::Discard(_)));
-    }
-
-    #[test]
-    fn names_depend_on_every_field() {
-        let a = name_for("b", "k", None, Path::new("/x"));
-        assert_ne!(a, name_for("b", "k", Some("v"), Path::new("/x")));
-        assert_ne!(a, name_for("b", "k2", None, Path::new("/x")));
-        assert_ne!(a, name_for("b", "k", None, Path::new("/y")));
-        assert_ne!(
-            name_for("ab", "c", None, Path::new("/x")),
-            name_for("a", "bc", None, Path::new("/x"))
-        );
     }
 }
