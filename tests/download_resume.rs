@@ -334,17 +334,31 @@ async fn one_destination_one_download_at_a_time() {
     let env = Env::new();
     let client = env.client();
     let (src, req) = setup(&env, "res/lock", "locked");
-    env.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms: 40 }).method("GET")));
+    // The first download holds its lock while its first progress call waits for the test: the
+    // second ones are tried while it certainly runs (no timing assumption).
+    let (reached_tx, reached_rx) = std::sync::mpsc::channel::<()>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(Some((reached_tx, release_rx)));
+    let progress = Arc::new(Progress::default());
+    *progress.hook.lock().unwrap() = Some(Box::new(move |_, _| {
+        if let Some((reached, release)) = gate.lock().unwrap().take() {
+            let _ = reached.send(());
+            let _ = release.recv_timeout(Duration::from_secs(60));
+        }
+    }));
     let first = {
         let (client, req) = (client.clone(), req.clone());
-        tokio::spawn(async move { resumable_download(&client, &req, &Cancel::new()).await })
+        tokio::spawn(async move {
+            download_with(&client, &req, SIZE, &Cancel::new(), progress)
+                .await
+                .0
+        })
     };
-    let lock = env.path("locked.temp.lock");
-    let t0 = Instant::now();
-    while !lock.exists() {
-        assert!(t0.elapsed() < Duration::from_secs(5));
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    tokio::task::spawn_blocking(move || reached_rx.recv_timeout(Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("the first download reached its first progress call");
+    assert!(env.path("locked.temp.lock").exists());
     for other_ckpt in [true, false] {
         let mut second = req.clone();
         if !other_ckpt {
@@ -356,6 +370,7 @@ async fn one_destination_one_download_at_a_time() {
         assert_eq!(e.code, "FileLocked", "{e}");
         assert_eq!(e.kind, ErrorKind::Busy);
     }
+    release_tx.send(()).unwrap();
     first.await.unwrap().unwrap();
     assert_same_file(&src, &env.path("locked"));
     assert_no_leftovers(&[env.work.path()]);
