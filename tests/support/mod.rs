@@ -3,6 +3,8 @@
 //! AddressSanitizer/UBSan via `OSS_FFI_SANITIZE=1`), running under `$VALGRIND` when set.
 #![allow(dead_code)]
 
+pub mod example;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

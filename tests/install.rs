@@ -1,0 +1,296 @@
+//! The packaging: the soname and the header's version macros; `make install-files` into a
+//! temporary prefix, then out-of-tree builds with pkg-config and CMake (skipped with a notice when
+//! cmake is absent), whose programs download from the emulator.
+//! `OSS_FFI_SANITIZE=1` adds ASan/UBSan; `VALGRIND=valgrind` runs the programs under valgrind.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use support::example::*;
+use support::*;
+
+fn header_macro(header: &str, name: &str) -> String {
+    let prefix = format!("#define {name} ");
+    header
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{name} missing from oss_ffi.h"))
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn soname_and_version_macros() {
+    let lib = lib_dir().join("liboss_ffi.so");
+    let out = Command::new("readelf").arg("-d").arg(&lib).output();
+    let text = match out {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).to_string(),
+        _ => {
+            let o = Command::new("objdump")
+                .arg("-p")
+                .arg(&lib)
+                .output()
+                .unwrap();
+            String::from_utf8_lossy(&o.stdout).to_string()
+        }
+    };
+    assert!(
+        text.contains(&soname()),
+        "soname {} not in:\n{text}",
+        soname()
+    );
+    if env!("CARGO_PKG_VERSION_MAJOR") == "0" {
+        let want = format!("liboss_ffi.so.0.{}", env!("CARGO_PKG_VERSION_MINOR"));
+        assert_eq!(soname(), want);
+    }
+    let header = read(&repo_root().join("include/oss_ffi.h"));
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION_MAJOR"),
+        env!("CARGO_PKG_VERSION_MAJOR")
+    );
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION_MINOR"),
+        env!("CARGO_PKG_VERSION_MINOR")
+    );
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION_PATCH"),
+        env!("CARGO_PKG_VERSION_PATCH")
+    );
+    assert_eq!(
+        header_macro(&header, "OSS_FFI_VERSION"),
+        format!("\"{}\"", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+/// `make install-files` of the library this test run built, into a temporary prefix.
+fn install(prefix: &Path) {
+    let out = Command::new("make")
+        .current_dir(repo_root())
+        .arg("-s")
+        .arg("install-files")
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("LIBSRC={}", lib_dir().display()))
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make install-files: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lib = prefix.join("lib");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(lib.join(format!("liboss_ffi.so.{version}")).is_file());
+    assert_eq!(
+        std::fs::read_link(lib.join(soname())).unwrap(),
+        PathBuf::from(format!("liboss_ffi.so.{version}"))
+    );
+    assert_eq!(
+        std::fs::read_link(lib.join("liboss_ffi.so")).unwrap(),
+        PathBuf::from(soname())
+    );
+    for f in [
+        "lib/liboss_ffi.a",
+        "lib/pkgconfig/oss_ffi.pc",
+        "lib/cmake/oss_ffi/oss_ffiConfig.cmake",
+        "lib/cmake/oss_ffi/oss_ffiConfigVersion.cmake",
+        "include/oss_ffi.h",
+        "include/alibabacloud/oss/OssClient.h",
+        "include/alibabacloud/oss/detail/Handle.h",
+    ] {
+        assert!(prefix.join(f).is_file(), "{f} not installed");
+    }
+}
+
+/// Downloads with an out-of-tree binary and checks the bytes.
+fn check_installed_binaries(c_exe: &Path, cpp_exe: &Path, libdir: &Path) {
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(700 * 1024, 1);
+    emu.put_object("inst-bucket", "k.bin", &data).unwrap();
+    let ep = emu.endpoint();
+    let mut env = creds();
+    env.push(("LD_LIBRARY_PATH", libdir.display().to_string()));
+    let out_file = tmp.path().join("c.bin");
+    let o = out_file.display().to_string();
+    let out = run(
+        c_exe,
+        &[
+            "--endpoint",
+            &ep,
+            "--bucket",
+            "inst-bucket",
+            "--key",
+            "k.bin",
+            "--output",
+            &o,
+        ],
+        &env,
+    );
+    assert_ok("installed C example", &out);
+    assert_eq!(std::fs::read(&out_file).unwrap(), data);
+    let w = tmp.path().join("cpp");
+    std::fs::create_dir_all(&w).unwrap();
+    let ws = w.display().to_string();
+    let out = run(
+        cpp_exe,
+        &[&ep, "cn-hangzhou", "inst-bucket", "k.bin", &ws, "0", "99"],
+        &env,
+    );
+    assert_ok("installed C++ example", &out);
+    assert_eq!(std::fs::read(w.join("whole.bin")).unwrap(), data);
+}
+
+#[test]
+fn installed_copy_with_pkg_config() {
+    let prefix = tempfile::tempdir().unwrap();
+    install(prefix.path());
+    let pc_path = prefix.path().join("lib/pkgconfig");
+    let flags = |extra: &[&str]| -> Vec<String> {
+        let out = Command::new("pkg-config")
+            .env("PKG_CONFIG_PATH", &pc_path)
+            .args(extra)
+            .args(["--cflags", "--libs", "oss_ffi"])
+            .output()
+            .expect("pkg-config");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(String::from)
+            .collect()
+    };
+    let shared = flags(&[]);
+    assert!(shared.iter().any(|f| f == "-loss_ffi"), "{shared:?}");
+    let dir = build_dir("installed-pkg-config");
+    let build = |compiler: &str, std: &str, src: &str, out: &Path, flags: &[String]| {
+        let o = Command::new(compiler)
+            .current_dir(&dir) // out of tree: no -I into the repository
+            .args([std, "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread"])
+            .arg(repo_root().join(src))
+            .arg("-o")
+            .arg(out)
+            .args(flags)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{compiler} {src}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    let (c_exe, cpp_exe) = (
+        dir.join("oss_download"),
+        dir.join("progress_range_download"),
+    );
+    build(
+        "cc",
+        "-std=c11",
+        "examples-c/oss_download.c",
+        &c_exe,
+        &shared,
+    );
+    build(
+        "c++",
+        "-std=c++11",
+        "examples-cpp/progress_range_download.cpp",
+        &cpp_exe,
+        &shared,
+    );
+    check_installed_binaries(&c_exe, &cpp_exe, &prefix.path().join("lib"));
+
+    // Static linking with `pkg-config --static`.
+    let mut stat = flags(&["--static"]);
+    stat.retain(|f| f != "-loss_ffi");
+    stat.insert(
+        0,
+        prefix.path().join("lib/liboss_ffi.a").display().to_string(),
+    );
+    let c_static = dir.join("oss_download_static");
+    build(
+        "cc",
+        "-std=c99",
+        "examples-c/oss_download.c",
+        &c_static,
+        &stat,
+    );
+    let cpp_static = dir.join("progress_static");
+    build(
+        "c++",
+        "-std=c++17",
+        "examples-cpp/progress_range_download.cpp",
+        &cpp_static,
+        &stat,
+    );
+    check_installed_binaries(&c_static, &cpp_static, Path::new("/nonexistent"));
+}
+
+#[test]
+fn installed_copy_with_cmake() {
+    if Command::new("cmake").arg("--version").output().is_err() {
+        println!("NOTICE: cmake is not installed; skipping the CMake find_package build (see tests/apt-packages.txt)");
+        return;
+    }
+    let prefix = tempfile::tempdir().unwrap();
+    install(prefix.path());
+    let proj = tempfile::tempdir().unwrap();
+    let c_src = repo_root().join("examples-c/oss_download.c");
+    let cpp_src = repo_root().join("examples-cpp/progress_range_download.cpp");
+    std::fs::write(
+        proj.path().join("CMakeLists.txt"),
+        format!(
+            "cmake_minimum_required(VERSION 3.13)\n\
+             project(oss_ffi_consumer C CXX)\n\
+             set(CMAKE_CXX_STANDARD 11)\n\
+             set(CMAKE_C_STANDARD 11)\n\
+             set(THREADS_PREFER_PTHREAD_FLAG ON)\n\
+             find_package(Threads REQUIRED)\n\
+             find_package(oss_ffi 0.{minor} REQUIRED)\n\
+             add_executable(oss_download \"{c}\")\n\
+             target_compile_options(oss_download PRIVATE -Wall -Wextra -Werror -pedantic)\n\
+             target_link_libraries(oss_download PRIVATE oss_ffi::oss_ffi Threads::Threads)\n\
+             add_executable(progress \"{cpp}\")\n\
+             target_compile_options(progress PRIVATE -Wall -Wextra -Werror -pedantic)\n\
+             target_link_libraries(progress PRIVATE oss_ffi::oss_ffi_static Threads::Threads)\n",
+            minor = env!("CARGO_PKG_VERSION_MINOR"),
+            c = c_src.display(),
+            cpp = cpp_src.display()
+        ),
+    )
+    .unwrap();
+    let build = proj.path().join("build");
+    let cfg = Command::new("cmake")
+        .arg("-S")
+        .arg(proj.path())
+        .arg("-B")
+        .arg(&build)
+        .arg(format!("-DCMAKE_PREFIX_PATH={}", prefix.path().display()))
+        .output()
+        .unwrap();
+    assert!(
+        cfg.status.success(),
+        "cmake configure: {}{}",
+        String::from_utf8_lossy(&cfg.stdout),
+        String::from_utf8_lossy(&cfg.stderr)
+    );
+    let b = Command::new("cmake")
+        .arg("--build")
+        .arg(&build)
+        .output()
+        .unwrap();
+    assert!(
+        b.status.success(),
+        "cmake build: {}{}",
+        String::from_utf8_lossy(&b.stdout),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    check_installed_binaries(
+        &build.join("oss_download"),
+        &build.join("progress"),
+        &prefix.path().join("lib"),
+    );
+}
