@@ -46,6 +46,7 @@
 #include <alibabacloud/oss/detail/Async.h>
 #include <alibabacloud/oss/detail/Bridge.h>
 #include <alibabacloud/oss/detail/Handle.h>
+#include <alibabacloud/oss/detail/Settings.h>
 
 namespace AlibabaCloud {
 namespace OSS {
@@ -310,7 +311,7 @@ public:
         try {
             OssError error;
             detail::GetRequestHandle req;
-            if (!prepare(request, req, error) || !conditions(req.get(), request, error)) {
+            if (!prepare(request, req, error) || !detail::conditions(req.get(), request, error)) {
                 return ObjectMetaDataOutcome(error);
             }
             oss_object_meta_t *raw = nullptr;
@@ -374,7 +375,7 @@ public:
                 return GetObjectOutcome(error);
             }
             detail::DownloadRequestHandle req(raw);
-            if (!downloadSettings(req.get(), request, error)) {
+            if (!detail::downloadSettings(req.get(), request, error)) {
                 return GetObjectOutcome(error);
             }
             oss_object_meta_t *metaRaw = nullptr;
@@ -383,7 +384,7 @@ public:
             }
             detail::MetaHandle meta(metaRaw);
             return GetObjectOutcome(
-                GetObjectResult(request.Bucket(), request.Key(), downloadMetaData(meta.get(), request)));
+                GetObjectResult(request.Bucket(), request.Key(), detail::downloadMetaData(meta.get(), request)));
         } catch (...) {
             return GetObjectOutcome(internalError());
         }
@@ -408,7 +409,7 @@ private:
     {
         detail::ConfigHandle config(oss_config_new());
         OssError error;
-        if (!configure(config.get(), conf, error)) {
+        if (!detail::configure(config.get(), conf, error)) {
             setupError_ = std::make_shared<OssError>(error);
             return;
         }
@@ -418,91 +419,6 @@ private:
             return;
         }
         client_ = detail::SharedClient(raw);
-    }
-
-    /* Maps ClientConfiguration onto oss_config_t. Timeouts <= 0 keep the defaults. */
-    static bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssError &error)
-    {
-        if (!conf.userAgent.empty() && detail::failed(oss_config_set_user_agent(cfg, conf.userAgent.c_str()), error)) {
-            return false;
-        }
-        if (detail::failed(oss_config_set_max_connections(cfg, static_cast<uint32_t>(conf.maxConnections)), error)) {
-            return false;
-        }
-        if (conf.connectTimeoutMs > 0 &&
-            detail::failed(oss_config_set_connect_timeout_ms(cfg, static_cast<uint64_t>(conf.connectTimeoutMs)), error)) {
-            return false;
-        }
-        if (conf.requestTimeoutMs > 0 &&
-            detail::failed(oss_config_set_request_timeout_ms(cfg, static_cast<uint64_t>(conf.requestTimeoutMs)), error)) {
-            return false;
-        }
-        uint32_t retries = 0;
-        uint64_t baseDelay = 300;
-        retryPolicy(conf.retryStrategy.get(), retries, baseDelay);
-        if (detail::failed(oss_config_set_retry(cfg, retries, baseDelay), error)) {
-            return false;
-        }
-        if (!conf.proxyHost.empty()) {
-            if (conf.proxyPort > 65535) {
-                error = detail::validateError("proxyPort must be at most 65535");
-                return false;
-            }
-            if (detail::failed(oss_config_set_proxy(cfg, conf.proxyScheme == Http::HTTPS ? "https" : "http",
-                                                    conf.proxyHost.c_str(), static_cast<uint16_t>(conf.proxyPort),
-                                                    detail::optional(conf.proxyUserName),
-                                                    detail::optional(conf.proxyPassword)),
-                               error)) {
-                return false;
-            }
-        }
-        if (detail::failed(oss_config_set_verify_tls(cfg, conf.verifySSL), error) ||
-            detail::failed(oss_config_set_ca_file(cfg, detail::optional(conf.caFile)), error) ||
-            detail::failed(oss_config_set_ca_path(cfg, detail::optional(conf.caPath)), error) ||
-            detail::failed(oss_config_set_cname(cfg, conf.isCname), error) ||
-            detail::failed(oss_config_set_path_style(cfg, conf.isPathStyle), error) ||
-            detail::failed(oss_config_set_crc64(cfg, conf.enableCrc64), error) ||
-            detail::failed(oss_config_set_date_skew_adjustment(cfg, conf.enableDateSkewAdjustment), error)) {
-            return false;
-        }
-        /* Rate() is asked again while downloading, as in the official SDK. */
-        if (conf.recvRateLimiter &&
-            detail::failed(oss_config_set_recv_rate_limit_cb(cfg, detail::rateTrampoline,
-                                                             new detail::RateLimiterBox(conf.recvRateLimiter),
-                                                             detail::deleteRateLimiterBox),
-                           error)) {
-            return false;
-        }
-        uint32_t version = conf.signatureVersion == SignatureVersionType::V4 ? OSS_SIGNATURE_V4 : OSS_SIGNATURE_V1;
-        return !detail::failed(oss_config_set_signature_version(cfg, version), error);
-    }
-
-    /* See client/RetryStrategy.h. */
-    static void retryPolicy(const RetryStrategy *strategy, uint32_t &retries, uint64_t &baseDelay)
-    {
-        retries = 0;
-        if (!strategy) {
-            return;
-        }
-        const DefaultRetryStrategy *builtin = dynamic_cast<const DefaultRetryStrategy *>(strategy);
-        if (builtin) {
-            long n = builtin->MaxRetries();
-            retries = n < 0 ? 0 : (n > 100 ? 100 : static_cast<uint32_t>(n));
-            long d = builtin->ScaleFactor();
-            baseDelay = d < 0 ? 0 : static_cast<uint64_t>(d);
-            return;
-        }
-        Error probe("ServiceUnavailable", "probe");
-        probe.setStatus(503);
-        try {
-            while (retries < 100 && strategy->shouldRetry(probe, static_cast<long>(retries))) {
-                ++retries;
-            }
-            long d = strategy->calcDelayTimeMs(probe, 0);
-            baseDelay = d < 0 ? 0 : static_cast<uint64_t>(d);
-        } catch (...) {
-            /* keep what was learned */
-        }
     }
 
     static OssError internalError()
@@ -540,28 +456,9 @@ private:
                                error);
     }
 
-    template <typename R>
-    static bool conditions(oss_get_object_request_t *req, const R &request, OssError &error)
-    {
-        std::vector<const char *> match = detail::cStrings(request.MatchingETagsConstraint());
-        std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
-        return !detail::failed(oss_get_object_request_set_matching_etags(req, match.empty() ? nullptr : &match[0],
-                                                                         match.size()),
-                               error) &&
-               !detail::failed(oss_get_object_request_set_nonmatching_etags(
-                                   req, noMatch.empty() ? nullptr : &noMatch[0], noMatch.size()),
-                               error) &&
-               !detail::failed(oss_get_object_request_set_modified_since(
-                                   req, detail::optional(request.ModifiedSinceConstraint())),
-                               error) &&
-               !detail::failed(oss_get_object_request_set_unmodified_since(
-                                   req, detail::optional(request.UnmodifiedSinceConstraint())),
-                               error);
-    }
-
     bool getSettings(const GetObjectRequest &request, detail::GetRequestHandle &req, OssError &error) const
     {
-        if (!prepare(request, req, error) || !conditions(req.get(), request, error)) {
+        if (!prepare(request, req, error) || !detail::conditions(req.get(), request, error)) {
             return false;
         }
         if (!request.Process().empty()) {
@@ -624,7 +521,7 @@ private:
         oss_object_meta_t *metaRaw = nullptr;
         if (!file.empty()) {
             if (detail::failed(oss_client_get_object_to_file(client_.get(), raw, file.c_str(), &metaRaw), error)) {
-                return GetObjectOutcome(getObjectError(error));
+                return GetObjectOutcome(detail::getObjectError(error));
             }
             detail::MetaHandle meta(metaRaw);
             std::shared_ptr<std::iostream> f = std::make_shared<std::fstream>(
@@ -636,27 +533,11 @@ private:
         }
         detail::StreamSink sink(content.get(), false);
         if (detail::failed(oss_client_get_object(client_.get(), raw, detail::sinkTrampoline, &sink, &metaRaw), error)) {
-            return GetObjectOutcome(getObjectError(error));
+            return GetObjectOutcome(detail::getObjectError(error));
         }
         detail::MetaHandle meta(metaRaw);
         content->flush();
         return GetObjectOutcome(GetObjectResult("", "", content, detail::toHeaders(meta.get())));
-    }
-
-    static bool saveClientCrc(const GetObjectRequest &request)
-    {
-        return (request.Flags() & REQUEST_FLAG_CHECK_CRC64) && (request.Flags() & REQUEST_FLAG_SAVE_CLIENT_CRC64);
-    }
-
-    /* As the official SDK's GetObject: a CRC64 mismatch is "ClientError:100001" (only the
-     * resumable download reports "CrcCheckError"). */
-    static OssError getObjectError(OssError error)
-    {
-        if (error.Code() == "CrcCheckError") {
-            error.setCode("ClientError:100001");
-            error.setMessage("Crc64 validation failed. " + error.Message());
-        }
-        return error;
     }
 
     GetObjectOutcome getToStream(const GetObjectRequest &request, const std::shared_ptr<std::iostream> &content) const
@@ -671,10 +552,10 @@ private:
             return GetObjectOutcome(error);
         }
         oss_object_meta_t *raw = nullptr;
-        detail::StreamSink sink(content.get(), saveClientCrc(request));
+        detail::StreamSink sink(content.get(), detail::saveClientCrc(request));
         if (detail::failed(oss_client_get_object(client_.get(), req.get(), detail::sinkTrampoline, &sink, &raw),
                            error)) {
-            return GetObjectOutcome(getObjectError(error));
+            return GetObjectOutcome(detail::getObjectError(error));
         }
         detail::MetaHandle meta(raw);
         content->flush();
@@ -694,13 +575,13 @@ private:
         }
         oss_object_meta_t *raw = nullptr;
         if (detail::failed(oss_client_get_object_to_file(client_.get(), req.get(), path.c_str(), &raw), error)) {
-            return GetObjectOutcome(getObjectError(error));
+            return GetObjectOutcome(detail::getObjectError(error));
         }
         detail::MetaHandle meta(raw);
         std::shared_ptr<std::iostream> file =
             std::make_shared<std::fstream>(path.c_str(), std::ios_base::in | std::ios_base::out | std::ios_base::binary);
         HeaderCollection headers = detail::toHeaders(meta.get());
-        if (saveClientCrc(request)) {
+        if (detail::saveClientCrc(request)) {
             uint64_t crc = 0;
             char buf[65536];
             while (*file) {
@@ -712,93 +593,6 @@ private:
             headers["x-oss-hash-crc64ecma-by-client"] = std::to_string(static_cast<unsigned long long>(crc));
         }
         return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), file, headers));
-    }
-
-    /* The result's metadata as the official SDK builds it: the object's headers with the
-     * response-* overrides applied (a part GET returns them); for a range, Content-Length is the
-     * range's length and Content-Range "bytes start-end/size". */
-    static ObjectMetaData downloadMetaData(const oss_object_meta_t *raw, const DownloadObjectRequest &request)
-    {
-        ObjectMetaData meta = detail::toMetaData(raw);
-        static const char *const names[] = {"Content-Type",        "Content-Language", "Expires",
-                                            "Cache-Control",       "Content-Disposition", "Content-Encoding"};
-        const std::map<RequestResponseHeader, std::string> &overrides = request.ResponseHeaders();
-        for (std::map<RequestResponseHeader, std::string>::const_iterator it = overrides.begin();
-             it != overrides.end(); ++it) {
-            int i = static_cast<int>(it->first);
-            if (i >= 0 && i < 6) {
-                meta.HttpMetaData()[names[i]] = it->second;
-            }
-        }
-        int64_t size = oss_object_meta_content_length(raw);
-        if (request.RangeIsSet() && size > 0) {
-            int64_t start = request.RangeStart();
-            int64_t end = request.RangeEnd();
-            if (end < 0 || end > size - 1) {
-                end = size - 1;
-            }
-            meta.setContentLength(end - start + 1);
-            meta.HttpMetaData()["Content-Range"] = "bytes " + std::to_string(static_cast<long long>(start)) + "-" +
-                                                   std::to_string(static_cast<long long>(end)) + "/" +
-                                                   std::to_string(static_cast<long long>(size));
-        } else {
-            meta.HttpMetaData().erase("Content-Range");
-        }
-        return meta;
-    }
-
-    static bool downloadSettings(oss_download_request_t *req, const DownloadObjectRequest &request, OssError &error)
-    {
-        std::vector<const char *> match = detail::cStrings(request.MatchingETagsConstraint());
-        std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
-        if (detail::failed(oss_download_request_set_part_size(req, request.PartSize()), error) ||
-            detail::failed(oss_download_request_set_thread_num(req, request.ThreadNum()), error) ||
-            detail::failed(oss_download_request_set_checkpoint_dir(
-                               req, detail::optional(request.CheckpointDir().empty()
-                                                         ? detail::wideToUtf8(request.CheckpointDirW())
-                                                         : request.CheckpointDir())),
-                           error) ||
-            detail::failed(oss_download_request_set_verify_on_resume(req, request.VerifyOnResume()), error) ||
-            detail::failed(oss_download_request_set_direct_io(req, request.DirectIO()), error) ||
-            detail::failed(oss_download_request_set_version_id(req, detail::optional(request.VersionId())), error) ||
-            detail::failed(oss_download_request_set_matching_etags(req, match.empty() ? nullptr : &match[0],
-                                                                   match.size()),
-                           error) ||
-            detail::failed(oss_download_request_set_nonmatching_etags(req, noMatch.empty() ? nullptr : &noMatch[0],
-                                                                      noMatch.size()),
-                           error) ||
-            detail::failed(oss_download_request_set_modified_since(req, detail::optional(request.ModifiedSinceConstraint())),
-                           error) ||
-            detail::failed(
-                oss_download_request_set_unmodified_since(req, detail::optional(request.UnmodifiedSinceConstraint())),
-                error) ||
-            detail::failed(oss_download_request_set_traffic_limit(req, request.TrafficLimit()), error) ||
-            detail::failed(oss_download_request_set_request_payer(
-                               req, request.RequestPayer() == AlibabaCloud::OSS::RequestPayer::Requester),
-                           error)) {
-            return false;
-        }
-        if (request.RangeIsSet() &&
-            detail::failed(oss_download_request_set_range(req, request.RangeStart(), request.RangeEnd()), error)) {
-            return false;
-        }
-        const std::map<RequestResponseHeader, std::string> &headers = request.ResponseHeaders();
-        for (std::map<RequestResponseHeader, std::string>::const_iterator it = headers.begin(); it != headers.end();
-             ++it) {
-            if (detail::failed(oss_download_request_set_response_header(req, static_cast<uint32_t>(it->first),
-                                                                        it->second.c_str()),
-                               error)) {
-                return false;
-            }
-        }
-        if (request.TransferProgress().Handler &&
-            detail::failed(oss_download_request_set_progress(req, detail::progressTrampoline,
-                                                             new TransferProgress(request.TransferProgress()),
-                                                             detail::deleteProgressBox),
-                           error)) {
-            return false;
-        }
-        return true;
     }
 
     detail::SharedClient client_;
