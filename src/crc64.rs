@@ -10,9 +10,9 @@
 //! `update` hands inputs of 4 KiB and more to the `crc64fast` crate (CRC-64/XZ with PCLMULQDQ on
 //! x86_64 / PMULL on AArch64, chosen at run time, table fallback elsewhere: about 28 GB/s per
 //! core against 3 GB/s for tables), continuing the CRC passed in with `combine`. Shorter inputs use
-//! our own tables (16 tables of 256 entries, 32 KiB, built at compile time): slicing-by-16 for
-//! short inputs, four interleaved slicing-by-8 lanes joined with `combine` for long ones; the
-//! tests cross-check both paths against a bitwise reference. No `unsafe` here (the crate has it).
+//! our own tables (16 tables of 256 entries, 32 KiB, built at compile time; slicing-by-16), where
+//! the digest set-up and the `combine` would cost more than the bytes; the tests cross-check both
+//! paths against a bitwise reference. No `unsafe` here (the crate has it).
 //!
 //! `combine(crc1, crc2, len2)` gives the CRC of `a ++ b` from `crc(a)`, `crc(b)` and `len(b)`, as
 //! zlib's `crc32_combine`. It multiplies `crc1` by x^(8 * len2) modulo the polynomial in GF(2)
@@ -56,9 +56,6 @@ const fn make_tables() -> [[u64; 256]; 16] {
 /// `TABLES[k][b]`: the CRC register contribution of byte `b` followed by `k` zero bytes.
 static TABLES: [[u64; 256]; 16] = make_tables();
 
-/// Below this many bytes `update_table` runs one slicing-by-16 stream; above, four interleaved lanes.
-const LANES_MIN_LEN: usize = 1024;
-
 /// From this many bytes on `update` uses `crc64fast` (below, the digest set-up and the `combine`
 /// that continues `crc` cost more than the tables).
 const SIMD_MIN_LEN: usize = 4096;
@@ -78,56 +75,9 @@ pub fn update(crc: u64, data: &[u8]) -> u64 {
     }
 }
 
-/// `update` with the tables only.
-///
-/// Large inputs are cut into four equal lanes whose CRCs are computed in one loop (the four
-/// dependency chains overlap in the CPU, about twice the speed of one slicing-by-16 stream) and
-/// then joined with [`combine`].
+/// `update` with the tables only: slicing-by-16 over one stream (also the tests' independent
+/// reference for `crc64fast` at every length).
 fn update_table(crc: u64, data: &[u8]) -> u64 {
-    if data.len() < LANES_MIN_LEN {
-        return update_one_stream(crc, data);
-    }
-    let lane = (data.len() / 32) * 8;
-    let (a, rest) = data.split_at(lane);
-    let (b, rest) = rest.split_at(lane);
-    let (c, rest) = rest.split_at(lane);
-    let (d, tail) = rest.split_at(lane);
-    let t = &TABLES;
-    let (mut ca, mut cb, mut cc, mut cd) = (!crc, !0u64, !0u64, !0u64);
-    let lanes = a
-        .chunks_exact(8)
-        .zip(b.chunks_exact(8))
-        .zip(c.chunks_exact(8))
-        .zip(d.chunks_exact(8));
-    for (((wa, wb), wc), wd) in lanes {
-        ca = slice8(t, ca, wa);
-        cb = slice8(t, cb, wb);
-        cc = slice8(t, cc, wc);
-        cd = slice8(t, cd, wd);
-    }
-    let len = lane as u64;
-    let mut crc = combine(!ca, !cb, len);
-    crc = combine(crc, !cc, len);
-    crc = combine(crc, !cd, len);
-    update_one_stream(crc, tail)
-}
-
-/// One slicing-by-8 step of the (inverted) CRC register over 8 bytes.
-#[inline(always)]
-fn slice8(t: &[[u64; 256]; 16], crc: u64, w: &[u8]) -> u64 {
-    let x = crc ^ u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
-    t[7][(x & 0xff) as usize]
-        ^ t[6][((x >> 8) & 0xff) as usize]
-        ^ t[5][((x >> 16) & 0xff) as usize]
-        ^ t[4][((x >> 24) & 0xff) as usize]
-        ^ t[3][((x >> 32) & 0xff) as usize]
-        ^ t[2][((x >> 40) & 0xff) as usize]
-        ^ t[1][((x >> 48) & 0xff) as usize]
-        ^ t[0][(x >> 56) as usize]
-}
-
-/// Slicing-by-16 over one stream.
-fn update_one_stream(crc: u64, data: &[u8]) -> u64 {
     let t = &TABLES;
     let mut crc = !crc;
     let mut blocks = data.chunks_exact(16);
