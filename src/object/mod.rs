@@ -90,12 +90,13 @@ pub struct ByteRange {
     pub last: u64,
 }
 
+// Never empty (`last >= first`), so no `is_empty` beside `len`.
+#[allow(clippy::len_without_is_empty)]
 impl ByteRange {
+    /// The number of bytes of a closed range (an open one, `last == u64::MAX`, has no length:
+    /// it saturates).
     pub fn len(&self) -> u64 {
-        self.last - self.first + 1
-    }
-    pub fn is_empty(&self) -> bool {
-        false
+        (self.last - self.first).saturating_add(1)
     }
 }
 
