@@ -12,7 +12,7 @@
 //! core against 3 GB/s for tables), continuing the CRC passed in with `combine`. Shorter inputs use
 //! our own tables (16 tables of 256 entries, 32 KiB, built at compile time; slicing-by-16), where
 //! the digest set-up and the `combine` would cost more than the bytes; the tests cross-check both
-//! paths against a bitwise reference. No `unsafe` here (the crate has it).
+//! paths against a bitwise reference. The SIMD code and its raw-pointer work are the crate's.
 //!
 //! `combine(crc1, crc2, len2)` gives the CRC of `a ++ b` from `crc(a)`, `crc(b)` and `len(b)`, as
 //! zlib's `crc32_combine`. It multiplies `crc1` by x^(8 * len2) modulo the polynomial in GF(2)

@@ -21,7 +21,7 @@
 //! - [`progress`]: the progress callback type transfers report through.
 //! - [`log`]: the log sink and level.
 //!
-//! `unsafe` (and `#[no_mangle]`) is allowed only in [`ffi`], the C ABI: the compiler rejects it
+//! Raw-pointer code (and `#[no_mangle]`) is allowed only in [`ffi`], the C ABI: the compiler rejects it
 //! anywhere else in the crate.
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]

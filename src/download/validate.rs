@@ -8,10 +8,6 @@ use super::directory::{is_plain_name, with_suffix, Directory};
 use super::{DownloadRequest, MAX_PART_SIZE, MAX_THREAD_NUM, MIN_PART_SIZE};
 use crate::error::{Error, Result};
 
-/// Bounds of `x-oss-traffic-limit` in bit/s.
-pub const MIN_TRAFFIC_LIMIT: u64 = 245_760;
-pub const MAX_TRAFFIC_LIMIT: u64 = 838_860_800;
-
 /// The local paths of one download.
 ///
 /// The destination is named once, canonically: its directory is opened (links in it resolved)
@@ -35,44 +31,53 @@ pub struct Paths {
     pub checkpoint_dir: Option<Arc<Directory>>,
 }
 
+/// The part-size rule (the official SDK's wording first): 100 KiB ..= 5 GiB.
+pub fn check_part_size(part_size: u64) -> Result<()> {
+    if part_size < MIN_PART_SIZE {
+        return Err(Error::validate(format!(
+            "The part size is less than 100KB: {part_size} bytes (allowed: {MIN_PART_SIZE}..={MAX_PART_SIZE})"
+        )));
+    }
+    if part_size > MAX_PART_SIZE {
+        return Err(Error::validate(format!(
+            "The part size is more than 5GB: {part_size} bytes (allowed: {MIN_PART_SIZE}..={MAX_PART_SIZE})"
+        )));
+    }
+    Ok(())
+}
+
+/// The thread-count rule: 1 ..= `MAX_THREAD_NUM`.
+pub fn check_thread_num(thread_num: u32) -> Result<()> {
+    if thread_num < 1 {
+        return Err(Error::validate("The thread num is less than 1."));
+    }
+    if thread_num > MAX_THREAD_NUM {
+        return Err(Error::validate(format!(
+            "The thread num is more than {MAX_THREAD_NUM}: {thread_num}"
+        )));
+    }
+    Ok(())
+}
+
+/// The range rule of a resumable download: `0 <= start <= end`, or `end == -1` for the end.
+pub fn check_range(range: Option<(i64, i64)>) -> Result<()> {
+    crate::object::user_range(range).map(|_| ()).map_err(|_| {
+        let (start, end) = range.unwrap_or_default();
+        Error::validate(format!(
+            "Invalid range of resumable download: ({start}, {end}); expected 0 <= start <= end, or end = -1 for the end of the object"
+        ))
+    })
+}
+
 /// Checks everything that can be checked locally; returns the paths to use.
 pub fn validate(req: &DownloadRequest) -> Result<Paths> {
     validate_bucket(&req.object.bucket)?;
     validate_key(&req.object.key)?;
-    if req.part_size < MIN_PART_SIZE {
-        return Err(Error::validate(format!(
-            "The part size is less than 100KB: {} bytes (allowed: {MIN_PART_SIZE}..={MAX_PART_SIZE})",
-            req.part_size
-        )));
-    }
-    if req.part_size > MAX_PART_SIZE {
-        return Err(Error::validate(format!(
-            "The part size is more than 5GB: {} bytes (allowed: {MIN_PART_SIZE}..={MAX_PART_SIZE})",
-            req.part_size
-        )));
-    }
-    if req.thread_num < 1 {
-        return Err(Error::validate("The thread num is less than 1."));
-    }
-    if req.thread_num > MAX_THREAD_NUM {
-        return Err(Error::validate(format!(
-            "The thread num is more than {MAX_THREAD_NUM}: {}",
-            req.thread_num
-        )));
-    }
-    if let Some((start, end)) = req.range {
-        if start < 0 || end < -1 || (end != -1 && end < start) {
-            return Err(Error::validate(format!(
-                "Invalid range of resumable download: ({start}, {end}); expected 0 <= start <= end, or end = -1 for the end of the object"
-            )));
-        }
-    }
+    check_part_size(req.part_size)?;
+    check_thread_num(req.thread_num)?;
+    check_range(req.range)?;
     if let Some(limit) = req.object.traffic_limit {
-        if !(MIN_TRAFFIC_LIMIT..=MAX_TRAFFIC_LIMIT).contains(&limit) {
-            return Err(Error::validate(format!(
-                "The traffic limit {limit} bit/s is out of range ({MIN_TRAFFIC_LIMIT}..={MAX_TRAFFIC_LIMIT})"
-            )));
-        }
+        crate::object::check_traffic_limit(limit)?;
     }
     if let Some(v) = &req.object.version_id {
         if v.is_empty() || v.bytes().any(|b| b.is_ascii_control()) {

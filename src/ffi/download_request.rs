@@ -4,8 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 
-use crate::download::{DownloadRequest, MAX_PART_SIZE, MAX_THREAD_NUM, MIN_PART_SIZE};
-use crate::error::Error;
+use crate::download::{validate, DownloadRequest};
 use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out};
 use crate::ffi::call_cancel::CallCancel;
 use crate::ffi::error::oss_error_t;
@@ -14,7 +13,6 @@ use crate::ffi::object_settings::{
     http_date, set_object, set_response_header, set_version, string_array, traffic_limit,
 };
 use crate::ffi::progress::{oss_progress_cb, progress_fn};
-use crate::object::user_range;
 
 /// A resumable download (the C++ SDK's `DownloadObjectRequest`): bucket, key, destination, part
 /// size (default 8 MiB), threads (default 4), checkpoint directory (set = resumable), range,
@@ -123,12 +121,7 @@ pub unsafe extern "C" fn oss_download_request_set_part_size(
     part_size: u64,
 ) -> *mut oss_error_t {
     ffi_try! {
-        if part_size < MIN_PART_SIZE {
-            return Err(Error::validate(format!("The part size is less than 100KB ({part_size} bytes given)")));
-        }
-        if part_size > MAX_PART_SIZE {
-            return Err(Error::validate(format!("The part size is more than 5GB ({part_size} bytes given)")));
-        }
+        validate::check_part_size(part_size)?;
         // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.part_size = part_size;
@@ -146,12 +139,7 @@ pub unsafe extern "C" fn oss_download_request_set_thread_num(
     thread_num: u32,
 ) -> *mut oss_error_t {
     ffi_try! {
-        if thread_num < 1 {
-            return Err(Error::validate("The thread num is less than 1."));
-        }
-        if thread_num > MAX_THREAD_NUM {
-            return Err(Error::validate(format!("The thread num is more than {MAX_THREAD_NUM} ({thread_num} given)")));
-        }
+        validate::check_thread_num(thread_num)?;
         // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.thread_num = thread_num;
@@ -190,7 +178,7 @@ pub unsafe extern "C" fn oss_download_request_set_range(
     end: i64,
 ) -> *mut oss_error_t {
     ffi_try! {
-        user_range(Some((start, end))).map_err(|_| Error::validate(format!("Invalid range of resumable download: {start}-{end}")))?;
+        validate::check_range(Some((start, end)))?;
         // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.range = Some((start, end));

@@ -86,13 +86,11 @@ pub(crate) fn response_header(which: u32) -> Result<ResponseHeader> {
     })
 }
 
+/// The C ABI's traffic limit: 0 is none, anything else must pass the core's rule.
 pub(crate) fn traffic_limit(bits_per_sec: u64) -> Result<Option<u64>> {
     match bits_per_sec {
         0 => Ok(None),
-        v if (245_760..=838_860_800).contains(&v) => Ok(Some(v)),
-        v => Err(Error::validate(format!(
-            "the traffic limit must be 0 (none) or 245760..838860800 bit/s, got {v}"
-        ))),
+        v => crate::object::check_traffic_limit(v).map(Some),
     }
 }
 

@@ -152,6 +152,22 @@ impl Client {
     }
 }
 
+/// Bounds of `x-oss-traffic-limit` in bit/s (the server's).
+pub const MIN_TRAFFIC_LIMIT: u64 = 245_760;
+pub const MAX_TRAFFIC_LIMIT: u64 = 838_860_800;
+
+/// The traffic-limit rule, for every caller (the C ABI, the downloader's validation, the
+/// request builder): `bits_per_sec` within the server's bounds.
+pub fn check_traffic_limit(bits_per_sec: u64) -> Result<u64> {
+    if (MIN_TRAFFIC_LIMIT..=MAX_TRAFFIC_LIMIT).contains(&bits_per_sec) {
+        Ok(bits_per_sec)
+    } else {
+        Err(Error::validate(format!(
+            "the traffic limit must be between {MIN_TRAFFIC_LIMIT} and {MAX_TRAFFIC_LIMIT} bit/s, got {bits_per_sec}"
+        )))
+    }
+}
+
 /// Turns a user range `(start, end)` (end = -1: to the end) into a `ByteRange`.
 pub fn user_range(range: Option<(i64, i64)>) -> Result<Option<ByteRange>> {
     match range {

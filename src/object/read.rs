@@ -36,11 +36,7 @@ pub(crate) fn read_request(
             query.push((h.query_name().to_string(), Some(v.clone())));
         }
         if let Some(limit) = req.traffic_limit {
-            if !(245_760..=838_860_800).contains(&limit) {
-                return Err(Error::validate(format!(
-                    "the traffic limit must be between 245760 and 838860800 bit/s, got {limit}"
-                )));
-            }
+            super::check_traffic_limit(limit)?;
             headers.push(("x-oss-traffic-limit".to_string(), limit.to_string()));
         }
     }
