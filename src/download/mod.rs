@@ -83,7 +83,6 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::object::{ObjectMeta, ObjectRequest};
 
-pub use self::validate::{default_path_for_key, validate_bucket, validate_key};
 
 pub use crate::progress::ProgressFn;
 

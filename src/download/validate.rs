@@ -216,7 +216,7 @@ fn default_destination(key: &str) -> Result<(Directory, OsString)> {
 }
 
 /// Bucket and key rules are the endpoint module's (the same checks every request makes).
-pub use crate::endpoint::{validate_bucket, validate_key};
+use crate::endpoint::{validate_bucket, validate_key};
 
 /// The default destination: the key as a path relative to the current directory, refused when it
 /// could land outside it (absolute, `..`, control characters such as NUL) or names no file.
