@@ -83,7 +83,6 @@ use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::object::{ObjectMeta, ObjectRequest};
 
-
 pub use crate::progress::ProgressFn;
 
 pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
