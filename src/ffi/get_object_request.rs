@@ -31,6 +31,7 @@ impl Castable for oss_get_object_request_t {
 }
 
 /// What an `oss_get_object_request_t` holds.
+#[derive(Default)]
 pub(crate) struct GetObjectParams {
     pub(crate) object: ObjectRequest,
     pub(crate) range: Option<(i64, i64)>,
@@ -55,9 +56,7 @@ pub unsafe extern "C" fn oss_get_object_request_new(
         let (bucket, key) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?) };
         let r = GetObjectParams {
             object: ObjectRequest { bucket: bucket.to_string(), key: key.to_string(), ..Default::default() },
-            range: None,
-            progress: None,
-            cancel: CallCancel::default(),
+            ..Default::default()
         };
         // SAFETY: checked non-NULL, writable per the contract.
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
@@ -88,9 +87,7 @@ pub unsafe extern "C" fn oss_get_object_request_new_url(
         crate::transport::parse_object_url(url)?;
         let r = GetObjectParams {
             object: ObjectRequest { url: Some(url.to_string()), ..Default::default() },
-            range: None,
-            progress: None,
-            cancel: CallCancel::default(),
+            ..Default::default()
         };
         // SAFETY: checked non-NULL, writable per the contract.
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
