@@ -46,6 +46,8 @@ pub(super) struct Job<'a> {
     pub(super) plan: &'a Plan,
     pub(super) meta: &'a ObjectMeta,
     pub(super) ckpt: Option<&'a CheckpointFile>,
+    /// The pause switch of a pausable download (`suspend`).
+    pub(super) suspend: Option<&'a super::suspend::Suspend>,
 }
 
 pub(super) type FlushHandle = JoinHandle<(Record, Result<()>)>;
@@ -281,6 +283,42 @@ impl Job<'_> {
             e.http_status = err.http_status;
             e.host = err.host.clone();
             return e;
+        }
+        if let (true, Some(s), Some(rec)) = (
+            err.kind == ErrorKind::Cancelled,
+            self.suspend.filter(|s| s.requested()),
+            record.as_ref(),
+        ) {
+            // Paused: keep the temp file (with or without a checkpoint), synced, and leave the
+            // record for the resume token.
+            let (cp, mut rec) = (self.ckpt.cloned(), rec.clone());
+            let had_checkpoint = cp.is_some();
+            let kept = blocking(move || {
+                if let Err(e) = temp.sync_data() {
+                    return Ok((temp, Err(e)));
+                }
+                rec.parts.extend(pending);
+                if let Some(cp) = cp {
+                    if let Err(e) = cp.save(&rec) {
+                        log::log(Level::Warn, || format!("cannot save the checkpoint: {e}"));
+                    }
+                }
+                Ok((temp, Ok(rec)))
+            })
+            .await;
+            return match kept {
+                Ok((_, Ok(rec))) => {
+                    s.keep(rec);
+                    err
+                }
+                Ok((temp, Err(e))) => {
+                    if !had_checkpoint {
+                        temp.remove();
+                    }
+                    e
+                }
+                Err(e) => e,
+            };
         }
         match (self.ckpt, record) {
             (Some(cp), Some(mut rec)) => {

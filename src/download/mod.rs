@@ -66,7 +66,9 @@ mod pause;
 pub mod plan;
 mod prepare;
 mod progress;
+pub(crate) mod resume_token;
 mod start;
+pub mod suspend;
 pub(crate) mod validate;
 pub(crate) mod writer;
 
@@ -75,8 +77,10 @@ use std::path::PathBuf;
 use self::checkpoint::{CheckpointFile, ObjectIdentity, Record};
 use self::job::Job;
 use self::plan::Plan;
-use self::prepare::{prepare, Prepared};
+use self::prepare::{prepare, Prepared, Previous};
+use self::resume_token::ResumeToken;
 use self::start::start;
+use self::suspend::Suspend;
 use self::validate::Paths;
 use crate::cancel::Cancel;
 use crate::client::Client;
@@ -191,6 +195,46 @@ pub async fn resumable_download(
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
     let paths = validate::validate(req)?;
+    download(client, req, cancel, &paths, None, None).await
+}
+
+/// A download that can be paused (`suspend`) and may continue from a resume token (`token`,
+/// whose request `req` must be: `ResumeToken::request` plus the caller's threads, progress and
+/// I/O settings). A pause ends the call with a `Cancelled` error and leaves the resume token in
+/// `suspend` (`Suspend::take_token`): the temp file is kept, with or without a checkpoint
+/// directory. A token's record is judged like a checkpoint (`prepare`) and refused with an error
+/// when it does not hold.
+pub(crate) async fn pausable_download(
+    client: &Client,
+    req: &DownloadRequest,
+    cancel: &Cancel,
+    suspend: &Suspend,
+    token: Option<&ResumeToken>,
+) -> Result<ObjectMeta> {
+    let paths = validate::validate(req)?;
+    let result = download(client, req, cancel, &paths, Some(suspend), token).await;
+    if let Err(e) = &result {
+        if e.kind == crate::ErrorKind::Cancelled && suspend.requested() {
+            let record = suspend.take_record().or_else(|| {
+                // Paused before the job kept a record: a token's own record still holds.
+                token.and_then(|t| t.record.clone())
+            });
+            suspend.set_token(ResumeToken::new(req, &paths.dest, record).encode());
+        }
+    }
+    result
+}
+
+async fn download(
+    client: &Client,
+    req: &DownloadRequest,
+    cancel: &Cancel,
+    paths: &Paths,
+    suspend: Option<&Suspend>,
+    token: Option<&ResumeToken>,
+) -> Result<ObjectMeta> {
+    let paths = paths.clone();
+    let token_record = token.and_then(|t| t.record.clone());
     client.check_signing()?;
     cancel.check()?;
     let _lock = lock::DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
@@ -202,7 +246,10 @@ pub async fn resumable_download(
     }
     writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
 
-    let (meta, first_body) = start(client, req, ckpt.as_ref(), cancel).await?;
+    // A resume (a checkpoint there, or a token's record) starts with a HEAD: the record is
+    // judged on the object's identity before any byte is asked for.
+    let head_first = token_record.is_some() || ckpt.as_ref().is_some_and(|c| c.exists());
+    let (meta, first_body) = start(client, req, head_first, cancel).await?;
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
     let plan = Plan::new(first, total, req.part_size);
     let record = Record::new(
@@ -227,10 +274,27 @@ pub async fn resumable_download(
             ckpt.clone(),
             plan.clone(),
             paths.clone(),
-            req.verify_parts_on_resume,
+            // A token's parts are always re-read: nothing in a token is taken on trust.
+            req.verify_parts_on_resume || token_record.is_some(),
             req.direct_io,
         );
-        blocking(move || prepare(ckpt.as_ref(), record, &plan, &paths, verify, direct)).await?
+        blocking(move || {
+            let previous = match (token_record, ckpt.as_ref()) {
+                (Some(r), _) => Previous::Token(Box::new(r)),
+                (None, Some(c)) => Previous::Checkpoint(c),
+                (None, None) => Previous::None,
+            };
+            prepare(
+                previous,
+                ckpt.as_ref(),
+                record,
+                &plan,
+                &paths,
+                verify,
+                direct,
+            )
+        })
+        .await?
     };
     let record = match record {
         Prepared::Ready(r) => *r,
@@ -252,6 +316,7 @@ pub async fn resumable_download(
         plan: &plan,
         meta: &meta,
         ckpt: ckpt.as_ref(),
+        suspend,
     };
     job.run(record, temp, first_body).await?;
     Ok(meta)
