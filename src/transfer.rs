@@ -79,6 +79,11 @@ impl ResumeTokenBytes {
     }
 }
 
+thread_local! {
+    /// Set while this thread runs a transfer's completion.
+    static IN_COMPLETION: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Called once when the transfer ended (see the module doc).
 pub type Completion = Box<dyn FnOnce(&Arc<Transfer>) + Send>;
 
@@ -237,7 +242,7 @@ impl Transfer {
     /// wait: a callback must not block on a transfer.
     pub fn wait(&self, timeout: Option<Duration>) -> TransferState {
         let mut o = self.lock();
-        if crate::runtime::on_library_thread() {
+        if crate::runtime::on_library_thread() || IN_COMPLETION.with(|c| c.get()) {
             return o.state;
         }
         let deadline = timeout.and_then(|d| Instant::now().checked_add(d));
@@ -311,7 +316,11 @@ impl Transfer {
             let me = self.clone();
             // A panic in the completion (an internal bug: the C callback cannot unwind) is
             // swallowed: the transfer's outcome is already recorded.
+            // Marked, so that a wait there (possibly on the thread shutting the SDK down, which
+            // is no runtime thread) does not wait for this very completion.
+            IN_COMPLETION.with(|c| c.set(true));
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(&me)));
+            IN_COMPLETION.with(|c| c.set(false));
         }
         self.lock().settled = true;
         self.settled.notify_all();

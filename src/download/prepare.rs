@@ -92,6 +92,16 @@ pub(super) fn prepare(
                             )
                         });
                     }
+                    if from_token && parts.len() != before {
+                        // A token's parts are not repaired: one that lies about its bytes is
+                        // refused (its temp file left as it is).
+                        return Err(Error::validate(format!(
+                            "The resume token is refused: {} of its {before} finished parts do \
+                             not match the bytes of the temp file '{}' (nothing was written)",
+                            before - parts.len(),
+                            temp.path.display()
+                        )));
+                    }
                     record.parts = parts;
                     record.temp_file = old.temp_file;
                     if record.parts.len() != before {
