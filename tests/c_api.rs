@@ -527,3 +527,8 @@ fn run_transfers(link: Link) {
 fn c_transfers_shared() {
     run_transfers(Link::Shared);
 }
+
+#[test]
+fn c_transfers_static() {
+    run_transfers(Link::Static);
+}

@@ -51,6 +51,14 @@
 //! On failure (the final rename included): without a checkpoint directory the temp file is
 //! removed; with one, the checkpoint is brought up to date and kept with the temp file for the
 //! next call — except after a CRC mismatch or an object change, which remove both.
+//!
+//! Pause and resume tokens (`pausable_download`, the asynchronous API's): a pause (`suspend`)
+//! stops the parts like a cancel, but keeps the temp file synced with or without a checkpoint
+//! directory, and leaves a resume token (`resume_token`): the request and the record of the
+//! finished parts. A run from a token starts with a HEAD and judges the token's record in
+//! `prepare` exactly as a checkpoint's (object identity, plan, temp file identity and size,
+//! every finished part re-read), except that a record that does not hold is refused with an
+//! error instead of discarded.
 
 mod checkpoint;
 mod direct;

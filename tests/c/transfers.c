@@ -323,6 +323,12 @@ static void chaos_done(const oss_transfer_t *t, const oss_error_t *err, void *ud
         s->resumes_from_callback++;
         if (tok) slot_start(s, tok, len);
         oss_bytes_free(tok, len);
+        /* Sometimes the resumed transfer is paused at once, from this callback (before it sent
+         * anything: its token then carries the same record on). */
+        if (s->current && !s->calm && s->generation < 10 && rand_r(&s->seed) % 4 == 0) {
+            CHECK(oss_transfer_pause(s->current), "pause from the completion");
+            s->pauses++;
+        }
     } else if (st == OSS_TRANSFER_STATE_CANCELLED) {
         CHECK(err && oss_error_kind(err) == OSS_ERROR_KIND_CANCELLED, "slot %d: cancelled error", s->idx);
         if (err && strcmp(oss_error_code(err), "ClientError:200042") == 0) s->aborts++;
@@ -343,7 +349,18 @@ static int32_t chaos_progress(size_t inc, int64_t done, int64_t total, void *ud)
     (void)inc;
     CHECK(done <= total, "progress %lld > %lld", (long long)done, (long long)total);
     pthread_mutex_lock(&s->mu);
-    if (!s->calm && s->generation < 10 && done < total && s->current) {
+    if (s->generation == 0 && done < total && s->current && s->idx % 4 != 0) {
+        /* Each case at least once, whatever the random draws: abort, cancel, pause. */
+        if (s->idx % 4 == 1) {
+            rc = 1;
+        } else if (s->idx % 4 == 2) {
+            oss_transfer_cancel(s->current);
+            s->cancels++;
+        } else {
+            oss_transfer_pause(s->current);
+            s->pauses++;
+        }
+    } else if (!s->calm && s->generation < 10 && done < total && s->current) {
         int r = (int)(rand_r(&s->seed) % 16);
         if (r == 0) {
             oss_transfer_pause(s->current);
@@ -468,7 +485,52 @@ static void phase_chaos(const object_t *big, int n, int chaos_ms) {
            "progress, %d resumes started from completions; every file verified\n",
            n, starts, pauses, cancels, aborts, resumed);
     CHECK(resumed > 0, "no pause took effect (no resume)");
+    CHECK(aborts > 0, "no abort from the progress callback took effect");
     free(slots);
+}
+
+/* ---- the abortable progress callback in the blocking calls ------------------------------ */
+
+static int32_t abort_after(size_t inc, int64_t done, int64_t total, void *ud) {
+    (void)inc;
+    (void)total;
+    (void)ud;
+    return done >= 200 * 1024 ? 1 : 0;
+}
+
+static void phase_blocking_abort(const object_t *big) {
+    char dest[4096], ckpt[4096];
+    oss_download_request_t *req;
+    oss_get_object_request_t *greq = NULL;
+    oss_object_meta_t *meta = NULL;
+    oss_error_t *err;
+    snprintf(dest, sizeof dest, "%s/blocking.bin", dir);
+    snprintf(ckpt, sizeof ckpt, "%s/ckpt", dir);
+    req = download_request(big, dest, ckpt, 2);
+    ok("abortable", oss_download_request_set_progress_abortable(req, abort_after, NULL, NULL));
+    err = oss_client_resumable_download_object(client, req, &meta);
+    CHECK(err && oss_error_kind(err) == OSS_ERROR_KIND_CANCELLED &&
+              strcmp(oss_error_code(err), "ClientError:200042") == 0,
+          "blocking download aborted by its progress: %s", err ? oss_error_code(err) : "success");
+    oss_error_free(err);
+    CHECK(!exists(dest), "an aborted download put its file in place");
+    /* The checkpoint was kept: the same request without the callback resumes and completes. */
+    ok("clear progress", oss_download_request_set_progress_abortable(req, NULL, NULL, NULL));
+    ok("resume after the abort", oss_client_resumable_download_object(client, req, &meta));
+    CHECK(same_file(dest, big), "the download resumed after an abort differs");
+    oss_object_meta_free(meta);
+    meta = NULL;
+    oss_download_request_free(req);
+    snprintf(dest, sizeof dest, "%s/blocking-get.bin", dir);
+    ok("get request", oss_get_object_request_new(bucket, big->key, &greq));
+    ok("abortable", oss_get_object_request_set_progress_abortable(greq, abort_after, NULL, NULL));
+    err = oss_client_get_object_to_file(client, greq, dest, &meta);
+    CHECK(err && strcmp(oss_error_code(err), "ClientError:200042") == 0,
+          "blocking GetObject aborted by its progress: %s", err ? oss_error_code(err) : "success");
+    oss_error_free(err);
+    CHECK(!exists(dest), "an aborted GetObject put its file in place");
+    oss_get_object_request_free(greq);
+    printf("blocking: downloads and GetObject aborted by their progress callback\n");
 }
 
 /* ---- a paused download's token ---------------------------------------------------------- */
@@ -802,6 +864,7 @@ int main(int argc, char **argv) {
         phase_many(objs, 4, env_int("OSS_TEST_MANY", 200));
         phase_chaos(&big, env_int("OSS_TEST_CHAOS", 24), env_int("OSS_TEST_CHAOS_MS", 1500));
         phase_tokens(&big, &changing, env_int("OSS_TEST_FLIP_STEP", 1));
+        phase_blocking_abort(&big);
     } else if (strcmp(mode, "resume") == 0) {
         phase_resume(&big);
     } else if (strcmp(mode, "shutdown") == 0) {
