@@ -288,8 +288,10 @@ typedef int32_t (*oss_progress_abortable_cb)(size_t increment,
 
 /**
  * Called exactly once when a transfer ended: `error` is NULL on success, else the error
- * (borrowed for the call: copy it with `oss_transfer_result` to keep it). `transfer` is valid
- * during the call even if every reference was freed already. Runs on a library thread, never
+ * (borrowed for the call: copy it with `oss_transfer_result` to keep it). `transfer` is the
+ * pointer the start call wrote, lent for the call: it is valid during the call even if every
+ * reference was freed already (freeing it there releases the caller's own reference, the one
+ * the start call gave, as anywhere else). Runs on a library thread, never
  * inside the start call; for a transfer still running when `oss_shutdown_sdk` stopped waiting
  * for it, on the thread calling `oss_shutdown_sdk` (with `OSS_ERROR_KIND_CANCELLED`). It may call
  * any `oss_transfer_*` function and start new transfers; it must not make blocking SDK calls (they
