@@ -284,11 +284,10 @@ impl Job<'_> {
             e.host = err.host.clone();
             return e;
         }
-        if let (true, Some(s), Some(rec)) = (
-            err.kind == ErrorKind::Cancelled,
-            self.suspend.filter(|s| s.requested()),
-            record.as_ref(),
-        ) {
+        let paused = self
+            .suspend
+            .filter(|s| err.kind == ErrorKind::Cancelled && s.stop_is_pause());
+        if let (Some(s), Some(rec)) = (paused, record.as_ref()) {
             // Paused: keep the temp file (with or without a checkpoint), synced, and leave the
             // record for the resume token.
             let (cp, mut rec) = (self.ckpt.cloned(), rec.clone());
@@ -319,6 +318,9 @@ impl Job<'_> {
                 }
                 Err(e) => e,
             };
+        }
+        if let Some(s) = paused {
+            s.lost_temp(); // paused with no record: the temp file goes (below, without checkpoint)
         }
         match (self.ckpt, record) {
             (Some(cp), Some(mut rec)) => {

@@ -222,10 +222,13 @@ pub(crate) async fn pausable_download(
     let paths = validate::validate(req)?;
     let result = download(client, req, cancel, &paths, Some(suspend), token).await;
     if let Err(e) = &result {
-        if e.kind == crate::ErrorKind::Cancelled && suspend.requested() {
+        if e.kind == crate::ErrorKind::Cancelled && suspend.stop_is_pause() {
             let record = suspend.take_record().or_else(|| {
-                // Paused before the job kept a record: a token's own record still holds.
-                token.and_then(|t| t.record.clone())
+                // Paused before the job ran (the job decides with the same switch, so it never
+                // removed the temp file of a stop that is a pause): a token's own record holds.
+                token
+                    .filter(|_| suspend.temp_kept())
+                    .and_then(|t| t.record.clone())
             });
             suspend.set_token(ResumeToken::new(req, &paths.dest, record).encode());
         }
