@@ -67,10 +67,13 @@ impl ResumeToken {
             part_size: req.part_size,
             traffic_limit: req.object.traffic_limit,
             request_payer: req.object.request_payer,
-            checkpoint_dir: req
-                .checkpoint_dir
-                .as_ref()
-                .map(|d| d.to_string_lossy().into_owned()),
+            // Absolute, so that another process (another working directory) finds it.
+            checkpoint_dir: req.checkpoint_dir.as_ref().map(|d| {
+                std::path::absolute(d)
+                    .unwrap_or_else(|_| d.clone())
+                    .to_string_lossy()
+                    .into_owned()
+            }),
             record,
         }
     }
