@@ -17,10 +17,13 @@ Design notes (see README.md for the long version):
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import builtins
 import ctypes
 import datetime as _dt
 import email.utils
+import enum
 import itertools
 import os
 import threading
@@ -41,7 +44,16 @@ from typing import (
 
 from . import _lib
 from ._errors import CancelledError, OssError, check, take_error
-from ._lib import CREDENTIALS_CB, FREE_CB, LOG_CB, PROGRESS_CB, WRITE_CB, Library
+from ._lib import (
+    CREDENTIALS_CB,
+    DONE_CB,
+    FREE_CB,
+    LOG_CB,
+    PROGRESS_ABORTABLE_CB,
+    PROGRESS_CB,
+    WRITE_CB,
+    Library,
+)
 
 PathLike = Union[str, "os.PathLike[str]"]
 #: ``(start, end)`` inclusive byte offsets; ``end`` None or -1 means "to the end".
@@ -489,6 +501,379 @@ def _raise_for(
 
 
 # --------------------------------------------------------------------------------------------
+# asynchronous transfers (oss_transfer_t)
+
+
+class TransferState(enum.IntEnum):
+    """Mirror of ``oss_transfer_state_t`` (values fixed by the C ABI)."""
+
+    RUNNING = 0
+    SUCCEEDED = 1
+    FAILED = 2
+    CANCELLED = 3
+    PAUSED = 4
+
+
+@dataclass(frozen=True)
+class TransferStatus:
+    """A transfer's live status: bytes in the file so far (as of the last progress report; after
+    a resume it starts at the bytes already on disk), the bytes it will hold (0 until known) and
+    its :class:`TransferState`."""
+
+    transferred: int
+    total: int
+    state: TransferState
+
+
+def _state(value: int) -> TransferState:
+    try:
+        return TransferState(value)
+    except ValueError:  # a state added by a later patch release: not running any more
+        return TransferState.FAILED
+
+
+def _require_async(lib: Library) -> None:
+    if lib.oss_client_start_resumable_download is None:
+        raise RuntimeError(
+            "%s (oss_ffi %s) has no asynchronous API (oss_client_start_*, oss_transfer_*)"
+            % (lib.path, lib.version)
+        )
+
+
+def _token_bytes(token: Any) -> bytes:
+    if isinstance(token, str) or not isinstance(token, (bytes, bytearray, memoryview)):
+        raise TypeError("token must be bytes (from Transfer.pause()), not %s" % type(token).__name__)
+    return bytes(token)
+
+
+def _resolve_future(fut: Any) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+class Transfer:
+    """One asynchronous transfer running on the library's threads (``oss_transfer_t``).
+
+    Made by :meth:`Client.start_resumable_download`, :meth:`Client.start_resume` and
+    :meth:`Client.start_get_object_to_file`; no Python thread is used. ``await transfer`` (from
+    any event loop, any number of times) returns the :class:`ObjectMeta` or raises the error;
+    cancelling the awaiting task cancels the transfer (the checkpoint is kept), waits until it
+    ended, and raises :class:`asyncio.CancelledError` (``await asyncio.shield(transfer)`` does
+    not cancel it). :meth:`result` and :meth:`wait` are the blocking equivalents.
+
+    The C handle is freed exactly once, by the completion (or, if the completion ran before the
+    start call returned, right after it); dropping the object does not stop the transfer.
+    """
+
+    def __init__(self, lib: Library, pausable: bool) -> None:
+        self._lib = lib
+        self._pausable = pausable
+        self._lock = threading.Lock()
+        self._event = threading.Event()
+        self._handle: Optional[int] = None
+        self._users = 0  # C calls on _handle in progress (outside the lock)
+        self._free_pending = False
+        self._done = False
+        self._waiters: List[Tuple[Any, Any]] = []  # (loop, future) to resolve at the end
+        self._progress: Optional[ProgressCallback] = None
+        self._callback_error: Optional[BaseException] = None
+        self._final: Optional[TransferStatus] = None
+        self._meta: Optional[ObjectMeta] = None
+        self._error: Optional[BaseException] = None
+        self._token: Optional[bytes] = None
+
+    # -- the handle: C calls on it never run under the lock and never overlap its free -------
+
+    def _acquire(self) -> Optional[int]:
+        with self._lock:
+            if self._handle is None:
+                return None
+            self._users += 1
+            return self._handle
+
+    def _release(self) -> None:
+        h = None
+        with self._lock:
+            self._users -= 1
+            if self._users == 0 and self._free_pending:
+                h, self._handle, self._free_pending = self._handle, None, False
+        if h:
+            self._lib.oss_transfer_free(h)
+
+    def _started(self, handle: int) -> None:
+        """The start call returned ``handle`` (our one reference)."""
+        with self._lock:
+            if not self._done:
+                self._handle = handle
+                return
+        self._lib.oss_transfer_free(handle)  # it already ended: nothing will use it
+
+    def _finish(self, ptr: Optional[int]) -> None:
+        """The completion (a library thread, exactly once): copies the outcome out of C, frees
+        our reference, wakes every waiter. Never raises."""
+        lib = self._lib
+        final = TransferStatus(0, 0, TransferState.FAILED)
+        try:
+            st = _lib.TransferStatusC()
+            e = take_error(lib, lib.oss_transfer_status(ptr, byref(st)))
+            if e is None:
+                final = TransferStatus(int(st.transferred), int(st.total), _state(st.state))
+            meta = c_void_p()
+            err = lib.oss_transfer_result(ptr, byref(meta))
+            if err:
+                self._error = take_error(lib, err)
+            else:
+                try:
+                    self._meta = ObjectMeta._take(lib, meta.value)
+                finally:
+                    lib.oss_object_meta_free(meta)
+            if final.state == TransferState.PAUSED:
+                buf, n = c_void_p(), ctypes.c_size_t()
+                e = take_error(lib, lib.oss_transfer_take_resume_token(ptr, byref(buf), byref(n)))
+                if e is None:
+                    try:
+                        self._token = ctypes.string_at(buf.value, n.value) if n.value else b""
+                    finally:
+                        lib.oss_bytes_free(buf, n)
+                elif self._error is None:
+                    self._error = e
+        except BaseException as e:  # noqa: BLE001 - never into C
+            if self._error is None and self._meta is None:
+                self._error = e
+        h = None
+        with self._lock:
+            self._final = final
+            self._done = True
+            if self._users:
+                self._free_pending = True
+            else:
+                h, self._handle = self._handle, None
+            waiters, self._waiters = self._waiters, []
+        try:
+            if h:
+                lib.oss_transfer_free(h)
+        except BaseException:  # noqa: BLE001
+            pass
+        self._event.set()
+        for loop, fut in waiters:
+            try:
+                loop.call_soon_threadsafe(_resolve_future, fut)
+            except BaseException:  # noqa: BLE001 - the loop is closed: nobody is waiting there
+                pass
+
+    # -- state --------------------------------------------------------------------------------
+
+    def done(self) -> bool:
+        """Whether the transfer ended (and its outcome is available)."""
+        return self._event.is_set()
+
+    def status(self) -> TransferStatus:
+        """Bytes done, total, state; never blocks."""
+        if self._final is not None:
+            return self._final
+        h = self._acquire()
+        if h is None:
+            return self._final or TransferStatus(0, 0, TransferState.RUNNING)
+        try:
+            st = _lib.TransferStatusC()
+            check(self._lib, self._lib.oss_transfer_status(h, byref(st)))
+            return TransferStatus(int(st.transferred), int(st.total), _state(st.state))
+        finally:
+            self._release()
+
+    @property
+    def state(self) -> TransferState:
+        return self.status().state
+
+    @property
+    def resume_token(self) -> Optional[bytes]:
+        """The resume token once the transfer ended paused (else None): pass it to
+        :meth:`Client.resume` / :meth:`Client.start_resume`, here or in another process."""
+        return self._token if self._event.is_set() else None
+
+    # -- control ------------------------------------------------------------------------------
+
+    def cancel(self) -> None:
+        """Cancels the transfer (returns at once; no-op once it ended). It then ends
+        ``CANCELLED`` and awaiting it raises :class:`oss_ffi.CancelledError`; a resumable
+        download keeps its checkpoint (when it has a checkpoint directory)."""
+        h = self._acquire()
+        if h is None:
+            return
+        try:
+            self._lib.oss_transfer_cancel(h)
+        finally:
+            self._release()
+
+    def request_pause(self) -> None:
+        """Asks the download to pause and returns at once (safe from a progress callback); see
+        :meth:`pause`. Raises ValueError for a GetObject transfer (it cannot be paused)."""
+        if not self._pausable:
+            raise ValueError("a GetObject transfer cannot be paused (cancel it instead)")
+        h = self._acquire()
+        if h is None:
+            return
+        try:
+            self._lib.oss_transfer_pause(h)
+        finally:
+            self._release()
+
+    def _token_or_raise(self) -> Optional[bytes]:
+        if self._token is not None:
+            return self._token
+        if self._meta is not None:
+            return None  # it succeeded before the pause took effect: nothing to resume
+        self._raise_outcome()
+        return None  # pragma: no cover
+
+    def pause(self, timeout: Optional[float] = None) -> Optional[bytes]:
+        """Pauses the download and blocks until it stopped: returns the resume token (bytes;
+        the temp file is kept, with or without a checkpoint directory), or None when it
+        succeeded first. Raises the transfer's error when it failed or was cancelled first, and
+        :class:`builtins.TimeoutError` when ``timeout`` seconds passed (it is then still
+        pausing). Do not call it from a progress callback (use :meth:`request_pause`)."""
+        self.request_pause()
+        if not self.wait(timeout):
+            raise _builtin_timeout("the transfer did not stop within %s s" % timeout)
+        return self._token_or_raise()
+
+    async def pause_async(self) -> Optional[bytes]:
+        """:meth:`pause` for asyncio: ``token = await transfer.pause_async()``."""
+        self.request_pause()
+        await self._ended_async()
+        return self._token_or_raise()
+
+    # -- waiting ------------------------------------------------------------------------------
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        """Blocks until the transfer ended, at most ``timeout`` seconds (None: no limit);
+        returns whether it ended. Ctrl-C interrupts the wait (the transfer goes on)."""
+        if timeout is None:
+            while not self._event.wait(_WAIT_SLICE):
+                pass
+            return True
+        return self._event.wait(timeout)
+
+    def result(self, timeout: Optional[float] = None) -> ObjectMeta:
+        """Waits (see :meth:`wait`) and returns the object's metadata, or raises the transfer's
+        error (:class:`OssError`; the progress callback's exception when it raised), or
+        :class:`builtins.TimeoutError` when ``timeout`` passed."""
+        if not self.wait(timeout):
+            raise _builtin_timeout("the transfer did not end within %s s" % timeout)
+        return self._outcome()
+
+    def exception(self) -> Optional[BaseException]:
+        """The error the transfer ended with (None on success or while it runs)."""
+        if not self._event.is_set():
+            return None
+        return self._callback_error or self._error
+
+    def _raise_outcome(self) -> None:
+        e = self._error
+        if self._callback_error is not None:
+            if e is not None:
+                raise self._callback_error from e
+            raise self._callback_error
+        if e is not None:
+            raise e
+
+    def _outcome(self) -> ObjectMeta:
+        self._raise_outcome()
+        if self._meta is None:
+            raise OssError(0, "Unknown", "the transfer ended without a result")
+        return self._meta
+
+    def _result_interruptible(self) -> ObjectMeta:
+        """:meth:`result` for the blocking wrappers: Ctrl-C cancels the transfer, waits until
+        it ended and re-raises, like the blocking calls do."""
+        try:
+            self.wait()
+        except BaseException:
+            self.cancel()
+            while True:
+                try:
+                    self.wait()
+                    break
+                except BaseException:  # noqa: BLE001 - a second Ctrl-C
+                    self.cancel()
+            raise
+        return self._outcome()
+
+    async def _ended_async(self) -> None:
+        """Awaits the end; if the awaiting task is cancelled, cancels the transfer, awaits its
+        end and re-raises asyncio.CancelledError."""
+        if self._event.is_set():
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            await self._future(loop)
+        except asyncio.CancelledError:
+            self.cancel()
+            while not self._event.is_set():
+                try:
+                    await self._future(loop)
+                except asyncio.CancelledError:
+                    self.cancel()
+            raise
+
+    def _future(self, loop: Any) -> Any:
+        fut = loop.create_future()
+        with self._lock:
+            if self._done:
+                fut.set_result(None)
+            else:
+                self._waiters.append((loop, fut))
+        return fut
+
+    async def _await(self) -> ObjectMeta:
+        await self._ended_async()
+        return self._outcome()
+
+    def __await__(self) -> Any:
+        return self._await().__await__()
+
+    def __repr__(self) -> str:
+        st = self.status()
+        return "<oss_ffi.Transfer %s %d/%d>" % (st.state.name, st.transferred, st.total)
+
+
+def _builtin_timeout(msg: str) -> BaseException:
+    return builtins.TimeoutError(msg)
+
+
+def _done_trampoline(transfer: Optional[int], error: Optional[int], user_data: Optional[int]) -> None:
+    try:
+        t = _lookup(user_data)
+        if t is not None:
+            t._finish(transfer)
+    except BaseException:  # noqa: BLE001 - must never propagate into C
+        pass
+
+
+def _progress_abortable_trampoline(
+    increment: int, transferred: int, total: int, user_data: Optional[int]
+) -> int:
+    try:
+        t = _lookup(user_data)
+        if t is None or t._progress is None:
+            return 0
+        if t._callback_error is not None:
+            return 1
+        try:
+            t._progress(increment, transferred, total)
+            return 0
+        except BaseException as e:  # noqa: BLE001
+            t._callback_error = e
+            return 1
+    except BaseException:  # noqa: BLE001 - must never propagate into C
+        return 1
+
+
+_DONE = DONE_CB(_done_trampoline)
+_PROGRESS_ABORTABLE = PROGRESS_ABORTABLE_CB(_progress_abortable_trampoline)
+
+
+# --------------------------------------------------------------------------------------------
 # the client
 
 _CONFIG_KEYS = (
@@ -748,14 +1133,69 @@ class Client:
 
         Returns the object's metadata. Raises :class:`OssError` (a subclass per kind).
         """
+        if cancel_event is not None and not isinstance(cancel_event, threading.Event):
+            raise TypeError("cancel_event must be a threading.Event")
+        _callable(progress, "progress")
+        lib = self._lib
+        req = self._download_request(
+            bucket, key, path, checkpoint_dir, part_size, threads, range, version_id, if_match,
+            if_none_match, if_modified_since, if_unmodified_since, verify_on_resume, direct_io,
+            traffic_limit, request_payer,
+        )
+        ctx = _CallContext(lib, progress)
+        ctx_key = _register(ctx)
+        h: Optional[int] = None
+        meta = c_void_p()
+        try:
+            if progress is not None:
+                check(lib, lib.oss_download_request_set_progress(req, _PROGRESS, ctx_key, FREE_CB()))
+            req_ptr = req
+            ctx.set_cancel(lambda: lib.oss_download_request_cancel(req_ptr))
+            h = self._ref()
+            handle = h
+            err = _run_blocking(
+                lambda: lib.oss_client_resumable_download_object(handle, req_ptr, byref(meta)),
+                ctx,
+                cancel_event,
+            )
+            _raise_for(ctx, err, self._credentials_ctx)
+            return ObjectMeta._take(lib, meta.value)
+        finally:
+            # _run_blocking only returns once C has returned: nothing uses req any more.
+            lib.oss_object_meta_free(meta)
+            if h is not None:
+                lib.oss_client_free(h)
+            lib.oss_download_request_free(req)
+            _unregister(ctx_key)
+
+    def _download_request(
+        self,
+        bucket: str,
+        key: str,
+        path: Optional[PathLike],
+        checkpoint_dir: Optional[PathLike],
+        part_size: Optional[int],
+        threads: Optional[int],
+        range_: Optional[ByteRange],
+        version_id: Optional[str],
+        if_match: ETags,
+        if_none_match: ETags,
+        if_modified_since: Optional[DateLike],
+        if_unmodified_since: Optional[DateLike],
+        verify_on_resume: bool,
+        direct_io: bool,
+        traffic_limit: Optional[int],
+        request_payer: bool,
+    ) -> int:
+        """A new ``oss_download_request_t *`` (the caller's to free) with every option set; the
+        arguments are all checked before C is called."""
         lib = self._lib
         bucket_b, key_b = _str(bucket, "bucket"), _str(key, "key")
         path_b = None if path is None else _path(path, "path")
         ckpt_b = None if checkpoint_dir is None else _path(checkpoint_dir, "checkpoint_dir")
         part = None if part_size is None else _int(part_size, "part_size", 1, _U64)
         nthreads = None if threads is None else _int(threads, "threads", 1, _U32)
-        rng = _range(range)
-        _callable(progress, "progress")
+        rng = _range(range_)
         vid = _opt_str(version_id, "version_id")
         match, nomatch = _etags(if_match, "if_match"), _etags(if_none_match, "if_none_match")
         since, unsince = _date(if_modified_since, "if_modified_since"), _date(
@@ -765,15 +1205,9 @@ class Client:
         direct = _bool(direct_io, "direct_io")
         limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
         payer = _bool(request_payer, "request_payer")
-        if cancel_event is not None and not isinstance(cancel_event, threading.Event):
-            raise TypeError("cancel_event must be a threading.Event")
-
-        ctx = _CallContext(lib, progress)
-        req = c_void_p()
-        check(lib, lib.oss_download_request_new(bucket_b, key_b, path_b, byref(req)))
-        ctx_key = _register(ctx)
-        h: Optional[int] = None
-        meta = c_void_p()
+        out = c_void_p()
+        check(lib, lib.oss_download_request_new(bucket_b, key_b, path_b, byref(out)))
+        req = int(out.value or 0)
         try:
             if ckpt_b is not None:
                 check(lib, lib.oss_download_request_set_checkpoint_dir(req, ckpt_b))
@@ -802,26 +1236,10 @@ class Client:
                 check(lib, lib.oss_download_request_set_traffic_limit(req, limit))
             if payer:
                 check(lib, lib.oss_download_request_set_request_payer(req, True))
-            if progress is not None:
-                check(lib, lib.oss_download_request_set_progress(req, _PROGRESS, ctx_key, FREE_CB()))
-            req_ptr = req.value
-            ctx.set_cancel(lambda: lib.oss_download_request_cancel(req_ptr))
-            h = self._ref()
-            handle = h
-            err = _run_blocking(
-                lambda: lib.oss_client_resumable_download_object(handle, req_ptr, byref(meta)),
-                ctx,
-                cancel_event,
-            )
-            _raise_for(ctx, err, self._credentials_ctx)
-            return ObjectMeta._take(lib, meta.value)
-        finally:
-            # _run_blocking only returns once C has returned: nothing uses req any more.
-            lib.oss_object_meta_free(meta)
-            if h is not None:
-                lib.oss_client_free(h)
+        except BaseException:
             lib.oss_download_request_free(req)
-            _unregister(ctx_key)
+            raise
+        return req
 
     def _object_request(
         self,
@@ -1039,9 +1457,202 @@ class Client:
         return meta
 
 
+    # -- asynchronous transfers ----------------------------------------------------------------
+
+    def _start(
+        self, pausable: bool, progress: Optional[ProgressCallback], set_progress: Any, start: Any
+    ) -> Transfer:
+        """Registers a :class:`Transfer`, sets the abortable progress trampoline through
+        ``set_progress(cb, key, free)`` when ``progress`` is given, and calls
+        ``start(client, done, key, free, out)``."""
+        lib = self._lib
+        t = Transfer(lib, pausable)
+        t._progress = progress
+        if progress is not None:
+            pkey = _register(t)
+            err = set_progress(_PROGRESS_ABORTABLE, pkey, _FREE)
+            if err:
+                _unregister(pkey)
+            check(lib, err)
+        h = self._ref()  # the transfer keeps a client reference of its own
+        try:
+            key = _register(t)
+            out = c_void_p()
+            # On an error C called _FREE (unregistering key) before returning; done never runs.
+            check(lib, start(h, _DONE, key, _FREE, byref(out)))
+        finally:
+            lib.oss_client_free(h)
+        t._started(int(out.value or 0))
+        return t
+
+    def start_resumable_download(
+        self,
+        bucket: str,
+        key: str,
+        path: Optional[PathLike] = None,
+        *,
+        checkpoint_dir: Optional[PathLike] = None,
+        part_size: Optional[int] = None,
+        threads: Optional[int] = None,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        progress: Optional[ProgressCallback] = None,
+        version_id: Optional[str] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        verify_on_resume: bool = True,
+        direct_io: bool = True,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+    ) -> Transfer:
+        """Starts :meth:`resumable_download` on the library's threads and returns its
+        :class:`Transfer` at once (``await`` it, or :meth:`Transfer.result`). Same options,
+        except ``cancel_event`` (use :meth:`Transfer.cancel`). ``progress`` runs on a library
+        thread; if it raises, the transfer is aborted (the checkpoint kept) and the exception is
+        re-raised by ``await`` / :meth:`Transfer.result`. Errors in the arguments raise here;
+        every other failure (the server's, validation...) ends the transfer with that error."""
+        lib = self._lib
+        _require_async(lib)
+        _callable(progress, "progress")
+        req = self._download_request(
+            bucket, key, path, checkpoint_dir, part_size, threads, range, version_id, if_match,
+            if_none_match, if_modified_since, if_unmodified_since, verify_on_resume, direct_io,
+            traffic_limit, request_payer,
+        )
+        try:
+            return self._start(
+                True,
+                progress,
+                lambda cb, k, f: lib.oss_download_request_set_progress_abortable(req, cb, k, f),
+                lambda c, d, k, f, o: lib.oss_client_start_resumable_download(c, req, d, k, f, o),
+            )
+        finally:
+            lib.oss_download_request_free(req)  # the transfer has its own copy
+
+    async def resumable_download_async(
+        self, bucket: str, key: str, path: Optional[PathLike] = None, **options: Any
+    ) -> ObjectMeta:
+        """``await client.resumable_download_async(bucket, key, path, **options)``: the
+        asyncio form of :meth:`resumable_download` (same keyword options but ``cancel_event``),
+        with no thread per download. Cancelling the awaiting task cancels the download (the
+        checkpoint is kept), waits until it stopped and raises ``asyncio.CancelledError``."""
+        return await self.start_resumable_download(bucket, key, path, **options)
+
+    def _resume_settings(
+        self,
+        checkpoint_dir: Optional[PathLike],
+        threads: Optional[int],
+        direct_io: Optional[bool],
+    ) -> Optional[int]:
+        if checkpoint_dir is None and threads is None and direct_io is None:
+            return None
+        req = self._download_request(
+            "settings", "settings", None, checkpoint_dir, None, threads, None, None, None, None,
+            None, None, True, True if direct_io is None else direct_io, None, False,
+        )
+        return req
+
+    def start_resume(
+        self,
+        token: bytes,
+        *,
+        progress: Optional[ProgressCallback] = None,
+        threads: Optional[int] = None,
+        direct_io: Optional[bool] = None,
+        checkpoint_dir: Optional[PathLike] = None,
+    ) -> Transfer:
+        """Continues a paused download from its resume token (:meth:`Transfer.pause`), in this
+        process or another, and returns its :class:`Transfer` at once. The token names the
+        object, the destination, the range and the finished parts; only ``progress``,
+        ``threads``, ``direct_io`` and ``checkpoint_dir`` may be given. A damaged (truncated,
+        altered) token raises :class:`InvalidArgumentError` here; a token that does not hold
+        (another object: :class:`ObjectChangedError`; a changed temp file...) ends the transfer
+        with the error: tokens are checked, never trusted. Accept tokens only from where you
+        would accept download requests (a token names its destination)."""
+        lib = self._lib
+        _require_async(lib)
+        tok = _token_bytes(token)
+        _callable(progress, "progress")
+        if direct_io is not None:
+            _bool(direct_io, "direct_io")
+        settings = self._resume_settings(checkpoint_dir, threads, direct_io)
+        if progress is not None and settings is None:
+            settings = self._download_request(
+                "settings", "settings", None, None, None, None, None, None, None, None, None,
+                None, True, True, None, False,
+            )
+        try:
+            return self._start(
+                True,
+                progress,
+                lambda cb, k, f: lib.oss_download_request_set_progress_abortable(settings, cb, k, f),
+                lambda c, d, k, f, o: lib.oss_client_start_resume(c, tok, len(tok), settings, d, k, f, o),
+            )
+        finally:
+            if settings is not None:
+                lib.oss_download_request_free(settings)
+
+    def resume(self, token: bytes, **options: Any) -> ObjectMeta:
+        """Blocking :meth:`start_resume`: returns the object's metadata once the download is
+        complete and verified. Ctrl-C cancels it (a new token can be had only by pausing) and
+        re-raises."""
+        return self.start_resume(token, **options)._result_interruptible()
+
+    async def resume_async(self, token: bytes, **options: Any) -> ObjectMeta:
+        """``await client.resume_async(token, **options)``: :meth:`start_resume`, awaited."""
+        return await self.start_resume(token, **options)
+
+    def start_get_object_to_file(
+        self,
+        bucket: str,
+        key: str,
+        path: PathLike,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        progress: Optional[ProgressCallback] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+    ) -> Transfer:
+        """Starts :meth:`get_object_to_file` on the library's threads and returns its
+        :class:`Transfer` (it cannot be paused; cancel removes the temp file)."""
+        lib = self._lib
+        _require_async(lib)
+        _callable(progress, "progress")
+        path_b = _path(path, "path")
+        req = self._object_request(
+            bucket, key, version_id, range, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, traffic_limit, request_payer,
+        )
+        try:
+            return self._start(
+                False,
+                progress,
+                lambda cb, k, f: lib.oss_get_object_request_set_progress_abortable(req, cb, k, f),
+                lambda c, d, k, f, o: lib.oss_client_start_get_object_to_file(c, req, path_b, d, k, f, o),
+            )
+        finally:
+            lib.oss_get_object_request_free(req)
+
+    async def get_object_to_file_async(
+        self, bucket: str, key: str, path: PathLike, range: Optional[ByteRange] = None, **options: Any  # noqa: A002
+    ) -> ObjectMeta:
+        """``await client.get_object_to_file_async(bucket, key, path, range, **options)``:
+        :meth:`start_get_object_to_file`, awaited (task cancellation cancels it)."""
+        return await self.start_get_object_to_file(bucket, key, path, range, **options)
+
+
 __all__ = [
     "Client",
     "ObjectMeta",
+    "Transfer",
+    "TransferState",
+    "TransferStatus",
     "OssError",
     "CancelledError",
     "initialize",

@@ -43,6 +43,16 @@ WRITE_CB = CFUNCTYPE(c_int32, c_void_p, c_size_t, c_void_p)
 CREDENTIALS_CB = CFUNCTYPE(c_int32, c_void_p, c_void_p)
 LOG_CB = CFUNCTYPE(None, c_uint32, c_char_p, c_void_p)
 FREE_CB = CFUNCTYPE(None, c_void_p)
+PROGRESS_ABORTABLE_CB = CFUNCTYPE(c_int32, c_size_t, c_int64, c_int64, c_void_p)
+#: oss_transfer_done_cb(const oss_transfer_t *, const oss_error_t *, void *user_data)
+DONE_CB = CFUNCTYPE(None, c_void_p, c_void_p, c_void_p)
+
+
+class TransferStatusC(ctypes.Structure):
+    """``oss_transfer_status_t``."""
+
+    _fields_ = [("transferred", c_int64), ("total", c_int64), ("state", c_int32)]
+
 
 # name: (restype, argtypes)
 _PROTOTYPES = {
@@ -201,6 +211,40 @@ _PROTOTYPES = {
 #: Symbols added in a later 0.1.x patch; the binding works without them (less cancellable).
 _OPTIONAL = {
     "oss_get_object_request_cancel": (None, [c_void_p]),
+    # the asynchronous API (oss_transfer_t), issue 16
+    "oss_get_object_request_set_progress_abortable": (
+        _err_p,
+        [c_void_p, PROGRESS_ABORTABLE_CB, c_void_p, FREE_CB],
+    ),
+    "oss_download_request_set_progress_abortable": (
+        _err_p,
+        [c_void_p, PROGRESS_ABORTABLE_CB, c_void_p, FREE_CB],
+    ),
+    "oss_client_start_resumable_download": (
+        _err_p,
+        [c_void_p, c_void_p, DONE_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
+    ),
+    "oss_client_start_resume": (
+        _err_p,
+        [c_void_p, c_char_p, c_size_t, c_void_p, DONE_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
+    ),
+    "oss_client_start_get_object_to_file": (
+        _err_p,
+        [c_void_p, c_void_p, c_char_p, DONE_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
+    ),
+    "oss_transfer_poll": (c_int32, [c_void_p]),
+    "oss_transfer_wait": (c_int32, [c_void_p, c_int64]),
+    "oss_transfer_cancel": (None, [c_void_p]),
+    "oss_transfer_pause": (c_bool, [c_void_p]),
+    "oss_transfer_status": (_err_p, [c_void_p, POINTER(TransferStatusC)]),
+    "oss_transfer_result": (_err_p, [c_void_p, POINTER(c_void_p)]),
+    "oss_transfer_take_resume_token": (
+        _err_p,
+        [c_void_p, POINTER(c_void_p), POINTER(c_size_t)],
+    ),
+    "oss_bytes_free": (None, [c_void_p, c_size_t]),
+    "oss_transfer_clone": (c_void_p, [c_void_p]),
+    "oss_transfer_free": (None, [c_void_p]),
 }
 
 
