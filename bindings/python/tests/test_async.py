@@ -432,3 +432,21 @@ def test_dropped_transfers_and_exit_with_transfers_in_flight(emu, big, tmp_path)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "exiting"
     assert "Fatal" not in r.stderr and "Segmentation" not in r.stderr
+
+
+def test_waiting_from_its_own_progress_callback_is_refused(slow, big, tmp_path) -> None:
+    box, seen = {}, []
+
+    def progress(inc, done, total):
+        if done >= total // 5 and not seen:
+            try:
+                box["t"].pause()  # would wait for itself: refused, not a deadlock
+            except RuntimeError as e:
+                seen.append(e)
+            box["t"].cancel()
+
+    box["t"] = t = slow.start_resumable_download(BUCKET, "async/big.bin", tmp_path / "a",
+                                                 part_size=PART, progress=progress)
+    with pytest.raises(oss_ffi.CancelledError):
+        t.result(timeout=20)
+    assert seen and "own progress callback" in str(seen[0])

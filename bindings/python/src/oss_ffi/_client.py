@@ -581,6 +581,7 @@ class Transfer:
         self._meta: Optional[ObjectMeta] = None
         self._error: Optional[BaseException] = None
         self._token: Optional[bytes] = None
+        self._callback_thread: Optional[int] = None  # the thread running our progress callable
 
     # -- the handle: C calls on it never run under the lock and never overlap its free -------
 
@@ -731,7 +732,9 @@ class Transfer:
         the temp file is kept, with or without a checkpoint directory), or None when it
         succeeded first. Raises the transfer's error when it failed or was cancelled first, and
         :class:`builtins.TimeoutError` when ``timeout`` seconds passed (it is then still
-        pausing). Do not call it from a progress callback (use :meth:`request_pause`)."""
+        pausing). From the transfer's own progress callback it raises RuntimeError (use
+        :meth:`request_pause` there)."""
+        self._not_from_own_callback()
         self.request_pause()
         if not self.wait(timeout):
             raise _builtin_timeout("the transfer did not stop within %s s" % timeout)
@@ -745,9 +748,18 @@ class Transfer:
 
     # -- waiting ------------------------------------------------------------------------------
 
+    def _not_from_own_callback(self) -> None:
+        if self._callback_thread == threading.get_ident() and not self._event.is_set():
+            raise RuntimeError(
+                "cannot wait for a transfer from its own progress callback "
+                "(use request_pause() or cancel(), which return at once)"
+            )
+
     def wait(self, timeout: Optional[float] = None) -> bool:
         """Blocks until the transfer ended, at most ``timeout`` seconds (None: no limit);
-        returns whether it ended. Ctrl-C interrupts the wait (the transfer goes on)."""
+        returns whether it ended. Ctrl-C interrupts the wait (the transfer goes on). Raises
+        RuntimeError from the transfer's own progress callback (it would wait for itself)."""
+        self._not_from_own_callback()
         if timeout is None:
             while not self._event.wait(_WAIT_SLICE):
                 pass
@@ -859,12 +871,15 @@ def _progress_abortable_trampoline(
             return 0
         if t._callback_error is not None:
             return 1
+        t._callback_thread = threading.get_ident()
         try:
             t._progress(increment, transferred, total)
             return 0
         except BaseException as e:  # noqa: BLE001
             t._callback_error = e
             return 1
+        finally:
+            t._callback_thread = None
     except BaseException:  # noqa: BLE001 - must never propagate into C
         return 1
 
