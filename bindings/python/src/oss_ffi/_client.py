@@ -13,6 +13,9 @@ Design notes (see README.md for the long version):
 * A Python exception never crosses into C: the trampolines catch everything, cancel the
   operation when they can, and the original exception is re-raised by the method that made
   the call once C has returned.
+* Asynchronous transfers (``Transfer``) use no Python thread: the library's completion callback
+  copies the outcome, frees the ``oss_transfer_t`` and resolves asyncio futures through
+  ``loop.call_soon_threadsafe`` (a closed loop is ignored) and a ``threading.Event``.
 """
 
 from __future__ import annotations
