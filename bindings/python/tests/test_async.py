@@ -450,3 +450,59 @@ def test_waiting_from_its_own_progress_callback_is_refused(slow, big, tmp_path) 
     with pytest.raises(oss_ffi.CancelledError):
         t.result(timeout=20)
     assert seen and "own progress callback" in str(seen[0])
+
+
+def _reframe(token: bytes, edit) -> bytes:
+    """A token with its JSON body edited and a valid checksum (the format is documented in
+    src/download/resume_token.rs: magic, version, body length, body, SHA-256): a forgery."""
+    import hashlib
+    import json
+
+    n = int.from_bytes(token[20:24], "little")
+    body = json.loads(token[24:24 + n])
+    edit(body)
+    raw = json.dumps(body, separators=(",", ":")).encode()
+    head = token[:20] + len(raw).to_bytes(4, "little") + raw
+    return head + hashlib.sha256(head).digest()
+
+
+def test_forged_tokens_with_a_valid_checksum_are_refused(slow, v4, big, tmp_path) -> None:
+    dest = tmp_path / "big.bin"
+    token = _pause_half_way(slow, dest)
+    assert _reframe(token, lambda b: None) == token  # the framing is understood
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    decoy = tmp_path / "decoy.temp"
+    decoy.write_bytes(b"\0" * SIZE)
+
+    def bad_crc(b):
+        b["record"]["parts"][0]["crc64"] ^= 1
+
+    def other_dest(b):
+        b["file_path"] = str(victim)
+
+    def other_dest_everywhere(b):
+        b["file_path"] = b["record"]["dest_path"] = str(victim)
+
+    def other_temp(b):
+        b["record"]["temp_path"] = str(decoy)
+
+    def more_parts(b):
+        parts = b["record"]["parts"]
+        last = parts[-1]
+        parts.append(dict(last, index=last["index"] + 1, offset=last["offset"] + last["size"]))
+
+    def other_key(b):
+        b["key"] = "async/other"
+
+    for edit in (bad_crc, other_dest, other_dest_everywhere, other_temp, more_parts, other_key):
+        forged = _reframe(token, edit)
+        with pytest.raises(oss_ffi.OssError) as ei:
+            asyncio.run(v4.resume_async(forged))
+        assert isinstance(ei.value, oss_ffi.InvalidArgumentError), (edit.__name__, ei.value)
+        assert "refused" in ei.value.message, (edit.__name__, ei.value)
+        assert victim.read_bytes() == b"precious", edit.__name__
+        assert not dest.exists(), edit.__name__
+    assert decoy.read_bytes() == b"\0" * SIZE
+    # nothing was written: the genuine token still continues the download
+    assert v4.resume(token).content_length == SIZE and dest.read_bytes() == big
