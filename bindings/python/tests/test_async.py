@@ -94,7 +94,7 @@ def test_many_concurrent_downloads_one_loop_no_thread_each(v4, emu, tmp_path) ->
     # blocking threads), not one per download.
     print("threads: python %d -> %d, OS %d -> peak %d" % (base_py, peak["py"], base_os, peak["os"]))
     assert peak["py"] == base_py
-    assert peak["os"] - base_os <= 20 < n, (base_os, peak)
+    assert peak["os"] - base_os <= 24 < n, (base_os, peak)  # 16 blocking threads at most, slack
     assert registry_back_to(reg0)  # every completion ran once and released its user data
 
 
@@ -506,3 +506,15 @@ def test_forged_tokens_with_a_valid_checksum_are_refused(slow, v4, big, tmp_path
     assert decoy.read_bytes() == b"\0" * SIZE
     # nothing was written: the genuine token still continues the download
     assert v4.resume(token).content_length == SIZE and dest.read_bytes() == big
+
+
+def test_wait_for_timeout_cancels_the_transfer(slow, big, tmp_path) -> None:
+    async def main() -> oss_ffi.Transfer:
+        t = slow.start_resumable_download(BUCKET, "async/big.bin", tmp_path / "a", part_size=PART)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(t, 0.2)
+        assert t.done() and t.status().state == oss_ffi.TransferState.CANCELLED
+        return t
+
+    asyncio.run(main())
+    assert not (tmp_path / "a").exists()
