@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import builtins
-import gc
 import os
 import subprocess
 import sys
