@@ -70,6 +70,7 @@ _PROTOTYPES = {
     "oss_config_free": (None, [c_void_p]),
     "oss_config_set_user_agent": (_err_p, [c_void_p, c_char_p]),
     "oss_config_set_max_connections": (_err_p, [c_void_p, c_uint32]),
+    "oss_config_set_memory_budget": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_connect_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_request_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_call_timeout_ms": (_err_p, [c_void_p, c_uint64]),
@@ -178,6 +179,7 @@ _PROTOTYPES = {
     "oss_download_request_set_range": (_err_p, [c_void_p, c_int64, c_int64]),
     "oss_download_request_set_verify_on_resume": (_err_p, [c_void_p, c_bool]),
     "oss_download_request_set_direct_io": (_err_p, [c_void_p, c_bool]),
+    "oss_download_request_set_throughput_target": (_err_p, [c_void_p, c_uint64]),
     "oss_download_request_set_version_id": (_err_p, [c_void_p, c_char_p]),
     "oss_download_request_set_matching_etags": (
         _err_p,
