@@ -61,9 +61,10 @@ def _cargo_build() -> Path:
         raise SetupError(
             "the oss_ffi wheel bundles liboss_ffi, built from the Rust crate of the oss-ffi "
             "repository, but %s is not that crate's Cargo.toml (this is not a checkout: an sdist "
-            "or a copy of bindings/python alone has no Rust sources). Either install from a "
-            "checkout of the repository (pip install ./bindings/python), or build the library "
-            "yourself and set %s=/path/to/liboss_ffi.so to bundle it." % (manifest, PREBUILT_ENV)
+            "or a copy of bindings/python alone has no Rust sources). Either build from a "
+            "checkout of the repository (pip install ./bindings/python, pip wheel, or "
+            "python -m build --wheel, not through an sdist), or build the library yourself and "
+            "set %s=/path/to/liboss_ffi.so to bundle it." % (manifest, PREBUILT_ENV)
         )
     cargo = os.environ.get("CARGO") or shutil.which("cargo")
     if not cargo or not shutil.which(cargo):
