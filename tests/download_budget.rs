@@ -81,6 +81,38 @@ async fn the_smallest_budget_runs_one_part_at_a_time_for_all_downloads() {
         MIN_MEMORY_BUDGET - BASE_COST,
         "every slot was given back"
     );
+
+    // GetObject to a file holds a slot too.
+    let gets = (1..4).map(|i| {
+        let client = &client;
+        let (key, path) = (reqs[i].object.key.clone(), env.path(&format!("get-{i}")));
+        async move {
+            let req = oss_ffi::object::ObjectRequest {
+                bucket: BUCKET.into(),
+                key,
+                ..Default::default()
+            };
+            client
+                .get_object_to_file(&req, None, &path, None, &Cancel::new())
+                .await
+                .unwrap();
+        }
+    });
+    let (_, _) = tokio::join!(
+        futures_util::future::join_all(gets),
+        run_all(&env, &client, &reqs[..1])
+    );
+    for (i, r) in reqs.iter().enumerate().take(4).skip(1) {
+        assert_same_file(
+            &env.root.path().join(BUCKET).join(&r.object.key),
+            &env.path(&format!("get-{i}")),
+        );
+    }
+    assert_eq!(
+        env.emu.take_peak_in_flight(),
+        1,
+        "GetObject to file waits too"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
