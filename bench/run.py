@@ -430,7 +430,10 @@ class Bench:
     def run_example(self, mode, size, rnd, tool, args=(), proto="http", threads=0):
         """examples-c/oss_download (--example) with a checkpoint dir and only `args` beyond it (no
         --threads/--part-size unless given: the example's own defaults). Returns the row, or None
-        when the example refuses an option (exit 2, usage): the caller skips that tool."""
+        when the example refuses an option (exit 2, usage): the caller skips that tool (and it
+        is not run again in this bench run)."""
+        if tool in self.refused:
+            return None
         self.prepare()
         emu = self.emus[proto]
         cmd = [self.example, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--key", emu.key(size),
@@ -1072,7 +1075,8 @@ def report_shaped(a, rows, phases_run, skipped):
         prow = [r for r in rows if r["variant"] == vname and r["proto"] == proto]
         cap = parse_rate(total) if total else None
         lines += [f"#### {vname}, {proto.upper()}", "",
-                  f"Emulator: `oss-emulator {' '.join(flags)}`. Order: " + describe_order(a, proto, ids, rounds, lead, sched), "",
+                  f"Emulator: `oss-emulator {' '.join(flags)}{' --tls' if proto == 'https' else ''}`. Order: "
+                  + describe_order(a, proto, ids, rounds, lead, sched), "",
                   "| tool | runs | median s (min-max) | MB/s median (min-max) | "
                   + ("% of total cap | " if cap else "") + ("x per-conn cap | " if conn else "")
                   + "official defaults / this | CPU s/GiB | peak RSS MiB |",
@@ -1119,7 +1123,8 @@ def report_small(a, rows, phases_run, skipped, verified):
               f"latency {a.latency} ms, connect latency {a.connect_latency} ms, no rate cap", ""]
     for proto, flags, (ids, rounds, lead, sched) in phases_run:
         prow = [r for r in rows if r["proto"] == proto]
-        lines += [f"#### {proto.upper()}", "", f"Emulator: `oss-emulator {' '.join(flags)}`. Order: "
+        lines += [f"#### {proto.upper()}", "", f"Emulator: `oss-emulator {' '.join(flags)}"
+                  f"{' --tls' if proto == 'https' else ''}`. Order: "
                   + describe_order(a, proto, ids, rounds, lead, sched), "",
                   "| tool | runs | median s (min-max) | objects/s median (min-max) | MB/s (median) | "
                   "ms per object | CPU s | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
