@@ -52,6 +52,8 @@ examples: build
 	    -L$(RELEASE) -loss_ffi -Wl,-rpath,$(abspath $(RELEASE)) -pthread
 	$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude examples-c/oss_download.c -o $(EXOUT)/oss_download_static \
 	    $(RELEASE)/liboss_ffi.a $(STATIC_LIBS) -pthread
+	$(CC) -std=c11 $(WARN) $(CFLAGS) -Iinclude examples-c/oss_async_download.c -o $(EXOUT)/oss_async_download \
+	    -L$(RELEASE) -loss_ffi -Wl,-rpath,$(abspath $(RELEASE)) -pthread
 	for src in examples-cpp/*.cpp; do \
 	    name=$$(basename $$src .cpp); \
 	    $(CXX) -std=c++11 $(WARN) $(CXXFLAGS) -Iinclude $$src -o $(EXOUT)/$$name \

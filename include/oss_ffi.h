@@ -93,6 +93,33 @@ typedef enum {
 } oss_error_kind_t;
 
 /**
+ * Where a transfer is. Values are stable.
+ */
+typedef enum {
+  /**
+   * Still running (or its completion callback has not returned yet, for `oss_transfer_wait`).
+   */
+  OSS_TRANSFER_STATE_RUNNING = 0,
+  /**
+   * Done: the file is complete and verified.
+   */
+  OSS_TRANSFER_STATE_SUCCEEDED = 1,
+  /**
+   * Failed: `oss_transfer_result` gives the error.
+   */
+  OSS_TRANSFER_STATE_FAILED = 2,
+  /**
+   * Cancelled (`oss_transfer_cancel`, the progress callback, `oss_client_disable_requests`,
+   * `oss_shutdown_sdk`); a resumable download kept its checkpoint.
+   */
+  OSS_TRANSFER_STATE_CANCELLED = 3,
+  /**
+   * Paused: `oss_transfer_take_resume_token` gives the token that continues it.
+   */
+  OSS_TRANSFER_STATE_PAUSED = 4,
+} oss_transfer_state_t;
+
+/**
  * Log levels, in the C++ SDK's order. Values are fixed.
  */
 typedef enum {
@@ -203,6 +230,20 @@ typedef struct oss_get_object_request_t oss_get_object_request_t;
 typedef struct oss_object_meta_t oss_object_meta_t;
 
 /**
+ * One asynchronous transfer: a resumable download (`oss_client_start_resumable_download`), a
+ * download continued from a resume token (`oss_client_start_resume`) or a GetObject to a file
+ * (`oss_client_start_get_object_to_file`), running on library threads.
+ *
+ * Ownership: Arc; the start call writes one reference to `*transfer_out`,
+ * `oss_transfer_clone` makes another, each released by `oss_transfer_free`. Lifetime: freeing
+ * every reference does not stop a running transfer (call `oss_transfer_cancel` first to stop
+ * it): it runs on and its completion callback is still called, with a handle that is valid
+ * during that call. Threads: every call takes `const oss_transfer_t *` and may be made from any
+ * thread, also from the transfer's own progress and completion callbacks.
+ */
+typedef struct oss_transfer_t oss_transfer_t;
+
+/**
  * Writes received bytes: return 0 to continue, anything else to abort (`ClientError:200023`).
  * Called from a library worker thread, in order, one call at a time.
  */
@@ -232,6 +273,50 @@ typedef void (*oss_progress_cb)(size_t increment,
                                 int64_t transferred,
                                 int64_t total,
                                 void *user_data);
+
+/**
+ * Progress that may stop its transfer (libcurl's `CURLOPT_XFERINFOFUNCTION` convention): as
+ * `oss_progress_cb`, returning 0 to continue and anything else to abort. The transfer then ends
+ * with an error of kind `OSS_ERROR_KIND_CANCELLED`, code `ClientError:200042` (a resumable
+ * download keeps its checkpoint, as with a cancel). Same threads and rules as `oss_progress_cb`;
+ * it may also call `oss_transfer_cancel` / `oss_transfer_pause` on its own transfer.
+ */
+typedef int32_t (*oss_progress_abortable_cb)(size_t increment,
+                                             int64_t transferred,
+                                             int64_t total,
+                                             void *user_data);
+
+/**
+ * Called exactly once when a transfer ended: `error` is NULL on success, else the error
+ * (borrowed for the call: copy it with `oss_transfer_result` to keep it). `transfer` is the
+ * pointer the start call wrote, lent for the call: it is valid during the call even if every
+ * reference was freed already (freeing it there releases the caller's own reference, the one
+ * the start call gave, as anywhere else). Runs on a library thread, never
+ * inside the start call; for a transfer still running when `oss_shutdown_sdk` stopped waiting
+ * for it, on the thread calling `oss_shutdown_sdk` (with `OSS_ERROR_KIND_CANCELLED`). It may call
+ * any `oss_transfer_*` function and start new transfers; it must not make blocking SDK calls (they
+ * fail with `OSS_ERROR_KIND_INVALID_ARGUMENT`), and `oss_transfer_wait` does not wait there.
+ * `user_data_free` (if not NULL) is called with `user_data` right after it returned.
+ */
+typedef void (*oss_transfer_done_cb)(const oss_transfer_t *transfer,
+                                     const oss_error_t *error,
+                                     void *user_data);
+
+/**
+ * A transfer's live status (`oss_transfer_status`).
+ */
+typedef struct {
+  /**
+   * Bytes in the file so far, as of the last progress report (at most ~100 ms or 1% old);
+   * after a resume it starts at the bytes already on disk.
+   */
+  int64_t transferred;
+  /**
+   * Bytes the file will hold (the range's length for a ranged download); 0 until known.
+   */
+  int64_t total;
+  oss_transfer_state_t state;
+} oss_transfer_status_t;
 
 /**
  * A log sink: `level`, the NUL-terminated `message` (borrowed for the call only) and the
@@ -981,6 +1066,19 @@ oss_error_t *oss_get_object_request_set_progress(oss_get_object_request_t *reque
                                                  void (*user_data_free)(void*));
 
 /**
+ * Sets (or with NULL `cb`, clears) a progress callback that may abort the GetObject by
+ * returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
+ * `oss_get_object_request_set_progress`. `user_data_free` as there.
+ *
+ * # Safety
+ * `request` NULL or live; `cb` callable from library threads with `user_data`.
+ */
+oss_error_t *oss_get_object_request_set_progress_abortable(oss_get_object_request_t *request,
+                                                           oss_progress_abortable_cb cb,
+                                                           void *user_data,
+                                                           void (*user_data_free)(void*));
+
+/**
  * A download of `key` in `bucket` to `file_path` (NULL or "": the key as a path relative to
  * the current directory; refused when that would leave it).
  *
@@ -1171,7 +1269,8 @@ oss_error_t *oss_download_request_set_request_payer(oss_download_request_t *requ
                                                     bool requester);
 
 /**
- * Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`.
+ * Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`. Replaces one
+ * set by `oss_download_request_set_progress_abortable`.
  * `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
  *
  * # Safety
@@ -1181,6 +1280,190 @@ oss_error_t *oss_download_request_set_progress(oss_download_request_t *request,
                                                oss_progress_cb cb,
                                                void *user_data,
                                                void (*user_data_free)(void*));
+
+/**
+ * Sets (or with NULL `cb`, clears) a progress callback that may abort the download by
+ * returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
+ * `oss_download_request_set_progress`. Used by blocking and asynchronous downloads alike.
+ * `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
+ *
+ * # Safety
+ * `request` NULL or live; `cb` callable from library threads with `user_data`.
+ */
+oss_error_t *oss_download_request_set_progress_abortable(oss_download_request_t *request,
+                                                         oss_progress_abortable_cb cb,
+                                                         void *user_data,
+                                                         void (*user_data_free)(void*));
+
+/**
+ * Starts a resumable download (as `oss_client_resumable_download_object`) and returns at once
+ * with its transfer in `*transfer_out`. The request is copied (free or reuse it right away; its
+ * `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
+ * progress callback (plain or abortable) reports this transfer too. `done` (may be NULL) is
+ * called once when it ends; see `oss_transfer_done_cb`. The transfer uses the client's
+ * connection pool, shared with every other call and transfer of that client.
+ *
+ * Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
+ * `done` never called, `user_data_free` called before the return): NULL arguments, not
+ * initialised. Every other failure (validation included) ends the transfer with that error.
+ *
+ * # Safety
+ * Pointers NULL or live; `done` callable from a library thread with `user_data`.
+ */
+oss_error_t *oss_client_start_resumable_download(const oss_client_t *client,
+                                                 const oss_download_request_t *request,
+                                                 oss_transfer_done_cb done,
+                                                 void *user_data,
+                                                 void (*user_data_free)(void*),
+                                                 const oss_transfer_t **transfer_out);
+
+/**
+ * Continues a paused download from its resume token (`oss_transfer_take_resume_token`), in this
+ * process or another, and returns at once with its transfer. The token names the object, the
+ * destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
+ * only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
+ * (its bucket, key, path and range are ignored). The token is checked at once (a truncated or
+ * altered token is refused here, `OSS_ERROR_KIND_INVALID_ARGUMENT`); its content is then judged
+ * like a checkpoint: the object's size, ETag and Last-Modified (a HEAD; another version is
+ * `OSS_ERROR_KIND_OBJECT_CHANGED` and the temp file is removed), the temp file's identity
+ * (device, inode, birth time) and size, every finished part re-read and CRC-checked (always),
+ * and the whole object's CRC64 at the end. A token that does not hold is refused (the transfer
+ * fails with `ValidateError` "The resume token is refused: ..."), never trusted into a file.
+ * The checksum detects damage, not forgery: a token is as powerful as a download request (it
+ * names the destination), so accept tokens only from where you would accept requests.
+ * `done`, ownership and errors as for `oss_client_start_resumable_download`.
+ *
+ * # Safety
+ * Pointers NULL or live; `token` valid for `token_len` bytes (NULL only when 0).
+ */
+oss_error_t *oss_client_start_resume(const oss_client_t *client,
+                                     const uint8_t *token,
+                                     size_t token_len,
+                                     const oss_download_request_t *settings,
+                                     oss_transfer_done_cb done,
+                                     void *user_data,
+                                     void (*user_data_free)(void*),
+                                     const oss_transfer_t **transfer_out);
+
+/**
+ * Starts a GetObject to a file (as `oss_client_get_object_to_file`) and returns at once with
+ * its transfer. The request is copied; its progress callback (plain or abortable) reports this
+ * transfer. GetObject transfers cannot be paused (`oss_transfer_pause` returns false); cancel
+ * removes the temp file. `done`, ownership and errors as for
+ * `oss_client_start_resumable_download`.
+ *
+ * # Safety
+ * Pointers NULL or live; `done` callable from a library thread with `user_data`.
+ */
+oss_error_t *oss_client_start_get_object_to_file(const oss_client_t *client,
+                                                 const oss_get_object_request_t *request,
+                                                 const char *file_path,
+                                                 oss_transfer_done_cb done,
+                                                 void *user_data,
+                                                 void (*user_data_free)(void*),
+                                                 const oss_transfer_t **transfer_out);
+
+/**
+ * The transfer's state now (`OSS_TRANSFER_STATE_FAILED` for NULL). Never blocks. The state
+ * changes from RUNNING once, before the completion callback is called.
+ *
+ * # Safety
+ * `transfer` NULL or live.
+ */
+oss_transfer_state_t oss_transfer_poll(const oss_transfer_t *transfer);
+
+/**
+ * Waits until the transfer ended and its completion callback returned, at most `timeout_ms`
+ * milliseconds (negative: no limit; 0: do not wait), and returns its state then
+ * (`OSS_TRANSFER_STATE_RUNNING` when the time ran out; `OSS_TRANSFER_STATE_FAILED` for NULL).
+ * Called from a library callback it does not wait (it returns the state now).
+ *
+ * # Safety
+ * `transfer` NULL or live.
+ */
+oss_transfer_state_t oss_transfer_wait(const oss_transfer_t *transfer, int64_t timeout_ms);
+
+/**
+ * Cancels the transfer: it ends `OSS_TRANSFER_STATE_CANCELLED` promptly (a resumable download
+ * keeps its checkpoint, as `oss_download_request_cancel` does). No-op once it ended, or for
+ * NULL. Threads: any, also from the transfer's callbacks.
+ *
+ * # Safety
+ * `transfer` NULL or live.
+ */
+void oss_transfer_cancel(const oss_transfer_t *transfer);
+
+/**
+ * Asks a download to pause and returns at once: its parts stop, the temp file is synced and
+ * kept (with or without a checkpoint directory) and the transfer ends
+ * `OSS_TRANSFER_STATE_PAUSED`, its error of kind `OSS_ERROR_KIND_CANCELLED`; then
+ * `oss_transfer_take_resume_token` gives the token. A transfer that ends otherwise first
+ * (succeeded, failed) keeps that outcome. Returns false (and does nothing) for NULL and for a
+ * GetObject transfer, which cannot be paused. Threads: any, also from the transfer's callbacks.
+ *
+ * # Safety
+ * `transfer` NULL or live.
+ */
+bool oss_transfer_pause(const oss_transfer_t *transfer);
+
+/**
+ * The transfer's live status: bytes done, total, state. Readable from any thread at any time.
+ *
+ * # Safety
+ * `transfer` NULL or live; `status_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_status(const oss_transfer_t *transfer, oss_transfer_status_t *status_out);
+
+/**
+ * The result of a transfer that ended: NULL on success (then `*meta_out`, if `meta_out` is not
+ * NULL, is the object's metadata, the caller's to free), else a copy of its error (the caller's).
+ * While it runs: an error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` ("still running").
+ *
+ * # Safety
+ * `transfer` NULL or live; `meta_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_result(const oss_transfer_t *transfer, oss_object_meta_t **meta_out);
+
+/**
+ * Takes the resume token of a paused transfer (state `OSS_TRANSFER_STATE_PAUSED`): an opaque
+ * byte string for `oss_client_start_resume`, here or in another process (it holds no secret:
+ * bucket, key, version, destination, range, part size and the finished parts' CRCs). Once per
+ * transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
+ * `oss_bytes_free`. Errors: NULL arguments; not paused or taken already (`ValidateError`).
+ *
+ * # Safety
+ * `transfer` NULL or live; `token_out`, `len_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_take_resume_token(const oss_transfer_t *transfer,
+                                            uint8_t **token_out,
+                                            size_t *len_out);
+
+/**
+ * Frees bytes returned by the library (`oss_transfer_take_resume_token`) with their length.
+ * NULL is a no-op.
+ *
+ * # Safety
+ * `bytes` NULL or from this library with exactly `len`, not yet freed.
+ */
+void oss_bytes_free(uint8_t *bytes, size_t len);
+
+/**
+ * Another reference to the same transfer (NULL for NULL); release it with `oss_transfer_free`.
+ *
+ * # Safety
+ * `transfer` NULL or live.
+ */
+const oss_transfer_t *oss_transfer_clone(const oss_transfer_t *transfer);
+
+/**
+ * Releases one reference. NULL is a no-op. A running transfer is not stopped by this (cancel
+ * it first to stop it); its completion callback is still called once.
+ *
+ * # Safety
+ * NULL or from a start call / `oss_transfer_clone`, each released once, not while another call
+ * on that reference runs.
+ */
+void oss_transfer_free(const oss_transfer_t *transfer);
 
 /**
  * The library version, e.g. "0.1.0". Static: never free it. Threads: any.

@@ -20,6 +20,8 @@
 //! - [`download`]: the resumable downloader (planner, checkpoint, writer, direct I/O, progress, lock,
 //!   validation, and the opened directories every file operation goes through).
 //! - [`progress`]: the progress callback type transfers report through.
+//! - [`transfer`]: asynchronous transfers (started at once; poll, wait, cancel, pause into a
+//!   resume token, live status, a completion run once).
 //! - [`log`]: the log sink and level.
 //!
 //! Raw-pointer code (and `#[no_mangle]`) is allowed only in [`ffi`], the C ABI: the compiler rejects it
@@ -46,6 +48,7 @@ pub mod progress;
 pub mod rate_limit;
 pub mod runtime;
 pub mod sign;
+pub mod transfer;
 pub mod transport;
 
 pub use error::{Error, ErrorKind, Result};

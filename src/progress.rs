@@ -18,3 +18,52 @@ use std::sync::Arc;
 /// called through the C ABI), or the thread awaiting the download for the first and last calls.
 /// The callback should return quickly: parts wait while it runs. Panics in it are swallowed.
 pub type ProgressFn = Arc<dyn Fn(u64, u64, u64) + Send + Sync>;
+
+/// A progress callback that may stop its transfer: `(increment, transferred, total)` as for
+/// [`ProgressFn`], returning `false` to abort (libcurl's convention, nonzero from C). The
+/// transfer then ends with [`aborted_error`] (kind `Cancelled`, `ClientError:200042`), keeping
+/// its checkpoint as a cancel does.
+pub type AbortableProgressFn = Arc<dyn Fn(u64, u64, u64) -> bool + Send + Sync>;
+
+/// A [`ProgressFn`] calling `f`; when `f` returns false it trips `token` (a token of the
+/// transfer's `Cancel`) and sets the flag returned, which [`map_abort`] reads afterwards.
+pub fn abortable(
+    f: AbortableProgressFn,
+    token: tokio_util::sync::CancellationToken,
+) -> (ProgressFn, Arc<std::sync::atomic::AtomicBool>) {
+    let flag = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let set = flag.clone();
+    let p: ProgressFn = Arc::new(move |inc, done, total| {
+        if !f(inc, done, total) {
+            set.store(true, std::sync::atomic::Ordering::SeqCst);
+            token.cancel();
+        }
+    });
+    (p, flag)
+}
+
+/// The error of a transfer its progress callback aborted.
+pub fn aborted_error() -> crate::Error {
+    crate::Error::client(
+        crate::ErrorKind::Cancelled,
+        crate::error::curl::ABORTED_BY_CALLBACK,
+        "the progress callback asked to abort the transfer (a resumable download keeps its \
+         checkpoint)",
+    )
+}
+
+/// A cancellation caused by the progress callback (`flag` set) becomes [`aborted_error`].
+pub fn map_abort<T>(
+    result: crate::Result<T>,
+    flag: Option<&std::sync::atomic::AtomicBool>,
+) -> crate::Result<T> {
+    match result {
+        Err(e)
+            if e.kind == crate::ErrorKind::Cancelled
+                && flag.is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst)) =>
+        {
+            Err(aborted_error())
+        }
+        r => r,
+    }
+}

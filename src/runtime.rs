@@ -168,3 +168,24 @@ where
         }
     }
 }
+
+/// Spawns the future `make` returns on the runtime without waiting for it (the asynchronous C
+/// API's transfers); `make` runs only when there is a runtime, under its lock (so shutdown waits
+/// for it). Allowed from library threads too (a completion callback may start the next
+/// transfer). A task still running when `shutdown` gives up waiting is dropped: its owner notices
+/// that in a `Drop` (see `transfer`).
+pub fn spawn_with<F, M>(make: M) -> Result<()>
+where
+    M: FnOnce() -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let state = STATE.read().unwrap_or_else(|e| e.into_inner());
+    let handle = ours(&state)?.runtime.handle();
+    handle.spawn(make());
+    Ok(())
+}
+
+/// Whether the calling thread is one of the runtime's (a library callback runs there).
+pub fn on_library_thread() -> bool {
+    Handle::try_current().is_ok()
+}

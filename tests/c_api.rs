@@ -303,3 +303,232 @@ fn c_reentry_fork_and_call_timeout_shared() {
 fn c_reentry_fork_and_call_timeout_static() {
     run_reentry(Link::Static);
 }
+
+/// The resume token's framing (`src/download/resume_token.rs`), rebuilt here to forge tokens
+/// with a valid checksum and lying content.
+fn frame_token(version: u32, body: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let mut out = b"oss-ffi/resume\0\0".to_vec();
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    let digest = sha2::Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    out
+}
+
+fn token_body(token: &[u8]) -> serde_json::Value {
+    let len = u32::from_le_bytes(token[20..24].try_into().unwrap()) as usize;
+    serde_json::from_slice(&token[24..24 + len]).expect("the token's body is JSON")
+}
+
+/// tests/c/transfers.c (issue 16): the asynchronous API in three processes: `main` (200
+/// concurrent transfers on one client, the chaos phase, damaged tokens), `resume` (tokens forged
+/// here refused, the paused download resumed in another process, a changed object's token
+/// refused with ObjectChanged) and `shutdown` (oss_shutdown_sdk with transfers in flight).
+/// Under valgrind: smaller objects and fewer transfers, every case still run.
+fn run_transfers(link: Link) {
+    use std::time::Duration;
+    let valgrind = checker() == Checker::Valgrind;
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(work.join("ref")).unwrap();
+    // Each connection at most 1 MiB/s (256 KiB/s under valgrind): a download of `big` lasts long
+    // enough for pauses and cancels to land in it, and the local server cannot outrun them.
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        shaping: oss_emulator::Shaping {
+            conn_bytes_per_sec: Some(if valgrind { 256 << 10 } else { 1 << 20 }),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    let big = if valgrind {
+        600 * 1024 + 1
+    } else {
+        2 * 1024 * 1024 + 1
+    };
+    let changing = if valgrind {
+        500 * 1024 + 3
+    } else {
+        1024 * 1024 + 3
+    };
+    let objects: Vec<(&str, usize)> = vec![
+        ("0", 0),
+        ("1", 70_000),
+        ("2", 150 * 1024 + 7),
+        ("3", 300 * 1024 + 17),
+        ("big", big),
+        ("changing", changing),
+    ];
+    for (i, (name, size)) in objects.iter().enumerate() {
+        let data = pattern(*size, 100 + i as u64);
+        emu.put_object("test-bucket", &format!("obj/{name}"), &data)
+            .unwrap();
+        std::fs::write(work.join("ref").join(name), &data).unwrap();
+    }
+    let name = format!("transfers_{link:?}").to_lowercase();
+    let exe = build_dir("transfers").join(&name);
+    compile(
+        &[repo_root().join("tests/c/transfers.c")],
+        &exe,
+        Lang::C11,
+        link,
+        &["-pthread"],
+    );
+    let pick = |normal: &str, slow: &str| if valgrind { slow } else { normal }.to_string();
+    let env = [
+        ("OSS_TEST_ENDPOINT", emu.endpoint()),
+        ("OSS_TEST_BUCKET", "test-bucket".into()),
+        ("OSS_TEST_AK", AK.into()),
+        ("OSS_TEST_SK", SK.into()),
+        ("OSS_TEST_DIR", work.display().to_string()),
+        ("OSS_TEST_MANY", pick("200", "12")),
+        ("OSS_TEST_CHAOS", pick("24", "4")),
+        ("OSS_TEST_CHAOS_MS", pick("1500", "5000")),
+        ("OSS_TEST_FLIP_STEP", pick("1", "17")),
+        ("OSS_TEST_SHUTDOWN", pick("6", "2")),
+    ];
+    let step = |mode: &str| {
+        let (out, text) = run_with_deadline(&exe, &[mode], &env, Duration::from_secs(900));
+        let out = out.unwrap_or_else(|| panic!("{name} {mode} hung (killed):\n{text}"));
+        println!("{}", String::from_utf8_lossy(&out.stdout));
+        assert_ok(&format!("{name} {mode}"), &out);
+        assert!(
+            String::from_utf8_lossy(&out.stdout)
+                .contains(&format!("transfers {mode}: all checks passed")),
+            "{text}"
+        );
+    };
+    step("main");
+
+    // Forge tokens from the paused download's: valid framing and checksum, lying content.
+    let genuine = std::fs::read(work.join("paused.tok")).unwrap();
+    let body = token_body(&genuine);
+    assert!(
+        !body["record"]["parts"].as_array().unwrap().is_empty(),
+        "the paused download recorded no finished part: {body}"
+    );
+    let forge = |dir: &str, file: &str, edit: &dyn Fn(&mut serde_json::Value), version: u32| {
+        let mut b = body.clone();
+        edit(&mut b);
+        let d = work.join(dir);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join(file),
+            frame_token(version, &serde_json::to_vec(&b).unwrap()),
+        )
+        .unwrap();
+    };
+    use serde_json::json;
+    let part0 = |b: &mut serde_json::Value| b["record"]["parts"][0].clone();
+    forge(
+        "forged",
+        "v1_crc",
+        &|b| {
+            let crc = b["record"]["parts"][0]["crc64"].as_u64().unwrap();
+            b["record"]["parts"][0]["crc64"] = json!(crc ^ 1);
+        },
+        1,
+    );
+    forge(
+        "forged",
+        "v2_inode",
+        &|b| {
+            let ino = b["record"]["temp_file"]["ino"].as_u64().unwrap();
+            b["record"]["temp_file"]["ino"] = json!(ino + 1);
+        },
+        1,
+    );
+    forge(
+        "forged",
+        "v3_total",
+        &|b| {
+            let t = b["record"]["total"].as_u64().unwrap();
+            b["record"]["total"] = json!(t - 1);
+        },
+        1,
+    );
+    forge(
+        "forged",
+        "v4_part_outside",
+        &|b| {
+            b["record"]["parts"].as_array_mut().unwrap().push(json!(
+            {"index": 9999, "offset": 0, "size": 1, "crc64": 0}));
+        },
+        1,
+    );
+    forge(
+        "forged",
+        "v5_part_twice",
+        &|b| {
+            let p = part0(b);
+            b["record"]["parts"].as_array_mut().unwrap().push(p);
+        },
+        1,
+    );
+    forge(
+        "forged",
+        "v6_part_offset",
+        &|b| {
+            let o = b["record"]["parts"][0]["offset"].as_u64().unwrap();
+            b["record"]["parts"][0]["offset"] = json!(o + 1);
+        },
+        1,
+    );
+    let other = work.join("other.bin").display().to_string();
+    forge(
+        "forged",
+        "v7_destination",
+        &|b| {
+            b["file_path"] = json!(other);
+            b["record"]["dest_path"] = json!(other);
+            b["record"]["temp_path"] = json!(format!("{other}.temp"));
+        },
+        1,
+    );
+    forge(
+        "forged",
+        "v8_request_vs_record",
+        &|b| {
+            b["key"] = json!("obj/1");
+        },
+        1,
+    );
+    forge(
+        "forged",
+        "v9_unknown_field",
+        &|b| {
+            b["extra"] = json!(1);
+        },
+        1,
+    );
+    forge("forged", "va_version", &|_| {}, 2);
+    forge(
+        "forged_after",
+        "c1_other_object",
+        &|b| {
+            b["key"] = json!("obj/3");
+            b["record"]["key"] = json!("obj/3");
+        },
+        1,
+    );
+    // The object of changed.tok is overwritten before the resume.
+    emu.put_object("test-bucket", "obj/changing", &pattern(changing, 999))
+        .unwrap();
+    step("resume");
+    assert!(!work.join("other.bin").exists());
+    step("shutdown");
+}
+
+#[test]
+fn c_transfers_shared() {
+    run_transfers(Link::Shared);
+}
+
+#[test]
+fn c_transfers_static() {
+    run_transfers(Link::Static);
+}

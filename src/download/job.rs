@@ -70,6 +70,8 @@ pub(super) struct Job<'a> {
     pub(super) plan: &'a Plan,
     pub(super) meta: &'a ObjectMeta,
     pub(super) ckpt: Option<&'a CheckpointFile>,
+    /// The pause switch of a pausable download (`suspend`).
+    pub(super) suspend: Option<&'a super::suspend::Suspend>,
 }
 
 pub(super) type FlushHandle = JoinHandle<(Record, Result<()>)>;
@@ -352,6 +354,44 @@ impl Job<'_> {
             e.http_status = err.http_status;
             e.host = err.host.clone();
             return e;
+        }
+        let paused = self
+            .suspend
+            .filter(|s| err.kind == ErrorKind::Cancelled && s.stop_is_pause());
+        if let (Some(s), Some(rec)) = (paused, record.as_ref()) {
+            // Paused: keep the temp file (with or without a checkpoint), synced, and leave the
+            // record for the resume token.
+            let (cp, mut rec) = (self.ckpt.cloned(), rec.clone());
+            let had_checkpoint = cp.is_some();
+            let kept = blocking(move || {
+                if let Err(e) = temp.sync_data() {
+                    return Ok((temp, Err(e)));
+                }
+                rec.parts.extend(pending);
+                if let Some(cp) = cp {
+                    if let Err(e) = cp.save(&rec) {
+                        log::log(Level::Warn, || format!("cannot save the checkpoint: {e}"));
+                    }
+                }
+                Ok((temp, Ok(rec)))
+            })
+            .await;
+            return match kept {
+                Ok((_, Ok(rec))) => {
+                    s.keep(rec);
+                    err
+                }
+                Ok((temp, Err(e))) => {
+                    if !had_checkpoint {
+                        temp.remove();
+                    }
+                    e
+                }
+                Err(e) => e,
+            };
+        }
+        if let Some(s) = paused {
+            s.lost_temp(); // paused with no record: the temp file goes (below, without checkpoint)
         }
         match (self.ckpt, record) {
             (Some(cp), Some(mut rec)) => {

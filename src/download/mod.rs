@@ -53,6 +53,14 @@
 //! On failure (the final rename included): without a checkpoint directory the temp file is
 //! removed; with one, the checkpoint is brought up to date and kept with the temp file for the
 //! next call — except after a CRC mismatch or an object change, which remove both.
+//!
+//! Pause and resume tokens (`pausable_download`, the asynchronous API's): a pause (`suspend`)
+//! stops the parts like a cancel, but keeps the temp file synced with or without a checkpoint
+//! directory, and leaves a resume token (`resume_token`): the request and the record of the
+//! finished parts. A run from a token starts with a HEAD and judges the token's record in
+//! `prepare` exactly as a checkpoint's (object identity, plan, temp file identity and size,
+//! every finished part re-read), except that a record that does not hold is refused with an
+//! error instead of discarded.
 
 mod checkpoint;
 mod direct;
@@ -69,7 +77,9 @@ pub mod plan;
 mod prepare;
 mod progress;
 pub mod ramp;
+pub(crate) mod resume_token;
 mod start;
+pub mod suspend;
 pub(crate) mod validate;
 pub(crate) mod writer;
 
@@ -78,8 +88,10 @@ use std::path::PathBuf;
 use self::checkpoint::{CheckpointFile, ObjectIdentity, Record};
 use self::job::Job;
 use self::plan::Plan;
-use self::prepare::{prepare, Prepared};
+use self::prepare::{prepare, Prepared, Previous};
+use self::resume_token::ResumeToken;
 use self::start::start;
+use self::suspend::Suspend;
 use self::validate::Paths;
 use crate::cancel::Cancel;
 use crate::client::Client;
@@ -200,6 +212,49 @@ pub async fn resumable_download(
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
     let paths = validate::validate(req)?;
+    download(client, req, cancel, &paths, None, None).await
+}
+
+/// A download that can be paused (`suspend`) and may continue from a resume token (`token`,
+/// whose request `req` must be: `ResumeToken::request` plus the caller's threads, progress and
+/// I/O settings). A pause ends the call with a `Cancelled` error and leaves the resume token in
+/// `suspend` (`Suspend::take_token`): the temp file is kept, with or without a checkpoint
+/// directory. A token's record is judged like a checkpoint (`prepare`) and refused with an error
+/// when it does not hold.
+pub(crate) async fn pausable_download(
+    client: &Client,
+    req: &DownloadRequest,
+    cancel: &Cancel,
+    suspend: &Suspend,
+    token: Option<&ResumeToken>,
+) -> Result<ObjectMeta> {
+    let paths = validate::validate(req)?;
+    let result = download(client, req, cancel, &paths, Some(suspend), token).await;
+    if let Err(e) = &result {
+        if e.kind == crate::ErrorKind::Cancelled && suspend.stop_is_pause() {
+            let record = suspend.take_record().or_else(|| {
+                // Paused before the job ran (the job decides with the same switch, so it never
+                // removed the temp file of a stop that is a pause): a token's own record holds.
+                token
+                    .filter(|_| suspend.temp_kept())
+                    .and_then(|t| t.record.clone())
+            });
+            suspend.set_token(ResumeToken::new(req, &paths.dest, record).encode());
+        }
+    }
+    result
+}
+
+async fn download(
+    client: &Client,
+    req: &DownloadRequest,
+    cancel: &Cancel,
+    paths: &Paths,
+    suspend: Option<&Suspend>,
+    token: Option<&ResumeToken>,
+) -> Result<ObjectMeta> {
+    let paths = paths.clone();
+    let token_record = token.and_then(|t| t.record.clone());
     client.check_signing()?;
     cancel.check()?;
     let _lock = lock::DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
@@ -216,7 +271,10 @@ pub async fn resumable_download(
     let first_slot = cancel
         .run(async { Ok(client.memory.acquire(job::slot_cost(req)).await) })
         .await?;
-    let (meta, first_body) = start(client, req, ckpt.as_ref(), cancel).await?;
+    // A resume (a checkpoint there, or a token's record) starts with a HEAD: the record is
+    // judged on the object's identity before any byte is asked for.
+    let head_first = token_record.is_some() || ckpt.as_ref().is_some_and(|c| c.exists());
+    let (meta, first_body) = start(client, req, head_first, cancel).await?;
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
     let plan = Plan::new(first, total, req.part_size);
     let record = Record::new(
@@ -241,10 +299,27 @@ pub async fn resumable_download(
             ckpt.clone(),
             plan.clone(),
             paths.clone(),
-            req.verify_parts_on_resume,
+            // A token's parts are always re-read: nothing in a token is taken on trust.
+            req.verify_parts_on_resume || token_record.is_some(),
             req.direct_io,
         );
-        blocking(move || prepare(ckpt.as_ref(), record, &plan, &paths, verify, direct)).await?
+        blocking(move || {
+            let previous = match (token_record, ckpt.as_ref()) {
+                (Some(r), _) => Previous::Token(Box::new(r)),
+                (None, Some(c)) => Previous::Checkpoint(c),
+                (None, None) => Previous::None,
+            };
+            prepare(
+                previous,
+                ckpt.as_ref(),
+                record,
+                &plan,
+                &paths,
+                verify,
+                direct,
+            )
+        })
+        .await?
     };
     let record = match record {
         Prepared::Ready(r) => *r,
@@ -266,6 +341,7 @@ pub async fn resumable_download(
         plan: &plan,
         meta: &meta,
         ckpt: ckpt.as_ref(),
+        suspend,
     };
     job.run(record, temp, first_body, first_slot).await?;
     Ok(meta)

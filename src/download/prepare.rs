@@ -7,7 +7,7 @@ use super::plan::Plan;
 use super::validate::Paths;
 use super::writer;
 use super::writer::{NotResumable, TempFile};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::log::{self, Level};
 
 pub(super) enum Prepared {
@@ -15,10 +15,23 @@ pub(super) enum Prepared {
     ObjectChanged { old_etag: String },
 }
 
-/// Loads and judges the checkpoint; returns the record to continue (with its finished parts,
+/// Where the record of an earlier run comes from.
+pub(super) enum Previous<'a> {
+    /// A fresh download (no checkpoint directory, no token).
+    None,
+    /// The checkpoint file: a record that does not hold is discarded (logged) and the download
+    /// starts afresh.
+    Checkpoint(&'a CheckpointFile),
+    /// A resume token's record: judged like a checkpoint's, but one that does not hold is an
+    /// error (the caller asked for this continuation; it is never silently replaced).
+    Token(Box<Record>),
+}
+
+/// Loads and judges the earlier record; returns the record to continue (with its finished parts,
 /// re-read and checked when `verify`) and the temp file to write, or the old ETag when the object
-/// changed since the checkpoint.
+/// changed since. `ckpt` is the checkpoint file this run saves to (if any).
 pub(super) fn prepare(
+    previous: Previous<'_>,
     ckpt: Option<&CheckpointFile>,
     mut record: Record,
     plan: &Plan,
@@ -26,8 +39,15 @@ pub(super) fn prepare(
     verify: bool,
     direct_io: bool,
 ) -> Result<(Prepared, Option<TempFile>)> {
-    if let Some(cp) = ckpt {
-        let discard = |why: &str| {
+    let from_token = matches!(previous, Previous::Token(_));
+    let discard = |why: &str| -> Result<()> {
+        if from_token {
+            return Err(Error::validate(format!(
+                "The resume token is refused: {why} (the token does not describe the download \
+                 it names; nothing was written)"
+            )));
+        }
+        if let Some(cp) = ckpt {
             log::log(Level::Warn, || {
                 format!(
                     "discarding the checkpoint '{}': {why}; starting the download afresh",
@@ -35,66 +55,86 @@ pub(super) fn prepare(
                 )
             });
             cp.remove();
-        };
-        match cp.load()? {
-            Loaded::None => {}
-            Loaded::Discard(why) => discard(&why),
-            Loaded::Record(old) => match old.verdict(&record, plan) {
-                Verdict::Resume => match TempFile::open_existing(
-                    &paths.dir,
-                    &paths.temp_name,
-                    plan.total,
-                    &old.temp_file,
-                    direct_io,
-                )? {
-                    Ok(temp) => {
-                        let mut parts = old.parts;
-                        let before = parts.len();
-                        if verify {
-                            let t0 = std::time::Instant::now();
-                            let bytes: u64 = parts.iter().map(|p| p.size).sum();
-                            parts.retain(|p| {
-                                TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
-                                    .is_ok_and(|crc| crc == p.crc64)
-                            });
-                            log::log(Level::Info, || {
-                                format!(
-                                    "resuming '{}': {before} finished parts ({bytes} bytes) re-read and checked in {} ms",
-                                    paths.dest.display(),
-                                    t0.elapsed().as_millis()
-                                )
-                            });
-                        }
-                        record.parts = parts;
-                        record.temp_file = old.temp_file;
-                        if record.parts.len() != before {
-                            log::log(Level::Warn, || {
-                                format!(
-                                    "{} finished parts in '{}' failed verification; downloading them again",
-                                    before - record.parts.len(),
-                                    temp.path.display()
-                                )
-                            });
+        }
+        Ok(())
+    };
+    let loaded = match previous {
+        Previous::None => Loaded::None,
+        Previous::Checkpoint(cp) => cp.load()?,
+        Previous::Token(r) => Loaded::Record(r),
+    };
+    match loaded {
+        Loaded::None => {}
+        Loaded::Discard(why) => discard(&why)?,
+        Loaded::Record(old) => match old.verdict(&record, plan) {
+            Verdict::Resume => match TempFile::open_existing(
+                &paths.dir,
+                &paths.temp_name,
+                plan.total,
+                &old.temp_file,
+                direct_io,
+            )? {
+                Ok(temp) => {
+                    let mut parts = old.parts;
+                    let before = parts.len();
+                    if verify {
+                        let t0 = std::time::Instant::now();
+                        let bytes: u64 = parts.iter().map(|p| p.size).sum();
+                        parts.retain(|p| {
+                            TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
+                                .is_ok_and(|crc| crc == p.crc64)
+                        });
+                        log::log(Level::Info, || {
+                            format!(
+                                "resuming '{}': {before} finished parts ({bytes} bytes) re-read and checked in {} ms",
+                                paths.dest.display(),
+                                t0.elapsed().as_millis()
+                            )
+                        });
+                    }
+                    if from_token && parts.len() != before {
+                        // A token's parts are not repaired: one that lies about its bytes is
+                        // refused (its temp file left as it is).
+                        return Err(Error::validate(format!(
+                            "The resume token is refused: {} of its {before} finished parts do \
+                             not match the bytes of the temp file '{}' (nothing was written)",
+                            before - parts.len(),
+                            temp.path.display()
+                        )));
+                    }
+                    record.parts = parts;
+                    record.temp_file = old.temp_file;
+                    if record.parts.len() != before {
+                        log::log(Level::Warn, || {
+                            format!(
+                                "{} finished parts in '{}' failed verification; downloading them again",
+                                before - record.parts.len(),
+                                temp.path.display()
+                            )
+                        });
+                        if let Some(cp) = ckpt {
                             if let Err(e) = cp.save(&record) {
                                 log::log(Level::Warn, || format!("{e}"));
                             }
                         }
-                        return Ok((Prepared::Ready(Box::new(record)), Some(temp)));
                     }
-                    Err(NotResumable::Missing) => discard("its temp file is missing"),
-                    Err(NotResumable::WrongSize) => discard("its temp file has the wrong size"),
-                    Err(NotResumable::NotDescribed) => discard(
-                        "the temp file is not the one it describes (it was recreated by another download)",
-                    ),
-                },
-                Verdict::ObjectChanged { old_etag } => {
-                    cp.remove();
-                    writer::remove_temp(&paths.dir, &paths.temp_name);
-                    return Ok((Prepared::ObjectChanged { old_etag }, None));
+                    return Ok((Prepared::Ready(Box::new(record)), Some(temp)));
                 }
-                Verdict::Discard(why) => discard(&why),
+                Err(NotResumable::Missing) => discard("its temp file is missing")?,
+                Err(NotResumable::WrongSize) => discard("its temp file has the wrong size")?,
+                Err(NotResumable::NotDescribed) => discard(
+                    "the temp file is not the one it describes (it was recreated by another download)",
+                )?,
             },
-        }
+            Verdict::ObjectChanged { old_etag } => {
+                if let Some(cp) = ckpt {
+                    cp.remove();
+                }
+                writer::remove_temp(&paths.dir, &paths.temp_name);
+                return Ok((Prepared::ObjectChanged { old_etag }, None));
+            }
+            Verdict::Discard(why) => discard(&why)?,
+        },
     }
     let temp = TempFile::create(&paths.dir, &paths.temp_name, plan.total, direct_io)?;
     if ckpt.is_some() {

@@ -2,7 +2,6 @@
 //! (the answer tells the object, and its body becomes the first part's); a resume, a 0-byte
 //! object and a GET that failed past its retries use a HEAD instead (see the module doc, step 3).
 
-use super::checkpoint::CheckpointFile;
 use super::DownloadRequest;
 use crate::cancel::Cancel;
 use crate::client::Client;
@@ -28,10 +27,10 @@ use crate::object::{ByteRange, ObjectBody, ObjectMeta, ObjectRequest};
 pub(super) async fn start(
     client: &Client,
     req: &DownloadRequest,
-    ckpt: Option<&CheckpointFile>,
+    head_first: bool,
     cancel: &Cancel,
 ) -> Result<(ObjectMeta, Option<ObjectBody>)> {
-    if ckpt.is_some_and(|c| c.exists()) {
+    if head_first {
         return Ok((client.head_object(&req.object, cancel).await?, None));
     }
     let range = first_part_range(req.range, req.part_size);

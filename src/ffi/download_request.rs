@@ -13,7 +13,8 @@ use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, try_mut, Castable,
 use crate::ffi::object_settings::{
     http_date, set_object, set_response_header, set_version, string_array, traffic_limit,
 };
-use crate::ffi::progress::{oss_progress_cb, progress_fn};
+use crate::ffi::progress::{abortable_fn, oss_progress_abortable_cb, oss_progress_cb, progress_fn};
+use crate::progress::AbortableProgressFn;
 
 /// A resumable download (the C++ SDK's `DownloadObjectRequest`): bucket, key, destination, part
 /// size (default 8 MiB), threads (default 4), checkpoint directory (set = resumable), range,
@@ -37,6 +38,8 @@ pub(crate) struct DownloadParams {
     pub(crate) request: DownloadRequest,
     /// `oss_download_request_cancel`.
     pub(crate) cancel: CallCancel,
+    /// `oss_download_request_set_progress_abortable` (replaces `request.progress` when set).
+    pub(crate) abortable: Option<AbortableProgressFn>,
 }
 
 /// A download of `key` in `bucket` to `file_path` (NULL or "": the key as a path relative to
@@ -57,7 +60,7 @@ pub unsafe extern "C" fn oss_download_request_new(
         let (bucket, key, path) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?, opt_str(file_path, "file_path")?) };
         let mut request = DownloadRequest::new(bucket, key);
         request.file_path = path.filter(|p| !p.is_empty()).map(PathBuf::from);
-        let r = DownloadParams { request, cancel: CallCancel::default() };
+        let r = DownloadParams { request, cancel: CallCancel::default(), abortable: None };
         // SAFETY: checked non-NULL, writable per the contract.
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_download_request_t>(r)) };
         Ok(())
@@ -399,7 +402,8 @@ pub unsafe extern "C" fn oss_download_request_set_request_payer(
     }
 }
 
-/// Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`.
+/// Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`. Replaces one
+/// set by `oss_download_request_set_progress_abortable`.
 /// `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
 ///
 /// # Safety
@@ -416,6 +420,31 @@ pub unsafe extern "C" fn oss_download_request_set_progress(
         // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.progress = p;
+        r.abortable = None;
+        Ok(())
+    }
+}
+
+/// Sets (or with NULL `cb`, clears) a progress callback that may abort the download by
+/// returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
+/// `oss_download_request_set_progress`. Used by blocking and asynchronous downloads alike.
+/// `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
+///
+/// # Safety
+/// `request` NULL or live; `cb` callable from library threads with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_progress_abortable(
+    request: *mut oss_download_request_t,
+    cb: oss_progress_abortable_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let p = abortable_fn(cb, user_data, user_data_free);
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.abortable = p;
+        r.request.progress = None;
         Ok(())
     }
 }

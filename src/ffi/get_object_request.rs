@@ -10,9 +10,9 @@ use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, try_mut, Castable,
 use crate::ffi::object_settings::{
     http_date, set_object, set_response_header, set_version, string_array, traffic_limit,
 };
-use crate::ffi::progress::{oss_progress_cb, progress_fn};
+use crate::ffi::progress::{abortable_fn, oss_progress_abortable_cb, oss_progress_cb, progress_fn};
 use crate::object::{user_range, ObjectRequest};
-use crate::progress::ProgressFn;
+use crate::progress::{AbortableProgressFn, ProgressFn};
 
 /// Parameters of HeadObject, GetObjectMeta and GetObject.
 ///
@@ -36,6 +36,8 @@ pub(crate) struct GetObjectParams {
     pub(crate) object: ObjectRequest,
     pub(crate) range: Option<(i64, i64)>,
     pub(crate) progress: Option<ProgressFn>,
+    /// `oss_get_object_request_set_progress_abortable` (used instead of `progress` when set).
+    pub(crate) abortable: Option<AbortableProgressFn>,
     /// `oss_get_object_request_cancel`.
     pub(crate) cancel: CallCancel,
 }
@@ -307,6 +309,30 @@ pub unsafe extern "C" fn oss_get_object_request_set_progress(
         // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
         let r = unsafe { try_mut(request, "request") }?;
         r.progress = p;
+        r.abortable = None;
+        Ok(())
+    }
+}
+
+/// Sets (or with NULL `cb`, clears) a progress callback that may abort the GetObject by
+/// returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
+/// `oss_get_object_request_set_progress`. `user_data_free` as there.
+///
+/// # Safety
+/// `request` NULL or live; `cb` callable from library threads with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_get_object_request_set_progress_abortable(
+    request: *mut oss_get_object_request_t,
+    cb: oss_progress_abortable_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let p = abortable_fn(cb, user_data, user_data_free);
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.abortable = p;
+        r.progress = None;
         Ok(())
     }
 }

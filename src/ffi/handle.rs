@@ -68,6 +68,23 @@ where
     Arc::into_raw(Arc::new(value)).cast()
 }
 
+/// A new Arc handle holding one strong count of an Arc the library shares (the count is C's).
+pub(crate) fn arc_to_const_ptr<C>(value: Arc<C::RustType>) -> *const C
+where
+    C: Castable<Ownership = OwnershipArc>,
+{
+    Arc::into_raw(value).cast()
+}
+
+/// The handle of an Arc the library holds, lent to C for the duration of a call (a callback's
+/// argument): the same pointer as C's own handles of that value, no count of C's.
+pub(crate) fn lend_arc<C>(value: &Arc<C::RustType>) -> *const C
+where
+    C: Castable<Ownership = OwnershipArc>,
+{
+    Arc::as_ptr(value).cast()
+}
+
 /// Another strong count of an Arc handle, returned as the same pointer (NULL for NULL).
 ///
 /// # Safety
@@ -105,7 +122,6 @@ where
 ///
 /// # Safety
 /// As for [`take_arc`].
-#[allow(dead_code)] // the one Arc handle (oss_client_t) needs take_arc for its fork rule
 pub(crate) unsafe fn free_arc<C>(ptr: *const C)
 where
     C: Castable<Ownership = OwnershipArc>,

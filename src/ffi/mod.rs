@@ -16,6 +16,8 @@
 //! - `get_object_request` (`oss_get_object_request_t`, Box) and `download_request`
 //!   (`oss_download_request_t`, Box), with what they share: `object_settings` (validated
 //!   settings), `call_cancel` (per-request cancellation), `progress` (the progress callback).
+//! - `transfer` (`oss_transfer_t`, Arc): the asynchronous API (start, poll, wait, cancel,
+//!   pause into a resume token, status, result).
 //! - `lifecycle` (version, initialise, shut down), `log` (level and sink), `crc64`.
 
 // cbindgen writes the exports in the order it meets these modules, and rustfmt sorts runs of
@@ -41,6 +43,9 @@ pub mod progress;
 pub mod get_object_request;
 
 pub mod download_request;
+
+// The asynchronous API (transfers started by the client, over both request handles).
+pub mod transfer;
 
 // SDK-wide calls.
 pub mod lifecycle;

@@ -4,7 +4,7 @@ use std::ffi::c_void;
 use std::sync::Arc;
 
 use crate::ffi::boundary::UserData;
-use crate::progress::ProgressFn;
+use crate::progress::{AbortableProgressFn, ProgressFn};
 
 /// Progress: `increment` bytes just arrived, `transferred` of `total` are done. Calls for one
 /// operation are serialised and come from a library worker thread; `transferred` never
@@ -41,4 +41,80 @@ pub(crate) fn progress_fn(
             )
         };
     }))
+}
+
+/// Progress that may stop its transfer (libcurl's `CURLOPT_XFERINFOFUNCTION` convention): as
+/// `oss_progress_cb`, returning 0 to continue and anything else to abort. The transfer then ends
+/// with an error of kind `OSS_ERROR_KIND_CANCELLED`, code `ClientError:200042` (a resumable
+/// download keeps its checkpoint, as with a cancel). Same threads and rules as `oss_progress_cb`;
+/// it may also call `oss_transfer_cancel` / `oss_transfer_pause` on its own transfer.
+#[allow(non_camel_case_types)]
+pub type oss_progress_abortable_cb = Option<
+    unsafe extern "C" fn(
+        increment: usize,
+        transferred: i64,
+        total: i64,
+        user_data: *mut c_void,
+    ) -> i32,
+>;
+
+/// Wraps a C abortable progress callback; user data is freed with the last reference.
+pub(crate) fn abortable_fn(
+    cb: oss_progress_abortable_cb,
+    user_data: *mut c_void,
+    free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> Option<AbortableProgressFn> {
+    let data = UserData {
+        ptr: user_data,
+        free,
+    };
+    let cb = cb?;
+    Some(Arc::new(move |inc: u64, done: u64, total: u64| {
+        let _keep = &data;
+        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        // SAFETY: cb was registered for calls with data.ptr from library threads (the contract).
+        let rc = unsafe {
+            cb(
+                usize::try_from(inc).unwrap_or(usize::MAX),
+                clamp(done),
+                clamp(total),
+                data.get(),
+            )
+        };
+        rc == 0
+    }))
+}
+
+/// The progress of one call: the abortable callback if set (tripping `token` when it asks to
+/// abort; the flag tells `progress::map_abort` afterwards), else the plain one.
+pub(crate) fn for_call(
+    plain: &Option<ProgressFn>,
+    abortable: &Option<AbortableProgressFn>,
+    token: &tokio_util::sync::CancellationToken,
+) -> (
+    Option<ProgressFn>,
+    Option<Arc<std::sync::atomic::AtomicBool>>,
+) {
+    match abortable {
+        Some(f) => {
+            let (p, flag) = crate::progress::abortable(f.clone(), token.clone());
+            (Some(p), Some(flag))
+        }
+        None => (plain.clone(), None),
+    }
+}
+
+/// The progress a transfer reports to: the abortable callback, or the plain one (never aborts).
+pub(crate) fn for_transfer(
+    plain: &Option<ProgressFn>,
+    abortable: &Option<AbortableProgressFn>,
+) -> Option<AbortableProgressFn> {
+    abortable.clone().or_else(|| {
+        plain.clone().map(|p| -> AbortableProgressFn {
+            Arc::new(move |a, b, c| {
+                p(a, b, c);
+                true
+            })
+        })
+    })
 }

@@ -12,6 +12,7 @@
  * (a scratch directory; the program works in OSS_TEST_DIR/cwd), OSS_TEST_TLS_ENDPOINT and
  * OSS_TEST_TLS_CA (a TLS server with its own CA). Prints "BAD_INPUTS <n>" and
  * "hostile: all checks passed". */
+#define _POSIX_C_SOURCE 200809L /* nanosleep under -std=c11 */
 #include "check.h"
 #include "oss_ffi.h"
 
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static long bad_inputs = 0;
@@ -115,6 +117,25 @@ static void progress_cb(size_t inc, int64_t t, int64_t total, void *ud) {
     (void)t;
     (void)total;
     (void)ud;
+}
+
+static int32_t abortable_cb(size_t inc, int64_t t, int64_t total, void *ud) {
+    progress_cb(inc, t, total, ud);
+    return 0;
+}
+
+static long done_calls = 0, done_frees = 0;
+static void done_cb(const oss_transfer_t *t, const oss_error_t *err, void *ud) {
+    (void)ud;
+    (void)err;
+    /* Inside the completion every transfer call works on its handle; wait does not block. */
+    CHECK(oss_transfer_poll(t) != OSS_TRANSFER_STATE_RUNNING, "running in its completion");
+    (void)oss_transfer_wait(t, -1);
+    __atomic_fetch_add(&done_calls, 1, __ATOMIC_SEQ_CST);
+}
+static void done_free(void *ud) {
+    (void)ud;
+    __atomic_fetch_add(&done_frees, 1, __ATOMIC_SEQ_CST);
 }
 
 static int32_t creds_cb(void *ud, oss_credentials_t *out) {
@@ -343,6 +364,8 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         expect_err("greq payer", oss_get_object_request_set_request_payer(NULL, true), NUL_ARG);
         expect_err("greq progress", oss_get_object_request_set_progress(NULL, progress_cb, NULL, NULL), NUL_ARG);
         any_result("greq progress NULL cb", oss_get_object_request_set_progress(greq, NULL, NULL, NULL));
+        expect_err("greq abortable", oss_get_object_request_set_progress_abortable(NULL, abortable_cb, NULL, NULL), NUL_ARG);
+        any_result("greq abortable NULL cb", oss_get_object_request_set_progress_abortable(greq, NULL, NULL, NULL));
     }
 
     /* download request */
@@ -386,6 +409,70 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         expect_err("dreq payer", oss_download_request_set_request_payer(NULL, true), NUL_ARG);
         expect_err("dreq progress", oss_download_request_set_progress(NULL, progress_cb, NULL, NULL), NUL_ARG);
         any_result("dreq progress NULL cb", oss_download_request_set_progress(dreq, NULL, NULL, NULL));
+        expect_err("dreq abortable", oss_download_request_set_progress_abortable(NULL, abortable_cb, NULL, NULL), NUL_ARG);
+        any_result("dreq abortable NULL cb", oss_download_request_set_progress_abortable(dreq, NULL, NULL, NULL));
+    }
+
+    /* asynchronous transfers */
+    {
+        const oss_transfer_t *t = NULL;
+        oss_transfer_status_t st;
+        uint8_t *tok = NULL;
+        size_t len = 0;
+        static const uint8_t junk[] = "not a token";
+        long frees_before = done_frees;
+        expect_err("start download client", oss_client_start_resumable_download(NULL, dreq, done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("start download request", oss_client_start_resumable_download(client, NULL, done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("start download out", oss_client_start_resumable_download(client, dreq, done_cb, NULL, done_free, NULL), NUL_ARG);
+        expect_err("start get client", oss_client_start_get_object_to_file(NULL, greq, "x.bin", done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("start get request", oss_client_start_get_object_to_file(client, NULL, "x.bin", done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("start get path", oss_client_start_get_object_to_file(client, greq, NULL, done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("start get path utf8", oss_client_start_get_object_to_file(client, greq, "\xff\xfe.bin", done_cb, NULL, done_free, &t), OSS_ERROR_KIND_INVALID_UTF8);
+        expect_err("start get out", oss_client_start_get_object_to_file(client, greq, "x.bin", done_cb, NULL, done_free, NULL), NUL_ARG);
+        expect_err("start resume client", oss_client_start_resume(NULL, junk, sizeof junk, NULL, done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("start resume token", oss_client_start_resume(client, NULL, 10, NULL, done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("start resume empty", oss_client_start_resume(client, NULL, 0, dreq, done_cb, NULL, done_free, &t), INVALID);
+        expect_err("start resume junk", oss_client_start_resume(client, junk, sizeof junk, NULL, done_cb, NULL, done_free, &t), INVALID);
+        expect_err("start resume out", oss_client_start_resume(client, junk, sizeof junk, NULL, done_cb, NULL, done_free, NULL), NUL_ARG);
+        CHECK(t == NULL, "a failed start wrote its out-parameter");
+        CHECK(done_frees - frees_before == 13, "user_data_free after failed starts: %ld", done_frees - frees_before);
+        CHECK(oss_transfer_poll(NULL) == OSS_TRANSFER_STATE_FAILED, "poll NULL");
+        CHECK(oss_transfer_wait(NULL, -1) == OSS_TRANSFER_STATE_FAILED, "wait NULL");
+        oss_transfer_cancel(NULL);
+        CHECK(!oss_transfer_pause(NULL), "pause NULL");
+        expect_err("status transfer", oss_transfer_status(NULL, &st), NUL_ARG);
+        expect_err("result transfer", oss_transfer_result(NULL, &meta), NUL_ARG);
+        expect_err("token transfer", oss_transfer_take_resume_token(NULL, &tok, &len), NUL_ARG);
+        CHECK(oss_transfer_clone(NULL) == NULL, "clone NULL");
+        oss_transfer_free(NULL);
+        oss_bytes_free(NULL, 0);
+        oss_bytes_free(NULL, 5);
+        bad_inputs += 9;
+        /* A real transfer (NULL callback and user data allowed), then NULL out-pointers on it. */
+        expect_ok("start", oss_client_start_resumable_download(client, dreq, NULL, NULL, NULL, &t));
+        expect_err("status out", oss_transfer_status(t, NULL), NUL_ARG);
+        expect_err("token out", oss_transfer_take_resume_token(t, NULL, &len), NUL_ARG);
+        expect_err("token len out", oss_transfer_take_resume_token(t, &tok, NULL), NUL_ARG);
+        {
+            const oss_transfer_t *t2 = oss_transfer_clone(t);
+            CHECK(t2 == t, "clone gives the same handle");
+            oss_transfer_free(t2);
+        }
+        (void)oss_transfer_wait(t, 120000);
+        any_result("result meta NULL", oss_transfer_result(t, NULL));
+        expect_err("token of a finished download", oss_transfer_take_resume_token(t, &tok, &len), INVALID);
+        oss_transfer_free(t);
+        /* A running transfer freed at once: it runs on and completes once. */
+        {
+            long calls = done_calls;
+            expect_ok("start and free", oss_client_start_get_object_to_file(client, greq, "freed.bin", done_cb, NULL, done_free, &t));
+            oss_transfer_free(t);
+            while (__atomic_load_n(&done_frees, __ATOMIC_SEQ_CST) == frees_before + 13) {
+                struct timespec ts = {0, 1000000};
+                nanosleep(&ts, NULL);
+            }
+            CHECK(done_calls == calls + 1, "the freed transfer completed %ld times", done_calls - calls);
+        }
     }
 
     /* SDK-level */
@@ -668,6 +755,12 @@ static void lifecycle(const oss_client_t *client, const char *bucket, const char
     expect_err("to_file after shutdown", oss_client_get_object_to_file(client, r, "x.bin", &meta), OSS_ERROR_KIND_NOT_INITIALIZED);
     expect_err("download after shutdown", oss_client_resumable_download_object(client, d, &meta), OSS_ERROR_KIND_NOT_INITIALIZED);
     any_result("meta after shutdown", oss_client_get_object_meta(client, r, &meta));
+    {
+        const oss_transfer_t *t = NULL;
+        expect_err("start download after shutdown", oss_client_start_resumable_download(client, d, NULL, NULL, NULL, &t), OSS_ERROR_KIND_NOT_INITIALIZED);
+        expect_err("start get after shutdown", oss_client_start_get_object_to_file(client, r, "x.bin", NULL, NULL, NULL, &t), OSS_ERROR_KIND_NOT_INITIALIZED);
+        CHECK(t == NULL, "a transfer after shutdown");
+    }
     oss_object_meta_free(meta);
     meta = NULL;
     /* handles made and freed while shut down */

@@ -1,0 +1,465 @@
+//! `oss_transfer_t`: the asynchronous C API (handles and their calls only; the machinery is
+//! `crate::transfer`).
+
+use std::ffi::{c_char, c_void};
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::ffi::boundary::{
+    arg_str, check_out, ffi_boundary, ffi_try, write_out, PanicDefault, UserData,
+};
+use crate::ffi::client::oss_client_t;
+use crate::ffi::download_request::oss_download_request_t;
+use crate::ffi::error::oss_error_t;
+use crate::ffi::get_object_request::oss_get_object_request_t;
+use crate::ffi::handle::{
+    arc_to_const_ptr, clone_arc, free_arc, lend_arc, opt_ref, try_ref, Castable, OwnershipArc,
+};
+use crate::ffi::meta::oss_object_meta_t;
+use crate::ffi::progress;
+use crate::transfer::{Completion, ResumeTokenBytes, Transfer, TransferState, Work};
+
+/// One asynchronous transfer: a resumable download (`oss_client_start_resumable_download`), a
+/// download continued from a resume token (`oss_client_start_resume`) or a GetObject to a file
+/// (`oss_client_start_get_object_to_file`), running on library threads.
+///
+/// Ownership: Arc; the start call writes one reference to `*transfer_out`,
+/// `oss_transfer_clone` makes another, each released by `oss_transfer_free`. Lifetime: freeing
+/// every reference does not stop a running transfer (call `oss_transfer_cancel` first to stop
+/// it): it runs on and its completion callback is still called, with a handle that is valid
+/// during that call. Threads: every call takes `const oss_transfer_t *` and may be made from any
+/// thread, also from the transfer's own progress and completion callbacks.
+#[allow(non_camel_case_types)]
+pub struct oss_transfer_t {
+    _private: [u8; 0],
+}
+
+impl Castable for oss_transfer_t {
+    type Ownership = OwnershipArc;
+    type RustType = Transfer;
+}
+
+/// Where a transfer is. Values are stable.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(non_camel_case_types)]
+pub enum oss_transfer_state_t {
+    /// Still running (or its completion callback has not returned yet, for `oss_transfer_wait`).
+    OSS_TRANSFER_STATE_RUNNING = 0,
+    /// Done: the file is complete and verified.
+    OSS_TRANSFER_STATE_SUCCEEDED = 1,
+    /// Failed: `oss_transfer_result` gives the error.
+    OSS_TRANSFER_STATE_FAILED = 2,
+    /// Cancelled (`oss_transfer_cancel`, the progress callback, `oss_client_disable_requests`,
+    /// `oss_shutdown_sdk`); a resumable download kept its checkpoint.
+    OSS_TRANSFER_STATE_CANCELLED = 3,
+    /// Paused: `oss_transfer_take_resume_token` gives the token that continues it.
+    OSS_TRANSFER_STATE_PAUSED = 4,
+}
+
+impl From<TransferState> for oss_transfer_state_t {
+    fn from(s: TransferState) -> Self {
+        use oss_transfer_state_t::*;
+        match s {
+            TransferState::Running => OSS_TRANSFER_STATE_RUNNING,
+            TransferState::Succeeded => OSS_TRANSFER_STATE_SUCCEEDED,
+            TransferState::Failed => OSS_TRANSFER_STATE_FAILED,
+            TransferState::Cancelled => OSS_TRANSFER_STATE_CANCELLED,
+            TransferState::Paused => OSS_TRANSFER_STATE_PAUSED,
+        }
+    }
+}
+
+impl PanicDefault for oss_transfer_state_t {
+    fn on_panic(_: String) -> Self {
+        oss_transfer_state_t::OSS_TRANSFER_STATE_FAILED
+    }
+}
+
+/// A transfer's live status (`oss_transfer_status`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+#[allow(non_camel_case_types)]
+pub struct oss_transfer_status_t {
+    /// Bytes in the file so far, as of the last progress report (at most ~100 ms or 1% old);
+    /// after a resume it starts at the bytes already on disk.
+    pub transferred: i64,
+    /// Bytes the file will hold (the range's length for a ranged download); 0 until known.
+    pub total: i64,
+    pub state: oss_transfer_state_t,
+}
+
+/// Called exactly once when a transfer ended: `error` is NULL on success, else the error
+/// (borrowed for the call: copy it with `oss_transfer_result` to keep it). `transfer` is the
+/// pointer the start call wrote, lent for the call: it is valid during the call even if every
+/// reference was freed already (freeing it there releases the caller's own reference, the one
+/// the start call gave, as anywhere else). Runs on a library thread, never
+/// inside the start call; for a transfer still running when `oss_shutdown_sdk` stopped waiting
+/// for it, on the thread calling `oss_shutdown_sdk` (with `OSS_ERROR_KIND_CANCELLED`). It may call
+/// any `oss_transfer_*` function and start new transfers; it must not make blocking SDK calls (they
+/// fail with `OSS_ERROR_KIND_INVALID_ARGUMENT`), and `oss_transfer_wait` does not wait there.
+/// `user_data_free` (if not NULL) is called with `user_data` right after it returned.
+#[allow(non_camel_case_types)]
+pub type oss_transfer_done_cb = Option<
+    unsafe extern "C" fn(
+        transfer: *const oss_transfer_t,
+        error: *const oss_error_t,
+        user_data: *mut c_void,
+    ),
+>;
+
+type UserDataFree = Option<unsafe extern "C" fn(*mut c_void)>;
+
+/// The completion: the C callback with the transfer and its error, then `user_data_free`.
+fn completion(cb: oss_transfer_done_cb, user_data: *mut c_void, free: UserDataFree) -> Completion {
+    let data = UserData {
+        ptr: user_data,
+        free,
+    };
+    Box::new(move |t: &Arc<Transfer>| {
+        let data = data;
+        let Some(cb) = cb else { return };
+        let err = match t.result() {
+            Some(Err(e)) => oss_error_t::boxed(e),
+            _ => std::ptr::null_mut(),
+        };
+        // SAFETY: cb was given for one call with user_data from a library thread; the transfer
+        // handle is lent for the call (the task holds a count) and err lives until freed below.
+        unsafe { cb(lend_arc::<oss_transfer_t>(t), err, data.get()) };
+        // SAFETY: err is NULL or from oss_error_t::boxed, freed once.
+        unsafe { crate::ffi::handle::free_box(err) };
+    })
+}
+
+/// Starts `work`: the handle is written before the task exists.
+fn start(
+    client: &crate::client::Client,
+    work: Work,
+    progress: Option<crate::progress::AbortableProgressFn>,
+    done: Completion,
+    transfer_out: *const *const oss_transfer_t,
+) -> Result<()> {
+    Transfer::start(client, work, progress, Some(done), |t| {
+        // SAFETY: transfer_out was checked non-NULL and is writable (the callers' contract).
+        unsafe {
+            write_out(
+                transfer_out.cast_mut(),
+                arc_to_const_ptr::<oss_transfer_t>(t.clone()),
+            )
+        };
+    })
+}
+
+/// Starts a resumable download (as `oss_client_resumable_download_object`) and returns at once
+/// with its transfer in `*transfer_out`. The request is copied (free or reuse it right away; its
+/// `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
+/// progress callback (plain or abortable) reports this transfer too. `done` (may be NULL) is
+/// called once when it ends; see `oss_transfer_done_cb`. The transfer uses the client's
+/// connection pool, shared with every other call and transfer of that client.
+///
+/// Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
+/// `done` never called, `user_data_free` called before the return): NULL arguments, not
+/// initialised. Every other failure (validation included) ends the transfer with that error.
+///
+/// # Safety
+/// Pointers NULL or live; `done` callable from a library thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_start_resumable_download(
+    client: *const oss_client_t,
+    request: *const oss_download_request_t,
+    done: oss_transfer_done_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+    transfer_out: *mut *const oss_transfer_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let done = completion(done, user_data, user_data_free);
+        check_out(transfer_out, "transfer_out")?;
+        // SAFETY: per the contract.
+        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
+        let progress = progress::for_transfer(&r.request.progress, &r.abortable);
+        let mut req = r.request.clone();
+        req.progress = None;
+        start(c, Work::Download(req), progress, done, transfer_out)
+    }
+}
+
+/// Continues a paused download from its resume token (`oss_transfer_take_resume_token`), in this
+/// process or another, and returns at once with its transfer. The token names the object, the
+/// destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
+/// only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
+/// (its bucket, key, path and range are ignored). The token is checked at once (a truncated or
+/// altered token is refused here, `OSS_ERROR_KIND_INVALID_ARGUMENT`); its content is then judged
+/// like a checkpoint: the object's size, ETag and Last-Modified (a HEAD; another version is
+/// `OSS_ERROR_KIND_OBJECT_CHANGED` and the temp file is removed), the temp file's identity
+/// (device, inode, birth time) and size, every finished part re-read and CRC-checked (always),
+/// and the whole object's CRC64 at the end. A token that does not hold is refused (the transfer
+/// fails with `ValidateError` "The resume token is refused: ..."), never trusted into a file.
+/// The checksum detects damage, not forgery: a token is as powerful as a download request (it
+/// names the destination), so accept tokens only from where you would accept requests.
+/// `done`, ownership and errors as for `oss_client_start_resumable_download`.
+///
+/// # Safety
+/// Pointers NULL or live; `token` valid for `token_len` bytes (NULL only when 0).
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_start_resume(
+    client: *const oss_client_t,
+    token: *const u8,
+    token_len: usize,
+    settings: *const oss_download_request_t,
+    done: oss_transfer_done_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+    transfer_out: *mut *const oss_transfer_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let done = completion(done, user_data, user_data_free);
+        check_out(transfer_out, "transfer_out")?;
+        // SAFETY: per the contract.
+        let c = unsafe { try_ref(client, "client")? };
+        if token.is_null() && token_len > 0 {
+            return Err(crate::ffi::boundary::null_argument("token"));
+        }
+        let bytes: &[u8] = if token_len == 0 {
+            &[]
+        } else {
+            // SAFETY: token is non-NULL and valid for token_len bytes (the contract).
+            unsafe { std::slice::from_raw_parts(token, token_len) }
+        };
+        let token = ResumeTokenBytes::decode(bytes)?;
+        // SAFETY: NULL or live per the contract.
+        let (progress, settings) = match unsafe { opt_ref(settings) } {
+            Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),
+            None => (None, crate::download::DownloadRequest::new("", "")),
+        };
+        let mut settings = settings;
+        settings.progress = None;
+        let work = Work::Resume { token: Box::new(token), settings };
+        start(c, work, progress, done, transfer_out)
+    }
+}
+
+/// Starts a GetObject to a file (as `oss_client_get_object_to_file`) and returns at once with
+/// its transfer. The request is copied; its progress callback (plain or abortable) reports this
+/// transfer. GetObject transfers cannot be paused (`oss_transfer_pause` returns false); cancel
+/// removes the temp file. `done`, ownership and errors as for
+/// `oss_client_start_resumable_download`.
+///
+/// # Safety
+/// Pointers NULL or live; `done` callable from a library thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_start_get_object_to_file(
+    client: *const oss_client_t,
+    request: *const oss_get_object_request_t,
+    file_path: *const c_char,
+    done: oss_transfer_done_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+    transfer_out: *mut *const oss_transfer_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let done = completion(done, user_data, user_data_free);
+        check_out(transfer_out, "transfer_out")?;
+        // SAFETY: per the contract.
+        let (c, r, path) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?, arg_str(file_path, "file_path")?) };
+        let progress = progress::for_transfer(&r.progress, &r.abortable);
+        let work = Work::GetToFile { object: r.object.clone(), range: r.range, path: path.into() };
+        start(c, work, progress, done, transfer_out)
+    }
+}
+
+/// The transfer's state now (`OSS_TRANSFER_STATE_FAILED` for NULL). Never blocks. The state
+/// changes from RUNNING once, before the completion callback is called.
+///
+/// # Safety
+/// `transfer` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_poll(
+    transfer: *const oss_transfer_t,
+) -> oss_transfer_state_t {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        match unsafe { opt_ref(transfer) } {
+            Some(t) => t.state().into(),
+            None => oss_transfer_state_t::OSS_TRANSFER_STATE_FAILED,
+        }
+    }
+}
+
+/// Waits until the transfer ended and its completion callback returned, at most `timeout_ms`
+/// milliseconds (negative: no limit; 0: do not wait), and returns its state then
+/// (`OSS_TRANSFER_STATE_RUNNING` when the time ran out; `OSS_TRANSFER_STATE_FAILED` for NULL).
+/// Called from a library callback it does not wait (it returns the state now).
+///
+/// # Safety
+/// `transfer` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_wait(
+    transfer: *const oss_transfer_t,
+    timeout_ms: i64,
+) -> oss_transfer_state_t {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        match unsafe { opt_ref(transfer) } {
+            Some(t) => {
+                let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
+                t.wait(timeout).into()
+            }
+            None => oss_transfer_state_t::OSS_TRANSFER_STATE_FAILED,
+        }
+    }
+}
+
+/// Cancels the transfer: it ends `OSS_TRANSFER_STATE_CANCELLED` promptly (a resumable download
+/// keeps its checkpoint, as `oss_download_request_cancel` does). No-op once it ended, or for
+/// NULL. Threads: any, also from the transfer's callbacks.
+///
+/// # Safety
+/// `transfer` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_cancel(transfer: *const oss_transfer_t) {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        if let Some(t) = unsafe { opt_ref(transfer) } {
+            t.cancel();
+        }
+    }
+}
+
+/// Asks a download to pause and returns at once: its parts stop, the temp file is synced and
+/// kept (with or without a checkpoint directory) and the transfer ends
+/// `OSS_TRANSFER_STATE_PAUSED`, its error of kind `OSS_ERROR_KIND_CANCELLED`; then
+/// `oss_transfer_take_resume_token` gives the token. A transfer that ends otherwise first
+/// (succeeded, failed) keeps that outcome. Returns false (and does nothing) for NULL and for a
+/// GetObject transfer, which cannot be paused. Threads: any, also from the transfer's callbacks.
+///
+/// # Safety
+/// `transfer` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_pause(transfer: *const oss_transfer_t) -> bool {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        unsafe { opt_ref(transfer) }.is_some_and(|t| t.pause())
+    }
+}
+
+/// The transfer's live status: bytes done, total, state. Readable from any thread at any time.
+///
+/// # Safety
+/// `transfer` NULL or live; `status_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_status(
+    transfer: *const oss_transfer_t,
+    status_out: *mut oss_transfer_status_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(status_out, "status_out")?;
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { try_ref(transfer, "transfer")? };
+        let s = t.status();
+        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let status = oss_transfer_status_t { transferred: clamp(s.transferred), total: clamp(s.total), state: s.state.into() };
+        // SAFETY: checked non-NULL, writable per the contract.
+        unsafe { write_out(status_out, status) };
+        Ok(())
+    }
+}
+
+/// The result of a transfer that ended: NULL on success (then `*meta_out`, if `meta_out` is not
+/// NULL, is the object's metadata, the caller's to free), else a copy of its error (the caller's).
+/// While it runs: an error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` ("still running").
+///
+/// # Safety
+/// `transfer` NULL or live; `meta_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_result(
+    transfer: *const oss_transfer_t,
+    meta_out: *mut *mut oss_object_meta_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { try_ref(transfer, "transfer")? };
+        let meta = t
+            .result()
+            .ok_or_else(|| Error::validate("the transfer is still running (no result yet)"))??;
+        if !meta_out.is_null() {
+            // SAFETY: non-NULL, writable per the contract.
+            unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
+        }
+        Ok(())
+    }
+}
+
+/// Takes the resume token of a paused transfer (state `OSS_TRANSFER_STATE_PAUSED`): an opaque
+/// byte string for `oss_client_start_resume`, here or in another process (it holds no secret:
+/// bucket, key, version, destination, range, part size and the finished parts' CRCs). Once per
+/// transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
+/// `oss_bytes_free`. Errors: NULL arguments; not paused or taken already (`ValidateError`).
+///
+/// # Safety
+/// `transfer` NULL or live; `token_out`, `len_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_take_resume_token(
+    transfer: *const oss_transfer_t,
+    token_out: *mut *mut u8,
+    len_out: *mut usize,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(token_out, "token_out")?;
+        check_out(len_out, "len_out")?;
+        // SAFETY: NULL or live per the contract.
+        let t = unsafe { try_ref(transfer, "transfer")? };
+        let bytes = t.take_resume_token()?.into_boxed_slice();
+        let len = bytes.len();
+        // SAFETY: both checked non-NULL and writable per the contract.
+        unsafe {
+            write_out(len_out, len);
+            write_out(token_out, Box::into_raw(bytes).cast::<u8>());
+        }
+        Ok(())
+    }
+}
+
+/// Frees bytes returned by the library (`oss_transfer_take_resume_token`) with their length.
+/// NULL is a no-op.
+///
+/// # Safety
+/// `bytes` NULL or from this library with exactly `len`, not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_bytes_free(bytes: *mut u8, len: usize) {
+    ffi_boundary! {
+        if !bytes.is_null() {
+            // SAFETY: bytes came from Box::into_raw of a boxed slice of len bytes, freed once.
+            drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(bytes, len)) });
+        }
+    }
+}
+
+/// Another reference to the same transfer (NULL for NULL); release it with `oss_transfer_free`.
+///
+/// # Safety
+/// `transfer` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_clone(
+    transfer: *const oss_transfer_t,
+) -> *const oss_transfer_t {
+    ffi_boundary! {
+        // SAFETY: NULL or from a start call / oss_transfer_clone (Arc handles), live.
+        unsafe { clone_arc(transfer) }
+    }
+}
+
+/// Releases one reference. NULL is a no-op. A running transfer is not stopped by this (cancel
+/// it first to stop it); its completion callback is still called once.
+///
+/// # Safety
+/// NULL or from a start call / `oss_transfer_clone`, each released once, not while another call
+/// on that reference runs.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_free(transfer: *const oss_transfer_t) {
+    ffi_boundary! {
+        // SAFETY: NULL or an Arc handle of ours, released once.
+        unsafe { free_arc(transfer) };
+    }
+}
