@@ -44,15 +44,39 @@ Mode 2 (scale): threads 1,2,4,8,16,32 at --size, then sizes 64M,256M,1G (+2G,4G 
 Mode 3 (crc): CRC64 on vs off (`--no-crc`), and a download interrupted (SIGINT) at 50% then
 resumed vs an uninterrupted one.
 
+Shaped network (issue 13 item 5; run only when named in --modes): the emulator started with its own
+shaping flags (emulator/README.md, "Network shaping"), one emulator process per phase.
+  shaped         --size (1G) with --latency 20 --connect-latency 20 --conn-rate 25MB/s, once per
+                 --total-rate variant (default 100MB/s,none: a 100 MB/s total cap, then no total
+                 cap) and protocol; --shaped-tools: cpp-ffi (our C++ layer, defaults), ffi-c
+                 (oss_download, its defaults, checkpoint dir), ffi-c-max (oss_download
+                 --throughput-target max; skipped with a note when the example refuses it),
+                 cpp-official (defaults), cpp-official-tN (N in --official-threads 8,16; part size
+                 --part-size), curl; in the --order schedule, --rounds (default one full cycle).
+                 Median (min-max) seconds and MB/s, % of the total cap, x the per-connection cap.
+  small          --objects (1000) objects of --small-min..--small-max bytes (64K..1M, sizes from
+                 --objects-seed), one resumable download after another in one process per run
+                 (bench/cpp/resumable_many.cpp against our C++ layer and the official SDK; curl:
+                 one process, a -K list of url/output pairs, sequential, one reused connection),
+                 --latency/--connect-latency only (no rate cap); default 2 full cycles. Objects per
+                 second, ours / official; every output checked (size + SHA-256 of the source)
+                 after its run, untimed.
+  shaped-memory  peak RSS of oss_download --threads N (N in --memory-threads 8,32,64) through the
+                 shaped emulator of each --total-rate variant, also with --memory-budget BYTES (64M)
+                 when the example accepts it (skipped with a note otherwise); --rounds (default 2).
+  python3 bench/run.py --modes shaped,small,shaped-memory --no-https --size 64M --rounds 1 --objects 50
+
 Output: bench/results/runs.csv (every run, with its predecessor), bench/results/summary.csv,
 bench/results/summary.md (the tables, the machine, the load) and bench/results/bench.png.
 """
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import platform
+import random
 import shutil
 import signal
 import statistics
@@ -122,6 +146,10 @@ RUSAGE = os.path.join(REPO, "target/bench/rusage")
 CPP_SRC = os.path.join(HERE, "cpp", "resumable_bench.cpp")
 CPP_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_bench_ffi"),
            "official": os.path.join(REPO, "target/bench/resumable_bench_official")}
+# the "small" mode's program: many ResumableDownloadObject calls in one process
+CPP_MANY_SRC = os.path.join(HERE, "cpp", "resumable_many.cpp")
+CPP_MANY_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_many_ffi"),
+                "official": os.path.join(REPO, "target/bench/resumable_many_official")}
 
 
 def build(args):
@@ -135,10 +163,11 @@ def build(args):
                    stderr=subprocess.DEVNULL)
 
 
-def build_cpp(want):
-    """Builds bench/cpp/resumable_bench.cpp against our C++ layer ("ffi") and against the official
-    C++ SDK ("official", built once into the cache by bench/cpp/build-official-sdk.sh).
-    Returns ({which: binary}, {which: why it is not there})."""
+def build_cpp(want, src=CPP_SRC, bins=CPP_BIN):
+    """Builds bench/cpp/resumable_bench.cpp (or src into bins) against our C++ layer ("ffi") and
+    against the official C++ SDK ("official", built once into the cache by
+    bench/cpp/build-official-sdk.sh). Returns ({which: binary}, {which: why it is not there})."""
+    name = os.path.basename(src)
     cxx = os.environ.get("CXX", "c++")
     built, skipped = {}, {}
     if not shutil.which(cxx):
@@ -146,13 +175,13 @@ def build_cpp(want):
     flags = ["-std=c++11", "-O2", "-g", "-Wall", "-Wextra", "-pedantic"]
     if "ffi" in want:
         rel = os.path.join(REPO, "target/release")
-        cmd = [cxx] + flags + ["-Werror", "-I" + os.path.join(REPO, "include"), CPP_SRC, "-o", CPP_BIN["ffi"],
+        cmd = [cxx] + flags + ["-Werror", "-I" + os.path.join(REPO, "include"), src, "-o", bins["ffi"],
                                "-L" + rel, "-loss_ffi", "-Wl,-rpath," + rel]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode == 0:
-            built["ffi"] = CPP_BIN["ffi"]
+            built["ffi"] = bins["ffi"]
         else:
-            skipped["ffi"] = "resumable_bench.cpp does not compile against our C++ layer:\n" + r.stderr[-3000:]
+            skipped["ffi"] = f"{name} does not compile against our C++ layer:\n" + r.stderr[-3000:]
             log("C++ layer rows skipped: " + skipped["ffi"])
     if "official" in want:
         log("official C++ SDK 1.10.1: bench/cpp/build-official-sdk.sh (built once into a cache; "
@@ -167,19 +196,19 @@ def build_cpp(want):
             log("official C++ SDK rows skipped: " + skipped["official"])
         else:
             prefix = r.stdout.strip().splitlines()[-1]
-            cmd = [cxx] + flags + ["-I" + os.path.join(prefix, "include"), CPP_SRC, "-o", CPP_BIN["official"],
+            cmd = [cxx] + flags + ["-I" + os.path.join(prefix, "include"), src, "-o", bins["official"],
                                    "-L" + os.path.join(prefix, "lib"), "-lalibabacloud-oss-cpp-sdk", "-lcurl",
                                    "-lssl", "-lcrypto", "-lpthread"]
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode == 0:
-                built["official"] = CPP_BIN["official"]
+                built["official"] = bins["official"]
                 try:
                     with open(os.path.join(prefix, ".complete")) as f:
                         log(f"  official C++ SDK in {prefix} ({f.read().strip()})")
                 except OSError:
                     pass
             else:
-                skipped["official"] = "resumable_bench.cpp does not build against the official SDK:\n" + r.stderr[-3000:]
+                skipped["official"] = f"{name} does not build against the official SDK:\n" + r.stderr[-3000:]
                 log("official C++ SDK rows skipped: " + skipped["official"])
     return built, skipped
 
@@ -188,20 +217,29 @@ class Emulator:
     """One oss-emulator process; with tls=True it serves HTTPS with a CA written to ca.pem next to
     the root (a second process on the same root: the same files, so the same page cache)."""
 
-    def __init__(self, root, sizes, tls=False):
+    def __init__(self, root, sizes, tls=False, shaping=(), objects=()):
+        """shaping: the emulator's shaping flags (--latency MS ... --total-rate RATE), as given;
+        objects: more (key, size) pairs to create (the small mode's objects)."""
         self.root = root
         self.tls = tls
         self.ca = None
+        self.shaping = list(shaping)
         os.makedirs(root, exist_ok=True)
         cmd = [os.path.join(REPO, "target/release/oss-emulator"), "--root", root, "--port", "0",
                "--access-key-id", AK, "--access-key-secret", SK, "--public-read", BUCKET]
         for n in sorted(set(sizes)):
             cmd += ["--create-object", f"{BUCKET}/{self.key(n)}:{n}"]
+        for key, n in objects:
+            cmd += ["--create-object", f"{BUCKET}/{key}:{n}"]
+        cmd += self.shaping
         if tls:
-            self.ca = os.path.join(os.path.dirname(root), "ca.pem")
+            self.ca = os.path.join(os.path.dirname(root), "ca-shaped.pem" if shaping else "ca.pem")
             cmd += ["--tls", "--tls-cert-out", self.ca]
+        self.cmd = cmd
         log(f"starting the emulator{' (HTTPS)' if tls else ''} (objects "
-            f"{', '.join(size_name(n) for n in sorted(set(sizes)))}; created once, cached in {root})")
+            f"{', '.join([size_name(n) for n in sorted(set(sizes))] + ([f'{len(objects)} small ones'] if objects else [])) or 'already there'}"
+            f"; created once, cached in {root})"
+            f"{' shaped: ' + ' '.join(self.shaping) if self.shaping else ''}")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith("listening on "):
@@ -219,12 +257,23 @@ class Emulator:
     def url(self, n):
         return f"{self.endpoint}/{BUCKET}/{self.key(n)}"
 
+    def key_url(self, key):
+        return f"{self.endpoint}/{BUCKET}/{key}"
+
     def stop(self):
         self.proc.terminate()
         self.proc.wait()
 
 
 # ---------------------------------------------------------------- running one child
+
+def file_digest(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
 
 def run_child(cmd, env=None, interrupt_after=None):
     """Runs cmd; returns (exit status, wall seconds, cpu seconds, peak RSS KiB, stdout, stderr)."""
@@ -263,13 +312,20 @@ class Bench:
         self.args, self.emus, self.work = args, emus, work
         self.emu = emus["http"]
         self.rows = []
-        self.example = os.path.join(REPO, "target/examples/oss_download")
+        self.example = args.example or os.path.join(REPO, "target/examples/oss_download")
         self.env = dict(os.environ, OSS_ACCESS_KEY_ID=AK, OSS_ACCESS_KEY_SECRET=SK)
         self.out = os.path.join(work, "out.bin")
         self.ckpt = os.path.join(work, "ckpt")
         self.cpp_bins = {}
+        self.cpp_many_bins = {}
+        self.refused = {}  # tool label -> why the example refused its options
+        self.root = os.path.join(args.work, "root")
+        self.list_file = os.path.join(os.path.dirname(work), "small-list.txt")  # outside the cleared dir
+        self.digests = {}
+        self.verified = 0
         self.after = ""  # the predecessor recorded with the next row (mode 1)
         self.tool_id = ""  # the --tools id recorded with the next row
+        self.variant = ""  # the shaping variant recorded with the next row (shaped modes)
 
     def prepare(self):
         """The disk-state preparation before every timed run, identical for every tool and
@@ -284,7 +340,8 @@ class Bench:
                "seconds": round(seconds, 4), "mb_s": round(size / seconds / MB, 1),
                "cpu_s_per_gib": round(cpu / (size / GIB), 3), "peak_rss_mib": round(rss_kib / 1024, 1),
                "wall_s": round(wall, 4), "extra": extra, "proto": proto,
-               "after": self.after if mode == "compare" else "", "tool_id": self.tool_id}
+               "after": self.after if mode in ("compare", "shaped", "small") else "", "tool_id": self.tool_id,
+               "variant": self.variant}
         self.rows.append(row)
         log(f"  {mode:8} {tool:40} {size_name(size):>5} t={threads:<3} r{rnd}: {row['mb_s']:8.1f} MB/s "
             f"{row['seconds']:7.3f} s  cpu {row['cpu_s_per_gib']:.2f} s/GiB  rss {row['peak_rss_mib']:.1f} MiB"
@@ -369,6 +426,95 @@ class Bench:
         if rc != 0:
             raise SystemExit(f"dd failed: {err}")
         return self.record(mode, tool, size, 1, rnd, wall, wall, cpu, rss)
+
+    def run_example(self, mode, size, rnd, tool, args=(), proto="http", threads=0):
+        """examples-c/oss_download (--example) with a checkpoint dir and only `args` beyond it (no
+        --threads/--part-size unless given: the example's own defaults). Returns the row, or None
+        when the example refuses an option (exit 2, usage): the caller skips that tool (and it
+        is not run again in this bench run)."""
+        if tool in self.refused:
+            return None
+        self.prepare()
+        emu = self.emus[proto]
+        cmd = [self.example, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--key", emu.key(size),
+               "--output", self.out, "--checkpoint-dir", self.ckpt, "--progress", "none"] + list(args)
+        rc, wall, cpu, rss, out, err = run_child(cmd, dict(self.env, **self.tls_env(proto)))
+        if rc == 2:
+            self.refused[tool] = (err.strip().splitlines() or ["usage error"])[0]
+            log(f"  {tool}: oss_download refused {' '.join(args)}: {self.refused[tool]} (skipped)")
+            return None
+        if rc != 0:
+            raise SystemExit(f"oss_download {' '.join(args)} failed ({rc}): {err}")
+        self.check_output(size, "oss_download")
+        return self.record(mode, tool, size, threads, rnd, wall, wall, cpu, rss, proto=proto,
+                           extra=" ".join(args))
+
+    def verify_many(self, jobs, what):
+        """Untimed: every output of the small mode has the source's size and SHA-256."""
+        bad = []
+        for key, n, out in jobs:
+            got = os.path.getsize(out) if os.path.exists(out) else -1
+            if got != n:
+                bad.append(f"{key}: {got} bytes, expected {n}")
+            elif file_digest(out) != self.source_digest(key):
+                bad.append(f"{key}: SHA-256 differs from the source")
+        if bad:
+            raise SystemExit(f"{what}: {len(bad)} of {len(jobs)} outputs wrong: " + "; ".join(bad[:5]))
+        self.verified += len(jobs)
+
+    def source_digest(self, key):
+        if key not in self.digests:
+            self.digests[key] = file_digest(os.path.join(self.root, BUCKET, key))
+        return self.digests[key]
+
+    def many_jobs(self, objects):
+        """[(key, size, output path)] for the small mode, outputs in the (cleared) download dir."""
+        return [(key, n, os.path.join(self.work, f"{i:05d}.bin")) for i, (key, n) in enumerate(objects)]
+
+    def many_cpp(self, mode, which, objects, rnd, tool, proto="http"):
+        """bench/cpp/resumable_many (one process, one client, one ResumableDownloadObject per
+        object, one after another) against our C++ layer or the official SDK, at their defaults."""
+        self.prepare()
+        emu = self.emus[proto]
+        jobs = self.many_jobs(objects)
+        with open(self.list_file, "w") as f:
+            for key, _, out in jobs:
+                f.write(f"{key}\t{out}\n")
+        cmd = [self.cpp_many_bins[which], "--endpoint", emu.endpoint, "--bucket", BUCKET, "--list", self.list_file]
+        if self.args.cpp_checkpoint:
+            cmd += ["--checkpoint-dir", self.ckpt]
+        if proto == "https":
+            cmd += ["--ca-file", emu.ca]
+        rc, wall, cpu, rss, out, err = run_child(cmd, self.env)
+        if rc != 0:
+            raise SystemExit(f"resumable_many ({which}) failed ({rc}): {err[-3000:]}")
+        res = json.loads(out.strip().splitlines()[-1])
+        total = sum(n for _, n, _ in jobs)
+        if res["objects"] != len(jobs) or res["bytes"] != total:
+            raise SystemExit(f"resumable_many ({which}): {res} for {len(jobs)} objects of {total} bytes")
+        self.verify_many(jobs, f"resumable_many ({which})")
+        return self.record(mode, tool, total, 0, rnd, wall, wall, cpu, rss, proto=proto,
+                           extra=f"{len(jobs)} objects, loop {res['seconds']:.3f} s")
+
+    def many_curl(self, mode, objects, rnd, tool, proto="http"):
+        """One curl process for all the objects, one after another (a -K config of url/output
+        pairs: sequential transfers on one reused connection), public-read bucket."""
+        self.prepare()
+        emu = self.emus[proto]
+        jobs = self.many_jobs(objects)
+        with open(self.list_file, "w") as f:
+            for key, _, out in jobs:
+                f.write(f'url = "{emu.key_url(key)}"\noutput = "{out}"\n')
+        cmd = ["curl", "-s", "-f", "-K", self.list_file]
+        if proto == "https":
+            cmd += ["--cacert", emu.ca]
+        rc, wall, cpu, rss, out, err = run_child(cmd)
+        if rc != 0:
+            raise SystemExit(f"curl -K failed ({rc}): {err[-3000:]}")
+        self.verify_many(jobs, "curl -K")
+        total = sum(n for _, n, _ in jobs)
+        return self.record(mode, tool, total, 1, rnd, wall, wall, cpu, rss, proto=proto,
+                           extra=f"{len(jobs)} objects")
 
     def python_sdk(self, mode, which, size, threads, rnd, proto="http", tool=None):
         self.prepare()
@@ -615,6 +761,431 @@ def mode_crc(b):
     return rows
 
 
+# ---------------------------------------------------------------- shaped network (issue 13 item 5)
+
+def parse_rate(s):
+    """The emulator's RATE syntax (emulator/README.md): a number with K/M/G or KiB/MiB/GiB (powers
+    of 1024) or KB/MB/GB (powers of 1000), optionally followed by /s. Returns bytes per second."""
+    t = s.strip()
+    if t.lower().endswith("/s"):
+        t = t[:-2]
+    units = (("KIB", 1 << 10), ("MIB", 1 << 20), ("GIB", 1 << 30), ("KB", 10 ** 3), ("MB", 10 ** 6),
+             ("GB", 10 ** 9), ("K", 1 << 10), ("M", 1 << 20), ("G", 1 << 30))
+    for suffix, mult in units:
+        if t.upper().endswith(suffix):
+            return int(float(t[:-len(suffix)]) * mult)
+    return int(t)
+
+
+def rate_name(bps):
+    return f"{bps / MB:g} MB/s"
+
+
+def shaped_variants(a):
+    """[(name, total rate string or None)] from --total-rate (a comma list; "none" = no total cap)."""
+    out = []
+    for v in a.total_rate.split(","):
+        v = v.strip()
+        if not v:
+            continue
+        if v.lower() in ("none", "off", "0", "no"):
+            out.append(("no total cap", None))
+        else:
+            out.append((f"total cap {rate_name(parse_rate(v))}", v))
+    return out
+
+
+def shaping_flags(a, total=None, rates=True):
+    """The emulator's shaping flags of a shaped-mode phase (the interface: emulator/README.md)."""
+    flags = ["--latency", str(a.latency), "--connect-latency", str(a.connect_latency)]
+    if a.jitter:
+        flags += ["--jitter", str(a.jitter), "--seed", str(a.seed)]
+    if rates and a.conn_rate.lower() not in ("none", "off", ""):
+        flags += ["--conn-rate", a.conn_rate]
+    if rates and total:
+        flags += ["--total-rate", total]
+    return flags
+
+
+def protocols(a):
+    return ["http", "https"] if a.https else ["http"]
+
+
+def shaped_tool_ids(a):
+    """The shaped mode's tool ids (--shaped-tools; default all): cpp-ffi, ffi-c, ffi-c-max,
+    cpp-official, cpp-official-tN for N in --official-threads, curl."""
+    every = (["cpp-ffi", "ffi-c", "ffi-c-max", "cpp-official"] +
+             [f"cpp-official-t{n}" for n in a.official_threads] + ["curl"])
+    if a.shaped_tools in (None, "", "all"):
+        return every
+    ids = [x.strip() for x in a.shaped_tools.split(",") if x.strip()]
+    bad = [x for x in ids if x not in every and not (x.startswith("cpp-official-t") and x[14:].isdigit())]
+    if bad:
+        raise SystemExit(f"unknown --shaped-tools {', '.join(bad)}; known: {', '.join(every)} (cpp-official-tN)")
+    return ids
+
+
+SMALL_TOOL_IDS = ["cpp-ffi", "cpp-official", "curl"]
+
+
+def small_tool_ids(a):
+    if a.small_tools in (None, "", "all"):
+        return list(SMALL_TOOL_IDS)
+    ids = [x.strip() for x in a.small_tools.split(",") if x.strip()]
+    bad = [x for x in ids if x not in SMALL_TOOL_IDS]
+    if bad:
+        raise SystemExit(f"unknown --small-tools {', '.join(bad)}; known: {', '.join(SMALL_TOOL_IDS)}")
+    return ids
+
+
+def small_objects(a):
+    """The small mode's objects: --objects keys with sizes uniform in [--small-min, --small-max]
+    bytes, from random.Random(--objects-seed); the size is part of the key, so that a cached file
+    of another size is never taken for the object."""
+    rng = random.Random(a.objects_seed)
+    lo, hi = a.small_min, a.small_max
+    out = []
+    for i in range(a.objects):
+        n = rng.randint(lo, hi)
+        out.append((f"small/s{a.objects_seed}-{i:05d}-{n}.bin", n))
+    return out
+
+
+def example_accepts(example, flag, value):
+    """(True, "") when examples-c/oss_download accepts `flag value` (probed as `oss_download flag
+    value --help`: exit 0 once the option is parsed), else (False, why)."""
+    try:
+        r = subprocess.run([example, flag, value, "--help"], capture_output=True, text=True, timeout=30)
+    except OSError as e:
+        return False, f"cannot run {example}: {e}"
+    if r.returncode == 0 and flag not in r.stderr:
+        return True, ""
+    why = (r.stderr.strip().splitlines() or [f"exit status {r.returncode}"])[0]
+    return False, f"{os.path.basename(example)} does not accept {flag} {value} ({why})"
+
+
+def shaped_label(tid, a):
+    if tid.startswith("cpp-official-t"):
+        return f"official C++ SDK 1.10.1 (t={tid[14:]})"
+    return {"cpp-ffi": "oss-ffi C++ layer (defaults)",
+            "ffi-c": "oss-ffi C oss_download (defaults)",
+            "ffi-c-max": "oss-ffi C oss_download --throughput-target max",
+            "cpp-official": "official C++ SDK 1.10.1 (defaults)",
+            "curl": "curl -o FILE"}[tid]
+
+
+def run_shaped_slot(b, tid, proto, rnd, mode="shaped"):
+    a, size = b.args, b.args.size
+    label = shaped_label(tid, a)
+    if tid == "ffi-c":
+        return b.run_example(mode, size, rnd, label, proto=proto)
+    if tid == "ffi-c-max":
+        return b.run_example(mode, size, rnd, label, args=["--throughput-target", "max"], proto=proto)
+    if tid == "cpp-ffi":
+        return b.cpp(mode, "ffi", size, 0, rnd, label, proto=proto)
+    if tid == "cpp-official":
+        return b.cpp(mode, "official", size, 0, rnd, label, proto=proto)
+    if tid.startswith("cpp-official-t"):
+        return b.cpp(mode, "official", size, int(tid[14:]), rnd, label, proto=proto)
+    if tid == "curl":
+        return b.curl(mode, size, rnd, proto=proto, tool=label)
+    raise SystemExit(f"unknown shaped tool {tid}")
+
+
+class ShapedPhase:
+    """A shaped emulator (HTTP or HTTPS) for one phase: `with ShapedPhase(b, flags, proto):` puts
+    it in b.emus[proto] and stops it at the end (one process per phase, so that its buckets
+    start full and only this phase's connections share the total cap)."""
+
+    def __init__(self, b, flags, proto):
+        self.b, self.flags, self.proto = b, flags, proto
+
+    def __enter__(self):
+        self.saved = self.b.emus
+        self.emu = Emulator(self.b.root, [], tls=self.proto == "https", shaping=self.flags)
+        self.b.emus = dict(self.saved, **{self.proto: self.emu})
+        return self.emu
+
+    def __exit__(self, *exc):
+        self.emu.stop()
+        self.b.emus = self.saved
+        return False
+
+
+def run_schedule(b, mode, ids, proto, runner, rounds=None):
+    """Runs one phase's balanced/rotated/random schedule (bench/order.py, --order; --rounds, or
+    `rounds`, or one full balanced cycle); returns (rows, (ids, rounds, lead, schedule))."""
+    a = b.args
+    rounds = a.rounds or rounds or orderlib.full_cycle(len(ids))
+    lead, sched = orderlib.schedule(ids, rounds, a.order, a.seed)
+    log(f"{mode} order: " + describe_order(a, proto, ids, rounds, lead, sched))
+    rows = []
+    b.after = ""
+    prev = "(start)"
+    if lead:
+        b.tool_id = lead
+        runner(lead, 0, "lead-in")
+        prev = lead
+    for rnd, slots in enumerate(sched, 1):
+        for slot in slots:
+            if slot == orderlib.IDLE:
+                b.prepare()
+                time.sleep(a.idle_seconds)
+            else:
+                b.after, b.tool_id = prev, slot
+                row = runner(slot, rnd, mode)
+                if row is not None:
+                    rows.append(row)
+            prev = slot
+    b.after = b.tool_id = ""
+    return rows, (ids, rounds, lead, sched)
+
+
+def mode_shaped(b, cpp_skipped):
+    """(a) 1 GiB (--size) through the shaped emulator, each --total-rate variant, each protocol:
+    our defaults, our throughput-target mode, the official SDK at its defaults and at
+    --official-threads, curl. Returns (rows, [(variant, total, proto, order)], {tool: why skipped})."""
+    a = b.args
+    skipped = {}
+    ids = shaped_tool_ids(a)
+    for tid in ids:
+        if tid == "cpp-ffi" and "ffi" in cpp_skipped:
+            skipped[tid] = cpp_skipped["ffi"]
+        elif tid.startswith("cpp-official") and "official" in cpp_skipped:
+            skipped[tid] = cpp_skipped["official"]
+    if "ffi-c-max" in ids:
+        ok, why = example_accepts(b.example, "--throughput-target", "max")
+        if not ok:
+            skipped["ffi-c-max"] = why
+    ids = [t for t in ids if t not in skipped]
+    for tid, why in skipped.items():
+        log(f"  shaped: not measured: {tid}: {why.splitlines()[0]}")
+    rows, phases_run = [], []
+    for vname, total in shaped_variants(a):
+        flags = shaping_flags(a, total)
+        for proto in protocols(a):
+            log(f"mode shaped: {size_name(a.size)}, {vname}, {proto.upper()}, emulator {' '.join(flags)}, "
+                f"tools {', '.join(ids)}")
+            b.variant = vname
+            with ShapedPhase(b, flags, proto):
+                prows, order = run_schedule(b, "shaped", ids, proto,
+                                            lambda tid, rnd, mode: run_shaped_slot(b, tid, proto, rnd, mode))
+            rows += prows
+            phases_run.append((vname, total, proto, flags, order))
+    b.variant = ""
+    for tool, why in b.refused.items():
+        skipped.setdefault(tool, why)
+    return rows, phases_run, skipped
+
+
+def mode_small(b, cpp_skipped):
+    """(b) --objects objects of --small-min..--small-max bytes, one resumable download after
+    another in one process per tool run, through an emulator with --latency/--connect-latency
+    (no rate caps). Returns (rows, [(proto, flags, order)], {tool: why skipped})."""
+    a = b.args
+    objects = small_objects(a)
+    skipped = {}
+    ids = small_tool_ids(a)
+    for tid in ids:
+        if tid.startswith("cpp-"):
+            which = "ffi" if tid == "cpp-ffi" else "official"
+            if which in cpp_skipped:
+                skipped[tid] = cpp_skipped[which]
+    ids = [t for t in ids if t not in skipped]
+    total = sum(n for _, n in objects)
+    log(f"mode small: {len(objects)} objects, {size_name(a.small_min)}..{size_name(a.small_max)} "
+        f"(seed {a.objects_seed}), {total / MB:.1f} MB; hashing the sources (untimed)")
+    for key, _ in objects:  # the SHA-256 of every source, once; also page-caches them
+        b.source_digest(key)
+    labels = {"cpp-ffi": "oss-ffi C++ layer (defaults), resumable_many",
+              "cpp-official": "official C++ SDK 1.10.1 (defaults), resumable_many",
+              "curl": "curl -K (one process, sequential URLs)"}
+
+    def runner(tid, rnd, mode, proto):
+        if tid == "curl":
+            return b.many_curl(mode, objects, rnd, labels[tid], proto=proto)
+        return b.many_cpp(mode, "ffi" if tid == "cpp-ffi" else "official", objects, rnd, labels[tid], proto=proto)
+
+    rows, phases_run = [], []
+    flags = shaping_flags(a, rates=False)
+    for proto in protocols(a):
+        log(f"mode small: {proto.upper()}, emulator {' '.join(flags)}, tools {', '.join(ids)}")
+        b.variant = "latency only"
+        with ShapedPhase(b, flags, proto):
+            prows, order = run_schedule(b, "small", ids, proto, lambda tid, rnd, mode: runner(tid, rnd, mode, proto),
+                                        rounds=2 * orderlib.full_cycle(len(ids)))
+        rows += prows
+        phases_run.append((proto, flags, order))
+    b.variant = ""
+    for r in rows:
+        r["objects"] = len(objects)
+    return rows, phases_run, skipped
+
+
+def mode_memory(b):
+    """(c) peak RSS of the shaped download with our C example at --memory-threads parts in flight,
+    and the same with --memory-budget when the example accepts it, per --total-rate variant and
+    protocol. Returns (rows, {what: why skipped})."""
+    a = b.args
+    skipped = {}
+    budget = str(a.memory_budget)
+    with_budget, why = example_accepts(b.example, "--memory-budget", budget)
+    if not with_budget:
+        skipped[f"--memory-budget {budget}"] = why
+        log(f"  shaped-memory: without --memory-budget: {why}")
+    rounds = a.rounds or 2
+    rows = []
+    for vname, total in shaped_variants(a):
+        flags = shaping_flags(a, total)
+        for proto in protocols(a):
+            log(f"mode shaped-memory: {size_name(a.size)}, {vname}, {proto.upper()}, threads {a.memory_threads}"
+                f"{', also with --memory-budget ' + budget if with_budget else ''}, {rounds} round(s)")
+            b.variant = vname
+            with ShapedPhase(b, flags, proto):
+                runs = [(t, False) for t in a.memory_threads] + ([(t, True) for t in a.memory_threads]
+                                                                 if with_budget else [])
+                for rnd in range(1, rounds + 1):
+                    k = (rnd - 1) % len(runs)  # rotate the order from round to round
+                    for t, budgeted in runs[k:] + runs[:k]:
+                        args = ["--threads", str(t)] + (["--memory-budget", budget] if budgeted else [])
+                        tool = f"oss-ffi C oss_download t={t}" + (f" budget {size_name(a.memory_budget)}" if budgeted else "")
+                        row = b.run_example("memory", a.size, rnd, tool, args=args, proto=proto, threads=t)
+                        if row is not None:
+                            row["budget"] = a.memory_budget if budgeted else 0
+                            rows.append(row)
+    b.variant = ""
+    for tool, why in b.refused.items():
+        skipped.setdefault(tool, why)
+    return rows, skipped
+
+
+def _mmm(vals, fmt="{:.3f}"):
+    vals = sorted(vals)
+    return f"{fmt.format(statistics.median(vals))} ({fmt.format(vals[0])}-{fmt.format(vals[-1])})"
+
+
+def report_shaped(a, rows, phases_run, skipped):
+    lines, summary = ["## Shaped network (issue 13 item 5)", ""], []
+    conn = parse_rate(a.conn_rate) if a.conn_rate.lower() not in ("none", "off", "") else None
+    if rows or phases_run:
+        lines += [f"### shaped: {size_name(a.size)}, latency {a.latency} ms, connect latency {a.connect_latency} ms"
+                  f"{f', jitter {a.jitter} ms' if a.jitter else ''}, per-connection cap "
+                  f"{rate_name(conn) if conn else 'none'}", ""]
+    for vname, total, proto, flags, (ids, rounds, lead, sched) in phases_run:
+        prow = [r for r in rows if r["variant"] == vname and r["proto"] == proto]
+        cap = parse_rate(total) if total else None
+        lines += [f"#### {vname}, {proto.upper()}", "",
+                  f"Emulator: `oss-emulator {' '.join(flags)}{' --tls' if proto == 'https' else ''}`. Order: "
+                  + describe_order(a, proto, ids, rounds, lead, sched), "",
+                  "| tool | runs | median s (min-max) | MB/s median (min-max) | "
+                  + ("% of total cap | " if cap else "") + ("x per-conn cap | " if conn else "")
+                  + "official defaults / this | CPU s/GiB | peak RSS MiB |",
+                  "|---|---:|---:|---:|" + ("---:|" if cap else "") + ("---:|" if conn else "") + "---:|---:|---:|"]
+        off = [r["seconds"] for r in prow if r["tool_id"] == "cpp-official"]
+        off_med = statistics.median(off) if off else None
+        for tid in ids:
+            rs = [r for r in prow if r["tool_id"] == tid]
+            if not rs:
+                continue
+            secs = [r["seconds"] for r in rs]
+            mbs = [r["mb_s"] for r in rs]
+            med_mbs = a.size / statistics.median(secs) / MB
+            cells = [rs[0]["tool"], str(len(rs)), _mmm(secs), f"{med_mbs:.1f} ({min(mbs):.1f}-{max(mbs):.1f})"]
+            if cap:
+                cells.append(f"{100 * med_mbs * MB / cap:.0f}%")
+            if conn:
+                cells.append(f"{med_mbs * MB / conn:.2f}")
+            cells.append(f"{off_med / statistics.median(secs):.2f}x" if off_med else "")
+            cells.append(f"{statistics.median(r['cpu_s_per_gib'] for r in rs):.2f}")
+            cells.append(f"{statistics.median(r['peak_rss_mib'] for r in rs):.1f}")
+            name = f"**{cells[0]}**" if tid in ("cpp-ffi", "ffi-c", "ffi-c-max") else cells[0]
+            lines.append("| " + " | ".join([name] + cells[1:]) + " |")
+            summary.append({"section": f"shaped-{vname}-{proto}", "tool": rs[0]["tool"], "tool_id": tid,
+                            "runs": len(rs), "median_s": round(statistics.median(secs), 4), "min_s": min(secs),
+                            "max_s": max(secs), "mb_s": round(med_mbs, 1),
+                            "pct_of_total_cap": round(100 * med_mbs * MB / cap, 1) if cap else "",
+                            "cpu_s_per_gib": statistics.median(r["cpu_s_per_gib"] for r in rs),
+                            "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in rs)})
+        lines.append("")
+    if skipped:
+        lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
+    return lines, summary
+
+
+def report_small(a, rows, phases_run, skipped, verified):
+    lines, summary = [], []
+    if not phases_run:
+        return lines, summary
+    objs = small_objects(a)
+    total = sum(n for _, n in objs)
+    lines += [f"### small: {len(objs)} objects of {size_name(a.small_min)}..{size_name(a.small_max)} "
+              f"(seed {a.objects_seed}, {total / MB:.1f} MB in all), one resumable download after another, "
+              f"latency {a.latency} ms, connect latency {a.connect_latency} ms, no rate cap", ""]
+    for proto, flags, (ids, rounds, lead, sched) in phases_run:
+        prow = [r for r in rows if r["proto"] == proto]
+        lines += [f"#### {proto.upper()}", "", f"Emulator: `oss-emulator {' '.join(flags)}"
+                  f"{' --tls' if proto == 'https' else ''}`. Order: "
+                  + describe_order(a, proto, ids, rounds, lead, sched), "",
+                  "| tool | runs | median s (min-max) | objects/s median (min-max) | MB/s (median) | "
+                  "ms per object | CPU s | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        ops = {}
+        for tid in ids:
+            rs = [r for r in prow if r["tool_id"] == tid]
+            if not rs:
+                continue
+            secs = [r["seconds"] for r in rs]
+            rates = [len(objs) / s for s in secs]
+            med = statistics.median(secs)
+            ops[tid] = len(objs) / med
+            cpu = statistics.median(r["cpu_s_per_gib"] * r["size"] / GIB for r in rs)
+            lines.append(f"| {'**' + rs[0]['tool'] + '**' if tid == 'cpp-ffi' else rs[0]['tool']} | {len(rs)} | "
+                         f"{_mmm(secs)} | {_mmm(rates, '{:.1f}')} | {total / med / MB:.1f} | "
+                         f"{1000 * med / len(objs):.1f} | {cpu:.2f} | "
+                         f"{statistics.median(r['peak_rss_mib'] for r in rs):.1f} |")
+            summary.append({"section": f"small-{proto}", "tool": rs[0]["tool"], "tool_id": tid, "runs": len(rs),
+                            "median_s": round(med, 4), "min_s": min(secs), "max_s": max(secs),
+                            "objects_per_s": round(ops[tid], 2), "mb_s": round(total / med / MB, 1)})
+        lines.append("")
+        if "cpp-ffi" in ops and "cpp-official" in ops:
+            lines.append(f"Objects per second, ours / official C++ SDK ({proto.upper()}): "
+                         f"**{ops['cpp-ffi'] / ops['cpp-official']:.2f}x**"
+                         + (f"; ours / curl: {ops['cpp-ffi'] / ops['curl']:.2f}x" if "curl" in ops else "") + ".")
+            lines.append("")
+    lines += [f"Every output verified after its run, outside the timing: {verified} files, size and SHA-256 "
+              "equal to the emulator's source file.", ""]
+    if skipped:
+        lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
+    return lines, summary
+
+
+def report_memory(a, rows, skipped):
+    lines, summary = [], []
+    if not rows and not skipped:
+        return lines, summary
+    lines += [f"### shaped-memory: peak RSS of the C example, {size_name(a.size)} through the shaped emulator "
+              f"(latency {a.latency} ms, connect {a.connect_latency} ms, per-connection {a.conn_rate})", "",
+              "| variant | proto | threads | --memory-budget | runs | peak RSS MiB median (max) | "
+              "median s (min-max) | MB/s (median) |", "|---|---|---:|---|---:|---:|---:|---:|"]
+    keys = list(dict.fromkeys((r["variant"], r["proto"], r["threads"], r.get("budget", 0)) for r in rows))
+    first = {}
+    for k in keys:
+        first.setdefault(k[0], len(first))
+    for v, proto, t, budget in sorted(keys, key=lambda k: (first[k[0]], k[1], k[3], k[2])):
+        rs = [r for r in rows if (r["variant"], r["proto"], r["threads"], r.get("budget", 0)) == (v, proto, t, budget)]
+        rss = [r["peak_rss_mib"] for r in rs]
+        secs = [r["seconds"] for r in rs]
+        lines.append(f"| {v} | {proto.upper()} | {t} | {size_name(budget) if budget else '-'} | {len(rs)} | "
+                     f"{statistics.median(rss):.1f} ({max(rss):.1f}) | {_mmm(secs)} | "
+                     f"{a.size / statistics.median(secs) / MB:.1f} |")
+        summary.append({"section": f"shaped-memory-{v}-{proto}", "tool": rs[0]["tool"], "threads": t,
+                        "budget": budget, "runs": len(rs), "peak_rss_mib": statistics.median(rss),
+                        "peak_rss_mib_max": max(rss), "median_s": round(statistics.median(secs), 4)})
+    lines.append("")
+    if skipped:
+        lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
+    return lines, summary
+
+
 # ---------------------------------------------------------------- report
 
 def machine():
@@ -824,7 +1395,9 @@ def main():
     ap.add_argument("--threads", type=int, default=3, help="default thread count, also for the Python SDKs (3)")
     ap.add_argument("--best-threads", type=int, default=0, help="skip the quick sweep and use this count")
     ap.add_argument("--part-size", default="8M", help="part size for every tool (default 8M)")
-    ap.add_argument("--modes", default="compare,scale,crc", help="comma list of compare, scale, crc")
+    ap.add_argument("--modes", default="compare,scale,crc",
+                    help="comma list of compare, scale, crc (the default set) and shaped, small, "
+                         "shaped-memory (issue 13 item 5: a shaped emulator; run only when named)")
     ap.add_argument("--tools", default="all", help=f"mode 1 tools, comma list of {','.join(TOOL_IDS)} (default all)")
     ap.add_argument("--https", dest="https", action="store_true", default=True,
                     help="mode 1 also over HTTPS (the emulator's --tls; the default)")
@@ -846,6 +1419,37 @@ def main():
     ap.add_argument("--scale-threads", type=int, default=16, help="threads of the size sweep (16)")
     ap.add_argument("--scale-rounds", type=int, default=2)
     ap.add_argument("--crc-threads", type=int, default=0, help="threads for mode 3 (default: the best)")
+    g = ap.add_argument_group("shaped modes (issue 13 item 5): the emulator's shaping flags")
+    g.add_argument("--latency", type=int, default=20, metavar="MS",
+                   help="emulator --latency of the shaped modes (default 20)")
+    g.add_argument("--connect-latency", type=int, default=20, metavar="MS",
+                   help="emulator --connect-latency of the shaped modes (default 20)")
+    g.add_argument("--jitter", type=int, default=0, metavar="MS",
+                   help="emulator --jitter of the shaped modes (default 0: none; seeded by --seed)")
+    g.add_argument("--conn-rate", default="25MB/s", metavar="RATE",
+                   help="emulator --conn-rate of shaped and shaped-memory (default 25MB/s = 25*10^6 B/s; none)")
+    g.add_argument("--total-rate", default="100MB/s,none", metavar="RATE[,RATE...]",
+                   help="the variants of shaped and shaped-memory: emulator --total-rate per variant, "
+                        "'none' = no total cap (default 100MB/s,none: both, in that order)")
+    g.add_argument("--shaped-tools", default="all",
+                   help="shaped mode tools, comma list of cpp-ffi, ffi-c, ffi-c-max (oss_download "
+                        "--throughput-target max; skipped with a note if the example refuses it), "
+                        "cpp-official, cpp-official-tN, curl (default all)")
+    g.add_argument("--official-threads", default="8,16",
+                   help="thread counts of the official SDK rows cpp-official-tN of the shaped mode (default 8,16)")
+    g.add_argument("--objects", type=int, default=1000, help="small mode: number of objects (default 1000)")
+    g.add_argument("--small-min", default="64K", help="small mode: smallest object size (default 64K)")
+    g.add_argument("--small-max", default="1M", help="small mode: largest object size (default 1M)")
+    g.add_argument("--objects-seed", type=int, default=13, help="small mode: seed of the object sizes (default 13)")
+    g.add_argument("--small-tools", default="all",
+                   help=f"small mode tools, comma list of {','.join(SMALL_TOOL_IDS)} (default all)")
+    g.add_argument("--memory-threads", default="8,32,64",
+                   help="shaped-memory: the C example's --threads values (default 8,32,64)")
+    g.add_argument("--memory-budget", default="64M",
+                   help="shaped-memory: also run with oss_download --memory-budget BYTES (default 64M, passed "
+                        "as bytes; skipped with a note if the example refuses the option)")
+    g.add_argument("--example", default=None,
+                   help="the oss_download binary (default target/examples/oss_download of this tree)")
     ap.add_argument("--work", default=os.environ.get("OSS_BENCH_DIR", "/tmp/oss-ffi-bench"),
                     help="server root (objects cached there) and download directory")
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
@@ -862,19 +1466,37 @@ def main():
         return print_order(a)
     a.sweep_threads = [int(x) for x in a.sweep_threads.split(",")]
     a.sizes = [parse_size(x) for x in a.sizes.split(",")]
-    modes = set(a.modes.split(","))
+    a.official_threads = [int(x) for x in a.official_threads.split(",") if x.strip()]
+    a.memory_threads = [int(x) for x in a.memory_threads.split(",") if x.strip()]
+    a.memory_budget = parse_size(a.memory_budget)
+    a.small_min, a.small_max = parse_size(a.small_min), parse_size(a.small_max)
+    modes = set(m.strip() for m in a.modes.split(",") if m.strip())
+    unknown = modes - {"compare", "scale", "crc", "shaped", "small", "shaped-memory"}
+    if unknown:
+        raise SystemExit(f"unknown --modes {', '.join(sorted(unknown))}")
+    if a.small_min > a.small_max or a.small_min < 1:
+        raise SystemExit("--small-min must be at least 1 and at most --small-max")
+    for v in shaped_variants(a):  # fail early on a bad RATE
+        if v[1]:
+            parse_rate(v[1])
     tools = selected_tools(a) if "compare" in modes else []
+    shaped_ids = shaped_tool_ids(a) if "shaped" in modes else []
+    small_ids = small_tool_ids(a) if "small" in modes else []
 
     mods = [PY_MODULE[t] for t in tools if t in PY_MODULE] + ["matplotlib"]
     py_failed = ensure_python_packages(mods)
     build(a)
     want_cpp = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
-                if any(t.startswith(prefix) for t in tools)]
+                if any(t.startswith(prefix) for t in tools + shaped_ids)]
     cpp_bins, cpp_skipped = build_cpp(want_cpp)
+    want_many = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
+                 if any(t.startswith(prefix) for t in small_ids)]
+    many_bins, many_skipped = build_cpp(want_many, CPP_MANY_SRC, CPP_MANY_BIN) if want_many else ({}, {})
     load0 = os.getloadavg()
-    sizes = [a.size] + (a.sizes + ([2 << 30, 4 << 30] if a.big else []) if "scale" in modes else [])
+    sizes = ([a.size] if modes - {"small"} else []) + (a.sizes + ([2 << 30, 4 << 30] if a.big else [])
+                                                     if "scale" in modes else [])
     root = os.path.join(a.work, "root")
-    emus = {"http": Emulator(root, sizes)}
+    emus = {"http": Emulator(root, sizes, objects=small_objects(a) if "small" in modes else ())}
     dl = os.path.join(a.work, "dl")
     os.makedirs(dl, exist_ok=True)
     b = None
@@ -883,6 +1505,7 @@ def main():
             emus["https"] = Emulator(root, sizes, tls=True)
         b = Bench(a, emus, dl)
         b.cpp_bins = cpp_bins
+        b.cpp_many_bins = many_bins
         for s in sorted(set(sizes)):  # page-cache every object on the server side
             b.curl("warmup", s, 0, dest="/dev/null")
         compare, best, orders, skipped = ([], a.best_threads or a.threads, {}, {})
@@ -891,6 +1514,16 @@ def main():
         a.crc_threads = a.crc_threads or best
         scale = mode_scale(b) if "scale" in modes else []
         crc = mode_crc(b) if "crc" in modes else []
+        shaped = shaped_phases = shaped_skipped = None
+        if "shaped" in modes:
+            shaped, shaped_phases, shaped_skipped = mode_shaped(b, cpp_skipped)
+        small = small_phases = small_skipped = None
+        if "small" in modes:
+            small, small_phases, small_skipped = mode_small(b, many_skipped)
+        memory = memory_skipped = None
+        if "shaped-memory" in modes:
+            b.refused = {}
+            memory, memory_skipped = mode_memory(b)
         clear_dir(dl)
     finally:
         for e in emus.values():
@@ -898,12 +1531,27 @@ def main():
     load1 = os.getloadavg()
     info = machine()
     text, summary = report(b, compare, best, scale, crc, info, load0, load1, orders, skipped)
+    more = []
+    if shaped is not None:
+        lines, summ = report_shaped(a, shaped, shaped_phases, shaped_skipped)
+        more += lines
+        summary += summ
+    if small is not None:
+        lines, summ = report_small(a, small, small_phases, small_skipped, b.verified)
+        more += (["## Shaped network (issue 13 item 5)", ""] if shaped is None else []) + lines
+        summary += summ
+    if memory is not None:
+        lines, summ = report_memory(a, memory, memory_skipped)
+        more += (["## Shaped network (issue 13 item 5)", ""] if shaped is None and small is None else []) + lines
+        summary += summ
+    if more:
+        text += "\n" + "\n".join(more) + "\n"
     other = {k: v for k, v in py_failed.items() if k not in PY_MODULE.values()}
     if other:
         text += "\nNot available: " + "; ".join(f"{k}: {v}" for k, v in other.items()) + "\n"
     os.makedirs(a.results, exist_ok=True)
     with open(os.path.join(a.results, "runs.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(b.rows[0].keys()))
+        w = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for r in b.rows for k in r)))
         w.writeheader()
         w.writerows(b.rows)
     with open(os.path.join(a.results, "summary.csv"), "w", newline="") as f:
@@ -913,7 +1561,8 @@ def main():
         w.writerows(summary)
     with open(os.path.join(a.results, "summary.md"), "w") as f:
         f.write(text)
-    plot(b.rows, best, os.path.join(a.results, "bench.png"))
+    if any(r["mode"] in ("compare", "threads", "sizes") for r in b.rows):
+        plot(b.rows, best, os.path.join(a.results, "bench.png"))
     print(text)
 
 

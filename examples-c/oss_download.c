@@ -62,6 +62,11 @@ static const char *usage_text =
     "  --v4                  OSS4-HMAC-SHA256 signing (needs --region); default V1\n"
     "  --region REGION       signing region, e.g. cn-hangzhou\n"
     "  --rate KIB            limit the download rate to KIB KiB/s (all connections together)\n"
+    "  --throughput-target R instead of --threads: reach R bytes/s (suffixes K/M/G), or 'max'\n"
+    "                        for as fast as the link allows; parts in flight ramp up while\n"
+    "                        the rate grows (oss_download_request_set_throughput_target)\n"
+    "  --memory-budget SIZE  memory of the client's downloads, suffixes K/M/G (default 64M;\n"
+    "                        oss_config_set_memory_budget)\n"
     "  --no-verify-on-resume do not re-read finished parts when resuming (they are re-read\n"
     "                        and checked against their CRC64 by default)\n"
     "  --no-crc              skip the whole-object CRC64 check (oss_config_set_crc64 false)\n"
@@ -77,7 +82,7 @@ static const char *usage_text =
 struct options {
     const char *endpoint, *bucket, *key, *output, *checkpoint_dir, *region, *progress;
     unsigned long threads;
-    uint64_t part_size, rate_kib;
+    uint64_t part_size, rate_kib, throughput_target, memory_budget;
     int64_t range_start, range_end;
     int has_range, v4, verify_on_resume, no_crc, no_direct_io;
 };
@@ -195,6 +200,12 @@ static int parse_args(int argc, char **argv, struct options *o) {
             o->threads = (unsigned long)n;
         } else if (!strcmp(a, "--part-size")) {
             if (!parse_size(v, &o->part_size)) return usage_error("bad --part-size '%s'", v);
+        } else if (!strcmp(a, "--throughput-target")) {
+            if (!strcmp(v, "max")) o->throughput_target = UINT64_MAX;
+            else if (!parse_size(v, &o->throughput_target) || o->throughput_target == 0)
+                return usage_error("bad --throughput-target '%s' (want a rate or max)", v);
+        } else if (!strcmp(a, "--memory-budget")) {
+            if (!parse_size(v, &o->memory_budget)) return usage_error("bad --memory-budget '%s'", v);
         } else if (!strcmp(a, "--rate")) {
             if (!parse_u64(v, &o->rate_kib)) return usage_error("bad --rate '%s'", v);
         } else if (!strcmp(a, "--range")) {
@@ -385,6 +396,7 @@ static oss_error_t *build_request(const struct options *o, struct progress *p, o
     oss_error_t *err = oss_download_request_new(o->bucket, o->key, o->output, &r);
     if (!err) err = oss_download_request_set_thread_num(r, o->threads > UINT32_MAX ? UINT32_MAX : (uint32_t)o->threads);
     if (!err) err = oss_download_request_set_part_size(r, o->part_size);
+    if (!err && o->throughput_target) err = oss_download_request_set_throughput_target(r, o->throughput_target);
     if (!err && o->checkpoint_dir) err = oss_download_request_set_checkpoint_dir(r, o->checkpoint_dir);
     if (!err && o->has_range) err = oss_download_request_set_range(r, o->range_start, o->range_end);
     if (!err) err = oss_download_request_set_verify_on_resume(r, o->verify_on_resume != 0);
@@ -407,6 +419,9 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     if (!err && o->rate_kib) err = oss_config_set_recv_rate_limit_kbps(cfg, o->rate_kib);
     if (!err && o->no_crc) err = oss_config_set_crc64(cfg, false);
     if (!err && o->threads > 16 && o->threads <= 1024) err = oss_config_set_max_connections(cfg, (uint32_t)o->threads);
+    /* A throughput target decides the parts in flight: let the connections follow. */
+    if (!err && o->throughput_target) err = oss_config_set_max_connections(cfg, 1000);
+    if (!err && o->memory_budget) err = oss_config_set_memory_budget(cfg, o->memory_budget);
     if (!err) err = oss_client_new(o->endpoint, creds, cfg, out);
     oss_credentials_provider_free(creds);
     oss_config_free(cfg);

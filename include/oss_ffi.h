@@ -635,6 +635,15 @@ oss_error_t *oss_config_set_date_skew_adjustment(oss_config_t *cfg, bool enable)
 oss_error_t *oss_config_set_recv_rate_limit_kbps(oss_config_t *cfg, uint64_t kib_per_sec);
 
 /**
+ * The memory of all the client's downloads in bytes (16 MiB..=1 TiB, default 64 MiB, ~12 MiB
+ * base included); a part waits for a slot of it rather than allocate. Errors: NULL, range.
+ *
+ * # Safety
+ * `cfg` NULL or live.
+ */
+oss_error_t *oss_config_set_memory_budget(oss_config_t *cfg, uint64_t bytes);
+
+/**
  * Makes the client's aggregate receive limit the answer of `cb(user_data)` in KiB/s (0 =
  * unlimited), asked again before each chunk of every body is passed on, so the caller may
  * change it while downloads run (the C++ SDK's `recvRateLimiter->Rate()`). Replaces
@@ -1126,6 +1135,20 @@ oss_error_t *oss_download_request_set_part_size(oss_download_request_t *request,
  */
 oss_error_t *oss_download_request_set_thread_num(oss_download_request_t *request,
                                                  uint32_t thread_num);
+
+/**
+ * Instead of a thread count: the rate to reach in bytes per second, or `UINT64_MAX` for as fast
+ * as the link allows; 0 (the default) turns it off (`oss_download_request_set_thread_num`
+ * counts again). With a target the download starts 4 parts in flight and doubles them while
+ * each step raises its measured rate by 10% or more, until the target is reached, a step
+ * brings less, or the client's memory budget (`oss_config_set_memory_budget`) holds no more
+ * parts; the thread count is then ignored. Errors: NULL `request`.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_download_request_set_throughput_target(oss_download_request_t *request,
+                                                        uint64_t bytes_per_sec);
 
 /**
  * Sets the checkpoint directory (must exist when the download starts); NULL or "" turns

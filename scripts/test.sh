@@ -5,8 +5,9 @@
 #
 # Steps: header freshness, rustfmt, clippy, the Rust unit/integration tests of the workspace
 # (they compile and run the C and C++ programs against the local OSS server), the official
-# Python SDK's tests of the local server, the Python binding's tests, then the C/C++ programs
-# again under AddressSanitizer+UBSan and under valgrind.
+# Python SDK's tests of the local server, the Python binding's tests, the binding installed by
+# `pip install ./bindings/python` alone into a fresh environment (it builds the release library
+# and bundles it), then the C/C++ programs again under AddressSanitizer+UBSan and under valgrind.
 #   OSS_TEST_QUICK=1 skips the sanitizer and valgrind passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,9 +97,30 @@ step "official Python SDK against the local OSS server"
 OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" python3 -m pytest emulator/tests/python -q
 
 step "Python binding (pip install ./bindings/python, then its tests)"
-python3 -m pip install -q --disable-pip-version-check ./bindings/python
+# The tests run against the debug build just made: it is what the package bundles here
+# (OSS_FFI_PREBUILT_LIBRARY: no cargo run, no release build) and what they load
+# (OSS_FFI_LIBRARY). The release build a plain `pip install` makes is the next step's.
+OSS_FFI_PREBUILT_LIBRARY="$PWD/target/debug/liboss_ffi.so" \
+  python3 -m pip install -q --disable-pip-version-check ./bindings/python
 OSS_FFI_LIBRARY="$PWD/target/debug/liboss_ffi.so" OSS_EMULATOR_BIN="$PWD/target/debug/oss-emulator" \
   python3 -m pytest bindings/python/tests -q
+
+step "Python wheel: pip install ./bindings/python alone, in a fresh environment, outside the checkout"
+# What a user does on a fresh machine: no OSS_FFI_LIBRARY, nothing installed by hand. The build
+# runs cargo (release, in target/ or $CARGO_TARGET_DIR, so an earlier release build is reused)
+# and bundles the library in the wheel; the check downloads from the local server, from a
+# directory outside the checkout, and asserts the library loaded is the one in site-packages.
+wheel_dir="$(mktemp -d "${OSS_WHEEL_CHECK_DIR:-/tmp}/oss-ffi-wheel.XXXXXX")"
+trap 'rm -rf "$wheel_dir"' EXIT
+repo="$PWD"
+t_wheel=$(date +%s)
+python3 -m venv "$wheel_dir/venv"
+env -u OSS_FFI_LIBRARY -u OSS_FFI_PREBUILT_LIBRARY \
+  "$wheel_dir/venv/bin/python" -m pip install -q --disable-pip-version-check ./bindings/python
+(cd "$wheel_dir" && env -u OSS_FFI_LIBRARY "$wheel_dir/venv/bin/python" -I \
+  "$repo/scripts/check-python-wheel.py" --emulator "$repo/target/debug/oss-emulator" --repo "$repo")
+rm -rf "$wheel_dir"; trap - EXIT
+echo "Python wheel step: $(( $(date +%s) - t_wheel ))s (venv, release build of the library, install, check)"
 
 if [ "${OSS_TEST_QUICK:-0}" != 1 ]; then
   # The reliability suite runs only its C ABI phase (tests/c/hostile.c) in these passes.

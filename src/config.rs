@@ -80,6 +80,9 @@ pub struct Config {
     pub signature_version: SignatureVersion,
     /// V4 signing region (`cn-hangzhou`); may also be set later on the client.
     pub region: String,
+    /// The memory of all the client's downloads together, in bytes (`memory_budget`): parts in
+    /// flight wait for room in it rather than allocate. 16 MiB..=1 TiB, 64 MiB by default.
+    pub memory_budget: u64,
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -108,6 +111,7 @@ impl Default for Config {
             recv_rate_limit: 0,
             recv_rate_source: None,
             signature_version: SignatureVersion::V1,
+            memory_budget: crate::memory_budget::DEFAULT_MEMORY_BUDGET,
             region: String::new(),
         }
     }
@@ -156,6 +160,7 @@ impl Config {
                 self.proxy.scheme
             )));
         }
+        crate::memory_budget::check(self.memory_budget)?;
         if self.user_agent.bytes().any(|b| b < 0x20 || b == 0x7f) {
             return Err(Error::validate("userAgent contains control characters"));
         }

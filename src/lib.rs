@@ -11,6 +11,7 @@
 //!   clock skew, the reqwest client and TLS, failed answers, checked bodies.
 //! - [`client`]: a configured client (endpoint + credentials + transport).
 //! - [`rate_limit`]: the receive-rate limiter a client shares across its connections.
+//! - [`memory_budget`]: the memory a client's downloads share, reserved per part in flight.
 //! - [`object`]: object reads above the transport: HeadObject, GetObjectMeta, ranged GET (the
 //!   request and its checked answer), GetObject to a file.
 //! - `presign`: presigned GET URLs (V1 and V4), made locally.
@@ -40,6 +41,7 @@ pub mod error;
 #[allow(unsafe_code)] // the C ABI: raw pointers, exported symbols; each block has a SAFETY line
 pub mod ffi;
 pub mod log;
+pub mod memory_budget;
 pub mod object;
 pub(crate) mod presign;
 pub mod progress;

@@ -351,6 +351,13 @@ impl Emulator {
         self.shared.log.lock().unwrap().clear()
     }
 
+    /// The most requests (any client's) that were being answered at once since the last call,
+    /// or since the server started; the count starts again from the requests in flight now.
+    /// Tests of client-side concurrency bounds read it.
+    pub fn take_peak_in_flight(&self) -> u64 {
+        self.shared.take_peak_in_flight()
+    }
+
     /// Waits until no request is being answered (every answer so far is in the log), at most
     /// `limit`; returns whether it got there. Tests that count requests or bytes exactly call
     /// it before reading the log.

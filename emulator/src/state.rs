@@ -37,6 +37,8 @@ pub struct Shared {
     rid_prefix: u32,
     /// Requests whose answer is not finished yet (their log entry is still to come).
     in_flight: Arc<AtomicU64>,
+    /// The most requests answered at once since the start (or the last `take_peak_in_flight`).
+    in_flight_peak: Arc<AtomicU64>,
     /// Whether any shaping is configured: the only thing the unshaped paths look at.
     shaping_on: AtomicBool,
     shaping: RwLock<Arc<ShapingState>>,
@@ -48,8 +50,9 @@ pub struct Shared {
 pub(crate) struct InFlight(Arc<AtomicU64>);
 
 impl InFlight {
-    pub(crate) fn new(counter: &Arc<AtomicU64>) -> Arc<InFlight> {
-        counter.fetch_add(1, Ordering::SeqCst);
+    pub(crate) fn new(counter: &Arc<AtomicU64>, peak: &Arc<AtomicU64>) -> Arc<InFlight> {
+        let now = counter.fetch_add(1, Ordering::SeqCst) + 1;
+        peak.fetch_max(now, Ordering::SeqCst);
         Arc::new(InFlight(counter.clone()))
     }
 }
@@ -90,6 +93,7 @@ impl Shared {
             counter: AtomicU64::new(1),
             rid_prefix: rid_prefix ^ rand::random::<u32>(),
             in_flight: Arc::new(AtomicU64::new(0)),
+            in_flight_peak: Arc::new(AtomicU64::new(0)),
             shaping_on: AtomicBool::new(shaping.is_active()),
             shaping: RwLock::new(Arc::new(ShapingState::new(shaping, seed, 1, CHUNK))),
             shaping_generation: AtomicU64::new(1),
@@ -99,11 +103,17 @@ impl Shared {
     /// How many requests are being answered now (their log entries are not recorded yet).
     /// Counts a request in flight until the returned guard's last clone is dropped.
     pub(crate) fn enter(&self) -> Arc<InFlight> {
-        InFlight::new(&self.in_flight)
+        InFlight::new(&self.in_flight, &self.in_flight_peak)
     }
 
     pub fn in_flight(&self) -> u64 {
         self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The most requests answered at once since the last call (or the start); resets it to the
+    /// requests in flight now.
+    pub fn take_peak_in_flight(&self) -> u64 {
+        self.in_flight_peak.swap(self.in_flight(), Ordering::SeqCst)
     }
 
     /// The admin API's wait for the answers being sent (the admin request itself is not one).

@@ -10,8 +10,12 @@ use super::{validate, writer};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::memory_budget::MemoryBudget;
 use crate::object::{ObjectMeta, ObjectRequest};
 use crate::progress::ProgressFn;
+
+/// The write buffer.
+const BUFFER: usize = 1 << 20;
 
 impl Client {
     /// GetObject into a file: the bytes go to `<path>.temp`, which is renamed over `path` only
@@ -21,7 +25,8 @@ impl Client {
     /// directory opened once and named canonically, the lock `<path>.temp.lock` held for the
     /// whole call (a download to the same file already running makes this fail with
     /// `FileLocked`, its temp file untouched), the temp file created 0600 (another user's or a
-    /// link there refused), given the destination's mode and checked before the rename.
+    /// link there refused), given the destination's mode and checked before the rename. The
+    /// call holds a slot of the client's memory budget (waiting for one first).
     pub async fn get_object_to_file(
         &self,
         req: &ObjectRequest,
@@ -32,8 +37,17 @@ impl Client {
     ) -> Result<ObjectMeta> {
         let paths = validate::file_destination(path)?;
         let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
+        // Its buffer and connection count in the client's memory budget, like a download's part.
+        let _slot = cancel
+            .run(async {
+                Ok(self
+                    .memory
+                    .acquire(MemoryBudget::slot_cost(BUFFER / 2))
+                    .await)
+            })
+            .await?;
         let temp = writer::TempFile::create(&paths.dir, &paths.temp_name, 0, false)?;
-        let mut writer = std::io::BufWriter::with_capacity(1 << 20, &*temp.file);
+        let mut writer = std::io::BufWriter::with_capacity(BUFFER, &*temp.file);
         let result = async {
             let meta = self
                 .get_object_with(req, range, progress, cancel, |data| {

@@ -1,4 +1,6 @@
-//! One download after its preparation: parts scheduled (at most `thread_num` in flight),
+//! One download after its preparation: parts scheduled (at most `thread_num` in flight, or the
+//! count the throughput target's `ramp` finds; each holding a slot of the client's memory
+//! budget),
 //! finished parts recorded in the checkpoint in batches after a sync, the first failure
 //! cancelling the others, then the whole-object CRC check and the final rename (steps 6-7).
 
@@ -13,6 +15,7 @@ use tokio_util::sync::CancellationToken;
 use super::checkpoint::{CheckpointFile, DonePart, Record};
 use super::plan::Plan;
 use super::progress::Progress;
+use super::ramp::Ramp;
 use super::validate::Paths;
 use super::writer::TempFile;
 use super::{
@@ -23,6 +26,7 @@ use crate::client::Client;
 use crate::crc64;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{self, Level};
+use crate::memory_budget::{MemoryBudget, Slot};
 use crate::object::{ObjectBody, ObjectMeta};
 
 /// Finished parts are recorded in the checkpoint at most this often (plus once on failure).
@@ -36,6 +40,26 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 const WRITE_BUFFER_MAX: usize = 1024 * 1024;
 const WRITE_BUFFER_MIN: usize = 256 * 1024;
 const WRITE_BUFFER_BUDGET: usize = 8 * 1024 * 1024;
+/// The write buffers of a download with a throughput target (its part count is not known when
+/// they are made).
+const TARGET_WRITE_BUFFER: usize = 512 * 1024;
+/// How often the throughput target's ramp looks at the bytes received.
+const RAMP_TICK: Duration = Duration::from_millis(50);
+
+/// The write buffers' size of a download: a share of `WRITE_BUFFER_BUDGET` per thread, within
+/// the bounds; `TARGET_WRITE_BUFFER` with a throughput target.
+fn buffer_size(req: &DownloadRequest) -> usize {
+    match req.throughput_target {
+        None => (WRITE_BUFFER_BUDGET / req.thread_num.max(1) as usize)
+            .clamp(WRITE_BUFFER_MIN, WRITE_BUFFER_MAX),
+        Some(_) => TARGET_WRITE_BUFFER,
+    }
+}
+
+/// What one part in flight of this download reserves from the client's memory budget.
+pub(super) fn slot_cost(req: &DownloadRequest) -> u64 {
+    MemoryBudget::slot_cost(buffer_size(req))
+}
 
 /// One download after its preparation.
 pub(super) struct Job<'a> {
@@ -58,6 +82,7 @@ impl Job<'_> {
         record: Record,
         temp: Option<TempFile>,
         first_body: Option<ObjectBody>,
+        first_slot: Slot,
     ) -> Result<()> {
         let temp = temp.ok_or_else(|| Error::io_failure("no temp file"))?;
         let plan = self.plan;
@@ -74,6 +99,15 @@ impl Job<'_> {
         progress.start();
 
         let threads = self.req.thread_num as usize;
+        let budget = &self.client.memory;
+        let buffer_size = buffer_size(self.req);
+        let cost = MemoryBudget::slot_cost(buffer_size);
+        // Parts in flight: the thread count, or what the throughput target's ramp finds within
+        // the memory budget.
+        let mut ramp = self.req.throughput_target.map(|target| {
+            let most = budget.capacity(cost).min(super::MAX_THREAD_NUM as usize);
+            Ramp::new(target, most, Duration::ZERO)
+        });
         let stop = CancellationToken::new();
         let ctx = Arc::new(part::PartContext {
             client: self.client.clone(),
@@ -85,9 +119,7 @@ impl Job<'_> {
             temp_path: Arc::new(temp.path.clone()),
             first: plan.first,
             progress: progress.clone(),
-            buffers: Arc::new(part_writer::BufferPool::new(
-                (WRITE_BUFFER_BUDGET / threads).clamp(WRITE_BUFFER_MIN, WRITE_BUFFER_MAX),
-            )),
+            buffers: Arc::new(part_writer::BufferPool::new(buffer_size)),
         });
         let mut todo: VecDeque<plan::Part> = plan
             .parts
@@ -108,19 +140,37 @@ impl Job<'_> {
         let mut record = Some(record);
         let mut flushing: Option<FlushHandle> = None;
         let mut last_flush = Instant::now();
+        // Memory-budget slots held for parts about to start (a finished part's slot goes to
+        // the next part; a part starts only with one). The first is the one the download's
+        // first request was made with.
+        let mut spare: Vec<Slot> = vec![first_slot];
+        let started = Instant::now();
+        let mut next_tick = started + RAMP_TICK;
         loop {
-            while failure.is_none() && running.len() < threads {
-                let Some(p) = todo.pop_front() else { break };
+            let wanted = ramp.as_ref().map_or(threads, Ramp::level);
+            while failure.is_none() && running.len() < wanted && !todo.is_empty() {
+                let Some(slot) = spare.pop().or_else(|| budget.try_acquire(cost)) else {
+                    break;
+                };
+                let p = todo.pop_front().expect("checked");
                 let body = if p.index == 0 {
                     first_body.take()
                 } else {
                     None
                 };
-                running.spawn(part::download(ctx.clone(), p, body));
+                let ctx = ctx.clone();
+                running.spawn(async move { (part::download(ctx, p, body).await, slot) });
             }
-            if running.is_empty() {
+            if (todo.is_empty() || failure.is_some()) && !spare.is_empty() {
+                // Not needed any more: back to the budget, with their buffers.
+                spare.clear();
+                ctx.buffers.trim(2 * running.len());
+            }
+            if running.is_empty() && (todo.is_empty() || failure.is_some()) {
                 break;
             }
+            let want_slot = failure.is_none() && running.len() < wanted && !todo.is_empty();
+            let ramping = ramp.as_ref().is_some_and(|r| !r.is_done());
             // Without a checkpoint a flush only starts the disk writes early, which direct
             // writes do not need.
             let can_flush = flushing.is_none()
@@ -128,9 +178,12 @@ impl Job<'_> {
                 && failure.is_none()
                 && (self.ckpt.is_some() || !temp.writer.is_direct());
             tokio::select! {
-                joined = running.join_next() => {
+                joined = running.join_next(), if !running.is_empty() => {
                     let outcome = match joined {
-                        Some(Ok(r)) => r,
+                        Some(Ok((r, slot))) => {
+                            spare.push(slot);
+                            r
+                        }
                         Some(Err(e)) => Err(Error::panic(format!("a part task failed: {e}"),
                         )),
                         None => continue,
@@ -147,6 +200,23 @@ impl Job<'_> {
                         }
                     }
                 }
+                // Every slot of the budget is taken (by other downloads of the client, or by
+                // this one's parts): wait for one, or for the cancellation.
+                slot = ctx.cancel.run(async { Ok(budget.acquire(cost).await) }), if want_slot => {
+                    match slot {
+                        Ok(slot) => spare.push(slot),
+                        Err(e) => {
+                            failure.get_or_insert(e);
+                            stop.cancel();
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(next_tick), if ramping => {
+                    if let Some(r) = ramp.as_mut() {
+                        r.observe(started.elapsed(), progress.received());
+                    }
+                    next_tick = Instant::now() + RAMP_TICK;
+                }
                 _ = tokio::time::sleep_until(last_flush + CHECKPOINT_INTERVAL), if can_flush => {
                     flushing = self.start_flush(&mut record, &mut pending, &temp);
                     last_flush = Instant::now();
@@ -162,6 +232,7 @@ impl Job<'_> {
                 }
             }
         }
+        drop(spare);
         if let Some(h) = flushing.take() {
             if let Err(e) = self.end_flush(h.await, &mut record) {
                 failure.get_or_insert(e);

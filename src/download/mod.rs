@@ -35,7 +35,9 @@
 //!    every byte of the destination was either received by this call (its CRC computed on the
 //!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
-//! 6. `job`, `part`: at most `thread_num` parts in flight, each pinned to the first answer's ETag,
+//! 6. `job`, `part`: at most `thread_num` parts in flight (or the count a throughput target's
+//!    `ramp` finds), each holding a slot of the client's memory budget (`memory_budget`: a part
+//!    waits for one rather than allocate), each pinned to the first answer's ETag,
 //!    written at its offsets by a `part_writer::PartWriter` (large positional writes on the
 //!    blocking pool, direct I/O where the file system allows it (`direct`), CRC64 computed on the
 //!    way); the first part streams the first GET's body through the same writer (and asks,
@@ -74,6 +76,7 @@ mod pause;
 pub mod plan;
 mod prepare;
 mod progress;
+pub mod ramp;
 pub(crate) mod resume_token;
 mod start;
 pub mod suspend;
@@ -118,8 +121,12 @@ pub struct DownloadRequest {
     pub file_path: Option<PathBuf>,
     /// 100 KiB..=5 GiB; raised automatically when the object would need over 10000 parts.
     pub part_size: u64,
-    /// Parts in flight at most: 1..=1000.
+    /// Parts in flight at most: 1..=1000. Ignored with a `throughput_target`.
     pub thread_num: u32,
+    /// Instead of a thread count: the rate to reach (or as fast as the link allows); the
+    /// download then ramps its parts in flight up while its rate grows, within the client's
+    /// memory budget (`ramp`). `None` (the default): `thread_num` parts in flight.
+    pub throughput_target: Option<ramp::Target>,
     /// Set (and existing): the download is resumable, its checkpoint lives there.
     pub checkpoint_dir: Option<PathBuf>,
     /// `(start, end)` inclusive; end -1: to the end. The file holds exactly these bytes.
@@ -150,6 +157,7 @@ impl DownloadRequest {
             file_path: None,
             part_size: DEFAULT_PART_SIZE,
             thread_num: DEFAULT_THREAD_NUM,
+            throughput_target: None,
             checkpoint_dir: None,
             range: None,
             verify_parts_on_resume: true,
@@ -166,6 +174,7 @@ impl std::fmt::Debug for DownloadRequest {
             .field("file_path", &self.file_path)
             .field("part_size", &self.part_size)
             .field("thread_num", &self.thread_num)
+            .field("throughput_target", &self.throughput_target)
             .field("checkpoint_dir", &self.checkpoint_dir)
             .field("range", &self.range)
             .field("verify_parts_on_resume", &self.verify_parts_on_resume)
@@ -257,6 +266,11 @@ async fn download(
     }
     writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
 
+    // The first request's answer is the first part's body: it is made with the slot of the
+    // memory budget that part will hold, so a download waiting for room has no answer open.
+    let first_slot = cancel
+        .run(async { Ok(client.memory.acquire(job::slot_cost(req)).await) })
+        .await?;
     // A resume (a checkpoint there, or a token's record) starts with a HEAD: the record is
     // judged on the object's identity before any byte is asked for.
     let head_first = token_record.is_some() || ckpt.as_ref().is_some_and(|c| c.exists());
@@ -329,7 +343,7 @@ async fn download(
         ckpt: ckpt.as_ref(),
         suspend,
     };
-    job.run(record, temp, first_body).await?;
+    job.run(record, temp, first_body, first_slot).await?;
     Ok(meta)
 }
 

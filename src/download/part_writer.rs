@@ -14,7 +14,8 @@ use crate::crc64;
 use crate::error::{Error, Result};
 
 /// The write buffers of one download, reused from part to part: at most two per part in
-/// flight exist, allocated once. (Allocating them per part lets the allocator's per-thread
+/// flight exist, allocated once, and the idle ones beyond two per memory-budget slot the
+/// download holds are freed (`trim`). (Allocating them per part lets the allocator's per-thread
 /// arenas fragment, which showed as 20+ MiB of extra peak RSS on a 1 GiB download.)
 pub struct BufferPool {
     size: usize,
@@ -39,6 +40,13 @@ impl BufferPool {
             .unwrap_or_else(|| AlignedBuf::new(self.size));
         b.reset(offset);
         b
+    }
+
+    /// Frees the idle buffers beyond `keep` (their parts' memory-budget slots were given back,
+    /// so another download may use that memory now).
+    pub fn trim(&self, keep: usize) {
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        free.truncate(keep);
     }
 
     fn put(&self, buf: AlignedBuf) {

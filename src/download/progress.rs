@@ -14,6 +14,7 @@
 //! thread that awaits the download for the first and last calls. It must not block for long:
 //! parts wait for it. A panic in the callback is caught and ignored.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,8 @@ pub struct Progress {
     callback: Option<ProgressFn>,
     total: u64,
     step: u64,
+    /// Bytes received by this call, callback or not (the throughput target's measure).
+    received: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -43,6 +46,7 @@ impl Progress {
             callback,
             total,
             step: (total / 100).max(MIN_STEP),
+            received: AtomicU64::new(0),
             state: Mutex::new(State {
                 transferred: already.min(total),
                 // The bytes already on disk are reported by `start` with increment 0, so that a
@@ -63,8 +67,14 @@ impl Progress {
         }
     }
 
+    /// Bytes received by this call so far.
+    pub fn received(&self) -> u64 {
+        self.received.load(Ordering::Relaxed)
+    }
+
     /// `n` more bytes arrived.
     pub fn add(&self, n: u64) {
+        self.received.fetch_add(n, Ordering::Relaxed);
         if self.callback.is_none() {
             return;
         }

@@ -346,6 +346,23 @@ pub unsafe extern "C" fn oss_config_set_recv_rate_limit_kbps(
     }
 }
 
+/// The memory of all the client's downloads in bytes (16 MiB..=1 TiB, default 64 MiB, ~12 MiB
+/// base included); a part waits for a slot of it rather than allocate. Errors: NULL, range.
+///
+/// # Safety
+/// `cfg` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_memory_budget(
+    cfg: *mut oss_config_t,
+    bytes: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
+        update(cfg, |c| { c.memory_budget = bytes; Ok(()) })
+    }
+}
+
 /// The current receive limit in KiB/s (0 = unlimited), asked by the library while it downloads.
 #[allow(non_camel_case_types)]
 pub type oss_rate_cb = Option<unsafe extern "C" fn(user_data: *mut c_void) -> u64>;

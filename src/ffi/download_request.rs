@@ -4,6 +4,7 @@
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 
+use crate::download::ramp::Target;
 use crate::download::{validate, DownloadRequest};
 use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out};
 use crate::ffi::call_cancel::CallCancel;
@@ -146,6 +147,32 @@ pub unsafe extern "C" fn oss_download_request_set_thread_num(
         // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.thread_num = thread_num;
+        Ok(())
+    }
+}
+
+/// Instead of a thread count: the rate to reach in bytes per second, or `UINT64_MAX` for as fast
+/// as the link allows; 0 (the default) turns it off (`oss_download_request_set_thread_num`
+/// counts again). With a target the download starts 4 parts in flight and doubles them while
+/// each step raises its measured rate by 10% or more, until the target is reached, a step
+/// brings less, or the client's memory budget (`oss_config_set_memory_budget`) holds no more
+/// parts; the thread count is then ignored. Errors: NULL `request`.
+///
+/// # Safety
+/// `request` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_download_request_set_throughput_target(
+    request: *mut oss_download_request_t,
+    bytes_per_sec: u64,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        let r = unsafe { try_mut(request, "request") }?;
+        r.request.throughput_target = match bytes_per_sec {
+            0 => None,
+            u64::MAX => Some(Target::Max),
+            rate => Some(Target::Rate(rate)),
+        };
         Ok(())
     }
 }

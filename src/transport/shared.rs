@@ -1,6 +1,6 @@
 //! What every request of one client shares: endpoint, configuration, credentials provider, V4
 //! region, the reqwest client (connection pool), the connection permits, the receive-rate
-//! limiter, the clock-skew offset, the enable/disable switch and the process that made it; and
+//! limiter, the memory budget, the clock-skew offset, the enable/disable switch and the process that made it; and
 //! the checks and corrections made from them before a request is signed and sent.
 
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -14,6 +14,7 @@ use crate::config::{Config, SignatureVersion};
 use crate::credentials::CredentialsProvider;
 use crate::endpoint::{Addressing, Endpoint};
 use crate::error::{Error, Result};
+use crate::memory_budget::MemoryBudget;
 use crate::rate_limit::RateLimiter;
 
 /// The largest clock correction learnt from a `RequestTimeTooSkewed` answer: one day. A server
@@ -30,6 +31,8 @@ pub struct Transport {
     /// At most `max_connections` requests in flight.
     pub(crate) permits: Arc<Semaphore>,
     pub(crate) rate: Option<RateLimiter>,
+    /// The memory of the client's downloads (every part in flight holds a slot of it).
+    pub(crate) memory: MemoryBudget,
     /// Server time minus local time, in seconds (clock-skew correction).
     pub(crate) clock_offset: AtomicI64,
     /// Cancelled while requests are disabled (`DisableRequest`).
@@ -56,6 +59,7 @@ impl Transport {
         Ok(Transport {
             region: RwLock::new(config.region.clone()),
             permits: Arc::new(Semaphore::new(config.max_connections as usize)),
+            memory: MemoryBudget::new(config.memory_budget),
             endpoint,
             config,
             credentials,
@@ -69,6 +73,11 @@ impl Transport {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The memory budget the client's downloads share.
+    pub fn memory_budget(&self) -> &MemoryBudget {
+        &self.memory
     }
 
     pub fn endpoint(&self) -> &Endpoint {

@@ -258,6 +258,11 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("crc64 cfg", oss_config_set_crc64(NULL, true), NUL_ARG);
     expect_err("skew cfg", oss_config_set_date_skew_adjustment(NULL, true), NUL_ARG);
     expect_err("rate cfg", oss_config_set_recv_rate_limit_kbps(NULL, 1), NUL_ARG);
+    expect_err("budget cfg", oss_config_set_memory_budget(NULL, 64u << 20), NUL_ARG);
+    expect_err("budget 0", oss_config_set_memory_budget(cfg, 0), OSS_ERROR_KIND_INVALID_ARGUMENT);
+    expect_err("budget below 16 MiB", oss_config_set_memory_budget(cfg, (16u << 20) - 1),
+               OSS_ERROR_KIND_INVALID_ARGUMENT);
+    expect_err("budget max", oss_config_set_memory_budget(cfg, UINT64_MAX), OSS_ERROR_KIND_INVALID_ARGUMENT);
     rate_frees = 0;
     expect_err("rate cb cfg", oss_config_set_recv_rate_limit_cb(NULL, rate_cb, NULL, rate_free), NUL_ARG);
     CHECK(rate_frees == 1, "rate user_data freed when the call fails");
@@ -385,6 +390,7 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         expect_err("dreq range", oss_download_request_set_range(NULL, 0, 1), NUL_ARG);
         expect_err("dreq verify", oss_download_request_set_verify_on_resume(NULL, true), NUL_ARG);
         expect_err("dreq direct io", oss_download_request_set_direct_io(NULL, false), NUL_ARG);
+        expect_err("dreq target", oss_download_request_set_throughput_target(NULL, 1), NUL_ARG);
         expect_err("dreq version", oss_download_request_set_version_id(NULL, "v"), NUL_ARG);
         any_result("dreq version NULL", oss_download_request_set_version_id(dreq, NULL));
         expect_err("dreq match", oss_download_request_set_matching_etags(NULL, etags, 1), NUL_ARG);
@@ -599,6 +605,9 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     any_result("threads 0", oss_download_request_set_thread_num(dreq, 0));
     refused("threads max", oss_download_request_set_thread_num(dreq, UINT32_MAX), NULL, client, &dreq);
     any_result("threads back", oss_download_request_set_thread_num(dreq, 3));
+    expect_ok("target max", oss_download_request_set_throughput_target(dreq, UINT64_MAX));
+    expect_ok("target 1 B/s", oss_download_request_set_throughput_target(dreq, 1));
+    expect_ok("target off", oss_download_request_set_throughput_target(dreq, 0));
     any_result("range negative", oss_download_request_set_range(dreq, -5, -7));
     any_result("range min/max", oss_download_request_set_range(dreq, INT64_MIN, INT64_MAX));
     any_result("range reversed", oss_download_request_set_range(dreq, 5, 2));
@@ -632,6 +641,8 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     any_result("call timeout 0", oss_config_set_call_timeout_ms(cfg, 0));
     any_result("call timeout max", oss_config_set_call_timeout_ms(cfg, UINT64_MAX));
     any_result("rate max", oss_config_set_recv_rate_limit_kbps(cfg, UINT64_MAX));
+    /* The smallest budget: the downloads below still end (one part at a time). */
+    expect_ok("budget min", oss_config_set_memory_budget(cfg, 16u << 20));
     rate_answer = UINT64_MAX; /* an absurd answer: saturates, the downloads below still end */
     expect_ok("rate cb max", oss_config_set_recv_rate_limit_cb(cfg, rate_cb, NULL, NULL));
     any_result("sigver 99", oss_config_set_signature_version(cfg, 99));

@@ -389,7 +389,8 @@ static void *chaos_thread(void *arg) {
         slot_t *s = &a->slots[rand_r(&a->seed) % (unsigned)a->n];
         int r = (int)(rand_r(&a->seed) % 8);
         pthread_mutex_lock(&s->mu);
-        if (!s->done && s->current) {
+        /* The first transfer of slots 1-3 (mod 4) is left to its deterministic case. */
+        if (!s->done && s->current && (s->generation > 0 || s->idx % 4 == 0)) {
             oss_transfer_status_t st;
             ok("status", oss_transfer_status(s->current, &st));
             CHECK(st.transferred <= st.total || st.total == 0, "status %lld/%lld",

@@ -116,6 +116,7 @@ int main()
         CHECK(conf.userAgent.compare(0, 15, "aliyun-sdk-cpp/") == 0, conf.userAgent);
         CHECK(conf.retryStrategy != nullptr, "retry strategy");
         CHECK(!conf.sendRateLimiter && !conf.recvRateLimiter, "rate limiters");
+        CHECK(conf.memoryBudget == 64ULL * 1024 * 1024, "memoryBudget (extension)");
         oss::DownloadObjectRequest r(bucket, key, "x");
         CHECK(r.PartSize() == 8 * 1024 * 1024 && r.ThreadNum() == 3 && r.CheckpointDir().empty(), "request defaults");
         oss::DownloadObjectRequest r0(bucket, key, "x", "", 200 * 1024, 0);
@@ -295,6 +296,15 @@ int main()
         CHECK(g.isSuccess(), describe(g));
         std::string whole = readFile(file), part = readFile(dir + "/ranged.bin");
         CHECK(part.size() == 200000 && part == whole.substr(1000, 200000), "ranged bytes");
+
+        // Extension: a throughput target instead of the thread count.
+        oss::DownloadObjectRequest target(bucket, key, dir + "/target.bin");
+        CHECK(target.ThroughputTarget() == 0, "no target by default");
+        target.setPartSize(100 * 1024);
+        target.setThroughputTarget(oss::DownloadObjectRequest::ThroughputMax());
+        g = client.ResumableDownloadObject(target);
+        CHECK(g.isSuccess(), describe(g));
+        CHECK(readFile(dir + "/target.bin") == whole, "throughput target bytes");
 
         oss::DownloadObjectRequest bad(bucket, key, dir + "/bad.bin");
         bad.setPartSize(1024);

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 import oss_ffi
-from conftest import data_of
+from conftest import AK, REGION, SK, data_of
 
 
 def _crc(data: bytes) -> int:
@@ -61,6 +61,28 @@ def test_direct_io_on_and_off(client, emu, tmp_path, direct_io) -> None:
     )
     assert dest.read_bytes() == data
     assert meta.crc64 == _crc(data)
+
+
+@pytest.mark.parametrize("target", ["max", 1, 10**9])
+def test_throughput_target_and_memory_budget(emu, tmp_path, target) -> None:
+    data = emu.put("big/target.bin", data_of(2 * 1024 * 1024 + 5, 12))
+    dest = tmp_path / "target.bin"
+    with oss_ffi.Client(
+        emu.endpoint, credentials=(AK, SK), region=REGION, memory_budget=16 * 1024 * 1024
+    ) as c:
+        c.resumable_download(
+            "py-bucket", "big/target.bin", dest, part_size=102400, throughput_target=target
+        )
+    assert dest.read_bytes() == data
+
+
+def test_bad_throughput_target_and_memory_budget(emu, tmp_path) -> None:
+    with pytest.raises(oss_ffi.OssError, match="memory budget"):
+        oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, memory_budget=1)
+    with oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION) as c:
+        for bad in (0, -1, "fast", 2**64):
+            with pytest.raises((ValueError, TypeError)):
+                c.resumable_download("py-bucket", "k", tmp_path / "x", throughput_target=bad)
 
 
 @pytest.mark.parametrize("rng", [(0, 0), (1000, 300_000), (500_000, None), (10, 10**9)])

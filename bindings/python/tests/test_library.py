@@ -55,24 +55,76 @@ def test_incompatible_version_refused(fake_lib) -> None:
         assert "IncompatibleLibraryError" in r.stderr and "0.2.0" in r.stderr and "0.1.x" in r.stderr, r.stderr
 
 
+def _package_copy(root, bundled: str = None) -> str:
+    """A copy of the oss_ffi package under ``root`` (for PYTHONPATH) without the library a wheel
+    bundles, or with ``bundled`` as that library."""
+    pkg = os.path.join(str(root), "oss_ffi")
+    shutil.copytree(
+        oss_ffi.__path__[0], pkg, ignore=shutil.ignore_patterns("__pycache__", "liboss_ffi.*")
+    )
+    if bundled:
+        shutil.copyfile(bundled, os.path.join(pkg, _lib.BUNDLED_NAME))
+    return str(root)
+
+
+_WHICH = "import oss_ffi; print(oss_ffi.version(), oss_ffi._lib.lib().path)"
+
+
 def test_not_found_names_what_was_tried(tmp_path) -> None:
-    r = _py("import oss_ffi; oss_ffi.version()", {"OSS_FFI_LIBRARY": "/nonexistent/liboss_ffi.so", "LD_LIBRARY_PATH": ""})
+    site = _package_copy(tmp_path)
+    r = _py(
+        "import oss_ffi; oss_ffi.version()",
+        {"OSS_FFI_LIBRARY": "/nonexistent/liboss_ffi.so", "LD_LIBRARY_PATH": "", "PYTHONPATH": site},
+    )
     if r.returncode == 0:
         pytest.skip("an installed liboss_ffi is on the loader path")
     assert "LibraryNotFoundError" in r.stderr
     assert "/nonexistent/liboss_ffi.so" in r.stderr and "OSS_FFI_LIBRARY" in r.stderr
+    assert os.path.join(site, "oss_ffi", _lib.BUNDLED_NAME) in r.stderr and "bundled" in r.stderr
     assert "liboss_ffi.so.0.1" in r.stderr and "find_library" in r.stderr
+    assert "pip install ./bindings/python" in r.stderr
 
 
 def test_found_through_the_loader_path(tmp_path) -> None:
-    """An installed copy: found with LD_LIBRARY_PATH / the soname, no env var."""
+    """An installed copy: found with LD_LIBRARY_PATH / the soname, no env var, none bundled."""
     # Lay the library out as `make install` does: the soname next to the real file.
-    libdir = str(tmp_path)
-    os.symlink(os.path.realpath(_lib.lib().path), os.path.join(libdir, _lib.SONAME))
-    r = _py("import oss_ffi; print(oss_ffi.version(), oss_ffi._lib.lib().path)", {"LD_LIBRARY_PATH": libdir})
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    os.symlink(os.path.realpath(_lib.lib().path), str(libdir / _lib.SONAME))
+    site = _package_copy(tmp_path / "site")
+    r = _py(_WHICH, {"LD_LIBRARY_PATH": str(libdir), "PYTHONPATH": site})
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("0.1.")
     assert _lib.SONAME in r.stdout, r.stdout  # found by its soname on the loader path
+
+
+def test_bundled_copy_order(tmp_path, fake_lib) -> None:
+    """The copy inside the package (what a wheel ships) comes after load_library(path) and
+    $OSS_FFI_LIBRARY and before the system's search; a candidate that does not load is skipped."""
+    real = os.path.realpath(_lib.lib().path)
+    site = _package_copy(tmp_path / "real", bundled=real)
+    bundled = os.path.join(site, "oss_ffi", _lib.BUNDLED_NAME)
+    # No variable: the bundled copy, even with another copy on the loader path.
+    libdir = tmp_path / "lib"
+    libdir.mkdir()
+    os.symlink(real, str(libdir / _lib.SONAME))
+    r = _py(_WHICH, {"PYTHONPATH": site, "LD_LIBRARY_PATH": str(libdir)})
+    assert r.returncode == 0 and r.stdout.split()[1:] == [bundled], (r.stdout, r.stderr)
+    # $OSS_FFI_LIBRARY and an explicit path come first (the fake 0.2.0 library is refused).
+    for env, code in (
+        ({"OSS_FFI_LIBRARY": fake_lib}, _WHICH),
+        ({}, "import oss_ffi; oss_ffi.load_library(%r)" % fake_lib),
+    ):
+        env["PYTHONPATH"] = site
+        r = _py(code, env)
+        assert r.returncode != 0 and "IncompatibleLibraryError" in r.stderr, (env, r.stdout, r.stderr)
+    # A $OSS_FFI_LIBRARY that does not load: on to the bundled copy.
+    r = _py(_WHICH, {"PYTHONPATH": site, "OSS_FFI_LIBRARY": "/nonexistent/liboss_ffi.so"})
+    assert r.returncode == 0 and r.stdout.split()[1] == bundled, (r.stdout, r.stderr)
+    # A bundled copy of the wrong ABI is refused, not skipped for one further down the search.
+    site2 = _package_copy(tmp_path / "fake", bundled=fake_lib)
+    r = _py(_WHICH, {"PYTHONPATH": site2, "LD_LIBRARY_PATH": str(libdir)})
+    assert r.returncode != 0 and "IncompatibleLibraryError" in r.stderr and "0.2.0" in r.stderr, r.stderr
 
 
 def test_lifecycle(emu) -> None:

@@ -7,8 +7,9 @@
                                          threads=8, progress=lambda inc, done, total: ...)
         print(meta.content_length, meta.etag)
 
-The shared library is found through ``oss_ffi.load_library(path)``, ``$OSS_FFI_LIBRARY``, or the
-platform's library search (``liboss_ffi.so.0.1``); it is loaded on first use.
+The shared library is found through ``oss_ffi.load_library(path)``, ``$OSS_FFI_LIBRARY``, the copy
+bundled in the package (``pip install ./bindings/python`` builds it), or the platform's library
+search (``liboss_ffi.so.0.1``); it is loaded on first use.
 """
 
 from ._client import (

@@ -911,6 +911,7 @@ _CONFIG_KEYS = (
     "crc64",
     "date_skew_adjustment",
     "recv_rate_limit_kbps",
+    "memory_budget",
 )
 
 
@@ -931,6 +932,7 @@ def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
         ("request_timeout_ms", lib.oss_config_set_request_timeout_ms),
         ("call_timeout_ms", lib.oss_config_set_call_timeout_ms),
         ("recv_rate_limit_kbps", lib.oss_config_set_recv_rate_limit_kbps),
+        ("memory_budget", lib.oss_config_set_memory_budget),
     ):
         if c.get(key) is not None:
             check(lib, fn(cfg, _int(c[key], key, 0, _U64)))
@@ -986,7 +988,8 @@ class Client:
             none; past it :class:`TimeoutError`, a resumable download keeps its checkpoint),
             ``retries``, ``retry_base_delay_ms``, ``verify_tls``, ``ca_file``, ``ca_path``,
             ``path_style``, ``cname``, ``crc64``, ``date_skew_adjustment``,
-            ``recv_rate_limit_kbps``, ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``.
+            ``recv_rate_limit_kbps``, ``memory_budget`` (bytes, the memory of all the
+            client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``.
 
     Making a client initialises the SDK if needed. Use it as a context manager (or call
     :meth:`close`) to release it deterministically; the garbage collector is the fallback.
@@ -1124,6 +1127,7 @@ class Client:
         traffic_limit: Optional[int] = None,
         request_payer: bool = False,
         cancel_event: Optional[threading.Event] = None,
+        throughput_target: Union[int, str, None] = None,
     ) -> ObjectMeta:
         """Downloads ``bucket/key`` to ``path`` in parts, concurrently, verified (CRC64).
 
@@ -1146,6 +1150,10 @@ class Client:
             direct_io: write the temp file with direct I/O (O_DIRECT) where the file system
                 allows it (default True: no second copy into the page cache, durability almost
                 free); False writes through the page cache. Same bytes, same guarantees.
+            throughput_target: instead of ``threads``, a rate to reach in bytes per second, or
+                ``"max"`` for as fast as the link allows: parts in flight start at 4 and double
+                while each step raises the measured rate by 10% or more, within the client's
+                ``memory_budget``.
 
         Ctrl-C (KeyboardInterrupt) cancels the download, leaves the checkpoint, and re-raises.
 
@@ -1221,6 +1229,13 @@ class Client:
         )
         verify = _bool(verify_on_resume, "verify_on_resume")
         direct = _bool(direct_io, "direct_io")
+        target = (
+            None
+            if throughput_target is None
+            else _U64
+            if throughput_target == "max"
+            else _int(throughput_target, "throughput_target", 1, _U64 - 1)
+        )
         limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
         payer = _bool(request_payer, "request_payer")
         out = c_void_p()
@@ -1250,6 +1265,8 @@ class Client:
                 check(lib, lib.oss_download_request_set_unmodified_since(req, unsince))
             check(lib, lib.oss_download_request_set_verify_on_resume(req, verify))
             check(lib, lib.oss_download_request_set_direct_io(req, direct))
+            if target is not None:
+                check(lib, lib.oss_download_request_set_throughput_target(req, target))
             if limit is not None:
                 check(lib, lib.oss_download_request_set_traffic_limit(req, limit))
             if payer:

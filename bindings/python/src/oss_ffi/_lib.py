@@ -35,6 +35,10 @@ LIBRARY_ENV = "OSS_FFI_LIBRARY"
 #: The versioned soname tried after ``ctypes.util.find_library``.
 SONAME = "liboss_ffi.so.%d.%d" % ABI_VERSION
 
+#: The copy a wheel build bundles inside the package (setup.py puts it next to this file).
+BUNDLED_NAME = "liboss_ffi.dylib" if sys.platform == "darwin" else "liboss_ffi.so"
+BUNDLED_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), BUNDLED_NAME)
+
 _err_p = c_void_p  # oss_error_t *
 
 # Callback types (see oss_ffi.h).
@@ -80,6 +84,7 @@ _PROTOTYPES = {
     "oss_config_free": (None, [c_void_p]),
     "oss_config_set_user_agent": (_err_p, [c_void_p, c_char_p]),
     "oss_config_set_max_connections": (_err_p, [c_void_p, c_uint32]),
+    "oss_config_set_memory_budget": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_connect_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_request_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_call_timeout_ms": (_err_p, [c_void_p, c_uint64]),
@@ -188,6 +193,7 @@ _PROTOTYPES = {
     "oss_download_request_set_range": (_err_p, [c_void_p, c_int64, c_int64]),
     "oss_download_request_set_verify_on_resume": (_err_p, [c_void_p, c_bool]),
     "oss_download_request_set_direct_io": (_err_p, [c_void_p, c_bool]),
+    "oss_download_request_set_throughput_target": (_err_p, [c_void_p, c_uint64]),
     "oss_download_request_set_version_id": (_err_p, [c_void_p, c_char_p]),
     "oss_download_request_set_matching_etags": (
         _err_p,
@@ -256,9 +262,10 @@ class LibraryNotFoundError(OSError):
         lines = "\n".join("  %s: %s" % (c, why) for c, why in self.tried)
         super().__init__(
             "cannot load the oss_ffi shared library. Tried, in order:\n%s\n"
-            "Build it (cargo build -p oss-ffi) and set %s=/path/to/liboss_ffi.so, pass the path to "
-            "oss_ffi.load_library(), or install it (make install) where the dynamic loader finds "
-            "it." % (lines, LIBRARY_ENV)
+            "Reinstall the package from a checkout of the repository (pip install ./bindings/python "
+            "builds and bundles the library), or build it (cargo build -p oss-ffi) and set "
+            "%s=/path/to/liboss_ffi.so, pass the path to oss_ffi.load_library(), or install it "
+            "(make install) where the dynamic loader finds it." % (lines, LIBRARY_ENV)
         )
 
 
@@ -305,6 +312,9 @@ def _candidates(path: Optional[Union[str, "os.PathLike[str]"]]) -> List[Tuple[st
     env = os.environ.get(LIBRARY_ENV)
     if env:
         out.append((env, "$" + LIBRARY_ENV))
+    # The copy a wheel build put inside the package; absent from a source tree or a package
+    # installed without it (then the dlopen failure says "No such file").
+    out.append((BUNDLED_PATH, "bundled copy in the package"))
     found = ctypes.util.find_library("oss_ffi")
     if found:
         out.append((found, 'ctypes.util.find_library("oss_ffi")'))
@@ -348,9 +358,10 @@ _library: Optional[Library] = None
 def load_library(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> Library:
     """Loads (once per process) and version-checks liboss_ffi.
 
-    Search order: ``path`` when given; else ``$OSS_FFI_LIBRARY``, then
+    Search order: ``path`` when given (nothing else is tried); else ``$OSS_FFI_LIBRARY``, then
+    the copy bundled in the package by the wheel build (:data:`BUNDLED_PATH`), then
     ``ctypes.util.find_library("oss_ffi")``, then the soname ``liboss_ffi.so.0.1`` through the
-    dynamic loader. Raises :class:`LibraryNotFoundError` naming every candidate tried, or
+    dynamic loader; a candidate that does not load is skipped. Raises :class:`LibraryNotFoundError` naming every candidate tried, or
     :class:`IncompatibleLibraryError` when the library's major.minor is not 0.1. Calling it
     again returns the library already loaded (a different explicit path is an error).
     """

@@ -7,6 +7,7 @@
 #ifndef ALIBABACLOUD_OSS_CLIENT_CLIENTCONFIGURATION_H
 #define ALIBABACLOUD_OSS_CLIENT_CLIENTCONFIGURATION_H
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -47,7 +48,8 @@ public:
           sendRateLimiter(),
           recvRateLimiter(),
           networkInterface(),
-          signatureVersion(SignatureVersionType::V1)
+          signatureVersion(SignatureVersionType::V1),
+          memoryBudget(64ULL * 1024 * 1024)
     {
     }
     ~ClientConfiguration() = default;
@@ -90,6 +92,10 @@ public:
     std::string networkInterface;
     /* V4 needs OssClient::SetRegion. */
     SignatureVersionType signatureVersion;
+    /* Extension: the memory of all the client's downloads together, in bytes (16 MiB..1 TiB,
+     * default 64 MiB): a part waits for room in it rather than allocate, whatever the thread
+     * counts (oss_config_set_memory_budget). */
+    uint64_t memoryBudget;
 
 private:
     static std::string defaultUserAgent()

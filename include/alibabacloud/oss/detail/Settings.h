@@ -109,7 +109,8 @@ inline bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssErr
         detail::failed(oss_config_set_cname(cfg, conf.isCname), error) ||
         detail::failed(oss_config_set_path_style(cfg, conf.isPathStyle), error) ||
         detail::failed(oss_config_set_crc64(cfg, conf.enableCrc64), error) ||
-        detail::failed(oss_config_set_date_skew_adjustment(cfg, conf.enableDateSkewAdjustment), error)) {
+        detail::failed(oss_config_set_date_skew_adjustment(cfg, conf.enableDateSkewAdjustment), error) ||
+        detail::failed(oss_config_set_memory_budget(cfg, conf.memoryBudget), error)) {
         return false;
     }
     /* Rate() is asked again while downloading, as in the official SDK. */
@@ -205,6 +206,7 @@ inline bool downloadSettings(oss_download_request_t *req, const DownloadObjectRe
                        error) ||
         detail::failed(oss_download_request_set_verify_on_resume(req, request.VerifyOnResume()), error) ||
         detail::failed(oss_download_request_set_direct_io(req, request.DirectIO()), error) ||
+        detail::failed(oss_download_request_set_throughput_target(req, request.ThroughputTarget()), error) ||
         detail::failed(oss_download_request_set_version_id(req, detail::optional(request.VersionId())), error) ||
         detail::failed(oss_download_request_set_matching_etags(req, match.empty() ? nullptr : &match[0],
                                                                match.size()),

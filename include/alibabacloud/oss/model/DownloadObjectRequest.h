@@ -34,7 +34,8 @@ public:
           rangeIsSet_(false),
           filePath_(filePath),
           verifyOnResume_(true),
-          directIO_(true)
+          directIO_(true),
+          throughputTarget_(0)
     {
         range_[0] = 0;
         range_[1] = -1;
@@ -57,7 +58,8 @@ public:
           rangeIsSet_(false),
           filePathW_(filePath),
           verifyOnResume_(true),
-          directIO_(true)
+          directIO_(true),
+          throughputTarget_(0)
     {
         range_[0] = 0;
         range_[1] = -1;
@@ -112,6 +114,14 @@ public:
     void setDirectIO(bool direct) { directIO_ = direct; }
     bool DirectIO() const { return directIO_; }
 
+    /* Extension: instead of the thread count, a rate to reach in bytes per second
+     * (ThroughputMax(): as fast as the link allows; 0, the default: the thread count decides).
+     * Parts in flight start at 4 and double while each step raises the measured rate by 10%
+     * or more, within the client's memory budget (ClientConfiguration::memoryBudget). */
+    void setThroughputTarget(uint64_t bytesPerSec) { throughputTarget_ = bytesPerSec; }
+    uint64_t ThroughputTarget() const { return throughputTarget_; }
+    static uint64_t ThroughputMax() { return UINT64_MAX; }
+
 private:
     bool rangeIsSet_;
     int64_t range_[2];
@@ -127,6 +137,7 @@ private:
     std::map<RequestResponseHeader, std::string> responseHeaders_;
     bool verifyOnResume_;
     bool directIO_;
+    uint64_t throughputTarget_;
 };
 
 }  // namespace OSS

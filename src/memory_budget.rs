@@ -1,0 +1,178 @@
+//! The memory budget of one client: every part in flight of every download on the client holds
+//! a reservation (a "slot": its two write buffers plus what its connection costs) taken from
+//! one pool, and a part that finds the pool empty waits for a slot instead of allocating. So the
+//! memory of all the client's downloads is bounded by one configured number, whatever their
+//! thread counts.
+//!
+//! What a slot costs, and what the library costs before any part runs, were measured (peak RSS
+//! of the C example downloading 1 GiB from the local server, BENCHMARKS.md "Memory budget"):
+//! one part in flight: 11.4 MiB; every further part ~2.0-2.2 MiB with 256-512 KiB buffers (the
+//! connection's share, beyond our buffers, is ~1.5-1.7 MiB: hyper's read buffer grows to
+//! ~400 KiB and a chunk handed to us keeps it alive while the next read allocates, plus the
+//! allocator's slack). [`BASE_COST`] and [`CONNECTION_COST`] are those figures rounded up, so a
+//! budget is an upper bound of the process's peak RSS for a program that does little else.
+
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::{Error, Result};
+
+const MIB: u64 = 1024 * 1024;
+/// The default budget of a client: 64 MiB (issue 13: "default budget <= 64 MiB").
+pub const DEFAULT_MEMORY_BUDGET: u64 = 64 * MIB;
+/// The smallest budget accepted: the base cost plus a few slots.
+pub const MIN_MEMORY_BUDGET: u64 = 16 * MIB;
+/// The largest budget accepted (1 TiB; beyond it the number is surely a mistake).
+pub const MAX_MEMORY_BUDGET: u64 = 1 << 40;
+/// What the library costs before any part runs (runtime threads and their stacks, the HTTP and
+/// TLS state, the allocator's arenas), reserved out of every budget.
+pub const BASE_COST: u64 = 12 * MIB;
+/// What one connection costs beyond our write buffers.
+pub const CONNECTION_COST: u64 = 7 * MIB / 4;
+/// Reservations are counted in KiB (a semaphore's permits are `u32` per acquisition).
+const UNIT: u64 = 1024;
+
+/// The budget: a pool of `total - BASE_COST` bytes, reserved in slots.
+#[derive(Clone)]
+pub struct MemoryBudget {
+    total: u64,
+    pool: Arc<Semaphore>,
+}
+
+/// A reservation of `cost` bytes, given back to the budget when dropped.
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for MemoryBudget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryBudget")
+            .field("total", &self.total)
+            .field("free_bytes", &self.free_bytes())
+            .finish()
+    }
+}
+
+/// Checks a configured budget: `MIN_MEMORY_BUDGET..=MAX_MEMORY_BUDGET`.
+pub fn check(total: u64) -> Result<()> {
+    if !(MIN_MEMORY_BUDGET..=MAX_MEMORY_BUDGET).contains(&total) {
+        return Err(Error::validate(format!(
+            "The memory budget must be between {} MiB and {} MiB, not {total} bytes",
+            MIN_MEMORY_BUDGET / MIB,
+            MAX_MEMORY_BUDGET / MIB
+        )));
+    }
+    Ok(())
+}
+
+impl MemoryBudget {
+    /// A budget of `total` bytes (checked by `check`; out-of-range values are clamped).
+    pub fn new(total: u64) -> MemoryBudget {
+        let total = total.clamp(MIN_MEMORY_BUDGET, MAX_MEMORY_BUDGET);
+        let units = ((total - BASE_COST) / UNIT) as usize;
+        MemoryBudget {
+            total,
+            pool: Arc::new(Semaphore::new(units)),
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.total
+    }
+
+    /// What a part in flight with write buffers of `buffer_size` bytes reserves.
+    pub fn slot_cost(buffer_size: usize) -> u64 {
+        2 * buffer_size as u64 + CONNECTION_COST
+    }
+
+    /// How many slots of `cost` the whole budget holds (at least 1: a budget always lets one
+    /// part run, or nothing would).
+    pub fn capacity(&self, cost: u64) -> usize {
+        (((self.total - BASE_COST) / UNIT) / units(cost) as u64).max(1) as usize
+    }
+
+    /// Bytes not reserved now.
+    pub fn free_bytes(&self) -> u64 {
+        self.pool.available_permits() as u64 * UNIT
+    }
+
+    /// Waits for a slot of `cost` bytes (capped at the whole budget, so that a slot larger than
+    /// the budget still runs, alone).
+    pub async fn acquire(&self, cost: u64) -> Slot {
+        let n = units(cost).min(self.whole_units());
+        let permit = self
+            .pool
+            .clone()
+            .acquire_many_owned(n)
+            .await
+            .expect("the budget's semaphore is never closed");
+        Slot { _permit: permit }
+    }
+
+    /// A slot of `cost` bytes if one is free now.
+    pub fn try_acquire(&self, cost: u64) -> Option<Slot> {
+        let n = units(cost).min(self.whole_units());
+        self.pool
+            .clone()
+            .try_acquire_many_owned(n)
+            .ok()
+            .map(|permit| Slot { _permit: permit })
+    }
+
+    fn whole_units(&self) -> u32 {
+        u32::try_from((self.total - BASE_COST) / UNIT).unwrap_or(u32::MAX)
+    }
+}
+
+fn units(cost: u64) -> u32 {
+    u32::try_from(cost.div_ceil(UNIT).max(1)).unwrap_or(u32::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_bounded_by_the_budget() {
+        let b = MemoryBudget::new(DEFAULT_MEMORY_BUDGET);
+        let cost = MemoryBudget::slot_cost(256 * 1024);
+        let cap = b.capacity(cost);
+        assert_eq!(cap as u64, (DEFAULT_MEMORY_BUDGET - BASE_COST) / cost);
+        let slots: Vec<Slot> = (0..cap).map(|_| b.try_acquire(cost).unwrap()).collect();
+        assert!(b.try_acquire(cost).is_none(), "the budget is spent");
+        assert!(b.free_bytes() < cost);
+        drop(slots);
+        assert_eq!(b.free_bytes(), DEFAULT_MEMORY_BUDGET - BASE_COST);
+    }
+
+    #[test]
+    fn a_slot_larger_than_the_budget_still_runs_alone() {
+        let b = MemoryBudget::new(MIN_MEMORY_BUDGET);
+        let s = b.try_acquire(1 << 40).expect("capped at the whole budget");
+        assert!(b.try_acquire(1).is_none());
+        assert_eq!(b.capacity(1 << 40), 1);
+        drop(s);
+        assert!(b.try_acquire(1).is_some());
+    }
+
+    #[test]
+    fn out_of_range_budgets_are_refused() {
+        assert!(check(MIN_MEMORY_BUDGET - 1).is_err());
+        assert!(check(MAX_MEMORY_BUDGET + 1).is_err());
+        assert!(check(DEFAULT_MEMORY_BUDGET).is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_waiting_part_gets_the_slot_given_back() {
+        let b = MemoryBudget::new(MIN_MEMORY_BUDGET);
+        let whole = b.try_acquire(u64::MAX).unwrap();
+        let b2 = b.clone();
+        let waiter = tokio::spawn(async move { b2.acquire(MIB).await });
+        tokio::task::yield_now().await;
+        assert!(!waiter.is_finished());
+        drop(whole);
+        let _slot = waiter.await.unwrap();
+        assert_eq!(b.free_bytes(), MIN_MEMORY_BUDGET - BASE_COST - MIB);
+    }
+}

@@ -1,0 +1,217 @@
+//! Issue 13, items 3 and 4: one memory budget per client bounds the parts in flight of all its
+//! downloads together (a part waits for a slot rather than allocate), and a throughput target
+//! replaces the thread count. The local server counts the requests it answers at once
+//! (`take_peak_in_flight`); every answer waits 20 ms (shaping), so parts that were allowed to
+//! overlap do.
+
+mod download_support;
+
+use std::time::Duration;
+
+use download_support::*;
+use oss_emulator::Shaping;
+use oss_ffi::cancel::Cancel;
+use oss_ffi::download::ramp::Target;
+use oss_ffi::download::{resumable_download, DownloadRequest, MIN_PART_SIZE};
+use oss_ffi::memory_budget::{
+    MemoryBudget, BASE_COST, CONNECTION_COST, DEFAULT_MEMORY_BUDGET, MIN_MEMORY_BUDGET,
+};
+use oss_ffi::ErrorKind;
+use tokio_util::sync::CancellationToken;
+
+/// Slots of `budget` for parts with 256 KiB buffers (64 threads).
+fn capacity(budget: u64) -> u64 {
+    (budget - BASE_COST) / (2 * 256 * KIB + CONNECTION_COST)
+}
+
+fn shaped_env() -> Env {
+    let env = Env::new();
+    env.emu.set_shaping(Shaping::none().latency_ms(20)).unwrap();
+    env
+}
+
+fn requests(env: &Env, n: usize, size: u64, threads: u32) -> Vec<DownloadRequest> {
+    (0..n)
+        .map(|i| {
+            let key = format!("budget/{i}");
+            env.object(&key, size);
+            let mut r = env.request(&key, &format!("out-{i}"));
+            r.part_size = MIN_PART_SIZE;
+            r.thread_num = threads;
+            r
+        })
+        .collect()
+}
+
+async fn run_all(env: &Env, client: &oss_ffi::client::Client, reqs: &[DownloadRequest]) {
+    let runs = reqs.iter().map(|r| async move {
+        resumable_download(client, r, &Cancel::new())
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", r.object.key))
+    });
+    futures_util::future::join_all(runs).await;
+    for (i, r) in reqs.iter().enumerate() {
+        assert_same_file(
+            &env.root.path().join(BUCKET).join(&r.object.key),
+            &env.path(&format!("out-{i}")),
+        );
+    }
+    assert!(env.emu.wait_idle(Duration::from_secs(10)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_smallest_budget_runs_one_part_at_a_time_for_all_downloads() {
+    assert_eq!(capacity(MIN_MEMORY_BUDGET), 1, "the arithmetic below");
+    let env = shaped_env();
+    let client = env.client_with(|c| {
+        c.memory_budget = MIN_MEMORY_BUDGET;
+        c.max_connections = 64;
+    });
+    // Four downloads asking for 64 parts in flight each, 11 parts each.
+    let reqs = requests(&env, 4, 10 * MIN_PART_SIZE + 5, 64);
+    env.emu.take_peak_in_flight();
+    run_all(&env, &client, &reqs).await;
+    assert_eq!(
+        env.emu.take_peak_in_flight(),
+        1,
+        "one slot: one request at a time, first GETs included"
+    );
+    assert_eq!(
+        client.memory_budget().free_bytes(),
+        MIN_MEMORY_BUDGET - BASE_COST,
+        "every slot was given back"
+    );
+
+    // GetObject to a file holds a slot too.
+    let gets = (1..4).map(|i| {
+        let client = &client;
+        let (key, path) = (reqs[i].object.key.clone(), env.path(&format!("get-{i}")));
+        async move {
+            let req = oss_ffi::object::ObjectRequest {
+                bucket: BUCKET.into(),
+                key,
+                ..Default::default()
+            };
+            client
+                .get_object_to_file(&req, None, &path, None, &Cancel::new())
+                .await
+                .unwrap();
+        }
+    });
+    let (_, _) = tokio::join!(
+        futures_util::future::join_all(gets),
+        run_all(&env, &client, &reqs[..1])
+    );
+    for (i, r) in reqs.iter().enumerate().take(4).skip(1) {
+        assert_same_file(
+            &env.root.path().join(BUCKET).join(&r.object.key),
+            &env.path(&format!("get-{i}")),
+        );
+    }
+    assert_eq!(
+        env.emu.take_peak_in_flight(),
+        1,
+        "GetObject to file waits too"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_budget_bounds_the_parts_of_a_download_and_a_larger_one_allows_more() {
+    let budget = 32 * MIB;
+    let slots = capacity(budget);
+    assert!((2..64).contains(&slots));
+    let env = shaped_env();
+    let reqs = requests(&env, 2, 30 * MIN_PART_SIZE, 64);
+
+    let small = env.client_with(|c| {
+        c.memory_budget = budget;
+        c.max_connections = 128;
+    });
+    env.emu.take_peak_in_flight();
+    run_all(&env, &small, &reqs).await;
+    let peak = env.emu.take_peak_in_flight();
+    assert!(
+        peak <= slots,
+        "{peak} requests at once, the budget holds {slots}"
+    );
+    assert!(peak >= 2, "the parts did overlap ({peak})");
+
+    // The same downloads with the default budget: more at once, so the bound above was the
+    // budget's, not the test's.
+    let large = env.client_with(|c| c.max_connections = 128);
+    assert_eq!(large.memory_budget().total(), DEFAULT_MEMORY_BUDGET);
+    run_all(&env, &large, &reqs).await;
+    let peak_large = env.emu.take_peak_in_flight();
+    assert!(
+        peak_large > slots,
+        "{peak_large} at once with the default budget, {slots} with {budget}"
+    );
+    assert!(peak_large <= capacity(DEFAULT_MEMORY_BUDGET));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_waiting_for_room_can_be_cancelled() {
+    let env = Env::new();
+    // 200 KB/s per connection: the first download holds the only slot for ~5 s.
+    env.emu
+        .set_shaping(Shaping::none().conn_bytes_per_sec(200_000))
+        .unwrap();
+    let client = env.client_with(|c| c.memory_budget = MIN_MEMORY_BUDGET);
+    let reqs = requests(&env, 2, 10 * MIN_PART_SIZE, 64);
+    let slow_cancel = CancellationToken::new();
+    let slow = {
+        let (client, req, token) = (client.clone(), reqs[0].clone(), slow_cancel.clone());
+        tokio::spawn(
+            async move { resumable_download(&client, &req, &Cancel::new().with(token)).await },
+        )
+    };
+    // Wait until the first download holds the slot.
+    while client.memory_budget().free_bytes() == MIN_MEMORY_BUDGET - BASE_COST {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let token = CancellationToken::new();
+    let waiting = {
+        let (client, req, token) = (client.clone(), reqs[1].clone(), token.clone());
+        tokio::spawn(
+            async move { resumable_download(&client, &req, &Cancel::new().with(token)).await },
+        )
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    token.cancel();
+    let e = waiting.await.unwrap().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled, "{e}");
+    assert!(
+        gets(&env, "budget/1").is_empty(),
+        "the waiting download sent nothing"
+    );
+    slow_cancel.cancel();
+    let e = slow.await.unwrap().unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Cancelled, "{e}");
+    assert_no_leftovers(&[env.work.path()]);
+    assert_eq!(
+        client.memory_budget().free_bytes(),
+        MIN_MEMORY_BUDGET - BASE_COST
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throughput_target_replaces_the_thread_count() {
+    let env = shaped_env();
+    let client = env.client_with(|c| c.max_connections = 128);
+    for target in [Target::Max, Target::Rate(1)] {
+        let mut reqs = requests(&env, 1, 40 * MIN_PART_SIZE + 1, 1);
+        reqs[0].throughput_target = Some(target);
+        env.emu.take_peak_in_flight();
+        run_all(&env, &client, &reqs).await;
+        let peak = env.emu.take_peak_in_flight();
+        let slots = MemoryBudget::new(DEFAULT_MEMORY_BUDGET)
+            .capacity(MemoryBudget::slot_cost(512 * KIB as usize));
+        assert!(peak as usize <= slots, "{peak} at once, {slots} slots");
+        // The ramp starts at 4 parts in flight whatever the thread count (1 here); a target of
+        // 1 byte/s is met at once and stays there.
+        assert!(peak >= 2, "{target:?}: {peak} at once with thread_num 1");
+        if target == Target::Rate(1) {
+            assert!(peak <= 4, "{target:?}: {peak}");
+        }
+    }
+}
