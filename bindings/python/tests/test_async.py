@@ -517,3 +517,14 @@ def test_wait_for_timeout_cancels_the_transfer(slow, big, tmp_path) -> None:
 
     asyncio.run(main())
     assert not (tmp_path / "a").exists()
+
+
+@pytest.mark.parametrize("target", ["max", 50 << 20])
+def test_throughput_target_async(v4, emu, tmp_path, target) -> None:
+    data = emu.put("async/target.bin", data_of(3_000_000, 9))
+    meta = asyncio.run(v4.resumable_download_async(BUCKET, "async/target.bin", tmp_path / "t",
+                                                   part_size=102400, throughput_target=target))
+    assert meta.content_length == len(data) and (tmp_path / "t").read_bytes() == data
+    with pytest.raises(ValueError):
+        v4.start_resumable_download(BUCKET, "async/target.bin", tmp_path / "u",
+                                    throughput_target=0)

@@ -1166,7 +1166,7 @@ class Client:
         req = self._download_request(
             bucket, key, path, checkpoint_dir, part_size, threads, range, version_id, if_match,
             if_none_match, if_modified_since, if_unmodified_since, verify_on_resume, direct_io,
-            traffic_limit, request_payer,
+            traffic_limit, request_payer, throughput_target,
         )
         ctx = _CallContext(lib, progress)
         ctx_key = _register(ctx)
@@ -1212,6 +1212,7 @@ class Client:
         direct_io: bool,
         traffic_limit: Optional[int],
         request_payer: bool,
+        throughput_target: Union[int, str, None] = None,
     ) -> int:
         """A new ``oss_download_request_t *`` (the caller's to free) with every option set; the
         arguments are all checked before C is called."""
@@ -1540,6 +1541,7 @@ class Client:
         direct_io: bool = True,
         traffic_limit: Optional[int] = None,
         request_payer: bool = False,
+        throughput_target: Union[int, str, None] = None,
     ) -> Transfer:
         """Starts :meth:`resumable_download` on the library's threads and returns its
         :class:`Transfer` at once (``await`` it, or :meth:`Transfer.result`). Same options,
@@ -1553,7 +1555,7 @@ class Client:
         req = self._download_request(
             bucket, key, path, checkpoint_dir, part_size, threads, range, version_id, if_match,
             if_none_match, if_modified_since, if_unmodified_since, verify_on_resume, direct_io,
-            traffic_limit, request_payer,
+            traffic_limit, request_payer, throughput_target,
         )
         try:
             return self._start(
