@@ -64,6 +64,12 @@ shaping flags (emulator/README.md, "Network shaping"), one emulator process per 
   shaped-memory  peak RSS of oss_download --threads N (N in --memory-threads 8,32,64) through the
                  shaped emulator of each --total-rate variant, also with --memory-budget BYTES (64M)
                  when the example accepts it (skipped with a note otherwise); --rounds (default 2).
+  concurrent     (issue 16 item 4) --conc-objects (200) objects of --conc-size (1M) downloaded at
+                 once, one process per run, --latency/--connect-latency only: c-async (bench/c/many.c:
+                 the asynchronous C API, every transfer started from one thread), c-blocking (the
+                 same program, the blocking C API from --pool (16) threads), cpp-ffi-pool and
+                 cpp-official-pool (resumable_many --concurrency --pool against our C++ layer and
+                 the official SDK). Objects per second and peak RSS; every output checked.
   python3 bench/run.py --modes shaped,small,shaped-memory --no-https --size 64M --rounds 1 --objects 50
 
 Output: bench/results/runs.csv (every run, with its predecessor), bench/results/summary.csv,
@@ -150,17 +156,24 @@ CPP_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_bench_ffi"),
 CPP_MANY_SRC = os.path.join(HERE, "cpp", "resumable_many.cpp")
 CPP_MANY_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_many_ffi"),
                 "official": os.path.join(REPO, "target/bench/resumable_many_official")}
+# the "concurrent" mode's C program (the asynchronous and the blocking C API)
+C_MANY_SRC = os.path.join(HERE, "c", "many.c")
+C_MANY_BIN = os.path.join(REPO, "target/bench/many")
 
 
 def build(args):
     os.makedirs(os.path.dirname(RUSAGE), exist_ok=True)
     subprocess.run(["cc", "-O2", "-o", RUSAGE, os.path.join(HERE, "rusage.c")], check=True)
-    if args.no_build:
-        return
-    log("building: make examples (release library + C example), cargo build --release -p oss-emulator")
-    subprocess.run(["make", "-C", REPO, "examples"], check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cargo", "build", "--release", "-p", "oss-emulator"], cwd=REPO, check=True,
-                   stderr=subprocess.DEVNULL)
+    if not args.no_build:
+        log("building: make examples (release library + C example), cargo build --release -p oss-emulator")
+        subprocess.run(["make", "-C", REPO, "examples"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(["cargo", "build", "--release", "-p", "oss-emulator"], cwd=REPO, check=True,
+                       stderr=subprocess.DEVNULL)
+    # The concurrent mode's C program, against the release library.
+    rel = os.path.join(REPO, "target/release")
+    subprocess.run(["cc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                    "-I" + os.path.join(REPO, "include"), C_MANY_SRC, "-o", C_MANY_BIN, "-L" + rel,
+                    "-loss_ffi", "-Wl,-rpath," + rel, "-pthread"], check=True)
 
 
 def build_cpp(want, src=CPP_SRC, bins=CPP_BIN):
@@ -471,9 +484,32 @@ class Bench:
         """[(key, size, output path)] for the small mode, outputs in the (cleared) download dir."""
         return [(key, n, os.path.join(self.work, f"{i:05d}.bin")) for i, (key, n) in enumerate(objects)]
 
-    def many_cpp(self, mode, which, objects, rnd, tool, proto="http"):
+    def many_c(self, mode, how, objects, rnd, tool, proto="http"):
+        """bench/c/many.c: every object at once through one client, the asynchronous C API from
+        one thread (how="async") or the blocking one from --pool threads (how="blocking")."""
+        self.prepare()
+        emu = self.emus[proto]
+        jobs = self.many_jobs(objects)
+        with open(self.list_file, "w") as f:
+            for key, _, out in jobs:
+                f.write(f"{key}\t{out}\n")
+        cmd = [C_MANY_BIN, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--list", self.list_file,
+               "--mode", how, "--pool", str(self.args.pool)]
+        rc, wall, cpu, rss, out, err = run_child(cmd, dict(self.env, **self.tls_env(proto)))
+        if rc != 0:
+            raise SystemExit(f"many --mode {how} failed ({rc}): {err[-3000:]}")
+        res = json.loads(out.strip().splitlines()[-1])
+        total = sum(n for _, n, _ in jobs)
+        if res["objects"] != len(jobs) or res["bytes"] != total:
+            raise SystemExit(f"many --mode {how}: {res} for {len(jobs)} objects of {total} bytes")
+        self.verify_many(jobs, f"many --mode {how}")
+        return self.record(mode, tool, total, 0, rnd, wall, wall, cpu, rss, proto=proto,
+                           extra=f"{len(jobs)} objects, calls {res['seconds']:.3f} s")
+
+    def many_cpp(self, mode, which, objects, rnd, tool, proto="http", concurrency=1):
         """bench/cpp/resumable_many (one process, one client, one ResumableDownloadObject per
-        object, one after another) against our C++ layer or the official SDK, at their defaults."""
+        object, one after another, or from `concurrency` threads) against our C++ layer or the
+        official SDK, at their defaults."""
         self.prepare()
         emu = self.emus[proto]
         jobs = self.many_jobs(objects)
@@ -481,6 +517,8 @@ class Bench:
             for key, _, out in jobs:
                 f.write(f"{key}\t{out}\n")
         cmd = [self.cpp_many_bins[which], "--endpoint", emu.endpoint, "--bucket", BUCKET, "--list", self.list_file]
+        if concurrency > 1:
+            cmd += ["--concurrency", str(concurrency)]
         if self.args.cpp_checkpoint:
             cmd += ["--checkpoint-dir", self.ckpt]
         if proto == "https":
@@ -851,6 +889,24 @@ def small_objects(a):
     return out
 
 
+CONC_TOOL_IDS = ["c-async", "c-blocking", "cpp-ffi-pool", "cpp-official-pool"]
+
+
+def conc_tool_ids(a):
+    if a.conc_tools in (None, "", "all"):
+        return list(CONC_TOOL_IDS)
+    ids = [x.strip() for x in a.conc_tools.split(",") if x.strip()]
+    bad = [x for x in ids if x not in CONC_TOOL_IDS]
+    if bad:
+        raise SystemExit(f"unknown --conc-tools {', '.join(bad)}; known: {', '.join(CONC_TOOL_IDS)}")
+    return ids
+
+
+def conc_objects(a):
+    """The concurrent mode's objects: --conc-objects keys of --conc-size bytes."""
+    return [(f"conc/c-{i:04d}-{a.conc_size}.bin", a.conc_size) for i in range(a.conc_objects)]
+
+
 def example_accepts(example, flag, value):
     """(True, "") when examples-c/oss_download accepts `flag value` (probed as `oss_download flag
     value --help`: exit 0 once the option is parsed), else (False, why)."""
@@ -1022,6 +1078,58 @@ def mode_small(b, cpp_skipped):
     return rows, phases_run, skipped
 
 
+def mode_concurrent(b, many_skipped):
+    """(issue 16 item 4) --conc-objects objects of --conc-size downloaded at once: the asynchronous
+    C API from one thread, the blocking C API from --pool threads, our C++ layer and the official
+    SDK from --pool threads, through an emulator with --latency/--connect-latency. Returns (rows,
+    [(proto, flags, order)], {tool: why skipped})."""
+    a = b.args
+    objects = conc_objects(a)
+    skipped = {}
+    ids = conc_tool_ids(a)
+    for tid in ids:
+        if tid.startswith("cpp-"):
+            which = "ffi" if tid == "cpp-ffi-pool" else "official"
+            if which in many_skipped:
+                skipped[tid] = many_skipped[which]
+    ids = [t for t in ids if t not in skipped]
+    log(f"mode concurrent: {len(objects)} objects of {size_name(a.conc_size)}, pool {a.pool}; hashing the sources")
+    for key, _ in objects:
+        b.source_digest(key)
+
+    def runner(tid, rnd, mode, proto):
+        label = conc_label(tid, a)
+        if tid == "c-async":
+            return b.many_c(mode, "async", objects, rnd, label, proto=proto)
+        if tid == "c-blocking":
+            return b.many_c(mode, "blocking", objects, rnd, label, proto=proto)
+        which = "ffi" if tid == "cpp-ffi-pool" else "official"
+        return b.many_cpp(mode, which, objects, rnd, label, proto=proto, concurrency=a.pool)
+
+    rows, phases_run = [], []
+    flags = shaping_flags(a, rates=False)
+    for proto in protocols(a):
+        log(f"mode concurrent: {proto.upper()}, emulator {' '.join(flags)}, tools {', '.join(ids)}")
+        b.variant = "latency only"
+        with ShapedPhase(b, flags, proto):
+            prows, order = run_schedule(b, "concurrent", ids, proto,
+                                        lambda tid, rnd, mode: runner(tid, rnd, mode, proto),
+                                        rounds=2 * orderlib.full_cycle(len(ids)))
+        rows += prows
+        phases_run.append((proto, flags, order))
+    b.variant = ""
+    for r in rows:
+        r["objects"] = len(objects)
+    return rows, phases_run, skipped
+
+
+def conc_label(tid, a):
+    return {"c-async": "oss-ffi asynchronous C API, one thread",
+            "c-blocking": f"oss-ffi blocking C API, {a.pool} threads",
+            "cpp-ffi-pool": f"oss-ffi C++ layer, {a.pool} threads",
+            "cpp-official-pool": f"official C++ SDK 1.10.1, {a.pool} threads"}[tid]
+
+
 def mode_memory(b):
     """(c) peak RSS of the shaped download with our C example at --memory-threads parts in flight,
     and the same with --memory-budget when the example accepts it, per --total-rate variant and
@@ -1153,6 +1261,47 @@ def report_small(a, rows, phases_run, skipped, verified):
             lines.append("")
     lines += [f"Every output verified after its run, outside the timing: {verified} files, size and SHA-256 "
               "equal to the emulator's source file.", ""]
+    if skipped:
+        lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
+    return lines, summary
+
+
+def report_concurrent(a, rows, phases_run, skipped):
+    lines, summary = [], []
+    if not phases_run:
+        return lines, summary
+    objs = conc_objects(a)
+    total = sum(n for _, n in objs)
+    lines += [f"### concurrent: {len(objs)} objects of {size_name(a.conc_size)} at once, one process per run, "
+              f"latency {a.latency} ms, connect latency {a.connect_latency} ms, no rate cap (issue 16 item 4)", ""]
+    for proto, flags, (ids, rounds, lead, sched) in phases_run:
+        prow = [r for r in rows if r["proto"] == proto]
+        lines += [f"#### {proto.upper()}", "", f"Emulator: `oss-emulator {' '.join(flags)}"
+                  f"{' --tls' if proto == 'https' else ''}`. Order: "
+                  + describe_order(a, proto, ids, rounds, lead, sched), "",
+                  "| tool | runs | median s (min-max) | objects/s median (min-max) | CPU s | peak RSS MiB (max) |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        ops = {}
+        for tid in ids:
+            rs = [r for r in prow if r["tool_id"] == tid]
+            if not rs:
+                continue
+            secs = [r["seconds"] for r in rs]
+            med = statistics.median(secs)
+            ops[tid] = len(objs) / med
+            cpu = statistics.median(r["cpu_s_per_gib"] * r["size"] / GIB for r in rs)
+            rss = max(r["peak_rss_mib"] for r in rs)
+            name = rs[0]["tool"]
+            lines.append(f"| {'**' + name + '**' if tid == 'c-async' else name} | {len(rs)} | {_mmm(secs)} | "
+                         f"{_mmm([len(objs) / x for x in secs], '{:.1f}')} | {cpu:.2f} | {rss:.1f} |")
+            summary.append({"section": f"concurrent-{proto}", "tool": name, "tool_id": tid, "runs": len(rs),
+                            "median_s": round(med, 4), "min_s": min(secs), "max_s": max(secs),
+                            "objects_per_s": round(ops[tid], 2), "peak_rss_mib": rss})
+        lines.append("")
+        if "c-async" in ops:
+            ratios = [f"{ops['c-async'] / ops[t]:.2f}x {conc_label(t, a)}" for t in ids if t != "c-async" and t in ops]
+            if ratios:
+                lines += [f"Objects per second, the asynchronous API / ({proto.upper()}): " + "; ".join(ratios) + ".", ""]
     if skipped:
         lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
     return lines, summary
@@ -1397,7 +1546,8 @@ def main():
     ap.add_argument("--part-size", default="8M", help="part size for every tool (default 8M)")
     ap.add_argument("--modes", default="compare,scale,crc",
                     help="comma list of compare, scale, crc (the default set) and shaped, small, "
-                         "shaped-memory (issue 13 item 5: a shaped emulator; run only when named)")
+                         "shaped-memory (issue 13 item 5: a shaped emulator; run only when named), "
+                         "concurrent (issue 16 item 4)")
     ap.add_argument("--tools", default="all", help=f"mode 1 tools, comma list of {','.join(TOOL_IDS)} (default all)")
     ap.add_argument("--https", dest="https", action="store_true", default=True,
                     help="mode 1 also over HTTPS (the emulator's --tls; the default)")
@@ -1443,6 +1593,12 @@ def main():
     g.add_argument("--objects-seed", type=int, default=13, help="small mode: seed of the object sizes (default 13)")
     g.add_argument("--small-tools", default="all",
                    help=f"small mode tools, comma list of {','.join(SMALL_TOOL_IDS)} (default all)")
+    g.add_argument("--conc-objects", type=int, default=200, help="concurrent mode: number of objects (default 200)")
+    g.add_argument("--conc-size", default="1M", help="concurrent mode: object size (default 1M)")
+    g.add_argument("--pool", type=int, default=16,
+                   help="concurrent mode: threads of the blocking tools, and every client's connections (default 16)")
+    g.add_argument("--conc-tools", default="all",
+                   help=f"concurrent mode tools, comma list of {','.join(CONC_TOOL_IDS)} (default all)")
     g.add_argument("--memory-threads", default="8,32,64",
                    help="shaped-memory: the C example's --threads values (default 8,32,64)")
     g.add_argument("--memory-budget", default="64M",
@@ -1470,8 +1626,9 @@ def main():
     a.memory_threads = [int(x) for x in a.memory_threads.split(",") if x.strip()]
     a.memory_budget = parse_size(a.memory_budget)
     a.small_min, a.small_max = parse_size(a.small_min), parse_size(a.small_max)
+    a.conc_size = parse_size(a.conc_size)
     modes = set(m.strip() for m in a.modes.split(",") if m.strip())
-    unknown = modes - {"compare", "scale", "crc", "shaped", "small", "shaped-memory"}
+    unknown = modes - {"compare", "scale", "crc", "shaped", "small", "shaped-memory", "concurrent"}
     if unknown:
         raise SystemExit(f"unknown --modes {', '.join(sorted(unknown))}")
     if a.small_min > a.small_max or a.small_min < 1:
@@ -1482,6 +1639,7 @@ def main():
     tools = selected_tools(a) if "compare" in modes else []
     shaped_ids = shaped_tool_ids(a) if "shaped" in modes else []
     small_ids = small_tool_ids(a) if "small" in modes else []
+    conc_ids = conc_tool_ids(a) if "concurrent" in modes else []
 
     mods = [PY_MODULE[t] for t in tools if t in PY_MODULE] + ["matplotlib"]
     py_failed = ensure_python_packages(mods)
@@ -1490,13 +1648,14 @@ def main():
                 if any(t.startswith(prefix) for t in tools + shaped_ids)]
     cpp_bins, cpp_skipped = build_cpp(want_cpp)
     want_many = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
-                 if any(t.startswith(prefix) for t in small_ids)]
+                 if any(t.startswith(prefix) for t in small_ids + conc_ids)]
     many_bins, many_skipped = build_cpp(want_many, CPP_MANY_SRC, CPP_MANY_BIN) if want_many else ({}, {})
     load0 = os.getloadavg()
-    sizes = ([a.size] if modes - {"small"} else []) + (a.sizes + ([2 << 30, 4 << 30] if a.big else [])
+    sizes = ([a.size] if modes - {"small", "concurrent"} else []) + (a.sizes + ([2 << 30, 4 << 30] if a.big else [])
                                                      if "scale" in modes else [])
     root = os.path.join(a.work, "root")
-    emus = {"http": Emulator(root, sizes, objects=small_objects(a) if "small" in modes else ())}
+    emus = {"http": Emulator(root, sizes, objects=(small_objects(a) if "small" in modes else [])
+                             + (conc_objects(a) if "concurrent" in modes else []))}
     dl = os.path.join(a.work, "dl")
     os.makedirs(dl, exist_ok=True)
     b = None
@@ -1520,6 +1679,9 @@ def main():
         small = small_phases = small_skipped = None
         if "small" in modes:
             small, small_phases, small_skipped = mode_small(b, many_skipped)
+        conc = conc_phases = conc_skipped = None
+        if "concurrent" in modes:
+            conc, conc_phases, conc_skipped = mode_concurrent(b, many_skipped)
         memory = memory_skipped = None
         if "shaped-memory" in modes:
             b.refused = {}
@@ -1539,6 +1701,10 @@ def main():
     if small is not None:
         lines, summ = report_small(a, small, small_phases, small_skipped, b.verified)
         more += (["## Shaped network (issue 13 item 5)", ""] if shaped is None else []) + lines
+        summary += summ
+    if conc is not None:
+        lines, summ = report_concurrent(a, conc, conc_phases, conc_skipped)
+        more += ["## Concurrent transfers (issue 16 item 4)", ""] + lines
         summary += summ
     if memory is not None:
         lines, summ = report_memory(a, memory, memory_skipped)

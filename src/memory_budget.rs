@@ -42,7 +42,19 @@ pub struct MemoryBudget {
 
 /// A reservation of `cost` bytes, given back to the budget when dropped.
 pub struct Slot {
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
+}
+
+impl Slot {
+    /// Gives back what this slot holds beyond `cost` bytes (a download that learnt its parts
+    /// are small needs less than it reserved before it knew).
+    pub fn shrink_to(&mut self, cost: u64) {
+        let keep = units(cost) as usize;
+        let have = self.permit.num_permits();
+        if keep < have {
+            drop(self.permit.split(have - keep));
+        }
+    }
 }
 
 impl std::fmt::Debug for MemoryBudget {
@@ -81,9 +93,20 @@ impl MemoryBudget {
         self.total
     }
 
-    /// What a part in flight with write buffers of `buffer_size` bytes reserves.
+    /// What a part in flight with write buffers of `buffer_size` bytes reserves: two buffers
+    /// (one filling while the other is written) and a connection.
     pub fn slot_cost(buffer_size: usize) -> u64 {
         2 * buffer_size as u64 + CONNECTION_COST
+    }
+
+    /// The same for parts of at most `part_size` bytes: a part no larger than one buffer never
+    /// holds a second one.
+    pub fn slot_cost_for(buffer_size: usize, part_size: u64) -> u64 {
+        if part_size <= buffer_size as u64 {
+            buffer_size as u64 + CONNECTION_COST
+        } else {
+            Self::slot_cost(buffer_size)
+        }
     }
 
     /// How many slots of `cost` the whole budget holds (at least 1: a budget always lets one
@@ -107,7 +130,7 @@ impl MemoryBudget {
             .acquire_many_owned(n)
             .await
             .expect("the budget's semaphore is never closed");
-        Slot { _permit: permit }
+        Slot { permit }
     }
 
     /// A slot of `cost` bytes if one is free now.
@@ -117,7 +140,7 @@ impl MemoryBudget {
             .clone()
             .try_acquire_many_owned(n)
             .ok()
-            .map(|permit| Slot { _permit: permit })
+            .map(|permit| Slot { permit })
     }
 
     fn whole_units(&self) -> u32 {
@@ -154,6 +177,26 @@ mod tests {
         assert_eq!(b.capacity(1 << 40), 1);
         drop(s);
         assert!(b.try_acquire(1).is_some());
+    }
+
+    #[test]
+    fn a_slot_shrinks_to_what_its_parts_need() {
+        let b = MemoryBudget::new(MIN_MEMORY_BUDGET);
+        let mut s = b.try_acquire(3 * MIB).unwrap();
+        s.shrink_to(MIB);
+        assert_eq!(b.free_bytes(), MIN_MEMORY_BUDGET - BASE_COST - MIB);
+        s.shrink_to(2 * MIB); // never grows
+        assert_eq!(b.free_bytes(), MIN_MEMORY_BUDGET - BASE_COST - MIB);
+        drop(s);
+        assert_eq!(b.free_bytes(), MIN_MEMORY_BUDGET - BASE_COST);
+        assert_eq!(
+            MemoryBudget::slot_cost_for(MIB as usize, MIB),
+            MIB + CONNECTION_COST
+        );
+        assert_eq!(
+            MemoryBudget::slot_cost_for(MIB as usize, MIB + 1),
+            MemoryBudget::slot_cost(MIB as usize)
+        );
     }
 
     #[test]

@@ -19,6 +19,10 @@ use oss_ffi::memory_budget::{
 use oss_ffi::ErrorKind;
 use tokio_util::sync::CancellationToken;
 
+/// Parts of the tests below: larger than the 256 KiB buffers of 64 threads, so every slot is
+/// two buffers and a connection.
+const PART: u64 = MIB;
+
 /// Slots of `budget` for parts with 256 KiB buffers (64 threads).
 fn capacity(budget: u64) -> u64 {
     (budget - BASE_COST) / (2 * 256 * KIB + CONNECTION_COST)
@@ -36,7 +40,7 @@ fn requests(env: &Env, n: usize, size: u64, threads: u32) -> Vec<DownloadRequest
             let key = format!("budget/{i}");
             env.object(&key, size);
             let mut r = env.request(&key, &format!("out-{i}"));
-            r.part_size = MIN_PART_SIZE;
+            r.part_size = PART;
             r.thread_num = threads;
             r
         })
@@ -68,7 +72,7 @@ async fn the_smallest_budget_runs_one_part_at_a_time_for_all_downloads() {
         c.max_connections = 64;
     });
     // Four downloads asking for 64 parts in flight each, 11 parts each.
-    let reqs = requests(&env, 4, 10 * MIN_PART_SIZE + 5, 64);
+    let reqs = requests(&env, 4, 10 * PART + 5, 64);
     env.emu.take_peak_in_flight();
     run_all(&env, &client, &reqs).await;
     assert_eq!(
@@ -121,7 +125,7 @@ async fn a_budget_bounds_the_parts_of_a_download_and_a_larger_one_allows_more() 
     let slots = capacity(budget);
     assert!((2..64).contains(&slots));
     let env = shaped_env();
-    let reqs = requests(&env, 2, 30 * MIN_PART_SIZE, 64);
+    let reqs = requests(&env, 2, 30 * PART, 64);
 
     let small = env.client_with(|c| {
         c.memory_budget = budget;
@@ -157,7 +161,7 @@ async fn a_download_waiting_for_room_can_be_cancelled() {
         .set_shaping(Shaping::none().conn_bytes_per_sec(200_000))
         .unwrap();
     let client = env.client_with(|c| c.memory_budget = MIN_MEMORY_BUDGET);
-    let reqs = requests(&env, 2, 10 * MIN_PART_SIZE, 64);
+    let reqs = requests(&env, 2, PART, 64);
     let slow_cancel = CancellationToken::new();
     let slow = {
         let (client, req, token) = (client.clone(), reqs[0].clone(), slow_cancel.clone());
@@ -200,12 +204,17 @@ async fn a_throughput_target_replaces_the_thread_count() {
     let client = env.client_with(|c| c.max_connections = 128);
     for target in [Target::Max, Target::Rate(1)] {
         let mut reqs = requests(&env, 1, 40 * MIN_PART_SIZE + 1, 1);
+        reqs[0].part_size = MIN_PART_SIZE;
         reqs[0].throughput_target = Some(target);
         env.emu.take_peak_in_flight();
         run_all(&env, &client, &reqs).await;
         let peak = env.emu.take_peak_in_flight();
-        let slots = MemoryBudget::new(DEFAULT_MEMORY_BUDGET)
-            .capacity(MemoryBudget::slot_cost(512 * KIB as usize));
+        // Target-mode buffers are 512 KiB, cut to the 100 KiB parts (rounded to 4 KiB blocks).
+        let cost = MemoryBudget::slot_cost_for(
+            MIN_PART_SIZE.div_ceil(4096) as usize * 4096,
+            MIN_PART_SIZE,
+        );
+        let slots = MemoryBudget::new(DEFAULT_MEMORY_BUDGET).capacity(cost);
         assert!(peak as usize <= slots, "{peak} at once, {slots} slots");
         // The ramp starts at 4 parts in flight whatever the thread count (1 here); a target of
         // 1 byte/s is met at once and stays there.
@@ -214,4 +223,44 @@ async fn a_throughput_target_replaces_the_thread_count() {
             assert!(peak <= 4, "{target:?}: {peak}");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_object_holds_a_small_slot() {
+    let env = Env::new();
+    // 32 KB/s: ~2 s for the object, so that the progress callback runs while it downloads.
+    env.emu
+        .set_shaping(Shaping::none().conn_bytes_per_sec(32_000))
+        .unwrap();
+    let client = env.client();
+    let size = 64 * KIB;
+    let mut reqs = requests(&env, 1, size, 4);
+    // While the download runs (its progress callback), the budget holds one slot sized for
+    // one 64 KiB buffer and a connection, not the 2 x 1 MiB the request's 4 threads would
+    // reserve before the object's size was known.
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (budget, seen) = (client.memory_budget().clone(), held.clone());
+    reqs[0].progress = Some(std::sync::Arc::new(move |_, _, _| {
+        seen.lock().unwrap().push(budget.free_bytes());
+    }));
+    resumable_download(&client, &reqs[0], &Cancel::new())
+        .await
+        .unwrap();
+    assert_same_file(
+        &env.root.path().join(BUCKET).join(&reqs[0].object.key),
+        &env.path("out-0"),
+    );
+    let pool = DEFAULT_MEMORY_BUDGET - BASE_COST;
+    let mut held = held.lock().unwrap().clone();
+    // The last call comes after the slot was given back.
+    assert_eq!(held.pop(), Some(pool));
+    assert!(held.len() >= 2, "{held:?}");
+    assert!(
+        held.iter()
+            .all(|free| pool - free == size + CONNECTION_COST),
+        "reserved while running: {:?}, a small slot is {}",
+        held.iter().map(|f| pool - f).collect::<Vec<_>>(),
+        size + CONNECTION_COST
+    );
+    assert_eq!(client.memory_budget().free_bytes(), pool);
 }

@@ -4,7 +4,7 @@
  * mode of bench/run.py, issue 13 item 5). Built twice, like resumable_bench.cpp: against the
  * official SDK 1.10.1 and against this project's header-only layer (-Iinclude -loss_ffi).
  *
- *   resumable_many --endpoint URL --bucket B --list FILE
+ *   resumable_many --endpoint URL --bucket B --list FILE [--concurrency N]
  *                  [--threads N] [--part-size BYTES] [--checkpoint-dir DIR]
  *                  [--ca-file PEM] [--no-verify-ssl]
  *
@@ -12,6 +12,9 @@
  * three-argument DownloadObjectRequest constructor (the library's defaults: 8 MiB parts, 3
  * threads in both) unless --threads / --part-size are given. The downloads run strictly one
  * after another; the first failure stops the loop (code and message on stderr, exit status 1).
+ * --concurrency N (the "concurrent" mode, issue 16 item 4): N std::threads share the list, each
+ * taking the next download, through the same client (maxConnections raised to N above 16); a
+ * failure stops every thread at its next download.
  * Credentials: OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET.
  *
  * Prints one JSON line on stdout: {"seconds": <the loop of calls>, "objects": N, "bytes": <sum
@@ -19,13 +22,16 @@
  */
 #include <alibabacloud/oss/OssClient.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -36,7 +42,7 @@ namespace {
 int usage(const std::string &msg)
 {
     std::cerr << "resumable_many: " << msg << "\n"
-              << "usage: resumable_many --endpoint URL --bucket B --list FILE [--threads N]\n"
+              << "usage: resumable_many --endpoint URL --bucket B --list FILE [--concurrency N] [--threads N]\n"
               << "       [--part-size BYTES] [--checkpoint-dir DIR] [--ca-file PEM] [--no-verify-ssl]\n"
               << "FILE: one \"KEY<tab>OUTPUT\" per line\n";
     return 2;
@@ -46,7 +52,7 @@ int usage(const std::string &msg)
 
 int main(int argc, char **argv)
 {
-    std::string endpoint, bucket, list, threads, partSize, checkpointDir, caFile;
+    std::string endpoint, bucket, list, threads, partSize, checkpointDir, caFile, concurrency;
     bool verifySSL = true;
     for (int i = 1; i < argc; i++) {
         std::string a = argv[i];
@@ -60,6 +66,7 @@ int main(int argc, char **argv)
         else if (a == "--bucket") bucket = v;
         else if (a == "--list") list = v;
         else if (a == "--threads") threads = v;
+        else if (a == "--concurrency") concurrency = v;
         else if (a == "--part-size") partSize = v;
         else if (a == "--checkpoint-dir") checkpointDir = v;
         else if (a == "--ca-file") caFile = v;
@@ -89,35 +96,54 @@ int main(int argc, char **argv)
     InitializeSdk();
     int rc = 0;
     {
+        const unsigned pool =
+            concurrency.empty() ? 1u : static_cast<unsigned>(std::strtoul(concurrency.c_str(), nullptr, 10));
+        if (pool < 1 || pool > 1024) return usage("--concurrency is 1..1024");
         ClientConfiguration conf;
         conf.verifySSL = verifySSL;
         if (!caFile.empty()) conf.caFile = caFile;
+        if (pool > conf.maxConnections) conf.maxConnections = pool;
         OssClient client(endpoint, ak, sk, conf);
 
-        long long bytes = 0;
-        size_t done = 0;
-        auto t0 = std::chrono::steady_clock::now();
-        for (size_t i = 0; i < jobs.size(); i++) {
-            DownloadObjectRequest request(bucket, jobs[i].first, jobs[i].second);
-            if (!checkpointDir.empty()) request.setCheckpointDir(checkpointDir);
-            if (!threads.empty())
-                request.setThreadNum(static_cast<uint32_t>(std::strtoul(threads.c_str(), nullptr, 10)));
-            if (!partSize.empty()) request.setPartSize(std::strtoull(partSize.c_str(), nullptr, 10));
-            auto outcome = client.ResumableDownloadObject(request);
-            if (!outcome.isSuccess()) {
-                std::cerr << "ResumableDownloadObject of " << jobs[i].first << " failed: code "
-                          << outcome.error().Code() << ", message " << outcome.error().Message()
-                          << ", request id " << outcome.error().RequestId() << "\n";
-                rc = 1;
-                break;
+        std::atomic<long long> bytes(0);
+        std::atomic<size_t> next(0), done(0);
+        std::atomic<bool> failed(false);
+        std::mutex errLock;
+        auto work = [&]() {
+            for (;;) {
+                size_t i = next++;
+                if (i >= jobs.size() || failed) return;
+                DownloadObjectRequest request(bucket, jobs[i].first, jobs[i].second);
+                if (!checkpointDir.empty()) request.setCheckpointDir(checkpointDir);
+                if (!threads.empty())
+                    request.setThreadNum(static_cast<uint32_t>(std::strtoul(threads.c_str(), nullptr, 10)));
+                if (!partSize.empty()) request.setPartSize(std::strtoull(partSize.c_str(), nullptr, 10));
+                auto outcome = client.ResumableDownloadObject(request);
+                if (!outcome.isSuccess()) {
+                    std::lock_guard<std::mutex> l(errLock);
+                    std::cerr << "ResumableDownloadObject of " << jobs[i].first << " failed: code "
+                              << outcome.error().Code() << ", message " << outcome.error().Message()
+                              << ", request id " << outcome.error().RequestId() << "\n";
+                    failed = true;
+                    return;
+                }
+                bytes += static_cast<long long>(outcome.result().Metadata().ContentLength());
+                done++;
             }
-            bytes += static_cast<long long>(outcome.result().Metadata().ContentLength());
-            done++;
+        };
+        auto t0 = std::chrono::steady_clock::now();
+        if (pool == 1) {
+            work();
+        } else {
+            std::vector<std::thread> workers;
+            for (unsigned n = 0; n < pool; n++) workers.push_back(std::thread(work));
+            for (size_t n = 0; n < workers.size(); n++) workers[n].join();
         }
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        rc = failed ? 1 : 0;
         if (rc == 0)
             std::printf("{\"seconds\": %.6f, \"objects\": %llu, \"bytes\": %lld}\n", secs,
-                        static_cast<unsigned long long>(done), bytes);
+                        static_cast<unsigned long long>(done.load()), bytes.load());
     }
     ShutdownSdk();
     return rc;

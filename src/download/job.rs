@@ -56,7 +56,15 @@ fn buffer_size(req: &DownloadRequest) -> usize {
     }
 }
 
-/// What one part in flight of this download reserves from the client's memory budget.
+/// `len` bytes rounded up to whole 4 KiB blocks, at least one (an `AlignedBuf` has room for
+/// the phase of its first byte on top of its capacity).
+fn aligned_len(len: u64) -> usize {
+    let block = 4096u64;
+    usize::try_from(len.div_ceil(block).max(1) * block).unwrap_or(usize::MAX)
+}
+
+/// What one part in flight of this download reserves from the client's memory budget before
+/// the object's size is known.
 pub(super) fn slot_cost(req: &DownloadRequest) -> u64 {
     MemoryBudget::slot_cost(buffer_size(req))
 }
@@ -100,8 +108,13 @@ impl Job<'_> {
 
         let threads = self.req.thread_num as usize;
         let budget = &self.client.memory;
-        let buffer_size = buffer_size(self.req);
-        let cost = MemoryBudget::slot_cost(buffer_size);
+        // Buffers no larger than the largest part, and slots of what such parts need: small objects take small slots, the first one
+        // included (it was reserved before the object's size was known).
+        let largest = plan.parts.iter().map(|p| p.size).max().unwrap_or(0);
+        let buffer_size = buffer_size(self.req).min(aligned_len(largest));
+        let cost = MemoryBudget::slot_cost_for(buffer_size, largest);
+        let mut first_slot = first_slot;
+        first_slot.shrink_to(cost);
         // Parts in flight: the thread count, or what the throughput target's ramp finds within
         // the memory budget.
         let mut ramp = self.req.throughput_target.map(|target| {
