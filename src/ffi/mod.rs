@@ -16,8 +16,8 @@
 //! - `get_object_request` (`oss_get_object_request_t`, Box) and `download_request`
 //!   (`oss_download_request_t`, Box), with what they share: `object_settings` (validated
 //!   settings), `call_cancel` (per-request cancellation), `progress` (the progress callback).
-//! - `transfer` (`oss_transfer_t`, Arc): the asynchronous API (start, poll, wait, cancel,
-//!   pause into a resume token, status, result).
+//! - `transfer_start` (the `oss_client_start_*` calls) and `transfer` (`oss_transfer_t`, Arc:
+//!   poll, wait, cancel, pause into a resume token, status, result): the asynchronous API.
 //! - `lifecycle` (version, initialise, shut down), `log` (level and sink), `crc64`.
 
 // cbindgen writes the exports in the order it meets these modules, and rustfmt sorts runs of
@@ -44,7 +44,10 @@ pub mod get_object_request;
 
 pub mod download_request;
 
-// The asynchronous API (transfers started by the client, over both request handles).
+// The asynchronous API (transfers started by the client, over both request handles), then the
+// transfer handle's calls.
+pub mod transfer_start;
+
 pub mod transfer;
 
 // SDK-wide calls.

@@ -1,24 +1,15 @@
 //! `oss_transfer_t`: the asynchronous C API (handles and their calls only; the machinery is
 //! `crate::transfer`).
 
-use std::ffi::{c_char, c_void};
-use std::sync::Arc;
+use std::ffi::c_void;
 use std::time::Duration;
 
-use crate::error::{Error, Result};
-use crate::ffi::boundary::{
-    arg_str, check_out, ffi_boundary, ffi_try, write_out, PanicDefault, UserData,
-};
-use crate::ffi::client::oss_client_t;
-use crate::ffi::download_request::oss_download_request_t;
+use crate::error::Error;
+use crate::ffi::boundary::{check_out, ffi_boundary, ffi_try, write_out, PanicDefault};
 use crate::ffi::error::oss_error_t;
-use crate::ffi::get_object_request::oss_get_object_request_t;
-use crate::ffi::handle::{
-    arc_to_const_ptr, clone_arc, free_arc, lend_arc, opt_ref, try_ref, Castable, OwnershipArc,
-};
+use crate::ffi::handle::{clone_arc, free_arc, opt_ref, try_ref, Castable, OwnershipArc};
 use crate::ffi::meta::oss_object_meta_t;
-use crate::ffi::progress;
-use crate::transfer::{Completion, ResumeTokenBytes, Transfer, TransferState, Work};
+use crate::transfer::{Transfer, TransferState};
 
 /// One asynchronous transfer: a resumable download (`oss_client_start_resumable_download`), a
 /// download continued from a resume token (`oss_client_start_resume`) or a GetObject to a file
@@ -108,166 +99,6 @@ pub type oss_transfer_done_cb = Option<
         user_data: *mut c_void,
     ),
 >;
-
-type UserDataFree = Option<unsafe extern "C" fn(*mut c_void)>;
-
-/// The completion: the C callback with the transfer and its error, then `user_data_free`.
-fn completion(cb: oss_transfer_done_cb, user_data: *mut c_void, free: UserDataFree) -> Completion {
-    let data = UserData {
-        ptr: user_data,
-        free,
-    };
-    Box::new(move |t: &Arc<Transfer>| {
-        let data = data;
-        let Some(cb) = cb else { return };
-        let err = match t.result() {
-            Some(Err(e)) => oss_error_t::boxed(e),
-            _ => std::ptr::null_mut(),
-        };
-        // SAFETY: cb was given for one call with user_data from a library thread; the transfer
-        // handle is lent for the call (the task holds a count) and err lives until freed below.
-        unsafe { cb(lend_arc::<oss_transfer_t>(t), err, data.get()) };
-        // SAFETY: err is NULL or from oss_error_t::boxed, freed once.
-        unsafe { crate::ffi::handle::free_box(err) };
-    })
-}
-
-/// Starts `work`: the handle is written before the task exists.
-fn start(
-    client: &crate::client::Client,
-    work: Work,
-    progress: Option<crate::progress::AbortableProgressFn>,
-    done: Completion,
-    transfer_out: *const *const oss_transfer_t,
-) -> Result<()> {
-    Transfer::start(client, work, progress, Some(done), |t| {
-        // SAFETY: transfer_out was checked non-NULL and is writable (the callers' contract).
-        unsafe {
-            write_out(
-                transfer_out.cast_mut(),
-                arc_to_const_ptr::<oss_transfer_t>(t.clone()),
-            )
-        };
-    })
-}
-
-/// Starts a resumable download (as `oss_client_resumable_download_object`) and returns at once
-/// with its transfer in `*transfer_out`. The request is copied (free or reuse it right away; its
-/// `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
-/// progress callback (plain or abortable) reports this transfer too. `done` (may be NULL) is
-/// called once when it ends; see `oss_transfer_done_cb`. The transfer uses the client's
-/// connection pool, shared with every other call and transfer of that client.
-///
-/// Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
-/// `done` never called, `user_data_free` called before the return): NULL arguments, not
-/// initialised. Every other failure (validation included) ends the transfer with that error.
-///
-/// # Safety
-/// Pointers NULL or live; `done` callable from a library thread with `user_data`.
-#[no_mangle]
-pub unsafe extern "C" fn oss_client_start_resumable_download(
-    client: *const oss_client_t,
-    request: *const oss_download_request_t,
-    done: oss_transfer_done_cb,
-    user_data: *mut c_void,
-    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
-    transfer_out: *mut *const oss_transfer_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let done = completion(done, user_data, user_data_free);
-        check_out(transfer_out, "transfer_out")?;
-        // SAFETY: per the contract.
-        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let progress = progress::for_transfer(&r.request.progress, &r.abortable);
-        let mut req = r.request.clone();
-        req.progress = None;
-        start(c, Work::Download(req), progress, done, transfer_out)
-    }
-}
-
-/// Continues a paused download from its resume token (`oss_transfer_take_resume_token`), in this
-/// process or another, and returns at once with its transfer. The token names the object, the
-/// destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
-/// only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
-/// (its bucket, key, path and range are ignored). The token is checked at once (a truncated or
-/// altered token is refused here, `OSS_ERROR_KIND_INVALID_ARGUMENT`); its content is then judged
-/// like a checkpoint: the object's size, ETag and Last-Modified (a HEAD; another version is
-/// `OSS_ERROR_KIND_OBJECT_CHANGED` and the temp file is removed), the temp file's identity
-/// (device, inode, birth time) and size, every finished part re-read and CRC-checked (always),
-/// and the whole object's CRC64 at the end. A token that does not hold is refused (the transfer
-/// fails with `ValidateError` "The resume token is refused: ..."), never trusted into a file.
-/// The checksum detects damage, not forgery: a token is as powerful as a download request (it
-/// names the destination), so accept tokens only from where you would accept requests.
-/// `done`, ownership and errors as for `oss_client_start_resumable_download`.
-///
-/// # Safety
-/// Pointers NULL or live; `token` valid for `token_len` bytes (NULL only when 0).
-#[no_mangle]
-pub unsafe extern "C" fn oss_client_start_resume(
-    client: *const oss_client_t,
-    token: *const u8,
-    token_len: usize,
-    settings: *const oss_download_request_t,
-    done: oss_transfer_done_cb,
-    user_data: *mut c_void,
-    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
-    transfer_out: *mut *const oss_transfer_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let done = completion(done, user_data, user_data_free);
-        check_out(transfer_out, "transfer_out")?;
-        // SAFETY: per the contract.
-        let c = unsafe { try_ref(client, "client")? };
-        if token.is_null() && token_len > 0 {
-            return Err(crate::ffi::boundary::null_argument("token"));
-        }
-        let bytes: &[u8] = if token_len == 0 {
-            &[]
-        } else {
-            // SAFETY: token is non-NULL and valid for token_len bytes (the contract).
-            unsafe { std::slice::from_raw_parts(token, token_len) }
-        };
-        let token = ResumeTokenBytes::decode(bytes)?;
-        // SAFETY: NULL or live per the contract.
-        let (progress, settings) = match unsafe { opt_ref(settings) } {
-            Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),
-            None => (None, crate::download::DownloadRequest::new("", "")),
-        };
-        let mut settings = settings;
-        settings.progress = None;
-        let work = Work::Resume { token: Box::new(token), settings };
-        start(c, work, progress, done, transfer_out)
-    }
-}
-
-/// Starts a GetObject to a file (as `oss_client_get_object_to_file`) and returns at once with
-/// its transfer. The request is copied; its progress callback (plain or abortable) reports this
-/// transfer. GetObject transfers cannot be paused (`oss_transfer_pause` returns false); cancel
-/// removes the temp file. `done`, ownership and errors as for
-/// `oss_client_start_resumable_download`.
-///
-/// # Safety
-/// Pointers NULL or live; `done` callable from a library thread with `user_data`.
-#[no_mangle]
-pub unsafe extern "C" fn oss_client_start_get_object_to_file(
-    client: *const oss_client_t,
-    request: *const oss_get_object_request_t,
-    file_path: *const c_char,
-    done: oss_transfer_done_cb,
-    user_data: *mut c_void,
-    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
-    transfer_out: *mut *const oss_transfer_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let done = completion(done, user_data, user_data_free);
-        check_out(transfer_out, "transfer_out")?;
-        // SAFETY: per the contract.
-        let (c, r, path) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?, arg_str(file_path, "file_path")?) };
-        let progress = progress::for_transfer(&r.progress, &r.abortable);
-        let work = Work::GetToFile { object: r.object.clone(), range: r.range, path: path.into() };
-        start(c, work, progress, done, transfer_out)
-    }
-}
 
 /// The transfer's state now (`OSS_TRANSFER_STATE_FAILED` for NULL). Never blocks. The state
 /// changes from RUNNING once, before the completion callback is called.
