@@ -209,7 +209,7 @@ async fn a_throughput_target_replaces_the_thread_count() {
         env.emu.take_peak_in_flight();
         run_all(&env, &client, &reqs).await;
         let peak = env.emu.take_peak_in_flight();
-        // Target-mode buffers are 512 KiB, cut to the 100 KiB parts (rounded to 4 KiB blocks).
+        // Target-mode buffers are 256 KiB, cut to the 100 KiB parts (rounded to 4 KiB blocks).
         let cost = MemoryBudget::slot_cost_for(
             MIN_PART_SIZE.div_ceil(4096) as usize * 4096,
             MIN_PART_SIZE,

@@ -4,7 +4,7 @@
 //! `Ramp` starts with [`START`] parts in flight and measures the download's rate over a window
 //! after each change (a settling time first, so that the new parts' connections and first bytes
 //! are not counted against them). While a step up raised the rate by at least [`GAIN`] (10%), it
-//! steps up again (x2: a step costs 0.6 s, and a 1 GiB download at 25 MB/s per connection must
+//! steps up again (x2: a step costs 0.45 s, and a 1 GiB download at 25 MB/s per connection must
 //! not spend its life ramping); when a step gave less, or the target rate was reached, or the memory
 //! budget holds no more parts, it stops there for the rest of the download. It never steps
 //! down: the parts it reached fit in the budget, and on a link whose total is capped one more
@@ -18,9 +18,9 @@ use std::time::Duration;
 /// Parts in flight before anything is measured.
 pub const START: usize = 4;
 /// Time after a change before its window starts: new connections, the first answers' latency.
-pub const SETTLE: Duration = Duration::from_millis(200);
+pub const SETTLE: Duration = Duration::from_millis(150);
 /// The window over which a level's rate is measured.
-pub const WINDOW: Duration = Duration::from_millis(400);
+pub const WINDOW: Duration = Duration::from_millis(300);
 /// The relative gain a step up must bring for the next one.
 pub const GAIN: f64 = 0.10;
 
@@ -40,6 +40,8 @@ pub struct Ramp {
     max: usize,
     /// The rate of the level before this one (`None` before the first measurement).
     previous: Option<f64>,
+    /// The last rate measured, bytes per second.
+    last: Option<f64>,
     /// When the current window starts, and the bytes received by then (`None`: not yet there).
     window: Window,
     done: bool,
@@ -62,6 +64,7 @@ impl Ramp {
             level: START.min(max),
             max,
             previous: None,
+            last: None,
             window: Window::Settling(now + SETTLE),
             done: max <= START.min(max),
         }
@@ -99,7 +102,13 @@ impl Ramp {
         self.level
     }
 
+    /// The last rate measured (bytes per second), `None` before the first window ended.
+    pub fn last_rate(&self) -> Option<f64> {
+        self.last
+    }
+
     fn judge(&mut self, rate: f64, now: Duration) {
+        self.last = Some(rate);
         let reached = match self.target {
             Target::Rate(r) => rate >= r as f64,
             Target::Max => false,
