@@ -169,7 +169,11 @@ def build(args):
         subprocess.run(["make", "-C", REPO, "examples"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["cargo", "build", "--release", "-p", "oss-emulator"], cwd=REPO, check=True,
                        stderr=subprocess.DEVNULL)
-    # The concurrent mode's C program, against the release library.
+
+
+def build_c_many():
+    """The concurrent mode's C program (bench/c/many.c), against the release library; built only
+    when that mode runs (it needs the asynchronous C API)."""
     rel = os.path.join(REPO, "target/release")
     subprocess.run(["cc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic",
                     "-I" + os.path.join(REPO, "include"), C_MANY_SRC, "-o", C_MANY_BIN, "-L" + rel,
@@ -866,14 +870,19 @@ def shaped_tool_ids(a):
 SMALL_TOOL_IDS = ["cpp-ffi", "cpp-official", "curl"]
 
 
-def small_tool_ids(a):
-    if a.small_tools in (None, "", "all"):
-        return list(SMALL_TOOL_IDS)
-    ids = [x.strip() for x in a.small_tools.split(",") if x.strip()]
-    bad = [x for x in ids if x not in SMALL_TOOL_IDS]
+def pick_tools(spec, known, flag):
+    """The tool ids a comma list `spec` of `flag` names ("all" or empty: every one of `known`)."""
+    if spec in (None, "", "all"):
+        return list(known)
+    ids = [x.strip() for x in spec.split(",") if x.strip()]
+    bad = [x for x in ids if x not in known]
     if bad:
-        raise SystemExit(f"unknown --small-tools {', '.join(bad)}; known: {', '.join(SMALL_TOOL_IDS)}")
+        raise SystemExit(f"unknown {flag} {', '.join(bad)}; known: {', '.join(known)}")
     return ids
+
+
+def small_tool_ids(a):
+    return pick_tools(a.small_tools, SMALL_TOOL_IDS, "--small-tools")
 
 
 def small_objects(a):
@@ -893,13 +902,7 @@ CONC_TOOL_IDS = ["c-async", "c-blocking", "cpp-ffi-pool", "cpp-official-pool"]
 
 
 def conc_tool_ids(a):
-    if a.conc_tools in (None, "", "all"):
-        return list(CONC_TOOL_IDS)
-    ids = [x.strip() for x in a.conc_tools.split(",") if x.strip()]
-    bad = [x for x in ids if x not in CONC_TOOL_IDS]
-    if bad:
-        raise SystemExit(f"unknown --conc-tools {', '.join(bad)}; known: {', '.join(CONC_TOOL_IDS)}")
-    return ids
+    return pick_tools(a.conc_tools, CONC_TOOL_IDS, "--conc-tools")
 
 
 def conc_objects(a):
@@ -1062,20 +1065,31 @@ def mode_small(b, cpp_skipped):
             return b.many_curl(mode, objects, rnd, labels[tid], proto=proto)
         return b.many_cpp(mode, "ffi" if tid == "cpp-ffi" else "official", objects, rnd, labels[tid], proto=proto)
 
+    rows, phases_run = latency_phases(b, "small", ids, runner, len(objects))
+    return rows, phases_run, skipped
+
+
+def latency_phases(b, mode, ids, runner, objects):
+    """One phase per protocol through an emulator with --latency/--connect-latency only (no rate
+    cap), two full balanced cycles of `ids` unless --rounds says otherwise; `runner(tid, rnd,
+    mode, proto)` runs one tool. Returns (rows, [(proto, flags, order)]), each row marked with
+    the number of objects."""
+    a = b.args
     rows, phases_run = [], []
     flags = shaping_flags(a, rates=False)
     for proto in protocols(a):
-        log(f"mode small: {proto.upper()}, emulator {' '.join(flags)}, tools {', '.join(ids)}")
+        log(f"mode {mode}: {proto.upper()}, emulator {' '.join(flags)}, tools {', '.join(ids)}")
         b.variant = "latency only"
         with ShapedPhase(b, flags, proto):
-            prows, order = run_schedule(b, "small", ids, proto, lambda tid, rnd, mode: runner(tid, rnd, mode, proto),
+            prows, order = run_schedule(b, mode, ids, proto,
+                                        lambda tid, rnd, m: runner(tid, rnd, m, proto),
                                         rounds=2 * orderlib.full_cycle(len(ids)))
         rows += prows
         phases_run.append((proto, flags, order))
     b.variant = ""
     for r in rows:
-        r["objects"] = len(objects)
-    return rows, phases_run, skipped
+        r["objects"] = objects
+    return rows, phases_run
 
 
 def mode_concurrent(b, many_skipped):
@@ -1106,20 +1120,7 @@ def mode_concurrent(b, many_skipped):
         which = "ffi" if tid == "cpp-ffi-pool" else "official"
         return b.many_cpp(mode, which, objects, rnd, label, proto=proto, concurrency=a.pool)
 
-    rows, phases_run = [], []
-    flags = shaping_flags(a, rates=False)
-    for proto in protocols(a):
-        log(f"mode concurrent: {proto.upper()}, emulator {' '.join(flags)}, tools {', '.join(ids)}")
-        b.variant = "latency only"
-        with ShapedPhase(b, flags, proto):
-            prows, order = run_schedule(b, "concurrent", ids, proto,
-                                        lambda tid, rnd, mode: runner(tid, rnd, mode, proto),
-                                        rounds=2 * orderlib.full_cycle(len(ids)))
-        rows += prows
-        phases_run.append((proto, flags, order))
-    b.variant = ""
-    for r in rows:
-        r["objects"] = len(objects)
+    rows, phases_run = latency_phases(b, "concurrent", ids, runner, len(objects))
     return rows, phases_run, skipped
 
 
@@ -1644,6 +1645,8 @@ def main():
     mods = [PY_MODULE[t] for t in tools if t in PY_MODULE] + ["matplotlib"]
     py_failed = ensure_python_packages(mods)
     build(a)
+    if "concurrent" in modes:
+        build_c_many()
     want_cpp = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
                 if any(t.startswith(prefix) for t in tools + shaped_ids)]
     cpp_bins, cpp_skipped = build_cpp(want_cpp)

@@ -123,11 +123,10 @@ impl MemoryBudget {
     /// Waits for a slot of `cost` bytes (capped at the whole budget, so that a slot larger than
     /// the budget still runs, alone).
     pub async fn acquire(&self, cost: u64) -> Slot {
-        let n = units(cost).min(self.whole_units());
         let permit = self
             .pool
             .clone()
-            .acquire_many_owned(n)
+            .acquire_many_owned(self.units_of(cost))
             .await
             .expect("the budget's semaphore is never closed");
         Slot { permit }
@@ -135,16 +134,17 @@ impl MemoryBudget {
 
     /// A slot of `cost` bytes if one is free now.
     pub fn try_acquire(&self, cost: u64) -> Option<Slot> {
-        let n = units(cost).min(self.whole_units());
         self.pool
             .clone()
-            .try_acquire_many_owned(n)
+            .try_acquire_many_owned(self.units_of(cost))
             .ok()
             .map(|permit| Slot { permit })
     }
 
-    fn whole_units(&self) -> u32 {
-        u32::try_from((self.total - BASE_COST) / UNIT).unwrap_or(u32::MAX)
+    /// The units a slot of `cost` takes: capped at the whole budget.
+    fn units_of(&self, cost: u64) -> u32 {
+        let whole = u32::try_from((self.total - BASE_COST) / UNIT).unwrap_or(u32::MAX);
+        units(cost).min(whole)
     }
 }
 

@@ -228,16 +228,7 @@ impl Job<'_> {
                 }
                 _ = tokio::time::sleep_until(next_tick), if ramping => {
                     if let Some(r) = ramp.as_mut() {
-                        let (level, done) = (r.level(), r.is_done());
                         r.observe(started.elapsed(), progress.received());
-                        if r.level() != level || r.is_done() != done {
-                            let rate = r.last_rate().unwrap_or(0.0) / 1e6;
-                            let (now, stop) = (r.level(), r.is_done());
-                            log::log(Level::Info, || {
-                                format!("throughput target: {rate:.1} MB/s with {level} parts in flight; {}",
-                                    if stop { format!("staying at {now}") } else { format!("trying {now}") })
-                            });
-                        }
                     }
                     next_tick = Instant::now() + RAMP_TICK;
                 }

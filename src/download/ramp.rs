@@ -10,10 +10,12 @@
 //! down: the parts it reached fit in the budget, and on a link whose total is capped one more
 //! part than needed covers the gaps between one part's end and the next one's first byte.
 //!
-//! The controller is pure: it is told the time and the bytes received so far, so its tests
-//! feed it a simulated link.
+//! The controller is pure (it logs each step at Info level): it is told the time and the bytes
+//! received so far, so its tests feed it a simulated link.
 
 use std::time::Duration;
+
+use crate::log::{self, Level};
 
 /// Parts in flight before anything is measured.
 pub const START: usize = 4;
@@ -40,8 +42,6 @@ pub struct Ramp {
     max: usize,
     /// The rate of the level before this one (`None` before the first measurement).
     previous: Option<f64>,
-    /// The last rate measured, bytes per second.
-    last: Option<f64>,
     /// When the current window starts, and the bytes received by then (`None`: not yet there).
     window: Window,
     done: bool,
@@ -64,7 +64,6 @@ impl Ramp {
             level: START.min(max),
             max,
             previous: None,
-            last: None,
             window: Window::Settling(now + SETTLE),
             done: max <= START.min(max),
         }
@@ -102,13 +101,20 @@ impl Ramp {
         self.level
     }
 
-    /// The last rate measured (bytes per second), `None` before the first window ended.
-    pub fn last_rate(&self) -> Option<f64> {
-        self.last
+    fn judge(&mut self, rate: f64, now: Duration) {
+        let from = self.level;
+        self.step(rate, now);
+        let (to, done) = (self.level, self.done);
+        log::log(Level::Info, || {
+            let next = if done { "staying at" } else { "trying" };
+            format!(
+                "throughput target: {:.1} MB/s with {from} parts in flight; {next} {to}",
+                rate / 1e6
+            )
+        });
     }
 
-    fn judge(&mut self, rate: f64, now: Duration) {
-        self.last = Some(rate);
+    fn step(&mut self, rate: f64, now: Duration) {
         let reached = match self.target {
             Target::Rate(r) => rate >= r as f64,
             Target::Max => false,

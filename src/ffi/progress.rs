@@ -23,12 +23,25 @@ pub(crate) fn progress_fn(
     user_data: *mut c_void,
     free: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> Option<ProgressFn> {
+    let call = c_call(cb, user_data, free)?;
+    Some(Arc::new(move |inc: u64, done: u64, total: u64| {
+        call(inc, done, total)
+    }))
+}
+
+/// `cb` as a Rust closure over its user data: the arguments clamped to the C types, user data
+/// freed with the closure (at once when `cb` is NULL). Shared by both callback kinds.
+fn c_call<R: 'static>(
+    cb: Option<unsafe extern "C" fn(usize, i64, i64, *mut c_void) -> R>,
+    user_data: *mut c_void,
+    free: Option<unsafe extern "C" fn(*mut c_void)>,
+) -> Option<impl Fn(u64, u64, u64) -> R + Send + Sync + 'static> {
     let data = UserData {
         ptr: user_data,
         free,
     };
     let cb = cb?;
-    Some(Arc::new(move |inc: u64, done: u64, total: u64| {
+    Some(move |inc: u64, done: u64, total: u64| {
         let _keep = &data;
         let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         // SAFETY: cb was registered for calls with data.ptr from library threads (the contract).
@@ -39,8 +52,8 @@ pub(crate) fn progress_fn(
                 clamp(total),
                 data.get(),
             )
-        };
-    }))
+        }
+    })
 }
 
 /// Progress that may stop its transfer (libcurl's `CURLOPT_XFERINFOFUNCTION` convention): as
@@ -64,24 +77,9 @@ pub(crate) fn abortable_fn(
     user_data: *mut c_void,
     free: Option<unsafe extern "C" fn(*mut c_void)>,
 ) -> Option<AbortableProgressFn> {
-    let data = UserData {
-        ptr: user_data,
-        free,
-    };
-    let cb = cb?;
+    let call = c_call(cb, user_data, free)?;
     Some(Arc::new(move |inc: u64, done: u64, total: u64| {
-        let _keep = &data;
-        let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        // SAFETY: cb was registered for calls with data.ptr from library threads (the contract).
-        let rc = unsafe {
-            cb(
-                usize::try_from(inc).unwrap_or(usize::MAX),
-                clamp(done),
-                clamp(total),
-                data.get(),
-            )
-        };
-        rc == 0
+        call(inc, done, total) == 0
     }))
 }
 

@@ -136,11 +136,10 @@ pub unsafe extern "C" fn oss_client_start_resume(
         };
         let token = ResumeTokenBytes::decode(bytes)?;
         // SAFETY: NULL or live per the contract.
-        let (progress, settings) = match unsafe { opt_ref(settings) } {
+        let (progress, mut settings) = match unsafe { opt_ref(settings) } {
             Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),
             None => (None, crate::download::DownloadRequest::new("", "")),
         };
-        let mut settings = settings;
         settings.progress = None;
         let work = Work::Resume { token: Box::new(token), settings };
         start(c, work, progress, done, transfer_out)
