@@ -252,8 +252,11 @@ async fn a_small_object_holds_a_small_slot() {
     );
     let pool = DEFAULT_MEMORY_BUDGET - BASE_COST;
     let mut held = held.lock().unwrap().clone();
-    // The last call comes after the slot was given back.
-    assert_eq!(held.pop(), Some(pool));
+    // The final call comes after the slot was given back, unless the last paced call already
+    // reported every byte (then there is no final call): a loaded machine makes either happen.
+    if held.last() == Some(&pool) {
+        held.pop();
+    }
     assert!(held.len() >= 2, "{held:?}");
     assert!(
         held.iter()
