@@ -3,7 +3,7 @@
 //! concurrent requests, a failed refresh keeping still-valid credentials), STS (`AssumeRole`
 //! with its RPC signature verified by the stand-in, `AssumeRoleWithOIDC`), the CLI's
 //! `config.json` and the credentials file, the default chain's order, a download through the
-//! chain, and the C program `tests/c/credentials_chain.c`. No secret may reach a log line.
+//! chain, the C program `tests/c/credentials_chain.c` and the C++ one `tests/cpp/credentials_api.cc`. No secret may reach a log line.
 //!
 //! Every test points the metadata service at 127.0.0.1 (`OSS_FFI_ECS_METADATA_ENDPOINT`) or
 //! disables it: 100.100.100.200 is never contacted. The tests change the process environment,
@@ -992,7 +992,7 @@ fn a_download_through_the_default_chain_uses_the_ecs_role_credentials() {
 // --- the C program -------------------------------------------------------------------------
 
 #[test]
-fn c_default_chain_and_constructors() {
+fn c_and_cpp_default_chain_and_constructors() {
     use support::*;
     let e = env();
     let tmp = tempfile::tempdir().unwrap();
@@ -1007,43 +1007,61 @@ fn c_default_chain_and_constructors() {
     })
     .unwrap();
     emu.put_object("cred-bucket", "k", b"from C").unwrap();
-    let (_ctl, md) = metadata(3600);
+    let (ctl, md) = metadata(3600);
     let issued = Arc::new(AtomicUsize::new(0));
     let sts = sts_standin(3600, issued);
     let cli = write_cli_config(e.home.path(), &cli_config("default", &sts.url()));
-    let exe = build_dir("credentials_chain").join("credentials_chain");
-    compile(
-        &[repo_root().join("tests/c/credentials_chain.c")],
-        &exe,
-        Lang::C11,
-        Link::Shared,
-        &["-pthread"],
-    );
     let home = tempfile::tempdir().unwrap();
-    let out = run(
-        &exe,
-        &[],
-        &[
-            ("OSS_TEST_ENDPOINT", emu.endpoint()),
-            ("OSS_TEST_BUCKET", "cred-bucket".into()),
-            ("OSS_TEST_KEY", "k".into()),
-            ("OSS_TEST_CLI_CONFIG", cli.display().to_string()),
-            ("OSS_FFI_ECS_METADATA_ENDPOINT", md.url()),
-            ("OSS_FFI_STS_ENDPOINT", sts.url()),
-            ("HOME", home.path().display().to_string()),
-            ("OSS_SDK_LOG_LEVEL", "debug".into()),
-        ],
-    );
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    println!("{all}");
-    assert_ok("credentials_chain", &out);
-    assert!(all.contains("credentials_chain: all checks passed"));
-    for secret in ["ecs-secret-1", "ecs-sts-token-1", ECS_TOKEN, "cli-secret"] {
-        assert!(!all.contains(secret), "a secret leaked into the output");
+    let env = [
+        ("OSS_TEST_ENDPOINT", emu.endpoint()),
+        ("OSS_TEST_BUCKET", "cred-bucket".into()),
+        ("OSS_TEST_KEY", "k".into()),
+        ("OSS_TEST_CLI_CONFIG", cli.display().to_string()),
+        ("OSS_FFI_ECS_METADATA_ENDPOINT", md.url()),
+        ("OSS_FFI_STS_ENDPOINT", sts.url()),
+        ("HOME", home.path().display().to_string()),
+        ("OSS_SDK_LOG_LEVEL", "debug".into()),
+    ];
+    // The C program, then the C++ one (C++11: the layer's oldest standard).
+    for (src, lang, name, passed) in [
+        (
+            "tests/c/credentials_chain.c",
+            Lang::C11,
+            "credentials_chain",
+            "credentials_chain: all checks passed",
+        ),
+        (
+            "tests/cpp/credentials_api.cc",
+            Lang::Cxx11,
+            "credentials_api",
+            "cpp credentials_api: all checks passed",
+        ),
+    ] {
+        // Each program's first credentials are "ecs-ak-1", the ones the server accepts.
+        ctl.lock().unwrap().served = 0;
+        let exe = build_dir("credentials").join(name);
+        compile(
+            &[repo_root().join(src)],
+            &exe,
+            lang,
+            Link::Shared,
+            &["-pthread"],
+        );
+        let out = run(&exe, &[], &env);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        println!("{all}");
+        assert_ok(name, &out);
+        assert!(all.contains(passed), "{all}");
+        for secret in ["ecs-secret-1", "ecs-sts-token-1", ECS_TOKEN, "cli-secret"] {
+            assert!(
+                !all.contains(secret),
+                "a secret leaked into the output of {name}"
+            );
+        }
     }
     drop(e);
 }
