@@ -130,7 +130,7 @@ if [ "${OSS_TEST_QUICK:-0}" != 1 ]; then
     # The examples (Ctrl-C, exit codes, installed copies) run under ASan only: under valgrind
     # they add minutes to CI and no coverage of the library the other programs lack.
     step "C/C++ programs under valgrind"
-    VALGRIND=valgrind cargo test --test c_api --test cpp_api --test reliability
+    VALGRIND=valgrind cargo test --test c_api --test cpp_api --test reliability --test credentials
   else
     echo "valgrind is not installed: valgrind pass skipped" >&2
     exit 1

@@ -95,58 +95,49 @@ impl DefaultChainProvider {
     }
 }
 
-/// The steps, made when the chain is walked (they read the environment and files then). Each
-/// is a description and the provider, or why the step does not apply.
-fn steps() -> Vec<(&'static str, Result<Chosen>)> {
-    let mut out: Vec<(&'static str, Result<Chosen>)> = Vec::new();
-    out.push((
+type MakeStep = Box<dyn FnOnce() -> Result<Chosen> + Send>;
+
+/// The steps in order, each made only when the walk reaches it (it reads the environment and
+/// files then): a name for errors and how to make the provider, or why the step does not apply.
+fn steps() -> Vec<(&'static str, MakeStep)> {
+    fn chosen(description: String, p: impl CredentialsProvider + 'static) -> Chosen {
+        (description, Arc::new(p) as Arc<dyn CredentialsProvider>)
+    }
+    let mut out: Vec<(&'static str, MakeStep)> = vec![(
         "environment",
-        Ok((
-            "environment".to_string(),
-            Arc::new(AlibabaCloudEnvProvider) as Arc<dyn CredentialsProvider>,
-        )),
-    ));
+        Box::new(|| Ok(chosen("environment".to_string(), AlibabaCloudEnvProvider))),
+    )];
     if OidcRoleProvider::configured_by_env() {
         out.push((
             "OIDC",
-            OidcRoleProvider::new(OidcSettings::default())
-                .map(|p| (p.describe(), Arc::new(p) as Arc<dyn CredentialsProvider>)),
+            Box::new(|| {
+                OidcRoleProvider::new(OidcSettings::default()).map(|p| chosen(p.describe(), p))
+            }),
         ));
     }
     if !env_true("ALIBABA_CLOUD_CLI_PROFILE_DISABLED") {
-        let cli = default_cli_config_path().and_then(|path| {
-            if !path.is_file() {
-                return Err(Error::invalid_credentials(format!(
-                    "no file '{}'",
-                    path.display()
-                )));
-            }
-            CliProfileProvider::new(Some(&path), None)
-        });
         out.push((
             "CLI profile",
-            cli.map(|p| {
-                (
-                    p.description.clone(),
-                    Arc::new(p) as Arc<dyn CredentialsProvider>,
-                )
+            Box::new(|| {
+                let path = default_cli_config_path()?;
+                if !path.is_file() {
+                    return Err(Error::invalid_credentials(format!(
+                        "no file '{}'",
+                        path.display()
+                    )));
+                }
+                CliProfileProvider::new(Some(&path), None).map(|p| chosen(p.description.clone(), p))
             }),
         ));
     }
     out.push((
         "credentials file",
-        ProfileFileProvider::new(None, None).map(|p| {
-            (
-                p.description.clone(),
-                Arc::new(p) as Arc<dyn CredentialsProvider>,
-            )
-        }),
+        Box::new(|| ProfileFileProvider::new(None, None).map(|p| chosen(p.description.clone(), p))),
     ));
     if !env_true("ALIBABA_CLOUD_ECS_METADATA_DISABLED") {
         out.push((
             "ECS RAM role",
-            EcsRamRoleProvider::new(None, None)
-                .map(|p| (p.describe(), Arc::new(p) as Arc<dyn CredentialsProvider>)),
+            Box::new(|| EcsRamRoleProvider::new(None, None).map(|p| chosen(p.describe(), p))),
         ));
     }
     out
@@ -169,8 +160,8 @@ impl State {
             return p.credentials_async().await;
         }
         let mut reasons = Vec::new();
-        for (step, made) in steps() {
-            let (description, provider) = match made {
+        for (step, make) in steps() {
+            let (description, provider) = match make() {
                 Ok(m) => m,
                 Err(e) => {
                     reasons.push(format!("{step}: {}", e.message));
