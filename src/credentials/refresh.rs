@@ -1,8 +1,10 @@
 //! The cache every expiring provider (ECS role, OIDC, RAM role ARN) shares.
 //!
 //! - Refresh before expiry: credentials are used until 15 minutes before their `Expiration`, then
-//!   fetched again. That is the official SDKs' margin: alibabacloud-credentials (Python, 1.0.12)
-//!   `provider/ecs_ram_role.py`, `oidc.py`, `ram_role_arn.py`: `stale_time = expiration - 15 * 60`.
+//!   fetched again. That is the margin of alibabacloud-credentials (Python, 1.0.12)
+//!   `provider/ecs_ram_role.py`, `oidc.py`, `ram_role_arn.py`: `stale_time = expiration - 15 * 60`;
+//!   credentials-go (`providers/oidc.go` `needUpdateCredential`) refreshes 180 s before. The
+//!   larger margin is taken: a request signed just before the refresh still has 15 minutes.
 //! - One refresh at a time: callers that find the cache stale wait for the refresh in progress
 //!   instead of starting their own (an async mutex; the second caller re-checks the cache).
 //! - A failed refresh while the cached credentials are still valid keeps them (logged as a

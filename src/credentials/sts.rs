@@ -14,7 +14,8 @@
 //!
 //! Common parameters `Format=JSON`, `Version=2015-04-01`, `Timestamp` (`yyyy-MM-ddTHH:mm:ssZ`).
 //! The parameters go in a POST form body, never in the URL (the OIDC token and the STS token
-//! are secrets). The endpoint: the one given, else `OSS_FFI_STS_ENDPOINT` (this library's; a
+//! are secrets); credentials-go also POSTs both actions with a form body and signs AssumeRole
+//! with `POST&%2F&...` over all the parameters. The endpoint: the one given, else `OSS_FFI_STS_ENDPOINT` (this library's; a
 //! host or a URL, plain http only on loopback, for tests), else `sts[-vpc].<region>.aliyuncs.com`
 //! from `ALIBABA_CLOUD_STS_REGION` (and `ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED=true`), else
 //! `sts.aliyuncs.com`; https. Timeouts: 5 s to connect, 15 s for the exchange.
