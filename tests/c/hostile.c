@@ -329,14 +329,15 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         expect_ok("chain", oss_credentials_provider_new_default_chain(&p));
         oss_credentials_provider_free(p);
         p = NULL;
-        expect_ok("static for get", oss_credentials_provider_new_static("get-ak", "get-sk", "get-tok", &p));
+        expect_ok("static for get", oss_credentials_provider_new_static("get-ak", "rel-get-secret-QQQ", "rel-get-token-RRR", &p));
         expect_err("get provider", oss_credentials_provider_get(NULL, &id, &sk, &tok), NUL_ARG);
         expect_err("get id out", oss_credentials_provider_get(p, NULL, &sk, &tok), NUL_ARG);
         expect_err("get sk out", oss_credentials_provider_get(p, &id, NULL, &tok), NUL_ARG);
         expect_err("get token out", oss_credentials_provider_get(p, &id, &sk, NULL), NUL_ARG);
         CHECK(id == NULL && sk == NULL && tok == NULL, "get: nothing written on failure");
         expect_ok("get", oss_credentials_provider_get(p, &id, &sk, &tok));
-        CHECK(id && sk && tok && !strcmp(id, "get-ak") && !strcmp(sk, "get-sk") && !strcmp(tok, "get-tok"),
+        CHECK(id && sk && tok && !strcmp(id, "get-ak") && !strcmp(sk, "rel-get-secret-QQQ") &&
+                  !strcmp(tok, "rel-get-token-RRR"),
               "get returns the provider's credentials");
         oss_string_free(id);
         oss_string_free(sk);
