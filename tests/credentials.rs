@@ -467,6 +467,38 @@ fn a_failed_refresh_keeps_still_valid_credentials() {
 }
 
 #[test]
+fn hostile_metadata_answers_are_refused_with_clear_errors() {
+    let e = env();
+    let answers: Vec<(&str, String)> = vec![
+        ("larger than", "x".repeat(100 * 1024)),
+        ("not the expected JSON", "<html>captive portal</html>".into()),
+        ("no AccessKeySecret", r#"{"Code":"Success","AccessKeyId":"a","SecurityToken":"t","Expiration":"2999-01-01T00:00:00Z"}"#.into()),
+        ("Code is \"Failed\"", r#"{"Code":"Failed","Message":"role detached"}"#.into()),
+        ("Expiration is not a time",
+            r#"{"Code":"Success","AccessKeyId":"a","AccessKeySecret":"hostile-secret","SecurityToken":"t","Expiration":"tomorrow"}"#.into(),
+        ),
+        ("control characters", creds_json("a\nb", "hostile-secret", "t", 3600)),
+    ];
+    for (want, body) in answers {
+        let body = Arc::new(body);
+        let b = body.clone();
+        let md = StandIn::start(move |r| {
+            if r.method == "PUT" {
+                (200, ECS_TOKEN.to_string())
+            } else {
+                (200, (*b).clone())
+            }
+        });
+        let p = EcsRamRoleProvider::new(Some(ECS_ROLE), Some(&md.url())).unwrap();
+        let err = rt().block_on(p.credentials_async()).unwrap_err();
+        assert_eq!(err.code, "InvalidCredentials");
+        assert!(err.message.contains(want), "want {want:?}: {}", err.message);
+        assert!(!err.message.contains("hostile-secret"), "{}", err.message);
+    }
+    drop(e);
+}
+
+#[test]
 fn the_blocking_form_waits_on_the_library_runtime() {
     let e = env();
     let (_ctl, md) = metadata(3600);
@@ -658,6 +690,19 @@ fn ram_role_arn_assume_role_is_rpc_signed_with_the_source_key() {
     let p = RamRoleArnProvider::new(source, settings.clone()).unwrap();
     let c = rt().block_on(p.credentials_async()).unwrap();
     assert_eq!(c.access_key_id, "sts-ak-1");
+    // STS source credentials: their token is sent and signed too.
+    let sts_source = Arc::new(StaticProvider::new(
+        SOURCE_AK,
+        SOURCE_SK,
+        Some("source-sts-token".into()),
+    ));
+    let p = RamRoleArnProvider::new(sts_source, settings.clone()).unwrap();
+    assert_eq!(
+        rt().block_on(p.credentials_async()).unwrap().access_key_id,
+        "sts-ak-2"
+    );
+    let last = sts.requests().pop().unwrap();
+    assert_eq!(form(&last.body)["SecurityToken"], "source-sts-token");
     // The stand-in really checks the signature: the wrong secret is refused.
     let wrong = Arc::new(StaticProvider::new(SOURCE_AK, "not-the-secret", None));
     let p = RamRoleArnProvider::new(wrong, settings).unwrap();
@@ -667,7 +712,7 @@ fn ram_role_arn_assume_role_is_rpc_signed_with_the_source_key() {
         "{}",
         err.message
     );
-    assert_eq!(issued.load(Ordering::SeqCst), 1);
+    assert_eq!(issued.load(Ordering::SeqCst), 2);
     // Plain http to anything but loopback is refused (STS answers carry secrets).
     let err = RamRoleArnProvider::new(
         Arc::new(StaticProvider::new(SOURCE_AK, SOURCE_SK, None)),
@@ -680,7 +725,7 @@ fn ram_role_arn_assume_role_is_rpc_signed_with_the_source_key() {
     .err()
     .unwrap();
     assert!(err.message.contains("https"), "{}", err.message);
-    e.assert_no_secret_logged(&[SOURCE_SK, "sts-secret-1", "sts-token-1"]);
+    e.assert_no_secret_logged(&[SOURCE_SK, "sts-secret-1", "sts-token-1", "source-sts-token"]);
 }
 
 // --- files ---------------------------------------------------------------------------------
