@@ -727,6 +727,113 @@ oss_error_t *oss_credentials_set(oss_credentials_t *out,
                                  const char *security_token);
 
 /**
+ * Credentials from a profile file, read now: the Alibaba Cloud CLI's `config.json` (what
+ * `aliyun configure` writes) or the ini credentials file (`~/.alibabacloud/credentials`),
+ * told apart by content (JSON or not). `path` NULL: `~/.aliyun/config.json`. `profile` NULL:
+ * `ALIBABA_CLOUD_PROFILE`, else the file's `current` (ini: `default`). CLI modes `AK`,
+ * `StsToken`, `RamRoleArn`, `ChainableRamRoleArn`, `EcsRamRole`, `OIDC` (the last four fetch
+ * and refresh through STS or the metadata service); other modes fail now with
+ * `InvalidCredentials` naming the mode.
+ *
+ * Ownership: `*provider_out` is the caller's, freed with `oss_credentials_provider_free`.
+ * Threads: any. Errors: NULL out, bad UTF-8, unreadable file, missing profile, unsupported mode.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `provider_out` NULL or writable.
+ */
+oss_error_t *oss_credentials_provider_new_profile(const char *path,
+                                                  const char *profile,
+                                                  oss_credentials_provider_t **provider_out);
+
+/**
+ * The ECS instance RAM role from the metadata service (`http://100.100.100.200`, or
+ * `OSS_FFI_ECS_METADATA_ENDPOINT`), IMDSv2 token first, fetched on the first request and
+ * refreshed 15 minutes before expiry. `role` NULL or "": `ALIBABA_CLOUD_ECS_METADATA`, else the
+ * instance's role. Nothing is fetched now.
+ *
+ * Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+ * Errors: NULL out, bad UTF-8, an invalid role name, `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true`.
+ *
+ * # Safety
+ * `role` NULL or NUL-terminated; `provider_out` NULL or writable.
+ */
+oss_error_t *oss_credentials_provider_new_ecs_ram_role(const char *role,
+                                                       oss_credentials_provider_t **provider_out);
+
+/**
+ * OIDC role assumption (RRSA): STS `AssumeRoleWithOIDC` with the token read from
+ * `oidc_token_file` at every refresh. Each argument NULL or "": from
+ * `ALIBABA_CLOUD_ROLE_ARN`, `ALIBABA_CLOUD_OIDC_PROVIDER_ARN`, `ALIBABA_CLOUD_OIDC_TOKEN_FILE`,
+ * `ALIBABA_CLOUD_ROLE_SESSION_NAME` (the session name defaults to `oss-ffi-<time>`). STS:
+ * `OSS_FFI_STS_ENDPOINT`, else `ALIBABA_CLOUD_STS_REGION`'s, else `sts.aliyuncs.com`. Nothing
+ * is fetched now; refreshed 15 minutes before expiry.
+ *
+ * Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+ * Errors: NULL out, bad UTF-8, a setting missing from both the arguments and the environment.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `provider_out` NULL or writable.
+ */
+oss_error_t *oss_credentials_provider_new_oidc_role(const char *role_arn,
+                                                    const char *oidc_provider_arn,
+                                                    const char *oidc_token_file,
+                                                    const char *role_session_name,
+                                                    oss_credentials_provider_t **provider_out);
+
+/**
+ * RAM role assumption: STS `AssumeRole` signed (RPC signature) with the given access key
+ * (`security_token` NULL or "" unless it is an STS one). `role_session_name` NULL or "":
+ * `ALIBABA_CLOUD_ROLE_SESSION_NAME`, else `oss-ffi-<time>`. STS as for
+ * `oss_credentials_provider_new_oidc_role`. Nothing is fetched now; refreshed 15 minutes
+ * before expiry.
+ *
+ * Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+ * Errors: NULL id/secret/role_arn/out, bad UTF-8, control characters, an empty role ARN.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `provider_out` NULL or writable.
+ */
+oss_error_t *oss_credentials_provider_new_ram_role_arn(const char *access_key_id,
+                                                       const char *access_key_secret,
+                                                       const char *security_token,
+                                                       const char *role_arn,
+                                                       const char *role_session_name,
+                                                       oss_credentials_provider_t **provider_out);
+
+/**
+ * The default chain of the official credentials libraries, walked on the first request:
+ * environment (`ALIBABA_CLOUD_ACCESS_KEY_ID`..., then `OSS_ACCESS_KEY_ID`...), OIDC (when its
+ * three variables are set), `~/.aliyun/config.json`, `~/.alibabacloud/credentials`, the ECS
+ * RAM role. The first step that gives credentials is kept. Never fails now.
+ *
+ * Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+ * Errors: NULL out.
+ *
+ * # Safety
+ * `provider_out` NULL or writable.
+ */
+oss_error_t *oss_credentials_provider_new_default_chain(oss_credentials_provider_t **provider_out);
+
+/**
+ * Asks a provider for its credentials now (fetching or refreshing them if needed; waits up to
+ * the provider's timeouts). For layers that wrap a provider in their own (the C++
+ * `NativeCredentialsProvider`). Allowed from a credentials callback (it runs on a library
+ * thread). The SDK must be initialised for providers that fetch.
+ *
+ * Ownership: on success the three strings are the caller's, each freed with
+ * `oss_string_free` (`*security_token_out` is "" without STS); nothing is written on failure.
+ * Threads: any; the provider shares one refresh between concurrent callers.
+ * Errors: NULL provider or out, `InvalidCredentials` (with the reason, never a secret).
+ *
+ * # Safety
+ * `provider` NULL or a live provider; outs NULL or writable.
+ */
+oss_error_t *oss_credentials_provider_get(const oss_credentials_provider_t *provider,
+                                          char **access_key_id_out,
+                                          char **access_key_secret_out,
+                                          char **security_token_out);
+
+/**
  * Frees a provider. NULL is a no-op. Clients made from it keep working.
  *
  * # Safety

@@ -125,12 +125,12 @@ echo "Python wheel step: $(( $(date +%s) - t_wheel ))s (venv, release build of t
 if [ "${OSS_TEST_QUICK:-0}" != 1 ]; then
   # The reliability suite runs only its C ABI phase (tests/c/hostile.c) in these passes.
   step "C/C++ programs under AddressSanitizer + UBSan"
-  OSS_FFI_SANITIZE=1 cargo test --test c_api --test cpp_api --test examples --test install --test reliability
+  OSS_FFI_SANITIZE=1 cargo test --test c_api --test cpp_api --test examples --test install --test reliability --test credentials
   if command -v valgrind >/dev/null; then
     # The examples (Ctrl-C, exit codes, installed copies) run under ASan only: under valgrind
     # they add minutes to CI and no coverage of the library the other programs lack.
     step "C/C++ programs under valgrind"
-    VALGRIND=valgrind cargo test --test c_api --test cpp_api --test reliability
+    VALGRIND=valgrind cargo test --test c_api --test cpp_api --test reliability --test credentials
   else
     echo "valgrind is not installed: valgrind pass skipped" >&2
     exit 1

@@ -1,16 +1,22 @@
-//! `oss_credentials_provider_t`: static, environment and C-callback credential providers.
+//! `oss_credentials_provider_t`: static, environment and C-callback credential providers, the
+//! CLI profile / credentials file, the ECS RAM role, OIDC and RAM role ARN (STS), and the
+//! default chain; `oss_credentials_provider_get` reads any of them.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::{c_char, c_void, CString};
 use std::sync::{Arc, Mutex};
 
-use crate::credentials::{Credentials, CredentialsProvider, EnvironmentProvider, StaticProvider};
+use crate::credentials::sts::{OidcSettings, RamRoleArnSettings};
+use crate::credentials::{
+    profile, Credentials, CredentialsProvider, DefaultChainProvider, EcsRamRoleProvider,
+    EnvironmentProvider, OidcRoleProvider, RamRoleArnProvider, StaticProvider,
+};
 use crate::error::{Error, Result};
 use crate::ffi::boundary::{
     arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out, UserData,
 };
 use crate::ffi::error::oss_error_t;
 use crate::ffi::handle::{
-    free_box, lend_mut, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox, OwnershipRef,
+    free_box, lend_mut, to_boxed_mut_ptr, try_mut, try_ref, Castable, OwnershipBox, OwnershipRef,
 };
 
 /// A source of credentials, asked before every request.
@@ -171,6 +177,239 @@ pub unsafe extern "C" fn oss_credentials_set(
         let c = Credentials::new(id, secret, token.unwrap_or(""));
         c.validate()?;
         *out = Some(c);
+        Ok(())
+    }
+}
+
+/// Writes a new provider to `out` (checked non-NULL by the caller).
+///
+/// # Safety
+/// `out` non-NULL and writable.
+unsafe fn hand_out(out: *mut *mut oss_credentials_provider_t, p: Arc<dyn CredentialsProvider>) {
+    // SAFETY: out checked non-NULL and writable per the caller's contract.
+    unsafe { write_out(out, to_boxed_mut_ptr::<oss_credentials_provider_t>(p)) };
+}
+
+/// Credentials from a profile file, read now: the Alibaba Cloud CLI's `config.json` (what
+/// `aliyun configure` writes) or the ini credentials file (`~/.alibabacloud/credentials`),
+/// told apart by content (JSON or not). `path` NULL: `~/.aliyun/config.json`. `profile` NULL:
+/// `ALIBABA_CLOUD_PROFILE`, else the file's `current` (ini: `default`). CLI modes `AK`,
+/// `StsToken`, `RamRoleArn`, `ChainableRamRoleArn`, `EcsRamRole`, `OIDC` (the last four fetch
+/// and refresh through STS or the metadata service); other modes fail now with
+/// `InvalidCredentials` naming the mode.
+///
+/// Ownership: `*provider_out` is the caller's, freed with `oss_credentials_provider_free`.
+/// Threads: any. Errors: NULL out, bad UTF-8, unreadable file, missing profile, unsupported mode.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `provider_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_credentials_provider_new_profile(
+    path: *const c_char,
+    profile: *const c_char,
+    provider_out: *mut *mut oss_credentials_provider_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(provider_out, "provider_out")?;
+        // SAFETY: each string NULL or NUL-terminated per the contract.
+        let (path, name) = unsafe { (opt_str(path, "path")?, opt_str(profile, "profile")?) };
+        let name = name.filter(|n| !n.is_empty());
+        let p: Arc<dyn CredentialsProvider> = match path.filter(|p| !p.is_empty()) {
+            Some(path) => profile::from_file(std::path::Path::new(path), name)?,
+            None => Arc::new(profile::CliProfileProvider::new(None, name)?),
+        };
+        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        unsafe { hand_out(provider_out, p) };
+        Ok(())
+    }
+}
+
+/// The ECS instance RAM role from the metadata service (`http://100.100.100.200`, or
+/// `OSS_FFI_ECS_METADATA_ENDPOINT`), IMDSv2 token first, fetched on the first request and
+/// refreshed 15 minutes before expiry. `role` NULL or "": `ALIBABA_CLOUD_ECS_METADATA`, else the
+/// instance's role. Nothing is fetched now.
+///
+/// Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+/// Errors: NULL out, bad UTF-8, an invalid role name, `ALIBABA_CLOUD_ECS_METADATA_DISABLED=true`.
+///
+/// # Safety
+/// `role` NULL or NUL-terminated; `provider_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_credentials_provider_new_ecs_ram_role(
+    role: *const c_char,
+    provider_out: *mut *mut oss_credentials_provider_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(provider_out, "provider_out")?;
+        // SAFETY: role NULL or NUL-terminated per the contract.
+        let role = unsafe { opt_str(role, "role")? };
+        let p = EcsRamRoleProvider::new(role, None)?;
+        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        unsafe { hand_out(provider_out, Arc::new(p)) };
+        Ok(())
+    }
+}
+
+/// OIDC role assumption (RRSA): STS `AssumeRoleWithOIDC` with the token read from
+/// `oidc_token_file` at every refresh. Each argument NULL or "": from
+/// `ALIBABA_CLOUD_ROLE_ARN`, `ALIBABA_CLOUD_OIDC_PROVIDER_ARN`, `ALIBABA_CLOUD_OIDC_TOKEN_FILE`,
+/// `ALIBABA_CLOUD_ROLE_SESSION_NAME` (the session name defaults to `oss-ffi-<time>`). STS:
+/// `OSS_FFI_STS_ENDPOINT`, else `ALIBABA_CLOUD_STS_REGION`'s, else `sts.aliyuncs.com`. Nothing
+/// is fetched now; refreshed 15 minutes before expiry.
+///
+/// Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+/// Errors: NULL out, bad UTF-8, a setting missing from both the arguments and the environment.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `provider_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_credentials_provider_new_oidc_role(
+    role_arn: *const c_char,
+    oidc_provider_arn: *const c_char,
+    oidc_token_file: *const c_char,
+    role_session_name: *const c_char,
+    provider_out: *mut *mut oss_credentials_provider_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(provider_out, "provider_out")?;
+        // SAFETY: each string NULL or NUL-terminated per the contract.
+        let (role_arn, provider_arn, token_file, session) = unsafe {
+            (
+                opt_str(role_arn, "role_arn")?,
+                opt_str(oidc_provider_arn, "oidc_provider_arn")?,
+                opt_str(oidc_token_file, "oidc_token_file")?,
+                opt_str(role_session_name, "role_session_name")?,
+            )
+        };
+        let p = OidcRoleProvider::new(OidcSettings {
+            role_arn: role_arn.map(String::from),
+            oidc_provider_arn: provider_arn.map(String::from),
+            oidc_token_file: token_file.map(String::from),
+            role_session_name: session.map(String::from),
+            ..Default::default()
+        })?;
+        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        unsafe { hand_out(provider_out, Arc::new(p)) };
+        Ok(())
+    }
+}
+
+/// RAM role assumption: STS `AssumeRole` signed (RPC signature) with the given access key
+/// (`security_token` NULL or "" unless it is an STS one). `role_session_name` NULL or "":
+/// `ALIBABA_CLOUD_ROLE_SESSION_NAME`, else `oss-ffi-<time>`. STS as for
+/// `oss_credentials_provider_new_oidc_role`. Nothing is fetched now; refreshed 15 minutes
+/// before expiry.
+///
+/// Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+/// Errors: NULL id/secret/role_arn/out, bad UTF-8, control characters, an empty role ARN.
+///
+/// # Safety
+/// Strings NULL or NUL-terminated; `provider_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_credentials_provider_new_ram_role_arn(
+    access_key_id: *const c_char,
+    access_key_secret: *const c_char,
+    security_token: *const c_char,
+    role_arn: *const c_char,
+    role_session_name: *const c_char,
+    provider_out: *mut *mut oss_credentials_provider_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(provider_out, "provider_out")?;
+        // SAFETY: each string NULL or NUL-terminated per the contract.
+        let (id, secret, token, role_arn, session) = unsafe {
+            (
+                arg_str(access_key_id, "access_key_id")?,
+                arg_str(access_key_secret, "access_key_secret")?,
+                opt_str(security_token, "security_token")?,
+                arg_str(role_arn, "role_arn")?,
+                opt_str(role_session_name, "role_session_name")?,
+            )
+        };
+        let source = StaticProvider::new(id, secret, token.filter(|t| !t.is_empty()).map(String::from));
+        let c = source.credentials()?;
+        c.validate()?;
+        if c.is_anonymous() {
+            return Err(Error::invalid_credentials("RAM role ARN: the access key id and secret are empty"));
+        }
+        let p = RamRoleArnProvider::new(
+            Arc::new(source),
+            RamRoleArnSettings {
+                role_arn: role_arn.to_string(),
+                role_session_name: session.map(String::from),
+                ..Default::default()
+            },
+        )?;
+        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        unsafe { hand_out(provider_out, Arc::new(p)) };
+        Ok(())
+    }
+}
+
+/// The default chain of the official credentials libraries, walked on the first request:
+/// environment (`ALIBABA_CLOUD_ACCESS_KEY_ID`..., then `OSS_ACCESS_KEY_ID`...), OIDC (when its
+/// three variables are set), `~/.aliyun/config.json`, `~/.alibabacloud/credentials`, the ECS
+/// RAM role. The first step that gives credentials is kept. Never fails now.
+///
+/// Ownership: as `oss_credentials_provider_new_profile`. Threads: any.
+/// Errors: NULL out.
+///
+/// # Safety
+/// `provider_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_credentials_provider_new_default_chain(
+    provider_out: *mut *mut oss_credentials_provider_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(provider_out, "provider_out")?;
+        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        unsafe { hand_out(provider_out, Arc::new(DefaultChainProvider::new())) };
+        Ok(())
+    }
+}
+
+/// Asks a provider for its credentials now (fetching or refreshing them if needed; waits up to
+/// the provider's timeouts). For layers that wrap a provider in their own (the C++
+/// `NativeCredentialsProvider`). Allowed from a credentials callback (it runs on a library
+/// thread). The SDK must be initialised for providers that fetch.
+///
+/// Ownership: on success the three strings are the caller's, each freed with
+/// `oss_string_free` (`*security_token_out` is "" without STS); nothing is written on failure.
+/// Threads: any; the provider shares one refresh between concurrent callers.
+/// Errors: NULL provider or out, `InvalidCredentials` (with the reason, never a secret).
+///
+/// # Safety
+/// `provider` NULL or a live provider; outs NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_credentials_provider_get(
+    provider: *const oss_credentials_provider_t,
+    access_key_id_out: *mut *mut c_char,
+    access_key_secret_out: *mut *mut c_char,
+    security_token_out: *mut *mut c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(access_key_id_out, "access_key_id_out")?;
+        check_out(access_key_secret_out, "access_key_secret_out")?;
+        check_out(security_token_out, "security_token_out")?;
+        // SAFETY: provider NULL or live per the contract.
+        let p = unsafe { try_ref(provider, "provider")? };
+        let c = p.credentials()?;
+        c.validate()?;
+        let owned = |s: &str| {
+            CString::new(s).map_err(|_| Error::invalid_credentials("credentials contain a NUL byte"))
+        };
+        let (id, secret, token) = (
+            owned(&c.access_key_id)?,
+            owned(&c.access_key_secret)?,
+            owned(&c.security_token)?,
+        );
+        // SAFETY: the outs were checked non-NULL, writable per the contract; each string is
+        // freed by oss_string_free (CString::from_raw).
+        unsafe {
+            write_out(access_key_id_out, id.into_raw());
+            write_out(access_key_secret_out, secret.into_raw());
+            write_out(security_token_out, token.into_raw());
+        }
         Ok(())
     }
 }

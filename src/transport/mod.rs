@@ -103,7 +103,7 @@ async fn send_once(client: &Transport, req: &HttpRequest) -> Result<Response> {
         }
         return Err(read_error(resp, &host, &req.method, inner.config.request_timeout).await);
     }
-    let creds = inner.credentials.credentials()?;
+    let creds = inner.credentials.credentials_async().await?;
     creds.validate()?;
     let (url, host) = inner
         .endpoint

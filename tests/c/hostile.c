@@ -287,6 +287,64 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         bad_inputs++;
     }
 
+    /* the cloud providers: NULL outs, bad UTF-8, missing files, bad role names, and
+     * oss_credentials_provider_get. Nothing here fetches (the metadata service and STS are only
+     * asked on a request). HOME is the scratch directory: no real ~/.aliyun is read. */
+    {
+        oss_credentials_provider_t *p = NULL;
+        char *id = NULL, *sk = NULL, *tok = NULL;
+        const char *dir = getenv("OSS_TEST_DIR");
+        if (dir) setenv("HOME", dir, 1);
+        expect_err("profile out", oss_credentials_provider_new_profile(NULL, NULL, NULL), NUL_ARG);
+        expect_err("profile bad utf8 path", oss_credentials_provider_new_profile("\xff\xfe", NULL, &p), BAD_UTF8);
+        expect_err("profile bad utf8 name", oss_credentials_provider_new_profile(NULL, "\xff", &p), BAD_UTF8);
+        any_result("profile no file", oss_credentials_provider_new_profile(NULL, NULL, &p));
+        CHECK(p == NULL, "profile: no ~/.aliyun/config.json in the scratch HOME");
+        any_result("profile missing path", oss_credentials_provider_new_profile("/nonexistent/config.json", "x", &p));
+        any_result("profile directory", oss_credentials_provider_new_profile("/", NULL, &p));
+        CHECK(p == NULL, "profile_out written on failure");
+        expect_err("ecs out", oss_credentials_provider_new_ecs_ram_role(NULL, NULL), NUL_ARG);
+        expect_err("ecs bad utf8", oss_credentials_provider_new_ecs_ram_role("\xff", &p), BAD_UTF8);
+        expect_err("ecs role with a slash", oss_credentials_provider_new_ecs_ram_role("../x", &p), INVALID);
+        expect_ok("ecs NULL role", oss_credentials_provider_new_ecs_ram_role(NULL, &p));
+        oss_credentials_provider_free(p);
+        p = NULL;
+        expect_err("oidc out", oss_credentials_provider_new_oidc_role("a", "b", "c", NULL, NULL), NUL_ARG);
+        expect_err("oidc bad utf8", oss_credentials_provider_new_oidc_role("\xff", "b", "c", NULL, &p), BAD_UTF8);
+        any_result("oidc all NULL", oss_credentials_provider_new_oidc_role(NULL, NULL, NULL, NULL, &p));
+        CHECK(p == NULL, "oidc: nothing set, nothing made");
+        expect_ok("oidc given", oss_credentials_provider_new_oidc_role("acs:ram::1:role/r", "acs:ram::1:oidc-provider/p",
+                                                                       "/nonexistent/token", NULL, &p));
+        oss_credentials_provider_free(p);
+        p = NULL;
+        expect_err("ram role ak", oss_credentials_provider_new_ram_role_arn(NULL, "sk", NULL, "arn", NULL, &p), NUL_ARG);
+        expect_err("ram role sk", oss_credentials_provider_new_ram_role_arn("ak", NULL, NULL, "arn", NULL, &p), NUL_ARG);
+        expect_err("ram role arn", oss_credentials_provider_new_ram_role_arn("ak", "sk", NULL, NULL, NULL, &p), NUL_ARG);
+        expect_err("ram role out", oss_credentials_provider_new_ram_role_arn("ak", "sk", NULL, "arn", NULL, NULL), NUL_ARG);
+        expect_err("ram role bad utf8", oss_credentials_provider_new_ram_role_arn("ak", "sk", NULL, "\xff", NULL, &p), BAD_UTF8);
+        any_result("ram role control chars", oss_credentials_provider_new_ram_role_arn("a\nk", "sk", NULL, "arn", NULL, &p));
+        any_result("ram role empty arn", oss_credentials_provider_new_ram_role_arn("ak", "sk", NULL, "", NULL, &p));
+        CHECK(p == NULL, "ram role: nothing made on failure");
+        expect_err("chain out", oss_credentials_provider_new_default_chain(NULL), NUL_ARG);
+        expect_ok("chain", oss_credentials_provider_new_default_chain(&p));
+        oss_credentials_provider_free(p);
+        p = NULL;
+        expect_ok("static for get", oss_credentials_provider_new_static("get-ak", "rel-get-secret-QQQ", "rel-get-token-RRR", &p));
+        expect_err("get provider", oss_credentials_provider_get(NULL, &id, &sk, &tok), NUL_ARG);
+        expect_err("get id out", oss_credentials_provider_get(p, NULL, &sk, &tok), NUL_ARG);
+        expect_err("get sk out", oss_credentials_provider_get(p, &id, NULL, &tok), NUL_ARG);
+        expect_err("get token out", oss_credentials_provider_get(p, &id, &sk, NULL), NUL_ARG);
+        CHECK(id == NULL && sk == NULL && tok == NULL, "get: nothing written on failure");
+        expect_ok("get", oss_credentials_provider_get(p, &id, &sk, &tok));
+        CHECK(id && sk && tok && !strcmp(id, "get-ak") && !strcmp(sk, "rel-get-secret-QQQ") &&
+                  !strcmp(tok, "rel-get-token-RRR"),
+              "get returns the provider's credentials");
+        oss_string_free(id);
+        oss_string_free(sk);
+        oss_string_free(tok);
+        oss_credentials_provider_free(p);
+    }
+
     /* errors: getters on NULL return defaults */
     CHECK(oss_error_kind(NULL) == OSS_ERROR_KIND_NONE, "kind(NULL)");
     CHECK(oss_error_code(NULL) != NULL, "code(NULL)");

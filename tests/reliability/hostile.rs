@@ -18,6 +18,9 @@ pub const STS_AK: &str = "rel-sts-ak";
 pub const STS_SK: &str = "rel-sts-secret-ZZZ";
 pub const STS_TOKEN: &str = "rel-sts-token-YYY";
 pub const WRONG_SK: &str = "rel-wrong-secret-XXX";
+/// What hostile.c reads back through `oss_credentials_provider_get` (literals there too).
+pub const GET_SK: &str = "rel-get-secret-QQQ";
+pub const GET_TOKEN: &str = "rel-get-token-RRR";
 
 /// Every `oss_*` function declared in the header.
 pub fn exported_functions(header: &str) -> Vec<String> {

@@ -79,6 +79,8 @@ fn main() {
         hostile::STS_SK,
         hostile::STS_TOKEN,
         hostile::WRONG_SK,
+        hostile::GET_SK,
+        hostile::GET_TOKEN,
     ] {
         tally::add_secret(s);
     }

@@ -144,15 +144,37 @@ pub fn checker() -> Checker {
     }
 }
 
-/// The environment variables the library reads (credentials provider, log level, test hook).
-pub const LIBRARY_ENV: [&str; 6] = [
+/// The environment variables the library reads (credentials providers, log level, test hook).
+pub const LIBRARY_ENV: [&str; 24] = [
     "OSS_ACCESS_KEY_ID",
     "OSS_ACCESS_KEY_SECRET",
     "OSS_SESSION_TOKEN",
     "OSS_SDK_LOG_LEVEL",
     "OSS_FFI_TEST_PAUSE_AT",
     "OSS_FFI_TEST_PAUSE_MS",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "ALIBABA_CLOUD_PROFILE",
+    "ALIBABA_CLOUD_CREDENTIALS_FILE",
+    "ALIBABA_CLOUD_CLI_PROFILE_DISABLED",
+    "ALIBABA_CLOUD_ECS_METADATA",
+    "ALIBABA_CLOUD_ECS_METADATA_DISABLED",
+    "ALIBABA_CLOUD_IMDSV1_DISABLED",
+    "ALIBABA_CLOUD_ROLE_ARN",
+    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
+    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
+    "ALIBABA_CLOUD_ROLE_SESSION_NAME",
+    "ALIBABA_CLOUD_STS_REGION",
+    "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED",
+    "OSS_FFI_STS_ENDPOINT",
+    "OSS_FFI_ECS_METADATA_ENDPOINT",
+    "ALIBABA_CLOUD_CREDENTIALS_URI",
 ];
+
+/// Where a test program's ECS metadata service is unless the test gives a stand-in: a closed
+/// loopback port, so that no test ever reaches the real 100.100.100.200.
+pub const NO_METADATA_SERVICE: &str = "http://127.0.0.1:9";
 
 /// The exit code a checker uses when it reports a fault.
 pub const ASAN_EXIT: i32 = 98;
@@ -208,6 +230,7 @@ pub fn command(exe: &Path) -> Command {
     for var in LIBRARY_ENV {
         cmd.env_remove(var);
     }
+    cmd.env("OSS_FFI_ECS_METADATA_ENDPOINT", NO_METADATA_SERVICE);
     if sanitize() {
         cmd.env(
             "ASAN_OPTIONS",

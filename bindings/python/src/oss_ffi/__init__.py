@@ -29,6 +29,14 @@ from ._client import (
     shutdown,
     version,
 )
+from ._credentials import (
+    CredentialsSource,
+    DefaultChain,
+    EcsRamRole,
+    OidcRole,
+    Profile,
+    RamRoleArn,
+)
 from ._errors import (
     BusyError,
     CancelledError,
@@ -60,6 +68,9 @@ __all__ = [
     "CancelledError",
     "Client",
     "CrcMismatchError",
+    "CredentialsSource",
+    "DefaultChain",
+    "EcsRamRole",
     "ErrorKind",
     "IncompatibleLibraryError",
     "InvalidArgumentError",
@@ -68,9 +79,12 @@ __all__ = [
     "NotInitializedError",
     "ObjectChangedError",
     "ObjectMeta",
+    "OidcRole",
     "OssError",
     "PanicError",
+    "Profile",
     "ProgressCallback",
+    "RamRoleArn",
     "ServerError",
     "TimeoutError",
     "Transfer",

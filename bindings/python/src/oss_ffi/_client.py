@@ -46,6 +46,7 @@ from typing import (
 )
 
 from . import _lib
+from ._credentials import CredentialsSource
 from ._errors import CancelledError, OssError, check, take_error
 from ._lib import (
     CREDENTIALS_CB,
@@ -67,6 +68,7 @@ Credentials = Union[
     Tuple[str, str],
     Tuple[str, str, Optional[str]],
     Callable[[], Sequence[Optional[str]]],
+    CredentialsSource,
     None,
 ]
 DateLike = Union[str, _dt.datetime]
@@ -980,7 +982,9 @@ class Client:
         credentials: ``(access_key_id, access_key_secret)`` or with a third STS token; None to
             read ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` / ``OSS_SESSION_TOKEN`` before
             each request; or a callable returning ``(ak, sk, token_or_None)``, asked before each
-            request (rotating STS credentials; it runs on a library thread).
+            request (rotating STS credentials; it runs on a library thread); or a cloud source:
+            :class:`DefaultChain`, :class:`Profile`, :class:`EcsRamRole`, :class:`OidcRole`,
+            :class:`RamRoleArn` (fetched and refreshed by the library).
         region: the V4 signing region, e.g. ``"cn-hangzhou"`` (required for V4).
         signature_version: ``"v4"`` (OSS4-HMAC-SHA256) or ``"v1"`` (HMAC-SHA1).
         **config: ``max_connections``, ``connect_timeout_ms``, ``request_timeout_ms`` (idle),
@@ -1016,7 +1020,8 @@ class Client:
         if sig == 1 and not region:
             raise ValueError("signature_version='v4' needs a region (e.g. region='cn-hangzhou')")
         static = None
-        if credentials is not None and not callable(credentials):
+        source = credentials if isinstance(credentials, CredentialsSource) else None
+        if credentials is not None and source is None and not callable(credentials):
             static = _credentials_tuple(credentials)
         initialize()
         lib = self._lib = _lib.lib()
@@ -1027,7 +1032,9 @@ class Client:
             check(lib, lib.oss_config_set_signature_version(cfg, sig))
             if region_b is not None:
                 check(lib, lib.oss_config_set_region(cfg, region_b))
-            if credentials is None:
+            if source is not None:
+                provider = source._provider(lib)
+            elif credentials is None:
                 check(lib, lib.oss_credentials_provider_new_env(byref(provider)))
             elif static is not None:
                 check(lib, lib.oss_credentials_provider_new_static(*static, byref(provider)))

@@ -114,6 +114,17 @@ _PROTOTYPES = {
         [CREDENTIALS_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
     ),
     "oss_credentials_set": (_err_p, [c_void_p, c_char_p, c_char_p, c_char_p]),
+    "oss_credentials_provider_new_profile": (_err_p, [c_char_p, c_char_p, POINTER(c_void_p)]),
+    "oss_credentials_provider_new_ecs_ram_role": (_err_p, [c_char_p, POINTER(c_void_p)]),
+    "oss_credentials_provider_new_oidc_role": (
+        _err_p,
+        [c_char_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)],
+    ),
+    "oss_credentials_provider_new_ram_role_arn": (
+        _err_p,
+        [c_char_p, c_char_p, c_char_p, c_char_p, c_char_p, POINTER(c_void_p)],
+    ),
+    "oss_credentials_provider_new_default_chain": (_err_p, [POINTER(c_void_p)]),
     "oss_credentials_provider_free": (None, [c_void_p]),
     # client
     "oss_client_new": (_err_p, [c_char_p, c_void_p, c_void_p, POINTER(c_void_p)]),

@@ -1,11 +1,30 @@
-//! Credentials and their providers: static, environment, and (in `ffi::credentials`) a C callback.
+//! Credentials and their providers: static, environment, (in `ffi::credentials`) a C callback,
+//! and the ones cloud users have: the Alibaba Cloud CLI's profiles and the credentials file
+//! (`profile`), the ECS instance RAM role (`ecs`), STS role assumption with OIDC or an access key
+//! (`sts`), and the default chain over all of them (`chain`). The ones that expire share one
+//! cache (`refresh`); what they fetch over HTTP goes through `http`.
 //!
 //! Providers are asked before every request, so rotating STS credentials work. Secrets never
 //! appear in `Debug` output, logs or error messages.
 
 use std::fmt;
 
+use futures_util::future::BoxFuture;
+
 use crate::error::{Error, Result};
+
+pub mod chain;
+pub mod ecs;
+pub(crate) mod http;
+pub mod profile;
+pub mod refresh;
+pub mod sts;
+
+pub use chain::DefaultChainProvider;
+pub use ecs::EcsRamRoleProvider;
+pub use profile::{CliProfileProvider, ProfileFileProvider};
+pub use refresh::RefreshingProvider;
+pub use sts::{OidcRoleProvider, RamRoleArnProvider};
 
 /// An access key pair and an optional STS security token.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -66,13 +85,33 @@ impl fmt::Debug for Credentials {
     }
 }
 
-fn credentials_error(message: &str) -> Error {
+pub(crate) fn credentials_error(message: &str) -> Error {
     Error::invalid_credentials(message)
 }
 
 /// Something that hands out credentials, asked before every request.
 pub trait CredentialsProvider: Send + Sync {
+    /// The credentials, from any thread. Providers that fetch over HTTP wait for the library's
+    /// runtime (see `http::wait`); inside the runtime prefer [`Self::credentials_async`].
     fn credentials(&self) -> Result<Credentials>;
+
+    /// The same, without blocking a runtime thread (what the transport calls). The default
+    /// answers with [`Self::credentials`].
+    fn credentials_async(&self) -> BoxFuture<'_, Result<Credentials>> {
+        let r = self.credentials();
+        Box::pin(async move { r })
+    }
+}
+
+/// Reads a variable of the environment; unset and empty are the same.
+pub(crate) fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Whether a variable of the environment says `true` (case-insensitive), as the official
+/// credentials libraries read their `..._DISABLED` switches.
+pub(crate) fn env_true(name: &str) -> bool {
+    env_var(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// Fixed credentials.
