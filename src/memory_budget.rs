@@ -93,6 +93,13 @@ impl MemoryBudget {
         self.total
     }
 
+    /// What a download or GetObject to a file holds from its admission to its end at least (the
+    /// share of its connection): no slot costs less, so the calls holding descriptors at once
+    /// are at most `capacity(admission_cost())`.
+    pub fn admission_cost() -> u64 {
+        CONNECTION_COST
+    }
+
     /// What a part in flight with write buffers of `buffer_size` bytes reserves: two buffers
     /// (one filling while the other is written) and a connection.
     pub fn slot_cost(buffer_size: usize) -> u64 {
