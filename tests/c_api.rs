@@ -325,7 +325,8 @@ fn token_body(token: &[u8]) -> serde_json::Value {
 /// tests/c/transfers.c (issue 16): the asynchronous API in three processes: `main` (200
 /// concurrent transfers on one client, the chaos phase, damaged tokens), `resume` (tokens forged
 /// here refused, the paused download resumed in another process, a changed object's token
-/// refused with ObjectChanged) and `shutdown` (oss_shutdown_sdk with transfers in flight).
+/// refused with ObjectChanged), `fork` (a fork()ed child's calls on the parent's transfers return
+/// at once) and `shutdown` (oss_shutdown_sdk with transfers in flight).
 /// Under valgrind: smaller objects and fewer transfers, every case still run.
 fn run_transfers(link: Link) {
     use std::time::Duration;
@@ -520,6 +521,7 @@ fn run_transfers(link: Link) {
         .unwrap();
     step("resume");
     assert!(!work.join("other.bin").exists());
+    step("fork");
     step("shutdown");
 }
 

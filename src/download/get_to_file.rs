@@ -36,6 +36,8 @@ impl Client {
         cancel: &Cancel,
     ) -> Result<ObjectMeta> {
         validate::check_file_destination(path)?;
+        // Inherited through fork(): the budget's slots held by the parent never come back here.
+        self.check_process()?;
         // Its buffer and connection count in the client's memory budget, like a download's part.
         // Admission first: the slot is waited for before anything is opened (a call waiting for
         // room holds no descriptor, no socket, no lock), and given back after everything was

@@ -294,6 +294,9 @@ async fn admit(
     req: &DownloadRequest,
     cancel: &Cancel,
 ) -> Result<Option<crate::memory_budget::Slot>> {
+    // A client inherited through fork(): the slots its parent held at the fork are never given
+    // back here, so waiting for one could last forever.
+    client.check_process()?;
     client.check_signing()?;
     cancel.check()?;
     let slot = cancel
