@@ -251,7 +251,7 @@ typedef struct oss_object_meta_t oss_object_meta_t;
  * lock, creates its temp file and connects; it keeps a slot until it ended and closed them. So
  * transfers waiting for room hold no file descriptor, socket or lock, and the transfers (and
  * blocking downloads and GetObjects to a file) of one client holding any are at most
- * (budget - 12 MiB) / 1.75 MiB at once (20 with the 64 MiB default), each with at most 6 files
+ * (budget - 12 MiB) / 1.75 MiB at once (29 with the 64 MiB default), each with at most 6 files
  * (destination directory, checkpoint directory, lock, temp file opened twice, checkpoint being
  * written) and its connections. Thousands can be started at once under a low descriptor limit.
  *
@@ -660,7 +660,11 @@ oss_error_t *oss_config_set_recv_rate_limit_kbps(oss_config_t *cfg, uint64_t kib
 
 /**
  * The memory of all the client's downloads in bytes (16 MiB..=1 TiB, default 64 MiB, ~12 MiB
- * base included); a part waits for a slot of it rather than allocate. Errors: NULL, range.
+ * base included); a part waits for a slot of it rather than allocate. A download or GetObject
+ * to a file (blocking or a transfer) waits for its first slot before it opens any file or
+ * connects, and keeps one (at least 1.75 MiB) until it closed them: so the budget also bounds
+ * the calls holding descriptors at once, to (budget - 12 MiB) / 1.75 MiB (29 at the default).
+ * Errors: NULL, range.
  *
  * # Safety
  * `cfg` NULL or live.
@@ -1325,7 +1329,9 @@ oss_error_t *oss_download_request_set_progress_abortable(oss_download_request_t 
  * `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
  * progress callback (plain or abortable) reports this transfer too. `done` (may be NULL) is
  * called once when it ends; see `oss_transfer_done_cb`. The transfer uses the client's
- * connection pool, shared with every other call and transfer of that client.
+ * connection pool, shared with every other call and transfer of that client, and waits for its
+ * admission (a slot of the client's memory budget) before it opens any file or connects: see
+ * `oss_transfer_t`.
  *
  * Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
  * `done` never called, `user_data_free` called before the return): NULL arguments, not

@@ -207,6 +207,23 @@ mod tests {
     }
 
     #[test]
+    fn admitted_calls_are_bounded_by_the_budget() {
+        // The figures of the C header (oss_config_set_memory_budget, oss_transfer_t).
+        let admitted = |total| MemoryBudget::new(total).capacity(MemoryBudget::admission_cost());
+        assert_eq!(admitted(DEFAULT_MEMORY_BUDGET), 29);
+        assert_eq!(admitted(MIN_MEMORY_BUDGET), 2);
+        assert_eq!(admitted(32 * MIB), 11);
+        for cost in [
+            1,
+            MIB,
+            MemoryBudget::slot_cost(4096),
+            MemoryBudget::slot_cost(MIB as usize),
+        ] {
+            assert!(cost.max(CONNECTION_COST) >= MemoryBudget::admission_cost());
+        }
+    }
+
+    #[test]
     fn out_of_range_budgets_are_refused() {
         assert!(check(MIN_MEMORY_BUDGET - 1).is_err());
         assert!(check(MAX_MEMORY_BUDGET + 1).is_err());

@@ -27,7 +27,7 @@ use crate::transfer::{Transfer, TransferState};
 /// lock, creates its temp file and connects; it keeps a slot until it ended and closed them. So
 /// transfers waiting for room hold no file descriptor, socket or lock, and the transfers (and
 /// blocking downloads and GetObjects to a file) of one client holding any are at most
-/// (budget - 12 MiB) / 1.75 MiB at once (20 with the 64 MiB default), each with at most 6 files
+/// (budget - 12 MiB) / 1.75 MiB at once (29 with the 64 MiB default), each with at most 6 files
 /// (destination directory, checkpoint directory, lock, temp file opened twice, checkpoint being
 /// written) and its connections. Thousands can be started at once under a low descriptor limit.
 ///
