@@ -213,14 +213,8 @@ mod tests {
         assert_eq!(admitted(DEFAULT_MEMORY_BUDGET), 29);
         assert_eq!(admitted(MIN_MEMORY_BUDGET), 2);
         assert_eq!(admitted(32 * MIB), 11);
-        for cost in [
-            1,
-            MIB,
-            MemoryBudget::slot_cost(4096),
-            MemoryBudget::slot_cost(MIB as usize),
-        ] {
-            assert!(cost.max(CONNECTION_COST) >= MemoryBudget::admission_cost());
-        }
+        // No slot a download or GetObject takes is smaller (the smallest: one 4 KiB buffer).
+        assert!(MemoryBudget::slot_cost_for(4096, 1) >= MemoryBudget::admission_cost());
     }
 
     #[test]
