@@ -288,7 +288,8 @@ pub(crate) async fn pausable_download(
 /// lock, its temp file) or connects. So a download waiting for room holds no descriptor, no
 /// socket and no lock, and the downloads holding any are at most the slots the budget holds
 /// (`MemoryBudget::capacity`; each download keeps one slot until it ended: `Job::run`).
-/// `None` only for a slot lost to a panicking part task.
+/// Always `Some`: the option is the caller's hold on the slot, which `Job::run` takes and fills
+/// again at its end (left `None` only if a panicking part task lost every slot).
 async fn admit(
     client: &Client,
     req: &DownloadRequest,
