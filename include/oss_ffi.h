@@ -117,6 +117,11 @@ typedef enum {
    * Paused: `oss_transfer_take_resume_token` gives the token that continues it.
    */
   OSS_TRANSFER_STATE_PAUSED = 4,
+  /**
+   * The transfer was started by another process, this one being `fork()`ed from it: it runs
+   * (or ran) there only and cannot be waited for, cancelled or read here. Never changes.
+   */
+  OSS_TRANSFER_STATE_OTHER_PROCESS = 5,
 } oss_transfer_state_t;
 
 /**
@@ -240,6 +245,25 @@ typedef struct oss_object_meta_t oss_object_meta_t;
  * it): it runs on and its completion callback is still called, with a handle that is valid
  * during that call. Threads: every call takes `const oss_transfer_t *` and may be made from any
  * thread, also from the transfer's own progress and completion callbacks.
+ *
+ * Admission: a transfer first waits for a slot of its client's memory budget
+ * (`oss_config_set_memory_budget`) and only then opens its directories, takes its destination's
+ * lock, creates its temp file and connects; it keeps a slot until it ended and closed them. So
+ * transfers waiting for room hold no file descriptor, socket or lock, and the transfers (and
+ * blocking downloads and GetObjects to a file) of one client holding any are at most
+ * (budget - 12 MiB) / 1.75 MiB at once (29 with the 64 MiB default), each with at most 6 files
+ * (destination directory, checkpoint directory, lock, temp file opened twice, checkpoint being
+ * written) and its connections. Thousands can be started at once under a low descriptor limit.
+ *
+ * fork(): a transfer belongs to the process that started it. In a process `fork()`ed from it
+ * (where its task and the library's threads do not exist) every `oss_transfer_*` call returns
+ * at once: `oss_transfer_poll` and `oss_transfer_wait` give `OSS_TRANSFER_STATE_OTHER_PROCESS`,
+ * `oss_transfer_cancel` does nothing and `oss_transfer_pause` returns false,
+ * `oss_transfer_status`, `oss_transfer_result` and `oss_transfer_take_resume_token` return an
+ * error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` saying so, `oss_transfer_clone` works and
+ * `oss_transfer_free` only forgets the reference; the completion is never called there. The
+ * transfer goes on in the parent, unaffected. A client made before the fork cannot start
+ * transfers in the child (`oss_client_start_*` fail at once); make a new one there.
  */
 typedef struct oss_transfer_t oss_transfer_t;
 
@@ -636,7 +660,11 @@ oss_error_t *oss_config_set_recv_rate_limit_kbps(oss_config_t *cfg, uint64_t kib
 
 /**
  * The memory of all the client's downloads in bytes (16 MiB..=1 TiB, default 64 MiB, ~12 MiB
- * base included); a part waits for a slot of it rather than allocate. Errors: NULL, range.
+ * base included); a part waits for a slot of it rather than allocate. A download or GetObject
+ * to a file (blocking or a transfer) waits for its first slot before it opens any file or
+ * connects, and keeps one (at least 1.75 MiB) until it closed them: so the budget also bounds
+ * the calls holding descriptors at once, to (budget - 12 MiB) / 1.75 MiB (29 at the default).
+ * Errors: NULL, range.
  *
  * # Safety
  * `cfg` NULL or live.
@@ -1408,7 +1436,9 @@ oss_error_t *oss_download_request_set_progress_abortable(oss_download_request_t 
  * `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
  * progress callback (plain or abortable) reports this transfer too. `done` (may be NULL) is
  * called once when it ends; see `oss_transfer_done_cb`. The transfer uses the client's
- * connection pool, shared with every other call and transfer of that client.
+ * connection pool, shared with every other call and transfer of that client, and waits for its
+ * admission (a slot of the client's memory budget) before it opens any file or connects: see
+ * `oss_transfer_t`.
  *
  * Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
  * `done` never called, `user_data_free` called before the return): NULL arguments, not
@@ -1472,7 +1502,8 @@ oss_error_t *oss_client_start_get_object_to_file(const oss_client_t *client,
 
 /**
  * The transfer's state now (`OSS_TRANSFER_STATE_FAILED` for NULL). Never blocks. The state
- * changes from RUNNING once, before the completion callback is called.
+ * changes from RUNNING once, before the completion callback is called. In a process `fork()`ed
+ * from the one that started it: `OSS_TRANSFER_STATE_OTHER_PROCESS`.
  *
  * # Safety
  * `transfer` NULL or live.
@@ -1483,7 +1514,9 @@ oss_transfer_state_t oss_transfer_poll(const oss_transfer_t *transfer);
  * Waits until the transfer ended and its completion callback returned, at most `timeout_ms`
  * milliseconds (negative: no limit; 0: do not wait), and returns its state then
  * (`OSS_TRANSFER_STATE_RUNNING` when the time ran out; `OSS_TRANSFER_STATE_FAILED` for NULL).
- * Called from a library callback it does not wait (it returns the state now).
+ * Called from a library callback it does not wait (it returns the state now). In a process
+ * `fork()`ed from the one that started it, it returns `OSS_TRANSFER_STATE_OTHER_PROCESS` at once
+ * (the transfer runs in the parent only: nothing here would ever end it).
  *
  * # Safety
  * `transfer` NULL or live.
@@ -1492,8 +1525,9 @@ oss_transfer_state_t oss_transfer_wait(const oss_transfer_t *transfer, int64_t t
 
 /**
  * Cancels the transfer: it ends `OSS_TRANSFER_STATE_CANCELLED` promptly (a resumable download
- * keeps its checkpoint, as `oss_download_request_cancel` does). No-op once it ended, or for
- * NULL. Threads: any, also from the transfer's callbacks.
+ * keeps its checkpoint, as `oss_download_request_cancel` does). No-op once it ended, for NULL,
+ * and in a process `fork()`ed from the one that started it (the parent's transfer goes on).
+ * Threads: any, also from the transfer's callbacks.
  *
  * # Safety
  * `transfer` NULL or live.
@@ -1505,8 +1539,9 @@ void oss_transfer_cancel(const oss_transfer_t *transfer);
  * kept (with or without a checkpoint directory) and the transfer ends
  * `OSS_TRANSFER_STATE_PAUSED`, its error of kind `OSS_ERROR_KIND_CANCELLED`; then
  * `oss_transfer_take_resume_token` gives the token. A transfer that ends otherwise first
- * (succeeded, failed) keeps that outcome. Returns false (and does nothing) for NULL and for a
- * GetObject transfer, which cannot be paused. Threads: any, also from the transfer's callbacks.
+ * (succeeded, failed) keeps that outcome. Returns false (and does nothing) for NULL, for a
+ * GetObject transfer, which cannot be paused, and in a process `fork()`ed from the one that
+ * started it. Threads: any, also from the transfer's callbacks.
  *
  * # Safety
  * `transfer` NULL or live.
@@ -1515,6 +1550,8 @@ bool oss_transfer_pause(const oss_transfer_t *transfer);
 
 /**
  * The transfer's live status: bytes done, total, state. Readable from any thread at any time.
+ * Errors: NULL arguments; in a process `fork()`ed from the one that started it,
+ * `OSS_ERROR_KIND_INVALID_ARGUMENT` (the status there is the parent's).
  *
  * # Safety
  * `transfer` NULL or live; `status_out` NULL or writable.
@@ -1524,7 +1561,8 @@ oss_error_t *oss_transfer_status(const oss_transfer_t *transfer, oss_transfer_st
 /**
  * The result of a transfer that ended: NULL on success (then `*meta_out`, if `meta_out` is not
  * NULL, is the object's metadata, the caller's to free), else a copy of its error (the caller's).
- * While it runs: an error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` ("still running").
+ * While it runs: an error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` ("still running"); in a
+ * process `fork()`ed from the one that started it, an error of that kind saying so.
  *
  * # Safety
  * `transfer` NULL or live; `meta_out` NULL or writable.
@@ -1536,7 +1574,8 @@ oss_error_t *oss_transfer_result(const oss_transfer_t *transfer, oss_object_meta
  * byte string for `oss_client_start_resume`, here or in another process (it holds no secret:
  * bucket, key, version, destination, range, part size and the finished parts' CRCs). Once per
  * transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
- * `oss_bytes_free`. Errors: NULL arguments; not paused or taken already (`ValidateError`).
+ * `oss_bytes_free`. Errors: NULL arguments; not paused or taken already, or asked in a process
+ * `fork()`ed from the one that started it (`ValidateError`, `OSS_ERROR_KIND_INVALID_ARGUMENT`).
  *
  * # Safety
  * `transfer` NULL or live; `token_out`, `len_out` NULL or writable.
@@ -1564,7 +1603,9 @@ const oss_transfer_t *oss_transfer_clone(const oss_transfer_t *transfer);
 
 /**
  * Releases one reference. NULL is a no-op. A running transfer is not stopped by this (cancel
- * it first to stop it); its completion callback is still called once.
+ * it first to stop it); its completion callback is still called once. In a process `fork()`ed
+ * from the one that started it, the reference is only forgotten (the transfer's state is
+ * shared with the parent's threads, whose locks may have been held at the fork).
  *
  * # Safety
  * NULL or from a start call / `oss_transfer_clone`, each released once, not while another call

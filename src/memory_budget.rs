@@ -93,6 +93,13 @@ impl MemoryBudget {
         self.total
     }
 
+    /// What a download or GetObject to a file holds from its admission to its end at least (the
+    /// share of its connection): no slot costs less, so the calls holding descriptors at once
+    /// are at most `capacity(admission_cost())`.
+    pub fn admission_cost() -> u64 {
+        CONNECTION_COST
+    }
+
     /// What a part in flight with write buffers of `buffer_size` bytes reserves: two buffers
     /// (one filling while the other is written) and a connection.
     pub fn slot_cost(buffer_size: usize) -> u64 {
@@ -197,6 +204,17 @@ mod tests {
             MemoryBudget::slot_cost_for(MIB as usize, MIB + 1),
             MemoryBudget::slot_cost(MIB as usize)
         );
+    }
+
+    #[test]
+    fn admitted_calls_are_bounded_by_the_budget() {
+        // The figures of the C header (oss_config_set_memory_budget, oss_transfer_t).
+        let admitted = |total| MemoryBudget::new(total).capacity(MemoryBudget::admission_cost());
+        assert_eq!(admitted(DEFAULT_MEMORY_BUDGET), 29);
+        assert_eq!(admitted(MIN_MEMORY_BUDGET), 2);
+        assert_eq!(admitted(32 * MIB), 11);
+        // No slot a download or GetObject takes is smaller (the smallest: one 4 KiB buffer).
+        assert!(MemoryBudget::slot_cost_for(4096, 1) >= MemoryBudget::admission_cost());
     }
 
     #[test]

@@ -13,6 +13,11 @@
 //! - Cancel keeps the checkpoint (as the blocking cancel does); pause keeps the temp file with or
 //!   without a checkpoint and leaves a resume token (`download::resume_token`).
 //! - Many transfers of one client share its connection pool (each holds a clone of the `Client`).
+//! - A transfer belongs to the process that started it. In a process `fork()`ed from it (where
+//!   its task and the runtime's threads do not exist), every call returns at once without
+//!   touching its locks (a thread of the parent may have held one at the fork): the state is
+//!   `OtherProcess`, `wait` does not wait, `cancel` and `pause` do nothing, the result and the
+//!   token are an error saying so. The parent's transfer is not affected.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -39,6 +44,9 @@ pub enum TransferState {
     Cancelled,
     /// Paused: a resume token is (or was) available.
     Paused,
+    /// Seen from a process `fork()`ed from the one that started it: it runs (or ran) there
+    /// only, and nothing about it can be known or done here.
+    OtherProcess,
 }
 
 /// A transfer's live status.
@@ -105,6 +113,8 @@ pub struct Transfer {
     total: AtomicU64,
     outcome: Mutex<Outcome>,
     settled: Condvar,
+    /// The process that started it (`std::process::id()`).
+    pid: u32,
 }
 
 impl Transfer {
@@ -123,6 +133,9 @@ impl Transfer {
         publish: impl FnOnce(&Arc<Transfer>),
     ) -> Result<()> {
         let shutdown = crate::runtime::shutdown_token()?;
+        // A client inherited through fork(): its connections and its memory budget's slots
+        // belong to the parent (a slot held there at the fork is never given back here).
+        client.check_process()?;
         let t = Arc::new(Transfer {
             cancel: CancellationToken::new(),
             suspend: (!matches!(work, Work::GetToFile { .. })).then(Suspend::new),
@@ -136,6 +149,7 @@ impl Transfer {
                 settled: false,
             }),
             settled: Condvar::new(),
+            pid: std::process::id(),
         });
         let mut cancel = Cancel::new().with(shutdown).with(t.cancel.clone());
         if let Some(s) = &t.suspend {
@@ -207,15 +221,45 @@ impl Transfer {
         })
     }
 
+    /// Whether this process started the transfer (false in a `fork()`ed child).
+    pub fn started_here(&self) -> bool {
+        self.pid == std::process::id()
+    }
+
+    /// The error of every call that needs the transfer in a process other than its own.
+    pub fn other_process_error(&self) -> Error {
+        Error::validate(format!(
+            "this transfer was started in process {} and this process was fork()ed from it: a \
+             transfer runs only in the process that started it (it cannot be waited for, \
+             cancelled, paused or read here; the parent's transfer is not affected)",
+            self.pid
+        ))
+    }
+
+    /// `Err(other_process_error())` in a process other than the one that started it.
+    fn check_process(&self) -> Result<()> {
+        if self.started_here() {
+            Ok(())
+        } else {
+            Err(self.other_process_error())
+        }
+    }
+
     /// Stops the transfer (it ends `Cancelled`; a resumable download keeps its checkpoint).
-    /// Any thread, any time; no-op once it ended.
+    /// Any thread, any time; no-op once it ended, and in another process (`fork()`).
     pub fn cancel(&self) {
-        self.cancel.cancel();
+        if self.started_here() {
+            self.cancel.cancel();
+        }
     }
 
     /// Asks the transfer to pause (it ends `Paused`, with a resume token, unless it ended
-    /// otherwise first). False for a GetObject to a file (not pausable: nothing happens).
+    /// otherwise first). False for a GetObject to a file (not pausable: nothing happens), and in
+    /// another process (`fork()`).
     pub fn pause(&self) -> bool {
+        if !self.started_here() {
+            return false;
+        }
         match &self.suspend {
             Some(s) => {
                 s.request();
@@ -225,7 +269,11 @@ impl Transfer {
         }
     }
 
+    /// The state now; `OtherProcess` in another process (`fork()`).
     pub fn state(&self) -> TransferState {
+        if !self.started_here() {
+            return TransferState::OtherProcess;
+        }
         self.lock().state
     }
 
@@ -239,8 +287,12 @@ impl Transfer {
 
     /// Waits until the transfer ended and its completion returned, at most `timeout` (`None`:
     /// no limit); returns the state then. On a library thread (inside a callback) it does not
-    /// wait: a callback must not block on a transfer.
+    /// wait: a callback must not block on a transfer. In another process (`fork()`) it returns
+    /// `OtherProcess` at once: the task it would wait for does not exist there.
     pub fn wait(&self, timeout: Option<Duration>) -> TransferState {
+        if !self.started_here() {
+            return TransferState::OtherProcess;
+        }
         let mut o = self.lock();
         if crate::runtime::on_library_thread() || IN_COMPLETION.with(|c| c.get()) {
             return o.state;
@@ -264,14 +316,19 @@ impl Transfer {
         o.state
     }
 
-    /// The result once the transfer ended (`None` while it runs).
+    /// The result once the transfer ended (`None` while it runs); in another process
+    /// (`fork()`), the error saying so.
     pub fn result(&self) -> Option<Result<ObjectMeta>> {
+        if !self.started_here() {
+            return Some(Err(self.other_process_error()));
+        }
         self.lock().result.clone()
     }
 
     /// The resume token of a paused transfer, once. Errors: not paused (or the token was
     /// taken already).
     pub fn take_resume_token(&self) -> Result<Vec<u8>> {
+        self.check_process()?;
         let state = self.state();
         let token = match (&self.suspend, state) {
             (Some(s), TransferState::Paused) => s.take_token(),

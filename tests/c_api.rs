@@ -325,7 +325,8 @@ fn token_body(token: &[u8]) -> serde_json::Value {
 /// tests/c/transfers.c (issue 16): the asynchronous API in three processes: `main` (200
 /// concurrent transfers on one client, the chaos phase, damaged tokens), `resume` (tokens forged
 /// here refused, the paused download resumed in another process, a changed object's token
-/// refused with ObjectChanged) and `shutdown` (oss_shutdown_sdk with transfers in flight).
+/// refused with ObjectChanged), `fork` (a fork()ed child's calls on the parent's transfers return
+/// at once) and `shutdown` (oss_shutdown_sdk with transfers in flight).
 /// Under valgrind: smaller objects and fewer transfers, every case still run.
 fn run_transfers(link: Link) {
     use std::time::Duration;
@@ -520,6 +521,7 @@ fn run_transfers(link: Link) {
         .unwrap();
     step("resume");
     assert!(!work.join("other.bin").exists());
+    step("fork");
     step("shutdown");
 }
 
@@ -531,4 +533,69 @@ fn c_transfers_shared() {
 #[test]
 fn c_transfers_static() {
     run_transfers(Link::Static);
+}
+
+/// tests/c/transfer_fds.c: transfers waiting for room hold no descriptor (admission first). 5000
+/// transfers of one small object started at once on a client with a 32 MiB budget (11 calls
+/// admitted at once), plus blocking calls from 8 threads, under a soft limit of 256 descriptors:
+/// all succeed, none of the program's own opens fails, and the process never holds more than its
+/// base + 8 per admitted call + 2 (see the program). Under valgrind: 300 transfers.
+fn run_transfer_fds(link: Link) {
+    use oss_ffi::memory_budget::MemoryBudget;
+    use std::time::Duration;
+    let valgrind = checker() == Checker::Valgrind;
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = start_emulator(&tmp.path().join("root"));
+    let data = pattern(3 * 1024 + 5, 41);
+    let key = "fds/object.bin";
+    emu.put_object("test-bucket", key, &data).unwrap();
+    std::fs::write(work.join("ref.bin"), &data).unwrap();
+    let budget: u64 = 32 << 20;
+    let admitted = MemoryBudget::new(budget).capacity(MemoryBudget::admission_cost());
+    let name = format!("transfer_fds_{link:?}").to_lowercase();
+    let exe = build_dir("transfer_fds").join(&name);
+    compile(
+        &[repo_root().join("tests/c/transfer_fds.c")],
+        &exe,
+        Lang::C11,
+        link,
+        &["-pthread"],
+    );
+    let env = [
+        ("OSS_TEST_ENDPOINT", emu.endpoint()),
+        ("OSS_TEST_BUCKET", "test-bucket".into()),
+        ("OSS_TEST_KEY", key.into()),
+        ("OSS_TEST_SIZE", data.len().to_string()),
+        ("OSS_TEST_AK", AK.into()),
+        ("OSS_TEST_SK", SK.into()),
+        ("OSS_TEST_DIR", work.display().to_string()),
+        (
+            "OSS_TEST_MANY",
+            if valgrind { "300" } else { "5000" }.into(),
+        ),
+        ("OSS_TEST_BLOCKING", "8".into()),
+        ("OSS_TEST_FD_LIMIT", "256".into()),
+        ("OSS_TEST_BUDGET", budget.to_string()),
+        ("OSS_TEST_ADMITTED", admitted.to_string()),
+    ];
+    let (out, text) = run_with_deadline(&exe, &[], &env, Duration::from_secs(900));
+    let out = out.unwrap_or_else(|| panic!("{name} hung (killed):\n{text}"));
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_ok(&name, &out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("transfer_fds: all checks passed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn c_queued_transfers_hold_no_descriptor_shared() {
+    run_transfer_fds(Link::Shared);
+}
+
+#[test]
+fn c_queued_transfers_hold_no_descriptor_static() {
+    run_transfer_fds(Link::Static);
 }

@@ -26,7 +26,7 @@ impl Client {
     /// whole call (a download to the same file already running makes this fail with
     /// `FileLocked`, its temp file untouched), the temp file created 0600 (another user's or a
     /// link there refused), given the destination's mode and checked before the rename. The
-    /// call holds a slot of the client's memory budget (waiting for one first).
+    /// call holds a slot of the client's memory budget, waited for before anything is opened.
     pub async fn get_object_to_file(
         &self,
         req: &ObjectRequest,
@@ -35,9 +35,13 @@ impl Client {
         progress: Option<ProgressFn>,
         cancel: &Cancel,
     ) -> Result<ObjectMeta> {
-        let paths = validate::file_destination(path)?;
-        let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
+        validate::check_file_destination(path)?;
+        // Inherited through fork(): the budget's slots held by the parent never come back here.
+        self.check_process()?;
         // Its buffer and connection count in the client's memory budget, like a download's part.
+        // Admission first: the slot is waited for before anything is opened (a call waiting for
+        // room holds no descriptor, no socket, no lock), and given back after everything was
+        // closed (declared first, dropped last).
         let _slot = cancel
             .run(async {
                 Ok(self
@@ -46,6 +50,8 @@ impl Client {
                     .await)
             })
             .await?;
+        let paths = validate::file_destination(path)?;
+        let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
         let temp = writer::TempFile::create(&paths.dir, &paths.temp_name, 0, false)?;
         let mut writer = std::io::BufWriter::with_capacity(BUFFER, &*temp.file);
         let result = async {

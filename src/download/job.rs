@@ -92,9 +92,12 @@ impl Job<'_> {
         record: Record,
         temp: Option<TempFile>,
         first_body: Option<ObjectBody>,
-        first_slot: Slot,
+        admission: &mut Option<Slot>,
     ) -> Result<()> {
         let temp = temp.ok_or_else(|| Error::io_failure("no temp file"))?;
+        let first_slot = admission
+            .take()
+            .ok_or_else(|| Error::panic("a download ran without its admission slot"))?;
         let plan = self.plan;
         let mut crcs: Vec<Option<u64>> = vec![None; plan.parts.len()];
         for p in &record.parts {
@@ -177,8 +180,14 @@ impl Job<'_> {
                 running.spawn(async move { (part::download(ctx, p, body).await, slot) });
             }
             if (todo.is_empty() || failure.is_some()) && !spare.is_empty() {
-                // Not needed any more: back to the budget, with their buffers.
-                spare.clear();
+                // Not needed any more: back to the budget, with their buffers. Except the last
+                // one once no part runs: a download holds a slot (its connection's share) until
+                // it ended and closed its files, handed back to the caller (`admission`), so
+                // that the downloads holding descriptors are never more than the budget's slots.
+                spare.truncate(usize::from(running.is_empty()));
+                for s in &mut spare {
+                    s.shrink_to(MemoryBudget::admission_cost());
+                }
                 ctx.buffers.trim(2 * running.len());
             }
             if running.is_empty() && (todo.is_empty() || failure.is_some()) {
@@ -247,6 +256,7 @@ impl Job<'_> {
                 }
             }
         }
+        *admission = spare.pop();
         drop(spare);
         if let Some(h) = flushing.take() {
             if let Err(e) = self.end_flush(h.await, &mut record) {

@@ -5,9 +5,16 @@
 //! request.
 //!
 //! Flow of `resumable_download`:
-//! 1. `validate`: every local check, before any network traffic (`ValidateError`).
-//!    The destination is named canonically (its directory opened once, `validate::Paths`), and
-//!    every later file operation is relative to the directories opened there (`directory`).
+//! 1. `validate::check`: every local check that opens nothing, before any network traffic
+//!    (`ValidateError`).
+//!    Admission (`admit`): then the download waits for the slot of the client's memory budget
+//!    its first request and first part will use, holding nothing open meanwhile (no directory,
+//!    lock, file or socket): only admitted downloads hold descriptors, and each keeps a slot
+//!    until it ended and closed them, so at most `MemoryBudget::capacity(admission_cost())`
+//!    downloads and GetObjects to a file of one client hold descriptors at once.
+//!    `validate::validate`: once admitted, the destination is named canonically (its directory
+//!    opened once, `validate::Paths`), and every later file operation is relative to the
+//!    directories opened there (`directory`).
 //! 2. `lock`: `<file>.temp.lock` is locked; a second download to the same file gets `FileLocked`.
 //!    An existing checkpoint, temp or lock file owned by another user or writable by its group
 //!    or others is refused here, before any traffic (`IOError`).
@@ -211,8 +218,11 @@ pub async fn resumable_download(
     req: &DownloadRequest,
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
+    validate::check(req)?;
+    // Declared before the paths: given back to the budget after every descriptor was closed.
+    let mut admission = admit(client, req, cancel).await?;
     let paths = validate::validate(req)?;
-    download(client, req, cancel, &paths, None, None).await
+    download(client, req, cancel, &paths, None, None, &mut admission).await
 }
 
 /// A download that can be paused (`suspend`) and may continue from a resume token (`token`,
@@ -228,8 +238,27 @@ pub(crate) async fn pausable_download(
     suspend: &Suspend,
     token: Option<&ResumeToken>,
 ) -> Result<ObjectMeta> {
-    let paths = validate::validate(req)?;
-    let result = download(client, req, cancel, &paths, Some(suspend), token).await;
+    validate::check(req)?;
+    // Declared before the paths: given back to the budget after every descriptor was closed.
+    let mut admission = None;
+    let (result, dest) = match admit(client, req, cancel).await {
+        Ok(slot) => {
+            admission = slot;
+            let paths = validate::validate(req)?;
+            let result = download(
+                client,
+                req,
+                cancel,
+                &paths,
+                Some(suspend),
+                token,
+                &mut admission,
+            )
+            .await;
+            (result, Some(paths.dest.clone()))
+        }
+        Err(e) => (Err(e), None),
+    };
     if let Err(e) = &result {
         if e.kind == crate::ErrorKind::Cancelled && suspend.stop_is_pause() {
             let record = suspend.take_record().or_else(|| {
@@ -239,12 +268,46 @@ pub(crate) async fn pausable_download(
                     .filter(|_| suspend.temp_kept())
                     .and_then(|t| t.record.clone())
             });
-            suspend.set_token(ResumeToken::new(req, &paths.dest, record).encode());
+            // Paused while waiting for its admission: the destination's canonical name is
+            // looked up now (its directories opened and closed again).
+            let dest = match dest {
+                Some(d) => Some(d),
+                None => validate::validate(req).ok().map(|p| p.dest),
+            };
+            if let Some(dest) = dest {
+                suspend.set_token(ResumeToken::new(req, &dest, record).encode());
+            }
         }
     }
+    drop(admission);
     result
 }
 
+/// Admission: the slot of the client's memory budget that the download's first request and
+/// first part will use, waited for before the download opens anything (its directories, its
+/// lock, its temp file) or connects. So a download waiting for room holds no descriptor, no
+/// socket and no lock, and the downloads holding any are at most the slots the budget holds
+/// (`MemoryBudget::capacity`; each download keeps one slot until it ended: `Job::run`).
+/// Always `Some`: the option is the caller's hold on the slot, which `Job::run` takes and fills
+/// again at its end (left `None` only if a panicking part task lost every slot).
+async fn admit(
+    client: &Client,
+    req: &DownloadRequest,
+    cancel: &Cancel,
+) -> Result<Option<crate::memory_budget::Slot>> {
+    // A client inherited through fork(): the slots its parent held at the fork are never given
+    // back here, so waiting for one could last forever.
+    client.check_process()?;
+    client.check_signing()?;
+    cancel.check()?;
+    let slot = cancel
+        .run(async { Ok(client.memory.acquire(job::slot_cost(req)).await) })
+        .await?;
+    Ok(Some(slot))
+}
+
+/// The download once admitted (`admit`): `admission` holds its slot, which the first request
+/// and the first part use, and gets back the slot the download holds at its end.
 async fn download(
     client: &Client,
     req: &DownloadRequest,
@@ -252,11 +315,10 @@ async fn download(
     paths: &Paths,
     suspend: Option<&Suspend>,
     token: Option<&ResumeToken>,
+    admission: &mut Option<crate::memory_budget::Slot>,
 ) -> Result<ObjectMeta> {
     let paths = paths.clone();
     let token_record = token.and_then(|t| t.record.clone());
-    client.check_signing()?;
-    cancel.check()?;
     let _lock = lock::DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
     let ckpt = checkpoint_of(req, &paths);
     // Another user's (or a group/world-writable) checkpoint or temp file: refused before any
@@ -267,10 +329,8 @@ async fn download(
     writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
 
     // The first request's answer is the first part's body: it is made with the slot of the
-    // memory budget that part will hold, so a download waiting for room has no answer open.
-    let first_slot = cancel
-        .run(async { Ok(client.memory.acquire(job::slot_cost(req)).await) })
-        .await?;
+    // memory budget that part will hold (the admission), so a download waiting for room has
+    // no answer open.
     // A resume (a checkpoint there, or a token's record) starts with a HEAD: the record is
     // judged on the object's identity before any byte is asked for.
     let head_first = token_record.is_some() || ckpt.as_ref().is_some_and(|c| c.exists());
@@ -343,7 +403,7 @@ async fn download(
         ckpt: ckpt.as_ref(),
         suspend,
     };
-    job.run(record, temp, first_body, first_slot).await?;
+    job.run(record, temp, first_body, admission).await?;
     Ok(meta)
 }
 

@@ -69,8 +69,12 @@ pub fn check_range(range: Option<(i64, i64)>) -> Result<()> {
     })
 }
 
-/// Checks everything that can be checked locally; returns the paths to use.
-pub fn validate(req: &DownloadRequest) -> Result<Paths> {
+/// Checks everything that can be checked without holding anything open: the request's fields,
+/// that the checkpoint directory exists, that the destination names a file whose directory
+/// exists (a default destination: that the key makes a safe relative path). No descriptor is
+/// left open by it: a download runs it before it waits for its admission (a slot of the
+/// client's memory budget), and opens its directories (`validate`) only once admitted.
+pub fn check(req: &DownloadRequest) -> Result<()> {
     validate_bucket(&req.object.bucket)?;
     validate_key(&req.object.key)?;
     check_part_size(req.part_size)?;
@@ -86,14 +90,29 @@ pub fn validate(req: &DownloadRequest) -> Result<Paths> {
             ));
         }
     }
+    if let Some(d) = req
+        .checkpoint_dir
+        .as_ref()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        check_checkpoint_dir(d)?;
+    }
+    match &req.file_path {
+        Some(p) if p.as_os_str().is_empty() => {
+            Err(Error::validate("The path of file download to is empty"))
+        }
+        Some(p) => check_explicit_destination(p, true).map(|_| ()),
+        None => default_path_for_key(&req.object.key).map(|_| ()),
+    }
+}
+
+/// Checks everything that can be checked locally (`check`), then opens the directories:
+/// returns the paths to use.
+pub fn validate(req: &DownloadRequest) -> Result<Paths> {
+    check(req)?;
     let checkpoint_dir = match &req.checkpoint_dir {
         Some(d) if !d.as_os_str().is_empty() => {
-            if !d.is_dir() {
-                return Err(Error::validate(format!(
-                    "Checkpoint directory is not exist: '{}' does not exist or is not a directory",
-                    d.display()
-                )));
-            }
+            check_checkpoint_dir(d)?;
             let dir = Directory::open(d)
                 .map_err(|e| Error::io("opening the checkpoint directory", d, &e))?;
             Some(Arc::new(dir))
@@ -110,12 +129,29 @@ pub fn validate(req: &DownloadRequest) -> Result<Paths> {
     Paths::new(dir, name, checkpoint_dir)
 }
 
-/// The paths of a GetObject to `path` (no checkpoint): the same destination rules as a resumable
-/// download, with `IOError` for a directory that does not exist.
-pub fn file_destination(path: &Path) -> Result<Paths> {
+fn check_checkpoint_dir(d: &Path) -> Result<()> {
+    if !d.is_dir() {
+        return Err(Error::validate(format!(
+            "Checkpoint directory is not exist: '{}' does not exist or is not a directory",
+            d.display()
+        )));
+    }
+    Ok(())
+}
+
+/// `check` for a GetObject to `path`: the path is not empty and names a file (a directory that
+/// does not exist is an `IOError` when it is opened, `file_destination`).
+pub fn check_file_destination(path: &Path) -> Result<()> {
     if path.as_os_str().is_empty() {
         return Err(Error::validate("The path of file download to is empty"));
     }
+    check_explicit_destination(path, false).map(|_| ())
+}
+
+/// The paths of a GetObject to `path` (no checkpoint): the same destination rules as a resumable
+/// download, with `IOError` for a directory that does not exist.
+pub fn file_destination(path: &Path) -> Result<Paths> {
+    check_file_destination(path)?;
     let (dir, name) = explicit_destination(path, false)?;
     Paths::new(dir, name, None)
 }
@@ -157,10 +193,10 @@ impl Paths {
     }
 }
 
-/// The directory (opened, links in the path followed as the caller wrote them) and file name of
-/// an explicit destination. `missing_is_validate`: a missing directory is a `ValidateError`
-/// (resumable download) rather than an `IOError` (GetObject).
-fn explicit_destination(p: &Path, missing_is_validate: bool) -> Result<(Directory, OsString)> {
+/// The absolute path of an explicit destination and its file name, checked without opening
+/// anything. `missing_is_validate`: a missing directory is a `ValidateError` (resumable
+/// download) rather than an `IOError` when it is opened (GetObject).
+fn check_explicit_destination(p: &Path, missing_is_validate: bool) -> Result<(PathBuf, OsString)> {
     let abs = absolute(p)?;
     let Some(name) = abs.file_name().filter(|n| is_plain_name(n)) else {
         return Err(Error::validate(format!(
@@ -168,6 +204,7 @@ fn explicit_destination(p: &Path, missing_is_validate: bool) -> Result<(Director
             abs.display()
         )));
     };
+    let name = name.to_owned();
     let parent = abs.parent().unwrap_or(Path::new("/"));
     if missing_is_validate && !parent.is_dir() {
         return Err(Error::validate(format!(
@@ -175,9 +212,17 @@ fn explicit_destination(p: &Path, missing_is_validate: bool) -> Result<(Director
             parent.display()
         )));
     }
+    Ok((abs, name))
+}
+
+/// The directory (opened, links in the path followed as the caller wrote them) and file name of
+/// an explicit destination (checked by `check_explicit_destination`).
+fn explicit_destination(p: &Path, missing_is_validate: bool) -> Result<(Directory, OsString)> {
+    let (abs, name) = check_explicit_destination(p, missing_is_validate)?;
+    let parent = abs.parent().unwrap_or(Path::new("/"));
     let dir = Directory::open(parent)
         .map_err(|e| Error::io("opening the directory of the file download to", parent, &e))?;
-    Ok((dir, name.to_owned()))
+    Ok((dir, name))
 }
 
 /// The default destination: the key as a path beneath the current directory, each directory of

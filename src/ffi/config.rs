@@ -347,7 +347,11 @@ pub unsafe extern "C" fn oss_config_set_recv_rate_limit_kbps(
 }
 
 /// The memory of all the client's downloads in bytes (16 MiB..=1 TiB, default 64 MiB, ~12 MiB
-/// base included); a part waits for a slot of it rather than allocate. Errors: NULL, range.
+/// base included); a part waits for a slot of it rather than allocate. A download or GetObject
+/// to a file (blocking or a transfer) waits for its first slot before it opens any file or
+/// connects, and keeps one (at least 1.75 MiB) until it closed them: so the budget also bounds
+/// the calls holding descriptors at once, to (budget - 12 MiB) / 1.75 MiB (29 at the default).
+/// Errors: NULL, range.
 ///
 /// # Safety
 /// `cfg` NULL or live.

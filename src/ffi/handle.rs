@@ -118,10 +118,12 @@ where
     Some(unsafe { Arc::from_raw(ptr.cast::<C::RustType>()) })
 }
 
-/// Releases the strong count an Arc handle holds. NULL is a no-op.
+/// Releases the strong count an Arc handle holds. NULL is a no-op. (The exports use
+/// [`take_arc`]: each Arc handle's free decides first whether the handle is of this process.)
 ///
 /// # Safety
 /// As for [`take_arc`].
+#[cfg(test)]
 pub(crate) unsafe fn free_arc<C>(ptr: *const C)
 where
     C: Castable<Ownership = OwnershipArc>,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::error::Error;
 use crate::ffi::boundary::{check_out, ffi_boundary, ffi_try, write_out, PanicDefault};
 use crate::ffi::error::oss_error_t;
-use crate::ffi::handle::{clone_arc, free_arc, opt_ref, try_ref, Castable, OwnershipArc};
+use crate::ffi::handle::{clone_arc, opt_ref, take_arc, try_ref, Castable, OwnershipArc};
 use crate::ffi::meta::oss_object_meta_t;
 use crate::transfer::{Transfer, TransferState};
 
@@ -21,6 +21,25 @@ use crate::transfer::{Transfer, TransferState};
 /// it): it runs on and its completion callback is still called, with a handle that is valid
 /// during that call. Threads: every call takes `const oss_transfer_t *` and may be made from any
 /// thread, also from the transfer's own progress and completion callbacks.
+///
+/// Admission: a transfer first waits for a slot of its client's memory budget
+/// (`oss_config_set_memory_budget`) and only then opens its directories, takes its destination's
+/// lock, creates its temp file and connects; it keeps a slot until it ended and closed them. So
+/// transfers waiting for room hold no file descriptor, socket or lock, and the transfers (and
+/// blocking downloads and GetObjects to a file) of one client holding any are at most
+/// (budget - 12 MiB) / 1.75 MiB at once (29 with the 64 MiB default), each with at most 6 files
+/// (destination directory, checkpoint directory, lock, temp file opened twice, checkpoint being
+/// written) and its connections. Thousands can be started at once under a low descriptor limit.
+///
+/// fork(): a transfer belongs to the process that started it. In a process `fork()`ed from it
+/// (where its task and the library's threads do not exist) every `oss_transfer_*` call returns
+/// at once: `oss_transfer_poll` and `oss_transfer_wait` give `OSS_TRANSFER_STATE_OTHER_PROCESS`,
+/// `oss_transfer_cancel` does nothing and `oss_transfer_pause` returns false,
+/// `oss_transfer_status`, `oss_transfer_result` and `oss_transfer_take_resume_token` return an
+/// error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` saying so, `oss_transfer_clone` works and
+/// `oss_transfer_free` only forgets the reference; the completion is never called there. The
+/// transfer goes on in the parent, unaffected. A client made before the fork cannot start
+/// transfers in the child (`oss_client_start_*` fail at once); make a new one there.
 #[allow(non_camel_case_types)]
 pub struct oss_transfer_t {
     _private: [u8; 0],
@@ -47,6 +66,9 @@ pub enum oss_transfer_state_t {
     OSS_TRANSFER_STATE_CANCELLED = 3,
     /// Paused: `oss_transfer_take_resume_token` gives the token that continues it.
     OSS_TRANSFER_STATE_PAUSED = 4,
+    /// The transfer was started by another process, this one being `fork()`ed from it: it runs
+    /// (or ran) there only and cannot be waited for, cancelled or read here. Never changes.
+    OSS_TRANSFER_STATE_OTHER_PROCESS = 5,
 }
 
 impl From<TransferState> for oss_transfer_state_t {
@@ -58,6 +80,7 @@ impl From<TransferState> for oss_transfer_state_t {
             TransferState::Failed => OSS_TRANSFER_STATE_FAILED,
             TransferState::Cancelled => OSS_TRANSFER_STATE_CANCELLED,
             TransferState::Paused => OSS_TRANSFER_STATE_PAUSED,
+            TransferState::OtherProcess => OSS_TRANSFER_STATE_OTHER_PROCESS,
         }
     }
 }
@@ -101,7 +124,8 @@ pub type oss_transfer_done_cb = Option<
 >;
 
 /// The transfer's state now (`OSS_TRANSFER_STATE_FAILED` for NULL). Never blocks. The state
-/// changes from RUNNING once, before the completion callback is called.
+/// changes from RUNNING once, before the completion callback is called. In a process `fork()`ed
+/// from the one that started it: `OSS_TRANSFER_STATE_OTHER_PROCESS`.
 ///
 /// # Safety
 /// `transfer` NULL or live.
@@ -121,7 +145,9 @@ pub unsafe extern "C" fn oss_transfer_poll(
 /// Waits until the transfer ended and its completion callback returned, at most `timeout_ms`
 /// milliseconds (negative: no limit; 0: do not wait), and returns its state then
 /// (`OSS_TRANSFER_STATE_RUNNING` when the time ran out; `OSS_TRANSFER_STATE_FAILED` for NULL).
-/// Called from a library callback it does not wait (it returns the state now).
+/// Called from a library callback it does not wait (it returns the state now). In a process
+/// `fork()`ed from the one that started it, it returns `OSS_TRANSFER_STATE_OTHER_PROCESS` at once
+/// (the transfer runs in the parent only: nothing here would ever end it).
 ///
 /// # Safety
 /// `transfer` NULL or live.
@@ -143,8 +169,9 @@ pub unsafe extern "C" fn oss_transfer_wait(
 }
 
 /// Cancels the transfer: it ends `OSS_TRANSFER_STATE_CANCELLED` promptly (a resumable download
-/// keeps its checkpoint, as `oss_download_request_cancel` does). No-op once it ended, or for
-/// NULL. Threads: any, also from the transfer's callbacks.
+/// keeps its checkpoint, as `oss_download_request_cancel` does). No-op once it ended, for NULL,
+/// and in a process `fork()`ed from the one that started it (the parent's transfer goes on).
+/// Threads: any, also from the transfer's callbacks.
 ///
 /// # Safety
 /// `transfer` NULL or live.
@@ -162,8 +189,9 @@ pub unsafe extern "C" fn oss_transfer_cancel(transfer: *const oss_transfer_t) {
 /// kept (with or without a checkpoint directory) and the transfer ends
 /// `OSS_TRANSFER_STATE_PAUSED`, its error of kind `OSS_ERROR_KIND_CANCELLED`; then
 /// `oss_transfer_take_resume_token` gives the token. A transfer that ends otherwise first
-/// (succeeded, failed) keeps that outcome. Returns false (and does nothing) for NULL and for a
-/// GetObject transfer, which cannot be paused. Threads: any, also from the transfer's callbacks.
+/// (succeeded, failed) keeps that outcome. Returns false (and does nothing) for NULL, for a
+/// GetObject transfer, which cannot be paused, and in a process `fork()`ed from the one that
+/// started it. Threads: any, also from the transfer's callbacks.
 ///
 /// # Safety
 /// `transfer` NULL or live.
@@ -176,6 +204,8 @@ pub unsafe extern "C" fn oss_transfer_pause(transfer: *const oss_transfer_t) -> 
 }
 
 /// The transfer's live status: bytes done, total, state. Readable from any thread at any time.
+/// Errors: NULL arguments; in a process `fork()`ed from the one that started it,
+/// `OSS_ERROR_KIND_INVALID_ARGUMENT` (the status there is the parent's).
 ///
 /// # Safety
 /// `transfer` NULL or live; `status_out` NULL or writable.
@@ -188,6 +218,9 @@ pub unsafe extern "C" fn oss_transfer_status(
         check_out(status_out, "status_out")?;
         // SAFETY: NULL or live per the contract.
         let t = unsafe { try_ref(transfer, "transfer")? };
+        if !t.started_here() {
+            return Err(t.other_process_error());
+        }
         let s = t.status();
         let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let status = oss_transfer_status_t { transferred: clamp(s.transferred), total: clamp(s.total), state: s.state.into() };
@@ -199,7 +232,8 @@ pub unsafe extern "C" fn oss_transfer_status(
 
 /// The result of a transfer that ended: NULL on success (then `*meta_out`, if `meta_out` is not
 /// NULL, is the object's metadata, the caller's to free), else a copy of its error (the caller's).
-/// While it runs: an error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` ("still running").
+/// While it runs: an error of kind `OSS_ERROR_KIND_INVALID_ARGUMENT` ("still running"); in a
+/// process `fork()`ed from the one that started it, an error of that kind saying so.
 ///
 /// # Safety
 /// `transfer` NULL or live; `meta_out` NULL or writable.
@@ -226,7 +260,8 @@ pub unsafe extern "C" fn oss_transfer_result(
 /// byte string for `oss_client_start_resume`, here or in another process (it holds no secret:
 /// bucket, key, version, destination, range, part size and the finished parts' CRCs). Once per
 /// transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
-/// `oss_bytes_free`. Errors: NULL arguments; not paused or taken already (`ValidateError`).
+/// `oss_bytes_free`. Errors: NULL arguments; not paused or taken already, or asked in a process
+/// `fork()`ed from the one that started it (`ValidateError`, `OSS_ERROR_KIND_INVALID_ARGUMENT`).
 ///
 /// # Safety
 /// `transfer` NULL or live; `token_out`, `len_out` NULL or writable.
@@ -282,7 +317,9 @@ pub unsafe extern "C" fn oss_transfer_clone(
 }
 
 /// Releases one reference. NULL is a no-op. A running transfer is not stopped by this (cancel
-/// it first to stop it); its completion callback is still called once.
+/// it first to stop it); its completion callback is still called once. In a process `fork()`ed
+/// from the one that started it, the reference is only forgotten (the transfer's state is
+/// shared with the parent's threads, whose locks may have been held at the fork).
 ///
 /// # Safety
 /// NULL or from a start call / `oss_transfer_clone`, each released once, not while another call
@@ -291,6 +328,12 @@ pub unsafe extern "C" fn oss_transfer_clone(
 pub unsafe extern "C" fn oss_transfer_free(transfer: *const oss_transfer_t) {
     ffi_boundary! {
         // SAFETY: NULL or an Arc handle of ours, released once.
-        unsafe { free_arc(transfer) };
+        if let Some(t) = unsafe { take_arc(transfer) } {
+            if t.started_here() {
+                drop(t);
+            } else {
+                std::mem::forget(t);
+            }
+        }
     }
 }

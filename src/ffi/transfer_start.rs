@@ -63,7 +63,9 @@ fn start(
 /// `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
 /// progress callback (plain or abortable) reports this transfer too. `done` (may be NULL) is
 /// called once when it ends; see `oss_transfer_done_cb`. The transfer uses the client's
-/// connection pool, shared with every other call and transfer of that client.
+/// connection pool, shared with every other call and transfer of that client, and waits for its
+/// admission (a slot of the client's memory budget) before it opens any file or connects: see
+/// `oss_transfer_t`.
 ///
 /// Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
 /// `done` never called, `user_data_free` called before the return): NULL arguments, not

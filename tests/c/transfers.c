@@ -9,6 +9,11 @@
  *   transfers resume    (after the harness forged tokens into DIR/forged*, and overwrote the object
  *                       of changed.tok) forged tokens refused, paused.tok resumed in this other
  *                       process, changed.tok refused with ObjectChanged
+ *   transfers fork      a process fork()ed while transfers run: every oss_transfer_* call on
+ *                       them returns at once there (OSS_TRANSFER_STATE_OTHER_PROCESS, no-ops,
+ *                       errors saying so), before and after it initialised its own SDK; a start
+ *                       with the parent's client fails at once; a client of its own works; the
+ *                       parent's transfers end normally
  *   transfers shutdown  oss_shutdown_sdk with transfers in flight
  *
  * Environment: OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_AK, OSS_TEST_SK, OSS_TEST_DIR (the
@@ -22,11 +27,13 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -837,6 +844,155 @@ static void phase_shutdown(const object_t *big, int n) {
     pthread_mutex_destroy(&seen.mu);
 }
 
+/* ---- fork() with transfers in flight -------------------------------------------------- */
+
+/* Every call on a transfer of the parent, in the child: at once, never a hang (the parent's task
+ * and threads do not exist here). */
+static void foreign_calls(const oss_transfer_t *t, const char *when) {
+    oss_transfer_status_t st;
+    oss_error_t *err;
+    uint8_t *tok = NULL;
+    size_t len = 0;
+    const oss_transfer_t *c;
+    CHECK(oss_transfer_poll(t) == OSS_TRANSFER_STATE_OTHER_PROCESS, "%s: poll %d", when,
+          (int)oss_transfer_poll(t));
+    CHECK(oss_transfer_wait(t, 0) == OSS_TRANSFER_STATE_OTHER_PROCESS, "%s: wait 0", when);
+    CHECK(oss_transfer_wait(t, -1) == OSS_TRANSFER_STATE_OTHER_PROCESS, "%s: wait -1", when);
+    oss_transfer_cancel(t); /* nothing here, nothing in the parent */
+    CHECK(!oss_transfer_pause(t), "%s: pause", when);
+    err = oss_transfer_status(t, &st);
+    CHECK(err && strstr(oss_error_message(err), "fork") != NULL, "%s: status: %s", when,
+          err ? oss_error_message(err) : "no error");
+    expect_kind("status in the child", err, INVALID);
+    err = oss_transfer_result(t, NULL);
+    CHECK(err && strstr(oss_error_message(err), "fork") != NULL, "%s: result: %s", when,
+          err ? oss_error_message(err) : "no error");
+    expect_kind("result in the child", err, INVALID);
+    expect_kind("token in the child", oss_transfer_take_resume_token(t, &tok, &len), INVALID);
+    CHECK(tok == NULL, "%s: a token written", when);
+    c = oss_transfer_clone(t);
+    CHECK(c == t, "%s: clone", when);
+    oss_transfer_free(c);
+}
+
+/* The child: reports through its exit status; a hang becomes SIGALRM, which the parent reports. */
+static void fork_child(const oss_transfer_t **ts, int n, count_t *cs, const object_t *small) {
+    const oss_client_t *mine = NULL;
+    const oss_transfer_t *t = NULL;
+    oss_credentials_provider_t *creds = NULL;
+    oss_download_request_t *req;
+    count_t c;
+    char dest[4096];
+    int i;
+    alarm(120);
+    for (i = 0; i < n; i++) foreign_calls(ts[i], "before initialising");
+    ok("initialise in the child", oss_initialize_sdk());
+    for (i = 0; i < n; i++) foreign_calls(ts[i], "after initialising");
+    /* The parent's client starts nothing here: refused at once, done never called. */
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    snprintf(dest, sizeof dest, "%s/fork/child-parent-client.bin", dir);
+    req = download_request(small, dest, NULL, 2);
+    expect_kind("a start with the parent's client",
+                oss_client_start_resumable_download(client, req, count_done, &c, count_free, &t),
+                INVALID);
+    CHECK(t == NULL && c.completions == 0 && c.frees == 1, "a refused start in the child");
+    oss_download_request_free(req);
+    /* A client of its own works. */
+    ok("creds", oss_credentials_provider_new_static(env("OSS_TEST_AK"), env("OSS_TEST_SK"), NULL,
+                                                    &creds));
+    ok("client", oss_client_new(env("OSS_TEST_ENDPOINT"), creds, NULL, &mine));
+    snprintf(dest, sizeof dest, "%s/fork/child.bin", dir);
+    req = download_request(small, dest, NULL, 2);
+    ok("start in the child", oss_client_start_resumable_download(mine, req, NULL, NULL, NULL, &t));
+    oss_download_request_free(req);
+    CHECK(oss_transfer_wait(t, -1) == OSS_TRANSFER_STATE_SUCCEEDED, "the child's own transfer");
+    CHECK(same_file(dest, small), "the child's own download");
+    oss_transfer_free(t);
+    oss_client_free(mine);
+    oss_credentials_provider_free(creds);
+    for (i = 0; i < n; i++) {
+        CHECK(cs[i].completions == 0, "a completion of the parent's ran in the child");
+        oss_transfer_free(ts[i]); /* only forgotten here */
+    }
+    oss_client_free(client); /* the parent's: only forgotten here */
+    oss_shutdown_sdk();
+    fprintf(stderr, "fork child: %d failures\n", failures);
+    fflush(stderr);
+    /* As in reentry.c: a fresh image instead of an exit, since the parent's runtime (whose threads
+     * exist only there) was inherited and a leak check at exit would report its blocks. */
+    execl("/bin/sh", "sh", "-c", failures ? "exit 1" : "exit 0", (char *)NULL);
+    _exit(failures ? 1 : 0);
+}
+
+static void phase_fork(const object_t *big, const object_t *small) {
+    enum { N = 3 };
+    const oss_transfer_t *ts[N];
+    count_t cs[N];
+    char dests[N][4096];
+    seen_t seen;
+    oss_get_object_request_t *greq = NULL;
+    long deadline;
+    int i, status = 0, progressed;
+    pid_t pid;
+    pthread_mutex_init(&seen.mu, NULL);
+    seen.progressed = 0;
+    snprintf(dests[0], sizeof dests[0], "%s/fork", dir);
+    mkdir(dests[0], 0700);
+    for (i = 0; i < N; i++) {
+        memset(&cs[i], 0, sizeof cs[i]);
+        pthread_mutex_init(&cs[i].mu, NULL);
+        snprintf(dests[i], sizeof dests[i], "%s/fork/%d.bin", dir, i);
+        if (i == N - 1) {
+            ok("get request", oss_get_object_request_new(bucket, big->key, &greq));
+            ok("start get", oss_client_start_get_object_to_file(client, greq, dests[i], count_done,
+                                                                &cs[i], count_free, &ts[i]));
+            oss_get_object_request_free(greq);
+        } else {
+            char ckpt[4096];
+            oss_download_request_t *req;
+            snprintf(ckpt, sizeof ckpt, "%s/ckpt", dir);
+            req = download_request(big, dests[i], i ? ckpt : NULL, 2);
+            ok("progress", oss_download_request_set_progress(req, seen_progress, &seen, NULL));
+            ok("start", oss_client_start_resumable_download(client, req, count_done, &cs[i],
+                                                             count_free, &ts[i]));
+            oss_download_request_free(req);
+        }
+    }
+    /* Forked while they run (the library's threads busy with them). */
+    deadline = now_ms() + 20000;
+    do {
+        sleep_ms(5);
+        pthread_mutex_lock(&seen.mu);
+        progressed = seen.progressed;
+        pthread_mutex_unlock(&seen.mu);
+    } while (progressed == 0 && now_ms() < deadline);
+    fflush(stdout);
+    fflush(stderr);
+    pid = fork();
+    if (pid == 0) fork_child(ts, N, cs, small);
+    CHECK(pid > 0, "fork");
+    CHECK(waitpid(pid, &status, 0) == pid, "waitpid");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the child failed (status %d%s): see its messages above", status,
+          WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM ? ", hung: SIGALRM" : "");
+    /* The parent's transfers were not touched by the child's calls. */
+    for (i = 0; i < N; i++) {
+        CHECK(oss_transfer_wait(ts[i], -1) == OSS_TRANSFER_STATE_SUCCEEDED, "parent transfer %d: %d",
+              i, (int)oss_transfer_poll(ts[i]));
+        pthread_mutex_lock(&cs[i].mu);
+        CHECK(cs[i].completions == 1 && cs[i].frees == 1, "parent transfer %d: %d completions", i,
+              cs[i].completions);
+        pthread_mutex_unlock(&cs[i].mu);
+        CHECK(same_file(dests[i], big), "parent transfer %d: %s differs", i, dests[i]);
+        oss_transfer_free(ts[i]);
+        pthread_mutex_destroy(&cs[i].mu);
+    }
+    pthread_mutex_destroy(&seen.mu);
+    printf("fork: %d transfers in flight at the fork; the child's calls on them checked, the "
+           "parent's checked after it\n", N);
+}
+
 /* ---- main -------------------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -868,6 +1024,8 @@ int main(int argc, char **argv) {
         phase_blocking_abort(&big);
     } else if (strcmp(mode, "resume") == 0) {
         phase_resume(&big);
+    } else if (strcmp(mode, "fork") == 0) {
+        phase_fork(&big, &objs[1]);
     } else if (strcmp(mode, "shutdown") == 0) {
         phase_shutdown(&big, env_int("OSS_TEST_SHUTDOWN", 6));
     } else {

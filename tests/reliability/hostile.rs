@@ -4,6 +4,13 @@
 //! verification by default, secrets) against the local server, after checking that every
 //! `oss_*` function declared in include/oss_ffi.h is called by it. Under `OSS_FFI_SANITIZE=1`
 //! the program is built with ASan+UBSan, under `VALGRIND=valgrind` it runs in valgrind.
+//!
+//! Then the descriptor bound (tests/c/transfer_fds.c): transfers started by the thousand, and
+//! blocking calls from many threads, under a soft limit of 256 descriptors, where a transfer
+//! waiting for room must hold none: all succeed, the program's own opens never fail, and the
+//! process never holds more than its base + 8 per call the budget admits + 2. CI: 1000 transfers
+//! on a 32 MiB budget (11 admitted); soak: 20000 on the default 64 MiB (29 admitted: a bound of
+//! about 242, close to the limit). Not under valgrind (the C API suite runs it there, smaller).
 
 use std::path::Path;
 use std::time::Instant;
@@ -189,4 +196,71 @@ pub fn run(_rng: &mut Rng) {
         field("LOG_LINES "),
         t0.elapsed().as_secs_f64()
     );
+    if support::checker() != support::Checker::Valgrind {
+        descriptor_bound(&root, &emu, &work, mode);
+    }
+}
+
+/// tests/c/transfer_fds.c at the suite's scale (see the module doc).
+fn descriptor_bound(root: &Path, emu: &Emulator, work: &Path, mode: &str) {
+    use oss_ffi::memory_budget::{MemoryBudget, DEFAULT_MEMORY_BUDGET};
+    let dir = work.join("fds");
+    std::fs::create_dir_all(&dir).unwrap();
+    let data = support::pattern(4 * 1024 + 3, 77);
+    let key = "hostile/fds.bin";
+    emu.put_object(BUCKET, key, &data).unwrap();
+    std::fs::write(dir.join("ref.bin"), &data).unwrap();
+    let budget = if tally::soak() {
+        DEFAULT_MEMORY_BUDGET
+    } else {
+        32 << 20
+    };
+    let admitted = MemoryBudget::new(budget).capacity(MemoryBudget::admission_cost());
+    let many = tally::scale(1000, 20000);
+    let blocking = tally::scale(4, 16);
+    let exe = support::build_dir("transfer_fds").join(format!("fds_{}", mode.replace('+', "_")));
+    support::compile(
+        &[root.join("tests/c/transfer_fds.c")],
+        &exe,
+        Lang::C11,
+        Link::Shared,
+        &["-pthread"],
+    );
+    let t0 = Instant::now();
+    let out = support::run(
+        &exe,
+        &[],
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", key.into()),
+            ("OSS_TEST_SIZE", data.len().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+            ("OSS_TEST_DIR", dir.display().to_string()),
+            ("OSS_TEST_MANY", many.to_string()),
+            ("OSS_TEST_BLOCKING", blocking.to_string()),
+            ("OSS_TEST_FD_LIMIT", "256".into()),
+            ("OSS_TEST_BUDGET", budget.to_string()),
+            ("OSS_TEST_ADMITTED", admitted.to_string()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    tally::scan(
+        &format!("{stdout}{stderr}"),
+        "the descriptor-bound C program's output",
+    );
+    support::assert_ok(&format!("transfer_fds ({mode})"), &out);
+    assert!(
+        stdout.contains("transfer_fds: all checks passed"),
+        "{stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("at most"))
+        .unwrap_or_default()
+        .to_string();
+    println!("    {line} ({:.1} s)", t0.elapsed().as_secs_f64());
+    tally::note(line);
 }

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import builtins
 import os
+import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+import warnings
 
 import pytest
 
@@ -528,3 +530,60 @@ def test_throughput_target_async(v4, emu, tmp_path, target) -> None:
     with pytest.raises(ValueError):
         v4.start_resumable_download(BUCKET, "async/target.bin", tmp_path / "u",
                                     throughput_target=0)
+
+
+def test_a_transfer_inherited_through_fork_raises_in_the_child(slow, big, tmp_path) -> None:
+    """In a process fork()ed while a transfer runs, awaiting it, waiting for it, reading its
+    status or pausing it raises InvalidArgumentError at once (its task and the library's threads
+    exist in the parent only: it would never end there); cancel does nothing. The parent's
+    transfer is not affected."""
+    t = slow.start_resumable_download(BUCKET, "async/big.bin", tmp_path / "a", part_size=PART)
+    assert t.status().state == oss_ffi.TransferState.RUNNING
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads: on purpose
+        pid = os.fork()
+    if pid == 0:  # the child: reports through the pipe and its exit status, never returns
+        code = 1
+        try:
+            os.close(r)
+            signal.alarm(60)  # a hang becomes SIGALRM, which the parent reports
+            problems = []
+
+            async def main() -> None:
+                await t
+
+            calls = [
+                ("await", lambda: asyncio.run(main())),
+                ("wait", t.wait),
+                ("result", t.result),
+                ("status", t.status),
+                ("pause", t.pause),
+                ("request_pause", t.request_pause),
+            ]
+            for name, call in calls:
+                try:
+                    call()
+                    problems.append("%s returned" % name)
+                except oss_ffi.InvalidArgumentError as e:
+                    if "fork" not in str(e):
+                        problems.append("%s: %s" % (name, e))
+            t.cancel()  # nothing here, nothing in the parent
+            if t.done():
+                problems.append("done in the child")
+            os.write(w, "\n".join(problems).encode())
+            code = 1 if problems else 0
+        except BaseException as e:  # noqa: BLE001 - reported to the parent
+            os.write(w, repr(e).encode())
+        finally:
+            os._exit(code)
+    os.close(w)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(r, "rb") as f:
+        report = f.read().decode()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (
+        "child status %d%s: %s"
+        % (status, " (hung: SIGALRM)" if os.WIFSIGNALED(status) else "", report)
+    )
+    meta = t.result(timeout=60)
+    assert meta.content_length == SIZE and (tmp_path / "a").read_bytes() == big

@@ -47,7 +47,7 @@ from typing import (
 
 from . import _lib
 from ._credentials import CredentialsSource
-from ._errors import CancelledError, OssError, check, take_error
+from ._errors import CancelledError, ErrorKind, InvalidArgumentError, OssError, check, take_error
 from ._lib import (
     CREDENTIALS_CB,
     DONE_CB,
@@ -517,6 +517,8 @@ class TransferState(enum.IntEnum):
     FAILED = 2
     CANCELLED = 3
     PAUSED = 4
+    #: Seen from a process ``fork()``-ed from the one that started it (it runs there only).
+    OTHER_PROCESS = 5
 
 
 @dataclass(frozen=True)
@@ -568,6 +570,13 @@ class Transfer:
 
     The C handle is freed exactly once, by the completion (or, if the completion ran before the
     start call returned, right after it); dropping the object does not stop the transfer.
+
+    A transfer belongs to the process that started it. In a process ``fork()``-ed from it while
+    it ran, ``await transfer``, :meth:`wait`, :meth:`result`, :meth:`pause`,
+    :meth:`request_pause` and :meth:`status` raise :class:`InvalidArgumentError` at once (the
+    library's error, which says so) instead of waiting for a completion that never comes there;
+    :meth:`cancel` does nothing (the parent's transfer goes on). One that had ended before the
+    fork keeps its outcome.
     """
 
     def __init__(self, lib: Library, pausable: bool) -> None:
@@ -587,6 +596,7 @@ class Transfer:
         self._error: Optional[BaseException] = None
         self._token: Optional[bytes] = None
         self._callback_thread: Optional[int] = None  # the thread running our progress callable
+        self._pid = os.getpid()  # the process whose library threads run it
 
     # -- the handle: C calls on it never run under the lock and never overlap its free -------
 
@@ -667,6 +677,23 @@ class Transfer:
             except BaseException:  # noqa: BLE001 - the loop is closed: nobody is waiting there
                 pass
 
+    def _check_process(self) -> None:
+        """Raises the library's error in a process fork()-ed from the one that started the
+        transfer, unless it had ended before the fork. Takes no lock: another thread of the
+        parent may have held ours at the fork."""
+        if self._pid == os.getpid() or self._event.is_set():
+            return
+        h = self._handle
+        e = take_error(self._lib, self._lib.oss_transfer_result(h, None)) if h else None
+        if e is None:  # pragma: no cover - the library always says so
+            e = InvalidArgumentError(
+                ErrorKind.INVALID_ARGUMENT,
+                "ValidateError",
+                "this transfer was started in process %d and this process was fork()ed from it"
+                % self._pid,
+            )
+        raise e
+
     # -- state --------------------------------------------------------------------------------
 
     def done(self) -> bool:
@@ -677,6 +704,7 @@ class Transfer:
         """Bytes done, total, state; never blocks."""
         if self._final is not None:
             return self._final
+        self._check_process()
         h = self._acquire()
         if h is None:
             return self._final or TransferStatus(0, 0, TransferState.RUNNING)
@@ -702,7 +730,10 @@ class Transfer:
     def cancel(self) -> None:
         """Cancels the transfer (returns at once; no-op once it ended). It then ends
         ``CANCELLED`` and awaiting it raises :class:`oss_ffi.CancelledError`; a resumable
-        download keeps its checkpoint (when it has a checkpoint directory)."""
+        download keeps its checkpoint (when it has a checkpoint directory). Does nothing in a
+        process fork()-ed from the one that started it."""
+        if self._pid != os.getpid():
+            return
         h = self._acquire()
         if h is None:
             return
@@ -716,6 +747,7 @@ class Transfer:
         :meth:`pause`. Raises ValueError for a GetObject transfer (it cannot be paused)."""
         if not self._pausable:
             raise ValueError("a GetObject transfer cannot be paused (cancel it instead)")
+        self._check_process()
         h = self._acquire()
         if h is None:
             return
@@ -765,6 +797,7 @@ class Transfer:
         returns whether it ended. Ctrl-C interrupts the wait (the transfer goes on). Raises
         RuntimeError from the transfer's own progress callback (it would wait for itself)."""
         self._not_from_own_callback()
+        self._check_process()
         if timeout is None:
             while not self._event.wait(_WAIT_SLICE):
                 pass
@@ -821,6 +854,7 @@ class Transfer:
         end and re-raises asyncio.CancelledError."""
         if self._event.is_set():
             return
+        self._check_process()
         loop = asyncio.get_running_loop()
         try:
             await self._future(loop)
@@ -850,7 +884,10 @@ class Transfer:
         return self._await().__await__()
 
     def __repr__(self) -> str:
-        st = self.status()
+        try:
+            st = self.status()
+        except OssError:
+            return "<oss_ffi.Transfer OTHER_PROCESS>"
         return "<oss_ffi.Transfer %s %d/%d>" % (st.state.name, st.transferred, st.total)
 
 
