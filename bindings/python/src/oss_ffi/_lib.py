@@ -24,7 +24,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
 
 #: The ABI this binding was written for: the library's major.minor must be exactly this.
 ABI_VERSION: Tuple[int, int] = (0, 1)
@@ -304,26 +304,33 @@ def check_version(path: str, version: str) -> None:
         raise IncompatibleLibraryError(path, version)
 
 
-def _candidates(path: Optional[Union[str, "os.PathLike[str]"]]) -> List[Tuple[str, str]]:
-    """(candidate, where it came from), in the order they are tried."""
+def _find_library() -> str:
+    """``ctypes.util.find_library("oss_ffi")``, or "" when it finds nothing. It runs programs
+    (``/sbin/ldconfig``, ``gcc``/``cc``, ``ld``, ``objdump``, found on ``$PATH``), so it is only
+    called once every earlier candidate failed to load."""
+    return ctypes.util.find_library("oss_ffi") or ""
+
+
+def _candidates(
+    path: Optional[Union[str, "os.PathLike[str]"]],
+) -> Iterator[Tuple[Callable[[], str], str]]:
+    """(candidate, where it came from), in the order they are tried. A candidate is a function
+    giving the path, called only when that candidate's turn comes: loading the bundled copy or
+    ``$OSS_FFI_LIBRARY`` runs no other program (``find_library`` would spawn several)."""
     if path is not None:
-        return [(os.fspath(path), "explicit path")]
-    out: List[Tuple[str, str]] = []
+        explicit = os.fspath(path)
+        yield (lambda: explicit), "explicit path"
+        return
     env = os.environ.get(LIBRARY_ENV)
     if env:
-        out.append((env, "$" + LIBRARY_ENV))
+        yield (lambda: env), "$" + LIBRARY_ENV
     # The copy a wheel build put inside the package; absent from a source tree or a package
     # installed without it (then the dlopen failure says "No such file").
-    out.append((BUNDLED_PATH, "bundled copy in the package"))
-    found = ctypes.util.find_library("oss_ffi")
-    if found:
-        out.append((found, 'ctypes.util.find_library("oss_ffi")'))
-    else:
-        out.append(("", 'ctypes.util.find_library("oss_ffi")'))
-    out.append((SONAME, "dynamic loader search"))
+    yield (lambda: BUNDLED_PATH), "bundled copy in the package"
+    yield _find_library, 'ctypes.util.find_library("oss_ffi")'
+    yield (lambda: SONAME), "dynamic loader search"
     if sys.platform == "darwin":
-        out.append(("liboss_ffi.dylib", "dynamic loader search"))
-    return out
+        yield (lambda: "liboss_ffi.dylib"), "dynamic loader search"
 
 
 class Library:
@@ -361,7 +368,9 @@ def load_library(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> Libra
     Search order: ``path`` when given (nothing else is tried); else ``$OSS_FFI_LIBRARY``, then
     the copy bundled in the package by the wheel build (:data:`BUNDLED_PATH`), then
     ``ctypes.util.find_library("oss_ffi")``, then the soname ``liboss_ffi.so.0.1`` through the
-    dynamic loader; a candidate that does not load is skipped. Raises :class:`LibraryNotFoundError` naming every candidate tried, or
+    dynamic loader; a candidate that does not load is skipped. ``find_library`` runs programs
+    (ldconfig, gcc, ld, objdump): it is reached only when every candidate before it failed, so
+    loading an explicit path, ``$OSS_FFI_LIBRARY`` or the bundled copy starts no process. Raises :class:`LibraryNotFoundError` naming every candidate tried, or
     :class:`IncompatibleLibraryError` when the library's major.minor is not 0.1. Calling it
     again returns the library already loaded (a different explicit path is an error).
     """
@@ -377,7 +386,8 @@ def load_library(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> Libra
                 )
             return _library
         tried: List[Tuple[str, str]] = []
-        for cand, source in _candidates(path):
+        for get_candidate, source in _candidates(path):
+            cand = get_candidate()
             if not cand:
                 tried.append(("(nothing)", source + " found nothing"))
                 continue
