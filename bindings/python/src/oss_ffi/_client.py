@@ -183,9 +183,13 @@ class _CallContext:
     """Per-call state shared by the trampolines: the callable, the first exception it raised,
     and how to cancel the C call."""
 
-    def __init__(self, lib: Library, progress: Optional[ProgressCallback]) -> None:
+    def __init__(
+        self, lib: Library, progress: Optional[ProgressCallback], bucket: str = "", key: str = ""
+    ) -> None:
         self.lib = lib
         self.progress = progress
+        self.bucket = bucket  # named in the error raised
+        self.key = key
         self.error: Optional[BaseException] = None
         self.chunks: List[bytes] = []
         self.cancelled = False
@@ -491,6 +495,8 @@ def _raise_for(
     """Frees ``err``; raises the callback's exception if one failed, else the OssError (with
     the credentials callable's exception as ``__cause__`` when that is what failed)."""
     e = take_error(ctx.lib, err)
+    if e is not None:
+        e._set_object(ctx.bucket, ctx.key)
     if e is not None and e.code == "InvalidCredentials" and creds is not None:
         cause = creds.last_error
         if cause is not None:
@@ -585,6 +591,7 @@ class Transfer:
         self._error: Optional[BaseException] = None
         self._token: Optional[bytes] = None
         self._callback_thread: Optional[int] = None  # the thread running our progress callable
+        self._object: Tuple[str, str] = ("", "")  # (bucket, key), named in its error
 
     # -- the handle: C calls on it never run under the lock and never overlap its free -------
 
@@ -625,7 +632,9 @@ class Transfer:
             meta = c_void_p()
             err = lib.oss_transfer_result(ptr, byref(meta))
             if err:
-                self._error = take_error(lib, err)
+                self._error = e = take_error(lib, err)
+                if isinstance(e, OssError):
+                    e._set_object(*self._object)
             else:
                 try:
                     self._meta = ObjectMeta._take(lib, meta.value)
@@ -1168,7 +1177,7 @@ class Client:
             if_none_match, if_modified_since, if_unmodified_since, verify_on_resume, direct_io,
             traffic_limit, request_payer, throughput_target,
         )
-        ctx = _CallContext(lib, progress)
+        ctx = _CallContext(lib, progress, bucket, key)
         ctx_key = _register(ctx)
         h: Optional[int] = None
         meta = c_void_p()
@@ -1376,7 +1385,7 @@ class Client:
         )
         lib = self._lib
         meta = self._object_call(
-            req, _CallContext(lib, None), lambda c, r, m: lib.oss_client_head_object(c, r, m), None
+            req, _CallContext(lib, None, bucket, key), lambda c, r, m: lib.oss_client_head_object(c, r, m), None
         )
         assert meta is not None
         return meta
@@ -1390,7 +1399,7 @@ class Client:
         )
         lib = self._lib
         meta = self._object_call(
-            req, _CallContext(lib, None), lambda c, r, m: lib.oss_client_get_object_meta(c, r, m), None
+            req, _CallContext(lib, None, bucket, key), lambda c, r, m: lib.oss_client_get_object_meta(c, r, m), None
         )
         assert meta is not None
         return meta
@@ -1443,7 +1452,7 @@ class Client:
             if_unmodified_since, traffic_limit, request_payer,
         )
         lib = self._lib
-        ctx = _CallContext(lib, progress)
+        ctx = _CallContext(lib, progress, bucket, key)
         ctx_key = _register(ctx)  # the write callback's user data
         try:
             meta = self._object_call(
@@ -1485,7 +1494,7 @@ class Client:
         lib = self._lib
         meta = self._object_call(
             req,
-            _CallContext(lib, progress),
+            _CallContext(lib, progress, bucket, key),
             lambda c, r, m: lib.oss_client_get_object_to_file(c, r, path_b, m),
             cancel_event,
         )
@@ -1496,7 +1505,12 @@ class Client:
     # -- asynchronous transfers ----------------------------------------------------------------
 
     def _start(
-        self, pausable: bool, progress: Optional[ProgressCallback], set_progress: Any, start: Any
+        self,
+        pausable: bool,
+        progress: Optional[ProgressCallback],
+        set_progress: Any,
+        start: Any,
+        object_: Tuple[str, str] = ("", ""),
     ) -> Transfer:
         """Registers a :class:`Transfer`, sets the abortable progress trampoline through
         ``set_progress(cb, key, free)`` when ``progress`` is given, and calls
@@ -1504,6 +1518,7 @@ class Client:
         lib = self._lib
         t = Transfer(lib, pausable)
         t._progress = progress
+        t._object = object_
         if progress is not None:
             pkey = _register(t)
             err = set_progress(_PROGRESS_ABORTABLE, pkey, _FREE)
@@ -1563,6 +1578,7 @@ class Client:
                 progress,
                 lambda cb, k, f: lib.oss_download_request_set_progress_abortable(req, cb, k, f),
                 lambda c, d, k, f, o: lib.oss_client_start_resumable_download(c, req, d, k, f, o),
+                (bucket, key),
             )
         finally:
             lib.oss_download_request_free(req)  # the transfer has its own copy
@@ -1672,6 +1688,7 @@ class Client:
                 progress,
                 lambda cb, k, f: lib.oss_get_object_request_set_progress_abortable(req, cb, k, f),
                 lambda c, d, k, f, o: lib.oss_client_start_get_object_to_file(c, req, path_b, d, k, f, o),
+                (bucket, key),
             )
         finally:
             lib.oss_get_object_request_free(req)

@@ -281,6 +281,10 @@ class IncompatibleLibraryError(ImportError):
         )
 
 
+for _cls in (LibraryNotFoundError, IncompatibleLibraryError):
+    _cls.__module__ = "oss_ffi"
+
+
 def parse_version(version: str) -> Tuple[int, int, int]:
     """``"0.1.0"`` -> ``(0, 1, 0)``; anything after the patch number (``-rc1``) is ignored."""
     parts = version.split(".")
@@ -370,7 +374,8 @@ def load_library(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> Libra
     ``ctypes.util.find_library("oss_ffi")``, then the soname ``liboss_ffi.so.0.1`` through the
     dynamic loader; a candidate that does not load is skipped. ``find_library`` runs programs
     (ldconfig, gcc, ld, objdump): it is reached only when every candidate before it failed, so
-    loading an explicit path, ``$OSS_FFI_LIBRARY`` or the bundled copy starts no process. Raises :class:`LibraryNotFoundError` naming every candidate tried, or
+    loading an explicit path, ``$OSS_FFI_LIBRARY`` or the bundled copy starts no process.
+    Raises :class:`LibraryNotFoundError` naming every candidate tried, or
     :class:`IncompatibleLibraryError` when the library's major.minor is not 0.1. Calling it
     again returns the library already loaded (a different explicit path is an error).
     """
