@@ -106,8 +106,9 @@ def test_wrong_types_fail_before_c(v4, tmp_path) -> None:
         oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK), region=REGION, max_conections=4)
     with pytest.raises(ValueError):
         oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK), signature_version="v3")
-    with pytest.raises(ValueError):
-        oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK))  # v4 without region
+    with oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK)) as c:  # v4 without region:
+        with pytest.raises(ValueError):  # InvalidArgumentError at the first call (test_presign.py)
+            c.head_object("b-b-b", "k")
     with pytest.raises(TypeError):
         oss_ffi.Client("http://127.0.0.1:1", credentials=("only-one",), region=REGION)  # type: ignore[arg-type]
     with pytest.raises(TypeError):

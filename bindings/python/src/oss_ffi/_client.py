@@ -30,6 +30,7 @@ import enum
 import itertools
 import os
 import threading
+import time
 import urllib.parse
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from typing import (
     Dict,
     Iterable,
     List,
+    Mapping,
     Optional,
     Sequence,
     Tuple,
@@ -119,6 +121,50 @@ def _callable(value: Any, name: str) -> Any:
     if value is not None and not callable(value):
         raise TypeError("%s must be callable, not %s" % (name, type(value).__name__))
     return value
+
+
+#: ``response-*`` overrides: header name -> ``oss_response_header_t``.
+_RESPONSE_HEADERS = {
+    "content-type": 0,
+    "content-language": 1,
+    "expires": 2,
+    "cache-control": 3,
+    "content-disposition": 4,
+    "content-encoding": 5,
+}
+
+
+def _response_headers(value: Optional[Mapping[str, str]]) -> List[Tuple[int, bytes]]:
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise TypeError("response_headers must be a mapping of header name to value")
+    out = []
+    for name, v in value.items():
+        if not isinstance(name, str):
+            raise TypeError("response_headers names must be str, got %r" % (name,))
+        which = _RESPONSE_HEADERS.get(name.lower().replace("_", "-"))
+        if which is None:
+            raise ValueError(
+                "response_headers: %r cannot be overridden (only %s)" % (name, ", ".join(_RESPONSE_HEADERS))
+            )
+        out.append((which, _str(v, "response_headers[%r]" % name)))
+    return out
+
+
+def _expiry(value: Any) -> int:
+    """A presigned URL's expiry as Unix seconds: ``value`` seconds from now, or a datetime."""
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("expires: a datetime must be timezone-aware")
+        return _int(int(value.timestamp()), "expires", 1, _I64)
+    if isinstance(value, _dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("expires must be seconds (int/float/timedelta) or a datetime, got %r" % (value,))
+    if not value > 0:
+        raise ValueError("expires must be > 0 seconds from now, got %r" % (value,))
+    return _int(int(time.time() + value), "expires", 1, _I64)
 
 
 def _range(value: Any) -> Optional[Tuple[int, int]]:
@@ -990,7 +1036,10 @@ class Client:
             read ``OSS_ACCESS_KEY_ID`` / ``OSS_ACCESS_KEY_SECRET`` / ``OSS_SESSION_TOKEN`` before
             each request; or a callable returning ``(ak, sk, token_or_None)``, asked before each
             request (rotating STS credentials; it runs on a library thread).
-        region: the V4 signing region, e.g. ``"cn-hangzhou"`` (required for V4).
+        region: the V4 signing region, e.g. ``"cn-hangzhou"``. None: the region the endpoint
+            names (``oss-<region>[-internal].aliyuncs.com``, also after ``<bucket>.``); any
+            other endpoint (an IP, a CNAME, ``oss-accelerate``, which serves every region) has
+            none, and every V4 call then fails with :class:`InvalidArgumentError` saying so.
         signature_version: ``"v4"`` (OSS4-HMAC-SHA256) or ``"v1"`` (HMAC-SHA1).
         **config: ``max_connections``, ``connect_timeout_ms``, ``request_timeout_ms`` (idle),
             ``call_timeout_ms`` (a deadline for every whole call, retries included; 0/None:
@@ -1022,8 +1071,6 @@ class Client:
         if not isinstance(signature_version, str) or signature_version.lower() not in ("v1", "v4"):
             raise ValueError("signature_version must be 'v1' or 'v4', got %r" % (signature_version,))
         sig = 1 if signature_version.lower() == "v4" else 0
-        if sig == 1 and not region:
-            raise ValueError("signature_version='v4' needs a region (e.g. region='cn-hangzhou')")
         static = None
         if credentials is not None and not callable(credentials):
             static = _credentials_tuple(credentials)
@@ -1095,6 +1142,65 @@ class Client:
             check(self._lib, self._lib.oss_client_set_region(h, _str(region, "region")))
         finally:
             self._lib.oss_client_free(h)
+
+    def presign(
+        self,
+        bucket: str,
+        key: str,
+        expires: Union[int, float, _dt.timedelta, _dt.datetime] = 3600,
+        *,
+        version_id: Optional[str] = None,
+        response_headers: Optional[Mapping[str, str]] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+    ) -> str:
+        """A presigned GET URL of the object (``oss_client_presign_get_object``): anyone with it
+        can read the object with a plain HTTP GET until it expires. Signed locally with the
+        client's credentials, signature version and addressing; nothing is sent.
+
+        ``expires``: seconds from now (a number or ``timedelta``, > 0), or an aware ``datetime``
+        (the moment it expires). ``response_headers``: overrides of the answer's headers, keyed
+        ``Content-Type``, ``Content-Language``, ``Expires``, ``Cache-Control``,
+        ``Content-Disposition``, ``Content-Encoding`` (any case, ``_`` for ``-``).
+        ``version_id``, ``traffic_limit`` and ``request_payer`` go into the URL and its
+        signature. Raises :class:`InvalidArgumentError` for an invalid bucket/key or V4 without
+        a region."""
+        lib = self._lib
+        fn = lib.oss_client_presign_get_object
+        if fn is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_presign_get_object: update it")
+        at = _expiry(expires)
+        overrides = _response_headers(response_headers)
+        req = self._object_request(
+            bucket, key, version_id, None, None, None, None, None, traffic_limit, request_payer
+        )
+        url = c_void_p()
+        h: Optional[int] = None
+        try:
+            for which, value in overrides:
+                check(lib, lib.oss_get_object_request_set_response_header(req, which, value))
+            h = self._ref()
+            e = take_error(lib, fn(h, req, at, byref(url)))
+            if e is not None:
+                e._set_object(bucket, key)
+                raise e
+            return ctypes.string_at(url.value).decode("utf-8") if url.value else ""
+        finally:
+            lib.oss_string_free(url)
+            if h is not None:
+                lib.oss_client_free(h)
+            lib.oss_get_object_request_free(req)
+
+    def generate_presigned_url(
+        self,
+        bucket: str,
+        key: str,
+        expires: Union[int, float, _dt.timedelta, _dt.datetime] = 3600,
+        **options: Any,
+    ) -> str:
+        """:meth:`presign` under the name the other SDKs use (the C++ SDK's
+        ``GeneratePresignedUrl``)."""
+        return self.presign(bucket, key, expires, **options)
 
     def disable_requests(self) -> None:
         """Aborts every request of this client in flight and refuses new ones until

@@ -3,7 +3,8 @@
 Each class is also the built-in exception that fits it, so that generic handlers work:
 :class:`TimeoutError` is a :class:`builtins.TimeoutError`, :class:`LocalIOError` an
 :class:`OSError` (``errno``, ``strerror``, ``filename`` where the library said them),
-:class:`NoSuchKeyError` a :class:`FileNotFoundError`. They print as ``oss_ffi.<Name>``.
+:class:`NoSuchKeyError` a :class:`FileNotFoundError`, :class:`InvalidArgumentError` a
+:class:`ValueError`. They print as ``oss_ffi.<Name>``.
 """
 
 from __future__ import annotations
@@ -108,8 +109,9 @@ class OssError(Exception):
         self._set_object(state.get("bucket", ""), state.get("key", ""))
 
 
-class InvalidArgumentError(OssError):
-    """Bad parameters (also NULL argument, invalid UTF-8); nothing was sent."""
+class InvalidArgumentError(OssError, ValueError):
+    """Bad parameters (also NULL argument, invalid UTF-8, signature V4 without a region);
+    nothing was sent. Also a :class:`ValueError`."""
 
 
 class ServerError(OssError):

@@ -251,6 +251,12 @@ _OPTIONAL = {
     "oss_bytes_free": (None, [c_void_p, c_size_t]),
     "oss_transfer_clone": (c_void_p, [c_void_p]),
     "oss_transfer_free": (None, [c_void_p]),
+    # presigned URLs: char * out, freed with oss_string_free (so c_void_p, not c_char_p)
+    "oss_client_presign_get_object": (
+        _err_p,
+        [c_void_p, c_void_p, c_int64, POINTER(c_void_p)],
+    ),
+    "oss_string_free": (None, [c_void_p]),
 }
 
 
