@@ -27,6 +27,7 @@ import ctypes
 import datetime as _dt
 import email.utils
 import enum
+import io
 import itertools
 import os
 import threading
@@ -39,6 +40,7 @@ from typing import (
     Callable,
     Dict,
     Iterable,
+    Iterator,
     List,
     Mapping,
     Optional,
@@ -553,6 +555,97 @@ def _raise_for(
         raise ctx.error
     if e is not None:
         raise e
+
+
+# --------------------------------------------------------------------------------------------
+# GetObject read piece by piece (oss_object_stream_t)
+
+
+class ObjectStream(io.RawIOBase):
+    """One object (or range) read as a binary file: what :meth:`Client.get_object_stream`
+    returns. An :class:`io.RawIOBase`: ``read(n)``, ``readinto(buf)`` (straight into the
+    caller's buffer), ``readall()``, ``io.BufferedReader(stream)``, ``shutil.copyfileobj``;
+    plus :meth:`iter_chunks`, :attr:`meta` and :meth:`cancel`. A context manager; close it (or
+    let it be collected) to release its connection; it need not be read to the end.
+
+    One GET: a body cut mid-way is resumed where it stopped (pinned to the object's ETag, so a
+    change is :class:`ObjectChangedError`). A whole object's CRC64 is checked when its last byte
+    has been read: a mismatch is raised (:class:`CrcMismatchError`) by the read that would have
+    returned the end, never a silent EOF. Each read blocks until at least one byte is there
+    (Ctrl-C cancels it); reads are serialised. A later ``Client.open`` (a parallel, prefetching
+    reader) will return a file object with this same interface.
+    """
+
+    def __init__(self, lib: Library, handle: int, meta: "ObjectMeta", bucket: str, key: str) -> None:
+        super().__init__()
+        self._lib = lib
+        self._h: Optional[int] = handle
+        self._state = threading.Lock()  # guards _h against close (cancel under it is safe)
+        self._read_lock = threading.Lock()  # one read at a time; close waits for it
+        self.meta = meta
+        self.bucket = bucket
+        self.key = key
+        self.name = "oss://%s/%s" % (bucket, key)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Reads up to ``len(buffer)`` bytes into ``buffer``; 0 only at the end (after the
+        CRC64 check)."""
+        self._checkClosed()  # type: ignore[attr-defined]
+        view = memoryview(buffer).cast("B")
+        n = len(view)
+        if n == 0:
+            return 0
+        if view.readonly:
+            raise TypeError("readinto needs a writable buffer")
+        lib = self._lib
+        with self._read_lock:
+            h = self._h
+            if h is None:
+                raise ValueError("I/O operation on closed stream")
+            target = (ctypes.c_char * n).from_buffer(view)
+            got = ctypes.c_size_t()
+            ctx = _CallContext(lib, None, self.bucket, self.key)
+            ctx.set_cancel(lambda: lib.oss_object_stream_cancel(h))
+            err = _run_blocking(
+                lambda: lib.oss_object_stream_read(h, ctypes.addressof(target), n, byref(got)), ctx, None
+            )
+            _raise_for(ctx, err)
+            return int(got.value)
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The rest of the object as pieces of at most ``chunk_size`` bytes."""
+        size = _int(chunk_size, "chunk_size", 1, 1 << 31)
+        buf = bytearray(size)
+        while True:
+            n = self.readinto(buf)
+            if not n:
+                return
+            yield bytes(buf[:n])
+
+    def cancel(self) -> None:
+        """Makes a running read and every later one raise :class:`CancelledError`; from any
+        thread."""
+        with self._state:
+            if self._h is not None:
+                self._lib.oss_object_stream_cancel(self._h)
+
+    def close(self) -> None:
+        """Releases the connection; a read running in another thread is cancelled first."""
+        with self._state:
+            if self._h is not None and self._read_lock.locked():
+                self._lib.oss_object_stream_cancel(self._h)
+        with self._read_lock:
+            with self._state:
+                h, self._h = self._h, None
+            if h:
+                self._lib.oss_object_stream_free(h)
+        super().close()
+
+    def __repr__(self) -> str:
+        return "<oss_ffi.ObjectStream %s%s>" % (self.name, " closed" if self.closed else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -1571,6 +1664,48 @@ class Client:
             _unregister(ctx_key)
         assert meta is not None
         return b"".join(ctx.chunks), meta
+
+    def get_object_stream(
+        self,
+        bucket: str,
+        key: str,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> ObjectStream:
+        """GetObject as a file object to read from (:class:`ObjectStream`, an
+        :class:`io.RawIOBase`), for objects too big for :meth:`get_object`'s memory and not
+        wanted in a file. Sends the request and checks the answer's headers (a missing object
+        raises :class:`NoSuchKeyError` here); the body is read by the caller. ``cancel_event``
+        applies to this opening only (use :meth:`ObjectStream.cancel` later)."""
+        lib = self._lib
+        if lib.oss_client_get_object_stream_open is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_get_object_stream_open: update it")
+        req = self._object_request(
+            bucket, key, version_id, range, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, traffic_limit, request_payer,
+        )
+        out = c_void_p()
+        try:
+            meta = self._object_call(
+                req,
+                _CallContext(lib, None, bucket, key),
+                lambda c, r, m: lib.oss_client_get_object_stream_open(c, r, byref(out), m),
+                cancel_event,
+            )
+        except BaseException:
+            # e.g. Ctrl-C that arrived as C returned an open stream: nobody else will free it
+            lib.oss_object_stream_free(out)
+            raise
+        assert meta is not None and out.value
+        return ObjectStream(lib, int(out.value), meta, bucket, key)
 
     def get_object_to_file(
         self,

@@ -257,6 +257,14 @@ _OPTIONAL = {
         [c_void_p, c_void_p, c_int64, POINTER(c_void_p)],
     ),
     "oss_string_free": (None, [c_void_p]),
+    # GetObject read piece by piece (oss_object_stream_t)
+    "oss_client_get_object_stream_open": (
+        _err_p,
+        [c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_void_p)],
+    ),
+    "oss_object_stream_read": (_err_p, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "oss_object_stream_cancel": (None, [c_void_p]),
+    "oss_object_stream_free": (None, [c_void_p]),
 }
 
 
