@@ -39,6 +39,7 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Generator,
     Iterable,
     Iterator,
     List,
@@ -593,7 +594,7 @@ class ObjectStream(io.RawIOBase):
     def readinto(self, buffer: Any) -> int:
         """Reads up to ``len(buffer)`` bytes into ``buffer``; 0 only at the end (after the
         CRC64 check)."""
-        self._checkClosed()  # type: ignore[attr-defined]
+        self._checkClosed()
         view = memoryview(buffer).cast("B")
         n = len(view)
         if n == 0:
@@ -784,7 +785,7 @@ class Transfer:
                 e = take_error(lib, lib.oss_transfer_take_resume_token(ptr, byref(buf), byref(n)))
                 if e is None:
                     try:
-                        self._token = ctypes.string_at(buf.value, n.value) if n.value else b""
+                        self._token = ctypes.string_at(buf.value, n.value) if n.value and buf.value else b""
                     finally:
                         lib.oss_bytes_free(buf, n)
                 elif self._error is None:
@@ -992,7 +993,7 @@ class Transfer:
         await self._ended_async()
         return self._outcome()
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, ObjectMeta]:
         return self._await().__await__()
 
     def __repr__(self) -> str:

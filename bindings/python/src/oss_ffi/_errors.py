@@ -105,7 +105,8 @@ class OssError(Exception):
         args = (self.kind, self.code, self.message, self.request_id, self.host, self.http_status, self.ec)
         return (type(self), args, {"bucket": self.bucket, "key": self.key})
 
-    def __setstate__(self, state: Dict[str, str]) -> None:
+    def __setstate__(self, state: Optional[Dict[str, Any]]) -> None:
+        state = state or {}
         self._set_object(state.get("bucket", ""), state.get("key", ""))
 
 

@@ -24,7 +24,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 #: The ABI this binding was written for: the library's major.minor must be exactly this.
 ABI_VERSION: Tuple[int, int] = (0, 1)
@@ -59,7 +59,7 @@ class TransferStatusC(ctypes.Structure):
 
 
 # name: (restype, argtypes)
-_PROTOTYPES = {
+_PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     # sdk
     "oss_version": (c_char_p, []),
     "oss_initialize_sdk": (_err_p, []),
@@ -215,7 +215,7 @@ _PROTOTYPES = {
 }
 
 #: Symbols added in a later 0.1.x patch; the binding works without them (less cancellable).
-_OPTIONAL = {
+_OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_get_object_request_cancel": (None, [c_void_p]),
     # the asynchronous API (oss_transfer_t), issue 16
     "oss_get_object_request_set_progress_abortable": (
