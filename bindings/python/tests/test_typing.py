@@ -7,12 +7,11 @@ import os
 import re
 
 import mypy.api
-import pytest
 
-import oss_ffi
-
-PKG = oss_ffi.__path__[0]
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+# The source tree, also when the tests import an installed copy (mypy refuses site-packages in
+# MYPYPATH).
+PKG = os.path.join(REPO, "bindings", "python", "src", "oss_ffi")
 READMES = [os.path.join(REPO, "bindings", "python", "README.md"), os.path.join(REPO, "README.md")]
 
 
