@@ -1,5 +1,6 @@
-//! Object reads: HeadObject, GetObjectMeta, ranged GET bodies, GetObject to a sink (to a file:
-//! `download::get_to_file`, which uses the downloader's temp file and lock).
+//! Object reads: HeadObject, GetObjectMeta, ranged GET bodies, GetObject read piece by piece
+//! (`ObjectReader`) or to a sink (to a file: `download::get_to_file`, which uses the
+//! downloader's temp file and lock).
 //!
 //! The downloader uses `Client::get_range` and never builds HTTP requests itself.
 
