@@ -235,6 +235,17 @@ typedef struct oss_get_object_request_t oss_get_object_request_t;
 typedef struct oss_object_meta_t oss_object_meta_t;
 
 /**
+ * An open GetObject whose body the caller reads with `oss_object_stream_read`.
+ *
+ * Ownership: Box; made by `oss_client_get_object_stream_open`, released by
+ * `oss_object_stream_free` (which closes the connection it holds; it need not be read to the
+ * end). Threads: `oss_object_stream_read` mutates (caller serialises; concurrent reads are
+ * serialised by a lock, never torn); `oss_object_stream_cancel` may be called from any thread
+ * at any time, also during a read.
+ */
+typedef struct oss_object_stream_t oss_object_stream_t;
+
+/**
  * One asynchronous transfer: a resumable download (`oss_client_start_resumable_download`), a
  * download continued from a resume token (`oss_client_start_resume`) or a GetObject to a file
  * (`oss_client_start_get_object_to_file`), running on library threads.
@@ -693,7 +704,9 @@ oss_error_t *oss_config_set_recv_rate_limit_cb(oss_config_t *cfg,
 
 /**
  * Chooses the signature version: a value of `oss_signature_version_t`. V4 needs a region
- * (`oss_config_set_region` or `oss_client_set_region`).
+ * (`oss_config_set_region` or `oss_client_set_region`; when neither gives one, the region an
+ * `oss-<region>[-internal].aliyuncs.com` endpoint names, also after `<bucket>.`; other
+ * endpoints, `oss-accelerate` included, name none and every V4 call fails with `ValidateError`).
  *
  * # Safety
  * `cfg` NULL or live.
@@ -701,7 +714,8 @@ oss_error_t *oss_config_set_recv_rate_limit_cb(oss_config_t *cfg,
 oss_error_t *oss_config_set_signature_version(oss_config_t *cfg, uint32_t version);
 
 /**
- * Sets the V4 signing region, e.g. "cn-hangzhou" (not "oss-cn-hangzhou").
+ * Sets the V4 signing region, e.g. "cn-hangzhou" (not "oss-cn-hangzhou"). Without it a client
+ * uses the region its endpoint names (`oss-cn-hangzhou[-internal].aliyuncs.com`), if any.
  *
  * # Safety
  * `cfg` NULL or live; `region` NULL or NUL-terminated.
@@ -1212,6 +1226,63 @@ oss_error_t *oss_get_object_request_set_progress_abortable(oss_get_object_reques
                                                            oss_progress_abortable_cb cb,
                                                            void *user_data,
                                                            void (*user_data_free)(void*));
+
+/**
+ * GetObject, opened for reading piece by piece: sends the request (the request's bucket, key,
+ * range, version id, conditions, response-header overrides, traffic limit, request payer; its
+ * progress callback is not used) and checks the answer's headers; no body byte is read yet.
+ * Blocks until the answer's headers arrived (retrying as any call); `oss_get_object_request_cancel`
+ * stops it. The request may be freed right after. `*meta_out` (`meta_out` may be NULL) is the
+ * answer's metadata, the caller's to free. The client's call timeout, when set, is a deadline
+ * for the whole read, from this call to the last `oss_object_stream_read`.
+ *
+ * Ownership: `*stream_out` is the caller's, freed with `oss_object_stream_free`; it holds one of
+ * the client's connections (`max_connections`) until then, and a reference to the client.
+ * Threads: any.
+ *
+ * # Safety
+ * Pointers NULL or live; `stream_out` and `meta_out` NULL or writable.
+ */
+oss_error_t *oss_client_get_object_stream_open(const oss_client_t *client,
+                                               const oss_get_object_request_t *request,
+                                               oss_object_stream_t **stream_out,
+                                               oss_object_meta_t **meta_out);
+
+/**
+ * Reads the next bytes of the object, in order, into `buf` (`capacity` > 0 bytes): blocks until
+ * at least one byte is there, then writes `*n_out` (1..=`capacity`); `*n_out == 0` means the
+ * end, reached only after the whole object's CRC64 matched the server's (CRC on, no range or a
+ * range covering the object): a mismatch is this read's error (`OSS_ERROR_KIND_CRC_MISMATCH`),
+ * never a silent end. A body cut mid-way is resumed where it stopped, pinned to the first
+ * answer's ETag (`OSS_ERROR_KIND_OBJECT_CHANGED` if the object changed). After an error or the
+ * end, every later read returns the same. `oss_object_stream_cancel` stops a read.
+ *
+ * Threads: one read at a time per stream (a second one waits for the first).
+ *
+ * # Safety
+ * `stream` NULL or live; `buf` NULL or writable for `capacity` bytes; `n_out` NULL or writable.
+ */
+oss_error_t *oss_object_stream_read(oss_object_stream_t *stream,
+                                    uint8_t *buf,
+                                    size_t capacity,
+                                    size_t *n_out);
+
+/**
+ * Cancels the stream: a read in progress and every later read fail with
+ * `OSS_ERROR_KIND_CANCELLED`. NULL is a no-op. Threads: any, at any time.
+ *
+ * # Safety
+ * `stream` NULL or live.
+ */
+void oss_object_stream_cancel(const oss_object_stream_t *stream);
+
+/**
+ * Closes and frees the stream (read to the end or not). NULL is a no-op.
+ *
+ * # Safety
+ * `stream` NULL or from `oss_client_get_object_stream_open`, not yet freed, no read running.
+ */
+void oss_object_stream_free(oss_object_stream_t *stream);
 
 /**
  * A download of `key` in `bucket` to `file_path` (NULL or "": the key as a path relative to

@@ -5,24 +5,68 @@ with the fresh environment's python, `-I`, from a directory outside the checkout
   environment's site-packages, not the checkout's build trees, with no $OSS_FFI_LIBRARY;
 - the wheel was tagged for the platform (py3-none-<platform>, not py3-none-any), and the library
   in it is a release build (no test hooks);
+- on Linux the tag is manylinux_2_<N>_<arch>, the one `auditwheel show` finds for the wheel file
+  (`--wheel`; auditwheel from tests/requirements.txt, on PATH), so that `pip install` accepts it
+  on any Linux with glibc >= 2.<N>; the library is stripped of its debug information (no
+  .debug_* section) and under MAX_LIBRARY_BYTES;
 - a real download from the local OSS server (oss-emulator): a multi-part resumable download
   and a GetObject, byte for byte against what the server holds.
 
-    python3 -I scripts/check-python-wheel.py --emulator target/debug/oss-emulator --repo .
+    python3 -I scripts/check-python-wheel.py --emulator target/debug/oss-emulator --repo . \
+        --wheel dist/oss_ffi-0.1.0-py3-none-manylinux_2_34_x86_64.whl
 """
 from __future__ import annotations
 
 import argparse
+import glob
 import hashlib
 import os
+import platform
 import random
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import sysconfig
 import tempfile
 from importlib import metadata
+
+
+#: The release library stripped of debug information is ~5 MB; with it, 42 MB.
+MAX_LIBRARY_BYTES = 12 * 1024 * 1024
+
+
+def elf_section_names(path: str) -> "list[str]":
+    """The section names of a 64-bit little-endian ELF file (read here, not with the tools the
+    build used)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:4] != b"\x7fELF" or data[4] != 2 or data[5] != 1:
+        fail("%s is not a 64-bit little-endian ELF file" % path)
+    shoff = struct.unpack_from("<Q", data, 0x28)[0]
+    shentsize, shnum, shstrndx = struct.unpack_from("<HHH", data, 0x3A)
+    def header(i: int) -> "tuple[int, int]":  # (name offset, file offset) of section i
+        base = shoff + i * shentsize
+        return struct.unpack_from("<I", data, base)[0], struct.unpack_from("<Q", data, base + 0x18)[0]
+    strtab = header(shstrndx)[1]
+    names = []
+    for i in range(shnum):
+        start = strtab + header(i)[0]
+        names.append(data[start:data.index(b"\0", start)].decode("ascii", "replace"))
+    return names
+
+
+def auditwheel_tag(wheel: str) -> str:
+    """The platform tag `auditwheel show` finds the wheel consistent with."""
+    tool = shutil.which("auditwheel")
+    if not tool:
+        fail("auditwheel is not on PATH (tests/requirements.txt installs it)")
+    r = subprocess.run([tool, "show", wheel], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    m = re.search(r'consistent with\s+the following platform tag:\s+"([^"]+)"', r.stdout)
+    if r.returncode != 0 or not m:
+        fail("auditwheel show %s:\n%s" % (wheel, r.stdout))
+    return m.group(1)
 
 
 def fail(msg: str) -> None:
@@ -39,6 +83,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--emulator", required=True)
     ap.add_argument("--repo", required=True, help="the checkout, which nothing may come from")
+    ap.add_argument("--wheel", help="the wheel file that was installed (checked with auditwheel)")
     args = ap.parse_args()
     emulator = os.path.abspath(args.emulator)
 
@@ -64,6 +109,20 @@ def main() -> None:
         fail("wheel tags %s: want py3-none-<platform>" % tags)
     if "Root-Is-Purelib: false" not in wheel:
         fail("the wheel says Root-Is-Purelib is not false:\n" + wheel)
+    if sys.platform.startswith("linux"):
+        arch = platform.machine()
+        want = re.compile(r"^py3-none-manylinux_2_(\d+)_%s$" % re.escape(arch))
+        if len(tags) != 1 or not want.match(tags[0]):
+            fail("wheel tags %s: want py3-none-manylinux_2_<N>_%s (installable on other Linux "
+                 "machines with that glibc)" % (tags, arch))
+        if not args.wheel:
+            fail("--wheel is needed on Linux: auditwheel checks the tag")
+        wheels = glob.glob(args.wheel)
+        if len(wheels) != 1 or not os.path.basename(wheels[0]).endswith("-%s.whl" % tags[0]):
+            fail("--wheel %s: want the one file tagged %s" % (args.wheel, tags[0]))
+        audited = auditwheel_tag(wheels[0])
+        if "py3-none-" + audited != tags[0]:
+            fail("the wheel is tagged %s, auditwheel show says %s" % (tags[0], audited))
 
     with tempfile.TemporaryDirectory(prefix="oss-ffi-wheel-check-") as tmp:
         root = os.path.join(tmp, "server")
@@ -108,8 +167,15 @@ def main() -> None:
     with open(loaded, "rb") as f:
         if b"OSS_FFI_TEST_PAUSE" in f.read():
             fail("%s has the test hooks: not a release build" % loaded)
-    print("check-python-wheel: ok: oss_ffi %s from %s, wheel %s, %d bytes downloaded and verified"
-          % (oss_ffi.version(), loaded, ",".join(tags), len(data)))
+    size = os.path.getsize(loaded)
+    if sys.platform.startswith("linux"):
+        debug = [n for n in elf_section_names(loaded) if n.startswith((".debug_", ".zdebug_"))]
+        if debug:
+            fail("%s is not stripped of its debug information: %s" % (loaded, ", ".join(debug)))
+        if size > MAX_LIBRARY_BYTES:
+            fail("%s is %d bytes, more than %d" % (loaded, size, MAX_LIBRARY_BYTES))
+    print("check-python-wheel: ok: oss_ffi %s from %s (%d bytes, stripped), wheel %s, %d bytes "
+          "downloaded and verified" % (oss_ffi.version(), loaded, size, ",".join(tags), len(data)))
 
 
 if __name__ == "__main__":

@@ -73,7 +73,7 @@ if [ ! -x "$venv/bin/python3" ]; then
 fi
 export PATH="$venv/bin:$PATH"
 export PYTHON="$venv/bin/python3"
-if ! python3 -c 'import alibabacloud_oss_v2, pytest' >/dev/null 2>&1; then
+if ! python3 -c 'import alibabacloud_oss_v2, auditwheel, pytest, mypy' >/dev/null 2>&1; then
   step "installing Python test requirements"
   python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 fi
@@ -114,11 +114,16 @@ wheel_dir="$(mktemp -d "${OSS_WHEEL_CHECK_DIR:-/tmp}/oss-ffi-wheel.XXXXXX")"
 trap 'rm -rf "$wheel_dir"' EXIT
 repo="$PWD"
 t_wheel=$(date +%s)
+# The wheel is built first (`pip install ./bindings/python` does the same, then installs it), so
+# that its file can be checked too: its manylinux tag against `auditwheel show`, its size and
+# that the library in it is stripped.
 python3 -m venv "$wheel_dir/venv"
-env -u OSS_FFI_LIBRARY -u OSS_FFI_PREBUILT_LIBRARY \
-  "$wheel_dir/venv/bin/python" -m pip install -q --disable-pip-version-check ./bindings/python
+env -u OSS_FFI_LIBRARY -u OSS_FFI_PREBUILT_LIBRARY "$wheel_dir/venv/bin/python" -m pip wheel -q \
+  --disable-pip-version-check --no-deps -w "$wheel_dir/dist" ./bindings/python
+"$wheel_dir/venv/bin/python" -m pip install -q --disable-pip-version-check "$wheel_dir"/dist/oss_ffi-*.whl
 (cd "$wheel_dir" && env -u OSS_FFI_LIBRARY "$wheel_dir/venv/bin/python" -I \
-  "$repo/scripts/check-python-wheel.py" --emulator "$repo/target/debug/oss-emulator" --repo "$repo")
+  "$repo/scripts/check-python-wheel.py" --emulator "$repo/target/debug/oss-emulator" --repo "$repo" \
+  --wheel "$wheel_dir/dist/oss_ffi-*.whl")
 rm -rf "$wheel_dir"; trap - EXIT
 echo "Python wheel step: $(( $(date +%s) - t_wheel ))s (venv, release build of the library, install, check)"
 

@@ -97,6 +97,44 @@ impl Endpoint {
         })
     }
 
+    /// The region an Alibaba Cloud endpoint names: `cn-hangzhou` for
+    /// `oss-cn-hangzhou.aliyuncs.com`, `oss-cn-hangzhou-internal.aliyuncs.com` and
+    /// `<bucket>.oss-cn-hangzhou.aliyuncs.com`. `None` for any other host (an IP, a CNAME, a
+    /// private server) and for the acceleration endpoints (`oss-accelerate[-overseas]`), which
+    /// serve every region: those need the region said explicitly for V4 signing.
+    pub fn region(&self) -> Option<String> {
+        let host = self.host.to_ascii_lowercase();
+        let name = host.strip_suffix(".aliyuncs.com")?;
+        // `oss-<region>[-internal]`, possibly after `<bucket>.`
+        let label = name.rsplit('.').next()?;
+        let region = label.strip_prefix("oss-")?;
+        let region = region.strip_suffix("-internal").unwrap_or(region);
+        let accelerate = region == "accelerate" || region.starts_with("accelerate-");
+        let valid = !region.is_empty()
+            && region
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !region.starts_with('-')
+            && !region.ends_with('-');
+        (valid && !accelerate).then(|| region.to_string())
+    }
+
+    /// Why [`Endpoint::region`] found no region, for the error of a V4 client without one.
+    pub fn why_no_region(&self) -> String {
+        let host = self.host.to_ascii_lowercase();
+        if host.contains("oss-accelerate") {
+            format!(
+                "the acceleration endpoint '{}' serves every region, so it names none",
+                self.host
+            )
+        } else {
+            format!(
+                "the endpoint '{}' does not name one (only oss-<region>[-internal].aliyuncs.com endpoints do)",
+                self.host
+            )
+        }
+    }
+
     fn authority(&self, prefix: Option<&str>) -> String {
         let host = if self.host.contains(':') {
             format!("[{}]", self.host)
@@ -202,6 +240,45 @@ mod tests {
         assert!(Endpoint::parse("http://x/path").is_err());
         assert!(Endpoint::parse("").is_err());
         assert!(Endpoint::parse("http://a b").is_err());
+    }
+
+    #[test]
+    fn takes_the_region_from_alibaba_cloud_endpoints() {
+        let region = |e: &str| Endpoint::parse(e).unwrap().region();
+        for (endpoint, want) in [
+            ("oss-cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+            ("https://oss-cn-hangzhou.aliyuncs.com", "cn-hangzhou"),
+            ("https://OSS-CN-Shanghai.Aliyuncs.com:443", "cn-shanghai"),
+            ("oss-cn-beijing-internal.aliyuncs.com", "cn-beijing"),
+            (
+                "http://examplebucket.oss-ap-southeast-1.aliyuncs.com",
+                "ap-southeast-1",
+            ),
+            (
+                "examplebucket.oss-us-west-1-internal.aliyuncs.com",
+                "us-west-1",
+            ),
+        ] {
+            assert_eq!(region(endpoint).as_deref(), Some(want), "{endpoint}");
+        }
+        for endpoint in [
+            "oss-accelerate.aliyuncs.com",
+            "oss-accelerate-overseas.aliyuncs.com",
+            "bkt.oss-accelerate.aliyuncs.com",
+            "http://127.0.0.1:9000",
+            "localhost",
+            "oss.example.com",
+            "oss-cn-hangzhou.example.com",
+            "aliyuncs.com",
+            "oss-.aliyuncs.com",
+            "oss--internal.aliyuncs.com",
+            "ecs.cn-hangzhou.aliyuncs.com",
+        ] {
+            assert_eq!(region(endpoint), None, "{endpoint}");
+        }
+        let why = |e: &str| Endpoint::parse(e).unwrap().why_no_region();
+        assert!(why("oss-accelerate.aliyuncs.com").contains("serves every region"));
+        assert!(why("127.0.0.1:9000").contains("does not name one"));
     }
 
     #[test]

@@ -9,9 +9,15 @@ steps to setuptools:
   ``cargo build --release -p oss-ffi --lib`` in the crate's target directory (``$CARGO_TARGET_DIR``
   when set, so an existing release build is reused), or taken as it is from
   ``$OSS_FFI_PREBUILT_LIBRARY`` (no cargo run at all).
-- ``bdist_wheel`` tags the wheel ``py3-none-<platform>`` (e.g. ``py3-none-linux_x86_64``): it
-  holds native code, so it is not ``any``, but no Python extension, so it is not tied to one
-  CPython version or ABI (ctypes loads the library from any Python 3).
+  The bundled copy is stripped of its debug information (``strip --strip-debug``, binutils):
+  the release profile keeps line tables for backtraces (``debug = 1``), 37 MB of a 42 MB file.
+- ``bdist_wheel`` tags the wheel ``py3-none-<platform>``: it holds native code, so it is not
+  ``any``, but no Python extension, so it is not tied to one CPython version or ABI (ctypes
+  loads the library from any Python 3). On Linux the platform is ``manylinux_2_<N>_<arch>``
+  (PEP 600), where ``2.<N>`` is the newest ``GLIBC_`` symbol version the library requires (read
+  from its version references with ``objdump -p``) and every library it links is one that
+  manylinux allows: ``pip install`` then accepts the wheel on any Linux with glibc >= 2.<N>.
+  Without ``objdump``, or with another dependency, it stays ``linux_<arch>`` (this machine only).
 
 An sdist of this directory alone has no Rust sources; building a wheel from it needs
 ``$OSS_FFI_PREBUILT_LIBRARY`` (the error says so). See README.md, "Install".
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,6 +51,47 @@ LIB_NAME = "liboss_ffi.dylib" if sys.platform == "darwin" else "liboss_ffi.so"
 
 def _log(msg: str) -> None:
     print("oss_ffi build: " + msg, file=sys.stderr, flush=True)
+
+
+#: Libraries a manylinux wheel may link without bundling them (PEP 600 / auditwheel's policy).
+MANYLINUX_LIBS = {
+    "libc.so.6", "libm.so.6", "libdl.so.2", "libpthread.so.0", "librt.so.1", "libutil.so.1",
+    "libgcc_s.so.1", "libstdc++.so.6", "libresolv.so.2", "ld-linux-x86-64.so.2",
+    "ld-linux-aarch64.so.1", "libnsl.so.1", "libcrypt.so.1", "libz.so.1",
+}
+
+#: The library bundled by this build (BuildPy), for the wheel's platform tag (BdistWheel).
+_bundled: List[Path] = []
+
+
+def _strip(path: Path) -> None:
+    """Removes the debug information of ``path`` (a copy: never cargo's artifact) in place."""
+    if not sys.platform.startswith("linux"):
+        return
+    strip = shutil.which("strip")
+    if not strip:
+        _log("WARNING: no `strip` (binutils) on PATH: %s keeps its debug information (~37 MB)" % path)
+        return
+    before = path.stat().st_size
+    subprocess.run([strip, "--strip-debug", str(path)], check=True)
+    _log("stripped the debug information: %d -> %d bytes" % (before, path.stat().st_size))
+
+
+def glibc_requirement(lib: Path) -> "tuple[int, int] | None":
+    """The newest ``GLIBC_2.x`` version ``lib`` requires, as ``(2, x)``, or None when that cannot
+    be told (no ``objdump``) or the library links something manylinux does not allow."""
+    objdump = shutil.which("objdump")
+    if not objdump:
+        _log("WARNING: no `objdump` (binutils) on PATH: cannot tell the glibc the library needs")
+        return None
+    out = subprocess.run([objdump, "-p", str(lib)], check=True, stdout=subprocess.PIPE, text=True).stdout
+    needed = re.findall(r"^\s*NEEDED\s+(\S+)", out, re.M)
+    other = sorted(set(needed) - MANYLINUX_LIBS)
+    if other:
+        _log("WARNING: the library links %s, which manylinux does not allow" % ", ".join(other))
+        return None
+    versions = [(int(a), int(b)) for a, b in re.findall(r"\bGLIBC_(\d+)\.(\d+)", out)]
+    return max(versions) if versions else (2, 5)
 
 
 def _is_oss_ffi_crate(manifest: Path) -> bool:
@@ -78,10 +126,14 @@ def _cargo_build() -> Path:
         cargo, "build", "--release", "-p", CRATE_NAME, "--lib",
         "--manifest-path", str(manifest), "--message-format=json-render-diagnostics",
     ]
-    _log("building liboss_ffi: %s (target dir: %s)" % (
+    _log("building liboss_ffi with cargo, release profile: about 2 minutes for a first build "
+         "(more on a small machine), seconds when the target directory has one already. "
+         "cargo's progress follows on stderr (pip shows it with -v).")
+    _log("running: %s (target dir: %s)" % (
         " ".join(cmd), os.environ.get("CARGO_TARGET_DIR") or CRATE_DIR / "target"))
-    # cargo's progress and diagnostics go to stderr (shown by pip -v or on failure); stdout is
-    # the JSON stream that names the artifacts, wherever the target directory is.
+    # cargo's progress and diagnostics go to stderr, passed through as they come (pip shows them
+    # with -v, or on failure); stdout is the JSON stream that names the artifacts, wherever the
+    # target directory is.
     proc = subprocess.run(cmd, cwd=str(CRATE_DIR), stdout=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         raise SetupError("cargo build of liboss_ffi failed (exit %d): see cargo's output above"
@@ -131,7 +183,9 @@ class BuildPy(build_py):
         tmp = dest.with_name(dest.name + ".tmp")
         shutil.copyfile(lib, tmp)
         os.chmod(tmp, 0o755)
+        _strip(tmp)
         os.replace(tmp, dest)
+        _bundled.append(dest)
         _log("bundled %s as %s (%d bytes)" % (lib, dest, dest.stat().st_size))
 
     def get_outputs(self, include_bytecode: bool = True) -> List[str]:
@@ -150,10 +204,17 @@ class BinaryDistribution(Distribution):
 
 
 class BdistWheel(bdist_wheel):
-    """A platform wheel, for any Python 3: py3-none-<platform>, not cp3X-cp3X-<platform>."""
+    """A platform wheel, for any Python 3: py3-none-<platform>, not cp3X-cp3X-<platform>; on
+    Linux py3-none-manylinux_2_<N>_<arch> (see the module's docstring)."""
 
     def get_tag(self):  # type: ignore[no-untyped-def]
         _, _, plat = super().get_tag()
+        if plat.startswith("linux_") and _bundled and not getattr(self, "plat_name_supplied", False):
+            glibc = glibc_requirement(_bundled[-1])
+            if glibc is not None:
+                plat = "manylinux_%d_%d_%s" % (glibc[0], glibc[1], plat[len("linux_"):])
+                _log("platform tag %s: the library needs glibc >= %d.%d and links only what "
+                     "manylinux allows" % (plat, glibc[0], glibc[1]))
         return "py3", "none", plat
 
 

@@ -411,7 +411,9 @@ pub unsafe extern "C" fn oss_config_set_recv_rate_limit_cb(
 }
 
 /// Chooses the signature version: a value of `oss_signature_version_t`. V4 needs a region
-/// (`oss_config_set_region` or `oss_client_set_region`).
+/// (`oss_config_set_region` or `oss_client_set_region`; when neither gives one, the region an
+/// `oss-<region>[-internal].aliyuncs.com` endpoint names, also after `<bucket>.`; other
+/// endpoints, `oss-accelerate` included, name none and every V4 call fails with `ValidateError`).
 ///
 /// # Safety
 /// `cfg` NULL or live.
@@ -432,7 +434,8 @@ pub unsafe extern "C" fn oss_config_set_signature_version(
     }
 }
 
-/// Sets the V4 signing region, e.g. "cn-hangzhou" (not "oss-cn-hangzhou").
+/// Sets the V4 signing region, e.g. "cn-hangzhou" (not "oss-cn-hangzhou"). Without it a client
+/// uses the region its endpoint names (`oss-cn-hangzhou[-internal].aliyuncs.com`), if any.
 ///
 /// # Safety
 /// `cfg` NULL or live; `region` NULL or NUL-terminated.

@@ -16,6 +16,8 @@
 //! - `get_object_request` (`oss_get_object_request_t`, Box) and `download_request`
 //!   (`oss_download_request_t`, Box), with what they share: `object_settings` (validated
 //!   settings), `call_cancel` (per-request cancellation), `progress` (the progress callback).
+//! - `object_stream` (`oss_object_stream_t`, Box): a GetObject the caller reads piece by piece
+//!   into its own buffers (open, read, cancel, free).
 //! - `transfer_start` (the `oss_client_start_*` calls) and `transfer` (`oss_transfer_t`, Arc:
 //!   poll, wait, cancel, pause into a resume token, status, result): the asynchronous API.
 //! - `lifecycle` (version, initialise, shut down), `log` (level and sink), `crc64`.
@@ -41,6 +43,9 @@ pub mod object_settings;
 pub mod progress;
 
 pub mod get_object_request;
+
+// GetObject read piece by piece by the caller (over a get-object request).
+pub mod object_stream;
 
 pub mod download_request;
 

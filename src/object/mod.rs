@@ -1,5 +1,6 @@
-//! Object reads: HeadObject, GetObjectMeta, ranged GET bodies, GetObject to a sink (to a file:
-//! `download::get_to_file`, which uses the downloader's temp file and lock).
+//! Object reads: HeadObject, GetObjectMeta, ranged GET bodies, GetObject read piece by piece
+//! (`ObjectReader`) or to a sink (to a file: `download::get_to_file`, which uses the
+//! downloader's temp file and lock).
 //!
 //! The downloader uses `Client::get_range` and never builds HTTP requests itself.
 
@@ -187,10 +188,8 @@ pub fn user_range(range: Option<(i64, i64)>) -> Result<Option<ByteRange>> {
 }
 
 impl Client {
-    /// GetObject, streaming every body byte to `sink` in order. A body cut mid-way is resumed
-    /// from the byte where it stopped (pinned to the first answer's ETag), within the retry
-    /// budget. A whole-object read is checked against `x-oss-hash-crc64ecma` when CRC is on.
-    /// Returns the object's metadata (from the first answer).
+    /// GetObject, streaming every body byte to `sink` in order (an [`ObjectReader`] read to
+    /// its end). Returns the object's metadata (from the first answer).
     pub async fn get_object_with<F>(
         &self,
         req: &ObjectRequest,
@@ -202,62 +201,159 @@ impl Client {
     where
         F: FnMut(&[u8]) -> Result<()> + Send,
     {
-        let want = user_range(range)?;
-        let mut body = self.get_range(req, want, None, cancel).await?;
-        let meta = body.meta.clone();
-        let total = body.len;
-        let first = body.offset;
-        let mut done = 0u64;
-        let mut crc = 0u64;
-        let mut attempt = 0u32;
+        let mut reader = ObjectReader::open(self, req, range, cancel).await?;
+        let total = reader.len();
         if let Some(p) = &progress {
             p(0, 0, total);
         }
+        while let Some(data) = reader.next_chunk().await? {
+            sink(&data)?;
+            if let Some(p) = &progress {
+                p(data.len() as u64, reader.delivered(), total);
+            }
+        }
+        Ok(reader.meta)
+    }
+}
+
+/// A GetObject read piece by piece. A body cut mid-way is resumed from the byte where it stopped
+/// (pinned to the first answer's ETag), within the client's retry budget. A whole-object read is
+/// checked against `x-oss-hash-crc64ecma` when CRC is on, after its last byte: a mismatch is the
+/// error of the read that would have ended it, never a silent end. Holds one of the client's
+/// connections until dropped.
+pub struct ObjectReader {
+    client: Client,
+    req: ObjectRequest,
+    cancel: Cancel,
+    body: ObjectBody,
+    meta: ObjectMeta,
+    first: u64,
+    total: u64,
+    done: u64,
+    crc: u64,
+    attempt: u32,
+    whole: bool,
+    /// Set once the end was reached (`Ok(None)`) or an error returned: every later read
+    /// returns the same.
+    outcome: Option<Result<()>>,
+}
+
+impl ObjectReader {
+    /// Sends the GET (whole object, or `range` as in [`user_range`]) and checks the answer's
+    /// headers; no body byte is read yet. `cancel` applies to every later read.
+    pub async fn open(
+        client: &Client,
+        req: &ObjectRequest,
+        range: Option<(i64, i64)>,
+        cancel: &Cancel,
+    ) -> Result<ObjectReader> {
+        let want = user_range(range)?;
+        let body = client.get_range(req, want, None, cancel).await?;
+        let meta = body.meta.clone();
+        let (first, total) = (body.offset, body.len);
+        Ok(ObjectReader {
+            client: client.clone(),
+            req: req.clone(),
+            cancel: cancel.clone(),
+            whole: want.is_none() || (first == 0 && total == meta.content_length),
+            body,
+            meta,
+            first,
+            total,
+            done: 0,
+            crc: 0,
+            attempt: 0,
+            outcome: None,
+        })
+    }
+
+    /// The first answer's metadata (`content_length` is the whole object's size).
+    pub fn meta(&self) -> &ObjectMeta {
+        &self.meta
+    }
+
+    /// The number of bytes this read delivers (the range's, or the object's).
+    pub fn len(&self) -> u64 {
+        self.total
+    }
+
+    /// Whether it delivers no byte at all (an empty object).
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+
+    /// The bytes delivered so far.
+    pub fn delivered(&self) -> u64 {
+        self.done
+    }
+
+    /// The next piece of the object, in order; `Ok(None)` at the end, once the CRC64 check
+    /// (whole objects, CRC on) passed. After an error or the end, returns the same again.
+    pub async fn next_chunk(&mut self) -> Result<Option<Bytes>> {
+        if let Some(outcome) = &self.outcome {
+            return outcome.clone().map(|()| None);
+        }
+        let r = self.next_chunk_inner().await;
+        match &r {
+            Ok(Some(_)) => {}
+            Ok(None) => self.outcome = Some(Ok(())),
+            Err(e) => self.outcome = Some(Err(e.clone())),
+        }
+        r
+    }
+
+    async fn next_chunk_inner(&mut self) -> Result<Option<Bytes>> {
         loop {
-            match body.chunk().await {
+            match self.body.chunk().await {
                 Ok(Some(data)) => {
-                    crc = crc64::update(crc, &data);
-                    sink(&data)?;
-                    done += data.len() as u64;
-                    if let Some(p) = &progress {
-                        p(data.len() as u64, done, total);
-                    }
+                    self.crc = crc64::update(self.crc, &data);
+                    self.done += data.len() as u64;
+                    return Ok(Some(data));
                 }
-                Ok(None) => break,
-                Err(e) if e.is_retryable() && attempt < self.config().max_retries => {
-                    attempt += 1;
-                    let delay = self.config().retry_delay(attempt);
+                Ok(None) => {
+                    self.check_crc()?;
+                    return Ok(None);
+                }
+                Err(e) if e.is_retryable() && self.attempt < self.client.config().max_retries => {
+                    self.attempt += 1;
+                    let delay = self.client.config().retry_delay(self.attempt);
+                    let (req, at) = (&self.req, self.first + self.done);
                     log::log(Level::Warn, || {
                         format!(
-                            "GetObject {}/{}: {e}; resuming at byte {} in {} ms",
+                            "GetObject {}/{}: {e}; resuming at byte {at} in {} ms",
                             req.bucket,
                             req.key,
-                            first + done,
                             delay.as_millis()
                         )
                     });
-                    cancel.sleep(delay).await?;
+                    self.cancel.sleep(delay).await?;
                     let resume = ByteRange {
-                        first: first + done,
-                        last: first + total - 1,
+                        first: at,
+                        last: self.first + self.total - 1,
                     };
-                    let pin = (!meta.etag.is_empty()).then_some(meta.etag.as_str());
-                    body = self.get_range(req, Some(resume), pin, cancel).await?;
+                    let pin = (!self.meta.etag.is_empty()).then_some(self.meta.etag.as_str());
+                    self.body = self
+                        .client
+                        .get_range(&self.req, Some(resume), pin, &self.cancel)
+                        .await?;
                 }
                 Err(e) => return Err(e),
             }
         }
-        let whole = want.is_none() || (first == 0 && total == meta.content_length);
-        if self.config().enable_crc64 && whole {
-            if let Some(server) = meta.crc64 {
-                if server != crc {
+    }
+
+    fn check_crc(&self) -> Result<()> {
+        if self.client.config().enable_crc64 && self.whole {
+            if let Some(server) = self.meta.crc64 {
+                if server != self.crc {
                     return Err(Error::crc_mismatch(format!(
-                        "CRC64 of the downloaded data ({crc}) differs from the server's ({server})"
+                        "CRC64 of the downloaded data ({}) differs from the server's ({server})",
+                        self.crc
                     ))
-                    .with_request_id(meta.request_id.clone()));
+                    .with_request_id(self.meta.request_id.clone()));
                 }
             }
         }
-        Ok(meta)
+        Ok(())
     }
 }

@@ -56,8 +56,14 @@ impl Transport {
             Some(source) => Some(RateLimiter::with_source(source.clone())),
             None => (config.recv_rate_limit > 0).then(|| RateLimiter::new(config.recv_rate_limit)),
         };
+        // No region given: the one the endpoint names (oss-<region>[-internal].aliyuncs.com),
+        // so that V4 works with the endpoint alone; SetRegion still overrides it.
+        let region = match config.region.is_empty() {
+            true => endpoint.region().unwrap_or_default(),
+            false => config.region.clone(),
+        };
         Ok(Transport {
-            region: RwLock::new(config.region.clone()),
+            region: RwLock::new(region),
             permits: Arc::new(Semaphore::new(config.max_connections as usize)),
             memory: MemoryBudget::new(config.memory_budget),
             endpoint,
@@ -128,9 +134,11 @@ impl Transport {
     /// Checks that the client can sign requests (V4 needs a region).
     pub fn check_signing(&self) -> Result<()> {
         if self.config.signature_version == SignatureVersion::V4 && self.region().is_empty() {
-            return Err(Error::validate(
-                "signature V4 needs a region: set it with SetRegion / oss_client_set_region / oss_config_set_region (e.g. cn-hangzhou)",
-            ));
+            return Err(Error::validate(format!(
+                "signature V4 needs a region, and {}: set it with SetRegion / \
+                 oss_client_set_region / oss_config_set_region (e.g. cn-hangzhou), or sign with V1",
+                self.endpoint.why_no_region()
+            )));
         }
         Ok(())
     }
@@ -214,5 +222,51 @@ impl Transport {
         }
         self.clock_offset.store(off, Ordering::Relaxed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::credentials::StaticProvider;
+
+    fn v4_client(endpoint: &str, region: &str) -> Transport {
+        let config = Config {
+            signature_version: SignatureVersion::V4,
+            region: region.to_string(),
+            ..Config::default()
+        };
+        let creds = Arc::new(StaticProvider::new("ak", "sk", None));
+        Transport::new(endpoint, creds, config).unwrap()
+    }
+
+    #[test]
+    fn v4_takes_the_region_from_the_endpoint_when_none_is_given() {
+        let t = v4_client("https://oss-cn-shanghai.aliyuncs.com", "");
+        assert_eq!(t.region(), "cn-shanghai");
+        assert!(t.check_signing().is_ok());
+        let t = v4_client("https://bkt.oss-eu-central-1-internal.aliyuncs.com", "");
+        assert_eq!(t.region(), "eu-central-1");
+        // A region given wins over the endpoint's.
+        let t = v4_client("https://oss-cn-shanghai.aliyuncs.com", "cn-hangzhou");
+        assert_eq!(t.region(), "cn-hangzhou");
+    }
+
+    #[test]
+    fn v4_without_a_region_says_why_the_endpoint_gave_none() {
+        let t = v4_client("http://127.0.0.1:9000", "");
+        let e = t.check_signing().unwrap_err();
+        assert!(
+            e.message.contains("needs a region")
+                && e.message.contains("'127.0.0.1' does not name one")
+                && e.message.contains("oss_client_set_region"),
+            "{}",
+            e.message
+        );
+        let t = v4_client("https://oss-accelerate.aliyuncs.com", "");
+        let e = t.check_signing().unwrap_err();
+        assert!(e.message.contains("serves every region"), "{}", e.message);
+        t.set_region("cn-hangzhou").unwrap();
+        assert!(t.check_signing().is_ok());
     }
 }

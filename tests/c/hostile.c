@@ -222,6 +222,63 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         any_result("presign INT64_MAX", oss_client_presign_get_object(client, greq, INT64_MAX, &url));
         oss_string_free(url);
     }
+    {
+        /* GetObject read piece by piece: NULLs, a 0-byte buffer, then the whole object through
+         * reads of 1 and 4096 bytes (length and CRC64 against the metadata), then cancel. */
+        oss_object_stream_t *st = NULL;
+        oss_object_meta_t *smeta = NULL;
+        unsigned char b[4096];
+        size_t got = 0, total = 0;
+        uint64_t scrc = 0, want_crc = 0;
+        int reads = 0;
+        oss_error_t *e = NULL;
+        expect_err("stream_open client", oss_client_get_object_stream_open(NULL, greq, &st, &smeta), NUL_ARG);
+        expect_err("stream_open request", oss_client_get_object_stream_open(client, NULL, &st, &smeta), NUL_ARG);
+        expect_err("stream_open out", oss_client_get_object_stream_open(client, greq, NULL, &smeta), NUL_ARG);
+        CHECK(st == NULL && smeta == NULL, "stream_open: an out parameter was written on failure");
+        expect_err("stream_read stream", oss_object_stream_read(NULL, b, sizeof b, &got), NUL_ARG);
+        oss_object_stream_cancel(NULL);
+        oss_object_stream_free(NULL);
+        bad_inputs += 2;
+        any_result("stream_open meta_out NULL", oss_client_get_object_stream_open(client, greq, &st, NULL));
+        oss_object_stream_free(st);
+        st = NULL;
+        expect_ok("stream_open", oss_client_get_object_stream_open(client, greq, &st, &smeta));
+        if (st && smeta) {
+            expect_err("stream_read buf", oss_object_stream_read(st, NULL, sizeof b, &got), NUL_ARG);
+            expect_err("stream_read n_out", oss_object_stream_read(st, b, sizeof b, NULL), NUL_ARG);
+            expect_err("stream_read capacity 0", oss_object_stream_read(st, b, 0, &got), INVALID);
+            for (;;) {
+                e = oss_object_stream_read(st, b, reads < 10 ? 1 : sizeof b, &got);
+                if (e || got == 0) break;
+                CHECK(got <= (reads < 10 ? 1 : sizeof b), "stream_read: %zu bytes into a smaller buffer", got);
+                scrc = oss_crc64(scrc, b, got);
+                total += got;
+                reads++;
+            }
+            expect_ok("stream_read to the end", e);
+            CHECK((int64_t)total == oss_object_meta_content_length(smeta), "stream: %zu bytes, object has %lld",
+                  total, (long long)oss_object_meta_content_length(smeta));
+            if (oss_object_meta_crc64(smeta, &want_crc)) CHECK(scrc == want_crc, "stream: CRC64 differs");
+            expect_ok("stream_read after the end", oss_object_stream_read(st, b, sizeof b, &got));
+            CHECK(got == 0, "stream_read after the end: %zu bytes", got);
+            oss_object_stream_cancel(st);
+            expect_err("stream_read after cancel", oss_object_stream_read(st, b, sizeof b, &got),
+                       OSS_ERROR_KIND_CANCELLED);
+        }
+        oss_object_stream_free(st);
+        oss_object_meta_free(smeta);
+        /* cancelled while bytes of a piece are still held: none are handed out */
+        st = NULL;
+        expect_ok("stream_open again", oss_client_get_object_stream_open(client, greq, &st, NULL));
+        if (st) {
+            expect_ok("stream_read 1", oss_object_stream_read(st, b, 1, &got));
+            oss_object_stream_cancel(st);
+            expect_err("stream_read held bytes after cancel", oss_object_stream_read(st, b, sizeof b, &got),
+                       OSS_ERROR_KIND_CANCELLED);
+        }
+        oss_object_stream_free(st);
+    }
     expect_err("meta client", oss_client_get_object_meta(NULL, greq, &meta), NUL_ARG);
     expect_err("meta request", oss_client_get_object_meta(client, NULL, &meta), NUL_ARG);
     any_result("meta meta_out NULL", oss_client_get_object_meta(client, greq, NULL));

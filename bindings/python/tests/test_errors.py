@@ -1,6 +1,7 @@
 """Errors: server errors with their fields, misuse refused in Python before reaching C."""
 from __future__ import annotations
 
+import builtins
 import pickle
 
 import pytest
@@ -105,8 +106,9 @@ def test_wrong_types_fail_before_c(v4, tmp_path) -> None:
         oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK), region=REGION, max_conections=4)
     with pytest.raises(ValueError):
         oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK), signature_version="v3")
-    with pytest.raises(ValueError):
-        oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK))  # v4 without region
+    with oss_ffi.Client("http://127.0.0.1:1", credentials=(AK, SK)) as c:  # v4 without region:
+        with pytest.raises(ValueError):  # InvalidArgumentError at the first call (test_presign.py)
+            c.head_object("b-b-b", "k")
     with pytest.raises(TypeError):
         oss_ffi.Client("http://127.0.0.1:1", credentials=("only-one",), region=REGION)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
@@ -176,10 +178,12 @@ def test_call_timeout_ends_a_call_and_keeps_the_checkpoint(emu, tmp_path) -> Non
     ckpt.mkdir()
     dest = tmp_path / "deadline.bin"
     with oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, call_timeout_ms=700) as c:
-        with pytest.raises(oss_ffi.TimeoutError) as ei:
+        with pytest.raises(builtins.TimeoutError) as ei:  # a handler for the built-in catches it
             c.resumable_download("py-bucket", "err/deadline.bin", dest, checkpoint_dir=ckpt,
                                  part_size=100 * 1024, threads=2)
+        assert isinstance(ei.value, oss_ffi.TimeoutError), ei.value
         assert ei.value.code == "ClientError:200028", ei.value
+        assert (ei.value.bucket, ei.value.key) == ("py-bucket", "err/deadline.bin")
         assert not dest.exists()
         emu.set_faults([])
         c.resumable_download("py-bucket", "err/deadline.bin", dest, checkpoint_dir=ckpt,
@@ -187,3 +191,67 @@ def test_call_timeout_ends_a_call_and_keeps_the_checkpoint(emu, tmp_path) -> Non
     assert dest.read_bytes() == data
     with pytest.raises(ValueError):
         oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, call_timeout_ms=-1)
+
+
+def test_errors_are_the_builtin_exceptions_that_fit() -> None:
+    """Generic handlers work: a timeout is a builtins.TimeoutError, a local I/O failure an
+    OSError, a missing object a FileNotFoundError (not a KeyError); every class keeps its
+    OssError base, and prints as oss_ffi.<Name>."""
+    import builtins
+    import traceback
+
+    assert issubclass(oss_ffi.TimeoutError, builtins.TimeoutError)
+    assert issubclass(oss_ffi.TimeoutError, oss_ffi.OssError)
+    assert issubclass(oss_ffi.LocalIOError, OSError) and issubclass(oss_ffi.LocalIOError, oss_ffi.OssError)
+    assert issubclass(oss_ffi.NoSuchKeyError, FileNotFoundError)
+    assert issubclass(oss_ffi.NoSuchKeyError, oss_ffi.ServerError)
+    assert not issubclass(oss_ffi.NoSuchKeyError, KeyError)
+    for name in oss_ffi.__all__:
+        obj = getattr(oss_ffi, name)
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            assert obj.__module__ == "oss_ffi", name
+    e = oss_ffi.TimeoutError(oss_ffi.ErrorKind.TIMEOUT, "ClientError:200028", "too slow")
+    assert traceback.format_exception_only(type(e), e) == ["oss_ffi.TimeoutError: ClientError:200028: too slow\n"]
+    assert repr(e).startswith("TimeoutError(kind=TIMEOUT")
+
+
+def test_no_such_key_is_file_not_found(client, tmp_path) -> None:
+    import errno
+
+    for call in (
+        lambda: client.get_object("py-bucket", "missing/key"),
+        lambda: client.head_object("py-bucket", "missing/key"),
+        lambda: client.resumable_download("py-bucket", "missing/key", tmp_path / "x"),
+        lambda: client.get_object_to_file("py-bucket", "missing/key", tmp_path / "y"),
+        lambda: client.start_get_object_to_file("py-bucket", "missing/key", tmp_path / "z").result(),
+    ):
+        with pytest.raises(FileNotFoundError) as ei:
+            call()
+        e = ei.value
+        assert type(e) is oss_ffi.NoSuchKeyError and isinstance(e, oss_ffi.ServerError)
+        assert (e.code, e.http_status, e.errno) == ("NoSuchKey", 404, errno.ENOENT)
+        assert (e.bucket, e.key, e.filename) == ("py-bucket", "missing/key", "oss://py-bucket/missing/key")
+        assert len(e.request_id) == 24
+    with pytest.raises(oss_ffi.ServerError) as ei:
+        client.get_object("no-such-bucket", "k")
+    assert not isinstance(ei.value, FileNotFoundError) and ei.value.bucket == "no-such-bucket"
+
+
+def test_local_io_error_is_an_oserror_with_errno_and_filename(client, emu, tmp_path) -> None:
+    import errno
+
+    emu.put("err/io", b"io")
+    dest = tmp_path / "absent-dir" / "f"
+    with pytest.raises(OSError) as ei:
+        client.get_object_to_file("py-bucket", "err/io", dest)
+    e = ei.value
+    assert type(e) is oss_ffi.LocalIOError and e.kind is oss_ffi.ErrorKind.IO
+    assert e.errno == errno.ENOENT and e.filename and str(tmp_path / "absent-dir") in e.filename, (e, e.filename)
+    assert e.strerror and (e.bucket, e.key) == ("py-bucket", "err/io")
+
+
+def test_error_pickles_with_its_object() -> None:
+    e = oss_ffi.NoSuchKeyError(oss_ffi.ErrorKind.SERVER, "NoSuchKey", "gone", "rid", "h", 404, "0026")
+    e._set_object("b", "k")
+    e2 = pickle.loads(pickle.dumps(e))
+    assert type(e2) is oss_ffi.NoSuchKeyError and (e2.bucket, e2.key, e2.filename) == ("b", "k", "oss://b/k")

@@ -159,3 +159,61 @@ def test_lifecycle(emu) -> None:
         {"OSS_FFI_LIBRARY": _lib.lib().path},
     )
     assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr
+
+
+_SPAWN_WATCH = """
+import os, sys
+spawned = []
+def hook(event, args):
+    if event in ("subprocess.Popen", "os.system", "os.posix_spawn", "os.exec", "os.fork", "os.spawn"):
+        spawned.append((event, repr(args)[:200]))
+sys.addaudithook(hook)
+import oss_ffi
+%s
+print(oss_ffi._lib.lib().path)
+print("SPAWNED %%r" %% (spawned,))
+"""
+
+
+def _stand_ins(tmp_path) -> tuple:
+    """A directory of failing ``ldconfig``, ``gcc``, ``cc``, ``ld``, ``objdump`` that each record
+    their call in a file of the second directory."""
+    bindir, calls = tmp_path / "bin", tmp_path / "calls"
+    bindir.mkdir()
+    calls.mkdir()
+    for prog in ("ldconfig", "gcc", "cc", "ld", "objdump", "x86_64-linux-gnu-gcc"):
+        script = bindir / prog
+        script.write_text("#!/bin/sh\n: > %s/%s\nexit 1\n" % (calls, prog))
+        script.chmod(0o755)
+    return str(bindir), calls
+
+
+def test_loading_the_bundled_or_named_library_runs_no_program(tmp_path) -> None:
+    """find_library (which runs ldconfig, gcc, ld, objdump) is not reached when the bundled copy,
+    $OSS_FFI_LIBRARY or an explicit path loads; an audit hook also sees any process started."""
+    real = os.path.realpath(_lib.lib().path)
+    bindir, calls = _stand_ins(tmp_path)
+    site = _package_copy(tmp_path / "bundled", bundled=real)
+    bare = _package_copy(tmp_path / "bare")
+    for env, load in (
+        ({"PYTHONPATH": site}, "oss_ffi.version()"),
+        ({"PYTHONPATH": bare, "OSS_FFI_LIBRARY": real}, "oss_ffi.version()"),
+        ({"PYTHONPATH": bare}, "oss_ffi.load_library(%r)" % real),
+    ):
+        env.update(PATH=bindir, LD_LIBRARY_PATH="")
+        r = _py(_SPAWN_WATCH % load, env)
+        assert r.returncode == 0, (env, r.stderr)
+        assert r.stdout.splitlines()[-1] == "SPAWNED []", (env, r.stdout)
+        assert sorted(os.listdir(calls)) == [], (env, os.listdir(calls))
+
+
+def test_system_search_runs_only_without_bundled_copy_or_variable(tmp_path) -> None:
+    """The stand-ins are reached (so the test above can see them) once neither a bundled copy
+    nor $OSS_FFI_LIBRARY is there: the system's search is the last resort."""
+    bindir, calls = _stand_ins(tmp_path)
+    bare = _package_copy(tmp_path / "bare")
+    r = _py(_SPAWN_WATCH % "oss_ffi.version()", {"PYTHONPATH": bare, "PATH": bindir, "LD_LIBRARY_PATH": ""})
+    if r.returncode == 0:
+        pytest.skip("an installed liboss_ffi is on the loader path")
+    assert "LibraryNotFoundError" in r.stderr
+    assert os.listdir(calls), "find_library ran none of the stand-ins: %s" % r.stderr

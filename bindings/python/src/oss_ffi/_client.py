@@ -27,9 +27,11 @@ import ctypes
 import datetime as _dt
 import email.utils
 import enum
+import io
 import itertools
 import os
 import threading
+import time
 import urllib.parse
 from ctypes import byref, c_char_p, c_uint64, c_void_p
 from dataclasses import dataclass, field
@@ -37,8 +39,11 @@ from typing import (
     Any,
     Callable,
     Dict,
+    Generator,
     Iterable,
+    Iterator,
     List,
+    Mapping,
     Optional,
     Sequence,
     Tuple,
@@ -123,6 +128,50 @@ def _callable(value: Any, name: str) -> Any:
     return value
 
 
+#: ``response-*`` overrides: header name -> ``oss_response_header_t``.
+_RESPONSE_HEADERS = {
+    "content-type": 0,
+    "content-language": 1,
+    "expires": 2,
+    "cache-control": 3,
+    "content-disposition": 4,
+    "content-encoding": 5,
+}
+
+
+def _response_headers(value: Optional[Mapping[str, str]]) -> List[Tuple[int, bytes]]:
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise TypeError("response_headers must be a mapping of header name to value")
+    out = []
+    for name, v in value.items():
+        if not isinstance(name, str):
+            raise TypeError("response_headers names must be str, got %r" % (name,))
+        which = _RESPONSE_HEADERS.get(name.lower().replace("_", "-"))
+        if which is None:
+            raise ValueError(
+                "response_headers: %r cannot be overridden (only %s)" % (name, ", ".join(_RESPONSE_HEADERS))
+            )
+        out.append((which, _str(v, "response_headers[%r]" % name)))
+    return out
+
+
+def _expiry(value: Any) -> int:
+    """A presigned URL's expiry as Unix seconds: ``value`` seconds from now, or a datetime."""
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("expires: a datetime must be timezone-aware")
+        return _int(int(value.timestamp()), "expires", 1, _I64)
+    if isinstance(value, _dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("expires must be seconds (int/float/timedelta) or a datetime, got %r" % (value,))
+    if not value > 0:
+        raise ValueError("expires must be > 0 seconds from now, got %r" % (value,))
+    return _int(int(time.time() + value), "expires", 1, _I64)
+
+
 def _range(value: Any) -> Optional[Tuple[int, int]]:
     if value is None:
         return None
@@ -185,9 +234,13 @@ class _CallContext:
     """Per-call state shared by the trampolines: the callable, the first exception it raised,
     and how to cancel the C call."""
 
-    def __init__(self, lib: Library, progress: Optional[ProgressCallback]) -> None:
+    def __init__(
+        self, lib: Library, progress: Optional[ProgressCallback], bucket: str = "", key: str = ""
+    ) -> None:
         self.lib = lib
         self.progress = progress
+        self.bucket = bucket  # named in the error raised
+        self.key = key
         self.error: Optional[BaseException] = None
         self.chunks: List[bytes] = []
         self.cancelled = False
@@ -493,6 +546,8 @@ def _raise_for(
     """Frees ``err``; raises the callback's exception if one failed, else the OssError (with
     the credentials callable's exception as ``__cause__`` when that is what failed)."""
     e = take_error(ctx.lib, err)
+    if e is not None:
+        e._set_object(ctx.bucket, ctx.key)
     if e is not None and e.code == "InvalidCredentials" and creds is not None:
         cause = creds.last_error
         if cause is not None:
@@ -503,6 +558,97 @@ def _raise_for(
         raise ctx.error
     if e is not None:
         raise e
+
+
+# --------------------------------------------------------------------------------------------
+# GetObject read piece by piece (oss_object_stream_t)
+
+
+class ObjectStream(io.RawIOBase):
+    """One object (or range) read as a binary file: what :meth:`Client.get_object_stream`
+    returns. An :class:`io.RawIOBase`: ``read(n)``, ``readinto(buf)`` (straight into the
+    caller's buffer), ``readall()``, ``io.BufferedReader(stream)``, ``shutil.copyfileobj``;
+    plus :meth:`iter_chunks`, :attr:`meta` and :meth:`cancel`. A context manager; close it (or
+    let it be collected) to release its connection; it need not be read to the end.
+
+    One GET: a body cut mid-way is resumed where it stopped (pinned to the object's ETag, so a
+    change is :class:`ObjectChangedError`). A whole object's CRC64 is checked when its last byte
+    has been read: a mismatch is raised (:class:`CrcMismatchError`) by the read that would have
+    returned the end, never a silent EOF. Each read blocks until at least one byte is there
+    (Ctrl-C cancels it); reads are serialised. A later ``Client.open`` (a parallel, prefetching
+    reader) will return a file object with this same interface.
+    """
+
+    def __init__(self, lib: Library, handle: int, meta: "ObjectMeta", bucket: str, key: str) -> None:
+        super().__init__()
+        self._lib = lib
+        self._h: Optional[int] = handle
+        self._state = threading.Lock()  # guards _h against close (cancel under it is safe)
+        self._read_lock = threading.Lock()  # one read at a time; close waits for it
+        self.meta = meta
+        self.bucket = bucket
+        self.key = key
+        self.name = "oss://%s/%s" % (bucket, key)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        """Reads up to ``len(buffer)`` bytes into ``buffer``; 0 only at the end (after the
+        CRC64 check)."""
+        self._checkClosed()
+        view = memoryview(buffer).cast("B")
+        n = len(view)
+        if n == 0:
+            return 0
+        if view.readonly:
+            raise TypeError("readinto needs a writable buffer")
+        lib = self._lib
+        with self._read_lock:
+            h = self._h
+            if h is None:
+                raise ValueError("I/O operation on closed stream")
+            target = (ctypes.c_char * n).from_buffer(view)
+            got = ctypes.c_size_t()
+            ctx = _CallContext(lib, None, self.bucket, self.key)
+            ctx.set_cancel(lambda: lib.oss_object_stream_cancel(h))
+            err = _run_blocking(
+                lambda: lib.oss_object_stream_read(h, ctypes.addressof(target), n, byref(got)), ctx, None
+            )
+            _raise_for(ctx, err)
+            return int(got.value)
+
+    def iter_chunks(self, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+        """The rest of the object as pieces of at most ``chunk_size`` bytes."""
+        size = _int(chunk_size, "chunk_size", 1, 1 << 31)
+        buf = bytearray(size)
+        while True:
+            n = self.readinto(buf)
+            if not n:
+                return
+            yield bytes(buf[:n])
+
+    def cancel(self) -> None:
+        """Makes a running read and every later one raise :class:`CancelledError`; from any
+        thread."""
+        with self._state:
+            if self._h is not None:
+                self._lib.oss_object_stream_cancel(self._h)
+
+    def close(self) -> None:
+        """Releases the connection; a read running in another thread is cancelled first."""
+        with self._state:
+            if self._h is not None and self._read_lock.locked():
+                self._lib.oss_object_stream_cancel(self._h)
+        with self._read_lock:
+            with self._state:
+                h, self._h = self._h, None
+            if h:
+                self._lib.oss_object_stream_free(h)
+        super().close()
+
+    def __repr__(self) -> str:
+        return "<oss_ffi.ObjectStream %s%s>" % (self.name, " closed" if self.closed else "")
 
 
 # --------------------------------------------------------------------------------------------
@@ -597,6 +743,7 @@ class Transfer:
         self._token: Optional[bytes] = None
         self._callback_thread: Optional[int] = None  # the thread running our progress callable
         self._pid = os.getpid()  # the process whose library threads run it
+        self._object: Tuple[str, str] = ("", "")  # (bucket, key), named in its error
 
     # -- the handle: C calls on it never run under the lock and never overlap its free -------
 
@@ -637,7 +784,9 @@ class Transfer:
             meta = c_void_p()
             err = lib.oss_transfer_result(ptr, byref(meta))
             if err:
-                self._error = take_error(lib, err)
+                self._error = e = take_error(lib, err)
+                if isinstance(e, OssError):
+                    e._set_object(*self._object)
             else:
                 try:
                     self._meta = ObjectMeta._take(lib, meta.value)
@@ -648,7 +797,7 @@ class Transfer:
                 e = take_error(lib, lib.oss_transfer_take_resume_token(ptr, byref(buf), byref(n)))
                 if e is None:
                     try:
-                        self._token = ctypes.string_at(buf.value, n.value) if n.value else b""
+                        self._token = ctypes.string_at(buf.value, n.value) if n.value and buf.value else b""
                     finally:
                         lib.oss_bytes_free(buf, n)
                 elif self._error is None:
@@ -880,7 +1029,7 @@ class Transfer:
         await self._ended_async()
         return self._outcome()
 
-    def __await__(self) -> Any:
+    def __await__(self) -> Generator[Any, None, ObjectMeta]:
         return self._await().__await__()
 
     def __repr__(self) -> str:
@@ -1022,7 +1171,10 @@ class Client:
             request (rotating STS credentials; it runs on a library thread); or a cloud source:
             :class:`DefaultChain`, :class:`Profile`, :class:`EcsRamRole`, :class:`OidcRole`,
             :class:`RamRoleArn` (fetched and refreshed by the library).
-        region: the V4 signing region, e.g. ``"cn-hangzhou"`` (required for V4).
+        region: the V4 signing region, e.g. ``"cn-hangzhou"``. None: the region the endpoint
+            names (``oss-<region>[-internal].aliyuncs.com``, also after ``<bucket>.``); any
+            other endpoint (an IP, a CNAME, ``oss-accelerate``, which serves every region) has
+            none, and every V4 call then fails with :class:`InvalidArgumentError` saying so.
         signature_version: ``"v4"`` (OSS4-HMAC-SHA256) or ``"v1"`` (HMAC-SHA1).
         **config: ``max_connections``, ``connect_timeout_ms``, ``request_timeout_ms`` (idle),
             ``call_timeout_ms`` (a deadline for every whole call, retries included; 0/None:
@@ -1054,8 +1206,6 @@ class Client:
         if not isinstance(signature_version, str) or signature_version.lower() not in ("v1", "v4"):
             raise ValueError("signature_version must be 'v1' or 'v4', got %r" % (signature_version,))
         sig = 1 if signature_version.lower() == "v4" else 0
-        if sig == 1 and not region:
-            raise ValueError("signature_version='v4' needs a region (e.g. region='cn-hangzhou')")
         static = None
         source = credentials if isinstance(credentials, CredentialsSource) else None
         if credentials is not None and source is None and not callable(credentials):
@@ -1130,6 +1280,65 @@ class Client:
             check(self._lib, self._lib.oss_client_set_region(h, _str(region, "region")))
         finally:
             self._lib.oss_client_free(h)
+
+    def presign(
+        self,
+        bucket: str,
+        key: str,
+        expires: Union[int, float, _dt.timedelta, _dt.datetime] = 3600,
+        *,
+        version_id: Optional[str] = None,
+        response_headers: Optional[Mapping[str, str]] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+    ) -> str:
+        """A presigned GET URL of the object (``oss_client_presign_get_object``): anyone with it
+        can read the object with a plain HTTP GET until it expires. Signed locally with the
+        client's credentials, signature version and addressing; nothing is sent.
+
+        ``expires``: seconds from now (a number or ``timedelta``, > 0), or an aware ``datetime``
+        (the moment it expires). ``response_headers``: overrides of the answer's headers, keyed
+        ``Content-Type``, ``Content-Language``, ``Expires``, ``Cache-Control``,
+        ``Content-Disposition``, ``Content-Encoding`` (any case, ``_`` for ``-``).
+        ``version_id``, ``traffic_limit`` and ``request_payer`` go into the URL and its
+        signature. Raises :class:`InvalidArgumentError` for an invalid bucket/key or V4 without
+        a region."""
+        lib = self._lib
+        fn = lib.oss_client_presign_get_object
+        if fn is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_presign_get_object: update it")
+        at = _expiry(expires)
+        overrides = _response_headers(response_headers)
+        req = self._object_request(
+            bucket, key, version_id, None, None, None, None, None, traffic_limit, request_payer
+        )
+        url = c_void_p()
+        h: Optional[int] = None
+        try:
+            for which, value in overrides:
+                check(lib, lib.oss_get_object_request_set_response_header(req, which, value))
+            h = self._ref()
+            e = take_error(lib, fn(h, req, at, byref(url)))
+            if e is not None:
+                e._set_object(bucket, key)
+                raise e
+            return ctypes.string_at(url.value).decode("utf-8") if url.value else ""
+        finally:
+            lib.oss_string_free(url)
+            if h is not None:
+                lib.oss_client_free(h)
+            lib.oss_get_object_request_free(req)
+
+    def generate_presigned_url(
+        self,
+        bucket: str,
+        key: str,
+        expires: Union[int, float, _dt.timedelta, _dt.datetime] = 3600,
+        **options: Any,
+    ) -> str:
+        """:meth:`presign` under the name the other SDKs use (the C++ SDK's
+        ``GeneratePresignedUrl``)."""
+        return self.presign(bucket, key, expires, **options)
 
     def disable_requests(self) -> None:
         """Aborts every request of this client in flight and refuses new ones until
@@ -1212,7 +1421,7 @@ class Client:
             if_none_match, if_modified_since, if_unmodified_since, verify_on_resume, direct_io,
             traffic_limit, request_payer, throughput_target,
         )
-        ctx = _CallContext(lib, progress)
+        ctx = _CallContext(lib, progress, bucket, key)
         ctx_key = _register(ctx)
         h: Optional[int] = None
         meta = c_void_p()
@@ -1420,7 +1629,7 @@ class Client:
         )
         lib = self._lib
         meta = self._object_call(
-            req, _CallContext(lib, None), lambda c, r, m: lib.oss_client_head_object(c, r, m), None
+            req, _CallContext(lib, None, bucket, key), lambda c, r, m: lib.oss_client_head_object(c, r, m), None
         )
         assert meta is not None
         return meta
@@ -1434,7 +1643,7 @@ class Client:
         )
         lib = self._lib
         meta = self._object_call(
-            req, _CallContext(lib, None), lambda c, r, m: lib.oss_client_get_object_meta(c, r, m), None
+            req, _CallContext(lib, None, bucket, key), lambda c, r, m: lib.oss_client_get_object_meta(c, r, m), None
         )
         assert meta is not None
         return meta
@@ -1487,7 +1696,7 @@ class Client:
             if_unmodified_since, traffic_limit, request_payer,
         )
         lib = self._lib
-        ctx = _CallContext(lib, progress)
+        ctx = _CallContext(lib, progress, bucket, key)
         ctx_key = _register(ctx)  # the write callback's user data
         try:
             meta = self._object_call(
@@ -1500,6 +1709,48 @@ class Client:
             _unregister(ctx_key)
         assert meta is not None
         return b"".join(ctx.chunks), meta
+
+    def get_object_stream(
+        self,
+        bucket: str,
+        key: str,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        traffic_limit: Optional[int] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> ObjectStream:
+        """GetObject as a file object to read from (:class:`ObjectStream`, an
+        :class:`io.RawIOBase`), for objects too big for :meth:`get_object`'s memory and not
+        wanted in a file. Sends the request and checks the answer's headers (a missing object
+        raises :class:`NoSuchKeyError` here); the body is read by the caller. ``cancel_event``
+        applies to this opening only (use :meth:`ObjectStream.cancel` later)."""
+        lib = self._lib
+        if lib.oss_client_get_object_stream_open is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_get_object_stream_open: update it")
+        req = self._object_request(
+            bucket, key, version_id, range, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, traffic_limit, request_payer,
+        )
+        out = c_void_p()
+        try:
+            meta = self._object_call(
+                req,
+                _CallContext(lib, None, bucket, key),
+                lambda c, r, m: lib.oss_client_get_object_stream_open(c, r, byref(out), m),
+                cancel_event,
+            )
+        except BaseException:
+            # e.g. Ctrl-C that arrived as C returned an open stream: nobody else will free it
+            lib.oss_object_stream_free(out)
+            raise
+        assert meta is not None and out.value
+        return ObjectStream(lib, int(out.value), meta, bucket, key)
 
     def get_object_to_file(
         self,
@@ -1529,7 +1780,7 @@ class Client:
         lib = self._lib
         meta = self._object_call(
             req,
-            _CallContext(lib, progress),
+            _CallContext(lib, progress, bucket, key),
             lambda c, r, m: lib.oss_client_get_object_to_file(c, r, path_b, m),
             cancel_event,
         )
@@ -1540,7 +1791,12 @@ class Client:
     # -- asynchronous transfers ----------------------------------------------------------------
 
     def _start(
-        self, pausable: bool, progress: Optional[ProgressCallback], set_progress: Any, start: Any
+        self,
+        pausable: bool,
+        progress: Optional[ProgressCallback],
+        set_progress: Any,
+        start: Any,
+        object_: Tuple[str, str] = ("", ""),
     ) -> Transfer:
         """Registers a :class:`Transfer`, sets the abortable progress trampoline through
         ``set_progress(cb, key, free)`` when ``progress`` is given, and calls
@@ -1548,6 +1804,7 @@ class Client:
         lib = self._lib
         t = Transfer(lib, pausable)
         t._progress = progress
+        t._object = object_
         if progress is not None:
             pkey = _register(t)
             err = set_progress(_PROGRESS_ABORTABLE, pkey, _FREE)
@@ -1607,6 +1864,7 @@ class Client:
                 progress,
                 lambda cb, k, f: lib.oss_download_request_set_progress_abortable(req, cb, k, f),
                 lambda c, d, k, f, o: lib.oss_client_start_resumable_download(c, req, d, k, f, o),
+                (bucket, key),
             )
         finally:
             lib.oss_download_request_free(req)  # the transfer has its own copy
@@ -1716,6 +1974,7 @@ class Client:
                 progress,
                 lambda cb, k, f: lib.oss_get_object_request_set_progress_abortable(req, cb, k, f),
                 lambda c, d, k, f, o: lib.oss_client_start_get_object_to_file(c, req, path_b, d, k, f, o),
+                (bucket, key),
             )
         finally:
             lib.oss_get_object_request_free(req)

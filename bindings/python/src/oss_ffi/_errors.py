@@ -1,9 +1,19 @@
-"""``OssError`` and its per-kind subclasses, built from (and freeing) ``oss_error_t``."""
+"""``OssError`` and its per-kind subclasses, built from (and freeing) ``oss_error_t``.
+
+Each class is also the built-in exception that fits it, so that generic handlers work:
+:class:`TimeoutError` is a :class:`builtins.TimeoutError`, :class:`LocalIOError` an
+:class:`OSError` (``errno``, ``strerror``, ``filename`` where the library said them),
+:class:`NoSuchKeyError` a :class:`FileNotFoundError`, :class:`InvalidArgumentError` a
+:class:`ValueError`. They print as ``oss_ffi.<Name>``.
+"""
 
 from __future__ import annotations
 
+import builtins
 import enum
-from typing import Dict, Optional, Type
+import errno as _errno
+import re
+from typing import Any, Dict, Optional, Tuple, Type
 
 from ._lib import Library
 
@@ -39,7 +49,12 @@ class OssError(Exception):
         host: the host the failing request went to ("" when none).
         http_status: the HTTP status of the failing answer (0 when none).
         ec: the server's ``EC`` detail code ("" when none).
+        bucket, key: the object the failing call was about ("" when the call named none, e.g.
+            :meth:`Client.resume`, whose token names it).
     """
+
+    bucket: str = ""
+    key: str = ""
 
     def __init__(
         self,
@@ -81,23 +96,23 @@ class OssError(Exception):
             self.http_status,
         )
 
-    def __reduce__(self):  # type: ignore[no-untyped-def]
-        return (
-            type(self),
-            (
-                self.kind,
-                self.code,
-                self.message,
-                self.request_id,
-                self.host,
-                self.http_status,
-                self.ec,
-            ),
-        )
+    def _set_object(self, bucket: str, key: str) -> None:
+        """Records the object the failing call was about."""
+        self.bucket = bucket
+        self.key = key
+
+    def __reduce__(self) -> Tuple[Any, ...]:
+        args = (self.kind, self.code, self.message, self.request_id, self.host, self.http_status, self.ec)
+        return (type(self), args, {"bucket": self.bucket, "key": self.key})
+
+    def __setstate__(self, state: Optional[Dict[str, Any]]) -> None:
+        state = state or {}
+        self._set_object(state.get("bucket", ""), state.get("key", ""))
 
 
-class InvalidArgumentError(OssError):
-    """Bad parameters (also NULL argument, invalid UTF-8); nothing was sent."""
+class InvalidArgumentError(OssError, ValueError):
+    """Bad parameters (also NULL argument, invalid UTF-8, signature V4 without a region);
+    nothing was sent. Also a :class:`ValueError`."""
 
 
 class ServerError(OssError):
@@ -108,8 +123,27 @@ class TransportError(OssError):
     """Connecting, sending or receiving failed after all retries."""
 
 
-class TimeoutError(OssError):  # noqa: A001 - deliberately scoped: oss_ffi.TimeoutError
-    """No data arrived within the request timeout after all retries."""
+class NoSuchKeyError(ServerError, FileNotFoundError):
+    """The object does not exist (``code == "NoSuchKey"``, HTTP 404): a :class:`ServerError`
+    and a :class:`FileNotFoundError` (``errno.ENOENT``, ``filename`` ``"oss://bucket/key"``).
+
+    Deliberately not a :class:`KeyError`: the client is not a mapping, and a ``KeyError``
+    handler around dictionary lookups should not swallow a missing remote object."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.errno = _errno.ENOENT
+        self.strerror = self.message
+
+    def _set_object(self, bucket: str, key: str) -> None:
+        super()._set_object(bucket, key)
+        if bucket or key:
+            self.filename = "oss://%s/%s" % (bucket, key)
+
+
+class TimeoutError(OssError, builtins.TimeoutError):  # noqa: A001 - oss_ffi.TimeoutError
+    """No data arrived within the request timeout after all retries, or the call's deadline
+    (``call_timeout_ms``) passed. Also a :class:`builtins.TimeoutError`."""
 
 
 class CrcMismatchError(OssError):
@@ -120,8 +154,23 @@ class CancelledError(OssError):
     """Cancelled (by the caller, ``Client.disable_requests`` or shutdown); resumable."""
 
 
-class LocalIOError(OssError):
-    """A local file-system operation failed."""
+#: The library's local I/O messages: ``<what> '<path>': <reason> (os error <n>)``.
+_IO_MESSAGE = re.compile(r"^[^']*'(?P<path>.*)': (?P<reason>.*?)(?: \(os error (?P<errno>\d+)\))?$", re.S)
+
+
+class LocalIOError(OssError, OSError):
+    """A local file-system operation failed. Also an :class:`OSError`: ``errno`` and
+    ``filename`` are set when the library's message names them (``None`` otherwise),
+    ``strerror`` is the reason."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        m = _IO_MESSAGE.match(self.message)
+        self.strerror = m.group("reason") if m else self.message
+        if m:
+            self.filename = m.group("path")
+            if m.group("errno"):
+                self.errno = int(m.group("errno"))
 
 
 class ObjectChangedError(OssError):
@@ -139,6 +188,13 @@ class BusyError(OssError):
 class PanicError(OssError):
     """A bug in the library (a caught panic)."""
 
+
+for _cls in (
+    OssError, InvalidArgumentError, ServerError, NoSuchKeyError, TransportError, TimeoutError,
+    CrcMismatchError, CancelledError, LocalIOError, ObjectChangedError, NotInitializedError,
+    BusyError, PanicError,
+):
+    _cls.__module__ = "oss_ffi"  # tracebacks say oss_ffi.TimeoutError, not oss_ffi._errors...
 
 _CLASSES: Dict[int, Type[OssError]] = {
     ErrorKind.INVALID_ARGUMENT: InvalidArgumentError,
@@ -175,9 +231,12 @@ def take_error(lib: Library, err: Optional[int]) -> Optional[OssError]:
             ErrorKind(raw_kind) if raw_kind in ErrorKind._value2member_map_ else raw_kind
         )
         cls = _CLASSES.get(kind, OssError)
+        code = _s(lib.oss_error_code(err))
+        if cls is ServerError and code == "NoSuchKey":
+            cls = NoSuchKeyError
         return cls(
             kind,
-            _s(lib.oss_error_code(err)),
+            code,
             _s(lib.oss_error_message(err)),
             _s(lib.oss_error_request_id(err)),
             _s(lib.oss_error_host(err)),

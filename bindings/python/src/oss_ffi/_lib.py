@@ -24,7 +24,7 @@ from ctypes import (
     c_uint64,
     c_void_p,
 )
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 #: The ABI this binding was written for: the library's major.minor must be exactly this.
 ABI_VERSION: Tuple[int, int] = (0, 1)
@@ -59,7 +59,7 @@ class TransferStatusC(ctypes.Structure):
 
 
 # name: (restype, argtypes)
-_PROTOTYPES = {
+_PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     # sdk
     "oss_version": (c_char_p, []),
     "oss_initialize_sdk": (_err_p, []),
@@ -226,7 +226,7 @@ _PROTOTYPES = {
 }
 
 #: Symbols added in a later 0.1.x patch; the binding works without them (less cancellable).
-_OPTIONAL = {
+_OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_get_object_request_cancel": (None, [c_void_p]),
     # the asynchronous API (oss_transfer_t), issue 16
     "oss_get_object_request_set_progress_abortable": (
@@ -262,6 +262,20 @@ _OPTIONAL = {
     "oss_bytes_free": (None, [c_void_p, c_size_t]),
     "oss_transfer_clone": (c_void_p, [c_void_p]),
     "oss_transfer_free": (None, [c_void_p]),
+    # presigned URLs: char * out, freed with oss_string_free (so c_void_p, not c_char_p)
+    "oss_client_presign_get_object": (
+        _err_p,
+        [c_void_p, c_void_p, c_int64, POINTER(c_void_p)],
+    ),
+    "oss_string_free": (None, [c_void_p]),
+    # GetObject read piece by piece (oss_object_stream_t)
+    "oss_client_get_object_stream_open": (
+        _err_p,
+        [c_void_p, c_void_p, POINTER(c_void_p), POINTER(c_void_p)],
+    ),
+    "oss_object_stream_read": (_err_p, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "oss_object_stream_cancel": (None, [c_void_p]),
+    "oss_object_stream_free": (None, [c_void_p]),
 }
 
 
@@ -292,6 +306,10 @@ class IncompatibleLibraryError(ImportError):
         )
 
 
+for _cls in (LibraryNotFoundError, IncompatibleLibraryError):
+    _cls.__module__ = "oss_ffi"
+
+
 def parse_version(version: str) -> Tuple[int, int, int]:
     """``"0.1.0"`` -> ``(0, 1, 0)``; anything after the patch number (``-rc1``) is ignored."""
     parts = version.split(".")
@@ -315,26 +333,33 @@ def check_version(path: str, version: str) -> None:
         raise IncompatibleLibraryError(path, version)
 
 
-def _candidates(path: Optional[Union[str, "os.PathLike[str]"]]) -> List[Tuple[str, str]]:
-    """(candidate, where it came from), in the order they are tried."""
+def _find_library() -> str:
+    """``ctypes.util.find_library("oss_ffi")``, or "" when it finds nothing. It runs programs
+    (``/sbin/ldconfig``, ``gcc``/``cc``, ``ld``, ``objdump``, found on ``$PATH``), so it is only
+    called once every earlier candidate failed to load."""
+    return ctypes.util.find_library("oss_ffi") or ""
+
+
+def _candidates(
+    path: Optional[Union[str, "os.PathLike[str]"]],
+) -> Iterator[Tuple[Callable[[], str], str]]:
+    """(candidate, where it came from), in the order they are tried. A candidate is a function
+    giving the path, called only when that candidate's turn comes: loading the bundled copy or
+    ``$OSS_FFI_LIBRARY`` runs no other program (``find_library`` would spawn several)."""
     if path is not None:
-        return [(os.fspath(path), "explicit path")]
-    out: List[Tuple[str, str]] = []
+        explicit = os.fspath(path)
+        yield (lambda: explicit), "explicit path"
+        return
     env = os.environ.get(LIBRARY_ENV)
     if env:
-        out.append((env, "$" + LIBRARY_ENV))
+        yield (lambda: env), "$" + LIBRARY_ENV
     # The copy a wheel build put inside the package; absent from a source tree or a package
     # installed without it (then the dlopen failure says "No such file").
-    out.append((BUNDLED_PATH, "bundled copy in the package"))
-    found = ctypes.util.find_library("oss_ffi")
-    if found:
-        out.append((found, 'ctypes.util.find_library("oss_ffi")'))
-    else:
-        out.append(("", 'ctypes.util.find_library("oss_ffi")'))
-    out.append((SONAME, "dynamic loader search"))
+    yield (lambda: BUNDLED_PATH), "bundled copy in the package"
+    yield _find_library, 'ctypes.util.find_library("oss_ffi")'
+    yield (lambda: SONAME), "dynamic loader search"
     if sys.platform == "darwin":
-        out.append(("liboss_ffi.dylib", "dynamic loader search"))
-    return out
+        yield (lambda: "liboss_ffi.dylib"), "dynamic loader search"
 
 
 class Library:
@@ -372,7 +397,10 @@ def load_library(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> Libra
     Search order: ``path`` when given (nothing else is tried); else ``$OSS_FFI_LIBRARY``, then
     the copy bundled in the package by the wheel build (:data:`BUNDLED_PATH`), then
     ``ctypes.util.find_library("oss_ffi")``, then the soname ``liboss_ffi.so.0.1`` through the
-    dynamic loader; a candidate that does not load is skipped. Raises :class:`LibraryNotFoundError` naming every candidate tried, or
+    dynamic loader; a candidate that does not load is skipped. ``find_library`` runs programs
+    (ldconfig, gcc, ld, objdump): it is reached only when every candidate before it failed, so
+    loading an explicit path, ``$OSS_FFI_LIBRARY`` or the bundled copy starts no process.
+    Raises :class:`LibraryNotFoundError` naming every candidate tried, or
     :class:`IncompatibleLibraryError` when the library's major.minor is not 0.1. Calling it
     again returns the library already loaded (a different explicit path is an error).
     """
@@ -388,7 +416,8 @@ def load_library(path: Optional[Union[str, "os.PathLike[str]"]] = None) -> Libra
                 )
             return _library
         tried: List[Tuple[str, str]] = []
-        for cand, source in _candidates(path):
+        for get_candidate, source in _candidates(path):
+            cand = get_candidate()
             if not cand:
                 tried.append(("(nothing)", source + " found nothing"))
                 continue
