@@ -2,7 +2,7 @@
  * the local OSS server, and the error objects for NoSuchKey, a wrong secret, a NULL argument,
  * invalid UTF-8 and an unreachable endpoint. Run by tests/c_api.rs with:
  *   OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY, OSS_TEST_SIZE, OSS_TEST_CRC, OSS_TEST_DIR,
- *   OSS_TEST_AK, OSS_TEST_SK. Prints one line per check; exits non-zero on the first failure. */
+ *   OSS_TEST_AK, OSS_TEST_SK, OSS_TEST_RO_DIR (a directory no file can be created in). Prints one line per check; exits non-zero on the first failure. */
 #include "check.h"
 #include "oss_ffi.h"
 
@@ -177,6 +177,24 @@ static void head_and_get(const oss_client_t *client, const char *label) {
         CHECK(file_crc(path, &size) == want_crc && size == want_size, "%s resumable content", label);
         CHECK(oss_object_meta_content_length(meta) == want_size, "%s resumable meta", label);
         oss_object_meta_free(meta);
+        meta = NULL;
+        oss_download_request_free(dl);
+        dl = NULL;
+
+        /* A checkpoint directory nothing can be created in (a read-only mount made by the
+         * harness): IOError at the start, naming the directory; no file written. */
+        snprintf(path, sizeof path, "%s/ro-checkpoint-%s.bin", dir, label);
+        CHECK(oss_download_request_new(bucket, key, path, &dl) == NULL, "download request");
+        CHECK(oss_download_request_set_checkpoint_dir(dl, env("OSS_TEST_RO_DIR")) == NULL, "checkpoint dir");
+        err = oss_client_resumable_download_object(client, dl, &meta);
+        CHECK(err && strstr(oss_error_message(err), "cannot hold a checkpoint") &&
+                  strstr(oss_error_message(err), env("OSS_TEST_RO_DIR")),
+              "%s read-only checkpoint dir message: %s", label, oss_error_message(err));
+        expect_error("read-only checkpoint dir", err, OSS_ERROR_KIND_IO, "IOError", 0);
+        CHECK(meta == NULL, "%s read-only checkpoint dir: meta_out untouched", label);
+        oss_object_meta_free(meta);
+        meta = NULL;
+        CHECK(file_crc(path, &size) == 0 && size == -1, "%s read-only checkpoint dir: no file", label);
         oss_download_request_free(dl);
     }
     printf("%s: head, get, range and resumable download ok\n", label);

@@ -317,6 +317,16 @@ int main()
         oss::DownloadObjectRequest bad3(bucket, key, dir + "/bad.bin", dir + "/no-such-dir");
         g = client.ResumableDownloadObject(bad3);
         CHECK(!g.isSuccess() && g.error().Code() == "ValidateError", "checkpoint dir: " + describe(g));
+        // A checkpoint directory nothing can be created in (a read-only mount made by the
+        // harness): IOError at the start, naming the directory; no file written.
+        const std::string roDir = env("OSS_TEST_RO_DIR");
+        oss::DownloadObjectRequest roCkpt(bucket, key, dir + "/ro-checkpoint.bin", roDir);
+        g = client.ResumableDownloadObject(roCkpt);
+        CHECK(!g.isSuccess() && g.error().Code() == "IOError" &&
+                  g.error().Message().find("cannot hold a checkpoint") != std::string::npos &&
+                  g.error().Message().find(roDir) != std::string::npos,
+              "read-only checkpoint dir: " + describe(g));
+        CHECK(!std::ifstream((dir + "/ro-checkpoint.bin").c_str()), "read-only checkpoint dir: no file");
         oss::DownloadObjectRequest bad4("Bad_Bucket", key, dir + "/bad.bin");
         g = client.ResumableDownloadObject(bad4);
         CHECK(!g.isSuccess() && g.error().Code() == "ValidateError", "bucket: " + describe(g));
