@@ -1,4 +1,5 @@
-//! The reqwest client of a configuration: connection pool, timeouts, proxy, HTTP/1.1 only, and
+//! The reqwest client of a configuration: connection pool, timeouts, proxy (configured, else from
+//! the environment as libcurl reads it: `env_proxy`), HTTP/1.1 only, and
 //! TLS through rustls (pure Rust, no system OpenSSL to match at build or run time; system roots
 //! via rustls-native-certs, plus `caFile` / `caPath` bundles).
 
@@ -7,7 +8,19 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
+use super::env_proxy::EnvProxies;
 use super::failure::error_chain;
+
+/// A proxy URL for the log: without its user and password.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
 
 /// Builds the reqwest client for a configuration.
 pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
@@ -22,7 +35,22 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         .redirect(reqwest::redirect::Policy::none())
         .danger_accept_invalid_certs(!config.verify_tls);
     if config.proxy.host.is_empty() {
+        // reqwest's own reading of the environment differs from libcurl's (it honours upper-case
+        // HTTP_PROXY, NO_PROXY entries match differently): off, and ours instead.
         b = b.no_proxy();
+        if let Some(env) = EnvProxies::from_env() {
+            crate::log::log(crate::log::Level::Info, || {
+                format!(
+                    "proxies from the environment: http {}, https {}",
+                    env.http.as_deref().map_or("none".into(), redact),
+                    env.https.as_deref().map_or("none".into(), redact)
+                )
+            });
+            b = b.proxy(reqwest::Proxy::custom(move |url| {
+                env.proxy_for(url.scheme(), url.host_str()?)
+                    .map(str::to_string)
+            }));
+        }
     } else {
         let scheme = if config.proxy.scheme.is_empty() {
             "http"

@@ -14,6 +14,7 @@ use crate::log::{self, Level};
 use crate::sign::{self, SignableRequest};
 
 mod body;
+mod env_proxy;
 pub(crate) mod error_response;
 mod failure;
 mod http_client;
