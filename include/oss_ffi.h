@@ -786,6 +786,38 @@ const char *oss_error_host(const oss_error_t *err);
 const char *oss_error_ec(const oss_error_t *err);
 
 /**
+ * The bucket of the request that failed ("" when the error is not of a request for an object,
+ * and for NULL). Borrowed until `oss_error_free`.
+ *
+ * Ownership: borrowed from `err`. Threads: any (the error is immutable).
+ *
+ * # Safety
+ * `err` must be NULL or an error returned by this library and not yet freed.
+ */
+const char *oss_error_bucket(const oss_error_t *err);
+
+/**
+ * The object key of the request that failed ("" when the error is not of a request for an
+ * object, and for NULL). Borrowed until `oss_error_free`. The key as given, which may hold any
+ * character: escape it before printing it to a terminal.
+ *
+ * Ownership: borrowed from `err`. Threads: any (the error is immutable).
+ *
+ * # Safety
+ * `err` must be NULL or an error returned by this library and not yet freed.
+ */
+const char *oss_error_key(const oss_error_t *err);
+
+/**
+ * The name of an error kind as written in this header (`"OSS_ERROR_KIND_SERVER"`...), for
+ * logs and messages; `"OSS_ERROR_KIND_UNKNOWN"` for a value that is not a kind (any integer may
+ * be passed).
+ *
+ * Ownership: a static string, never freed. Threads: any.
+ */
+const char *oss_error_kind_name(uint32_t kind);
+
+/**
  * The HTTP status of the failing answer; 0 when there was none (and for NULL).
  *
  * # Safety

@@ -295,8 +295,19 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     CHECK(oss_error_host(NULL) != NULL, "host(NULL)");
     CHECK(oss_error_ec(NULL) != NULL, "ec(NULL)");
     CHECK(oss_error_http_status(NULL) == 0, "http_status(NULL)");
+    CHECK(oss_error_bucket(NULL) != NULL && oss_error_bucket(NULL)[0] == '\0', "bucket(NULL)");
+    CHECK(oss_error_key(NULL) != NULL && oss_error_key(NULL)[0] == '\0', "key(NULL)");
     oss_error_free(NULL);
-    bad_inputs += 8;
+    bad_inputs += 10;
+
+    /* kind names: every kind named, any other value (out of range, negative cast) "UNKNOWN" */
+    CHECK(strcmp(oss_error_kind_name(OSS_ERROR_KIND_SERVER), "OSS_ERROR_KIND_SERVER") == 0, "kind name");
+    CHECK(strcmp(oss_error_kind_name(OSS_ERROR_KIND_NONE), "OSS_ERROR_KIND_NONE") == 0, "kind name none");
+    CHECK(strcmp(oss_error_kind_name(OSS_ERROR_KIND_PANIC), "OSS_ERROR_KIND_PANIC") == 0, "kind name panic");
+    CHECK(strcmp(oss_error_kind_name(14), "OSS_ERROR_KIND_UNKNOWN") == 0, "kind name 14");
+    CHECK(strcmp(oss_error_kind_name(UINT32_MAX), "OSS_ERROR_KIND_UNKNOWN") == 0, "kind name max");
+    CHECK(strcmp(oss_error_kind_name((uint32_t)-1), "OSS_ERROR_KIND_UNKNOWN") == 0, "kind name -1");
+    bad_inputs += 3;
 
     /* object meta: getters on NULL, NULL outs */
     CHECK(oss_object_meta_content_length(NULL) <= 0, "content_length(NULL)");

@@ -66,11 +66,15 @@ public:
 
 static std::mutex logMutex;
 static int logLines = 0;
+// Lines that do not end in exactly one newline (the official SDK's callback gets each line with
+// one "\n" at its end, as std::endl writes it).
+static int logLinesMisended = 0;
 static void onLog(oss::LogLevel, const std::string &line)
 {
     std::lock_guard<std::mutex> lock(logMutex);
-    (void)line;
     ++logLines;
+    const size_t n = line.size();
+    if (n < 2 || line[n - 1] != '\n' || line[n - 2] == '\n') ++logLinesMisended;
 }
 
 struct ProgressRecord {
@@ -363,6 +367,13 @@ int main()
 
     oss::SetLogCallback(nullptr);
     oss::SetLogLevel(oss::LogOff);
+    {
+        std::lock_guard<std::mutex> lock(logMutex);
+        CHECK(logLines > 0, "the log callback was called");
+        CHECK(logLinesMisended == 0, "log lines end with one newline, as the official SDK's: " +
+                                         std::to_string(logLinesMisended) + " of " + std::to_string(logLines) +
+                                         " do not");
+    }
     oss::ShutdownSdk();
     CHECK(!oss::IsSdkInitialized(), "shut down");
     {
