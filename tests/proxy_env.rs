@@ -195,6 +195,13 @@ struct Case<'a> {
     proxied: bool,
 }
 
+impl Case<'_> {
+    /// Whether the proxy URL carries `puser:ppass@` (then every forwarded request must send it).
+    fn with_auth(&self) -> bool {
+        self.env.iter().any(|(_, v)| v.contains("puser:ppass@"))
+    }
+}
+
 #[test]
 fn proxies_from_the_environment_are_used_as_libcurl_uses_them() {
     let tmp = tempfile::tempdir().unwrap();
@@ -227,6 +234,12 @@ fn proxies_from_the_environment_are_used_as_libcurl_uses_them() {
             what: "a proxy without a scheme is http://",
             tls: false,
             env: vec![("http_proxy", p().replace("http://", ""))],
+            proxied: true,
+        },
+        Case {
+            what: "user and password in http_proxy: Proxy-Authorization",
+            tls: false,
+            env: vec![("http_proxy", p().replace("http://", "http://puser:ppass@"))],
             proxied: true,
         },
         Case {
@@ -287,6 +300,7 @@ fn proxies_from_the_environment_are_used_as_libcurl_uses_them() {
         let before = (
             counts.forwarded.load(Ordering::SeqCst),
             counts.tunnelled.load(Ordering::SeqCst),
+            counts.authorized.load(Ordering::SeqCst),
         );
         let mut cmd = Command::new(std::env::current_exe().unwrap());
         cmd.args([
@@ -330,6 +344,9 @@ fn proxies_from_the_environment_are_used_as_libcurl_uses_them() {
         );
         let other = if case.tls { forwarded } else { tunnelled };
         assert_eq!(other, 0, "{}", case.what);
+        let authorized = counts.authorized.load(Ordering::SeqCst) - before.2;
+        let expected = if case.with_auth() { forwarded } else { 0 };
+        assert_eq!(authorized, expected, "{}: Proxy-Authorization", case.what);
     }
 }
 

@@ -52,17 +52,7 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
             }));
         }
     } else {
-        let scheme = if config.proxy.scheme.is_empty() {
-            "http"
-        } else {
-            config.proxy.scheme.as_str()
-        };
-        let port = if config.proxy.port == 0 {
-            String::new()
-        } else {
-            format!(":{}", config.proxy.port)
-        };
-        let url = format!("{scheme}://{}{port}", config.proxy.host);
+        let url = configured_proxy_url(&config.proxy);
         let mut proxy = reqwest::Proxy::all(&url)
             .map_err(|e| Error::validate(format!("invalid proxy '{url}': {e}")))?;
         if !config.proxy.username.is_empty() {
@@ -75,6 +65,25 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
     }
     b.build()
         .map_err(|e| Error::validate(format!("cannot build the HTTP client: {}", error_chain(&e))))
+}
+
+/// The URL of a configured proxy: `scheme://host[:port]`, an IPv6 address in brackets.
+fn configured_proxy_url(p: &crate::config::Proxy) -> String {
+    let scheme = if p.scheme.is_empty() {
+        "http"
+    } else {
+        p.scheme.as_str()
+    };
+    let port = if p.port == 0 {
+        String::new()
+    } else {
+        format!(":{}", p.port)
+    };
+    if p.host.contains(':') && !p.host.starts_with('[') {
+        format!("{scheme}://[{}]{port}", p.host)
+    } else {
+        format!("{scheme}://{}{port}", p.host)
+    }
 }
 
 fn load_ca_certificates(config: &Config) -> Result<Vec<reqwest::Certificate>> {
@@ -111,4 +120,45 @@ fn load_ca_certificates(config: &Config) -> Result<Vec<reqwest::Certificate>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_proxy_urls() {
+        let p = |scheme: &str, host: &str, port| crate::config::Proxy {
+            scheme: scheme.into(),
+            host: host.into(),
+            port,
+            ..Default::default()
+        };
+        assert_eq!(configured_proxy_url(&p("", "proxy", 0)), "http://proxy");
+        assert_eq!(
+            configured_proxy_url(&p("https", "10.0.0.1", 3128)),
+            "https://10.0.0.1:3128"
+        );
+        assert_eq!(
+            configured_proxy_url(&p("", "::1", 8080)),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            configured_proxy_url(&p("", "[::1]", 8080)),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            configured_proxy_url(&p("", "[::1]", 8080)),
+            reqwest::Url::parse("http://[::1]:8080")
+                .unwrap()
+                .as_str()
+                .trim_end_matches('/')
+        );
+    }
+
+    #[test]
+    fn proxy_urls_are_logged_without_credentials() {
+        assert_eq!(redact("http://u:secret@p:1"), "http://***@p:1");
+        assert_eq!(redact("http://p:1"), "http://p:1");
+    }
 }
