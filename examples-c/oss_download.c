@@ -6,7 +6,7 @@
  *   oss_download --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket B --key K \
  *                --output FILE [--checkpoint-dir DIR] [--threads N] [--part-size 8M] \
  *                [--range START-END] [--v4 --region cn-hangzhou] [--no-crc] [--no-direct-io]
- *                [--proxy [http://][USER[:PASSWORD]@]HOST[:PORT]]
+ *                [--proxy [http://][USER[:PASSWORD]@]HOST[:PORT]] [--noproxy LIST]
  *
  * Progress goes to stderr: a live bar on a terminal, one plain line per second otherwise.
  * Ctrl-C (SIGINT) or SIGTERM cancels cleanly; with --checkpoint-dir the next run with the same
@@ -76,6 +76,8 @@ static const char *usage_text =
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
     "  --proxy URL           [http[s]://][USER[:PASSWORD]@]HOST[:PORT] for every request (default:\n"
     "                        http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY as curl reads them)\n"
+    "  --noproxy LIST        hosts reached without the proxy, instead of NO_PROXY (curl's\n"
+    "                        --noproxy: names, IPs, CIDRs, or * alone; \"\" for none)\n"
     "  -h, --help            this help\n"
     "\n"
     "Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and OSS_SESSION_TOKEN.\n"
@@ -83,7 +85,7 @@ static const char *usage_text =
     "6 CRC mismatch, 7 cancelled, 8 object changed, 9 local I/O, 10 destination busy.\n";
 
 struct options {
-    const char *endpoint, *bucket, *key, *output, *checkpoint_dir, *region, *progress;
+    const char *endpoint, *bucket, *key, *output, *checkpoint_dir, *region, *progress, *noproxy;
     unsigned long threads;
     uint64_t part_size, rate_kib, throughput_target, memory_budget;
     int64_t range_start, range_end;
@@ -265,6 +267,8 @@ static int parse_args(int argc, char **argv, struct options *o) {
         } else if (!strcmp(a, "--proxy")) {
             if (!parse_proxy(v, o))
                 return usage_error("bad --proxy '%s' (want [http[s]://][USER[:PASSWORD]@]HOST[:PORT])", v);
+        } else if (!strcmp(a, "--noproxy")) {
+            o->noproxy = v;
         } else if (!strcmp(a, "--range")) {
             if (!parse_range(v, &o->range_start, &o->range_end))
                 return usage_error("bad --range '%s' (want START-END or START-)", v);
@@ -479,6 +483,7 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     /* A throughput target decides the parts in flight: let the connections follow. */
     if (!err && o->throughput_target) err = oss_config_set_max_connections(cfg, 1000);
     if (!err && o->memory_budget) err = oss_config_set_memory_budget(cfg, o->memory_budget);
+    if (!err && o->noproxy) err = oss_config_set_no_proxy(cfg, o->noproxy);
     if (!err && o->proxy_host[0])
         err = oss_config_set_proxy(cfg, o->proxy_scheme, o->proxy_host, (uint16_t)o->proxy_port,
                                    o->proxy_user[0] ? o->proxy_user : NULL,

@@ -569,6 +569,21 @@ oss_error_t *oss_config_set_proxy(oss_config_t *cfg,
                                   const char *password);
 
 /**
+ * Sets the hosts reached without a proxy, replacing `no_proxy`/`NO_PROXY` of the environment,
+ * as libcurl's `CURLOPT_NOPROXY`: names separated by commas or blanks (each matches that host
+ * and its subdomains), IP addresses and CIDR networks, or `*` alone for every host; `""` sends
+ * every host through the proxy. NULL restores the default: the environment's list (which also
+ * applies to a proxy set with `oss_config_set_proxy`, as with the official SDK's libcurl).
+ *
+ * Errors: `OSS_ERROR_KIND_NULL_ARGUMENT` for a NULL `cfg`, `OSS_ERROR_KIND_INVALID_UTF8`.
+ * Threads: mutates `cfg`: serialise.
+ *
+ * # Safety
+ * `cfg` NULL or live; `list` NULL or NUL-terminated.
+ */
+oss_error_t *oss_config_set_no_proxy(oss_config_t *cfg, const char *list);
+
+/**
  * Turns TLS certificate and host-name verification on (default) or off.
  *
  * # Safety

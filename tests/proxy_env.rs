@@ -47,6 +47,14 @@ fn child_proxy_download() {
     if let Some(ca) = var("CA") {
         config.ca_file = ca;
     }
+    // A proxy set in the configuration (`host:port`), and the configuration's own list of hosts
+    // reached directly.
+    if let Some(p) = var("PROXY") {
+        let (host, port) = p.rsplit_once(':').unwrap();
+        config.proxy.host = host.into();
+        config.proxy.port = port.parse().unwrap();
+    }
+    config.no_proxy = var("NOPROXY");
     let client = oss_ffi::client::Client::new(
         &endpoint,
         Arc::new(oss_ffi::credentials::StaticProvider::new(AK, SK, None)),
@@ -190,6 +198,8 @@ fn serve(mut inbound: TcpStream, counts: &Counts) {
 struct Case<'a> {
     what: &'a str,
     tls: bool,
+    /// The child's environment, and `OSS_FFI_PROXY_CHILD_PROXY` / `_NOPROXY` for its
+    /// configuration.
     env: Vec<(&'a str, String)>,
     /// Whether the request must go through the proxy.
     proxied: bool,
@@ -288,6 +298,41 @@ fn proxies_from_the_environment_are_used_as_libcurl_uses_them() {
             proxied: false,
         },
         Case {
+            what: "a configured proxy: the environment's NO_PROXY applies (as libcurl's does)",
+            tls: false,
+            env: vec![
+                ("OSS_FFI_PROXY_CHILD_PROXY", p().replace("http://", "")),
+                ("NO_PROXY", "127.0.0.1".into()),
+            ],
+            proxied: false,
+        },
+        Case {
+            what: "a configured proxy with the configuration's empty list: every host proxied",
+            tls: false,
+            env: vec![
+                ("OSS_FFI_PROXY_CHILD_PROXY", p().replace("http://", "")),
+                ("OSS_FFI_PROXY_CHILD_NOPROXY", String::new()),
+                ("NO_PROXY", "127.0.0.1".into()),
+            ],
+            proxied: true,
+        },
+        Case {
+            what: "a configured proxy for https: a CONNECT tunnel",
+            tls: true,
+            env: vec![("OSS_FFI_PROXY_CHILD_PROXY", p().replace("http://", ""))],
+            proxied: true,
+        },
+        Case {
+            what: "the configuration's list replaces the environment's",
+            tls: true,
+            env: vec![
+                ("HTTPS_PROXY", p()),
+                ("NO_PROXY", "example.com".into()),
+                ("OSS_FFI_PROXY_CHILD_NOPROXY", "localhost 127.0.0.1".into()),
+            ],
+            proxied: false,
+        },
+        Case {
             what: "NO_PROXY=* bypasses everything",
             tls: true,
             env: vec![("all_proxy", p()), ("NO_PROXY", "*".into())],
@@ -350,9 +395,10 @@ fn proxies_from_the_environment_are_used_as_libcurl_uses_them() {
     }
 }
 
-/// The C command-line downloader: `--proxy URL` (with user and password) sends every request
-/// through that proxy whatever the environment says (here `NO_PROXY` naming the host); without
-/// it, `http_proxy` from the environment is used; a malformed `--proxy` is a usage error.
+/// The C command-line downloader, as curl: `--proxy URL` (with user and password) sends the
+/// requests through that proxy, except to hosts in `NO_PROXY` or `--noproxy LIST` (`""`: none);
+/// without it, `http_proxy` from the environment is used; a malformed `--proxy` is a usage
+/// error.
 #[test]
 fn c_cli_proxy_option_and_environment() {
     use support::{build_dir, command, compile, repo_root, Lang, Link};
@@ -413,42 +459,45 @@ fn c_cli_proxy_option_and_environment() {
         cmd.output().unwrap()
     };
     let with_auth = proxy.replace("http://", "http://puser:ppass@");
-    let a = args(&["--proxy", &with_auth]);
-    let out = run(
-        &exe,
-        &a.iter().map(String::as_str).collect::<Vec<_>>(),
-        &env,
+    // One run: exit 0 and the right bytes; returns how many requests the proxy forwarded.
+    let download = |extra: &[&str], env: &[(&str, String)]| {
+        let before = counts.forwarded.load(Ordering::SeqCst);
+        let a = args(extra);
+        let out = run(&exe, &a.iter().map(String::as_str).collect::<Vec<_>>(), env);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read(&dest).unwrap(), data, "{extra:?}");
+        std::fs::remove_file(&dest).unwrap();
+        counts.forwarded.load(Ordering::SeqCst) - before
+    };
+    // --proxy with NO_PROXY naming the host: reached directly, as curl does.
+    assert_eq!(
+        download(&["--proxy", &with_auth], &env),
+        0,
+        "NO_PROXY ignored"
     );
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(std::fs::read(&dest).unwrap(), data);
-    let forwarded = counts.forwarded.load(Ordering::SeqCst);
+    // --noproxy "" overrides NO_PROXY: through the proxy, with its user and password.
+    let auth_before = counts.authorized.load(Ordering::SeqCst);
+    let forwarded = download(&["--proxy", &with_auth, "--noproxy", ""], &env);
     assert!(forwarded > 0, "--proxy was not used");
     assert_eq!(
-        counts.authorized.load(Ordering::SeqCst),
+        counts.authorized.load(Ordering::SeqCst) - auth_before,
         forwarded,
         "the proxy's user and password were not sent"
     );
-    std::fs::remove_file(&dest).unwrap();
 
-    // No --proxy: http_proxy from the environment.
+    // No --proxy: http_proxy from the environment; --noproxy naming the host bypasses it.
     env.retain(|(k, _)| !k.eq_ignore_ascii_case("no_proxy"));
     env.push(("http_proxy", proxy.clone()));
-    let out = run(
-        &exe,
-        &args(&[]).iter().map(String::as_str).collect::<Vec<_>>(),
-        &env,
-    );
+    assert!(download(&[], &env) > 0, "http_proxy was not used");
     assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(std::fs::read(&dest).unwrap(), data);
-    assert!(
-        counts.forwarded.load(Ordering::SeqCst) > forwarded,
-        "http_proxy was not used"
+        download(&["--noproxy", "127.0.0.1"], &env),
+        0,
+        "--noproxy ignored"
     );
 
     for bad in [

@@ -5,8 +5,10 @@
 //!   CGI program's request could set through a `Proxy:` header), else `all_proxy`/`ALL_PROXY`;
 //! - `https://` endpoints: `https_proxy`/`HTTPS_PROXY`, else `all_proxy`/`ALL_PROXY`;
 //! - lower case first, empty values count as unset, a value without a scheme is `http://`;
-//! - `no_proxy`/`NO_PROXY`: hosts reached directly (see [`NoProxy`]). Loopback is not bypassed
-//!   unless listed, as in libcurl.
+//! - `no_proxy`/`NO_PROXY`: hosts reached directly (see [`NoProxy`]), also with a proxy set in
+//!   the configuration (the official SDK sets `CURLOPT_PROXY` and never `CURLOPT_NOPROXY`, so
+//!   libcurl reads the variable there too), unless the configuration has its own list. Loopback
+//!   is not bypassed unless listed, as in libcurl.
 //!
 //! The variables are read once, when the client is made.
 
@@ -46,8 +48,21 @@ impl EnvProxies {
         Some(EnvProxies {
             http: http.map(with_scheme),
             https: https.map(with_scheme),
-            no_proxy: NoProxy::parse(&set(&["no_proxy", "NO_PROXY"]).unwrap_or_default()),
+            no_proxy: Self::no_proxy_from(&get),
         })
+    }
+
+    /// `no_proxy`/`NO_PROXY` of the environment (empty when unset).
+    pub fn no_proxy_from_env() -> NoProxy {
+        Self::no_proxy_from(|name| std::env::var(name).ok())
+    }
+
+    fn no_proxy_from(get: impl Fn(&str) -> Option<String>) -> NoProxy {
+        let list = ["no_proxy", "NO_PROXY"]
+            .iter()
+            .find_map(|n| get(n).filter(|v| !v.trim().is_empty()))
+            .unwrap_or_default();
+        NoProxy::parse(&list)
     }
 
     /// The proxy for a request to `scheme://host` (`None`: connect directly).

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
-use super::env_proxy::EnvProxies;
+use super::env_proxy::{EnvProxies, NoProxy};
 use super::failure::error_chain;
 
 /// A proxy URL for the log: without its user and password.
@@ -34,11 +34,18 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         .http1_only()
         .redirect(reqwest::redirect::Policy::none())
         .danger_accept_invalid_certs(!config.verify_tls);
+    // reqwest's own reading of the environment differs from libcurl's (it honours upper-case
+    // HTTP_PROXY, NO_PROXY entries match differently): off, and ours instead.
+    b = b.no_proxy();
+    // The hosts reached directly: the configuration's list (libcurl's CURLOPT_NOPROXY), else the
+    // environment's, for a configured proxy as for one from the environment.
+    let no_proxy = match &config.no_proxy {
+        Some(list) => NoProxy::parse(list),
+        None => EnvProxies::no_proxy_from_env(),
+    };
     if config.proxy.host.is_empty() {
-        // reqwest's own reading of the environment differs from libcurl's (it honours upper-case
-        // HTTP_PROXY, NO_PROXY entries match differently): off, and ours instead.
-        b = b.no_proxy();
-        if let Some(env) = EnvProxies::from_env() {
+        if let Some(mut env) = EnvProxies::from_env() {
+            env.no_proxy = no_proxy;
             crate::log::log(crate::log::Level::Info, || {
                 format!(
                     "proxies from the environment: http {}, https {}",
@@ -53,8 +60,12 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         }
     } else {
         let url = configured_proxy_url(&config.proxy);
-        let mut proxy = reqwest::Proxy::all(&url)
+        reqwest::Url::parse(&url)
             .map_err(|e| Error::validate(format!("invalid proxy '{url}': {e}")))?;
+        let mut proxy = reqwest::Proxy::custom(move |target| {
+            let host = target.host_str()?;
+            (!no_proxy.bypasses(host)).then(|| url.clone())
+        });
         if !config.proxy.username.is_empty() {
             proxy = proxy.basic_auth(&config.proxy.username, &config.proxy.password);
         }
