@@ -575,8 +575,8 @@ oss_error_t *oss_config_set_proxy(oss_config_t *cfg,
  * every host through the proxy. NULL restores the default: the environment's list (which also
  * applies to a proxy set with `oss_config_set_proxy`, as with the official SDK's libcurl).
  *
- * Errors: `OSS_ERROR_KIND_NULL_ARGUMENT` for a NULL `cfg`, `OSS_ERROR_KIND_INVALID_UTF8`.
- * Threads: mutates `cfg`: serialise.
+ * Ownership: `list` is copied (the caller keeps it). Errors: `OSS_ERROR_KIND_NULL_ARGUMENT` for
+ * a NULL `cfg`, `OSS_ERROR_KIND_INVALID_UTF8`. Threads: mutates `cfg`: serialise.
  *
  * # Safety
  * `cfg` NULL or live; `list` NULL or NUL-terminated.
