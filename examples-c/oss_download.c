@@ -6,6 +6,7 @@
  *   oss_download --endpoint https://oss-cn-hangzhou.aliyuncs.com --bucket B --key K \
  *                --output FILE [--checkpoint-dir DIR] [--threads N] [--part-size 8M] \
  *                [--range START-END] [--v4 --region cn-hangzhou] [--no-crc] [--no-direct-io]
+ *                [--proxy [http://][USER[:PASSWORD]@]HOST[:PORT]] [--noproxy LIST]
  *
  * Progress goes to stderr: a live bar on a terminal, one plain line per second otherwise.
  * Ctrl-C (SIGINT) or SIGTERM cancels cleanly; with --checkpoint-dir the next run with the same
@@ -73,6 +74,10 @@ static const char *usage_text =
     "  --no-direct-io        write through the page cache (default: direct I/O where the\n"
     "                        file system allows it; oss_download_request_set_direct_io)\n"
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
+    "  --proxy URL           [http[s]://][USER[:PASSWORD]@]HOST[:PORT] for every request (default:\n"
+    "                        http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY as curl reads them)\n"
+    "  --noproxy LIST        hosts reached without the proxy, instead of NO_PROXY (curl's\n"
+    "                        --noproxy: names, IPs, CIDRs, or * alone; \"\" for none)\n"
     "  -h, --help            this help\n"
     "\n"
     "Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and OSS_SESSION_TOKEN.\n"
@@ -80,11 +85,14 @@ static const char *usage_text =
     "6 CRC mismatch, 7 cancelled, 8 object changed, 9 local I/O, 10 destination busy.\n";
 
 struct options {
-    const char *endpoint, *bucket, *key, *output, *checkpoint_dir, *region, *progress;
+    const char *endpoint, *bucket, *key, *output, *checkpoint_dir, *region, *progress, *noproxy;
     unsigned long threads;
     uint64_t part_size, rate_kib, throughput_target, memory_budget;
     int64_t range_start, range_end;
     int has_range, v4, verify_on_resume, no_crc, no_direct_io;
+    /* --proxy, split into what oss_config_set_proxy takes (host empty: none). */
+    char proxy_scheme[8], proxy_host[256], proxy_user[256], proxy_password[256];
+    uint64_t proxy_port;
 };
 
 /* ---- small parsers ---------------------------------------------------------------------- */
@@ -136,6 +144,54 @@ static int parse_range(const char *s, int64_t *start, int64_t *end) {
     }
     if (!parse_u64(dash + 1, &b) || b > INT64_MAX) return 0;
     *end = (int64_t)b;
+    return 1;
+}
+
+/* Copies s[0..n) into dst (size cap) as a string; 0 when it does not fit. */
+static int copy_part(char *dst, size_t cap, const char *s, size_t n) {
+    if (n >= cap) return 0;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return 1;
+}
+
+/* "[http[s]://][USER[:PASSWORD]@]HOST[:PORT]" (HOST may be "[IPv6]"); no percent-decoding. */
+static int parse_proxy(const char *s, struct options *o) {
+    const char *p = s, *at, *colon, *end;
+    const char *sep = strstr(s, "://");
+    if (sep) {
+        if (!copy_part(o->proxy_scheme, sizeof o->proxy_scheme, s, (size_t)(sep - s))) return 0;
+        if (strcmp(o->proxy_scheme, "http") && strcmp(o->proxy_scheme, "https")) return 0;
+        p = sep + 3;
+    }
+    end = p + strcspn(p, "/");
+    if (*end && end[1]) return 0; /* a path */
+    at = NULL;
+    for (colon = p; colon < end; colon++)
+        if (*colon == '@') at = colon;
+    if (at) {
+        const char *c = memchr(p, ':', (size_t)(at - p));
+        if (!copy_part(o->proxy_user, sizeof o->proxy_user, p, (size_t)((c ? c : at) - p))) return 0;
+        if (c && !copy_part(o->proxy_password, sizeof o->proxy_password, c + 1, (size_t)(at - c - 1))) return 0;
+        p = at + 1;
+    }
+    colon = NULL;
+    if (*p == '[') {
+        const char *close = memchr(p, ']', (size_t)(end - p));
+        if (!close) return 0;
+        if (!copy_part(o->proxy_host, sizeof o->proxy_host, p + 1, (size_t)(close - p - 1))) return 0;
+        if (close + 1 < end && close[1] != ':') return 0;
+        if (close + 1 < end) colon = close + 1;
+    } else {
+        colon = memchr(p, ':', (size_t)(end - p));
+        if (!copy_part(o->proxy_host, sizeof o->proxy_host, p, (size_t)((colon ? colon : end) - p))) return 0;
+    }
+    if (!o->proxy_host[0]) return 0;
+    if (colon) {
+        char port[8];
+        if (!copy_part(port, sizeof port, colon + 1, (size_t)(end - colon - 1))) return 0;
+        if (!parse_u64(port, &o->proxy_port) || o->proxy_port == 0 || o->proxy_port > 65535) return 0;
+    }
     return 1;
 }
 
@@ -208,6 +264,11 @@ static int parse_args(int argc, char **argv, struct options *o) {
             if (!parse_size(v, &o->memory_budget)) return usage_error("bad --memory-budget '%s'", v);
         } else if (!strcmp(a, "--rate")) {
             if (!parse_u64(v, &o->rate_kib)) return usage_error("bad --rate '%s'", v);
+        } else if (!strcmp(a, "--proxy")) {
+            if (!parse_proxy(v, o))
+                return usage_error("bad --proxy '%s' (want [http[s]://][USER[:PASSWORD]@]HOST[:PORT])", v);
+        } else if (!strcmp(a, "--noproxy")) {
+            o->noproxy = v;
         } else if (!strcmp(a, "--range")) {
             if (!parse_range(v, &o->range_start, &o->range_end))
                 return usage_error("bad --range '%s' (want START-END or START-)", v);
@@ -422,6 +483,11 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     /* A throughput target decides the parts in flight: let the connections follow. */
     if (!err && o->throughput_target) err = oss_config_set_max_connections(cfg, 1000);
     if (!err && o->memory_budget) err = oss_config_set_memory_budget(cfg, o->memory_budget);
+    if (!err && o->noproxy) err = oss_config_set_no_proxy(cfg, o->noproxy);
+    if (!err && o->proxy_host[0])
+        err = oss_config_set_proxy(cfg, o->proxy_scheme, o->proxy_host, (uint16_t)o->proxy_port,
+                                   o->proxy_user[0] ? o->proxy_user : NULL,
+                                   o->proxy_password[0] ? o->proxy_password : NULL);
     if (!err) err = oss_client_new(o->endpoint, creds, cfg, out);
     oss_credentials_provider_free(creds);
     oss_config_free(cfg);

@@ -604,6 +604,21 @@ oss_error_t *oss_config_set_proxy(oss_config_t *cfg,
                                   const char *password);
 
 /**
+ * Sets the hosts reached without a proxy, replacing `no_proxy`/`NO_PROXY` of the environment,
+ * as libcurl's `CURLOPT_NOPROXY`: names separated by commas or blanks (each matches that host
+ * and its subdomains), IP addresses and CIDR networks, or `*` alone for every host; `""` sends
+ * every host through the proxy. NULL restores the default: the environment's list (which also
+ * applies to a proxy set with `oss_config_set_proxy`, as with the official SDK's libcurl).
+ *
+ * Ownership: `list` is copied (the caller keeps it). Errors: `OSS_ERROR_KIND_NULL_ARGUMENT` for
+ * a NULL `cfg`, `OSS_ERROR_KIND_INVALID_UTF8`. Threads: mutates `cfg`: serialise.
+ *
+ * # Safety
+ * `cfg` NULL or live; `list` NULL or NUL-terminated.
+ */
+oss_error_t *oss_config_set_no_proxy(oss_config_t *cfg, const char *list);
+
+/**
  * Turns TLS certificate and host-name verification on (default) or off.
  *
  * # Safety
@@ -933,6 +948,38 @@ const char *oss_error_host(const oss_error_t *err);
  * `err` must be NULL or an error returned by this library and not yet freed.
  */
 const char *oss_error_ec(const oss_error_t *err);
+
+/**
+ * The bucket of the request that failed ("" when the error is not of a request for an object,
+ * and for NULL). Borrowed until `oss_error_free`.
+ *
+ * Ownership: borrowed from `err`. Threads: any (the error is immutable).
+ *
+ * # Safety
+ * `err` must be NULL or an error returned by this library and not yet freed.
+ */
+const char *oss_error_bucket(const oss_error_t *err);
+
+/**
+ * The object key of the request that failed ("" when the error is not of a request for an
+ * object, and for NULL). Borrowed until `oss_error_free`. The key as given, which may hold any
+ * character: escape it before printing it to a terminal.
+ *
+ * Ownership: borrowed from `err`. Threads: any (the error is immutable).
+ *
+ * # Safety
+ * `err` must be NULL or an error returned by this library and not yet freed.
+ */
+const char *oss_error_key(const oss_error_t *err);
+
+/**
+ * The name of an error kind as written in this header (`"OSS_ERROR_KIND_SERVER"`...), for
+ * logs and messages; `"OSS_ERROR_KIND_UNKNOWN"` for a value that is not a kind (any integer may
+ * be passed).
+ *
+ * Ownership: a static string, never freed. Threads: any.
+ */
+const char *oss_error_kind_name(uint32_t kind);
 
 /**
  * The HTTP status of the failing answer; 0 when there was none (and for NULL).

@@ -64,6 +64,10 @@ pub struct Config {
     /// Upper bound of one retry delay.
     pub retry_max_delay: Duration,
     pub proxy: Proxy,
+    /// The hosts reached without a proxy, as libcurl's `CURLOPT_NOPROXY`: `None` reads
+    /// `no_proxy`/`NO_PROXY` from the environment (for a configured proxy too, as the official
+    /// SDK's libcurl does); `Some(list)` replaces it (`Some("")`: every host through the proxy).
+    pub no_proxy: Option<String>,
     pub verify_tls: bool,
     pub ca_file: String,
     pub ca_path: String,
@@ -101,6 +105,7 @@ impl Default for Config {
             retry_base_delay: Duration::from_millis(300),
             retry_max_delay: Duration::from_secs(10),
             proxy: Proxy::default(),
+            no_proxy: None,
             verify_tls: true,
             ca_file: String::new(),
             ca_path: String::new(),

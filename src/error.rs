@@ -58,6 +58,10 @@ pub struct ErrorDetails {
     pub http_status: u16,
     /// The server's `EC` error detail code, when present.
     pub ec: String,
+    /// The bucket and key of the request that failed (empty when the error is not of a request
+    /// for an object, or the request was a URL sent as it is).
+    pub bucket: String,
+    pub key: String,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -89,6 +93,8 @@ impl Error {
             host: String::new(),
             http_status: 0,
             ec: String::new(),
+            bucket: String::new(),
+            key: String::new(),
         }))
     }
 

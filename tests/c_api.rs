@@ -31,6 +31,7 @@ fn run_program(program: &str, link: Link, size: usize) {
     let root = tmp.path().join("root");
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
+    let read_only = read_only::ReadOnlyDir::new(&tmp.path().join("read-only"));
     let emu = start_emulator(&root);
     let data = pattern(size, 7);
     let key = "dir/a key+with=odd&chars é.bin";
@@ -56,6 +57,7 @@ fn run_program(program: &str, link: Link, size: usize) {
             ("OSS_TEST_SIZE", data.len().to_string()),
             ("OSS_TEST_CRC", crc.to_string()),
             ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_RO_DIR", read_only.path.display().to_string()),
             ("OSS_TEST_AK", AK.into()),
             ("OSS_TEST_SK", SK.into()),
             ("OSS_TEST_STS_AK", STS_AK.into()),

@@ -57,6 +57,7 @@ fn run_client_api(lang: Lang, link: Link) {
     let data = pattern(1100 * 1024 + 13, 11);
     emu.put_object(BUCKET, KEY, &data).unwrap();
     let crc = oss_ffi::crc64::update(0, &data);
+    let read_only = read_only::ReadOnlyDir::new(&tmp.path().join("read-only"));
 
     let out = build_and_run(
         "client_api",
@@ -69,6 +70,7 @@ fn run_client_api(lang: Lang, link: Link) {
             ("OSS_TEST_SIZE", data.len().to_string()),
             ("OSS_TEST_CRC", crc.to_string()),
             ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_RO_DIR", read_only.path.display().to_string()),
             ("OSS_TEST_AK", AK.into()),
             ("OSS_TEST_SK", SK.into()),
             ("OSS_ACCESS_KEY_ID", AK.into()),

@@ -4,6 +4,8 @@
 //! one destination cannot be downloaded twice at once; temp paths that are links are refused.
 
 mod download_support;
+#[path = "support/read_only.rs"]
+mod read_only;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -504,4 +506,36 @@ async fn resume_verification_cost() {
         reread / MIB,
         reread as f64 / MIB as f64 / (re_ms.max(1) as f64 / 1000.0),
     );
+}
+
+/// A checkpoint directory in which no file can be created (a read-only mount, as root; mode 0555
+/// otherwise) fails the download at its start with an `IOError` that says so, before any
+/// request: a resumable download that could never resume must not look like one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unwritable_checkpoint_directory_fails_at_the_start() {
+    let env = Env::new();
+    let client = env.client();
+    env.object("ro/obj", 3 * MIN_PART_SIZE);
+    let ro = read_only::ReadOnlyDir::new(&env.path("ckpt-ro"));
+    let mut req = env.request("ro/obj", "out.bin");
+    req.part_size = MIN_PART_SIZE;
+    req.checkpoint_dir = Some(ro.path.clone());
+    let e = resumable_download(&client, &req, &Cancel::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, "IOError", "{e}");
+    assert_eq!(e.kind, ErrorKind::Io, "{e}");
+    assert!(
+        e.message.contains("cannot hold a checkpoint")
+            && e.message.contains(&ro.path.display().to_string()),
+        "{e}"
+    );
+    assert!(
+        env.emu.log().is_empty(),
+        "requests were sent: {:?}",
+        env.emu.log()
+    );
+    assert!(!env.path("out.bin").exists());
+    drop(ro);
+    assert_no_leftovers(&[env.work.path()]);
 }

@@ -166,6 +166,11 @@ impl Directory {
         })
     }
 
+    /// The directory's canonical path (for messages).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The path of `name` in this directory (for messages and checkpoint names).
     pub fn join(&self, name: &OsStr) -> PathBuf {
         self.path.join(name)

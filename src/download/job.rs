@@ -328,8 +328,14 @@ impl Job<'_> {
                 return (rec, Ok(()));
             };
             if let Err(e) = cp.save(&rec) {
-                // The download itself is still correct; only resumability suffers.
-                log::log(Level::Warn, || format!("cannot save the checkpoint: {e}"));
+                // The download itself is still correct; only resumability suffers (the
+                // directory was writable at the start: it changed under the download).
+                log::log(Level::Warn, || {
+                    format!(
+                        "cannot save the checkpoint: {e}; the download goes on, but an \
+                         interruption now resumes from the last checkpoint saved"
+                    )
+                });
             }
             (rec, Ok(()))
         }))

@@ -325,6 +325,9 @@ async fn download(
     // traffic (they are checked again on the open files below).
     if let Some(c) = &ckpt {
         c.check_trusted()?;
+        // A directory that cannot hold a checkpoint fails here, before any request: a resumable
+        // download that could never resume must not look like one.
+        c.check_writable()?;
     }
     writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
 

@@ -19,7 +19,9 @@ use crate::object::{ByteRange, ObjectBody, ObjectMeta, ObjectRequest};
 /// a 416 (a 0-byte object, whatever the Range, or a range starting at or past the object's end:
 /// the HEAD then tells the size and `plan::resolve_range` judges as before), or a retryable
 /// failure left after the client's retries (5xx bursts, resets, a malformed answer: the HEAD
-/// path's parts have their own retry budget, so the HEAD-less start is never less robust).
+/// path's parts have their own retry budget, so the HEAD-less start is never less robust), but
+/// not a connection refused or a name that did not resolve (the HEAD would go to the same
+/// address: only the wait would double).
 /// Every other error (NoSuchKey, 403, the user's conditions failing with 412/304...) is
 /// returned as it is: the same code and kind as the HEAD gave, the error XML coming in the body
 /// or in `x-oss-err`. The GET carries what the HEAD carried (conditions, version id, payer) plus
@@ -45,7 +47,10 @@ pub(super) async fn start(
             let meta = meta_of_first_answer(&body.meta);
             Ok((meta, Some(body)))
         }
-        Err(e) if (e.http_status == 416 || e.is_retryable()) && !cancel.is_cancelled() => {
+        Err(e)
+            if (e.http_status == 416 || (e.is_retryable() && !never_reached(&e)))
+                && !cancel.is_cancelled() =>
+        {
             log::log(Level::Info, || {
                 format!(
                     "{}/{}: the first part's GET gave {e}; starting with a HEAD instead",
@@ -56,6 +61,16 @@ pub(super) async fn start(
         }
         Err(e) => Err(e),
     }
+}
+
+/// Whether a failure is one where no connection to the server was made (it refused it, or its
+/// name did not resolve): a HEAD to the same address after the GET's retries would only repeat
+/// them, doubling the wait before the error.
+fn never_reached(e: &crate::Error) -> bool {
+    use crate::error::{curl, CLIENT_ERROR_BASE};
+    [curl::COULDNT_CONNECT, curl::COULDNT_RESOLVE_HOST]
+        .iter()
+        .any(|c| e.code == format!("ClientError:{}", CLIENT_ERROR_BASE + c))
 }
 
 /// The bytes of the first part of a download: from the range's start (0 without a range),

@@ -215,6 +215,34 @@ pub unsafe extern "C" fn oss_config_set_proxy(
     }
 }
 
+/// Sets the hosts reached without a proxy, replacing `no_proxy`/`NO_PROXY` of the environment,
+/// as libcurl's `CURLOPT_NOPROXY`: names separated by commas or blanks (each matches that host
+/// and its subdomains), IP addresses and CIDR networks, or `*` alone for every host; `""` sends
+/// every host through the proxy. NULL restores the default: the environment's list (which also
+/// applies to a proxy set with `oss_config_set_proxy`, as with the official SDK's libcurl).
+///
+/// Ownership: `list` is copied (the caller keeps it). Errors: `OSS_ERROR_KIND_NULL_ARGUMENT` for
+/// a NULL `cfg`, `OSS_ERROR_KIND_INVALID_UTF8`. Threads: mutates `cfg`: serialise.
+///
+/// # Safety
+/// `cfg` NULL or live; `list` NULL or NUL-terminated.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_no_proxy(
+    cfg: *mut oss_config_t,
+    list: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: list NULL or NUL-terminated per the contract.
+        let list = unsafe { opt_str(list, "list") }?;
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
+        update(cfg, |c| {
+            c.no_proxy = list.map(str::to_string);
+            Ok(())
+        })
+    }
+}
+
 /// Turns TLS certificate and host-name verification on (default) or off.
 ///
 /// # Safety

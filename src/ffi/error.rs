@@ -85,6 +85,8 @@ pub(crate) struct ErrorDetails {
     request_id: CString,
     host: CString,
     ec: CString,
+    bucket: CString,
+    key: CString,
     http_status: u16,
 }
 
@@ -97,6 +99,8 @@ impl oss_error_t {
             request_id: c_string(&e.request_id),
             host: c_string(&e.host),
             ec: c_string(&e.ec),
+            bucket: c_string(&e.bucket),
+            key: c_string(&e.key),
             http_status: e.http_status,
         })
     }
@@ -189,6 +193,83 @@ pub unsafe extern "C" fn oss_error_host(err: *const oss_error_t) -> *const c_cha
 #[no_mangle]
 pub unsafe extern "C" fn oss_error_ec(err: *const oss_error_t) -> *const c_char {
     ffi_boundary! { field(err, |e| &e.ec) }
+}
+
+/// The bucket of the request that failed ("" when the error is not of a request for an object,
+/// and for NULL). Borrowed until `oss_error_free`.
+///
+/// Ownership: borrowed from `err`. Threads: any (the error is immutable).
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_bucket(err: *const oss_error_t) -> *const c_char {
+    ffi_boundary! { field(err, |e| &e.bucket) }
+}
+
+/// The object key of the request that failed ("" when the error is not of a request for an
+/// object, and for NULL). Borrowed until `oss_error_free`. The key as given, which may hold any
+/// character: escape it before printing it to a terminal.
+///
+/// Ownership: borrowed from `err`. Threads: any (the error is immutable).
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_key(err: *const oss_error_t) -> *const c_char {
+    ffi_boundary! { field(err, |e| &e.key) }
+}
+
+/// The name of an error kind as written in this header (`"OSS_ERROR_KIND_SERVER"`...), for
+/// logs and messages; `"OSS_ERROR_KIND_UNKNOWN"` for a value that is not a kind (any integer may
+/// be passed).
+///
+/// Ownership: a static string, never freed. Threads: any.
+#[no_mangle]
+pub extern "C" fn oss_error_kind_name(kind: u32) -> *const c_char {
+    ffi_boundary! {
+        use oss_error_kind_t::*;
+        let known = [
+            OSS_ERROR_KIND_NONE,
+            OSS_ERROR_KIND_INVALID_ARGUMENT,
+            OSS_ERROR_KIND_NULL_ARGUMENT,
+            OSS_ERROR_KIND_INVALID_UTF8,
+            OSS_ERROR_KIND_SERVER,
+            OSS_ERROR_KIND_TRANSPORT,
+            OSS_ERROR_KIND_TIMEOUT,
+            OSS_ERROR_KIND_CRC_MISMATCH,
+            OSS_ERROR_KIND_CANCELLED,
+            OSS_ERROR_KIND_IO,
+            OSS_ERROR_KIND_OBJECT_CHANGED,
+            OSS_ERROR_KIND_NOT_INITIALIZED,
+            OSS_ERROR_KIND_BUSY,
+            OSS_ERROR_KIND_PANIC,
+        ];
+        match known.into_iter().find(|k| *k as u32 == kind) {
+            Some(k) => kind_name(k).as_ptr(),
+            None => c"OSS_ERROR_KIND_UNKNOWN".as_ptr(),
+        }
+    }
+}
+
+fn kind_name(k: oss_error_kind_t) -> &'static std::ffi::CStr {
+    use oss_error_kind_t::*;
+    match k {
+        OSS_ERROR_KIND_NONE => c"OSS_ERROR_KIND_NONE",
+        OSS_ERROR_KIND_INVALID_ARGUMENT => c"OSS_ERROR_KIND_INVALID_ARGUMENT",
+        OSS_ERROR_KIND_NULL_ARGUMENT => c"OSS_ERROR_KIND_NULL_ARGUMENT",
+        OSS_ERROR_KIND_INVALID_UTF8 => c"OSS_ERROR_KIND_INVALID_UTF8",
+        OSS_ERROR_KIND_SERVER => c"OSS_ERROR_KIND_SERVER",
+        OSS_ERROR_KIND_TRANSPORT => c"OSS_ERROR_KIND_TRANSPORT",
+        OSS_ERROR_KIND_TIMEOUT => c"OSS_ERROR_KIND_TIMEOUT",
+        OSS_ERROR_KIND_CRC_MISMATCH => c"OSS_ERROR_KIND_CRC_MISMATCH",
+        OSS_ERROR_KIND_CANCELLED => c"OSS_ERROR_KIND_CANCELLED",
+        OSS_ERROR_KIND_IO => c"OSS_ERROR_KIND_IO",
+        OSS_ERROR_KIND_OBJECT_CHANGED => c"OSS_ERROR_KIND_OBJECT_CHANGED",
+        OSS_ERROR_KIND_NOT_INITIALIZED => c"OSS_ERROR_KIND_NOT_INITIALIZED",
+        OSS_ERROR_KIND_BUSY => c"OSS_ERROR_KIND_BUSY",
+        OSS_ERROR_KIND_PANIC => c"OSS_ERROR_KIND_PANIC",
+    }
 }
 
 /// The HTTP status of the failing answer; 0 when there was none (and for NULL).

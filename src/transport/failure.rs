@@ -35,5 +35,26 @@ pub(crate) fn map_reqwest_error(e: &reqwest::Error, host: &str) -> Error {
     } else {
         (ErrorKind::Transport, curl::RECV_ERROR)
     };
-    Error::client(kind, code, format!("request to {host} failed: {text}")).with_host(host)
+    let hint = scheme_hint(e, &lower);
+    Error::client(
+        kind,
+        code,
+        format!("request to {host} failed: {text}{hint}"),
+    )
+    .with_host(host)
+}
+
+/// A hint when the endpoint's scheme does not match what the port speaks: TLS sent to a plain
+/// HTTP port fails with a "corrupt message" (the answer is not a TLS record); plain HTTP sent
+/// to a TLS port gets a TLS alert back, which does not parse as an HTTP status line.
+fn scheme_hint(e: &reqwest::Error, lower: &str) -> &'static str {
+    let https = e.url().is_some_and(|u| u.scheme() == "https");
+    if https && (lower.contains("invalidcontenttype") || lower.contains("corrupt message")) {
+        "; the server does not speak TLS on this port: should the endpoint be http:// rather than https://?"
+    } else if !https && (lower.contains("invalid http version") || lower.contains("invalid status"))
+    {
+        "; the answer is not HTTP: if this port speaks TLS, the endpoint should be https:// rather than http://"
+    } else {
+        ""
+    }
 }

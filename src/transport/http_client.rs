@@ -1,4 +1,5 @@
-//! The reqwest client of a configuration: connection pool, timeouts, proxy, HTTP/1.1 only, and
+//! The reqwest client of a configuration: connection pool, timeouts, proxy (configured, else from
+//! the environment as libcurl reads it: `env_proxy`), HTTP/1.1 only, and
 //! TLS through rustls (pure Rust, no system OpenSSL to match at build or run time; system roots
 //! via rustls-native-certs, plus `caFile` / `caPath` bundles).
 
@@ -7,7 +8,19 @@ use std::time::Duration;
 use crate::config::Config;
 use crate::error::{Error, Result};
 
+use super::env_proxy::{EnvProxies, NoProxy};
 use super::failure::error_chain;
+
+/// A proxy URL for the log: without its user and password.
+fn redact(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
 
 /// Builds the reqwest client for a configuration.
 pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
@@ -21,22 +34,38 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         .http1_only()
         .redirect(reqwest::redirect::Policy::none())
         .danger_accept_invalid_certs(!config.verify_tls);
+    // reqwest's own reading of the environment differs from libcurl's (it honours upper-case
+    // HTTP_PROXY, NO_PROXY entries match differently): off, and ours instead.
+    b = b.no_proxy();
+    // The hosts reached directly: the configuration's list (libcurl's CURLOPT_NOPROXY), else the
+    // environment's, for a configured proxy as for one from the environment.
+    let no_proxy = match &config.no_proxy {
+        Some(list) => NoProxy::parse(list),
+        None => EnvProxies::no_proxy_from_env(),
+    };
     if config.proxy.host.is_empty() {
-        b = b.no_proxy();
+        if let Some(mut env) = EnvProxies::from_env() {
+            env.no_proxy = no_proxy;
+            crate::log::log(crate::log::Level::Info, || {
+                format!(
+                    "proxies from the environment: http {}, https {}",
+                    env.http.as_deref().map_or("none".into(), redact),
+                    env.https.as_deref().map_or("none".into(), redact)
+                )
+            });
+            b = b.proxy(reqwest::Proxy::custom(move |url| {
+                env.proxy_for(url.scheme(), url.host_str()?)
+                    .map(str::to_string)
+            }));
+        }
     } else {
-        let scheme = if config.proxy.scheme.is_empty() {
-            "http"
-        } else {
-            config.proxy.scheme.as_str()
-        };
-        let port = if config.proxy.port == 0 {
-            String::new()
-        } else {
-            format!(":{}", config.proxy.port)
-        };
-        let url = format!("{scheme}://{}{port}", config.proxy.host);
-        let mut proxy = reqwest::Proxy::all(&url)
+        let url = configured_proxy_url(&config.proxy);
+        reqwest::Url::parse(&url)
             .map_err(|e| Error::validate(format!("invalid proxy '{url}': {e}")))?;
+        let mut proxy = reqwest::Proxy::custom(move |target| {
+            let host = target.host_str()?;
+            (!no_proxy.bypasses(host)).then(|| url.clone())
+        });
         if !config.proxy.username.is_empty() {
             proxy = proxy.basic_auth(&config.proxy.username, &config.proxy.password);
         }
@@ -47,6 +76,25 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
     }
     b.build()
         .map_err(|e| Error::validate(format!("cannot build the HTTP client: {}", error_chain(&e))))
+}
+
+/// The URL of a configured proxy: `scheme://host[:port]`, an IPv6 address in brackets.
+fn configured_proxy_url(p: &crate::config::Proxy) -> String {
+    let scheme = if p.scheme.is_empty() {
+        "http"
+    } else {
+        p.scheme.as_str()
+    };
+    let port = if p.port == 0 {
+        String::new()
+    } else {
+        format!(":{}", p.port)
+    };
+    if p.host.contains(':') && !p.host.starts_with('[') {
+        format!("{scheme}://[{}]{port}", p.host)
+    } else {
+        format!("{scheme}://{}{port}", p.host)
+    }
 }
 
 fn load_ca_certificates(config: &Config) -> Result<Vec<reqwest::Certificate>> {
@@ -83,4 +131,45 @@ fn load_ca_certificates(config: &Config) -> Result<Vec<reqwest::Certificate>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configured_proxy_urls() {
+        let p = |scheme: &str, host: &str, port| crate::config::Proxy {
+            scheme: scheme.into(),
+            host: host.into(),
+            port,
+            ..Default::default()
+        };
+        assert_eq!(configured_proxy_url(&p("", "proxy", 0)), "http://proxy");
+        assert_eq!(
+            configured_proxy_url(&p("https", "10.0.0.1", 3128)),
+            "https://10.0.0.1:3128"
+        );
+        assert_eq!(
+            configured_proxy_url(&p("", "::1", 8080)),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            configured_proxy_url(&p("", "[::1]", 8080)),
+            "http://[::1]:8080"
+        );
+        assert_eq!(
+            configured_proxy_url(&p("", "[::1]", 8080)),
+            reqwest::Url::parse("http://[::1]:8080")
+                .unwrap()
+                .as_str()
+                .trim_end_matches('/')
+        );
+    }
+
+    #[test]
+    fn proxy_urls_are_logged_without_credentials() {
+        assert_eq!(redact("http://u:secret@p:1"), "http://***@p:1");
+        assert_eq!(redact("http://p:1"), "http://p:1");
+    }
 }

@@ -14,6 +14,7 @@ use crate::log::{self, Level};
 use crate::sign::{self, SignableRequest};
 
 mod body;
+mod env_proxy;
 pub(crate) mod error_response;
 mod failure;
 mod http_client;
@@ -40,6 +41,7 @@ pub(crate) async fn send(
     let cancel = cancel.clone().with(client.requests_token());
     let cfg = client.config();
     let mut attempt = 0u32;
+    let started = std::time::Instant::now();
     loop {
         cancel.check()?;
         let result = cancel.run(send_once(client, req)).await;
@@ -47,19 +49,21 @@ pub(crate) async fn send(
             Ok(r) => return Ok(r),
             Err(e) => e,
         };
+        let tries = attempt + 1;
+        let give_up = move |err: Error| Err(describe_failure(err, req, tries, started.elapsed()));
         // Clock skew: the server's time is believed only within MAX_CLOCK_SKEW of ours.
         let skew_corrected = err.code == "RequestTimeTooSkewed"
             && cfg.enable_date_skew_adjustment
             && correct_clock(client, &err);
         if !err.is_retryable() || attempt >= cfg.max_retries || cancel.is_cancelled() {
-            return Err(err);
+            return give_up(err);
         }
         attempt += 1;
         let mut delay = cfg.retry_delay(attempt);
         if err.code == "RequestTimeTooSkewed" {
             // Retried at once with the corrected clock, or not at all.
             if !skew_corrected {
-                return Err(err);
+                return give_up(err);
             }
             delay = Duration::ZERO;
         }
@@ -75,6 +79,38 @@ pub(crate) async fn send(
         });
         cancel.sleep(delay).await?;
     }
+}
+
+/// The error a request ends with, saying what it was for: the bucket and key (as fields; in the
+/// message of a server's answer, whose own message names neither) and, when it was sent more
+/// than once, how many times over how long.
+fn describe_failure(mut err: Error, req: &HttpRequest, attempts: u32, spent: Duration) -> Error {
+    let mut notes = Vec::new();
+    if req.url.is_none() && !req.bucket.is_empty() {
+        err.bucket = req.bucket.clone();
+        err.key = req.key.clone();
+        if err.kind == crate::ErrorKind::Server {
+            notes.push(if req.key.is_empty() {
+                format!("bucket '{}'", req.bucket.escape_debug())
+            } else {
+                format!(
+                    "bucket '{}', key '{}'",
+                    req.bucket.escape_debug(),
+                    req.key.escape_debug()
+                )
+            });
+        }
+    }
+    if attempts > 1 {
+        notes.push(format!(
+            "{attempts} attempts over {:.1} s",
+            spent.as_secs_f64()
+        ));
+    }
+    if !notes.is_empty() {
+        err.message = format!("{} ({})", err.message, notes.join("; "));
+    }
+    err
 }
 
 async fn send_once(client: &Transport, req: &HttpRequest) -> Result<Response> {

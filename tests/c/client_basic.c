@@ -2,7 +2,7 @@
  * the local OSS server, and the error objects for NoSuchKey, a wrong secret, a NULL argument,
  * invalid UTF-8 and an unreachable endpoint. Run by tests/c_api.rs with:
  *   OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY, OSS_TEST_SIZE, OSS_TEST_CRC, OSS_TEST_DIR,
- *   OSS_TEST_AK, OSS_TEST_SK. Prints one line per check; exits non-zero on the first failure. */
+ *   OSS_TEST_AK, OSS_TEST_SK, OSS_TEST_RO_DIR (a directory no file can be created in). Prints one line per check; exits non-zero on the first failure. */
 #include "check.h"
 #include "oss_ffi.h"
 
@@ -177,6 +177,24 @@ static void head_and_get(const oss_client_t *client, const char *label) {
         CHECK(file_crc(path, &size) == want_crc && size == want_size, "%s resumable content", label);
         CHECK(oss_object_meta_content_length(meta) == want_size, "%s resumable meta", label);
         oss_object_meta_free(meta);
+        meta = NULL;
+        oss_download_request_free(dl);
+        dl = NULL;
+
+        /* A checkpoint directory nothing can be created in (a read-only mount made by the
+         * harness): IOError at the start, naming the directory; no file written. */
+        snprintf(path, sizeof path, "%s/ro-checkpoint-%s.bin", dir, label);
+        CHECK(oss_download_request_new(bucket, key, path, &dl) == NULL, "download request");
+        CHECK(oss_download_request_set_checkpoint_dir(dl, env("OSS_TEST_RO_DIR")) == NULL, "checkpoint dir");
+        err = oss_client_resumable_download_object(client, dl, &meta);
+        CHECK(err && strstr(oss_error_message(err), "cannot hold a checkpoint") &&
+                  strstr(oss_error_message(err), env("OSS_TEST_RO_DIR")),
+              "%s read-only checkpoint dir message: %s", label, oss_error_message(err));
+        expect_error("read-only checkpoint dir", err, OSS_ERROR_KIND_IO, "IOError", 0);
+        CHECK(meta == NULL, "%s read-only checkpoint dir: meta_out untouched", label);
+        oss_object_meta_free(meta);
+        meta = NULL;
+        CHECK(file_crc(path, &size) == 0 && size == -1, "%s read-only checkpoint dir: no file", label);
         oss_download_request_free(dl);
     }
     printf("%s: head, get, range and resumable download ok\n", label);
@@ -242,6 +260,12 @@ int main(void) {
         snprintf(path, sizeof path, "%s/nosuchkey.bin", env("OSS_TEST_DIR"));
         err = oss_client_get_object_to_file(client, req, path, NULL);
         CHECK(err != NULL && strlen(oss_error_request_id(err)) > 0, "NoSuchKey request id");
+        /* The error names its object: as fields, and in the message. */
+        CHECK(err && strcmp(oss_error_bucket(err), bucket) == 0 && strcmp(oss_error_key(err), "no/such key") == 0,
+              "NoSuchKey bucket and key: '%s' '%s'", oss_error_bucket(err), oss_error_key(err));
+        CHECK(err && strstr(oss_error_message(err), "key 'no/such key'") && strstr(oss_error_message(err), bucket),
+              "NoSuchKey message names the object: %s", oss_error_message(err));
+        CHECK(err && strcmp(oss_error_kind_name(oss_error_kind(err)), "OSS_ERROR_KIND_SERVER") == 0, "kind name");
         expect_error("NoSuchKey", err, OSS_ERROR_KIND_SERVER, "NoSuchKey", 404);
     }
     expect_error("NoSuchKey (HEAD, x-oss-err)", oss_client_head_object(client, req, &meta),
@@ -296,8 +320,11 @@ int main(void) {
 
     /* An unreachable endpoint (nothing listens on port 1). */
     client = make_client("http://127.0.0.1:1", ak, sk, 0);
-    expect_error("unreachable", oss_client_head_object(client, req, &meta), OSS_ERROR_KIND_TRANSPORT,
-                 "ClientError:200007", 0);
+    err = oss_client_head_object(client, req, &meta);
+    /* Retried (make_client allows 1 retry): the message says so. */
+    CHECK(err && strstr(oss_error_message(err), "2 attempts over"), "unreachable says its attempts: %s",
+          oss_error_message(err));
+    expect_error("unreachable", err, OSS_ERROR_KIND_TRANSPORT, "ClientError:200007", 0);
     oss_client_free(client);
 
     /* After shutdown: a clear error, no hang; handles can still be freed. */

@@ -305,6 +305,10 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("proxy cfg", oss_config_set_proxy(NULL, "http", "h", 1, "u", "p"), NUL_ARG);
     any_result("proxy NULL strings", oss_config_set_proxy(cfg, NULL, NULL, 0, NULL, NULL));
     any_result("proxy NULL host", oss_config_set_proxy(cfg, "http", NULL, 8080, NULL, NULL));
+    expect_err("no_proxy cfg", oss_config_set_no_proxy(NULL, "x"), NUL_ARG);
+    CHECK(oss_config_set_no_proxy(cfg, NULL) == NULL, "no_proxy NULL list (the environment's)");
+    CHECK(oss_config_set_no_proxy(cfg, "") == NULL, "no_proxy empty list");
+    CHECK(oss_config_set_no_proxy(cfg, "*, ,,10.0.0.0/99,[::1],\t.x.") == NULL, "no_proxy odd list");
     expect_err("verify_tls cfg", oss_config_set_verify_tls(NULL, true), NUL_ARG);
     expect_err("ca_file cfg", oss_config_set_ca_file(NULL, "x"), NUL_ARG);
     any_result("ca_file NULL", oss_config_set_ca_file(cfg, NULL));
@@ -410,8 +414,19 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     CHECK(oss_error_host(NULL) != NULL, "host(NULL)");
     CHECK(oss_error_ec(NULL) != NULL, "ec(NULL)");
     CHECK(oss_error_http_status(NULL) == 0, "http_status(NULL)");
+    CHECK(oss_error_bucket(NULL) != NULL && oss_error_bucket(NULL)[0] == '\0', "bucket(NULL)");
+    CHECK(oss_error_key(NULL) != NULL && oss_error_key(NULL)[0] == '\0', "key(NULL)");
     oss_error_free(NULL);
-    bad_inputs += 8;
+    bad_inputs += 10;
+
+    /* kind names: every kind named, any other value (out of range, negative cast) "UNKNOWN" */
+    CHECK(strcmp(oss_error_kind_name(OSS_ERROR_KIND_SERVER), "OSS_ERROR_KIND_SERVER") == 0, "kind name");
+    CHECK(strcmp(oss_error_kind_name(OSS_ERROR_KIND_NONE), "OSS_ERROR_KIND_NONE") == 0, "kind name none");
+    CHECK(strcmp(oss_error_kind_name(OSS_ERROR_KIND_PANIC), "OSS_ERROR_KIND_PANIC") == 0, "kind name panic");
+    CHECK(strcmp(oss_error_kind_name(14), "OSS_ERROR_KIND_UNKNOWN") == 0, "kind name 14");
+    CHECK(strcmp(oss_error_kind_name(UINT32_MAX), "OSS_ERROR_KIND_UNKNOWN") == 0, "kind name max");
+    CHECK(strcmp(oss_error_kind_name((uint32_t)-1), "OSS_ERROR_KIND_UNKNOWN") == 0, "kind name -1");
+    bad_inputs += 3;
 
     /* object meta: getters on NULL, NULL outs */
     CHECK(oss_object_meta_content_length(NULL) <= 0, "content_length(NULL)");
@@ -630,6 +645,7 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     expect_err("region utf8", oss_client_set_region(client, bad), BAD_UTF8);
     expect_err("ua utf8", oss_config_set_user_agent(cfg, bad), BAD_UTF8);
     expect_err("proxy utf8", oss_config_set_proxy(cfg, "http", bad, 8080, "u", "p"), BAD_UTF8);
+    expect_err("no_proxy utf8", oss_config_set_no_proxy(cfg, bad), BAD_UTF8);
     expect_err("proxy user utf8", oss_config_set_proxy(cfg, "http", "h", 8080, bad, "p"), BAD_UTF8);
     expect_err("proxy scheme utf8", oss_config_set_proxy(cfg, bad, "h", 8080, "u", "p"), BAD_UTF8);
     expect_err("proxy pass utf8", oss_config_set_proxy(cfg, "http", "h", 8080, "u", bad), BAD_UTF8);

@@ -66,11 +66,15 @@ public:
 
 static std::mutex logMutex;
 static int logLines = 0;
+// Lines that do not end in exactly one newline (the official SDK's callback gets each line with
+// one "\n" at its end, as std::endl writes it).
+static int logLinesMisended = 0;
 static void onLog(oss::LogLevel, const std::string &line)
 {
     std::lock_guard<std::mutex> lock(logMutex);
-    (void)line;
     ++logLines;
+    const size_t n = line.size();
+    if (n < 2 || line[n - 1] != '\n' || line[n - 2] == '\n') ++logLinesMisended;
 }
 
 struct ProgressRecord {
@@ -317,6 +321,16 @@ int main()
         oss::DownloadObjectRequest bad3(bucket, key, dir + "/bad.bin", dir + "/no-such-dir");
         g = client.ResumableDownloadObject(bad3);
         CHECK(!g.isSuccess() && g.error().Code() == "ValidateError", "checkpoint dir: " + describe(g));
+        // A checkpoint directory nothing can be created in (a read-only mount made by the
+        // harness): IOError at the start, naming the directory; no file written.
+        const std::string roDir = env("OSS_TEST_RO_DIR");
+        oss::DownloadObjectRequest roCkpt(bucket, key, dir + "/ro-checkpoint.bin", roDir);
+        g = client.ResumableDownloadObject(roCkpt);
+        CHECK(!g.isSuccess() && g.error().Code() == "IOError" &&
+                  g.error().Message().find("cannot hold a checkpoint") != std::string::npos &&
+                  g.error().Message().find(roDir) != std::string::npos,
+              "read-only checkpoint dir: " + describe(g));
+        CHECK(!std::ifstream((dir + "/ro-checkpoint.bin").c_str()), "read-only checkpoint dir: no file");
         oss::DownloadObjectRequest bad4("Bad_Bucket", key, dir + "/bad.bin");
         g = client.ResumableDownloadObject(bad4);
         CHECK(!g.isSuccess() && g.error().Code() == "ValidateError", "bucket: " + describe(g));
@@ -353,6 +367,13 @@ int main()
 
     oss::SetLogCallback(nullptr);
     oss::SetLogLevel(oss::LogOff);
+    {
+        std::lock_guard<std::mutex> lock(logMutex);
+        CHECK(logLines > 0, "the log callback was called");
+        CHECK(logLinesMisended == 0, "log lines end with one newline, as the official SDK's: " +
+                                         std::to_string(logLinesMisended) + " of " + std::to_string(logLines) +
+                                         " do not");
+    }
     oss::ShutdownSdk();
     CHECK(!oss::IsSdkInitialized(), "shut down");
     {

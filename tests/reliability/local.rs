@@ -301,16 +301,28 @@ async fn read_only_checkpoint_dir(env: &Env) {
     let mut req = env.request("local/ckro", "ckro.bin");
     req.part_size = PS;
     req.checkpoint_dir = Some(m.0.clone());
-    // Unwritable from the start: the download still completes (only resumability is lost).
+    // Unwritable from the start: a clear IOError before any request (a download that could
+    // never resume must not look resumable), nothing left behind.
     m.remount("remount,ro,bind").unwrap();
-    attempt(&client, &req, &src, 60, "read-only checkpoint directory")
+    let e = attempt(&client, &req, &src, 60, "read-only checkpoint directory")
         .await
-        .unwrap();
+        .expect_err("a read-only checkpoint directory must fail the download at its start");
+    assert_eq!(e.code, "IOError", "{e}");
+    assert!(e.message.contains("cannot hold a checkpoint"), "{e}");
+    assert!(
+        !env.emu.log().iter().any(|l| l.key == "local/ckro"),
+        "requests were sent before the read-only checkpoint directory was refused"
+    );
+    assert!(!env.path("ckro.bin").exists());
     tally::inc(&tally::FAULTS);
-    std::fs::remove_file(env.path("ckro.bin")).unwrap();
-    // Made read-only mid-download (it has no open file most of the time).
+    // Made read-only mid-download (it has no open file most of the time): the download
+    // completes, each checkpoint it could not save logged at Warn level.
     m.remount("remount,rw,bind").unwrap();
-    slow(env, 30);
+    let warnings_before = tally::get(&tally::CKPT_SAVE_WARNINGS);
+    // Slow enough (10 rounds of 2 parts at 120 ms) for checkpoint saves (every 500 ms) to
+    // happen after the remount.
+    slow(env, 120);
+    req.thread_num = 2;
     let mp = m.0.clone();
     let t = std::thread::spawn(move || {
         for _ in 0..100 {
@@ -345,6 +357,10 @@ async fn read_only_checkpoint_dir(env: &Env) {
         } else {
             "the remount never succeeded"
         }
+    ));
+    tally::note(format!(
+        "checkpoint directory made read-only mid-download: {} checkpoint saves failed, each logged at Warn level",
+        tally::get(&tally::CKPT_SAVE_WARNINGS) - warnings_before
     ));
     m.remount("remount,rw,bind").unwrap();
     env.faults(Faults::none());

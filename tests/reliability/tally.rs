@@ -89,10 +89,17 @@ pub fn scan_error(e: &oss_ffi::Error) {
     scan(&format!("{e} | {e:?}"), "an error message");
 }
 
+/// Warn-level lines saying that a checkpoint could not be saved (a checkpoint directory that
+/// became unwritable mid-download); not a summary counter, the `local` phase notes it.
+pub static CKPT_SAVE_WARNINGS: AtomicU64 = AtomicU64::new(0);
+
 /// Installs the trace-level log sink that scans every line.
 pub fn capture_logs() {
     oss_ffi::log::set_level(oss_ffi::log::Level::Trace);
-    oss_ffi::log::set_sink(Some(std::sync::Arc::new(|_, msg: &str| {
+    oss_ffi::log::set_sink(Some(std::sync::Arc::new(|level, msg: &str| {
+        if level == oss_ffi::log::Level::Warn && msg.contains("cannot save the checkpoint") {
+            inc(&CKPT_SAVE_WARNINGS);
+        }
         inc(&LOG_LINES);
         scan(msg, "a log line");
     })));

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod example;
+pub mod read_only;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -26,7 +26,11 @@ inline void logTrampoline(oss_log_level_t level, const char *message, void *user
     try {
         LogCallback callback = *static_cast<LogCallback *>(userData);
         if (callback) {
-            callback(static_cast<LogLevel>(level), std::string(message ? message : ""));
+            /* As the official SDK: each line ends with exactly one newline. */
+            std::string line(message ? message : "");
+            while (!line.empty() && line[line.size() - 1] == '\n') line.erase(line.size() - 1);
+            line += '\n';
+            callback(static_cast<LogLevel>(level), line);
         }
     } catch (...) {
         /* never unwind into the library */

@@ -74,6 +74,39 @@ impl CheckpointFile {
         Ok(())
     }
 
+    /// Fails with an `IOError` when the directory cannot hold a checkpoint: it creates the
+    /// checkpoint's `.tmp` file (the first step of every save) and removes it again, so that a
+    /// read-only file system, a directory without write permission or any other refusal stops
+    /// the download at its start (before any request) instead of silently leaving it without a
+    /// checkpoint. Something else at the `.tmp` name (a directory, another user's file) fails
+    /// it too, with the path in the message. Mode bits alone cannot tell (root writes through them; a read-only mount
+    /// refuses even root), hence a real create. Call with the destination's lock held (no other
+    /// download of ours uses this `.tmp` name meanwhile) and after [`Self::check_trusted`].
+    pub fn check_writable(&self) -> Result<()> {
+        // A leftover `.tmp` of ours goes; so does a link there (removed, never followed), which
+        // would otherwise make every save fail.
+        match self.dir.stat(&self.tmp_name) {
+            Ok(Some(s)) if s.is_symlink() => {
+                let _ = self.dir.unlink(&self.tmp_name);
+            }
+            _ => self.dir.unlink_if_ours(&self.tmp_name),
+        }
+        let tmp_path = self.dir.join(&self.tmp_name);
+        match self.dir.create_private(&self.tmp_name) {
+            Ok(f) => {
+                self.dir.unlink_if_same(&self.tmp_name, &f);
+                Ok(())
+            }
+            Err(e) => Err(Error::io_failure(format!(
+                "the checkpoint directory '{}' cannot hold a checkpoint (creating '{}' failed: {e}); \
+                 a resumable download needs a checkpoint directory it can write: choose another, \
+                 or set none for a download that cannot be resumed",
+                self.dir.path().display(),
+                tmp_path.display()
+            ))),
+        }
+    }
+
     /// Reads the checkpoint. `Err` when it belongs to another user or others may write it.
     pub fn load(&self) -> Result<Loaded> {
         let file = match self
