@@ -289,3 +289,40 @@ fn oss_ffi_h_alone_as_c_and_cpp_twice() {
         assert_ok("oss_ffi.h alone", &run(&exe, &[], &[]));
     }
 }
+
+/// GetObjectAsync's handler gets a client that lives for the whole call, and GetObjectCallable
+/// finishes, when the copy the call was made on is destroyed meanwhile (tests/cpp/async_lifetime.cc;
+/// under `OSS_FFI_SANITIZE=1` a dangling client is a heap-use-after-free report).
+fn run_async_lifetime(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, KEY, &pattern(64 * 1024 + 5, 21))
+        .unwrap();
+    build_and_run(
+        "async_lifetime",
+        lang,
+        link,
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+    );
+}
+
+#[test]
+fn cpp_async_handler_client_outlives_the_destroyed_copy_cxx11() {
+    run_async_lifetime(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_async_handler_client_outlives_the_destroyed_copy_cxx17() {
+    run_async_lifetime(Lang::Cxx17, Link::Static);
+}

@@ -52,7 +52,8 @@ namespace AlibabaCloud {
 namespace OSS {
 
 class OssClient;
-/* Called on a library-owned thread with the client GetObjectAsync was called on. */
+/* Called on a library-owned thread with a copy of the client GetObjectAsync was called on, alive
+ * for the whole call (see OssClient::GetObjectAsync). */
 typedef std::function<void(const AlibabaCloud::OSS::OssClient *, const GetObjectRequest &, const GetObjectOutcome &,
                            const std::shared_ptr<const AsyncCallerContext> &)>
     GetObjectAsyncHandler;
@@ -257,19 +258,22 @@ public:
 
     /* --- asynchronous GetObject --- */
 
-    /* Runs GetObject(request) on another thread, then handler(this, request, outcome, context).
-     * The client (the last of its copies) waits for running calls when it is destroyed. */
+    /* Runs GetObject(request) on another thread, then handler(client, request, outcome, context).
+     * `client` is a copy of this client (same underlying client and settings) owned by the call,
+     * alive until the handler returns whichever copies are destroyed meanwhile; it is not `this`
+     * (the official SDK passes `this`, which a caller may have destroyed by then). A
+     * GetObjectAsync made on `client` inside the handler runs on the handler's thread. The
+     * client (the last of its copies) waits for running calls when it is destroyed. */
     void GetObjectAsync(const GetObjectRequest &request, const GetObjectAsyncHandler &handler,
                         const std::shared_ptr<const AsyncCallerContext> &context = nullptr) const
     {
-        const OssClient *self = this;
         OssClient worker(*this);
         worker.async_.reset();
-        std::function<void()> task = [self, worker, request, handler, context]() {
+        std::function<void()> task = [worker, request, handler, context]() {
             try {
                 GetObjectOutcome outcome = worker.GetObject(request);
                 if (handler) {
-                    handler(self, request, outcome, context);
+                    handler(&worker, request, outcome, context);
                 }
             } catch (...) {
                 /* an exception of the handler ends its thread quietly */
@@ -285,7 +289,8 @@ public:
             task();
         }
     }
-    /* GetObject(request) on another thread; the future holds the outcome. */
+    /* GetObject(request) on another thread, made on a copy of this client that the call owns (so
+     * destroying this copy meanwhile is fine); the future holds the outcome. */
     GetObjectOutcomeCallable GetObjectCallable(const GetObjectRequest &request) const
     {
         OssClient worker(*this);
