@@ -326,3 +326,43 @@ fn cpp_async_handler_client_outlives_the_destroyed_copy_cxx11() {
 fn cpp_async_handler_client_outlives_the_destroyed_copy_cxx17() {
     run_async_lifetime(Lang::Cxx17, Link::Static);
 }
+
+/// Wide paths with a value that is no Unicode character or an embedded NUL, and narrow paths,
+/// keys and settings with an embedded NUL, are refused with ValidateError and nothing is
+/// written (tests/cpp/paths.cc).
+fn run_paths(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, KEY, &pattern(150 * 1024 + 7, 22))
+        .unwrap();
+    build_and_run(
+        "paths",
+        lang,
+        link,
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+    );
+}
+
+#[test]
+fn cpp_invalid_wide_paths_and_embedded_nuls_are_refused_cxx11() {
+    run_paths(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_invalid_wide_paths_and_embedded_nuls_are_refused_cxx17() {
+    run_paths(Lang::Cxx17, Link::Static);
+}

@@ -107,7 +107,8 @@ public:
             return;
         }
         OssError error;
-        if (detail::failed(oss_client_set_region(client_.get(), region.c_str()), error)) {
+        if (!detail::noNul({{"region", &region}}, error) ||
+            detail::failed(oss_client_set_region(client_.get(), region.c_str()), error)) {
             regionError_ = std::make_shared<OssError>(error);
         } else {
             regionError_.reset();
@@ -178,6 +179,11 @@ public:
             std::string unsupported = request.Unsupported();
             if (!unsupported.empty()) {
                 return StringOutcome(detail::validateError(unsupported));
+            }
+            if (!detail::noNul({{"bucket", &request.Bucket()}, {"key", &request.Key()}, {"version id", &request.VersionId()}},
+                               error) ||
+                !detail::responseHeadersNoNul(request.ResponseHeaders(), error)) {
+                return StringOutcome(error);
             }
             oss_get_object_request_t *raw = nullptr;
             if (detail::failed(oss_get_object_request_new(request.Bucket().c_str(), request.Key().c_str(), &raw),
@@ -368,10 +374,18 @@ public:
                 return GetObjectOutcome(error);
             }
             /* As the official SDK: an empty path is an error (never a default from the key). */
-            std::string filePath =
-                request.FilePath().empty() ? detail::wideToUtf8(request.FilePathW()) : request.FilePath();
+            std::string filePath = request.FilePath();
+            if (filePath.empty() &&
+                !detail::wideToUtf8(request.FilePathW(), "path of file download to", filePath, error)) {
+                return GetObjectOutcome(error);
+            }
             if (filePath.empty()) {
                 return GetObjectOutcome(detail::validateError("The path of file download to is empty"));
+            }
+            if (!detail::noNul({{"bucket", &request.Bucket()}, {"key", &request.Key()},
+                                {"path of file download to", &filePath}},
+                               error)) {
+                return GetObjectOutcome(error);
             }
             oss_download_request_t *raw = nullptr;
             if (detail::failed(oss_download_request_new(request.Bucket().c_str(), request.Key().c_str(),
@@ -400,6 +414,13 @@ private:
     {
         oss_credentials_provider_t *raw = nullptr;
         OssError error;
+        if (!detail::noNul({{"access key id", &credentials.AccessKeyId()},
+                            {"access key secret", &credentials.AccessKeySecret()},
+                            {"security token", &credentials.SessionToken()}},
+                           error)) {
+            setupError_ = std::make_shared<OssError>(error);
+            return;
+        }
         if (detail::failed(oss_credentials_provider_new_static(credentials.AccessKeyId().c_str(),
                                                                credentials.AccessKeySecret().c_str(),
                                                                detail::optional(credentials.SessionToken()), &raw),
@@ -419,7 +440,8 @@ private:
             return;
         }
         const oss_client_t *raw = nullptr;
-        if (detail::failed(oss_client_new(endpoint.c_str(), provider.get(), config.get(), &raw), error)) {
+        if (!detail::noNul({{"endpoint", &endpoint}}, error) ||
+            detail::failed(oss_client_new(endpoint.c_str(), provider.get(), config.get(), &raw), error)) {
             setupError_ = std::make_shared<OssError>(error);
             return;
         }
@@ -448,6 +470,10 @@ private:
     bool prepare(const OssObjectRequest &request, detail::GetRequestHandle &out, OssError &error) const
     {
         if (!usable(error)) {
+            return false;
+        }
+        if (!detail::noNul({{"bucket", &request.Bucket()}, {"key", &request.Key()}, {"version id", &request.VersionId()}},
+                           error)) {
             return false;
         }
         oss_get_object_request_t *raw = nullptr;
@@ -482,6 +508,9 @@ private:
             return false;
         }
         const std::map<RequestResponseHeader, std::string> &headers = request.ResponseHeaders();
+        if (!detail::responseHeadersNoNul(headers, error)) {
+            return false;
+        }
         for (std::map<RequestResponseHeader, std::string>::const_iterator it = headers.begin(); it != headers.end();
              ++it) {
             if (detail::failed(oss_get_object_request_set_response_header(req.get(), static_cast<uint32_t>(it->first),
@@ -509,6 +538,9 @@ private:
     {
         OssError error;
         if (!usable(error)) {
+            return GetObjectOutcome(error);
+        }
+        if (!detail::noNul({{"URL", &request.Url()}, {"file path", &file}}, error)) {
             return GetObjectOutcome(error);
         }
         oss_get_object_request_t *raw = nullptr;
@@ -575,7 +607,7 @@ private:
     {
         OssError error;
         detail::GetRequestHandle req;
-        if (!getSettings(request, req, error)) {
+        if (!getSettings(request, req, error) || !detail::noNul({{"file path", &path}}, error)) {
             return GetObjectOutcome(error);
         }
         oss_object_meta_t *raw = nullptr;

@@ -12,48 +12,6 @@
 
 namespace AlibabaCloud {
 namespace OSS {
-namespace detail {
-
-/* UTF-8 of a wide path (UTF-32, or UTF-16 where wchar_t has 16 bits); an unpaired surrogate or a
- * value past U+10FFFF becomes U+FFFD. */
-inline std::string wideToUtf8(const std::wstring &w)
-{
-    std::string out;
-    for (std::wstring::size_type i = 0; i < w.size(); ++i) {
-        uint32_t c = static_cast<uint32_t>(w[i]);
-        if (sizeof(wchar_t) == 2) {
-            c &= 0xFFFFu;
-            if (c >= 0xD800u && c <= 0xDBFFu && i + 1 < w.size()) {
-                uint32_t lo = static_cast<uint32_t>(w[i + 1]) & 0xFFFFu;
-                if (lo >= 0xDC00u && lo <= 0xDFFFu) {
-                    c = 0x10000u + ((c - 0xD800u) << 10) + (lo - 0xDC00u);
-                    ++i;
-                }
-            }
-        }
-        if ((c >= 0xD800u && c <= 0xDFFFu) || c > 0x10FFFFu) {
-            c = 0xFFFDu;
-        }
-        if (c < 0x80u) {
-            out += static_cast<char>(c);
-        } else if (c < 0x800u) {
-            out += static_cast<char>(0xC0u | (c >> 6));
-            out += static_cast<char>(0x80u | (c & 0x3Fu));
-        } else if (c < 0x10000u) {
-            out += static_cast<char>(0xE0u | (c >> 12));
-            out += static_cast<char>(0x80u | ((c >> 6) & 0x3Fu));
-            out += static_cast<char>(0x80u | (c & 0x3Fu));
-        } else {
-            out += static_cast<char>(0xF0u | (c >> 18));
-            out += static_cast<char>(0x80u | ((c >> 12) & 0x3Fu));
-            out += static_cast<char>(0x80u | ((c >> 6) & 0x3Fu));
-            out += static_cast<char>(0x80u | (c & 0x3Fu));
-        }
-    }
-    return out;
-}
-
-}  // namespace detail
 
 class OssRequest : public ServiceRequest {
 public:

@@ -8,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <initializer_list>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -58,6 +60,97 @@ inline bool failed(oss_error_t *raw, OssError &error)
 }
 
 inline OssError validateError(const std::string &message) { return OssError("ValidateError", message); }
+
+/* A string the C ABI gets as `const char *` (NUL-terminated), with what it is for the message. */
+struct CText {
+    const char *what;
+    const std::string *value;
+};
+
+/* false with a ValidateError when one of `texts` holds a NUL: the C ABI would see the string cut
+ * there (another key, another file), so it is refused, never truncated. */
+inline bool noNul(std::initializer_list<CText> texts, OssError &error)
+{
+    for (std::initializer_list<CText>::const_iterator it = texts.begin(); it != texts.end(); ++it) {
+        std::string::size_type at = it->value->find('\0');
+        if (at != std::string::npos) {
+            error = validateError(std::string("The ") + it->what + " has a NUL character at byte " +
+                                  std::to_string(static_cast<unsigned long long>(at)) +
+                                  " (it would be cut there)");
+            return false;
+        }
+    }
+    return true;
+}
+
+inline bool noNul(const char *what, const std::vector<std::string> &values, OssError &error)
+{
+    for (std::vector<std::string>::const_iterator it = values.begin(); it != values.end(); ++it) {
+        if (!noNul({{what, &*it}}, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+inline bool responseHeadersNoNul(const std::map<RequestResponseHeader, std::string> &headers, OssError &error)
+{
+    for (std::map<RequestResponseHeader, std::string>::const_iterator it = headers.begin(); it != headers.end(); ++it) {
+        if (!noNul({{"response header override", &it->second}}, error)) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The UTF-8 of a wide path (UTF-32, or UTF-16 where wchar_t has 16 bits) into `out`. A value that
+ * is no Unicode scalar (an unpaired surrogate, past U+10FFFF) or an embedded L'\0' is refused
+ * with a ValidateError naming `what`, `out` untouched: a replacement character would make
+ * different paths one file, and the C ABI would cut the path at the NUL. */
+inline bool wideToUtf8(const std::wstring &w, const char *what, std::string &out, OssError &error)
+{
+    std::string utf8;
+    for (std::wstring::size_type i = 0; i < w.size(); ++i) {
+        std::wstring::size_type at = i;
+        uint32_t c = static_cast<uint32_t>(w[i]);
+        if (sizeof(wchar_t) == 2) {
+            c &= 0xFFFFu;
+            if (c >= 0xD800u && c <= 0xDBFFu && i + 1 < w.size()) {
+                uint32_t lo = static_cast<uint32_t>(w[i + 1]) & 0xFFFFu;
+                if (lo >= 0xDC00u && lo <= 0xDFFFu) {
+                    c = 0x10000u + ((c - 0xD800u) << 10) + (lo - 0xDC00u);
+                    ++i;
+                }
+            }
+        }
+        if (c == 0 || (c >= 0xD800u && c <= 0xDFFFu) || c > 0x10FFFFu) {
+            char hex[16];
+            std::snprintf(hex, sizeof hex, "%04X", static_cast<unsigned>(c));
+            error = validateError(std::string("The ") + what + " has " +
+                                  (c == 0 ? std::string("a NUL character")
+                                          : std::string("U+") + hex + ", which is not a Unicode character,") +
+                                  " at index " + std::to_string(static_cast<unsigned long long>(at)));
+            return false;
+        }
+        if (c < 0x80u) {
+            utf8 += static_cast<char>(c);
+        } else if (c < 0x800u) {
+            utf8 += static_cast<char>(0xC0u | (c >> 6));
+            utf8 += static_cast<char>(0x80u | (c & 0x3Fu));
+        } else if (c < 0x10000u) {
+            utf8 += static_cast<char>(0xE0u | (c >> 12));
+            utf8 += static_cast<char>(0x80u | ((c >> 6) & 0x3Fu));
+            utf8 += static_cast<char>(0x80u | (c & 0x3Fu));
+        } else {
+            utf8 += static_cast<char>(0xF0u | (c >> 18));
+            utf8 += static_cast<char>(0x80u | ((c >> 12) & 0x3Fu));
+            utf8 += static_cast<char>(0x80u | ((c >> 6) & 0x3Fu));
+            utf8 += static_cast<char>(0x80u | (c & 0x3Fu));
+        }
+    }
+    out.swap(utf8);
+    return true;
+}
 
 /* NULL for "", so optional C arguments mean "unset". */
 inline const char *optional(const std::string &s) { return s.empty() ? nullptr : s.c_str(); }
@@ -130,6 +223,13 @@ inline int32_t credentialsTrampoline(void *userData, oss_credentials_t *out) noe
             return 1;
         }
         Credentials c = provider->getCredentials();
+        OssError nul;
+        if (!noNul({{"access key id", &c.AccessKeyId()},
+                    {"access key secret", &c.AccessKeySecret()},
+                    {"security token", &c.SessionToken()}},
+                   nul)) {
+            return 2;
+        }
         ErrorHandle err(oss_credentials_set(out, c.AccessKeyId().c_str(), c.AccessKeySecret().c_str(),
                                             optional(c.SessionToken())));
         return err ? 2 : 0;

@@ -70,6 +70,15 @@ inline void retryPolicy(const RetryStrategy *strategy, uint32_t &retries, uint64
 /* Maps ClientConfiguration onto oss_config_t. Timeouts <= 0 keep the defaults. */
 inline bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssError &error)
 {
+    if (!detail::noNul({{"userAgent", &conf.userAgent},
+                        {"proxyHost", &conf.proxyHost},
+                        {"proxyUserName", &conf.proxyUserName},
+                        {"proxyPassword", &conf.proxyPassword},
+                        {"caFile", &conf.caFile},
+                        {"caPath", &conf.caPath}},
+                       error)) {
+        return false;
+    }
     if (!conf.userAgent.empty() && detail::failed(oss_config_set_user_agent(cfg, conf.userAgent.c_str()), error)) {
         return false;
     }
@@ -128,6 +137,13 @@ inline bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssErr
 template <typename R>
 bool conditions(oss_get_object_request_t *req, const R &request, OssError &error)
 {
+    if (!detail::noNul("ETag condition", request.MatchingETagsConstraint(), error) ||
+        !detail::noNul("ETag condition", request.NonmatchingETagsConstraint(), error) ||
+        !detail::noNul({{"modified-since condition", &request.ModifiedSinceConstraint()},
+                        {"unmodified-since condition", &request.UnmodifiedSinceConstraint()}},
+                       error)) {
+        return false;
+    }
     std::vector<const char *> match = detail::cStrings(request.MatchingETagsConstraint());
     std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
     return !detail::failed(oss_get_object_request_set_matching_etags(req, match.empty() ? nullptr : &match[0],
@@ -195,15 +211,26 @@ inline ObjectMetaData downloadMetaData(const oss_object_meta_t *raw, const Downl
 
 inline bool downloadSettings(oss_download_request_t *req, const DownloadObjectRequest &request, OssError &error)
 {
+    std::string checkpointDir = request.CheckpointDir();
+    if (checkpointDir.empty() &&
+        !detail::wideToUtf8(request.CheckpointDirW(), "checkpoint directory", checkpointDir, error)) {
+        return false;
+    }
+    if (!detail::noNul({{"checkpoint directory", &checkpointDir},
+                        {"version id", &request.VersionId()},
+                        {"modified-since condition", &request.ModifiedSinceConstraint()},
+                        {"unmodified-since condition", &request.UnmodifiedSinceConstraint()}},
+                       error) ||
+        !detail::noNul("ETag condition", request.MatchingETagsConstraint(), error) ||
+        !detail::noNul("ETag condition", request.NonmatchingETagsConstraint(), error) ||
+        !detail::responseHeadersNoNul(request.ResponseHeaders(), error)) {
+        return false;
+    }
     std::vector<const char *> match = detail::cStrings(request.MatchingETagsConstraint());
     std::vector<const char *> noMatch = detail::cStrings(request.NonmatchingETagsConstraint());
     if (detail::failed(oss_download_request_set_part_size(req, request.PartSize()), error) ||
         detail::failed(oss_download_request_set_thread_num(req, request.ThreadNum()), error) ||
-        detail::failed(oss_download_request_set_checkpoint_dir(
-                           req, detail::optional(request.CheckpointDir().empty()
-                                                     ? detail::wideToUtf8(request.CheckpointDirW())
-                                                     : request.CheckpointDir())),
-                       error) ||
+        detail::failed(oss_download_request_set_checkpoint_dir(req, detail::optional(checkpointDir)), error) ||
         detail::failed(oss_download_request_set_verify_on_resume(req, request.VerifyOnResume()), error) ||
         detail::failed(oss_download_request_set_direct_io(req, request.DirectIO()), error) ||
         detail::failed(oss_download_request_set_throughput_target(req, request.ThroughputTarget()), error) ||
