@@ -366,3 +366,80 @@ fn cpp_invalid_wide_paths_and_embedded_nuls_are_refused_cxx11() {
 fn cpp_invalid_wide_paths_and_embedded_nuls_are_refused_cxx17() {
     run_paths(Lang::Cxx17, Link::Static);
 }
+
+/// The C++ layer maps the C ABI's errors to the official SDK's codes and messages by kind, code
+/// and detail, never by message text: the mapping table row by row with misleading messages, and
+/// the real errors end to end (tests/cpp/error_mapping.cc).
+fn run_error_mapping(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, KEY, &pattern(10 * 1024, 23))
+        .unwrap();
+    build_and_run(
+        "error_mapping",
+        lang,
+        link,
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+    );
+}
+
+#[test]
+fn cpp_errors_are_mapped_by_kind_code_and_detail_cxx11() {
+    run_error_mapping(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_errors_are_mapped_by_kind_code_and_detail_cxx17() {
+    run_error_mapping(Lang::Cxx17, Link::Static);
+}
+
+/// No header of the C++ layer decides anything on an error's message text: a line that reads a
+/// message (`Message()`, `oss_error_message`) never compares or searches it.
+#[test]
+fn cpp_layer_never_matches_error_message_text() {
+    let root = repo_root().join("include");
+    let tests = [
+        "==",
+        "!=",
+        "compare(",
+        "find(",
+        "substr(",
+        "starts_with",
+        "strcmp",
+        "strncmp",
+        "strstr",
+        "memcmp",
+        "regex",
+    ];
+    let mut offending = Vec::new();
+    for h in cpp_headers() {
+        let text = std::fs::read_to_string(root.join(&h)).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if (code.contains("Message()") || code.contains("oss_error_message"))
+                && tests.iter().any(|t| code.contains(t))
+            {
+                offending.push(format!("{h}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "error messages matched as text (map by oss_error_kind / oss_error_code / oss_error_detail):\n{}",
+        offending.join("\n")
+    );
+}

@@ -89,7 +89,7 @@ pub fn validate(req: &DownloadRequest) -> Result<Paths> {
     let checkpoint_dir = match &req.checkpoint_dir {
         Some(d) if !d.as_os_str().is_empty() => {
             if !d.is_dir() {
-                return Err(Error::validate(format!(
+                return Err(Error::checkpoint_dir_missing(format!(
                     "Checkpoint directory is not exist: '{}' does not exist or is not a directory",
                     d.display()
                 )));

@@ -295,8 +295,9 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     CHECK(oss_error_host(NULL) != NULL, "host(NULL)");
     CHECK(oss_error_ec(NULL) != NULL, "ec(NULL)");
     CHECK(oss_error_http_status(NULL) == 0, "http_status(NULL)");
+    CHECK(oss_error_detail(NULL) == OSS_ERROR_DETAIL_NONE, "detail(NULL)");
     oss_error_free(NULL);
-    bad_inputs += 8;
+    bad_inputs += 9;
 
     /* object meta: getters on NULL, NULL outs */
     CHECK(oss_object_meta_content_length(NULL) <= 0, "content_length(NULL)");

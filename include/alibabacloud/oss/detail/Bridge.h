@@ -30,18 +30,27 @@ namespace AlibabaCloud {
 namespace OSS {
 namespace detail {
 
-/* The C error as the official SDK reports it: a refused or aborted request (DisableRequest,
- * shutdown) is "ClientError:100002"; a missing checkpoint directory has the original's exact
- * message. The C ABI's code and message are kept everywhere else. */
+/* The official SDK's code and message for an error of the C ABI, chosen by its kind, code and
+ * detail, never by its message text (which the library may reword): a request refused or aborted
+ * (kind CANCELLED: DisableRequest, ShutdownSdk) is "ClientError:100002" "Disable all requests by
+ * upper."; a missing checkpoint directory (detail CHECKPOINT_DIR_MISSING) has the original's
+ * exact message. Every other error keeps the C ABI's code and message. */
+inline OssError officialError(oss_error_kind_t kind, const std::string &code, oss_error_detail_t detail,
+                              const std::string &message)
+{
+    if (kind == OSS_ERROR_KIND_CANCELLED) {
+        return OssError("ClientError:100002", "Disable all requests by upper.");
+    }
+    if (detail == OSS_ERROR_DETAIL_CHECKPOINT_DIR_MISSING) {
+        return OssError(code, "Checkpoint directory is not exist.");
+    }
+    return OssError(code, message);
+}
+
+/* The C error as the official SDK reports it (officialError), with its request id and host. */
 inline OssError toOssError(const oss_error_t *e)
 {
-    OssError error(oss_error_code(e), oss_error_message(e));
-    if (error.Code() == "Cancelled") {
-        error = OssError("ClientError:100002", "Disable all requests by upper.");
-    } else if (error.Code() == "ValidateError" &&
-               error.Message().compare(0, 33, "Checkpoint directory is not exist") == 0) {
-        error.setMessage("Checkpoint directory is not exist.");
-    }
+    OssError error = officialError(oss_error_kind(e), oss_error_code(e), oss_error_detail(e), oss_error_message(e));
     error.setRequestId(oss_error_request_id(e));
     error.setHost(oss_error_host(e));
     return error;
