@@ -188,7 +188,8 @@ fn cpp_compat_api_cxx17_static() {
     run_compat_api(Lang::Cxx17, Link::Static);
 }
 
-/// Every header of the C++ layer, relative to include/.
+/// Every header of the C++ layer, relative to include/: the layer (oss_ffi/cxx/) and its drop-in
+/// form (alibabacloud/oss/).
 fn cpp_headers() -> Vec<String> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -202,9 +203,11 @@ fn cpp_headers() -> Vec<String> {
     }
     let root = repo_root().join("include");
     let mut v = Vec::new();
+    walk(&root.join("oss_ffi/cxx"), &root, &mut v);
+    let layer = v.len();
     walk(&root.join("alibabacloud/oss"), &root, &mut v);
     v.sort();
-    assert!(v.len() >= 20, "expected the whole C++ layer, found {v:?}");
+    assert!(layer >= 20, "expected the whole C++ layer, found {v:?}");
     v
 }
 
@@ -251,6 +254,58 @@ fn each_cpp_header_compiles_alone_cxx17() {
     each_header_alone(Lang::Cxx17);
 }
 
+/// The drop-in tree is one thin header per header of the layer (nothing else in it), and each
+/// header of the layer has its drop-in form: one copy of every definition.
+#[test]
+fn drop_in_tree_forwards_to_the_layer() {
+    let root = repo_root().join("include");
+    let headers = cpp_headers();
+    let layer: Vec<&str> = headers
+        .iter()
+        .filter_map(|h| h.strip_prefix("oss_ffi/cxx/"))
+        .filter(|h| !h.starts_with("detail/Namespace.h") && !h.starts_with("detail/DropIn.h"))
+        .collect();
+    let drop_in: Vec<&str> = headers
+        .iter()
+        .filter_map(|h| h.strip_prefix("alibabacloud/oss/"))
+        .collect();
+    assert_eq!(layer, drop_in, "the two trees list different headers");
+    for h in drop_in {
+        let text = std::fs::read_to_string(root.join("alibabacloud/oss").join(h)).unwrap();
+        let code: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(
+            code,
+            [
+                "#include <oss_ffi/cxx/detail/DropIn.h>".to_string(),
+                format!("#include <oss_ffi/cxx/{h}>")
+            ],
+            "alibabacloud/oss/{h} must only forward"
+        );
+    }
+}
+
+/// A translation unit that includes the coexistence form and then the drop-in form stops with a
+/// clear #error (the drop-in headers would be skipped by the include guards).
+#[test]
+fn one_form_per_translation_unit() {
+    let dir = build_dir("cpp-forms");
+    let src = dir.join("mixed.cc");
+    std::fs::write(
+        &src,
+        "#include <oss_ffi/cxx/OssClient.h>\n#include <alibabacloud/oss/OssClient.h>\nint main() { return 0; }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("c++")
+        .args(["-std=c++11", "-fsyntax-only"])
+        .arg(format!("-I{}", repo_root().join("include").display()))
+        .arg(&src)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "mixing the forms compiled");
+    assert!(err.contains("use one form per translation unit"), "{err}");
+}
+
 #[test]
 fn two_translation_units_link() {
     for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
@@ -267,6 +322,28 @@ fn two_translation_units_link() {
         );
         let out = run(&exe, &[], &[]);
         assert_ok("double_include", &out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("double include ok"));
+    }
+}
+
+/// One program with a translation unit on the drop-in form (AlibabaCloud::OSS) and one on the
+/// coexistence form (OssFfi): no symbol is defined twice, and each works.
+#[test]
+fn both_forms_link_into_one_program() {
+    for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
+        let exe = build_dir("cpp").join(format!("both_forms_{lang:?}").to_lowercase());
+        compile(
+            &[
+                repo_root().join("tests/cpp/double_include_a.cc"),
+                repo_root().join("tests/cpp/coexist_form_b.cc"),
+            ],
+            &exe,
+            lang,
+            link,
+            &[],
+        );
+        let out = run(&exe, &[], &[]);
+        assert_ok("both forms", &out);
         assert!(String::from_utf8_lossy(&out.stdout).contains("double include ok"));
     }
 }
