@@ -520,3 +520,127 @@ fn cpp_layer_never_matches_error_message_text() {
         offending.join("\n")
     );
 }
+
+/// Where the official C++ SDK 1.10.1 is installed: `$OSS_CPP_SDK_PREFIX`, else the cache that
+/// `bench/cpp/build-official-sdk.sh` fills (scripts/test.sh runs it first); None when neither.
+fn official_cpp_sdk() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("OSS_CPP_SDK_PREFIX").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let prefix = cache.join("oss-ffi-bench/oss-cpp-sdk-1.10.1/install");
+    prefix.join(".complete").is_file().then_some(prefix)
+}
+
+/// One program uploads with the official C++ SDK (PutObject) and downloads with this library's
+/// coexistence form (`OssFfi::OssClient::ResumableDownloadObject`), against an oss-ffi installed
+/// with `make install-files DROP_IN=no` (tests/cpp/coexist_official.cc). Skipped with a notice
+/// when the official SDK is not built (`OSS_TEST_REQUIRE_CPP_SDK=1`: fails instead, as
+/// scripts/test.sh sets when it could build it); plain pass only (the official SDK and its curl
+/// and OpenSSL are not what the ASan and valgrind passes check).
+#[test]
+fn cpp_coexists_with_the_official_sdk() {
+    if checker() != Checker::None {
+        println!("NOTICE: the official-SDK coexistence program runs in the plain pass only");
+        return;
+    }
+    let Some(sdk) = official_cpp_sdk() else {
+        assert!(
+            std::env::var("OSS_TEST_REQUIRE_CPP_SDK").map_or(true, |v| v != "1"),
+            "OSS_TEST_REQUIRE_CPP_SDK=1 but no official C++ SDK (set OSS_CPP_SDK_PREFIX or run \
+             bench/cpp/build-official-sdk.sh)"
+        );
+        println!(
+            "NOTICE: the official C++ SDK is not built: skipping the coexistence program (run \
+             bench/cpp/build-official-sdk.sh, or set OSS_CPP_SDK_PREFIX)"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // This library installed without the drop-in tree, as beside the official SDK.
+    let prefix = tmp.path().join("prefix");
+    let out = std::process::Command::new("make")
+        .current_dir(repo_root())
+        .args(["-s", "install-files", "DROP_IN=no"])
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("LIBSRC={}", lib_dir().display()))
+        .output()
+        .expect("run make");
+    assert_ok("make install-files DROP_IN=no", &out);
+    assert!(prefix.join("include/oss_ffi/cxx/OssClient.h").is_file());
+    assert!(
+        !prefix.join("include/alibabacloud").exists(),
+        "DROP_IN=no installed the drop-in tree"
+    );
+
+    let exe = build_dir("cpp").join("coexist_official");
+    let cc = std::process::Command::new("c++")
+        .args([
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+            "-O1",
+            "-pthread",
+        ])
+        .arg(format!("-I{}", prefix.join("include").display()))
+        // The official headers are not this project's to keep warning-free.
+        .arg("-isystem")
+        .arg(sdk.join("include"))
+        .arg(format!("-I{}", repo_root().join("tests/cpp").display()))
+        .arg(repo_root().join("tests/cpp/coexist_official.cc"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", sdk.join("lib").display()))
+        .arg("-lalibabacloud-oss-cpp-sdk")
+        .arg(format!("-L{}", prefix.join("lib").display()))
+        .arg("-loss_ffi")
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+        .args(["-lcurl", "-lssl", "-lcrypto"])
+        .output()
+        .expect("run c++");
+    assert_ok("compile coexist_official.cc", &cc);
+
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, "other.bin", b"the bucket exists")
+        .unwrap();
+    let key = "coexist/uploaded by the official SDK.bin";
+    let size = 1024 * 1024 + 17;
+    let out = run(
+        &exe,
+        &[],
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", key.into()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+            ("OSS_TEST_SIZE", size.to_string()),
+        ],
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_ok("coexist_official", &out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cpp coexist_official: all checks passed")
+    );
+    // The server holds what the official SDK uploaded, and the download is those bytes.
+    let stored = std::fs::read(emu.object_path(BUCKET, key)).unwrap();
+    assert_eq!(stored.len(), size);
+    assert_eq!(std::fs::read(work.join("downloaded.bin")).unwrap(), stored);
+    let log = emu.log();
+    assert!(
+        log.iter().any(|e| e.method == "PUT"),
+        "no PUT reached the server"
+    );
+}
