@@ -4,9 +4,11 @@
 #   make examples               examples-c/ and examples-cpp/ against the release library
 #                               (binaries in target/examples/)
 #   make install PREFIX=/opt/x  shared library with soname links, static library, headers
-#                               (oss_ffi.h and alibabacloud/oss/), pkg-config oss_ffi.pc and the
+#                               (oss_ffi.h, the C++ layer oss_ffi/cxx/ and its drop-in form
+#                               alibabacloud/oss/), pkg-config oss_ffi.pc and the
 #                               CMake package oss_ffi (find_package(oss_ffi), target oss_ffi::oss_ffi)
 #   make install-files ...      the same without building (LIBSRC=target/debug to install a debug build)
+#   make install DROP_IN=no     without the drop-in tree alibabacloud/oss/ (the official SDK's paths)
 #   make demo                   scripts/demo.sh: interrupt a download, resume it, verify it
 #   make test                   scripts/test.sh (everything CI runs)
 #   make bench                  bench/run.py: side by side with the official C++ SDK (built once into
@@ -37,6 +39,10 @@ LIBSRC   ?= $(RELEASE)
 EXOUT    := target/examples
 LIBDIR    = $(DESTDIR)$(PREFIX)/lib
 INCDIR    = $(DESTDIR)$(PREFIX)/include
+# DROP_IN=no: install only the coexistence form oss_ffi/cxx/ (namespace OssFfi), not the drop-in
+# tree alibabacloud/oss/, e.g. into a prefix that holds the official C++ SDK's headers.
+DROP_IN  ?= yes
+CXX_TREES = oss_ffi $(if $(filter yes,$(DROP_IN)),alibabacloud)
 
 .PHONY: all build examples install install-files uninstall demo test clean-examples
 
@@ -71,8 +77,8 @@ install-files:
 	ln -sf $(SONAME) $(LIBDIR)/liboss_ffi.so
 	install -m 0644 $(LIBSRC)/liboss_ffi.a $(LIBDIR)/liboss_ffi.a
 	install -m 0644 include/oss_ffi.h $(INCDIR)/oss_ffi.h
-	cd include && find alibabacloud -type d -exec install -d $(abspath $(INCDIR))/{} \;
-	cd include && find alibabacloud -type f -name '*.h' -exec install -m 0644 {} $(abspath $(INCDIR))/{} \;
+	cd include && find $(CXX_TREES) -type d -exec install -d $(abspath $(INCDIR))/{} \;
+	cd include && find $(CXX_TREES) -type f -name '*.h' -exec install -m 0644 {} $(abspath $(INCDIR))/{} \;
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' -e 's|@STATIC_LIBS@|$(STATIC_LIBS)|g' \
 	    packaging/oss_ffi.pc.in > $(LIBDIR)/pkgconfig/oss_ffi.pc
 	sed -e 's|@VERSION@|$(VERSION)|g' -e 's|@SONAME@|$(SONAME)|g' \
@@ -85,7 +91,8 @@ install-files:
 uninstall:
 	rm -f $(LIBDIR)/liboss_ffi.so $(LIBDIR)/$(SONAME) $(LIBDIR)/liboss_ffi.so.$(VERSION) $(LIBDIR)/liboss_ffi.a
 	rm -f $(LIBDIR)/pkgconfig/oss_ffi.pc $(INCDIR)/oss_ffi.h
-	rm -rf $(LIBDIR)/cmake/oss_ffi $(INCDIR)/alibabacloud/oss
+	rm -rf $(LIBDIR)/cmake/oss_ffi $(INCDIR)/oss_ffi/cxx $(if $(filter yes,$(DROP_IN)),$(INCDIR)/alibabacloud/oss)
+	-rmdir $(INCDIR)/oss_ffi 2>/dev/null
 
 demo:
 	scripts/demo.sh

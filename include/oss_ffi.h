@@ -93,6 +93,24 @@ typedef enum {
 } oss_error_kind_t;
 
 /**
+ * A stable detail of an error beyond its kind and code, for callers that must tell such errors
+ * apart (the C++ layer gives them the official SDK's exact message): map these, never the
+ * message text, which may change. Values are fixed and never renumbered; new ones may be added,
+ * so treat an unknown value as `OSS_ERROR_DETAIL_NONE`.
+ */
+typedef enum {
+  /**
+   * Nothing beyond kind and code (also for a NULL error).
+   */
+  OSS_ERROR_DETAIL_NONE = 0,
+  /**
+   * The download's checkpoint directory does not exist or is not a directory. Kind
+   * `OSS_ERROR_KIND_INVALID_ARGUMENT`, code `ValidateError`.
+   */
+  OSS_ERROR_DETAIL_CHECKPOINT_DIR_MISSING = 1,
+} oss_error_detail_t;
+
+/**
  * Where a transfer is. Values are stable.
  */
 typedef enum {
@@ -905,6 +923,15 @@ void oss_credentials_provider_free(oss_credentials_provider_t *provider);
  * `err` must be NULL or an error returned by this library and not yet freed.
  */
 oss_error_kind_t oss_error_kind(const oss_error_t *err);
+
+/**
+ * The error's stable detail beyond kind and code; `OSS_ERROR_DETAIL_NONE` for most errors and for
+ * NULL. Map errors by kind, code and this, never by message text.
+ *
+ * # Safety
+ * `err` must be NULL or an error returned by this library and not yet freed.
+ */
+oss_error_detail_t oss_error_detail(const oss_error_t *err);
 
 /**
  * The code, exactly as the C++ SDK's `OssError::Code()`: the server's `Code` (`NoSuchKey`...),

@@ -90,6 +90,20 @@ cargo clippy --workspace --all-targets -- -D warnings
 step "build (debug, all targets)"
 cargo build --workspace --all-targets
 
+step "official C++ SDK 1.10.1 for the coexistence test (built once into ~/.cache/oss-ffi-bench)"
+# tests/cpp_api.rs cpp_coexists_with_the_official_sdk links it with this library in one program.
+# Built once (about 3.5 min on 2 cores; reused afterwards) by the bench's script; when it cannot
+# be built here (no tarball, no compiler) the test skips with a notice; when it could, the test
+# must run. OSS_TEST_SKIP_CPP_SDK=1 skips the build (the test then skips unless a build exists).
+if [ "${OSS_TEST_SKIP_CPP_SDK:-0}" != 1 ]; then
+  if sdk_prefix=$(bench/cpp/build-official-sdk.sh); then
+    export OSS_CPP_SDK_PREFIX="$sdk_prefix" OSS_TEST_REQUIRE_CPP_SDK=1
+    echo "official C++ SDK: $sdk_prefix"
+  else
+    echo "official C++ SDK not available (reason above): the coexistence test will skip" >&2
+  fi
+fi
+
 step "Rust unit and integration tests (incl. C and C++ programs)"
 cargo test --workspace --no-fail-fast
 

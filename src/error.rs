@@ -41,6 +41,19 @@ pub enum ErrorKind {
     Panic,
 }
 
+/// A stable, numbered detail of some errors, for callers that must tell them apart beyond kind and
+/// code (the C++ layer gives them the official SDK's exact message): mirrored by
+/// `oss_error_detail_t` in C. Callers map these, never the message text, which may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ErrorDetail {
+    /// Nothing more than kind and code.
+    #[default]
+    None,
+    /// The download's checkpoint directory does not exist or is not a directory
+    /// (`ValidateError`).
+    CheckpointDirMissing,
+}
+
 /// The error of every fallible core operation: a box, so `Result`s stay small; fields are
 /// reached through `Deref` (`err.code`, `err.kind`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +75,8 @@ pub struct ErrorDetails {
     /// for an object, or the request was a URL sent as it is).
     pub bucket: String,
     pub key: String,
+    /// A stable detail beyond kind and code ([`ErrorDetail::None`] for most errors).
+    pub detail: ErrorDetail,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -95,6 +110,7 @@ impl Error {
             ec: String::new(),
             bucket: String::new(),
             key: String::new(),
+            detail: ErrorDetail::None,
         }))
     }
 
@@ -104,6 +120,7 @@ impl Error {
         self.kind = like.kind;
         self.code = like.code.clone();
         self.message = like.message.clone();
+        self.detail = like.detail;
         self
     }
 
@@ -166,6 +183,14 @@ impl Error {
     /// A parameter error (`ValidateError`).
     pub fn validate(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, "ValidateError", message)
+    }
+
+    /// The checkpoint directory does not exist or is not a directory (`ValidateError`, detail
+    /// [`ErrorDetail::CheckpointDirMissing`]).
+    pub fn checkpoint_dir_missing(message: impl Into<String>) -> Self {
+        let mut e = Self::validate(message);
+        e.detail = ErrorDetail::CheckpointDirMissing;
+        e
     }
 
     /// A transport failure with the C++ SDK's `ClientError:<200000 + curl code>` code.

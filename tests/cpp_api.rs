@@ -190,7 +190,8 @@ fn cpp_compat_api_cxx17_static() {
     run_compat_api(Lang::Cxx17, Link::Static);
 }
 
-/// Every header of the C++ layer, relative to include/.
+/// Every header of the C++ layer, relative to include/: the layer (oss_ffi/cxx/) and its drop-in
+/// form (alibabacloud/oss/).
 fn cpp_headers() -> Vec<String> {
     fn walk(dir: &Path, root: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -204,9 +205,11 @@ fn cpp_headers() -> Vec<String> {
     }
     let root = repo_root().join("include");
     let mut v = Vec::new();
+    walk(&root.join("oss_ffi/cxx"), &root, &mut v);
+    let layer = v.len();
     walk(&root.join("alibabacloud/oss"), &root, &mut v);
     v.sort();
-    assert!(v.len() >= 20, "expected the whole C++ layer, found {v:?}");
+    assert!(layer >= 20, "expected the whole C++ layer, found {v:?}");
     v
 }
 
@@ -253,6 +256,58 @@ fn each_cpp_header_compiles_alone_cxx17() {
     each_header_alone(Lang::Cxx17);
 }
 
+/// The drop-in tree is one thin header per header of the layer (nothing else in it), and each
+/// header of the layer has its drop-in form: one copy of every definition.
+#[test]
+fn drop_in_tree_forwards_to_the_layer() {
+    let root = repo_root().join("include");
+    let headers = cpp_headers();
+    let layer: Vec<&str> = headers
+        .iter()
+        .filter_map(|h| h.strip_prefix("oss_ffi/cxx/"))
+        .filter(|h| !h.starts_with("detail/Namespace.h") && !h.starts_with("detail/DropIn.h"))
+        .collect();
+    let drop_in: Vec<&str> = headers
+        .iter()
+        .filter_map(|h| h.strip_prefix("alibabacloud/oss/"))
+        .collect();
+    assert_eq!(layer, drop_in, "the two trees list different headers");
+    for h in drop_in {
+        let text = std::fs::read_to_string(root.join("alibabacloud/oss").join(h)).unwrap();
+        let code: Vec<&str> = text.lines().filter(|l| l.starts_with('#')).collect();
+        assert_eq!(
+            code,
+            [
+                "#include <oss_ffi/cxx/detail/DropIn.h>".to_string(),
+                format!("#include <oss_ffi/cxx/{h}>")
+            ],
+            "alibabacloud/oss/{h} must only forward"
+        );
+    }
+}
+
+/// A translation unit that includes the coexistence form and then the drop-in form stops with a
+/// clear #error (the drop-in headers would be skipped by the include guards).
+#[test]
+fn one_form_per_translation_unit() {
+    let dir = build_dir("cpp-forms");
+    let src = dir.join("mixed.cc");
+    std::fs::write(
+        &src,
+        "#include <oss_ffi/cxx/OssClient.h>\n#include <alibabacloud/oss/OssClient.h>\nint main() { return 0; }\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new("c++")
+        .args(["-std=c++11", "-fsyntax-only"])
+        .arg(format!("-I{}", repo_root().join("include").display()))
+        .arg(&src)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "mixing the forms compiled");
+    assert!(err.contains("use one form per translation unit"), "{err}");
+}
+
 #[test]
 fn two_translation_units_link() {
     for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
@@ -269,6 +324,28 @@ fn two_translation_units_link() {
         );
         let out = run(&exe, &[], &[]);
         assert_ok("double_include", &out);
+        assert!(String::from_utf8_lossy(&out.stdout).contains("double include ok"));
+    }
+}
+
+/// One program with a translation unit on the drop-in form (AlibabaCloud::OSS) and one on the
+/// coexistence form (OssFfi): no symbol is defined twice, and each works.
+#[test]
+fn both_forms_link_into_one_program() {
+    for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
+        let exe = build_dir("cpp").join(format!("both_forms_{lang:?}").to_lowercase());
+        compile(
+            &[
+                repo_root().join("tests/cpp/double_include_a.cc"),
+                repo_root().join("tests/cpp/coexist_form_b.cc"),
+            ],
+            &exe,
+            lang,
+            link,
+            &[],
+        );
+        let out = run(&exe, &[], &[]);
+        assert_ok("both forms", &out);
         assert!(String::from_utf8_lossy(&out.stdout).contains("double include ok"));
     }
 }
@@ -290,4 +367,282 @@ fn oss_ffi_h_alone_as_c_and_cpp_twice() {
         compile(&[src], &exe, lang, Link::Shared, &[]);
         assert_ok("oss_ffi.h alone", &run(&exe, &[], &[]));
     }
+}
+
+/// GetObjectAsync's handler gets a client that lives for the whole call, and GetObjectCallable
+/// finishes, when the copy the call was made on is destroyed meanwhile (tests/cpp/async_lifetime.cc;
+/// under `OSS_FFI_SANITIZE=1` a dangling client is a heap-use-after-free report).
+fn run_async_lifetime(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, KEY, &pattern(64 * 1024 + 5, 21))
+        .unwrap();
+    build_and_run(
+        "async_lifetime",
+        lang,
+        link,
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+    );
+}
+
+#[test]
+fn cpp_async_handler_client_outlives_the_destroyed_copy_cxx11() {
+    run_async_lifetime(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_async_handler_client_outlives_the_destroyed_copy_cxx17() {
+    run_async_lifetime(Lang::Cxx17, Link::Static);
+}
+
+/// Wide paths with a value that is no Unicode character or an embedded NUL, and narrow paths,
+/// keys and settings with an embedded NUL, are refused with ValidateError and nothing is
+/// written (tests/cpp/paths.cc).
+fn run_paths(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, KEY, &pattern(150 * 1024 + 7, 22))
+        .unwrap();
+    build_and_run(
+        "paths",
+        lang,
+        link,
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+    );
+}
+
+#[test]
+fn cpp_invalid_wide_paths_and_embedded_nuls_are_refused_cxx11() {
+    run_paths(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_invalid_wide_paths_and_embedded_nuls_are_refused_cxx17() {
+    run_paths(Lang::Cxx17, Link::Static);
+}
+
+/// The C++ layer maps the C ABI's errors to the official SDK's codes and messages by kind, code
+/// and detail, never by message text: the mapping table row by row with misleading messages, and
+/// the real errors end to end (tests/cpp/error_mapping.cc).
+fn run_error_mapping(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, KEY, &pattern(10 * 1024, 23))
+        .unwrap();
+    build_and_run(
+        "error_mapping",
+        lang,
+        link,
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", KEY.into()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+        ],
+    );
+}
+
+#[test]
+fn cpp_errors_are_mapped_by_kind_code_and_detail_cxx11() {
+    run_error_mapping(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_errors_are_mapped_by_kind_code_and_detail_cxx17() {
+    run_error_mapping(Lang::Cxx17, Link::Static);
+}
+
+/// No header of the C++ layer decides anything on an error's message text: a line that reads a
+/// message (`Message()`, `oss_error_message`) never compares or searches it.
+#[test]
+fn cpp_layer_never_matches_error_message_text() {
+    let root = repo_root().join("include");
+    let tests = [
+        "==",
+        "!=",
+        "compare(",
+        "find(",
+        "substr(",
+        "starts_with",
+        "strcmp",
+        "strncmp",
+        "strstr",
+        "memcmp",
+        "regex",
+    ];
+    let mut offending = Vec::new();
+    for h in cpp_headers() {
+        let text = std::fs::read_to_string(root.join(&h)).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if (code.contains("Message()") || code.contains("oss_error_message"))
+                && tests.iter().any(|t| code.contains(t))
+            {
+                offending.push(format!("{h}:{}: {}", n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(
+        offending.is_empty(),
+        "error messages matched as text (map by oss_error_kind / oss_error_code / oss_error_detail):\n{}",
+        offending.join("\n")
+    );
+}
+
+/// Where the official C++ SDK 1.10.1 is installed: `$OSS_CPP_SDK_PREFIX`, else the cache that
+/// `bench/cpp/build-official-sdk.sh` fills (scripts/test.sh runs it first); None when neither.
+fn official_cpp_sdk() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("OSS_CPP_SDK_PREFIX").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    let prefix = cache.join("oss-ffi-bench/oss-cpp-sdk-1.10.1/install");
+    prefix.join(".complete").is_file().then_some(prefix)
+}
+
+/// One program uploads with the official C++ SDK (PutObject) and downloads with this library's
+/// coexistence form (`OssFfi::OssClient::ResumableDownloadObject`), against an oss-ffi installed
+/// with `make install-files DROP_IN=no` (tests/cpp/coexist_official.cc). Skipped with a notice
+/// when the official SDK is not built (`OSS_TEST_REQUIRE_CPP_SDK=1`: fails instead, as
+/// scripts/test.sh sets when it could build it); plain pass only (the official SDK and its curl
+/// and OpenSSL are not what the ASan and valgrind passes check).
+#[test]
+fn cpp_coexists_with_the_official_sdk() {
+    if checker() != Checker::None {
+        println!("NOTICE: the official-SDK coexistence program runs in the plain pass only");
+        return;
+    }
+    let Some(sdk) = official_cpp_sdk() else {
+        assert!(
+            std::env::var("OSS_TEST_REQUIRE_CPP_SDK").map_or(true, |v| v != "1"),
+            "OSS_TEST_REQUIRE_CPP_SDK=1 but no official C++ SDK (set OSS_CPP_SDK_PREFIX or run \
+             bench/cpp/build-official-sdk.sh)"
+        );
+        println!(
+            "NOTICE: the official C++ SDK is not built: skipping the coexistence program (run \
+             bench/cpp/build-official-sdk.sh, or set OSS_CPP_SDK_PREFIX)"
+        );
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // This library installed without the drop-in tree, as beside the official SDK.
+    let prefix = tmp.path().join("prefix");
+    let out = std::process::Command::new("make")
+        .current_dir(repo_root())
+        .args(["-s", "install-files", "DROP_IN=no"])
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("LIBSRC={}", lib_dir().display()))
+        .output()
+        .expect("run make");
+    assert_ok("make install-files DROP_IN=no", &out);
+    assert!(prefix.join("include/oss_ffi/cxx/OssClient.h").is_file());
+    assert!(
+        !prefix.join("include/alibabacloud").exists(),
+        "DROP_IN=no installed the drop-in tree"
+    );
+
+    let exe = build_dir("cpp").join("coexist_official");
+    let cc = std::process::Command::new("c++")
+        .args([
+            "-std=c++11",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-g",
+            "-O1",
+            "-pthread",
+        ])
+        .arg(format!("-I{}", prefix.join("include").display()))
+        // The official headers are not this project's to keep warning-free.
+        .arg("-isystem")
+        .arg(sdk.join("include"))
+        .arg(format!("-I{}", repo_root().join("tests/cpp").display()))
+        .arg(repo_root().join("tests/cpp/coexist_official.cc"))
+        .arg("-o")
+        .arg(&exe)
+        .arg(format!("-L{}", sdk.join("lib").display()))
+        .arg("-lalibabacloud-oss-cpp-sdk")
+        .arg(format!("-L{}", prefix.join("lib").display()))
+        .arg("-loss_ffi")
+        .arg(format!("-Wl,-rpath,{}", prefix.join("lib").display()))
+        .args(["-lcurl", "-lssl", "-lcrypto"])
+        .output()
+        .expect("run c++");
+    assert_ok("compile coexist_official.cc", &cc);
+
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    emu.put_object(BUCKET, "other.bin", b"the bucket exists")
+        .unwrap();
+    let key = "coexist/uploaded by the official SDK.bin";
+    let size = 1024 * 1024 + 17;
+    let out = run(
+        &exe,
+        &[],
+        &[
+            ("OSS_TEST_ENDPOINT", emu.endpoint()),
+            ("OSS_TEST_BUCKET", BUCKET.into()),
+            ("OSS_TEST_KEY", key.into()),
+            ("OSS_TEST_DIR", work.display().to_string()),
+            ("OSS_TEST_AK", AK.into()),
+            ("OSS_TEST_SK", SK.into()),
+            ("OSS_TEST_SIZE", size.to_string()),
+        ],
+    );
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_ok("coexist_official", &out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("cpp coexist_official: all checks passed")
+    );
+    // The server holds what the official SDK uploaded, and the download is those bytes.
+    let stored = std::fs::read(emu.object_path(BUCKET, key)).unwrap();
+    assert_eq!(stored.len(), size);
+    assert_eq!(std::fs::read(work.join("downloaded.bin")).unwrap(), stored);
+    let log = emu.log();
+    assert!(
+        log.iter().any(|e| e.method == "PUT"),
+        "no PUT reached the server"
+    );
 }

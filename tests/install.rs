@@ -98,8 +98,33 @@ fn install(prefix: &Path) {
         "include/oss_ffi.h",
         "include/alibabacloud/oss/OssClient.h",
         "include/alibabacloud/oss/detail/Handle.h",
+        "include/oss_ffi/cxx/OssClient.h",
+        "include/oss_ffi/cxx/detail/Namespace.h",
     ] {
         assert!(prefix.join(f).is_file(), "{f} not installed");
+    }
+    // Both C++ trees, every header: the layer (oss_ffi/cxx) and its drop-in form.
+    for tree in ["include/oss_ffi/cxx", "include/alibabacloud/oss"] {
+        let mut n = 0;
+        let mut stack = vec![repo_root().join(tree)];
+        while let Some(dir) = stack.pop() {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "h") {
+                    let rel = p.strip_prefix(repo_root()).unwrap();
+                    assert_eq!(
+                        std::fs::read(prefix.join(rel)).ok(),
+                        std::fs::read(&p).ok(),
+                        "{} not installed as it is",
+                        rel.display()
+                    );
+                    n += 1;
+                }
+            }
+        }
+        assert!(n >= 20, "{tree}: {n} headers");
     }
 }
 

@@ -131,7 +131,7 @@ pub fn validate(req: &DownloadRequest) -> Result<Paths> {
 
 fn check_checkpoint_dir(d: &Path) -> Result<()> {
     if !d.is_dir() {
-        return Err(Error::validate(format!(
+        return Err(Error::checkpoint_dir_missing(format!(
             "Checkpoint directory is not exist: '{}' does not exist or is not a directory",
             d.display()
         )));

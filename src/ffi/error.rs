@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CString};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorDetail, ErrorKind, Result};
 use crate::ffi::boundary::{c_string, ffi_boundary, PanicDefault};
 use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, Castable, OwnershipBox};
 
@@ -62,6 +62,31 @@ impl From<ErrorKind> for oss_error_kind_t {
     }
 }
 
+/// A stable detail of an error beyond its kind and code, for callers that must tell such errors
+/// apart (the C++ layer gives them the official SDK's exact message): map these, never the
+/// message text, which may change. Values are fixed and never renumbered; new ones may be added,
+/// so treat an unknown value as `OSS_ERROR_DETAIL_NONE`.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum oss_error_detail_t {
+    /// Nothing beyond kind and code (also for a NULL error).
+    OSS_ERROR_DETAIL_NONE = 0,
+    /// The download's checkpoint directory does not exist or is not a directory. Kind
+    /// `OSS_ERROR_KIND_INVALID_ARGUMENT`, code `ValidateError`.
+    OSS_ERROR_DETAIL_CHECKPOINT_DIR_MISSING = 1,
+}
+
+impl From<ErrorDetail> for oss_error_detail_t {
+    fn from(d: ErrorDetail) -> Self {
+        use oss_error_detail_t::*;
+        match d {
+            ErrorDetail::None => OSS_ERROR_DETAIL_NONE,
+            ErrorDetail::CheckpointDirMissing => OSS_ERROR_DETAIL_CHECKPOINT_DIR_MISSING,
+        }
+    }
+}
+
 /// An error: kind, OSS-style code, message, request id, host, HTTP status.
 ///
 /// Ownership: returned by fallible calls (NULL means success); the caller owns it and frees it
@@ -80,6 +105,7 @@ impl Castable for oss_error_t {
 /// What an `oss_error_t` holds: the error with its strings made once, NUL-terminated.
 pub(crate) struct ErrorDetails {
     kind: oss_error_kind_t,
+    detail: oss_error_detail_t,
     code: CString,
     message: CString,
     request_id: CString,
@@ -94,6 +120,7 @@ impl oss_error_t {
     pub(crate) fn boxed(e: Error) -> *mut oss_error_t {
         to_boxed_mut_ptr(ErrorDetails {
             kind: e.kind.into(),
+            detail: e.detail.into(),
             code: c_string(&e.code),
             message: c_string(&e.message),
             request_id: c_string(&e.request_id),
@@ -143,6 +170,22 @@ pub unsafe extern "C" fn oss_error_kind(err: *const oss_error_t) -> oss_error_ki
         match unsafe { opt_ref(err) } {
             Some(e) => e.kind,
             None => oss_error_kind_t::OSS_ERROR_KIND_NONE,
+        }
+    }
+}
+
+/// The error's stable detail beyond kind and code; `OSS_ERROR_DETAIL_NONE` for most errors and for
+/// NULL. Map errors by kind, code and this, never by message text.
+///
+/// # Safety
+/// `err` must be NULL or an error returned by this library and not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn oss_error_detail(err: *const oss_error_t) -> oss_error_detail_t {
+    ffi_boundary! {
+        // SAFETY: NULL or live per the contract.
+        match unsafe { opt_ref(err) } {
+            Some(e) => e.detail,
+            None => oss_error_detail_t::OSS_ERROR_DETAIL_NONE,
         }
     }
 }
@@ -302,6 +345,12 @@ impl PanicDefault for oss_error_kind_t {
     }
 }
 
+impl PanicDefault for oss_error_detail_t {
+    fn on_panic(_: String) -> Self {
+        oss_error_detail_t::OSS_ERROR_DETAIL_NONE
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,7 +379,43 @@ mod tests {
                 .to_str()
                 .unwrap();
             assert!(msg.contains("index out of bounds"), "{msg}");
+            assert_eq!(
+                oss_error_detail(e),
+                oss_error_detail_t::OSS_ERROR_DETAIL_NONE
+            );
             oss_error_free(e);
+        }
+    }
+
+    #[test]
+    fn a_missing_checkpoint_directory_has_its_own_detail_whatever_the_message() {
+        for message in ["Checkpoint directory is not exist: x", "reworded"] {
+            let e = oss_error_t::boxed(Error::checkpoint_dir_missing(message));
+            // SAFETY: e is a live error from this library; freed once below.
+            unsafe {
+                assert_eq!(
+                    oss_error_detail(e),
+                    oss_error_detail_t::OSS_ERROR_DETAIL_CHECKPOINT_DIR_MISSING
+                );
+                assert_eq!(
+                    oss_error_kind(e),
+                    oss_error_kind_t::OSS_ERROR_KIND_INVALID_ARGUMENT
+                );
+                oss_error_free(e);
+            }
+        }
+        let plain = oss_error_t::boxed(Error::validate("Checkpoint directory is not exist"));
+        // SAFETY: as above.
+        unsafe {
+            assert_eq!(
+                oss_error_detail(plain),
+                oss_error_detail_t::OSS_ERROR_DETAIL_NONE
+            );
+            oss_error_free(plain);
+            assert_eq!(
+                oss_error_detail(std::ptr::null()),
+                oss_error_detail_t::OSS_ERROR_DETAIL_NONE
+            );
         }
     }
 }

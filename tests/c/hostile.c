@@ -416,8 +416,9 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     CHECK(oss_error_http_status(NULL) == 0, "http_status(NULL)");
     CHECK(oss_error_bucket(NULL) != NULL && oss_error_bucket(NULL)[0] == '\0', "bucket(NULL)");
     CHECK(oss_error_key(NULL) != NULL && oss_error_key(NULL)[0] == '\0', "key(NULL)");
+    CHECK(oss_error_detail(NULL) == OSS_ERROR_DETAIL_NONE, "detail(NULL)");
     oss_error_free(NULL);
-    bad_inputs += 10;
+    bad_inputs += 11;
 
     /* kind names: every kind named, any other value (out of range, negative cast) "UNKNOWN" */
     CHECK(strcmp(oss_error_kind_name(OSS_ERROR_KIND_SERVER), "OSS_ERROR_KIND_SERVER") == 0, "kind name");

@@ -248,8 +248,9 @@ int main()
                                                  const oss::GetObjectOutcome &o,
                                                  const std::shared_ptr<const oss::AsyncCallerContext> &ctx) {
             std::lock_guard<std::mutex> lock(m);
-            okAll = okAll && c == &client && req.Key() == key && o.isSuccess() && crcOf(body(o)) == crc && ctx &&
-                    ctx->Uuid() == "ctx-1";
+            /* a copy of `client` that the call owns (never a pointer a caller may have destroyed) */
+            okAll = okAll && c && c != &client && c->DoesObjectExist(bucket, key) && req.Key() == key &&
+                    o.isSuccess() && crcOf(body(o)) == crc && ctx && ctx->Uuid() == "ctx-1";
             ++done;
             cv.notify_all();
         };

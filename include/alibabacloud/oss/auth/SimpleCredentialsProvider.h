@@ -1,33 +1,4 @@
-/*
- * alibabacloud/oss/auth/SimpleCredentialsProvider.h - fixed credentials.
- */
-#ifndef ALIBABACLOUD_OSS_AUTH_SIMPLECREDENTIALSPROVIDER_H
-#define ALIBABACLOUD_OSS_AUTH_SIMPLECREDENTIALSPROVIDER_H
-
-#include <string>
-
-#include <alibabacloud/oss/auth/Credentials.h>
-#include <alibabacloud/oss/auth/CredentialsProvider.h>
-
-namespace AlibabaCloud {
-namespace OSS {
-
-class SimpleCredentialsProvider : public CredentialsProvider {
-public:
-    explicit SimpleCredentialsProvider(const Credentials &credentials) : credentials_(credentials) {}
-    SimpleCredentialsProvider(const std::string &accessKeyId, const std::string &accessKeySecret,
-                              const std::string &securityToken = "")
-        : credentials_(accessKeyId, accessKeySecret, securityToken)
-    {
-    }
-    ~SimpleCredentialsProvider() = default;
-    Credentials getCredentials() override { return credentials_; }
-
-private:
-    Credentials credentials_;
-};
-
-}  // namespace OSS
-}  // namespace AlibabaCloud
-
-#endif  // ALIBABACLOUD_OSS_AUTH_SIMPLECREDENTIALSPROVIDER_H
+/* alibabacloud/oss/auth/SimpleCredentialsProvider.h - the drop-in form (namespace AlibabaCloud::OSS) of
+ * <oss_ffi/cxx/auth/SimpleCredentialsProvider.h>, the one copy of this header; see oss_ffi/cxx/detail/Namespace.h. */
+#include <oss_ffi/cxx/detail/DropIn.h>
+#include <oss_ffi/cxx/auth/SimpleCredentialsProvider.h>

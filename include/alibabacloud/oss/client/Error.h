@@ -1,34 +1,4 @@
-/*
- * alibabacloud/oss/client/Error.h - the failure a RetryStrategy is asked about.
- */
-#ifndef ALIBABACLOUD_OSS_CLIENT_ERROR_H
-#define ALIBABACLOUD_OSS_CLIENT_ERROR_H
-
-#include <string>
-
-namespace AlibabaCloud {
-namespace OSS {
-
-class Error {
-public:
-    Error() : status_(0) {}
-    Error(const std::string &code, const std::string &message) : status_(0), code_(code), message_(message) {}
-    ~Error() = default;
-
-    long Status() const { return status_; }
-    const std::string &Code() const { return code_; }
-    const std::string &Message() const { return message_; }
-    void setStatus(long status) { status_ = status; }
-    void setCode(const std::string &code) { code_ = code; }
-    void setMessage(const std::string &message) { message_ = message; }
-
-private:
-    long status_;
-    std::string code_;
-    std::string message_;
-};
-
-}  // namespace OSS
-}  // namespace AlibabaCloud
-
-#endif  // ALIBABACLOUD_OSS_CLIENT_ERROR_H
+/* alibabacloud/oss/client/Error.h - the drop-in form (namespace AlibabaCloud::OSS) of
+ * <oss_ffi/cxx/client/Error.h>, the one copy of this header; see oss_ffi/cxx/detail/Namespace.h. */
+#include <oss_ffi/cxx/detail/DropIn.h>
+#include <oss_ffi/cxx/client/Error.h>

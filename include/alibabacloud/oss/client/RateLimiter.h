@@ -1,27 +1,4 @@
-/*
- * alibabacloud/oss/client/RateLimiter.h - a transfer rate in KB/s.
- *
- * ClientConfiguration::recvRateLimiter->Rate() is asked again while the client downloads (before
- * each chunk of a body, as the official SDK asks it during transfers), so setRate takes effect on
- * running downloads; it limits the client's aggregate download rate (all connections together,
- * where the official SDK limits each connection). Rate() must be thread-safe. sendRateLimiter is accepted
- * and unused (this library only downloads).
- */
-#ifndef ALIBABACLOUD_OSS_CLIENT_RATELIMITER_H
-#define ALIBABACLOUD_OSS_CLIENT_RATELIMITER_H
-
-namespace AlibabaCloud {
-namespace OSS {
-
-class RateLimiter {
-public:
-    RateLimiter() = default;
-    virtual ~RateLimiter() = default;
-    virtual void setRate(int rate) = 0;
-    virtual int Rate() const = 0;
-};
-
-}  // namespace OSS
-}  // namespace AlibabaCloud
-
-#endif  // ALIBABACLOUD_OSS_CLIENT_RATELIMITER_H
+/* alibabacloud/oss/client/RateLimiter.h - the drop-in form (namespace AlibabaCloud::OSS) of
+ * <oss_ffi/cxx/client/RateLimiter.h>, the one copy of this header; see oss_ffi/cxx/detail/Namespace.h. */
+#include <oss_ffi/cxx/detail/DropIn.h>
+#include <oss_ffi/cxx/client/RateLimiter.h>

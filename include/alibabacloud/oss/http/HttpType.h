@@ -1,19 +1,4 @@
-/*
- * alibabacloud/oss/http/HttpType.h - HTTP scheme names used by ClientConfiguration.
- */
-#ifndef ALIBABACLOUD_OSS_HTTP_HTTPTYPE_H
-#define ALIBABACLOUD_OSS_HTTP_HTTPTYPE_H
-
-namespace AlibabaCloud {
-namespace OSS {
-namespace Http {
-
-enum Scheme { HTTP, HTTPS };
-
-enum Method { Get, Head, Post, Put, Delete, Connect, Options, Patch, Trace };
-
-}  // namespace Http
-}  // namespace OSS
-}  // namespace AlibabaCloud
-
-#endif  // ALIBABACLOUD_OSS_HTTP_HTTPTYPE_H
+/* alibabacloud/oss/http/HttpType.h - the drop-in form (namespace AlibabaCloud::OSS) of
+ * <oss_ffi/cxx/http/HttpType.h>, the one copy of this header; see oss_ffi/cxx/detail/Namespace.h. */
+#include <oss_ffi/cxx/detail/DropIn.h>
+#include <oss_ffi/cxx/http/HttpType.h>

@@ -1,40 +1,4 @@
-/*
- * alibabacloud/oss/model/GetObjectByUrlRequest.h - parameters of OssClient::GetObjectByUrl: a
- * complete (typically presigned) URL, sent as it is.
- *
- * Difference: the headers of the ObjectMetaData constructor are not sent (no x-oss-* header may
- * be added to a signed URL; use a GetObjectRequest on the client for ranges and conditions).
- */
-#ifndef ALIBABACLOUD_OSS_MODEL_GETOBJECTBYURLREQUEST_H
-#define ALIBABACLOUD_OSS_MODEL_GETOBJECTBYURLREQUEST_H
-
-#include <string>
-
-#include <alibabacloud/oss/ServiceRequest.h>
-#include <alibabacloud/oss/model/ObjectMetaData.h>
-
-namespace AlibabaCloud {
-namespace OSS {
-
-class GetObjectByUrlRequest : public ServiceRequest {
-public:
-    explicit GetObjectByUrlRequest(const std::string &url) : url_(url), metaData_()
-    {
-        setFlags(Flags() | REQUEST_FLAG_PARAM_IN_PATH | REQUEST_FLAG_CHECK_CRC64);
-    }
-    GetObjectByUrlRequest(const std::string &url, const ObjectMetaData &metaData) : url_(url), metaData_(metaData)
-    {
-        setFlags(Flags() | REQUEST_FLAG_PARAM_IN_PATH | REQUEST_FLAG_CHECK_CRC64);
-    }
-    const std::string &Url() const { return url_; }
-    const ObjectMetaData &Metadata() const { return metaData_; }
-
-private:
-    std::string url_;
-    ObjectMetaData metaData_;
-};
-
-}  // namespace OSS
-}  // namespace AlibabaCloud
-
-#endif  // ALIBABACLOUD_OSS_MODEL_GETOBJECTBYURLREQUEST_H
+/* alibabacloud/oss/model/GetObjectByUrlRequest.h - the drop-in form (namespace AlibabaCloud::OSS) of
+ * <oss_ffi/cxx/model/GetObjectByUrlRequest.h>, the one copy of this header; see oss_ffi/cxx/detail/Namespace.h. */
+#include <oss_ffi/cxx/detail/DropIn.h>
+#include <oss_ffi/cxx/model/GetObjectByUrlRequest.h>

@@ -1,20 +1,4 @@
-/*
- * alibabacloud/oss/model/VoidResult.h - the result of operations that return nothing.
- */
-#ifndef ALIBABACLOUD_OSS_MODEL_VOIDRESULT_H
-#define ALIBABACLOUD_OSS_MODEL_VOIDRESULT_H
-
-#include <alibabacloud/oss/OssResult.h>
-
-namespace AlibabaCloud {
-namespace OSS {
-
-class VoidResult : public OssResult {
-public:
-    VoidResult() = default;
-};
-
-}  // namespace OSS
-}  // namespace AlibabaCloud
-
-#endif  // ALIBABACLOUD_OSS_MODEL_VOIDRESULT_H
+/* alibabacloud/oss/model/VoidResult.h - the drop-in form (namespace AlibabaCloud::OSS) of
+ * <oss_ffi/cxx/model/VoidResult.h>, the one copy of this header; see oss_ffi/cxx/detail/Namespace.h. */
+#include <oss_ffi/cxx/detail/DropIn.h>
+#include <oss_ffi/cxx/model/VoidResult.h>
