@@ -1071,3 +1071,72 @@ fn c_tools_share_the_common_options() {
     assert!(std::fs::read_to_string(&log2).unwrap().contains(" DEBUG "));
     assert_eq!(std::fs::read(&fa).unwrap(), data);
 }
+
+// ---- the demo -------------------------------------------------------------------------------
+
+/// `make demo` builds with one cargo invocation for the library and the emulator (two
+/// invocations with different package sets compile rustls, ring, hyper, reqwest... twice, as
+/// cargo unifies features per invocation), and shows cargo's output (no `-q`, nothing sent to
+/// /dev/null).
+#[test]
+fn demo_builds_with_one_cargo_invocation() {
+    let out = std::process::Command::new("make")
+        .current_dir(repo_root())
+        .args(["-n", "examples"])
+        .output()
+        .expect("make");
+    assert!(out.status.success());
+    let plan = String::from_utf8_lossy(&out.stdout);
+    let cargo: Vec<&str> = plan.lines().filter(|l| l.contains("cargo build")).collect();
+    assert_eq!(cargo.len(), 1, "{plan}");
+    assert!(
+        cargo[0].contains("-p oss-ffi") && cargo[0].contains("-p oss-emulator"),
+        "{}",
+        cargo[0]
+    );
+    assert!(!cargo[0].contains(" -q"), "{}", cargo[0]);
+    let demo = read(&repo_root().join("scripts/demo.sh"));
+    for line in demo.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        assert!(
+            !line.contains("cargo "),
+            "the demo runs cargo itself: {line}"
+        );
+        assert!(
+            !(line.contains("make ") && line.contains("/dev/null")),
+            "the build's output is hidden: {line}"
+        );
+    }
+}
+
+/// The demo's output to a pipe (not a terminal) carries no escape sequences; it downloads,
+/// interrupts, resumes and verifies (DEMO_BIN_DIR: this test run's programs, no build).
+#[test]
+fn demo_prints_no_colour_codes_to_a_pipe() {
+    let dir = build_dir("demo-bin");
+    compile_into(
+        &c_tool_sources("oss_download"),
+        &dir.join("oss_download"),
+        Lang::C11,
+        Link::Shared,
+    );
+    let emulator_bin = target_dir().join("oss-emulator");
+    assert!(
+        emulator_bin.is_file(),
+        "{} is not built: cargo build -p oss-emulator (scripts/test.sh builds the workspace first)",
+        emulator_bin.display()
+    );
+    let link = dir.join("oss-emulator");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&emulator_bin, &link).unwrap();
+    let out = std::process::Command::new(repo_root().join("scripts/demo.sh"))
+        .env("DEMO_BIN_DIR", &dir)
+        .env("DEMO_SIZE", "8M")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run scripts/demo.sh");
+    let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+    let text = String::from_utf8_lossy(&all);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("sha256 identical:    yes"), "{text}");
+    assert!(!all.contains(&0x1b), "escape sequences in: {text:?}");
+}
