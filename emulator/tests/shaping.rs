@@ -454,7 +454,11 @@ fn admin_put_replaces_every_field_of_the_shaping() {
     let mut c = Conn::open(emu.addr());
     let r = c.send("PUT", "/__admin/shaping", &[], br#"{"latency_ms":50}"#);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-    assert_eq!(emu.shaping(), Shaping::none().latency_ms(50), "the caps are gone");
+    assert_eq!(
+        emu.shaping(),
+        Shaping::none().latency_ms(50),
+        "the caps are gone"
+    );
     // The README's way to change one field: every field in the PUT.
     let r = c.send(
         "PUT",
