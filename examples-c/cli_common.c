@@ -161,6 +161,15 @@ int cli_parse_size(const char *s, uint64_t *out) {
     return 0;
 }
 
+int cli_parse_rate(const char *s, uint64_t *out) {
+    char buf[64];
+    size_t n = strlen(s);
+    if (n >= sizeof buf) return 0;
+    memcpy(buf, s, n + 1);
+    if (n > 2 && buf[n - 2] == '/' && (buf[n - 1] == 's' || buf[n - 1] == 'S')) buf[n - 2] = '\0';
+    return cli_parse_size(buf, out);
+}
+
 int cli_parse_duration_ms(const char *s, uint64_t *out) {
     uint64_t v, mult;
     const char *rest;

@@ -80,6 +80,8 @@ int cli_next(cli_parser_t *p, const cli_option_t *table, const char **value);
 int cli_parse_u64(const char *s, uint64_t *out);
 /* "8M", "100K", "1.5G" is refused (whole numbers only), "8MiB", "10MB", "123456", "4KB". */
 int cli_parse_size(const char *s, uint64_t *out);
+/* A SIZE per second: cli_parse_size, with an optional "/s" ("25M", "25MiB/s", "100MB/s"). */
+int cli_parse_rate(const char *s, uint64_t *out);
 /* "30" (seconds), "30s", "500ms", "2m", "1h" -> milliseconds. */
 int cli_parse_duration_ms(const char *s, uint64_t *out);
 

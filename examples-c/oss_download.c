@@ -74,8 +74,9 @@ static const char *usage_text =
     "  --range START-END     only bytes START..END inclusive; START- means to the end\n"
     "  --v4                  OSS4-HMAC-SHA256 signing (needs --region); default V1\n"
     "  --region REGION       signing region, e.g. cn-hangzhou\n"
-    "  --rate KIB            limit the download rate to KIB KiB/s (all connections together)\n"
-    "  --throughput-target R instead of --threads: reach R bytes/s (a SIZE), or 'max'\n"
+    "  --rate RATE           limit the download rate (all connections together): a plain\n"
+    "                        number is KiB/s, a SIZE with a suffix is per second (2M, 2MiB/s)\n"
+    "  --throughput-target R instead of --threads: reach R bytes/s (a SIZE, optional /s), or 'max'\n"
     "                        for as fast as the link allows; parts in flight ramp up while\n"
     "                        the rate grows (oss_download_request_set_throughput_target)\n"
     "  --memory-budget SIZE  memory of the client's downloads (default 64M;\n"
@@ -252,14 +253,16 @@ static int parse_args(int argc, char **argv, struct options *o) {
             break;
         case OPT_THROUGHPUT_TARGET:
             if (!strcmp(v, "max")) o->throughput_target = UINT64_MAX;
-            else if (!cli_parse_size(v, &o->throughput_target) || o->throughput_target == 0)
+            else if (!cli_parse_rate(v, &o->throughput_target) || o->throughput_target == 0)
                 return usage_error("bad --throughput-target '%s' (want a rate or max)", v);
             break;
         case OPT_MEMORY_BUDGET:
             if (!cli_parse_size(v, &o->memory_budget)) return usage_error("bad --memory-budget '%s'", v);
             break;
         case OPT_RATE:
-            if (!cli_parse_u64(v, &o->rate_kib)) return usage_error("bad --rate '%s'", v);
+            if (cli_parse_u64(v, &o->rate_kib)) break; /* KiB/s, as it always was */
+            if (!cli_parse_rate(v, &n) || n == 0) return usage_error("bad --rate '%s' (e.g. 2048, 2M, 2MiB/s)", v);
+            o->rate_kib = n < 1024 ? 1 : n / 1024;
             break;
         case OPT_RANGE:
             if (!parse_range(v, &o->range_start, &o->range_end))

@@ -965,7 +965,7 @@ fn c_async_example_takes_options_anywhere_with_size_suffixes() {
 }
 
 /// The options both tools share (examples-c/cli_common.c): --help on stdout with exit code 0
-/// and the common options listed; --retries 0 makes one 503 fatal where the default retries
+/// and the common options listed; rates with suffixes; --retries 0 makes one 503 fatal where the default retries
 /// it; -v with --log FILE writes the library's lines to the file; bad values are usage errors.
 #[test]
 fn c_tools_share_the_common_options() {
@@ -1046,6 +1046,31 @@ fn c_tools_share_the_common_options() {
         !err.contains(" DEBUG "),
         "the lines went to the file: {err}"
     );
+
+    // Rates: a plain number is KiB/s (as before), a size with a suffix is per second.
+    for (rate, code_wanted) in [
+        ("4096", 0),
+        ("8M", 0),
+        ("8MiB/s", 0),
+        ("100MB/s", 0),
+        ("8X", 2),
+        ("0M", 2),
+    ] {
+        let (code, out, err) = run_in(
+            &dl,
+            tmp.path(),
+            &[&args[..], &["--rate", rate]].concat(),
+            &[],
+        );
+        assert_eq!(code, Some(code_wanted), "--rate {rate}: {out}{err}");
+    }
+    let (code, out, err) = run_in(
+        &dl,
+        tmp.path(),
+        &[&args[..], &["--throughput-target", "50MiB/s"]].concat(),
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
 
     let fa = tmp.path().join("a.bin").display().to_string();
     let pair = format!("k.bin={fa}");
