@@ -1,7 +1,11 @@
 /* oss_async_download: several resumable downloads at once with the asynchronous API.
  *
  *   oss_async_download --endpoint URL --bucket BUCKET [--checkpoint-dir DIR] [--threads N]
- *                      [--part-size BYTES] [--pause-at PERCENT] [--resume] KEY=FILE...
+ *                      [--part-size SIZE] [--pause-at PERCENT] [--resume] [-v] [--log FILE]
+ *                      [--retries N] [--timeout DURATION] [--max-time DURATION] KEY=FILE...
+ *
+ * Options may come anywhere, before, between or after the KEY=FILE pairs (parsed by
+ * cli_common.c, shared with oss_download); SIZE takes K/M/G suffixes (8M = 8 MiB).
  *
  * Every KEY=FILE pair is one transfer on one shared client (one connection pool), started at once;
  * a status line sums their progress. Ctrl-C (or --pause-at, from each transfer's progress
@@ -10,7 +14,8 @@
  * checkpoint directory. Credentials: OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET. Exit codes: 0 all
  * downloaded, 1 a download failed, 2 usage, 3 paused (run again with --resume). */
 #define _POSIX_C_SOURCE 200809L
-#include <oss_ffi.h>
+#include "cli_common.h"
+#include "oss_ffi.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -67,11 +72,42 @@ static unsigned char *read_file(const char *path, size_t *len) {
     return buf;
 }
 
-static int usage(void) {
-    fprintf(stderr, "usage: oss_async_download --endpoint URL --bucket BUCKET [--checkpoint-dir DIR]\n"
-                    "       [--threads N] [--part-size BYTES] [--pause-at PERCENT] [--resume] KEY=FILE...\n");
+static const char *usage_text =
+    "usage: oss_async_download --endpoint URL --bucket BUCKET [options] KEY=FILE...\n"
+    "\n"
+    "  --endpoint URL        e.g. http://127.0.0.1:9000\n"
+    "  --bucket BUCKET       bucket name\n"
+    "  --checkpoint-dir DIR  existing directory for the checkpoints\n"
+    "  --threads N           parts in flight per download (default 4)\n"
+    "  --part-size SIZE      part size (default: the library's, 8M)\n"
+    "  --pause-at PERCENT    pause each download once it has PERCENT of its bytes\n"
+    "  --resume              continue from the FILE.resume tokens of an earlier run\n"
+    "\n"
+    "Common options:\n" CLI_COMMON_HELP
+    "\n"
+    "Exit codes: 0 all downloaded, 1 a download failed, 2 usage, 3 paused (run again with\n"
+    "--resume). Credentials: OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET.\n";
+
+static int usage(const char *why, const char *arg) {
+    fprintf(stderr, "oss_async_download: ");
+    fprintf(stderr, why, arg);
+    fprintf(stderr, "\n(oss_async_download --help shows the options)\n");
     return 2;
 }
+
+enum { OPT_ENDPOINT = 1, OPT_BUCKET, OPT_CHECKPOINT_DIR, OPT_THREADS, OPT_PART_SIZE, OPT_PAUSE_AT, OPT_RESUME };
+
+static const cli_option_t option_table[] = {
+    {"endpoint", 0, 1, OPT_ENDPOINT},
+    {"bucket", 0, 1, OPT_BUCKET},
+    {"checkpoint-dir", 0, 1, OPT_CHECKPOINT_DIR},
+    {"threads", 0, 1, OPT_THREADS},
+    {"part-size", 0, 1, OPT_PART_SIZE},
+    {"pause-at", 0, 1, OPT_PAUSE_AT},
+    {"resume", 0, 0, OPT_RESUME},
+    CLI_COMMON_OPTIONS,
+    {NULL, 0, 0, 0},
+};
 
 static int fail(const char *what, oss_error_t *err) {
     fprintf(stderr, "%s: %s: %s\n", what, oss_error_code(err), oss_error_message(err));
@@ -80,47 +116,108 @@ static int fail(const char *what, oss_error_t *err) {
 }
 
 int main(int argc, char **argv) {
-    const char *endpoint = NULL, *bucket = NULL, *ckpt = NULL;
-    unsigned long long part_size = 0;
-    int threads = 4, pause_at = 0, resume = 0, n = 0, i, failed = 0, paused = 0, running;
+    const char *endpoint = NULL, *bucket = NULL, *ckpt = NULL, *v;
+    uint64_t part_size = 0;
+    int threads = 4, pause_at = 0, resume = 0, n = 0, i, failed = 0, paused = 0, running, id;
+    cli_parser_t parser;
+    cli_common_t common;
+    oss_config_t *cfg = NULL;
     item_t *items = calloc((size_t)argc, sizeof *items);
     oss_credentials_provider_t *creds = NULL;
     const oss_client_t *client = NULL;
     oss_error_t *err;
     struct timespec tick = {0, 200 * 1000000L};
 
-    for (i = 1; i < argc; i++) {
-        char *eq;
-        if (!strcmp(argv[i], "--endpoint") && i + 1 < argc) endpoint = argv[++i];
-        else if (!strcmp(argv[i], "--bucket") && i + 1 < argc) bucket = argv[++i];
-        else if (!strcmp(argv[i], "--checkpoint-dir") && i + 1 < argc) ckpt = argv[++i];
-        else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--part-size") && i + 1 < argc) part_size = strtoull(argv[++i], NULL, 10);
-        else if (!strcmp(argv[i], "--pause-at") && i + 1 < argc) pause_at = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--resume")) resume = 1;
-        else if ((eq = strchr(argv[i], '=')) != NULL && argv[i][0] != '-' &&
-                 (size_t)(eq - argv[i]) < sizeof items[n].key && strlen(eq + 1) < sizeof items[n].file) {
-            memcpy(items[n].key, argv[i], (size_t)(eq - argv[i]));
+    cli_common_init(&common);
+    cli_parser_init(&parser, "oss_async_download", argc, argv);
+    while ((id = cli_next(&parser, option_table, &v)) != CLI_END) {
+        const char *eq;
+        uint64_t num;
+        int c;
+        if (id == CLI_ERROR) {
+            free(items);
+            fputs("(oss_async_download --help shows the options)\n", stderr); /* cli_next said why */
+            return 2;
+        }
+        if ((c = cli_common_option(&common, "oss_async_download", id, v)) != 0) {
+            if (c < 0) {
+                free(items);
+                return 2;
+            }
+            continue;
+        }
+        switch (id) {
+        case OPT_ENDPOINT: endpoint = v; break;
+        case OPT_BUCKET: bucket = v; break;
+        case OPT_CHECKPOINT_DIR: ckpt = v; break;
+        case OPT_RESUME: resume = 1; break;
+        case OPT_THREADS:
+            if (!cli_parse_u64(v, &num) || num == 0 || num > 1024) {
+                free(items);
+                return usage("bad --threads '%s' (1 to 1024)", v);
+            }
+            threads = (int)num;
+            break;
+        case OPT_PART_SIZE:
+            if (!cli_parse_size(v, &part_size) || part_size == 0) {
+                free(items);
+                return usage("bad --part-size '%s' (e.g. 8M, 100K, 1048576)", v);
+            }
+            break;
+        case OPT_PAUSE_AT:
+            if (!cli_parse_u64(v, &num) || num > 100) {
+                free(items);
+                return usage("bad --pause-at '%s' (a percentage)", v);
+            }
+            pause_at = (int)num;
+            break;
+        case CLI_POSITIONAL:
+            eq = strchr(v, '=');
+            if (!eq || eq == v || !eq[1] || (size_t)(eq - v) >= sizeof items[n].key ||
+                strlen(eq + 1) >= sizeof items[n].file) {
+                free(items);
+                return usage("want KEY=FILE, not '%s'", v);
+            }
+            memcpy(items[n].key, v, (size_t)(eq - v));
             strcpy(items[n].file, eq + 1);
             snprintf(items[n].token_path, sizeof items[n].token_path, "%s.resume", items[n].file);
-            items[n].pause_at = pause_at;
             n++;
-        } else {
-            free(items);
-            return usage();
+            break;
+        default: free(items); return usage("unhandled option (%s)", v ? v : "?");
         }
+    }
+    if (common.help) {
+        fputs(usage_text, stdout);
+        free(items);
+        return 0;
     }
     if (!endpoint || !bucket || n == 0) {
         free(items);
-        return usage();
+        return usage("%s", "--endpoint, --bucket and at least one KEY=FILE are required");
     }
+    for (i = 0; i < n; i++) items[i].pause_at = pause_at; /* wherever --pause-at was given */
     signal(SIGINT, on_sigint);
 
-    if ((err = oss_initialize_sdk()) || (err = oss_credentials_provider_new_env(&creds)) ||
-        (err = oss_client_new(endpoint, creds, NULL, &client))) {
+    if ((err = oss_initialize_sdk())) {
         free(items);
         return fail("set-up", err);
     }
+    if (cli_common_start_logging(&common, "oss_async_download") != 0) {
+        oss_shutdown_sdk();
+        free(items);
+        return 2;
+    }
+    cfg = oss_config_new();
+    if ((err = oss_credentials_provider_new_env(&creds)) || (err = cli_common_apply_config(&common, cfg)) ||
+        (err = oss_client_new(endpoint, creds, cfg, &client))) {
+        oss_config_free(cfg);
+        oss_credentials_provider_free(creds);
+        oss_shutdown_sdk();
+        cli_common_stop_logging(&common);
+        free(items);
+        return fail("set-up", err);
+    }
+    oss_config_free(cfg);
     for (i = 0; i < n; i++) {
         item_t *it = &items[i];
         oss_download_request_t *req = NULL;
@@ -198,6 +295,7 @@ int main(int argc, char **argv) {
     oss_client_free(client);
     oss_credentials_provider_free(creds);
     oss_shutdown_sdk();
+    cli_common_stop_logging(&common);
     free(items);
     return failed ? 1 : paused ? 3 : 0;
 }

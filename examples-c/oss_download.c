@@ -19,9 +19,19 @@
  *   3 invalid parameter             8 the object changed on the server (state discarded)
  *   4 server error (4xx/5xx)        9 local file-system error
  *                                  10 another download holds the destination file
+ *                                  11 the destination exists (--no-clobber)
+ *
+ * The destination: missing parent directories are created (like wget -x and `aws s3 cp`; curl
+ * wants --create-dirs): --no-create-dirs refuses instead. An existing file is replaced when the
+ * download completes, unless --no-clobber. After a whole-object download the object's size, ETag
+ * and CRC64 and the file's size and mtime are recorded in the xattr user.oss-ffi.object; a later
+ * run that finds the record still true of the file and of the object (one HEAD) downloads
+ * nothing (--force downloads anyway). Options are parsed by cli_common.c (shared with
+ * oss_async_download).
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include "cli_common.h"
 #include "oss_ffi.h"
 
 #include <errno.h>
@@ -32,6 +42,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -46,7 +58,8 @@ enum {
     EXIT_CANCELLED = 7,
     EXIT_CHANGED = 8,
     EXIT_LOCAL_IO = 9,
-    EXIT_BUSY = 10
+    EXIT_BUSY = 10,
+    EXIT_EXISTS = 11
 };
 
 static const char *usage_text =
@@ -58,15 +71,16 @@ static const char *usage_text =
     "  --output PATH         destination file (default: the key, relative to the current directory)\n"
     "  --checkpoint-dir DIR  existing directory for the checkpoint: makes the download resumable\n"
     "  --threads N           parts downloaded at once (default 4)\n"
-    "  --part-size SIZE      part size, suffixes K/M/G (default 8M, at least 100K)\n"
+    "  --part-size SIZE      part size (default 8M, at least 100K)\n"
     "  --range START-END     only bytes START..END inclusive; START- means to the end\n"
     "  --v4                  OSS4-HMAC-SHA256 signing (needs --region); default V1\n"
     "  --region REGION       signing region, e.g. cn-hangzhou\n"
-    "  --rate KIB            limit the download rate to KIB KiB/s (all connections together)\n"
-    "  --throughput-target R instead of --threads: reach R bytes/s (suffixes K/M/G), or 'max'\n"
+    "  --rate RATE           limit the download rate (all connections together): a plain\n"
+    "                        number is KiB/s, a SIZE with a suffix is per second (2M, 2MiB/s)\n"
+    "  --throughput-target R instead of --threads: reach R bytes/s (a SIZE, optional /s), or 'max'\n"
     "                        for as fast as the link allows; parts in flight ramp up while\n"
     "                        the rate grows (oss_download_request_set_throughput_target)\n"
-    "  --memory-budget SIZE  memory of the client's downloads, suffixes K/M/G (default 64M;\n"
+    "  --memory-budget SIZE  memory of the client's downloads (default 64M;\n"
     "                        oss_config_set_memory_budget)\n"
     "  --no-verify-on-resume do not re-read finished parts when resuming (they are re-read\n"
     "                        and checked against their CRC64 by default)\n"
@@ -78,11 +92,26 @@ static const char *usage_text =
     "                        http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY as curl reads them)\n"
     "  --noproxy LIST        hosts reached without the proxy, instead of NO_PROXY (curl's\n"
     "                        --noproxy: names, IPs, CIDRs, or * alone; \"\" for none)\n"
-    "  -h, --help            this help\n"
+    "\n"
+    "The destination:\n"
+    "  -n, --no-clobber      never replace an existing destination (exit code 11), unless it\n"
+    "                        already holds this object (exit code 0, nothing downloaded)\n"
+    "  --force               download even when the destination already holds the object\n"
+    "  --no-create-dirs      do not create missing parent directories of the destination\n"
+    "                        (created by default, mode 0777 & ~umask)\n"
+    "\n"
+    "A whole-object download records the object (size, ETag, CRC64) and the file's size and\n"
+    "modification time in the destination's extended attribute user.oss-ffi.object; a later\n"
+    "run finds it, asks the server (one HEAD) and skips the download when both still match.\n"
+    "Where the file system has no user extended attributes nothing is recorded (-v says so)\n"
+    "and every run downloads.\n"
+    "\n"
+    "Common options:\n" CLI_COMMON_HELP
     "\n"
     "Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and OSS_SESSION_TOKEN.\n"
-    "Exit codes: 0 ok, 1 internal, 2 usage, 3 invalid parameter, 4 server error, 5 network,\n"
-    "6 CRC mismatch, 7 cancelled, 8 object changed, 9 local I/O, 10 destination busy.\n";
+    "Exit codes: 0 ok (or already there), 1 internal, 2 usage, 3 invalid parameter, 4 server\n"
+    "error, 5 network, 6 CRC mismatch, 7 cancelled, 8 object changed, 9 local I/O,\n"
+    "10 destination busy, 11 destination exists (--no-clobber).\n";
 
 struct options {
     const char *endpoint, *bucket, *key, *output, *checkpoint_dir, *region, *progress, *noproxy;
@@ -90,41 +119,14 @@ struct options {
     uint64_t part_size, rate_kib, throughput_target, memory_budget;
     int64_t range_start, range_end;
     int has_range, v4, verify_on_resume, no_crc, no_direct_io;
+    int no_clobber, force, no_create_dirs;
+    cli_common_t common; /* -v, --log, --retries, --timeout, --max-time, --help */
     /* --proxy, split into what oss_config_set_proxy takes (host empty: none). */
     char proxy_scheme[8], proxy_host[256], proxy_user[256], proxy_password[256];
     uint64_t proxy_port;
 };
 
 /* ---- small parsers ---------------------------------------------------------------------- */
-
-static int parse_u64(const char *s, uint64_t *out) {
-    char *end = NULL;
-    unsigned long long v;
-    if (!s || !*s || *s == '-') return 0;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || end == s || *end) return 0;
-    *out = (uint64_t)v;
-    return 1;
-}
-
-/* "8M", "100K", "1G", "123456". */
-static int parse_size(const char *s, uint64_t *out) {
-    char buf[64];
-    size_t n = strlen(s);
-    uint64_t mult = 1, v;
-    if (n == 0 || n >= sizeof buf) return 0;
-    memcpy(buf, s, n + 1);
-    switch (buf[n - 1]) {
-    case 'k': case 'K': mult = 1024ULL; buf[n - 1] = '\0'; break;
-    case 'm': case 'M': mult = 1024ULL * 1024; buf[n - 1] = '\0'; break;
-    case 'g': case 'G': mult = 1024ULL * 1024 * 1024; buf[n - 1] = '\0'; break;
-    default: break;
-    }
-    if (!parse_u64(buf, &v) || v > UINT64_MAX / mult) return 0;
-    *out = v * mult;
-    return 1;
-}
 
 /* "START-END" or "START-" (to the end). */
 static int parse_range(const char *s, int64_t *start, int64_t *end) {
@@ -136,13 +138,13 @@ static int parse_range(const char *s, int64_t *start, int64_t *end) {
     dash = strchr(buf, '-');
     if (!dash) return 0;
     *dash = '\0';
-    if (!parse_u64(buf, &a) || a > INT64_MAX) return 0;
+    if (!cli_parse_u64(buf, &a) || a > INT64_MAX) return 0;
     *start = (int64_t)a;
     if (dash[1] == '\0') {
         *end = -1;
         return 1;
     }
-    if (!parse_u64(dash + 1, &b) || b > INT64_MAX) return 0;
+    if (!cli_parse_u64(dash + 1, &b) || b > INT64_MAX) return 0;
     *end = (int64_t)b;
     return 1;
 }
@@ -190,7 +192,7 @@ static int parse_proxy(const char *s, struct options *o) {
     if (colon) {
         char port[8];
         if (!copy_part(port, sizeof port, colon + 1, (size_t)(end - colon - 1))) return 0;
-        if (!parse_u64(port, &o->proxy_port) || o->proxy_port == 0 || o->proxy_port > 65535) return 0;
+        if (!cli_parse_u64(port, &o->proxy_port) || o->proxy_port == 0 || o->proxy_port > 65535) return 0;
     }
     return 1;
 }
@@ -198,85 +200,147 @@ static int parse_proxy(const char *s, struct options *o) {
 static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "oss_download: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n\n%s", usage_text);
+    fprintf(stderr, "\n(oss_download --help shows the options)\n");
     return EXIT_USAGE;
 }
 
+enum {
+    OPT_ENDPOINT = 1,
+    OPT_BUCKET,
+    OPT_KEY,
+    OPT_OUTPUT,
+    OPT_CHECKPOINT_DIR,
+    OPT_THREADS,
+    OPT_PART_SIZE,
+    OPT_RANGE,
+    OPT_V4,
+    OPT_REGION,
+    OPT_RATE,
+    OPT_THROUGHPUT_TARGET,
+    OPT_MEMORY_BUDGET,
+    OPT_VERIFY_ON_RESUME,
+    OPT_NO_VERIFY_ON_RESUME,
+    OPT_NO_CRC,
+    OPT_NO_DIRECT_IO,
+    OPT_PROGRESS,
+    OPT_NO_CLOBBER,
+    OPT_FORCE,
+    OPT_NO_CREATE_DIRS,
+    OPT_PROXY,
+    OPT_NOPROXY
+    /* network options of the client: add their ids here */
+};
+
+static const cli_option_t option_table[] = {
+    {"endpoint", 0, 1, OPT_ENDPOINT},
+    {"bucket", 0, 1, OPT_BUCKET},
+    {"key", 0, 1, OPT_KEY},
+    {"output", 'o', 1, OPT_OUTPUT},
+    {"checkpoint-dir", 0, 1, OPT_CHECKPOINT_DIR},
+    {"threads", 0, 1, OPT_THREADS},
+    {"part-size", 0, 1, OPT_PART_SIZE},
+    {"range", 0, 1, OPT_RANGE},
+    {"v4", 0, 0, OPT_V4},
+    {"region", 0, 1, OPT_REGION},
+    {"rate", 0, 1, OPT_RATE},
+    {"throughput-target", 0, 1, OPT_THROUGHPUT_TARGET},
+    {"memory-budget", 0, 1, OPT_MEMORY_BUDGET},
+    {"verify-on-resume", 0, 0, OPT_VERIFY_ON_RESUME},
+    {"no-verify-on-resume", 0, 0, OPT_NO_VERIFY_ON_RESUME},
+    {"no-crc", 0, 0, OPT_NO_CRC},
+    {"no-direct-io", 0, 0, OPT_NO_DIRECT_IO},
+    {"progress", 0, 1, OPT_PROGRESS},
+    {"no-clobber", 'n', 0, OPT_NO_CLOBBER},
+    {"force", 0, 0, OPT_FORCE},
+    {"no-create-dirs", 0, 0, OPT_NO_CREATE_DIRS},
+    {"proxy", 0, 1, OPT_PROXY},
+    {"noproxy", 0, 1, OPT_NOPROXY},
+    /* network options of the client: add their entries here */
+    CLI_COMMON_OPTIONS,
+    {NULL, 0, 0, 0},
+};
+
 /* Returns -1 when the options are fine, else the exit code. */
 static int parse_args(int argc, char **argv, struct options *o) {
-    int i;
+    cli_parser_t p;
+    const char *v;
+    int id;
+    uint64_t n;
     memset(o, 0, sizeof *o);
+    cli_common_init(&o->common);
     o->threads = 4;
     o->part_size = 8ULL * 1024 * 1024;
     o->verify_on_resume = 1; /* the library's default: finished parts are re-read on resume */
     o->progress = "auto";
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes_value = 1;
-        uint64_t n;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(usage_text, stdout);
-            return EXIT_OK;
-        } else if (!strcmp(a, "--v4")) {
-            o->v4 = 1;
-            takes_value = 0;
-        } else if (!strcmp(a, "--verify-on-resume")) {
-            o->verify_on_resume = 1; /* the default; kept so that older command lines still work */
-            takes_value = 0;
-        } else if (!strcmp(a, "--no-verify-on-resume")) {
-            o->verify_on_resume = 0;
-            takes_value = 0;
-        } else if (!strcmp(a, "--no-direct-io")) {
-            o->no_direct_io = 1;
-            takes_value = 0;
-        } else if (!strcmp(a, "--no-crc")) {
-            o->no_crc = 1;
-            takes_value = 0;
-        } else if (!v) {
-            return usage_error("%s needs a value (or is unknown)", a);
-        } else if (!strcmp(a, "--endpoint")) {
-            o->endpoint = v;
-        } else if (!strcmp(a, "--bucket")) {
-            o->bucket = v;
-        } else if (!strcmp(a, "--key")) {
-            o->key = v;
-        } else if (!strcmp(a, "--output")) {
-            o->output = v;
-        } else if (!strcmp(a, "--checkpoint-dir")) {
-            o->checkpoint_dir = v;
-        } else if (!strcmp(a, "--region")) {
-            o->region = v;
-        } else if (!strcmp(a, "--progress")) {
+    cli_parser_init(&p, "oss_download", argc, argv);
+    while ((id = cli_next(&p, option_table, &v)) != CLI_END) {
+        int common;
+        if (id == CLI_ERROR) { /* cli_next said why */
+            fputs("(oss_download --help shows the options)\n", stderr);
+            return EXIT_USAGE;
+        }
+        if (id == CLI_POSITIONAL) return usage_error("unexpected argument '%s'", v);
+        common = cli_common_option(&o->common, "oss_download", id, v);
+        if (common < 0) return EXIT_USAGE;
+        if (common > 0) continue;
+        switch (id) {
+        case OPT_V4: o->v4 = 1; break;
+        case OPT_VERIFY_ON_RESUME: o->verify_on_resume = 1; break; /* the default; older command lines */
+        case OPT_NO_VERIFY_ON_RESUME: o->verify_on_resume = 0; break;
+        case OPT_NO_DIRECT_IO: o->no_direct_io = 1; break;
+        case OPT_NO_CRC: o->no_crc = 1; break;
+        case OPT_NO_CLOBBER: o->no_clobber = 1; break;
+        case OPT_FORCE: o->force = 1; break;
+        case OPT_NO_CREATE_DIRS: o->no_create_dirs = 1; break;
+        case OPT_ENDPOINT: o->endpoint = v; break;
+        case OPT_BUCKET: o->bucket = v; break;
+        case OPT_KEY: o->key = v; break;
+        case OPT_OUTPUT: o->output = v; break;
+        case OPT_CHECKPOINT_DIR: o->checkpoint_dir = v; break;
+        case OPT_REGION: o->region = v; break;
+        case OPT_PROGRESS:
             if (strcmp(v, "auto") && strcmp(v, "bar") && strcmp(v, "lines") && strcmp(v, "none"))
                 return usage_error("--progress wants auto, bar, lines or none, not '%s'", v);
             o->progress = v;
-        } else if (!strcmp(a, "--threads")) {
-            if (!parse_u64(v, &n) || n > 100000) return usage_error("bad --threads '%s'", v);
+            break;
+        case OPT_THREADS:
+            if (!cli_parse_u64(v, &n) || n > 100000) return usage_error("bad --threads '%s'", v);
             o->threads = (unsigned long)n;
-        } else if (!strcmp(a, "--part-size")) {
-            if (!parse_size(v, &o->part_size)) return usage_error("bad --part-size '%s'", v);
-        } else if (!strcmp(a, "--throughput-target")) {
+            break;
+        case OPT_PART_SIZE:
+            if (!cli_parse_size(v, &o->part_size)) return usage_error("bad --part-size '%s'", v);
+            break;
+        case OPT_THROUGHPUT_TARGET:
             if (!strcmp(v, "max")) o->throughput_target = UINT64_MAX;
-            else if (!parse_size(v, &o->throughput_target) || o->throughput_target == 0)
+            else if (!cli_parse_rate(v, &o->throughput_target) || o->throughput_target == 0)
                 return usage_error("bad --throughput-target '%s' (want a rate or max)", v);
-        } else if (!strcmp(a, "--memory-budget")) {
-            if (!parse_size(v, &o->memory_budget)) return usage_error("bad --memory-budget '%s'", v);
-        } else if (!strcmp(a, "--rate")) {
-            if (!parse_u64(v, &o->rate_kib)) return usage_error("bad --rate '%s'", v);
-        } else if (!strcmp(a, "--proxy")) {
+            break;
+        case OPT_MEMORY_BUDGET:
+            if (!cli_parse_size(v, &o->memory_budget)) return usage_error("bad --memory-budget '%s'", v);
+            break;
+        case OPT_RATE:
+            if (cli_parse_u64(v, &o->rate_kib)) break; /* KiB/s, as it always was */
+            if (!cli_parse_rate(v, &n) || n == 0) return usage_error("bad --rate '%s' (e.g. 2048, 2M, 2MiB/s)", v);
+            o->rate_kib = n < 1024 ? 1 : n / 1024;
+            break;
+        case OPT_PROXY:
             if (!parse_proxy(v, o))
                 return usage_error("bad --proxy '%s' (want [http[s]://][USER[:PASSWORD]@]HOST[:PORT])", v);
-        } else if (!strcmp(a, "--noproxy")) {
+            break;
+        case OPT_NOPROXY:
             o->noproxy = v;
-        } else if (!strcmp(a, "--range")) {
+            break;
+        case OPT_RANGE:
             if (!parse_range(v, &o->range_start, &o->range_end))
                 return usage_error("bad --range '%s' (want START-END or START-)", v);
             o->has_range = 1;
-        } else {
-            return usage_error("unknown option '%s'", a);
+            break;
+        default: return usage_error("unhandled option '%s'", v ? v : "?");
         }
-        i += takes_value;
+    }
+    if (o->common.help) {
+        fputs(usage_text, stdout);
+        return EXIT_OK;
     }
     if (!o->endpoint) return usage_error("%s is required", "--endpoint");
     if (!o->bucket) return usage_error("%s is required", "--bucket");
@@ -341,6 +405,137 @@ static int report(const char *what, oss_error_t *err) {
     if (oss_error_http_status(err)) fprintf(stderr, "  http:       %u\n", (unsigned)oss_error_http_status(err));
     oss_error_free(err);
     return code;
+}
+
+
+/* ---- the destination: parents, --no-clobber, the record of what it holds ------------------- */
+
+/* Creates the missing parent directories of `path` (mode 0777 & ~umask). 0, or -1 with errno. */
+static int make_parents(const char *path) {
+    char buf[4096];
+    char *p;
+    size_t n = strlen(path);
+    if (n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    p = strrchr(buf, '/');
+    if (!p || p == buf) return 0; /* in the current directory, or directly under / */
+    *p = '\0';
+    for (p = buf + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
+    return 0;
+}
+
+/* Whether `key`, used as a relative path, has no '..' component and is not absolute. */
+static int key_stays_below(const char *key) {
+    const char *p = key;
+    if (*key == '/') return 0;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.') return 0;
+        p += n;
+        if (*p == '/') p++;
+    }
+    return 1;
+}
+
+#define RECORD_XATTR "user.oss-ffi.object"
+
+/* What the record says: the object (size, ETag, CRC64 or "-") and the file (size, mtime). */
+static int format_record(char *buf, size_t n, const oss_object_meta_t *meta, const struct stat *st) {
+    uint64_t crc = 0;
+    char crc_text[32] = "-";
+    int len;
+    if (oss_object_meta_crc64(meta, &crc)) snprintf(crc_text, sizeof crc_text, "%" PRIu64, crc);
+    len = snprintf(buf, n, "v1 size=%" PRId64 " crc64=%s file_size=%lld mtime=%lld.%09ld etag=%s",
+                   oss_object_meta_content_length(meta), crc_text, (long long)st->st_size,
+                   (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec, oss_object_meta_etag(meta));
+    return len > 0 && (size_t)len < n;
+}
+
+/* Records what the destination holds; a file system without user xattrs records nothing. */
+static void write_record(const char *path, const oss_object_meta_t *meta, int verbose) {
+    struct stat st;
+    char rec[1200];
+    if (stat(path, &st) != 0 || !format_record(rec, sizeof rec, meta, &st)) return;
+    if (setxattr(path, RECORD_XATTR, rec, strlen(rec), 0) != 0 && verbose) {
+        fputs("oss_download: no record of the object kept on ", stderr);
+        put_safe(stderr, path);
+        fprintf(stderr, " (%s: extended attributes %s): the next run downloads it again\n", RECORD_XATTR,
+                strerror(errno));
+    }
+}
+
+/* 1 when `path` holds the object `meta` describes, by its record (and the file is unchanged since). */
+static int holds_object(const char *path, const oss_object_meta_t *meta) {
+    struct stat st;
+    char want[1200], have[1200];
+    ssize_t n;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !format_record(want, sizeof want, meta, &st)) return 0;
+    n = getxattr(path, RECORD_XATTR, have, sizeof have - 1);
+    if (n <= 0) return 0;
+    have[n] = '\0';
+    return strcmp(have, want) == 0;
+}
+
+/* The object's size, ETag and CRC64 as the server has them now (a HEAD). */
+static oss_error_t *head(const oss_client_t *client, const struct options *o, oss_object_meta_t **meta) {
+    oss_get_object_request_t *r = NULL;
+    oss_error_t *err = oss_get_object_request_new(o->bucket, o->key, &r);
+    if (!err) err = oss_client_head_object(client, r, meta);
+    oss_get_object_request_free(r);
+    return err;
+}
+
+/* Before the download: -1 to go on, else the exit code (already there, --no-clobber, a directory
+ * that cannot be made). */
+static int check_destination(const oss_client_t *client, const struct options *o, const char *dest) {
+    struct stat st;
+    if (stat(dest, &st) == 0) {
+        if (S_ISREG(st.st_mode) && !o->force && !o->has_range && getxattr(dest, RECORD_XATTR, NULL, 0) > 0) {
+            oss_object_meta_t *meta = NULL;
+            oss_error_t *err = head(client, o, &meta);
+            if (err) return report("HeadObject", err);
+            if (holds_object(dest, meta)) {
+                fputs("oss_download: ", stdout);
+                put_safe(stdout, dest);
+                fputs(" already holds ", stdout);
+                put_safe(stdout, o->bucket);
+                fputs("/", stdout);
+                put_safe(stdout, o->key);
+                fputs(": nothing downloaded (same size, ETag and CRC64; --force downloads it again)\n", stdout);
+                oss_object_meta_free(meta);
+                return EXIT_OK;
+            }
+            oss_object_meta_free(meta);
+        }
+        if (o->no_clobber) {
+            fputs("oss_download: ", stderr);
+            put_safe(stderr, dest);
+            fputs(" exists and is not known to hold this object: not replaced (--no-clobber)\n", stderr);
+            return EXIT_EXISTS;
+        }
+        return -1;
+    }
+    /* A destination taken from the key is the library's to judge (it refuses '..' and absolute
+     * keys): no directory is made for one that could land outside the working directory. */
+    if (errno == ENOENT && !o->no_create_dirs && (o->output || key_stays_below(o->key)) &&
+        make_parents(dest) != 0) {
+        int e = errno;
+        fputs("oss_download: cannot create the directory of ", stderr);
+        put_safe(stderr, dest);
+        fprintf(stderr, ": %s\n", strerror(e));
+        return EXIT_LOCAL_IO;
+    }
+    return -1;
 }
 
 /* ---- progress ---------------------------------------------------------------------------- */
@@ -483,6 +678,7 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     /* A throughput target decides the parts in flight: let the connections follow. */
     if (!err && o->throughput_target) err = oss_config_set_max_connections(cfg, 1000);
     if (!err && o->memory_budget) err = oss_config_set_memory_budget(cfg, o->memory_budget);
+    if (!err) err = cli_common_apply_config(&o->common, cfg);
     if (!err && o->noproxy) err = oss_config_set_no_proxy(cfg, o->noproxy);
     if (!err && o->proxy_host[0])
         err = oss_config_set_proxy(cfg, o->proxy_scheme, o->proxy_host, (uint16_t)o->proxy_port,
@@ -518,15 +714,27 @@ int main(int argc, char **argv) {
     else if (!strcmp(o.progress, "auto")) p.mode = isatty(STDERR_FILENO) ? 1 : 2;
 
     if ((err = oss_initialize_sdk()) != NULL) return report("initialising the SDK", err);
+    if (cli_common_start_logging(&o.common, "oss_download") != 0) {
+        oss_shutdown_sdk();
+        return EXIT_USAGE;
+    }
     if ((err = make_client(&o, &client)) != NULL) {
         rc = report("creating the client", err);
         oss_shutdown_sdk();
+        cli_common_stop_logging(&o.common);
+        return rc;
+    }
+    if ((rc = check_destination(client, &o, o.output ? o.output : o.key)) >= 0) {
+        oss_client_free(client);
+        oss_shutdown_sdk();
+        cli_common_stop_logging(&o.common);
         return rc;
     }
     if ((err = build_request(&o, &p, &request)) != NULL) {
         rc = report("preparing the download", err);
         oss_client_free(client);
         oss_shutdown_sdk();
+        cli_common_stop_logging(&o.common);
         return rc;
     }
 
@@ -539,6 +747,7 @@ int main(int argc, char **argv) {
         oss_download_request_free(request);
         oss_client_free(client);
         oss_shutdown_sdk();
+        cli_common_stop_logging(&o.common);
         return EXIT_INTERNAL;
     }
     install_signals();
@@ -578,11 +787,13 @@ int main(int argc, char **argv) {
         if (has_crc) printf("  object crc64: %" PRIu64 " (verified)\n", crc);
         put_line(stdout, "  request id:   ", oss_object_meta_request_id(meta));
         printf("  time:         %.2f s\n", secs);
+        if (!o.has_range) write_record(o.output ? o.output : o.key, meta, o.common.verbose || o.common.log_file);
         oss_object_meta_free(meta);
         rc = EXIT_OK;
     }
     oss_download_request_free(request);
     oss_client_free(client);
     oss_shutdown_sdk();
+    cli_common_stop_logging(&o.common);
     return rc;
 }

@@ -5,6 +5,12 @@
 #
 #   DEMO_SIZE=64M scripts/demo.sh     a smaller object
 #   DEMO_RATE=32768 scripts/demo.sh   first run's rate limit in KiB/s (default: size / 5 s)
+#   DEMO_BIN_DIR=DIR scripts/demo.sh  no build: DIR/oss_download and DIR/oss-emulator (the tests)
+#   NO_COLOR=1 scripts/demo.sh        no colour (there is none either when stdout is not a terminal)
+#
+# The build is one `make examples`: one cargo invocation for the library and the emulator (two,
+# with different package sets, would compile rustls, ring, hyper, reqwest... twice: cargo unifies
+# features over the packages of one invocation), with cargo's progress shown.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,12 +27,22 @@ KEY=big/object.bin
 export OSS_ACCESS_KEY_ID=demo-access-key
 export OSS_ACCESS_KEY_SECRET=demo-secret-key-not-a-real-one
 
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+# Bold headings only for a person at a terminal (https://no-color.org).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then
+  say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+else
+  say() { printf '\n==> %s\n' "$*"; }
+fi
 
-say "building the library, the local OSS server and the C example (release)"
-cargo build --release -q -p oss-ffi -p oss-emulator
-make -s examples >/dev/null
-DL=target/examples/oss_download
+if [ -n "${DEMO_BIN_DIR:-}" ]; then
+  DL="$DEMO_BIN_DIR/oss_download"
+  EMULATOR="$DEMO_BIN_DIR/oss-emulator"
+else
+  say "building the library, the local OSS server and the C examples (release; a few minutes the first time)"
+  make -s examples
+  DL=target/examples/oss_download
+  EMULATOR=target/release/oss-emulator
+fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/oss-ffi-demo.XXXXXX")"
 SERVER_PID=""
@@ -36,8 +52,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-say "starting target/release/oss-emulator with a $SIZE object ($BUCKET/$KEY)"
-target/release/oss-emulator --root "$WORK/server" --port 0 \
+say "starting $EMULATOR with a $SIZE object ($BUCKET/$KEY)"
+"$EMULATOR" --root "$WORK/server" --port 0 \
   --access-key-id "$OSS_ACCESS_KEY_ID" --access-key-secret "$OSS_ACCESS_KEY_SECRET" \
   --create-object "$BUCKET/$KEY:$SIZE" >"$WORK/server.out" 2>&1 &
 SERVER_PID=$!

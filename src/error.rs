@@ -236,7 +236,7 @@ impl Error {
         self
     }
 
-    /// Whether the official SDKs would retry this failure (spec "Retries"): 5xx, 408, 429,
+    /// Whether the official SDKs would retry this failure (docs/oss-protocol.md, "Retries"): 5xx, 408, 429,
     /// RequestTimeTooSkewed, and transport failures or timeouts.
     pub fn is_retryable(&self) -> bool {
         match self.kind {

@@ -8,7 +8,7 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -189,15 +189,17 @@ fn as_refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
 
+/// A C tool's sources: its own file and the option parsing the tools share.
+fn c_tool_sources(name: &str) -> Vec<PathBuf> {
+    vec![
+        repo_root().join(format!("examples-c/{name}.c")),
+        repo_root().join("examples-c/cli_common.c"),
+    ]
+}
+
 fn build_c_example(lang: Lang, link: Link) -> PathBuf {
     let exe = build_dir("examples").join(format!("oss_download_{lang:?}_{link:?}").to_lowercase());
-    compile(
-        &[repo_root().join("examples-c/oss_download.c")],
-        &exe,
-        lang,
-        link,
-        &["-pthread"],
-    );
+    compile_into(&c_tool_sources("oss_download"), &exe, lang, link);
     exe
 }
 
@@ -305,9 +307,9 @@ fn c_example_exit_codes(lang: Lang, link: Link) {
     let (c, err, _) = code(&a, &creds());
     assert_eq!(c, Some(5), "{err}");
 
-    // 9: local I/O (the destination's directory does not exist).
+    // 9: local I/O (the destination's directory does not exist and may not be created).
     let nowhere = tmp.path().join("missing/dir/out.bin").display().to_string();
-    let a = with(&["--key", "obj.bin", "--output", &nowhere]);
+    let a = with(&["--key", "obj.bin", "--output", &nowhere, "--no-create-dirs"]);
     let (c, err, _) = code(&as_refs(&a), &creds());
     assert!(c == Some(9) || c == Some(3), "{c:?} {err}");
 
@@ -337,20 +339,24 @@ fn c_example_exit_codes_c11_static() {
     c_example_exit_codes(Lang::C11, Link::Static);
 }
 
+fn build_async_example() -> PathBuf {
+    let exe = build_dir("examples").join("oss_async_download");
+    compile_into(
+        &c_tool_sources("oss_async_download"),
+        &exe,
+        Lang::C11,
+        Link::Shared,
+    );
+    exe
+}
+
 /// examples-c/oss_async_download.c (the asynchronous API): two downloads at once on one client,
 /// paused from their progress callbacks (exit 3, a resume token per file, the temp files kept
 /// without a checkpoint directory), then continued from the tokens by another process (exit 0,
 /// the files byte-identical, the tokens removed).
 #[test]
 fn c_async_example_pauses_and_resumes() {
-    let exe = build_dir("examples").join("oss_async_download");
-    compile(
-        &[repo_root().join("examples-c/oss_async_download.c")],
-        &exe,
-        Lang::C11,
-        Link::Shared,
-        &["-pthread"],
-    );
+    let exe = build_async_example();
     let tmp = tempfile::tempdir().unwrap();
     let emu = emulator(&tmp.path().join("root"));
     let a = pattern(4 * 1024 * 1024 + 1, 21);
@@ -586,3 +592,576 @@ fn c_example_ctrl_c_and_resume_c99_static() {
 }
 
 // ---- soname, version, installation -------------------------------------------------------------
+
+// ---- the C tools' command lines: the destination, shared options ------------------------------
+
+/// Runs a tool in `cwd` with the examples' credentials; (exit code, stdout, stderr).
+fn run_in(
+    exe: &Path,
+    cwd: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> (Option<i32>, String, String) {
+    let mut cmd = command(exe);
+    cmd.current_dir(cwd).args(args).envs(creds());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run the tool");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+fn gets_since(emu: &oss_emulator::Emulator, before: usize) -> usize {
+    emu.log()[before..]
+        .iter()
+        .filter(|e| e.method == "GET")
+        .count()
+}
+
+/// Compiles into `exe` through a temporary name and a rename: tests running at the same time
+/// build the same program, and a program being written cannot be run (ETXTBSY, EACCES).
+fn compile_into(sources: &[PathBuf], exe: &Path, lang: Lang, link: Link) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let tmp = exe.with_extension(format!(
+        "tmp{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    compile(sources, &tmp, lang, link, &["-pthread"]);
+    std::fs::rename(&tmp, exe).unwrap();
+}
+
+/// `--no-clobber`: an existing destination that is not known to hold the object is left alone
+/// (exit code 11, nothing fetched); without it the file is replaced.
+#[test]
+fn c_example_no_clobber_keeps_an_existing_file() {
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(200 * 1024, 8);
+    emu.put_object("nc-bucket", "k.bin", &data).unwrap();
+    let dest = tmp.path().join("k.bin");
+    std::fs::write(&dest, b"precious local bytes").unwrap();
+    let ep = emu.endpoint();
+    let d = dest.display().to_string();
+    let args = [
+        "--endpoint",
+        &ep,
+        "--bucket",
+        "nc-bucket",
+        "--key",
+        "k.bin",
+        "--output",
+        &d,
+    ];
+    let before = emu.log().len();
+    let (code, out, err) = run_in(
+        &exe,
+        tmp.path(),
+        &[&args[..], &["--no-clobber"]].concat(),
+        &[],
+    );
+    assert_eq!(code, Some(11), "{out}{err}");
+    assert!(err.contains("not replaced (--no-clobber)"), "{err}");
+    assert_eq!(std::fs::read(&dest).unwrap(), b"precious local bytes");
+    assert_eq!(gets_since(&emu, before), 0);
+    let (code, out, err) = run_in(&exe, tmp.path(), &args, &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+}
+
+/// A whole-object download records the object in the destination's `user.oss-ffi.object`
+/// xattr; the same command again asks the server (a HEAD) and fetches nothing while the object
+/// and the file are unchanged. A new object on the server, a file touched locally or `--force`
+/// download again; `--no-clobber` on a file that holds the object exits 0.
+#[test]
+fn c_example_skips_a_destination_that_holds_the_object() {
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(300 * 1024, 9);
+    emu.put_object("skip-bucket", "k.bin", &data).unwrap();
+    let dest = tmp.path().join("k.bin");
+    let ep = emu.endpoint();
+    let d = dest.display().to_string();
+    let args = [
+        "--endpoint",
+        &ep,
+        "--bucket",
+        "skip-bucket",
+        "--key",
+        "k.bin",
+        "--output",
+        &d,
+        "--progress",
+        "none",
+    ];
+    let fetches = |extra: &[&str]| -> (usize, String) {
+        let before = emu.log().len();
+        let (code, out, err) = run_in(&exe, tmp.path(), &[&args[..], extra].concat(), &[]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        (gets_since(&emu, before), out)
+    };
+    assert!(fetches(&[]).0 > 0);
+    let record = xattr_of(&dest, "user.oss-ffi.object").expect("the record");
+    assert!(record.starts_with("v1 size=307200 crc64="), "{record}");
+    let (gets, out) = fetches(&[]);
+    assert_eq!(gets, 0, "{out}");
+    assert!(out.contains("already holds skip-bucket/k.bin"), "{out}");
+    assert_eq!(fetches(&["--no-clobber"]).0, 0);
+    assert!(fetches(&["--force"]).0 > 0);
+    assert_eq!(fetches(&[]).0, 0);
+
+    // The object changed on the server (same size): downloaded again.
+    let new_data = pattern(300 * 1024, 10);
+    emu.put_object("skip-bucket", "k.bin", &new_data).unwrap();
+    assert!(fetches(&[]).0 > 0);
+    assert_eq!(std::fs::read(&dest).unwrap(), new_data);
+    assert_eq!(fetches(&[]).0, 0);
+
+    // The file changed locally (its mtime moves): downloaded again, even with --no-clobber refused.
+    let f = std::fs::OpenOptions::new().write(true).open(&dest).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"X", 5).unwrap();
+    f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
+        .unwrap();
+    drop(f);
+    let (code, _, err) = run_in(
+        &exe,
+        tmp.path(),
+        &[&args[..], &["--no-clobber"]].concat(),
+        &[],
+    );
+    assert_eq!(code, Some(11), "{err}");
+    assert!(fetches(&[]).0 > 0);
+    assert_eq!(std::fs::read(&dest).unwrap(), new_data);
+
+    // A ranged download is neither skipped nor recorded.
+    let part = tmp.path().join("part.bin").display().to_string();
+    let ranged = [
+        "--endpoint",
+        &ep,
+        "--bucket",
+        "skip-bucket",
+        "--key",
+        "k.bin",
+        "--output",
+        &part,
+        "--range",
+        "0-999",
+    ];
+    for _ in 0..2 {
+        let before = emu.log().len();
+        let (code, out, err) = run_in(&exe, tmp.path(), &ranged, &[]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        assert!(gets_since(&emu, before) > 0);
+    }
+    assert!(xattr_of(Path::new(&part), "user.oss-ffi.object").is_none());
+}
+
+fn xattr_of(path: &Path, name: &str) -> Option<String> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = vec![0u8; 4096];
+    // SAFETY: valid NUL-terminated strings and a buffer of the length given.
+    let len = unsafe { libc::getxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| String::from_utf8_lossy(&buf[..len as usize]).to_string())
+}
+
+/// Where the file system keeps no user xattrs (here: an LD_PRELOAD shim whose setxattr and
+/// getxattr fail with ENOTSUP, as on file systems without them), the download still succeeds,
+/// `-v` says that nothing was recorded, and every run downloads.
+#[test]
+fn c_example_without_user_xattrs_downloads_every_time() {
+    if checker() != Checker::None {
+        println!("NOTICE: the LD_PRELOAD shim is not used under a memory checker");
+        return;
+    }
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let shim_src = build_dir("examples").join("no_xattr_shim.c");
+    std::fs::write(
+        &shim_src,
+        "#include <errno.h>\n#include <stddef.h>\n#include <sys/types.h>\n\
+         int setxattr(const char *p, const char *n, const void *v, size_t s, int f) {\n\
+         (void)p; (void)n; (void)v; (void)s; (void)f; errno = ENOTSUP; return -1; }\n\
+         ssize_t getxattr(const char *p, const char *n, void *v, size_t s) {\n\
+         (void)p; (void)n; (void)v; (void)s; errno = ENOTSUP; return -1; }\n",
+    )
+    .unwrap();
+    let shim = build_dir("examples").join("no_xattr_shim.so");
+    let o = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&shim)
+        .arg(&shim_src)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(150 * 1024, 11);
+    emu.put_object("nx-bucket", "k.bin", &data).unwrap();
+    let ep = emu.endpoint();
+    let d = tmp.path().join("k.bin").display().to_string();
+    let args = [
+        "--endpoint",
+        &ep,
+        "--bucket",
+        "nx-bucket",
+        "--key",
+        "k.bin",
+        "--output",
+        &d,
+        "-v",
+        "--progress",
+        "none",
+    ];
+    let env = [("LD_PRELOAD", shim.display().to_string())];
+    for _ in 0..2 {
+        let before = emu.log().len();
+        let (code, out, err) = run_in(&exe, tmp.path(), &args, &env);
+        assert_eq!(code, Some(0), "{out}{err}");
+        assert!(err.contains("no record of the object kept"), "{err}");
+        assert!(gets_since(&emu, before) > 0);
+        assert_eq!(std::fs::read(&d).unwrap(), data);
+    }
+}
+
+/// Missing parent directories of the destination are created (an explicit --output and the
+/// default, the key under the working directory); --no-create-dirs refuses (exit 3); a key that
+/// would climb out of the working directory creates nothing (the library refuses it).
+#[test]
+fn c_example_creates_missing_parent_directories() {
+    let exe = build_c_example(Lang::C99, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(120 * 1024, 12);
+    emu.put_object("mk-bucket", "dir/sub/x.bin", &data).unwrap();
+    let ep = emu.endpoint();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let base = [
+        "--endpoint",
+        ep.as_str(),
+        "--bucket",
+        "mk-bucket",
+        "--key",
+        "dir/sub/x.bin",
+        "--progress",
+        "none",
+    ];
+    let (code, out, err) = run_in(&exe, &work, &base, &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(std::fs::read(work.join("dir/sub/x.bin")).unwrap(), data);
+    let deep = tmp.path().join("out/a/b/c.bin").display().to_string();
+    let (code, out, err) = run_in(&exe, &work, &[&base[..], &["-o", &deep]].concat(), &[]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(std::fs::read(&deep).unwrap(), data);
+    let refused = tmp.path().join("no/such/dir.bin").display().to_string();
+    let (code, _, err) = run_in(
+        &exe,
+        &work,
+        &[&base[..], &["-o", &refused, "--no-create-dirs"]].concat(),
+        &[],
+    );
+    assert_eq!(code, Some(3), "{err}"); // the library's ValidateError
+    assert!(err.contains("does not exist"), "{err}");
+    assert!(!tmp.path().join("no").exists());
+    let climbing = [
+        "--endpoint",
+        ep.as_str(),
+        "--bucket",
+        "mk-bucket",
+        "--key",
+        "a/../../escape/x.bin",
+    ];
+    let (code, _, err) = run_in(&exe, &work, &climbing, &[]);
+    assert_ne!(code, Some(0), "{err}");
+    assert!(!tmp.path().join("escape").exists() && !work.join("a").exists());
+}
+
+/// oss_async_download reads options wherever they are (here after the KEY=FILE pairs), sizes
+/// with suffixes (`--part-size 100K` is 102400 bytes, `=` form too), and `--help` goes to
+/// stdout with exit code 0; a bad size is a usage error.
+#[test]
+fn c_async_example_takes_options_anywhere_with_size_suffixes() {
+    let exe = build_async_example();
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let a = pattern(2 * 1024 * 1024 + 3, 31);
+    emu.put_object("any-bucket", "a.bin", &a).unwrap();
+    let ep = emu.endpoint();
+    let fa = tmp.path().join("a.bin");
+    let pair = format!("a.bin={}", fa.display());
+    // The pair first, then everything else; --pause-at after the pair still applies.
+    let args = [
+        pair.as_str(),
+        "--endpoint",
+        &ep,
+        "--bucket=any-bucket",
+        "--part-size",
+        "100K",
+        "--threads",
+        "2",
+        "--pause-at",
+        "30",
+    ];
+    let (code, out, err) = run_in(&exe, tmp.path(), &args, &[]);
+    assert_eq!(code, Some(3), "paused: {out}{err}");
+    let gets: Vec<_> = emu
+        .log()
+        .into_iter()
+        .filter(|e| e.method == "GET")
+        .collect();
+    assert!(!gets.is_empty());
+    for g in &gets {
+        assert_eq!(g.bytes_sent, 102_400, "parts of 100K: {:?}", g.range);
+    }
+    let (code, out, err) = run_in(
+        &exe,
+        tmp.path(),
+        &[
+            pair.as_str(),
+            "--resume",
+            "--endpoint",
+            &ep,
+            "--bucket",
+            "any-bucket",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert_eq!(std::fs::read(&fa).unwrap(), a);
+
+    let (code, out, err) = run_in(&exe, tmp.path(), &["--help"], &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("usage: oss_async_download")
+            && out.contains("--retries N")
+            && err.is_empty(),
+        "{out}"
+    );
+    for bad in ["1.5M", "12X", "-1", ""] {
+        let (code, _, err) = run_in(
+            &exe,
+            tmp.path(),
+            &[
+                "--endpoint",
+                &ep,
+                "--bucket",
+                "any-bucket",
+                "--part-size",
+                bad,
+                &pair,
+            ],
+            &[],
+        );
+        assert_eq!(code, Some(2), "--part-size {bad:?}: {err}");
+    }
+}
+
+/// The options both tools share (examples-c/cli_common.c): --help on stdout with exit code 0
+/// and the common options listed; rates with suffixes; --retries 0 makes one 503 fatal where the default retries
+/// it; -v with --log FILE writes the library's lines to the file; bad values are usage errors.
+#[test]
+fn c_tools_share_the_common_options() {
+    let dl = build_c_example(Lang::C11, Link::Shared);
+    let asy = build_async_example();
+    let tmp = tempfile::tempdir().unwrap();
+    for exe in [&dl, &asy] {
+        let (code, out, err) = run_in(exe, tmp.path(), &["--help"], &[]);
+        assert_eq!(code, Some(0), "{err}");
+        for opt in [
+            "--verbose",
+            "--log FILE",
+            "--retries N",
+            "--timeout DURATION",
+            "--max-time DURATION",
+            "KiB",
+        ] {
+            assert!(
+                out.contains(opt),
+                "{opt} not in the help of {}: {out}",
+                exe.display()
+            );
+        }
+        for bad in [
+            &["--retries", "x"][..],
+            &["--timeout", "5q"],
+            &["--log-level", "loud"],
+            &["--retries=101"],
+        ] {
+            let (code, _, err) = run_in(exe, tmp.path(), bad, &[]);
+            assert_eq!(code, Some(2), "{bad:?}: {err}");
+        }
+    }
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(200 * 1024, 13);
+    emu.put_object("co-bucket", "k.bin", &data).unwrap();
+    let ep = emu.endpoint();
+    let d = tmp.path().join("k.bin").display().to_string();
+    let log = tmp.path().join("oss.log");
+    let l = log.display().to_string();
+    let args = [
+        "--endpoint",
+        &ep,
+        "--bucket",
+        "co-bucket",
+        "--key",
+        "k.bin",
+        "--output",
+        &d,
+        "--progress",
+        "none",
+        "--force",
+    ];
+    // Three 503s: without retries the first GET and the part GET after the HEAD fail; the
+    // default retries (3) get past them.
+    emu.set_faults(oss_emulator::Faults::fail_next_gets(3, 503));
+    let (code, out, err) = run_in(
+        &dl,
+        tmp.path(),
+        &[&args[..], &["--retries", "0"]].concat(),
+        &[],
+    );
+    assert_eq!(code, Some(4), "503s, no retry: {out}{err}");
+    emu.set_faults(oss_emulator::Faults::fail_next_gets(3, 503));
+    let (code, out, err) = run_in(
+        &dl,
+        tmp.path(),
+        &[&args[..], &["-vv", "--log", &l, "--timeout=10s"]].concat(),
+        &[],
+    );
+    assert_eq!(code, Some(0), "retried: {out}{err}");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines().count() >= 2 && text.contains(" DEBUG "),
+        "{text}"
+    );
+    assert!(
+        !err.contains(" DEBUG "),
+        "the lines went to the file: {err}"
+    );
+
+    // Rates: a plain number is KiB/s (as before), a size with a suffix is per second.
+    for (rate, code_wanted) in [
+        ("4096", 0),
+        ("8M", 0),
+        ("8MiB/s", 0),
+        ("100MB/s", 0),
+        ("8X", 2),
+        ("0M", 2),
+    ] {
+        let (code, out, err) = run_in(
+            &dl,
+            tmp.path(),
+            &[&args[..], &["--rate", rate]].concat(),
+            &[],
+        );
+        assert_eq!(code, Some(code_wanted), "--rate {rate}: {out}{err}");
+    }
+    let (code, out, err) = run_in(
+        &dl,
+        tmp.path(),
+        &[&args[..], &["--throughput-target", "50MiB/s"]].concat(),
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+
+    let fa = tmp.path().join("a.bin").display().to_string();
+    let pair = format!("k.bin={fa}");
+    let log2 = tmp.path().join("async.log").display().to_string();
+    let (code, out, err) = run_in(
+        &asy,
+        tmp.path(),
+        &[
+            &pair,
+            "--endpoint",
+            &ep,
+            "--bucket",
+            "co-bucket",
+            "-vv",
+            "--log",
+            &log2,
+            "--retries",
+            "2",
+        ],
+        &[],
+    );
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(std::fs::read_to_string(&log2).unwrap().contains(" DEBUG "));
+    assert_eq!(std::fs::read(&fa).unwrap(), data);
+}
+
+// ---- the demo -------------------------------------------------------------------------------
+
+/// `make demo` builds with one cargo invocation for the library and the emulator (two
+/// invocations with different package sets compile rustls, ring, hyper, reqwest... twice, as
+/// cargo unifies features per invocation), and shows cargo's output (no `-q`, nothing sent to
+/// /dev/null).
+#[test]
+fn demo_builds_with_one_cargo_invocation() {
+    let out = std::process::Command::new("make")
+        .current_dir(repo_root())
+        .args(["-n", "examples"])
+        .output()
+        .expect("make");
+    assert!(out.status.success());
+    let plan = String::from_utf8_lossy(&out.stdout);
+    let cargo: Vec<&str> = plan.lines().filter(|l| l.contains("cargo build")).collect();
+    assert_eq!(cargo.len(), 1, "{plan}");
+    assert!(
+        cargo[0].contains("-p oss-ffi") && cargo[0].contains("-p oss-emulator"),
+        "{}",
+        cargo[0]
+    );
+    assert!(!cargo[0].contains(" -q"), "{}", cargo[0]);
+    let demo = read(&repo_root().join("scripts/demo.sh"));
+    for line in demo.lines().map(str::trim).filter(|l| !l.starts_with('#')) {
+        assert!(
+            !line.contains("cargo "),
+            "the demo runs cargo itself: {line}"
+        );
+        assert!(
+            !(line.contains("make ") && line.contains("/dev/null")),
+            "the build's output is hidden: {line}"
+        );
+    }
+}
+
+/// The demo's output to a pipe (not a terminal) carries no escape sequences; it downloads,
+/// interrupts, resumes and verifies (DEMO_BIN_DIR: this test run's programs, no build).
+#[test]
+fn demo_prints_no_colour_codes_to_a_pipe() {
+    let dir = build_dir("demo-bin");
+    compile_into(
+        &c_tool_sources("oss_download"),
+        &dir.join("oss_download"),
+        Lang::C11,
+        Link::Shared,
+    );
+    let emulator_bin = target_dir().join("oss-emulator");
+    assert!(
+        emulator_bin.is_file(),
+        "{} is not built: cargo build -p oss-emulator (scripts/test.sh builds the workspace first)",
+        emulator_bin.display()
+    );
+    let link = dir.join("oss-emulator");
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(&emulator_bin, &link).unwrap();
+    let out = std::process::Command::new(repo_root().join("scripts/demo.sh"))
+        .env("DEMO_BIN_DIR", &dir)
+        .env("DEMO_SIZE", "8M")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("run scripts/demo.sh");
+    let all = [out.stdout.as_slice(), out.stderr.as_slice()].concat();
+    let text = String::from_utf8_lossy(&all);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("sha256 identical:    yes"), "{text}");
+    assert!(!all.contains(&0x1b), "escape sequences in: {text:?}");
+}

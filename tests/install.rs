@@ -193,10 +193,15 @@ fn installed_copy_with_pkg_config() {
     assert!(shared.iter().any(|f| f == "-loss_ffi"), "{shared:?}");
     let dir = build_dir("installed-pkg-config");
     let build = |compiler: &str, std: &str, src: &str, out: &Path, flags: &[String]| {
+        // The C tools are their own file plus the shared option parsing.
+        let common = src
+            .starts_with("examples-c/")
+            .then(|| repo_root().join("examples-c/cli_common.c"));
         let o = Command::new(compiler)
             .current_dir(&dir) // out of tree: no -I into the repository
             .args([std, "-Wall", "-Wextra", "-Werror", "-pedantic", "-pthread"])
             .arg(repo_root().join(src))
+            .args(common)
             .arg("-o")
             .arg(out)
             .args(flags)
@@ -264,6 +269,7 @@ fn installed_copy_with_cmake() {
     install(prefix.path());
     let proj = tempfile::tempdir().unwrap();
     let c_src = repo_root().join("examples-c/oss_download.c");
+    let c_common = repo_root().join("examples-c/cli_common.c");
     let cpp_src = repo_root().join("examples-cpp/progress_range_download.cpp");
     std::fs::write(
         proj.path().join("CMakeLists.txt"),
@@ -275,7 +281,7 @@ fn installed_copy_with_cmake() {
              set(THREADS_PREFER_PTHREAD_FLAG ON)\n\
              find_package(Threads REQUIRED)\n\
              find_package(oss_ffi 0.{minor} REQUIRED)\n\
-             add_executable(oss_download \"{c}\")\n\
+             add_executable(oss_download \"{c}\" \"{c_common}\")\n\
              target_compile_options(oss_download PRIVATE -Wall -Wextra -Werror -pedantic)\n\
              target_link_libraries(oss_download PRIVATE oss_ffi::oss_ffi Threads::Threads)\n\
              add_executable(progress \"{cpp}\")\n\
@@ -283,6 +289,7 @@ fn installed_copy_with_cmake() {
              target_link_libraries(progress PRIVATE oss_ffi::oss_ffi_static Threads::Threads)\n",
             minor = env!("CARGO_PKG_VERSION_MINOR"),
             c = c_src.display(),
+            c_common = c_common.display(),
             cpp = cpp_src.display()
         ),
     )
@@ -318,4 +325,217 @@ fn installed_copy_with_cmake() {
         &build.join("progress"),
         &prefix.path().join("lib"),
     );
+}
+
+// ---- the tools: make install puts them in PREFIX/bin, runnable from anywhere --------------------
+
+/// `make <targets>` of this test run's build into `prefix` (the library from `lib_dir()`, the
+/// emulator binary from the target directory: scripts/test.sh builds it with the workspace).
+fn make_install(prefix: &Path, targets: &[&str]) {
+    let emulator_bin = target_dir().join("oss-emulator");
+    assert!(
+        emulator_bin.is_file(),
+        "{} is not built: run `cargo build -p oss-emulator` (scripts/test.sh builds the workspace first)",
+        emulator_bin.display()
+    );
+    let out = Command::new("make")
+        .current_dir(repo_root())
+        .arg("-s")
+        .args(targets)
+        .arg(format!("PREFIX={}", prefix.display()))
+        .arg(format!("LIBSRC={}", lib_dir().display()))
+        .arg(format!("BINSRC={}", target_dir().display()))
+        .output()
+        .expect("run make");
+    assert!(
+        out.status.success(),
+        "make {targets:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const TOOLS: [&str; 3] = ["oss_download", "oss_async_download", "oss-emulator"];
+
+fn readelf(args: &[&str], file: &Path) -> String {
+    let out = Command::new("readelf")
+        .args(args)
+        .arg(file)
+        .output()
+        .expect("readelf (binutils)");
+    assert!(out.status.success(), "readelf {}", file.display());
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// Starts an installed `oss-emulator` by its name (PATH = the prefix's bin, as a user with the
+/// prefix on PATH runs the emulator README's command) and returns it with its endpoint.
+fn start_installed_emulator(path_env: &str, root: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new("oss-emulator")
+        .env("PATH", path_env)
+        .args(["--root", &root.display().to_string(), "--port", "0"])
+        .args(["--access-key-id", AK, "--access-key-secret", SK])
+        .args(["--create-object", "tools-bucket/dir/obj.bin:1M"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("oss-emulator found on PATH");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ep = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("oss-emulator said {line:?}"))
+        .to_string();
+    (child, ep)
+}
+
+/// `make install` installs oss_download, oss_async_download and oss-emulator into PREFIX/bin;
+/// the C tools find the installed library through RUNPATH `$ORIGIN/../lib` (readelf: nothing
+/// points into the checkout), so they run with LD_LIBRARY_PATH unset from a prefix that has been
+/// moved elsewhere after the install, and the emulator runs by name from PATH.
+#[test]
+fn installed_tools_run_from_a_moved_prefix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = tmp.path().join("first-prefix");
+    make_install(&first, &["install-files", "install-tools-files"]);
+    for t in TOOLS {
+        assert!(first.join("bin").join(t).is_file(), "bin/{t} not installed");
+    }
+    let checkout = repo_root().display().to_string();
+    for t in ["oss_download", "oss_async_download"] {
+        let dynamic = readelf(&["-d"], &first.join("bin").join(t));
+        let runpath: Vec<&str> = dynamic
+            .lines()
+            .filter(|l| l.contains("(RUNPATH)") || l.contains("(RPATH)"))
+            .collect();
+        assert_eq!(runpath.len(), 1, "{t}: {dynamic}");
+        assert!(
+            runpath[0].contains("[$ORIGIN/../lib]"),
+            "{t}: {}",
+            runpath[0]
+        );
+        assert!(
+            !dynamic.contains(&checkout),
+            "{t} points into the checkout: {dynamic}"
+        );
+    }
+
+    // Moved: any absolute path recorded at install time is now wrong.
+    let prefix = tmp.path().join("moved/prefix");
+    std::fs::create_dir_all(prefix.parent().unwrap()).unwrap();
+    std::fs::rename(&first, &prefix).unwrap();
+    let bin = prefix.join("bin");
+    let path_env = format!("{}:/usr/bin:/bin", bin.display());
+    let (mut server, ep) = start_installed_emulator(&path_env, &tmp.path().join("root"));
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let tool = |name: &str, args: &[&str]| {
+        let out = Command::new(name)
+            .current_dir(&work)
+            .env("PATH", &path_env)
+            .env_remove("LD_LIBRARY_PATH")
+            .envs(creds())
+            .args(args)
+            .output()
+            .expect("an installed tool");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let (code, text) = tool(
+        "oss_download",
+        &[
+            "--endpoint",
+            &ep,
+            "--bucket",
+            "tools-bucket",
+            "--key",
+            "dir/obj.bin",
+            "--progress",
+            "none",
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let (code, text) = tool(
+        "oss_async_download",
+        &[
+            "--endpoint",
+            &ep,
+            "--bucket",
+            "tools-bucket",
+            "dir/obj.bin=async.bin",
+        ],
+    );
+    assert_eq!(code, Some(0), "{text}");
+    let _ = server.kill();
+    let _ = server.wait();
+    let server_copy = std::fs::read(tmp.path().join("root/tools-bucket/dir/obj.bin")).unwrap();
+    assert_eq!(
+        std::fs::read(work.join("dir/obj.bin")).unwrap(),
+        server_copy
+    );
+    assert_eq!(std::fs::read(work.join("async.bin")).unwrap(), server_copy);
+}
+
+/// `make install-strip` installs the same files without debug information: no `.debug_info`
+/// section in the shared library, the static library or the tools, each smaller than its
+/// unstripped copy.
+#[test]
+fn install_strip_leaves_no_debug_info() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (plain, stripped) = (tmp.path().join("plain"), tmp.path().join("stripped"));
+    make_install(&plain, &["install-files", "install-tools-files"]);
+    make_install(&stripped, &["install-strip-files"]);
+    let version = env!("CARGO_PKG_VERSION");
+    let so = format!("lib/liboss_ffi.so.{version}");
+    let files: Vec<String> = [so.as_str(), "lib/liboss_ffi.a"]
+        .into_iter()
+        .map(String::from)
+        .chain(TOOLS.iter().map(|t| format!("bin/{t}")))
+        .collect();
+    for f in &files {
+        let sections = readelf(&["-S", "-W"], &stripped.join(f));
+        assert!(!sections.contains(".debug_info"), "{f} keeps .debug_info");
+        let (a, b) = (
+            std::fs::metadata(plain.join(f)).unwrap().len(),
+            std::fs::metadata(stripped.join(f)).unwrap().len(),
+        );
+        assert!(b < a, "{f}: {b} bytes stripped, {a} not");
+        println!("{f}: {a} -> {b} bytes");
+    }
+    // Still a working library: the stripped tool downloads.
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(300 * 1024, 4);
+    emu.put_object("strip-bucket", "k.bin", &data).unwrap();
+    let out_file = tmp.path().join("k.bin");
+    let out = Command::new(stripped.join("bin/oss_download"))
+        .env_remove("LD_LIBRARY_PATH")
+        .envs(creds())
+        .args([
+            "--endpoint",
+            &emu.endpoint(),
+            "--bucket",
+            "strip-bucket",
+            "--key",
+            "k.bin",
+        ])
+        .args([
+            "--output",
+            &out_file.display().to_string(),
+            "--progress",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&out_file).unwrap(), data);
 }

@@ -441,3 +441,31 @@ fn command_line_flags() {
         assert!(out.stdout.is_empty(), "{bad:?}");
     }
 }
+
+/// `PUT /__admin/shaping` replaces the whole shaping (as emulator/README.md says): a field the
+/// JSON leaves out is off afterwards, not kept from before.
+#[test]
+fn admin_put_replaces_every_field_of_the_shaping() {
+    let before = Shaping::none()
+        .latency_ms(20)
+        .conn_bytes_per_sec(25_000_000)
+        .total_bytes_per_sec(100_000_000);
+    let (_d, emu) = start(before.clone(), true);
+    let mut c = Conn::open(emu.addr());
+    let r = c.send("PUT", "/__admin/shaping", &[], br#"{"latency_ms":50}"#);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(
+        emu.shaping(),
+        Shaping::none().latency_ms(50),
+        "the caps are gone"
+    );
+    // The README's way to change one field: every field in the PUT.
+    let r = c.send(
+        "PUT",
+        "/__admin/shaping",
+        &[],
+        br#"{"latency_ms":50,"conn_bytes_per_sec":25000000,"total_bytes_per_sec":100000000}"#,
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(emu.shaping(), before.latency_ms(50));
+}

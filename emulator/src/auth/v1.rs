@@ -16,7 +16,7 @@ use crate::time::{abs_diff, parse_http_date};
 use crate::Credential;
 
 /// Sub-resources that V1 signs when present in the query: the union of the protocol
-/// spec's list and the official Python SDK v2 list.
+/// spec's list (docs/oss-protocol.md) and the official Python SDK v2 list.
 pub const V1_SUBRESOURCES: &[&str] = &[
     "acl",
     "append",
