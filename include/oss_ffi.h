@@ -644,6 +644,26 @@ oss_error_t *oss_config_set_recv_rate_limit_kbps(oss_config_t *cfg, uint64_t kib
 oss_error_t *oss_config_set_memory_budget(oss_config_t *cfg, uint64_t bytes);
 
 /**
+ * Sets the key that seals and checks this client's resume tokens (HMAC-SHA256;
+ * `oss_transfer_take_resume_token`, `oss_client_start_resume`): `key_len` bytes, 16 to 1024
+ * (32 random bytes recommended). A token is accepted only by a client with the key it was
+ * sealed with, so give every process (or machine, or user) that must resume another's tokens the
+ * same key, and keep it as secret as the right to make download requests. `key` NULL with
+ * `key_len` 0 returns to the default: the per-user key file
+ * `$XDG_CONFIG_HOME/oss-ffi/resume-token.key` (or `$HOME/.config/oss-ffi/resume-token.key`),
+ * 32 random bytes made 0600 on first use, which every process of the same user on the same
+ * machine shares.
+ *
+ * Ownership: the bytes are copied. Threads: mutates `cfg` (caller serialises). Errors: NULL
+ * `cfg`; NULL `key` with a nonzero length; a length outside 16..=1024 (`INVALID_ARGUMENT`,
+ * the configuration unchanged).
+ *
+ * # Safety
+ * `cfg` NULL or live; `key` NULL or valid for `key_len` bytes.
+ */
+oss_error_t *oss_config_set_resume_token_key(oss_config_t *cfg, const uint8_t *key, size_t key_len);
+
+/**
  * Makes the client's aggregate receive limit the answer of `cb(user_data)` in KiB/s (0 =
  * unlimited), asked again before each chunk of every body is passed on, so the caller may
  * change it while downloads run (the C++ SDK's `recvRateLimiter->Rate()`). Replaces

@@ -201,6 +201,12 @@ impl Directory {
         rustix::fs::renameat(&self.fd, from, &self.fd, to).map_err(Into::into)
     }
 
+    /// Links the file `from` to the new name `to` (both in this directory): fails with
+    /// `AlreadyExists` rather than replace anything at `to`.
+    pub fn link(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        rustix::fs::linkat(&self.fd, from, &self.fd, to, AtFlags::empty()).map_err(Into::into)
+    }
+
     /// Removes the name `name` (a link is removed, never followed).
     pub fn unlink(&self, name: &OsStr) -> io::Result<()> {
         rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(Into::into)

@@ -77,6 +77,7 @@ pub mod plan;
 mod prepare;
 mod progress;
 pub mod ramp;
+pub mod resume_key;
 pub(crate) mod resume_token;
 mod start;
 pub mod suspend;
@@ -239,7 +240,11 @@ pub(crate) async fn pausable_download(
                     .filter(|_| suspend.temp_kept())
                     .and_then(|t| t.record.clone())
             });
-            suspend.set_token(ResumeToken::new(req, &paths.dest, record).encode());
+            // Sealed with the client's resume token key; without one (no key file can be made,
+            // none configured) the pause still keeps the temp file, and taking the token says
+            // why there is none.
+            let token = ResumeToken::new(req, &paths.dest, record);
+            suspend.set_token(resume_key::key_for(client.config()).map(|key| token.encode(&key)));
         }
     }
     result

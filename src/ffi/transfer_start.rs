@@ -134,7 +134,7 @@ pub unsafe extern "C" fn oss_client_start_resume(
             // SAFETY: token is non-NULL and valid for token_len bytes (the contract).
             unsafe { std::slice::from_raw_parts(token, token_len) }
         };
-        let token = ResumeTokenBytes::decode(bytes)?;
+        let token = ResumeTokenBytes::decode(c, bytes)?;
         // SAFETY: NULL or live per the contract.
         let (progress, mut settings) = match unsafe { opt_ref(settings) } {
             Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),

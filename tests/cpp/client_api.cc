@@ -117,12 +117,28 @@ int main()
         CHECK(conf.retryStrategy != nullptr, "retry strategy");
         CHECK(!conf.sendRateLimiter && !conf.recvRateLimiter, "rate limiters");
         CHECK(conf.memoryBudget == 64ULL * 1024 * 1024, "memoryBudget (extension)");
+        CHECK(conf.resumeTokenKey.empty(), "resumeTokenKey (extension): the per-user key file by default");
         oss::DownloadObjectRequest r(bucket, key, "x");
         CHECK(r.PartSize() == 8 * 1024 * 1024 && r.ThreadNum() == 3 && r.CheckpointDir().empty(), "request defaults");
         oss::DownloadObjectRequest r0(bucket, key, "x", "", 200 * 1024, 0);
         CHECK(r0.ThreadNum() == 1, "threadNum 0 becomes 1 in the constructor");
     }
     std::puts("defaults ok");
+
+    // --- the resume token key (extension): a short key is refused when the client is made -----
+    {
+        oss::ClientConfiguration bad;
+        bad.resumeTokenKey = "short";
+        oss::OssClient c(endpoint, ak, sk, bad);
+        oss::ObjectMetaDataOutcome o = c.HeadObject(bucket, key);
+        CHECK(!o.isSuccess() && o.error().Code() == "ValidateError" &&
+                  o.error().Message().find("resume token key") != std::string::npos,
+              "a 5-byte resume token key: " + describe(o));
+        oss::ClientConfiguration good;
+        good.resumeTokenKey = std::string(32, '\x01');
+        oss::OssClient g(endpoint, ak, sk, good);
+        CHECK(g.HeadObject(bucket, key).isSuccess(), "a 32-byte resume token key");
+    }
 
     oss::ClientConfiguration v4;
     v4.signatureVersion = oss::SignatureVersionType::V4;

@@ -154,6 +154,15 @@ pub const LIBRARY_ENV: [&str; 6] = [
     "OSS_FFI_TEST_PAUSE_MS",
 ];
 
+/// The `XDG_CONFIG_HOME` of the programs the tests run: under the temporary directory (the
+/// checkout's `target/tmp` in `scripts/test.sh`), one per user.
+pub fn scratch_config_home() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "oss-ffi-test-config-{}",
+        rustix::process::geteuid().as_raw()
+    ))
+}
+
 /// The exit code a checker uses when it reports a fault.
 pub const ASAN_EXIT: i32 = 98;
 pub const VALGRIND_EXIT: i32 = 99;
@@ -208,6 +217,10 @@ pub fn command(exe: &Path) -> Command {
     for var in LIBRARY_ENV {
         cmd.env_remove(var);
     }
+    // The per-user resume token key (`src/download/resume_key.rs`) of a program that pauses a
+    // transfer goes to a scratch directory, never into the home of the user running the tests
+    // (a test may still point XDG_CONFIG_HOME elsewhere through its own environment).
+    cmd.env("XDG_CONFIG_HOME", scratch_config_home());
     if sanitize() {
         cmd.env(
             "ASAN_OPTIONS",

@@ -912,6 +912,7 @@ _CONFIG_KEYS = (
     "date_skew_adjustment",
     "recv_rate_limit_kbps",
     "memory_budget",
+    "resume_token_key",
 )
 
 
@@ -949,6 +950,12 @@ def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
     ):
         if c.get(key) is not None:
             check(lib, fn(cfg, _bool(c[key], key)))
+    if c.get("resume_token_key") is not None:
+        k = c["resume_token_key"]
+        if isinstance(k, str) or not isinstance(k, (bytes, bytearray, memoryview)):
+            raise TypeError("resume_token_key must be bytes (16 to 1024), not %s" % type(k).__name__)
+        k = bytes(k)
+        check(lib, lib.oss_config_set_resume_token_key(cfg, k, len(k)))
     if c.get("ca_file") is not None:
         check(lib, lib.oss_config_set_ca_file(cfg, _path(c["ca_file"], "ca_file")))
     if c.get("ca_path") is not None:
@@ -989,7 +996,10 @@ class Client:
             ``retries``, ``retry_base_delay_ms``, ``verify_tls``, ``ca_file``, ``ca_path``,
             ``path_style``, ``cname``, ``crc64``, ``date_skew_adjustment``,
             ``recv_rate_limit_kbps``, ``memory_budget`` (bytes, the memory of all the
-            client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``.
+            client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``,
+            ``resume_token_key`` (bytes, 16 to 1024: the key that seals and checks resume
+            tokens; default: the per-user key file ``~/.config/oss-ffi/resume-token.key``, see
+            the README's "Resume tokens are authenticated").
 
     Making a client initialises the SDK if needed. Use it as a context manager (or call
     :meth:`close`) to release it deterministically; the garbage collector is the fallback.
