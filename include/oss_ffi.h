@@ -878,6 +878,21 @@ const char *oss_object_meta_content_type(const oss_object_meta_t *meta);
 const char *oss_object_meta_object_type(const oss_object_meta_t *meta);
 
 /**
+ * Whether the call that returned this metadata verified every byte it delivered against the
+ * server's whole-object CRC64: a whole-object resumable download, GetObject or GetObject to a
+ * file with CRC checking on (`oss_config_set_crc64`) and `x-oss-hash-crc64ecma` in the answer.
+ * False for HEAD / GetObjectMeta results, ranges, CRC checking off, and servers that send no
+ * CRC64 (proxies, gateways, other S3-like servers): the bytes were then pinned to one ETag and
+ * length-checked, but not verified end to end. False for NULL.
+ *
+ * Threads: any (the metadata is immutable).
+ *
+ * # Safety
+ * `meta` NULL or live.
+ */
+bool oss_object_meta_verified(const oss_object_meta_t *meta);
+
+/**
  * Whether the object has an `x-oss-hash-crc64ecma`; if so and `crc_out` is not NULL, writes it.
  *
  * # Safety

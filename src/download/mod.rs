@@ -282,6 +282,15 @@ async fn download(
     let (meta, first_body) = start(client, req, head_first, cancel).await?;
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
     let plan = Plan::new(first, total, req.part_size);
+    // Every request after the first answer is pinned to its ETag (`If-Match`); an answer
+    // without one cannot pin them (`object::unpinnable` says why no other pin is used), so a
+    // download that needs another request is refused here, before its temp file exists. One
+    // that the first GET's body completes (one part) needs no pin.
+    let later_requests = plan.parts.len() > 1 || (!plan.parts.is_empty() && first_body.is_none());
+    if meta.etag.is_empty() && later_requests {
+        return Err(crate::object::unpinnable(&req.object, "the download of")
+            .with_request_id(meta.request_id.clone()));
+    }
     let record = Record::new(
         &req.object.bucket,
         &req.object.key,
@@ -348,8 +357,8 @@ async fn download(
         ckpt: ckpt.as_ref(),
         suspend,
     };
-    job.run(record, temp, first_body, first_slot).await?;
-    Ok(meta)
+    let verified = job.run(record, temp, first_body, first_slot).await?;
+    Ok(ObjectMeta { verified, ..meta })
 }
 
 /// The request without its conditions (they apply to the first request only).

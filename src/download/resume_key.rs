@@ -342,8 +342,10 @@ mod tests {
         assert!(ResumeTokenKey::new(&[1; 1025]).is_err());
         let k = ResumeTokenKey::new(&[0x41; 16]).unwrap();
         assert_eq!(format!("{k:?}"), "ResumeTokenKey(16 bytes)");
-        let mut c = Config::default();
-        c.resume_token_key = Some(k.clone());
+        let c = Config {
+            resume_token_key: Some(k.clone()),
+            ..Config::default()
+        };
         assert_eq!(key_for(&c).unwrap(), k);
         assert!(!format!("{c:?}").contains("AAAA"));
     }

@@ -81,6 +81,13 @@ pub struct ObjectMeta {
     pub user_meta: Vec<(String, String)>,
     /// Every response header (lower-case names).
     pub headers: Vec<(String, String)>,
+    /// Whether the call that returned this metadata checked every byte it delivered against the
+    /// server's whole-object CRC64 (`x-oss-hash-crc64ecma`): a whole-object download or GetObject
+    /// with CRC checking on and the header present. `false` for HEAD / GetObjectMeta, for a
+    /// range (no CRC of a range is published), with CRC checking off, and when the server sent
+    /// no CRC64 (a proxy, a gateway or another S3-like server): then the bytes were checked for
+    /// length and pinned to one ETag, but not verified end to end.
+    pub verified: bool,
 }
 
 /// An inclusive byte range `first..=last`; `last == u64::MAX` means "to the end".
@@ -186,6 +193,29 @@ pub fn user_range(range: Option<(i64, i64)>) -> Result<Option<ByteRange>> {
     }
 }
 
+/// The error of a read that needs a second request for an object whose answer carried no ETag.
+///
+/// Why refuse rather than pin otherwise: the parts (or the rest of a cut body) must come from the
+/// version the first answer came from, and only an ETag names a version. `Last-Modified` has a
+/// one-second resolution (two writes within a second share it, and a same-size rewrite then
+/// mixes unseen), and `If-Unmodified-Since` is a date comparison that proxies and S3-like
+/// servers may ignore. OSS always sends an ETag; a server that does not gets one-request reads
+/// (a single part) and nothing more. (The download refuses before its temp file exists:
+/// `download::download`.)
+pub(crate) fn unpinnable(req: &ObjectRequest, what: &str) -> Error {
+    Error::client(
+        crate::error::ErrorKind::Transport,
+        crate::error::curl::RECV_ERROR,
+        format!(
+            "{what} {}/{}: the server's answer has no ETag, so the later requests of this read \
+             cannot be pinned to the version the first answer came from (mixed versions could not \
+             be detected); refused. A read that fits in one request needs no pin: a part size at \
+             least the object's size downloads it in one",
+            req.bucket, req.key
+        ),
+    )
+}
+
 impl Client {
     /// GetObject, streaming every body byte to `sink` in order. A body cut mid-way is resumed
     /// from the byte where it stopped (pinned to the first answer's ETag), within the retry
@@ -241,13 +271,22 @@ impl Client {
                         first: first + done,
                         last: first + total - 1,
                     };
-                    let pin = (!meta.etag.is_empty()).then_some(meta.etag.as_str());
-                    body = self.get_range(req, Some(resume), pin, cancel).await?;
+                    // The rest must come from the same version: pinned to the first answer's
+                    // ETag. Without one nothing can pin it (see `unpinnable`): the cut is final.
+                    if meta.etag.is_empty() {
+                        return Err(
+                            unpinnable(req, "GetObject").with_request_id(meta.request_id.clone())
+                        );
+                    }
+                    body = self
+                        .get_range(req, Some(resume), Some(meta.etag.as_str()), cancel)
+                        .await?;
                 }
                 Err(e) => return Err(e),
             }
         }
         let whole = want.is_none() || (first == 0 && total == meta.content_length);
+        let mut meta = meta;
         if self.config().enable_crc64 && whole {
             if let Some(server) = meta.crc64 {
                 if server != crc {
@@ -256,6 +295,7 @@ impl Client {
                     ))
                     .with_request_id(meta.request_id.clone()));
                 }
+                meta.verified = true;
             }
         }
         Ok(meta)

@@ -320,15 +320,17 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     CHECK(oss_object_meta_content_type(NULL) != NULL, "content_type(NULL)");
     CHECK(oss_object_meta_object_type(NULL) != NULL, "object_type(NULL)");
     CHECK(!oss_object_meta_crc64(NULL, &crc), "crc64(NULL)");
+    CHECK(!oss_object_meta_verified(NULL), "verified(NULL)");
     CHECK(oss_object_meta_user_meta_count(NULL) == 0, "user_meta_count(NULL)");
     CHECK(!oss_object_meta_user_meta_at(NULL, 0, &n, &v), "user_meta_at(NULL)");
     CHECK(oss_object_meta_header_count(NULL) == 0, "header_count(NULL)");
     CHECK(!oss_object_meta_header_at(NULL, 0, &n, &v), "header_at(NULL)");
     CHECK(oss_object_meta_header(NULL, "etag") == NULL, "header(NULL)");
     oss_object_meta_free(NULL);
-    bad_inputs += 14;
+    bad_inputs += 15;
     expect_ok("head", oss_client_head_object(client, greq, &meta));
     if (meta) {
+        CHECK(!oss_object_meta_verified(meta), "a HEAD's metadata verified nothing");
         (void)oss_object_meta_crc64(meta, NULL);
         (void)oss_object_meta_user_meta_at(meta, 0, NULL, NULL);
         (void)oss_object_meta_header_at(meta, 0, NULL, NULL);

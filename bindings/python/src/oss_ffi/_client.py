@@ -386,6 +386,11 @@ class ObjectMeta:
     verbatim with its quotes; ``crc64`` is None when the server sent no
     ``x-oss-hash-crc64ecma``; ``user_meta`` maps ``x-oss-meta-*`` names (without the prefix,
     lower-case) to values; ``headers`` holds every response header (lower-case names).
+    ``verified`` is True only when the call checked every byte it delivered against the
+    server's whole-object CRC64 (a whole-object download or GetObject with ``crc64`` on and the
+    header present); False for HEAD / GetObjectMeta, ranges, ``crc64=False`` and servers that
+    send no CRC64 (proxies, gateways, other S3-like servers): such bytes were pinned to one ETag
+    and length-checked, not verified end to end.
     """
 
     content_length: int
@@ -398,6 +403,7 @@ class ObjectMeta:
     object_type: str
     user_meta: Dict[str, str] = field(default_factory=dict)
     headers: Dict[str, str] = field(default_factory=dict)
+    verified: bool = False
 
     @classmethod
     def _take(cls, lib: Library, ptr: Optional[int]) -> "ObjectMeta":
@@ -428,6 +434,7 @@ class ObjectMeta:
             object_type=s(lib.oss_object_meta_object_type(ptr)),
             user_meta=pairs(lib.oss_object_meta_user_meta_count, lib.oss_object_meta_user_meta_at),
             headers=pairs(lib.oss_object_meta_header_count, lib.oss_object_meta_header_at),
+            verified=bool(lib.oss_object_meta_verified(ptr)),
         )
 
 

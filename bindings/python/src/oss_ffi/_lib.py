@@ -146,6 +146,7 @@ _PROTOTYPES = {
     "oss_object_meta_content_type": (c_char_p, [c_void_p]),
     "oss_object_meta_object_type": (c_char_p, [c_void_p]),
     "oss_object_meta_crc64": (c_bool, [c_void_p, POINTER(c_uint64)]),
+    "oss_object_meta_verified": (c_bool, [c_void_p]),
     "oss_object_meta_user_meta_count": (c_size_t, [c_void_p]),
     "oss_object_meta_user_meta_at": (
         c_bool,
