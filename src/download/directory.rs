@@ -201,10 +201,24 @@ impl Directory {
         rustix::fs::renameat(&self.fd, from, &self.fd, to).map_err(Into::into)
     }
 
-    /// Links the file `from` to the new name `to` (both in this directory): fails with
-    /// `AlreadyExists` rather than replace anything at `to`.
+    /// Gives the file `from` the new name `to` (both in this directory) without ever replacing
+    /// anything at `to` (`AlreadyExists` then): a hard link, or on file systems without hard
+    /// links a rename with `RENAME_NOREPLACE`. `from` may remain (remove it afterwards).
     pub fn link(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
-        rustix::fs::linkat(&self.fd, from, &self.fd, to, AtFlags::empty()).map_err(Into::into)
+        use rustix::io::Errno;
+        match rustix::fs::linkat(&self.fd, from, &self.fd, to, AtFlags::empty()) {
+            Err(e) if [Errno::PERM, Errno::OPNOTSUPP, Errno::NOSYS, Errno::MLINK].contains(&e) => {
+                rustix::fs::renameat_with(
+                    &self.fd,
+                    from,
+                    &self.fd,
+                    to,
+                    rustix::fs::RenameFlags::NOREPLACE,
+                )
+                .map_err(Into::into)
+            }
+            r => r.map_err(Into::into),
+        }
     }
 
     /// Removes the name `name` (a link is removed, never followed).

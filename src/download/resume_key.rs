@@ -165,7 +165,8 @@ pub fn load_or_create(dir: &Path) -> Result<ResumeTokenKey> {
 /// The existing key file (`None` when there is none), checked as the module says.
 fn read_existing(d: &Directory, path: &Path) -> Result<Option<ResumeTokenKey>> {
     let name = OsStr::new(KEY_FILE);
-    let mut f = match d.open_file(name, OFlags::RDONLY, 0) {
+    // O_NONBLOCK: a FIFO put there must not hang the call (a regular file ignores the flag).
+    let mut f = match d.open_file(name, OFlags::RDONLY | OFlags::NONBLOCK, 0) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
@@ -214,11 +215,15 @@ fn read_existing(d: &Directory, path: &Path) -> Result<Option<ResumeTokenKey>> {
 /// into place without replacing anything. `None`: another process made it first.
 fn create(d: &Directory, path: &Path) -> Result<Option<ResumeTokenKey>> {
     let mut key = [0u8; KEY_LEN];
-    fill_random(&mut key).map_err(|e| Error::io("generating the resume token key", path, &e))?;
+    let mut nonce = [0u8; 8];
+    fill_random(&mut key)
+        .and_then(|()| fill_random(&mut nonce))
+        .map_err(|e| Error::io("generating the resume token key", path, &e))?;
+    // A private name of its own (random, never derived from the key).
     let tmp = std::ffi::OsString::from(format!(
-        "{KEY_FILE}.{}.{:x}.tmp",
+        "{KEY_FILE}.{}.{:016x}.tmp",
         std::process::id(),
-        u64::from_le_bytes(key[..8].try_into().unwrap_or_default()) ^ 0x5a5a_5a5a
+        u64::from_le_bytes(nonce)
     ));
     let tmp_path = d.join(&tmp);
     let written = (|| {
