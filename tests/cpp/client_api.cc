@@ -301,6 +301,7 @@ int main()
         CHECK(crcOf(readFile(file)) == crc, "resumable file");
         CHECK(g.isSuccess() && g.result().Metadata().ContentLength() == size, "resumable metadata size");
         CHECK(g.isSuccess() && g.result().Metadata().CRC64() == crc, "resumable metadata crc");
+        CHECK(g.isSuccess() && g.result().Metadata().Verified(), "resumable: verified against the CRC64 (extension)");
         CHECK(g.isSuccess() && !g.result().RequestId().empty(), "resumable request id");
         CHECK(rec.calls > 0 && rec.monotonic && rec.last == size && rec.total == size, "resumable progress");
 
@@ -312,6 +313,11 @@ int main()
         CHECK(g.isSuccess(), describe(g));
         std::string whole = readFile(file), part = readFile(dir + "/ranged.bin");
         CHECK(part.size() == 200000 && part == whole.substr(1000, 200000), "ranged bytes");
+        CHECK(!g.result().Metadata().Verified(), "a range is not verified end to end (no CRC64 of a range)");
+        oss::ObjectMetaDataOutcome h = client.HeadObject(bucket, key);
+        CHECK(h.isSuccess() && !h.result().Verified(), "a HEAD verified nothing");
+        oss::GetObjectOutcome whole_get = client.GetObject(bucket, key);
+        CHECK(whole_get.isSuccess() && whole_get.result().Metadata().Verified(), "GetObject: verified");
 
         // Extension: a throughput target instead of the thread count.
         oss::DownloadObjectRequest target(bucket, key, dir + "/target.bin");
