@@ -10,8 +10,9 @@
  * Every KEY=FILE pair is one transfer on one shared client (one connection pool), started at once;
  * a status line sums their progress. Ctrl-C (or --pause-at, from each transfer's progress
  * callback) pauses them: each paused transfer's resume token is written to FILE.resume, and a
- * later run with --resume continues from it, in this process or any other, with or without a
- * checkpoint directory. Credentials: OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET. Exit codes: 0 all
+ * later run with --resume continues from it, in this process or any other of the same user on the
+ * same machine (tokens are sealed with the per-user key ~/.config/oss-ffi/resume-token.key; an
+ * edited token is refused), with or without a checkpoint directory. Credentials: OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET. Exit codes: 0 all
  * downloaded, 1 a download failed, 2 usage, 3 paused (run again with --resume). */
 #define _POSIX_C_SOURCE 200809L
 #include "cli_common.h"

@@ -784,7 +784,14 @@ int main(int argc, char **argv) {
         put_line(stdout, " -> ", o.output ? o.output : o.key);
         printf("  object size:  %" PRId64 " bytes (%s)\n", oss_object_meta_content_length(meta), size);
         put_line(stdout, "  etag:         ", oss_object_meta_etag(meta));
-        if (has_crc) printf("  object crc64: %" PRIu64 " (verified)\n", crc);
+        if (oss_object_meta_verified(meta))
+            printf("  object crc64: %" PRIu64 " (verified)\n", crc);
+        else if (has_crc)
+            printf("  object crc64: %" PRIu64 " (NOT verified: %s)\n", crc,
+                   o.no_crc ? "--no-crc" : "a range has no CRC64 of its own");
+        else
+            puts("  NOT verified end to end: the server sent no CRC64 (x-oss-hash-crc64ecma); the "
+                 "bytes were pinned to one ETag and length-checked only");
         put_line(stdout, "  request id:   ", oss_object_meta_request_id(meta));
         printf("  time:         %.2f s\n", secs);
         if (!o.has_range) write_record(o.output ? o.output : o.key, meta, o.common.verbose || o.common.log_file);

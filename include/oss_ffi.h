@@ -716,6 +716,26 @@ oss_error_t *oss_config_set_recv_rate_limit_kbps(oss_config_t *cfg, uint64_t kib
 oss_error_t *oss_config_set_memory_budget(oss_config_t *cfg, uint64_t bytes);
 
 /**
+ * Sets the key that seals and checks this client's resume tokens (HMAC-SHA256;
+ * `oss_transfer_take_resume_token`, `oss_client_start_resume`): `key_len` bytes, 16 to 1024
+ * (32 random bytes recommended). A token is accepted only by a client with the key it was
+ * sealed with, so give every process (or machine, or user) that must resume another's tokens the
+ * same key, and keep it as secret as the right to make download requests. `key` NULL with
+ * `key_len` 0 returns to the default: the per-user key file
+ * `$XDG_CONFIG_HOME/oss-ffi/resume-token.key` (or `$HOME/.config/oss-ffi/resume-token.key`),
+ * 32 random bytes made 0600 on first use, which every process of the same user on the same
+ * machine shares.
+ *
+ * Ownership: the bytes are copied. Threads: mutates `cfg` (caller serialises). Errors: NULL
+ * `cfg`; NULL `key` with a nonzero length; a length outside 16..=1024 (`INVALID_ARGUMENT`,
+ * the configuration unchanged).
+ *
+ * # Safety
+ * `cfg` NULL or live; `key` NULL or valid for `key_len` bytes.
+ */
+oss_error_t *oss_config_set_resume_token_key(oss_config_t *cfg, const uint8_t *key, size_t key_len);
+
+/**
  * Makes the client's aggregate receive limit the answer of `cb(user_data)` in KiB/s (0 =
  * unlimited), asked again before each chunk of every body is passed on, so the caller may
  * change it while downloads run (the C++ SDK's `recvRateLimiter->Rate()`). Replaces
@@ -1079,6 +1099,21 @@ const char *oss_object_meta_content_type(const oss_object_meta_t *meta);
  * `meta` NULL or live.
  */
 const char *oss_object_meta_object_type(const oss_object_meta_t *meta);
+
+/**
+ * Whether the call that returned this metadata verified every byte it delivered against the
+ * server's whole-object CRC64: a whole-object resumable download, GetObject or GetObject to a
+ * file with CRC checking on (`oss_config_set_crc64`) and `x-oss-hash-crc64ecma` in the answer.
+ * False for HEAD / GetObjectMeta results, ranges, CRC checking off, and servers that send no
+ * CRC64 (proxies, gateways, other S3-like servers): the bytes were then pinned to one ETag and
+ * length-checked, but not verified end to end. False for NULL.
+ *
+ * Threads: any (the metadata is immutable).
+ *
+ * # Safety
+ * `meta` NULL or live.
+ */
+bool oss_object_meta_verified(const oss_object_meta_t *meta);
 
 /**
  * Whether the object has an `x-oss-hash-crc64ecma`; if so and `crc_out` is not NULL, writes it.
@@ -1604,15 +1639,18 @@ oss_error_t *oss_client_start_resumable_download(const oss_client_t *client,
  * process or another, and returns at once with its transfer. The token names the object, the
  * destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
  * only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
- * (its bucket, key, path and range are ignored). The token is checked at once (a truncated or
- * altered token is refused here, `OSS_ERROR_KIND_INVALID_ARGUMENT`); its content is then judged
+ * (its bucket, key, path and range are ignored). The token is checked at once: its MAC must
+ * verify under this client's resume token key (`oss_config_set_resume_token_key`, or the
+ * per-user key file); a truncated, altered or re-sealed token, one sealed under another key and
+ * one of the earlier unkeyed format are refused here (`OSS_ERROR_KIND_INVALID_ARGUMENT`,
+ * `ValidateError` "The resume token is refused: ...", nothing sent or written); its content is then judged
  * like a checkpoint: the object's size, ETag and Last-Modified (a HEAD; another version is
  * `OSS_ERROR_KIND_OBJECT_CHANGED` and the temp file is removed), the temp file's identity
  * (device, inode, birth time) and size, every finished part re-read and CRC-checked (always),
  * and the whole object's CRC64 at the end. A token that does not hold is refused (the transfer
  * fails with `ValidateError` "The resume token is refused: ..."), never trusted into a file.
- * The checksum detects damage, not forgery: a token is as powerful as a download request (it
- * names the destination), so accept tokens only from where you would accept requests.
+ * A token is as powerful as a download request (it names the destination): whoever holds the
+ * key can make one, so keep the key as you would the right to make requests.
  * `done`, ownership and errors as for `oss_client_start_resumable_download`.
  *
  * # Safety
@@ -1717,10 +1755,13 @@ oss_error_t *oss_transfer_result(const oss_transfer_t *transfer, oss_object_meta
 /**
  * Takes the resume token of a paused transfer (state `OSS_TRANSFER_STATE_PAUSED`): an opaque
  * byte string for `oss_client_start_resume`, here or in another process (it holds no secret:
- * bucket, key, version, destination, range, part size and the finished parts' CRCs). Once per
- * transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
+ * bucket, key, version, destination, range, part size and the finished parts' CRCs; it is
+ * sealed with HMAC-SHA256 under the client's resume token key, so an edited token is refused).
+ * Once per transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
  * `oss_bytes_free`. Errors: NULL arguments; not paused or taken already, or asked in a process
- * `fork()`ed from the one that started it (`ValidateError`, `OSS_ERROR_KIND_INVALID_ARGUMENT`).
+ * `fork()`ed from the one that started it (`ValidateError`, `OSS_ERROR_KIND_INVALID_ARGUMENT`); no
+ * resume token key (none configured and the per-user key file cannot be made or is refused:
+ * the error says why; the temp file is kept).
  *
  * # Safety
  * `transfer` NULL or live; `token_out`, `len_out` NULL or writable.

@@ -27,6 +27,9 @@ unset OSS_ACCESS_KEY_ID OSS_ACCESS_KEY_SECRET OSS_SESSION_TOKEN OSS_SDK_LOG_LEVE
 # directory of this run's own: /tmp may be a small tmpfs, or hold another run's or user's files.
 export TMPDIR="$PWD/target/tmp"
 rm -rf "$TMPDIR"; mkdir -p "$TMPDIR"
+# The per-user resume token key (~/.config/oss-ffi/resume-token.key, made by the first pause of
+# a transfer) of every test goes there too, never into the home of the user running the tests.
+export XDG_CONFIG_HOME="$TMPDIR/config"
 # The reliability suite's power-cut phase mounts a FUSE file system; where that is possible (root
 # and /dev/fuse, as in CI) it must run, not skip with a note.
 if [ "$(id -u)" = 0 ] && [ -e /dev/fuse ]; then

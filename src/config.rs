@@ -87,6 +87,9 @@ pub struct Config {
     /// The memory of all the client's downloads together, in bytes (`memory_budget`): parts in
     /// flight wait for room in it rather than allocate. 16 MiB..=1 TiB, 64 MiB by default.
     pub memory_budget: u64,
+    /// The key resume tokens are sealed and checked with (HMAC-SHA256); `None` (the default):
+    /// the per-user key file (`download::resume_key`).
+    pub resume_token_key: Option<crate::download::resume_key::ResumeTokenKey>,
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -117,6 +120,7 @@ impl Default for Config {
             recv_rate_source: None,
             signature_version: SignatureVersion::V1,
             memory_budget: crate::memory_budget::DEFAULT_MEMORY_BUDGET,
+            resume_token_key: None,
             region: String::new(),
         }
     }

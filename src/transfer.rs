@@ -77,13 +77,17 @@ pub enum Work {
     },
 }
 
-/// A decoded, checked resume token (its framing and checksum; its content is judged when used).
+/// A decoded, authenticated resume token (its framing and its MAC under the client's resume
+/// token key; its content is judged when used).
 pub struct ResumeTokenBytes(ResumeToken);
 
 impl ResumeTokenBytes {
-    /// Decodes a token: truncated, altered or unknown bytes are refused (`ValidateError`).
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        ResumeToken::decode(bytes).map(ResumeTokenBytes)
+    /// Decodes a token for `client`: truncated, altered, unknown bytes, a token sealed under
+    /// another key or by an earlier release are refused (`ValidateError`); so is any token when
+    /// the client has no key (none configured, no key file can be made).
+    pub fn decode(client: &Client, bytes: &[u8]) -> Result<Self> {
+        let key = crate::download::resume_key::key_for(client.config())?;
+        ResumeToken::decode(bytes, &key).map(ResumeTokenBytes)
     }
 }
 
@@ -334,7 +338,7 @@ impl Transfer {
             (Some(s), TransferState::Paused) => s.take_token(),
             _ => None,
         };
-        token.ok_or_else(|| {
+        token.transpose()?.ok_or_else(|| {
             Error::validate(format!(
                 "no resume token: the transfer is {state:?}{}",
                 if state == TransferState::Paused {

@@ -306,16 +306,33 @@ fn c_reentry_fork_and_call_timeout_static() {
     run_reentry(Link::Static);
 }
 
-/// The resume token's framing (`src/download/resume_token.rs`), rebuilt here to forge tokens
-/// with a valid checksum and lying content.
-fn frame_token(version: u32, body: &[u8]) -> Vec<u8> {
+/// How a token made here is sealed.
+enum Seal<'a> {
+    /// HMAC-SHA256 under this key (the current format's seal: `src/download/resume_key.rs`).
+    Key(&'a [u8]),
+    /// A plain SHA-256 (format 1's seal, which anyone can compute).
+    Unkeyed,
+}
+
+/// The resume token's framing (`src/download/resume_token.rs`), rebuilt here to forge tokens:
+/// with the right key (lying content that the record's judgment must refuse), another key or an
+/// unkeyed checksum (refused by the MAC check).
+fn frame_token(version: u32, body: &[u8], seal: Seal) -> Vec<u8> {
+    use hmac::Mac;
     use sha2::Digest;
     let mut out = b"oss-ffi/resume\0\0".to_vec();
     out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(body);
-    let digest = sha2::Sha256::digest(&out);
-    out.extend_from_slice(&digest);
+    let tag = match seal {
+        Seal::Key(k) => {
+            let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(k).unwrap();
+            m.update(&out);
+            m.finalize().into_bytes().to_vec()
+        }
+        Seal::Unkeyed => sha2::Sha256::digest(&out).to_vec(),
+    };
+    out.extend_from_slice(&tag);
     out
 }
 
@@ -393,6 +410,9 @@ fn run_transfers(link: Link) {
         ("OSS_TEST_CHAOS_MS", pick("1500", "5000")),
         ("OSS_TEST_FLIP_STEP", pick("1", "17")),
         ("OSS_TEST_SHUTDOWN", pick("6", "2")),
+        // The per-user resume token key: made here by the first pause, shared by the processes
+        // below (the resume in another process) and read by this harness to forge tokens.
+        ("XDG_CONFIG_HOME", work.join("config").display().to_string()),
     ];
     let step = |mode: &str| {
         let (out, text) = run_with_deadline(&exe, &[mode], &env, Duration::from_secs(900));
@@ -407,7 +427,21 @@ fn run_transfers(link: Link) {
     };
     step("main");
 
-    // Forge tokens from the paused download's: valid framing and checksum, lying content.
+    // Forge tokens from the paused download's: valid framing and MAC under the user's key,
+    // lying content (refused by the record's judgment, `v*` and `c*`); and tokens whose MAC
+    // does not verify (`m*`: refused at the start, before any request).
+    let key_file = work.join("config/oss-ffi/resume-token.key");
+    let key = std::fs::read(&key_file).expect("the first pause made the per-user key");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&key_file), 0o600, "the key file's mode");
+        assert_eq!(
+            mode(key_file.parent().unwrap()),
+            0o700,
+            "the key directory's mode"
+        );
+    }
     let genuine = std::fs::read(work.join("paused.tok")).unwrap();
     let body = token_body(&genuine);
     assert!(
@@ -421,10 +455,52 @@ fn run_transfers(link: Link) {
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(
             d.join(file),
-            frame_token(version, &serde_json::to_vec(&b).unwrap()),
+            frame_token(version, &serde_json::to_vec(&b).unwrap(), Seal::Key(&key)),
         )
         .unwrap();
     };
+    let other = work.join("other.bin").display().to_string();
+    let unsealed = |file: &str, bytes: Vec<u8>| {
+        let d = work.join("forged");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(file), bytes).unwrap();
+    };
+    // A download request to another path: no record, another destination.
+    let mut redirected = body.clone();
+    redirected["record"] = serde_json::Value::Null;
+    redirected["file_path"] = serde_json::json!(other);
+    let redirected = serde_json::to_vec(&redirected).unwrap();
+    unsealed(
+        "m1_resealed_unkeyed",
+        frame_token(2, &redirected, Seal::Unkeyed),
+    );
+    unsealed(
+        "m2_other_key",
+        frame_token(2, &redirected, Seal::Key(&[0x55; 32])),
+    );
+    let mut null_record = body.clone();
+    null_record["record"] = serde_json::Value::Null;
+    unsealed(
+        "m3_null_record_unkeyed",
+        frame_token(2, &serde_json::to_vec(&null_record).unwrap(), Seal::Unkeyed),
+    );
+    // The earlier release's format (1, unkeyed), with the genuine content.
+    unsealed(
+        "m4_format_1",
+        frame_token(1, &serde_json::to_vec(&body).unwrap(), Seal::Unkeyed),
+    );
+    // The attack on the earlier release as it stood: its own format, re-sealed after the edit.
+    unsealed(
+        "m7_redirect_format_1",
+        frame_token(1, &redirected, Seal::Unkeyed),
+    );
+    unsealed("m5_truncated", genuine[..genuine.len() - 1].to_vec());
+    // Another user's key: the same bytes with the key flipped.
+    let theirs: Vec<u8> = key.iter().map(|b| b ^ 0xff).collect();
+    unsealed(
+        "m6_other_user_key",
+        frame_token(2, &redirected, Seal::Key(&theirs)),
+    );
     use serde_json::json;
     let part0 = |b: &mut serde_json::Value| b["record"]["parts"][0].clone();
     forge(
@@ -434,7 +510,7 @@ fn run_transfers(link: Link) {
             let crc = b["record"]["parts"][0]["crc64"].as_u64().unwrap();
             b["record"]["parts"][0]["crc64"] = json!(crc ^ 1);
         },
-        1,
+        2,
     );
     forge(
         "forged",
@@ -443,7 +519,7 @@ fn run_transfers(link: Link) {
             let ino = b["record"]["temp_file"]["ino"].as_u64().unwrap();
             b["record"]["temp_file"]["ino"] = json!(ino + 1);
         },
-        1,
+        2,
     );
     forge(
         "forged",
@@ -452,7 +528,7 @@ fn run_transfers(link: Link) {
             let t = b["record"]["total"].as_u64().unwrap();
             b["record"]["total"] = json!(t - 1);
         },
-        1,
+        2,
     );
     forge(
         "forged",
@@ -461,7 +537,7 @@ fn run_transfers(link: Link) {
             b["record"]["parts"].as_array_mut().unwrap().push(json!(
             {"index": 9999, "offset": 0, "size": 1, "crc64": 0}));
         },
-        1,
+        2,
     );
     forge(
         "forged",
@@ -470,7 +546,7 @@ fn run_transfers(link: Link) {
             let p = part0(b);
             b["record"]["parts"].as_array_mut().unwrap().push(p);
         },
-        1,
+        2,
     );
     forge(
         "forged",
@@ -479,9 +555,8 @@ fn run_transfers(link: Link) {
             let o = b["record"]["parts"][0]["offset"].as_u64().unwrap();
             b["record"]["parts"][0]["offset"] = json!(o + 1);
         },
-        1,
+        2,
     );
-    let other = work.join("other.bin").display().to_string();
     forge(
         "forged",
         "v7_destination",
@@ -490,7 +565,7 @@ fn run_transfers(link: Link) {
             b["record"]["dest_path"] = json!(other);
             b["record"]["temp_path"] = json!(format!("{other}.temp"));
         },
-        1,
+        2,
     );
     forge(
         "forged",
@@ -498,7 +573,7 @@ fn run_transfers(link: Link) {
         &|b| {
             b["key"] = json!("obj/1");
         },
-        1,
+        2,
     );
     forge(
         "forged",
@@ -506,9 +581,9 @@ fn run_transfers(link: Link) {
         &|b| {
             b["extra"] = json!(1);
         },
-        1,
+        2,
     );
-    forge("forged", "va_version", &|_| {}, 2);
+    forge("forged", "va_version", &|_| {}, 3);
     forge(
         "forged_after",
         "c1_other_object",
@@ -516,7 +591,7 @@ fn run_transfers(link: Link) {
             b["key"] = json!("obj/3");
             b["record"]["key"] = json!("obj/3");
         },
-        1,
+        2,
     );
     // The object of changed.tok is overwritten before the resume.
     emu.put_object("test-bucket", "obj/changing", &pattern(changing, 999))

@@ -414,6 +414,84 @@ fn c_async_example_pauses_and_resumes() {
 /// Issue 17, finding 8: escape sequences and control characters in what the server sends (error
 /// Code, Message and RequestId, from an XML body or HEAD's `x-oss-err`) reach the terminal as
 /// `\xNN` text, never raw. A hostile server on loopback (tests/support/hostile_http.rs).
+/// examples-c/oss_download.c says "(verified)" only when the download was checked against the
+/// whole-object CRC64 (`oss_object_meta_verified`), and "NOT verified" otherwise: a server that
+/// sends no CRC64, and `--no-crc` (which printed "(verified)" before).
+#[test]
+fn c_example_says_when_a_download_is_not_verified() {
+    use support::hostile_http::{answer, HostileServer};
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let data = pattern(5000, 3);
+    let crc = oss_ffi::crc64::update(0, &data).to_string();
+    let serve = |with_crc: bool| {
+        let (data, crc) = (data.clone(), crc.clone());
+        HostileServer::start(move |r, _| {
+            let mut h: Vec<(&str, String)> = vec![
+                ("ETag", "\"0123456789ABCDEF0123456789ABCDEF\"".into()),
+                ("Last-Modified", "Tue, 01 Dec 2026 07:00:00 GMT".into()),
+                ("Content-Length", data.len().to_string()),
+                (
+                    "Content-Range",
+                    format!("bytes 0-{}/{}", data.len() - 1, data.len()),
+                ),
+            ];
+            if with_crc {
+                h.push(("x-oss-hash-crc64ecma", crc.clone()));
+            }
+            let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let status = if r.header("range").is_some() {
+                "206 Partial Content"
+            } else {
+                "200 OK"
+            };
+            answer(status, &h, if r.method == "HEAD" { b"" } else { &data })
+        })
+    };
+    for (with_crc, extra, verified) in [
+        (true, None, true),
+        (false, None, false),
+        (true, Some("--no-crc"), false),
+    ] {
+        let server = serve(with_crc);
+        let ep = server.endpoint();
+        let out_file = tmp.path().join(format!("out-{with_crc}-{extra:?}.bin"));
+        let out_s = out_file.display().to_string();
+        let mut args = vec![
+            "--endpoint",
+            ep.as_str(),
+            "--bucket",
+            "proxy-bucket",
+            "--key",
+            "k",
+            "--output",
+            &out_s,
+            "--progress",
+            "none",
+        ];
+        args.extend(extra);
+        let out = run(&exe, &args, &creds());
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(std::fs::read(&out_file).unwrap(), data);
+        assert_eq!(
+            text.contains("(verified)"),
+            verified,
+            "crc {with_crc} {extra:?}: {text}"
+        );
+        assert_eq!(
+            text.contains("NOT verified"),
+            !verified,
+            "crc {with_crc} {extra:?}: {text}"
+        );
+    }
+}
+
 #[test]
 fn c_example_never_prints_control_characters_from_the_server() {
     use base64::Engine as _;

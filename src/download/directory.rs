@@ -206,6 +206,26 @@ impl Directory {
         rustix::fs::renameat(&self.fd, from, &self.fd, to).map_err(Into::into)
     }
 
+    /// Gives the file `from` the new name `to` (both in this directory) without ever replacing
+    /// anything at `to` (`AlreadyExists` then): a hard link, or on file systems without hard
+    /// links a rename with `RENAME_NOREPLACE`. `from` may remain (remove it afterwards).
+    pub fn link(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
+        use rustix::io::Errno;
+        match rustix::fs::linkat(&self.fd, from, &self.fd, to, AtFlags::empty()) {
+            Err(e) if [Errno::PERM, Errno::OPNOTSUPP, Errno::NOSYS, Errno::MLINK].contains(&e) => {
+                rustix::fs::renameat_with(
+                    &self.fd,
+                    from,
+                    &self.fd,
+                    to,
+                    rustix::fs::RenameFlags::NOREPLACE,
+                )
+                .map_err(Into::into)
+            }
+            r => r.map_err(Into::into),
+        }
+    }
+
     /// Removes the name `name` (a link is removed, never followed).
     pub fn unlink(&self, name: &OsStr) -> io::Result<()> {
         rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).map_err(Into::into)

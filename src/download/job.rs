@@ -93,7 +93,7 @@ impl Job<'_> {
         temp: Option<TempFile>,
         first_body: Option<ObjectBody>,
         admission: &mut Option<Slot>,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let temp = temp.ok_or_else(|| Error::io_failure("no temp file"))?;
         let first_slot = admission
             .take()
@@ -130,7 +130,7 @@ impl Job<'_> {
         let ctx = Arc::new(part::PartContext {
             client: self.client.clone(),
             request: unconditional(&self.req.object),
-            etag: (!self.meta.etag.is_empty()).then(|| self.meta.etag.clone()),
+            etag: self.meta.etag.clone(),
             object_size: self.meta.content_length,
             cancel: self.cancel.clone().with(stop.clone()),
             file: temp.writer.clone(),
@@ -273,9 +273,14 @@ impl Job<'_> {
             crc64::combine(acc, crcs[p.index as usize].unwrap_or(0), p.size)
         });
         let whole = plan.first == 0 && plan.total == self.meta.content_length;
+        // Verified end to end: the combined CRC of every byte in the file equals the server's
+        // whole-object CRC64. Without that header (or for a range, or with CRC off) the bytes
+        // were pinned to one ETag and length-checked, but not verified; the result says so.
+        let mut verified = false;
         if let (true, true, Some(server)) =
             (whole, self.client.config().enable_crc64, self.meta.crc64)
         {
+            verified = server == crc;
             if server != crc {
                 self.remove_state(&temp);
                 return Err(Error::crc_mismatch(format!(
@@ -303,7 +308,7 @@ impl Job<'_> {
             return Err(self.fail(e, record, pending, temp).await);
         }
         progress.finish();
-        Ok(())
+        Ok(verified)
     }
 
     /// Syncs the temp file and saves the checkpoint (if any) with the parts finished so far, on

@@ -84,6 +84,7 @@ pub mod plan;
 mod prepare;
 mod progress;
 pub mod ramp;
+pub mod resume_key;
 pub(crate) mod resume_token;
 mod start;
 pub mod suspend;
@@ -274,8 +275,13 @@ pub(crate) async fn pausable_download(
                 Some(d) => Some(d),
                 None => validate::validate(req).ok().map(|p| p.dest),
             };
+            // Sealed with the client's resume token key; without one (no key file can be made,
+            // none configured) the pause still keeps the temp file, and taking the token says
+            // why there is none.
             if let Some(dest) = dest {
-                suspend.set_token(ResumeToken::new(req, &dest, record).encode());
+                let token = ResumeToken::new(req, &dest, record);
+                suspend
+                    .set_token(resume_key::key_for(client.config()).map(|key| token.encode(&key)));
             }
         }
     }
@@ -340,6 +346,15 @@ async fn download(
     let (meta, first_body) = start(client, req, head_first, cancel).await?;
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
     let plan = Plan::new(first, total, req.part_size);
+    // Every request after the first answer is pinned to its ETag (`If-Match`); an answer
+    // without one cannot pin them (`object::unpinnable` says why no other pin is used), so a
+    // download that needs another request is refused here, before its temp file exists. One
+    // that the first GET's body completes (one part) needs no pin.
+    let later_requests = plan.parts.len() > 1 || (!plan.parts.is_empty() && first_body.is_none());
+    if meta.etag.is_empty() && later_requests {
+        return Err(crate::object::unpinnable(&req.object, "the download of")
+            .with_request_id(meta.request_id.clone()));
+    }
     let record = Record::new(
         &req.object.bucket,
         &req.object.key,
@@ -406,8 +421,8 @@ async fn download(
         ckpt: ckpt.as_ref(),
         suspend,
     };
-    job.run(record, temp, first_body, admission).await?;
-    Ok(meta)
+    let verified = job.run(record, temp, first_body, admission).await?;
+    Ok(ObjectMeta { verified, ..meta })
 }
 
 /// The request without its conditions (they apply to the first request only).

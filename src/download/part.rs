@@ -34,8 +34,10 @@ pub struct PartContext {
     pub client: Client,
     /// The user's request without its conditions (they applied to the first request).
     pub request: ObjectRequest,
-    /// The ETag every part is pinned to (`If-Match`).
-    pub etag: Option<String>,
+    /// The ETag every part is pinned to (`If-Match`); never empty (`download` refuses an
+    /// object without one before any part runs, except one whose only part is the first answer:
+    /// a request that part still needs fails with `object::unpinnable`).
+    pub etag: String,
     /// The object's size, as seen by the first request (GET or HEAD).
     pub object_size: u64,
     pub cancel: Cancel,
@@ -101,9 +103,12 @@ async fn fetch(
                     first: pos,
                     last: end - 1,
                 };
+                if ctx.etag.is_empty() {
+                    return Err(crate::object::unpinnable(&ctx.request, "the download of"));
+                }
                 let answer = ctx
                     .client
-                    .get_range(&ctx.request, Some(range), ctx.etag.as_deref(), &ctx.cancel)
+                    .get_range(&ctx.request, Some(range), Some(&ctx.etag), &ctx.cancel)
                     .await;
                 (range, answer, false)
             }

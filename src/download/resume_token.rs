@@ -5,25 +5,36 @@
 //! came after the temp file was made.
 //!
 //! Bytes: `MAGIC` (16 bytes), the format version (u32, little endian), the length of the body
-//! (u32 LE), the body (JSON, unknown fields refused), then the SHA-256 of everything before it.
-//! A truncated or altered token fails its framing or its checksum and is refused before anything
-//! is read or sent. The checksum is not a signature: a token forged with a valid checksum is
-//! believed no more than a checkpoint file is. Its record goes through the same judgment
-//! (`prepare`): the object's identity (a HEAD: size, ETag, Last-Modified, CRC64), the plan, the
-//! temp file's identity (device, inode, birth time) and size, every finished part re-read and
-//! CRC-checked (always, whatever the request says), then the whole-object CRC64 at the end. A
-//! token whose record does not hold is refused with an error (it never starts afresh silently, and
-//! never puts unverified bytes in place); one of an object that changed is `ObjectChanged`.
+//! (u32 LE), the body (JSON, unknown fields refused), then the HMAC-SHA256 of everything before
+//! it under the client's resume token key (`resume_key`: the configured key, or the user's key
+//! file). A token is a download request (it names the bucket, the key and the destination), so
+//! it is authenticated, not merely checksummed: one whose MAC does not verify under this
+//! client's key (edited and re-sealed with a plain checksum, sealed under another key, damaged,
+//! truncated) is refused before anything is read, sent or written. The comparison is
+//! constant-time (`hmac`'s `verify_slice`). Format 1 (this library's earlier tokens, sealed with
+//! an unkeyed SHA-256 that anyone could recompute) is refused with a message that says so.
+//!
+//! A token that verifies is still judged (defence in depth, and the object may have changed):
+//! its record goes through the same judgment as a checkpoint (`prepare`): the object's identity
+//! (a HEAD: size, ETag, Last-Modified, CRC64), the plan, the temp file's identity (device,
+//! inode, birth time) and size, every finished part re-read and CRC-checked (always, whatever
+//! the request says), then the whole-object CRC64 at the end. A token whose record does not hold
+//! is refused with an error (it never starts afresh silently, and never puts unverified bytes in
+//! place); one of an object that changed is `ObjectChanged`.
 
+use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 
 use super::checkpoint::Record;
+use super::resume_key::ResumeTokenKey;
 use super::DownloadRequest;
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 16] = b"oss-ffi/resume\0\0";
-const VERSION: u32 = 1;
+/// 2: sealed with HMAC-SHA256 under the resume token key. (1: an unkeyed SHA-256; refused.)
+const VERSION: u32 = 2;
+const UNKEYED_VERSION: u32 = 1;
 const HEADER: usize = 16 + 4 + 4;
 const DIGEST: usize = 32;
 /// A record of 10000 parts takes about 1 MB; anything much larger is not ours.
@@ -49,6 +60,13 @@ pub(crate) struct ResumeToken {
 
 fn refused(why: impl std::fmt::Display) -> Error {
     Error::validate(format!("The resume token is refused: {why}"))
+}
+
+fn mac(key: &ResumeTokenKey, data: &[u8]) -> Hmac<Sha256> {
+    let mut m =
+        <Hmac<Sha256> as Mac>::new_from_slice(key.bytes()).expect("HMAC takes keys of any length");
+    m.update(data);
+    m
 }
 
 impl ResumeToken {
@@ -78,20 +96,22 @@ impl ResumeToken {
         }
     }
 
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The token's bytes, sealed with `key`.
+    pub(crate) fn encode(&self, key: &ResumeTokenKey) -> Vec<u8> {
         let body = serde_json::to_vec(self).unwrap_or_default();
         let mut out = Vec::with_capacity(HEADER + body.len() + DIGEST);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
         out.extend_from_slice(&body);
-        let digest = Sha256::digest(&out);
-        out.extend_from_slice(&digest);
+        let tag = mac(key, &out).finalize().into_bytes();
+        out.extend_from_slice(&tag);
         out
     }
 
-    /// Decodes and checks a token's framing, checksum and internal consistency.
-    pub(crate) fn decode(bytes: &[u8]) -> Result<ResumeToken> {
+    /// Decodes a token and checks its framing, its MAC under `key` and its internal
+    /// consistency.
+    pub(crate) fn decode(bytes: &[u8], key: &ResumeTokenKey) -> Result<ResumeToken> {
         if bytes.len() < HEADER + DIGEST {
             return Err(refused(format!("it is truncated ({} bytes)", bytes.len())));
         }
@@ -99,6 +119,13 @@ impl ResumeToken {
             return Err(refused("it is not a resume token of this library"));
         }
         let version = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
+        if version == UNKEYED_VERSION {
+            return Err(refused(
+                "it was made by an earlier release of this library (token format 1), whose tokens \
+                 were sealed with an unkeyed checksum that anyone who can edit a stored token can \
+                 recompute; such tokens are no longer accepted. Start the download again",
+            ));
+        }
         if version != VERSION {
             return Err(refused(format!("unknown token version {version}")));
         }
@@ -109,10 +136,13 @@ impl ResumeToken {
                 bytes.len()
             )));
         }
-        let (signed, digest) = bytes.split_at(HEADER + len);
-        if Sha256::digest(signed).as_slice() != digest {
+        let (signed, tag) = bytes.split_at(HEADER + len);
+        // Constant-time comparison.
+        if mac(key, signed).verify_slice(tag).is_err() {
             return Err(refused(
-                "its checksum does not match its content (corrupted)",
+                "its MAC does not verify under this client's resume token key: it was altered \
+                 (edited, re-sealed, damaged) or sealed under another key (another user's, \
+                 another machine's, or another configured key)",
             ));
         }
         let token: ResumeToken = serde_json::from_slice(&signed[HEADER..])
@@ -159,24 +189,41 @@ mod tests {
         ResumeToken::new(&req, std::path::Path::new("/tmp/x"), None)
     }
 
+    fn key() -> ResumeTokenKey {
+        ResumeTokenKey::new(&[7u8; 32]).unwrap()
+    }
+
+    /// The token's framing with `version` and `body`, sealed with an unkeyed SHA-256 (what
+    /// format 1 was, and what anyone can compute).
+    fn unkeyed(version: u32, body: &[u8]) -> Vec<u8> {
+        use sha2::Digest;
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&version.to_le_bytes());
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+        let d = Sha256::digest(&out);
+        out.extend_from_slice(&d);
+        out
+    }
+
     #[test]
     fn round_trip_and_every_damage_is_refused() {
         let t = token();
-        let bytes = t.encode();
-        assert_eq!(ResumeToken::decode(&bytes).unwrap(), t);
+        let bytes = t.encode(&key());
+        assert_eq!(ResumeToken::decode(&bytes, &key()).unwrap(), t);
         for n in [0, 10, HEADER, bytes.len() - 1] {
             assert!(
-                ResumeToken::decode(&bytes[..n]).is_err(),
+                ResumeToken::decode(&bytes[..n], &key()).is_err(),
                 "truncated to {n}"
             );
         }
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(ResumeToken::decode(&longer).is_err());
+        assert!(ResumeToken::decode(&longer, &key()).is_err());
         for i in 0..bytes.len() {
             let mut b = bytes.clone();
             b[i] ^= 0x10;
-            let e = ResumeToken::decode(&b).unwrap_err();
+            let e = ResumeToken::decode(&b, &key()).unwrap_err();
             assert!(
                 e.message.starts_with("The resume token is refused"),
                 "{e:?}"
@@ -207,6 +254,30 @@ mod tests {
             std::path::Path::new("/tmp/x"),
             std::path::Path::new("/tmp/x.temp"),
         ));
-        assert!(ResumeToken::decode(&t.encode()).is_err());
+        assert!(ResumeToken::decode(&t.encode(&key()), &key()).is_err());
+    }
+
+    #[test]
+    fn edited_and_resealed_tokens_are_refused() {
+        let mut t = token();
+        t.file_path = "/home/victim/.bashrc".into();
+        t.bucket = "attacker".into();
+        t.record = None;
+        let body = serde_json::to_vec(&t).unwrap();
+        // Re-sealed with the unkeyed SHA-256 in the current format.
+        let e = ResumeToken::decode(&unkeyed(VERSION, &body), &key()).unwrap_err();
+        assert!(e.message.contains("MAC does not verify"), "{}", e.message);
+        // Sealed under another key (another user's key file, another configured key).
+        let other = ResumeTokenKey::new(&[8u8; 32]).unwrap();
+        let e = ResumeToken::decode(&t.encode(&other), &key()).unwrap_err();
+        assert!(e.message.contains("MAC does not verify"), "{}", e.message);
+        assert_eq!(e.code, "ValidateError");
+        // A token of the earlier release (format 1, unkeyed): refused, saying why.
+        let e = ResumeToken::decode(&unkeyed(1, &serde_json::to_vec(&token()).unwrap()), &key())
+            .unwrap_err();
+        assert!(e.message.contains("earlier release"), "{}", e.message);
+        assert!(e.message.contains("unkeyed checksum"), "{}", e.message);
+        // The genuine token under the right key still decodes.
+        assert_eq!(ResumeToken::decode(&t.encode(&key()), &key()).unwrap(), t);
     }
 }

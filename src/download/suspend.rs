@@ -25,7 +25,7 @@ pub struct Suspend {
     /// The paused job could not keep its temp file (no record to keep): no earlier record
     /// describes the file any more.
     temp_gone: std::sync::atomic::AtomicBool,
-    resume_token: Mutex<Option<Vec<u8>>>,
+    resume_token: Mutex<Option<crate::Result<Vec<u8>>>>,
 }
 
 impl Suspend {
@@ -86,13 +86,14 @@ impl Suspend {
         self.record.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
-    pub(super) fn set_token(&self, token: Vec<u8>) {
+    /// The token of the pause, or why none could be sealed (no resume token key).
+    pub(super) fn set_token(&self, token: crate::Result<Vec<u8>>) {
         *self.resume_token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
     }
 
-    /// The resume token of a paused download (once: `None` afterwards, or when the download
-    /// was not paused).
-    pub fn take_token(&self) -> Option<Vec<u8>> {
+    /// The resume token of a paused download, or why it could not be sealed (once: `None`
+    /// afterwards, or when the download was not paused).
+    pub fn take_token(&self) -> Option<crate::Result<Vec<u8>>> {
         self.resume_token
             .lock()
             .unwrap_or_else(|e| e.into_inner())

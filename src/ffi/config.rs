@@ -395,6 +395,51 @@ pub unsafe extern "C" fn oss_config_set_memory_budget(
     }
 }
 
+/// Sets the key that seals and checks this client's resume tokens (HMAC-SHA256;
+/// `oss_transfer_take_resume_token`, `oss_client_start_resume`): `key_len` bytes, 16 to 1024
+/// (32 random bytes recommended). A token is accepted only by a client with the key it was
+/// sealed with, so give every process (or machine, or user) that must resume another's tokens the
+/// same key, and keep it as secret as the right to make download requests. `key` NULL with
+/// `key_len` 0 returns to the default: the per-user key file
+/// `$XDG_CONFIG_HOME/oss-ffi/resume-token.key` (or `$HOME/.config/oss-ffi/resume-token.key`),
+/// 32 random bytes made 0600 on first use, which every process of the same user on the same
+/// machine shares.
+///
+/// Ownership: the bytes are copied. Threads: mutates `cfg` (caller serialises). Errors: NULL
+/// `cfg`; NULL `key` with a nonzero length; a length outside 16..=1024 (`INVALID_ARGUMENT`,
+/// the configuration unchanged).
+///
+/// # Safety
+/// `cfg` NULL or live; `key` NULL or valid for `key_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_set_resume_token_key(
+    cfg: *mut oss_config_t,
+    key: *const u8,
+    key_len: usize,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
+        if key.is_null() && key_len > 0 {
+            return Err(crate::ffi::boundary::null_argument("key"));
+        }
+        use crate::download::resume_key::{ResumeTokenKey, MAX_KEY_LEN, MIN_KEY_LEN};
+        let k = if key_len == 0 {
+            None
+        } else if !(MIN_KEY_LEN..=MAX_KEY_LEN).contains(&key_len) {
+            // Refused before the bytes are touched (a wrong length may be a wrong pointer too).
+            return Err(crate::Error::validate(format!(
+                "the resume token key must have {MIN_KEY_LEN} to {MAX_KEY_LEN} bytes, got {key_len}"
+            )));
+        } else {
+            // SAFETY: key is non-NULL and valid for key_len bytes (the contract), at most 1024.
+            let bytes = unsafe { std::slice::from_raw_parts(key, key_len) };
+            Some(ResumeTokenKey::new(bytes)?)
+        };
+        update(cfg, |c| { c.resume_token_key = k; Ok(()) })
+    }
+}
+
 /// The current receive limit in KiB/s (0 = unlimited), asked by the library while it downloads.
 #[allow(non_camel_case_types)]
 pub type oss_rate_cb = Option<unsafe extern "C" fn(user_data: *mut c_void) -> u64>;

@@ -24,6 +24,7 @@ impl Castable for oss_object_meta_t {
 pub(crate) struct MetaDetails {
     content_length: u64,
     crc64: Option<u64>,
+    verified: bool,
     etag: CString,
     last_modified: CString,
     version_id: CString,
@@ -41,6 +42,7 @@ impl oss_object_meta_t {
         to_boxed_mut_ptr(MetaDetails {
             content_length: m.content_length,
             crc64: m.crc64,
+            verified: m.verified,
             etag: c_string(&m.etag),
             last_modified: c_string(&m.last_modified),
             version_id: c_string(m.version_id.as_deref().unwrap_or("")),
@@ -152,6 +154,25 @@ pub unsafe extern "C" fn oss_object_meta_object_type(
     ffi_boundary! {
         // SAFETY: meta is NULL or live (contract).
         unsafe { with(meta, c"".as_ptr(), |m| m.object_type.as_ptr()) }
+    }
+}
+
+/// Whether the call that returned this metadata verified every byte it delivered against the
+/// server's whole-object CRC64: a whole-object resumable download, GetObject or GetObject to a
+/// file with CRC checking on (`oss_config_set_crc64`) and `x-oss-hash-crc64ecma` in the answer.
+/// False for HEAD / GetObjectMeta results, ranges, CRC checking off, and servers that send no
+/// CRC64 (proxies, gateways, other S3-like servers): the bytes were then pinned to one ETag and
+/// length-checked, but not verified end to end. False for NULL.
+///
+/// Threads: any (the metadata is immutable).
+///
+/// # Safety
+/// `meta` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn oss_object_meta_verified(meta: *const oss_object_meta_t) -> bool {
+    ffi_boundary! {
+        // SAFETY: meta is NULL or live (contract).
+        unsafe { with(meta, false, |m| m.verified) }
     }
 }
 

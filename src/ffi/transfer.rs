@@ -258,10 +258,13 @@ pub unsafe extern "C" fn oss_transfer_result(
 
 /// Takes the resume token of a paused transfer (state `OSS_TRANSFER_STATE_PAUSED`): an opaque
 /// byte string for `oss_client_start_resume`, here or in another process (it holds no secret:
-/// bucket, key, version, destination, range, part size and the finished parts' CRCs). Once per
-/// transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
+/// bucket, key, version, destination, range, part size and the finished parts' CRCs; it is
+/// sealed with HMAC-SHA256 under the client's resume token key, so an edited token is refused).
+/// Once per transfer. Ownership: `*token_out` (`*len_out` bytes) is the caller's, freed with
 /// `oss_bytes_free`. Errors: NULL arguments; not paused or taken already, or asked in a process
-/// `fork()`ed from the one that started it (`ValidateError`, `OSS_ERROR_KIND_INVALID_ARGUMENT`).
+/// `fork()`ed from the one that started it (`ValidateError`, `OSS_ERROR_KIND_INVALID_ARGUMENT`); no
+/// resume token key (none configured and the per-user key file cannot be made or is refused:
+/// the error says why; the temp file is kept).
 ///
 /// # Safety
 /// `transfer` NULL or live; `token_out`, `len_out` NULL or writable.

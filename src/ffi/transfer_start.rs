@@ -98,15 +98,18 @@ pub unsafe extern "C" fn oss_client_start_resumable_download(
 /// process or another, and returns at once with its transfer. The token names the object, the
 /// destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
 /// only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
-/// (its bucket, key, path and range are ignored). The token is checked at once (a truncated or
-/// altered token is refused here, `OSS_ERROR_KIND_INVALID_ARGUMENT`); its content is then judged
+/// (its bucket, key, path and range are ignored). The token is checked at once: its MAC must
+/// verify under this client's resume token key (`oss_config_set_resume_token_key`, or the
+/// per-user key file); a truncated, altered or re-sealed token, one sealed under another key and
+/// one of the earlier unkeyed format are refused here (`OSS_ERROR_KIND_INVALID_ARGUMENT`,
+/// `ValidateError` "The resume token is refused: ...", nothing sent or written); its content is then judged
 /// like a checkpoint: the object's size, ETag and Last-Modified (a HEAD; another version is
 /// `OSS_ERROR_KIND_OBJECT_CHANGED` and the temp file is removed), the temp file's identity
 /// (device, inode, birth time) and size, every finished part re-read and CRC-checked (always),
 /// and the whole object's CRC64 at the end. A token that does not hold is refused (the transfer
 /// fails with `ValidateError` "The resume token is refused: ..."), never trusted into a file.
-/// The checksum detects damage, not forgery: a token is as powerful as a download request (it
-/// names the destination), so accept tokens only from where you would accept requests.
+/// A token is as powerful as a download request (it names the destination): whoever holds the
+/// key can make one, so keep the key as you would the right to make requests.
 /// `done`, ownership and errors as for `oss_client_start_resumable_download`.
 ///
 /// # Safety
@@ -136,7 +139,7 @@ pub unsafe extern "C" fn oss_client_start_resume(
             // SAFETY: token is non-NULL and valid for token_len bytes (the contract).
             unsafe { std::slice::from_raw_parts(token, token_len) }
         };
-        let token = ResumeTokenBytes::decode(bytes)?;
+        let token = ResumeTokenBytes::decode(c, bytes)?;
         // SAFETY: NULL or live per the contract.
         let (progress, mut settings) = match unsafe { opt_ref(settings) } {
             Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),

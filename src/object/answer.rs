@@ -92,6 +92,7 @@ pub(crate) fn meta_from_headers(h: &HeaderMap) -> ObjectMeta {
         object_type: get("x-oss-object-type"),
         user_meta,
         headers,
+        verified: false,
     }
 }
 

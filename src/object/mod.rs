@@ -82,6 +82,13 @@ pub struct ObjectMeta {
     pub user_meta: Vec<(String, String)>,
     /// Every response header (lower-case names).
     pub headers: Vec<(String, String)>,
+    /// Whether the call that returned this metadata checked every byte it delivered against the
+    /// server's whole-object CRC64 (`x-oss-hash-crc64ecma`): a whole-object download or GetObject
+    /// with CRC checking on and the header present. `false` for HEAD / GetObjectMeta, for a
+    /// range (no CRC of a range is published), with CRC checking off, and when the server sent
+    /// no CRC64 (a proxy, a gateway or another S3-like server): then the bytes were checked for
+    /// length and pinned to one ETag, but not verified end to end.
+    pub verified: bool,
 }
 
 /// An inclusive byte range `first..=last`; `last == u64::MAX` means "to the end".
@@ -185,6 +192,29 @@ pub fn user_range(range: Option<(i64, i64)>) -> Result<Option<ByteRange>> {
             }))
         }
     }
+}
+
+/// The error of a read that needs a second request for an object whose answer carried no ETag.
+///
+/// Why refuse rather than pin otherwise: the parts (or the rest of a cut body) must come from the
+/// version the first answer came from, and only an ETag names a version. `Last-Modified` has a
+/// one-second resolution (two writes within a second share it, and a same-size rewrite then
+/// mixes unseen), and `If-Unmodified-Since` is a date comparison that proxies and S3-like
+/// servers may ignore. OSS always sends an ETag; a server that does not gets one-request reads
+/// (a single part) and nothing more. (The download refuses before its temp file exists:
+/// `download::download`.)
+pub(crate) fn unpinnable(req: &ObjectRequest, what: &str) -> Error {
+    Error::client(
+        crate::error::ErrorKind::Transport,
+        crate::error::curl::RECV_ERROR,
+        format!(
+            "{what} {}/{}: the server's answer has no ETag, so the later requests of this read \
+             cannot be pinned to the version the first answer came from (mixed versions could not \
+             be detected); refused. A read that fits in one request needs no pin: a part size at \
+             least the object's size downloads it in one",
+            req.bucket, req.key
+        ),
+    )
 }
 
 impl Client {
@@ -331,10 +361,20 @@ impl ObjectReader {
                         first: at,
                         last: self.first + self.total - 1,
                     };
-                    let pin = (!self.meta.etag.is_empty()).then_some(self.meta.etag.as_str());
+                    // The rest must come from the same version: pinned to the first answer's
+                    // ETag. Without one nothing can pin it (see `unpinnable`): the cut is final.
+                    if self.meta.etag.is_empty() {
+                        return Err(unpinnable(&self.req, "GetObject")
+                            .with_request_id(self.meta.request_id.clone()));
+                    }
                     self.body = self
                         .client
-                        .get_range(&self.req, Some(resume), pin, &self.cancel)
+                        .get_range(
+                            &self.req,
+                            Some(resume),
+                            Some(self.meta.etag.as_str()),
+                            &self.cancel,
+                        )
                         .await?;
                 }
                 Err(e) => return Err(e),
@@ -342,7 +382,9 @@ impl ObjectReader {
         }
     }
 
-    fn check_crc(&self) -> Result<()> {
+    /// Checks the whole object's CRC64 (CRC on, the whole object read, the server sent one) and
+    /// marks the metadata verified when it matched.
+    fn check_crc(&mut self) -> Result<()> {
         if self.client.config().enable_crc64 && self.whole {
             if let Some(server) = self.meta.crc64 {
                 if server != self.crc {
@@ -352,6 +394,7 @@ impl ObjectReader {
                     ))
                     .with_request_id(self.meta.request_id.clone()));
                 }
+                self.meta.verified = true;
             }
         }
         Ok(())

@@ -188,7 +188,15 @@ pub(crate) async fn get(
             (0, len)
         }
     };
-    if let (Some(pin), false) = (pin_etag, meta.etag.is_empty()) {
+    if let Some(pin) = pin_etag {
+        if meta.etag.is_empty() {
+            // An answer that does not say its version cannot be checked against the pin (a
+            // server or proxy that ignores If-Match and drops the header would mix versions).
+            return Err(bad(format!(
+                "the answer to a request pinned to ETag {pin} has no ETag; its version cannot be \
+                 checked"
+            )));
+        }
         if meta.etag != pin {
             return Err(Error::object_changed(format!(
                 "the object changed on the server (ETag {pin} became {})",

@@ -324,6 +324,19 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("budget below 16 MiB", oss_config_set_memory_budget(cfg, (16u << 20) - 1),
                OSS_ERROR_KIND_INVALID_ARGUMENT);
     expect_err("budget max", oss_config_set_memory_budget(cfg, UINT64_MAX), OSS_ERROR_KIND_INVALID_ARGUMENT);
+    {
+        static const uint8_t tk[2048] = {1, 2, 3};
+        expect_err("token key cfg", oss_config_set_resume_token_key(NULL, tk, 32), NUL_ARG);
+        expect_err("token key NULL", oss_config_set_resume_token_key(cfg, NULL, 32), NUL_ARG);
+        expect_err("token key 15 bytes", oss_config_set_resume_token_key(cfg, tk, 15),
+                   OSS_ERROR_KIND_INVALID_ARGUMENT);
+        expect_err("token key 1025 bytes", oss_config_set_resume_token_key(cfg, tk, 1025),
+                   OSS_ERROR_KIND_INVALID_ARGUMENT);
+        expect_err("token key SIZE_MAX", oss_config_set_resume_token_key(cfg, tk, SIZE_MAX),
+                   OSS_ERROR_KIND_INVALID_ARGUMENT);
+        expect_ok("token key 16 bytes", oss_config_set_resume_token_key(cfg, tk, 16));
+        expect_ok("token key default again", oss_config_set_resume_token_key(cfg, NULL, 0));
+    }
     rate_frees = 0;
     expect_err("rate cb cfg", oss_config_set_recv_rate_limit_cb(NULL, rate_cb, NULL, rate_free), NUL_ARG);
     CHECK(rate_frees == 1, "rate user_data freed when the call fails");
@@ -438,15 +451,17 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     CHECK(oss_object_meta_content_type(NULL) != NULL, "content_type(NULL)");
     CHECK(oss_object_meta_object_type(NULL) != NULL, "object_type(NULL)");
     CHECK(!oss_object_meta_crc64(NULL, &crc), "crc64(NULL)");
+    CHECK(!oss_object_meta_verified(NULL), "verified(NULL)");
     CHECK(oss_object_meta_user_meta_count(NULL) == 0, "user_meta_count(NULL)");
     CHECK(!oss_object_meta_user_meta_at(NULL, 0, &n, &v), "user_meta_at(NULL)");
     CHECK(oss_object_meta_header_count(NULL) == 0, "header_count(NULL)");
     CHECK(!oss_object_meta_header_at(NULL, 0, &n, &v), "header_at(NULL)");
     CHECK(oss_object_meta_header(NULL, "etag") == NULL, "header(NULL)");
     oss_object_meta_free(NULL);
-    bad_inputs += 14;
+    bad_inputs += 15;
     expect_ok("head", oss_client_head_object(client, greq, &meta));
     if (meta) {
+        CHECK(!oss_object_meta_verified(meta), "a HEAD's metadata verified nothing");
         (void)oss_object_meta_crc64(meta, NULL);
         (void)oss_object_meta_user_meta_at(meta, 0, NULL, NULL);
         (void)oss_object_meta_header_at(meta, 0, NULL, NULL);

@@ -652,6 +652,10 @@ static void phase_tokens(const object_t *big, const object_t *changing, int flip
 
 /* ---- resume: forged tokens, another process, a changed object --------------------------- */
 
+/* Whether the last resume_file was refused by oss_client_start_resume itself (before any
+ * request or file operation). */
+static int refused_at_start;
+
 /* Resumes from the token in `path`; returns the final state, the error's kind in *kind. */
 static oss_transfer_state_t resume_file(const char *path, int *kind) {
     size_t len;
@@ -661,6 +665,7 @@ static oss_transfer_state_t resume_file(const char *path, int *kind) {
     oss_error_t *err;
     count_t c;
     *kind = -1;
+    refused_at_start = 0;
     memset(&c, 0, sizeof c);
     pthread_mutex_init(&c.mu, NULL);
     CHECK(tok != NULL, "cannot read %s", path);
@@ -670,6 +675,7 @@ static oss_transfer_state_t resume_file(const char *path, int *kind) {
         *kind = (int)oss_error_kind(err);
         printf("  %s: refused at the start: %s\n", strrchr(path, '/') + 1, oss_error_message(err));
         oss_error_free(err);
+        refused_at_start = 1;
         CHECK(c.completions == 0 && c.frees == 1, "a start error called done or leaked user data");
         pthread_mutex_destroy(&c.mu);
         return OSS_TRANSFER_STATE_FAILED;
@@ -692,7 +698,9 @@ static int by_name(const struct dirent **a, const struct dirent **b) {
     return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-/* Every token in DIR/<sub> must be refused: "v*" with INVALID_ARGUMENT, "c*" with OBJECT_CHANGED;
+/* Every token in DIR/<sub> must be refused: "v*" with INVALID_ARGUMENT, "c*" with OBJECT_CHANGED,
+ * "m*" (a MAC that does not verify under this client's key, or the unkeyed format of the earlier
+ * release) with INVALID_ARGUMENT by oss_client_start_resume itself, before any request;
  * `dest` must not appear (or keep holding `keep`'s bytes). */
 static void forged(const char *sub, const char *dest, const object_t *keep) {
     char d[4096], path[8192];
@@ -713,6 +721,9 @@ static void forged(const char *sub, const char *dest, const object_t *keep) {
         CHECK(st == OSS_TRANSFER_STATE_FAILED, "%s: state %d", path, (int)st);
         if (names[i]->d_name[0] == 'c')
             CHECK(kind == OSS_ERROR_KIND_OBJECT_CHANGED, "%s: kind %d", path, kind);
+        else if (names[i]->d_name[0] == 'm')
+            CHECK(kind == OSS_ERROR_KIND_INVALID_ARGUMENT && refused_at_start,
+                  "%s: kind %d, refused at the start: %d", path, kind, refused_at_start);
         else
             CHECK(kind == OSS_ERROR_KIND_INVALID_ARGUMENT, "%s: kind %d", path, kind);
         if (keep)

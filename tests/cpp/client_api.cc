@@ -121,12 +121,28 @@ int main()
         CHECK(conf.retryStrategy != nullptr, "retry strategy");
         CHECK(!conf.sendRateLimiter && !conf.recvRateLimiter, "rate limiters");
         CHECK(conf.memoryBudget == 64ULL * 1024 * 1024, "memoryBudget (extension)");
+        CHECK(conf.resumeTokenKey.empty(), "resumeTokenKey (extension): the per-user key file by default");
         oss::DownloadObjectRequest r(bucket, key, "x");
         CHECK(r.PartSize() == 8 * 1024 * 1024 && r.ThreadNum() == 3 && r.CheckpointDir().empty(), "request defaults");
         oss::DownloadObjectRequest r0(bucket, key, "x", "", 200 * 1024, 0);
         CHECK(r0.ThreadNum() == 1, "threadNum 0 becomes 1 in the constructor");
     }
     std::puts("defaults ok");
+
+    // --- the resume token key (extension): a short key is refused when the client is made -----
+    {
+        oss::ClientConfiguration bad;
+        bad.resumeTokenKey = "short";
+        oss::OssClient c(endpoint, ak, sk, bad);
+        oss::ObjectMetaDataOutcome o = c.HeadObject(bucket, key);
+        CHECK(!o.isSuccess() && o.error().Code() == "ValidateError" &&
+                  o.error().Message().find("resume token key") != std::string::npos,
+              "a 5-byte resume token key: " + describe(o));
+        oss::ClientConfiguration good;
+        good.resumeTokenKey = std::string(32, '\x01');
+        oss::OssClient g(endpoint, ak, sk, good);
+        CHECK(g.HeadObject(bucket, key).isSuccess(), "a 32-byte resume token key");
+    }
 
     oss::ClientConfiguration v4;
     v4.signatureVersion = oss::SignatureVersionType::V4;
@@ -289,6 +305,7 @@ int main()
         CHECK(crcOf(readFile(file)) == crc, "resumable file");
         CHECK(g.isSuccess() && g.result().Metadata().ContentLength() == size, "resumable metadata size");
         CHECK(g.isSuccess() && g.result().Metadata().CRC64() == crc, "resumable metadata crc");
+        CHECK(g.isSuccess() && g.result().Metadata().Verified(), "resumable: verified against the CRC64 (extension)");
         CHECK(g.isSuccess() && !g.result().RequestId().empty(), "resumable request id");
         CHECK(rec.calls > 0 && rec.monotonic && rec.last == size && rec.total == size, "resumable progress");
 
@@ -300,6 +317,11 @@ int main()
         CHECK(g.isSuccess(), describe(g));
         std::string whole = readFile(file), part = readFile(dir + "/ranged.bin");
         CHECK(part.size() == 200000 && part == whole.substr(1000, 200000), "ranged bytes");
+        CHECK(!g.result().Metadata().Verified(), "a range is not verified end to end (no CRC64 of a range)");
+        oss::ObjectMetaDataOutcome h = client.HeadObject(bucket, key);
+        CHECK(h.isSuccess() && !h.result().Verified(), "a HEAD verified nothing");
+        oss::GetObjectOutcome whole_get = client.GetObject(bucket, key);
+        CHECK(whole_get.isSuccess() && whole_get.result().Metadata().Verified(), "GetObject: verified");
 
         // Extension: a throughput target instead of the thread count.
         oss::DownloadObjectRequest target(bucket, key, dir + "/target.bin");

@@ -11,6 +11,12 @@
 //! process never holds more than its base + 8 per call the budget admits + 2. CI: 1000 transfers
 //! on a 32 MiB budget (11 admitted); soak: 20000 on the default 64 MiB (29 admitted: a bound of
 //! about 242, close to the limit). Not under valgrind (the C API suite runs it there, smaller).
+//! Then (not under a checker: it runs in this process) forged resume tokens: a paused
+//! download's genuine token edited at random (another destination, bucket or key, the record
+//! dropped, bytes flipped) and re-sealed with an unkeyed SHA-256 (in the current format and in
+//! format 1), sealed under another key, truncated or extended; every one must be refused at the
+//! start (`The resume token is refused`) with nothing written, and the genuine token must still
+//! finish the download byte for byte. 12 forgeries in CI, 600 in the soak.
 
 use std::path::Path;
 use std::time::Instant;
@@ -88,9 +94,12 @@ fn check_coverage(root: &Path) {
     );
 }
 
-pub fn run(_rng: &mut Rng) {
+pub fn run(rng: &mut Rng) {
     let root = support::repo_root();
     check_coverage(&root);
+    if support::checker() == support::Checker::None {
+        forged_tokens(rng);
+    }
 
     let tmp = tempfile::tempdir().unwrap();
     let emu = Emulator::start(EmulatorConfig {
@@ -263,4 +272,172 @@ fn descriptor_bound(root: &Path, emu: &Emulator, work: &Path, mode: &str) {
         .to_string();
     println!("    {line} ({:.1} s)", t0.elapsed().as_secs_f64());
     tally::note(line);
+}
+
+/// Forged resume tokens against a client with a key of its own (see the module doc).
+fn forged_tokens(rng: &mut Rng) {
+    use oss_ffi::download::resume_key::ResumeTokenKey;
+    use oss_ffi::transfer::{ResumeTokenBytes, Transfer, TransferState, Work};
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    let t0 = Instant::now();
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        // A download lasts long enough for the pause to land in it.
+        shaping: oss_emulator::Shaping {
+            conn_bytes_per_sec: Some(512 << 10),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .unwrap();
+    let object = "tokens/object.bin";
+    let size = 700 * 1024 + 3;
+    let data = crate::download_support::bytes(size, rng.next());
+    emu.put_object(BUCKET, object, &data).unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let victim = work.join("victim");
+    std::fs::write(&victim, b"precious").unwrap();
+    let key: Vec<u8> = (0..32).map(|_| rng.next() as u8).collect();
+    let mut config = crate::download_support::test_config();
+    config.resume_token_key = Some(ResumeTokenKey::new(&key).unwrap());
+    let client = oss_ffi::client::Client::new(
+        &emu.endpoint(),
+        Arc::new(oss_ffi::credentials::StaticProvider::new(AK, SK, None)),
+        config,
+    )
+    .unwrap();
+    oss_ffi::runtime::initialize().unwrap();
+    let run = |work: Work| -> Arc<Transfer> {
+        let slot = Arc::new(Mutex::new(None));
+        let s2 = slot.clone();
+        Transfer::start(&client, work, None, None, move |t| {
+            *s2.lock().unwrap() = Some(t.clone())
+        })
+        .unwrap();
+        let t = slot.lock().unwrap().take().unwrap();
+        t
+    };
+    let dest = work.join("dest.bin");
+    let mut req = oss_ffi::download::DownloadRequest::new(BUCKET, object);
+    req.file_path = Some(dest.clone());
+    req.part_size = 100 * 1024;
+    let t = run(Work::Download(req));
+    t.pause();
+    let state = t.wait(Some(Duration::from_secs(60)));
+    let genuine = match state {
+        TransferState::Paused => t.take_resume_token().unwrap(),
+        other => panic!("the paused download ended {other:?}"),
+    };
+
+    let n = tally::scale(12, 600);
+    let len = u32::from_le_bytes(genuine[20..24].try_into().unwrap()) as usize;
+    let body: serde_json::Value = serde_json::from_slice(&genuine[24..24 + len]).unwrap();
+    let victim_s = victim.display().to_string();
+    for i in 0..n {
+        let mut b = body.clone();
+        match rng.below(5) {
+            0 => b["file_path"] = serde_json::json!(victim_s),
+            1 => b["bucket"] = serde_json::json!("another-bucket"),
+            2 => b["key"] = serde_json::json!("another/key"),
+            3 => {
+                b["record"] = serde_json::Value::Null;
+                b["file_path"] = serde_json::json!(victim_s);
+            }
+            _ => {}
+        }
+        let raw = serde_json::to_vec(&b).unwrap();
+        let mut forged = match rng.below(6) {
+            0 => seal(2, &raw, None),
+            1 => seal(1, &raw, None),
+            2 => {
+                let other: Vec<u8> = (0..32).map(|_| rng.next() as u8).collect();
+                seal(2, &raw, Some(&other))
+            }
+            3 => {
+                let cut = 1 + rng.below(genuine.len() as u64 - 1) as usize;
+                genuine[..genuine.len() - cut].to_vec()
+            }
+            4 => {
+                let mut g = genuine.clone();
+                g.push(rng.next() as u8);
+                g
+            }
+            _ => {
+                let mut g = seal(2, &raw, Some(&key));
+                let at = rng.below(g.len() as u64) as usize;
+                g[at] ^= 1 << rng.below(8);
+                g
+            }
+        };
+        if forged == genuine {
+            forged.push(0); // an edit that changed nothing: extended instead
+        }
+        match ResumeTokenBytes::decode(&client, &forged) {
+            Ok(_) => panic!("forgery {i} was accepted"),
+            Err(e) => {
+                tally::scan_error(&e);
+                assert!(
+                    e.message.starts_with("The resume token is refused"),
+                    "forgery {i}: {e}"
+                );
+            }
+        }
+        tally::inc(&tally::BAD_INPUTS);
+    }
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!dest.exists(), "a forged token made the destination");
+    // A client with another key refuses the genuine token too; under the right key it finishes
+    // the download.
+    let mut other = crate::download_support::test_config();
+    other.resume_token_key = Some(ResumeTokenKey::new(&[0x5a; 32]).unwrap());
+    let other = oss_ffi::client::Client::new(
+        &emu.endpoint(),
+        Arc::new(oss_ffi::credentials::StaticProvider::new(AK, SK, None)),
+        other,
+    )
+    .unwrap();
+    assert!(ResumeTokenBytes::decode(&other, &genuine).is_err());
+    let token = ResumeTokenBytes::decode(&client, &genuine).expect("the genuine token");
+    let t = run(Work::Resume {
+        token: Box::new(token),
+        settings: oss_ffi::download::DownloadRequest::new("", ""),
+    });
+    assert_eq!(
+        t.wait(Some(Duration::from_secs(120))),
+        TransferState::Succeeded,
+        "{:?}",
+        t.result()
+    );
+    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    tally::inc(&tally::VERIFIED_FILES);
+    println!(
+        "    forged resume tokens: {n} refused at the start, the genuine one resumed, {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// The token framing (`src/download/resume_token.rs`) sealed with HMAC-SHA256 under `key`, or
+/// with a plain SHA-256 without one.
+fn seal(version: u32, body: &[u8], key: Option<&[u8]>) -> Vec<u8> {
+    use hmac::Mac;
+    use sha2::Digest;
+    let mut out = b"oss-ffi/resume\0\0".to_vec();
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    out.extend_from_slice(body);
+    let tag = match key {
+        Some(k) => {
+            let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(k).unwrap();
+            m.update(&out);
+            m.finalize().into_bytes().to_vec()
+        }
+        None => sha2::Sha256::digest(&out).to_vec(),
+    };
+    out.extend_from_slice(&tag);
+    out
 }

@@ -177,6 +177,15 @@ pub const LIBRARY_ENV: [&str; 24] = [
 /// loopback port, so that no test ever reaches the real 100.100.100.200.
 pub const NO_METADATA_SERVICE: &str = "http://127.0.0.1:9";
 
+/// The `XDG_CONFIG_HOME` of the programs the tests run: under the temporary directory (the
+/// checkout's `target/tmp` in `scripts/test.sh`), one per user.
+pub fn scratch_config_home() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "oss-ffi-test-config-{}",
+        rustix::process::geteuid().as_raw()
+    ))
+}
+
 /// The exit code a checker uses when it reports a fault.
 pub const ASAN_EXIT: i32 = 98;
 pub const VALGRIND_EXIT: i32 = 99;
@@ -232,6 +241,10 @@ pub fn command(exe: &Path) -> Command {
         cmd.env_remove(var);
     }
     cmd.env("OSS_FFI_ECS_METADATA_ENDPOINT", NO_METADATA_SERVICE);
+    // The per-user resume token key (`src/download/resume_key.rs`) of a program that pauses a
+    // transfer goes to a scratch directory, never into the home of the user running the tests
+    // (a test may still point XDG_CONFIG_HOME elsewhere through its own environment).
+    cmd.env("XDG_CONFIG_HOME", scratch_config_home());
     if sanitize() {
         cmd.env(
             "ASAN_OPTIONS",

@@ -5,6 +5,7 @@ the server from $OSS_EMULATOR_BIN (default: target/debug/oss-emulator).
 """
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import random
@@ -28,6 +29,13 @@ except ImportError:  # not installed: test the source tree
 
     sys.path.insert(0, os.path.join(REPO, "bindings", "python", "src"))
     import oss_ffi  # noqa: E402
+
+# The per-user resume token key (~/.config/oss-ffi/resume-token.key, made by the first pause) goes
+# to a scratch directory of this run, never into the home of the user running the tests; child
+# processes inherit it, so a token resumes in another process as it would for a real user.
+CONFIG_HOME = tempfile.mkdtemp(prefix="oss-ffi-py-config-")
+os.environ["XDG_CONFIG_HOME"] = CONFIG_HOME
+atexit.register(shutil.rmtree, CONFIG_HOME, True)
 
 # A job that a non-interactive shell started in the background inherits SIGINT as ignored; Python
 # then installs no KeyboardInterrupt handler and `_thread.interrupt_main()` does nothing, so the

@@ -453,24 +453,42 @@ def test_waiting_from_its_own_progress_callback_is_refused(slow, big, tmp_path) 
     assert seen and "own progress callback" in str(seen[0])
 
 
-def _reframe(token: bytes, edit) -> bytes:
-    """A token with its JSON body edited and a valid checksum (the format is documented in
-    src/download/resume_token.rs: magic, version, body length, body, SHA-256): a forgery."""
+def _reframe(token: bytes, edit, key=None, version=None) -> bytes:
+    """A token with its JSON body edited and sealed again (the format is documented in
+    src/download/resume_token.rs: magic, version, body length, body, HMAC-SHA256 under the
+    resume token key): with `key` (HMAC-SHA256, the current seal) or, without one, a plain
+    SHA-256 (the earlier release's seal, which anyone can compute)."""
     import hashlib
+    import hmac
     import json
 
     n = int.from_bytes(token[20:24], "little")
     body = json.loads(token[24:24 + n])
     edit(body)
     raw = json.dumps(body, separators=(",", ":")).encode()
-    head = token[:20] + len(raw).to_bytes(4, "little") + raw
-    return head + hashlib.sha256(head).digest()
+    v = token[16:20] if version is None else version.to_bytes(4, "little")
+    head = token[:16] + v + len(raw).to_bytes(4, "little") + raw
+    if key is None:
+        return head + hashlib.sha256(head).digest()
+    return head + hmac.new(key, head, hashlib.sha256).digest()
 
 
-def test_forged_tokens_with_a_valid_checksum_are_refused(slow, v4, big, tmp_path) -> None:
+def _user_key() -> bytes:
+    """The per-user resume token key the first pause made (in conftest's scratch
+    XDG_CONFIG_HOME)."""
+    from conftest import CONFIG_HOME
+
+    path = os.path.join(CONFIG_HOME, "oss-ffi", "resume-token.key")
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def test_forged_tokens_are_refused_and_nothing_is_written(slow, v4, big, tmp_path) -> None:
     dest = tmp_path / "big.bin"
     token = _pause_half_way(slow, dest)
-    assert _reframe(token, lambda b: None) == token  # the framing is understood
+    key = _user_key()
+    assert _reframe(token, lambda b: None, key) == token  # the framing is understood
     victim = tmp_path / "victim"
     victim.write_bytes(b"precious")
     decoy = tmp_path / "decoy.temp"
@@ -496,17 +514,65 @@ def test_forged_tokens_with_a_valid_checksum_are_refused(slow, v4, big, tmp_path
     def other_key(b):
         b["key"] = "async/other"
 
-    for edit in (bad_crc, other_dest, other_dest_everywhere, other_temp, more_parts, other_key):
-        forged = _reframe(token, edit)
-        with pytest.raises(oss_ffi.OssError) as ei:
-            asyncio.run(v4.resume_async(forged))
-        assert isinstance(ei.value, oss_ffi.InvalidArgumentError), (edit.__name__, ei.value)
-        assert "refused" in ei.value.message, (edit.__name__, ei.value)
-        assert victim.read_bytes() == b"precious", edit.__name__
-        assert not dest.exists(), edit.__name__
+    def no_record_other_dest(b):
+        b["record"] = None
+        b["file_path"] = str(victim)
+
+    edits = (bad_crc, other_dest, other_dest_everywhere, other_temp, more_parts, other_key,
+             no_record_other_dest)
+    # Sealed under this user's key: authentic but lying, refused by the record's judgment (a
+    # record-less request to the victim, which a token under the right key can be, is what a
+    # key holder may ask anyway; only the checks after it stand between the others and a file).
+    # Re-sealed with a plain SHA-256, in the current format and in the earlier release's, or
+    # under another key: refused by the MAC check at the start.
+    seals = [("user key", key, None, edits[:-1]), ("unkeyed", None, None, edits),
+             ("format 1", None, 1, edits), ("another key", b"\x55" * 32, None, edits),
+             ("another user's key", bytes(b ^ 0xFF for b in key), None, edits)]
+    for name, k, version, which in seals:
+        for edit in which:
+            forged = _reframe(token, edit, k, version)
+            if k is not key:
+                with pytest.raises(oss_ffi.InvalidArgumentError) as ei:
+                    v4.start_resume(forged)  # refused at the start, before any request
+                msg = ei.value.message
+                assert ("earlier release" if version == 1 else "MAC does not verify") in msg, \
+                    (name, edit.__name__, msg)
+            with pytest.raises(oss_ffi.OssError) as ei:
+                asyncio.run(v4.resume_async(forged))
+            assert isinstance(ei.value, oss_ffi.InvalidArgumentError), (name, edit.__name__, ei.value)
+            assert "refused" in ei.value.message, (name, edit.__name__, ei.value)
+            assert victim.read_bytes() == b"precious", (name, edit.__name__)
+            assert not dest.exists(), (name, edit.__name__)
+    for cut in (1, 32, len(token) - 24):
+        with pytest.raises(oss_ffi.InvalidArgumentError):
+            v4.start_resume(token[:-cut])
     assert decoy.read_bytes() == b"\0" * SIZE
     # nothing was written: the genuine token still continues the download
     assert v4.resume(token).content_length == SIZE and dest.read_bytes() == big
+
+
+def test_a_configured_resume_token_key_seals_and_checks_tokens(emu, big, tmp_path) -> None:
+    dest = tmp_path / "big.bin"
+    k1, k2 = b"\x01" * 32, b"\x02" * 16
+    with oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION,
+                        recv_rate_limit_kbps=4096, resume_token_key=k1) as slow1:
+        token = _pause_half_way(slow1, dest)
+    assert _reframe(token, lambda b: None, k1) == token  # sealed with the configured key
+    for other in ({"resume_token_key": k2}, {}):  # another key, and the per-user key file
+        with oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, **other) as c:
+            with pytest.raises(oss_ffi.InvalidArgumentError) as ei:
+                c.start_resume(token)
+            assert "MAC does not verify" in ei.value.message
+    assert not dest.exists()
+    for bad in (b"short", b"x" * 1025):
+        with pytest.raises(oss_ffi.InvalidArgumentError):
+            oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, resume_token_key=bad)
+    with pytest.raises(TypeError):
+        oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION,
+                       resume_token_key="a str of 16 chars")
+    with oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION,
+                        resume_token_key=bytearray(k1)) as c1:
+        assert c1.resume(token).content_length == SIZE and dest.read_bytes() == big
 
 
 def test_wait_for_timeout_cancels_the_transfer(slow, big, tmp_path) -> None:

@@ -98,6 +98,22 @@ def test_ranged_download(client, emu, tmp_path, rng) -> None:
     assert meta.content_length == len(data)  # the whole object's size
 
 
+def test_verified_says_whether_the_whole_object_crc64_was_checked(client, emu, tmp_path) -> None:
+    data = emu.put("verified/obj.bin", data_of(300_000, 12))
+    meta = client.resumable_download("py-bucket", "verified/obj.bin", tmp_path / "a", part_size=102400)
+    assert meta.verified and meta.crc64 == _crc(data)
+    assert client.get_object_to_file("py-bucket", "verified/obj.bin", tmp_path / "b").verified
+    assert client.get_object_with_meta("py-bucket", "verified/obj.bin")[1].verified
+    # a range has no CRC64 of its own; a HEAD downloads nothing
+    assert not client.resumable_download("py-bucket", "verified/obj.bin", tmp_path / "c",
+                                          range=(10, 99)).verified
+    assert not client.head_object("py-bucket", "verified/obj.bin").verified
+    with oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, crc64=False) as c:
+        meta = c.resumable_download("py-bucket", "verified/obj.bin", tmp_path / "d")
+        assert not meta.verified and meta.crc64 == _crc(data)  # the header came, unchecked
+    assert (tmp_path / "d").read_bytes() == data
+
+
 def test_head_and_meta(client, emu) -> None:
     data = emu.put("meta/obj.txt", b"hello metadata")
     head = client.head_object("py-bucket", "meta/obj.txt")

@@ -566,7 +566,9 @@ private:
             detail::MetaHandle meta(metaRaw);
             std::shared_ptr<std::iostream> f = std::make_shared<std::fstream>(
                 file.c_str(), std::ios_base::in | std::ios_base::out | std::ios_base::binary);
-            return GetObjectOutcome(GetObjectResult("", "", f, detail::toHeaders(meta.get())));
+            GetObjectResult result("", "", f, detail::toHeaders(meta.get()));
+            result.Metadata().setVerified(oss_object_meta_verified(meta.get()));
+            return GetObjectOutcome(result);
         }
         if (!content) {
             return GetObjectOutcome(detail::validateError("the response stream is null"));
@@ -577,7 +579,9 @@ private:
         }
         detail::MetaHandle meta(metaRaw);
         content->flush();
-        return GetObjectOutcome(GetObjectResult("", "", content, detail::toHeaders(meta.get())));
+        GetObjectResult result("", "", content, detail::toHeaders(meta.get()));
+        result.Metadata().setVerified(oss_object_meta_verified(meta.get()));
+        return GetObjectOutcome(result);
     }
 
     GetObjectOutcome getToStream(const GetObjectRequest &request, const std::shared_ptr<std::iostream> &content) const
@@ -603,7 +607,9 @@ private:
         if (sink.computeCrc) {
             headers["x-oss-hash-crc64ecma-by-client"] = std::to_string(static_cast<unsigned long long>(sink.crc));
         }
-        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), content, headers));
+        GetObjectResult result(request.Bucket(), request.Key(), content, headers);
+        result.Metadata().setVerified(oss_object_meta_verified(meta.get()));
+        return GetObjectOutcome(result);
     }
 
     GetObjectOutcome getToFile(const GetObjectRequest &request, const std::string &path) const
@@ -632,7 +638,9 @@ private:
             file->seekg(0);
             headers["x-oss-hash-crc64ecma-by-client"] = std::to_string(static_cast<unsigned long long>(crc));
         }
-        return GetObjectOutcome(GetObjectResult(request.Bucket(), request.Key(), file, headers));
+        GetObjectResult result(request.Bucket(), request.Key(), file, headers);
+        result.Metadata().setVerified(oss_object_meta_verified(meta.get()));
+        return GetObjectOutcome(result);
     }
 
     detail::SharedClient client_;

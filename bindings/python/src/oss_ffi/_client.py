@@ -441,6 +441,11 @@ class ObjectMeta:
     verbatim with its quotes; ``crc64`` is None when the server sent no
     ``x-oss-hash-crc64ecma``; ``user_meta`` maps ``x-oss-meta-*`` names (without the prefix,
     lower-case) to values; ``headers`` holds every response header (lower-case names).
+    ``verified`` is True only when the call checked every byte it delivered against the
+    server's whole-object CRC64 (a whole-object download or GetObject with ``crc64`` on and the
+    header present); False for HEAD / GetObjectMeta, ranges, ``crc64=False`` and servers that
+    send no CRC64 (proxies, gateways, other S3-like servers): such bytes were pinned to one ETag
+    and length-checked, not verified end to end.
     """
 
     content_length: int
@@ -453,6 +458,7 @@ class ObjectMeta:
     object_type: str
     user_meta: Dict[str, str] = field(default_factory=dict)
     headers: Dict[str, str] = field(default_factory=dict)
+    verified: bool = False
 
     @classmethod
     def _take(cls, lib: Library, ptr: Optional[int]) -> "ObjectMeta":
@@ -483,6 +489,7 @@ class ObjectMeta:
             object_type=s(lib.oss_object_meta_object_type(ptr)),
             user_meta=pairs(lib.oss_object_meta_user_meta_count, lib.oss_object_meta_user_meta_at),
             headers=pairs(lib.oss_object_meta_header_count, lib.oss_object_meta_header_at),
+            verified=bool(lib.oss_object_meta_verified(ptr)),
         )
 
 
@@ -1100,6 +1107,7 @@ _CONFIG_KEYS = (
     "date_skew_adjustment",
     "recv_rate_limit_kbps",
     "memory_budget",
+    "resume_token_key",
 )
 
 
@@ -1137,6 +1145,12 @@ def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
     ):
         if c.get(key) is not None:
             check(lib, fn(cfg, _bool(c[key], key)))
+    if c.get("resume_token_key") is not None:
+        k = c["resume_token_key"]
+        if isinstance(k, str) or not isinstance(k, (bytes, bytearray, memoryview)):
+            raise TypeError("resume_token_key must be bytes (16 to 1024), not %s" % type(k).__name__)
+        k = bytes(k)
+        check(lib, lib.oss_config_set_resume_token_key(cfg, k, len(k)))
     if c.get("ca_file") is not None:
         check(lib, lib.oss_config_set_ca_file(cfg, _path(c["ca_file"], "ca_file")))
     if c.get("ca_path") is not None:
@@ -1182,7 +1196,10 @@ class Client:
             ``retries``, ``retry_base_delay_ms``, ``verify_tls``, ``ca_file``, ``ca_path``,
             ``path_style``, ``cname``, ``crc64``, ``date_skew_adjustment``,
             ``recv_rate_limit_kbps``, ``memory_budget`` (bytes, the memory of all the
-            client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``.
+            client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``,
+            ``resume_token_key`` (bytes, 16 to 1024: the key that seals and checks resume
+            tokens; default: the per-user key file ``~/.config/oss-ffi/resume-token.key``, see
+            the README's "Resume tokens are authenticated").
 
     Making a client initialises the SDK if needed. Use it as a context manager (or call
     :meth:`close`) to release it deterministically; the garbage collector is the fallback.

@@ -85,6 +85,7 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_config_set_user_agent": (_err_p, [c_void_p, c_char_p]),
     "oss_config_set_max_connections": (_err_p, [c_void_p, c_uint32]),
     "oss_config_set_memory_budget": (_err_p, [c_void_p, c_uint64]),
+    "oss_config_set_resume_token_key": (_err_p, [c_void_p, c_char_p, c_size_t]),
     "oss_config_set_connect_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_request_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_call_timeout_ms": (_err_p, [c_void_p, c_uint64]),
@@ -156,6 +157,7 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_object_meta_content_type": (c_char_p, [c_void_p]),
     "oss_object_meta_object_type": (c_char_p, [c_void_p]),
     "oss_object_meta_crc64": (c_bool, [c_void_p, POINTER(c_uint64)]),
+    "oss_object_meta_verified": (c_bool, [c_void_p]),
     "oss_object_meta_user_meta_count": (c_size_t, [c_void_p]),
     "oss_object_meta_user_meta_at": (
         c_bool,

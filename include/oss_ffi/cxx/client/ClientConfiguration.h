@@ -97,6 +97,11 @@ public:
      * default 64 MiB): a part waits for room in it rather than allocate, whatever the thread
      * counts (oss_config_set_memory_budget). */
     uint64_t memoryBudget;
+    /* Extension: the key that seals and checks resume tokens (HMAC-SHA256; 16 to 1024 bytes,
+     * oss_config_set_resume_token_key). Empty (the default): the per-user key file
+     * ~/.config/oss-ffi/resume-token.key, made 0600 on first use. Tokens are made and used by
+     * the C and Python asynchronous APIs; the official API has none. */
+    std::string resumeTokenKey;
 
 private:
     static std::string defaultUserAgent()

@@ -215,7 +215,9 @@ inline ObjectMetaData toMetaData(const oss_object_meta_t *meta)
     if (headers.find("x-oss-hash-crc64ecma") == headers.end() && oss_object_meta_crc64(meta, &crc)) {
         headers["x-oss-hash-crc64ecma"] = std::to_string(static_cast<unsigned long long>(crc));
     }
-    return ObjectMetaData(headers);
+    ObjectMetaData md(headers);
+    md.setVerified(oss_object_meta_verified(meta));
+    return md;
 }
 
 inline HeaderCollection toHeaders(const oss_object_meta_t *meta) { return toMetaData(meta).toHeaderCollection(); }

@@ -123,6 +123,13 @@ inline bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssErr
         detail::failed(oss_config_set_memory_budget(cfg, conf.memoryBudget), error)) {
         return false;
     }
+    if (!conf.resumeTokenKey.empty() &&
+        detail::failed(oss_config_set_resume_token_key(cfg,
+                                                       reinterpret_cast<const uint8_t *>(conf.resumeTokenKey.data()),
+                                                       conf.resumeTokenKey.size()),
+                       error)) {
+        return false;
+    }
     /* Rate() is asked again while downloading, as in the official SDK. */
     if (conf.recvRateLimiter &&
         detail::failed(oss_config_set_recv_rate_limit_cb(cfg, detail::rateTrampoline,

@@ -61,6 +61,13 @@ public:
         return it == metaData_.end() ? 0ULL : static_cast<uint64_t>(std::strtoull(it->second.c_str(), nullptr, 10));
     }
 
+    /* Extension: whether the call that returned this metadata verified every byte it delivered
+     * against the server's whole-object CRC64 (oss_object_meta_verified). False for HeadObject /
+     * GetObjectMeta, ranges, enableCrc64 off, and servers that send no x-oss-hash-crc64ecma: the
+     * bytes were then pinned to one ETag and length-checked, but not verified end to end. */
+    bool Verified() const { return verified_; }
+    void setVerified(bool value) { verified_ = value; }
+
     void setExpirationTime(const std::string &value) { metaData_["Expires"] = value; }
     void setContentLength(int64_t value) { metaData_["Content-Length"] = std::to_string(value); }
     void setContentType(const std::string &value) { metaData_["Content-Type"] = value; }
@@ -121,6 +128,7 @@ private:
 
     MetaData userMetaData_;
     MetaData metaData_;
+    bool verified_ = false;
 };
 
 OSS_FFI_CXX_NS_END
