@@ -73,7 +73,7 @@ if [ ! -x "$venv/bin/python3" ]; then
 fi
 export PATH="$venv/bin:$PATH"
 export PYTHON="$venv/bin/python3"
-if ! python3 -c 'import alibabacloud_oss_v2, pytest' >/dev/null 2>&1; then
+if ! python3 -c 'import alibabacloud_oss_v2, oss2, pytest' >/dev/null 2>&1; then
   step "installing Python test requirements"
   python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 fi
