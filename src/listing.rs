@@ -302,15 +302,17 @@ impl Listing {
                         })
                         .map_err(|e| e.with_request_id(request_id).with_host(host));
                 }
-                Ok(Err(size)) => return Err(Error::server(
-                    "ListingTooLarge",
-                    format!(
+                Ok(Err(size)) => {
+                    return Err(Error::server(
+                        "ListingTooLarge",
+                        format!(
                         "a page of listing {}/{} is {size} bytes or more; at most {} are accepted",
                         self.req.bucket, self.req.prefix, self.req.max_page_bytes
                     ),
-                )
-                .with_request_id(request_id)
-                .with_host(host)),
+                    )
+                    .with_request_id(request_id)
+                    .with_host(host))
+                }
                 Err(e) if e.is_retryable() && attempt < cfg.max_retries => {
                     attempt += 1;
                     let delay = cfg.retry_delay(attempt);
