@@ -532,3 +532,72 @@ async fn every_listed_key_reads_its_own_object_or_is_refused_before_sending() {
         }
     }
 }
+
+/// The listing a model computes: keys under `prefix`, grouped at the first `delimiter`.
+fn model(keys: &[String], prefix: &str, delimiter: &str) -> (Vec<String>, Vec<String>) {
+    let (mut plain, mut groups) = (Vec::new(), Vec::new());
+    for k in keys.iter().filter(|k| k.starts_with(prefix)) {
+        let rest = &k[prefix.len()..];
+        match rest.find(delimiter).filter(|_| !delimiter.is_empty()) {
+            Some(i) => groups.push(format!("{prefix}{}", &rest[..i + delimiter.len()])),
+            None => plain.push(k.clone()),
+        }
+    }
+    groups.sort();
+    groups.dedup();
+    (plain, groups)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pseudo_random_keys_list_like_the_model_for_any_page_size_and_delimiter() {
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp);
+    let alphabet = ['a', 'b', '/', '.', '%', ' ', 'é', '+'];
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut keys = Vec::new();
+    while keys.len() < 80 {
+        let mut k = String::new();
+        for _ in 0..1 + (state % 6) {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            k.push(alphabet[(state >> 33) as usize % alphabet.len()]);
+        }
+        if oss_ffi::endpoint::validate_key(&k).is_ok() && !k.starts_with('/') && !keys.contains(&k)
+        {
+            keys.push(k);
+        }
+    }
+    keys.sort();
+    for k in &keys {
+        emu.put_object(BUCKET, k, b"m").unwrap();
+    }
+    let c = client_at(&emu.endpoint(), true);
+    for (prefix, delimiter) in [
+        ("", ""),
+        ("", "/"),
+        ("a", "/"),
+        ("", "b/"),
+        ("b", "a"),
+        ("é", ""),
+    ] {
+        for max_keys in [1, 2, 7, 1000] {
+            let req = ListRequest {
+                prefix: prefix.into(),
+                delimiter: delimiter.into(),
+                ..request(max_keys)
+            };
+            let (entries, prefixes) = Listing::new(&c, req)
+                .unwrap()
+                .collect_all(&Cancel::new())
+                .await
+                .unwrap();
+            let got: Vec<String> = entries.into_iter().map(|e| e.key).collect();
+            assert_eq!(
+                (got, prefixes),
+                model(&keys, prefix, delimiter),
+                "prefix={prefix:?} delimiter={delimiter:?} max_keys={max_keys}"
+            );
+        }
+    }
+}
