@@ -614,6 +614,13 @@ mod tests {
 <StorageClass>Standard</StorageClass></Contents>
 <CommonPrefixes><Prefix>p/d%2F</Prefix></CommonPrefixes></ListBucketResult>"#;
 
+    /// Compile-time: a listing can be driven from a spawned task (the batch will).
+    #[allow(dead_code)]
+    fn listing_futures_are_send(mut l: Listing, c: Cancel) {
+        fn send<T: Send>(_: T) {}
+        send(async move { l.next_page(&c).await });
+    }
+
     #[test]
     fn a_page_is_decoded() {
         let p = parse_page(DOC.as_bytes(), "p/").unwrap();

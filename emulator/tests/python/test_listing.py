@@ -6,6 +6,7 @@ disk (`../x`, `a//b`, `dir/`, control characters, `%`, `+`, spaces, unicode, 102
 The SDKs ask for `encoding-type=url` and decode the answer themselves, so what they get
 back must be the keys exactly as stored, in byte order, each once.
 """
+import shutil
 import urllib.parse
 
 import pytest
@@ -42,6 +43,7 @@ def lemu():
     e = Emu(args)
     yield e
     e.stop()
+    shutil.rmtree(e.root, ignore_errors=True)
 
 
 def v2_client(e, version):
