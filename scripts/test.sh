@@ -76,7 +76,7 @@ if [ ! -x "$venv/bin/python3" ]; then
 fi
 export PATH="$venv/bin:$PATH"
 export PYTHON="$venv/bin/python3"
-if ! python3 -c 'import alibabacloud_oss_v2, auditwheel, pytest, mypy' >/dev/null 2>&1; then
+if ! python3 -c 'import alibabacloud_oss_v2, auditwheel, oss2, pytest, mypy' >/dev/null 2>&1; then
   step "installing Python test requirements"
   python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 fi

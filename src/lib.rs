@@ -14,6 +14,8 @@
 //! - [`memory_budget`]: the memory a client's downloads share, reserved per part in flight.
 //! - [`object`]: object reads above the transport: HeadObject, GetObjectMeta, ranged GET (the
 //!   request and its checked answer), GetObject to a file.
+//! - [`listing`]: ListObjectsV2 pages (always `encoding-type=url`, decoded), continuation
+//!   tokens, and the loop, size and key guards; used by listings of the batch and the reader.
 //! - `presign`: presigned GET URLs (V1 and V4), made locally.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
 //! - [`date`]: the protocol's date formats and the civil-date arithmetic under them.
@@ -40,6 +42,7 @@ pub mod endpoint;
 pub mod error;
 #[allow(unsafe_code)] // the C ABI: raw pointers, exported symbols; each block has a SAFETY line
 pub mod ffi;
+pub mod listing;
 pub mod log;
 pub mod memory_budget;
 pub mod object;

@@ -62,6 +62,26 @@ pub enum FaultAction {
     /// `after: N` for "change after N requests"; `count` defaults to unlimited, so set
     /// `count: 1` for a single change.
     Mutate,
+    /// Listings only: the page says `IsTruncated` true but carries no `NextContinuationToken`
+    /// (`NextMarker` for ListObjects).
+    ListTruncatedNoToken,
+    /// Listings only: store `key` (a few bytes) just before this page is answered. With
+    /// `after: N, count: 1`: the listing changes after page N.
+    ListInsert { key: String },
+    /// Listings only: delete `key` just before this page is answered.
+    ListDelete { key: String },
+}
+
+impl FaultAction {
+    /// Faults that only make sense on a listing (they never fire on object requests, nor count).
+    pub fn listing_only(&self) -> bool {
+        matches!(
+            self,
+            FaultAction::ListTruncatedNoToken
+                | FaultAction::ListInsert { .. }
+                | FaultAction::ListDelete { .. }
+        )
+    }
 }
 
 fn default_status() -> u16 {
@@ -102,6 +122,10 @@ pub struct FaultRule {
     /// Fire at most this many times (unlimited when absent).
     #[serde(default)]
     pub count: Option<u64>,
+    /// Only listings (true) or only object requests (false). A listing's `prefix` filter
+    /// looks at its `prefix` parameter.
+    #[serde(default)]
+    pub listing: Option<bool>,
 }
 
 impl FaultRule {
@@ -115,7 +139,12 @@ impl FaultRule {
             probability: 1.0,
             after: 0,
             count: None,
+            listing: None,
         }
+    }
+    pub fn listing(mut self, l: bool) -> Self {
+        self.listing = Some(l);
+        self
     }
     pub fn method(mut self, m: &str) -> Self {
         self.method = Some(m.to_string());
@@ -158,29 +187,40 @@ impl FaultRule {
                 .split_once('=')
                 .ok_or_else(|| format!("bad fault spec part {part:?} (want key=value)"))?;
             let (k, v) = (k.trim(), v.trim());
-            let value = if k == "method" || k == "bucket" || k == "prefix" || k == "code" {
-                serde_json::Value::String(v.to_string())
-            } else if let Ok(n) = v.parse::<u64>() {
-                serde_json::Value::from(n)
-            } else if let Ok(n) = v.parse::<i64>() {
-                serde_json::Value::from(n)
-            } else if let Ok(f) = v.parse::<f64>() {
-                serde_json::Value::from(f)
-            } else if let Ok(b) = v.parse::<bool>() {
-                serde_json::Value::Bool(b)
-            } else {
-                serde_json::Value::String(v.to_string())
-            };
+            let value =
+                if k == "method" || k == "bucket" || k == "prefix" || k == "code" || k == "key" {
+                    serde_json::Value::String(v.to_string())
+                } else if let Ok(n) = v.parse::<u64>() {
+                    serde_json::Value::from(n)
+                } else if let Ok(n) = v.parse::<i64>() {
+                    serde_json::Value::from(n)
+                } else if let Ok(f) = v.parse::<f64>() {
+                    serde_json::Value::from(f)
+                } else if let Ok(b) = v.parse::<bool>() {
+                    serde_json::Value::Bool(b)
+                } else {
+                    serde_json::Value::String(v.to_string())
+                };
             map.insert(k.to_string(), value);
         }
         serde_json::from_value(serde_json::Value::Object(map))
             .map_err(|e| format!("bad fault spec {spec:?}: {e}"))
     }
 
-    pub fn matches(&self, method: &str, bucket: &str, key: &str, ranged: bool) -> bool {
-        self.method
-            .as_deref()
-            .map_or(true, |m| m.eq_ignore_ascii_case(method))
+    pub fn matches(
+        &self,
+        method: &str,
+        bucket: &str,
+        key: &str,
+        ranged: bool,
+        listing: bool,
+    ) -> bool {
+        (listing || !self.action.listing_only())
+            && self.listing.map_or(true, |l| l == listing)
+            && self
+                .method
+                .as_deref()
+                .map_or(true, |m| m.eq_ignore_ascii_case(method))
             && self.bucket.as_deref().map_or(true, |b| b == bucket)
             && self.prefix.as_deref().map_or(true, |p| key.starts_with(p))
             && self.ranged.map_or(true, |r| r == ranged)
@@ -230,6 +270,10 @@ pub struct FaultPlan {
     pub short_by: u64,
     pub long_by: u64,
     pub mutate: bool,
+    /// Listings: `IsTruncated` without a token.
+    pub truncated_no_token: bool,
+    /// Listings: keys to store (true) or delete (false) before answering.
+    pub list_changes: Vec<(String, bool)>,
     /// Human-readable names of the faults that fired, for the request log.
     pub names: Vec<String>,
 }
@@ -276,11 +320,27 @@ impl FaultState {
 
     /// Decides the faults for one request (updates the counters).
     pub fn plan(&mut self, method: &str, bucket: &str, key: &str, ranged: bool) -> FaultPlan {
+        self.plan_for(method, bucket, key, ranged, false)
+    }
+
+    /// The plan of a listing (`key` = its prefix).
+    pub fn plan_listing(&mut self, bucket: &str, prefix: &str) -> FaultPlan {
+        self.plan_for("GET", bucket, prefix, false, true)
+    }
+
+    fn plan_for(
+        &mut self,
+        method: &str,
+        bucket: &str,
+        key: &str,
+        ranged: bool,
+        listing: bool,
+    ) -> FaultPlan {
         use rand::Rng;
         let mut plan = FaultPlan::default();
         for i in 0..self.faults.rules.len() {
             let rule = &self.faults.rules[i];
-            if !rule.matches(method, bucket, key, ranged) {
+            if !rule.matches(method, bucket, key, ranged, listing) {
                 continue;
             }
             self.seen[i] += 1;
@@ -349,6 +409,18 @@ impl FaultState {
                 FaultAction::Mutate => {
                     plan.mutate = true;
                     plan.names.push("mutate".to_string());
+                }
+                FaultAction::ListTruncatedNoToken => {
+                    plan.truncated_no_token = true;
+                    plan.names.push("list_truncated_no_token".to_string());
+                }
+                FaultAction::ListInsert { key } => {
+                    plan.list_changes.push((key.clone(), true));
+                    plan.names.push("list_insert".to_string());
+                }
+                FaultAction::ListDelete { key } => {
+                    plan.list_changes.push((key.clone(), false));
+                    plan.names.push("list_delete".to_string());
                 }
             }
         }

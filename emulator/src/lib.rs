@@ -6,7 +6,7 @@
 //! See `emulator/README.md`.
 //!
 //! Modules, each one concept, imports pointing one way (down this list):
-//! `conn` (an accepted connection) -> `server` (the dispatch) -> `get`, `put`, `admin` (the
+//! `conn` (an accepted connection) -> `server` (the dispatch) -> `get`, `list`, `put`, `admin` (the
 //! answers) -> `pump` (a GET body read from the object's memory map, with faults, traffic limit
 //! and shaping) -> `state` (shared state, the per-request log context) -> `response` (answer
 //! bodies), `auth` (V1/V4 verification), `addressing`, `rules` (Range and conditions), `meta`
@@ -34,6 +34,7 @@ pub mod encoding;
 pub mod error;
 pub mod faults;
 mod get;
+pub mod list;
 pub mod meta;
 mod pump;
 mod put;

@@ -1,6 +1,10 @@
 //! Object storage on disk and the metadata sidecar store.
 //!
-//! Objects live at `ROOT/<bucket>/<key>`. Metadata (ETag, CRC64, content type, user
+//! Objects live at `ROOT/<bucket>/<key>` when the key is a safe relative path (no empty, `.`
+//! or `..` segment, no trailing `/`, no control character or backslash, segments of at most
+//! 255 bytes) and that path is free; every other key OSS allows (`../x`, `a//b`, `dir/`, a
+//! key whose parent is already an object, ...) lives at `ROOT/.oss-emulator-meta/raw/<bucket>/
+//! <sha256(key)>` with the key itself beside it in `<sha256(key)>.key`. Metadata (ETag, CRC64, content type, user
 //! meta, version id) lives in memory and in `ROOT/.oss-emulator-meta/objects/<bucket>/
 //! <sha256(key)>.json`, stamped with the file's (size, mtime, inode): when the file
 //! changes behind our back (or was placed by hand) the metadata is recomputed once,
@@ -83,21 +87,35 @@ pub fn valid_bucket_name(b: &str) -> bool {
         && bytes[bytes.len() - 1] != b'-'
 }
 
-/// Checks that a key maps to a file strictly inside its bucket directory.
+/// Checks a key against the OSS naming rule: 1 to 1023 bytes of UTF-8 (the type sees to
+/// that), no NUL, not starting with `/` or `\\`. Keys that are not safe as relative paths
+/// (`../x`, `a//b`, `dir/`, control characters) are valid: they are stored apart
+/// (see [`path_safe`]).
 pub fn validate_key(key: &str) -> Result<(), OssError> {
     let bad = key.is_empty()
         || key.len() > 1023
         || key.starts_with('/')
-        || key.contains('\0')
-        || key.contains('\\')
-        || key
-            .split('/')
-            .any(|seg| seg.is_empty() || seg == "." || seg == "..");
+        || key.starts_with('\\')
+        || key.contains('\0');
     if bad {
         Err(OssError::invalid_object_name(key))
     } else {
         Ok(())
     }
+}
+
+/// Whether `key` can be the file `ROOT/<bucket>/<key>`: a relative path of non-empty
+/// segments other than `.` and `..`, each at most 255 bytes, with no control character and
+/// no backslash. Other keys are stored under the metadata directory.
+pub fn path_safe(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with('/')
+        && !key
+            .chars()
+            .any(|c| c.is_control() || c == '\\' || c == '\0')
+        && key
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != ".." && seg.len() <= 255)
 }
 
 fn guess_content_type(key: &str) -> &'static str {
@@ -185,8 +203,83 @@ impl MetaStore {
         fs::create_dir_all(self.bucket_path(bucket))
     }
 
+    /// The file of the object (or the one a new object would get): the plain path when the
+    /// key is [`path_safe`] and not already stored apart, else the one under `raw/`.
     pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
-        self.root.join(bucket).join(key)
+        let raw = self.raw_path(bucket, key);
+        if !path_safe(key) || raw.exists() {
+            raw
+        } else {
+            self.root.join(bucket).join(key)
+        }
+    }
+
+    fn raw_dir(&self, bucket: &str) -> PathBuf {
+        self.meta_dir.join("raw").join(bucket)
+    }
+
+    fn raw_path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.raw_dir(bucket)
+            .join(hex_lower(&Sha256::digest(key.as_bytes())))
+    }
+
+    /// Every key of `bucket` starting with `prefix`, in byte order: the files under the bucket
+    /// directory whose relative path is a [`path_safe`] UTF-8 key (symbolic links are not
+    /// followed) and the keys stored apart. Blocking.
+    pub fn list_keys(&self, bucket: &str, prefix: &str) -> io::Result<Vec<String>> {
+        fn walk(dir: &Path, rel: &str, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+            let entries = match fs::read_dir(dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                let ft = entry.file_type()?;
+                let key = format!("{rel}{name}");
+                if ft.is_dir() {
+                    let sub = format!("{key}/");
+                    if prefix.starts_with(&sub) || sub.starts_with(prefix) {
+                        walk(&entry.path(), &sub, prefix, out)?;
+                    }
+                } else if ft.is_file() && key.starts_with(prefix) && path_safe(&key) {
+                    out.push(key);
+                }
+            }
+            Ok(())
+        }
+        let mut keys = Vec::new();
+        walk(&self.bucket_path(bucket), "", prefix, &mut keys)?;
+        let raw = self.raw_dir(bucket);
+        match fs::read_dir(&raw) {
+            Ok(entries) => {
+                for entry in entries {
+                    let entry = entry?;
+                    let Ok(name) = entry.file_name().into_string() else {
+                        continue;
+                    };
+                    let Some(hash) = name.strip_suffix(".key") else {
+                        continue;
+                    };
+                    if !raw.join(hash).is_file() {
+                        continue;
+                    }
+                    if let Ok(key) = fs::read_to_string(entry.path()) {
+                        if key.starts_with(prefix) {
+                            keys.push(key);
+                        }
+                    }
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e),
+        }
+        keys.sort_unstable();
+        keys.dedup();
+        Ok(keys)
     }
 
     fn sidecar_path(&self, bucket: &str, key: &str) -> PathBuf {
@@ -356,13 +449,36 @@ impl MetaStore {
         tmp_path: &Path,
         mut meta: ObjectMeta,
     ) -> io::Result<ObjectMeta> {
-        let dest = self.object_path(bucket, key);
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent)?;
-        }
         let lock = self.key_lock(bucket, key);
         let _g = lock.lock().unwrap();
-        fs::rename(tmp_path, &dest)?;
+        let raw = self.raw_path(bucket, key);
+        let mut dest = None;
+        if path_safe(key) && !raw.exists() {
+            // A key whose path is taken (a directory of other keys, or a parent that is an
+            // object) is stored apart, like the keys that are not paths at all.
+            let plain = self.root.join(bucket).join(key);
+            let placed = plain
+                .parent()
+                .map_or(Ok(()), fs::create_dir_all)
+                .and_then(|()| fs::rename(tmp_path, &plain));
+            if placed.is_ok() {
+                dest = Some(plain);
+            }
+        }
+        let dest = match dest {
+            Some(d) => d,
+            None => {
+                fs::create_dir_all(self.raw_dir(bucket))?;
+                let name = raw.with_extension("key");
+                if !name.is_file() {
+                    let tmp = raw.with_extension("key.tmp");
+                    fs::write(&tmp, key.as_bytes())?;
+                    fs::rename(&tmp, &name)?;
+                }
+                fs::rename(tmp_path, &raw)?;
+                raw
+            }
+        };
         let md = fs::metadata(&dest)?;
         meta.stamp = Stamp::of(&md);
         meta.last_modified = md
@@ -379,13 +495,22 @@ impl MetaStore {
     pub fn delete(&self, bucket: &str, key: &str) -> io::Result<bool> {
         let lock = self.key_lock(bucket, key);
         let _g = lock.lock().unwrap();
-        let path = self.object_path(bucket, key);
-        let existed = match fs::metadata(&path) {
-            Ok(m) if m.is_file() => {
-                fs::remove_file(&path)?;
-                true
+        let raw = self.raw_path(bucket, key);
+        let existed = if raw.is_file() {
+            fs::remove_file(&raw)?;
+            let _ = fs::remove_file(raw.with_extension("key"));
+            true
+        } else if path_safe(key) {
+            let path = self.root.join(bucket).join(key);
+            match fs::symlink_metadata(&path) {
+                Ok(m) if m.is_file() => {
+                    fs::remove_file(&path)?;
+                    true
+                }
+                _ => false,
             }
-            _ => false,
+        } else {
+            false
         };
         self.forget(bucket, key);
         Ok(existed)
@@ -467,7 +592,12 @@ mod tests {
         assert!(!valid_bucket_name(".oss-emulator-meta"));
         assert!(!valid_bucket_name("a_b"));
         assert!(validate_key("a/b c+ü.txt").is_ok());
-        for bad in ["", "/a", "a/../b", "..", "a/./b", "a//b", "a/", "a\0b"] {
+        for ok in ["a/../b", "..", "a/./b", "a//b", "a/", "a\u{1}b", "a\\b"] {
+            assert!(validate_key(ok).is_ok(), "{ok:?}");
+            assert!(!path_safe(ok), "{ok:?}");
+        }
+        assert!(path_safe("a/b c+ü.txt"));
+        for bad in ["", "/a", "\\a", "a\0b", &"k".repeat(1024)] {
             assert_eq!(
                 validate_key(bad).unwrap_err().code,
                 "InvalidObjectName",
@@ -509,5 +639,55 @@ mod tests {
         assert!(store.open("bkt", "hand/x").unwrap().is_none()); // under a file
         assert!(store.delete("bkt", "hand").unwrap());
         assert!(store.open("bkt", "hand").unwrap().is_none());
+    }
+
+    #[test]
+    fn keys_unsafe_as_paths_are_stored_listed_and_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MetaStore::new(dir.path()).unwrap();
+        store.create_bucket("bkt").unwrap();
+        let keys = [
+            "../x",
+            "a//b",
+            "dir/",
+            "a/./b",
+            "c\u{1}d",
+            "a",
+            "a/b",
+            "x\\y",
+            "..",
+            "plain.txt",
+        ];
+        for (i, k) in keys.iter().enumerate() {
+            store
+                .put("bkt", k, format!("v{i}").as_bytes(), None, vec![])
+                .unwrap();
+        }
+        // Nothing escaped the bucket directory or the metadata directory.
+        assert!(!dir.path().join("x").exists());
+        let mut want: Vec<String> = keys.iter().map(|k| k.to_string()).collect();
+        want.sort();
+        assert_eq!(store.list_keys("bkt", "").unwrap(), want);
+        assert_eq!(
+            store.list_keys("bkt", "a/").unwrap(),
+            vec!["a/./b", "a//b", "a/b"]
+        );
+        for (i, k) in keys.iter().enumerate() {
+            let (m, f) = store.open("bkt", k).unwrap().unwrap();
+            assert_eq!(m.size, format!("v{i}").len() as u64, "{k:?}");
+            let mut s = String::new();
+            (&f).read_to_string(&mut s).unwrap();
+            assert_eq!(s, format!("v{i}"), "{k:?}");
+        }
+        assert!(store.delete("bkt", "../x").unwrap());
+        assert!(store.delete("bkt", "a").unwrap());
+        assert!(store.open("bkt", "../x").unwrap().is_none());
+        assert!(!store
+            .list_keys("bkt", "")
+            .unwrap()
+            .contains(&"a".to_string()));
+        // A key stored apart stays there when written again.
+        store.put("bkt", "a", &b"again"[..], None, vec![]).unwrap();
+        assert_eq!(store.open("bkt", "a").unwrap().unwrap().0.size, 5);
     }
 }

@@ -15,7 +15,9 @@ use crate::addressing::resolve;
 use crate::admin::admin;
 use crate::auth::{authenticate, SignedRequest};
 use crate::error::OssError;
+use crate::faults::FaultPlan;
 use crate::get::get_object;
+use crate::list::{list_objects, ListParams};
 use crate::meta::{valid_bucket_name, validate_key};
 use crate::put::{delete_object, put_object};
 use crate::response::RespBody;
@@ -129,6 +131,22 @@ pub(crate) async fn handle(
         Err(e) => return Ok(ctx.error(e, is_head)),
     }
 
+    if addressed.key.is_none() && req.method() == Method::GET && is_listing(&query) {
+        let params = match ListParams::parse(&query) {
+            Ok(p) => p,
+            Err(e) => return Ok(ctx.error(e, false)),
+        };
+        let plan = shared
+            .faults
+            .lock()
+            .unwrap()
+            .plan_listing(&bucket, &params.prefix);
+        ctx.fault = plan.describe();
+        if let Some(answer) = front_faults(&ctx, &plan, &reset, false).await {
+            return answer;
+        }
+        return Ok(list_objects(ctx, bucket, params, plan, reset).await);
+    }
     let Some(key) = addressed.key.clone() else {
         return Ok(ctx.error(
             OssError::method_not_allowed(req.method().as_str())
@@ -148,16 +166,66 @@ pub(crate) async fn handle(
         ctx.range.is_some(),
     );
     ctx.fault = plan.describe();
+    if let Some(answer) = front_faults(&ctx, &plan, &reset, is_head).await {
+        return answer;
+    }
+
+    let method = req.method().clone();
+    let resp = match method {
+        Method::GET | Method::HEAD => get_object(ctx, req, bucket, key, plan, reset, conn).await,
+        Method::PUT => put_object(ctx, req, bucket, key).await,
+        Method::DELETE => delete_object(ctx, bucket, key).await,
+        m => ctx.error(OssError::method_not_allowed(m.as_str()), false),
+    };
+    Ok(resp)
+}
+
+/// Bucket sub-resources that are not a listing (not emulated: `MethodNotAllowed`).
+const BUCKET_SUBRESOURCES: &[&str] = &[
+    "acl",
+    "bucketInfo",
+    "cors",
+    "encryption",
+    "inventory",
+    "lifecycle",
+    "location",
+    "logging",
+    "policy",
+    "referer",
+    "stat",
+    "tagging",
+    "uploads",
+    "versioning",
+    "versions",
+    "website",
+    "worm",
+];
+
+/// Whether a bucket GET with this query is a listing (ListObjects or ListObjectsV2).
+fn is_listing(query: &str) -> bool {
+    !crate::auth::query_pairs(query)
+        .iter()
+        .any(|p| BUCKET_SUBRESOURCES.contains(&p.2.as_str()))
+}
+
+/// The faults that act before any answer (latency, a reset, a status): the answer they
+/// give, if any.
+async fn front_faults(
+    ctx: &Ctx,
+    plan: &FaultPlan,
+    reset: &AtomicBool,
+    is_head: bool,
+) -> Option<Result<Response<RespBody>, io::Error>> {
     if plan.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(plan.latency_ms)).await;
     }
     if plan.reset_before {
         reset.store(true, Ordering::SeqCst);
         ctx.finish(0, 0);
-        return Err(io::Error::new(
+        return Some(Err(io::Error::new(
             io::ErrorKind::ConnectionReset,
             "injected reset",
-        ));
+        )));
     }
     if let Some((status, code)) = &plan.status {
         let code = code.clone().unwrap_or_else(|| {
@@ -169,15 +237,7 @@ pub(crate) async fn handle(
                 "InjectedFault".to_string()
             }
         });
-        return Ok(ctx.error(OssError::internal(*status, &code), is_head));
+        return Some(Ok(ctx.error(OssError::internal(*status, &code), is_head)));
     }
-
-    let method = req.method().clone();
-    let resp = match method {
-        Method::GET | Method::HEAD => get_object(ctx, req, bucket, key, plan, reset, conn).await,
-        Method::PUT => put_object(ctx, req, bucket, key).await,
-        Method::DELETE => delete_object(ctx, bucket, key).await,
-        m => ctx.error(OssError::method_not_allowed(m.as_str()), false),
-    };
-    Ok(resp)
+    None
 }

@@ -242,7 +242,7 @@ fn get_head_range_and_headers() {
 
 #[test]
 fn addressing_and_bad_keys() {
-    let (_d, emu) = open_emu();
+    let (d, emu) = open_emu();
     emu.put_object("vbkt", "k/ü.txt", b"hi").unwrap();
     // virtual-hosted
     let r = request(
@@ -263,12 +263,36 @@ fn addressing_and_bad_keys() {
         b"",
     );
     assert_eq!(r.status, 200);
-    // path traversal
+    // Path traversal: `../etc/passwd` is a valid OSS key, looked up in the bucket only.
     let r = get(&emu, "/vbkt/../etc/passwd", &[]);
-    assert_eq!(r.status, 400);
-    assert!(String::from_utf8_lossy(&r.body).contains("InvalidObjectName"));
+    assert_eq!(r.status, 404);
+    assert!(String::from_utf8_lossy(&r.body).contains("NoSuchKey"));
     let r = get(&emu, "/vbkt/a/%2E%2E/%2E%2E/x", &[]);
-    assert_eq!(r.status, 400);
+    assert_eq!(r.status, 404);
+    // Keys unsafe as paths are stored apart and served back; nothing lands outside the bucket.
+    for (path, key) in [
+        ("/vbkt/%2E%2E/%2E%2E/escaped", "../../escaped"),
+        ("/vbkt/a//b", "a//b"),
+        ("/vbkt/dir/", "dir/"),
+        ("/vbkt/c%01d", "c\u{1}d"),
+    ] {
+        let r = request(&emu, "PUT", None, path, &[], key.as_bytes());
+        assert_eq!(r.status, 200, "{key:?}");
+        let r = get(&emu, path, &[]);
+        assert_eq!(
+            (r.status, r.body.as_slice()),
+            (200, key.as_bytes()),
+            "{key:?}"
+        );
+    }
+    assert!(!d.path().join("escaped").exists());
+    assert!(!d.path().parent().unwrap().join("escaped").exists());
+    // OSS refuses a key starting with `/` or `\`.
+    for path in ["/vbkt//abs", "/vbkt/%5Cx"] {
+        let r = request(&emu, "PUT", None, path, &[], b"x");
+        assert_eq!(r.status, 400, "{path}");
+        assert!(String::from_utf8_lossy(&r.body).contains("InvalidObjectName"));
+    }
     let r = get(&emu, "/nobucket/x", &[]);
     assert!(String::from_utf8_lossy(&r.body).contains("NoSuchBucket"));
     let r = get(&emu, "/.oss-emulator-meta/x", &[]);
@@ -658,4 +682,103 @@ fn start_inside_a_tokio_runtime_and_shutdown() {
         emu.shutdown();
         assert!(TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err());
     });
+}
+
+fn body_text(r: &Resp) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+#[test]
+fn listing_pages_encoding_and_listing_faults() {
+    use oss_emulator::{FaultAction, FaultRule, Faults};
+    let (_d, emu) = open_emu();
+    for k in ["a", "b c", "d/1", "d/2", "e\u{1}"] {
+        emu.put_object("lst", k, b"xy").unwrap();
+    }
+    let r = get(&emu, "/lst/?list-type=2&max-keys=2&encoding-type=url", &[]);
+    assert_eq!(r.status, 200, "{}", body_text(&r));
+    let x = body_text(&r);
+    assert!(x.contains("<Key>a</Key><LastModified>"), "{x}");
+    assert!(x.contains("<Key>b%20c</Key>"), "{x}");
+    assert!(x.contains("<IsTruncated>true</IsTruncated>"), "{x}");
+    assert!(x.contains("<KeyCount>2</KeyCount>"), "{x}");
+    assert!(x.contains("<Size>2</Size>") && x.contains("<StorageClass>Standard</StorageClass>"));
+    let token = x
+        .split("<NextContinuationToken>")
+        .nth(1)
+        .and_then(|t| t.split('<').next())
+        .unwrap()
+        .to_string();
+    let r = get(
+        &emu,
+        &format!("/lst/?list-type=2&delimiter=%2F&encoding-type=url&continuation-token={token}"),
+        &[],
+    );
+    let x = body_text(&r);
+    assert!(
+        x.contains("<CommonPrefixes><Prefix>d/</Prefix></CommonPrefixes>"),
+        "{x}"
+    );
+    assert!(x.contains("<Key>e%01</Key>"), "{x}");
+    assert!(x.contains("<IsTruncated>false</IsTruncated>"), "{x}");
+    // v1
+    let r = get(&emu, "/lst/?max-keys=1&marker=a", &[]);
+    let x = body_text(&r);
+    assert!(
+        x.contains("<Key>b c</Key>") && x.contains("<NextMarker>b c</NextMarker>"),
+        "{x}"
+    );
+    assert!(x.contains("<Owner><ID>"), "{x}");
+    // Errors.
+    let r = get(&emu, "/lst/?list-type=2&max-keys=1001", &[]);
+    assert_eq!(r.status, 400);
+    assert!(body_text(&r).contains("InvalidArgument"));
+    let r = get(&emu, "/nobkt/?list-type=2", &[]);
+    assert_eq!(r.status, 404);
+    assert!(body_text(&r).contains("NoSuchBucket"));
+    // Truncated with no token.
+    emu.set_faults(Faults::default().with(FaultRule::new(FaultAction::ListTruncatedNoToken)));
+    let x = body_text(&get(&emu, "/lst/?list-type=2", &[]));
+    assert!(x.contains("<IsTruncated>true</IsTruncated>") && !x.contains("NextContinuationToken"));
+    // The listing changes after page 1: `c` appears on page 2.
+    emu.set_faults(
+        Faults::default().with(
+            FaultRule::new(FaultAction::ListInsert { key: "c".into() })
+                .after(1)
+                .count(1),
+        ),
+    );
+    let x1 = body_text(&get(&emu, "/lst/?list-type=2&max-keys=2", &[]));
+    assert!(!x1.contains("<Key>c</Key>"));
+    let x2 = body_text(&get(
+        &emu,
+        "/lst/?list-type=2&max-keys=2&start-after=b%20c",
+        &[],
+    ));
+    assert!(
+        x2.starts_with("<?xml") && x2.contains("<Key>c</Key>"),
+        "{x2}"
+    );
+    // Faults that were for objects also hit listings (`listing: None`), unless told apart.
+    emu.set_faults(Faults::fail_next_gets(1, 503));
+    assert_eq!(get(&emu, "/lst/?list-type=2", &[]).status, 503);
+    emu.set_faults(
+        Faults::default().with(
+            FaultRule::new(FaultAction::Status {
+                status: 503,
+                code: None,
+            })
+            .listing(false),
+        ),
+    );
+    assert_eq!(get(&emu, "/lst/?list-type=2", &[]).status, 200);
+    assert_eq!(get(&emu, "/lst/a", &[]).status, 503);
+    // A cut listing.
+    emu.set_faults(
+        Faults::default().with(FaultRule::new(FaultAction::Cut { bytes: Some(50) }).listing(true)),
+    );
+    let r = get(&emu, "/lst/?list-type=2", &[]);
+    assert_eq!(r.status, 200);
+    assert!(r.truncated);
+    assert_eq!(r.body.len(), 50);
 }

@@ -94,3 +94,61 @@ impl Body {
         }
     }
 }
+
+/// The whole body of answer `r`, read under the client's idle timeout and cancellation, when it
+/// holds at most `cap` bytes: a larger Content-Length is refused before any byte is read, and a
+/// body without one is read only up to `cap + 1` bytes (`Ok(Err(size))`: too large, `size` is
+/// the Content-Length or a lower bound). A body that ends early is a retryable transport error.
+pub(crate) async fn read_capped(
+    client: &Transport,
+    r: Response,
+    cap: u64,
+    cancel: &Cancel,
+) -> Result<std::result::Result<Bytes, u64>> {
+    let declared = r.resp.content_length();
+    if let Some(n) = declared.filter(|n| *n > cap) {
+        return Ok(Err(n));
+    }
+    let timeout = client.config().request_timeout;
+    let cancel = cancel.clone().with(client.requests_token());
+    let host = r.host.clone();
+    let mut resp = r.resp;
+    let mut out = bytes::BytesMut::new();
+    loop {
+        let next = cancel
+            .run(async {
+                match tokio::time::timeout(timeout, resp.chunk()).await {
+                    Err(_) => Err(Error::client(
+                        ErrorKind::Timeout,
+                        curl::OPERATION_TIMEDOUT,
+                        format!("no data from {host} for {} ms", timeout.as_millis()),
+                    )
+                    .with_host(host.as_str())),
+                    Ok(Err(e)) => Err(map_reqwest_error(&e, &host)),
+                    Ok(Ok(c)) => Ok(c),
+                }
+            })
+            .await?;
+        match next {
+            None => break,
+            Some(c) => {
+                if out.len() as u64 + c.len() as u64 > cap {
+                    return Ok(Err(out.len() as u64 + c.len() as u64));
+                }
+                out.extend_from_slice(&c);
+            }
+        }
+    }
+    if let Some(n) = declared.filter(|n| *n != out.len() as u64) {
+        return Err(Error::client(
+            ErrorKind::Transport,
+            curl::PARTIAL_FILE,
+            format!(
+                "the connection to {host} closed with {} bytes of the body missing",
+                n.saturating_sub(out.len() as u64)
+            ),
+        )
+        .with_host(host));
+    }
+    Ok(Ok(out.freeze()))
+}

@@ -21,7 +21,7 @@ mod http_client;
 mod request;
 pub mod shared;
 
-pub(crate) use body::Body;
+pub(crate) use body::{read_capped, Body};
 use error_response::{read_error, server_time};
 use failure::map_reqwest_error;
 pub(crate) use http_client::build_http_client;
