@@ -102,3 +102,11 @@ __all__ = [
     "shutdown",
     "version",
 ]
+
+# Every public class prints (repr, tracebacks, pickles) as oss_ffi.<Name>, whichever file of the
+# package defines it: the files are the package's layout, not its API.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

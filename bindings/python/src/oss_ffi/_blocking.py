@@ -1,4 +1,11 @@
-"""Running a blocking C call so that Ctrl-C and ``cancel_event`` still work."""
+"""Running a blocking C call so that Ctrl-C and ``cancel_event`` still work.
+
+Every blocking C call that the main thread makes runs on a short-lived worker thread while the
+main thread waits in a loop with a short timeout. So SIGINT is still delivered to the main
+thread as ``KeyboardInterrupt``; we then cancel the call through the C ABI
+(``oss_download_request_cancel`` / ``oss_get_object_request_cancel``), wait for the worker to
+return, and re-raise. ctypes releases the GIL for the whole C call.
+"""
 
 from __future__ import annotations
 

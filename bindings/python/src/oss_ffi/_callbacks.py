@@ -1,4 +1,12 @@
-"""The callback registry and the ctypes trampolines C calls back through."""
+"""The callback registry and the ctypes trampolines C calls back through.
+
+* C callbacks (progress, write, credentials, log) go through module-level ctypes trampolines
+  that live as long as the module; ``user_data`` is a key into a registry of Python objects,
+  so no ctypes callback object can be collected while C may still call it.
+* A Python exception never crosses into C: the trampolines catch everything, cancel the
+  operation when they can, and the original exception is re-raised by the method that made
+  the call once C has returned.
+"""
 
 from __future__ import annotations
 

@@ -1,23 +1,13 @@
-"""The Pythonic surface over the C ABI: SDK lifecycle, ``Client``, ``ObjectMeta``.
+"""``Client``: one configured client of an OSS endpoint and the calls made with it.
 
-Design notes (see README.md for the long version):
-
-* Every blocking C call that the main thread makes runs on a short-lived worker thread while
-  the main thread waits in a loop with a short timeout. So SIGINT is still delivered to the
-  main thread as ``KeyboardInterrupt``; we then cancel the call through the C ABI
-  (``oss_download_request_cancel`` / ``oss_get_object_request_cancel``), wait for the worker
-  to return, and re-raise. ctypes releases the GIL for the whole C call.
-* C callbacks (progress, write, credentials, log) go through module-level ctypes trampolines
-  that live as long as the module; ``user_data`` is a key into a registry of Python objects,
-  so no ctypes callback object can be collected while C may still call it.
-* A Python exception never crosses into C: the trampolines catch everything, cancel the
-  operation when they can, and the original exception is re-raised by the method that made
-  the call once C has returned.
-* Asynchronous transfers (``Transfer``) use no Python thread: the library's completion callback
-  copies the outcome, frees the ``oss_transfer_t`` and resolves asyncio futures through
-  ``loop.call_soon_threadsafe`` (a closed loop is ignored) and a ``threading.Event``.
+The package, a file per concept (mirroring the library's): ``_client`` (Client), ``_config``
+(its keyword arguments applied to an ``oss_config_t``), ``_transfer`` (Transfer, TransferState,
+TransferStatus), ``_stream`` (ObjectStream), ``_meta`` (ObjectMeta), ``_credentials``
+(credentials sources), ``_errors`` (the exceptions), ``_sdk`` (initialise, shut down, log,
+CRC64), ``_blocking`` (blocking C calls that Ctrl-C interrupts), ``_callbacks`` (the registry
+and the trampolines C calls back through), ``_convert`` (argument conversion), over one
+prototype table, ``_lib`` (checked against the header by ``tests/test_prototypes.py``).
 """
-
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""Asynchronous transfers (``oss_transfer_t``)."""
+"""Asynchronous transfers (``oss_transfer_t``).
+
+A ``Transfer`` uses no Python thread: the library's completion callback copies the outcome,
+frees the ``oss_transfer_t`` and resolves asyncio futures through ``loop.call_soon_threadsafe``
+(a closed loop is ignored) and a ``threading.Event``.
+"""
 
 from __future__ import annotations
 
