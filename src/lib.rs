@@ -1,30 +1,98 @@
 //! oss-ffi: resumable, concurrent, verified downloads from Alibaba Cloud OSS, with a C ABI.
 //!
-//! Module map (each concept lives in the file named after it):
-//! - [`ffi`]: the C ABI only (handles and their Box/Arc/borrowed ownership, strings, errors,
-//!   callbacks, the panic boundary); one file per handle or concept, mapped in `ffi/mod.rs`.
-//! - [`runtime`]: the global tokio runtime created by `oss_initialize_sdk`.
-//! - [`config`], [`credentials`], [`endpoint`]: client configuration, credential providers,
-//!   endpoint parsing and addressing.
-//! - [`sign`]: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256) request signing.
-//! - [`transport`]: HTTP only (no object semantics): signed requests with retries and backoff,
-//!   clock skew, the reqwest client and TLS, failed answers, checked bodies.
-//! - [`client`]: a configured client (endpoint + credentials + transport).
-//! - [`rate_limit`]: the receive-rate limiter a client shares across its connections.
-//! - [`memory_budget`]: the memory a client's downloads share, reserved per part in flight.
-//! - [`object`]: object reads above the transport: HeadObject, GetObjectMeta, ranged GET (the
-//!   request and its checked answer), GetObject to a file.
-//! - [`listing`]: ListObjectsV2 pages (always `encoding-type=url`, decoded), continuation
-//!   tokens, and the loop, size and key guards; used by listings of the batch and the reader.
-//! - `presign`: presigned GET URLs (V1 and V4), made locally.
-//! - [`crc64`]: CRC-64/XZ and its combine function.
-//! - [`date`]: the protocol's date formats and the civil-date arithmetic under them.
-//! - [`download`]: the resumable downloader (planner, checkpoint, writer, direct I/O, progress, lock,
-//!   validation, and the opened directories every file operation goes through).
-//! - [`progress`]: the progress callback type transfers report through.
-//! - [`transfer`]: asynchronous transfers (started at once; poll, wait, cancel, pause into a
-//!   resume token, live status, a completion run once).
-//! - [`log`]: the log sink and level.
+//! # Module map
+//!
+//! The one map of the crate's files (the README points here; `cargo test --test module_map`
+//! checks that it names every file under `src/` and nothing else). Each concept lives in the file
+//! named after it; data flows one way: C call -> [`ffi`] handle -> [`client`] -> [`object`] /
+//! [`download`] -> [`transport`] (signed by [`sign`]) -> the file.
+//!
+//! - [`ffi`], the C ABI only (handles and their Box/Arc/borrowed ownership, strings, errors,
+//!   callbacks, the panic boundary; no domain logic). The only place of raw pointers and
+//!   `#[no_mangle]`.
+//!   - `ffi/mod.rs`: the conventions, and the order cbindgen writes the exports in.
+//!   - `ffi/boundary.rs`: the panic boundary (`ffi_boundary!`, `ffi_try!`), argument and
+//!     string helpers, user data; it imports nothing from the files below.
+//!   - `ffi/handle.rs`: which Rust value each handle stands for and whether C holds it as a
+//!     Box, an Arc or a borrow; the only code that makes, borrows, clones and frees handles.
+//!   - `ffi/client.rs` (`oss_client_t`, Arc), `ffi/config.rs` (`oss_config_t`, Box),
+//!     `ffi/credentials.rs` (`oss_credentials_provider_t`, Box; `oss_credentials_t`,
+//!     borrowed), `ffi/error.rs` (`oss_error_t`, Box), `ffi/meta.rs` (`oss_object_meta_t`, Box).
+//!   - `ffi/get_object_request.rs` (`oss_get_object_request_t`, Box) and
+//!     `ffi/download_request.rs` (`oss_download_request_t`, Box), with what they share:
+//!     `ffi/object_settings.rs` (validated settings), `ffi/call_cancel.rs` (per-request
+//!     cancellation), `ffi/progress.rs` (the progress callback).
+//!   - `ffi/object_stream.rs` (`oss_object_stream_t`, Box): a GetObject the caller reads piece
+//!     by piece into its own buffers.
+//!   - `ffi/transfer_start.rs` (the `oss_client_start_*` calls) and `ffi/transfer.rs`
+//!     (`oss_transfer_t`, Arc: poll, wait, cancel, pause into a resume token, status, result).
+//!   - `ffi/lifecycle.rs` (version, initialise, shut down), `ffi/log.rs` (level and sink),
+//!     `ffi/crc64.rs`.
+//! - `runtime.rs` ([`runtime`]): the global tokio runtime (`oss_initialize_sdk` /
+//!   `oss_shutdown_sdk`, running async work for C callers).
+//! - `error.rs` ([`error`]): the error type: kind, code, message, request id, host, HTTP status,
+//!   retryability.
+//! - `cancel.rs` ([`cancel`]): cancellation: a call's own token, its client's
+//!   `DisableRequest`, SDK shutdown, the call deadline.
+//! - `log.rs` ([`log`]): the log sink and level.
+//! - `config.rs` ([`config`]): `ClientConfiguration` and its defaults.
+//! - [`credentials`], the providers:
+//!   - `credentials/mod.rs`: credentials, static and environment providers, the provider trait
+//!     (the C callback provider is in `ffi/credentials.rs`).
+//!   - `credentials/profile.rs` (the CLI's config and the credentials file), `credentials/ecs.rs`
+//!     (the ECS RAM role), `credentials/sts.rs` (AssumeRole, AssumeRoleWithOIDC),
+//!     `credentials/chain.rs` (the default chain), `credentials/refresh.rs` (the cache of
+//!     expiring credentials), `credentials/http.rs` (their HTTP).
+//! - `endpoint.rs` ([`endpoint`]): endpoint parsing, virtual-hosted / path-style / CNAME
+//!   addressing, key encoding.
+//! - [`sign`]: `sign/mod.rs` (what is signed), `sign/v1.rs` (HMAC-SHA1), `sign/v4.rs`
+//!   (OSS4-HMAC-SHA256).
+//! - [`transport`], HTTP only (no object semantics):
+//!   - `transport/mod.rs`: signed requests sent with retries and backoff, clock skew.
+//!   - `transport/shared.rs`: what every request of a client shares (a `Client` derefs to it).
+//!   - `transport/http_client.rs` (the reqwest client and TLS), `transport/env_proxy.rs`
+//!     (proxies from the environment, as libcurl reads them), `transport/request.rs` (request
+//!     and answer types), `transport/body.rs` (bodies checked for their promised length),
+//!     `transport/error_response.rs` (failed answers), `transport/failure.rs` (failures below
+//!     HTTP, mapped to the SDK's codes).
+//! - `client.rs` ([`client`]): a configured client (an Arc of the transport's shared state).
+//! - `rate_limit.rs` ([`rate_limit`]): the receive-rate limiter a client shares across its
+//!   connections (fixed, or asked of a source).
+//! - `memory_budget.rs` ([`memory_budget`]): the memory a client's downloads share, reserved
+//!   per part in flight.
+//! - [`object`], object reads above the transport:
+//!   - `object/mod.rs`: HeadObject, GetObjectMeta, ranged GET, GetObject to a sink, the
+//!     `ObjectReader` (a GetObject read piece by piece, resumed when cut, CRC64-checked).
+//!   - `object/read.rs` (the request of a read and its checked answer), `object/answer.rs`
+//!     (header checks and the object's metadata).
+//! - `listing.rs` ([`listing`]): ListObjectsV2 pages (always `encoding-type=url`, decoded),
+//!   continuation tokens, and the loop, size and key guards.
+//! - `presign.rs` (`presign`, crate-private): presigned GET URLs (V1 and V4), made locally.
+//! - `crc64.rs` ([`crc64`]): CRC-64/XZ and its combine function.
+//! - `date.rs` ([`date`]): the protocol's date formats and the civil-date arithmetic under them.
+//! - `progress.rs` ([`progress`]): the progress callback type transfers report through.
+//! - [`download`], the resumable downloader:
+//!   - `download/mod.rs`: the entry, the request and the flow of a download (read it first).
+//!   - `download/validate.rs` (local checks before any traffic, the paths),
+//!     `download/lock.rs` (the destination lock), `download/start.rs` (the first request),
+//!     `download/prepare.rs` (the checkpoint judged, the temp file), `download/job.rs` (parts
+//!     scheduled, checkpoint batches, CRC, rename), `download/part.rs` (one part's ranged GETs),
+//!     `download/plan.rs` (part planning), `download/ramp.rs` (the throughput target's
+//!     controller), `download/progress.rs` (aggregation and pacing).
+//!   - `download/checkpoint/mod.rs` (what a checkpoint records, when it is believed) and
+//!     `download/checkpoint/file.rs` (its file: name, loading, atomic save).
+//!   - `download/writer.rs` (the temp file), `download/part_writer.rs` (buffers, positional
+//!     writes), `download/direct.rs` (direct-I/O writes, aligned buffers),
+//!     `download/directory.rs` (opened-directory file operations).
+//!   - `download/get_to_file.rs`: GetObject to a file, on the downloader's temp file and lock.
+//!   - `download/suspend.rs` (the pause switch and the record a pause leaves),
+//!     `download/resume_token.rs` (the token's framing and MAC), `download/resume_key.rs` (the
+//!     key tokens are sealed with: configured, or the per-user key file).
+//!   - `download/pause.rs` (a test-only hook holding a download at a chosen point) and
+//!     `download/fuzzing.rs` (entry points for the reliability suite's fuzzer): not an API.
+//! - `transfer.rs` ([`transfer`]): asynchronous transfers (started at once; poll, wait, cancel,
+//!   pause into a resume token, live status, a completion run once, also for a task dropped at
+//!   shutdown).
 //!
 //! Raw-pointer code (and `#[no_mangle]`) is allowed only in [`ffi`], the C ABI: the compiler rejects it
 //! anywhere else in the crate.

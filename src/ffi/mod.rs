@@ -5,22 +5,8 @@
 //! on success; `const` handle arguments may be used from several threads at once; every export
 //! catches panics; strings are NUL-terminated UTF-8, validated.
 //!
-//! Module map (one concept per file):
-//! - `boundary`: the panic boundary (`ffi_boundary!`, `ffi_try!`), argument and string helpers,
-//!   user data; it imports nothing from the files below.
-//! - `handle`: which Rust value each handle stands for and whether C holds it as a Box, an Arc
-//!   or a borrow; the only code that makes, borrows, clones and frees handles.
-//! - `client` (`oss_client_t`, Arc), `config` (`oss_config_t`, Box), `credentials`
-//!   (`oss_credentials_provider_t`, Box; `oss_credentials_t`, borrowed), `error` (`oss_error_t`,
-//!   Box), `meta` (`oss_object_meta_t`, Box).
-//! - `get_object_request` (`oss_get_object_request_t`, Box) and `download_request`
-//!   (`oss_download_request_t`, Box), with what they share: `object_settings` (validated
-//!   settings), `call_cancel` (per-request cancellation), `progress` (the progress callback).
-//! - `object_stream` (`oss_object_stream_t`, Box): a GetObject the caller reads piece by piece
-//!   into its own buffers (open, read, cancel, free).
-//! - `transfer_start` (the `oss_client_start_*` calls) and `transfer` (`oss_transfer_t`, Arc:
-//!   poll, wait, cancel, pause into a resume token, status, result): the asynchronous API.
-//! - `lifecycle` (version, initialise, shut down), `log` (level and sink), `crc64`.
+//! Its files, one concept each (a handle family, or what the request handles share), are in the
+//! crate's module map (`src/lib.rs`).
 
 // cbindgen writes the exports in the order it meets these modules, and rustfmt sorts runs of
 // `mod` lines: the blank lines keep the header's order (handles, then the request handles,

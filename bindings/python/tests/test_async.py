@@ -17,7 +17,7 @@ import warnings
 import pytest
 
 import oss_ffi
-from oss_ffi import _client
+from oss_ffi import _callbacks
 from conftest import AK, BUCKET, REGION, SK, data_of
 
 SIZE = 8 * 1024 * 1024 + 3  # ~2 s at the slow client's 4 MiB/s
@@ -39,8 +39,8 @@ def os_threads() -> int:
 
 
 def registry_size() -> int:
-    with _client._registry_lock:
-        return len(_client._registry)
+    with _callbacks._registry_lock:
+        return len(_callbacks._registry)
 
 
 def registry_back_to(n: int) -> bool:

@@ -1,6 +1,7 @@
 """Finding the library, the ABI version check, SDK lifecycle (each in a fresh interpreter)."""
 from __future__ import annotations
 
+import enum
 import os
 import shutil
 import subprocess
@@ -217,3 +218,21 @@ def test_system_search_runs_only_without_bundled_copy_or_variable(tmp_path) -> N
         pytest.skip("an installed liboss_ffi is on the loader path")
     assert "LibraryNotFoundError" in r.stderr
     assert os.listdir(calls), "find_library ran none of the stand-ins: %s" % r.stderr
+
+
+def test_public_classes_print_as_oss_ffi_names() -> None:
+    """The package's files are its layout, not its API: every public class is oss_ffi.<Name>
+    (repr, tracebacks) and pickles by that name, whichever file defines it."""
+    import pickle
+
+    classes = [getattr(oss_ffi, n) for n in oss_ffi.__all__ if isinstance(getattr(oss_ffi, n), type)]
+    assert oss_ffi.Client in classes and oss_ffi.Transfer in classes and oss_ffi.ObjectMeta in classes
+    for cls in classes:
+        assert cls.__module__ == "oss_ffi", cls
+        assert repr(cls) == "<class 'oss_ffi.%s'>" % cls.__qualname__ or issubclass(cls, enum.Enum)
+    meta = oss_ffi.ObjectMeta(3, '"e"', "Mon, 07 Dec 2026 08:00:00 GMT", 7, "", "r", "t", "Normal", {"a": "b"})
+    status = oss_ffi.TransferStatus(1, 3, oss_ffi.TransferState.RUNNING)
+    for value in (meta, status, oss_ffi.TransferState.SUCCEEDED):
+        data = pickle.dumps(value)
+        assert b"oss_ffi" in data and b"oss_ffi._" not in data, data
+        assert pickle.loads(data) == value

@@ -12,15 +12,10 @@ bundled in the package (``pip install ./bindings/python`` builds it), or the pla
 search (``liboss_ffi.so.0.1``); it is loaded on first use.
 """
 
-from ._client import (
-    ByteRange,
-    Client,
-    ObjectMeta,
-    ObjectStream,
-    ProgressCallback,
-    Transfer,
-    TransferState,
-    TransferStatus,
+from ._client import Client
+from ._convert import ByteRange, ProgressCallback
+from ._meta import ObjectMeta
+from ._sdk import (
     crc64,
     crc64_combine,
     initialize,
@@ -30,6 +25,8 @@ from ._client import (
     shutdown,
     version,
 )
+from ._stream import ObjectStream
+from ._transfer import Transfer, TransferState, TransferStatus
 from ._credentials import (
     CredentialsSource,
     DefaultChain,
@@ -105,3 +102,11 @@ __all__ = [
     "shutdown",
     "version",
 ]
+
+# Every public class prints (repr, tracebacks, pickles) as oss_ffi.<Name>, whichever file of the
+# package defines it: the files are the package's layout, not its API.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

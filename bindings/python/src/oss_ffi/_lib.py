@@ -1,7 +1,10 @@
 """Loading liboss_ffi with ctypes, declaring its prototypes, and the ABI version check.
 
-Everything here mirrors ``include/oss_ffi.h``. Handles are plain ``c_void_p`` integers; the
-Python classes in :mod:`oss_ffi._client` own them.
+Everything here mirrors ``include/oss_ffi.h``, and ``bindings/python/tests/test_prototypes.py``
+checks it against the header (names, argument counts, every argument's type, return types,
+callbacks, structs). This table is the only place the package declares a C function: every
+``oss_*`` it calls is here. Handles are plain ``c_void_p`` integers; the Python classes of the
+package own them.
 """
 
 from __future__ import annotations

@@ -1,0 +1,152 @@
+"""Argument conversion: wrong types and values C cannot represent fail here, before C is called."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import email.utils
+import os
+import time
+from ctypes import c_char_p
+from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
+
+from ._credentials import CredentialsSource
+
+
+PathLike = Union[str, "os.PathLike[str]"]
+#: ``(start, end)`` inclusive byte offsets; ``end`` None or -1 means "to the end".
+ByteRange = Tuple[int, Optional[int]]
+#: ``progress(increment, transferred, total)``
+ProgressCallback = Callable[[int, int, int], Any]
+Credentials = Union[
+    Tuple[str, str],
+    Tuple[str, str, Optional[str]],
+    Callable[[], Sequence[Optional[str]]],
+    CredentialsSource,
+    None,
+]
+DateLike = Union[str, _dt.datetime]
+ETags = Union[str, Iterable[str], None]
+
+_U16, _U32, _U64, _I64 = (1 << 16) - 1, (1 << 32) - 1, (1 << 64) - 1, (1 << 63) - 1
+
+
+# --------------------------------------------------------------------------------------------
+# argument conversion: wrong types and values C cannot represent fail here, before C is called
+
+
+def _str(value: Any, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise TypeError("%s must be a str, not %s" % (name, type(value).__name__))
+    if "\0" in value:
+        raise ValueError("%s must not contain NUL characters" % name)
+    return value.encode("utf-8", "surrogatepass")
+
+
+def _opt_str(value: Any, name: str) -> Optional[bytes]:
+    return None if value is None else _str(value, name)
+
+
+def _path(value: Any, name: str) -> bytes:
+    if not isinstance(value, (str, bytes, os.PathLike)):
+        raise TypeError("%s must be a path (str or os.PathLike), not %s" % (name, type(value).__name__))
+    b = os.fsencode(value)
+    if b"\0" in b:
+        raise ValueError("%s must not contain NUL characters" % name)
+    return b
+
+
+def _int(value: Any, name: str, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s must be an int, not %s" % (name, type(value).__name__))
+    if not lo <= value <= hi:
+        raise ValueError("%s must be in %d..%d, got %d" % (name, lo, hi, value))
+    return value
+
+
+def _bool(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError("%s must be a bool, not %s" % (name, type(value).__name__))
+    return value
+
+
+def _callable(value: Any, name: str) -> Any:
+    if value is not None and not callable(value):
+        raise TypeError("%s must be callable, not %s" % (name, type(value).__name__))
+    return value
+
+
+#: ``response-*`` overrides: header name -> ``oss_response_header_t``.
+_RESPONSE_HEADERS = {
+    "content-type": 0,
+    "content-language": 1,
+    "expires": 2,
+    "cache-control": 3,
+    "content-disposition": 4,
+    "content-encoding": 5,
+}
+
+
+def _response_headers(value: Optional[Mapping[str, str]]) -> List[Tuple[int, bytes]]:
+    if value is None:
+        return []
+    if not isinstance(value, Mapping):
+        raise TypeError("response_headers must be a mapping of header name to value")
+    out = []
+    for name, v in value.items():
+        if not isinstance(name, str):
+            raise TypeError("response_headers names must be str, got %r" % (name,))
+        which = _RESPONSE_HEADERS.get(name.lower().replace("_", "-"))
+        if which is None:
+            raise ValueError(
+                "response_headers: %r cannot be overridden (only %s)" % (name, ", ".join(_RESPONSE_HEADERS))
+            )
+        out.append((which, _str(v, "response_headers[%r]" % name)))
+    return out
+
+
+def _expiry(value: Any) -> int:
+    """A presigned URL's expiry as Unix seconds: ``value`` seconds from now, or a datetime."""
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("expires: a datetime must be timezone-aware")
+        return _int(int(value.timestamp()), "expires", 1, _I64)
+    if isinstance(value, _dt.timedelta):
+        value = value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError("expires must be seconds (int/float/timedelta) or a datetime, got %r" % (value,))
+    if not value > 0:
+        raise ValueError("expires must be > 0 seconds from now, got %r" % (value,))
+    return _int(int(time.time() + value), "expires", 1, _I64)
+
+
+def _range(value: Any) -> Optional[Tuple[int, int]]:
+    if value is None:
+        return None
+    if not isinstance(value, (tuple, list)) or len(value) != 2:
+        raise TypeError("range must be a (start, end) tuple (end inclusive, None = to the end)")
+    start = _int(value[0], "range start", 0, _I64)
+    end = -1 if value[1] is None else _int(value[1], "range end", -1, _I64)
+    if end != -1 and end < start:
+        raise ValueError("range end (%d) is before its start (%d)" % (end, start))
+    return start, end
+
+
+def _etags(value: ETags, name: str) -> Optional[List[bytes]]:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    return [_str(v, name) for v in items]
+
+
+def _etag_array(items: List[bytes]) -> Any:
+    return (c_char_p * len(items))(*items)
+
+
+def _date(value: Optional[DateLike], name: str) -> Optional[bytes]:
+    if value is None:
+        return None
+    if isinstance(value, _dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("%s must be timezone-aware (e.g. datetime.timezone.utc)" % name)
+        return email.utils.formatdate(value.timestamp(), usegmt=True).encode()
+    return _str(value, name)
