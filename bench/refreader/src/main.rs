@@ -123,10 +123,10 @@ fn parse_args() -> Args {
     if !a.host.contains(':') {
         a.host += if a.tls { ":443" } else { ":80" };
     }
-    if a.connections == 0 || a.buffers < 2 || a.buffer == 0 || a.buffer % ALIGN != 0 {
+    if a.connections == 0 || a.buffers < 2 || a.buffer == 0 || !a.buffer.is_multiple_of(ALIGN) {
         usage("--connections >= 1, --buffers >= 2, --buffer a multiple of 4096");
     }
-    if a.part_size % ALIGN as u64 != 0 {
+    if !a.part_size.is_multiple_of(ALIGN as u64) {
         usage("--part-size must be a multiple of 4096");
     }
     if let (Ok(id), Ok(secret)) = (
@@ -539,7 +539,7 @@ fn run(a: &Args) -> Res<()> {
     if crcs.len() as u64 != parts {
         return Err(format!("{} of {parts} parts done", crcs.len()));
     }
-    if a.direct && size % ALIGN as u64 != 0 {
+    if a.direct && !size.is_multiple_of(ALIGN as u64) {
         file.set_len(size).map_err(|e| format!("ftruncate: {e}"))?;
     }
     file.sync_all().map_err(|e| format!("fsync: {e}"))?;
