@@ -339,8 +339,9 @@ class Cpu(float):
 def run_child(cmd, env=None, interrupt_after=None):
     """Runs cmd; returns (exit status, wall seconds, cpu seconds (a Cpu: user+sys, with .user and
     .sys), peak RSS KiB, stdout, stderr)."""
-    out_path, err_path = "/tmp/oss-bench-child.out", "/tmp/oss-bench-child.err"
-    ru_path = "/tmp/oss-bench-child.rusage"
+    # per driver process: two bench runs at once (other worktrees) must not read each other's files
+    tmp = f"/tmp/oss-bench-child-{os.getpid()}"
+    out_path, err_path, ru_path = tmp + ".out", tmp + ".err", tmp + ".rusage"
     with open(out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.monotonic()
         p = subprocess.Popen([RUSAGE, ru_path] + cmd, stdout=out, stderr=err, env=env)
