@@ -248,12 +248,16 @@ fn connect(a: &Args, tls: &Option<Arc<rustls::ClientConfig>>) -> Res<Conn> {
     }
 }
 
-/// The request, signed with OSS V1 when there are credentials.
-fn request(a: &Args, method: &str, range: Option<(u64, u64)>) -> String {
+/// The request, signed with OSS V1 when there are credentials; the GETs carry the HEAD's ETag in
+/// `If-Match` (as the library pins the object's version).
+fn request(a: &Args, method: &str, range: Option<(u64, u64)>, etag: Option<&str>) -> String {
     let path = format!("/{}/{}", a.bucket, encode_key(&a.key));
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", a.host);
     if let Some((start, end)) = range {
         req += &format!("Range: bytes={start}-{end}\r\n");
+    }
+    if let Some(etag) = etag {
+        req += &format!("If-Match: {etag}\r\n");
     }
     if let Some((id, secret)) = &a.creds {
         let date = httpdate::fmt_http_date(SystemTime::now());
@@ -283,6 +287,7 @@ struct Head {
     status: u16,
     content_length: Option<u64>,
     crc64: Option<u64>,
+    etag: Option<String>,
     /// bytes of the body already in the buffer, moved to its start
     body_in_buf: usize,
 }
@@ -315,7 +320,7 @@ fn read_head(conn: &mut Conn, buf: &mut [u8]) -> Res<Head> {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| format!("bad status line {status_line:?}"))?;
-    let (mut content_length, mut crc64) = (None, None);
+    let (mut content_length, mut crc64, mut etag) = (None, None, None);
     for line in lines {
         if let Some((k, v)) = line.split_once(':') {
             let v = v.trim();
@@ -323,6 +328,8 @@ fn read_head(conn: &mut Conn, buf: &mut [u8]) -> Res<Head> {
                 content_length = v.parse().ok();
             } else if k.eq_ignore_ascii_case("x-oss-hash-crc64ecma") {
                 crc64 = v.parse().ok();
+            } else if k.eq_ignore_ascii_case("etag") {
+                etag = Some(v.to_string());
             }
         }
     }
@@ -331,6 +338,7 @@ fn read_head(conn: &mut Conn, buf: &mut [u8]) -> Res<Head> {
         status,
         content_length,
         crc64,
+        etag,
         body_in_buf: filled - end,
     })
 }
@@ -344,6 +352,7 @@ fn worker(
     mut conn: Conn,
     size: u64,
     part_size: u64,
+    etag: Option<&str>,
     next: &AtomicU64,
     file: &File,
 ) -> Res<Vec<(u64, u64)>> {
@@ -380,7 +389,7 @@ fn worker(
                 }
                 let start = idx * part_size;
                 let len = part_size.min(size - start);
-                conn.write_all(request(a, "GET", Some((start, start + len - 1))).as_bytes())
+                conn.write_all(request(a, "GET", Some((start, start + len - 1)), etag).as_bytes())
                     .map_err(|e| format!("send: {e}"))?;
                 let mut buf = free_rx.recv().map_err(|_| "the writer stopped")?;
                 let head = read_head(&mut conn, buf.buf())?;
@@ -480,7 +489,7 @@ fn run(a: &Args) -> Res<()> {
     // HEAD on the first connection: the size and the server's CRC
     let mut first = connect(a, &tls)?;
     first
-        .write_all(request(a, "HEAD", None).as_bytes())
+        .write_all(request(a, "HEAD", None, None).as_bytes())
         .map_err(|e| format!("send: {e}"))?;
     let mut hbuf = AlignedBuf::new(64 << 10);
     let head = read_head(&mut first, hbuf.buf())?;
@@ -520,7 +529,9 @@ fn run(a: &Args) -> Res<()> {
         let results: Vec<Res<Vec<(u64, u64)>>> = std::thread::scope(|s| {
             let hs: Vec<_> = conns
                 .into_iter()
-                .map(|c| s.spawn(|| worker(a, c, size, part_size, &next, &file)))
+                .map(|c| {
+                    s.spawn(|| worker(a, c, size, part_size, head.etag.as_deref(), &next, &file))
+                })
                 .collect();
             hs.into_iter()
                 .map(|h| h.join().unwrap_or_else(|_| Err("worker panicked".into())))
