@@ -86,6 +86,7 @@ bench/results/summary.md (the tables, the machine, the load) and bench/results/b
 """
 
 import argparse
+import atexit
 import csv
 import hashlib
 import json
@@ -319,6 +320,22 @@ def file_digest(path):
     return h.hexdigest()
 
 
+# the child's stdout, stderr and rusage files, per driver process (two bench runs at once, from
+# other worktrees, must not read each other's), removed when the driver exits
+CHILD_FILES = tuple(f"/tmp/oss-bench-child-{os.getpid()}.{ext}" for ext in ("out", "err", "rusage"))
+
+
+def _remove_child_files():
+    for path in CHILD_FILES:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+atexit.register(_remove_child_files)
+
+
 class Cpu(float):
     """user+sys CPU seconds of a child (bench/rusage.c) that also carries .user, .sys and the
     context switches .nvcsw (voluntary) and .nivcsw (involuntary); a sum of two is a plain float
@@ -339,9 +356,7 @@ class Cpu(float):
 def run_child(cmd, env=None, interrupt_after=None):
     """Runs cmd; returns (exit status, wall seconds, cpu seconds (a Cpu: user+sys, with .user and
     .sys), peak RSS KiB, stdout, stderr)."""
-    # per driver process: two bench runs at once (other worktrees) must not read each other's files
-    tmp = f"/tmp/oss-bench-child-{os.getpid()}"
-    out_path, err_path, ru_path = tmp + ".out", tmp + ".err", tmp + ".rusage"
+    out_path, err_path, ru_path = CHILD_FILES
     with open(out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.monotonic()
         p = subprocess.Popen([RUSAGE, ru_path] + cmd, stdout=out, stderr=err, env=env)
