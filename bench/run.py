@@ -17,8 +17,10 @@ before every timed run, untimed and identical for all tools, the download direct
 and `sync` run. Per tool the median, min and max time (MB/s = 10^6 bytes/s; time = the process's
 wall time for oss_download, the C++ program and dd, curl's own time_total, the download call alone
 for the Python SDKs and our Python binding, without interpreter start-up), CPU seconds per GiB
-(user+sys of the child, wait4 in bench/rusage.c), peak RSS (its ru_maxrss), the ratios of our rows
-to the official C++ SDK at equal threads and to curl -o FILE, and the median time by predecessor;
+(user+sys of the child and its descendants, wait4 in bench/rusage.c; median (min-max), and the
+median user / sys split), peak RSS (its ru_maxrss), the ratios of our rows to the official C++ SDK
+at equal threads, to curl -o FILE and to the reference reader (time and CPU), and the median time
+by predecessor;
 plus the machine's limits measured in the same run: `curl -o /dev/null` (network path) and `dd`
 of the same amount into a new file with conv=fsync (disk path).
 
@@ -33,6 +35,12 @@ header-only layer (-Iinclude -loss_ffi). Tools (--tools, comma list; default all
   cpp-ffi-mt      the same with --cpp-threads (8) and --part-size
   cpp-official    resumable_bench against the official C++ SDK at its defaults (3 x 8 MiB)
   cpp-official-mt the same with --cpp-threads (8) and --part-size
+  ref             bench/refreader, the physical reference (no HTTP library: raw sockets, V1-signed
+                  ranged GETs written by hand on --ref-connections (--threads) connections, parts of
+                  --ref-part-size (--part-size; 0 = one per connection), recv into aligned buffers,
+                  crc64fast checked against the server's CRC, O_DIRECT pwrite; rustls for HTTPS);
+                  built with cargo from its own workspace into target/refreader; output checked for
+                  size and, untimed, SHA-256 against the source
   curl            curl -o FILE (single stream, public-read bucket)
   null            curl -o /dev/null (the network-path limit)
   dd              dd bs=4M conv=fsync into a new file (the disk-path limit; HTTP phase only)
@@ -52,14 +60,15 @@ shaping flags (emulator/README.md, "Network shaping"), one emulator process per 
                  (oss_download, its defaults, checkpoint dir), ffi-c-max (oss_download
                  --throughput-target max; skipped with a note when the example refuses it),
                  cpp-official (defaults), cpp-official-tN (N in --official-threads 8,16; part size
-                 --part-size), curl; in the --order schedule, --rounds (default one full cycle).
+                 --part-size), ref (the reference reader), curl; in the --order schedule, --rounds (default one full cycle).
                  Median (min-max) seconds and MB/s, % of the total cap, x the per-connection cap.
   small          --objects (1000) objects of --small-min..--small-max bytes (64K..1M, sizes from
                  --objects-seed), one resumable download after another in one process per run
                  (bench/cpp/resumable_many.cpp against our C++ layer and the official SDK; curl:
                  one process, a -K list of url/output pairs, sequential, one reused connection),
                  --latency/--connect-latency only (no rate cap); default 2 full cycles. Objects per
-                 second, ours / official; every output checked (size + SHA-256 of the source)
+                 second, ours / official, wall and CPU (user+sys; user / sys) microseconds per object,
+                 median (min-max); every output checked (size + SHA-256 of the source)
                  after its run, untimed.
   shaped-memory  peak RSS of oss_download --threads N (N in --memory-threads 8,32,64) through the
                  shaped emulator of each --total-rate variant, also with --memory-budget BYTES (64M)
@@ -77,6 +86,7 @@ bench/results/summary.md (the tables, the machine, the load) and bench/results/b
 """
 
 import argparse
+import atexit
 import csv
 import hashlib
 import json
@@ -101,7 +111,7 @@ import order as orderlib  # noqa: E402  (bench/order.py)
 
 # --tools ids, in the order of the tables; the protocol phases they take part in.
 TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
-            "curl", "null", "dd", "binding", "v2", "oss2"]
+            "ref", "curl", "null", "dd", "binding", "v2", "oss2"]
 HTTP_ONLY = {"dd"}
 PY_MODULE = {"v2": "alibabacloud_oss_v2", "oss2": "oss2"}
 
@@ -159,6 +169,11 @@ CPP_MANY_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_many_ffi"),
 # the "concurrent" mode's C program (the asynchronous and the blocking C API)
 C_MANY_SRC = os.path.join(HERE, "c", "many.c")
 C_MANY_BIN = os.path.join(REPO, "target/bench/many")
+# the physical reference reader (bench/refreader: its own cargo workspace, never built by the
+# product's `cargo build --workspace`), built into its own target directory
+REF_MANIFEST = os.path.join(HERE, "refreader", "Cargo.toml")
+REF_TARGET = os.path.join(REPO, "target", "refreader")
+REF_BIN = os.path.join(REF_TARGET, "release", "refreader")
 
 
 def build(args):
@@ -169,6 +184,19 @@ def build(args):
         subprocess.run(["make", "-C", REPO, "examples"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["cargo", "build", "--release", "-p", "oss-emulator"], cwd=REPO, check=True,
                        stderr=subprocess.DEVNULL)
+
+
+def build_ref():
+    """bench/refreader (cargo build --release --locked, its own workspace and target directory).
+    Returns (binary, None) or (None, why it is not there)."""
+    log("building the reference reader: cargo build --release --locked --manifest-path bench/refreader/Cargo.toml")
+    r = subprocess.run(["cargo", "build", "--release", "--locked", "--manifest-path", REF_MANIFEST,
+                        "--target-dir", REF_TARGET], cwd=REPO, capture_output=True, text=True)
+    if r.returncode != 0 or not os.path.exists(REF_BIN):
+        why = "bench/refreader does not build:\n" + r.stderr[-3000:]
+        log("reference rows skipped: " + why)
+        return None, why
+    return REF_BIN, None
 
 
 def build_c_many():
@@ -292,10 +320,43 @@ def file_digest(path):
     return h.hexdigest()
 
 
+# the child's stdout, stderr and rusage files, per driver process (two bench runs at once, from
+# other worktrees, must not read each other's), removed when the driver exits
+CHILD_FILES = tuple(f"/tmp/oss-bench-child-{os.getpid()}.{ext}" for ext in ("out", "err", "rusage"))
+
+
+def _remove_child_files():
+    for path in CHILD_FILES:
+        try:
+            os.remove(path)
+        except OSError:
+            pass
+
+
+atexit.register(_remove_child_files)
+
+
+class Cpu(float):
+    """user+sys CPU seconds of a child (bench/rusage.c) that also carries .user, .sys and the
+    context switches .nvcsw (voluntary) and .nivcsw (involuntary); a sum of two is a plain float
+    (record() then takes the split from `ru`, or leaves it out)."""
+
+    def __new__(cls, total, user=None, sys_=None, nvcsw=None, nivcsw=None):
+        c = super().__new__(cls, total)
+        c.user, c.sys, c.nvcsw, c.nivcsw = user, sys_, nvcsw, nivcsw
+        return c
+
+    def __add__(self, other):
+        if isinstance(other, Cpu) and None not in (self.user, other.user):
+            return Cpu(float(self) + float(other), self.user + other.user, self.sys + other.sys,
+                       self.nvcsw + other.nvcsw, self.nivcsw + other.nivcsw)
+        return float(self) + float(other)
+
+
 def run_child(cmd, env=None, interrupt_after=None):
-    """Runs cmd; returns (exit status, wall seconds, cpu seconds, peak RSS KiB, stdout, stderr)."""
-    out_path, err_path = "/tmp/oss-bench-child.out", "/tmp/oss-bench-child.err"
-    ru_path = "/tmp/oss-bench-child.rusage"
+    """Runs cmd; returns (exit status, wall seconds, cpu seconds (a Cpu: user+sys, with .user and
+    .sys), peak RSS KiB, stdout, stderr)."""
+    out_path, err_path, ru_path = CHILD_FILES
     with open(out_path, "w") as out, open(err_path, "w") as err:
         t0 = time.monotonic()
         p = subprocess.Popen([RUSAGE, ru_path] + cmd, stdout=out, stderr=err, env=env)
@@ -309,8 +370,13 @@ def run_child(cmd, env=None, interrupt_after=None):
     with open(err_path) as f:
         stderr = f.read()
     with open(ru_path) as f:
-        code, cpu, maxrss = f.read().split()
-    return int(code), wall, float(cpu), int(maxrss), stdout, stderr
+        fields = f.read().split()
+    code, cpu, maxrss = fields[:3]
+    if len(fields) >= 7:
+        cpu = Cpu(float(cpu), float(fields[3]), float(fields[4]), int(fields[5]), int(fields[6]))
+    else:  # an rusage binary from before the split
+        cpu = Cpu(float(cpu))
+    return int(code), wall, cpu, int(maxrss), stdout, stderr
 
 
 def clear_dir(d):
@@ -335,6 +401,7 @@ class Bench:
         self.ckpt = os.path.join(work, "ckpt")
         self.cpp_bins = {}
         self.cpp_many_bins = {}
+        self.ref_bin = None
         self.refused = {}  # tool label -> why the example refused its options
         self.root = os.path.join(args.work, "root")
         self.list_file = os.path.join(os.path.dirname(work), "small-list.txt")  # outside the cleared dir
@@ -353,15 +420,24 @@ class Bench:
         os.makedirs(self.ckpt, exist_ok=True)
 
     def record(self, mode, tool, size, threads, rnd, seconds, wall, cpu, rss_kib, extra="", proto="http"):
+        user, sys_ = getattr(cpu, "user", None), getattr(cpu, "sys", None)
         row = {"mode": mode, "tool": tool, "size": size, "threads": threads, "round": rnd,
                "seconds": round(seconds, 4), "mb_s": round(size / seconds / MB, 1),
-               "cpu_s_per_gib": round(cpu / (size / GIB), 3), "peak_rss_mib": round(rss_kib / 1024, 1),
+               "cpu_s_per_gib": round(cpu / (size / GIB), 3),
+               "user_s_per_gib": round(user / (size / GIB), 3) if user is not None else "",
+               "sys_s_per_gib": round(sys_ / (size / GIB), 3) if sys_ is not None else "",
+               "cpu_s": round(float(cpu), 4),
+               "nvcsw": "" if getattr(cpu, "nvcsw", None) is None else cpu.nvcsw,
+               "nivcsw": "" if getattr(cpu, "nivcsw", None) is None else cpu.nivcsw,
+               "peak_rss_mib": round(rss_kib / 1024, 1),
                "wall_s": round(wall, 4), "extra": extra, "proto": proto,
                "after": self.after if mode in ("compare", "shaped", "small") else "", "tool_id": self.tool_id,
                "variant": self.variant}
         self.rows.append(row)
         log(f"  {mode:8} {tool:40} {size_name(size):>5} t={threads:<3} r{rnd}: {row['mb_s']:8.1f} MB/s "
-            f"{row['seconds']:7.3f} s  cpu {row['cpu_s_per_gib']:.2f} s/GiB  rss {row['peak_rss_mib']:.1f} MiB"
+            f"{row['seconds']:7.3f} s  cpu {row['cpu_s_per_gib']:.2f} s/GiB"
+            f"{' (user ' + str(row['user_s_per_gib']) + ' sys ' + str(row['sys_s_per_gib']) + ')' if user is not None else ''}"
+            f"  rss {row['peak_rss_mib']:.1f} MiB"
             f"{'  after ' + row['after'] if row['after'] else ''} {extra}")
         return row
 
@@ -443,6 +519,37 @@ class Bench:
         if rc != 0:
             raise SystemExit(f"dd failed: {err}")
         return self.record(mode, tool, size, 1, rnd, wall, wall, cpu, rss)
+
+    def ref(self, mode, size, rnd, tool, proto="http"):
+        """bench/refreader, the physical reference: raw sockets, hand-written V1-signed ranged GETs
+        on --ref-connections connections, parts of --ref-part-size, CRC-64 checked against the
+        server's, O_DIRECT pwrite. Its output is checked like every tool's (size), and in addition
+        its SHA-256 against the source's (untimed: it is the least used code in the bench)."""
+        self.prepare()
+        emu = self.emus[proto]
+        a = self.args
+        conns = a.ref_connections or a.threads
+        cmd = [self.ref_bin, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--key", emu.key(size),
+               "--output", self.out, "--connections", str(conns)]
+        part = a.part_size if a.ref_part_size is None else a.ref_part_size
+        if part:
+            cmd += ["--part-size", str(part)]
+        if not a.ref_direct:
+            cmd.append("--no-direct")
+        if proto == "https":
+            cmd += ["--ca-file", emu.ca]
+        rc, wall, cpu, rss, out, err = run_child(cmd, self.env)
+        if rc != 0:
+            raise SystemExit(f"refreader failed ({rc}): {err[-3000:]}")
+        self.check_output(size, "refreader")
+        if file_digest(self.out) != self.source_digest(emu.key(size)):
+            raise SystemExit("refreader: the output's SHA-256 differs from the source's")
+        self.verified += 1
+        res = json.loads(out.strip().splitlines()[-1])
+        extra = (f"call {res['seconds']:.3f} s, {res['connections']} connections, {res['parts']} parts of "
+                 f"{size_name(res['part_size'])}, crc64 {res['crc64']} = server's")
+        return self.record(mode, tool, size, res["connections"], rnd, wall, wall, cpu, rss, extra=extra,
+                           proto=proto)
 
     def run_example(self, mode, size, rnd, tool, args=(), proto="http", threads=0):
         """examples-c/oss_download (--example) with a checkpoint dir and only `args` beyond it (no
@@ -629,6 +736,10 @@ def tool_label(tid, a, best):
             "cpp-ffi-mt": f"oss-ffi C++ layer (t={ct})",
             "cpp-official": "official C++ SDK 1.10.1 (defaults)",
             "cpp-official-mt": f"official C++ SDK 1.10.1 (t={ct})",
+            "ref": (f"reference reader (c={a.ref_connections or t}, "
+                    + (f"parts of {size_name(a.ref_part_size)})" if a.ref_part_size
+                       else "one part per connection)" if a.ref_part_size == 0
+                       else f"parts of {size_name(a.part_size)})")),
             "curl": "curl -o FILE",
             "null": "curl -o /dev/null",
             "dd": "dd conv=fsync",
@@ -689,6 +800,8 @@ def run_slot(b, tid, proto, rnd, best, mode="compare"):
     if tid in ("cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt"):
         which = "ffi" if tid.startswith("cpp-ffi") else "official"
         return b.cpp(mode, which, size, a.cpp_threads if tid.endswith("-mt") else 0, rnd, label, proto=proto)
+    if tid == "ref":
+        return b.ref(mode, size, rnd, label, proto=proto)
     if tid == "curl":
         return b.curl(mode, size, rnd, proto=proto, tool=label)
     if tid == "null":
@@ -698,7 +811,7 @@ def run_slot(b, tid, proto, rnd, best, mode="compare"):
     return b.python_sdk(mode, tid, size, a.threads, rnd, proto=proto, tool=label)
 
 
-def mode_compare(b, py_failed, cpp_skipped):
+def mode_compare(b, py_failed, cpp_skipped, ref_skipped=None):
     """Returns (rows, best threads, {proto: (ids, rounds, lead, schedule)}, {tool id: why skipped})."""
     a = b.args
     size = a.size
@@ -711,6 +824,8 @@ def mode_compare(b, py_failed, cpp_skipped):
             skipped[tid] = cpp_skipped["ffi"]
         elif tid.startswith("cpp-official") and "official" in cpp_skipped:
             skipped[tid] = cpp_skipped["official"]
+        elif tid == "ref" and ref_skipped:
+            skipped[tid] = ref_skipped
     ids = [t for t in ids if t not in skipped]
     log(f"mode 1 (compare): {size_name(size)}, part size {size_name(a.part_size)}, tools {', '.join(ids)}")
     for tid, why in skipped.items():
@@ -857,7 +972,7 @@ def shaped_tool_ids(a):
     """The shaped mode's tool ids (--shaped-tools; default all): cpp-ffi, ffi-c, ffi-c-max,
     cpp-official, cpp-official-tN for N in --official-threads, curl."""
     every = (["cpp-ffi", "ffi-c", "ffi-c-max", "cpp-official"] +
-             [f"cpp-official-t{n}" for n in a.official_threads] + ["curl"])
+             [f"cpp-official-t{n}" for n in a.official_threads] + ["ref", "curl"])
     if a.shaped_tools in (None, "", "all"):
         return every
     ids = [x.strip() for x in a.shaped_tools.split(",") if x.strip()]
@@ -930,6 +1045,7 @@ def shaped_label(tid, a):
             "ffi-c": "oss-ffi C oss_download (defaults)",
             "ffi-c-max": "oss-ffi C oss_download --throughput-target max",
             "cpp-official": "official C++ SDK 1.10.1 (defaults)",
+            "ref": tool_label("ref", a, 0),
             "curl": "curl -o FILE"}[tid]
 
 
@@ -946,6 +1062,8 @@ def run_shaped_slot(b, tid, proto, rnd, mode="shaped"):
         return b.cpp(mode, "official", size, 0, rnd, label, proto=proto)
     if tid.startswith("cpp-official-t"):
         return b.cpp(mode, "official", size, int(tid[14:]), rnd, label, proto=proto)
+    if tid == "ref":
+        return b.ref(mode, size, rnd, label, proto=proto)
     if tid == "curl":
         return b.curl(mode, size, rnd, proto=proto, tool=label)
     raise SystemExit(f"unknown shaped tool {tid}")
@@ -1000,7 +1118,7 @@ def run_schedule(b, mode, ids, proto, runner, rounds=None):
     return rows, (ids, rounds, lead, sched)
 
 
-def mode_shaped(b, cpp_skipped):
+def mode_shaped(b, cpp_skipped, ref_skipped=None):
     """(a) 1 GiB (--size) through the shaped emulator, each --total-rate variant, each protocol:
     our defaults, our throughput-target mode, the official SDK at its defaults and at
     --official-threads, curl. Returns (rows, [(variant, total, proto, order)], {tool: why skipped})."""
@@ -1012,6 +1130,8 @@ def mode_shaped(b, cpp_skipped):
             skipped[tid] = cpp_skipped["ffi"]
         elif tid.startswith("cpp-official") and "official" in cpp_skipped:
             skipped[tid] = cpp_skipped["official"]
+        elif tid == "ref" and ref_skipped:
+            skipped[tid] = ref_skipped
     if "ffi-c-max" in ids:
         ok, why = example_accepts(b.example, "--throughput-target", "max")
         if not ok:
@@ -1188,8 +1308,8 @@ def report_shaped(a, rows, phases_run, skipped):
                   + describe_order(a, proto, ids, rounds, lead, sched), "",
                   "| tool | runs | median s (min-max) | MB/s median (min-max) | "
                   + ("% of total cap | " if cap else "") + ("x per-conn cap | " if conn else "")
-                  + "official defaults / this | CPU s/GiB | peak RSS MiB |",
-                  "|---|---:|---:|---:|" + ("---:|" if cap else "") + ("---:|" if conn else "") + "---:|---:|---:|"]
+                  + "official defaults / this | CPU s/GiB median (min-max) | user / sys s/GiB | peak RSS MiB |",
+                  "|---|---:|---:|---:|" + ("---:|" if cap else "") + ("---:|" if conn else "") + "---:|---:|---:|---:|"]
         off = [r["seconds"] for r in prow if r["tool_id"] == "cpp-official"]
         off_med = statistics.median(off) if off else None
         for tid in ids:
@@ -1205,7 +1325,8 @@ def report_shaped(a, rows, phases_run, skipped):
             if conn:
                 cells.append(f"{med_mbs * MB / conn:.2f}")
             cells.append(f"{off_med / statistics.median(secs):.2f}x" if off_med else "")
-            cells.append(f"{statistics.median(r['cpu_s_per_gib'] for r in rs):.2f}")
+            cst = cpu_stats(rs)
+            cells += list(cpu_cell(cst))
             cells.append(f"{statistics.median(r['peak_rss_mib'] for r in rs):.1f}")
             name = f"**{cells[0]}**" if tid in ("cpp-ffi", "ffi-c", "ffi-c-max") else cells[0]
             lines.append("| " + " | ".join([name] + cells[1:]) + " |")
@@ -1213,8 +1334,7 @@ def report_shaped(a, rows, phases_run, skipped):
                             "runs": len(rs), "median_s": round(statistics.median(secs), 4), "min_s": min(secs),
                             "max_s": max(secs), "mb_s": round(med_mbs, 1),
                             "pct_of_total_cap": round(100 * med_mbs * MB / cap, 1) if cap else "",
-                            "cpu_s_per_gib": statistics.median(r["cpu_s_per_gib"] for r in rs),
-                            "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in rs)})
+                            **cst, "peak_rss_mib": statistics.median(r["peak_rss_mib"] for r in rs)})
         lines.append("")
     if skipped:
         lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
@@ -1236,7 +1356,8 @@ def report_small(a, rows, phases_run, skipped, verified):
                   f"{' --tls' if proto == 'https' else ''}`. Order: "
                   + describe_order(a, proto, ids, rounds, lead, sched), "",
                   "| tool | runs | median s (min-max) | objects/s median (min-max) | MB/s (median) | "
-                  "ms per object | CPU s | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "wall µs per object median (min-max) | CPU µs per object median (min-max) | "
+                  "user / sys µs per object | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ops = {}
         for tid in ids:
             rs = [r for r in prow if r["tool_id"] == tid]
@@ -1246,14 +1367,27 @@ def report_small(a, rows, phases_run, skipped, verified):
             rates = [len(objs) / s for s in secs]
             med = statistics.median(secs)
             ops[tid] = len(objs) / med
-            cpu = statistics.median(r["cpu_s_per_gib"] * r["size"] / GIB for r in rs)
+            n = len(objs)
+            wall_us = [1e6 * s / n for s in secs]
+            cpu_us = [1e6 * r["cpu_s"] / n for r in rs]
+            split = ""
+            if all(r.get("user_s_per_gib", "") != "" for r in rs):
+                user_us = statistics.median(1e6 * r["user_s_per_gib"] * r["size"] / GIB / n for r in rs)
+                sys_us = statistics.median(1e6 * r["sys_s_per_gib"] * r["size"] / GIB / n for r in rs)
+                split = f"{user_us:.0f} / {sys_us:.0f}"
             lines.append(f"| {'**' + rs[0]['tool'] + '**' if tid == 'cpp-ffi' else rs[0]['tool']} | {len(rs)} | "
                          f"{_mmm(secs)} | {_mmm(rates, '{:.1f}')} | {total / med / MB:.1f} | "
-                         f"{1000 * med / len(objs):.1f} | {cpu:.2f} | "
+                         f"{_mmm(wall_us, '{:.0f}')} | {_mmm(cpu_us, '{:.0f}')} | {split} | "
                          f"{statistics.median(r['peak_rss_mib'] for r in rs):.1f} |")
             summary.append({"section": f"small-{proto}", "tool": rs[0]["tool"], "tool_id": tid, "runs": len(rs),
                             "median_s": round(med, 4), "min_s": min(secs), "max_s": max(secs),
-                            "objects_per_s": round(ops[tid], 2), "mb_s": round(total / med / MB, 1)})
+                            "objects_per_s": round(ops[tid], 2), "mb_s": round(total / med / MB, 1),
+                            "wall_us_per_object": round(statistics.median(wall_us), 1),
+                            "wall_us_per_object_min": round(min(wall_us), 1),
+                            "wall_us_per_object_max": round(max(wall_us), 1),
+                            "cpu_us_per_object": round(statistics.median(cpu_us), 1),
+                            "cpu_us_per_object_min": round(min(cpu_us), 1),
+                            "cpu_us_per_object_max": round(max(cpu_us), 1), **cpu_stats(rs)})
         lines.append("")
         if "cpp-ffi" in ops and "cpp-official" in ops:
             lines.append(f"Objects per second, ours / official C++ SDK ({proto.upper()}): "
@@ -1280,8 +1414,9 @@ def report_concurrent(a, rows, phases_run, skipped):
         lines += [f"#### {proto.upper()}", "", f"Emulator: `oss-emulator {' '.join(flags)}"
                   f"{' --tls' if proto == 'https' else ''}`. Order: "
                   + describe_order(a, proto, ids, rounds, lead, sched), "",
-                  "| tool | runs | median s (min-max) | objects/s median (min-max) | CPU s | peak RSS MiB (max) |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| tool | runs | median s (min-max) | objects/s median (min-max) | CPU s | "
+                  "CPU µs per object median (min-max) | peak RSS MiB (max) |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         ops = {}
         for tid in ids:
             rs = [r for r in prow if r["tool_id"] == tid]
@@ -1294,10 +1429,13 @@ def report_concurrent(a, rows, phases_run, skipped):
             rss = max(r["peak_rss_mib"] for r in rs)
             name = rs[0]["tool"]
             lines.append(f"| {'**' + name + '**' if tid == 'c-async' else name} | {len(rs)} | {_mmm(secs)} | "
-                         f"{_mmm([len(objs) / x for x in secs], '{:.1f}')} | {cpu:.2f} | {rss:.1f} |")
+                         f"{_mmm([len(objs) / x for x in secs], '{:.1f}')} | {cpu:.2f} | "
+                         f"{_mmm([1e6 * r['cpu_s'] / len(objs) for r in rs], '{:.0f}')} | {rss:.1f} |")
             summary.append({"section": f"concurrent-{proto}", "tool": name, "tool_id": tid, "runs": len(rs),
                             "median_s": round(med, 4), "min_s": min(secs), "max_s": max(secs),
-                            "objects_per_s": round(ops[tid], 2), "peak_rss_mib": rss})
+                            "objects_per_s": round(ops[tid], 2), "peak_rss_mib": rss,
+                            "cpu_us_per_object": round(statistics.median(1e6 * r["cpu_s"] / len(objs) for r in rs), 1),
+                            **cpu_stats(rs)})
         lines.append("")
         if "c-async" in ops:
             ratios = [f"{ops['c-async'] / ops[t]:.2f}x {conc_label(t, a)}" for t in ids if t != "c-async" and t in ops]
@@ -1358,13 +1496,32 @@ def machine():
     return info
 
 
+def cpu_stats(rows):
+    """CPU per GiB of rows (user+sys of the tool's process, bench/rusage.c): median, min, max, and
+    the medians of user and sys (None when a row has no split)."""
+    cpu = sorted(r["cpu_s_per_gib"] for r in rows)
+    user = [r["user_s_per_gib"] for r in rows if r.get("user_s_per_gib", "") != ""]
+    sys_ = [r["sys_s_per_gib"] for r in rows if r.get("sys_s_per_gib", "") != ""]
+    full = len(user) == len(rows) and len(sys_) == len(rows)
+    return {"cpu_s_per_gib": round(statistics.median(cpu), 3), "cpu_s_per_gib_min": cpu[0],
+            "cpu_s_per_gib_max": cpu[-1],
+            "user_s_per_gib": round(statistics.median(user), 3) if full else None,
+            "sys_s_per_gib": round(statistics.median(sys_), 3) if full else None}
+
+
+def cpu_cell(st):
+    """"median (min-max)" of CPU s/GiB and "user / sys" medians, from cpu_stats()."""
+    return (f"{st['cpu_s_per_gib']:.2f} ({st['cpu_s_per_gib_min']:.2f}-{st['cpu_s_per_gib_max']:.2f})",
+            f"{st['user_s_per_gib']:.2f} / {st['sys_s_per_gib']:.2f}" if st["user_s_per_gib"] is not None else "")
+
+
 def compare_stats(rows):
     secs = sorted(r["seconds"] for r in rows)
     med = statistics.median(secs)
     size = rows[0]["size"]
     return {"runs": len(rows), "median_s": round(med, 4), "min_s": secs[0], "max_s": secs[-1],
             "max_over_min": round(secs[-1] / secs[0], 2), "mb_s": round(size / med / MB, 1),
-            "cpu_s_per_gib": round(statistics.median(r["cpu_s_per_gib"] for r in rows), 3),
+            **cpu_stats(rows),
             "peak_rss_mib": round(statistics.median(r["peak_rss_mib"] for r in rows), 1),
             "threads": statistics.median(r["threads"] for r in rows)}
 
@@ -1381,12 +1538,17 @@ def report_compare(a, compare, orders, skipped):
                  if any(r["tool_id"] == t for r in rows)}
         label = {t: next(r["tool"] for r in rows if r["tool_id"] == t) for t in stats}
         curl = stats.get("curl")
+        ref = stats.get("ref")
         lines += [f"### {proto.upper()}, {size_name(a.size)}", "", "Order: " + describe_order(a, proto, ids, rounds, lead, sched), "",
-                  "| tool | runs | median s | min s | max s | max/min | MB/s (median) | CPU s/GiB | "
-                  "peak RSS MiB | official C++ SDK (same threads) / this | curl -o FILE / this |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "| tool | runs | median s | min s | max s | max/min | MB/s (median) | CPU s/GiB median (min-max) | "
+                  "user / sys s/GiB | peak RSS MiB | official C++ SDK (same threads) / this | curl -o FILE / this | "
+                  "reference / this: time | CPU |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for t, st in stats.items():
-            vs_off = vs_curl = ""
+            vs_off = vs_curl = ref_t = ref_cpu = ""
+            if ref and t != "ref":
+                ref_t = f"{ref['median_s'] / st['median_s']:.2f}x"
+                ref_cpu = f"{ref['cpu_s_per_gib'] / st['cpu_s_per_gib']:.2f}x" if st["cpu_s_per_gib"] else ""
             if t in OURS:
                 off = [stats[o] for o in ("cpp-official", "cpp-official-mt")
                        if o in stats and stats[o]["threads"] == st["threads"]]
@@ -1395,14 +1557,18 @@ def report_compare(a, compare, orders, skipped):
                 if curl:
                     vs_curl = f"{curl['median_s'] / st['median_s']:.2f}x"
             name = f"**{label[t]}**" if t in OURS else label[t]
+            cpu, split = cpu_cell(st)
             lines.append(f"| {name} | {st['runs']} | {st['median_s']:.3f} | {st['min_s']:.3f} | {st['max_s']:.3f} | "
-                         f"{st['max_over_min']:.2f} | {st['mb_s']:.0f} | {st['cpu_s_per_gib']:.2f} | "
-                         f"{st['peak_rss_mib']:.1f} | {vs_off} | {vs_curl} |")
+                         f"{st['max_over_min']:.2f} | {st['mb_s']:.0f} | {cpu} | {split} | "
+                         f"{st['peak_rss_mib']:.1f} | {vs_off} | {vs_curl} | {ref_t} | {ref_cpu} |")
             summary.append({"section": f"compare-{proto}", "tool": label[t], "tool_id": t, **st,
-                            "official_over_this": vs_off.rstrip("x"), "curl_over_this": vs_curl.rstrip("x")})
+                            "official_over_this": vs_off.rstrip("x"), "curl_over_this": vs_curl.rstrip("x"),
+                            "ref_over_this": ref_t.rstrip("x"), "ref_cpu_over_this": ref_cpu.rstrip("x")})
         lines.append("")
         lines.append("Ratios are speed ratios (the other tool's median time / this row's; > 1: this row is faster); "
-                     "\"same threads\": the official SDK row with the same thread count.")
+                     "\"same threads\": the official SDK row with the same thread count. CPU = user+sys seconds "
+                     "of the tool's process per GiB (bench/rusage.c); \"reference / this\": the reference "
+                     "reader's median time and median CPU per GiB over this row's (< 1: this row takes more).")
         limits = []
         if "null" in stats:
             limits.append(f"network path (curl -o /dev/null) {stats['null']['mb_s']:.0f} MB/s")
@@ -1440,25 +1606,30 @@ def report(b, compare, best, scale, crc, info, load0, load1, orders=None, skippe
         more, summary = report_compare(a, compare, orders or {}, skipped or {})
         lines += more
     if scale:
-        lines += ["| scale | size | threads | MB/s (median) | peak RSS MiB (max) | CPU s/GiB |", "|---|---|---:|---:|---:|---:|"]
+        lines += ["| scale | size | threads | MB/s (median) | peak RSS MiB (max) | CPU s/GiB median (min-max) | "
+                  "user / sys s/GiB |", "|---|---|---:|---:|---:|---:|---:|"]
         keys = list(dict.fromkeys((r["mode"], r["size"], r["threads"]) for r in scale))
         for mode, size, t in keys:
             rs = [r for r in scale if (r["mode"], r["size"], r["threads"]) == (mode, size, t)]
             mbs = statistics.median(r["mb_s"] for r in rs)
             rss = max(r["peak_rss_mib"] for r in rs)
-            cpu = statistics.median(r["cpu_s_per_gib"] for r in rs)
+            cst = cpu_stats(rs)
             summary.append({"section": mode, "tool": f"oss-ffi {size_name(size)} t={t}", "mb_s": mbs,
-                            "cpu_s_per_gib": cpu, "peak_rss_mib": rss})
-            lines.append(f"| {mode} | {size_name(size)} | {t} | {mbs:.0f} | {rss:.1f} | {cpu:.2f} |")
+                            **cst, "peak_rss_mib": rss})
+            cpu, split = cpu_cell(cst)
+            lines.append(f"| {mode} | {size_name(size)} | {t} | {mbs:.0f} | {rss:.1f} | {cpu} | {split} |")
         lines.append("")
     if crc:
-        lines += ["| crc / resume | MB/s (median) | median seconds | CPU s/GiB | peak RSS MiB |", "|---|---:|---:|---:|---:|"]
+        lines += ["| crc / resume | MB/s (median) | median seconds | CPU s/GiB median (min-max) | user / sys s/GiB | "
+                  "peak RSS MiB |", "|---|---:|---:|---:|---:|---:|"]
         for tool in dict.fromkeys(r["tool"] for r in crc):
             rs = [r for r in crc if r["tool"] == tool]
             m = median_of(rs, tool)
             secs = statistics.median(r["seconds"] for r in rs)
-            summary.append({"section": "crc", "tool": tool, **m, "seconds": secs})
-            lines.append(f"| {tool} | {m['mb_s']:.0f} | {secs:.3f} | {m['cpu_s_per_gib']:.2f} | {m['peak_rss_mib']:.1f} |")
+            cst = cpu_stats(rs)
+            summary.append({"section": "crc", "tool": tool, **m, **cst, "seconds": secs})
+            cpu, split = cpu_cell(cst)
+            lines.append(f"| {tool} | {m['mb_s']:.0f} | {secs:.3f} | {cpu} | {split} | {m['peak_rss_mib']:.1f} |")
         on = [r for r in crc if r["tool"] == "oss-ffi crc on"]
         off = [r for r in crc if r["tool"] == "oss-ffi crc off"]
         full = [r for r in crc if r["tool"] == "oss-ffi uninterrupted"]
@@ -1562,6 +1733,12 @@ def main():
     ap.add_argument("--print-order", action="store_true",
                     help="print the mode 1 order and its predecessor counts, check the scheme, and exit")
     ap.add_argument("--cpp-threads", type=int, default=8, help="threads of the cpp-*-mt rows (default 8)")
+    ap.add_argument("--ref-connections", type=int, default=0,
+                    help="connections of the reference reader (tool ref; default: --threads)")
+    ap.add_argument("--ref-part-size", default=None,
+                    help="part size of the reference reader (default: --part-size; 0: one part per connection)")
+    ap.add_argument("--ref-no-direct", dest="ref_direct", action="store_false", default=True,
+                    help="the reference reader writes without O_DIRECT (a file system that refuses it)")
     ap.add_argument("--cpp-checkpoint", action="store_true",
                     help="give the C++ rows a checkpoint directory (default: none, as the issue measured)")
     ap.add_argument("--sweep-threads", default="1,2,4,8,16,32")
@@ -1585,7 +1762,7 @@ def main():
     g.add_argument("--shaped-tools", default="all",
                    help="shaped mode tools, comma list of cpp-ffi, ffi-c, ffi-c-max (oss_download "
                         "--throughput-target max; skipped with a note if the example refuses it), "
-                        "cpp-official, cpp-official-tN, curl (default all)")
+                        "cpp-official, cpp-official-tN, ref (the reference reader), curl (default all)")
     g.add_argument("--official-threads", default="8,16",
                    help="thread counts of the official SDK rows cpp-official-tN of the shaped mode (default 8,16)")
     g.add_argument("--objects", type=int, default=1000, help="small mode: number of objects (default 1000)")
@@ -1617,6 +1794,7 @@ def main():
         ap.add_argument(hidden, help=argparse.SUPPRESS)
     a = ap.parse_args()
     a.size, a.part_size = parse_size(a.size), parse_size(a.part_size)
+    a.ref_part_size = None if a.ref_part_size is None else parse_size(a.ref_part_size)
     if a._child:
         return child_main(a)
     if a.print_order:
@@ -1653,6 +1831,7 @@ def main():
     want_many = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
                  if any(t.startswith(prefix) for t in small_ids + conc_ids)]
     many_bins, many_skipped = build_cpp(want_many, CPP_MANY_SRC, CPP_MANY_BIN) if want_many else ({}, {})
+    ref_bin, ref_skipped = build_ref() if "ref" in tools + shaped_ids else (None, None)
     load0 = os.getloadavg()
     sizes = ([a.size] if modes - {"small", "concurrent"} else []) + (a.sizes + ([2 << 30, 4 << 30] if a.big else [])
                                                      if "scale" in modes else [])
@@ -1668,17 +1847,18 @@ def main():
         b = Bench(a, emus, dl)
         b.cpp_bins = cpp_bins
         b.cpp_many_bins = many_bins
+        b.ref_bin = ref_bin
         for s in sorted(set(sizes)):  # page-cache every object on the server side
             b.curl("warmup", s, 0, dest="/dev/null")
         compare, best, orders, skipped = ([], a.best_threads or a.threads, {}, {})
         if "compare" in modes:
-            compare, best, orders, skipped = mode_compare(b, py_failed, cpp_skipped)
+            compare, best, orders, skipped = mode_compare(b, py_failed, cpp_skipped, ref_skipped)
         a.crc_threads = a.crc_threads or best
         scale = mode_scale(b) if "scale" in modes else []
         crc = mode_crc(b) if "crc" in modes else []
         shaped = shaped_phases = shaped_skipped = None
         if "shaped" in modes:
-            shaped, shaped_phases, shaped_skipped = mode_shaped(b, cpp_skipped)
+            shaped, shaped_phases, shaped_skipped = mode_shaped(b, cpp_skipped, ref_skipped)
         small = small_phases = small_skipped = None
         if "small" in modes:
             small, small_phases, small_skipped = mode_small(b, many_skipped)

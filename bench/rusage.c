@@ -1,6 +1,8 @@
 /*
  * rusage OUT CMD [ARGS...]: runs CMD, forwards SIGINT/SIGTERM to it, and writes
- * "<exit code> <user+sys cpu seconds> <peak RSS KiB>" of CMD to the file OUT (wait4).
+ * "<exit code> <user+sys cpu seconds> <peak RSS KiB> <user seconds> <sys seconds>
+ *  <voluntary context switches> <involuntary context switches>" of CMD to the file OUT
+ * (wait4: the rusage of CMD and of every descendant it waited for).
  *
  * bench/run.py starts every measured tool through this small program: on Linux a process's
  * ru_maxrss starts from the RSS of the process it was forked from, so a tool forked straight
@@ -22,6 +24,7 @@ static void forward(int sig) {
 int main(int argc, char **argv) {
     struct rusage ru;
     int status = 0, code;
+    double user, sys;
     FILE *out;
     if (argc < 3) {
         fprintf(stderr, "usage: rusage OUT CMD [ARGS...]\n");
@@ -43,10 +46,10 @@ int main(int argc, char **argv) {
     code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     out = fopen(argv[1], "w");
     if (!out) return 127;
-    fprintf(out, "%d %.6f %ld\n", code,
-            (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-                ru.ru_stime.tv_usec / 1e6,
-            ru.ru_maxrss);
+    user = (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6;
+    sys = (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
+    fprintf(out, "%d %.6f %ld %.6f %.6f %ld %ld\n", code, user + sys, ru.ru_maxrss, user, sys, ru.ru_nvcsw,
+            ru.ru_nivcsw);
     fclose(out);
     return code;
 }
