@@ -105,7 +105,10 @@ static const char *usage_text =
     "run finds it, asks the server (one HEAD) and skips the download when both still match.\n"
     "Where the file system has no user extended attributes nothing is recorded (-v says so)\n"
     "and every run downloads.\n"
-    "\n"
+    "\n";
+
+/* The rest of the help: a second string, as C99 promises string literals of 4095 bytes only. */
+static const char *usage_tail =
     "Common options:\n" CLI_COMMON_HELP
     "\n"
     "Credentials come from OSS_ACCESS_KEY_ID, OSS_ACCESS_KEY_SECRET and OSS_SESSION_TOKEN.\n"
@@ -340,6 +343,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
     }
     if (o->common.help) {
         fputs(usage_text, stdout);
+        fputs(usage_tail, stdout);
         return EXIT_OK;
     }
     if (!o->endpoint) return usage_error("%s is required", "--endpoint");
