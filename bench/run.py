@@ -1563,7 +1563,7 @@ def main():
                     help="print the mode 1 order and its predecessor counts, check the scheme, and exit")
     ap.add_argument("--cpp-threads", type=int, default=8, help="threads of the cpp-*-mt rows (default 8)")
     ap.add_argument("--cpp-checkpoint", action="store_true",
-                    help="give the C++ rows a checkpoint directory (default: none, as the original measurements ran)")
+                    help="give the C++ rows a checkpoint directory (default: none, as measured so far)")
     ap.add_argument("--sweep-threads", default="1,2,4,8,16,32")
     ap.add_argument("--sizes", default="64M,256M,1G", help="mode 2 sizes (default 64M,256M,1G)")
     ap.add_argument("--big", action="store_true", help="mode 2 also at 2G and 4G")

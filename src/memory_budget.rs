@@ -19,7 +19,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::error::{Error, Result};
 
 const MIB: u64 = 1024 * 1024;
-/// The default budget of a client: 64 MiB (the project's target for a default budget is at most 64 MiB).
+/// The default budget of a client: 64 MiB (the project's target: a default budget of at most
+/// 64 MiB).
 pub const DEFAULT_MEMORY_BUDGET: u64 = 64 * MIB;
 /// The smallest budget accepted: the base cost plus a few slots.
 pub const MIN_MEMORY_BUDGET: u64 = 16 * MIB;
