@@ -1,8 +1,9 @@
 """Run orders for bench/run.py in which every tool follows every other tool equally often.
 
-Why: a tool's time depends on what the disk did just before it (issue 12: a download right after
-another tool wrote and deleted 1 GiB took 2-3x longer than one after its own run). With a plain
-rotation each tool has one fixed predecessor, so the table mixes "tool" with "what ran before".
+Why: a tool's time depends on what the disk did just before it (on the bench machine, a download
+right after another tool wrote and deleted 1 GiB took 2-3x longer than one after its own run).
+With a plain rotation each tool has one fixed predecessor, so the table mixes "tool" with "what ran
+before".
 
 Scheme "balanced" (the default): the runs of one phase form a single chain (each run's predecessor
 is the run just before it, across round boundaries too). With N tools, take M = N slots if N is odd,

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""oss-ffi benchmark (issues 6 and 12): this library (through examples-c/oss_download and through
+"""oss-ffi benchmark: this library (through examples-c/oss_download and through
 its C++ layer) side by side with the official Alibaba Cloud OSS C++ SDK 1.10.1, `curl -o FILE`, our
 Python binding, the official Python SDK v2 downloader and oss2's resumable_download, against the
 bundled local OSS server (oss-emulator, release build) on loopback, over HTTP and HTTPS.
@@ -52,7 +52,7 @@ Mode 2 (scale): threads 1,2,4,8,16,32 at --size, then sizes 64M,256M,1G (+2G,4G 
 Mode 3 (crc): CRC64 on vs off (`--no-crc`), and a download interrupted (SIGINT) at 50% then
 resumed vs an uninterrupted one.
 
-Shaped network (issue 13 item 5; run only when named in --modes): the emulator started with its own
+Shaped network (run only when named in --modes): the emulator started with its own
 shaping flags (emulator/README.md, "Network shaping"), one emulator process per phase.
   shaped         --size (1G) with --latency 20 --connect-latency 20 --conn-rate 25MB/s, once per
                  --total-rate variant (default 100MB/s,none: a 100 MB/s total cap, then no total
@@ -73,7 +73,7 @@ shaping flags (emulator/README.md, "Network shaping"), one emulator process per 
   shaped-memory  peak RSS of oss_download --threads N (N in --memory-threads 8,32,64) through the
                  shaped emulator of each --total-rate variant, also with --memory-budget BYTES (64M)
                  when the example accepts it (skipped with a note otherwise); --rounds (default 2).
-  concurrent     (issue 16 item 4) --conc-objects (200) objects of --conc-size (1M) downloaded at
+  concurrent     --conc-objects (200) objects of --conc-size (1M) downloaded at
                  once, one process per run, --latency/--connect-latency only: c-async (bench/c/many.c:
                  the asynchronous C API, every transfer started from one thread), c-blocking (the
                  same program, the blocking C API from --pool (16) threads), cpp-ffi-pool and
@@ -918,7 +918,7 @@ def mode_crc(b):
     return rows
 
 
-# ---------------------------------------------------------------- shaped network (issue 13 item 5)
+# ---------------------------------------------------------------- shaped network
 
 def parse_rate(s):
     """The emulator's RATE syntax (emulator/README.md): a number with K/M/G or KiB/MiB/GiB (powers
@@ -1213,7 +1213,7 @@ def latency_phases(b, mode, ids, runner, objects):
 
 
 def mode_concurrent(b, many_skipped):
-    """(issue 16 item 4) --conc-objects objects of --conc-size downloaded at once: the asynchronous
+    """--conc-objects objects of --conc-size downloaded at once: the asynchronous
     C API from one thread, the blocking C API from --pool threads, our C++ layer and the official
     SDK from --pool threads, through an emulator with --latency/--connect-latency. Returns (rows,
     [(proto, flags, order)], {tool: why skipped})."""
@@ -1294,7 +1294,7 @@ def _mmm(vals, fmt="{:.3f}"):
 
 
 def report_shaped(a, rows, phases_run, skipped):
-    lines, summary = ["## Shaped network (issue 13 item 5)", ""], []
+    lines, summary = ["## Shaped network", ""], []
     conn = parse_rate(a.conn_rate) if a.conn_rate.lower() not in ("none", "off", "") else None
     if rows or phases_run:
         lines += [f"### shaped: {size_name(a.size)}, latency {a.latency} ms, connect latency {a.connect_latency} ms"
@@ -1408,7 +1408,7 @@ def report_concurrent(a, rows, phases_run, skipped):
     objs = conc_objects(a)
     total = sum(n for _, n in objs)
     lines += [f"### concurrent: {len(objs)} objects of {size_name(a.conc_size)} at once, one process per run, "
-              f"latency {a.latency} ms, connect latency {a.connect_latency} ms, no rate cap (issue 16 item 4)", ""]
+              f"latency {a.latency} ms, connect latency {a.connect_latency} ms, no rate cap", ""]
     for proto, flags, (ids, rounds, lead, sched) in phases_run:
         prow = [r for r in rows if r["proto"] == proto]
         lines += [f"#### {proto.upper()}", "", f"Emulator: `oss-emulator {' '.join(flags)}"
@@ -1718,8 +1718,8 @@ def main():
     ap.add_argument("--part-size", default="8M", help="part size for every tool (default 8M)")
     ap.add_argument("--modes", default="compare,scale,crc",
                     help="comma list of compare, scale, crc (the default set) and shaped, small, "
-                         "shaped-memory (issue 13 item 5: a shaped emulator; run only when named), "
-                         "concurrent (issue 16 item 4)")
+                         "shaped-memory (a shaped emulator; run only when named), "
+                         "concurrent")
     ap.add_argument("--tools", default="all", help=f"mode 1 tools, comma list of {','.join(TOOL_IDS)} (default all)")
     ap.add_argument("--https", dest="https", action="store_true", default=True,
                     help="mode 1 also over HTTPS (the emulator's --tls; the default)")
@@ -1740,14 +1740,14 @@ def main():
     ap.add_argument("--ref-no-direct", dest="ref_direct", action="store_false", default=True,
                     help="the reference reader writes without O_DIRECT (a file system that refuses it)")
     ap.add_argument("--cpp-checkpoint", action="store_true",
-                    help="give the C++ rows a checkpoint directory (default: none, as the issue measured)")
+                    help="give the C++ rows a checkpoint directory (default: none, as measured so far)")
     ap.add_argument("--sweep-threads", default="1,2,4,8,16,32")
     ap.add_argument("--sizes", default="64M,256M,1G", help="mode 2 sizes (default 64M,256M,1G)")
     ap.add_argument("--big", action="store_true", help="mode 2 also at 2G and 4G")
     ap.add_argument("--scale-threads", type=int, default=16, help="threads of the size sweep (16)")
     ap.add_argument("--scale-rounds", type=int, default=2)
     ap.add_argument("--crc-threads", type=int, default=0, help="threads for mode 3 (default: the best)")
-    g = ap.add_argument_group("shaped modes (issue 13 item 5): the emulator's shaping flags")
+    g = ap.add_argument_group("shaped modes: the emulator's shaping flags")
     g.add_argument("--latency", type=int, default=20, metavar="MS",
                    help="emulator --latency of the shaped modes (default 20)")
     g.add_argument("--connect-latency", type=int, default=20, metavar="MS",
@@ -1883,15 +1883,15 @@ def main():
         summary += summ
     if small is not None:
         lines, summ = report_small(a, small, small_phases, small_skipped, b.verified)
-        more += (["## Shaped network (issue 13 item 5)", ""] if shaped is None else []) + lines
+        more += (["## Shaped network", ""] if shaped is None else []) + lines
         summary += summ
     if conc is not None:
         lines, summ = report_concurrent(a, conc, conc_phases, conc_skipped)
-        more += ["## Concurrent transfers (issue 16 item 4)", ""] + lines
+        more += ["## Concurrent transfers", ""] + lines
         summary += summ
     if memory is not None:
         lines, summ = report_memory(a, memory, memory_skipped)
-        more += (["## Shaped network (issue 13 item 5)", ""] if shaped is None and small is None else []) + lines
+        more += (["## Shaped network", ""] if shaped is None and small is None else []) + lines
         summary += summ
     if more:
         text += "\n" + "\n".join(more) + "\n"

@@ -5,12 +5,12 @@
 //! thread counts.
 //!
 //! What a slot costs, and what the library costs before any part runs, were measured (peak RSS
-//! of the C example downloading 1 GiB from the local server, BENCHMARKS.md "Memory budget"):
-//! one part in flight: 11.4 MiB; every further part ~2.0-2.2 MiB with 256-512 KiB buffers (the
-//! connection's share, beyond our buffers, is ~1.5-1.7 MiB: hyper's read buffer grows to
-//! ~400 KiB and a chunk handed to us keeps it alive while the next read allocates, plus the
-//! allocator's slack). [`BASE_COST`] and [`CONNECTION_COST`] are those figures rounded up, so a
-//! budget is an upper bound of the process's peak RSS for a program that does little else.
+//! of the C example downloading 1 GiB from the local server at 1 to 64 parts in flight, before the
+//! budget existed; the figures are in BENCHMARKS.md, "Memory budget"). A connection costs more
+//! than our buffers: hyper's read buffer grows to hundreds of KiB and a chunk handed to us keeps
+//! it alive while the next read allocates, plus the allocator's slack. [`BASE_COST`] and
+//! [`CONNECTION_COST`] are those measurements rounded up, so a budget is an upper bound of the
+//! process's peak RSS for a program that does little else.
 
 use std::sync::Arc;
 
@@ -19,7 +19,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::error::{Error, Result};
 
 const MIB: u64 = 1024 * 1024;
-/// The default budget of a client: 64 MiB (issue 13: "default budget <= 64 MiB").
+/// The default budget of a client: 64 MiB (the project's target: a default budget of at most
+/// 64 MiB).
 pub const DEFAULT_MEMORY_BUDGET: u64 = 64 * MIB;
 /// The smallest budget accepted: the base cost plus a few slots.
 pub const MIN_MEMORY_BUDGET: u64 = 16 * MIB;

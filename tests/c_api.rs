@@ -223,7 +223,7 @@ fn stdout_has_done(out: &std::process::Output, mode: &str) -> bool {
     String::from_utf8_lossy(&out.stdout).contains(&format!("canary {mode}: done"))
 }
 
-/// tests/c/reentry.c: a log callback re-entering the SDK, fork() (issue 17, finding 7) and the
+/// tests/c/reentry.c: a log callback re-entering the SDK, fork() and the
 /// call timeout. A deadlock or a hang is a failure after the deadline (killed), never a stuck
 /// test run; the deadline is generous for valgrind.
 fn run_reentry(link: Link) {
@@ -341,7 +341,7 @@ fn token_body(token: &[u8]) -> serde_json::Value {
     serde_json::from_slice(&token[24..24 + len]).expect("the token's body is JSON")
 }
 
-/// tests/c/transfers.c (issue 16): the asynchronous API in three processes: `main` (200
+/// tests/c/transfers.c: the asynchronous API in three processes: `main` (200
 /// concurrent transfers on one client, the chaos phase, damaged tokens), `resume` (tokens forged
 /// here refused, the paused download resumed in another process, a changed object's token
 /// refused with ObjectChanged), `fork` (a fork()ed child's calls on the parent's transfers return

@@ -106,8 +106,8 @@ fn cpp_client_api_cxx17_static() {
     run_client_api(Lang::Cxx17, Link::Static);
 }
 
-/// Issue 14: the official SDK's behaviour and the rest of its download-side API
-/// (tests/cpp/compat_api.cc, one check per row of the issue's table and per added API).
+/// The official SDK's behaviour and the rest of its download-side API
+/// (tests/cpp/compat_api.cc, one check per behaviour that differed and per added API).
 fn run_compat_api(lang: Lang, link: Link) {
     let tmp = tempfile::tempdir().unwrap();
     let work = tmp.path().join("work");

@@ -1,6 +1,6 @@
-//! Issue 13, items 3 and 4: one memory budget per client bounds the parts in flight of all its
-//! downloads together (a part waits for a slot rather than allocate), and a throughput target
-//! replaces the thread count. The local server counts the requests it answers at once
+//! The memory budget and the throughput target: one memory budget per client bounds the parts in
+//! flight of all its downloads together (a part waits for a slot rather than allocate), and a
+//! throughput target replaces the thread count. The local server counts the requests it answers at once
 //! (`take_peak_in_flight`); every answer waits 20 ms (shaping), so parts that were allowed to
 //! overlap do.
 

@@ -1,4 +1,4 @@
-//! Issue 13, item 2: a fresh resumable download starts with the ranged GET of its first part
+//! The HEAD-less start: a fresh resumable download starts with the ranged GET of its first part
 //! (no HEAD). The answer tells the object (Content-Range's total, ETag, Last-Modified, CRC64,
 //! version id, request id), carries the user's conditions and its body is the first part's; the
 //! parts after it are pinned to its ETag. A 0-byte object (416 on any Range) and a resume (a

@@ -411,7 +411,7 @@ fn c_async_example_pauses_and_resumes() {
     }
 }
 
-/// Issue 17, finding 8: escape sequences and control characters in what the server sends (error
+/// Escape sequences and control characters in what the server sends (error
 /// Code, Message and RequestId, from an XML body or HEAD's `x-oss-err`) reach the terminal as
 /// `\xNN` text, never raw. A hostile server on loopback (tests/support/hostile_http.rs).
 /// examples-c/oss_download.c says "(verified)" only when the download was checked against the

@@ -1,4 +1,4 @@
-//! Answers are distrusted (issue 17): a hostile HTTP server on loopback (tests/support/hostile_http.rs)
+//! Answers are distrusted: a hostile HTTP server on loopback (tests/support/hostile_http.rs)
 //! sends what no OSS would: object answers without a valid Content-Length, RequestTimeTooSkewed
 //! with absurd server times, error bodies and object bodies trickled one byte at a time. Every
 //! case is a clear error (or a working client), never a wrong file, a panic or a call that lasts

@@ -608,3 +608,101 @@ fn cited_documents_are_in_the_repository() {
         assert!(repo_root().join(doc).is_file(), "{doc}");
     }
 }
+
+/// Where a text names an issue by its number ("issue" or "issues", then spaces, `-`, `_` or `#`,
+/// then a digit; any case): the byte offsets of the matches.
+fn issue_number_mentions(text: &str) -> Vec<usize> {
+    let lower = text.to_ascii_lowercase();
+    let b = lower.as_bytes();
+    let mut found = Vec::new();
+    for (i, _) in lower.match_indices("issue") {
+        if i > 0 && b[i - 1].is_ascii_alphanumeric() {
+            continue;
+        }
+        let mut j = i + "issue".len();
+        if b.get(j) == Some(&b's') {
+            j += 1;
+        }
+        while matches!(b.get(j), Some(b' ' | b'-' | b'_' | b'#')) {
+            j += 1;
+        }
+        if b.get(j).is_some_and(u8::is_ascii_digit) {
+            found.push(i);
+        }
+    }
+    found
+}
+
+#[test]
+fn issue_number_mentions_are_recognised() {
+    let word = "Issue";
+    for hit in [
+        format!("{word} 12"),
+        format!("(see {word}s 13 and 16)"),
+        format!("{word}-14 rows"),
+        format!("fn {}_17_case()", word.to_lowercase()),
+        format!("{word} #7"),
+    ] {
+        assert_eq!(issue_number_mentions(&hit).len(), 1, "{hit}");
+    }
+    for miss in [
+        format!("an {word} was found"),
+        format!("t{}s 3", word.to_lowercase()),
+        format!("{word}s of 2026"),
+        format!("{word}s: 3"),
+    ] {
+        assert!(issue_number_mentions(&miss).is_empty(), "{miss}");
+    }
+}
+
+/// Documents, code, comments and test names say what a behaviour is, never which issue asked for
+/// it: issue numbers appear in CHANGELOG.md only (the history), so that a reader of any other
+/// file needs no tracker to understand it.
+#[test]
+fn issue_numbers_appear_only_in_the_changelog() {
+    // The tracked files (untracked ones, such as a virtualenv, are not the project's); outside a
+    // git checkout, every file but the build directories.
+    let tracked = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(repo_root())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success() && !o.stdout.is_empty());
+    let files: Vec<PathBuf> = match tracked {
+        Some(o) => String::from_utf8_lossy(&o.stdout)
+            .split('\0')
+            .filter(|s| !s.is_empty())
+            .map(|s| repo_root().join(s))
+            .collect(),
+        None => {
+            let mut files = Vec::new();
+            repo_files(&repo_root(), &mut files);
+            files
+        }
+    };
+    let mut found = Vec::new();
+    for f in &files {
+        let rel = f.strip_prefix(repo_root()).unwrap();
+        if rel == Path::new("CHANGELOG.md") {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue; // not text
+        };
+        for at in issue_number_mentions(&text) {
+            let line = text[..at].matches('\n').count() + 1;
+            let mention: String = text[at..]
+                .chars()
+                .take_while(|&c| c != '\n')
+                .take(80)
+                .collect();
+            found.push(format!("{}:{line}: {mention}", rel.display()));
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "issue numbers outside CHANGELOG.md (name the behaviour instead; history goes to CHANGELOG.md):\n{}",
+        found.join("\n")
+    );
+}

@@ -1,7 +1,7 @@
 /*
  * many: a list of objects downloaded concurrently through one client, with the asynchronous C API
  * from one thread, or with the blocking C API from a pool of threads (the "concurrent" mode of
- * bench/run.py, issue 16 item 4).
+ * bench/run.py).
  *
  *   many --endpoint URL --bucket B --list FILE --mode async|blocking [--pool N] [--threads N]
  *

@@ -1,7 +1,7 @@
 /*
  * resumable_many: many ResumableDownloadObject calls one after another, in one process, through
  * one OssClient, written against the official Alibaba Cloud OSS C++ SDK's API only (the "small"
- * mode of bench/run.py, issue 13 item 5). Built twice, like resumable_bench.cpp: against the
+ * mode of bench/run.py). Built twice, like resumable_bench.cpp: against the
  * official SDK 1.10.1 and against this project's header-only layer (-Iinclude -loss_ffi).
  *
  *   resumable_many --endpoint URL --bucket B --list FILE [--concurrency N]
@@ -12,7 +12,7 @@
  * three-argument DownloadObjectRequest constructor (the library's defaults: 8 MiB parts, 3
  * threads in both) unless --threads / --part-size are given. The downloads run strictly one
  * after another; the first failure stops the loop (code and message on stderr, exit status 1).
- * --concurrency N (the "concurrent" mode, issue 16 item 4): N std::threads share the list, each
+ * --concurrency N (the "concurrent" mode): N std::threads share the list, each
  * taking the next download, through the same client (maxConnections raised to N above 16); a
  * failure stops every thread at its next download.
  * Credentials: OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET.

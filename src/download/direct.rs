@@ -1,9 +1,9 @@
 //! The temp file's write path: positional writes that go to the disk directly (`O_DIRECT`) where
 //! they are aligned, through the page cache elsewhere, and the aligned buffers they are made from.
 //!
-//! Why direct I/O (issue 12, BENCHMARKS.md "Where the time goes"): a buffered download copies
-//! every byte once more into the page cache (20% of the CPU samples of a 1 GiB download), pays the
-//! writeback later (another 5%, plus the final fsync waiting for it), and allocates a page-cache
+//! Why direct I/O (BENCHMARKS.md, "Direct I/O and the disk"): a buffered download copies every
+//! byte once more into the page cache (a large share of its CPU samples), pays the writeback
+//! later (more samples, plus the final fsync waiting for it), and allocates a page-cache
 //! page per 4 KiB, which on a VM whose freed memory was handed back to the host (free page
 //! reporting, DAMON reclaim) costs a host fault per page: the "slow after another tool's delete"
 //! runs. A direct write goes from our reused buffer to the device, and when it returns the bytes

@@ -32,8 +32,8 @@ use crate::object::{ObjectBody, ObjectMeta};
 /// Finished parts are recorded in the checkpoint at most this often (plus once on failure).
 /// Without a checkpoint, when the writes go through the page cache (no direct I/O), the temp
 /// file is still synced this often: that starts the disk writes while the download runs,
-/// instead of leaving all of it to the final fsync (1 GiB, 16 threads: 1.45 s -> 1.0 s on this
-/// project's benchmark machine, the final fsync alone took ~0.55 s).
+/// instead of leaving all of it to the final fsync (faster on the benchmark machine: BENCHMARKS.md,
+/// "Direct I/O and the disk", and CHANGELOG.md for the figures before direct I/O).
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// Write buffers: each part in flight holds up to two of these (one filling, one being written).
 /// Their size is `WRITE_BUFFER_BUDGET / thread_num`, clamped to the bounds.
@@ -42,8 +42,8 @@ const WRITE_BUFFER_MIN: usize = 256 * 1024;
 const WRITE_BUFFER_BUDGET: usize = 8 * 1024 * 1024;
 /// The write buffers of a download with a throughput target (its part count is not known when
 /// they are made): the smallest of the thread-count rule, so that the budget holds the most
-/// parts (23 in 64 MiB; with 512 KiB buffers 18 held an uncapped 25 MB/s-per-connection link to
-/// 458 MB/s, 23 reach 570).
+/// parts (23 in 64 MiB, against 18 with 512 KiB buffers, which left an uncapped link's rate
+/// short: BENCHMARKS.md, "Throughput target on a shaped link").
 const TARGET_WRITE_BUFFER: usize = 256 * 1024;
 /// How often the throughput target's ramp looks at the bytes received.
 const RAMP_TICK: Duration = Duration::from_millis(50);

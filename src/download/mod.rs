@@ -112,10 +112,9 @@ pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
 pub const MIN_PART_SIZE: u64 = 100 * 1024;
 pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
 /// Parts in flight by default: 4 for the C API, the Rust API and Python (the C++ layer keeps the
-/// official SDK's 3). Chosen from the thread sweep of issue 12 (BENCHMARKS.md, "Defaults"): on
-/// the 2-core bench machine 1 GiB came at 1103, 1528, 1887, 1800, 1816 and 1636 MB/s with 1, 2,
-/// 4, 8, 16 and 32 threads (direct I/O: more parts in flight keep the disk's queue full), while
-/// peak RSS grows ~3.5 MiB per thread (22 MiB at 4).
+/// official SDK's 3). Chosen from the thread sweep (BENCHMARKS.md, "Thread and size scaling"):
+/// on the 2-core bench machine the throughput peaks at 4 threads (direct I/O: more parts in
+/// flight keep the disk's queue full), while peak RSS grows with every thread.
 pub const DEFAULT_THREAD_NUM: u32 = 4;
 pub const MAX_THREAD_NUM: u32 = 1000;
 
@@ -148,7 +147,7 @@ pub struct DownloadRequest {
     pub verify_parts_on_resume: bool,
     /// Write the temp file with direct I/O (`O_DIRECT`) where the file system allows it (the
     /// aligned bulk of every part; see `direct.rs`); on by default. Off: every write goes through
-    /// the page cache, as before issue 12 (the final fsync then waits for the writeback).
+    /// the page cache, as before direct I/O existed (the final fsync then waits for the writeback).
     pub direct_io: bool,
     /// Called with `(increment, transferred, total)`; see [`ProgressFn`].
     pub progress: Option<ProgressFn>,

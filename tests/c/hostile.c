@@ -1,4 +1,4 @@
-/* Hostile input at the C ABI (issue 7), run by tests/reliability (phase "hostile"), also under
+/* Hostile input at the C ABI, run by tests/reliability (phase "hostile"), also under
  * AddressSanitizer+UBSan and valgrind. Every export of oss_ffi.h is called with NULL for each of
  * its pointer arguments (tests/reliability checks that every `oss_*` function of the header
  * appears here), then with invalid UTF-8, empty and 1 MiB strings, out-of-range numbers, after

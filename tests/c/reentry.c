@@ -1,4 +1,4 @@
-/* Re-entry and fork() (issue 17, finding 7): a log callback that calls back into the SDK (cheap
+/* Re-entry and fork(): a log callback that calls back into the SDK (cheap
  * getters, a failing call whose error the SDK logs on the same thread, a blocking request) never
  * deadlocks, also when the line comes from initialisation; a process fork()ed from an
  * initialised parent gets a clear NOT_INITIALIZED error (never a hang), can initialise its own

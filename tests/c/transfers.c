@@ -1,4 +1,4 @@
-/* The asynchronous C API (issue 16): transfers started at once, their completion called exactly
+/* The asynchronous C API: transfers started at once, their completion called exactly
  * once, wait/poll/status, cancel and pause at random moments from other threads and from the
  * progress and completion callbacks, resume tokens (in this process and in another one), hostile
  * tokens, and oss_shutdown_sdk with transfers in flight. Run by tests/c_api.rs in three steps:

@@ -1,5 +1,5 @@
-// Issue 14: the official SDK's behaviour where this layer used to differ, and the rest of its
-// download-side API, against the local OSS server. One CHECK per row of the issue's table and per
+// The official SDK's behaviour where this layer used to differ, and the rest of its
+// download-side API, against the local OSS server. One CHECK per behaviour that differed and per
 // added API. Run by tests/cpp_api.rs with OSS_TEST_ENDPOINT, OSS_TEST_BUCKET, OSS_TEST_KEY (an
 // object of OSS_TEST_SIZE bytes whose CRC64 is OSS_TEST_CRC), OSS_TEST_BAD_KEY (an object whose
 // bytes no longer match its CRC64), OSS_TEST_PUBLIC_BUCKET / OSS_TEST_PUBLIC_KEY (anonymous

@@ -1,4 +1,4 @@
-//! Integrity (issue 17): no wrong file is ever reported as downloaded, whatever another local
+//! Integrity: no wrong file is ever reported as downloaded, whatever another local
 //! user plants, however the destination is spelled, whatever runs beside the download.
 //!
 //! - Planted state (finding 1): a checkpoint whose parts claim the object's true CRC64s over a
@@ -20,7 +20,7 @@
 //!   files are neither removed nor put in place; a temp file swapped in is never renamed into
 //!   place; a default destination from a key never follows a link in the working directory.
 //!
-//! Each case fails on the code before issue 17's fix (checked when the phase was written, one
+//! Each case fails on the code before its fix (checked when the phase was written, one
 //! case at a time: `OSS_REL_INTEGRITY_CASES=<case>[,<case>...]` runs only those, see `CASES`).
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

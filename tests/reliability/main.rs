@@ -1,4 +1,4 @@
-//! The reliability suite (issue 7): crash safety under SIGKILL and simulated power cuts (issue 12),
+//! The reliability suite: crash safety under SIGKILL and simulated power cuts,
 //! network faults, concurrency, local file-system faults, hostile input at the C ABI, fuzzing of
 //! the parsers, and secrets.
 //! See RELIABILITY.md for what each phase does, the figures and how to run the soak mode.

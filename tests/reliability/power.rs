@@ -471,7 +471,7 @@ fn cut_loop(cx: &Ctx, per: u64, rng: &mut Rng) -> u64 {
 
 /// The fate of the temp file's directory entry: a deterministic sequence of two cuts.
 ///
-/// Found by this phase (issue 12 item 4), under [`Model::Strict`] with the checkpoint directory
+/// Found by this phase, under [`Model::Strict`] with the checkpoint directory
 /// apart from the destination's: `TempFile::create` unlinks an old `<dest>.temp` and creates a new
 /// one, and nothing made that durable before the checkpoint recorded parts written into the new
 /// file (fsync(2) of a file does not make its name durable). Sequence:
@@ -481,8 +481,8 @@ fn cut_loop(cx: &Ctx, per: u64, rng: &mut Rng) -> u64 {
 /// 2. run 2 finds no checkpoint, replaces the temp file, downloads parts, fdatasyncs them and
 ///    saves a checkpoint; it is cut at its `sync_n`-th sync with every unsynced name lost: before
 ///    the fix the old zero-filled temp came back under a checkpoint recording parts it never held;
-/// 3. the resume must end with the right file. (Before issue 17 it trusted such a checkpoint and
-///    renamed zeros into place; since then the temp's identity and the re-read catch it, but the
+/// 3. the resume must end with the right file. (Before the resume checked the temp's identity and
+///    re-read its parts, it trusted such a checkpoint and renamed zeros into place; since then the temp's identity and the re-read catch it, but the
 ///    checkpoint on disk still claimed lost bytes.)
 ///
 /// Fixed: the downloader fsyncs the temp file's directory after creating it when a checkpoint is

@@ -233,7 +233,7 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
 #: Symbols added in a later 0.1.x patch; the binding works without them (less cancellable).
 _OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_get_object_request_cancel": (None, [c_void_p]),
-    # the asynchronous API (oss_transfer_t), issue 16
+    # the asynchronous API (oss_transfer_t)
     "oss_get_object_request_set_progress_abortable": (
         _err_p,
         [c_void_p, PROGRESS_ABORTABLE_CB, c_void_p, FREE_CB],
