@@ -40,7 +40,14 @@ impl Conn {
 
     fn fill(&mut self) {
         let mut tmp = [0u8; 65536];
-        let n = self.s.read(&mut tmp).expect("read (hang guard)");
+        // A blocking read that a signal interrupted (EINTR, seen once in a full run) is read
+        // again, as `read_exact` would.
+        let n = loop {
+            match self.s.read(&mut tmp) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => break r.expect("read (hang guard)"),
+            }
+        };
         assert!(n > 0, "connection closed early");
         self.buf.extend_from_slice(&tmp[..n]);
     }
