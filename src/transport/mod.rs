@@ -19,6 +19,7 @@ mod failure;
 mod http_client;
 mod request;
 pub mod shared;
+pub mod spread;
 
 pub(crate) use body::Body;
 use error_response::{read_error, server_time};
