@@ -70,6 +70,9 @@ static const char *usage_text =
     "  --no-verify-on-resume do not re-read finished parts when resuming (they are re-read\n"
     "                        and checked against their CRC64 by default)\n"
     "  --no-crc              skip the whole-object CRC64 check (oss_config_set_crc64 false)\n"
+    "  --resolve HOST:PORT:ADDR[,ADDR...]\n"
+    "                        use these addresses for HOST (and BUCKET.HOST) instead of the name\n"
+    "                        service, as curl's --resolve; repeatable (oss_config_add_resolve)\n"
     "  --no-direct-io        write through the page cache (default: direct I/O where the\n"
     "                        file system allows it; oss_download_request_set_direct_io)\n"
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
@@ -85,6 +88,8 @@ struct options {
     uint64_t part_size, rate_kib, throughput_target, memory_budget;
     int64_t range_start, range_end;
     int has_range, v4, verify_on_resume, no_crc, no_direct_io;
+    const char *resolve[16]; /* --resolve HOST:PORT:ADDR[,ADDR...], repeatable */
+    int n_resolve;
 };
 
 /* ---- small parsers ---------------------------------------------------------------------- */
@@ -204,6 +209,10 @@ static int parse_args(int argc, char **argv, struct options *o) {
             if (!strcmp(v, "max")) o->throughput_target = UINT64_MAX;
             else if (!parse_size(v, &o->throughput_target) || o->throughput_target == 0)
                 return usage_error("bad --throughput-target '%s' (want a rate or max)", v);
+        } else if (!strcmp(a, "--resolve")) {
+            if (o->n_resolve == (int)(sizeof o->resolve / sizeof o->resolve[0]))
+                return usage_error("too many %s", a);
+            o->resolve[o->n_resolve++] = v;
         } else if (!strcmp(a, "--memory-budget")) {
             if (!parse_size(v, &o->memory_budget)) return usage_error("bad --memory-budget '%s'", v);
         } else if (!strcmp(a, "--rate")) {
@@ -422,6 +431,7 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     /* A throughput target decides the parts in flight: let the connections follow. */
     if (!err && o->throughput_target) err = oss_config_set_max_connections(cfg, 1000);
     if (!err && o->memory_budget) err = oss_config_set_memory_budget(cfg, o->memory_budget);
+    for (int i = 0; !err && i < o->n_resolve; i++) err = oss_config_add_resolve(cfg, o->resolve[i]);
     if (!err) err = oss_client_new(o->endpoint, creds, cfg, out);
     oss_credentials_provider_free(creds);
     oss_config_free(cfg);
