@@ -49,7 +49,8 @@ public:
           recvRateLimiter(),
           networkInterface(),
           signatureVersion(SignatureVersionType::V1),
-          memoryBudget(64ULL * 1024 * 1024)
+          memoryBudget(64ULL * 1024 * 1024),
+          resolve()
     {
     }
     ~ClientConfiguration() = default;
@@ -96,6 +97,11 @@ public:
      * default 64 MiB): a part waits for room in it rather than allocate, whatever the thread
      * counts (oss_config_set_memory_budget). */
     uint64_t memoryBudget;
+    /* Extension (not in the official SDK): addresses for hosts instead of the name service's,
+     * as curl's --resolve: each "HOST:PORT:ADDR[,ADDR...]", also covering BUCKET.HOST; PORT must
+     * be the endpoint's (oss_config_add_resolve). Empty by default. Either way the client spreads
+     * its connections over a host's addresses. */
+    std::vector<std::string> resolve;
 
 private:
     static std::string defaultUserAgent()
