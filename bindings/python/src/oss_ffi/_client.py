@@ -951,6 +951,7 @@ _CONFIG_KEYS = (
     "date_skew_adjustment",
     "recv_rate_limit_kbps",
     "memory_budget",
+    "resolve",
 )
 
 
@@ -992,6 +993,14 @@ def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
         check(lib, lib.oss_config_set_ca_file(cfg, _path(c["ca_file"], "ca_file")))
     if c.get("ca_path") is not None:
         check(lib, lib.oss_config_set_ca_path(cfg, _path(c["ca_path"], "ca_path")))
+    if c.get("resolve") is not None:
+        entries = c["resolve"]
+        if isinstance(entries, (str, bytes)):
+            entries = [entries]
+        if not isinstance(entries, (list, tuple)):
+            raise TypeError("resolve must be a 'HOST:PORT:ADDR[,ADDR...]' string or a list of them")
+        for entry in entries:
+            check(lib, lib.oss_config_add_resolve(cfg, _str(entry, "resolve")))
     if c.get("proxy") is not None:
         proxy = _str(c["proxy"], "proxy").decode()
         u = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
@@ -1030,7 +1039,10 @@ class Client:
             ``retries``, ``retry_base_delay_ms``, ``verify_tls``, ``ca_file``, ``ca_path``,
             ``path_style``, ``cname``, ``crc64``, ``date_skew_adjustment``,
             ``recv_rate_limit_kbps``, ``memory_budget`` (bytes, the memory of all the
-            client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``.
+            client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``,
+            ``resolve`` (``"HOST:PORT:ADDR[,ADDR...]"`` or a list of them: addresses for HOST
+            and BUCKET.HOST instead of the name service's, as curl's ``--resolve``; PORT must be
+            the endpoint's; connections are spread over a host's addresses either way).
 
     Making a client initialises the SDK if needed. Use it as a context manager (or call
     :meth:`close`) to release it deterministically; the garbage collector is the fallback.
@@ -1195,9 +1207,10 @@ class Client:
                 allows it (default True: no second copy into the page cache, durability almost
                 free); False writes through the page cache. Same bytes, same guarantees.
             throughput_target: instead of ``threads``, a rate to reach in bytes per second, or
-                ``"max"`` for as fast as the link allows: parts in flight start at 4 and double
-                while each step raises the measured rate by 10% or more, within the client's
-                ``memory_budget``.
+                ``"max"`` for as fast as the link allows: parts in flight start at what the
+                target implies (16 for ``"max"``), double while each step raises the rate
+                measured over a few round trips by 10% or more and shrink on a capped link,
+                within the client's ``memory_budget``.
 
         Ctrl-C (KeyboardInterrupt) cancels the download, leaves the checkpoint, and re-raises.
 
