@@ -202,8 +202,9 @@ impl Job<'_> {
                 break;
             }
             let want_slot = failure.is_none() && running.len() < wanted && !todo.is_empty();
-            // Holding too: a rate that falls starts a new probe.
-            let ramping = ramp.is_some();
+            // Holding too: a rate that falls starts a new probe. Not once every part started:
+            // the rate then falls with the parts left, and the level no longer matters.
+            let ramping = ramp.is_some() && !todo.is_empty() && failure.is_none();
             // Without a checkpoint a flush only starts the disk writes early, which direct
             // writes do not need.
             let can_flush = flushing.is_none()
