@@ -16,6 +16,8 @@
 //!   each part in flight received [`WINDOW_BYTES_PER_PART`] on average (so that a window is not
 //!   all latency), whichever is later (but never longer than [`WINDOW_LONGEST`]).
 //! - **Grow** x2 while each step raises the rate by [`GAIN`] or more and the target is not met.
+//!   A start already at the budget's (or the object's) bound of [`PROBE_DOWN_FROM`] parts or more
+//!   has nothing to compare with: it tries half as many once, and shrinks if they hold the rate.
 //! - **Shrink** when a step up brought nothing (a link whose total is capped): halve while the
 //!   rate holds (within [`GAIN`] of the best seen), and keep one part more than the smallest
 //!   level that held it, which is at most twice the connections needed to fill the link (the
@@ -31,8 +33,10 @@ use crate::log::{self, Level};
 
 /// The assumed rate of one connection, to size the start for a rate target (0.4 Gbit/s).
 pub const ASSUMED_PER_CONNECTION: u64 = 50_000_000;
-/// The start of "as fast as the link allows" (less when the object or the budget holds fewer).
-pub const MAX_START: usize = 16;
+/// The start of "as fast as the link allows" (less when the object or the budget holds fewer):
+/// wide, since too many parts on a capped link cost a few short windows to shrink, and too few
+/// on a fast one cost the whole download's rate until it grew.
+pub const MAX_START: usize = 64;
 /// The round trip assumed when none was measured.
 pub const DEFAULT_ROUND_TRIP: Duration = Duration::from_millis(50);
 /// Bounds of the measured round trip used to size the windows.
@@ -46,6 +50,8 @@ pub const WINDOW_BYTES_PER_PART: u64 = 512 * 1024;
 pub const WINDOW_LONGEST: Duration = Duration::from_secs(2);
 /// While holding, windows are this many times longer.
 pub const HOLD_WINDOW_FACTOR: u32 = 4;
+/// A start at the bound with at least this many parts tries half as many once.
+pub const PROBE_DOWN_FROM: usize = 16;
 /// The relative gain a step up must bring for the next one; a step down may lose less.
 pub const GAIN: f64 = 0.10;
 /// The relative fall of a held rate that starts a new probe.
@@ -228,9 +234,15 @@ impl Ramp {
                         self.phase = Phase::Shrinking { held: best_level };
                         self.level = best_level / 2;
                     }
-                    _ => {
+                    previous => {
                         self.best = Some((level, rate));
                         if level >= self.max {
+                            if previous.is_none() && level >= PROBE_DOWN_FROM {
+                                // Started at the bound: would fewer do as well?
+                                self.phase = Phase::Shrinking { held: level };
+                                self.level = level / 2;
+                                return;
+                            }
                             return self.hold(level, rate);
                         }
                         self.level = level.saturating_mul(2).min(self.max);
@@ -341,12 +353,16 @@ mod tests {
             per_part: 25.0 * MB,
             cap: f64::INFINITY,
         };
-        let mut r = max_ramp(64);
+        let mut r = max_ramp(200);
         assert_eq!(r.level(), MAX_START, "starts wide, not at 4");
-        assert_eq!(settle(&mut r, link, &mut exact()), vec![16, 32, 64, 64]);
-        // A budget that holds 23 parts: 16, then 23, where it stays.
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![64, 128, 200, 200]);
+        // A budget that holds 23 parts: all of them at once; half as many once (nothing to
+        // compare with), which give less: back to 23.
         let mut r = max_ramp(23);
-        assert_eq!(settle(&mut r, link, &mut exact()), vec![16, 23, 23]);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![23, 11, 23]);
+        // An object of 8 parts: all at once, and no probe down for so few.
+        let mut r = max_ramp(8);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![8, 8]);
     }
 
     #[test]
@@ -370,14 +386,23 @@ mod tests {
                 "{per_part}/{cap} MB/s: {levels:?}, {needed} needed"
             );
         }
-        // 25 MB/s per part, 100 in all: 16 and 32 give the same; 8 and 4 hold it, 2 does not:
-        // one more than 4.
+        // 25 MB/s per part, 100 in all: 64 and 128 give the same; 32 down to 4 hold it, 2 does
+        // not: one more than 4.
         let link = Link {
             per_part: 25.0 * MB,
             cap: 100.0 * MB,
         };
+        let mut r = max_ramp(200);
+        assert_eq!(
+            settle(&mut r, link, &mut exact()),
+            vec![64, 128, 32, 16, 8, 4, 2, 5]
+        );
+        // Started at the budget's bound: probed down the same way.
         let mut r = max_ramp(64);
-        assert_eq!(settle(&mut r, link, &mut exact()), vec![16, 32, 8, 4, 2, 5]);
+        assert_eq!(
+            settle(&mut r, link, &mut exact()),
+            vec![64, 32, 16, 8, 4, 2, 5]
+        );
     }
 
     #[test]
@@ -499,33 +524,34 @@ mod tests {
     fn windows_last_round_trips_and_bytes_and_settling_is_not_measured() {
         let rtt = Duration::from_millis(20);
         let ms = Duration::from_millis;
-        let mut r = Ramp::new(Target::Max, 64, Some(rtt), Duration::ZERO);
-        assert_eq!(r.level(), 16);
+        let mut r = Ramp::new(Target::Max, 1000, Some(rtt), Duration::ZERO);
+        assert_eq!(r.level(), 64);
         // Nothing is measured during the first round trip (the new parts' connections).
-        assert_eq!(r.observe(ms(10), 0), 16);
-        assert_eq!(r.observe(rtt, 0), 16);
-        // 3 round trips at 16 x 25 MB/s = 24 MB: enough bytes and time (16 x 512 KiB = 8 MiB).
+        assert_eq!(r.observe(ms(10), 0), 64);
+        assert_eq!(r.observe(rtt, 0), 64);
+        // Enough bytes (64 x 512 KiB = 33.5 MB) but two round trips only: not yet.
         assert_eq!(
-            r.observe(rtt + ms(40), 16_000_000),
-            16,
+            r.observe(rtt + ms(40), 40_000_000),
+            64,
             "two round trips are not enough"
         );
-        assert_eq!(r.observe(rtt + ms(60), 24_000_000), 32);
+        // Three round trips: 1000 MB/s at 64.
+        assert_eq!(r.observe(rtt + ms(60), 60_000_000), 128);
         // Settling again for a round trip; then too few bytes in 3 round trips (a slow start):
-        // the window waits for 32 x 512 KiB.
+        // the window waits for 128 x 512 KiB = 67 MB.
         let t = rtt + ms(60);
-        assert_eq!(r.observe(t + rtt, 24_000_000), 32);
-        assert_eq!(r.observe(t + rtt + ms(60), 24_000_000 + 10_000_000), 32);
+        assert_eq!(r.observe(t + rtt, 60_000_000), 128);
+        assert_eq!(r.observe(t + rtt + ms(60), 60_000_000 + 30_000_000), 128);
         assert_eq!(r.phase(), Phase::Growing);
-        // 32 x 512 KiB = 16.8 MB by 100 ms: 800 MB/s at 32 against 400 at 16: up again.
-        assert_eq!(r.observe(t + rtt + ms(100), 24_000_000 + 80_000_000), 64);
+        // 150 MB in 100 ms: 1500 MB/s at 128 against 1000 at 64: up again.
+        assert_eq!(r.observe(t + rtt + ms(100), 60_000_000 + 150_000_000), 256);
         // A window that never gets its bytes ends after WINDOW_LONGEST.
         let t = t + rtt + ms(100);
-        r.observe(t + rtt, 200_000_000);
+        r.observe(t + rtt, 210_000_000);
         assert_eq!(
-            r.observe(t + rtt + WINDOW_LONGEST, 200_000_001),
-            16,
-            "64 gave nothing: fewer"
+            r.observe(t + rtt + WINDOW_LONGEST, 210_000_001),
+            64,
+            "256 gave nothing: fewer"
         );
     }
 }

@@ -1208,7 +1208,7 @@ class Client:
                 free); False writes through the page cache. Same bytes, same guarantees.
             throughput_target: instead of ``threads``, a rate to reach in bytes per second, or
                 ``"max"`` for as fast as the link allows: parts in flight start at what the
-                target implies (16 for ``"max"``), double while each step raises the rate
+                target implies (64 for ``"max"``), double while each step raises the rate
                 measured over a few round trips by 10% or more and shrink on a capped link,
                 within the client's ``memory_budget``.
 
