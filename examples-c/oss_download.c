@@ -85,6 +85,9 @@ static const char *usage_text =
     "  --no-verify-on-resume do not re-read finished parts when resuming (they are re-read\n"
     "                        and checked against their CRC64 by default)\n"
     "  --no-crc              skip the whole-object CRC64 check (oss_config_set_crc64 false)\n"
+    "  --resolve HOST:PORT:ADDR[,ADDR...]\n"
+    "                        use these addresses for HOST (and BUCKET.HOST) instead of the name\n"
+    "                        service, as curl's --resolve; repeatable (oss_config_add_resolve)\n"
     "  --no-direct-io        write through the page cache (default: direct I/O where the\n"
     "                        file system allows it; oss_download_request_set_direct_io)\n"
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
@@ -127,6 +130,8 @@ struct options {
     /* --proxy, split into what oss_config_set_proxy takes (host empty: none). */
     char proxy_scheme[8], proxy_host[256], proxy_user[256], proxy_password[256];
     uint64_t proxy_port;
+    const char *resolve[16]; /* --resolve HOST:PORT:ADDR[,ADDR...], repeatable */
+    int n_resolve;
 };
 
 /* ---- small parsers ---------------------------------------------------------------------- */
@@ -230,7 +235,8 @@ enum {
     OPT_FORCE,
     OPT_NO_CREATE_DIRS,
     OPT_PROXY,
-    OPT_NOPROXY
+    OPT_NOPROXY,
+    OPT_RESOLVE
     /* network options of the client: add their ids here */
 };
 
@@ -258,6 +264,7 @@ static const cli_option_t option_table[] = {
     {"no-create-dirs", 0, 0, OPT_NO_CREATE_DIRS},
     {"proxy", 0, 1, OPT_PROXY},
     {"noproxy", 0, 1, OPT_NOPROXY},
+    {"resolve", 0, 1, OPT_RESOLVE},
     /* network options of the client: add their entries here */
     CLI_COMMON_OPTIONS,
     {NULL, 0, 0, 0},
@@ -332,6 +339,11 @@ static int parse_args(int argc, char **argv, struct options *o) {
             break;
         case OPT_NOPROXY:
             o->noproxy = v;
+            break;
+        case OPT_RESOLVE:
+            if (o->n_resolve == (int)(sizeof o->resolve / sizeof o->resolve[0]))
+                return usage_error("too many %s", "--resolve");
+            o->resolve[o->n_resolve++] = v;
             break;
         case OPT_RANGE:
             if (!parse_range(v, &o->range_start, &o->range_end))
@@ -688,6 +700,7 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
         err = oss_config_set_proxy(cfg, o->proxy_scheme, o->proxy_host, (uint16_t)o->proxy_port,
                                    o->proxy_user[0] ? o->proxy_user : NULL,
                                    o->proxy_password[0] ? o->proxy_password : NULL);
+    for (int i = 0; !err && i < o->n_resolve; i++) err = oss_config_add_resolve(cfg, o->resolve[i]);
     if (!err) err = oss_client_new(o->endpoint, creds, cfg, out);
     oss_credentials_provider_free(creds);
     oss_config_free(cfg);

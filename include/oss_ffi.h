@@ -776,6 +776,24 @@ oss_error_t *oss_config_set_signature_version(oss_config_t *cfg, uint32_t versio
 oss_error_t *oss_config_set_region(oss_config_t *cfg, const char *region);
 
 /**
+ * Adds addresses for a host, instead of the name service's (curl's `--resolve`):
+ * `"HOST:PORT:ADDR[,ADDR...]"` (an IPv6 address may be bracketed: `[::1]`). It also covers a
+ * bucket's virtual host under HOST (`bucket.HOST`); PORT must be the endpoint's (else
+ * `oss_client_new` fails). An entry for the same HOST:PORT replaces the earlier one. For tests,
+ * for users with their own name service, and to pin an internal endpoint. Whatever the names'
+ * source, a client spreads its connections over a host's addresses (least recently used first)
+ * and sets one that failed to connect aside for 30 s.
+ *
+ * Errors: NULL `cfg` or `spec`, invalid UTF-8, or a spec that does not parse (nothing is
+ * changed then).
+ *
+ * # Safety
+ * `cfg` NULL or live (the caller serialises setters); `spec` NULL or a NUL-terminated string,
+ * only read during the call.
+ */
+oss_error_t *oss_config_add_resolve(oss_config_t *cfg, const char *spec);
+
+/**
  * Fixed credentials. `security_token` may be NULL or "" (no STS).
  * Errors: NULL id/secret or out, bad UTF-8, control characters, one of id/secret empty.
  *

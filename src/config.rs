@@ -25,6 +25,62 @@ pub struct Proxy {
     pub password: String,
 }
 
+/// Addresses for a host, instead of the name service's (curl's `--resolve HOST:PORT:ADDR,...`):
+/// for tests, for users with their own name service, and to pin an internal endpoint. Also
+/// covers a bucket's virtual host under `host` (`bucket.host`). `port` must be the endpoint's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveEntry {
+    pub host: String,
+    pub port: u16,
+    pub addrs: Vec<std::net::IpAddr>,
+}
+
+impl ResolveEntry {
+    /// Parses `HOST:PORT:ADDR[,ADDR...]` (an IPv6 address may be in brackets: `[::1]`).
+    pub fn parse(spec: &str) -> Result<ResolveEntry> {
+        let bad = |why: &str| {
+            Error::validate(format!(
+                "resolve entry '{}' must be HOST:PORT:ADDR[,ADDR...]: {why}",
+                spec.escape_debug()
+            ))
+        };
+        let mut it = spec.splitn(3, ':');
+        let (host, port, addrs) = match (it.next(), it.next(), it.next()) {
+            (Some(h), Some(p), Some(a)) => (h, p, a),
+            _ => return Err(bad("too few fields")),
+        };
+        if host.is_empty()
+            || !host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+        {
+            return Err(bad("the host is not a host name"));
+        }
+        let port: u16 = port
+            .parse()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(|| bad("the port is not 1..65535"))?;
+        let addrs = addrs
+            .split(',')
+            .map(|a| {
+                let a = a.trim();
+                let a = a
+                    .strip_prefix('[')
+                    .and_then(|a| a.strip_suffix(']'))
+                    .unwrap_or(a);
+                a.parse::<std::net::IpAddr>()
+                    .map_err(|_| bad(&format!("'{}' is not an IP address", a.escape_debug())))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ResolveEntry {
+            host: host.to_ascii_lowercase(),
+            port,
+            addrs,
+        })
+    }
+}
+
 /// A receive rate read again while downloading (bytes per second; 0 = unlimited).
 #[derive(Clone)]
 pub struct RateSource(pub std::sync::Arc<dyn Fn() -> u64 + Send + Sync>);
@@ -90,6 +146,9 @@ pub struct Config {
     /// The key resume tokens are sealed and checked with (HMAC-SHA256); `None` (the default):
     /// the per-user key file (`download::resume_key`).
     pub resume_token_key: Option<crate::download::resume_key::ResumeTokenKey>,
+    /// Addresses for hosts instead of the name service's (`ResolveEntry`); empty by default.
+    /// Connections are spread over a host's addresses either way.
+    pub resolve: Vec<ResolveEntry>,
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -122,6 +181,7 @@ impl Default for Config {
             memory_budget: crate::memory_budget::DEFAULT_MEMORY_BUDGET,
             resume_token_key: None,
             region: String::new(),
+            resolve: Vec::new(),
         }
     }
 }
@@ -211,6 +271,34 @@ mod tests {
         let d: Vec<u128> = (1..=4).map(|a| c.retry_delay(a).as_millis()).collect();
         assert_eq!(d, vec![300, 600, 1200, 2400]);
         assert_eq!(c.retry_delay(60), c.retry_max_delay);
+    }
+
+    #[test]
+    fn resolve_entries_parse_like_curls() {
+        let e = ResolveEntry::parse("OSS.Example:8080:127.0.0.2,[::1], 10.0.0.1").unwrap();
+        assert_eq!(e.host, "oss.example");
+        assert_eq!(e.port, 8080);
+        let want: Vec<std::net::IpAddr> = ["127.0.0.2", "::1", "10.0.0.1"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(e.addrs, want);
+        for bad in [
+            "",
+            "host",
+            "host:80",
+            ":80:127.0.0.1",
+            "host:0:127.0.0.1",
+            "host:65536:127.0.0.1",
+            "host:80:",
+            "host:80:127.0.0.1,",
+            "host:80:not-an-ip",
+            "ho st:80:127.0.0.1",
+            "host\n:80:127.0.0.1",
+        ] {
+            let e = ResolveEntry::parse(bad).unwrap_err();
+            assert_eq!(e.code, "ValidateError", "{bad}");
+        }
     }
 
     #[test]

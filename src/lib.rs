@@ -51,7 +51,8 @@
 //!   - `transport/mod.rs`: signed requests sent with retries and backoff, clock skew.
 //!   - `transport/shared.rs`: what every request of a client shares (a `Client` derefs to it).
 //!   - `transport/http_client.rs` (the reqwest client and TLS), `transport/env_proxy.rs`
-//!     (proxies from the environment, as libcurl reads them), `transport/request.rs` (request
+//!     (proxies from the environment, as libcurl reads them), `transport/spread.rs` (a host's
+//!     addresses: the resolver that orders them per connection, pinned `--resolve` entries), `transport/request.rs` (request
 //!     and answer types), `transport/body.rs` (bodies checked for their promised length),
 //!     `transport/error_response.rs` (failed answers), `transport/failure.rs` (failures below
 //!     HTTP, mapped to the SDK's codes).

@@ -1243,3 +1243,73 @@ fn demo_prints_no_colour_codes_to_a_pipe() {
     assert!(text.contains("sha256 identical:    yes"), "{text}");
     assert!(!all.contains(&0x1b), "escape sequences in: {text:?}");
 }
+
+#[test]
+fn c_example_resolve_spreads_the_parts_over_the_hosts_addresses() {
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = oss_emulator::Emulator::start(oss_emulator::EmulatorConfig {
+        root: tmp.path().join("root"),
+        host: "127.0.0.2".into(),
+        also_hosts: vec!["127.0.0.3".into(), "127.0.0.4".into()],
+        credentials: vec![oss_emulator::Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .unwrap();
+    let port = emu.addr().port();
+    let data = pattern(2 * 1024 * 1024 + 1, 5);
+    emu.put_object("cli-bucket", "obj.bin", &data).unwrap();
+    let out_file = tmp.path().join("out.bin");
+    let ep = format!("http://cli.test:{port}");
+    // 127.0.0.5: nothing listens there.
+    let resolve = format!("cli.test:{port}:127.0.0.5,127.0.0.2,127.0.0.3,127.0.0.4");
+    let args = [
+        "--endpoint",
+        &ep,
+        "--bucket",
+        "cli-bucket",
+        "--key",
+        "obj.bin",
+        "--output",
+        &out_file.display().to_string(),
+        "--threads",
+        "8",
+        "--part-size",
+        "100K",
+        "--progress",
+        "none",
+        "--resolve",
+        &resolve,
+    ]
+    .map(str::to_string);
+    let out = run(&exe, &as_refs(&args), &creds());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&out_file).unwrap(), data);
+    let log = emu.log();
+    for live in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        let at = format!("{live}:{port}");
+        assert!(
+            log.iter().any(|e| e.local_addr == at),
+            "no request reached {live}: {:?}",
+            log.iter().map(|e| &e.local_addr).collect::<Vec<_>>()
+        );
+    }
+    // A malformed entry is a usage-level error (3: invalid parameter), nothing downloaded.
+    let mut bad = args.clone();
+    bad[15] = format!("cli.test:{port}:not-an-address");
+    std::fs::remove_file(&out_file).unwrap();
+    let out = run(&exe, &as_refs(&bad), &creds());
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not-an-address"));
+    assert!(!out_file.exists());
+}

@@ -467,3 +467,87 @@ async fn requests_go_through_an_authenticating_proxy() {
     let err = read_all(&wrong, &req("k")).await.unwrap_err();
     assert_eq!(err.http_status, 407, "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_spread_over_a_hosts_addresses_and_a_dead_one_costs_one_connect() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One host, four addresses: three served, 127.0.0.5 with nothing listening.
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        host: "127.0.0.2".into(),
+        also_hosts: vec!["127.0.0.3".into(), "127.0.0.4".into()],
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .unwrap();
+    let port = emu.addr().port();
+    emu.put_object(BUCKET, "k", b"spread").unwrap();
+    let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let seen = lines.clone();
+    oss_ffi::log::set_level(oss_ffi::log::Level::Warn);
+    oss_ffi::log::set_sink(Some(Arc::new(move |_, line: &str| {
+        seen.lock().unwrap().push(line.to_string());
+    })));
+    let cfg = Config {
+        // The dead address first: the first connection probes it.
+        resolve: vec![oss_ffi::config::ResolveEntry::parse(&format!(
+            "spread.test:{port}:127.0.0.5,127.0.0.2,127.0.0.3,127.0.0.4"
+        ))
+        .unwrap()],
+        ..config(false)
+    };
+    // Virtual-hosted: `transport-bucket.spread.test` is covered by the entry.
+    let c = Client::new(
+        &format!("http://spread.test:{port}"),
+        Arc::new(StaticProvider::new(AK, SK, None)),
+        cfg,
+    )
+    .unwrap();
+    // Twelve requests at once: twelve connections.
+    let gets = (0..12).map(|_| {
+        let c = c.clone();
+        tokio::spawn(async move { read_all(&c, &req("k")).await })
+    });
+    for g in gets.collect::<Vec<_>>() {
+        assert_eq!(g.await.unwrap().unwrap(), b"spread");
+    }
+    oss_ffi::log::set_sink(None);
+    let log = emu.log();
+    assert_eq!(log.len(), 12, "no request failed");
+    for live in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
+        let n = log
+            .iter()
+            .filter(|e| e.local_addr == format!("{live}:{port}"))
+            .count();
+        assert!(
+            n >= 1,
+            "{live}: {n} of {:?}",
+            log.iter().map(|e| &e.local_addr).collect::<Vec<_>>()
+        );
+    }
+    let failed: Vec<String> = lines
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("spread.test") && l.contains("failed to connect"))
+        .cloned()
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("127.0.0.5"), "{failed:?}");
+}
+
+#[test]
+fn a_resolve_entry_for_another_port_is_refused() {
+    let cfg = Config {
+        resolve: vec![oss_ffi::config::ResolveEntry::parse("oss.test:81:127.0.0.2").unwrap()],
+        ..Config::default()
+    };
+    let e = Client::new(
+        "http://oss.test:80",
+        Arc::new(StaticProvider::new(AK, SK, None)),
+        cfg,
+    )
+    .unwrap_err();
+    assert_eq!(e.code, "ValidateError");
+    assert!(e.message.contains("port"), "{}", e.message);
+}

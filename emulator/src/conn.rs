@@ -90,6 +90,7 @@ pub async fn serve_connection<I>(
     shared: Arc<Shared>,
     io: I,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     reset: Arc<AtomicBool>,
 ) where
     I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -99,7 +100,7 @@ pub async fn serve_connection<I>(
         let shared = shared.clone();
         let reset = reset.clone();
         let conn = conn.clone();
-        async move { handle(shared, req, peer, reset, conn).await }
+        async move { handle(shared, req, peer, local, reset, conn).await }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .keep_alive(true)

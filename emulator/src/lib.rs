@@ -84,6 +84,9 @@ impl Credential {
 pub struct EmulatorConfig {
     /// Directory holding one sub-directory per bucket.
     pub root: PathBuf,
+    /// Also listen on these addresses, on the same port (a host with several addresses:
+    /// `127.0.0.2`...; the request log tells which one each request came in on).
+    pub also_hosts: Vec<String>,
     /// Address to bind, default "127.0.0.1".
     pub host: String,
     /// 0 = ephemeral.
@@ -115,6 +118,7 @@ impl Default for EmulatorConfig {
         EmulatorConfig {
             root: PathBuf::from("."),
             host: "127.0.0.1".to_string(),
+            also_hosts: Vec::new(),
             port: 0,
             credentials: Vec::new(),
             public_read: Vec::new(),
@@ -160,6 +164,9 @@ pub struct LogEntry {
     #[serde(default)]
     pub shaping_delay_us: u64,
     pub request_id: String,
+    /// The server's address the request came in on (`127.0.0.3:PORT`).
+    #[serde(default)]
+    pub local_addr: String,
 }
 
 mod tls;
@@ -215,6 +222,12 @@ impl Emulator {
         let std_listener = std::net::TcpListener::bind((cfg.host.as_str(), cfg.port))?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
+        let mut also = Vec::new();
+        for host in &cfg.also_hosts {
+            let l = std::net::TcpListener::bind((host.as_str(), addr.port()))?;
+            l.set_nonblocking(true)?;
+            also.push(l);
+        }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -234,7 +247,20 @@ impl Emulator {
                             return;
                         }
                     };
-                    accept_loop(listener, sh, acceptor, stop_rx).await;
+                    for l in also {
+                        match tokio::net::TcpListener::from_std(l) {
+                            // Until the runtime shuts down, after the main loop's stop.
+                            Ok(l) => {
+                                let never = Box::pin(std::future::pending::<()>());
+                                tokio::spawn(accept_loop(l, sh.clone(), acceptor.clone(), never));
+                            }
+                            Err(e) => eprintln!("oss-emulator: listener: {e}"),
+                        }
+                    }
+                    let stop = Box::pin(async move {
+                        let _ = stop_rx.await;
+                    });
+                    accept_loop(listener, sh, acceptor, stop).await;
                 });
                 rt.shutdown_timeout(Duration::from_millis(200));
             })?;
@@ -408,7 +434,7 @@ async fn accept_loop(
     listener: tokio::net::TcpListener,
     shared: Arc<state::Shared>,
     tls: Option<tokio_rustls::TlsAcceptor>,
-    mut stop: tokio::sync::oneshot::Receiver<()>,
+    mut stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 ) {
     loop {
         let accepted = tokio::select! {
@@ -423,15 +449,16 @@ async fn accept_loop(
             }
         };
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok();
         let shared = shared.clone();
         let tls = tls.clone();
         tokio::spawn(async move {
             let (io, reset) = conn::ConnIo::new(stream);
             match tls {
-                None => conn::serve_connection(shared, io, peer, reset).await,
+                None => conn::serve_connection(shared, io, peer, local, reset).await,
                 Some(acc) => {
                     if let Ok(s) = acc.accept(io).await {
-                        conn::serve_connection(shared, s, peer, reset).await
+                        conn::serve_connection(shared, s, peer, local, reset).await
                     }
                 }
             }

@@ -15,6 +15,8 @@ USAGE:
 OPTIONS:
   --root DIR                 Directory with one sub-directory per bucket (created if missing)
   --host ADDR                Address to bind [default: 127.0.0.1]
+  --also-host ADDR           Also listen on ADDR, same port (repeatable: a host with several
+                             addresses; the request log's local_addr tells which one)
   --port N                   Port, 0 = ephemeral [default: 0]
   --access-key-id AK         Accepted access key (repeatable; pairs with the next
   --access-key-secret SK       --access-key-secret and optional --security-token)
@@ -86,6 +88,7 @@ fn run() -> Result<(), String> {
             }
             "--root" => root = Some(PathBuf::from(val("--root")?)),
             "--host" => cfg.host = val("--host")?,
+            "--also-host" => cfg.also_hosts.push(val("--also-host")?),
             "--port" => {
                 cfg.port = val("--port")?
                     .parse()

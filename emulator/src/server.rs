@@ -29,6 +29,7 @@ pub(crate) async fn handle(
     shared: Arc<Shared>,
     req: Request<Incoming>,
     peer: SocketAddr,
+    local: Option<SocketAddr>,
     reset: Arc<AtomicBool>,
     conn: Arc<ConnShaping>,
 ) -> Result<Response<RespBody>, io::Error> {
@@ -58,6 +59,7 @@ pub(crate) async fn handle(
         auth: "anonymous".to_string(),
         fault: None,
         shaping_delay_us: 0,
+        local_addr: local.map(|a| a.to_string()).unwrap_or_default(),
         started: SystemTime::now(),
         _in_flight: shared.enter(),
     };

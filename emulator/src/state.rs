@@ -192,6 +192,7 @@ pub(crate) struct Ctx {
     pub(crate) auth: String,
     pub(crate) fault: Option<String>,
     pub(crate) shaping_delay_us: u64,
+    pub(crate) local_addr: String,
     pub(crate) started: SystemTime,
     pub(crate) _in_flight: Arc<InFlight>,
 }
@@ -215,6 +216,7 @@ impl Ctx {
             fault: self.fault.clone(),
             shaping_delay_us: self.shaping_delay_us,
             request_id: self.request_id.clone(),
+            local_addr: self.local_addr.clone(),
         });
     }
 

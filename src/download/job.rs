@@ -46,7 +46,8 @@ const WRITE_BUFFER_BUDGET: usize = 8 * 1024 * 1024;
 /// short: BENCHMARKS.md, "Throughput target on a shaped link").
 const TARGET_WRITE_BUFFER: usize = 256 * 1024;
 /// How often the throughput target's ramp looks at the bytes received.
-const RAMP_TICK: Duration = Duration::from_millis(50);
+/// (Its windows last a few round trips: 60 ms on a 20 ms link.)
+const RAMP_TICK: Duration = Duration::from_millis(10);
 
 /// The write buffers' size of a download: a share of `WRITE_BUFFER_BUDGET` per thread, within
 /// the bounds; `TARGET_WRITE_BUFFER` with a throughput target.
@@ -82,6 +83,9 @@ pub(super) struct Job<'a> {
     pub(super) ckpt: Option<&'a CheckpointFile>,
     /// The pause switch of a pausable download (`suspend`).
     pub(super) suspend: Option<&'a super::suspend::Suspend>,
+    /// How long the download's first request took to answer: the throughput target's ramp
+    /// sizes its windows in these.
+    pub(super) round_trip: Option<Duration>,
 }
 
 pub(super) type FlushHandle = JoinHandle<(Record, Result<()>)>;
@@ -120,11 +124,15 @@ impl Job<'_> {
         let cost = MemoryBudget::slot_cost_for(buffer_size, largest);
         let mut first_slot = first_slot;
         first_slot.shrink_to(cost);
+        let todo_count = crcs.iter().filter(|c| c.is_none()).count();
         // Parts in flight: the thread count, or what the throughput target's ramp finds within
         // the memory budget.
         let mut ramp = self.req.throughput_target.map(|target| {
-            let most = budget.capacity(cost).min(super::MAX_THREAD_NUM as usize);
-            Ramp::new(target, most, Duration::ZERO)
+            let most = budget
+                .capacity(cost)
+                .min(super::MAX_THREAD_NUM as usize)
+                .min(todo_count.max(1));
+            Ramp::new(target, most, self.round_trip, Duration::ZERO)
         });
         let stop = CancellationToken::new();
         let ctx = Arc::new(part::PartContext {
@@ -194,7 +202,9 @@ impl Job<'_> {
                 break;
             }
             let want_slot = failure.is_none() && running.len() < wanted && !todo.is_empty();
-            let ramping = ramp.as_ref().is_some_and(|r| !r.is_done());
+            // Holding too: a rate that falls starts a new probe. Not once every part started:
+            // the rate then falls with the parts left, and the level no longer matters.
+            let ramping = ramp.is_some() && !todo.is_empty() && failure.is_none();
             // Without a checkpoint a flush only starts the disk writes early, which direct
             // writes do not need.
             let can_flush = flushing.is_none()

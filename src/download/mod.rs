@@ -342,7 +342,9 @@ async fn download(
     // A resume (a checkpoint there, or a token's record) starts with a HEAD: the record is
     // judged on the object's identity before any byte is asked for.
     let head_first = token_record.is_some() || ckpt.as_ref().is_some_and(|c| c.exists());
+    let asked = std::time::Instant::now();
     let (meta, first_body) = start(client, req, head_first, cancel).await?;
+    let round_trip = Some(asked.elapsed());
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
     let plan = Plan::new(first, total, req.part_size);
     // Every request after the first answer is pinned to its ETag (`If-Match`); an answer
@@ -419,6 +421,7 @@ async fn download(
         meta: &meta,
         ckpt: ckpt.as_ref(),
         suspend,
+        round_trip,
     };
     let verified = job.run(record, temp, first_body, admission).await?;
     Ok(ObjectMeta { verified, ..meta })

@@ -1,30 +1,61 @@
 //! The throughput target: instead of a thread count, the caller gives a rate to reach (or "as
 //! fast as the link allows") and the downloader finds the parts in flight that deliver it.
 //!
-//! `Ramp` starts with [`START`] parts in flight and measures the download's rate over a window
-//! after each change (a settling time first, so that the new parts' connections and first bytes
-//! are not counted against them). While a step up raised the rate by at least [`GAIN`] (10%), it
-//! steps up again (x2: a step costs 0.45 s, and a 1 GiB download at 25 MB/s per connection must
-//! not spend its life ramping); when a step gave less, or the target rate was reached, or the memory
-//! budget holds no more parts, it stops there for the rest of the download. It never steps
-//! down: the parts it reached fit in the budget, and on a link whose total is capped one more
-//! part than needed covers the gaps between one part's end and the next one's first byte.
+//! `Ramp` is a pure controller: it is told the time and the bytes received so far (or, in its
+//! tests, a window's measured rate) and answers the parts in flight wanted. It must reach a fast
+//! link within a few round trips, since a download of a few hundred MiB lasts well under a
+//! second there:
 //!
-//! The controller is pure (it logs each step at Info level): it is told the time and the bytes
-//! received so far, so its tests feed it a simulated link.
+//! - **Start** with as many parts as the target, the object and the memory budget allow: for a
+//!   rate, the target over an assumed rate per connection ([`ASSUMED_PER_CONNECTION`], aws-c-s3's
+//!   0.4 Gbit/s); for "max", [`MAX_START`]; never more parts than the object has or the budget
+//!   holds.
+//! - **Measure** over windows sized in round trips and bytes, not in fixed time: after a change
+//!   the controller lets one round trip of the download's first request pass (the new parts'
+//!   connections and first answers), then measures for [`WINDOW_ROUND_TRIPS`] of them and until
+//!   each part in flight received [`WINDOW_BYTES_PER_PART`] on average (so that a window is not
+//!   all latency), whichever is later (but never longer than [`WINDOW_LONGEST`]).
+//! - **Grow** x2 while each step raises the rate by [`GAIN`] or more and the target is not met.
+//!   A start already at the budget's (or the object's) bound of [`PROBE_DOWN_FROM`] parts or more
+//!   has nothing to compare with: it tries half as many once, and shrinks if they hold the rate.
+//! - **Shrink** when a step up brought nothing (a link whose total is capped): halve while the
+//!   rate holds (within [`GAIN`] of the best seen), and keep one part more than the smallest
+//!   level that held it, which is at most twice the connections needed to fill the link (the
+//!   extra part covers the gap between one part's end and the next one's first byte).
+//! - **Hold**, measuring over longer windows; when the rate falls by [`DROP`] (a link that
+//!   degrades, another download on the client taking the budget), probe again from there.
+//!
+//! Each decision is logged at Info level.
 
 use std::time::Duration;
 
 use crate::log::{self, Level};
 
-/// Parts in flight before anything is measured.
-pub const START: usize = 4;
-/// Time after a change before its window starts: new connections, the first answers' latency.
-pub const SETTLE: Duration = Duration::from_millis(150);
-/// The window over which a level's rate is measured.
-pub const WINDOW: Duration = Duration::from_millis(300);
-/// The relative gain a step up must bring for the next one.
+/// The assumed rate of one connection, to size the start for a rate target (0.4 Gbit/s).
+pub const ASSUMED_PER_CONNECTION: u64 = 50_000_000;
+/// The start of "as fast as the link allows" (less when the object or the budget holds fewer):
+/// wide, since too many parts on a capped link cost a few short windows to shrink, and too few
+/// on a fast one cost the whole download's rate until it grew.
+pub const MAX_START: usize = 64;
+/// The round trip assumed when none was measured.
+pub const DEFAULT_ROUND_TRIP: Duration = Duration::from_millis(50);
+/// Bounds of the measured round trip used to size the windows.
+pub const ROUND_TRIP_MIN: Duration = Duration::from_millis(5);
+pub const ROUND_TRIP_MAX: Duration = Duration::from_millis(500);
+/// A window lasts at least this many round trips...
+pub const WINDOW_ROUND_TRIPS: u32 = 3;
+/// ... and until this many bytes per part in flight arrived...
+pub const WINDOW_BYTES_PER_PART: u64 = 512 * 1024;
+/// ... but never longer than this (a slow link).
+pub const WINDOW_LONGEST: Duration = Duration::from_secs(2);
+/// While holding, windows are this many times longer.
+pub const HOLD_WINDOW_FACTOR: u32 = 4;
+/// A start at the bound with at least this many parts tries half as many once.
+pub const PROBE_DOWN_FROM: usize = 16;
+/// The relative gain a step up must bring for the next one; a step down may lose less.
 pub const GAIN: f64 = 0.10;
+/// The relative fall of a held rate that starts a new probe.
+pub const DROP: f64 = 0.25;
 
 /// What the caller asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,16 +66,16 @@ pub enum Target {
     Max,
 }
 
-#[derive(Debug)]
-pub struct Ramp {
-    target: Target,
-    level: usize,
-    max: usize,
-    /// The rate of the level before this one (`None` before the first measurement).
-    previous: Option<f64>,
-    /// When the current window starts, and the bytes received by then (`None`: not yet there).
-    window: Window,
-    done: bool,
+/// What the controller is doing.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Phase {
+    /// Doubling while it pays.
+    Growing,
+    /// A step up brought nothing: halving while the rate holds; `held` is the smallest level
+    /// seen holding it.
+    Shrinking { held: usize },
+    /// Settled at this level, which gave `rate`.
+    Holding { rate: f64 },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -55,17 +86,41 @@ enum Window {
     Measuring(Duration, u64),
 }
 
+#[derive(Debug)]
+pub struct Ramp {
+    target: Target,
+    level: usize,
+    max: usize,
+    phase: Phase,
+    /// The best rate measured while probing, and the level that gave it.
+    best: Option<(usize, f64)>,
+    round_trip: Duration,
+    window: Window,
+}
+
 impl Ramp {
-    /// A ramp starting at `now` with at most `max` parts in flight (`max >= 1`).
-    pub fn new(target: Target, max: usize, now: Duration) -> Ramp {
+    /// A ramp starting at `now` with at most `max` parts in flight (the memory budget's count
+    /// and the object's parts; at least 1). `round_trip`: the time the download's first request
+    /// took to answer, if measured.
+    pub fn new(target: Target, max: usize, round_trip: Option<Duration>, now: Duration) -> Ramp {
         let max = max.max(1);
+        let start = match target {
+            Target::Rate(r) => usize::try_from(r.div_ceil(ASSUMED_PER_CONNECTION))
+                .unwrap_or(usize::MAX)
+                .max(1),
+            Target::Max => MAX_START,
+        };
+        let round_trip = round_trip
+            .unwrap_or(DEFAULT_ROUND_TRIP)
+            .clamp(ROUND_TRIP_MIN, ROUND_TRIP_MAX);
         Ramp {
             target,
-            level: START.min(max),
+            level: start.min(max),
             max,
-            previous: None,
-            window: Window::Settling(now + SETTLE),
-            done: max <= START.min(max),
+            phase: Phase::Growing,
+            best: None,
+            round_trip,
+            window: Window::Settling(now + round_trip),
         }
     }
 
@@ -74,16 +129,28 @@ impl Ramp {
         self.level
     }
 
-    /// Whether the ramp has stopped (the level is final).
+    /// What the controller is doing.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Whether the level is settled (it may still change if the rate falls).
     pub fn is_done(&self) -> bool {
-        self.done
+        matches!(self.phase, Phase::Holding { .. })
+    }
+
+    /// The shortest window at this level.
+    fn window_time(&self) -> Duration {
+        let t = self.round_trip * WINDOW_ROUND_TRIPS;
+        if self.is_done() {
+            t * HOLD_WINDOW_FACTOR
+        } else {
+            t
+        }
     }
 
     /// Told the time and the bytes received so far (by every part); returns the level wanted.
     pub fn observe(&mut self, now: Duration, received: u64) -> usize {
-        if self.done {
-            return self.level;
-        }
         match self.window {
             Window::Settling(until) => {
                 if now >= until {
@@ -92,41 +159,127 @@ impl Ramp {
             }
             Window::Measuring(since, at) => {
                 let span = now.saturating_sub(since);
-                if span >= WINDOW {
-                    let rate = received.saturating_sub(at) as f64 / span.as_secs_f64();
-                    self.judge(rate, now);
+                let bytes = received.saturating_sub(at);
+                let mut enough = WINDOW_BYTES_PER_PART.saturating_mul(self.level as u64);
+                if self.is_done() {
+                    enough = enough.saturating_mul(HOLD_WINDOW_FACTOR as u64);
+                }
+                let longest = WINDOW_LONGEST.max(self.window_time());
+                if span >= self.window_time() && (bytes >= enough || span >= longest) {
+                    let rate = bytes as f64 / span.as_secs_f64();
+                    let from = self.level;
+                    self.judge(rate);
+                    if self.level != from {
+                        // New parts: their connections and first answers are not measured.
+                        self.window = Window::Settling(now + self.round_trip);
+                    } else {
+                        self.window = Window::Measuring(now, received);
+                    }
                 }
             }
         }
         self.level
     }
 
-    fn judge(&mut self, rate: f64, now: Duration) {
+    /// Given the rate measured over a window at the current level, decides the next level.
+    pub fn judge(&mut self, rate: f64) -> usize {
         let from = self.level;
-        self.step(rate, now);
-        let (to, done) = (self.level, self.done);
-        log::log(Level::Info, || {
-            let next = if done { "staying at" } else { "trying" };
-            format!(
-                "throughput target: {:.1} MB/s with {from} parts in flight; {next} {to}",
-                rate / 1e6
-            )
-        });
+        let before = self.phase;
+        self.step(rate);
+        if self.level != from || self.phase != before {
+            let (to, phase) = (self.level, self.phase);
+            log::log(Level::Info, || {
+                format!(
+                    "throughput target: {:.1} MB/s with {from} parts in flight; {} {to}",
+                    rate / 1e6,
+                    match phase {
+                        Phase::Growing => "trying",
+                        Phase::Shrinking { .. } => "trying fewer:",
+                        Phase::Holding { .. } => "staying at",
+                    }
+                )
+            });
+        }
+        self.level
     }
 
-    fn step(&mut self, rate: f64, now: Duration) {
-        let reached = match self.target {
+    fn reached(&self, rate: f64) -> bool {
+        match self.target {
             Target::Rate(r) => rate >= r as f64,
             Target::Max => false,
-        };
-        let gained = self.previous.is_none_or(|p| rate >= p * (1.0 + GAIN));
-        if reached || !gained || self.level >= self.max {
-            self.done = true;
-            return;
         }
-        self.previous = Some(rate);
-        self.level = (self.level * 2).min(self.max);
-        self.window = Window::Settling(now + SETTLE);
+    }
+
+    fn hold(&mut self, level: usize, rate: f64) {
+        self.level = level.clamp(1, self.max);
+        self.phase = Phase::Holding { rate };
+    }
+
+    fn step(&mut self, rate: f64) {
+        let level = self.level;
+        match self.phase {
+            Phase::Growing => {
+                if self.reached(rate) {
+                    return self.hold(level, rate);
+                }
+                match self.best {
+                    Some((best_level, best)) if rate < best * (1.0 + GAIN) => {
+                        // The step up brought nothing: the link is full at `best_level` or
+                        // fewer. Try fewer.
+                        let best = best.max(rate);
+                        self.best = Some((best_level, best));
+                        if best_level <= 1 {
+                            return self.hold(best_level + 1, best);
+                        }
+                        self.phase = Phase::Shrinking { held: best_level };
+                        self.level = best_level / 2;
+                    }
+                    previous => {
+                        self.best = Some((level, rate));
+                        if level >= self.max {
+                            if previous.is_none() && level >= PROBE_DOWN_FROM {
+                                // Started at the bound: would fewer do as well?
+                                self.phase = Phase::Shrinking { held: level };
+                                self.level = level / 2;
+                                return;
+                            }
+                            return self.hold(level, rate);
+                        }
+                        self.level = level.saturating_mul(2).min(self.max);
+                    }
+                }
+            }
+            Phase::Shrinking { held } => {
+                let best = self.best.map_or(rate, |(_, b)| b);
+                if rate >= best * (1.0 - GAIN) {
+                    if level <= 1 {
+                        return self.hold(1, rate);
+                    }
+                    self.phase = Phase::Shrinking { held: level };
+                    self.level = level / 2;
+                } else {
+                    // Too few: one part more than the smallest level that held the rate.
+                    self.hold((held + 1).min(held.saturating_mul(2)), best);
+                }
+            }
+            Phase::Holding { rate: held } => {
+                let below_target = match self.target {
+                    Target::Rate(r) => rate < r as f64,
+                    Target::Max => true,
+                };
+                if rate < held * (1.0 - DROP) && below_target {
+                    // The link changed: probe again from here.
+                    self.phase = Phase::Growing;
+                    self.best = Some((level, rate));
+                    if level < self.max {
+                        self.level = level.saturating_mul(2).min(self.max);
+                    } else {
+                        self.phase = Phase::Shrinking { held: level };
+                        self.level = (level / 2).max(1);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -134,66 +287,271 @@ impl Ramp {
 mod tests {
     use super::*;
 
-    /// A link where each part in flight gets `per_part` bytes/s, all together at most `total`.
-    fn run(target: Target, max: usize, per_part: f64, total: f64) -> usize {
-        let mut ramp = Ramp::new(target, max, Duration::ZERO);
-        let mut received = 0.0;
-        let step = Duration::from_millis(50);
-        let mut now = Duration::ZERO;
-        for _ in 0..2000 {
-            now += step;
-            received += (ramp.level() as f64 * per_part).min(total) * step.as_secs_f64();
-            ramp.observe(now, received as u64);
-            if ramp.is_done() {
-                break;
-            }
-        }
-        assert!(ramp.is_done(), "the ramp stops");
-        ramp.level()
-    }
-
     const MB: f64 = 1e6;
 
-    #[test]
-    fn stops_where_a_capped_link_is_full() {
-        // 25 MB/s per connection, 100 MB/s in total: 4 parts fill it, 8 bring nothing.
-        assert_eq!(run(Target::Max, 64, 25.0 * MB, 100.0 * MB), 8);
-        // 10 MB/s per connection, 100 MB/s in total: 4 (40), 8 (80), 16 (100: +25%), 32
-        // (nothing more).
-        assert_eq!(run(Target::Max, 64, 10.0 * MB, 100.0 * MB), 32);
+    /// A link: each part in flight gets `per_part` bytes/s, all together at most `cap`.
+    #[derive(Clone, Copy)]
+    struct Link {
+        per_part: f64,
+        cap: f64,
+    }
+
+    impl Link {
+        fn rate(self, level: usize) -> f64 {
+            (level as f64 * self.per_part).min(self.cap)
+        }
+        /// The fewest parts that fill it.
+        fn needed(self) -> usize {
+            (self.cap / self.per_part).ceil() as usize
+        }
+    }
+
+    /// Feeds the ramp the link's rate (times `noise(i)`) until it holds; returns the levels it
+    /// tried, the last one being where it stays.
+    fn settle(ramp: &mut Ramp, link: Link, noise: &mut dyn FnMut() -> f64) -> Vec<usize> {
+        let mut levels = vec![ramp.level()];
+        for _ in 0..40 {
+            ramp.judge(link.rate(ramp.level()) * noise());
+            levels.push(ramp.level());
+            if ramp.is_done() {
+                return levels;
+            }
+        }
+        panic!("the ramp never settles: {levels:?}");
+    }
+
+    fn exact() -> impl FnMut() -> f64 {
+        || 1.0
+    }
+
+    /// Deterministic noise of at most +-`amplitude` (a linear congruential generator).
+    fn noisy(seed: u64, amplitude: f64) -> impl FnMut() -> f64 {
+        let mut s = seed
+            .wrapping_mul(2862933555777941757)
+            .wrapping_add(3037000493);
+        move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let unit = (s >> 11) as f64 / (1u64 << 53) as f64; // [0, 1)
+            1.0 + amplitude * (2.0 * unit - 1.0)
+        }
+    }
+
+    fn max_ramp(max: usize) -> Ramp {
+        Ramp::new(
+            Target::Max,
+            max,
+            Some(Duration::from_millis(20)),
+            Duration::ZERO,
+        )
     }
 
     #[test]
-    fn climbs_to_the_budget_on_an_uncapped_link() {
-        assert_eq!(run(Target::Max, 23, 25.0 * MB, f64::INFINITY), 23);
+    fn an_uncapped_link_is_filled_up_to_the_budget_in_a_few_windows() {
+        let link = Link {
+            per_part: 25.0 * MB,
+            cap: f64::INFINITY,
+        };
+        let mut r = max_ramp(200);
+        assert_eq!(r.level(), MAX_START, "starts wide, not at 4");
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![64, 128, 200, 200]);
+        // A budget that holds 23 parts: all of them at once; half as many once (nothing to
+        // compare with), which give less: back to 23.
+        let mut r = max_ramp(23);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![23, 11, 23]);
+        // An object of 8 parts: all at once, and no probe down for so few.
+        let mut r = max_ramp(8);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![8, 8]);
     }
 
     #[test]
-    fn stops_at_the_target_rate() {
-        // 4 parts give 100 MB/s: a 60 MB/s target is met at once.
+    fn a_capped_link_keeps_at_most_twice_the_connections_that_fill_it() {
+        for (per_part, cap) in [
+            (25.0, 100.0),
+            (10.0, 100.0),
+            (25.0, 50.0),
+            (50.0, 60.0),
+            (1.0, 100.0),
+        ] {
+            let link = Link {
+                per_part: per_part * MB,
+                cap: cap * MB,
+            };
+            let mut r = max_ramp(200);
+            let levels = settle(&mut r, link, &mut exact());
+            let (level, needed) = (r.level(), link.needed());
+            assert!(
+                level >= needed && level <= 2 * needed,
+                "{per_part}/{cap} MB/s: {levels:?}, {needed} needed"
+            );
+        }
+        // 25 MB/s per part, 100 in all: 64 and 128 give the same; 32 down to 4 hold it, 2 does
+        // not: one more than 4.
+        let link = Link {
+            per_part: 25.0 * MB,
+            cap: 100.0 * MB,
+        };
+        let mut r = max_ramp(200);
         assert_eq!(
-            run(Target::Rate(60_000_000), 64, 25.0 * MB, f64::INFINITY),
-            4
+            settle(&mut r, link, &mut exact()),
+            vec![64, 128, 32, 16, 8, 4, 2, 5]
         );
-        // 150 MB/s needs 6 parts of 25 MB/s: 8 is the first level at or above it.
+        // Started at the budget's bound: probed down the same way.
+        let mut r = max_ramp(64);
         assert_eq!(
-            run(Target::Rate(150_000_000), 64, 25.0 * MB, f64::INFINITY),
-            8
+            settle(&mut r, link, &mut exact()),
+            vec![64, 32, 16, 8, 4, 2, 5]
         );
     }
 
     #[test]
-    fn a_budget_of_fewer_parts_than_the_start_is_final() {
-        let r = Ramp::new(Target::Max, 2, Duration::ZERO);
-        assert_eq!(r.level(), 2);
-        assert!(r.is_done());
+    fn a_target_rate_starts_at_its_assumed_connections_and_stops_once_met() {
+        let link = Link {
+            per_part: 25.0 * MB,
+            cap: f64::INFINITY,
+        };
+        // 150 MB/s: 3 connections of an assumed 50 MB/s; 3 give 75, 6 give 150.
+        let mut r = Ramp::new(Target::Rate(150_000_000), 64, None, Duration::ZERO);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![3, 6, 6]);
+        // A target met at once stays where it started.
+        let mut r = Ramp::new(Target::Rate(20_000_000), 64, None, Duration::ZERO);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![1, 1]);
+        let mut r = Ramp::new(Target::Rate(40_000_000), 64, None, Duration::ZERO);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![1, 2, 2]);
+        // 1 Gbit/s on a link of 25 MB/s per connection: 3 give 75, 6 give 150.
+        let mut r = Ramp::new(Target::Rate(125_000_000), 64, None, Duration::ZERO);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![3, 6, 6]);
+        // A target the link cannot give is "max": 16 parts of 25 MB/s (400) then the budget.
+        let mut r = Ramp::new(Target::Rate(800_000_000), 20, None, Duration::ZERO);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![16, 20, 20]);
     }
 
     #[test]
-    fn settling_time_is_not_measured() {
-        let mut r = Ramp::new(Target::Max, 64, Duration::ZERO);
-        // Nothing arrives while settling; then 100 MB/s.
-        assert_eq!(r.observe(SETTLE, 0), 4);
-        assert_eq!(r.observe(SETTLE + WINDOW, 40_000_000), 8);
+    fn the_budget_and_the_object_bound_every_level() {
+        let link = Link {
+            per_part: 25.0 * MB,
+            cap: f64::INFINITY,
+        };
+        for max in [1, 2, 3, 7] {
+            let mut r = max_ramp(max);
+            let levels = settle(&mut r, link, &mut exact());
+            assert!(levels.iter().all(|&l| l <= max), "{max}: {levels:?}");
+            assert_eq!(r.level(), max);
+            let mut r = Ramp::new(Target::Rate(10_000_000_000), max, None, Duration::ZERO);
+            assert_eq!(r.level(), max);
+            settle(&mut r, link, &mut exact());
+            assert_eq!(r.level(), max);
+        }
+        let mut r = Ramp::new(Target::Max, 0, None, Duration::ZERO);
+        assert_eq!(r.level(), 1, "at least one part");
+        settle(&mut r, link, &mut exact());
+        assert_eq!(r.level(), 1);
+    }
+
+    #[test]
+    fn noise_below_half_the_gain_does_not_change_the_decisions() {
+        for seed in 0..200 {
+            let uncapped = Link {
+                per_part: 25.0 * MB,
+                cap: f64::INFINITY,
+            };
+            let mut r = max_ramp(23);
+            let levels = settle(&mut r, uncapped, &mut noisy(seed, 0.04));
+            assert_eq!(r.level(), 23, "seed {seed}: {levels:?}");
+            for cap in [100.0, 300.0] {
+                let capped = Link {
+                    per_part: 25.0 * MB,
+                    cap: cap * MB,
+                };
+                let mut r = max_ramp(200);
+                let levels = settle(&mut r, capped, &mut noisy(seed, 0.04));
+                let (level, needed) = (r.level(), capped.needed());
+                assert!(
+                    level >= needed / 2 && level <= 2 * needed,
+                    "seed {seed}, cap {cap}: {levels:?}, {needed} needed"
+                );
+            }
+            // Holding, the same noise does not start a new probe.
+            let mut noise = noisy(seed, 0.04);
+            for _ in 0..20 {
+                r.judge(uncapped.rate(r.level()) * noise());
+                assert!(r.is_done(), "seed {seed}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_link_that_degrades_is_probed_again() {
+        // Uncapped at first: the budget's 23 parts.
+        let mut r = max_ramp(23);
+        let fast = Link {
+            per_part: 25.0 * MB,
+            cap: f64::INFINITY,
+        };
+        settle(&mut r, fast, &mut exact());
+        assert_eq!(r.level(), 23);
+        // Then capped at 50 MB/s: 23 parts only fill the server's queues; fewer do it.
+        let capped = Link {
+            per_part: 25.0 * MB,
+            cap: 50.0 * MB,
+        };
+        r.judge(capped.rate(r.level()));
+        assert!(!r.is_done(), "a fall starts a new probe");
+        settle(&mut r, capped, &mut exact());
+        assert!(r.level() >= 2 && r.level() <= 4, "{}", r.level());
+        // Then each connection slows to 5 MB/s under a 100 MB/s cap: more parts, again.
+        let slow = Link {
+            per_part: 5.0 * MB,
+            cap: 100.0 * MB,
+        };
+        let mut r = max_ramp(64);
+        settle(
+            &mut r,
+            Link {
+                per_part: 25.0 * MB,
+                cap: 100.0 * MB,
+            },
+            &mut exact(),
+        );
+        assert_eq!(r.level(), 5);
+        r.judge(slow.rate(r.level()));
+        settle(&mut r, slow, &mut exact());
+        assert!(r.level() >= 20 && r.level() <= 40, "{}", r.level());
+    }
+
+    #[test]
+    fn windows_last_round_trips_and_bytes_and_settling_is_not_measured() {
+        let rtt = Duration::from_millis(20);
+        let ms = Duration::from_millis;
+        let mut r = Ramp::new(Target::Max, 1000, Some(rtt), Duration::ZERO);
+        assert_eq!(r.level(), 64);
+        // Nothing is measured during the first round trip (the new parts' connections).
+        assert_eq!(r.observe(ms(10), 0), 64);
+        assert_eq!(r.observe(rtt, 0), 64);
+        // Enough bytes (64 x 512 KiB = 33.5 MB) but two round trips only: not yet.
+        assert_eq!(
+            r.observe(rtt + ms(40), 40_000_000),
+            64,
+            "two round trips are not enough"
+        );
+        // Three round trips: 1000 MB/s at 64.
+        assert_eq!(r.observe(rtt + ms(60), 60_000_000), 128);
+        // Settling again for a round trip; then too few bytes in 3 round trips (a slow start):
+        // the window waits for 128 x 512 KiB = 67 MB.
+        let t = rtt + ms(60);
+        assert_eq!(r.observe(t + rtt, 60_000_000), 128);
+        assert_eq!(r.observe(t + rtt + ms(60), 60_000_000 + 30_000_000), 128);
+        assert_eq!(r.phase(), Phase::Growing);
+        // 150 MB in 100 ms: 1500 MB/s at 128 against 1000 at 64: up again.
+        assert_eq!(r.observe(t + rtt + ms(100), 60_000_000 + 150_000_000), 256);
+        // A window that never gets its bytes ends after WINDOW_LONGEST.
+        let t = t + rtt + ms(100);
+        r.observe(t + rtt, 210_000_000);
+        assert_eq!(
+            r.observe(t + rtt + WINDOW_LONGEST, 210_000_001),
+            64,
+            "256 gave nothing: fewer"
+        );
     }
 }

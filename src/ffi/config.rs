@@ -528,3 +528,36 @@ pub unsafe extern "C" fn oss_config_set_region(
         update(cfg, |c| { c.region = r.to_string(); Ok(()) })
     }
 }
+
+/// Adds addresses for a host, instead of the name service's (curl's `--resolve`):
+/// `"HOST:PORT:ADDR[,ADDR...]"` (an IPv6 address may be bracketed: `[::1]`). It also covers a
+/// bucket's virtual host under HOST (`bucket.HOST`); PORT must be the endpoint's (else
+/// `oss_client_new` fails). An entry for the same HOST:PORT replaces the earlier one. For tests,
+/// for users with their own name service, and to pin an internal endpoint. Whatever the names'
+/// source, a client spreads its connections over a host's addresses (least recently used first)
+/// and sets one that failed to connect aside for 30 s.
+///
+/// Errors: NULL `cfg` or `spec`, invalid UTF-8, or a spec that does not parse (nothing is
+/// changed then).
+///
+/// # Safety
+/// `cfg` NULL or live (the caller serialises setters); `spec` NULL or a NUL-terminated string,
+/// only read during the call.
+#[no_mangle]
+pub unsafe extern "C" fn oss_config_add_resolve(
+    cfg: *mut oss_config_t,
+    spec: *const c_char,
+) -> *mut oss_error_t {
+    ffi_try! {
+        // SAFETY: NUL-terminated or NULL per the contract.
+        let spec = unsafe { arg_str(spec, "spec") }?;
+        let entry = crate::config::ResolveEntry::parse(spec)?;
+        // SAFETY: cfg is NULL or a live config (the function's contract).
+        let cfg = unsafe { try_mut(cfg, "cfg") }?;
+        update(cfg, |c| {
+            c.resolve.retain(|e| !(e.host == entry.host && e.port == entry.port));
+            c.resolve.push(entry);
+            Ok(())
+        })
+    }
+}

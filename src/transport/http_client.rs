@@ -3,6 +3,7 @@
 //! TLS through rustls (pure Rust, no system OpenSSL to match at build or run time; system roots
 //! via rustls-native-certs, plus `caFile` / `caPath` bundles).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::Config;
@@ -34,6 +35,12 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         .http1_only()
         .redirect(reqwest::redirect::Policy::none())
         .danger_accept_invalid_certs(!config.verify_tls);
+    // Each new connection to a host with several addresses takes the least recently used one
+    // that works (`spread`).
+    let spread = super::spread::Spread::new(&config.resolve);
+    b = b
+        .dns_resolver(Arc::new(super::spread::SpreadResolver(spread.clone())))
+        .connector_layer(super::spread::SpreadLayer(spread));
     // reqwest's own reading of the environment differs from libcurl's (it honours upper-case
     // HTTP_PROXY, NO_PROXY entries match differently): off, and ours instead.
     b = b.no_proxy();

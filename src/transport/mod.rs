@@ -20,6 +20,7 @@ mod failure;
 mod http_client;
 mod request;
 pub mod shared;
+pub mod spread;
 
 pub(crate) use body::{read_capped, Body};
 use error_response::{read_error, server_time};

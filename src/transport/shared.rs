@@ -51,6 +51,15 @@ impl Transport {
     ) -> Result<Transport> {
         config.validate()?;
         let endpoint = Endpoint::parse(endpoint)?;
+        let port = endpoint
+            .port
+            .unwrap_or(if endpoint.scheme == "https" { 443 } else { 80 });
+        if let Some(e) = config.resolve.iter().find(|e| e.port != port) {
+            return Err(Error::validate(format!(
+                "the resolve entry for {}:{} does not match the endpoint's port {port}",
+                e.host, e.port
+            )));
+        }
         let http = super::build_http_client(&config)?;
         let rate = match &config.recv_rate_source {
             Some(source) => Some(RateLimiter::with_source(source.clone())),

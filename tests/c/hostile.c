@@ -345,6 +345,25 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("sigver cfg", oss_config_set_signature_version(NULL, 1), NUL_ARG);
     expect_err("region cfg", oss_config_set_region(NULL, "r"), NUL_ARG);
     any_result("region NULL", oss_config_set_region(cfg, NULL));
+    expect_err("resolve cfg", oss_config_add_resolve(NULL, "h:80:127.0.0.1"), NUL_ARG);
+    expect_err("resolve NULL", oss_config_add_resolve(cfg, NULL), NUL_ARG);
+    expect_err("resolve empty", oss_config_add_resolve(cfg, ""), OSS_ERROR_KIND_INVALID_ARGUMENT);
+    expect_err("resolve no addr", oss_config_add_resolve(cfg, "h:80:"), OSS_ERROR_KIND_INVALID_ARGUMENT);
+    expect_err("resolve port 0", oss_config_add_resolve(cfg, "h:0:127.0.0.1"), OSS_ERROR_KIND_INVALID_ARGUMENT);
+    expect_err("resolve port 65536", oss_config_add_resolve(cfg, "h:65536:127.0.0.1"),
+               OSS_ERROR_KIND_INVALID_ARGUMENT);
+    expect_err("resolve bad addr", oss_config_add_resolve(cfg, "h:80:127.0.0.300"),
+               OSS_ERROR_KIND_INVALID_ARGUMENT);
+    expect_err("resolve control char", oss_config_add_resolve(cfg, "h\n:80:127.0.0.1"),
+               OSS_ERROR_KIND_INVALID_ARGUMENT);
+    {
+        /* A valid entry, then the same HOST:PORT again (replaces it): on a config of its own, so
+         * that the clients made from `cfg` below keep the name service. */
+        oss_config_t *rc = oss_config_new();
+        expect_ok("resolve ok", oss_config_add_resolve(rc, "h:80:127.0.0.2,[::1]"));
+        expect_ok("resolve again", oss_config_add_resolve(rc, "h:80:127.0.0.3"));
+        oss_config_free(rc);
+    }
 
     /* credentials */
     {
@@ -668,6 +687,7 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     expect_err("ca_file utf8", oss_config_set_ca_file(cfg, bad), -1);
     expect_err("ca_path utf8", oss_config_set_ca_path(cfg, bad), -1);
     expect_err("cfg region utf8", oss_config_set_region(cfg, bad), BAD_UTF8);
+    expect_err("cfg resolve utf8", oss_config_add_resolve(cfg, bad), BAD_UTF8);
     {
         oss_credentials_provider_t *p = NULL;
         expect_err("ak utf8", oss_credentials_provider_new_static(bad, "sk", NULL, &p), BAD_UTF8);

@@ -122,6 +122,7 @@ int main()
         CHECK(!conf.sendRateLimiter && !conf.recvRateLimiter, "rate limiters");
         CHECK(conf.memoryBudget == 64ULL * 1024 * 1024, "memoryBudget (extension)");
         CHECK(conf.resumeTokenKey.empty(), "resumeTokenKey (extension): the per-user key file by default");
+        CHECK(conf.resolve.empty(), "resolve (extension)");
         oss::DownloadObjectRequest r(bucket, key, "x");
         CHECK(r.PartSize() == 8 * 1024 * 1024 && r.ThreadNum() == 3 && r.CheckpointDir().empty(), "request defaults");
         oss::DownloadObjectRequest r0(bucket, key, "x", "", 200 * 1024, 0);
@@ -179,6 +180,22 @@ int main()
         CHECK(!o.isSuccess() && !o.error().Code().empty(), describe(o));
     }
     std::puts("constructors ok");
+
+    // --- resolve (extension): a name pinned to the emulator's address ---------------------------
+    {
+        const std::string port = endpoint.substr(endpoint.rfind(':') + 1);
+        oss::ClientConfiguration pinned = v1;
+        pinned.resolve.push_back("cpp-resolve.test:" + port + ":127.0.0.1");
+        oss::OssClient c("http://cpp-resolve.test:" + port, ak, sk, pinned);
+        oss::ObjectMetaDataOutcome o = c.HeadObject(bucket, key);
+        CHECK(o.isSuccess(), "pinned name: " + describe(o));
+        oss::ClientConfiguration bad = v1;
+        bad.resolve.push_back("cpp-resolve.test:" + port + ":not-an-address");
+        oss::OssClient b("http://cpp-resolve.test:" + port, ak, sk, bad);
+        o = b.HeadObject(bucket, key);
+        CHECK(!o.isSuccess() && o.error().Code() == "ValidateError", describe(o));
+    }
+    std::puts("resolve ok");
 
     oss::OssClient client(endpoint, ak, sk, v4);
     client.SetRegion("cn-hangzhou");

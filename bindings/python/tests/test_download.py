@@ -222,3 +222,30 @@ def test_env_credentials(emu, monkeypatch) -> None:
     monkeypatch.delenv("OSS_ACCESS_KEY_ID")
     with pytest.raises(oss_ffi.OssError):
         oss_ffi.Client(emu.endpoint, region="cn-hangzhou")
+
+
+def test_resolve_pins_a_name_to_addresses_past_a_dead_one(emu, tmp_path) -> None:
+    data = emu.put("big/resolve.bin", data_of(700_000, 13))
+    port = emu.endpoint.rsplit(":", 1)[1]
+    # 127.0.0.9: nothing listens there; the download goes to 127.0.0.1.
+    with oss_ffi.Client(
+        "http://py-resolve.test:%s" % port,
+        credentials=(AK, SK),
+        region=REGION,
+        resolve=["py-resolve.test:%s:127.0.0.9,127.0.0.1" % port],
+    ) as c:
+        c.resumable_download(
+            "py-bucket", "big/resolve.bin", tmp_path / "r.bin", part_size=102400, threads=4
+        )
+    assert (tmp_path / "r.bin").read_bytes() == data
+
+
+def test_bad_resolve_entries_are_refused(emu) -> None:
+    for bad in ("py-resolve.test", "h:0:127.0.0.1", "h:80:not-an-address", ["h:80:1.2.3.4", "x"]):
+        with pytest.raises(oss_ffi.OssError, match="HOST:PORT:ADDR"):
+            oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, resolve=bad)
+    with pytest.raises(TypeError):
+        oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, resolve=80)
+    # The port must be the endpoint's.
+    with pytest.raises(oss_ffi.OssError, match="port"):
+        oss_ffi.Client(emu.endpoint, credentials=(AK, SK), region=REGION, resolve="h:1:127.0.0.1")

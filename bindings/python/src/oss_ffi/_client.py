@@ -87,7 +87,10 @@ class Client:
             client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``,
             ``resume_token_key`` (bytes, 16 to 1024: the key that seals and checks resume
             tokens; default: the per-user key file ``~/.config/oss-ffi/resume-token.key``, see
-            the README's "Resume tokens are authenticated").
+            the README's "Resume tokens are authenticated"),
+            ``resolve`` (``"HOST:PORT:ADDR[,ADDR...]"`` or a list of them: addresses for HOST
+            and BUCKET.HOST instead of the name service's, as curl's ``--resolve``; PORT must be
+            the endpoint's; connections are spread over a host's addresses either way).
 
     Making a client initialises the SDK if needed. Use it as a context manager (or call
     :meth:`close`) to release it deterministically; the garbage collector is the fallback.
@@ -309,9 +312,10 @@ class Client:
                 allows it (default True: no second copy into the page cache, durability almost
                 free); False writes through the page cache. Same bytes, same guarantees.
             throughput_target: instead of ``threads``, a rate to reach in bytes per second, or
-                ``"max"`` for as fast as the link allows: parts in flight start at 4 and double
-                while each step raises the measured rate by 10% or more, within the client's
-                ``memory_budget``.
+                ``"max"`` for as fast as the link allows: parts in flight start at what the
+                target implies (64 for ``"max"``), double while each step raises the rate
+                measured over a few round trips by 10% or more and shrink on a capped link,
+                within the client's ``memory_budget``.
 
         Ctrl-C (KeyboardInterrupt) cancels the download, leaves the checkpoint, and re-raises.
 

@@ -32,6 +32,7 @@ _CONFIG_KEYS = (
     "recv_rate_limit_kbps",
     "memory_budget",
     "resume_token_key",
+    "resolve",
 )
 
 
@@ -79,6 +80,14 @@ def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
         check(lib, lib.oss_config_set_ca_file(cfg, _path(c["ca_file"], "ca_file")))
     if c.get("ca_path") is not None:
         check(lib, lib.oss_config_set_ca_path(cfg, _path(c["ca_path"], "ca_path")))
+    if c.get("resolve") is not None:
+        entries = c["resolve"]
+        if isinstance(entries, (str, bytes)):
+            entries = [entries]
+        if not isinstance(entries, (list, tuple)):
+            raise TypeError("resolve must be a 'HOST:PORT:ADDR[,ADDR...]' string or a list of them")
+        for entry in entries:
+            check(lib, lib.oss_config_add_resolve(cfg, _str(entry, "resolve")))
     if c.get("proxy") is not None:
         proxy = _str(c["proxy"], "proxy").decode()
         u = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)

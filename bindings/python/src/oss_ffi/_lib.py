@@ -89,6 +89,7 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_config_set_max_connections": (_err_p, [c_void_p, c_uint32]),
     "oss_config_set_memory_budget": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_resume_token_key": (_err_p, [c_void_p, c_char_p, c_size_t]),
+    "oss_config_add_resolve": (_err_p, [c_void_p, c_char_p]),
     "oss_config_set_connect_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_request_timeout_ms": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_call_timeout_ms": (_err_p, [c_void_p, c_uint64]),

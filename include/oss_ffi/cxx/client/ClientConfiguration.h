@@ -50,7 +50,8 @@ public:
           recvRateLimiter(),
           networkInterface(),
           signatureVersion(SignatureVersionType::V1),
-          memoryBudget(64ULL * 1024 * 1024)
+          memoryBudget(64ULL * 1024 * 1024),
+          resolve()
     {
     }
     ~ClientConfiguration() = default;
@@ -102,6 +103,11 @@ public:
      * ~/.config/oss-ffi/resume-token.key, made 0600 on first use. Tokens are made and used by
      * the C and Python asynchronous APIs; the official API has none. */
     std::string resumeTokenKey;
+    /* Extension (not in the official SDK): addresses for hosts instead of the name service's,
+     * as curl's --resolve: each "HOST:PORT:ADDR[,ADDR...]", also covering BUCKET.HOST; PORT must
+     * be the endpoint's (oss_config_add_resolve). Empty by default. Either way the client spreads
+     * its connections over a host's addresses. */
+    std::vector<std::string> resolve;
 
 private:
     static std::string defaultUserAgent()

@@ -130,6 +130,14 @@ inline bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssErr
                        error)) {
         return false;
     }
+    if (!detail::noNul("resolve entry", conf.resolve, error)) {
+        return false;
+    }
+    for (std::vector<std::string>::const_iterator it = conf.resolve.begin(); it != conf.resolve.end(); ++it) {
+        if (detail::failed(oss_config_add_resolve(cfg, it->c_str()), error)) {
+            return false;
+        }
+    }
     /* Rate() is asked again while downloading, as in the official SDK. */
     if (conf.recvRateLimiter &&
         detail::failed(oss_config_set_recv_rate_limit_cb(cfg, detail::rateTrampoline,

@@ -117,8 +117,9 @@ public:
 
     /* Extension: instead of the thread count, a rate to reach in bytes per second
      * (ThroughputMax(): as fast as the link allows; 0, the default: the thread count decides).
-     * Parts in flight start at 4 and double while each step raises the measured rate by 10%
-     * or more, within the client's memory budget (ClientConfiguration::memoryBudget). */
+     * Parts in flight start at what the target implies (64 for ThroughputMax()), double while
+     * each step raises the rate measured over a few round trips by 10% or more, and shrink on a
+     * capped link, within the client's memory budget (ClientConfiguration::memoryBudget). */
     void setThroughputTarget(uint64_t bytesPerSec) { throughputTarget_ = bytesPerSec; }
     uint64_t ThroughputTarget() const { return throughputTarget_; }
     static uint64_t ThroughputMax() { return UINT64_MAX; }

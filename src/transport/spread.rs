@@ -1,0 +1,549 @@
+//! Spreading a client's connections over the addresses of its endpoint's host.
+//!
+//! The HTTP pool keys connections by host, so the spreading happens when a connection is made:
+//! reqwest asks the client's resolver ([`SpreadResolver`]) for the host's addresses at every new
+//! connection, and hyper-util's connector tries them in the order given (one after the other,
+//! each with a share of the connect timeout; the other address family after 300 ms). The
+//! resolver orders them per connection (the design of aws-c-io's host resolver):
+//!
+//! - **least recently used first**, so that N connections go to N addresses before any address
+//!   gets a second;
+//! - an address that has not connected yet is given first to one connection at a time (it is
+//!   being *probed*); when every address is being probed, a new connection waits for a probe's
+//!   outcome (at most [`PROBE_WAIT`]): a dead address costs one failed connect, not one per part
+//!   started at once;
+//! - an address that failed to connect is **set aside** for [`SET_ASIDE`]: offered last (still
+//!   offered: when every address failed, trying is better than failing);
+//! - the names are **re-resolved** after [`TTL`] (the system resolver tells no TTL), keeping what
+//!   is known of the addresses still there; a failed re-resolution keeps the old addresses;
+//! - the client's **pinned addresses** ([`ResolveEntry`], curl's `--resolve`) replace the name
+//!   service for their host (and a bucket's virtual host under it), and are never re-resolved.
+//!
+//! What a connect gave is told by the connector layer ([`SpreadLayer`]): the address the
+//! connection reached (hyper's `HttpInfo`), or the failure. The resolver leaves its choice in a
+//! task-local slot the layer sets up around each connect, as the resolver runs inside it.
+//!
+//! The ordering ([`Book`]) is pure: it is told the time, and its tests drive it directly.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::config::ResolveEntry;
+
+/// How long a name's addresses are kept before resolving it again.
+pub const TTL: Duration = Duration::from_secs(30);
+/// How long an address that failed to connect is offered last.
+pub const SET_ASIDE: Duration = Duration::from_secs(30);
+/// How long a new connection waits for a probe's outcome when every address is being probed.
+pub const PROBE_WAIT: Duration = Duration::from_secs(1);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+#[derive(Debug, Clone)]
+struct Addr {
+    ip: IpAddr,
+    /// When it was last handed out first (a counter: 0 = never).
+    used: u64,
+    /// Connected at least once since it was last set aside.
+    proven: bool,
+    /// A connection is trying it for the first time.
+    probing: bool,
+    set_aside_until: Option<Instant>,
+}
+
+impl Addr {
+    fn new(ip: IpAddr) -> Addr {
+        Addr {
+            ip,
+            used: 0,
+            proven: false,
+            probing: false,
+            set_aside_until: None,
+        }
+    }
+
+    fn set_aside(&self, now: Instant) -> bool {
+        self.set_aside_until.is_some_and(|t| now < t)
+    }
+}
+
+#[derive(Debug)]
+struct Host {
+    addrs: Vec<Addr>,
+    /// When to resolve again (`None`: pinned, never).
+    expires: Option<Instant>,
+}
+
+/// What is known of each host's addresses.
+#[derive(Debug, Default)]
+pub struct Book {
+    hosts: HashMap<String, Host>,
+    clock: u64,
+}
+
+impl Book {
+    /// The host's addresses as pinned (never expire).
+    pub fn pin(&mut self, host: &str, ips: &[IpAddr]) {
+        self.hosts.insert(
+            host.to_ascii_lowercase(),
+            Host {
+                addrs: dedup(ips).into_iter().map(Addr::new).collect(),
+                expires: None,
+            },
+        );
+    }
+
+    /// Whether `host` has addresses that are still good at `now`.
+    pub fn fresh(&self, host: &str, now: Instant) -> bool {
+        self.hosts
+            .get(&host.to_ascii_lowercase())
+            .is_some_and(|h| !h.addrs.is_empty() && h.expires.is_none_or(|e| now < e))
+    }
+
+    /// Whether `host` has any addresses at all (stale ones included).
+    pub fn known(&self, host: &str) -> bool {
+        self.hosts
+            .get(&host.to_ascii_lowercase())
+            .is_some_and(|h| !h.addrs.is_empty())
+    }
+
+    /// The name service's answer for `host` at `now`: kept for [`TTL`]; addresses still there
+    /// keep their state.
+    pub fn resolved(&mut self, host: &str, ips: &[IpAddr], now: Instant) {
+        let key = host.to_ascii_lowercase();
+        let old = self.hosts.remove(&key);
+        let addrs = dedup(ips)
+            .into_iter()
+            .map(|ip| {
+                old.as_ref()
+                    .and_then(|h| h.addrs.iter().find(|a| a.ip == ip).cloned())
+                    .unwrap_or_else(|| Addr::new(ip))
+            })
+            .collect();
+        self.hosts.insert(
+            key,
+            Host {
+                addrs,
+                expires: Some(now + TTL),
+            },
+        );
+    }
+
+    /// The order in which a new connection to `host` tries its addresses; the first is this
+    /// connection's own (marked used, and probing if it never connected). Empty when the host is
+    /// unknown. `None` when `may_wait` and every address not set aside is being probed by
+    /// another connection: better wait for one's outcome than try it again.
+    pub fn order(&mut self, host: &str, now: Instant, may_wait: bool) -> Option<Vec<IpAddr>> {
+        let Some(h) = self.hosts.get_mut(&host.to_ascii_lowercase()) else {
+            return Some(Vec::new());
+        };
+        // Ranks: 0 usable (proven, or unproven and nobody probing it), 1 being probed by
+        // another connection, 2 set aside (the soonest back first); then least recently used.
+        let rank = |a: &Addr| -> (u8, Option<Instant>, u64) {
+            if a.set_aside(now) {
+                (2, a.set_aside_until, a.used)
+            } else if a.probing && !a.proven {
+                (1, None, a.used)
+            } else {
+                (0, None, a.used)
+            }
+        };
+        let mut idx: Vec<usize> = (0..h.addrs.len()).collect();
+        idx.sort_by_key(|&i| rank(&h.addrs[i]));
+        if may_wait && idx.first().is_some_and(|&i| rank(&h.addrs[i]).0 == 1) {
+            return None;
+        }
+        if let Some(&first) = idx.first() {
+            self.clock += 1;
+            let a = &mut h.addrs[first];
+            a.used = self.clock;
+            if !a.proven {
+                a.probing = true;
+            }
+        }
+        Some(idx.into_iter().map(|i| h.addrs[i].ip).collect())
+    }
+
+    /// A connection given `chosen` first ended: it reached `reached` (`None`: it failed).
+    /// Returns whether `chosen` was set aside.
+    pub fn outcome(
+        &mut self,
+        host: &str,
+        chosen: IpAddr,
+        reached: Option<IpAddr>,
+        now: Instant,
+    ) -> bool {
+        let Some(h) = self.hosts.get_mut(&host.to_ascii_lowercase()) else {
+            return false;
+        };
+        let clock = &mut self.clock;
+        for a in &mut h.addrs {
+            if a.ip == chosen {
+                a.probing = false;
+                if reached == Some(chosen) {
+                    a.proven = true;
+                    a.set_aside_until = None;
+                } else {
+                    a.proven = false;
+                    a.set_aside_until = Some(now + SET_ASIDE);
+                }
+            } else if reached == Some(a.ip) {
+                // The connection fell back to this one: it works, and has just been used.
+                a.proven = true;
+                a.set_aside_until = None;
+                *clock += 1;
+                a.used = *clock;
+            }
+        }
+        reached != Some(chosen)
+    }
+
+    /// A connect given `chosen` first was dropped before it ended (nothing learnt).
+    pub fn abandoned(&mut self, host: &str, chosen: IpAddr) {
+        if let Some(h) = self.hosts.get_mut(&host.to_ascii_lowercase()) {
+            for a in h.addrs.iter_mut().filter(|a| a.ip == chosen) {
+                a.probing = false;
+            }
+        }
+    }
+}
+
+fn dedup(ips: &[IpAddr]) -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    for ip in ips {
+        if !out.contains(ip) {
+            out.push(*ip);
+        }
+    }
+    out
+}
+
+/// The pinned entry that covers `host`: its own, or its parent's for a bucket's virtual host
+/// (`bucket.oss.example` under `oss.example`).
+fn pinned_for<'a>(pins: &'a [ResolveEntry], host: &str) -> Option<&'a ResolveEntry> {
+    let host = host.to_ascii_lowercase();
+    pins.iter()
+        .find(|e| e.host.eq_ignore_ascii_case(&host))
+        .or_else(|| {
+            pins.iter().find(|e| {
+                host.strip_suffix(&e.host.to_ascii_lowercase())
+                    .and_then(|p| p.strip_suffix('.'))
+                    .is_some_and(|label| !label.is_empty() && !label.contains('.'))
+            })
+        })
+}
+
+/// The client's resolver and connect outcomes, shared by its [`SpreadResolver`] and
+/// [`SpreadLayer`].
+#[derive(Debug)]
+pub struct Spread {
+    book: Mutex<Book>,
+    /// Told when a connect's outcome is known.
+    outcomes: tokio::sync::Notify,
+    pins: Vec<ResolveEntry>,
+}
+
+impl Spread {
+    pub fn new(pins: &[ResolveEntry]) -> Arc<Spread> {
+        Arc::new(Spread {
+            book: Mutex::new(Book::default()),
+            outcomes: tokio::sync::Notify::new(),
+            pins: pins.to_vec(),
+        })
+    }
+
+    fn book(&self) -> std::sync::MutexGuard<'_, Book> {
+        self.book.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    async fn addresses(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
+        let now = Instant::now();
+        if let Some(pin) = pinned_for(&self.pins, host) {
+            let mut book = self.book();
+            if !book.known(host) {
+                book.pin(host, &pin.addrs);
+            }
+        } else if !self.book().fresh(host, now) {
+            match tokio::net::lookup_host((host, 0)).await {
+                Ok(found) => {
+                    let ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+                    if !ips.is_empty() {
+                        self.book().resolved(host, &ips, Instant::now());
+                    }
+                }
+                // The old addresses are better than none.
+                Err(e) if !self.book().known(host) => return Err(e),
+                Err(_) => {}
+            }
+        }
+        let deadline = tokio::time::Instant::now() + PROBE_WAIT;
+        let order = loop {
+            let outcome = self.outcomes.notified();
+            tokio::pin!(outcome);
+            outcome.as_mut().enable();
+            let may_wait = tokio::time::Instant::now() < deadline;
+            if let Some(order) = self.book().order(host, Instant::now(), may_wait) {
+                break order;
+            }
+            let _ = tokio::time::timeout_at(deadline, outcome).await;
+        };
+        if order.is_empty() {
+            return Err(std::io::Error::other(format!(
+                "failed to lookup address information: no address for {host}"
+            )));
+        }
+        Ok(order)
+    }
+}
+
+/// What the resolver chose for the connect running in this task: the host and its first
+/// address.
+type Choice = Arc<Mutex<Option<(String, IpAddr)>>>;
+
+tokio::task_local! {
+    static CHOICE: Choice;
+}
+
+/// The client's `reqwest` resolver.
+#[derive(Debug, Clone)]
+pub struct SpreadResolver(pub Arc<Spread>);
+
+impl reqwest::dns::Resolve for SpreadResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let spread = self.0.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let order = spread.addresses(&host).await?;
+            if let Some(&first) = order.first() {
+                let _ = CHOICE.try_with(|c| {
+                    *c.lock().unwrap_or_else(|e| e.into_inner()) = Some((host, first));
+                });
+            }
+            let addrs: reqwest::dns::Addrs =
+                Box::new(order.into_iter().map(|ip| SocketAddr::new(ip, 0)));
+            Ok(addrs)
+        })
+    }
+}
+
+/// The connector layer that tells the resolver what each connect gave.
+#[derive(Debug, Clone)]
+pub struct SpreadLayer(pub Arc<Spread>);
+
+impl<S> tower_layer::Layer<S> for SpreadLayer {
+    type Service = SpreadService<S>;
+    fn layer(&self, inner: S) -> SpreadService<S> {
+        SpreadService {
+            inner,
+            spread: self.0.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SpreadService<S> {
+    inner: S,
+    spread: Arc<Spread>,
+}
+
+/// Tells the book a connect was dropped if it ends without an outcome.
+struct Pending {
+    spread: Arc<Spread>,
+    choice: Choice,
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        let taken = self.choice.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((host, ip)) = taken {
+            self.spread.book().abandoned(&host, ip);
+            self.spread.outcomes.notify_waiters();
+        }
+    }
+}
+
+impl<S, R> tower_service::Service<R> for SpreadService<S>
+where
+    S: tower_service::Service<R, Error = BoxError> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Response: hyper_util::client::legacy::connect::Connection,
+    R: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: R) -> Self::Future {
+        // The service polled ready is the one that takes the request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let choice: Choice = Arc::new(Mutex::new(None));
+        let pending = Pending {
+            spread: self.spread.clone(),
+            choice: choice.clone(),
+        };
+        Box::pin(CHOICE.scope(choice, async move {
+            let result = inner.call(req).await;
+            let taken = pending
+                .choice
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take();
+            if let Some((host, chosen)) = taken {
+                let reached = result.as_ref().ok().and_then(remote_ip);
+                let failed = pending
+                    .spread
+                    .book()
+                    .outcome(&host, chosen, reached, Instant::now());
+                if failed {
+                    crate::log::log(crate::log::Level::Warn, || {
+                        format!(
+                            "{host}: {chosen} failed to connect; set aside for {} s",
+                            SET_ASIDE.as_secs()
+                        )
+                    });
+                }
+                pending.spread.outcomes.notify_waiters();
+            }
+            result
+        }))
+    }
+}
+
+/// The address a new connection reached.
+fn remote_ip<C: hyper_util::client::legacy::connect::Connection>(conn: &C) -> Option<IpAddr> {
+    let mut ext = http::Extensions::new();
+    conn.connected().get_extras(&mut ext);
+    ext.get::<hyper_util::client::legacy::connect::HttpInfo>()
+        .map(|i| i.remote_addr().ip())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    fn four() -> Vec<IpAddr> {
+        ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
+            .iter()
+            .map(|s| ip(s))
+            .collect()
+    }
+
+    #[test]
+    fn connections_take_the_least_recently_used_address_first() {
+        let (mut b, now) = (Book::default(), Instant::now());
+        b.pin("oss.test", &four());
+        let mut firsts = Vec::new();
+        for _ in 0..8 {
+            let order = b.order("oss.test", now, false).unwrap();
+            assert_eq!(order.len(), 4, "every address is offered");
+            b.outcome("oss.test", order[0], Some(order[0]), now);
+            firsts.push(order[0]);
+        }
+        assert_eq!(&firsts[..4], &four()[..]);
+        assert_eq!(&firsts[4..], &four()[..]);
+    }
+
+    #[test]
+    fn an_untried_address_is_probed_by_one_connection_at_a_time() {
+        let (mut b, now) = (Book::default(), Instant::now());
+        b.pin("oss.test", &four());
+        // Eight connects at once: the four addresses first, then the ones being probed again
+        // only after... none is free: every address is being probed, the least recent first.
+        let firsts: Vec<IpAddr> = (0..4)
+            .map(|_| b.order("oss.test", now, false).unwrap()[0])
+            .collect();
+        assert_eq!(firsts, four());
+        // 127.0.0.2 is dead: its connect fell back to the next address.
+        b.outcome("oss.test", four()[0], Some(four()[1]), now);
+        for a in &four()[1..] {
+            b.outcome("oss.test", *a, Some(*a), now);
+        }
+        // From now on the dead one comes last, for every connection.
+        for _ in 0..12 {
+            let order = b.order("oss.test", now, false).unwrap();
+            assert_ne!(order[0], four()[0]);
+            assert_eq!(*order.last().unwrap(), four()[0]);
+            b.outcome("oss.test", order[0], Some(order[0]), now);
+        }
+    }
+
+    #[test]
+    fn a_dead_address_costs_one_failed_connect_among_many_started_at_once() {
+        let (mut b, now) = (Book::default(), Instant::now());
+        b.pin("oss.test", &four()[..2]);
+        // 16 connects start before any ends: the first probes 127.0.0.2, the second
+        // 127.0.0.3; the others wait for an outcome.
+        assert_eq!(b.order("oss.test", now, true).unwrap()[0], four()[0]);
+        assert_eq!(b.order("oss.test", now, true).unwrap()[0], four()[1]);
+        for _ in 0..14 {
+            assert_eq!(b.order("oss.test", now, true), None);
+        }
+        // 127.0.0.2 is dead: its connect fell back to 127.0.0.3. No other connection starts
+        // with it.
+        b.outcome("oss.test", four()[0], Some(four()[1]), now);
+        for _ in 0..14 {
+            let order = b.order("oss.test", now, true).unwrap();
+            assert_eq!(order, vec![four()[1], four()[0]]);
+        }
+        // Past the wait, a connection tries what there is rather than wait longer.
+        let mut b = Book::default();
+        b.pin("oss.test", &four()[..1]);
+        b.order("oss.test", now, true).unwrap();
+        assert_eq!(b.order("oss.test", now, true), None);
+        assert_eq!(b.order("oss.test", now, false), Some(vec![four()[0]]));
+    }
+
+    #[test]
+    fn a_set_aside_address_comes_back_after_a_while() {
+        let (mut b, now) = (Book::default(), Instant::now());
+        b.pin("oss.test", &four()[..2]);
+        let first = b.order("oss.test", now, false).unwrap()[0];
+        b.outcome("oss.test", first, None, now);
+        assert_ne!(b.order("oss.test", now, false).unwrap()[0], first);
+        let later = now + SET_ASIDE + Duration::from_secs(1);
+        // Back, and the least recently used: the next connection probes it.
+        assert_eq!(b.order("oss.test", later, false).unwrap()[0], first);
+    }
+
+    #[test]
+    fn a_name_is_resolved_again_after_its_ttl_and_known_addresses_keep_their_state() {
+        let (mut b, now) = (Book::default(), Instant::now());
+        b.resolved("oss.test", &four()[..2], now);
+        assert!(b.fresh("oss.test", now));
+        assert!(!b.fresh("oss.test", now + TTL));
+        let first = b.order("oss.test", now, false).unwrap()[0];
+        b.outcome("oss.test", first, None, now);
+        // The new answer has one new address and the failed one: still set aside.
+        b.resolved("oss.test", &[four()[0], four()[2]], now + TTL);
+        let order = b.order("oss.test", now + TTL, false).unwrap();
+        assert_eq!(order, vec![four()[2], four()[0]]);
+        // Pinned addresses never expire.
+        b.pin("pinned.test", &four());
+        assert!(b.fresh("pinned.test", now + 100 * TTL));
+    }
+
+    #[test]
+    fn pinned_entries_cover_their_host_and_its_buckets_virtual_hosts() {
+        let pins = vec![crate::config::ResolveEntry::parse("oss.test:80:127.0.0.2").unwrap()];
+        assert!(pinned_for(&pins, "oss.test").is_some());
+        assert!(pinned_for(&pins, "OSS.Test").is_some());
+        assert!(pinned_for(&pins, "bucket.oss.test").is_some());
+        assert!(pinned_for(&pins, "a.b.oss.test").is_none());
+        assert!(pinned_for(&pins, "xoss.test").is_none());
+        assert!(pinned_for(&pins, "other.test").is_none());
+    }
+}
