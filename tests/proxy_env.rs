@@ -404,7 +404,10 @@ fn c_cli_proxy_option_and_environment() {
     use support::{build_dir, command, compile, repo_root, Lang, Link};
     let exe = build_dir("examples").join("oss_download_proxy");
     compile(
-        &[repo_root().join("examples-c/oss_download.c")],
+        &[
+            repo_root().join("examples-c/oss_download.c"),
+            repo_root().join("examples-c/cli_common.c"),
+        ],
         &exe,
         Lang::C11,
         Link::Shared,

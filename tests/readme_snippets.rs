@@ -207,9 +207,14 @@ fn extract(markdown: &str) -> Result<Vec<Snippet>, String> {
             }
             break;
         }
+        // As CommonMark reads a fence indented by N spaces (a block in a list item): up to N
+        // spaces are removed from each of its lines.
         let code = lines[start + 1..end]
             .iter()
-            .map(|l| format!("{l}\n"))
+            .map(|l| {
+                let spaces = l.len() - l.trim_start_matches(' ').len();
+                format!("{}\n", &l[spaces.min(indent)..])
+            })
             .collect::<String>();
         out.push(Snippet {
             line: start + 1,
@@ -534,6 +539,14 @@ fn extractor_finds_blocks_and_their_directives() {
             endpoint: DEFAULT_ENDPOINT.into()
         }
     );
+}
+
+#[test]
+fn an_indented_fence_loses_its_indent_as_commonmark_says() {
+    let md = "- an item:\n\n  ```python\n  import os\n\n  def f() -> None:\n      pass\n  ```\n";
+    let s = extract(md).unwrap();
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].code, "import os\n\ndef f() -> None:\n    pass\n");
 }
 
 #[test]
