@@ -3,6 +3,8 @@
 //! with absurd server times, error bodies and object bodies trickled one byte at a time. Every
 //! case is a clear error (or a working client), never a wrong file, a panic or a call that lasts
 //! minutes. Timing assertions are generous bounds ("not a minute"), never speed thresholds.
+//! (Hostile C callers are the reliability suite's `hostile` phase; files planted by another
+//! local user its `integrity` phase: see tests/README.md.)
 
 mod download_support;
 mod support;
