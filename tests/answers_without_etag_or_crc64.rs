@@ -19,7 +19,6 @@ use std::time::Duration;
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
 use oss_ffi::config::Config;
-use oss_ffi::credentials::StaticProvider;
 use oss_ffi::download::{resumable_download, DownloadRequest};
 use oss_ffi::object::ObjectRequest;
 use support::hostile_http::{head, HostileServer, Request, Step};
@@ -107,16 +106,11 @@ fn server(shape: Shape) -> HostileServer {
 }
 
 fn client(s: &HostileServer) -> Client {
-    Client::new(
-        &s.endpoint(),
-        Arc::new(StaticProvider::new("ak", "sk", None)),
-        Config {
-            retry_base_delay: Duration::from_millis(5),
-            is_path_style: true,
-            ..Config::default()
-        },
-    )
-    .unwrap()
+    s.client(Config {
+        retry_base_delay: Duration::from_millis(5),
+        is_path_style: true,
+        ..Config::default()
+    })
 }
 
 fn request(dest: &std::path::Path) -> DownloadRequest {

@@ -1,7 +1,8 @@
 //! Resumable download under injected network faults: cut bodies are resumed from the byte where
 //! they stopped, 503 bursts, resets, stalls and malformed answers end in correct bytes (or a
 //! clear error), an object changed mid-download is reported and nothing corrupt is left, and the
-//! first unrecoverable failure stops the other parts.
+//! first unrecoverable failure stops the other parts. One test per fault, fixed inputs; random
+//! offsets and mixtures are the reliability suite's `faults` phase (tests/reliability/faults.rs).
 
 mod download_support;
 

@@ -21,14 +21,6 @@ fn log_in_order(env: &Env) -> Vec<LogEntry> {
     l
 }
 
-fn object_request(key: &str) -> ObjectRequest {
-    ObjectRequest {
-        bucket: BUCKET.into(),
-        key: key.into(),
-        ..ObjectRequest::default()
-    }
-}
-
 fn ranged_get(action: FaultAction) -> FaultRule {
     FaultRule::new(action).method("GET").ranged(true)
 }

@@ -12,46 +12,31 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use download_support::*;
-use oss_emulator::{FaultAction, FaultRule, Faults};
+use oss_emulator::Faults;
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
 use oss_ffi::download::{resumable_download, DownloadRequest, MIN_PART_SIZE};
 use oss_ffi::ErrorKind;
-use tokio_util::sync::CancellationToken;
 
 const PS: u64 = MIN_PART_SIZE;
 const SIZE: u64 = 60 * PS + 17;
 
 /// Runs `req` and cancels it once `at` bytes were reported; checks it stopped promptly.
 async fn interrupted(client: &Client, req: &DownloadRequest, total: u64, at: u64) {
-    let token = CancellationToken::new();
-    let cancel = Cancel::new().with(token.clone());
-    let progress = Arc::new(Progress::default());
-    let when = Arc::new(std::sync::Mutex::new(None::<Instant>));
-    {
-        let (token, when) = (token.clone(), when.clone());
-        *progress.hook.lock().unwrap() = Some(Box::new(move |t, _| {
-            if t >= at && !token.is_cancelled() {
-                *when.lock().unwrap() = Some(Instant::now());
-                token.cancel();
-            }
-        }));
-    }
-    let (r, _) = download_with(client, req, total, &cancel, progress).await;
+    let (r, when) = download_cancelled_at(client, req, total, at).await;
     let e = r.expect_err("the download should have been cancelled");
     assert_eq!(e.kind, ErrorKind::Cancelled, "{e}");
     assert_eq!(e.code, "Cancelled");
-    let since = when.lock().unwrap().expect("cancelled").elapsed();
+    let since = when.expect("cancelled").elapsed();
     assert!(
         since < Duration::from_secs(2),
         "cancellation took {since:?}"
     );
 }
 
-/// A slow-ish server so that a cancellation lands mid-download.
-fn slow(env: &Env) {
-    env.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms: 15 }).method("GET")));
-}
+/// The GET latency (`Env::slow_gets`) of a slow-ish server, so that a cancellation lands
+/// mid-download.
+const SLOW_GET_MS: u64 = 15;
 
 fn recorded_parts(ckpt: &Path) -> Vec<(u64, u64)> {
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(ckpt).unwrap()).unwrap();
@@ -77,7 +62,7 @@ async fn cancel_leaves_a_checkpoint_and_resume_fetches_only_the_rest() {
     let env = Env::new();
     let client = env.client();
     let (src, req) = setup(&env, "res/obj", "out");
-    slow(&env);
+    env.slow_gets(SLOW_GET_MS);
     interrupted(&client, &req, SIZE, SIZE * 2 / 5).await;
     let ckpt = checkpoint_in(&env.ckpt_dir()).expect("a checkpoint after cancellation");
     let temp = env.path("out.temp");
@@ -119,7 +104,7 @@ async fn cancel_without_checkpoint_removes_the_temp_file() {
     let client = env.client();
     let (_, mut req) = setup(&env, "res/nockpt", "nockpt");
     req.checkpoint_dir = None;
-    slow(&env);
+    env.slow_gets(SLOW_GET_MS);
     interrupted(&client, &req, SIZE, SIZE / 3).await;
     assert_no_leftovers(&[env.work.path()]);
     assert!(!env.path("nockpt").exists());
@@ -134,7 +119,7 @@ async fn bad_checkpoints_are_discarded_safely() {
     let (_, mut other) = setup(&env, "res/other", "other");
     other.checkpoint_dir = Some(env.work.path().join("other-ckpt"));
     std::fs::create_dir_all(other.checkpoint_dir.as_ref().unwrap()).unwrap();
-    slow(&env);
+    env.slow_gets(SLOW_GET_MS);
     interrupted(&client, &other, SIZE, SIZE / 2).await;
     let foreign =
         std::fs::read(checkpoint_in(other.checkpoint_dir.as_ref().unwrap()).unwrap()).unwrap();
@@ -193,7 +178,7 @@ async fn bad_checkpoints_are_discarded_safely() {
         ),
     ];
     for (name, damage) in damages {
-        slow(&env);
+        env.slow_gets(SLOW_GET_MS);
         interrupted(&client, &req, SIZE, SIZE / 2).await;
         let ckpt = checkpoint_in(&env.ckpt_dir()).unwrap();
         damage(&ckpt);
@@ -234,7 +219,7 @@ async fn damaged_temp_files_are_not_trusted() {
         ),
     ];
     for (name, damage) in damages {
-        slow(&env);
+        env.slow_gets(SLOW_GET_MS);
         interrupted(&client, &req, SIZE, SIZE / 2).await;
         damage(&temp);
         env.faults(Faults::none());
@@ -263,7 +248,7 @@ async fn finished_parts_are_reverified_on_request() {
     };
     // Verified: the damaged part is fetched again, the result is right.
     req.verify_parts_on_resume = true;
-    slow(&env);
+    env.slow_gets(SLOW_GET_MS);
     interrupted(&client, &req, SIZE, SIZE / 2).await;
     corrupt_a_done_part(&env);
     env.faults(Faults::none());
@@ -286,7 +271,7 @@ async fn object_changed_between_runs_is_reported_and_state_removed() {
         .unwrap()
         .unwrap()
         .etag;
-    slow(&env);
+    env.slow_gets(SLOW_GET_MS);
     interrupted(&client, &req, SIZE, SIZE / 2).await;
     let new_content = bytes(SIZE as usize, 99);
     env.emu
@@ -316,7 +301,7 @@ async fn ranged_downloads_resume() {
     let (src, mut req) = setup(&env, "res/range", "rng");
     let (start, len) = (PS / 2 + 3, 40 * PS);
     req.range = Some((start as i64, (start + len - 1) as i64));
-    slow(&env);
+    env.slow_gets(SLOW_GET_MS);
     interrupted(&client, &req, len, len / 2).await;
     let already: u64 = recorded_parts(&checkpoint_in(&env.ckpt_dir()).unwrap())
         .iter()
@@ -408,8 +393,7 @@ async fn temp_paths_that_are_links_or_directories_are_refused() {
     assert!(!env.path("link").exists());
 }
 
-/// The cost of re-reading the resumed parts (`verify_parts_on_resume`, on by default since issue
-/// 17): a download interrupted at 50% then resumed, with the re-read off and on, a few rounds.
+/// The cost of re-reading the resumed parts (`verify_parts_on_resume`, on by default): a download interrupted at 50% then resumed, with the re-read off and on, a few rounds.
 /// Not a pass/fail test (no timing threshold): run it by hand, in release, and read the output:
 ///
 /// `OSS_COST_MIB=512 OSS_COST_ROUNDS=5 cargo test --release --test download_resume -- --ignored resume_verification_cost --nocapture`

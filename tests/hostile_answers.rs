@@ -3,31 +3,26 @@
 //! with absurd server times, error bodies and object bodies trickled one byte at a time. Every
 //! case is a clear error (or a working client), never a wrong file, a panic or a call that lasts
 //! minutes. Timing assertions are generous bounds ("not a minute"), never speed thresholds.
+//! (Hostile C callers are the reliability suite's `hostile` phase; files planted by another
+//! local user its `integrity` phase: see tests/README.md.)
 
+mod download_support;
 mod support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use download_support::read_all;
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
 use oss_ffi::config::{Config, SignatureVersion};
 use oss_ffi::credentials::StaticProvider;
 use oss_ffi::download::{resumable_download, DownloadRequest};
 use oss_ffi::object::ObjectRequest;
-use oss_ffi::{ErrorKind, Result};
+use oss_ffi::ErrorKind;
 use support::hostile_http::{answer, head, object_headers, HostileServer, Step};
 
 const BUCKET: &str = "hostile-bucket";
-
-fn client(server: &HostileServer, cfg: Config) -> Client {
-    Client::new(
-        &server.endpoint(),
-        Arc::new(StaticProvider::new("ak", "sk", None)),
-        cfg,
-    )
-    .unwrap()
-}
 
 fn quick() -> Config {
     Config {
@@ -46,16 +41,6 @@ fn req() -> ObjectRequest {
 
 fn refs(h: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
     h.to_vec()
-}
-
-async fn read_all(c: &Client, cancel: &Cancel) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    c.get_object_with(&req(), None, None, cancel, |d| {
-        out.extend_from_slice(d);
-        Ok(())
-    })
-    .await?;
-    Ok(out)
 }
 
 // ---- finding 3: no valid Content-Length is an error, never a 0-byte object ------------------
@@ -86,7 +71,7 @@ async fn a_head_without_a_valid_content_length_is_an_error_and_the_destination_i
             let body: &[u8] = if r.method == "HEAD" { b"" } else { b"7 bytes" };
             answer("200 OK", &h, body)
         });
-        let c = client(&server, quick());
+        let c = server.client(quick());
         let err = c.head_object(&req(), &Cancel::new()).await.unwrap_err();
         assert!(
             err.message.contains("Content-Length"),
@@ -113,7 +98,10 @@ async fn a_head_without_a_valid_content_length_is_an_error_and_the_destination_i
         assert_eq!(left.len(), 1, "{bad:?}: nothing left beside it: {left:?}");
 
         // A GET (to a sink) with the same answer headers is refused too.
-        assert!(read_all(&c, &Cancel::new()).await.is_err(), "{bad:?}");
+        assert!(
+            read_all(&c, &req(), &Cancel::new()).await.is_err(),
+            "{bad:?}"
+        );
     }
 }
 
@@ -135,7 +123,7 @@ async fn a_ranged_answer_with_a_garbage_content_length_or_range_is_an_error() {
             let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
             answer("206 Partial Content", &h, b"7 bytes")
         });
-        let c = client(&server, quick());
+        let c = server.client(quick());
         let r = c
             .get_object_with(&req(), Some((0, 6)), None, &Cancel::new(), |_| Ok(()))
             .await;
@@ -223,8 +211,8 @@ async fn absurd_server_times_never_set_the_clock_and_the_client_keeps_working() 
                 },
                 ..quick()
             };
-            let c = client(&server, cfg);
-            let err = read_all(&c, &Cancel::new()).await.unwrap_err();
+            let c = server.client(cfg);
+            let err = read_all(&c, &req(), &Cancel::new()).await.unwrap_err();
             assert_eq!(
                 err.code, "RequestTimeTooSkewed",
                 "{t}: returned as is: {err}"
@@ -242,7 +230,7 @@ async fn absurd_server_times_never_set_the_clock_and_the_client_keeps_working() 
             );
             // The client is still usable: the next call is signed with a sane date.
             assert_eq!(
-                read_all(&c, &Cancel::new()).await.unwrap(),
+                read_all(&c, &req(), &Cancel::new()).await.unwrap(),
                 b"7 bytes",
                 "{t}"
             );
@@ -282,7 +270,7 @@ async fn a_skew_error_without_a_server_time_is_returned_at_once() {
     )
     .unwrap();
     emu.clear_log();
-    let err = read_all(&c, &Cancel::new()).await.unwrap_err();
+    let err = read_all(&c, &req(), &Cancel::new()).await.unwrap_err();
     assert_eq!(err.code, "RequestTimeTooSkewed", "{err}");
     let err = c.head_object(&req(), &Cancel::new()).await.unwrap_err();
     assert_eq!(err.code, "RequestTimeTooSkewed", "{err}");
@@ -293,8 +281,11 @@ async fn a_skew_error_without_a_server_time_is_returned_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plausible_skew_is_still_corrected() {
     let server = skew_server(iso(std::time::SystemTime::now() + Duration::from_secs(7200)));
-    let c = client(&server, quick());
-    assert_eq!(read_all(&c, &Cancel::new()).await.unwrap(), b"7 bytes");
+    let c = server.client(quick());
+    assert_eq!(
+        read_all(&c, &req(), &Cancel::new()).await.unwrap(),
+        b"7 bytes"
+    );
     assert!(
         (7100..7300).contains(&c.clock_offset_secs()),
         "{}",
@@ -328,7 +319,7 @@ async fn requests_are_signed_for_any_clock_offset_without_panicking() {
             },
             ..quick()
         };
-        let c = client(&server, cfg);
+        let c = server.client(cfg);
         for off in [
             i64::MIN,
             -(1 << 40),
@@ -386,16 +377,13 @@ async fn an_error_body_trickled_byte_by_byte_does_not_keep_an_attempt_alive() {
             },
         ]
     });
-    let c = client(
-        &server,
-        Config {
-            request_timeout: Duration::from_secs(2),
-            max_retries: 0,
-            ..quick()
-        },
-    );
+    let c = server.client(Config {
+        request_timeout: Duration::from_secs(2),
+        max_retries: 0,
+        ..quick()
+    });
     let started = Instant::now();
-    let err = read_all(&c, &Cancel::new()).await.unwrap_err();
+    let err = read_all(&c, &req(), &Cancel::new()).await.unwrap_err();
     let took = started.elapsed();
     assert_eq!(err.http_status, 500, "{err}");
     assert!(took < Duration::from_secs(20), "took {took:?}: {err}");
@@ -415,15 +403,12 @@ async fn answer_headers_trickled_byte_by_byte_do_not_keep_an_attempt_alive() {
             every: Duration::from_millis(250),
         }]
     });
-    let c = client(
-        &server,
-        Config {
-            request_timeout: Duration::from_secs(2),
-            connect_timeout: Duration::from_secs(1),
-            max_retries: 0,
-            ..quick()
-        },
-    );
+    let c = server.client(Config {
+        request_timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(1),
+        max_retries: 0,
+        ..quick()
+    });
     let started = Instant::now();
     let err = c.head_object(&req(), &Cancel::new()).await.unwrap_err();
     let took = started.elapsed();
@@ -459,15 +444,12 @@ async fn a_call_deadline_ends_a_call_that_would_take_a_minute() {
             },
         ]
     });
-    let c = client(
-        &server,
-        Config {
-            call_timeout: Some(Duration::from_secs(1)),
-            ..quick()
-        },
-    );
+    let c = server.client(Config {
+        call_timeout: Some(Duration::from_secs(1)),
+        ..quick()
+    });
     let started = Instant::now();
-    let err = read_all(&c, &c.call_cancel(Cancel::new()))
+    let err = read_all(&c, &req(), &c.call_cancel(Cancel::new()))
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
@@ -487,6 +469,6 @@ async fn a_call_deadline_ends_a_call_that_would_take_a_minute() {
     assert!(!dest.exists());
 
     // Without a deadline configured, call_cancel adds none.
-    let plain = client(&server, quick());
+    let plain = server.client(quick());
     assert!(!plain.call_cancel(Cancel::new()).is_cancelled());
 }

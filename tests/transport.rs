@@ -2,10 +2,13 @@
 //! 4xx, clock-skew correction, STS tokens, rotating credentials, TLS verification, the
 //! aggregate receive limit, client-wide disable/enable, and request headers as sent.
 
+mod download_support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use download_support::read_all;
 use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultAction, FaultRule, Faults};
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
@@ -62,14 +65,8 @@ fn req(key: &str) -> ObjectRequest {
     }
 }
 
-async fn read_all(c: &Client, r: &ObjectRequest) -> Result<Vec<u8>> {
-    let mut out = Vec::new();
-    c.get_object_with(r, None, None, &Cancel::new(), |d| {
-        out.extend_from_slice(d);
-        Ok(())
-    })
-    .await?;
-    Ok(out)
+async fn read(c: &Client, r: &ObjectRequest) -> Result<Vec<u8>> {
+    read_all(c, r, &Cancel::new()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +78,7 @@ async fn a_get_failing_twice_with_503_then_succeeding_is_one_successful_call() {
         let c = client(&emu, config(v4));
         emu.clear_log();
         emu.set_faults(Faults::fail_next_gets(2, 503));
-        assert_eq!(read_all(&c, &req("k")).await.unwrap(), b"hello retries");
+        assert_eq!(read(&c, &req("k")).await.unwrap(), b"hello retries");
         let log = emu.log();
         let statuses: Vec<u16> = log.iter().map(|e| e.status).collect();
         assert_eq!(statuses, vec![503, 503, 200], "v4={v4}");
@@ -98,14 +95,14 @@ async fn retries_are_bounded_and_4xx_is_never_retried() {
     let c = client(&emu, config(false));
 
     emu.clear_log();
-    let err = read_all(&c, &req("missing")).await.unwrap_err();
+    let err = read(&c, &req("missing")).await.unwrap_err();
     assert_eq!((err.code.as_str(), err.http_status), ("NoSuchKey", 404));
     assert!(!err.request_id.is_empty());
     assert_eq!(emu.log().len(), 1, "a 404 must not be retried");
 
     emu.clear_log();
     emu.set_faults(Faults::fail_next_gets(100, 500));
-    let err = read_all(&c, &req("k")).await.unwrap_err();
+    let err = read(&c, &req("k")).await.unwrap_err();
     assert_eq!(err.http_status, 500);
     assert_eq!(err.kind, ErrorKind::Server);
     assert_eq!(
@@ -123,7 +120,7 @@ async fn retries_are_bounded_and_4xx_is_never_retried() {
     )
     .unwrap();
     emu.clear_log();
-    let err = read_all(&bad, &req("k")).await.unwrap_err();
+    let err = read(&bad, &req("k")).await.unwrap_err();
     assert_eq!(err.code, "SignatureDoesNotMatch");
     assert!(!err.message.contains("wrong"), "no secret in messages");
     assert_eq!(emu.log().len(), 1);
@@ -146,7 +143,7 @@ async fn cut_bodies_and_resets_are_resumed_where_they_stopped() {
         ),
     );
     emu.clear_log();
-    assert_eq!(read_all(&c, &req("big")).await.unwrap(), data);
+    assert_eq!(read(&c, &req("big")).await.unwrap(), data);
     let log = emu.log();
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].range.as_deref(), Some("bytes=70000-199999"));
@@ -165,7 +162,7 @@ async fn clock_skew_is_corrected_from_the_server_answer() {
         let c = client(&emu, config(v4));
         c.set_clock_offset_secs(-3600);
         emu.clear_log();
-        assert_eq!(read_all(&c, &req("k")).await.unwrap(), b"skew");
+        assert_eq!(read(&c, &req("k")).await.unwrap(), b"skew");
         assert!(c.clock_offset_secs().abs() < 60, "offset corrected");
         let statuses: Vec<u16> = emu.log().iter().map(|e| e.status).collect();
         assert_eq!(statuses, vec![403, 200], "v4={v4}");
@@ -178,7 +175,7 @@ async fn clock_skew_is_corrected_from_the_server_answer() {
             },
         );
         no_fix.set_clock_offset_secs(-3600);
-        let err = read_all(&no_fix, &req("k")).await.unwrap_err();
+        let err = read(&no_fix, &req("k")).await.unwrap_err();
         assert_eq!(err.code, "RequestTimeTooSkewed");
     }
 }
@@ -217,7 +214,7 @@ async fn sts_tokens_and_rotating_providers_are_asked_before_every_request() {
         });
         let c = Client::new(&emu.endpoint(), provider.clone(), config(v4)).unwrap();
         for _ in 0..4 {
-            assert_eq!(read_all(&c, &req("k")).await.unwrap(), b"sts");
+            assert_eq!(read(&c, &req("k")).await.unwrap(), b"sts");
         }
         assert_eq!(provider.calls.load(Ordering::SeqCst), 4);
     }
@@ -228,7 +225,7 @@ async fn sts_tokens_and_rotating_providers_are_asked_before_every_request() {
         config(false),
     )
     .unwrap();
-    let err = read_all(&c, &req("k")).await.unwrap_err();
+    let err = read(&c, &req("k")).await.unwrap_err();
     assert_eq!(err.http_status, 403);
 }
 
@@ -240,7 +237,7 @@ async fn tls_is_verified_by_default() {
     assert!(emu.endpoint().starts_with("https://"));
 
     let strict = client(&emu, config(false));
-    let err = read_all(&strict, &req("k")).await.unwrap_err();
+    let err = read(&strict, &req("k")).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::Transport);
     assert_eq!(err.code, "ClientError:200060", "{err}");
 
@@ -251,7 +248,7 @@ async fn tls_is_verified_by_default() {
             ..config(false)
         },
     );
-    assert_eq!(read_all(&with_ca, &req("k")).await.unwrap(), b"tls");
+    assert_eq!(read(&with_ca, &req("k")).await.unwrap(), b"tls");
 
     let lax = client(
         &emu,
@@ -260,7 +257,7 @@ async fn tls_is_verified_by_default() {
             ..config(true)
         },
     );
-    assert_eq!(read_all(&lax, &req("k")).await.unwrap(), b"tls");
+    assert_eq!(read(&lax, &req("k")).await.unwrap(), b"tls");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -283,7 +280,7 @@ async fn the_receive_limit_is_aggregate_across_requests() {
     for _ in 0..4 {
         let c = c.clone();
         tasks.push(tokio::spawn(async move {
-            read_all(&c, &req("k")).await.unwrap().len()
+            read(&c, &req("k")).await.unwrap().len()
         }));
     }
     for t in tasks {
@@ -304,7 +301,7 @@ async fn disable_requests_aborts_and_enable_allows_again() {
         Faults::default().with(FaultRule::new(FaultAction::Latency { ms: 5000 }).method("GET")),
     );
     let c2 = c.clone();
-    let pending = tokio::spawn(async move { read_all(&c2, &req("k")).await });
+    let pending = tokio::spawn(async move { read(&c2, &req("k")).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let start = Instant::now();
     c.disable_requests();
@@ -312,12 +309,12 @@ async fn disable_requests_aborts_and_enable_allows_again() {
     assert_eq!(err.kind, ErrorKind::Cancelled);
     assert!(start.elapsed() < Duration::from_secs(2));
     assert_eq!(
-        read_all(&c, &req("k")).await.unwrap_err().kind,
+        read(&c, &req("k")).await.unwrap_err().kind,
         ErrorKind::Cancelled
     );
     emu.set_faults(Faults::none());
     c.enable_requests();
-    assert_eq!(read_all(&c, &req("k")).await.unwrap(), b"abc");
+    assert_eq!(read(&c, &req("k")).await.unwrap(), b"abc");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,11 +354,11 @@ async fn head_and_meta_carry_the_object_identity() {
     assert_eq!(out, b"345");
     let mut cond = req("dir/obj");
     cond.if_none_match = vec![m.etag.clone()];
-    let err = read_all(&c, &cond).await.unwrap_err();
+    let err = read(&c, &cond).await.unwrap_err();
     assert_eq!(err.http_status, 304);
     let mut cond = req("dir/obj");
     cond.if_match = vec!["\"0000\"".into()];
-    let err = read_all(&c, &cond).await.unwrap_err();
+    let err = read(&c, &cond).await.unwrap_err();
     assert_eq!(
         (err.code.as_str(), err.http_status),
         ("PreconditionFailed", 412)
@@ -457,14 +454,14 @@ async fn requests_go_through_an_authenticating_proxy() {
         ..config(true)
     };
     let c = client(&emu, proxied_config("puser"));
-    assert_eq!(read_all(&c, &req("k")).await.unwrap(), b"via proxy");
+    assert_eq!(read(&c, &req("k")).await.unwrap(), b"via proxy");
     assert!(
         proxied.load(Ordering::SeqCst) >= 1,
         "the request went through the proxy"
     );
 
     let wrong = client(&emu, proxied_config("someone-else"));
-    let err = read_all(&wrong, &req("k")).await.unwrap_err();
+    let err = read(&wrong, &req("k")).await.unwrap_err();
     assert_eq!(err.http_status, 407, "{err}");
 }
 

@@ -7,16 +7,17 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use oss_emulator::{Credential, Emulator, EmulatorConfig, Faults};
+use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultAction, FaultRule, Faults};
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
 use oss_ffi::config::{Config, SignatureVersion};
 use oss_ffi::credentials::StaticProvider;
 use oss_ffi::download::{resumable_download, DownloadRequest, ProgressFn};
-use oss_ffi::object::ObjectMeta;
+use oss_ffi::object::{ObjectMeta, ObjectRequest};
 use oss_ffi::Result;
+use tokio_util::sync::CancellationToken;
 
 pub const AK: &str = "test-ak";
 pub const SK: &str = "test-sk-secret";
@@ -84,6 +85,26 @@ impl Env {
 
     pub fn faults(&self, f: Faults) {
         self.emu.set_faults(f);
+    }
+
+    /// Every GET answered `ms` later (and no other fault): a download lasts long enough to be
+    /// interrupted, killed or acted upon mid-way.
+    pub fn slow_gets(&self, ms: u64) {
+        self.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms }).method("GET")));
+    }
+
+    /// Every request (HEAD included) answered `ms` later, and no other fault.
+    pub fn slow_requests(&self, ms: u64) {
+        self.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms })));
+    }
+}
+
+/// A GetObject request for `key` in the test bucket.
+pub fn object_request(key: &str) -> ObjectRequest {
+    ObjectRequest {
+        bucket: BUCKET.into(),
+        key: key.into(),
+        ..ObjectRequest::default()
     }
 }
 
@@ -179,6 +200,43 @@ impl Progress {
     pub fn first(&self) -> Option<u64> {
         self.calls().first().map(|c| c.1)
     }
+}
+
+/// GetObject of `r` into memory (no file), with `cancel`.
+pub async fn read_all(c: &Client, r: &ObjectRequest, cancel: &Cancel) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    c.get_object_with(r, None, None, cancel, |d| {
+        out.extend_from_slice(d);
+        Ok(())
+    })
+    .await?;
+    Ok(out)
+}
+
+/// Runs `req` and cancels it (a `CancellationToken`) once the progress reported `at` bytes; the
+/// progress invariants are checked. Returns the result and when the cancellation was asked.
+pub async fn download_cancelled_at(
+    client: &Client,
+    req: &DownloadRequest,
+    total: u64,
+    at: u64,
+) -> (Result<ObjectMeta>, Option<Instant>) {
+    let token = CancellationToken::new();
+    let cancel = Cancel::new().with(token.clone());
+    let progress = Arc::new(Progress::default());
+    let when = Arc::new(Mutex::new(None::<Instant>));
+    {
+        let (token, when) = (token.clone(), when.clone());
+        *progress.hook.lock().unwrap() = Some(Box::new(move |t, _| {
+            if t >= at && !token.is_cancelled() {
+                *when.lock().unwrap() = Some(Instant::now());
+                token.cancel();
+            }
+        }));
+    }
+    let (r, _) = download_with(client, req, total, &cancel, progress).await;
+    let when = *when.lock().unwrap();
+    (r, when)
 }
 
 /// Runs one download with a progress recorder and checks the progress invariants; `total` is the

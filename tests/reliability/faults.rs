@@ -2,7 +2,8 @@
 //! and permanent errors, stalls longer than the idle timeout, a slow trickle, wrong Content-Range,
 //! wrong lengths, and random mixtures of them ("chaos" rounds resumed until done). Every download
 //! ends with the right bytes or a clear error within its deadline; retries are bounded (counted
-//! in the request log); nothing wrong is ever left at the destination.
+//! in the request log); nothing wrong is ever left at the destination. (One test per fault with
+//! fixed inputs: tests/download_faults.rs.)
 
 use std::path::Path;
 use std::time::{Duration, Instant};

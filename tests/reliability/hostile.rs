@@ -1,9 +1,10 @@
-//! Hostile input at the C ABI: builds and runs tests/c/hostile.c (NULL for every pointer argument
-//! of every export, invalid UTF-8, empty and 1 MiB strings, out-of-range numbers, use after
-//! shutdown, init/shutdown raced from 16 threads, escaping default destinations, TLS
-//! verification by default, secrets) against the local server, after checking that every
-//! `oss_*` function declared in include/oss_ffi.h is called by it. Under `OSS_FFI_SANITIZE=1`
-//! the program is built with ASan+UBSan, under `VALGRIND=valgrind` it runs in valgrind.
+//! Hostile input at the C ABI (hostile answers from a server are tests/hostile_answers.rs): builds
+//! and runs tests/c/hostile.c (NULL for every pointer argument of every export, invalid UTF-8,
+//! empty and 1 MiB strings, out-of-range numbers, use after shutdown, init/shutdown raced from 16
+//! threads, escaping default destinations, TLS verification by default, secrets) against the local
+//! server, after checking that every `oss_*` function declared in include/oss_ffi.h is called by
+//! it. Under `OSS_FFI_SANITIZE=1` the program is built with ASan+UBSan, under `VALGRIND=valgrind`
+//! it runs in valgrind.
 //!
 //! Then the descriptor bound (tests/c/transfer_fds.c): transfers started by the thousand, and
 //! blocking calls from many threads, under a soft limit of 256 descriptors, where a transfer

@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use oss_emulator::{FaultAction, FaultRule, Faults};
+use oss_emulator::Faults;
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
 use oss_ffi::download::{checkpoint_path, resumable_download, DownloadRequest, MIN_PART_SIZE};
@@ -139,13 +139,11 @@ impl OtherUser {
     }
 }
 
-/// Slow GETs so that a download can be interrupted or acted upon mid-way.
-/// Slows every GET so that a download of ~1 MiB with 2 threads lasts well over the progress
-/// pacing (100 ms) after it started: the hooks then see calls mid-download. (30 ms: a fresh
-/// download's first GET comes before the progress starts, so 15 ms left too thin a margin.)
-fn slow(env: &Env) {
-    env.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms: 30 }).method("GET")));
-}
+/// The GET latency (`Env::slow_gets`) that makes a download of ~1 MiB with 2 threads last well
+/// over the progress pacing (100 ms) after it started: the hooks then see calls mid-download.
+/// (30 ms: a fresh download's first GET comes before the progress starts, so 15 ms left too thin
+/// a margin.)
+const SLOW_GET_MS: u64 = 30;
 
 fn request(key: &str, dest: &Path, ckpt: Option<&Path>) -> DownloadRequest {
     let mut req = DownloadRequest::new(BUCKET, key);
@@ -182,7 +180,7 @@ async fn run_with_hook(
 
 /// Interrupts a download of `req` once `at` bytes are on disk: a checkpoint and a temp file.
 async fn interrupt(env: &Env, client: &Client, req: &DownloadRequest, total: u64, at: u64) {
-    slow(env);
+    env.slow_gets(SLOW_GET_MS);
     let token = CancellationToken::new();
     let t = token.clone();
     let r = run_with_hook(
@@ -584,14 +582,6 @@ fn on_the_side<T: Send + 'static>(
     .unwrap()
 }
 
-fn object_request(key: &str) -> oss_ffi::object::ObjectRequest {
-    oss_ffi::object::ObjectRequest {
-        bucket: BUCKET.into(),
-        key: key.into(),
-        ..Default::default()
-    }
-}
-
 /// Finding 4: GetObject to a file and a resumable download to the same path at once.
 async fn get_object_beside_a_download(env: &Env) {
     let size = 12 * PS + 1;
@@ -605,7 +595,7 @@ async fn get_object_beside_a_download(env: &Env) {
         let req = request("integrity/x", &dest, ckpt.as_deref());
         let seen: Arc<Mutex<Option<oss_ffi::Result<()>>>> = Arc::default();
         let (s, d, ep) = (seen.clone(), dest.clone(), endpoint.clone());
-        slow(env);
+        env.slow_gets(SLOW_GET_MS);
         let r = run_with_hook(
             &client,
             &req,
@@ -707,7 +697,7 @@ async fn failed_final_rename(env: &Env) {
         let req = request("integrity/rename", &dest, ckpt.as_deref());
         let done = Arc::new(AtomicBool::new(false));
         let (d, dn) = (dest.clone(), done.clone());
-        slow(env);
+        env.slow_gets(SLOW_GET_MS);
         let label = format!(
             "the final rename fails ({})",
             if ckpt.is_some() {
@@ -782,7 +772,7 @@ async fn modes(env: &Env) {
     let (s, d) = (seen.clone(), dest.clone());
     let token = CancellationToken::new();
     let t = token.clone();
-    slow(env);
+    env.slow_gets(SLOW_GET_MS);
     let r = run_with_hook(
         &client,
         &req,
@@ -894,7 +884,7 @@ async fn swapped_directory(env: &Env, other: &OtherUser) {
                 }
             }
         };
-        slow(env);
+        env.slow_gets(SLOW_GET_MS);
         let r = run_with_hook(
             &client,
             &req,
@@ -953,7 +943,7 @@ async fn swapped_temp_file(env: &Env) {
     let req = request("integrity/swaptemp", &dest, None);
     let done = Arc::new(AtomicBool::new(false));
     let (dn, t, away) = (done.clone(), temp.clone(), env.path("swaptemp.away"));
-    slow(env);
+    env.slow_gets(SLOW_GET_MS);
     let r = run_with_hook(
         &client,
         &req,

@@ -4,6 +4,7 @@
 //! between runs. After every kill the destination is absent, the stale file it replaces, or
 //! exactly right, and the checkpoint (if any) is intact; the last run ends byte-identical with no
 //! leftovers.
+//! Then one download killed at 20 random moments spread over an uninterrupted run's length.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -111,6 +112,81 @@ pub fn run(rng: &mut Rng) {
             t0.elapsed().as_secs_f64()
         );
     }
+    sigkill_at_20_random_moments_then_resume(rng);
+}
+
+/// A 24 MiB download with 4 threads killed at 20 random moments of a run (spread over the
+/// length of an uninterrupted run), then run to the end: whatever the moment, the destination
+/// is absent or complete and right, and the last run ends byte-identical with no leftovers.
+fn sigkill_at_20_random_moments_then_resume(rng: &mut Rng) {
+    let env = Env::new();
+    let size = 24 * MIB + 12345;
+    let key = "kill/obj";
+    let src = env.object(key, size);
+    // A little latency per request so that a run lasts long enough to be hit anywhere.
+    env.slow_gets(10);
+    let dest = env.path("killed.bin");
+    let ckpt = env.ckpt_dir();
+    let spec = child::Spec {
+        endpoint: env.emu.endpoint(),
+        key: key.into(),
+        dest: dest.clone(),
+        ckpt: Some(ckpt.clone()),
+        part: 256 * KIB,
+        threads: 4,
+        range: None,
+        total: size,
+    };
+    // How long an uninterrupted run takes, to spread the kills over it.
+    let t0 = Instant::now();
+    assert_eq!(
+        child::run(&spec, "kills/random-moments: first run"),
+        Outcome::Ok
+    );
+    let full = t0.elapsed();
+    assert_same_file(&src, &dest);
+    std::fs::remove_file(&dest).unwrap();
+
+    println!("    kills/random-moments: uninterrupted run {full:?}");
+    let (mut killed, mut finished) = (0, 0);
+    // 20 kills that hit a running download (a resumed run is shorter, so some runs finish
+    // before their kill: those count as runs, not kills).
+    for i in 0..60 {
+        if killed == 20 {
+            break;
+        }
+        let at = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
+        let c = child::spawn(&spec, None);
+        std::thread::sleep(at);
+        let still_running = c.kill(); // SIGKILL
+        if still_running {
+            killed += 1;
+        } else {
+            finished += 1;
+        }
+        // Whatever the moment, the destination is absent or complete and right.
+        if dest.exists() {
+            assert_same_file(&src, &dest);
+            std::fs::remove_file(&dest).unwrap();
+            assert!(
+                checkpoint_in(&ckpt).is_none() || still_running,
+                "kill {i}: a finished run left its checkpoint"
+            );
+        }
+    }
+    println!(
+        "    kills/random-moments: {killed} runs killed, {finished} finished before their kill"
+    );
+    assert!(
+        killed >= 15,
+        "only {killed} of the 20 kills hit a running download"
+    );
+    assert_eq!(
+        child::run(&spec, "kills/random-moments: last run"),
+        Outcome::Ok
+    );
+    assert_same_file(&src, &dest);
+    assert_no_leftovers(&[env.work.path()]);
 }
 
 fn expected(src: &Path, range: Option<(i64, i64)>) -> Vec<u8> {

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use oss_emulator::{FaultAction, FaultRule, Faults};
+use oss_emulator::Faults;
 use oss_ffi::cancel::Cancel;
 use oss_ffi::download::{DownloadRequest, MIN_PART_SIZE};
 use oss_ffi::ErrorKind;
@@ -83,10 +83,6 @@ pub fn run(rng: &mut Rng) {
         bad_checkpoints(&env, rng).await;
     });
     tally::count_server_faults(&env.emu);
-}
-
-fn slow(env: &Env, ms: u64) {
-    env.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms })));
 }
 
 async fn disk_full(env: &Env) {
@@ -169,7 +165,7 @@ async fn read_only_destination(env: &Env, rng: &mut Rng) {
     m.remount("remount,rw,bind").unwrap();
 
     // An attempt to make it read-only mid-download.
-    slow(env, 20);
+    env.slow_requests(20);
     let token = CancellationToken::new();
     let t = token.clone();
     let mount_point = m.0.clone();
@@ -253,7 +249,7 @@ async fn destination_removed(env: &Env, rng: &mut Rng) {
     req.checkpoint_dir = Some(env.ckpt_dir());
     for round in 0..tally::scale(3, 20) {
         std::fs::create_dir_all(&dir).unwrap();
-        slow(env, 15);
+        env.slow_requests(15);
         let d = dir.clone();
         let wait = rng.below(400);
         let remover = std::thread::spawn(move || {
@@ -321,7 +317,7 @@ async fn read_only_checkpoint_dir(env: &Env) {
     let warnings_before = tally::get(&tally::CKPT_SAVE_WARNINGS);
     // Slow enough (10 rounds of 2 parts at 120 ms) for checkpoint saves (every 500 ms) to
     // happen after the remount.
-    slow(env, 120);
+    env.slow_requests(120);
     req.thread_num = 2;
     let mp = m.0.clone();
     let t = std::thread::spawn(move || {
@@ -487,13 +483,13 @@ async fn bad_checkpoints(env: &Env, rng: &mut Rng) {
     let dest = env.path("ck.bin");
 
     // A real interrupted state: a checkpoint with some parts and its temp file.
-    interrupted(env, &client, &req, size).await;
+    interrupted_after_6_parts(env, &client, &req, size).await;
     let good = std::fs::read(&cp).unwrap();
     let good_temp = std::fs::read(&temp).unwrap();
     let mut other_req = env.request("local/ck-other", "ck-other.bin");
     other_req.part_size = PS;
     other_req.checkpoint_dir = req.checkpoint_dir.clone();
-    interrupted(env, &client, &other_req, size).await;
+    interrupted_after_6_parts(env, &client, &other_req, size).await;
     let other_cp = oss_ffi::download::checkpoint_path(&other_req)
         .unwrap()
         .unwrap();
@@ -560,17 +556,14 @@ async fn bad_checkpoints(env: &Env, rng: &mut Rng) {
 }
 
 /// Cancels a download of `r` once 6 parts are on disk: a checkpoint with parts and a temp file.
-async fn interrupted(env: &Env, client: &oss_ffi::client::Client, r: &DownloadRequest, total: u64) {
-    slow(env, 20);
-    let token = CancellationToken::new();
-    let progress = Arc::new(Progress::default());
-    let t = token.clone();
-    *progress.hook.lock().unwrap() = Some(Box::new(move |done, _| {
-        if done >= 6 * PS {
-            t.cancel();
-        }
-    }));
-    let (res, _) = download_with(client, r, total, &Cancel::new().with(token), progress).await;
+async fn interrupted_after_6_parts(
+    env: &Env,
+    client: &oss_ffi::client::Client,
+    r: &DownloadRequest,
+    total: u64,
+) {
+    env.slow_requests(20);
+    let (res, _) = download_cancelled_at(client, r, total, 6 * PS).await;
     env.faults(Faults::none());
     res.expect_err("interrupted");
 }

@@ -103,6 +103,16 @@ impl HostileServer {
         format!("http://{}", self.addr)
     }
 
+    /// A client of this server (static credentials `ak`/`sk`) with the configuration `cfg`.
+    pub fn client(&self, cfg: oss_ffi::config::Config) -> oss_ffi::client::Client {
+        oss_ffi::client::Client::new(
+            &self.endpoint(),
+            Arc::new(oss_ffi::credentials::StaticProvider::new("ak", "sk", None)),
+            cfg,
+        )
+        .unwrap()
+    }
+
     /// The requests received so far.
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()

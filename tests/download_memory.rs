@@ -1,9 +1,9 @@
-//! Crash safety and memory: a download process killed with SIGKILL at random moments and re-run
-//! ends with a byte-identical file and no leftovers; peak RSS of a large download with 16 threads.
+//! Memory: peak RSS of a large download with 16 threads. (Downloads killed with SIGKILL at random
+//! moments are the reliability suite's `kills` phase, tests/reliability/kills.rs.)
 //!
-//! Both use child processes: this test binary re-executes itself running only the ignored
-//! `child_download_entry` test, which performs one download described by `OSS_FFI_CHILD_*`
-//! environment variables. The emulator runs in the parent process, so the child's memory is the
+//! The download runs in a child process: this test binary re-executes itself running only the
+//! ignored `child_download_entry` test, which performs one download described by
+//! `OSS_FFI_CHILD_*` environment variables. The emulator runs in the parent process, so the child's memory is the
 //! downloader's alone (plus the test binary's baseline, which is printed).
 //!
 //! The memory test downloads a 1 GiB object (about 6 s in a debug build: the emulator and its
@@ -14,14 +14,13 @@ mod download_support;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use download_support::*;
-use oss_emulator::{FaultAction, FaultRule, Faults};
 
 const CHILD: &str = "OSS_FFI_CHILD_ENDPOINT";
 
-/// One download in a child process (does nothing unless run by the tests below).
+/// One download in a child process (does nothing unless run by the test below).
 #[test]
 #[ignore]
 fn child_download_entry() {
@@ -109,72 +108,6 @@ fn run_child(spec: &ChildSpec) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     text
-}
-
-#[test]
-fn sigkill_at_20_random_moments_then_resume() {
-    let env = Env::new();
-    let size = 24 * MIB + 12345;
-    let key = "kill/obj";
-    let src = env.object(key, size);
-    // A little latency per request so that a run lasts long enough to be hit anywhere.
-    env.faults(Faults::none().with(FaultRule::new(FaultAction::Latency { ms: 10 }).method("GET")));
-    let dest = env.path("killed.bin");
-    let ckpt = env.ckpt_dir();
-    let spec = ChildSpec {
-        endpoint: env.emu.endpoint(),
-        key,
-        dest: &dest,
-        ckpt: Some(&ckpt),
-        part: 256 * KIB,
-        threads: 4,
-        total: size,
-    };
-    // How long an uninterrupted run takes, to spread the kills over it.
-    let t0 = Instant::now();
-    run_child(&spec);
-    let full = t0.elapsed();
-    assert_same_file(&src, &dest);
-    std::fs::remove_file(&dest).unwrap();
-
-    let mut rng = Rng::from_time();
-    println!("seed {}, uninterrupted run {full:?}", rng.0);
-    let (mut killed, mut finished) = (0, 0);
-    // 20 kills that hit a running download (a resumed run is shorter, so some runs finish
-    // before their kill: those count as runs, not kills).
-    for i in 0..60 {
-        if killed == 20 {
-            break;
-        }
-        let at = Duration::from_micros(rng.below(full.as_micros() as u64 * 11 / 10));
-        let mut c = child(&spec).spawn().unwrap();
-        std::thread::sleep(at);
-        let still_running = c.try_wait().unwrap().is_none();
-        c.kill().unwrap(); // SIGKILL
-        c.wait().unwrap();
-        if still_running {
-            killed += 1;
-        } else {
-            finished += 1;
-        }
-        // Whatever the moment, the destination is absent or complete and right.
-        if dest.exists() {
-            assert_same_file(&src, &dest);
-            std::fs::remove_file(&dest).unwrap();
-            assert!(
-                checkpoint_in(&ckpt).is_none() || still_running,
-                "kill {i}: a finished run left its checkpoint"
-            );
-        }
-    }
-    println!("{killed} runs killed, {finished} finished before their kill");
-    assert!(
-        killed >= 15,
-        "only {killed} of the 20 kills hit a running download"
-    );
-    run_child(&spec);
-    assert_same_file(&src, &dest);
-    assert_no_leftovers(&[env.work.path()]);
 }
 
 #[test]
