@@ -503,7 +503,7 @@ async fn connections_spread_over_a_hosts_addresses_and_a_dead_one_costs_one_conn
     // Twelve requests at once: twelve connections.
     let gets = (0..12).map(|_| {
         let c = c.clone();
-        tokio::spawn(async move { read_all(&c, &req("k")).await })
+        tokio::spawn(async move { read(&c, &req("k")).await })
     });
     for g in gets.collect::<Vec<_>>() {
         assert_eq!(g.await.unwrap().unwrap(), b"spread");
