@@ -16,7 +16,6 @@ use crate::ffi::handle::{
     clone_arc, opt_ref, take_arc, to_arc_const_ptr, try_ref, Castable, OwnershipArc,
 };
 use crate::ffi::meta::oss_object_meta_t;
-use crate::ffi::progress;
 use crate::object::{ObjectMeta, ObjectRequest};
 use crate::progress::ProgressFn;
 
@@ -170,20 +169,23 @@ fn finish(meta: ObjectMeta, meta_out: *mut *mut oss_object_meta_t) {
     unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
 }
 
-/// Runs one GetObject-family call on the SDK runtime, cancellable through the request's token;
-/// The progress the operation reports to (the request's abortable callback tripping the call's
-/// token when it asks to abort, else its plain one).
+/// Runs one GetObject-family call on the SDK runtime, cancellable through the request's token,
+/// reporting to the request's abortable callback (the core's `progress::with_abortable`), else
+/// to its plain one.
 fn object_call<T, F, Fut>(c: &Client, r: &GetObjectParams, op: F) -> Result<T>
 where
-    F: FnOnce(Client, ObjectRequest, Option<ProgressFn>, Cancel) -> Fut,
+    F: FnOnce(Client, ObjectRequest, Option<ProgressFn>, Cancel) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
     r.cancel.around(|token| {
-        let (progress, aborted) = progress::for_call(&r.progress, &r.abortable, &token);
         let cancel = cancel_with(c, Some(token))?;
-        let result = crate::runtime::block_on(op(c.clone(), r.object.clone(), progress, cancel));
-        crate::progress::map_abort(result, aborted.as_deref())
+        let (client, object, plain) = (c.clone(), r.object.clone(), r.progress.clone());
+        crate::runtime::block_on(crate::progress::with_abortable(
+            r.abortable.clone(),
+            cancel,
+            move |abortable, cancel| op(client, object, abortable.or(plain), cancel),
+        ))
     })
 }
 
@@ -203,7 +205,7 @@ pub unsafe extern "C" fn oss_client_head_object(
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let meta = object_call(c, r, |client, object, _, cancel| async move {
+        let meta = object_call(c, r, move |client, object, _, cancel| async move {
             client.head_object(&object, &cancel).await
         })?;
         finish(meta, meta_out);
@@ -274,7 +276,7 @@ pub unsafe extern "C" fn oss_client_get_object_meta(
         check_out(meta_out, "meta_out")?;
         // SAFETY: per the contract.
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let meta = object_call(c, r, |client, object, _, cancel| async move {
+        let meta = object_call(c, r, move |client, object, _, cancel| async move {
             client.get_object_meta(&object, &cancel).await
         })?;
         finish(meta, meta_out);
@@ -300,7 +302,7 @@ pub unsafe extern "C" fn oss_client_get_object_to_file(
         // SAFETY: per the contract.
         let (c, r, path) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?, arg_str(file_path, "file_path")?) };
         let (range, path) = (r.range, std::path::PathBuf::from(path));
-        let meta = object_call(c, r, |client, object, progress, cancel| async move {
+        let meta = object_call(c, r, move |client, object, progress, cancel| async move {
             client.get_object_to_file(&object, range, &path, progress, &cancel).await
         })?;
         finish(meta, meta_out);
@@ -329,7 +331,7 @@ pub unsafe extern "C" fn oss_client_get_object(
         let range = r.range;
         // The caller's buffer pointer is only used during this blocking call.
         let data = UserData { ptr: user_data, free: None };
-        let meta = object_call(c, r, |client, object, progress, cancel| async move {
+        let meta = object_call(c, r, move |client, object, progress, cancel| async move {
             let data = data;
             client
                 .get_object_with(&object, range, progress, &cancel, |bytes| {
@@ -368,13 +370,15 @@ pub unsafe extern "C" fn oss_client_resumable_download_object(
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let meta = r.cancel.around(|token| {
             let (client, mut req) = (c.clone(), r.request.clone());
-            let (p, aborted) = progress::for_call(&req.progress, &r.abortable, &token);
-            req.progress = p;
             let cancel = cancel_with(c, Some(token))?;
-            let result = crate::runtime::block_on(async move {
-                crate::download::resumable_download(&client, &req, &cancel).await
-            });
-            crate::progress::map_abort(result, aborted.as_deref())
+            crate::runtime::block_on(crate::progress::with_abortable(
+                r.abortable.clone(),
+                cancel,
+                move |abortable, cancel| async move {
+                    req.progress = abortable.or(req.progress);
+                    crate::download::resumable_download(&client, &req, &cancel).await
+                },
+            ))
         })?;
         finish(meta, meta_out);
         Ok(())

@@ -29,13 +29,9 @@ pub(crate) fn header_value(v: &str, what: &str) -> Result<String> {
     Ok(v.to_string())
 }
 
+/// A date condition, checked by the core's rule (`object::check_http_date`).
 pub(crate) fn http_date(v: &str, what: &str) -> Result<String> {
-    httpdate::parse_http_date(v).map_err(|_| {
-        Error::validate(format!(
-            "{what} must be an RFC 1123 GMT date like 'Fri, 13 Nov 2015 14:47:53 GMT', got '{}'",
-            v.escape_debug()
-        ))
-    })?;
+    crate::object::check_http_date(v, what)?;
     Ok(v.to_string())
 }
 

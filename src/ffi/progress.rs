@@ -83,25 +83,6 @@ pub(crate) fn abortable_fn(
     }))
 }
 
-/// The progress of one call: the abortable callback if set (tripping `token` when it asks to
-/// abort; the flag tells `progress::map_abort` afterwards), else the plain one.
-pub(crate) fn for_call(
-    plain: &Option<ProgressFn>,
-    abortable: &Option<AbortableProgressFn>,
-    token: &tokio_util::sync::CancellationToken,
-) -> (
-    Option<ProgressFn>,
-    Option<Arc<std::sync::atomic::AtomicBool>>,
-) {
-    match abortable {
-        Some(f) => {
-            let (p, flag) = crate::progress::abortable(f.clone(), token.clone());
-            (Some(p), Some(flag))
-        }
-        None => (plain.clone(), None),
-    }
-}
-
 /// The progress a transfer reports to: the abortable callback, or the plain one (never aborts).
 pub(crate) fn for_transfer(
     plain: &Option<ProgressFn>,
