@@ -30,6 +30,9 @@
 //! anywhere else in the crate.
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// Every unsafe block (all in `ffi`) and unsafe impl says which caller guarantee or invariant
+// makes it sound, in a `// SAFETY:` comment right above it.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cancel;
 pub mod client;

@@ -234,7 +234,8 @@ pub(crate) unsafe fn opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<
     if p.is_null() {
         Ok(None)
     } else {
-        // SAFETY: forwarded contract.
+        // SAFETY: the export's `# Safety` contract: `p` is NULL (refused) or NUL-terminated and
+        // outlives the call (UTF-8 checked).
         unsafe { arg_str(p, name) }.map(Some)
     }
 }

@@ -54,12 +54,15 @@ pub unsafe extern "C" fn oss_download_request_new(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(request_out, "request_out")?;
-        // SAFETY: strings NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `bucket` and `key` are NULL (refused) or
+        // NUL-terminated and outlive the call (UTF-8 checked); `file_path` is NULL (None) or
+        // NUL-terminated and outlives the call (UTF-8 checked).
         let (bucket, key, path) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?, opt_str(file_path, "file_path")?) };
         let mut request = DownloadRequest::new(bucket, key);
         request.file_path = path.filter(|p| !p.is_empty()).map(PathBuf::from);
         let r = DownloadParams { request, cancel: CallCancel::default(), abortable: None };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `request_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_download_request_t>(r)) };
         Ok(())
     }
@@ -86,7 +89,8 @@ pub unsafe extern "C" fn oss_download_request_free(request: *mut oss_download_re
 #[no_mangle]
 pub unsafe extern "C" fn oss_download_request_cancel(request: *const oss_download_request_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         if let Some(r) = unsafe { opt_ref(request) } {
             r.cancel.cancel();
         }
@@ -103,9 +107,11 @@ pub unsafe extern "C" fn oss_download_request_set_file_path(
     file_path: *const c_char,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
+        // SAFETY: the export's `# Safety` contract: `file_path` is NULL (None) or NUL-terminated
+        // and outlives the call (UTF-8 checked).
         let p = unsafe { opt_str(file_path, "file_path") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.file_path = p.filter(|p| !p.is_empty()).map(PathBuf::from);
         Ok(())
@@ -124,7 +130,8 @@ pub unsafe extern "C" fn oss_download_request_set_part_size(
 ) -> *mut oss_error_t {
     ffi_try! {
         validate::check_part_size(part_size)?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.part_size = part_size;
         Ok(())
@@ -142,7 +149,8 @@ pub unsafe extern "C" fn oss_download_request_set_thread_num(
 ) -> *mut oss_error_t {
     ffi_try! {
         validate::check_thread_num(thread_num)?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.thread_num = thread_num;
         Ok(())
@@ -164,7 +172,8 @@ pub unsafe extern "C" fn oss_download_request_set_throughput_target(
     bytes_per_sec: u64,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.throughput_target = match bytes_per_sec {
             0 => None,
@@ -186,9 +195,11 @@ pub unsafe extern "C" fn oss_download_request_set_checkpoint_dir(
     dir: *const c_char,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
+        // SAFETY: the export's `# Safety` contract: `dir` is NULL (None) or NUL-terminated and
+        // outlives the call (UTF-8 checked).
         let d = unsafe { opt_str(dir, "dir") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.checkpoint_dir = d.filter(|d| !d.is_empty()).map(PathBuf::from);
         Ok(())
@@ -207,7 +218,8 @@ pub unsafe extern "C" fn oss_download_request_set_range(
 ) -> *mut oss_error_t {
     ffi_try! {
         validate::check_range(Some((start, end)))?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.range = Some((start, end));
         Ok(())
@@ -226,7 +238,8 @@ pub unsafe extern "C" fn oss_download_request_set_verify_on_resume(
     verify: bool,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.verify_parts_on_resume = verify;
         Ok(())
@@ -247,7 +260,8 @@ pub unsafe extern "C" fn oss_download_request_set_direct_io(
     direct_io: bool,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.direct_io = direct_io;
         Ok(())

@@ -51,13 +51,15 @@ pub unsafe extern "C" fn oss_get_object_request_new(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(request_out, "request_out")?;
-        // SAFETY: strings NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `bucket` and `key` are NULL (refused) or
+        // NUL-terminated and outlive the call (UTF-8 checked).
         let (bucket, key) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?) };
         let r = GetObjectParams {
             object: ObjectRequest { bucket: bucket.to_string(), key: key.to_string(), ..Default::default() },
             ..Default::default()
         };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `request_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
         Ok(())
     }
@@ -81,14 +83,16 @@ pub unsafe extern "C" fn oss_get_object_request_new_url(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(request_out, "request_out")?;
-        // SAFETY: url NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `url` is NULL (refused) or NUL-terminated and
+        // outlives the call (UTF-8 checked).
         let url = unsafe { arg_str(url, "url") }?;
         crate::transport::parse_object_url(url)?;
         let r = GetObjectParams {
             object: ObjectRequest { url: Some(url.to_string()), ..Default::default() },
             ..Default::default()
         };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `request_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
         Ok(())
     }
@@ -117,7 +121,8 @@ pub unsafe extern "C" fn oss_get_object_request_free(request: *mut oss_get_objec
 #[no_mangle]
 pub unsafe extern "C" fn oss_get_object_request_cancel(request: *const oss_get_object_request_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         if let Some(r) = unsafe { opt_ref(request) } {
             r.cancel.cancel();
         }
@@ -137,7 +142,8 @@ pub unsafe extern "C" fn oss_get_object_request_set_range(
 ) -> *mut oss_error_t {
     ffi_try! {
         user_range(Some((start, end)))?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.range = Some((start, end));
         Ok(())

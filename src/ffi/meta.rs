@@ -228,9 +228,11 @@ pub unsafe extern "C" fn oss_object_meta_header(
         if name.is_null() {
             return std::ptr::null();
         }
-        // SAFETY: non-NULL and NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `name` (checked non-NULL above) is
+        // NUL-terminated and outlives the call; only its bytes are compared, no UTF-8 needed.
         let name = unsafe { CStr::from_ptr(name) }.to_bytes();
-        // SAFETY: meta is NULL or live (contract).
+        // SAFETY: the export's `# Safety` contract: `meta` is NULL (answered with NULL) or a live
+        // handle, immutable once made, so a shared borrow is sound from any thread.
         unsafe { with(meta, std::ptr::null(), |m| {
             m.headers
                 .iter()
