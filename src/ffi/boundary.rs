@@ -5,7 +5,9 @@
 //! returned), and fallible exports use `ffi_try!`, which also turns `Result<(), Error>` into
 //! NULL-or-error. All raw-pointer handling of the crate lives in `src/ffi/`; handles go through
 //! `handle.rs`. This file imports nothing from the files that use it: the return types they
-//! define implement [`PanicDefault`] (or [`NullOnPanic`]) next to their definitions.
+//! define implement [`PanicDefault`] (or [`NullOnPanic`]) next to their definitions. The export
+//! generators (`ffi_setter!`, `ffi_getter!`) name `handle`, `error` and
+//! `object_settings::string_array` by path, resolved where they expand.
 
 use std::ffi::{c_char, CStr};
 

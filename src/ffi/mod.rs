@@ -7,15 +7,18 @@
 //!
 //! Module map (one concept per file):
 //! - `boundary`: the panic boundary (`ffi_boundary!`, `ffi_try!`), argument and string helpers,
-//!   user data; it imports nothing from the files below.
+//!   user data, and the export generators `ffi_setter!` / `ffi_getter!` (hyper's `ffi_fn!` shape:
+//!   boundary, NULL checks, string conversion, error return and doc comment written once; cbindgen
+//!   reads the expanded crate, see `scripts/gen-header.sh`).
 //! - `handle`: which Rust value each handle stands for and whether C holds it as a Box, an Arc
 //!   or a borrow; the only code that makes, borrows, clones and frees handles.
 //! - `client` (`oss_client_t`, Arc), `config` (`oss_config_t`, Box), `credentials`
 //!   (`oss_credentials_provider_t`, Box; `oss_credentials_t`, borrowed), `error` (`oss_error_t`,
 //!   Box), `meta` (`oss_object_meta_t`, Box).
 //! - `get_object_request` (`oss_get_object_request_t`, Box) and `download_request`
-//!   (`oss_download_request_t`, Box), with what they share: `object_settings` (validated
-//!   settings), `call_cancel` (per-request cancellation), `progress` (the progress callback).
+//!   (`oss_download_request_t`, Box), with what they share: `object_settings` (the ten GetObject
+//!   settings, generated for both handles by `object_settings!`), `call_cancel` (per-request
+//!   cancellation), `progress` (the progress callback).
 //! - `object_stream` (`oss_object_stream_t`, Box): a GetObject the caller reads piece by piece
 //!   into its own buffers (open, read, cancel, free).
 //! - `transfer_start` (the `oss_client_start_*` calls) and `transfer` (`oss_transfer_t`, Arc:
