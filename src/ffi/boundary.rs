@@ -106,13 +106,22 @@ macro_rules! ffi_arg_ty {
     (str) => { *const ::std::ffi::c_char };
     (opt_str) => { *const ::std::ffi::c_char };
     (str_array) => { *const *const ::std::ffi::c_char };
+    (user_data) => { *mut ::std::ffi::c_void };
     (($($t:tt)*)) => { $($t)* };
     ($t:ty) => { $t };
 }
 
+/// The C type of the second parameter of a two-parameter kind (`str_array[count]`,
+/// `user_data[free]`).
+macro_rules! ffi_arg_ty2 {
+    (str_array) => { usize };
+    (user_data) => { Option<unsafe extern "C" fn(*mut ::std::ffi::c_void)> };
+}
+
 /// Converts a setter argument of kind `$kind` into its Rust value, `Err` for bad input: `str`
 /// (required NUL-terminated UTF-8, `&str`), `opt_str` (NULL = `None`), `str_array` (`count`
-/// strings, header-safe, `Vec<String>`), anything else (a scalar type, or any type in
+/// strings, header-safe, `Vec<String>`), `user_data` (with its finaliser: a [`UserData`] owned
+/// from the start, so that any error frees it once), anything else (a scalar type, or any type in
 /// parentheses): the value as it is.
 macro_rules! ffi_arg {
     (str, $arg:ident) => {
@@ -129,6 +138,14 @@ macro_rules! ffi_arg {
         // readable pointers, each NULL or NUL-terminated; string_array checks NULL and UTF-8.
         unsafe { $crate::ffi::object_settings::string_array($arg, $count, stringify!($arg)) }
     };
+    (user_data, $arg:ident, $free:ident) => {
+        // Owned at once, before anything can fail: an early error (a NULL handle, say) drops it,
+        // which calls `$free` exactly once, as documented.
+        ::std::result::Result::<_, $crate::error::Error>::Ok($crate::ffi::boundary::UserData {
+            ptr: $arg,
+            free: $free,
+        })
+    };
     ($t:tt, $arg:ident) => {
         ::std::result::Result::<_, $crate::error::Error>::Ok($arg)
     };
@@ -137,7 +154,7 @@ macro_rules! ffi_arg {
 /// Generates a setter export of a Box handle (hyper's `ffi_fn!` shape, rustls' boundary): the
 /// doc comment as written, `#[no_mangle] pub unsafe extern "C"`, the C signature from the
 /// argument kinds of [`ffi_arg!`] (`str`, `opt_str`, `str_array[count]` (two C parameters: the
-/// array and its `size_t` length), a one-token type like `u64`, or any type in parentheses),
+/// array and its `size_t` length), `user_data[free]` (the pointer and its finaliser), a one-token type like `u64`, or any type in parentheses),
 /// and a body that runs inside `ffi_try!` (no
 /// panic crosses, `Result` becomes NULL or an `oss_error_t *`): every argument converted and
 /// checked first, then the handle borrowed mutably (`NULL_ARGUMENT` naming it when NULL), then
@@ -162,7 +179,8 @@ macro_rules! ffi_setter {
         #[no_mangle]
         pub unsafe extern "C" fn $name(
             $h: *mut $handle
-            $(, $arg: $crate::ffi::boundary::ffi_arg_ty!($kind) $(, $count: usize)?)*
+            $(, $arg: $crate::ffi::boundary::ffi_arg_ty!($kind)
+                $(, $count: $crate::ffi::boundary::ffi_arg_ty2!($kind))?)*
         ) -> *mut $crate::ffi::error::oss_error_t {
             $crate::ffi::boundary::ffi_try! {
                 $(let $arg = $crate::ffi::boundary::ffi_arg!($kind, $arg $(, $count)?)?;)*
@@ -203,7 +221,7 @@ macro_rules! ffi_getter {
     };
 }
 
-pub(crate) use {ffi_arg, ffi_arg_ty, ffi_boundary, ffi_getter, ffi_setter, ffi_try};
+pub(crate) use {ffi_arg, ffi_arg_ty, ffi_arg_ty2, ffi_boundary, ffi_getter, ffi_setter, ffi_try};
 
 /// The error of a required pointer argument that is NULL.
 pub(crate) fn null_argument(name: &str) -> Error {

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::config::{Config, RateSource, SignatureVersion};
 use crate::error::Error;
-use crate::ffi::boundary::{ffi_boundary, ffi_setter, NullOnPanic, UserData};
+use crate::ffi::boundary::{ffi_boundary, ffi_setter, NullOnPanic};
 use crate::ffi::handle::{free_box, to_boxed_mut_ptr, Castable, OwnershipBox};
 
 /// Signature versions (values fixed).
@@ -337,8 +337,8 @@ ffi_setter! {
     /// # Safety
     /// `cfg` NULL or live; `cb` callable from any thread with `user_data` until `user_data_free` is
     /// called.
-    fn oss_config_set_recv_rate_limit_cb(cfg: *mut oss_config_t, cb: (oss_rate_cb), user_data: (*mut c_void), user_data_free: (Option<unsafe extern "C" fn(*mut c_void)>)) |cfg| {
-        let data = UserData { ptr: user_data, free: user_data_free };
+    fn oss_config_set_recv_rate_limit_cb(cfg: *mut oss_config_t, cb: (oss_rate_cb), user_data: user_data[user_data_free]) |cfg| {
+        let data = user_data;
         let source = cb.map(|cb| {
             RateSource(Arc::new(move || {
                 // SAFETY: the caller promised cb is callable from any thread with user_data

@@ -270,10 +270,9 @@ macro_rules! object_settings {
             fn $progress(
                 request: *mut $handle,
                 cb: ($crate::ffi::progress::oss_progress_cb),
-                user_data: (*mut ::std::ffi::c_void),
-                user_data_free: (Option<unsafe extern "C" fn(*mut ::std::ffi::c_void)>),
+                user_data: user_data[user_data_free],
             ) |r| {
-                let p = $crate::ffi::progress::progress_fn(cb, user_data, user_data_free);
+                let p = $crate::ffi::progress::progress_fn(cb, user_data);
                 $crate::ffi::object_settings::ObjectSettings::set_progress(r, p, None);
                 Ok(())
             }
@@ -290,10 +289,9 @@ macro_rules! object_settings {
             fn $progress_abortable(
                 request: *mut $handle,
                 cb: ($crate::ffi::progress::oss_progress_abortable_cb),
-                user_data: (*mut ::std::ffi::c_void),
-                user_data_free: (Option<unsafe extern "C" fn(*mut ::std::ffi::c_void)>),
+                user_data: user_data[user_data_free],
             ) |r| {
-                let p = $crate::ffi::progress::abortable_fn(cb, user_data, user_data_free);
+                let p = $crate::ffi::progress::abortable_fn(cb, user_data);
                 $crate::ffi::object_settings::ObjectSettings::set_progress(r, None, p);
                 Ok(())
             }
@@ -302,3 +300,59 @@ macro_rules! object_settings {
 }
 
 pub(crate) use object_settings;
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::c_void;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::ffi::download_request::{
+        oss_download_request_set_progress, oss_download_request_set_progress_abortable,
+    };
+    use crate::ffi::error::oss_error_free;
+    use crate::ffi::get_object_request::{
+        oss_get_object_request_set_progress, oss_get_object_request_set_progress_abortable,
+    };
+
+    static FREES: AtomicUsize = AtomicUsize::new(0);
+
+    unsafe extern "C" fn count_free(_: *mut c_void) {
+        FREES.fetch_add(1, Ordering::SeqCst);
+    }
+    unsafe extern "C" fn plain(_: usize, _: i64, _: i64, _: *mut c_void) {}
+    unsafe extern "C" fn abortable(_: usize, _: i64, _: i64, _: *mut c_void) -> i32 {
+        0
+    }
+
+    #[test]
+    fn progress_setters_free_the_user_data_once_when_the_handle_is_null() {
+        let free = Some(count_free as unsafe extern "C" fn(*mut c_void));
+        let ud = std::ptr::null_mut();
+        // SAFETY: NULL handles are refused before use; the callbacks and free function are
+        // valid for any thread and any user data.
+        let errors = unsafe {
+            [
+                oss_get_object_request_set_progress(std::ptr::null_mut(), Some(plain), ud, free),
+                oss_get_object_request_set_progress_abortable(
+                    std::ptr::null_mut(),
+                    Some(abortable),
+                    ud,
+                    free,
+                ),
+                oss_download_request_set_progress(std::ptr::null_mut(), Some(plain), ud, free),
+                oss_download_request_set_progress_abortable(
+                    std::ptr::null_mut(),
+                    Some(abortable),
+                    ud,
+                    free,
+                ),
+            ]
+        };
+        for e in errors {
+            assert!(!e.is_null());
+            // SAFETY: an error returned by this library, freed once.
+            unsafe { oss_error_free(e) };
+        }
+        assert_eq!(FREES.load(Ordering::SeqCst), 4);
+    }
+}
