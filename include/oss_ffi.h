@@ -1254,7 +1254,8 @@ oss_error_t *oss_get_object_request_set_range(oss_get_object_request_t *request,
                                               int64_t end);
 
 /**
- * Reads version `version_id` (NULL or "": the current version).
+ * Reads version `version_id` of the object (NULL or "": the current version).
+ * Errors: NULL `request`, bad UTF-8, control characters.
  *
  * # Safety
  * `request` NULL or live; `version_id` NULL or NUL-terminated.
@@ -1263,7 +1264,8 @@ oss_error_t *oss_get_object_request_set_version_id(oss_get_object_request_t *req
                                                    const char *version_id);
 
 /**
- * Sets `If-Match` to any of `etags` (count 0 clears).
+ * Sets `If-Match`: the call reads only when the object's ETag is one of `etags`
+ * (count 0 clears), else it fails with `PreconditionFailed`.
  *
  * # Safety
  * `request` NULL or live; `etags` valid for `count` strings.
@@ -1273,7 +1275,8 @@ oss_error_t *oss_get_object_request_set_matching_etags(oss_get_object_request_t 
                                                        size_t count);
 
 /**
- * Sets `If-None-Match` to `etags` (count 0 clears).
+ * Sets `If-None-Match`: the call reads only when the object's ETag is none of
+ * `etags` (count 0 clears), else it fails with `NotModified`.
  *
  * # Safety
  * `request` NULL or live; `etags` valid for `count` strings.
@@ -1283,7 +1286,9 @@ oss_error_t *oss_get_object_request_set_nonmatching_etags(oss_get_object_request
                                                           size_t count);
 
 /**
- * Sets `If-Modified-Since` (RFC 1123 GMT; NULL clears).
+ * Sets `If-Modified-Since`: the call reads only when the object was modified since
+ * `gmt`, an RFC 1123 GMT date like "Fri, 13 Nov 2015 14:47:53 GMT" (NULL clears);
+ * else `NotModified`. Errors: anything but such a date (`ValidateError`).
  *
  * # Safety
  * `request` NULL or live; `gmt` NULL or NUL-terminated.
@@ -1292,7 +1297,9 @@ oss_error_t *oss_get_object_request_set_modified_since(oss_get_object_request_t 
                                                        const char *gmt);
 
 /**
- * Sets `If-Unmodified-Since` (RFC 1123 GMT; NULL clears).
+ * Sets `If-Unmodified-Since`: the call reads only when the object was not modified
+ * since `gmt`, an RFC 1123 GMT date (NULL clears); else `PreconditionFailed`.
+ * Errors: anything but such a date (`ValidateError`).
  *
  * # Safety
  * `request` NULL or live; `gmt` NULL or NUL-terminated.
@@ -1311,7 +1318,7 @@ oss_error_t *oss_get_object_request_set_response_header(oss_get_object_request_t
                                                         const char *value);
 
 /**
- * Server-side throttle in bit/s (245760..838860800; 0 = none).
+ * Server-side throttle per request in bit/s (245760..838860800; 0 = none).
  *
  * # Safety
  * `request` NULL or live.
@@ -1329,8 +1336,9 @@ oss_error_t *oss_get_object_request_set_request_payer(oss_get_object_request_t *
                                                       bool requester);
 
 /**
- * Sets (or with NULL `cb`, clears) the progress callback of GetObject. `user_data_free`, if
- * not NULL, is called once with `user_data` when it is no longer needed (request freed or
+ * Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`.
+ * Replaces an abortable one set on the same request. `user_data_free`, if not NULL,
+ * is called once with `user_data` when it is no longer needed (request freed or
  * callback replaced, and no call using it still running).
  *
  * # Safety
@@ -1342,9 +1350,10 @@ oss_error_t *oss_get_object_request_set_progress(oss_get_object_request_t *reque
                                                  void (*user_data_free)(void*));
 
 /**
- * Sets (or with NULL `cb`, clears) a progress callback that may abort the GetObject by
- * returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
- * `oss_get_object_request_set_progress`. `user_data_free` as there.
+ * Sets (or with NULL `cb`, clears) a progress callback that may abort the call by
+ * returning nonzero; see `oss_progress_abortable_cb`. Replaces a plain one set on
+ * the same request. Used by blocking and asynchronous calls alike. `user_data_free`
+ * as for the plain callback.
  *
  * # Safety
  * `request` NULL or live; `cb` callable from library threads with `user_data`.
@@ -1527,7 +1536,8 @@ oss_error_t *oss_download_request_set_verify_on_resume(oss_download_request_t *r
 oss_error_t *oss_download_request_set_direct_io(oss_download_request_t *request, bool direct_io);
 
 /**
- * Downloads version `version_id` (NULL or "": the current version).
+ * Reads version `version_id` of the object (NULL or "": the current version).
+ * Errors: NULL `request`, bad UTF-8, control characters.
  *
  * # Safety
  * `request` NULL or live; `version_id` NULL or NUL-terminated.
@@ -1536,7 +1546,8 @@ oss_error_t *oss_download_request_set_version_id(oss_download_request_t *request
                                                  const char *version_id);
 
 /**
- * Only downloads when the ETag matches one of `etags` (count 0 clears); else PreconditionFailed.
+ * Sets `If-Match`: the call reads only when the object's ETag is one of `etags`
+ * (count 0 clears), else it fails with `PreconditionFailed`.
  *
  * # Safety
  * `request` NULL or live; `etags` valid for `count` strings.
@@ -1546,7 +1557,8 @@ oss_error_t *oss_download_request_set_matching_etags(oss_download_request_t *req
                                                      size_t count);
 
 /**
- * Only downloads when the ETag matches none of `etags` (count 0 clears); else NotModified.
+ * Sets `If-None-Match`: the call reads only when the object's ETag is none of
+ * `etags` (count 0 clears), else it fails with `NotModified`.
  *
  * # Safety
  * `request` NULL or live; `etags` valid for `count` strings.
@@ -1556,7 +1568,9 @@ oss_error_t *oss_download_request_set_nonmatching_etags(oss_download_request_t *
                                                         size_t count);
 
 /**
- * Only downloads when modified since `gmt` (RFC 1123; NULL clears).
+ * Sets `If-Modified-Since`: the call reads only when the object was modified since
+ * `gmt`, an RFC 1123 GMT date like "Fri, 13 Nov 2015 14:47:53 GMT" (NULL clears);
+ * else `NotModified`. Errors: anything but such a date (`ValidateError`).
  *
  * # Safety
  * `request` NULL or live; `gmt` NULL or NUL-terminated.
@@ -1565,7 +1579,9 @@ oss_error_t *oss_download_request_set_modified_since(oss_download_request_t *req
                                                      const char *gmt);
 
 /**
- * Only downloads when not modified since `gmt` (RFC 1123; NULL clears).
+ * Sets `If-Unmodified-Since`: the call reads only when the object was not modified
+ * since `gmt`, an RFC 1123 GMT date (NULL clears); else `PreconditionFailed`.
+ * Errors: anything but such a date (`ValidateError`).
  *
  * # Safety
  * `request` NULL or live; `gmt` NULL or NUL-terminated.
@@ -1602,9 +1618,10 @@ oss_error_t *oss_download_request_set_request_payer(oss_download_request_t *requ
                                                     bool requester);
 
 /**
- * Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`. Replaces one
- * set by `oss_download_request_set_progress_abortable`.
- * `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
+ * Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`.
+ * Replaces an abortable one set on the same request. `user_data_free`, if not NULL,
+ * is called once with `user_data` when it is no longer needed (request freed or
+ * callback replaced, and no call using it still running).
  *
  * # Safety
  * `request` NULL or live; `cb` callable from library threads with `user_data`.
@@ -1615,10 +1632,10 @@ oss_error_t *oss_download_request_set_progress(oss_download_request_t *request,
                                                void (*user_data_free)(void*));
 
 /**
- * Sets (or with NULL `cb`, clears) a progress callback that may abort the download by
- * returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
- * `oss_download_request_set_progress`. Used by blocking and asynchronous downloads alike.
- * `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
+ * Sets (or with NULL `cb`, clears) a progress callback that may abort the call by
+ * returning nonzero; see `oss_progress_abortable_cb`. Replaces a plain one set on
+ * the same request. Used by blocking and asynchronous calls alike. `user_data_free`
+ * as for the plain callback.
  *
  * # Safety
  * `request` NULL or live; `cb` callable from library threads with `user_data`.

@@ -12,7 +12,9 @@
 //!   `#[no_mangle]`.
 //!   - `ffi/mod.rs`: the conventions, and the order cbindgen writes the exports in.
 //!   - `ffi/boundary.rs`: the panic boundary (`ffi_boundary!`, `ffi_try!`), argument and
-//!     string helpers, user data; it imports nothing from the files below.
+//!     string helpers, user data, and the export generators `ffi_setter!` / `ffi_getter!`
+//!     (hyper's `ffi_fn!` shape; cbindgen reads the expanded crate, `scripts/gen-header.sh`);
+//!     it imports nothing from the files below.
 //!   - `ffi/handle.rs`: which Rust value each handle stands for and whether C holds it as a
 //!     Box, an Arc or a borrow; the only code that makes, borrows, clones and frees handles.
 //!   - `ffi/client.rs` (`oss_client_t`, Arc), `ffi/config.rs` (`oss_config_t`, Box),
@@ -99,6 +101,9 @@
 //! anywhere else in the crate.
 #![deny(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
+// Every unsafe block (all in `ffi`) and unsafe impl says which caller guarantee or invariant
+// makes it sound, in a `// SAFETY:` comment right above it.
+#![deny(clippy::undocumented_unsafe_blocks)]
 
 pub mod cancel;
 pub mod client;

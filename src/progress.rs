@@ -42,6 +42,32 @@ pub fn abortable(
     (p, flag)
 }
 
+/// Runs one call with an abortable progress callback, for every caller (the Rust API and the C
+/// ABI alike): `call` gets the progress to report to and the cancellation to obey. With `f`, the
+/// progress is `f` wrapped by [`abortable`] and the cancellation is `cancel` plus a token of this
+/// call only, tripped when `f` returns false: the call then stops as a cancelled one does (a
+/// resumable download keeps its checkpoint) and ends with [`aborted_error`]. Without `f`,
+/// `call(None, cancel)`.
+pub async fn with_abortable<T, F, Fut>(
+    f: Option<AbortableProgressFn>,
+    cancel: crate::cancel::Cancel,
+    call: F,
+) -> crate::Result<T>
+where
+    F: FnOnce(Option<ProgressFn>, crate::cancel::Cancel) -> Fut,
+    Fut: std::future::Future<Output = crate::Result<T>>,
+{
+    match f {
+        None => call(None, cancel).await,
+        Some(f) => {
+            let token = tokio_util::sync::CancellationToken::new();
+            let (p, flag) = abortable(f, token.clone());
+            let result = call(Some(p), cancel.with(token)).await;
+            map_abort(result, Some(&flag))
+        }
+    }
+}
+
 /// The error of a transfer its progress callback aborted.
 pub fn aborted_error() -> crate::Error {
     crate::Error::client(

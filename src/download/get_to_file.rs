@@ -27,6 +27,8 @@ impl Client {
     /// `FileLocked`, its temp file untouched), the temp file created 0600 (another user's or a
     /// link there refused), given the destination's mode and checked before the rename. The
     /// call holds a slot of the client's memory budget, waited for before anything is opened.
+    /// The client's call timeout (`Config::call_timeout`) is a deadline over the whole call,
+    /// the wait for that slot included.
     pub async fn get_object_to_file(
         &self,
         req: &ObjectRequest,
@@ -36,6 +38,7 @@ impl Client {
         cancel: &Cancel,
     ) -> Result<ObjectMeta> {
         validate::check_file_destination(path)?;
+        let cancel = &self.call_cancel(cancel.clone());
         // Inherited through fork(): the budget's slots held by the parent never come back here.
         self.check_process()?;
         // Its buffer and connection count in the client's memory budget, like a download's part.

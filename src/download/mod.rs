@@ -212,13 +212,15 @@ fn checkpoint_of(req: &DownloadRequest, paths: &Paths) -> Option<CheckpointFile>
 
 /// Downloads `req.object` to `req.file_path` (see the module documentation). Returns the object's
 /// metadata from the first answer, GET or HEAD alike (whole-object size, ETag, Last-Modified,
-/// CRC64, version id, request id).
+/// CRC64, version id, request id). The client's call timeout (`Config::call_timeout`) is a
+/// deadline over the whole call, retries and the wait for admission included.
 pub async fn resumable_download(
     client: &Client,
     req: &DownloadRequest,
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
     validate::check(req)?;
+    let cancel = &client.call_cancel(cancel.clone());
     // Declared before the paths: given back to the budget after every descriptor was closed.
     let mut admission = admit(client, req, cancel).await?;
     let paths = validate::validate(req)?;

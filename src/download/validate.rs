@@ -80,6 +80,7 @@ pub fn check(req: &DownloadRequest) -> Result<()> {
     check_part_size(req.part_size)?;
     check_thread_num(req.thread_num)?;
     check_range(req.range)?;
+    req.object.check_conditions()?;
     if let Some(limit) = req.object.traffic_limit {
         crate::object::check_traffic_limit(limit)?;
     }

@@ -5,7 +5,9 @@
 //! returned), and fallible exports use `ffi_try!`, which also turns `Result<(), Error>` into
 //! NULL-or-error. All raw-pointer handling of the crate lives in `src/ffi/`; handles go through
 //! `handle.rs`. This file imports nothing from the files that use it: the return types they
-//! define implement [`PanicDefault`] (or [`NullOnPanic`]) next to their definitions.
+//! define implement [`PanicDefault`] (or [`NullOnPanic`]) next to their definitions. The export
+//! generators (`ffi_setter!`, `ffi_getter!`) name `handle`, `error` and
+//! `object_settings::string_array` by path, resolved where they expand.
 
 use std::ffi::{c_char, CStr};
 
@@ -99,7 +101,127 @@ macro_rules! ffi_try {
     };
 }
 
-pub(crate) use {ffi_boundary, ffi_try};
+/// The C type of a setter argument of kind `$kind` (see [`ffi_setter!`]).
+macro_rules! ffi_arg_ty {
+    (str) => { *const ::std::ffi::c_char };
+    (opt_str) => { *const ::std::ffi::c_char };
+    (str_array) => { *const *const ::std::ffi::c_char };
+    (user_data) => { *mut ::std::ffi::c_void };
+    (($($t:tt)*)) => { $($t)* };
+    ($t:ty) => { $t };
+}
+
+/// The C type of the second parameter of a two-parameter kind (`str_array[count]`,
+/// `user_data[free]`).
+macro_rules! ffi_arg_ty2 {
+    (str_array) => { usize };
+    (user_data) => { Option<unsafe extern "C" fn(*mut ::std::ffi::c_void)> };
+}
+
+/// Converts a setter argument of kind `$kind` into its Rust value, `Err` for bad input: `str`
+/// (required NUL-terminated UTF-8, `&str`), `opt_str` (NULL = `None`), `str_array` (`count`
+/// strings, header-safe, `Vec<String>`), `user_data` (with its finaliser: a [`UserData`] owned
+/// from the start, so that any error frees it once), anything else (a scalar type, or any type in
+/// parentheses): the value as it is.
+macro_rules! ffi_arg {
+    (str, $arg:ident) => {
+        // SAFETY: the generated export's `# Safety` contract: a string argument is NULL or a
+        // NUL-terminated string that outlives the call; arg_str checks NULL and UTF-8.
+        unsafe { $crate::ffi::boundary::arg_str($arg, stringify!($arg)) }
+    };
+    (opt_str, $arg:ident) => {
+        // SAFETY: as for `str`: NULL or NUL-terminated for the whole call (the contract).
+        unsafe { $crate::ffi::boundary::opt_str($arg, stringify!($arg)) }
+    };
+    (str_array, $arg:ident, $count:ident) => {
+        // SAFETY: the contract: `$arg` is NULL (only with a count of 0) or points to `$count`
+        // readable pointers, each NULL or NUL-terminated; string_array checks NULL and UTF-8.
+        unsafe { $crate::ffi::object_settings::string_array($arg, $count, stringify!($arg)) }
+    };
+    (user_data, $arg:ident, $free:ident) => {
+        // Owned at once, before anything can fail: an early error (a NULL handle, say) drops it,
+        // which calls `$free` exactly once, as documented.
+        ::std::result::Result::<_, $crate::error::Error>::Ok($crate::ffi::boundary::UserData {
+            ptr: $arg,
+            free: $free,
+        })
+    };
+    ($t:tt, $arg:ident) => {
+        ::std::result::Result::<_, $crate::error::Error>::Ok($arg)
+    };
+}
+
+/// Generates a setter export of a Box handle (hyper's `ffi_fn!` shape, rustls' boundary): the
+/// doc comment as written, `#[no_mangle] pub unsafe extern "C"`, the C signature from the
+/// argument kinds of [`ffi_arg!`] (`str`, `opt_str`, `str_array[count]` (two C parameters: the
+/// array and its `size_t` length), `user_data[free]` (the pointer and its finaliser), a one-token type like `u64`, or any type in parentheses),
+/// and a body that runs inside `ffi_try!` (no
+/// panic crosses, `Result` becomes NULL or an `oss_error_t *`): every argument converted and
+/// checked first, then the handle borrowed mutably (`NULL_ARGUMENT` naming it when NULL), then
+/// `$body` with the handle's Rust value bound to `$r`.
+///
+/// ```ignore
+/// ffi_setter! {
+///     /// Sets the thing (NULL clears).
+///     fn oss_thing_set_name(thing: *mut oss_thing_t, name: opt_str) |t| {
+///         t.name = name.map(String::from);
+///         Ok(())
+///     }
+/// }
+/// ```
+macro_rules! ffi_setter {
+    (
+        $(#[$doc:meta])*
+        fn $name:ident($h:ident: *mut $handle:ty $(, $arg:ident: $kind:tt $([$count:ident])?)* $(,)?)
+        |$r:ident| $body:block
+    ) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            $h: *mut $handle
+            $(, $arg: $crate::ffi::boundary::ffi_arg_ty!($kind)
+                $(, $count: $crate::ffi::boundary::ffi_arg_ty2!($kind))?)*
+        ) -> *mut $crate::ffi::error::oss_error_t {
+            $crate::ffi::boundary::ffi_try! {
+                $(let $arg = $crate::ffi::boundary::ffi_arg!($kind, $arg $(, $count)?)?;)*
+                // SAFETY: the generated export's `# Safety` contract: the handle is NULL
+                // (refused by try_mut) or live and not used by another call during this one
+                // (setters take a non-const handle: the caller serialises them).
+                let $r = unsafe { $crate::ffi::handle::try_mut::<$handle>($h, stringify!($h)) }?;
+                $body
+            }
+        }
+    };
+}
+
+/// Generates an infallible getter export of a handle: the doc comment as written,
+/// `#[no_mangle] pub unsafe extern "C"`, the signature as written (the handle first, as
+/// `*const`), and a body inside `ffi_boundary!` that returns `$default` for a NULL handle (the
+/// documented default; a panic gives the return type's `PanicDefault`) and otherwise `$body`
+/// with the handle's Rust value bound to `$r`.
+macro_rules! ffi_getter {
+    (
+        $(#[$doc:meta])*
+        fn $name:ident($h:ident: *const $handle:ty $(, $arg:ident: $ty:ty)* $(,)?) -> $ret:ty
+        = $default:expr; |$r:ident| $body:expr
+    ) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name($h: *const $handle $(, $arg: $ty)*) -> $ret {
+            $crate::ffi::boundary::ffi_boundary! {
+                // SAFETY: the generated export's `# Safety` contract: the handle is NULL
+                // (answered with the default) or live, and `const` handles are only read, so
+                // concurrent getters on it are sound.
+                match unsafe { $crate::ffi::handle::opt_ref::<$handle>($h) } {
+                    Some($r) => $body,
+                    None => $default,
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use {ffi_arg, ffi_arg_ty, ffi_arg_ty2, ffi_boundary, ffi_getter, ffi_setter, ffi_try};
 
 /// The error of a required pointer argument that is NULL.
 pub(crate) fn null_argument(name: &str) -> Error {
@@ -132,7 +254,8 @@ pub(crate) unsafe fn opt_str<'a>(p: *const c_char, name: &str) -> Result<Option<
     if p.is_null() {
         Ok(None)
     } else {
-        // SAFETY: forwarded contract.
+        // SAFETY: the export's `# Safety` contract: `p` is NULL (refused) or NUL-terminated and
+        // outlives the call (UTF-8 checked).
         unsafe { arg_str(p, name) }.map(Some)
     }
 }

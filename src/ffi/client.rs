@@ -16,7 +16,6 @@ use crate::ffi::handle::{
     clone_arc, opt_ref, take_arc, to_arc_const_ptr, try_ref, Castable, OwnershipArc,
 };
 use crate::ffi::meta::oss_object_meta_t;
-use crate::ffi::progress;
 use crate::object::{ObjectMeta, ObjectRequest};
 use crate::progress::ProgressFn;
 
@@ -58,12 +57,16 @@ pub unsafe extern "C" fn oss_client_new(
     ffi_try! {
         check_out(client_out, "client_out")?;
         crate::runtime::shutdown_token()?;
-        // SAFETY: pointers NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `endpoint` is NULL (refused) or NUL-terminated
+        // and outlives the call (UTF-8 checked); `credentials` is NULL (refused) or a live handle
+        // not freed during the call, and only borrowed shared (as `const` allows from any thread).
         let (endpoint, creds) = unsafe { (arg_str(endpoint, "endpoint")?, try_ref(credentials, "credentials")?) };
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `config` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         let config = unsafe { opt_ref(config) }.cloned().unwrap_or_default();
         let client = Client::new(endpoint, Arc::clone(creds), config)?;
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `client_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(client_out, to_arc_const_ptr::<oss_client_t>(client)) };
         Ok(())
     }
@@ -114,7 +117,9 @@ pub unsafe extern "C" fn oss_client_set_region(
     region: *const c_char,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` is NULL (refused) or a live handle not
+        // freed during the call, and only borrowed shared (as `const` allows from any thread);
+        // `region` is NULL (refused) or NUL-terminated and outlives the call (UTF-8 checked).
         let (c, r) = unsafe { (try_ref(client, "client")?, arg_str(region, "region")?) };
         c.set_region(r)
     }
@@ -128,7 +133,8 @@ pub unsafe extern "C" fn oss_client_set_region(
 #[no_mangle]
 pub unsafe extern "C" fn oss_client_disable_requests(client: *const oss_client_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live.
+        // SAFETY: the export's `# Safety` contract: `client` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         if let Some(c) = unsafe { opt_ref(client) } {
             c.disable_requests();
         }
@@ -142,7 +148,8 @@ pub unsafe extern "C" fn oss_client_disable_requests(client: *const oss_client_t
 #[no_mangle]
 pub unsafe extern "C" fn oss_client_enable_requests(client: *const oss_client_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live.
+        // SAFETY: the export's `# Safety` contract: `client` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         if let Some(c) = unsafe { opt_ref(client) } {
             c.enable_requests();
         }
@@ -170,20 +177,23 @@ fn finish(meta: ObjectMeta, meta_out: *mut *mut oss_object_meta_t) {
     unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
 }
 
-/// Runs one GetObject-family call on the SDK runtime, cancellable through the request's token;
-/// The progress the operation reports to (the request's abortable callback tripping the call's
-/// token when it asks to abort, else its plain one).
+/// Runs one GetObject-family call on the SDK runtime, cancellable through the request's token,
+/// reporting to the request's abortable callback (the core's `progress::with_abortable`), else
+/// to its plain one.
 fn object_call<T, F, Fut>(c: &Client, r: &GetObjectParams, op: F) -> Result<T>
 where
-    F: FnOnce(Client, ObjectRequest, Option<ProgressFn>, Cancel) -> Fut,
+    F: FnOnce(Client, ObjectRequest, Option<ProgressFn>, Cancel) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<T>> + Send + 'static,
     T: Send + 'static,
 {
     r.cancel.around(|token| {
-        let (progress, aborted) = progress::for_call(&r.progress, &r.abortable, &token);
         let cancel = cancel_with(c, Some(token))?;
-        let result = crate::runtime::block_on(op(c.clone(), r.object.clone(), progress, cancel));
-        crate::progress::map_abort(result, aborted.as_deref())
+        let (client, object, plain) = (c.clone(), r.object.clone(), r.progress.clone());
+        crate::runtime::block_on(crate::progress::with_abortable(
+            r.abortable.clone(),
+            cancel,
+            move |abortable, cancel| op(client, object, abortable.or(plain), cancel),
+        ))
     })
 }
 
@@ -201,9 +211,11 @@ pub unsafe extern "C" fn oss_client_head_object(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(meta_out, "meta_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let meta = object_call(c, r, |client, object, _, cancel| async move {
+        let meta = object_call(c, r, move |client, object, _, cancel| async move {
             client.head_object(&object, &cancel).await
         })?;
         finish(meta, meta_out);
@@ -234,12 +246,15 @@ pub unsafe extern "C" fn oss_client_presign_get_object(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(url_out, "url_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let url = crate::presign::get(c, &r.object, expires)?;
         let url = std::ffi::CString::new(url)
             .map_err(|_| Error::validate("the URL contains a NUL byte"))?;
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `url_out` is NULL (skipped) or writable for one
+        // value (required outs were checked non-NULL first).
         unsafe { write_out(url_out, url.into_raw()) };
         Ok(())
     }
@@ -272,9 +287,11 @@ pub unsafe extern "C" fn oss_client_get_object_meta(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(meta_out, "meta_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let meta = object_call(c, r, |client, object, _, cancel| async move {
+        let meta = object_call(c, r, move |client, object, _, cancel| async move {
             client.get_object_meta(&object, &cancel).await
         })?;
         finish(meta, meta_out);
@@ -297,10 +314,13 @@ pub unsafe extern "C" fn oss_client_get_object_to_file(
     meta_out: *mut *mut oss_object_meta_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread); `file_path` is NULL (refused) or NUL-terminated and outlives the call (UTF-8
+        // checked).
         let (c, r, path) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?, arg_str(file_path, "file_path")?) };
         let (range, path) = (r.range, std::path::PathBuf::from(path));
-        let meta = object_call(c, r, |client, object, progress, cancel| async move {
+        let meta = object_call(c, r, move |client, object, progress, cancel| async move {
             client.get_object_to_file(&object, range, &path, progress, &cancel).await
         })?;
         finish(meta, meta_out);
@@ -323,13 +343,15 @@ pub unsafe extern "C" fn oss_client_get_object(
     meta_out: *mut *mut oss_object_meta_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let write = write.ok_or_else(|| Error::null_argument("the argument 'write' must not be NULL"))?;
         let range = r.range;
         // The caller's buffer pointer is only used during this blocking call.
         let data = UserData { ptr: user_data, free: None };
-        let meta = object_call(c, r, |client, object, progress, cancel| async move {
+        let meta = object_call(c, r, move |client, object, progress, cancel| async move {
             let data = data;
             client
                 .get_object_with(&object, range, progress, &cancel, |bytes| {
@@ -364,17 +386,21 @@ pub unsafe extern "C" fn oss_client_resumable_download_object(
     meta_out: *mut *mut oss_object_meta_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let meta = r.cancel.around(|token| {
             let (client, mut req) = (c.clone(), r.request.clone());
-            let (p, aborted) = progress::for_call(&req.progress, &r.abortable, &token);
-            req.progress = p;
             let cancel = cancel_with(c, Some(token))?;
-            let result = crate::runtime::block_on(async move {
-                crate::download::resumable_download(&client, &req, &cancel).await
-            });
-            crate::progress::map_abort(result, aborted.as_deref())
+            crate::runtime::block_on(crate::progress::with_abortable(
+                r.abortable.clone(),
+                cancel,
+                move |abortable, cancel| async move {
+                    req.progress = abortable.or(req.progress);
+                    crate::download::resumable_download(&client, &req, &cancel).await
+                },
+            ))
         })?;
         finish(meta, meta_out);
         Ok(())

@@ -69,7 +69,9 @@ pub unsafe extern "C" fn oss_credentials_provider_new_static(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(provider_out, "provider_out")?;
-        // SAFETY: each string NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `access_key_id` and `access_key_secret` are
+        // NULL (refused) or NUL-terminated and outlive the call (UTF-8 checked); `security_token`
+        // is NULL (None) or NUL-terminated and outlives the call (UTF-8 checked).
         let (id, secret, token) = unsafe {
             (
                 arg_str(access_key_id, "access_key_id")?,
@@ -79,7 +81,8 @@ pub unsafe extern "C" fn oss_credentials_provider_new_static(
         };
         let p = StaticProvider::new(id, secret, token.filter(|t| !t.is_empty()).map(String::from));
         p.credentials()?.validate()?;
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { write_out(provider_out, to_boxed_mut_ptr::<oss_credentials_provider_t>(Arc::new(p))) };
         Ok(())
     }
@@ -97,7 +100,8 @@ pub unsafe extern "C" fn oss_credentials_provider_new_env(
     ffi_try! {
         check_out(provider_out, "provider_out")?;
         EnvironmentProvider.credentials()?.validate()?;
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { write_out(provider_out, to_boxed_mut_ptr::<oss_credentials_provider_t>(Arc::new(EnvironmentProvider))) };
         Ok(())
     }
@@ -146,7 +150,8 @@ pub unsafe extern "C" fn oss_credentials_provider_new_callback(
         let data = UserData { ptr: user_data, free: user_data_free };
         let cb = cb.ok_or_else(|| Error::null_argument("the argument 'cb' must not be NULL"))?;
         let p = CallbackProvider { cb, data, serial: Mutex::new(()) };
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { write_out(provider_out, to_boxed_mut_ptr::<oss_credentials_provider_t>(Arc::new(p))) };
         Ok(())
     }
@@ -211,14 +216,16 @@ pub unsafe extern "C" fn oss_credentials_provider_new_profile(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(provider_out, "provider_out")?;
-        // SAFETY: each string NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `path` and `profile` are NULL (None) or
+        // NUL-terminated and outlive the call (UTF-8 checked).
         let (path, name) = unsafe { (opt_str(path, "path")?, opt_str(profile, "profile")?) };
         let name = name.filter(|n| !n.is_empty());
         let p: Arc<dyn CredentialsProvider> = match path.filter(|p| !p.is_empty()) {
             Some(path) => profile::from_file(std::path::Path::new(path), name)?,
             None => Arc::new(profile::CliProfileProvider::new(None, name)?),
         };
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { hand_out(provider_out, p) };
         Ok(())
     }
@@ -241,10 +248,12 @@ pub unsafe extern "C" fn oss_credentials_provider_new_ecs_ram_role(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(provider_out, "provider_out")?;
-        // SAFETY: role NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `role` is NULL (None) or NUL-terminated and
+        // outlives the call (UTF-8 checked).
         let role = unsafe { opt_str(role, "role")? };
         let p = EcsRamRoleProvider::new(role, None)?;
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { hand_out(provider_out, Arc::new(p)) };
         Ok(())
     }
@@ -272,7 +281,8 @@ pub unsafe extern "C" fn oss_credentials_provider_new_oidc_role(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(provider_out, "provider_out")?;
-        // SAFETY: each string NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `role_arn` and `oidc_provider_arn` and
+        // `oidc_token_file` are NULL (None) or NUL-terminated and outlive the call (UTF-8 checked).
         let (role_arn, provider_arn, token_file, session) = unsafe {
             (
                 opt_str(role_arn, "role_arn")?,
@@ -288,7 +298,8 @@ pub unsafe extern "C" fn oss_credentials_provider_new_oidc_role(
             role_session_name: session.map(String::from),
             ..Default::default()
         })?;
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { hand_out(provider_out, Arc::new(p)) };
         Ok(())
     }
@@ -316,7 +327,9 @@ pub unsafe extern "C" fn oss_credentials_provider_new_ram_role_arn(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(provider_out, "provider_out")?;
-        // SAFETY: each string NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `access_key_id` and `access_key_secret` are
+        // NULL (refused) or NUL-terminated and outlive the call (UTF-8 checked); `security_token`
+        // is NULL (None) or NUL-terminated and outlives the call (UTF-8 checked).
         let (id, secret, token, role_arn, session) = unsafe {
             (
                 arg_str(access_key_id, "access_key_id")?,
@@ -340,7 +353,8 @@ pub unsafe extern "C" fn oss_credentials_provider_new_ram_role_arn(
                 ..Default::default()
             },
         )?;
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { hand_out(provider_out, Arc::new(p)) };
         Ok(())
     }
@@ -362,7 +376,8 @@ pub unsafe extern "C" fn oss_credentials_provider_new_default_chain(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(provider_out, "provider_out")?;
-        // SAFETY: provider_out checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider_out` is NULL (skipped) or writable
+        // for one value (required outs were checked non-NULL first).
         unsafe { hand_out(provider_out, Arc::new(DefaultChainProvider::new())) };
         Ok(())
     }
@@ -391,7 +406,8 @@ pub unsafe extern "C" fn oss_credentials_provider_get(
         check_out(access_key_id_out, "access_key_id_out")?;
         check_out(access_key_secret_out, "access_key_secret_out")?;
         check_out(security_token_out, "security_token_out")?;
-        // SAFETY: provider NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `provider` is NULL (refused) or a live handle
+        // not freed during the call, and only borrowed shared (as `const` allows from any thread).
         let p = unsafe { try_ref(provider, "provider")? };
         let c = p.credentials()?;
         c.validate()?;

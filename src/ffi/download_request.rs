@@ -1,7 +1,7 @@
 //! `oss_download_request_t`: the parameters of a resumable download (the C++ SDK's
 //! `DownloadObjectRequest`), and its setters.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_char;
 use std::path::PathBuf;
 
 use crate::download::ramp::Target;
@@ -10,11 +10,9 @@ use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, opt_str, w
 use crate::ffi::call_cancel::CallCancel;
 use crate::ffi::error::oss_error_t;
 use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox};
-use crate::ffi::object_settings::{
-    http_date, set_object, set_response_header, set_version, string_array, traffic_limit,
-};
-use crate::ffi::progress::{abortable_fn, oss_progress_abortable_cb, oss_progress_cb, progress_fn};
-use crate::progress::AbortableProgressFn;
+use crate::ffi::object_settings::{object_settings, ObjectSettings};
+use crate::object::ObjectRequest;
+use crate::progress::{AbortableProgressFn, ProgressFn};
 
 /// A resumable download (the C++ SDK's `DownloadObjectRequest`): bucket, key, destination, part
 /// size (default 8 MiB), threads (default 4), checkpoint directory (set = resumable), range,
@@ -56,12 +54,15 @@ pub unsafe extern "C" fn oss_download_request_new(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(request_out, "request_out")?;
-        // SAFETY: strings NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `bucket` and `key` are NULL (refused) or
+        // NUL-terminated and outlive the call (UTF-8 checked); `file_path` is NULL (None) or
+        // NUL-terminated and outlives the call (UTF-8 checked).
         let (bucket, key, path) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?, opt_str(file_path, "file_path")?) };
         let mut request = DownloadRequest::new(bucket, key);
         request.file_path = path.filter(|p| !p.is_empty()).map(PathBuf::from);
         let r = DownloadParams { request, cancel: CallCancel::default(), abortable: None };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `request_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_download_request_t>(r)) };
         Ok(())
     }
@@ -88,7 +89,8 @@ pub unsafe extern "C" fn oss_download_request_free(request: *mut oss_download_re
 #[no_mangle]
 pub unsafe extern "C" fn oss_download_request_cancel(request: *const oss_download_request_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         if let Some(r) = unsafe { opt_ref(request) } {
             r.cancel.cancel();
         }
@@ -105,9 +107,11 @@ pub unsafe extern "C" fn oss_download_request_set_file_path(
     file_path: *const c_char,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
+        // SAFETY: the export's `# Safety` contract: `file_path` is NULL (None) or NUL-terminated
+        // and outlives the call (UTF-8 checked).
         let p = unsafe { opt_str(file_path, "file_path") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.file_path = p.filter(|p| !p.is_empty()).map(PathBuf::from);
         Ok(())
@@ -126,7 +130,8 @@ pub unsafe extern "C" fn oss_download_request_set_part_size(
 ) -> *mut oss_error_t {
     ffi_try! {
         validate::check_part_size(part_size)?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.part_size = part_size;
         Ok(())
@@ -144,7 +149,8 @@ pub unsafe extern "C" fn oss_download_request_set_thread_num(
 ) -> *mut oss_error_t {
     ffi_try! {
         validate::check_thread_num(thread_num)?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.thread_num = thread_num;
         Ok(())
@@ -166,7 +172,8 @@ pub unsafe extern "C" fn oss_download_request_set_throughput_target(
     bytes_per_sec: u64,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.throughput_target = match bytes_per_sec {
             0 => None,
@@ -188,9 +195,11 @@ pub unsafe extern "C" fn oss_download_request_set_checkpoint_dir(
     dir: *const c_char,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
+        // SAFETY: the export's `# Safety` contract: `dir` is NULL (None) or NUL-terminated and
+        // outlives the call (UTF-8 checked).
         let d = unsafe { opt_str(dir, "dir") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.checkpoint_dir = d.filter(|d| !d.is_empty()).map(PathBuf::from);
         Ok(())
@@ -209,7 +218,8 @@ pub unsafe extern "C" fn oss_download_request_set_range(
 ) -> *mut oss_error_t {
     ffi_try! {
         validate::check_range(Some((start, end)))?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.range = Some((start, end));
         Ok(())
@@ -228,7 +238,8 @@ pub unsafe extern "C" fn oss_download_request_set_verify_on_resume(
     verify: bool,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.verify_parts_on_resume = verify;
         Ok(())
@@ -249,202 +260,36 @@ pub unsafe extern "C" fn oss_download_request_set_direct_io(
     direct_io: bool,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.request.direct_io = direct_io;
         Ok(())
     }
 }
 
-/// Downloads version `version_id` (NULL or "": the current version).
-///
-/// # Safety
-/// `request` NULL or live; `version_id` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_version_id(
-    request: *mut oss_download_request_t,
-    version_id: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(version_id, "version_id") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.request.object, |o| set_version(o, v))
+object_settings! {
+    oss_download_request_t {
+        version_id: oss_download_request_set_version_id,
+        matching_etags: oss_download_request_set_matching_etags,
+        nonmatching_etags: oss_download_request_set_nonmatching_etags,
+        modified_since: oss_download_request_set_modified_since,
+        unmodified_since: oss_download_request_set_unmodified_since,
+        response_header: oss_download_request_set_response_header,
+        traffic_limit: oss_download_request_set_traffic_limit,
+        request_payer: oss_download_request_set_request_payer,
+        progress: oss_download_request_set_progress,
+        progress_abortable: oss_download_request_set_progress_abortable,
     }
 }
 
-/// Only downloads when the ETag matches one of `etags` (count 0 clears); else PreconditionFailed.
-///
-/// # Safety
-/// `request` NULL or live; `etags` valid for `count` strings.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_matching_etags(
-    request: *mut oss_download_request_t,
-    etags: *const *const c_char,
-    count: usize,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: per the contract.
-        let v = unsafe { string_array(etags, count, "etags") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.request.object, |o| { o.if_match = v; Ok(()) })
+impl ObjectSettings for DownloadParams {
+    fn object_mut(&mut self) -> &mut ObjectRequest {
+        &mut self.request.object
     }
-}
 
-/// Only downloads when the ETag matches none of `etags` (count 0 clears); else NotModified.
-///
-/// # Safety
-/// `request` NULL or live; `etags` valid for `count` strings.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_nonmatching_etags(
-    request: *mut oss_download_request_t,
-    etags: *const *const c_char,
-    count: usize,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: per the contract.
-        let v = unsafe { string_array(etags, count, "etags") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.request.object, |o| { o.if_none_match = v; Ok(()) })
-    }
-}
-
-/// Only downloads when modified since `gmt` (RFC 1123; NULL clears).
-///
-/// # Safety
-/// `request` NULL or live; `gmt` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_modified_since(
-    request: *mut oss_download_request_t,
-    gmt: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(gmt, "gmt") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.request.object, |o| { o.if_modified_since = v.map(|d| http_date(d, "If-Modified-Since")).transpose()?; Ok(()) })
-    }
-}
-
-/// Only downloads when not modified since `gmt` (RFC 1123; NULL clears).
-///
-/// # Safety
-/// `request` NULL or live; `gmt` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_unmodified_since(
-    request: *mut oss_download_request_t,
-    gmt: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(gmt, "gmt") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.request.object, |o| { o.if_unmodified_since = v.map(|d| http_date(d, "If-Unmodified-Since")).transpose()?; Ok(()) })
-    }
-}
-
-/// Overrides a response header (`which`: an `oss_response_header_t`); NULL value removes it.
-///
-/// # Safety
-/// `request` NULL or live; `value` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_response_header(
-    request: *mut oss_download_request_t,
-    which: u32,
-    value: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(value, "value") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.request.object, |o| set_response_header(o, which, v))
-    }
-}
-
-/// Server-side throttle per request in bit/s (245760..838860800; 0 = none).
-///
-/// # Safety
-/// `request` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_traffic_limit(
-    request: *mut oss_download_request_t,
-    bits_per_sec: u64,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let v = traffic_limit(bits_per_sec)?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        r.request.object.traffic_limit = v;
-        Ok(())
-    }
-}
-
-/// Sends `x-oss-request-payer: requester` when true.
-///
-/// # Safety
-/// `request` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_request_payer(
-    request: *mut oss_download_request_t,
-    requester: bool,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        r.request.object.request_payer = requester;
-        Ok(())
-    }
-}
-
-/// Sets (or with NULL `cb`, clears) the progress callback; see `oss_progress_cb`. Replaces one
-/// set by `oss_download_request_set_progress_abortable`.
-/// `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
-///
-/// # Safety
-/// `request` NULL or live; `cb` callable from library threads with `user_data`.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_progress(
-    request: *mut oss_download_request_t,
-    cb: oss_progress_cb,
-    user_data: *mut c_void,
-    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let p = progress_fn(cb, user_data, user_data_free);
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        r.request.progress = p;
-        r.abortable = None;
-        Ok(())
-    }
-}
-
-/// Sets (or with NULL `cb`, clears) a progress callback that may abort the download by
-/// returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
-/// `oss_download_request_set_progress`. Used by blocking and asynchronous downloads alike.
-/// `user_data_free`, if not NULL, is called once with `user_data` when it is no longer needed.
-///
-/// # Safety
-/// `request` NULL or live; `cb` callable from library threads with `user_data`.
-#[no_mangle]
-pub unsafe extern "C" fn oss_download_request_set_progress_abortable(
-    request: *mut oss_download_request_t,
-    cb: oss_progress_abortable_cb,
-    user_data: *mut c_void,
-    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let p = abortable_fn(cb, user_data, user_data_free);
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        r.abortable = p;
-        r.request.progress = None;
-        Ok(())
+    fn set_progress(&mut self, plain: Option<ProgressFn>, abortable: Option<AbortableProgressFn>) {
+        self.request.progress = plain;
+        self.abortable = abortable;
     }
 }

@@ -166,7 +166,8 @@ fn field(err: *const oss_error_t, pick: impl Fn(&ErrorDetails) -> &CString) -> *
 #[no_mangle]
 pub unsafe extern "C" fn oss_error_kind(err: *const oss_error_t) -> oss_error_kind_t {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `err` is NULL (nothing done) or a live handle
+        // not freed during the call, and only borrowed shared.
         match unsafe { opt_ref(err) } {
             Some(e) => e.kind,
             None => oss_error_kind_t::OSS_ERROR_KIND_NONE,
@@ -182,7 +183,8 @@ pub unsafe extern "C" fn oss_error_kind(err: *const oss_error_t) -> oss_error_ki
 #[no_mangle]
 pub unsafe extern "C" fn oss_error_detail(err: *const oss_error_t) -> oss_error_detail_t {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `err` is NULL (nothing done) or a live handle
+        // not freed during the call, and only borrowed shared.
         match unsafe { opt_ref(err) } {
             Some(e) => e.detail,
             None => oss_error_detail_t::OSS_ERROR_DETAIL_NONE,
@@ -322,7 +324,8 @@ fn kind_name(k: oss_error_kind_t) -> &'static std::ffi::CStr {
 #[no_mangle]
 pub unsafe extern "C" fn oss_error_http_status(err: *const oss_error_t) -> u16 {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `err` is NULL (nothing done) or a live handle
+        // not freed during the call, and only borrowed shared.
         unsafe { opt_ref(err) }.map(|e| e.http_status).unwrap_or(0)
     }
 }

@@ -1,16 +1,13 @@
 //! `oss_get_object_request_t`: the parameters of HeadObject, GetObjectMeta and GetObject, and its
 //! setters.
 
-use std::ffi::{c_char, c_void};
+use std::ffi::c_char;
 
-use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, opt_str, write_out};
+use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, write_out};
 use crate::ffi::call_cancel::CallCancel;
 use crate::ffi::error::oss_error_t;
 use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, try_mut, Castable, OwnershipBox};
-use crate::ffi::object_settings::{
-    http_date, set_object, set_response_header, set_version, string_array, traffic_limit,
-};
-use crate::ffi::progress::{abortable_fn, oss_progress_abortable_cb, oss_progress_cb, progress_fn};
+use crate::ffi::object_settings::{object_settings, ObjectSettings};
 use crate::object::{user_range, ObjectRequest};
 use crate::progress::{AbortableProgressFn, ProgressFn};
 
@@ -54,13 +51,15 @@ pub unsafe extern "C" fn oss_get_object_request_new(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(request_out, "request_out")?;
-        // SAFETY: strings NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `bucket` and `key` are NULL (refused) or
+        // NUL-terminated and outlive the call (UTF-8 checked).
         let (bucket, key) = unsafe { (arg_str(bucket, "bucket")?, arg_str(key, "key")?) };
         let r = GetObjectParams {
             object: ObjectRequest { bucket: bucket.to_string(), key: key.to_string(), ..Default::default() },
             ..Default::default()
         };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `request_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
         Ok(())
     }
@@ -84,14 +83,16 @@ pub unsafe extern "C" fn oss_get_object_request_new_url(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(request_out, "request_out")?;
-        // SAFETY: url NULL or NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `url` is NULL (refused) or NUL-terminated and
+        // outlives the call (UTF-8 checked).
         let url = unsafe { arg_str(url, "url") }?;
         crate::transport::parse_object_url(url)?;
         let r = GetObjectParams {
             object: ObjectRequest { url: Some(url.to_string()), ..Default::default() },
             ..Default::default()
         };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `request_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(request_out, to_boxed_mut_ptr::<oss_get_object_request_t>(r)) };
         Ok(())
     }
@@ -120,7 +121,8 @@ pub unsafe extern "C" fn oss_get_object_request_free(request: *mut oss_get_objec
 #[no_mangle]
 pub unsafe extern "C" fn oss_get_object_request_cancel(request: *const oss_get_object_request_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         if let Some(r) = unsafe { opt_ref(request) } {
             r.cancel.cancel();
         }
@@ -140,199 +142,36 @@ pub unsafe extern "C" fn oss_get_object_request_set_range(
 ) -> *mut oss_error_t {
     ffi_try! {
         user_range(Some((start, end)))?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
+        // SAFETY: the export's `# Safety` contract: `request` is NULL (refused) or a live handle
+        // that no other call uses meanwhile (non-const: the caller serialises).
         let r = unsafe { try_mut(request, "request") }?;
         r.range = Some((start, end));
         Ok(())
     }
 }
 
-/// Reads version `version_id` (NULL or "": the current version).
-///
-/// # Safety
-/// `request` NULL or live; `version_id` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_version_id(
-    request: *mut oss_get_object_request_t,
-    version_id: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(version_id, "version_id") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| set_version(o, v))
+object_settings! {
+    oss_get_object_request_t {
+        version_id: oss_get_object_request_set_version_id,
+        matching_etags: oss_get_object_request_set_matching_etags,
+        nonmatching_etags: oss_get_object_request_set_nonmatching_etags,
+        modified_since: oss_get_object_request_set_modified_since,
+        unmodified_since: oss_get_object_request_set_unmodified_since,
+        response_header: oss_get_object_request_set_response_header,
+        traffic_limit: oss_get_object_request_set_traffic_limit,
+        request_payer: oss_get_object_request_set_request_payer,
+        progress: oss_get_object_request_set_progress,
+        progress_abortable: oss_get_object_request_set_progress_abortable,
     }
 }
 
-/// Sets `If-Match` to any of `etags` (count 0 clears).
-///
-/// # Safety
-/// `request` NULL or live; `etags` valid for `count` strings.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_matching_etags(
-    request: *mut oss_get_object_request_t,
-    etags: *const *const c_char,
-    count: usize,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: per the contract.
-        let v = unsafe { string_array(etags, count, "etags") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| { o.if_match = v; Ok(()) })
+impl ObjectSettings for GetObjectParams {
+    fn object_mut(&mut self) -> &mut ObjectRequest {
+        &mut self.object
     }
-}
 
-/// Sets `If-None-Match` to `etags` (count 0 clears).
-///
-/// # Safety
-/// `request` NULL or live; `etags` valid for `count` strings.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_nonmatching_etags(
-    request: *mut oss_get_object_request_t,
-    etags: *const *const c_char,
-    count: usize,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: per the contract.
-        let v = unsafe { string_array(etags, count, "etags") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| { o.if_none_match = v; Ok(()) })
-    }
-}
-
-/// Sets `If-Modified-Since` (RFC 1123 GMT; NULL clears).
-///
-/// # Safety
-/// `request` NULL or live; `gmt` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_modified_since(
-    request: *mut oss_get_object_request_t,
-    gmt: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(gmt, "gmt") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| { o.if_modified_since = v.map(|d| http_date(d, "If-Modified-Since")).transpose()?; Ok(()) })
-    }
-}
-
-/// Sets `If-Unmodified-Since` (RFC 1123 GMT; NULL clears).
-///
-/// # Safety
-/// `request` NULL or live; `gmt` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_unmodified_since(
-    request: *mut oss_get_object_request_t,
-    gmt: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(gmt, "gmt") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| { o.if_unmodified_since = v.map(|d| http_date(d, "If-Unmodified-Since")).transpose()?; Ok(()) })
-    }
-}
-
-/// Overrides a response header (`which`: an `oss_response_header_t`); NULL value removes it.
-///
-/// # Safety
-/// `request` NULL or live; `value` NULL or NUL-terminated.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_response_header(
-    request: *mut oss_get_object_request_t,
-    which: u32,
-    value: *const c_char,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: NULL or NUL-terminated.
-        let v = unsafe { opt_str(value, "value") }?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| set_response_header(o, which, v))
-    }
-}
-
-/// Server-side throttle in bit/s (245760..838860800; 0 = none).
-///
-/// # Safety
-/// `request` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_traffic_limit(
-    request: *mut oss_get_object_request_t,
-    bits_per_sec: u64,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let v = traffic_limit(bits_per_sec)?;
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| { o.traffic_limit = v; Ok(()) })
-    }
-}
-
-/// Sends `x-oss-request-payer: requester` when true.
-///
-/// # Safety
-/// `request` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_request_payer(
-    request: *mut oss_get_object_request_t,
-    requester: bool,
-) -> *mut oss_error_t {
-    ffi_try! {
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        set_object(&mut r.object, |o| { o.request_payer = requester; Ok(()) })
-    }
-}
-
-/// Sets (or with NULL `cb`, clears) the progress callback of GetObject. `user_data_free`, if
-/// not NULL, is called once with `user_data` when it is no longer needed (request freed or
-/// callback replaced, and no call using it still running).
-///
-/// # Safety
-/// `request` NULL or live; `cb` callable from library threads with `user_data`.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_progress(
-    request: *mut oss_get_object_request_t,
-    cb: oss_progress_cb,
-    user_data: *mut c_void,
-    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let p = progress_fn(cb, user_data, user_data_free);
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        r.progress = p;
-        r.abortable = None;
-        Ok(())
-    }
-}
-
-/// Sets (or with NULL `cb`, clears) a progress callback that may abort the GetObject by
-/// returning nonzero; see `oss_progress_abortable_cb`. Replaces one set by
-/// `oss_get_object_request_set_progress`. `user_data_free` as there.
-///
-/// # Safety
-/// `request` NULL or live; `cb` callable from library threads with `user_data`.
-#[no_mangle]
-pub unsafe extern "C" fn oss_get_object_request_set_progress_abortable(
-    request: *mut oss_get_object_request_t,
-    cb: oss_progress_abortable_cb,
-    user_data: *mut c_void,
-    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
-) -> *mut oss_error_t {
-    ffi_try! {
-        let p = abortable_fn(cb, user_data, user_data_free);
-        // SAFETY: request is NULL or a live, unaliased handle (the function's contract).
-        let r = unsafe { try_mut(request, "request") }?;
-        r.abortable = p;
-        r.progress = None;
-        Ok(())
+    fn set_progress(&mut self, plain: Option<ProgressFn>, abortable: Option<AbortableProgressFn>) {
+        self.progress = plain;
+        self.abortable = abortable;
     }
 }

@@ -128,7 +128,8 @@ pub(crate) unsafe fn free_arc<C>(ptr: *const C)
 where
     C: Castable<Ownership = OwnershipArc>,
 {
-    // SAFETY: forwarded contract.
+    // SAFETY: this function's contract is `take_arc`'s (from `to_arc_const_ptr`, count still
+    // held, given back once), passed on unchanged.
     drop(unsafe { take_arc(ptr) });
 }
 
@@ -159,7 +160,8 @@ pub(crate) unsafe fn try_ref<'a, C: Castable>(
     ptr: *const C,
     name: &str,
 ) -> Result<&'a C::RustType> {
-    // SAFETY: forwarded contract.
+    // SAFETY: the export's `# Safety` contract: `ptr` is NULL (nothing done) or a live handle not
+    // freed during the call, and only borrowed shared.
     unsafe { opt_ref(ptr) }.ok_or_else(|| null_argument(name))
 }
 

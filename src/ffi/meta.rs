@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CStr, CString};
 
-use crate::ffi::boundary::{c_string, ffi_boundary};
+use crate::ffi::boundary::{c_string, ffi_boundary, ffi_getter};
 use crate::ffi::handle::{free_box, opt_ref, to_boxed_mut_ptr, Castable, OwnershipBox};
 use crate::object::ObjectMeta;
 
@@ -63,199 +63,156 @@ unsafe fn with<T>(m: *const oss_object_meta_t, default: T, f: impl FnOnce(&MetaD
     }
 }
 
-/// The object's size in bytes (the whole object, also for range downloads); -1 for NULL.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_content_length(meta: *const oss_object_meta_t) -> i64 {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, -1, |m| i64::try_from(m.content_length).unwrap_or(i64::MAX)) }
-    }
+ffi_getter! {
+    /// The object's size in bytes (the whole object, also for range downloads); -1 for NULL.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_content_length(meta: *const oss_object_meta_t) -> i64
+        = -1; |m| i64::try_from(m.content_length).unwrap_or(i64::MAX)
 }
 
-/// The ETag, verbatim with its quotes. Borrowed until `oss_object_meta_free`; "" when NULL/absent.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_etag(meta: *const oss_object_meta_t) -> *const c_char {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, c"".as_ptr(), |m| m.etag.as_ptr()) }
-    }
+ffi_getter! {
+    /// The ETag, verbatim with its quotes. Borrowed until `oss_object_meta_free`; "" when NULL/absent.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_etag(meta: *const oss_object_meta_t) -> *const c_char
+        = c"".as_ptr(); |m| m.etag.as_ptr()
 }
 
-/// Last-Modified (RFC 1123). Borrowed until `oss_object_meta_free`; "" when NULL/absent.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_last_modified(
-    meta: *const oss_object_meta_t,
-) -> *const c_char {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, c"".as_ptr(), |m| m.last_modified.as_ptr()) }
-    }
+ffi_getter! {
+    /// Last-Modified (RFC 1123). Borrowed until `oss_object_meta_free`; "" when NULL/absent.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_last_modified(meta: *const oss_object_meta_t) -> *const c_char
+        = c"".as_ptr(); |m| m.last_modified.as_ptr()
 }
 
-/// The version id ("" when not versioned). Borrowed until `oss_object_meta_free`.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_version_id(
-    meta: *const oss_object_meta_t,
-) -> *const c_char {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, c"".as_ptr(), |m| m.version_id.as_ptr()) }
-    }
+ffi_getter! {
+    /// The version id ("" when not versioned). Borrowed until `oss_object_meta_free`.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_version_id(meta: *const oss_object_meta_t) -> *const c_char
+        = c"".as_ptr(); |m| m.version_id.as_ptr()
 }
 
-/// The request id of the answer. Borrowed until `oss_object_meta_free`.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_request_id(
-    meta: *const oss_object_meta_t,
-) -> *const c_char {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, c"".as_ptr(), |m| m.request_id.as_ptr()) }
-    }
+ffi_getter! {
+    /// The request id of the answer. Borrowed until `oss_object_meta_free`.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_request_id(meta: *const oss_object_meta_t) -> *const c_char
+        = c"".as_ptr(); |m| m.request_id.as_ptr()
 }
 
-/// Content-Type. Borrowed until `oss_object_meta_free`.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_content_type(
-    meta: *const oss_object_meta_t,
-) -> *const c_char {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, c"".as_ptr(), |m| m.content_type.as_ptr()) }
-    }
+ffi_getter! {
+    /// Content-Type. Borrowed until `oss_object_meta_free`.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_content_type(meta: *const oss_object_meta_t) -> *const c_char
+        = c"".as_ptr(); |m| m.content_type.as_ptr()
 }
 
-/// `x-oss-object-type` (Normal, Appendable, Multipart, Symlink). Borrowed until `oss_object_meta_free`.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_object_type(
-    meta: *const oss_object_meta_t,
-) -> *const c_char {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, c"".as_ptr(), |m| m.object_type.as_ptr()) }
-    }
+ffi_getter! {
+    /// `x-oss-object-type` (Normal, Appendable, Multipart, Symlink). Borrowed until `oss_object_meta_free`.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_object_type(meta: *const oss_object_meta_t) -> *const c_char
+        = c"".as_ptr(); |m| m.object_type.as_ptr()
 }
 
-/// Whether the call that returned this metadata verified every byte it delivered against the
-/// server's whole-object CRC64: a whole-object resumable download, GetObject or GetObject to a
-/// file with CRC checking on (`oss_config_set_crc64`) and `x-oss-hash-crc64ecma` in the answer.
-/// False for HEAD / GetObjectMeta results, ranges, CRC checking off, and servers that send no
-/// CRC64 (proxies, gateways, other S3-like servers): the bytes were then pinned to one ETag and
-/// length-checked, but not verified end to end. False for NULL.
-///
-/// Threads: any (the metadata is immutable).
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_verified(meta: *const oss_object_meta_t) -> bool {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, false, |m| m.verified) }
-    }
+ffi_getter! {
+    /// Whether the call that returned this metadata verified every byte it delivered against the
+    /// server's whole-object CRC64: a whole-object resumable download, GetObject or GetObject to a
+    /// file with CRC checking on (`oss_config_set_crc64`) and `x-oss-hash-crc64ecma` in the answer.
+    /// False for HEAD / GetObjectMeta results, ranges, CRC checking off, and servers that send no
+    /// CRC64 (proxies, gateways, other S3-like servers): the bytes were then pinned to one ETag and
+    /// length-checked, but not verified end to end. False for NULL.
+    ///
+    /// Threads: any (the metadata is immutable).
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_verified(meta: *const oss_object_meta_t) -> bool
+        = false; |m| m.verified
 }
 
-/// Whether the object has an `x-oss-hash-crc64ecma`; if so and `crc_out` is not NULL, writes it.
-///
-/// # Safety
-/// `meta` NULL or live; `crc_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_crc64(
-    meta: *const oss_object_meta_t,
-    crc_out: *mut u64,
-) -> bool {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        match unsafe { with(meta, None, |m| m.crc64) } {
+ffi_getter! {
+    /// Whether the object has an `x-oss-hash-crc64ecma`; if so and `crc_out` is not NULL, writes it.
+    ///
+    /// # Safety
+    /// `meta` NULL or live; `crc_out` NULL or writable.
+    fn oss_object_meta_crc64(meta: *const oss_object_meta_t, crc_out: *mut u64) -> bool
+        = false; |m| match m.crc64 {
             Some(c) => {
-                // SAFETY: NULL or writable per the contract.
+                // SAFETY: crc_out is NULL (skipped by write_out) or writable for a u64, the
+                // `# Safety` contract of this export.
                 unsafe { crate::ffi::boundary::write_out(crc_out, c) };
                 true
             }
             None => false,
         }
-    }
 }
 
-/// The number of `x-oss-meta-*` entries.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_user_meta_count(meta: *const oss_object_meta_t) -> usize {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, 0, |m| m.user_meta.len()) }
-    }
+ffi_getter! {
+    /// The number of `x-oss-meta-*` entries.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_user_meta_count(meta: *const oss_object_meta_t) -> usize
+        = 0; |m| m.user_meta.len()
 }
 
-/// Entry `index` of the user metadata: name (without `x-oss-meta-`, lower-case) and value,
-/// borrowed until `oss_object_meta_free`. False when out of range.
-///
-/// # Safety
-/// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_user_meta_at(
-    meta: *const oss_object_meta_t,
-    index: usize,
-    name_out: *mut *const c_char,
-    value_out: *mut *const c_char,
-) -> bool {
-    ffi_boundary! {
-        // SAFETY: meta NULL or live; out pointers NULL or writable (contract).
-        unsafe { with(meta, false, |m| pair_at(&m.user_meta, index, name_out, value_out)) }
-    }
+ffi_getter! {
+    /// Entry `index` of the user metadata: name (without `x-oss-meta-`, lower-case) and value,
+    /// borrowed until `oss_object_meta_free`. False when out of range.
+    ///
+    /// # Safety
+    /// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
+    fn oss_object_meta_user_meta_at(
+        meta: *const oss_object_meta_t,
+        index: usize,
+        name_out: *mut *const c_char,
+        value_out: *mut *const c_char,
+    ) -> bool
+        = false; |m| {
+            // SAFETY: name_out and value_out are NULL (skipped) or writable for a pointer, the
+            // `# Safety` contract of this export; the strings written live in `m`, as documented.
+            unsafe { pair_at(&m.user_meta, index, name_out, value_out) }
+        }
 }
 
-/// The number of response headers.
-///
-/// # Safety
-/// `meta` NULL or live.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_header_count(meta: *const oss_object_meta_t) -> usize {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, 0, |m| m.headers.len()) }
-    }
+ffi_getter! {
+    /// The number of response headers.
+    ///
+    /// # Safety
+    /// `meta` NULL or live.
+    fn oss_object_meta_header_count(meta: *const oss_object_meta_t) -> usize
+        = 0; |m| m.headers.len()
 }
 
-/// Response header `index` (lower-case name, value), borrowed until `oss_object_meta_free`.
-/// False when out of range.
-///
-/// # Safety
-/// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_object_meta_header_at(
-    meta: *const oss_object_meta_t,
-    index: usize,
-    name_out: *mut *const c_char,
-    value_out: *mut *const c_char,
-) -> bool {
-    ffi_boundary! {
-        // SAFETY: meta is NULL or live (contract).
-        unsafe { with(meta, false, |m| pair_at(&m.headers, index, name_out, value_out)) }
-    }
+ffi_getter! {
+    /// Response header `index` (lower-case name, value), borrowed until `oss_object_meta_free`.
+    /// False when out of range.
+    ///
+    /// # Safety
+    /// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
+    fn oss_object_meta_header_at(
+        meta: *const oss_object_meta_t,
+        index: usize,
+        name_out: *mut *const c_char,
+        value_out: *mut *const c_char,
+    ) -> bool
+        = false; |m| {
+            // SAFETY: name_out and value_out are NULL (skipped) or writable for a pointer, the
+            // `# Safety` contract of this export; the strings written live in `m`, as documented.
+            unsafe { pair_at(&m.headers, index, name_out, value_out) }
+        }
 }
 
 /// The value of response header `name` (case-insensitive), or NULL when absent.
@@ -271,9 +228,11 @@ pub unsafe extern "C" fn oss_object_meta_header(
         if name.is_null() {
             return std::ptr::null();
         }
-        // SAFETY: non-NULL and NUL-terminated per the contract.
+        // SAFETY: the export's `# Safety` contract: `name` (checked non-NULL above) is
+        // NUL-terminated and outlives the call; only its bytes are compared, no UTF-8 needed.
         let name = unsafe { CStr::from_ptr(name) }.to_bytes();
-        // SAFETY: meta is NULL or live (contract).
+        // SAFETY: the export's `# Safety` contract: `meta` is NULL (answered with NULL) or a live
+        // handle, immutable once made, so a shared borrow is sound from any thread.
         unsafe { with(meta, std::ptr::null(), |m| {
             m.headers
                 .iter()

@@ -70,7 +70,9 @@ pub unsafe extern "C" fn oss_client_get_object_stream_open(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(stream_out, "stream_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let token = CancellationToken::new();
         let cancel = cancel_with(c, Some(token.clone()))?;
@@ -85,14 +87,16 @@ pub unsafe extern "C" fn oss_client_get_object_stream_open(
             })
         })?;
         if !meta_out.is_null() {
-            // SAFETY: non-NULL and writable per the contract.
+            // SAFETY: the export's `# Safety` contract: `meta_out` is NULL (skipped) or writable
+            // for one value (required outs were checked non-NULL first).
             unsafe { write_out(meta_out, oss_object_meta_t::boxed(reader.meta())) };
         }
         let stream = ObjectStream {
             token,
             state: Mutex::new(StreamState { reader: Some(reader), pending: Bytes::new() }),
         };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `stream_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(stream_out, to_boxed_mut_ptr::<oss_object_stream_t>(stream)) };
         Ok(())
     }
@@ -145,7 +149,8 @@ pub unsafe extern "C" fn oss_object_stream_read(
             match next? {
                 Some(bytes) => st.pending = bytes,
                 None => {
-                    // SAFETY: checked non-NULL, writable per the contract.
+                    // SAFETY: the export's `# Safety` contract: `n_out` is NULL (skipped) or
+                    // writable for one value (required outs were checked non-NULL first).
                     unsafe { write_out(n_out, 0) };
                     return Ok(());
                 }
@@ -156,7 +161,8 @@ pub unsafe extern "C" fn oss_object_stream_read(
         // SAFETY: buf is writable for capacity >= piece.len() bytes per the contract, and
         // cannot overlap the library's own buffer.
         unsafe { std::ptr::copy_nonoverlapping(piece.as_ptr(), buf, piece.len()) };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `n_out` is NULL (skipped) or writable for one
+        // value (required outs were checked non-NULL first).
         unsafe { write_out(n_out, piece.len()) };
         Ok(())
     }
@@ -170,7 +176,8 @@ pub unsafe extern "C" fn oss_object_stream_read(
 #[no_mangle]
 pub unsafe extern "C" fn oss_object_stream_cancel(stream: *const oss_object_stream_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `stream` is NULL (refused) or a live handle not
+        // freed during the call, and only borrowed shared (as `const` allows from any thread).
         if let Ok(s) = unsafe { try_ref(stream, "stream") } {
             s.token.cancel();
         }
@@ -184,7 +191,8 @@ pub unsafe extern "C" fn oss_object_stream_cancel(stream: *const oss_object_stre
 #[no_mangle]
 pub unsafe extern "C" fn oss_object_stream_free(stream: *mut oss_object_stream_t) {
     ffi_boundary! {
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `stream` is NULL or from this handle type's
+        // constructor, freed once when no call uses it.
         unsafe { free_box(stream) }
     }
 }

@@ -18,12 +18,8 @@ pub type oss_progress_cb = Option<
 >;
 
 /// Wraps a C progress callback as a `ProgressFn`; user data is freed with the last reference.
-pub(crate) fn progress_fn(
-    cb: oss_progress_cb,
-    user_data: *mut c_void,
-    free: Option<unsafe extern "C" fn(*mut c_void)>,
-) -> Option<ProgressFn> {
-    let call = c_call(cb, user_data, free)?;
+pub(crate) fn progress_fn(cb: oss_progress_cb, data: UserData) -> Option<ProgressFn> {
+    let call = c_call(cb, data)?;
     Some(Arc::new(move |inc: u64, done: u64, total: u64| {
         call(inc, done, total)
     }))
@@ -33,13 +29,8 @@ pub(crate) fn progress_fn(
 /// freed with the closure (at once when `cb` is NULL). Shared by both callback kinds.
 fn c_call<R: 'static>(
     cb: Option<unsafe extern "C" fn(usize, i64, i64, *mut c_void) -> R>,
-    user_data: *mut c_void,
-    free: Option<unsafe extern "C" fn(*mut c_void)>,
+    data: UserData,
 ) -> Option<impl Fn(u64, u64, u64) -> R + Send + Sync + 'static> {
-    let data = UserData {
-        ptr: user_data,
-        free,
-    };
     let cb = cb?;
     Some(move |inc: u64, done: u64, total: u64| {
         let _keep = &data;
@@ -74,32 +65,12 @@ pub type oss_progress_abortable_cb = Option<
 /// Wraps a C abortable progress callback; user data is freed with the last reference.
 pub(crate) fn abortable_fn(
     cb: oss_progress_abortable_cb,
-    user_data: *mut c_void,
-    free: Option<unsafe extern "C" fn(*mut c_void)>,
+    data: UserData,
 ) -> Option<AbortableProgressFn> {
-    let call = c_call(cb, user_data, free)?;
+    let call = c_call(cb, data)?;
     Some(Arc::new(move |inc: u64, done: u64, total: u64| {
         call(inc, done, total) == 0
     }))
-}
-
-/// The progress of one call: the abortable callback if set (tripping `token` when it asks to
-/// abort; the flag tells `progress::map_abort` afterwards), else the plain one.
-pub(crate) fn for_call(
-    plain: &Option<ProgressFn>,
-    abortable: &Option<AbortableProgressFn>,
-    token: &tokio_util::sync::CancellationToken,
-) -> (
-    Option<ProgressFn>,
-    Option<Arc<std::sync::atomic::AtomicBool>>,
-) {
-    match abortable {
-        Some(f) => {
-            let (p, flag) = crate::progress::abortable(f.clone(), token.clone());
-            (Some(p), Some(flag))
-        }
-        None => (plain.clone(), None),
-    }
 }
 
 /// The progress a transfer reports to: the abortable callback, or the plain one (never aborts).

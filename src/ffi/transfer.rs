@@ -134,7 +134,8 @@ pub unsafe extern "C" fn oss_transfer_poll(
     transfer: *const oss_transfer_t,
 ) -> oss_transfer_state_t {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         match unsafe { opt_ref(transfer) } {
             Some(t) => t.state().into(),
             None => oss_transfer_state_t::OSS_TRANSFER_STATE_FAILED,
@@ -157,7 +158,8 @@ pub unsafe extern "C" fn oss_transfer_wait(
     timeout_ms: i64,
 ) -> oss_transfer_state_t {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         match unsafe { opt_ref(transfer) } {
             Some(t) => {
                 let timeout = u64::try_from(timeout_ms).ok().map(Duration::from_millis);
@@ -178,7 +180,8 @@ pub unsafe extern "C" fn oss_transfer_wait(
 #[no_mangle]
 pub unsafe extern "C" fn oss_transfer_cancel(transfer: *const oss_transfer_t) {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         if let Some(t) = unsafe { opt_ref(transfer) } {
             t.cancel();
         }
@@ -198,7 +201,8 @@ pub unsafe extern "C" fn oss_transfer_cancel(transfer: *const oss_transfer_t) {
 #[no_mangle]
 pub unsafe extern "C" fn oss_transfer_pause(transfer: *const oss_transfer_t) -> bool {
     ffi_boundary! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         unsafe { opt_ref(transfer) }.is_some_and(|t| t.pause())
     }
 }
@@ -216,7 +220,8 @@ pub unsafe extern "C" fn oss_transfer_status(
 ) -> *mut oss_error_t {
     ffi_try! {
         check_out(status_out, "status_out")?;
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (refused) or a live handle
+        // not freed during the call, and only borrowed shared (as `const` allows from any thread).
         let t = unsafe { try_ref(transfer, "transfer")? };
         if !t.started_here() {
             return Err(t.other_process_error());
@@ -224,7 +229,8 @@ pub unsafe extern "C" fn oss_transfer_status(
         let s = t.status();
         let clamp = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let status = oss_transfer_status_t { transferred: clamp(s.transferred), total: clamp(s.total), state: s.state.into() };
-        // SAFETY: checked non-NULL, writable per the contract.
+        // SAFETY: the export's `# Safety` contract: `status_out` is NULL (skipped) or writable for
+        // one value (required outs were checked non-NULL first).
         unsafe { write_out(status_out, status) };
         Ok(())
     }
@@ -243,13 +249,15 @@ pub unsafe extern "C" fn oss_transfer_result(
     meta_out: *mut *mut oss_object_meta_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (refused) or a live handle
+        // not freed during the call, and only borrowed shared (as `const` allows from any thread).
         let t = unsafe { try_ref(transfer, "transfer")? };
         let meta = t
             .result()
             .ok_or_else(|| Error::validate("the transfer is still running (no result yet)"))??;
         if !meta_out.is_null() {
-            // SAFETY: non-NULL, writable per the contract.
+            // SAFETY: the export's `# Safety` contract: `meta_out` is NULL (skipped) or writable
+            // for one value (required outs were checked non-NULL first).
             unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
         }
         Ok(())
@@ -277,7 +285,8 @@ pub unsafe extern "C" fn oss_transfer_take_resume_token(
     ffi_try! {
         check_out(token_out, "token_out")?;
         check_out(len_out, "len_out")?;
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (refused) or a live handle
+        // not freed during the call, and only borrowed shared (as `const` allows from any thread).
         let t = unsafe { try_ref(transfer, "transfer")? };
         let bytes = t.take_resume_token()?.into_boxed_slice();
         let len = bytes.len();

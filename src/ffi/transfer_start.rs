@@ -85,7 +85,9 @@ pub unsafe extern "C" fn oss_client_start_resumable_download(
     ffi_try! {
         let done = completion(done, user_data, user_data_free);
         check_out(transfer_out, "transfer_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
         let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
         let progress = progress::for_transfer(&r.request.progress, &r.abortable);
         let mut req = r.request.clone();
@@ -128,7 +130,8 @@ pub unsafe extern "C" fn oss_client_start_resume(
     ffi_try! {
         let done = completion(done, user_data, user_data_free);
         check_out(transfer_out, "transfer_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` is NULL (refused) or a live handle not
+        // freed during the call, and only borrowed shared (as `const` allows from any thread).
         let c = unsafe { try_ref(client, "client")? };
         if token.is_null() && token_len > 0 {
             return Err(crate::ffi::boundary::null_argument("token"));
@@ -140,7 +143,8 @@ pub unsafe extern "C" fn oss_client_start_resume(
             unsafe { std::slice::from_raw_parts(token, token_len) }
         };
         let token = ResumeTokenBytes::decode(c, bytes)?;
-        // SAFETY: NULL or live per the contract.
+        // SAFETY: the export's `# Safety` contract: `settings` is NULL (nothing done) or a live
+        // handle not freed during the call, and only borrowed shared.
         let (progress, mut settings) = match unsafe { opt_ref(settings) } {
             Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),
             None => (None, crate::download::DownloadRequest::new("", "")),
@@ -172,7 +176,10 @@ pub unsafe extern "C" fn oss_client_start_get_object_to_file(
     ffi_try! {
         let done = completion(done, user_data, user_data_free);
         check_out(transfer_out, "transfer_out")?;
-        // SAFETY: per the contract.
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread); `file_path` is NULL (refused) or NUL-terminated and outlives the call (UTF-8
+        // checked).
         let (c, r, path) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?, arg_str(file_path, "file_path")?) };
         let progress = progress::for_transfer(&r.progress, &r.abortable);
         let work = Work::GetToFile { object: r.object.clone(), range: r.range, path: path.into() };

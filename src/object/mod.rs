@@ -131,17 +131,18 @@ impl ObjectBody {
 
 impl Client {
     /// `HEAD /key`.
+    /// The client's call timeout (`Config::call_timeout`) is a deadline over the whole call.
     pub async fn head_object(&self, req: &ObjectRequest, cancel: &Cancel) -> Result<ObjectMeta> {
-        read::head(self, req, false, cancel).await
+        read::head(self, req, false, &self.call_cancel(cancel.clone())).await
     }
 
-    /// `HEAD /key?objectMeta`.
+    /// `HEAD /key?objectMeta`, within the client's call timeout as [`Client::head_object`].
     pub async fn get_object_meta(
         &self,
         req: &ObjectRequest,
         cancel: &Cancel,
     ) -> Result<ObjectMeta> {
-        read::head(self, req, true, cancel).await
+        read::head(self, req, true, &self.call_cancel(cancel.clone())).await
     }
 
     /// `GET /key`, for `range` with `x-oss-range-behavior: standard` (206 and a matching
@@ -173,6 +174,31 @@ pub fn check_traffic_limit(bits_per_sec: u64) -> Result<u64> {
         Err(Error::validate(format!(
             "the traffic limit must be between {MIN_TRAFFIC_LIMIT} and {MAX_TRAFFIC_LIMIT} bit/s, got {bits_per_sec}"
         )))
+    }
+}
+
+/// The rule of the date conditions (`If-Modified-Since`, `If-Unmodified-Since`), for every
+/// caller (the C ABI's setters, every HEAD or GET sent, the downloader's validation): an RFC 1123
+/// GMT date. A date the server cannot parse would be ignored by it, and the condition with it.
+pub fn check_http_date(v: &str, what: &str) -> Result<()> {
+    httpdate::parse_http_date(v).map(|_| ()).map_err(|_| {
+        Error::validate(format!(
+            "{what} must be an RFC 1123 GMT date like 'Fri, 13 Nov 2015 14:47:53 GMT', got '{}'",
+            v.escape_debug()
+        ))
+    })
+}
+
+impl ObjectRequest {
+    /// Checks the date conditions with [`check_http_date`].
+    pub fn check_conditions(&self) -> Result<()> {
+        if let Some(d) = &self.if_modified_since {
+            check_http_date(d, "If-Modified-Since")?;
+        }
+        if let Some(d) = &self.if_unmodified_since {
+            check_http_date(d, "If-Unmodified-Since")?;
+        }
+        Ok(())
     }
 }
 
@@ -219,7 +245,8 @@ pub(crate) fn unpinnable(req: &ObjectRequest, what: &str) -> Error {
 
 impl Client {
     /// GetObject, streaming every body byte to `sink` in order (an [`ObjectReader`] read to
-    /// its end). Returns the object's metadata (from the first answer).
+    /// its end). Returns the object's metadata (from the first answer). The client's call
+    /// timeout (`Config::call_timeout`) is a deadline over the whole call, retries included.
     pub async fn get_object_with<F>(
         &self,
         req: &ObjectRequest,
@@ -231,6 +258,7 @@ impl Client {
     where
         F: FnMut(&[u8]) -> Result<()> + Send,
     {
+        let cancel = &self.call_cancel(cancel.clone());
         let mut reader = ObjectReader::open(self, req, range, cancel).await?;
         let total = reader.len();
         if let Some(p) = &progress {
@@ -270,7 +298,8 @@ pub struct ObjectReader {
 
 impl ObjectReader {
     /// Sends the GET (whole object, or `range` as in [`user_range`]) and checks the answer's
-    /// headers; no body byte is read yet. `cancel` applies to every later read.
+    /// headers; no body byte is read yet. `cancel` applies to every later read, and so does the
+    /// client's call timeout (`Config::call_timeout`), a deadline from now.
     pub async fn open(
         client: &Client,
         req: &ObjectRequest,
@@ -278,6 +307,7 @@ impl ObjectReader {
         cancel: &Cancel,
     ) -> Result<ObjectReader> {
         let want = user_range(range)?;
+        let cancel = &client.call_cancel(cancel.clone());
         let body = client.get_range(req, want, None, cancel).await?;
         let meta = body.meta.clone();
         let (first, total) = (body.offset, body.len);

@@ -23,6 +23,7 @@ pub(crate) fn read_request(
         crate::endpoint::validate_bucket(&req.bucket)?;
         crate::endpoint::validate_key(&req.key)?;
     }
+    req.check_conditions()?;
     let mut query = Vec::new();
     let mut headers = Vec::new();
     if object_meta {

@@ -531,6 +531,11 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         any_result("greq progress NULL cb", oss_get_object_request_set_progress(greq, NULL, NULL, NULL));
         expect_err("greq abortable", oss_get_object_request_set_progress_abortable(NULL, abortable_cb, NULL, NULL), NUL_ARG);
         any_result("greq abortable NULL cb", oss_get_object_request_set_progress_abortable(greq, NULL, NULL, NULL));
+        /* A setter that fails still frees the user data it was given, once. */
+        rate_frees = 0;
+        expect_err("greq progress frees", oss_get_object_request_set_progress(NULL, progress_cb, NULL, rate_free), NUL_ARG);
+        expect_err("greq abortable frees", oss_get_object_request_set_progress_abortable(NULL, abortable_cb, NULL, rate_free), NUL_ARG);
+        CHECK(rate_frees == 2, "greq progress user_data freed once when the call fails");
     }
 
     /* download request */
@@ -576,6 +581,11 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         any_result("dreq progress NULL cb", oss_download_request_set_progress(dreq, NULL, NULL, NULL));
         expect_err("dreq abortable", oss_download_request_set_progress_abortable(NULL, abortable_cb, NULL, NULL), NUL_ARG);
         any_result("dreq abortable NULL cb", oss_download_request_set_progress_abortable(dreq, NULL, NULL, NULL));
+        /* A setter that fails still frees the user data it was given, once. */
+        rate_frees = 0;
+        expect_err("dreq progress frees", oss_download_request_set_progress(NULL, progress_cb, NULL, rate_free), NUL_ARG);
+        expect_err("dreq abortable frees", oss_download_request_set_progress_abortable(NULL, abortable_cb, NULL, rate_free), NUL_ARG);
+        CHECK(rate_frees == 2, "dreq progress user_data freed once when the call fails");
     }
 
     /* asynchronous transfers */
