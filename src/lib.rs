@@ -7,9 +7,10 @@
 //! - [`config`], [`credentials`], [`endpoint`]: client configuration, credential providers,
 //!   endpoint parsing and addressing.
 //! - [`sign`]: V1 (HMAC-SHA1) and V4 (OSS4-HMAC-SHA256) request signing.
-//! - [`transport`]: HTTP only (no object semantics): signed requests with retries and backoff,
-//!   clock skew, the reqwest client and TLS, failed answers, checked bodies.
-//! - [`client`]: a configured client (endpoint + credentials + transport).
+//! - [`transport`]: HTTP only (no object semantics, no client state): the reqwest client and
+//!   TLS, connection permits, the rate limiter, one request sent, failed answers, checked bodies.
+//! - [`client`]: a configured client: its state (endpoint, credentials, region, switch, clock
+//!   offset, memory budget) and its requests signed and sent with retries (`client/send.rs`).
 //! - [`rate_limit`]: the receive-rate limiter a client shares across its connections.
 //! - [`memory_budget`]: the memory a client's downloads share, reserved per part in flight.
 //! - [`object`]: object reads above the transport: HeadObject, GetObjectMeta, ranged GET (the

@@ -24,7 +24,7 @@ use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::log::{self, Level};
-use crate::transport::{header_str, read_capped, send, HttpRequest};
+use crate::transport::{header_str, HttpRequest};
 
 /// The most truncated pages in a row that may carry no entry at all.
 pub const MAX_EMPTY_PAGES: u32 = 64;
@@ -290,10 +290,14 @@ impl Listing {
         let cfg = self.client.config();
         let mut attempt = 0u32;
         loop {
-            let r = send(&self.client, &http, cancel).await?;
+            let r = self.client.send(&http, cancel).await?;
             let request_id = header_str(r.resp.headers(), "x-oss-request-id").unwrap_or_default();
             let host = r.host.clone();
-            match read_capped(&self.client, r, self.req.max_page_bytes, cancel).await {
+            match self
+                .client
+                .read_capped(r, self.req.max_page_bytes, cancel)
+                .await
+            {
                 Ok(Ok(body)) => {
                     return parse_page(&body, &self.req.prefix)
                         .map(|mut p| {

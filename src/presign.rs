@@ -35,14 +35,14 @@ pub(crate) fn get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<
         // x-oss-traffic-limit and x-oss-request-payer: query parameters in a URL.
         query.push((k, Some(v)));
     }
-    let creds = client.inner.credentials.credentials()?;
+    let creds = client.credentials().credentials()?;
     creds.validate()?;
     let now = client.now();
     let now_secs = now
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0);
-    if client.inner.config.signature_version == SignatureVersion::V4 && expires <= now_secs {
+    if client.config().signature_version == SignatureVersion::V4 && expires <= now_secs {
         // V1 signs an absolute time (a past one gives a URL the server refuses, as in the C++
         // SDK); V4 signs a duration, which must be positive.
         return Err(Error::validate(format!(
@@ -50,7 +50,7 @@ pub(crate) fn get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<
         )));
     }
     if !creds.is_anonymous() {
-        match client.inner.config.signature_version {
+        match client.config().signature_version {
             SignatureVersion::V1 => {
                 if !creds.security_token.is_empty() {
                     query.push((
@@ -118,8 +118,7 @@ pub(crate) fn get(client: &Client, req: &ObjectRequest, expires: i64) -> Result<
         }
     }
     let (url, _host) = client
-        .inner
-        .endpoint
+        .endpoint()
         .object_url(&req.bucket, &req.key, client.addressing());
     if query.is_empty() {
         return Ok(url);

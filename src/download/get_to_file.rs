@@ -45,7 +45,7 @@ impl Client {
         let _slot = cancel
             .run(async {
                 Ok(self
-                    .memory
+                    .memory_budget()
                     .acquire(MemoryBudget::slot_cost(BUFFER / 2))
                     .await)
             })

@@ -112,7 +112,7 @@ impl Job<'_> {
         progress.start();
 
         let threads = self.req.thread_num as usize;
-        let budget = &self.client.memory;
+        let budget = self.client.memory_budget();
         // Buffers no larger than the largest part, and slots of what such parts need: small objects take small slots, the first one
         // included (it was reserved before the object's size was known).
         let largest = plan.parts.iter().map(|p| p.size).max().unwrap_or(0);

@@ -307,7 +307,7 @@ async fn admit(
     client.check_signing()?;
     cancel.check()?;
     let slot = cancel
-        .run(async { Ok(client.memory.acquire(job::slot_cost(req)).await) })
+        .run(async { Ok(client.memory_budget().acquire(job::slot_cost(req)).await) })
         .await?;
     Ok(Some(slot))
 }

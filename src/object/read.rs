@@ -10,7 +10,7 @@ use super::{ByteRange, ObjectBody, ObjectMeta, ObjectRequest};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{curl, Error, ErrorKind, Result};
-use crate::transport::{header_str, send, Body, HttpRequest};
+use crate::transport::{header_str, HttpRequest};
 
 /// Query and headers common to reads of `req`; conditions only when not pinned.
 pub(crate) fn read_request(
@@ -89,7 +89,7 @@ pub(crate) async fn head(
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
     let http = read_request(reqwest::Method::HEAD, req, object_meta, None)?;
-    let r = send(client, &http, cancel).await?;
+    let r = client.send(&http, cancel).await?;
     answer_meta(r.resp.headers(), &r.host).map_err(|e| {
         let id = header_str(r.resp.headers(), "x-oss-request-id").unwrap_or_default();
         e.with_request_id(id)
@@ -121,7 +121,7 @@ pub(crate) async fn get(
         http.headers
             .push(("x-oss-range-behavior".to_string(), "standard".to_string()));
     }
-    let r = match send(client, &http, cancel).await {
+    let r = match client.send(&http, cancel).await {
         Err(e) if pin_etag.is_some() && e.http_status == 412 => {
             return Err(e.reclassify(Error::object_changed(format!(
                 "the object changed on the server while it was being read (its ETag is no longer {})",
@@ -210,6 +210,6 @@ pub(crate) async fn get(
         meta,
         offset,
         len,
-        inner: Body::new(client, r, len, cancel),
+        inner: client.body(r, len, cancel),
     })
 }
