@@ -170,7 +170,7 @@ impl Config {
             )));
         }
         crate::memory_budget::check(self.memory_budget)?;
-        if self.user_agent.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        if crate::header_value::has_control_chars(&self.user_agent) {
             return Err(Error::validate("userAgent contains control characters"));
         }
         Ok(())

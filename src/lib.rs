@@ -43,6 +43,7 @@ pub mod endpoint;
 pub mod error;
 #[allow(unsafe_code)] // the C ABI: raw pointers, exported symbols; each block has a SAFETY line
 pub mod ffi;
+pub(crate) mod header_value;
 pub mod listing;
 pub mod log;
 pub mod memory_budget;

@@ -27,7 +27,7 @@ use crate::crc64;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{self, Level};
 use crate::memory_budget::{MemoryBudget, Slot};
-use crate::object::{ObjectBody, ObjectMeta};
+use crate::object::{check_whole_object, ObjectBody, ObjectMeta, Pinned};
 
 /// Finished parts are recorded in the checkpoint at most this often (plus once on failure).
 /// Without a checkpoint, when the writes go through the page cache (no direct I/O), the temp
@@ -90,11 +90,10 @@ impl Job<'_> {
     pub(super) async fn run(
         &self,
         record: Record,
-        temp: Option<TempFile>,
+        temp: TempFile,
         first_body: Option<ObjectBody>,
         admission: &mut Option<Slot>,
     ) -> Result<bool> {
-        let temp = temp.ok_or_else(|| Error::io_failure("no temp file"))?;
         let first_slot = admission
             .take()
             .ok_or_else(|| Error::panic("a download ran without its admission slot"))?;
@@ -127,11 +126,14 @@ impl Job<'_> {
             Ramp::new(target, most, Duration::ZERO)
         });
         let stop = CancellationToken::new();
+        let pin = Pinned::of(
+            self.client,
+            unconditional(&self.req.object),
+            self.meta,
+            "the download of",
+        );
         let ctx = Arc::new(part::PartContext {
-            client: self.client.clone(),
-            request: unconditional(&self.req.object),
-            etag: self.meta.etag.clone(),
-            object_size: self.meta.content_length,
+            pin: Arc::new(pin),
             cancel: self.cancel.clone().with(stop.clone()),
             file: temp.writer.clone(),
             temp_path: Arc::new(temp.path.clone()),
@@ -272,24 +274,17 @@ impl Job<'_> {
         let crc = plan.parts.iter().fold(0u64, |acc, p| {
             crc64::combine(acc, crcs[p.index as usize].unwrap_or(0), p.size)
         });
-        let whole = plan.first == 0 && plan.total == self.meta.content_length;
-        // Verified end to end: the combined CRC of every byte in the file equals the server's
-        // whole-object CRC64. Without that header (or for a range, or with CRC off) the bytes
-        // were pinned to one ETag and length-checked, but not verified; the result says so.
-        let mut verified = false;
-        if let (true, true, Some(server)) =
-            (whole, self.client.config().enable_crc64, self.meta.crc64)
-        {
-            verified = server == crc;
-            if server != crc {
+        let whole = plan.first == 0
+            && plan.total == self.meta.content_length
+            && self.client.config().enable_crc64;
+        let verified = match check_whole_object(&self.req.object, self.meta, whole, crc) {
+            Ok(verified) => verified,
+            Err(mut e) => {
                 self.remove_state(&temp);
-                return Err(Error::crc_mismatch(format!(
-                        "CRC64 mismatch for {}/{}: computed {crc}, the server says {server}; the download was discarded",
-                        self.req.object.bucket, self.req.object.key
-                    ),
-                ));
+                e.message.push_str("; the download was discarded");
+                return Err(e);
             }
-        }
+        };
         let dest_name = self.paths.name.clone();
         let cp = self.ckpt.cloned();
         // The temp file comes back from the task: a failed rename still needs it.
@@ -325,24 +320,8 @@ impl Job<'_> {
         let file = temp.file.clone();
         let path = temp.path.clone();
         Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = file.sync_data() {
-                return (rec, Err(Error::io("syncing the temp file", &path, &e)));
-            }
-            rec.parts.extend(batch);
-            let Some(cp) = cp else {
-                return (rec, Ok(()));
-            };
-            if let Err(e) = cp.save(&rec) {
-                // The download itself is still correct; only resumability suffers (the
-                // directory was writable at the start: it changed under the download).
-                log::log(Level::Warn, || {
-                    format!(
-                        "cannot save the checkpoint: {e}; the download goes on, but an \
-                         interruption now resumes from the last checkpoint saved"
-                    )
-                });
-            }
-            (rec, Ok(()))
+            let r = commit(&file, &path, cp.as_ref(), &mut rec, batch);
+            (rec, r)
         }))
     }
 
@@ -400,16 +379,8 @@ impl Job<'_> {
             let (cp, mut rec) = (self.ckpt.cloned(), rec.clone());
             let had_checkpoint = cp.is_some();
             let kept = blocking(move || {
-                if let Err(e) = temp.sync_data() {
-                    return Ok((temp, Err(e)));
-                }
-                rec.parts.extend(pending);
-                if let Some(cp) = cp {
-                    if let Err(e) = cp.save(&rec) {
-                        log::log(Level::Warn, || format!("cannot save the checkpoint: {e}"));
-                    }
-                }
-                Ok((temp, Ok(rec)))
+                let r = commit(&temp.file, &temp.path, cp.as_ref(), &mut rec, pending);
+                Ok((temp, r.map(|()| rec)))
             })
             .await;
             return match kept {
@@ -433,12 +404,9 @@ impl Job<'_> {
             (Some(cp), Some(mut rec)) => {
                 // Keep what is done for the next call: sync, then record.
                 let cp = cp.clone();
-                let saved = blocking(move || {
-                    temp.sync_data()?;
-                    rec.parts.extend(pending);
-                    cp.save(&rec)
-                })
-                .await;
+                let saved =
+                    blocking(move || commit(&temp.file, &temp.path, Some(&cp), &mut rec, pending))
+                        .await;
                 if let Err(e) = saved {
                     log::log(Level::Warn, || {
                         format!("cannot save the checkpoint after a failure: {e}")
@@ -456,4 +424,30 @@ impl Job<'_> {
             cp.remove();
         }
     }
+}
+
+/// The one checkpoint commit: the temp file synced, then the parts of `batch` recorded as
+/// finished in `rec` and the record saved to `cp` (if any). A failed sync is the error, and
+/// nothing is recorded (those bytes may not be on the disk). A failed save only costs
+/// resumability (the directory was writable at the start: it changed under the download): it
+/// is logged and the record in memory holds the parts all the same.
+fn commit(
+    file: &std::fs::File,
+    path: &std::path::Path,
+    cp: Option<&CheckpointFile>,
+    rec: &mut Record,
+    batch: Vec<DonePart>,
+) -> Result<()> {
+    file.sync_data()
+        .map_err(|e| Error::io("syncing the temp file", path, &e))?;
+    rec.parts.extend(batch);
+    if let Some(Err(e)) = cp.map(|cp| cp.save(rec)) {
+        log::log(Level::Warn, || {
+            format!(
+                "cannot save the checkpoint: {e}; an interruption now resumes from the last \
+                 checkpoint saved"
+            )
+        });
+    }
+    Ok(())
 }

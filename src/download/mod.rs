@@ -372,7 +372,7 @@ async fn download(
         &paths.temp,
     );
 
-    let (record, temp) = {
+    let prepared = {
         let (ckpt, plan, paths, verify, direct) = (
             ckpt.clone(),
             plan.clone(),
@@ -399,8 +399,8 @@ async fn download(
         })
         .await?
     };
-    let record = match record {
-        Prepared::Ready(r) => *r,
+    let (record, temp) = match prepared {
+        Prepared::Ready(r, temp) => (*r, temp),
         Prepared::ObjectChanged { old_etag } => {
             return Err(object_changed(
                 &req.object,

@@ -11,8 +11,11 @@ use crate::error::{Error, Result};
 use crate::log::{self, Level};
 
 pub(super) enum Prepared {
-    Ready(Box<Record>),
-    ObjectChanged { old_etag: String },
+    /// The record to continue and the temp file it describes.
+    Ready(Box<Record>, TempFile),
+    ObjectChanged {
+        old_etag: String,
+    },
 }
 
 /// Where the record of an earlier run comes from.
@@ -38,7 +41,7 @@ pub(super) fn prepare(
     paths: &Paths,
     verify: bool,
     direct_io: bool,
-) -> Result<(Prepared, Option<TempFile>)> {
+) -> Result<Prepared> {
     let from_token = matches!(previous, Previous::Token(_));
     let discard = |why: &str| -> Result<()> {
         if from_token {
@@ -118,7 +121,7 @@ pub(super) fn prepare(
                             }
                         }
                     }
-                    return Ok((Prepared::Ready(Box::new(record)), Some(temp)));
+                    return Ok(Prepared::Ready(Box::new(record), temp));
                 }
                 Err(NotResumable::Missing) => discard("its temp file is missing")?,
                 Err(NotResumable::WrongSize) => discard("its temp file has the wrong size")?,
@@ -131,7 +134,7 @@ pub(super) fn prepare(
                     cp.remove();
                 }
                 writer::remove_temp(&paths.dir, &paths.temp_name);
-                return Ok((Prepared::ObjectChanged { old_etag }, None));
+                return Ok(Prepared::ObjectChanged { old_etag });
             }
             Verdict::Discard(why) => discard(&why)?,
         },
@@ -146,5 +149,5 @@ pub(super) fn prepare(
         temp.sync_dir();
     }
     record.temp_file = temp.identity()?;
-    Ok((Prepared::Ready(Box::new(record)), Some(temp)))
+    Ok(Prepared::Ready(Box::new(record), temp))
 }

@@ -193,13 +193,6 @@ impl TempFile {
         self.dir.sync();
     }
 
-    /// Flushes the written bytes to the disk (before they are recorded as done).
-    pub fn sync_data(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io("syncing the temp file", &self.path, &e))
-    }
-
     /// Syncs the file, gives it the destination's mode, checks the temp name still names it,
     /// renames it over `dest_name` (same directory) atomically and syncs the directory. On
     /// failure the file is left in place, mode 0600 again (the caller removes or keeps it).

@@ -61,7 +61,7 @@ pub(crate) fn read_request(
         }
     }
     for (k, v) in &headers {
-        if v.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        if crate::header_value::has_control_chars(v) {
             return Err(Error::validate(format!(
                 "the value of {k} contains control characters"
             )));
