@@ -20,7 +20,7 @@
 //! - `presign`: presigned GET URLs (V1 and V4), made locally.
 //! - [`crc64`]: CRC-64/XZ and its combine function.
 //! - [`date`]: the protocol's date formats and the civil-date arithmetic under them.
-//! - [`download`]: the resumable downloader (planner, checkpoint, writer, direct I/O, progress, lock,
+//! - [`download`]: the resumable downloader (planner, checkpoint, temp file, direct I/O, progress, lock,
 //!   validation, and the opened directories every file operation goes through).
 //! - [`progress`]: the progress callback type transfers report through.
 //! - [`transfer`]: asynchronous transfers (started at once; poll, wait, cancel, pause into a

@@ -12,15 +12,16 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::blocking::blocking;
 use super::checkpoint::{CheckpointFile, DonePart, Record};
 use super::plan::Plan;
 use super::progress::Progress;
 use super::ramp::Ramp;
+use super::request::{object_changed, unconditional, DownloadRequest, MAX_THREAD_NUM};
+use super::temp_file::TempFile;
+use super::test_hooks::pause_at;
 use super::validate::Paths;
-use super::writer::TempFile;
-use super::{
-    blocking, object_changed, part, part_writer, pause, plan, unconditional, DownloadRequest,
-};
+use super::{part, part_writer, plan};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::crc64;
@@ -122,7 +123,7 @@ impl Job<'_> {
         // Parts in flight: the thread count, or what the throughput target's ramp finds within
         // the memory budget.
         let mut ramp = self.req.throughput_target.map(|target| {
-            let most = budget.capacity(cost).min(super::MAX_THREAD_NUM as usize);
+            let most = budget.capacity(cost).min(MAX_THREAD_NUM as usize);
             Ramp::new(target, most, Duration::ZERO)
         });
         let stop = CancellationToken::new();
@@ -290,7 +291,7 @@ impl Job<'_> {
         // The temp file comes back from the task: a failed rename still needs it.
         let (temp, committed) = blocking(move || {
             let committed = temp.commit(&dest_name).map(|()| {
-                pause::at("after_rename");
+                pause_at::at("after_rename");
                 if let Some(cp) = cp {
                     cp.remove();
                 }

@@ -35,7 +35,7 @@
 //!    and step 5 prepared the temp file.
 //! 4. `plan`: the bytes to fetch cut into at most `plan::MAX_PARTS` parts.
 //! 5. `prepare`, `checkpoint`: an existing checkpoint is believed only if it matches the request and the
-//!    object and the temp file is the one it describes (`writer::TempIdentity`) with the right
+//!    object and the temp file is the one it describes (`temp_file::TempIdentity`) with the right
 //!    size; otherwise the checkpoint and temp are discarded and the download starts clean. Its
 //!    finished parts are then re-read from the temp file and checked against their recorded
 //!    CRC64 (`verify_parts_on_resume`, on by default); parts that fail are downloaded again. So
@@ -69,127 +69,53 @@
 //! every finished part re-read), except that a record that does not hold is refused with an
 //! error instead of discarded.
 
+mod blocking;
 mod checkpoint;
 mod direct;
 mod directory;
-#[cfg(feature = "test-hooks")]
-pub mod fuzzing;
 mod get_to_file;
 mod job;
 pub(crate) mod lock;
 mod part;
 mod part_writer;
-mod pause;
 pub mod plan;
 mod prepare;
 mod progress;
 pub mod ramp;
+mod request;
 pub mod resume_key;
 pub(crate) mod resume_token;
 mod start;
 pub mod suspend;
+pub(crate) mod temp_file;
+pub(crate) mod test_hooks;
 pub(crate) mod validate;
-pub(crate) mod writer;
 
-use std::path::PathBuf;
+pub use self::request::{
+    DownloadRequest, DEFAULT_PART_SIZE, DEFAULT_THREAD_NUM, MAX_PART_SIZE, MAX_THREAD_NUM,
+    MIN_PART_SIZE,
+};
+#[cfg(feature = "test-hooks")]
+pub use self::test_hooks::fuzzing;
 
+use self::blocking::blocking;
 use self::checkpoint::{CheckpointFile, ObjectIdentity, Record};
 use self::job::Job;
 use self::plan::Plan;
 use self::prepare::{prepare, Prepared, Previous};
+use self::request::object_changed;
 use self::resume_token::ResumeToken;
 use self::start::start;
 use self::suspend::Suspend;
 use self::validate::Paths;
 use crate::cancel::Cancel;
 use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::object::{ObjectMeta, ObjectRequest};
+use crate::error::Result;
+use crate::object::ObjectMeta;
 
 pub use crate::progress::ProgressFn;
-
-pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
-pub const MIN_PART_SIZE: u64 = 100 * 1024;
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-/// Parts in flight by default: 4 for the C API, the Rust API and Python (the C++ layer keeps the
-/// official SDK's 3). Chosen from the thread sweep of issue 12 (BENCHMARKS.md, "Defaults"): on
-/// the 2-core bench machine 1 GiB came at 1103, 1528, 1887, 1800, 1816 and 1636 MB/s with 1, 2,
-/// 4, 8, 16 and 32 threads (direct I/O: more parts in flight keep the disk's queue full), while
-/// peak RSS grows ~3.5 MiB per thread (22 MiB at 4).
-pub const DEFAULT_THREAD_NUM: u32 = 4;
-pub const MAX_THREAD_NUM: u32 = 1000;
-
-/// A resumable download.
-#[derive(Clone)]
-pub struct DownloadRequest {
-    /// Bucket, key, version id, conditions, response-* overrides, traffic limit, payer.
-    pub object: ObjectRequest,
-    /// The destination; `None`: the key as a path relative to the current directory (refused
-    /// when it could escape it).
-    pub file_path: Option<PathBuf>,
-    /// 100 KiB..=5 GiB; raised automatically when the object would need over 10000 parts.
-    pub part_size: u64,
-    /// Parts in flight at most: 1..=1000. Ignored with a `throughput_target`.
-    pub thread_num: u32,
-    /// Instead of a thread count: the rate to reach (or as fast as the link allows); the
-    /// download then ramps its parts in flight up while its rate grows, within the client's
-    /// memory budget (`ramp`). `None` (the default): `thread_num` parts in flight.
-    pub throughput_target: Option<ramp::Target>,
-    /// Set (and existing): the download is resumable, its checkpoint lives there.
-    pub checkpoint_dir: Option<PathBuf>,
-    /// `(start, end)` inclusive; end -1: to the end. The file holds exactly these bytes.
-    pub range: Option<(i64, i64)>,
-    /// On resume, re-read the finished parts from the temp file and check their recorded CRC64
-    /// (parts that fail are downloaded again). On by default: then every byte of the destination
-    /// was either received by this call or read back and checked by it, and the final CRC check
-    /// covers the bytes on disk. Off: the recorded CRCs of resumed parts are trusted (cheaper by
-    /// one read of the resumed bytes, usually from the page cache; a temp file changed between
-    /// runs by something else than this library would go unnoticed).
-    pub verify_parts_on_resume: bool,
-    /// Write the temp file with direct I/O (`O_DIRECT`) where the file system allows it (the
-    /// aligned bulk of every part; see `direct.rs`); on by default. Off: every write goes through
-    /// the page cache, as before issue 12 (the final fsync then waits for the writeback).
-    pub direct_io: bool,
-    /// Called with `(increment, transferred, total)`; see [`ProgressFn`].
-    pub progress: Option<ProgressFn>,
-}
-
-impl DownloadRequest {
-    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Self {
-        DownloadRequest {
-            object: ObjectRequest {
-                bucket: bucket.into(),
-                key: key.into(),
-                ..ObjectRequest::default()
-            },
-            file_path: None,
-            part_size: DEFAULT_PART_SIZE,
-            thread_num: DEFAULT_THREAD_NUM,
-            throughput_target: None,
-            checkpoint_dir: None,
-            range: None,
-            verify_parts_on_resume: true,
-            direct_io: true,
-            progress: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for DownloadRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DownloadRequest")
-            .field("object", &self.object)
-            .field("file_path", &self.file_path)
-            .field("part_size", &self.part_size)
-            .field("thread_num", &self.thread_num)
-            .field("throughput_target", &self.throughput_target)
-            .field("checkpoint_dir", &self.checkpoint_dir)
-            .field("range", &self.range)
-            .field("verify_parts_on_resume", &self.verify_parts_on_resume)
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
-}
+#[cfg(feature = "test-hooks")]
+use std::path::PathBuf;
 
 /// The checkpoint file a request would use (`None` without a checkpoint directory). Every
 /// spelling of one destination gives the same file. A test hook (`test-hooks` feature).
@@ -335,7 +261,7 @@ async fn download(
         // download that could never resume must not look like one.
         c.check_writable()?;
     }
-    writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
+    temp_file::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
 
     // The first request's answer is the first part's body: it is made with the slot of the
     // memory budget that part will hold (the admission), so a download waiting for room has
@@ -423,32 +349,4 @@ async fn download(
     };
     let verified = job.run(record, temp, first_body, admission).await?;
     Ok(ObjectMeta { verified, ..meta })
-}
-
-/// The request without its conditions (they apply to the first request only).
-fn unconditional(req: &ObjectRequest) -> ObjectRequest {
-    ObjectRequest {
-        if_match: Vec::new(),
-        if_none_match: Vec::new(),
-        if_modified_since: None,
-        if_unmodified_since: None,
-        ..req.clone()
-    }
-}
-
-fn object_changed(req: &ObjectRequest, old: &str, new: &str, when: &str) -> Error {
-    let mut e = Error::object_changed(format!(
-        "the object {}/{} changed on the server {when}: ETag was {old}, now {new}; \
-             the partial download was removed, a new call downloads the new version",
-        req.bucket, req.key
-    ));
-    e.http_status = 412;
-    e
-}
-
-/// Runs `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::io_failure(format!("a file-system task failed: {e}")))?
 }

@@ -4,9 +4,9 @@
 
 use super::checkpoint::{CheckpointFile, Loaded, Record, Verdict};
 use super::plan::Plan;
+use super::temp_file;
+use super::temp_file::{NotResumable, TempFile};
 use super::validate::Paths;
-use super::writer;
-use super::writer::{NotResumable, TempFile};
 use crate::error::{Error, Result};
 use crate::log::{self, Level};
 
@@ -133,7 +133,7 @@ pub(super) fn prepare(
                 if let Some(cp) = ckpt {
                     cp.remove();
                 }
-                writer::remove_temp(&paths.dir, &paths.temp_name);
+                temp_file::remove_temp(&paths.dir, &paths.temp_name);
                 return Ok(Prepared::ObjectChanged { old_etag });
             }
             Verdict::Discard(why) => discard(&why)?,

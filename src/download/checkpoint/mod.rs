@@ -4,7 +4,7 @@
 //! JSON `{"checkpoint": {..record..}, "sha256": "<hex of sha256 of the record's canonical JSON>"}`.
 //! The record names the object's identity (size, ETag, Last-Modified, CRC64 header), the request
 //! (bucket, key, version, range, part size), the destination and temp paths, the identity of the
-//! temp file it describes (device, inode, birth time: see `writer::TempIdentity`), and every
+//! temp file it describes (device, inode, birth time: see `temp_file::TempIdentity`), and every
 //! finished part with its CRC64. A part is recorded only after its bytes were synced to the temp
 //! file. The destination is canonical (`validate::Paths`), so every spelling of one destination
 //! names the same checkpoint.
@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::download::plan::Plan;
-use crate::download::writer::TempIdentity;
+use crate::download::temp_file::TempIdentity;
 
 mod file;
 pub use file::{CheckpointFile, Loaded};
