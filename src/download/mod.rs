@@ -85,6 +85,7 @@ pub mod ramp;
 mod request;
 pub mod resume_key;
 pub(crate) mod resume_token;
+mod schedule;
 mod start;
 pub mod suspend;
 pub(crate) mod temp_file;

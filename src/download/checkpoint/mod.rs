@@ -215,6 +215,32 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The one checkpoint commit: the temp file synced, then the parts of `batch` recorded as
+/// finished in `rec` and the record saved to `cp` (if any). A failed sync is the error, and
+/// nothing is recorded (those bytes may not be on the disk). A failed save only costs
+/// resumability (the directory was writable at the start: it changed under the download): it
+/// is logged and the record in memory holds the parts all the same.
+pub(crate) fn commit(
+    file: &std::fs::File,
+    path: &std::path::Path,
+    cp: Option<&CheckpointFile>,
+    rec: &mut Record,
+    batch: Vec<DonePart>,
+) -> crate::error::Result<()> {
+    file.sync_data()
+        .map_err(|e| crate::error::Error::io("syncing the temp file", path, &e))?;
+    rec.parts.extend(batch);
+    if let Some(Err(e)) = cp.map(|cp| cp.save(rec)) {
+        crate::log::log(crate::log::Level::Warn, || {
+            format!(
+                "cannot save the checkpoint: {e}; an interruption now resumes from the last \
+                 checkpoint saved"
+            )
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
