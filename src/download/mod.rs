@@ -254,16 +254,7 @@ async fn download(
     let token_record = token.and_then(|t| t.record.clone());
     let _lock = lock::DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
     let ckpt = checkpoint_of(req, &paths);
-    // Another user's (or a group/world-writable) checkpoint or temp file: refused before any
-    // traffic (they are checked again on the open files below).
-    if let Some(c) = &ckpt {
-        c.check_trusted()?;
-        // A directory that cannot hold a checkpoint fails here, before any request: a resumable
-        // download that could never resume must not look like one.
-        c.check_writable()?;
-    }
-    temp_file::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
-
+    check_local_state(ckpt.as_ref(), &paths)?;
     // The first request's answer is the first part's body: it is made with the slot of the
     // memory budget that part will hold (the admission), so a download waiting for room has
     // no answer open.
@@ -271,73 +262,9 @@ async fn download(
     // judged on the object's identity before any byte is asked for.
     let head_first = token_record.is_some() || ckpt.as_ref().is_some_and(|c| c.exists());
     let (meta, first_body) = start(client, req, head_first, cancel).await?;
-    let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
-    let plan = Plan::new(first, total, req.part_size);
-    // Every request after the first answer is pinned to its ETag (`If-Match`); an answer
-    // without one cannot pin them (`object::unpinnable` says why no other pin is used), so a
-    // download that needs another request is refused here, before its temp file exists. One
-    // that the first GET's body completes (one part) needs no pin.
-    let later_requests = plan.parts.len() > 1 || (!plan.parts.is_empty() && first_body.is_none());
-    if meta.etag.is_empty() && later_requests {
-        return Err(crate::object::unpinnable(&req.object, "the download of")
-            .with_request_id(meta.request_id.clone()));
-    }
-    let record = Record::new(
-        &req.object.bucket,
-        &req.object.key,
-        req.object.version_id.as_deref(),
-        ObjectIdentity {
-            size: meta.content_length,
-            etag: meta.etag.clone(),
-            last_modified: meta.last_modified.clone(),
-            crc64: meta.crc64,
-        },
-        req.range,
-        req.part_size,
-        &plan,
-        &paths.dest,
-        &paths.temp,
-    );
-
-    let prepared = {
-        let (ckpt, plan, paths, verify, direct) = (
-            ckpt.clone(),
-            plan.clone(),
-            paths.clone(),
-            // A token's parts are always re-read: nothing in a token is taken on trust.
-            req.verify_parts_on_resume || token_record.is_some(),
-            req.direct_io,
-        );
-        blocking(move || {
-            let previous = match (token_record, ckpt.as_ref()) {
-                (Some(r), _) => Previous::Token(Box::new(r)),
-                (None, Some(c)) => Previous::Checkpoint(c),
-                (None, None) => Previous::None,
-            };
-            prepare(
-                previous,
-                ckpt.as_ref(),
-                record,
-                &plan,
-                &paths,
-                verify,
-                direct,
-            )
-        })
-        .await?
-    };
-    let (record, temp) = match prepared {
-        Prepared::Ready(r, temp) => (*r, temp),
-        Prepared::ObjectChanged { old_etag } => {
-            return Err(object_changed(
-                &req.object,
-                &old_etag,
-                &meta.etag,
-                "since the interrupted download started",
-            ))
-        }
-    };
-
+    let plan = plan_for(req, &meta, first_body.is_some())?;
+    let (record, temp) =
+        prepare_files(req, &meta, &plan, &paths, ckpt.clone(), token_record).await?;
     let job = Job {
         client,
         req,
@@ -350,4 +277,90 @@ async fn download(
     };
     let verified = job.run(record, temp, first_body, admission).await?;
     Ok(ObjectMeta { verified, ..meta })
+}
+
+/// Another user's (or a group/world-writable) checkpoint or temp file: refused before any
+/// traffic (they are checked again on the open files later).
+fn check_local_state(ckpt: Option<&CheckpointFile>, paths: &Paths) -> Result<()> {
+    if let Some(c) = ckpt {
+        c.check_trusted()?;
+        // A directory that cannot hold a checkpoint fails here, before any request: a resumable
+        // download that could never resume must not look like one.
+        c.check_writable()?;
+    }
+    temp_file::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
+    Ok(())
+}
+
+/// The parts of the bytes to fetch, once the first answer told the object's size. Every
+/// request after the first answer is pinned to its ETag (`If-Match`); an answer without one
+/// cannot pin them (`object::unpinnable` says why no other pin is used), so a download that
+/// needs another request is refused here, before its temp file exists. One that the first
+/// GET's body completes (one part) needs no pin.
+fn plan_for(req: &DownloadRequest, meta: &ObjectMeta, has_first_body: bool) -> Result<Plan> {
+    let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
+    let plan = Plan::new(first, total, req.part_size);
+    let later_requests = plan.parts.len() > 1 || (!plan.parts.is_empty() && !has_first_body);
+    if meta.etag.is_empty() && later_requests {
+        return Err(crate::object::unpinnable(&req.object, "the download of")
+            .with_request_id(meta.request_id.clone()));
+    }
+    Ok(plan)
+}
+
+/// The record to continue and its temp file (`prepare`, on the blocking pool): a checkpoint's
+/// or a token's record judged, or a fresh temp file.
+async fn prepare_files(
+    req: &DownloadRequest,
+    meta: &ObjectMeta,
+    plan: &Plan,
+    paths: &Paths,
+    ckpt: Option<CheckpointFile>,
+    token_record: Option<Record>,
+) -> Result<(Record, temp_file::TempFile)> {
+    let record = Record::new(
+        &req.object.bucket,
+        &req.object.key,
+        req.object.version_id.as_deref(),
+        ObjectIdentity {
+            size: meta.content_length,
+            etag: meta.etag.clone(),
+            last_modified: meta.last_modified.clone(),
+            crc64: meta.crc64,
+        },
+        req.range,
+        req.part_size,
+        plan,
+        &paths.dest,
+        &paths.temp,
+    );
+    let (plan, paths, direct) = (plan.clone(), paths.clone(), req.direct_io);
+    // A token's parts are always re-read: nothing in a token is taken on trust.
+    let verify = req.verify_parts_on_resume || token_record.is_some();
+    let prepared = blocking(move || {
+        let previous = match (token_record, ckpt.as_ref()) {
+            (Some(r), _) => Previous::Token(Box::new(r)),
+            (None, Some(c)) => Previous::Checkpoint(c),
+            (None, None) => Previous::None,
+        };
+        prepare(
+            previous,
+            ckpt.as_ref(),
+            record,
+            &plan,
+            &paths,
+            verify,
+            direct,
+        )
+    })
+    .await?;
+    match prepared {
+        Prepared::Ready(r, temp) => Ok((*r, temp)),
+        Prepared::ObjectChanged { old_etag } => Err(object_changed(
+            &req.object,
+            &old_etag,
+            &meta.etag,
+            "since the interrupted download started",
+        )),
+    }
 }
