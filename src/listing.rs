@@ -293,9 +293,9 @@ impl Listing {
             let r = self.client.send(&http, cancel).await?;
             let request_id = header_str(r.resp.headers(), "x-oss-request-id").unwrap_or_default();
             let host = r.host.clone();
-            match self
-                .client
-                .read_capped(r, self.req.max_page_bytes, cancel)
+            let (transport, switched) = (self.client.transport(), self.client.switched(cancel));
+            match transport
+                .read_capped(r, self.req.max_page_bytes, &switched)
                 .await
             {
                 Ok(Ok(body)) => {

@@ -19,7 +19,7 @@ impl Client {
         if req.url.is_none() {
             self.check_signing()?;
         }
-        let cancel = cancel.clone().with(self.requests_token());
+        let cancel = self.switched(cancel);
         let cfg = self.config();
         let mut attempt = 0u32;
         let started = std::time::Instant::now();
@@ -113,20 +113,12 @@ impl Client {
     /// The body of answer `r`, which must deliver exactly `len` bytes, read under the client's
     /// idle timeout, rate limit and enable/disable switch.
     pub(crate) fn body(&self, r: Response, len: u64, cancel: &Cancel) -> Body {
-        let cancel = cancel.clone().with(self.requests_token());
-        self.transport().body(r, len, cancel)
+        self.transport().body(r, len, self.switched(cancel))
     }
 
-    /// The whole body of answer `r` when it holds at most `cap` bytes (`Transport::read_capped`),
-    /// read under the client's enable/disable switch.
-    pub(crate) async fn read_capped(
-        &self,
-        r: Response,
-        cap: u64,
-        cancel: &Cancel,
-    ) -> Result<std::result::Result<bytes::Bytes, u64>> {
-        let cancel = cancel.clone().with(self.requests_token());
-        self.transport().read_capped(r, cap, &cancel).await
+    /// `cancel`, also cancelled by the client's enable/disable switch (`disable_requests`).
+    pub(crate) fn switched(&self, cancel: &Cancel) -> Cancel {
+        cancel.clone().with(self.requests_token())
     }
 
     /// Learns the clock offset from a `RequestTimeTooSkewed` answer; false (offset unchanged, the

@@ -35,7 +35,7 @@
 //!    and step 5 prepared the temp file.
 //! 4. `plan`: the bytes to fetch cut into at most `plan::MAX_PARTS` parts.
 //! 5. `prepare`, `checkpoint`: an existing checkpoint is believed only if it matches the request and the
-//!    object and the temp file is the one it describes (`temp_file::TempIdentity`) with the right
+//!    object and the temp file is the one it describes (`checkpoint::TempIdentity`) with the right
 //!    size; otherwise the checkpoint and temp are discarded and the download starts clean. Its
 //!    finished parts are then re-read from the temp file and checked against their recorded
 //!    CRC64 (`verify_parts_on_resume`, on by default); parts that fail are downloaded again. So
@@ -207,8 +207,10 @@ pub(crate) async fn pausable_download(
             // why there is none.
             if let Some(dest) = dest {
                 let token = ResumeToken::new(req, &dest, record);
-                suspend
-                    .set_token(resume_key::key_for(client.config()).map(|key| token.encode(&key)));
+                suspend.set_token(
+                    resume_key::key_for(client.config().resume_token_key.as_ref())
+                        .map(|key| token.encode(&key)),
+                );
             }
         }
     }

@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustix::fs::{Mode, OFlags};
-use serde::{Deserialize, Serialize};
 
+use super::checkpoint::TempIdentity;
 use super::direct::FileWriter;
 use super::directory::{Directory, FileStat};
 use crate::crc64;
@@ -38,29 +38,6 @@ pub struct TempFile {
     pub file: Arc<File>,
     /// The write path (direct I/O where the file system allows it; see `direct`).
     pub writer: Arc<FileWriter>,
-}
-
-/// What ties a checkpoint to the temp file it describes: device, inode and (when the file system
-/// reports one) birth time. Inode numbers are reused as soon as a file is deleted, so the birth
-/// time tells a recreated temp file apart; where there is none, the re-read of the finished
-/// parts on resume (on by default) still catches a temp file that does not hold what the
-/// checkpoint says.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TempIdentity {
-    pub dev: (u32, u32),
-    pub ino: u64,
-    pub btime: Option<(i64, u32)>,
-}
-
-impl TempIdentity {
-    fn of(s: &FileStat) -> TempIdentity {
-        TempIdentity {
-            dev: s.dev,
-            ino: s.ino,
-            btime: s.btime,
-        }
-    }
 }
 
 /// Why an existing temp file cannot be resumed (for the log).

@@ -50,21 +50,7 @@ impl Body {
         // Disjoint borrows: the body is read while the host is only looked at on failure
         // (no per-chunk clone on the hot path).
         let (resp, host, timeout) = (&mut self.resp, &self.host, self.timeout);
-        let next = self
-            .cancel
-            .run(async {
-                match tokio::time::timeout(timeout, resp.chunk()).await {
-                    Err(_) => Err(Error::client(
-                        ErrorKind::Timeout,
-                        curl::OPERATION_TIMEDOUT,
-                        format!("no data from {host} for {} ms", timeout.as_millis()),
-                    )
-                    .with_host(host.as_str())),
-                    Ok(Err(e)) => Err(map_reqwest_error(&e, host)),
-                    Ok(Ok(c)) => Ok(c),
-                }
-            })
-            .await?;
+        let next = self.cancel.run(next_piece(resp, timeout, host)).await?;
         match next {
             None if self.remaining > 0 => Err(Error::client(
                 ErrorKind::Transport,
@@ -118,20 +104,7 @@ pub(super) async fn read_capped(
     let mut resp = r.resp;
     let mut out = bytes::BytesMut::new();
     loop {
-        let next = cancel
-            .run(async {
-                match tokio::time::timeout(timeout, resp.chunk()).await {
-                    Err(_) => Err(Error::client(
-                        ErrorKind::Timeout,
-                        curl::OPERATION_TIMEDOUT,
-                        format!("no data from {host} for {} ms", timeout.as_millis()),
-                    )
-                    .with_host(host.as_str())),
-                    Ok(Err(e)) => Err(map_reqwest_error(&e, &host)),
-                    Ok(Ok(c)) => Ok(c),
-                }
-            })
-            .await?;
+        let next = cancel.run(next_piece(&mut resp, timeout, &host)).await?;
         match next {
             None => break,
             Some(c) => {
@@ -154,4 +127,22 @@ pub(super) async fn read_capped(
         .with_host(host));
     }
     Ok(Ok(out.freeze()))
+}
+
+/// The next piece of `resp`'s body, waited for at most `timeout` (then a `Timeout` error).
+async fn next_piece(
+    resp: &mut reqwest::Response,
+    timeout: Duration,
+    host: &str,
+) -> Result<Option<Bytes>> {
+    match tokio::time::timeout(timeout, resp.chunk()).await {
+        Err(_) => Err(Error::client(
+            ErrorKind::Timeout,
+            curl::OPERATION_TIMEDOUT,
+            format!("no data from {host} for {} ms", timeout.as_millis()),
+        )
+        .with_host(host)),
+        Ok(Err(e)) => Err(map_reqwest_error(&e, host)),
+        Ok(Ok(c)) => Ok(c),
+    }
 }
