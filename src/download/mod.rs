@@ -42,14 +42,15 @@
 //!    every byte of the destination was either received by this call (its CRC computed on the
 //!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
-//! 6. `job`, `part`: at most `thread_num` parts in flight (or the count a throughput target's
+//! 6. `job`, `schedule`, `part`: at most `thread_num` parts in flight (or the count a throughput target's
 //!    `ramp` finds), each holding a slot of the client's memory budget (`memory_budget`: a part
 //!    waits for one rather than allocate), each pinned to the first answer's ETag,
 //!    written at its offsets by a `part_writer::PartWriter` (large positional writes on the
 //!    blocking pool, direct I/O where the file system allows it (`direct`), CRC64 computed on the
 //!    way); the first part streams the first GET's body through the same writer (and asks,
-//!    pinned, for whatever that body did not deliver). Finished parts are recorded in the
-//!    checkpoint in batches, after the temp file was synced. The first unrecoverable failure
+//!    pinned, for whatever that body did not deliver: every part reads through the object
+//!    layer's one body reader, `object::BodyReader`). Finished parts are recorded in the
+//!    checkpoint in batches, after the temp file was synced (`checkpoint::commit`). The first unrecoverable failure
 //!    cancels the other parts. A later part finding another ETag (or a pinned 412) is an
 //!    `ObjectChanged` error.
 //! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
