@@ -1,5 +1,7 @@
 //! Client configuration, mirroring the C++ SDK's `ClientConfiguration` and its defaults.
 
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -145,7 +147,7 @@ pub struct Config {
     pub memory_budget: u64,
     /// The key resume tokens are sealed and checked with (HMAC-SHA256); `None` (the default):
     /// the per-user key file (`download::resume_key`).
-    pub resume_token_key: Option<crate::download::resume_key::ResumeTokenKey>,
+    pub resume_token_key: Option<ResumeTokenKey>,
     /// Addresses for hosts instead of the name service's (`ResolveEntry`); empty by default.
     /// Connections are spread over a host's addresses either way.
     pub resolve: Vec<ResolveEntry>,
@@ -230,7 +232,7 @@ impl Config {
             )));
         }
         crate::memory_budget::check(self.memory_budget)?;
-        if self.user_agent.bytes().any(|b| b < 0x20 || b == 0x7f) {
+        if crate::header_value::has_control_chars(&self.user_agent) {
             return Err(Error::validate("userAgent contains control characters"));
         }
         Ok(())
@@ -245,6 +247,39 @@ impl Config {
             .checked_mul(factor)
             .unwrap_or(self.retry_max_delay)
             .min(self.retry_max_delay)
+    }
+}
+
+/// Resume token keys (`Config::resume_token_key`; the tokens and the per-user key file are
+/// `download::resume_key`'s and `download::resume_token`'s).
+/// A configured key must have at least this many bytes (128 bits)...
+pub const MIN_KEY_LEN: usize = 16;
+/// ... and at most this many.
+pub const MAX_KEY_LEN: usize = 1024;
+/// A key for resume tokens (never printed: `Debug` shows only its length).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResumeTokenKey(pub(crate) Arc<[u8]>);
+
+impl fmt::Debug for ResumeTokenKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ResumeTokenKey({} bytes)", self.0.len())
+    }
+}
+
+impl ResumeTokenKey {
+    /// A key from the application: 16 to 1024 bytes (`ValidateError` otherwise).
+    pub fn new(bytes: &[u8]) -> Result<Self> {
+        if !(MIN_KEY_LEN..=MAX_KEY_LEN).contains(&bytes.len()) {
+            return Err(Error::validate(format!(
+                "the resume token key must have {MIN_KEY_LEN} to {MAX_KEY_LEN} bytes, got {}",
+                bytes.len()
+            )));
+        }
+        Ok(ResumeTokenKey(bytes.into()))
+    }
+
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.0
     }
 }
 

@@ -50,22 +50,29 @@
 //! - [`sign`]: `sign/mod.rs` (what is signed), `sign/v1.rs` (HMAC-SHA1), `sign/v4.rs`
 //!   (OSS4-HMAC-SHA256).
 //! - [`transport`], HTTP only (no object semantics):
-//!   - `transport/mod.rs`: signed requests sent with retries and backoff, clock skew.
-//!   - `transport/shared.rs`: what every request of a client shares (a `Client` derefs to it).
+//!   - `transport/mod.rs`: the connection pool, its permits, the receive-rate limiter and the
+//!     idle timeout; one request sent, its body read.
 //!   - `transport/http_client.rs` (the reqwest client and TLS), `transport/env_proxy.rs`
 //!     (proxies from the environment, as libcurl reads them), `transport/spread.rs` (a host's
 //!     addresses: the resolver that orders them per connection, pinned `--resolve` entries), `transport/request.rs` (request
 //!     and answer types), `transport/body.rs` (bodies checked for their promised length),
 //!     `transport/error_response.rs` (failed answers), `transport/failure.rs` (failures below
 //!     HTTP, mapped to the SDK's codes).
-//! - `client.rs` ([`client`]): a configured client (an Arc of the transport's shared state).
+//! - [`client`], a configured client: `client.rs` (what the client owns: endpoint, config,
+//!   credentials, region, the enable/disable switch, clock offset, pid, memory budget) and
+//!   `client/send.rs` (a signed request sent with retries, clock correction and failures
+//!   described).
+//! - `header_value.rs` (`header_value`, crate-private): the one rule for header values (no
+//!   control characters).
 //! - `rate_limit.rs` ([`rate_limit`]): the receive-rate limiter a client shares across its
 //!   connections (fixed, or asked of a source).
 //! - `memory_budget.rs` ([`memory_budget`]): the memory a client's downloads share, reserved
 //!   per part in flight.
 //! - [`object`], object reads above the transport:
 //!   - `object/mod.rs`: HeadObject, GetObjectMeta, ranged GET, GetObject to a sink, the
-//!     `ObjectReader` (a GetObject read piece by piece, resumed when cut, CRC64-checked).
+//!     `ObjectReader` (a GetObject read piece by piece), the one whole-object CRC64 check.
+//!   - `object/body_reader.rs`: the one resuming body reader (a cut body resumed pinned to the
+//!     first answer's ETag), used by GetObject and by every part of a download.
 //!   - `object/read.rs` (the request of a read and its checked answer), `object/answer.rs`
 //!     (header checks and the object's metadata).
 //! - `listing.rs` ([`listing`]): ListObjectsV2 pages (always `encoding-type=url`, decoded),
@@ -75,24 +82,29 @@
 //! - `date.rs` ([`date`]): the protocol's date formats and the civil-date arithmetic under them.
 //! - `progress.rs` ([`progress`]): the progress callback type transfers report through.
 //! - [`download`], the resumable downloader:
-//!   - `download/mod.rs`: the entry, the request and the flow of a download (read it first).
+//!   - `download/mod.rs`: the entry and the flow of a download (read it first);
+//!     `download/request.rs` (`DownloadRequest`, its bounds and the helpers the files below
+//!     share), `download/blocking.rs` (running a download for a blocking caller).
 //!   - `download/validate.rs` (local checks before any traffic, the paths),
 //!     `download/lock.rs` (the destination lock), `download/start.rs` (the first request),
-//!     `download/prepare.rs` (the checkpoint judged, the temp file), `download/job.rs` (parts
-//!     scheduled, checkpoint batches, CRC, rename), `download/part.rs` (one part's ranged GETs),
+//!     `download/prepare.rs` (the checkpoint judged, the temp file), `download/job.rs` (a
+//!     download's job: the schedule set up, the whole-object check, the rename),
+//!     `download/schedule.rs` (the scheduler in small steps: slots and ramp, a part done, a
+//!     flush, the first failure), `download/part.rs` (one part's ranged GETs),
 //!     `download/plan.rs` (part planning), `download/ramp.rs` (the throughput target's
 //!     controller), `download/progress.rs` (aggregation and pacing).
 //!   - `download/checkpoint/mod.rs` (what a checkpoint records, when it is believed) and
-//!     `download/checkpoint/file.rs` (its file: name, loading, atomic save).
-//!   - `download/writer.rs` (the temp file), `download/part_writer.rs` (buffers, positional
+//!     `download/checkpoint/file.rs` (its file: name, loading, atomic save, the one commit).
+//!   - `download/temp_file.rs` (the temp file), `download/part_writer.rs` (buffers, positional
 //!     writes), `download/direct.rs` (direct-I/O writes, aligned buffers),
 //!     `download/directory.rs` (opened-directory file operations).
 //!   - `download/get_to_file.rs`: GetObject to a file, on the downloader's temp file and lock.
 //!   - `download/suspend.rs` (the pause switch and the record a pause leaves),
 //!     `download/resume_token.rs` (the token's framing and MAC), `download/resume_key.rs` (the
 //!     key tokens are sealed with: configured, or the per-user key file).
-//!   - `download/pause.rs` (a test-only hook holding a download at a chosen point) and
-//!     `download/fuzzing.rs` (entry points for the reliability suite's fuzzer): not an API.
+//!   - `download/test_hooks/mod.rs`, `download/test_hooks/pause_at.rs` (a test-only hook
+//!     holding a download at a chosen point) and `download/test_hooks/fuzzing.rs` (entry points
+//!     for the reliability suite's fuzzer): not an API.
 //! - `transfer.rs` ([`transfer`]): asynchronous transfers (started at once; poll, wait, cancel,
 //!   pause into a resume token, live status, a completion run once, also for a task dropped at
 //!   shutdown).
@@ -116,6 +128,7 @@ pub mod endpoint;
 pub mod error;
 #[allow(unsafe_code)] // the C ABI: raw pointers, exported symbols; each block has a SAFETY line
 pub mod ffi;
+pub(crate) mod header_value;
 pub mod listing;
 pub mod log;
 pub mod memory_budget;

@@ -24,7 +24,7 @@ use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::log::{self, Level};
-use crate::transport::{header_str, read_capped, send, HttpRequest};
+use crate::transport::{header_str, HttpRequest};
 
 /// The most truncated pages in a row that may carry no entry at all.
 pub const MAX_EMPTY_PAGES: u32 = 64;
@@ -290,10 +290,14 @@ impl Listing {
         let cfg = self.client.config();
         let mut attempt = 0u32;
         loop {
-            let r = send(&self.client, &http, cancel).await?;
+            let r = self.client.send(&http, cancel).await?;
             let request_id = header_str(r.resp.headers(), "x-oss-request-id").unwrap_or_default();
             let host = r.host.clone();
-            match read_capped(&self.client, r, self.req.max_page_bytes, cancel).await {
+            let (transport, switched) = (self.client.transport(), self.client.switched(cancel));
+            match transport
+                .read_capped(r, self.req.max_page_bytes, &switched)
+                .await
+            {
                 Ok(Ok(body)) => {
                     return parse_page(&body, &self.req.prefix)
                         .map(|mut p| {
@@ -423,118 +427,20 @@ fn listed_name(raw: &str, url: bool, what: &str) -> Result<String> {
 
 /// Parses a `ListBucketResult` document (ListObjectsV2).
 pub(crate) fn parse_page(body: &[u8], prefix: &str) -> Result<ListPage> {
-    use quick_xml::events::Event;
     let text = std::str::from_utf8(body).map_err(|_| malformed("the answer is not UTF-8"))?;
-    let mut reader = quick_xml::Reader::from_str(text);
-    let mut path: Vec<String> = Vec::new();
-    let mut value = String::new();
-    let mut saw_root = false;
-    let mut truncated: Option<bool> = None;
-    let mut encoding = String::new();
-    let mut next_token_raw: Option<String> = None;
-    // Raw (still encoded) contents: key, size, etag, last-modified, storage class, type.
-    let mut contents: Vec<[Option<String>; 6]> = Vec::new();
-    let mut prefixes_raw: Vec<String> = Vec::new();
-    loop {
-        let ev = reader
-            .read_event()
-            .map_err(|e| malformed(format!("bad XML: {e}")))?;
-        match ev {
-            Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                if path.is_empty() {
-                    if name != "ListBucketResult" || saw_root {
-                        return Err(malformed(format!("the root element is <{name}>")));
-                    }
-                    saw_root = true;
-                }
-                if path.len() == 1 && name == "Contents" {
-                    contents.push(Default::default());
-                }
-                if path.len() > 8 {
-                    return Err(malformed("elements nested too deep"));
-                }
-                path.push(name);
-                value.clear();
-            }
-            Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                if path.is_empty() {
-                    return Err(malformed(format!("the root element is <{name}/>")));
-                }
-                path.push(name);
-                value.clear();
-                store_field(
-                    &path,
-                    "",
-                    &mut truncated,
-                    &mut encoding,
-                    &mut next_token_raw,
-                    &mut contents,
-                    &mut prefixes_raw,
-                )?;
-                path.pop();
-            }
-            Event::Text(t) => {
-                let s = t
-                    .unescape()
-                    .map_err(|e| malformed(format!("bad XML text: {e}")))?;
-                value.push_str(&s);
-            }
-            Event::CData(t) => {
-                value.push_str(
-                    std::str::from_utf8(&t).map_err(|_| malformed("CDATA is not UTF-8"))?,
-                );
-            }
-            Event::End(_) => {
-                store_field(
-                    &path,
-                    &value,
-                    &mut truncated,
-                    &mut encoding,
-                    &mut next_token_raw,
-                    &mut contents,
-                    &mut prefixes_raw,
-                )?;
-                value.clear();
-                path.pop();
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    if !saw_root || !path.is_empty() {
-        return Err(malformed("the document is incomplete"));
-    }
-    let is_truncated = truncated.ok_or_else(|| malformed("IsTruncated is missing"))?;
-    let url = encoding.eq_ignore_ascii_case("url");
+    let raw = RawPage::read(text)?;
+    let is_truncated = raw
+        .truncated
+        .ok_or_else(|| malformed("IsTruncated is missing"))?;
+    let url = raw.encoding.eq_ignore_ascii_case("url");
     let mut page = ListPage {
         is_truncated,
         ..Default::default()
     };
-    for [key, size, etag, lm, sc, ty] in contents {
-        let key = key.ok_or_else(|| malformed("a Contents has no Key"))?;
-        let key = listed_name(&key, url, "key")?;
-        if key.is_empty() || !key.starts_with(prefix) {
-            return Err(malformed(format!(
-                "the key {key:?} is not under the prefix {prefix:?}"
-            )));
-        }
-        let size = size
-            .ok_or_else(|| malformed(format!("the key {key:?} has no Size")))?
-            .trim()
-            .parse::<u64>()
-            .map_err(|_| malformed(format!("the key {key:?} has an invalid Size")))?;
-        page.entries.push(ListEntry {
-            key,
-            size,
-            etag: etag.unwrap_or_default(),
-            last_modified: lm.unwrap_or_default(),
-            storage_class: sc.unwrap_or_default(),
-            object_type: ty.unwrap_or_default(),
-        });
+    for c in raw.contents {
+        page.entries.push(entry(c, url, prefix)?);
     }
-    for p in prefixes_raw {
+    for p in raw.prefixes {
         let p = listed_name(&p, url, "common prefix")?;
         if p.is_empty() || !p.starts_with(prefix) {
             return Err(malformed(format!(
@@ -544,61 +450,165 @@ pub(crate) fn parse_page(body: &[u8], prefix: &str) -> Result<ListPage> {
         page.common_prefixes.push(p);
     }
     if is_truncated {
-        let raw = next_token_raw.filter(|t| !t.is_empty()).ok_or_else(|| {
-            Error::server(
-                "ListingTruncatedWithoutToken",
-                "the listing answer says IsTruncated but has no NextContinuationToken",
-            )
-        })?;
-        let token = if url {
-            let bytes: Vec<u8> = percent_encoding::percent_decode_str(&raw).collect();
-            String::from_utf8(bytes).map_err(|_| malformed("the token does not decode to UTF-8"))?
-        } else {
-            raw
-        };
-        page.next_token = Some(token);
+        page.next_token = Some(next_token(raw.next_token, url)?);
     }
     Ok(page)
 }
 
-fn store_field(
-    path: &[String],
-    value: &str,
-    truncated: &mut Option<bool>,
-    encoding: &mut String,
-    next_token: &mut Option<String>,
-    contents: &mut [[Option<String>; 6]],
-    prefixes: &mut Vec<String>,
-) -> Result<()> {
-    let p: Vec<&str> = path.iter().map(String::as_str).collect();
-    match p.as_slice() {
-        ["ListBucketResult", "IsTruncated"] => {
-            *truncated = Some(match value.trim() {
-                "true" => true,
-                "false" => false,
-                other => return Err(malformed(format!("IsTruncated is {other:?}"))),
-            })
-        }
-        ["ListBucketResult", "EncodingType"] => *encoding = value.trim().to_string(),
-        ["ListBucketResult", "NextContinuationToken"] => *next_token = Some(value.to_string()),
-        ["ListBucketResult", "Contents", field] => {
-            let i = match *field {
-                "Key" => 0,
-                "Size" => 1,
-                "ETag" => 2,
-                "LastModified" => 3,
-                "StorageClass" => 4,
-                "Type" => 5,
-                _ => return Ok(()),
-            };
-            if let Some(c) = contents.last_mut() {
-                c[i] = Some(value.to_string());
+/// One listed object from its raw fields: key, size, etag, last-modified, storage class, type.
+fn entry(fields: [Option<String>; 6], url: bool, prefix: &str) -> Result<ListEntry> {
+    let [key, size, etag, lm, sc, ty] = fields;
+    let key = key.ok_or_else(|| malformed("a Contents has no Key"))?;
+    let key = listed_name(&key, url, "key")?;
+    if key.is_empty() || !key.starts_with(prefix) {
+        return Err(malformed(format!(
+            "the key {key:?} is not under the prefix {prefix:?}"
+        )));
+    }
+    let size = size
+        .ok_or_else(|| malformed(format!("the key {key:?} has no Size")))?
+        .trim()
+        .parse::<u64>()
+        .map_err(|_| malformed(format!("the key {key:?} has an invalid Size")))?;
+    Ok(ListEntry {
+        key,
+        size,
+        etag: etag.unwrap_or_default(),
+        last_modified: lm.unwrap_or_default(),
+        storage_class: sc.unwrap_or_default(),
+        object_type: ty.unwrap_or_default(),
+    })
+}
+
+/// The continuation token of a truncated page, decoded.
+fn next_token(raw: Option<String>, url: bool) -> Result<String> {
+    let raw = raw.filter(|t| !t.is_empty()).ok_or_else(|| {
+        Error::server(
+            "ListingTruncatedWithoutToken",
+            "the listing answer says IsTruncated but has no NextContinuationToken",
+        )
+    })?;
+    if !url {
+        return Ok(raw);
+    }
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(&raw).collect();
+    String::from_utf8(bytes).map_err(|_| malformed("the token does not decode to UTF-8"))
+}
+
+/// The fields of a page as the document holds them (still encoded).
+#[derive(Default)]
+struct RawPage {
+    truncated: Option<bool>,
+    encoding: String,
+    next_token: Option<String>,
+    /// Key, size, etag, last-modified, storage class, type.
+    contents: Vec<[Option<String>; 6]>,
+    prefixes: Vec<String>,
+}
+
+impl RawPage {
+    /// Reads the document: one `ListBucketResult` root, complete, nested at most 9 deep.
+    fn read(text: &str) -> Result<RawPage> {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_str(text);
+        let mut raw = RawPage::default();
+        let mut path: Vec<String> = Vec::new();
+        let mut value = String::new();
+        let mut saw_root = false;
+        loop {
+            let ev = reader
+                .read_event()
+                .map_err(|e| malformed(format!("bad XML: {e}")))?;
+            match ev {
+                Event::Start(e) => {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    if path.is_empty() {
+                        if name != "ListBucketResult" || saw_root {
+                            return Err(malformed(format!("the root element is <{name}>")));
+                        }
+                        saw_root = true;
+                    }
+                    if path.len() == 1 && name == "Contents" {
+                        raw.contents.push(Default::default());
+                    }
+                    if path.len() > 8 {
+                        return Err(malformed("elements nested too deep"));
+                    }
+                    path.push(name);
+                    value.clear();
+                }
+                Event::Empty(e) => {
+                    let name = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                    if path.is_empty() {
+                        return Err(malformed(format!("the root element is <{name}/>")));
+                    }
+                    path.push(name);
+                    value.clear();
+                    raw.store(&path, "")?;
+                    path.pop();
+                }
+                Event::Text(t) => {
+                    let s = t
+                        .unescape()
+                        .map_err(|e| malformed(format!("bad XML text: {e}")))?;
+                    value.push_str(&s);
+                }
+                Event::CData(t) => {
+                    value.push_str(
+                        std::str::from_utf8(&t).map_err(|_| malformed("CDATA is not UTF-8"))?,
+                    );
+                }
+                Event::End(_) => {
+                    raw.store(&path, &value)?;
+                    value.clear();
+                    path.pop();
+                }
+                Event::Eof => break,
+                _ => {}
             }
         }
-        ["ListBucketResult", "CommonPrefixes", "Prefix"] => prefixes.push(value.to_string()),
-        _ => {}
+        if !saw_root || !path.is_empty() {
+            return Err(malformed("the document is incomplete"));
+        }
+        Ok(raw)
     }
-    Ok(())
+
+    /// Keeps `value`, the text of the element at `path`, when it is a field of the page.
+    fn store(&mut self, path: &[String], value: &str) -> Result<()> {
+        let p: Vec<&str> = path.iter().map(String::as_str).collect();
+        match p.as_slice() {
+            ["ListBucketResult", "IsTruncated"] => {
+                self.truncated = Some(match value.trim() {
+                    "true" => true,
+                    "false" => false,
+                    other => return Err(malformed(format!("IsTruncated is {other:?}"))),
+                })
+            }
+            ["ListBucketResult", "EncodingType"] => self.encoding = value.trim().to_string(),
+            ["ListBucketResult", "NextContinuationToken"] => {
+                self.next_token = Some(value.to_string())
+            }
+            ["ListBucketResult", "Contents", field] => {
+                let i = match *field {
+                    "Key" => 0,
+                    "Size" => 1,
+                    "ETag" => 2,
+                    "LastModified" => 3,
+                    "StorageClass" => 4,
+                    "Type" => 5,
+                    _ => return Ok(()),
+                };
+                if let Some(c) = self.contents.last_mut() {
+                    c[i] = Some(value.to_string());
+                }
+            }
+            ["ListBucketResult", "CommonPrefixes", "Prefix"] => {
+                self.prefixes.push(value.to_string())
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -86,7 +86,7 @@ impl ResumeTokenBytes {
     /// another key or by an earlier release are refused (`ValidateError`); so is any token when
     /// the client has no key (none configured, no key file can be made).
     pub fn decode(client: &Client, bytes: &[u8]) -> Result<Self> {
-        let key = crate::download::resume_key::key_for(client.config())?;
+        let key = crate::download::resume_key::key_for(client.config().resume_token_key.as_ref())?;
         ResumeToken::decode(bytes, &key).map(ResumeTokenBytes)
     }
 }

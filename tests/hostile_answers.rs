@@ -472,3 +472,50 @@ async fn a_call_deadline_ends_a_call_that_would_take_a_minute() {
     let plain = server.client(quick());
     assert!(!plain.call_cancel(Cancel::new()).is_cancelled());
 }
+
+// ---- one reader for every body: GetObject resumes like a part -------------------------------
+
+/// An object of 100 bytes whose every answer is cut after 10 bytes of its body: a read that
+/// progresses on every answer.
+fn cut_every_ten_bytes() -> HostileServer {
+    let body: Vec<u8> = (0..100u8).collect();
+    HostileServer::start(move |r, _| {
+        let from = r
+            .headers
+            .iter()
+            .find(|(k, _)| k == "range")
+            .and_then(|(_, v)| v.strip_prefix("bytes="))
+            .and_then(|v| v.split('-').next())
+            .and_then(|v| v.parse::<usize>().ok());
+        let start = from.unwrap_or(0);
+        let len = (100 - start).to_string();
+        let range = format!("bytes {start}-99/100");
+        let mut h: Vec<(&str, &str)> = vec![
+            ("Content-Length", &len),
+            ("ETag", "\"0123456789ABCDEF0123456789ABCDEF\""),
+            ("x-oss-request-id", "HOSTILE0000000000000000"),
+        ];
+        let status = match from {
+            Some(_) => {
+                h.push(("Content-Range", &range));
+                "206 Partial Content"
+            }
+            None => "200 OK",
+        };
+        let end = (start + 10).min(100);
+        answer(status, &h, &body[start..end])
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_getobject_cut_after_progress_more_often_than_max_retries_still_completes() {
+    let server = cut_every_ten_bytes();
+    let c = server.client(Config {
+        max_retries: 2,
+        ..quick()
+    });
+    let got = read_all(&c, &req(), &Cancel::new()).await.unwrap();
+    assert_eq!(got, (0..100u8).collect::<Vec<u8>>());
+    // Ten answers: the first and nine resumes, each after progress.
+    assert_eq!(server.requests().len(), 10);
+}

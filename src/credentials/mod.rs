@@ -60,7 +60,7 @@ impl Credentials {
                 "the access key id and secret must both be set (or both empty for anonymous access)",
             ));
         }
-        let bad = |s: &str| s.bytes().any(|b| b < 0x20 || b == 0x7f);
+        let bad = crate::header_value::has_control_chars;
         if bad(&self.access_key_id) || bad(&self.access_key_secret) || bad(&self.security_token) {
             return Err(credentials_error("credentials contain control characters"));
         }

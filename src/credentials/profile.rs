@@ -124,86 +124,36 @@ fn cli_profile(
             path.display()
         )));
     }
-    let p = config
-        .get("profiles")
-        .and_then(|p| p.as_array())
-        .and_then(|ps| {
-            ps.iter()
-                .find(|p| p.get("name").and_then(|n| n.as_str()) == Some(name))
-        })
-        .ok_or_else(|| {
-            Error::invalid_credentials(format!(
-                "'{}' has no profile named '{name}'",
-                path.display()
-            ))
-        })?;
-    let s = |k: &str| {
-        p.get(k)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
-    let need = |k: &str| {
-        s(k).ok_or_else(|| {
-            Error::invalid_credentials(format!(
-                "profile '{name}' of '{}' has no {k}",
-                path.display()
-            ))
-        })
-    };
-    let seconds = p
-        .get("expired_seconds")
-        .and_then(|v| v.as_u64())
-        .filter(|&v| v > 0)
-        .map(|v| v.min(u32::MAX as u64) as u32);
-    let ak = || -> Result<Arc<dyn CredentialsProvider>> {
-        let c = StaticProvider::new(need("access_key_id")?, need("access_key_secret")?, None);
-        c.credentials()?.validate()?;
-        Ok(Arc::new(c))
-    };
-    let role = |source: Arc<dyn CredentialsProvider>| -> Result<Arc<dyn CredentialsProvider>> {
-        Ok(Arc::new(RamRoleArnProvider::new(
-            source,
-            RamRoleArnSettings {
-                role_arn: need("ram_role_arn")?,
-                role_session_name: s("ram_session_name"),
-                duration_seconds: seconds,
-                policy: s("policy"),
-                external_id: s("external_id"),
-                sts_region: s("sts_region"),
-                sts_endpoint: None,
-            },
-        )?))
-    };
-    let mode = s("mode").unwrap_or_default();
+    let p = Profile::find(config, path, name)?;
+    let mode = p.s("mode").unwrap_or_default();
     Ok(match mode.as_str() {
-        "AK" => ak()?,
+        "AK" => p.ak()?,
         "StsToken" => {
             let c = StaticProvider::new(
-                need("access_key_id")?,
-                need("access_key_secret")?,
-                Some(need("sts_token")?),
+                p.need("access_key_id")?,
+                p.need("access_key_secret")?,
+                Some(p.need("sts_token")?),
             );
             c.credentials()?.validate()?;
             Arc::new(c)
         }
-        "RamRoleArn" => role(ak()?)?,
+        "RamRoleArn" => p.role(p.ak()?)?,
         "ChainableRamRoleArn" => {
-            let source = cli_profile(config, path, &need("source_profile")?, depth + 1)?;
-            role(source)?
+            let source = cli_profile(config, path, &p.need("source_profile")?, depth + 1)?;
+            p.role(source)?
         }
         "EcsRamRole" => Arc::new(EcsRamRoleProvider::new(
-            s("ram_role_name").as_deref(),
+            p.s("ram_role_name").as_deref(),
             None,
         )?),
         "OIDC" => Arc::new(OidcRoleProvider::new(OidcSettings {
-            role_arn: Some(need("ram_role_arn")?),
-            oidc_provider_arn: Some(need("oidc_provider_arn")?),
-            oidc_token_file: Some(need("oidc_token_file")?),
-            role_session_name: s("ram_session_name"),
-            duration_seconds: seconds,
-            policy: s("policy"),
-            sts_region: s("sts_region"),
+            role_arn: Some(p.need("ram_role_arn")?),
+            oidc_provider_arn: Some(p.need("oidc_provider_arn")?),
+            oidc_token_file: Some(p.need("oidc_token_file")?),
+            role_session_name: p.s("ram_session_name"),
+            duration_seconds: p.seconds(),
+            policy: p.s("policy"),
+            sts_region: p.s("sts_region"),
             sts_endpoint: None,
         })?),
         other => {
@@ -215,6 +165,89 @@ fn cli_profile(
             )))
         }
     })
+}
+
+/// One profile of the CLI's configuration file, and the providers made from its fields.
+struct Profile<'a> {
+    p: &'a serde_json::Value,
+    path: &'a Path,
+    name: &'a str,
+}
+
+impl<'a> Profile<'a> {
+    /// The profile named `name` of `config` (read from `path`).
+    fn find(config: &'a serde_json::Value, path: &'a Path, name: &'a str) -> Result<Self> {
+        let p = config
+            .get("profiles")
+            .and_then(|p| p.as_array())
+            .and_then(|ps| {
+                ps.iter()
+                    .find(|p| p.get("name").and_then(|n| n.as_str()) == Some(name))
+            })
+            .ok_or_else(|| {
+                Error::invalid_credentials(format!(
+                    "'{}' has no profile named '{name}'",
+                    path.display()
+                ))
+            })?;
+        Ok(Profile { p, path, name })
+    }
+
+    /// A non-empty string field.
+    fn s(&self, k: &str) -> Option<String> {
+        self.p
+            .get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+
+    /// A string field the mode needs.
+    fn need(&self, k: &str) -> Result<String> {
+        self.s(k).ok_or_else(|| {
+            Error::invalid_credentials(format!(
+                "profile '{}' of '{}' has no {k}",
+                self.name,
+                self.path.display()
+            ))
+        })
+    }
+
+    /// `expired_seconds`, when positive.
+    fn seconds(&self) -> Option<u32> {
+        self.p
+            .get("expired_seconds")
+            .and_then(|v| v.as_u64())
+            .filter(|&v| v > 0)
+            .map(|v| v.min(u32::MAX as u64) as u32)
+    }
+
+    /// The profile's access key.
+    fn ak(&self) -> Result<Arc<dyn CredentialsProvider>> {
+        let c = StaticProvider::new(
+            self.need("access_key_id")?,
+            self.need("access_key_secret")?,
+            None,
+        );
+        c.credentials()?.validate()?;
+        Ok(Arc::new(c))
+    }
+
+    /// The profile's RAM role, assumed with `source`'s credentials.
+    fn role(&self, source: Arc<dyn CredentialsProvider>) -> Result<Arc<dyn CredentialsProvider>> {
+        Ok(Arc::new(RamRoleArnProvider::new(
+            source,
+            RamRoleArnSettings {
+                role_arn: self.need("ram_role_arn")?,
+                role_session_name: self.s("ram_session_name"),
+                duration_seconds: self.seconds(),
+                policy: self.s("policy"),
+                external_id: self.s("external_id"),
+                sts_region: self.s("sts_region"),
+                sts_endpoint: None,
+            },
+        )?))
+    }
 }
 
 impl CredentialsProvider for CliProfileProvider {

@@ -1,12 +1,13 @@
 //! GetObject to a file: one GET (resumed from the byte where a cut body stopped) streamed into
 //! the downloader's temp file under the destination's lock, then put in place the way a download
-//! is (`writer::TempFile::commit`). Lives here, above the object layer, because it uses the
+//! is (`temp_file::TempFile::commit`). Lives here, above the object layer, because it uses the
 //! downloader's files; the object layer only streams bytes (`Client::get_object_with`).
 
 use std::path::Path;
 
 use super::lock::DestinationLock;
-use super::{validate, writer};
+use super::temp_file::TempFile;
+use super::validate;
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -48,14 +49,14 @@ impl Client {
         let _slot = cancel
             .run(async {
                 Ok(self
-                    .memory
+                    .memory_budget()
                     .acquire(MemoryBudget::slot_cost(BUFFER / 2))
                     .await)
             })
             .await?;
         let paths = validate::file_destination(path)?;
         let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
-        let temp = writer::TempFile::create(&paths.dir, &paths.temp_name, 0, false)?;
+        let temp = TempFile::create(&paths.dir, &paths.temp_name, 0, false)?;
         let mut writer = std::io::BufWriter::with_capacity(BUFFER, &*temp.file);
         let result = async {
             let meta = self

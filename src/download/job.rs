@@ -1,40 +1,33 @@
-//! One download after its preparation: parts scheduled (at most `thread_num` in flight, or the
-//! count the throughput target's `ramp` finds; each holding a slot of the client's memory
-//! budget),
-//! finished parts recorded in the checkpoint in batches after a sync, the first failure
-//! cancelling the others, then the whole-object CRC check and the final rename (steps 6-7).
+//! One download after its preparation: its parts scheduled (`schedule`: at most `thread_num`
+//! in flight, or the count the throughput target's `ramp` finds; each holding a slot of the
+//! client's memory budget; finished parts recorded in the checkpoint in batches after a sync;
+//! the first failure cancelling the others), then the whole-object CRC check and the final
+//! rename (steps 6-7), or the clean-up after a failure or a pause.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::task::{JoinHandle, JoinSet};
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::checkpoint::{CheckpointFile, DonePart, Record};
+use super::blocking::blocking;
+use super::checkpoint::{self, CheckpointFile, DonePart, Record};
 use super::plan::Plan;
 use super::progress::Progress;
 use super::ramp::Ramp;
+use super::request::{object_changed, unconditional, DownloadRequest, MAX_THREAD_NUM};
+use super::schedule::{Schedule, Start};
+use super::temp_file::TempFile;
+use super::test_hooks::pause_at;
 use super::validate::Paths;
-use super::writer::TempFile;
-use super::{
-    blocking, object_changed, part, part_writer, pause, plan, unconditional, DownloadRequest,
-};
+use super::{part, part_writer};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::crc64;
 use crate::error::{Error, ErrorKind, Result};
 use crate::log::{self, Level};
 use crate::memory_budget::{MemoryBudget, Slot};
-use crate::object::{ObjectBody, ObjectMeta};
+use crate::object::{check_whole_object, ObjectBody, ObjectMeta, Pinned};
 
-/// Finished parts are recorded in the checkpoint at most this often (plus once on failure).
-/// Without a checkpoint, when the writes go through the page cache (no direct I/O), the temp
-/// file is still synced this often: that starts the disk writes while the download runs,
-/// instead of leaving all of it to the final fsync (faster on the benchmark machine: BENCHMARKS.md,
-/// "Direct I/O and the disk", and CHANGELOG.md for the figures before direct I/O).
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// Write buffers: each part in flight holds up to two of these (one filling, one being written).
 /// Their size is `WRITE_BUFFER_BUDGET / thread_num`, clamped to the bounds.
 const WRITE_BUFFER_MAX: usize = 1024 * 1024;
@@ -42,12 +35,9 @@ const WRITE_BUFFER_MIN: usize = 256 * 1024;
 const WRITE_BUFFER_BUDGET: usize = 8 * 1024 * 1024;
 /// The write buffers of a download with a throughput target (its part count is not known when
 /// they are made): the smallest of the thread-count rule, so that the budget holds the most
-/// parts (23 in 64 MiB, against 18 with 512 KiB buffers, which left an uncapped link's rate
-/// short: BENCHMARKS.md, "Throughput target on a shaped link").
+/// parts (23 in 64 MiB; with 512 KiB buffers 18 held an uncapped 25 MB/s-per-connection link to
+/// 458 MB/s, 23 reach 570).
 const TARGET_WRITE_BUFFER: usize = 256 * 1024;
-/// How often the throughput target's ramp looks at the bytes received.
-/// (Its windows last a few round trips: 60 ms on a 20 ms link.)
-const RAMP_TICK: Duration = Duration::from_millis(10);
 
 /// The write buffers' size of a download: a share of `WRITE_BUFFER_BUDGET` per thread, within
 /// the bounds; `TARGET_WRITE_BUFFER` with a throughput target.
@@ -88,58 +78,80 @@ pub(super) struct Job<'a> {
     pub(super) round_trip: Option<Duration>,
 }
 
-pub(super) type FlushHandle = JoinHandle<(Record, Result<()>)>;
-
 impl Job<'_> {
+    /// Runs the parts (`schedule`), then checks the whole object and puts the file in place
+    /// (`finish`). `admission` holds the slot the first request was made with, and gets back
+    /// the slot the download holds at its end. Returns whether the bytes were verified.
     pub(super) async fn run(
         &self,
         record: Record,
-        temp: Option<TempFile>,
+        temp: TempFile,
         first_body: Option<ObjectBody>,
         admission: &mut Option<Slot>,
     ) -> Result<bool> {
-        let temp = temp.ok_or_else(|| Error::io_failure("no temp file"))?;
         let first_slot = admission
             .take()
             .ok_or_else(|| Error::panic("a download ran without its admission slot"))?;
-        let plan = self.plan;
-        let mut crcs: Vec<Option<u64>> = vec![None; plan.parts.len()];
-        for p in &record.parts {
-            crcs[p.index as usize] = Some(p.crc64);
-        }
         let already: u64 = record.parts.iter().map(|p| p.size).sum();
         let progress = Arc::new(Progress::new(
             self.req.progress.clone(),
-            plan.total,
+            self.plan.total,
             already,
         ));
         progress.start();
+        let mut schedule = self.schedule(&temp, record, first_body, first_slot, &progress);
+        *admission = schedule.run().await;
+        let Schedule {
+            crcs,
+            record,
+            pending,
+            failure,
+            ..
+        } = schedule;
+        if let Some(err) = failure {
+            return Err(self.fail(err, record, pending, temp).await);
+        }
+        let verified = self.finish(&crcs, record, pending, temp).await?;
+        progress.finish();
+        Ok(verified)
+    }
 
-        let threads = self.req.thread_num as usize;
-        let budget = &self.client.memory;
-        // Buffers no larger than the largest part, and slots of what such parts need: small objects take small slots, the first one
-        // included (it was reserved before the object's size was known).
+    /// The schedule of the parts: their buffers and slots sized for the largest part, the
+    /// parts in flight (the thread count, or the throughput target's ramp within the budget).
+    fn schedule<'s>(
+        &'s self,
+        temp: &'s TempFile,
+        record: Record,
+        first_body: Option<ObjectBody>,
+        mut first_slot: Slot,
+        progress: &Arc<Progress>,
+    ) -> Schedule<'s> {
+        let plan = self.plan;
+        let budget = self.client.memory_budget();
+        // Buffers no larger than the largest part, and slots of what such parts need: small
+        // objects take small slots, the first one included (it was reserved before the
+        // object's size was known).
         let largest = plan.parts.iter().map(|p| p.size).max().unwrap_or(0);
         let buffer_size = buffer_size(self.req).min(aligned_len(largest));
         let cost = MemoryBudget::slot_cost_for(buffer_size, largest);
-        let mut first_slot = first_slot;
         first_slot.shrink_to(cost);
-        let todo_count = crcs.iter().filter(|c| c.is_none()).count();
-        // Parts in flight: the thread count, or what the throughput target's ramp finds within
-        // the memory budget.
-        let mut ramp = self.req.throughput_target.map(|target| {
+        let todo_count = plan.parts.len().saturating_sub(record.parts.len());
+        let ramp = self.req.throughput_target.map(|target| {
             let most = budget
                 .capacity(cost)
-                .min(super::MAX_THREAD_NUM as usize)
+                .min(MAX_THREAD_NUM as usize)
                 .min(todo_count.max(1));
             Ramp::new(target, most, self.round_trip, Duration::ZERO)
         });
         let stop = CancellationToken::new();
+        let pin = Pinned::of(
+            self.client,
+            unconditional(&self.req.object),
+            self.meta,
+            "the download of",
+        );
         let ctx = Arc::new(part::PartContext {
-            client: self.client.clone(),
-            request: unconditional(&self.req.object),
-            etag: self.meta.etag.clone(),
-            object_size: self.meta.content_length,
+            pin: Arc::new(pin),
             cancel: self.cancel.clone().with(stop.clone()),
             file: temp.writer.clone(),
             temp_path: Arc::new(temp.path.clone()),
@@ -147,165 +159,52 @@ impl Job<'_> {
             progress: progress.clone(),
             buffers: Arc::new(part_writer::BufferPool::new(buffer_size)),
         });
-        let mut todo: VecDeque<plan::Part> = plan
-            .parts
-            .iter()
-            .filter(|p| crcs[p.index as usize].is_none())
-            .copied()
-            .collect();
-        // The first answer's body goes to the first part; dropped (its connection closed) if
-        // that part needs nothing (a resume that raced in: its bytes are on disk already).
-        let mut first_body = first_body.filter(|b| {
-            todo.front()
-                .is_some_and(|p| p.index == 0 && p.offset == b.offset)
-        });
+        Schedule::new(Start {
+            ctx,
+            temp,
+            ckpt: self.ckpt,
+            budget,
+            cost,
+            threads: self.req.thread_num as usize,
+            ramp,
+            stop,
+            parts: &plan.parts,
+            record,
+            first_body,
+            first_slot,
+        })
+    }
 
-        let mut running = JoinSet::new();
-        let mut failure: Option<Error> = None;
-        let mut pending: Vec<DonePart> = Vec::new();
-        let mut record = Some(record);
-        let mut flushing: Option<FlushHandle> = None;
-        let mut last_flush = Instant::now();
-        // Memory-budget slots held for parts about to start (a finished part's slot goes to
-        // the next part; a part starts only with one). The first is the one the download's
-        // first request was made with.
-        let mut spare: Vec<Slot> = vec![first_slot];
-        let started = Instant::now();
-        let mut next_tick = started + RAMP_TICK;
-        loop {
-            let wanted = ramp.as_ref().map_or(threads, Ramp::level);
-            while failure.is_none() && running.len() < wanted && !todo.is_empty() {
-                let Some(slot) = spare.pop().or_else(|| budget.try_acquire(cost)) else {
-                    break;
-                };
-                let p = todo.pop_front().expect("checked");
-                let body = if p.index == 0 {
-                    first_body.take()
-                } else {
-                    None
-                };
-                let ctx = ctx.clone();
-                running.spawn(async move { (part::download(ctx, p, body).await, slot) });
-            }
-            if (todo.is_empty() || failure.is_some()) && !spare.is_empty() {
-                // Not needed any more: back to the budget, with their buffers. Except the last
-                // one once no part runs: a download holds a slot (its connection's share) until
-                // it ended and closed its files, handed back to the caller (`admission`), so
-                // that the downloads holding descriptors are never more than the budget's slots.
-                spare.truncate(usize::from(running.is_empty()));
-                for s in &mut spare {
-                    s.shrink_to(MemoryBudget::admission_cost());
-                }
-                ctx.buffers.trim(2 * running.len());
-            }
-            if running.is_empty() && (todo.is_empty() || failure.is_some()) {
-                break;
-            }
-            let want_slot = failure.is_none() && running.len() < wanted && !todo.is_empty();
-            // Holding too: a rate that falls starts a new probe. Not once every part started:
-            // the rate then falls with the parts left, and the level no longer matters.
-            let ramping = ramp.is_some() && !todo.is_empty() && failure.is_none();
-            // Without a checkpoint a flush only starts the disk writes early, which direct
-            // writes do not need.
-            let can_flush = flushing.is_none()
-                && !pending.is_empty()
-                && failure.is_none()
-                && (self.ckpt.is_some() || !temp.writer.is_direct());
-            tokio::select! {
-                joined = running.join_next(), if !running.is_empty() => {
-                    let outcome = match joined {
-                        Some(Ok((r, slot))) => {
-                            spare.push(slot);
-                            r
-                        }
-                        Some(Err(e)) => Err(Error::panic(format!("a part task failed: {e}"),
-                        )),
-                        None => continue,
-                    };
-                    match outcome {
-                        Ok((p, crc)) => {
-                            crcs[p.index as usize] = Some(crc);
-                            pending.push(DonePart { index: p.index, offset: p.offset, size: p.size, crc64: crc });
-                        }
-                        Err(e) => {
-                            // The first failure is the cause; the others follow from `stop`.
-                            failure.get_or_insert(e);
-                            stop.cancel();
-                        }
-                    }
-                }
-                // Every slot of the budget is taken (by other downloads of the client, or by
-                // this one's parts): wait for one, or for the cancellation.
-                slot = ctx.cancel.run(async { Ok(budget.acquire(cost).await) }), if want_slot => {
-                    match slot {
-                        Ok(slot) => spare.push(slot),
-                        Err(e) => {
-                            failure.get_or_insert(e);
-                            stop.cancel();
-                        }
-                    }
-                }
-                _ = tokio::time::sleep_until(next_tick), if ramping => {
-                    if let Some(r) = ramp.as_mut() {
-                        r.observe(started.elapsed(), progress.received());
-                    }
-                    next_tick = Instant::now() + RAMP_TICK;
-                }
-                _ = tokio::time::sleep_until(last_flush + CHECKPOINT_INTERVAL), if can_flush => {
-                    flushing = self.start_flush(&mut record, &mut pending, &temp);
-                    last_flush = Instant::now();
-                }
-                done = async { flushing.as_mut().expect("guarded").await }, if flushing.is_some() => {
-                    flushing = None;
-                    if let Err(e) = self.end_flush(done, &mut record) {
-                        if failure.is_none() {
-                            failure = Some(e);
-                            stop.cancel();
-                        }
-                    }
-                }
-            }
-        }
-        *admission = spare.pop();
-        drop(spare);
-        if let Some(h) = flushing.take() {
-            if let Err(e) = self.end_flush(h.await, &mut record) {
-                failure.get_or_insert(e);
-            }
-        }
-
-        if let Some(err) = failure {
-            return Err(self.fail(err, record, pending, temp).await);
-        }
-
-        // Every part is done: check the CRC, then put the file in place.
+    /// The finish, every part done: the whole-object check, then the file put in place (and the
+    /// checkpoint removed). Returns whether the bytes were verified.
+    async fn finish(
+        &self,
+        crcs: &[Option<u64>],
+        record: Option<Record>,
+        pending: Vec<DonePart>,
+        temp: TempFile,
+    ) -> Result<bool> {
+        let plan = self.plan;
         let crc = plan.parts.iter().fold(0u64, |acc, p| {
             crc64::combine(acc, crcs[p.index as usize].unwrap_or(0), p.size)
         });
-        let whole = plan.first == 0 && plan.total == self.meta.content_length;
-        // Verified end to end: the combined CRC of every byte in the file equals the server's
-        // whole-object CRC64. Without that header (or for a range, or with CRC off) the bytes
-        // were pinned to one ETag and length-checked, but not verified; the result says so.
-        let mut verified = false;
-        if let (true, true, Some(server)) =
-            (whole, self.client.config().enable_crc64, self.meta.crc64)
-        {
-            verified = server == crc;
-            if server != crc {
+        let whole = plan.first == 0
+            && plan.total == self.meta.content_length
+            && self.client.config().enable_crc64;
+        let verified = match check_whole_object(&self.req.object, self.meta, whole, crc) {
+            Ok(verified) => verified,
+            Err(mut e) => {
                 self.remove_state(&temp);
-                return Err(Error::crc_mismatch(format!(
-                        "CRC64 mismatch for {}/{}: computed {crc}, the server says {server}; the download was discarded",
-                        self.req.object.bucket, self.req.object.key
-                    ),
-                ));
+                e.message.push_str("; the download was discarded");
+                return Err(e);
             }
-        }
+        };
         let dest_name = self.paths.name.clone();
         let cp = self.ckpt.cloned();
         // The temp file comes back from the task: a failed rename still needs it.
         let (temp, committed) = blocking(move || {
             let committed = temp.commit(&dest_name).map(|()| {
-                pause::at("after_rename");
+                pause_at::at("after_rename");
                 if let Some(cp) = cp {
                     cp.remove();
                 }
@@ -317,59 +216,7 @@ impl Job<'_> {
             // Not in place: keep the finished download for the next call (checkpoint) or remove it.
             return Err(self.fail(e, record, pending, temp).await);
         }
-        progress.finish();
         Ok(verified)
-    }
-
-    /// Syncs the temp file and saves the checkpoint (if any) with the parts finished so far, on
-    /// the blocking pool. `None` when there is nothing to do.
-    fn start_flush(
-        &self,
-        record: &mut Option<Record>,
-        pending: &mut Vec<DonePart>,
-        temp: &TempFile,
-    ) -> Option<FlushHandle> {
-        let cp = self.ckpt.cloned();
-        let mut rec = record.take()?;
-        let batch = std::mem::take(pending);
-        let file = temp.file.clone();
-        let path = temp.path.clone();
-        Some(tokio::task::spawn_blocking(move || {
-            if let Err(e) = file.sync_data() {
-                return (rec, Err(Error::io("syncing the temp file", &path, &e)));
-            }
-            rec.parts.extend(batch);
-            let Some(cp) = cp else {
-                return (rec, Ok(()));
-            };
-            if let Err(e) = cp.save(&rec) {
-                // The download itself is still correct; only resumability suffers (the
-                // directory was writable at the start: it changed under the download).
-                log::log(Level::Warn, || {
-                    format!(
-                        "cannot save the checkpoint: {e}; the download goes on, but an \
-                         interruption now resumes from the last checkpoint saved"
-                    )
-                });
-            }
-            (rec, Ok(()))
-        }))
-    }
-
-    fn end_flush(
-        &self,
-        done: std::result::Result<(Record, Result<()>), tokio::task::JoinError>,
-        record: &mut Option<Record>,
-    ) -> Result<()> {
-        match done {
-            Ok((rec, r)) => {
-                *record = Some(rec);
-                r
-            }
-            Err(e) => Err(Error::io_failure(format!(
-                "the checkpoint writer failed: {e}"
-            ))),
-        }
     }
 
     /// Cleans up after a failure and returns the error to report.
@@ -410,16 +257,8 @@ impl Job<'_> {
             let (cp, mut rec) = (self.ckpt.cloned(), rec.clone());
             let had_checkpoint = cp.is_some();
             let kept = blocking(move || {
-                if let Err(e) = temp.sync_data() {
-                    return Ok((temp, Err(e)));
-                }
-                rec.parts.extend(pending);
-                if let Some(cp) = cp {
-                    if let Err(e) = cp.save(&rec) {
-                        log::log(Level::Warn, || format!("cannot save the checkpoint: {e}"));
-                    }
-                }
-                Ok((temp, Ok(rec)))
+                let r = checkpoint::commit(&temp.file, &temp.path, cp.as_ref(), &mut rec, pending);
+                Ok((temp, r.map(|()| rec)))
             })
             .await;
             return match kept {
@@ -444,9 +283,7 @@ impl Job<'_> {
                 // Keep what is done for the next call: sync, then record.
                 let cp = cp.clone();
                 let saved = blocking(move || {
-                    temp.sync_data()?;
-                    rec.parts.extend(pending);
-                    cp.save(&rec)
+                    checkpoint::commit(&temp.file, &temp.path, Some(&cp), &mut rec, pending)
                 })
                 .await;
                 if let Err(e) = saved {

@@ -35,21 +35,22 @@
 //!    and step 5 prepared the temp file.
 //! 4. `plan`: the bytes to fetch cut into at most `plan::MAX_PARTS` parts.
 //! 5. `prepare`, `checkpoint`: an existing checkpoint is believed only if it matches the request and the
-//!    object and the temp file is the one it describes (`writer::TempIdentity`) with the right
+//!    object and the temp file is the one it describes (`checkpoint::TempIdentity`) with the right
 //!    size; otherwise the checkpoint and temp are discarded and the download starts clean. Its
 //!    finished parts are then re-read from the temp file and checked against their recorded
 //!    CRC64 (`verify_parts_on_resume`, on by default); parts that fail are downloaded again. So
 //!    every byte of the destination was either received by this call (its CRC computed on the
 //!    way) or read back from the disk by it. An object that changed since the checkpoint is an
 //!    `ObjectChanged` error (and the stale state is removed, so the next call starts fresh).
-//! 6. `job`, `part`: at most `thread_num` parts in flight (or the count a throughput target's
+//! 6. `job`, `schedule`, `part`: at most `thread_num` parts in flight (or the count a throughput target's
 //!    `ramp` finds), each holding a slot of the client's memory budget (`memory_budget`: a part
 //!    waits for one rather than allocate), each pinned to the first answer's ETag,
 //!    written at its offsets by a `part_writer::PartWriter` (large positional writes on the
 //!    blocking pool, direct I/O where the file system allows it (`direct`), CRC64 computed on the
 //!    way); the first part streams the first GET's body through the same writer (and asks,
-//!    pinned, for whatever that body did not deliver). Finished parts are recorded in the
-//!    checkpoint in batches, after the temp file was synced. The first unrecoverable failure
+//!    pinned, for whatever that body did not deliver: every part reads through the object
+//!    layer's one body reader, `object::BodyReader`). Finished parts are recorded in the
+//!    checkpoint in batches, after the temp file was synced (`checkpoint::commit`). The first unrecoverable failure
 //!    cancels the other parts. A later part finding another ETag (or a pinned 412) is an
 //!    `ObjectChanged` error.
 //! 7. The part CRCs are combined and compared with `x-oss-hash-crc64ecma` (whole-object downloads,
@@ -69,126 +70,54 @@
 //! every finished part re-read), except that a record that does not hold is refused with an
 //! error instead of discarded.
 
+mod blocking;
 mod checkpoint;
 mod direct;
 mod directory;
-#[cfg(feature = "test-hooks")]
-pub mod fuzzing;
 mod get_to_file;
 mod job;
 pub(crate) mod lock;
 mod part;
 mod part_writer;
-mod pause;
 pub mod plan;
 mod prepare;
 mod progress;
 pub mod ramp;
+mod request;
 pub mod resume_key;
 pub(crate) mod resume_token;
+mod schedule;
 mod start;
 pub mod suspend;
+pub(crate) mod temp_file;
+pub(crate) mod test_hooks;
 pub(crate) mod validate;
-pub(crate) mod writer;
 
-use std::path::PathBuf;
+pub use self::request::{
+    DownloadRequest, DEFAULT_PART_SIZE, DEFAULT_THREAD_NUM, MAX_PART_SIZE, MAX_THREAD_NUM,
+    MIN_PART_SIZE,
+};
+#[cfg(feature = "test-hooks")]
+pub use self::test_hooks::fuzzing;
 
+use self::blocking::blocking;
 use self::checkpoint::{CheckpointFile, ObjectIdentity, Record};
 use self::job::Job;
 use self::plan::Plan;
 use self::prepare::{prepare, Prepared, Previous};
+use self::request::object_changed;
 use self::resume_token::ResumeToken;
 use self::start::start;
 use self::suspend::Suspend;
 use self::validate::Paths;
 use crate::cancel::Cancel;
 use crate::client::Client;
-use crate::error::{Error, Result};
-use crate::object::{ObjectMeta, ObjectRequest};
+use crate::error::Result;
+use crate::object::ObjectMeta;
 
 pub use crate::progress::ProgressFn;
-
-pub const DEFAULT_PART_SIZE: u64 = 8 * 1024 * 1024;
-pub const MIN_PART_SIZE: u64 = 100 * 1024;
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-/// Parts in flight by default: 4 for the C API, the Rust API and Python (the C++ layer keeps the
-/// official SDK's 3). Chosen from the thread sweep (BENCHMARKS.md, "Thread and size scaling"):
-/// on the 2-core bench machine the throughput peaks at 4 threads (direct I/O: more parts in
-/// flight keep the disk's queue full), while peak RSS grows with every thread.
-pub const DEFAULT_THREAD_NUM: u32 = 4;
-pub const MAX_THREAD_NUM: u32 = 1000;
-
-/// A resumable download.
-#[derive(Clone)]
-pub struct DownloadRequest {
-    /// Bucket, key, version id, conditions, response-* overrides, traffic limit, payer.
-    pub object: ObjectRequest,
-    /// The destination; `None`: the key as a path relative to the current directory (refused
-    /// when it could escape it).
-    pub file_path: Option<PathBuf>,
-    /// 100 KiB..=5 GiB; raised automatically when the object would need over 10000 parts.
-    pub part_size: u64,
-    /// Parts in flight at most: 1..=1000. Ignored with a `throughput_target`.
-    pub thread_num: u32,
-    /// Instead of a thread count: the rate to reach (or as fast as the link allows); the
-    /// download then ramps its parts in flight up while its rate grows, within the client's
-    /// memory budget (`ramp`). `None` (the default): `thread_num` parts in flight.
-    pub throughput_target: Option<ramp::Target>,
-    /// Set (and existing): the download is resumable, its checkpoint lives there.
-    pub checkpoint_dir: Option<PathBuf>,
-    /// `(start, end)` inclusive; end -1: to the end. The file holds exactly these bytes.
-    pub range: Option<(i64, i64)>,
-    /// On resume, re-read the finished parts from the temp file and check their recorded CRC64
-    /// (parts that fail are downloaded again). On by default: then every byte of the destination
-    /// was either received by this call or read back and checked by it, and the final CRC check
-    /// covers the bytes on disk. Off: the recorded CRCs of resumed parts are trusted (cheaper by
-    /// one read of the resumed bytes, usually from the page cache; a temp file changed between
-    /// runs by something else than this library would go unnoticed).
-    pub verify_parts_on_resume: bool,
-    /// Write the temp file with direct I/O (`O_DIRECT`) where the file system allows it (the
-    /// aligned bulk of every part; see `direct.rs`); on by default. Off: every write goes through
-    /// the page cache, as before direct I/O existed (the final fsync then waits for the writeback).
-    pub direct_io: bool,
-    /// Called with `(increment, transferred, total)`; see [`ProgressFn`].
-    pub progress: Option<ProgressFn>,
-}
-
-impl DownloadRequest {
-    pub fn new(bucket: impl Into<String>, key: impl Into<String>) -> Self {
-        DownloadRequest {
-            object: ObjectRequest {
-                bucket: bucket.into(),
-                key: key.into(),
-                ..ObjectRequest::default()
-            },
-            file_path: None,
-            part_size: DEFAULT_PART_SIZE,
-            thread_num: DEFAULT_THREAD_NUM,
-            throughput_target: None,
-            checkpoint_dir: None,
-            range: None,
-            verify_parts_on_resume: true,
-            direct_io: true,
-            progress: None,
-        }
-    }
-}
-
-impl std::fmt::Debug for DownloadRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DownloadRequest")
-            .field("object", &self.object)
-            .field("file_path", &self.file_path)
-            .field("part_size", &self.part_size)
-            .field("thread_num", &self.thread_num)
-            .field("throughput_target", &self.throughput_target)
-            .field("checkpoint_dir", &self.checkpoint_dir)
-            .field("range", &self.range)
-            .field("verify_parts_on_resume", &self.verify_parts_on_resume)
-            .field("progress", &self.progress.is_some())
-            .finish()
-    }
-}
+#[cfg(feature = "test-hooks")]
+use std::path::PathBuf;
 
 /// The checkpoint file a request would use (`None` without a checkpoint directory). Every
 /// spelling of one destination gives the same file. A test hook (`test-hooks` feature).
@@ -212,8 +141,7 @@ fn checkpoint_of(req: &DownloadRequest, paths: &Paths) -> Option<CheckpointFile>
 
 /// Downloads `req.object` to `req.file_path` (see the module documentation). Returns the object's
 /// metadata from the first answer, GET or HEAD alike (whole-object size, ETag, Last-Modified,
-/// CRC64, version id, request id). The client's call timeout (`Config::call_timeout`) is a
-/// deadline over the whole call, retries and the wait for admission included.
+/// CRC64, version id, request id).
 pub async fn resumable_download(
     client: &Client,
     req: &DownloadRequest,
@@ -281,8 +209,10 @@ pub(crate) async fn pausable_download(
             // why there is none.
             if let Some(dest) = dest {
                 let token = ResumeToken::new(req, &dest, record);
-                suspend
-                    .set_token(resume_key::key_for(client.config()).map(|key| token.encode(&key)));
+                suspend.set_token(
+                    resume_key::key_for(client.config().resume_token_key.as_ref())
+                        .map(|key| token.encode(&key)),
+                );
             }
         }
     }
@@ -308,7 +238,7 @@ async fn admit(
     client.check_signing()?;
     cancel.check()?;
     let slot = cancel
-        .run(async { Ok(client.memory.acquire(job::slot_cost(req)).await) })
+        .run(async { Ok(client.memory_budget().acquire(job::slot_cost(req)).await) })
         .await?;
     Ok(Some(slot))
 }
@@ -328,16 +258,7 @@ async fn download(
     let token_record = token.and_then(|t| t.record.clone());
     let _lock = lock::DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
     let ckpt = checkpoint_of(req, &paths);
-    // Another user's (or a group/world-writable) checkpoint or temp file: refused before any
-    // traffic (they are checked again on the open files below).
-    if let Some(c) = &ckpt {
-        c.check_trusted()?;
-        // A directory that cannot hold a checkpoint fails here, before any request: a resumable
-        // download that could never resume must not look like one.
-        c.check_writable()?;
-    }
-    writer::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
-
+    check_local_state(ckpt.as_ref(), &paths)?;
     // The first request's answer is the first part's body: it is made with the slot of the
     // memory budget that part will hold (the admission), so a download waiting for room has
     // no answer open.
@@ -347,73 +268,9 @@ async fn download(
     let asked = std::time::Instant::now();
     let (meta, first_body) = start(client, req, head_first, cancel).await?;
     let round_trip = Some(asked.elapsed());
-    let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
-    let plan = Plan::new(first, total, req.part_size);
-    // Every request after the first answer is pinned to its ETag (`If-Match`); an answer
-    // without one cannot pin them (`object::unpinnable` says why no other pin is used), so a
-    // download that needs another request is refused here, before its temp file exists. One
-    // that the first GET's body completes (one part) needs no pin.
-    let later_requests = plan.parts.len() > 1 || (!plan.parts.is_empty() && first_body.is_none());
-    if meta.etag.is_empty() && later_requests {
-        return Err(crate::object::unpinnable(&req.object, "the download of")
-            .with_request_id(meta.request_id.clone()));
-    }
-    let record = Record::new(
-        &req.object.bucket,
-        &req.object.key,
-        req.object.version_id.as_deref(),
-        ObjectIdentity {
-            size: meta.content_length,
-            etag: meta.etag.clone(),
-            last_modified: meta.last_modified.clone(),
-            crc64: meta.crc64,
-        },
-        req.range,
-        req.part_size,
-        &plan,
-        &paths.dest,
-        &paths.temp,
-    );
-
-    let (record, temp) = {
-        let (ckpt, plan, paths, verify, direct) = (
-            ckpt.clone(),
-            plan.clone(),
-            paths.clone(),
-            // A token's parts are always re-read: nothing in a token is taken on trust.
-            req.verify_parts_on_resume || token_record.is_some(),
-            req.direct_io,
-        );
-        blocking(move || {
-            let previous = match (token_record, ckpt.as_ref()) {
-                (Some(r), _) => Previous::Token(Box::new(r)),
-                (None, Some(c)) => Previous::Checkpoint(c),
-                (None, None) => Previous::None,
-            };
-            prepare(
-                previous,
-                ckpt.as_ref(),
-                record,
-                &plan,
-                &paths,
-                verify,
-                direct,
-            )
-        })
-        .await?
-    };
-    let record = match record {
-        Prepared::Ready(r) => *r,
-        Prepared::ObjectChanged { old_etag } => {
-            return Err(object_changed(
-                &req.object,
-                &old_etag,
-                &meta.etag,
-                "since the interrupted download started",
-            ))
-        }
-    };
-
+    let plan = plan_for(req, &meta, first_body.is_some())?;
+    let (record, temp) =
+        prepare_files(req, &meta, &plan, &paths, ckpt.clone(), token_record).await?;
     let job = Job {
         client,
         req,
@@ -429,30 +286,88 @@ async fn download(
     Ok(ObjectMeta { verified, ..meta })
 }
 
-/// The request without its conditions (they apply to the first request only).
-fn unconditional(req: &ObjectRequest) -> ObjectRequest {
-    ObjectRequest {
-        if_match: Vec::new(),
-        if_none_match: Vec::new(),
-        if_modified_since: None,
-        if_unmodified_since: None,
-        ..req.clone()
+/// Another user's (or a group/world-writable) checkpoint or temp file: refused before any
+/// traffic (they are checked again on the open files later).
+fn check_local_state(ckpt: Option<&CheckpointFile>, paths: &Paths) -> Result<()> {
+    if let Some(c) = ckpt {
+        c.check_trusted()?;
+        // A directory that cannot hold a checkpoint fails here, before any request: a resumable
+        // download that could never resume must not look like one.
+        c.check_writable()?;
     }
+    temp_file::check_existing(&paths.dir, &paths.temp_name, &paths.temp)?;
+    Ok(())
 }
 
-fn object_changed(req: &ObjectRequest, old: &str, new: &str, when: &str) -> Error {
-    let mut e = Error::object_changed(format!(
-        "the object {}/{} changed on the server {when}: ETag was {old}, now {new}; \
-             the partial download was removed, a new call downloads the new version",
-        req.bucket, req.key
-    ));
-    e.http_status = 412;
-    e
+/// The parts of the bytes to fetch, once the first answer told the object's size. Every
+/// request after the first answer is pinned to its ETag (`If-Match`); an answer without one
+/// cannot pin them (`object::unpinnable` says why no other pin is used), so a download that
+/// needs another request is refused here, before its temp file exists. One that the first
+/// GET's body completes (one part) needs no pin.
+fn plan_for(req: &DownloadRequest, meta: &ObjectMeta, has_first_body: bool) -> Result<Plan> {
+    let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
+    let plan = Plan::new(first, total, req.part_size);
+    let later_requests = plan.parts.len() > 1 || (!plan.parts.is_empty() && !has_first_body);
+    if meta.etag.is_empty() && later_requests {
+        return Err(crate::object::unpinnable(&req.object, "the download of")
+            .with_request_id(meta.request_id.clone()));
+    }
+    Ok(plan)
 }
 
-/// Runs `f` on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::io_failure(format!("a file-system task failed: {e}")))?
+/// The record to continue and its temp file (`prepare`, on the blocking pool): a checkpoint's
+/// or a token's record judged, or a fresh temp file.
+async fn prepare_files(
+    req: &DownloadRequest,
+    meta: &ObjectMeta,
+    plan: &Plan,
+    paths: &Paths,
+    ckpt: Option<CheckpointFile>,
+    token_record: Option<Record>,
+) -> Result<(Record, temp_file::TempFile)> {
+    let record = Record::new(
+        &req.object.bucket,
+        &req.object.key,
+        req.object.version_id.as_deref(),
+        ObjectIdentity {
+            size: meta.content_length,
+            etag: meta.etag.clone(),
+            last_modified: meta.last_modified.clone(),
+            crc64: meta.crc64,
+        },
+        req.range,
+        req.part_size,
+        plan,
+        &paths.dest,
+        &paths.temp,
+    );
+    let (plan, paths, direct) = (plan.clone(), paths.clone(), req.direct_io);
+    // A token's parts are always re-read: nothing in a token is taken on trust.
+    let verify = req.verify_parts_on_resume || token_record.is_some();
+    let prepared = blocking(move || {
+        let previous = match (token_record, ckpt.as_ref()) {
+            (Some(r), _) => Previous::Token(Box::new(r)),
+            (None, Some(c)) => Previous::Checkpoint(c),
+            (None, None) => Previous::None,
+        };
+        prepare(
+            previous,
+            ckpt.as_ref(),
+            record,
+            &plan,
+            &paths,
+            verify,
+            direct,
+        )
+    })
+    .await?;
+    match prepared {
+        Prepared::Ready(r, temp) => Ok((*r, temp)),
+        Prepared::ObjectChanged { old_etag } => Err(object_changed(
+            &req.object,
+            &old_etag,
+            &meta.etag,
+            "since the interrupted download started",
+        )),
+    }
 }

@@ -4,15 +4,18 @@
 
 use super::checkpoint::{CheckpointFile, Loaded, Record, Verdict};
 use super::plan::Plan;
+use super::temp_file;
+use super::temp_file::{NotResumable, TempFile};
 use super::validate::Paths;
-use super::writer;
-use super::writer::{NotResumable, TempFile};
 use crate::error::{Error, Result};
 use crate::log::{self, Level};
 
 pub(super) enum Prepared {
-    Ready(Box<Record>),
-    ObjectChanged { old_etag: String },
+    /// The record to continue and the temp file it describes.
+    Ready(Box<Record>, TempFile),
+    ObjectChanged {
+        old_etag: String,
+    },
 }
 
 /// Where the record of an earlier run comes from.
@@ -33,12 +36,12 @@ pub(super) enum Previous<'a> {
 pub(super) fn prepare(
     previous: Previous<'_>,
     ckpt: Option<&CheckpointFile>,
-    mut record: Record,
+    record: Record,
     plan: &Plan,
     paths: &Paths,
     verify: bool,
     direct_io: bool,
-) -> Result<(Prepared, Option<TempFile>)> {
+) -> Result<Prepared> {
     let from_token = matches!(previous, Previous::Token(_));
     let discard = |why: &str| -> Result<()> {
         if from_token {
@@ -75,50 +78,14 @@ pub(super) fn prepare(
                 direct_io,
             )? {
                 Ok(temp) => {
-                    let mut parts = old.parts;
-                    let before = parts.len();
-                    if verify {
-                        let t0 = std::time::Instant::now();
-                        let bytes: u64 = parts.iter().map(|p| p.size).sum();
-                        parts.retain(|p| {
-                            TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
-                                .is_ok_and(|crc| crc == p.crc64)
-                        });
-                        log::log(Level::Info, || {
-                            format!(
-                                "resuming '{}': {before} finished parts ({bytes} bytes) re-read and checked in {} ms",
-                                paths.dest.display(),
-                                t0.elapsed().as_millis()
-                            )
-                        });
-                    }
-                    if from_token && parts.len() != before {
-                        // A token's parts are not repaired: one that lies about its bytes is
-                        // refused (its temp file left as it is).
-                        return Err(Error::validate(format!(
-                            "The resume token is refused: {} of its {before} finished parts do \
-                             not match the bytes of the temp file '{}' (nothing was written)",
-                            before - parts.len(),
-                            temp.path.display()
-                        )));
-                    }
-                    record.parts = parts;
-                    record.temp_file = old.temp_file;
-                    if record.parts.len() != before {
-                        log::log(Level::Warn, || {
-                            format!(
-                                "{} finished parts in '{}' failed verification; downloading them again",
-                                before - record.parts.len(),
-                                temp.path.display()
-                            )
-                        });
-                        if let Some(cp) = ckpt {
-                            if let Err(e) = cp.save(&record) {
-                                log::log(Level::Warn, || format!("{e}"));
-                            }
-                        }
-                    }
-                    return Ok((Prepared::Ready(Box::new(record)), Some(temp)));
+                    let resumed = Resumed {
+                        ckpt,
+                        plan,
+                        paths,
+                        verify,
+                        from_token,
+                    };
+                    return resumed.continue_with(*old, record, temp);
                 }
                 Err(NotResumable::Missing) => discard("its temp file is missing")?,
                 Err(NotResumable::WrongSize) => discard("its temp file has the wrong size")?,
@@ -130,12 +97,23 @@ pub(super) fn prepare(
                 if let Some(cp) = ckpt {
                     cp.remove();
                 }
-                writer::remove_temp(&paths.dir, &paths.temp_name);
-                return Ok((Prepared::ObjectChanged { old_etag }, None));
+                temp_file::remove_temp(&paths.dir, &paths.temp_name);
+                return Ok(Prepared::ObjectChanged { old_etag });
             }
             Verdict::Discard(why) => discard(&why)?,
         },
     }
+    fresh(ckpt, record, plan, paths, direct_io)
+}
+
+/// A fresh temp file for `record`.
+fn fresh(
+    ckpt: Option<&CheckpointFile>,
+    mut record: Record,
+    plan: &Plan,
+    paths: &Paths,
+    direct_io: bool,
+) -> Result<Prepared> {
     let temp = TempFile::create(&paths.dir, &paths.temp_name, plan.total, direct_io)?;
     if ckpt.is_some() {
         // A checkpoint will record parts written into this new file: its name (and the removal
@@ -146,5 +124,66 @@ pub(super) fn prepare(
         temp.sync_dir();
     }
     record.temp_file = temp.identity()?;
-    Ok((Prepared::Ready(Box::new(record)), Some(temp)))
+    Ok(Prepared::Ready(Box::new(record), temp))
+}
+
+/// A record that holds, with its temp file open: what continuing it needs.
+struct Resumed<'a> {
+    ckpt: Option<&'a CheckpointFile>,
+    plan: &'a Plan,
+    paths: &'a Paths,
+    verify: bool,
+    from_token: bool,
+}
+
+impl Resumed<'_> {
+    /// `record` continues `old`: its finished parts (re-read and checked when `verify`; a
+    /// token's that fail are refused, a checkpoint's are downloaded again) in `temp`.
+    fn continue_with(&self, old: Record, mut record: Record, temp: TempFile) -> Result<Prepared> {
+        let (plan, paths) = (self.plan, self.paths);
+        let mut parts = old.parts;
+        let before = parts.len();
+        if self.verify {
+            let t0 = std::time::Instant::now();
+            let bytes: u64 = parts.iter().map(|p| p.size).sum();
+            parts.retain(|p| {
+                TempFile::read_crc(&temp.file, plan.file_offset(p.offset), p.size)
+                    .is_ok_and(|crc| crc == p.crc64)
+            });
+            log::log(Level::Info, || {
+                format!(
+                    "resuming '{}': {before} finished parts ({bytes} bytes) re-read and checked in {} ms",
+                    paths.dest.display(),
+                    t0.elapsed().as_millis()
+                )
+            });
+        }
+        if self.from_token && parts.len() != before {
+            // A token's parts are not repaired: one that lies about its bytes is refused (its
+            // temp file left as it is).
+            return Err(Error::validate(format!(
+                "The resume token is refused: {} of its {before} finished parts do not match the \
+                 bytes of the temp file '{}' (nothing was written)",
+                before - parts.len(),
+                temp.path.display()
+            )));
+        }
+        record.parts = parts;
+        record.temp_file = old.temp_file;
+        if record.parts.len() != before {
+            log::log(Level::Warn, || {
+                format!(
+                    "{} finished parts in '{}' failed verification; downloading them again",
+                    before - record.parts.len(),
+                    temp.path.display()
+                )
+            });
+            if let Some(cp) = self.ckpt {
+                if let Err(e) = cp.save(&record) {
+                    log::log(Level::Warn, || format!("{e}"));
+                }
+            }
+        }
+        Ok(Prepared::Ready(Box::new(record), temp))
+    }
 }

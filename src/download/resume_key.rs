@@ -24,54 +24,22 @@ use std::ffi::OsStr;
 use std::fmt;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use rustix::fs::{Mode, OFlags};
 
 use super::directory::{Directory, FileStat};
-use crate::config::Config;
+pub use crate::config::{ResumeTokenKey, MAX_KEY_LEN, MIN_KEY_LEN};
 use crate::error::{Error, Result};
 
 /// Bytes of a generated key.
 pub const KEY_LEN: usize = 32;
-/// A configured key must have at least this many bytes (128 bits)...
-pub const MIN_KEY_LEN: usize = 16;
-/// ... and at most this many.
-pub const MAX_KEY_LEN: usize = 1024;
 /// The key file's name in its directory.
 pub const KEY_FILE: &str = "resume-token.key";
 
-/// A key for resume tokens (never printed: `Debug` shows only its length).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ResumeTokenKey(Arc<[u8]>);
-
-impl fmt::Debug for ResumeTokenKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ResumeTokenKey({} bytes)", self.0.len())
-    }
-}
-
-impl ResumeTokenKey {
-    /// A key from the application: 16 to 1024 bytes (`ValidateError` otherwise).
-    pub fn new(bytes: &[u8]) -> Result<Self> {
-        if !(MIN_KEY_LEN..=MAX_KEY_LEN).contains(&bytes.len()) {
-            return Err(Error::validate(format!(
-                "the resume token key must have {MIN_KEY_LEN} to {MAX_KEY_LEN} bytes, got {}",
-                bytes.len()
-            )));
-        }
-        Ok(ResumeTokenKey(bytes.into()))
-    }
-
-    pub(crate) fn bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-/// The key the client's tokens are sealed and checked with: the configured one, or the user's
-/// key file (made on first use).
-pub(crate) fn key_for(config: &Config) -> Result<ResumeTokenKey> {
-    match &config.resume_token_key {
+/// The key the client's tokens are sealed and checked with: the configured one
+/// (`Config::resume_token_key`), or the user's key file (made on first use).
+pub(crate) fn key_for(configured: Option<&ResumeTokenKey>) -> Result<ResumeTokenKey> {
+    match configured {
         Some(k) => Ok(k.clone()),
         None => user_key(),
     }
@@ -262,6 +230,7 @@ fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
     use std::os::unix::fs::PermissionsExt;
 
     #[test]
@@ -351,7 +320,7 @@ mod tests {
             resume_token_key: Some(k.clone()),
             ..Config::default()
         };
-        assert_eq!(key_for(&c).unwrap(), k);
+        assert_eq!(key_for(c.resume_token_key.as_ref()).unwrap(), k);
         assert!(!format!("{c:?}").contains("AAAA"));
     }
 }

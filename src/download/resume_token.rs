@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::checkpoint::Record;
+use super::request::DownloadRequest;
 use super::resume_key::ResumeTokenKey;
-use super::DownloadRequest;
 use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 16] = b"oss-ffi/resume\0\0";

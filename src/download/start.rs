@@ -2,7 +2,7 @@
 //! (the answer tells the object, and its body becomes the first part's); a resume, a 0-byte
 //! object and a GET that failed past its retries use a HEAD instead (see the module doc, step 3).
 
-use super::DownloadRequest;
+use super::request::DownloadRequest;
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::Result;

@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
 use super::directory::{is_plain_name, with_suffix, Directory};
-use super::{DownloadRequest, MAX_PART_SIZE, MAX_THREAD_NUM, MIN_PART_SIZE};
+use super::request::{DownloadRequest, MAX_PART_SIZE, MAX_THREAD_NUM, MIN_PART_SIZE};
 use crate::error::{Error, Result};
 
 /// The local paths of one download.

@@ -4,17 +4,21 @@
 //!
 //! The downloader uses `Client::get_range` and never builds HTTP requests itself.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::crc64;
 use crate::error::{Error, Result};
-use crate::log::{self, Level};
 use crate::progress::ProgressFn;
 
 pub(crate) mod answer;
+mod body_reader;
 pub(crate) mod read;
+
+pub(crate) use body_reader::{BodyReader, Pinned};
 
 /// The `response-*` query overrides of GetObject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,6 +247,27 @@ pub(crate) fn unpinnable(req: &ObjectRequest, what: &str) -> Error {
     )
 }
 
+/// The one whole-object check: `crc`, the CRC64 of every byte read of an object whose answer
+/// said `meta`, against the server's `x-oss-hash-crc64ecma`, when `whole` (the whole object was
+/// read, with CRC checking on) and the server sent one. `Ok(true)`: verified end to end;
+/// `Ok(false)`: not checked (the bytes were pinned to one ETag and length-checked, not verified).
+pub(crate) fn check_whole_object(
+    req: &ObjectRequest,
+    meta: &ObjectMeta,
+    whole: bool,
+    crc: u64,
+) -> Result<bool> {
+    match meta.crc64.filter(|_| whole) {
+        None => Ok(false),
+        Some(server) if server == crc => Ok(true),
+        Some(server) => Err(Error::crc_mismatch(format!(
+            "CRC64 mismatch for {}/{}: computed {crc}, the server says {server}",
+            req.bucket, req.key
+        ))
+        .with_request_id(meta.request_id.clone())),
+    }
+}
+
 impl Client {
     /// GetObject, streaming every body byte to `sink` in order (an [`ObjectReader`] read to
     /// its end). Returns the object's metadata (from the first answer). The client's call
@@ -275,22 +300,18 @@ impl Client {
 }
 
 /// A GetObject read piece by piece. A body cut mid-way is resumed from the byte where it stopped
-/// (pinned to the first answer's ETag), within the client's retry budget. A whole-object read is
-/// checked against `x-oss-hash-crc64ecma` when CRC is on, after its last byte: a mismatch is the
-/// error of the read that would have ended it, never a silent end. Holds one of the client's
-/// connections until dropped.
+/// (pinned to the first answer's ETag), within the retry budget of every body read
+/// (`body_reader`). A whole-object read is checked against `x-oss-hash-crc64ecma` when CRC is
+/// on, after its last byte: a mismatch is the error of the read that would have ended it, never
+/// a silent end. Holds one of the client's connections until dropped.
 pub struct ObjectReader {
-    client: Client,
-    req: ObjectRequest,
-    cancel: Cancel,
-    body: ObjectBody,
+    body: BodyReader,
+    pin: Arc<Pinned>,
     meta: ObjectMeta,
     first: u64,
     total: u64,
-    done: u64,
-    crc: u64,
-    attempt: u32,
-    whole: bool,
+    /// The CRC64 of the bytes so far, of a whole-object read with CRC checking on.
+    crc: Option<u64>,
     /// Set once the end was reached (`Ok(None)`) or an error returned: every later read
     /// returns the same.
     outcome: Option<Result<()>>,
@@ -311,18 +332,16 @@ impl ObjectReader {
         let body = client.get_range(req, want, None, cancel).await?;
         let meta = body.meta.clone();
         let (first, total) = (body.offset, body.len);
+        let whole = want.is_none() || (first == 0 && total == meta.content_length);
+        let pin = Arc::new(Pinned::of(client, req.clone(), &meta, "GetObject"));
+        let reader = BodyReader::new(pin.clone(), None, cancel.clone(), first, first + total);
         Ok(ObjectReader {
-            client: client.clone(),
-            req: req.clone(),
-            cancel: cancel.clone(),
-            whole: want.is_none() || (first == 0 && total == meta.content_length),
-            body,
+            body: reader.with_first(body, false),
+            pin,
+            crc: (whole && client.config().enable_crc64).then_some(0),
             meta,
             first,
             total,
-            done: 0,
-            crc: 0,
-            attempt: 0,
             outcome: None,
         })
     }
@@ -344,7 +363,7 @@ impl ObjectReader {
 
     /// The bytes delivered so far.
     pub fn delivered(&self) -> u64 {
-        self.done
+        self.body.position() - self.first
     }
 
     /// The next piece of the object, in order; `Ok(None)` at the end, once the CRC64 check
@@ -363,70 +382,25 @@ impl ObjectReader {
     }
 
     async fn next_chunk_inner(&mut self) -> Result<Option<Bytes>> {
-        loop {
-            match self.body.chunk().await {
-                Ok(Some(data)) => {
-                    self.crc = crc64::update(self.crc, &data);
-                    self.done += data.len() as u64;
-                    return Ok(Some(data));
+        match self.body.next_chunk().await? {
+            Some(data) => {
+                if let Some(crc) = &mut self.crc {
+                    *crc = crc64::update(*crc, &data);
                 }
-                Ok(None) => {
-                    self.check_crc()?;
-                    return Ok(None);
-                }
-                Err(e) if e.is_retryable() && self.attempt < self.client.config().max_retries => {
-                    self.attempt += 1;
-                    let delay = self.client.config().retry_delay(self.attempt);
-                    let (req, at) = (&self.req, self.first + self.done);
-                    log::log(Level::Warn, || {
-                        format!(
-                            "GetObject {}/{}: {e}; resuming at byte {at} in {} ms",
-                            req.bucket,
-                            req.key,
-                            delay.as_millis()
-                        )
-                    });
-                    self.cancel.sleep(delay).await?;
-                    let resume = ByteRange {
-                        first: at,
-                        last: self.first + self.total - 1,
-                    };
-                    // The rest must come from the same version: pinned to the first answer's
-                    // ETag. Without one nothing can pin it (see `unpinnable`): the cut is final.
-                    if self.meta.etag.is_empty() {
-                        return Err(unpinnable(&self.req, "GetObject")
-                            .with_request_id(self.meta.request_id.clone()));
-                    }
-                    self.body = self
-                        .client
-                        .get_range(
-                            &self.req,
-                            Some(resume),
-                            Some(self.meta.etag.as_str()),
-                            &self.cancel,
-                        )
-                        .await?;
-                }
-                Err(e) => return Err(e),
+                Ok(Some(data))
+            }
+            None => {
+                self.check_crc()?;
+                Ok(None)
             }
         }
     }
 
-    /// Checks the whole object's CRC64 (CRC on, the whole object read, the server sent one) and
-    /// marks the metadata verified when it matched.
+    /// Checks the whole object's CRC64 (`check_whole_object`) and marks the metadata verified
+    /// when it matched.
     fn check_crc(&mut self) -> Result<()> {
-        if self.client.config().enable_crc64 && self.whole {
-            if let Some(server) = self.meta.crc64 {
-                if server != self.crc {
-                    return Err(Error::crc_mismatch(format!(
-                        "CRC64 of the downloaded data ({}) differs from the server's ({server})",
-                        self.crc
-                    ))
-                    .with_request_id(self.meta.request_id.clone()));
-                }
-                self.meta.verified = true;
-            }
-        }
+        let (whole, crc) = (self.crc.is_some(), self.crc.unwrap_or(0));
+        self.meta.verified = check_whole_object(&self.pin.req, &self.meta, whole, crc)?;
         Ok(())
     }
 }

@@ -7,7 +7,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::OwnedSemaphorePermit;
 
-use super::shared::Transport;
 use crate::cancel::Cancel;
 use crate::error::{curl, Error, ErrorKind, Result};
 use crate::rate_limit::RateLimiter;
@@ -27,15 +26,21 @@ pub(crate) struct Body {
 }
 
 impl Body {
-    /// The body of answer `r`, which must deliver exactly `len` bytes, read under the client's
-    /// idle timeout and rate limit; the connection permit is held until it is dropped.
-    pub(crate) fn new(client: &Transport, r: Response, len: u64, cancel: &Cancel) -> Body {
+    /// The body of answer `r`, which must deliver exactly `len` bytes, read under the idle
+    /// `timeout` and `rate` limit; the connection permit is held until it is dropped.
+    pub(super) fn new(
+        r: Response,
+        len: u64,
+        timeout: Duration,
+        rate: Option<RateLimiter>,
+        cancel: Cancel,
+    ) -> Body {
         Body {
             resp: r.resp,
             remaining: len,
-            timeout: client.config().request_timeout,
-            rate: client.rate.clone(),
-            cancel: cancel.clone().with(client.requests_token()),
+            timeout,
+            rate,
+            cancel,
             host: r.host,
             _permit: r.permit,
         }
@@ -45,21 +50,7 @@ impl Body {
         // Disjoint borrows: the body is read while the host is only looked at on failure
         // (no per-chunk clone on the hot path).
         let (resp, host, timeout) = (&mut self.resp, &self.host, self.timeout);
-        let next = self
-            .cancel
-            .run(async {
-                match tokio::time::timeout(timeout, resp.chunk()).await {
-                    Err(_) => Err(Error::client(
-                        ErrorKind::Timeout,
-                        curl::OPERATION_TIMEDOUT,
-                        format!("no data from {host} for {} ms", timeout.as_millis()),
-                    )
-                    .with_host(host.as_str())),
-                    Ok(Err(e)) => Err(map_reqwest_error(&e, host)),
-                    Ok(Ok(c)) => Ok(c),
-                }
-            })
-            .await?;
+        let next = self.cancel.run(next_piece(resp, timeout, host)).await?;
         match next {
             None if self.remaining > 0 => Err(Error::client(
                 ErrorKind::Transport,
@@ -95,12 +86,12 @@ impl Body {
     }
 }
 
-/// The whole body of answer `r`, read under the client's idle timeout and cancellation, when it
+/// The whole body of answer `r`, read under the idle `timeout` and cancellation, when it
 /// holds at most `cap` bytes: a larger Content-Length is refused before any byte is read, and a
 /// body without one is read only up to `cap + 1` bytes (`Ok(Err(size))`: too large, `size` is
 /// the Content-Length or a lower bound). A body that ends early is a retryable transport error.
-pub(crate) async fn read_capped(
-    client: &Transport,
+pub(super) async fn read_capped(
+    timeout: Duration,
     r: Response,
     cap: u64,
     cancel: &Cancel,
@@ -109,26 +100,11 @@ pub(crate) async fn read_capped(
     if let Some(n) = declared.filter(|n| *n > cap) {
         return Ok(Err(n));
     }
-    let timeout = client.config().request_timeout;
-    let cancel = cancel.clone().with(client.requests_token());
     let host = r.host.clone();
     let mut resp = r.resp;
     let mut out = bytes::BytesMut::new();
     loop {
-        let next = cancel
-            .run(async {
-                match tokio::time::timeout(timeout, resp.chunk()).await {
-                    Err(_) => Err(Error::client(
-                        ErrorKind::Timeout,
-                        curl::OPERATION_TIMEDOUT,
-                        format!("no data from {host} for {} ms", timeout.as_millis()),
-                    )
-                    .with_host(host.as_str())),
-                    Ok(Err(e)) => Err(map_reqwest_error(&e, &host)),
-                    Ok(Ok(c)) => Ok(c),
-                }
-            })
-            .await?;
+        let next = cancel.run(next_piece(&mut resp, timeout, &host)).await?;
         match next {
             None => break,
             Some(c) => {
@@ -151,4 +127,22 @@ pub(crate) async fn read_capped(
         .with_host(host));
     }
     Ok(Ok(out.freeze()))
+}
+
+/// The next piece of `resp`'s body, waited for at most `timeout` (then a `Timeout` error).
+async fn next_piece(
+    resp: &mut reqwest::Response,
+    timeout: Duration,
+    host: &str,
+) -> Result<Option<Bytes>> {
+    match tokio::time::timeout(timeout, resp.chunk()).await {
+        Err(_) => Err(Error::client(
+            ErrorKind::Timeout,
+            curl::OPERATION_TIMEDOUT,
+            format!("no data from {host} for {} ms", timeout.as_millis()),
+        )
+        .with_host(host)),
+        Ok(Err(e)) => Err(map_reqwest_error(&e, host)),
+        Ok(Ok(c)) => Ok(c),
+    }
 }

@@ -4,7 +4,7 @@
 //! JSON `{"checkpoint": {..record..}, "sha256": "<hex of sha256 of the record's canonical JSON>"}`.
 //! The record names the object's identity (size, ETag, Last-Modified, CRC64 header), the request
 //! (bucket, key, version, range, part size), the destination and temp paths, the identity of the
-//! temp file it describes (device, inode, birth time: see `writer::TempIdentity`), and every
+//! temp file it describes (device, inode, birth time: see `TempIdentity`), and every
 //! finished part with its CRC64. A part is recorded only after its bytes were synced to the temp
 //! file. The destination is canonical (`validate::Paths`), so every spelling of one destination
 //! names the same checkpoint.
@@ -28,8 +28,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::download::directory::FileStat;
 use crate::download::plan::Plan;
-use crate::download::writer::TempIdentity;
 
 mod file;
 pub use file::{CheckpointFile, Loaded};
@@ -58,6 +58,29 @@ pub struct DonePart {
     pub offset: u64,
     pub size: u64,
     pub crc64: u64,
+}
+
+/// What ties a checkpoint to the temp file it describes: device, inode and (when the file system
+/// reports one) birth time. Inode numbers are reused as soon as a file is deleted, so the birth
+/// time tells a recreated temp file apart; where there is none, the re-read of the finished
+/// parts on resume (on by default) still catches a temp file that does not hold what the
+/// checkpoint says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TempIdentity {
+    pub dev: (u32, u32),
+    pub ino: u64,
+    pub btime: Option<(i64, u32)>,
+}
+
+impl TempIdentity {
+    pub(crate) fn of(s: &FileStat) -> TempIdentity {
+        TempIdentity {
+            dev: s.dev,
+            ino: s.ino,
+            btime: s.btime,
+        }
+    }
 }
 
 /// The checkpoint's content.
@@ -213,6 +236,32 @@ fn checksum(record: &Record) -> String {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The one checkpoint commit: the temp file synced, then the parts of `batch` recorded as
+/// finished in `rec` and the record saved to `cp` (if any). A failed sync is the error, and
+/// nothing is recorded (those bytes may not be on the disk). A failed save only costs
+/// resumability (the directory was writable at the start: it changed under the download): it
+/// is logged and the record in memory holds the parts all the same.
+pub(crate) fn commit(
+    file: &std::fs::File,
+    path: &std::path::Path,
+    cp: Option<&CheckpointFile>,
+    rec: &mut Record,
+    batch: Vec<DonePart>,
+) -> crate::error::Result<()> {
+    file.sync_data()
+        .map_err(|e| crate::error::Error::io("syncing the temp file", path, &e))?;
+    rec.parts.extend(batch);
+    if let Some(Err(e)) = cp.map(|cp| cp.save(rec)) {
+        crate::log::log(crate::log::Level::Warn, || {
+            format!(
+                "cannot save the checkpoint: {e}; an interruption now resumes from the last \
+                 checkpoint saved"
+            )
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]

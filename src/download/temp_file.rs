@@ -21,8 +21,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustix::fs::{Mode, OFlags};
-use serde::{Deserialize, Serialize};
 
+use super::checkpoint::TempIdentity;
 use super::direct::FileWriter;
 use super::directory::{Directory, FileStat};
 use crate::crc64;
@@ -38,29 +38,6 @@ pub struct TempFile {
     pub file: Arc<File>,
     /// The write path (direct I/O where the file system allows it; see `direct`).
     pub writer: Arc<FileWriter>,
-}
-
-/// What ties a checkpoint to the temp file it describes: device, inode and (when the file system
-/// reports one) birth time. Inode numbers are reused as soon as a file is deleted, so the birth
-/// time tells a recreated temp file apart; where there is none, the re-read of the finished
-/// parts on resume (on by default) still catches a temp file that does not hold what the
-/// checkpoint says.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TempIdentity {
-    pub dev: (u32, u32),
-    pub ino: u64,
-    pub btime: Option<(i64, u32)>,
-}
-
-impl TempIdentity {
-    fn of(s: &FileStat) -> TempIdentity {
-        TempIdentity {
-            dev: s.dev,
-            ino: s.ino,
-            btime: s.btime,
-        }
-    }
 }
 
 /// Why an existing temp file cannot be resumed (for the log).
@@ -193,13 +170,6 @@ impl TempFile {
         self.dir.sync();
     }
 
-    /// Flushes the written bytes to the disk (before they are recorded as done).
-    pub fn sync_data(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| Error::io("syncing the temp file", &self.path, &e))
-    }
-
     /// Syncs the file, gives it the destination's mode, checks the temp name still names it,
     /// renames it over `dest_name` (same directory) atomically and syncs the directory. On
     /// failure the file is left in place, mode 0600 again (the caller removes or keeps it).
@@ -210,7 +180,7 @@ impl TempFile {
         self.file
             .sync_all()
             .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
-        super::pause::at("rename");
+        super::test_hooks::pause_at::at("rename");
         let mode = destination_mode(&self.dir, dest_name);
         rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
             .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;

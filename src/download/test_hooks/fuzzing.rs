@@ -1,8 +1,8 @@
 //! Entry points for the reliability suite's fuzzer (`tests/reliability/fuzz.rs`); not an API:
 //! only with the `test-hooks` feature.
 
-use super::checkpoint::{self, Verdict};
-use super::plan::Plan;
+use crate::download::checkpoint::{self, Verdict};
+use crate::download::plan::Plan;
 /// `crate::object::answer::parse_content_range`.
 pub fn parse_content_range(v: &str) -> Option<(u64, u64, u64)> {
     crate::object::answer::parse_content_range(v)
