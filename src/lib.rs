@@ -102,8 +102,9 @@
 //!   - `download/suspend.rs` (the pause switch and the record a pause leaves),
 //!     `download/resume_token.rs` (the token's framing and MAC), `download/resume_key.rs` (the
 //!     key tokens are sealed with: configured, or the per-user key file).
-//!   - `download/test_hooks/mod.rs`, `download/test_hooks/pause_at.rs` (a test-only hook
-//!     holding a download at a chosen point) and `download/test_hooks/fuzzing.rs` (entry points
+//!   - `download/pause_at.rs` (a test-only hook holding a download at a chosen point; empty
+//!     without the `test-hooks` feature), `download/test_hooks/mod.rs` and
+//!     `download/test_hooks/fuzzing.rs` (entry points
 //!     for the reliability suite's fuzzer): not an API.
 //! - `transfer.rs` ([`transfer`]): asynchronous transfers (started at once; poll, wait, cancel,
 //!   pause into a resume token, live status, a completion run once, also for a task dropped at

@@ -11,13 +11,13 @@ use tokio_util::sync::CancellationToken;
 
 use super::blocking::blocking;
 use super::checkpoint::{self, CheckpointFile, DonePart, Record};
+use super::pause_at;
 use super::plan::Plan;
 use super::progress::Progress;
 use super::ramp::Ramp;
 use super::request::{object_changed, unconditional, DownloadRequest, MAX_THREAD_NUM};
 use super::schedule::{Schedule, Start};
 use super::temp_file::TempFile;
-use super::test_hooks::pause_at;
 use super::validate::Paths;
 use super::{part, part_writer};
 use crate::cancel::Cancel;

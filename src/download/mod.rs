@@ -79,6 +79,7 @@ mod job;
 pub(crate) mod lock;
 mod part;
 mod part_writer;
+pub(crate) mod pause_at;
 pub mod plan;
 mod prepare;
 mod progress;

@@ -180,7 +180,7 @@ impl TempFile {
         self.file
             .sync_all()
             .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
-        super::test_hooks::pause_at::at("rename");
+        super::pause_at::at("rename");
         let mode = destination_mode(&self.dir, dest_name);
         rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
             .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;

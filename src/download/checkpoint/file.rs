@@ -165,12 +165,12 @@ impl CheckpointFile {
             .map_err(|e| Error::io("creating the checkpoint", &tmp_path, &e))?;
         let (head, tail) = json.split_at(json.len() / 2);
         let written = f.write_all(head).and_then(|_| {
-            crate::download::test_hooks::pause_at::at("checkpoint_write");
+            crate::download::pause_at::at("checkpoint_write");
             f.write_all(tail)?;
             f.sync_all()
         });
         if let Err(e) = written.and_then(|_| {
-            crate::download::test_hooks::pause_at::at("checkpoint_rename");
+            crate::download::pause_at::at("checkpoint_rename");
             self.dir.rename(&self.tmp_name, &self.name)
         }) {
             self.dir.unlink_if_same(&self.tmp_name, &f);
