@@ -369,31 +369,45 @@ fn oss_ffi_h_alone_as_c_and_cpp_twice() {
     }
 }
 
-/// GetObjectAsync's handler gets a client that lives for the whole call, and GetObjectCallable
-/// finishes, when the copy the call was made on is destroyed meanwhile (tests/cpp/async_lifetime.cc;
-/// under `OSS_FFI_SANITIZE=1` a dangling client is a heap-use-after-free report).
-fn run_async_lifetime(lang: Lang, link: Link) {
+/// Runs tests/cpp/<program>.cc against an emulator holding one object of `size` bytes (pattern
+/// `seed`) at BUCKET/KEY, with the endpoint, bucket, key and keys in its environment, and a work
+/// directory (`OSS_TEST_DIR`) when `with_dir`.
+fn run_against_one_object(
+    program: &str,
+    lang: Lang,
+    link: Link,
+    size: usize,
+    seed: u64,
+    with_dir: bool,
+) {
     let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
     let emu = Emulator::start(EmulatorConfig {
         root: tmp.path().join("root"),
         credentials: vec![Credential::new(AK, SK)],
         ..Default::default()
     })
     .expect("start the emulator");
-    emu.put_object(BUCKET, KEY, &pattern(64 * 1024 + 5, 21))
-        .unwrap();
-    build_and_run(
-        "async_lifetime",
-        lang,
-        link,
-        &[
-            ("OSS_TEST_ENDPOINT", emu.endpoint()),
-            ("OSS_TEST_BUCKET", BUCKET.into()),
-            ("OSS_TEST_KEY", KEY.into()),
-            ("OSS_TEST_AK", AK.into()),
-            ("OSS_TEST_SK", SK.into()),
-        ],
-    );
+    emu.put_object(BUCKET, KEY, &pattern(size, seed)).unwrap();
+    let mut env = vec![
+        ("OSS_TEST_ENDPOINT", emu.endpoint()),
+        ("OSS_TEST_BUCKET", BUCKET.into()),
+        ("OSS_TEST_KEY", KEY.into()),
+        ("OSS_TEST_AK", AK.into()),
+        ("OSS_TEST_SK", SK.into()),
+    ];
+    if with_dir {
+        env.push(("OSS_TEST_DIR", work.display().to_string()));
+    }
+    build_and_run(program, lang, link, &env);
+}
+
+/// GetObjectAsync's handler gets a client that lives for the whole call, and GetObjectCallable
+/// finishes, when the copy the call was made on is destroyed meanwhile (tests/cpp/async_lifetime.cc;
+/// under `OSS_FFI_SANITIZE=1` a dangling client is a heap-use-after-free report).
+fn run_async_lifetime(lang: Lang, link: Link) {
+    run_against_one_object("async_lifetime", lang, link, 64 * 1024 + 5, 21, false);
 }
 
 #[test]
@@ -410,30 +424,7 @@ fn cpp_async_handler_client_outlives_the_destroyed_copy_cxx17() {
 /// keys and settings with an embedded NUL, are refused with ValidateError and nothing is
 /// written (tests/cpp/paths.cc).
 fn run_paths(lang: Lang, link: Link) {
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
-        ..Default::default()
-    })
-    .expect("start the emulator");
-    emu.put_object(BUCKET, KEY, &pattern(150 * 1024 + 7, 22))
-        .unwrap();
-    build_and_run(
-        "paths",
-        lang,
-        link,
-        &[
-            ("OSS_TEST_ENDPOINT", emu.endpoint()),
-            ("OSS_TEST_BUCKET", BUCKET.into()),
-            ("OSS_TEST_KEY", KEY.into()),
-            ("OSS_TEST_DIR", work.display().to_string()),
-            ("OSS_TEST_AK", AK.into()),
-            ("OSS_TEST_SK", SK.into()),
-        ],
-    );
+    run_against_one_object("paths", lang, link, 150 * 1024 + 7, 22, true);
 }
 
 #[test]
@@ -450,30 +441,7 @@ fn cpp_invalid_wide_paths_and_embedded_nuls_are_refused_cxx17() {
 /// and detail, never by message text: the mapping table row by row with misleading messages, and
 /// the real errors end to end (tests/cpp/error_mapping.cc).
 fn run_error_mapping(lang: Lang, link: Link) {
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
-        ..Default::default()
-    })
-    .expect("start the emulator");
-    emu.put_object(BUCKET, KEY, &pattern(10 * 1024, 23))
-        .unwrap();
-    build_and_run(
-        "error_mapping",
-        lang,
-        link,
-        &[
-            ("OSS_TEST_ENDPOINT", emu.endpoint()),
-            ("OSS_TEST_BUCKET", BUCKET.into()),
-            ("OSS_TEST_KEY", KEY.into()),
-            ("OSS_TEST_DIR", work.display().to_string()),
-            ("OSS_TEST_AK", AK.into()),
-            ("OSS_TEST_SK", SK.into()),
-        ],
-    );
+    run_against_one_object("error_mapping", lang, link, 10 * 1024, 23, true);
 }
 
 #[test]
