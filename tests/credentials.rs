@@ -35,31 +35,6 @@ use oss_ffi::object::ObjectRequest;
 
 static ENV_LOCK: Mutex<()> = Mutex::new(());
 
-/// The variables the providers read; cleared at the start of every test.
-const CREDENTIAL_ENV: [&str; 21] = [
-    "ALIBABA_CLOUD_ACCESS_KEY_ID",
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "ALIBABA_CLOUD_SECURITY_TOKEN",
-    "OSS_ACCESS_KEY_ID",
-    "OSS_ACCESS_KEY_SECRET",
-    "OSS_SESSION_TOKEN",
-    "ALIBABA_CLOUD_PROFILE",
-    "ALIBABA_CLOUD_CREDENTIALS_FILE",
-    "ALIBABA_CLOUD_CLI_PROFILE_DISABLED",
-    "ALIBABA_CLOUD_ECS_METADATA",
-    "ALIBABA_CLOUD_ECS_METADATA_DISABLED",
-    "ALIBABA_CLOUD_IMDSV1_DISABLED",
-    "ALIBABA_CLOUD_ROLE_ARN",
-    "ALIBABA_CLOUD_OIDC_PROVIDER_ARN",
-    "ALIBABA_CLOUD_OIDC_TOKEN_FILE",
-    "ALIBABA_CLOUD_ROLE_SESSION_NAME",
-    "ALIBABA_CLOUD_STS_REGION",
-    "ALIBABA_CLOUD_VPC_ENDPOINT_ENABLED",
-    "OSS_FFI_STS_ENDPOINT",
-    "OSS_FFI_ECS_METADATA_ENDPOINT",
-    "HOME",
-];
-
 /// Holds the environment for one test: cleared, the metadata service on a closed loopback
 /// port (never 100.100.100.200), HOME in a fresh directory; every log line captured.
 struct Env {
@@ -70,7 +45,8 @@ struct Env {
 
 fn env() -> Env {
     let guard = ENV_LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    for v in CREDENTIAL_ENV {
+    // Every variable the library reads (the providers' among them), cleared; HOME is set below.
+    for v in support::LIBRARY_ENV {
         std::env::remove_var(v);
     }
     std::env::set_var("OSS_FFI_ECS_METADATA_ENDPOINT", "http://127.0.0.1:9");
