@@ -4,15 +4,15 @@
 //! backwards, huge answers, malformed XML): every bad answer ends in a clear error, never in
 //! an endless loop.
 
+mod download_support;
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
+use download_support::signed_config as config;
 use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultAction, FaultRule, Faults};
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
-use oss_ffi::config::{Config, SignatureVersion};
 use oss_ffi::credentials::StaticProvider;
 use oss_ffi::listing::{ListRequest, Listing};
 use oss_ffi::ErrorKind;
@@ -29,23 +29,6 @@ fn emulator(tmp: &tempfile::TempDir) -> Emulator {
         ..Default::default()
     })
     .unwrap()
-}
-
-fn config(v4: bool) -> Config {
-    Config {
-        retry_base_delay: Duration::from_millis(5),
-        signature_version: if v4 {
-            SignatureVersion::V4
-        } else {
-            SignatureVersion::V1
-        },
-        region: if v4 {
-            "cn-hangzhou".into()
-        } else {
-            String::new()
-        },
-        ..Config::default()
-    }
 }
 
 fn client_at(endpoint: &str, v4: bool) -> Client {

@@ -8,11 +8,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use download_support::read_all;
+use download_support::{read_all, signed_config as config};
 use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultAction, FaultRule, Faults};
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
-use oss_ffi::config::{Config, SignatureVersion};
+use oss_ffi::config::Config;
 use oss_ffi::credentials::{Credentials, CredentialsProvider, StaticProvider};
 use oss_ffi::object::ObjectRequest;
 use oss_ffi::{ErrorKind, Result};
@@ -29,23 +29,6 @@ fn emulator(tmp: &tempfile::TempDir, creds: Vec<Credential>, tls: bool) -> Emula
         ..Default::default()
     })
     .unwrap()
-}
-
-fn config(v4: bool) -> Config {
-    Config {
-        retry_base_delay: Duration::from_millis(5),
-        signature_version: if v4 {
-            SignatureVersion::V4
-        } else {
-            SignatureVersion::V1
-        },
-        region: if v4 {
-            "cn-hangzhou".into()
-        } else {
-            String::new()
-        },
-        ..Config::default()
-    }
 }
 
 fn client(emu: &Emulator, cfg: Config) -> Client {

@@ -108,6 +108,25 @@ pub fn object_request(key: &str) -> ObjectRequest {
     }
 }
 
+/// A 5 ms retry base delay, V1 or V4 (region cn-hangzhou): the client of the transport and
+/// listing tests.
+pub fn signed_config(v4: bool) -> Config {
+    Config {
+        retry_base_delay: Duration::from_millis(5),
+        signature_version: if v4 {
+            SignatureVersion::V4
+        } else {
+            SignatureVersion::V1
+        },
+        region: if v4 {
+            "cn-hangzhou".into()
+        } else {
+            String::new()
+        },
+        ..Config::default()
+    }
+}
+
 /// Short retry delays and timeouts so that fault tests stay quick.
 pub fn test_config() -> Config {
     Config {
