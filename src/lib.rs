@@ -106,6 +106,14 @@
 //!     without the `test-hooks` feature), `download/test_hooks/mod.rs` and
 //!     `download/test_hooks/fuzzing.rs` (entry points
 //!     for the reliability suite's fuzzer): not an API.
+//! - [`batch`], the batch download (a prefix or a key list into a directory):
+//!   - `batch/mod.rs`: the entry (`Client::download_objects`) and the map of the files below;
+//!     `batch/request.rs` (`BatchRequest`, its bounds and check), `batch/filter.rs` (include/
+//!     exclude globs, size and time filters), `batch/job.rs` (the job: listing or HEADs, the
+//!     overwrite decision, small objects in one GET and large ones through the downloader, one
+//!     `syncfs` per group before the journal records it, failure policy, cancel, pause),
+//!     `batch/progress.rs` (counters and the paced callback), `batch/report.rs` (outcomes and
+//!     the final report).
 //! - `transfer.rs` ([`transfer`]): asynchronous transfers (started at once; poll, wait, cancel,
 //!   pause into a resume token, live status, a completion run once, also for a task dropped at
 //!   shutdown).
@@ -118,6 +126,7 @@
 // makes it sound, in a `// SAFETY:` comment right above it.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod batch;
 pub mod cancel;
 pub mod client;
 pub mod config;
