@@ -106,6 +106,11 @@
 //!     without the `test-hooks` feature), `download/test_hooks/mod.rs` and
 //!     `download/test_hooks/fuzzing.rs` (entry points
 //!     for the reliability suite's fuzzer): not an API.
+//! - [`batch`], batch downloads (a prefix or a list of keys as one job):
+//!   - `batch/mod.rs`: the batch's files; `batch/request.rs` (the request: its source).
+//!   - `batch/key_path.rs` (a key's local path: the keys refused, collisions, directories made
+//!     without following links) and `batch/journal.rs` (the batch journal: finished keys, lines
+//!     with their own checksums, trusted as checkpoints are).
 //! - `transfer.rs` ([`transfer`]): asynchronous transfers (started at once; poll, wait, cancel,
 //!   pause into a resume token, live status, a completion run once, also for a task dropped at
 //!   shutdown).
@@ -118,6 +123,7 @@
 // makes it sound, in a `// SAFETY:` comment right above it.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod batch;
 pub mod cancel;
 pub mod client;
 pub mod config;

@@ -73,7 +73,7 @@
 mod blocking;
 mod checkpoint;
 mod direct;
-mod directory;
+pub mod directory;
 mod get_to_file;
 mod job;
 pub(crate) mod lock;
