@@ -12,11 +12,15 @@
 //! - `progress.rs`: the counters and the paced progress callback.
 //! - `report.rs`: each object's outcome and the final report.
 
+mod fetch;
 mod filter;
 mod job;
+pub mod journal;
+pub mod key_path;
 mod progress;
 mod report;
 mod request;
+mod source;
 
 pub use self::filter::{Filter, Glob};
 pub use self::progress::BatchProgress;
