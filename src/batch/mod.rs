@@ -55,3 +55,14 @@ pub(crate) async fn run(
 ) -> BatchReport {
     job::run(client, req, cancel, pause).await
 }
+
+/// `run` for the tests (`test-hooks` feature): a batch stoppable as a pause.
+#[cfg(feature = "test-hooks")]
+pub async fn run_pausable(
+    client: &Client,
+    req: &BatchRequest,
+    cancel: &Cancel,
+    pause: &CancellationToken,
+) -> BatchReport {
+    run(client, req, cancel, pause).await
+}
