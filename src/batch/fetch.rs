@@ -38,6 +38,8 @@ pub struct Context {
     pub checkpoint_dir: Option<Arc<Directory>>,
     /// `None` in a dry run.
     pub journal: Option<Arc<Mutex<Journal>>>,
+    /// The keys whose files are about to be replaced, removed from the journal in batches.
+    pub forgets: Forgets,
     pub overwrite: Overwrite,
     pub dry_run: bool,
     pub part_size: u64,
@@ -142,9 +144,7 @@ pub async fn object(
     }
     if let (Some(k), Some(j)) = (&known, &ctx.journal) {
         // The file is about to be replaced: the journal must not vouch for it meanwhile.
-        let j = j.clone();
-        let key = k.key.clone();
-        blocking(move || lock(&j).forget(&[key.as_str()])).await?;
+        ctx.forgets.forget(j, k.key.clone()).await?;
     }
     ctx.tracker.to_download(item.size);
     let parent = Arc::new(parent);
@@ -247,6 +247,57 @@ async fn large(
     req.progress = Some(progress_of(&ctx.tracker));
     let ckpt = ctx.checkpoint_dir.clone();
     crate::download::download_in(&ctx.client, &req, parent, name, ckpt, &ctx.cancel).await
+}
+
+/// Removes keys from the journal before their files are replaced, many keys per write and
+/// `fdatasync` (a group commit): a task adds its key to the open batch and waits; the first
+/// task to get the turn writes every key waiting, the others find their batch done.
+#[derive(Default)]
+pub struct Forgets {
+    queue: Mutex<ForgetQueue>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct ForgetQueue {
+    keys: Vec<String>,
+    /// The number of the open batch; batches before `done` are written.
+    open: u64,
+    done: u64,
+    /// The batches whose write failed.
+    failed: std::collections::HashMap<u64, Error>,
+}
+
+impl Forgets {
+    /// Removes `key` from `journal` durably (with the other keys waiting).
+    pub async fn forget(&self, journal: &Arc<Mutex<Journal>>, key: String) -> Result<()> {
+        let mine = {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.keys.push(key);
+            q.open
+        };
+        let _turn = self.turn.lock().await;
+        let keys = {
+            let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            if q.done > mine {
+                return q.failed.get(&mine).map_or(Ok(()), |e| Err(e.clone()));
+            }
+            q.open += 1; // `mine` is the open batch: this task writes it
+            std::mem::take(&mut q.keys)
+        };
+        let j = journal.clone();
+        let r = blocking(move || {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            lock(&j).forget(&keys)
+        })
+        .await;
+        let mut q = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        q.done = mine + 1;
+        if let Err(e) = &r {
+            q.failed.insert(mine, e.clone());
+        }
+        r
+    }
 }
 
 pub fn lock(j: &Mutex<Journal>) -> std::sync::MutexGuard<'_, Journal> {

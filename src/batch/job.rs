@@ -97,6 +97,7 @@ async fn open(
         dest,
         checkpoint_dir: ckpt,
         journal: journal.map(|j| Arc::new(Mutex::new(j))),
+        forgets: fetch::Forgets::default(),
         overwrite: req.overwrite,
         dry_run: req.dry_run,
         part_size: req.part_size,
