@@ -385,6 +385,15 @@ async fn small_and_large_objects_share_a_small_budget() {
     for (k, _) in &keys {
         same_bytes(&env, k, &dest(&env).join(k.strip_prefix("m/").unwrap()));
     }
+    // Nothing but the objects and the journal left: no temp, lock, checkpoint or its directory.
+    let mut names: Vec<String> = std::fs::read_dir(dest(&env))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(names[0].ends_with(".journal"), "{names:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -731,7 +740,10 @@ async fn a_file_being_replaced_is_no_longer_vouched_for_by_the_journal() {
     let r = run(&client, &req).await;
     assert_eq!(r.progress.objects_failed, 1);
     let journal = r.journal_path.unwrap();
-    assert!(journal_entries(&journal).is_empty(), "the journal forgot it");
+    assert!(
+        journal_entries(&journal).is_empty(),
+        "the journal forgot it"
+    );
     // Whatever the file holds now (here: the bytes a power cut could leave, same size) is not
     // taken for the object: the next run fetches it again.
     std::fs::write(dest(&env).join("big"), vec![0u8; 500_000]).unwrap();

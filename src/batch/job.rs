@@ -50,8 +50,13 @@ pub(super) async fn run(
     let task_cancel = cancel.clone().with(pause.clone()).with(stop.clone());
     match open(client, req, task_cancel, &tracker).await {
         Ok(opened) => {
+            let hidden = opened.hidden.clone();
             let mut batch = Batch::new(req, opened, stop);
             batch.run(cancel, pause).await;
+            if let (Some(name), Some(dest)) = (hidden, &batch.ctx.dest) {
+                // Kept while it holds a checkpoint (fails then: not empty).
+                let _ = rustix::fs::unlinkat(dest.as_fd(), &name, rustix::fs::AtFlags::REMOVEDIR);
+            }
             report = batch.report;
         }
         Err(e) => report.stopped = Some(e),
@@ -68,6 +73,7 @@ struct Opened {
     filter: Filter,
     known: HashMap<String, JournalEntry>,
     journal_path: Option<PathBuf>,
+    hidden: Option<std::ffi::OsString>,
 }
 
 /// Checks the request, opens (creates) the destination, the checkpoint directory and the
@@ -83,20 +89,20 @@ async fn open(
     client.check_signing()?;
     let filter = Filter::new(req)?;
     let (req2, host) = (req.clone(), client.endpoint().host.clone());
-    let (dest, ckpt, journal, known, dropped) =
-        fetch::blocking(move || open_files(&req2, &host)).await?;
+    let files = fetch::blocking(move || open_files(&req2, &host)).await?;
+    let dropped = files.dropped;
     if dropped > 0 {
         log::log(Level::Warn, || {
             format!("the batch journal had {dropped} torn or corrupt line(s), dropped: those objects are checked again")
         });
     }
-    let journal_path = journal.as_ref().map(|j| j.path().to_path_buf());
+    let journal_path = files.journal.as_ref().map(|j| j.path().to_path_buf());
     let ctx = Context {
         client: client.clone(),
         bucket: req.bucket.clone(),
-        dest,
-        checkpoint_dir: ckpt,
-        journal: journal.map(|j| Arc::new(Mutex::new(j))),
+        dest: files.dest,
+        checkpoint_dir: files.checkpoints,
+        journal: files.journal.map(|j| Arc::new(Mutex::new(j))),
         forgets: fetch::Forgets::default(),
         overwrite: req.overwrite,
         dry_run: req.dry_run,
@@ -110,21 +116,28 @@ async fn open(
     Ok(Opened {
         ctx: Arc::new(ctx),
         filter,
-        known,
+        known: files.known,
         journal_path,
+        hidden: files.hidden,
     })
 }
 
-type Files = (
-    Option<Arc<Directory>>,
-    Option<Arc<Directory>>,
-    Option<Journal>,
-    HashMap<String, JournalEntry>,
-    u64,
-);
+/// What `open_files` opened.
+struct Files {
+    dest: Option<Arc<Directory>>,
+    /// Where large objects keep their checkpoints.
+    checkpoints: Option<Arc<Directory>>,
+    /// The hidden directory of checkpoints made in the destination (no checkpoint directory
+    /// given): removed at the end when empty.
+    hidden: Option<std::ffi::OsString>,
+    journal: Option<Journal>,
+    known: HashMap<String, JournalEntry>,
+    dropped: u64,
+}
 
-/// The destination (created when missing, not in a dry run), the checkpoint directory (the
-/// destination by default) and the journal with its entries.
+/// The destination (created when missing, not in a dry run), the checkpoint directory (by
+/// default a hidden directory in the destination) and the journal (in the checkpoint directory
+/// given, else in the destination) with its entries.
 fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
     let d = &req.dest_dir;
     if !req.dry_run {
@@ -139,7 +152,7 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
         Err(e) if req.dry_run && e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io("opening the destination directory", d, &e)),
     };
-    let ckpt = match &req.checkpoint_dir {
+    let given = match &req.checkpoint_dir {
         Some(c) if !c.is_dir() => {
             return Err(Error::checkpoint_dir_missing(format!(
                 "the batch's checkpoint directory '{}' does not exist or is not a directory",
@@ -151,14 +164,15 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
                 Error::io("opening the checkpoint directory", c, &e)
             })?))
         }
-        None => dest.clone(),
+        None => None,
     };
     let dest_name = match &dest {
         Some(dir) => dir.path().to_path_buf(),
         None => std::path::absolute(d).map_err(|e| Error::io("resolving", d, &e))?,
     };
     let identity = journal::identity(host, &req.bucket, &req.source, &dest_name);
-    let (journal, known, dropped) = match (&ckpt, req.dry_run) {
+    let journal_dir = given.clone().or_else(|| dest.clone());
+    let (journal, known, dropped) = match (&journal_dir, req.dry_run) {
         (None, _) => (None, HashMap::new(), 0),
         (Some(c), true) => match Journal::read(c, &identity)? {
             Some((known, dropped)) => (None, known, dropped),
@@ -169,7 +183,50 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
             (Some(j), known, dropped)
         }
     };
-    Ok((dest, ckpt, journal, known, dropped))
+    let (checkpoints, hidden) = match (given, &dest) {
+        (Some(g), _) => (Some(g), None),
+        (None, Some(dest)) if !req.dry_run => {
+            let name = hidden_name(&identity);
+            (Some(Arc::new(hidden_dir(dest, &name)?)), Some(name))
+        }
+        _ => (None, None),
+    };
+    Ok(Files {
+        dest,
+        checkpoints,
+        hidden,
+        journal,
+        known,
+        dropped,
+    })
+}
+
+/// `.oss-ffi-batch-<16 hex>.checkpoints`, beside the journal's `.journal`.
+fn hidden_name(identity: &str) -> std::ffi::OsString {
+    let journal = journal::file_name(identity);
+    let stem = journal.to_string_lossy();
+    let stem = stem.strip_suffix(".journal").unwrap_or(&stem);
+    std::ffi::OsString::from(format!("{stem}.checkpoints"))
+}
+
+/// The hidden checkpoint directory `name` in `dest`: made 0700, or the existing one when it is
+/// a directory of ours that no other user may write (never a link).
+fn hidden_dir(dest: &Directory, name: &std::ffi::OsStr) -> Result<Directory> {
+    let path = dest.join(name);
+    match dest.mkdir_child(name, 0o700) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("creating the checkpoint directory", &path, &e)),
+    }
+    let dir = dest
+        .open_child(name)
+        .map_err(|e| Error::io("opening the checkpoint directory", &path, &e))?;
+    let stat = dest
+        .stat(name)
+        .map_err(|e| Error::io("inspecting", &path, &e))?
+        .ok_or_else(|| Error::io_failure(format!("'{}' vanished", path.display())))?;
+    stat.check_trusted("checkpoint directory", &path)?;
+    Ok(dir)
 }
 
 /// The job once opened.
