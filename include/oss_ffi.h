@@ -495,8 +495,8 @@ typedef struct {
    */
   const char *key;
   /**
-   * The local path, relative to the destination directory; "" when the key has none (an
-   * unsafe key, a collision).
+   * The local path (the destination directory joined with the key's path below it); ""
+   * when the key has none (an unsafe key, a collision).
    */
   const char *path;
   /**

@@ -395,11 +395,15 @@ fn c_example_downloads_a_prefix_into_a_directory() {
     ]);
     assert_eq!(c, Some(0), "{out}{err}");
     assert!(
-        out.contains("would download logs/2026-12-01/a.gz -> 2026-12-01/a.gz"),
+        out.contains(&format!(
+            "would download logs/2026-12-01/a.gz -> {dest_s}/2026-12-01/a.gz"
+        )),
         "{out}"
     );
     assert!(
-        out.contains("would download logs/2026-12-02/c.gz -> 2026-12-02/c.gz"),
+        out.contains(&format!(
+            "would download logs/2026-12-02/c.gz -> {dest_s}/2026-12-02/c.gz"
+        )),
         "{out}"
     );
     assert!(!out.contains("logs/other"), "{out}");

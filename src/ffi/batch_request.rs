@@ -148,8 +148,8 @@ impl From<&BatchProgress> for oss_batch_progress_t {
 pub struct oss_batch_object_t {
     /// The object's key (a NUL in it, which OSS forbids, would show as U+FFFD).
     pub key: *const c_char,
-    /// The local path, relative to the destination directory; "" when the key has none (an
-    /// unsafe key, a collision).
+    /// The local path (the destination directory joined with the key's path below it); ""
+    /// when the key has none (an unsafe key, a collision).
     pub path: *const c_char,
     /// The object's size as listed (or HEADed).
     pub size: u64,
