@@ -169,7 +169,7 @@ static void dry_run_and_filters(const oss_client_t *client, const char *bucket, 
     oss_batch_report_t *rep = NULL;
     oss_batch_progress_t p;
     oss_batch_request_t *r;
-    const char *inc[1] = {"*.bin"};
+    const char *inc[1] = {"/*.bin"};
     const char *exc[1] = {"f0*"};
     seen_init(&s);
     r = prefix_request(bucket, prefix, "dry", &s);
@@ -181,7 +181,7 @@ static void dry_run_and_filters(const oss_client_t *client, const char *bucket, 
     oss_batch_report_free(rep);
     oss_batch_request_free(r);
 
-    /* Only top-level *.bin (`*` does not cross '/'), minus f0*. */
+    /* Only top-level *.bin (anchored by the leading '/'; `*` does not cross '/'), minus f0*. */
     memset(&s, 0, offsetof(struct seen, hold_at));
     r = prefix_request(bucket, prefix, "filtered", &s);
     expect_ok("include", oss_batch_request_set_include(r, inc, 1));
