@@ -888,10 +888,12 @@ static oss_error_t *build_batch(const struct options *o, struct batch_view *v, c
 
 /* The summary of a batch (stdout), then its result's exit code. */
 static int batch_summary(const struct options *o, const oss_batch_report_t *rep, oss_error_t *err) {
-    oss_batch_progress_t p = oss_batch_report_progress(rep);
+    oss_batch_progress_t p;
     double secs = (double)oss_batch_report_elapsed_ms(rep) / 1000.0;
     char bytes[32], speed[32];
     size_t i, nf = oss_batch_report_failure_count(rep), nd = oss_batch_report_deleted_count(rep);
+    memset(&p, 0, sizeof p);
+    oss_error_free(oss_batch_report_progress(rep, &p));
     human((double)p.bytes_done, bytes, sizeof bytes);
     human(secs > 0 ? (double)p.bytes_done / secs : 0, speed, sizeof speed);
     fputs(o->dry_run ? "dry run of " : "batch ", stdout);

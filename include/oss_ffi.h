@@ -2063,12 +2063,14 @@ oss_error_t *oss_client_download_objects(const oss_client_t *client,
 
 /**
  * The final counts and bytes (objects listed, downloaded, skipped, failed; bytes written,
- * bytes of the objects to download; the mean rate). All zero for NULL.
+ * bytes of the objects to download; the mean rate) into `*progress_out`. Errors: NULL
+ * arguments.
  *
  * # Safety
- * `report` NULL or live.
+ * `report` NULL or live; `progress_out` NULL or writable.
  */
-oss_batch_progress_t oss_batch_report_progress(const oss_batch_report_t *report);
+oss_error_t *oss_batch_report_progress(const oss_batch_report_t *report,
+                                       oss_batch_progress_t *progress_out);
 
 /**
  * How long the batch ran, in milliseconds (0 for NULL).

@@ -6,9 +6,7 @@ use std::ffi::{c_char, CString};
 
 use crate::batch::BatchReport;
 use crate::ffi::batch_request::oss_batch_progress_t;
-use crate::ffi::boundary::{
-    c_string, check_out, ffi_boundary, ffi_getter, ffi_try, write_out, PanicDefault,
-};
+use crate::ffi::boundary::{c_string, check_out, ffi_boundary, ffi_getter, ffi_try, write_out};
 use crate::ffi::error::oss_error_t;
 use crate::ffi::handle::{free_box, to_boxed_mut_ptr, try_ref, Castable, OwnershipBox};
 use crate::ffi::transfer::oss_transfer_t;
@@ -81,20 +79,25 @@ impl ReportDetails {
     }
 }
 
-impl PanicDefault for oss_batch_progress_t {
-    fn on_panic(_: String) -> Self {
-        oss_batch_progress_t::default()
+/// The final counts and bytes (objects listed, downloaded, skipped, failed; bytes written,
+/// bytes of the objects to download; the mean rate) into `*progress_out`. Errors: NULL
+/// arguments.
+///
+/// # Safety
+/// `report` NULL or live; `progress_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_batch_report_progress(
+    report: *const oss_batch_report_t,
+    progress_out: *mut oss_batch_progress_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(progress_out, "progress_out")?;
+        // SAFETY: the export's `# Safety` contract: `report` is NULL (refused) or live, only read.
+        let r = unsafe { try_ref(report, "report")? };
+        // SAFETY: progress_out was checked non-NULL and is writable (the contract).
+        unsafe { write_out(progress_out, r.progress) };
+        Ok(())
     }
-}
-
-ffi_getter! {
-    /// The final counts and bytes (objects listed, downloaded, skipped, failed; bytes written,
-    /// bytes of the objects to download; the mean rate). All zero for NULL.
-    ///
-    /// # Safety
-    /// `report` NULL or live.
-    fn oss_batch_report_progress(report: *const oss_batch_report_t) -> oss_batch_progress_t
-        = oss_batch_progress_t::default(); |r| r.progress
 }
 
 ffi_getter! {

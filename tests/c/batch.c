@@ -134,7 +134,7 @@ static void blocking(const oss_client_t *client, const char *bucket, const char 
     r = prefix_request(bucket, prefix, "blocking", &s);
     expect_ok("blocking batch", oss_client_download_objects(client, r, &rep));
     CHECK(rep != NULL, "no report");
-    p = oss_batch_report_progress(rep);
+    expect_ok("report progress", oss_batch_report_progress(rep, &p));
     CHECK((long)p.objects_listed == n, "listed %llu, want %ld", (unsigned long long)p.objects_listed, n);
     CHECK((long)p.objects_done == n, "done %llu, want %ld", (unsigned long long)p.objects_done, n);
     CHECK(p.objects_failed == 0 && oss_batch_report_failure_count(rep) == 0, "failures");
@@ -154,7 +154,7 @@ static void blocking(const oss_client_t *client, const char *bucket, const char 
     /* The same again: everything is in the journal, nothing fetched. */
     memset(&s, 0, offsetof(struct seen, hold_at));
     expect_ok("re-run", oss_client_download_objects(client, r, &rep));
-    p = oss_batch_report_progress(rep);
+    expect_ok("report progress", oss_batch_report_progress(rep, &p));
     CHECK(p.objects_done == 0 && (long)p.objects_skipped == n, "re-run: %llu done, %llu skipped",
           (unsigned long long)p.objects_done, (unsigned long long)p.objects_skipped);
     CHECK(s.unchanged == n, "re-run: %ld unchanged", s.unchanged);
@@ -175,7 +175,7 @@ static void dry_run_and_filters(const oss_client_t *client, const char *bucket, 
     r = prefix_request(bucket, prefix, "dry", &s);
     expect_ok("dry run", oss_batch_request_set_dry_run(r, true));
     expect_ok("dry batch", oss_client_download_objects(client, r, &rep));
-    p = oss_batch_report_progress(rep);
+    expect_ok("report progress", oss_batch_report_progress(rep, &p));
     CHECK(s.would == n && p.objects_done == (uint64_t)n, "dry run: %ld would", s.would);
     CHECK(!exists("dry/f00.bin") && !exists("dry/sub"), "a dry run wrote files");
     oss_batch_report_free(rep);
@@ -219,7 +219,11 @@ static void key_list(const oss_client_t *client, const char *bucket, const char 
         CHECK(!strcmp(oss_batch_report_failure_key(rep, 0), missing), "failure key '%s'",
               oss_batch_report_failure_key(rep, 0));
         CHECK(e && !strcmp(oss_error_code(e), "NoSuchKey"), "failure code '%s'", e ? oss_error_code(e) : "");
-        CHECK(oss_batch_report_progress(rep).objects_done == 2, "the other keys are downloaded (continue)");
+        {
+            oss_batch_progress_t kp;
+            expect_ok("report progress", oss_batch_report_progress(rep, &kp));
+            CHECK(kp.objects_done == 2, "the other keys are downloaded (continue)");
+        }
     }
     CHECK(s.downloaded == 2 && s.failed == 1, "key list callbacks: %ld downloaded, %ld failed", s.downloaded, s.failed);
     {
@@ -299,7 +303,7 @@ static void pause_and_resume(const oss_client_t *client, const char *bucket, con
     expect_ok("resumed result", oss_transfer_result(t2, NULL));
     expect_ok("resumed status", oss_transfer_status(t2, &st));
     expect_ok("resumed report", oss_transfer_batch_report(t2, &rep));
-    p = oss_batch_report_progress(rep);
+    expect_ok("report progress", oss_batch_report_progress(rep, &p));
     CHECK((long)p.objects_skipped >= before, "the resumed batch skipped %llu, %ld were finished",
           (unsigned long long)p.objects_skipped, before);
     CHECK((long)(p.objects_done + p.objects_skipped) == n && p.objects_failed == 0, "resumed: %llu done + %llu skipped",

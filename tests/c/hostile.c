@@ -283,8 +283,7 @@ static void batch_inputs(const oss_client_t *client, const char *bucket, const c
     any_result("batch huge prefix", oss_client_download_objects(client, r, NULL));
     any_result("batch huge prefix with report", oss_client_download_objects(client, r, &rep));
     /* report getters: NULL and out of range */
-    pr = oss_batch_report_progress(NULL);
-    CHECK(pr.objects_listed == 0 && pr.bytes_done == 0 && !pr.listing_done, "progress of NULL");
+    expect_err("batch report progress NULL", oss_batch_report_progress(NULL, &pr), NUL_ARG);
     CHECK(oss_batch_report_elapsed_ms(NULL) == 0, "elapsed of NULL");
     CHECK(oss_batch_report_failure_count(NULL) == 0, "failure count of NULL");
     CHECK(!strcmp(oss_batch_report_failure_key(NULL, 0), ""), "failure key of NULL");
@@ -303,6 +302,7 @@ static void batch_inputs(const oss_client_t *client, const char *bucket, const c
         CHECK(oss_batch_report_failure_error(rep, SIZE_MAX) == NULL, "failure error SIZE_MAX");
         CHECK(!strcmp(oss_batch_report_deleted_key(rep, SIZE_MAX), ""), "deleted key SIZE_MAX");
         any_result("batch report result", oss_batch_report_result(rep));
+        expect_err("batch report progress out", oss_batch_report_progress(rep, NULL), NUL_ARG);
         bad_inputs += 4;
         oss_batch_report_free(rep);
         rep = NULL;

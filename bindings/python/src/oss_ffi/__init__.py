@@ -12,6 +12,7 @@ bundled in the package (``pip install ./bindings/python`` builds it), or the pla
 search (``liboss_ffi.so.0.1``); it is loaded on first use.
 """
 
+from ._batch import BatchProgress, BatchReport, ObjectOutcome, Outcome
 from ._client import Client
 from ._convert import ByteRange, ProgressCallback
 from ._meta import ObjectMeta
@@ -62,6 +63,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ABI_VERSION",
+    "BatchProgress",
+    "BatchReport",
     "BusyError",
     "ByteRange",
     "CancelledError",
@@ -79,9 +82,11 @@ __all__ = [
     "NotInitializedError",
     "ObjectChangedError",
     "ObjectMeta",
+    "ObjectOutcome",
     "ObjectStream",
     "OidcRole",
     "OssError",
+    "Outcome",
     "PanicError",
     "Profile",
     "ProgressCallback",

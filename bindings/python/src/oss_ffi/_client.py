@@ -15,7 +15,7 @@ import ctypes
 import datetime as _dt
 import threading
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
 
 from . import _lib
 from ._blocking import _raise_for, _run_blocking
@@ -60,6 +60,24 @@ from ._meta import ObjectMeta
 from ._sdk import initialize
 from ._stream import ObjectStream
 from ._transfer import Transfer, _DONE, _PROGRESS_ABORTABLE, _require_async, _token_bytes
+from ._batch import (
+    BatchProgress,
+    BatchReport,
+    ObjectOutcome,
+    _BatchContext,
+    _OBJECT as _BATCH_OBJECT,
+    _PROGRESS as _BATCH_PROGRESS,
+    build_request as _batch_request,
+    take_report as _take_report,
+)
+
+
+_BATCH_DEFAULTS: Dict[str, Any] = dict(
+    prefix=None, keys=None, include=(), exclude=(), min_size=None, max_size=None,
+    modified_after=None, modified_before=None, overwrite="if-changed", on_failure="continue",
+    dry_run=False, progress=None, on_object=None, max_objects_in_flight=None,
+    checkpoint_dir=None, part_size=None, threads=None, verify_on_resume=True, direct_io=True,
+)
 
 
 class Client:
@@ -696,6 +714,228 @@ class Client:
         assert meta is not None
         return meta
 
+
+    # -- many objects into a directory (a batch) ------------------------------------------------
+
+    def _batch(self, bucket: str, options: Dict[str, Any]) -> Tuple[int, _BatchContext]:
+        """A new ``oss_batch_request_t *`` with its callbacks (the caller frees it)."""
+        progress, on_object = options.pop("progress", None), options.pop("on_object", None)
+        _callable(progress, "progress")
+        _callable(on_object, "on_object")
+        lib = self._lib
+        if lib.oss_client_download_objects is None:
+            raise RuntimeError("%s (oss_ffi %s) has no batch download" % (lib.path, lib.version))
+        req = _batch_request(lib, bucket, **options)
+        ctx = _BatchContext(lib, progress, on_object)
+        try:
+            # Each registration is released by the library (_FREE) with the last copy of the
+            # request that holds it (this one, and a transfer's).
+            if progress is not None:
+                k = _register(ctx)
+                check(lib, lib.oss_batch_request_set_progress_callback(req, _BATCH_PROGRESS, k, _FREE))
+            if on_object is not None:
+                k = _register(ctx)
+                check(lib, lib.oss_batch_request_set_object_callback(req, _BATCH_OBJECT, k, _FREE))
+        except BaseException:
+            lib.oss_batch_request_free(req)
+            raise
+        return req, ctx
+
+    @staticmethod
+    def _batch_options(
+        prefix: Optional[str],
+        keys: Optional[Iterable[str]],
+        dest: PathLike,
+        include: Any,
+        exclude: Any,
+        min_size: Any,
+        max_size: Any,
+        modified_after: Any,
+        modified_before: Any,
+        overwrite: str,
+        on_failure: str,
+        dry_run: bool,
+        progress: Optional[Callable[[BatchProgress], Any]],
+        on_object: Optional[Callable[[ObjectOutcome], Any]],
+        max_objects_in_flight: Optional[int],
+        checkpoint_dir: Optional[PathLike],
+        part_size: Any,
+        threads: Optional[int],
+        verify_on_resume: bool,
+        direct_io: bool,
+    ) -> Dict[str, Any]:
+        return dict(
+            prefix=prefix, keys=keys, dest=dest, include=include, exclude=exclude,
+            min_size=min_size, max_size=max_size, modified_after=modified_after,
+            modified_before=modified_before, overwrite=overwrite, on_failure=on_failure,
+            dry_run=dry_run, progress=progress, on_object=on_object,
+            max_objects_in_flight=max_objects_in_flight, checkpoint_dir=checkpoint_dir,
+            part_size=part_size, threads=threads, verify_on_resume=verify_on_resume,
+            direct_io=direct_io,
+        )
+
+    @staticmethod
+    def _batch_outcome(report: BatchReport) -> BatchReport:
+        """Returns the report, or raises its stop (with the report as ``e.report``)."""
+        if report.stopped is not None:
+            e = report.stopped
+            e.report = report  # type: ignore[attr-defined]
+            raise e
+        return report
+
+    def download_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: Optional[str] = None,
+        keys: Optional[Iterable[str]] = None,
+        dest: PathLike,
+        include: Union[str, Iterable[str]] = (),
+        exclude: Union[str, Iterable[str]] = (),
+        min_size: Union[int, str, None] = None,
+        max_size: Union[int, str, None] = None,
+        modified_after: Union[int, float, _dt.datetime, None] = None,
+        modified_before: Union[int, float, _dt.datetime, None] = None,
+        overwrite: str = "if-changed",
+        on_failure: str = "continue",
+        dry_run: bool = False,
+        progress: Optional[Callable[[BatchProgress], Any]] = None,
+        on_object: Optional[Callable[[ObjectOutcome], Any]] = None,
+        max_objects_in_flight: Optional[int] = None,
+        checkpoint_dir: Optional[PathLike] = None,
+        part_size: Union[int, str, None] = None,
+        threads: Optional[int] = None,
+        verify_on_resume: bool = True,
+        direct_io: bool = True,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> BatchReport:
+        """Downloads every object under ``prefix`` (listed), or every key of ``keys``, into the
+        directory ``dest`` (made if missing), as one resumable, verified job.
+
+        A key's file: for a prefix, ``dest`` + the key minus the prefix's directory part
+        (everything up to its last ``/``: prefix ``logs/2026-12-0`` puts
+        ``logs/2026-12-01/a.gz`` at ``dest/2026-12-01/a.gz``); for ``keys``, ``dest`` + the
+        whole key. A key that would leave ``dest`` (``..``, absolute, control characters) or
+        collide with another key's file fails alone (code ``UnsafeKey`` / ``KeyCollision``);
+        nothing is written outside ``dest`` and links in it are not followed.
+
+        Args:
+            include, exclude: glob patterns on the path below ``dest``, as rclone's filters
+                (``*`` and ``?`` stay within a directory, ``**`` crosses them; ``/x`` is
+                anchored at ``dest``, ``*.gz`` matches every ``.gz`` file); an exclude wins.
+            min_size, max_size: inclusive bounds in bytes (ints, or ``"10M"``-style strings).
+            modified_after, modified_before: bounds on the listing's Last-Modified (an aware
+                ``datetime`` or Unix seconds).
+            overwrite: ``"if-changed"`` (skip what the batch's journal records as done with the
+                listing's ETag and size: nothing fetched), ``"always"`` or ``"never"`` (keep
+                existing files).
+            on_failure: ``"continue"`` (record every failure and go on) or ``"stop"``.
+            dry_run: report what would be downloaded (``Outcome.WOULD_DOWNLOAD``), fetch and
+                write nothing.
+            progress: ``progress(BatchProgress)``, on a library thread, at most every 100 ms
+                and once at the end. on_object: ``on_object(ObjectOutcome)`` once per object.
+                If either raises, the batch is cancelled and the exception re-raised here.
+            max_objects_in_flight: objects downloaded at once (1..1024; default 64), within the
+                client's ``memory_budget``.
+            checkpoint_dir: where the journal and the large objects' checkpoints go (default:
+                hidden files in ``dest``).
+            part_size, threads, verify_on_resume, direct_io: for each large object (over twice
+                ``part_size``), as in :meth:`resumable_download`.
+            cancel_event: when set, the batch is cancelled (finished objects stay done: the
+                same call again goes on from there).
+
+        Returns the :class:`BatchReport`; objects that failed are in ``report.failures`` (see
+        :attr:`BatchReport.ok`, :meth:`BatchReport.raise_for_failures`). Raises when the batch
+        stopped before its end (the listing failed, :class:`CancelledError`,
+        ``on_failure="stop"``), with the report as the exception's ``report`` attribute, and
+        :class:`InvalidArgumentError` / TypeError / ValueError for bad arguments. Ctrl-C
+        cancels the batch and re-raises.
+        """
+        if cancel_event is not None and not isinstance(cancel_event, threading.Event):
+            raise TypeError("cancel_event must be a threading.Event")
+        lib = self._lib
+        opts = self._batch_options(
+            prefix, keys, dest, include, exclude, min_size, max_size, modified_after,
+            modified_before, overwrite, on_failure, dry_run, progress, on_object,
+            max_objects_in_flight, checkpoint_dir, part_size, threads, verify_on_resume, direct_io,
+        )
+        req, ctx = self._batch(bucket, opts)
+        rep = c_void_p()
+        report: Optional[BatchReport] = None
+        err: Optional[int] = None
+        h: Optional[int] = None
+        try:
+            req_ptr = req
+            ctx.set_cancel(lambda: lib.oss_batch_request_cancel(req_ptr))
+            if cancel_event is not None and cancel_event.is_set():
+                ctx.cancel()  # set already: the batch is cancelled at its start
+            h = self._ref()
+            handle = h
+            try:
+                err = _run_blocking(
+                    lambda: lib.oss_client_download_objects(handle, req_ptr, byref(rep)), ctx, cancel_event
+                )
+            finally:
+                report = _take_report(lib, rep.value)  # also when interrupted: C has returned
+        finally:
+            if h is not None:
+                lib.oss_client_free(h)
+            lib.oss_batch_request_free(req)
+        e = take_error(lib, err)
+        if ctx.error is not None:
+            if e is not None:
+                raise ctx.error from e
+            raise ctx.error
+        if report is None:
+            if e is not None:
+                raise e
+            raise RuntimeError("the batch gave no report")  # pragma: no cover
+        return self._batch_outcome(report)
+
+    def start_download_objects(self, bucket: str, **options: Any) -> Transfer:
+        """Starts :meth:`download_objects` on the library's threads and returns its
+        :class:`Transfer` at once (same keyword options but ``cancel_event``: use
+        :meth:`Transfer.cancel`). :meth:`Transfer.pause` stops the batch and returns a token
+        that :meth:`start_resume` / :meth:`resume` continue, here or in another process (the
+        batch lists again and fetches only what is not finished; its callbacks are not carried
+        by the token). :attr:`Transfer.report` is the :class:`BatchReport` once it ended."""
+        lib = self._lib
+        _require_async(lib)
+        opts = self._batch_options(**{**_BATCH_DEFAULTS, **options})
+        req, ctx = self._batch(bucket, opts)
+        holder: Dict[str, Transfer] = {}
+        ctx.set_cancel(lambda: holder["t"].cancel() if "t" in holder else None)
+        try:
+            t = self._start(
+                True,
+                None,
+                None,
+                lambda c, d, k, f, o: lib.oss_client_start_download_objects(c, req, d, k, f, o),
+                (bucket, ""),
+            )
+        finally:
+            lib.oss_batch_request_free(req)  # the transfer has its own copy
+        t._batch_ctx = ctx
+        holder["t"] = t
+        if ctx.cancelled:
+            t.cancel()
+        return t
+
+    async def download_objects_async(self, bucket: str, **options: Any) -> BatchReport:
+        """``await client.download_objects_async(bucket, prefix=..., dest=..., ...)``: the
+        asyncio form of :meth:`download_objects` (same keyword options but ``cancel_event``),
+        with no thread. Cancelling the awaiting task cancels the batch (finished objects stay
+        done), waits until it stopped and raises ``asyncio.CancelledError``."""
+        t = self.start_download_objects(bucket, **options)
+        await t._ended_async()
+        ctx = t._batch_ctx
+        if ctx is not None and ctx.error is not None:
+            raise ctx.error
+        report = t.report
+        if report is None:
+            t._raise_outcome()
+            raise RuntimeError("the batch gave no report")  # pragma: no cover
+        return self._batch_outcome(report)
 
     # -- asynchronous transfers ----------------------------------------------------------------
 

@@ -61,6 +61,40 @@ class TransferStatusC(ctypes.Structure):
     _fields_ = [("transferred", c_int64), ("total", c_int64), ("state", c_int32)]
 
 
+class BatchProgressC(ctypes.Structure):
+    """``oss_batch_progress_t``."""
+
+    _fields_ = [
+        ("objects_listed", c_uint64),
+        ("objects_done", c_uint64),
+        ("objects_skipped", c_uint64),
+        ("objects_failed", c_uint64),
+        ("bytes_done", c_uint64),
+        ("bytes_total", c_uint64),
+        ("bytes_per_sec", c_uint64),
+        ("listing_done", c_bool),
+    ]
+
+
+class BatchObjectC(ctypes.Structure):
+    """``oss_batch_object_t`` (every pointer borrowed for the callback only)."""
+
+    _fields_ = [
+        ("key", c_char_p),
+        ("path", c_char_p),
+        ("size", c_uint64),
+        ("etag", c_char_p),
+        ("outcome", c_int32),
+        ("error", c_void_p),
+    ]
+
+
+#: oss_batch_progress_cb(const oss_batch_progress_t *, void *user_data)
+BATCH_PROGRESS_CB = CFUNCTYPE(None, POINTER(BatchProgressC), c_void_p)
+#: oss_batch_object_cb(const oss_batch_object_t *, void *user_data)
+BATCH_OBJECT_CB = CFUNCTYPE(None, POINTER(BatchObjectC), c_void_p)
+
+
 # name: (restype, argtypes)
 _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     # sdk
@@ -268,6 +302,53 @@ _OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_bytes_free": (None, [c_void_p, c_size_t]),
     "oss_transfer_clone": (c_void_p, [c_void_p]),
     "oss_transfer_free": (None, [c_void_p]),
+    # the batch download (oss_batch_request_t, oss_batch_report_t)
+    "oss_batch_request_new_prefix": (_err_p, [c_char_p, c_char_p, c_char_p, POINTER(c_void_p)]),
+    "oss_batch_request_new_keys": (
+        _err_p,
+        [c_char_p, POINTER(c_char_p), c_size_t, c_char_p, POINTER(c_void_p)],
+    ),
+    "oss_batch_request_free": (None, [c_void_p]),
+    "oss_batch_request_cancel": (None, [c_void_p]),
+    "oss_batch_request_set_checkpoint_dir": (_err_p, [c_void_p, c_char_p]),
+    "oss_batch_request_set_include": (_err_p, [c_void_p, POINTER(c_char_p), c_size_t]),
+    "oss_batch_request_set_exclude": (_err_p, [c_void_p, POINTER(c_char_p), c_size_t]),
+    "oss_batch_request_set_size_range": (_err_p, [c_void_p, c_uint64, c_uint64]),
+    "oss_batch_request_set_modified_range": (_err_p, [c_void_p, c_int64, c_int64]),
+    "oss_batch_request_set_overwrite": (_err_p, [c_void_p, c_uint32]),
+    "oss_batch_request_set_on_failure": (_err_p, [c_void_p, c_uint32]),
+    "oss_batch_request_set_part_size": (_err_p, [c_void_p, c_uint64]),
+    "oss_batch_request_set_thread_num": (_err_p, [c_void_p, c_uint32]),
+    "oss_batch_request_set_max_objects_in_flight": (_err_p, [c_void_p, c_uint32]),
+    "oss_batch_request_set_verify_on_resume": (_err_p, [c_void_p, c_bool]),
+    "oss_batch_request_set_direct_io": (_err_p, [c_void_p, c_bool]),
+    "oss_batch_request_set_dry_run": (_err_p, [c_void_p, c_bool]),
+    "oss_batch_request_set_progress_callback": (
+        _err_p,
+        [c_void_p, BATCH_PROGRESS_CB, c_void_p, FREE_CB],
+    ),
+    "oss_batch_request_set_object_callback": (
+        _err_p,
+        [c_void_p, BATCH_OBJECT_CB, c_void_p, FREE_CB],
+    ),
+    "oss_client_download_objects": (_err_p, [c_void_p, c_void_p, POINTER(c_void_p)]),
+    "oss_client_start_download_objects": (
+        _err_p,
+        [c_void_p, c_void_p, DONE_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
+    ),
+    "oss_batch_report_progress": (_err_p, [c_void_p, POINTER(BatchProgressC)]),
+    "oss_batch_report_elapsed_ms": (c_uint64, [c_void_p]),
+    "oss_batch_report_failure_count": (c_size_t, [c_void_p]),
+    "oss_batch_report_failure_key": (c_char_p, [c_void_p, c_size_t]),
+    "oss_batch_report_failure_error": (c_void_p, [c_void_p, c_size_t]),
+    "oss_batch_report_deleted_count": (c_size_t, [c_void_p]),
+    "oss_batch_report_deleted_key": (c_char_p, [c_void_p, c_size_t]),
+    "oss_batch_report_stopped": (c_void_p, [c_void_p]),
+    "oss_batch_report_journal_path": (c_char_p, [c_void_p]),
+    "oss_batch_report_result": (_err_p, [c_void_p]),
+    "oss_batch_report_free": (None, [c_void_p]),
+    "oss_transfer_batch_report": (_err_p, [c_void_p, POINTER(c_void_p)]),
+    "oss_transfer_batch_progress": (_err_p, [c_void_p, POINTER(BatchProgressC)]),
     # presigned URLs: char * out, freed with oss_string_free (so c_void_p, not c_char_p)
     "oss_client_presign_get_object": (
         _err_p,

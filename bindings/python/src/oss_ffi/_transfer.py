@@ -119,6 +119,8 @@ class Transfer:
         self._callback_thread: Optional[int] = None  # the thread running our progress callable
         self._pid = os.getpid()  # the process whose library threads run it
         self._object: Tuple[str, str] = ("", "")  # (bucket, key), named in its error
+        self._report: Any = None  # a batch's BatchReport, copied at the end
+        self._batch_ctx: Any = None  # a batch's callbacks' context (their first exception)
 
     # -- the handle: C calls on it never run under the lock and never overlap its free -------
 
@@ -167,6 +169,10 @@ class Transfer:
                     self._meta = ObjectMeta._take(lib, meta.value)
                 finally:
                     lib.oss_object_meta_free(meta)
+            if lib.oss_transfer_batch_report is not None:
+                from ._batch import transfer_report  # noqa: PLC0415 - _batch imports us
+
+                self._report = transfer_report(lib, ptr)
             if final.state == TransferState.PAUSED:
                 buf, n = c_void_p(), ctypes.c_size_t()
                 e = take_error(lib, lib.oss_transfer_take_resume_token(ptr, byref(buf), byref(n)))
@@ -242,6 +248,12 @@ class Transfer:
     @property
     def state(self) -> TransferState:
         return self.status().state
+
+    @property
+    def report(self) -> Any:
+        """A batch's :class:`BatchReport` once it ended (also when it failed, was cancelled or
+        paused); None while it runs and for a single download."""
+        return self._report if self._event.is_set() else None
 
     @property
     def resume_token(self) -> Optional[bytes]:
@@ -340,9 +352,15 @@ class Transfer:
         """The error the transfer ended with (None on success or while it runs)."""
         if not self._event.is_set():
             return None
-        return self._callback_error or self._error
+        return self._own_callback_error() or self._error
+
+    def _own_callback_error(self) -> Optional[BaseException]:
+        ctx = self._batch_ctx
+        return self._callback_error or (ctx.error if ctx is not None else None)
 
     def _raise_outcome(self) -> None:
+        if self._batch_ctx is not None and self._batch_ctx.error is not None and self._callback_error is None:
+            self._callback_error = self._batch_ctx.error
         e = self._error
         if self._callback_error is not None:
             if e is not None:
