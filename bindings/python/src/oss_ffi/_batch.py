@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _lib
-from ._callbacks import _lookup
+from ._callbacks import _CallContext, _lookup
 from ._convert import PathLike, _U32, _U64, _bool, _int, _path, _str
 from ._errors import OssError, check, take_error
 from ._lib import BATCH_OBJECT_CB, BATCH_PROGRESS_CB, Library
@@ -179,9 +179,10 @@ def _copy_error(lib: Library, ptr: Optional[int]) -> Optional[OssError]:
     )
 
 
-class _BatchContext:
+class _BatchContext(_CallContext):
     """Per-batch state shared by the trampolines: the callables, the first exception one
-    raised, and how to cancel the batch (the blocking call's request, or the transfer)."""
+    raised (``error``), and how to cancel the batch (the blocking call's request, or the
+    transfer)."""
 
     def __init__(
         self,
@@ -189,37 +190,18 @@ class _BatchContext:
         progress: Optional[Callable[[BatchProgress], Any]],
         on_object: Optional[Callable[[ObjectOutcome], Any]],
     ) -> None:
-        self.lib = lib
-        self.progress = progress
+        super().__init__(lib, None)
+        self.batch_progress = progress
         self.on_object = on_object
-        self.error: Optional[BaseException] = None
-        self.cancelled = False
-        self._cancel: Optional[Callable[[], None]] = None
-        # compatibility with _run_blocking's context
-        self.bucket = ""
-        self.key = ""
-
-    def set_cancel(self, fn: Optional[Callable[[], None]]) -> None:
-        self._cancel = fn
-
-    def cancel(self) -> None:
-        self.cancelled = True
-        if self._cancel is not None:
-            self._cancel()
-
-    def fail(self, exc: BaseException) -> None:
-        if self.error is None:
-            self.error = exc
-        self.cancel()
 
 
 def _progress_trampoline(p: Any, user_data: Optional[int]) -> None:
     try:
         ctx = _lookup(user_data)
-        if ctx is None or ctx.error is not None or ctx.progress is None or not p:
+        if ctx is None or ctx.error is not None or ctx.batch_progress is None or not p:
             return
         try:
-            ctx.progress(BatchProgress._from_c(p.contents))
+            ctx.batch_progress(BatchProgress._from_c(p.contents))
         except BaseException as e:  # noqa: BLE001 - must never propagate into C
             ctx.fail(e)
     except BaseException:  # noqa: BLE001
