@@ -614,3 +614,55 @@ fn cpp_coexists_with_the_official_sdk() {
         "no PUT reached the server"
     );
 }
+
+/// The oss-ffi extension `OssClient::OssFfiDownloadObjects` (tests/cpp/ossffi_download_objects.cc):
+/// a prefix into a directory with handlers and report, a re-run, a dry run with filters, a key
+/// list with a missing key, bad requests refused.
+fn run_ossffi_download_objects(lang: Lang, link: Link) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = Emulator::start(EmulatorConfig {
+        root: tmp.path().join("root"),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator");
+    let count = 8;
+    for i in 0..count - 1 {
+        emu.put_object(
+            BUCKET,
+            &format!("set/f{i:02}.bin"),
+            &pattern(300 + i, i as u64),
+        )
+        .unwrap();
+    }
+    emu.put_object(BUCKET, "set/sub/g.bin", &pattern(50, 99))
+        .unwrap();
+    let env = vec![
+        ("OSS_TEST_ENDPOINT", emu.endpoint()),
+        ("OSS_TEST_BUCKET", BUCKET.into()),
+        ("OSS_TEST_PREFIX", "set/".into()),
+        ("OSS_TEST_COUNT", count.to_string()),
+        ("OSS_TEST_DIR", work.display().to_string()),
+        ("OSS_TEST_AK", AK.into()),
+        ("OSS_TEST_SK", SK.into()),
+    ];
+    build_and_run("ossffi_download_objects", lang, link, &env);
+    for i in 0..count - 1 {
+        assert_eq!(
+            std::fs::read(work.join(format!("all/f{i:02}.bin"))).unwrap(),
+            pattern(300 + i, i as u64)
+        );
+    }
+}
+
+#[test]
+fn cpp_ossffi_download_objects_extension_cxx11_shared() {
+    run_ossffi_download_objects(Lang::Cxx11, Link::Shared);
+}
+
+#[test]
+fn cpp_ossffi_download_objects_extension_cxx17_static() {
+    run_ossffi_download_objects(Lang::Cxx17, Link::Static);
+}

@@ -51,6 +51,7 @@
 #include <oss_ffi/cxx/detail/Bridge.h>
 #include <oss_ffi/cxx/detail/Handle.h>
 #include <oss_ffi/cxx/detail/Settings.h>
+#include <oss_ffi/cxx/model/OssFfiDownloadObjects.h>
 
 OSS_FFI_CXX_NS_BEGIN
 
@@ -409,6 +410,41 @@ public:
                 GetObjectResult(request.Bucket(), request.Key(), detail::downloadMetaData(meta.get(), request)));
         } catch (...) {
             return GetObjectOutcome(internalError());
+        }
+    }
+
+    /* --- oss-ffi EXTENSION (not in the official SDK): many objects into a directory --- */
+
+    /* Downloads every object under request.Prefix() (or every key of request.Keys()) into
+     * request.DestDir() as one resumable, verified job (oss_client_download_objects; see
+     * model/OssFfiDownloadObjects.h). Blocks until it ended. The outcome is a success when every
+     * object was downloaded, skipped or (dry run) would be; otherwise its error is the batch's
+     * stop or the first failure's, and result() still holds the report (every failed key with
+     * its error). Handlers run on library threads. */
+    OssFfiDownloadObjectsOutcome OssFfiDownloadObjects(const OssFfiDownloadObjectsRequest &request) const
+    {
+        try {
+            OssError error;
+            if (!usable(error)) {
+                return OssFfiDownloadObjectsOutcome(error);
+            }
+            detail::BatchRequestHandle req;
+            if (!detail::batchRequest(request, req, error)) {
+                return OssFfiDownloadObjectsOutcome(error);
+            }
+            oss_batch_report_t *raw = nullptr;
+            bool bad = detail::failed(oss_client_download_objects(client_.get(), req.get(), &raw), error);
+            detail::BatchReportHandle report(raw);
+            if (!bad) {
+                return OssFfiDownloadObjectsOutcome(OssFfiBatchReport::FromC(report.get()));
+            }
+            OssFfiDownloadObjectsOutcome outcome(error);
+            if (report) {
+                outcome.result() = OssFfiBatchReport::FromC(report.get());
+            }
+            return outcome;
+        } catch (...) {
+            return OssFfiDownloadObjectsOutcome(internalError());
         }
     }
 
