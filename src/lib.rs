@@ -106,8 +106,14 @@
 //!     without the `test-hooks` feature), `download/test_hooks/mod.rs` and
 //!     `download/test_hooks/fuzzing.rs` (entry points
 //!     for the reliability suite's fuzzer): not an API.
-//! - [`batch`], batch downloads (a prefix or a list of keys as one job):
-//!   - `batch/mod.rs`: the batch's files; `batch/request.rs` (the request: its source).
+//! - [`batch`], the batch download (a prefix or a key list into a directory):
+//!   - `batch/mod.rs`: the entry (`Client::download_objects`) and the map of the files below;
+//!     `batch/request.rs` (`BatchRequest`, its bounds and check), `batch/filter.rs` (include/
+//!     exclude globs, size and time filters), `batch/job.rs` (the job: listing or HEADs, the
+//!     overwrite decision, small objects in one GET and large ones through the downloader, one
+//!     `syncfs` per group before the journal records it, failure policy, cancel, pause),
+//!     `batch/progress.rs` (counters and the paced callback), `batch/report.rs` (outcomes and
+//!     the final report).
 //!   - `batch/key_path.rs` (a key's local path: the keys refused, collisions, directories made
 //!     without following links) and `batch/journal.rs` (the batch journal: finished keys, lines
 //!     with their own checksums, trusted as checkpoints are).

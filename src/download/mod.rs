@@ -156,6 +156,25 @@ pub async fn resumable_download(
     download(client, req, cancel, &paths, None, None, &mut admission).await
 }
 
+/// The batch's download of one large object: as `resumable_download`, into `name` in the
+/// already opened directory `dir` (opened by the batch without following links), with its
+/// checkpoint in `checkpoint_dir`, and without the final fsyncs of the file and the directory:
+/// the batch syncs the file system once per group of objects before its journal records them
+/// (`Paths::defer_sync`). `req.file_path` must be `dir`'s path joined with `name` (messages,
+/// the checkpoint's name); `req.checkpoint_dir` is ignored.
+pub(crate) async fn download_in(
+    client: &Client,
+    req: &DownloadRequest,
+    dir: std::sync::Arc<directory::Directory>,
+    name: std::ffi::OsString,
+    checkpoint_dir: Option<std::sync::Arc<directory::Directory>>,
+    cancel: &Cancel,
+) -> Result<ObjectMeta> {
+    let mut admission = admit(client, req, cancel).await?;
+    let paths = Paths::opened(dir, name, checkpoint_dir, true)?;
+    download(client, req, cancel, &paths, None, None, &mut admission).await
+}
+
 /// A download that can be paused (`suspend`) and may continue from a resume token (`token`,
 /// whose request `req` must be: `ResumeToken::request` plus the caller's threads, progress and
 /// I/O settings). A pause ends the call with a `Cancelled` error and leaves the resume token in
