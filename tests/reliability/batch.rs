@@ -126,10 +126,16 @@ fn output(mut child: std::process::Child, what: &str) -> Printed {
     let stdout = child.stdout.take().unwrap();
     let stderr = child.stderr.take().unwrap();
     let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
-    let out: Vec<String> = BufReader::new(stdout).lines().map_while(|l| l.ok()).collect();
+    let out: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(|l| l.ok())
+        .collect();
     let st = tally::wait_child(&mut child, what, 300);
     let err = err.join().unwrap();
-    tally::scan(&format!("{}\n{err}", out.join("\n")), "a batch child's output");
+    tally::scan(
+        &format!("{}\n{err}", out.join("\n")),
+        "a batch child's output",
+    );
     let p = parse_printed(&out);
     if !p.ok {
         tally::inc(&tally::CRASHES);
@@ -205,7 +211,11 @@ fn corrupt(msg: String) -> ! {
 /// After any run or kill: every object's file present is complete and right; every journal
 /// entry names a complete and right file with the object's ETag, size and CRC64. Returns the
 /// names that are neither (temp files, locks, checkpoints) and the journal.
-fn check(env: &Env, dest: &Path, objects: &Objects) -> (Vec<String>, HashMap<String, JournalEntry>) {
+fn check(
+    env: &Env,
+    dest: &Path,
+    objects: &Objects,
+) -> (Vec<String>, HashMap<String, JournalEntry>) {
     let mut others = Vec::new();
     for f in files(dest) {
         let key = format!("{PREFIX}{f}");
@@ -342,14 +352,21 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
     assert_nothing_refetched(env, &before, "the run after the kills");
     let (others, entries) = check(env, &dest, objects);
-    assert!(others.is_empty(), "left behind after the last run: {others:?}");
+    assert!(
+        others.is_empty(),
+        "left behind after the last run: {others:?}"
+    );
     assert_eq!(entries.len(), objects.len());
     for k in objects.keys() {
         assert!(dest.join(&k[PREFIX.len()..]).is_file(), "missing {k}");
     }
     env.emu.clear_log();
     let p = run_batch(env, &dest, "the re-run");
-    assert_eq!(object_gets(env), Vec::<String>::new(), "the re-run fetched objects");
+    assert_eq!(
+        object_gets(env),
+        Vec::<String>::new(),
+        "the re-run fetched objects"
+    );
     assert_eq!(p.counts["done"], 0, "{p:?}");
     assert_eq!(p.counts["skipped"], objects.len() as u64, "{p:?}");
     println!(
@@ -366,10 +383,16 @@ fn assert_current(env: &Env, dest: &Path, key: &str) {
     let now = std::fs::read(env.emu.object_path(BUCKET, key)).unwrap();
     let file = std::fs::read(dest.join(&key[PREFIX.len()..])).unwrap();
     if file != now {
-        corrupt(format!("'{key}': the file is not the object's current bytes"));
+        corrupt(format!(
+            "'{key}': the file is not the object's current bytes"
+        ));
     }
     let e = journal(dest).remove(key).expect("journaled");
-    assert_eq!((e.etag.as_str(), e.size), (meta.etag.as_str(), meta.size), "{key}");
+    assert_eq!(
+        (e.etag.as_str(), e.size),
+        (meta.etag.as_str(), meta.size),
+        "{key}"
+    );
 }
 
 fn changes_between_pages(env: &Env, objects: &Objects) {
@@ -494,8 +517,10 @@ fn changes_between_runs(env: &Env, mut objects: Objects, rng: &mut Rng) {
         assert_eq!(&std::fs::read(dest.join(&k[PREFIX.len()..])).unwrap(), v);
     }
     let (others, _) = check(env, &dest, &objects);
-    let deleted_files: HashSet<String> =
-        deleted.iter().map(|(k, _)| k[PREFIX.len()..].to_string()).collect();
+    let deleted_files: HashSet<String> = deleted
+        .iter()
+        .map(|(k, _)| k[PREFIX.len()..].to_string())
+        .collect();
     let others: Vec<_> = others
         .into_iter()
         .filter(|f| !deleted_files.contains(f))
