@@ -252,7 +252,6 @@ impl Filter {
 }
 
 /// A listing's or HEAD's Last-Modified as Unix seconds.
-#[allow(dead_code)] // used by the job as it grows
 pub fn unix_seconds(last_modified: &str) -> Option<i64> {
     let t = crate::date::parse_time(last_modified)?;
     match t.duration_since(std::time::UNIX_EPOCH) {

@@ -12,6 +12,7 @@
 //! - `progress.rs`: the counters and the paced progress callback.
 //! - `report.rs`: each object's outcome and the final report.
 
+mod fetch;
 mod filter;
 mod job;
 pub mod journal;
@@ -19,6 +20,7 @@ pub mod key_path;
 mod progress;
 mod report;
 mod request;
+mod source;
 
 pub use self::filter::{Filter, Glob};
 pub use self::progress::BatchProgress;
@@ -52,4 +54,15 @@ pub(crate) async fn run(
     pause: &CancellationToken,
 ) -> BatchReport {
     job::run(client, req, cancel, pause).await
+}
+
+/// `run` for the tests (`test-hooks` feature): a batch stoppable as a pause.
+#[cfg(feature = "test-hooks")]
+pub async fn run_pausable(
+    client: &Client,
+    req: &BatchRequest,
+    cancel: &Cancel,
+    pause: &CancellationToken,
+) -> BatchReport {
+    run(client, req, cancel, pause).await
 }

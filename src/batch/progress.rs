@@ -52,7 +52,6 @@ struct Pacing {
     rate: u64,
 }
 
-#[allow(dead_code)] // used by the job as it grows
 impl Tracker {
     pub fn new(callback: Option<BatchProgressFn>) -> Tracker {
         let now = Instant::now();
@@ -100,12 +99,6 @@ impl Tracker {
     pub fn failed(&self) {
         self.failed.fetch_add(1, Ordering::Relaxed);
         self.tick();
-    }
-
-    /// The counts now (the rate as last computed).
-    pub fn snapshot(&self) -> BatchProgress {
-        let rate = self.pacing.lock().unwrap_or_else(|e| e.into_inner()).rate;
-        self.counts(rate)
     }
 
     fn counts(&self, rate: u64) -> BatchProgress {

@@ -101,6 +101,8 @@ pub use self::request::{
 #[cfg(feature = "test-hooks")]
 pub use self::test_hooks::fuzzing;
 
+pub(crate) use self::get_to_file::get_into;
+
 use self::blocking::blocking;
 use self::checkpoint::{CheckpointFile, ObjectIdentity, Record};
 use self::job::Job;
