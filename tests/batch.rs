@@ -807,7 +807,13 @@ async fn a_file_the_cli_recorded_is_not_fetched_again() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_whose_path_is_another_keys_temp_file_is_refused() {
     let env = Env::new();
-    for k in ["t/a", "t/a.temp", "t/b.temp.lock", "t/b", "t/.oss-ffi-batch-0.journal"] {
+    for k in [
+        "t/a",
+        "t/a.temp",
+        "t/b.temp.lock",
+        "t/b",
+        "t/.oss-ffi-batch-0.journal",
+    ] {
         env.object(k, 100);
     }
     let client = env.client();

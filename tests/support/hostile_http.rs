@@ -255,7 +255,9 @@ pub fn listing_xml(bucket: &str, page: &Page) -> String {
         page.1.is_some()
     );
     if let Some(t) = &page.1 {
-        x.push_str(&format!("<NextContinuationToken>{t}</NextContinuationToken>"));
+        x.push_str(&format!(
+            "<NextContinuationToken>{t}</NextContinuationToken>"
+        ));
     }
     for e in &page.0 {
         x.push_str(&format!(
@@ -329,7 +331,11 @@ pub fn fake_bucket(
         let (status, start, end) = match req.header("range").and_then(|r| {
             let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
             let a: u64 = a.parse().ok()?;
-            let b: u64 = if b.is_empty() { total - 1 } else { b.parse().ok()? };
+            let b: u64 = if b.is_empty() {
+                total - 1
+            } else {
+                b.parse().ok()?
+            };
             (a <= b && b < total).then_some((a, b))
         }) {
             Some((a, b)) => ("206 Partial Content", a, b + 1),
