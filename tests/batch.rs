@@ -783,8 +783,11 @@ async fn a_file_the_cli_recorded_is_not_fetched_again() {
     env.object("w/b", 3000);
     std::fs::create_dir_all(dest(&env)).unwrap();
     for name in ["a", "b"] {
-        std::fs::copy(env.emu.object_path(BUCKET, &format!("w/{name}")), dest(&env).join(name))
-            .unwrap();
+        std::fs::copy(
+            env.emu.object_path(BUCKET, &format!("w/{name}")),
+            dest(&env).join(name),
+        )
+        .unwrap();
     }
     if !record_like_the_cli(&dest(&env).join("a"), &meta.etag) {
         eprintln!("no user xattrs on this file system: nothing to check");
@@ -799,4 +802,40 @@ async fn a_file_the_cli_recorded_is_not_fetched_again() {
     r.result().unwrap();
     assert_eq!(r.progress.objects_skipped, 1);
     assert_eq!(object_gets(&env), ["w/b"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_path_is_another_keys_temp_file_is_refused() {
+    let env = Env::new();
+    for k in [
+        "t/a",
+        "t/a.temp",
+        "t/b.temp.lock",
+        "t/b",
+        "t/.oss-ffi-batch-0.journal",
+    ] {
+        env.object(k, 100);
+    }
+    let client = env.client();
+    let req = BatchRequest::for_prefix(BUCKET, "t/", dest(&env));
+    let r = run(&client, &req).await;
+    let mut failures: Vec<(String, String)> = r
+        .failures
+        .iter()
+        .map(|(k, e)| (k.clone(), e.code.clone()))
+        .collect();
+    failures.sort();
+    let want = [
+        ("t/.oss-ffi-batch-0.journal", "UnsafeKey"),
+        ("t/a.temp", "KeyCollision"),
+        ("t/b.temp.lock", "KeyCollision"),
+    ];
+    let want: Vec<(String, String)> = want
+        .iter()
+        .map(|(k, c)| (k.to_string(), c.to_string()))
+        .collect();
+    assert_eq!(failures, want);
+    assert_eq!(visible_files(&dest(&env)), ["a", "b"]);
+    same_bytes(&env, "t/a", &dest(&env).join("a"));
+    same_bytes(&env, "t/b", &dest(&env).join("b"));
 }

@@ -333,6 +333,11 @@ impl Emulator {
         self.shared.store.put(bucket, key, data, None, Vec::new())
     }
 
+    /// Deletes an object directly; returns whether it was there.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> std::io::Result<bool> {
+        self.shared.store.delete(bucket, key)
+    }
+
     /// Creates an object of `size` bytes of deterministic pseudo-random content.
     pub fn create_object(
         &self,

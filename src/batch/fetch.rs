@@ -196,6 +196,22 @@ pub async fn object(
     rel: RelPath,
     known: Option<JournalEntry>,
 ) -> Result<Done> {
+    let is_small = item.size <= ctx.part_size.saturating_mul(2);
+    // A small object's slot of the memory budget is waited for before anything is opened: the
+    // objects waiting for room hold no descriptor. (A large one waits for its admission in the
+    // downloader, holding its parent directory only: at most one per object in flight.)
+    let slot = match is_small && !ctx.dry_run {
+        true => {
+            let cost = small_cost(item.size).1;
+            let budget = ctx.client.memory_budget();
+            Some(
+                ctx.cancel
+                    .run(async { Ok(budget.acquire(cost).await) })
+                    .await?,
+            )
+        }
+        false => None,
+    };
     let (at, found) = look(&ctx, &rel, &item, known.as_ref())?;
     let path = match &ctx.dest {
         Some(d) => d.path().join(rel.as_path()),
@@ -214,8 +230,10 @@ pub async fn object(
         ctx.forgets.forget(j, k.key.clone()).await?;
     }
     let parent = Arc::new(parent);
-    let meta = if item.size <= ctx.part_size.saturating_mul(2) {
-        small(&ctx, &item, &parent, &name).await?
+    let meta = if is_small {
+        let r = small(&ctx, &item, &parent, &name).await;
+        drop(slot); // after every descriptor of the GET was closed
+        r?
     } else {
         large(&ctx, &item, parent, name).await?
     };
@@ -263,23 +281,24 @@ fn progress_of(tracker: &Arc<Tracker>) -> ProgressFn {
     })
 }
 
-/// A small object: one GetObject into a temp file beside the target, holding a slot of the
-/// client's memory budget sized for it.
+/// A small object's write buffer and what it reserves of the memory budget (the buffer and a
+/// connection).
+fn small_cost(size: u64) -> (usize, u64) {
+    let buffer = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .clamp(SMALL_BUFFER_MIN, SMALL_BUFFER_MAX);
+    (buffer, MemoryBudget::slot_cost_for(buffer, size))
+}
+
+/// A small object: one GetObject into a temp file beside the target (the caller holds its
+/// slot of the memory budget).
 async fn small(
     ctx: &Context,
     item: &Item,
     parent: &Arc<Directory>,
     name: &OsStr,
 ) -> Result<ObjectMeta> {
-    let buffer = usize::try_from(item.size)
-        .unwrap_or(usize::MAX)
-        .clamp(SMALL_BUFFER_MIN, SMALL_BUFFER_MAX);
-    let cost = MemoryBudget::slot_cost_for(buffer, item.size);
-    let budget = ctx.client.memory_budget();
-    let _slot = ctx
-        .cancel
-        .run(async { Ok(budget.acquire(cost).await) })
-        .await?;
+    let buffer = small_cost(item.size).0;
     let req = ObjectRequest {
         bucket: ctx.bucket.clone(),
         key: item.key.clone(),

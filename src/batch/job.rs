@@ -235,6 +235,7 @@ struct Batch<'a> {
     ctx: Arc<Context>,
     filter: Filter,
     paths: KeyPaths,
+    names: WorkingNames,
     /// Journal entries of keys the source has not given (yet): at the end, the deleted ones.
     known: HashMap<String, JournalEntry>,
     /// Objects in flight at most.
@@ -270,6 +271,7 @@ impl<'a> Batch<'a> {
             ctx: opened.ctx,
             filter: opened.filter,
             paths,
+            names: WorkingNames::default(),
             known: opened.known,
             limit,
             tasks: JoinSet::new(),
@@ -376,6 +378,10 @@ impl<'a> Batch<'a> {
             Err(e) => return self.outcome(&item, None, Outcome::Failed(e)),
         };
         let path = self.local_path(&rel);
+        let hidden_files_here = self.req.checkpoint_dir.is_none();
+        if let Err(e) = self.names.claim(&item.key, rel.as_str(), hidden_files_here) {
+            return self.outcome(&item, Some(path), Outcome::Failed(e));
+        }
         if !self.filter.accepts(rel.as_str(), item.size, item.modified) {
             return self.outcome(&item, Some(path), Outcome::Skipped(SkipReason::Filtered));
         }
@@ -488,6 +494,65 @@ impl<'a> Batch<'a> {
         if let Err(e) = r {
             self.stop_with(e, true);
         }
+    }
+}
+
+/// The names the job itself uses beside the objects: an object's temp and lock files
+/// (`<path>.temp`, `<path>.temp.lock`) and, when no checkpoint directory is given, the journal
+/// and the hidden checkpoint directory (`.oss-ffi-batch-*` at the top of the destination). A
+/// key whose path is one of them for another key of the batch (`a` and `a.temp`) would have its
+/// file replaced or removed by the other's download: the later key is refused
+/// (`KeyCollision`); a key whose path is one of the job's own files, too (`UnsafeKey`).
+/// Remembers a hash per path (the memory of a million keys stays small).
+#[derive(Default)]
+struct WorkingNames {
+    claimed: std::collections::HashSet<u64>,
+}
+
+const WORKING_SUFFIXES: [&str; 2] = [".temp", ".temp.lock"];
+
+impl WorkingNames {
+    fn claim(&mut self, key: &str, path: &str, hidden_files_here: bool) -> Result<()> {
+        if hidden_files_here && !path.contains('/') && path.starts_with(".oss-ffi-batch-") {
+            return Err(Error::unsafe_key(
+                key,
+                format!(
+                    "the key '{}' would be written over the batch's own journal or checkpoints \
+                     (names '.oss-ffi-batch-*' at the top of the destination); give the batch \
+                     a checkpoint directory to download it",
+                    key_path::shown(key)
+                ),
+            ));
+        }
+        let hash = |p: &str| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            p.hash(&mut h);
+            h.finish()
+        };
+        for suffix in WORKING_SUFFIXES {
+            let base = path
+                .strip_suffix(suffix)
+                .filter(|b| self.claimed.contains(&hash(b)));
+            let with = self.claimed.contains(&hash(&format!("{path}{suffix}")));
+            if base.is_some() || with {
+                let (a, b) = match base {
+                    Some(b) => (b.to_string(), path.to_string()),
+                    None => (path.to_string(), format!("{path}{suffix}")),
+                };
+                return Err(Error::key_collision(
+                    key,
+                    format!(
+                        "the key '{}' is refused: the local path '{b}' is the temp or lock file \
+                         of '{a}' while that one downloads, and another key of the batch has one \
+                         of these paths",
+                        key_path::shown(key)
+                    ),
+                ));
+            }
+        }
+        self.claimed.insert(hash(path));
+        Ok(())
     }
 }
 

@@ -256,7 +256,16 @@ impl Journal {
         dir: &Directory,
         identity: &str,
     ) -> Result<Option<(HashMap<String, JournalEntry>, u64)>> {
-        let Some((file, path)) = open_trusted(dir, &file_name(identity), false)? else {
+        Journal::read_named(dir, &file_name(identity))
+    }
+
+    /// [`Journal::read`] of the journal file `name` in `dir` (a test or a tool that found it by
+    /// its name, `.oss-ffi-batch-*.journal`).
+    pub fn read_named(
+        dir: &Directory,
+        name: &std::ffi::OsStr,
+    ) -> Result<Option<(HashMap<String, JournalEntry>, u64)>> {
+        let Some((file, path)) = open_trusted(dir, &name.to_os_string(), false)? else {
             return Ok(None);
         };
         let parsed = parse(&read_all(&file, &path)?);

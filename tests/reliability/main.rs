@@ -22,6 +22,7 @@ mod download_support;
 #[path = "../support/mod.rs"]
 mod support;
 
+mod batch;
 mod child;
 mod concurrency;
 mod faults;
@@ -49,9 +50,14 @@ const PHASES: &[Phase] = &[
     ("integrity", integrity::run),
     ("kills", kills::run),
     ("power", power::run),
+    ("batch", batch::run),
 ];
 
 fn main() {
+    if batch::is_child() {
+        batch::child_main();
+        return;
+    }
     if child::is_child() {
         child::child_main();
         return;

@@ -184,3 +184,200 @@ fn serve(
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
     while matches!(conn.read(&mut sink), Ok(n) if n > 0) {}
 }
+
+// --- A scripted bucket: listings whose pages the test writes, objects it serves -----------
+
+/// One listed object as the page tells it (the listing may lie: the GET answers with the
+/// [`FakeObject`] of the key, if any).
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// The key as OSS stores it; sent percent-encoded (`encoding-type=url`), so any byte (NUL
+    /// included) can be listed.
+    pub key: String,
+    pub size: u64,
+    pub etag: String,
+}
+
+impl Listed {
+    pub fn new(key: &str, size: u64, etag: &str) -> Listed {
+        Listed {
+            key: key.to_string(),
+            size,
+            etag: etag.to_string(),
+        }
+    }
+}
+
+/// What a GET or HEAD of a key answers.
+#[derive(Debug, Clone)]
+pub struct FakeObject {
+    pub body: Vec<u8>,
+    pub etag: String,
+    /// The `x-oss-hash-crc64ecma` sent: the body's own when `None`.
+    pub crc64: Option<u64>,
+    /// Bytes of the body actually sent (the rest cut, the connection closed): all when `None`.
+    pub cut_at: Option<usize>,
+}
+
+impl FakeObject {
+    pub fn new(body: &[u8], etag: &str) -> FakeObject {
+        FakeObject {
+            body: body.to_vec(),
+            etag: etag.to_string(),
+            crc64: None,
+            cut_at: None,
+        }
+    }
+}
+
+/// A listing page: entries, and the token of the next page (`IsTruncated` true) or none.
+pub type Page = (Vec<Listed>, Option<String>);
+
+/// `key` percent-encoded as OSS does with `encoding-type=url` (`/` kept).
+pub fn url_encode_key(key: &str) -> String {
+    let mut s = String::new();
+    for b in key.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// A ListObjectsV2 answer body for `page`.
+pub fn listing_xml(bucket: &str, page: &Page) -> String {
+    let mut x = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ListBucketResult><Name>{bucket}</Name>\
+         <EncodingType>url</EncodingType><KeyCount>{}</KeyCount><IsTruncated>{}</IsTruncated>",
+        page.0.len(),
+        page.1.is_some()
+    );
+    if let Some(t) = &page.1 {
+        x.push_str(&format!(
+            "<NextContinuationToken>{t}</NextContinuationToken>"
+        ));
+    }
+    for e in &page.0 {
+        x.push_str(&format!(
+            "<Contents><Key>{}</Key><LastModified>2026-12-01T07:00:00.000Z</LastModified>\
+             <ETag>{}</ETag><Size>{}</Size><StorageClass>Standard</StorageClass>\
+             <Type>Normal</Type></Contents>",
+            url_encode_key(&e.key),
+            e.etag.replace('"', "&quot;"),
+            e.size
+        ));
+    }
+    x.push_str("</ListBucketResult>");
+    x
+}
+
+/// The value of `name` in a query string, percent-decoded.
+pub fn query_param(target: &str, name: &str) -> Option<String> {
+    let q = target.split_once('?')?.1;
+    q.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == name).then(|| {
+            percent_encoding::percent_decode_str(v)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+    })
+}
+
+/// A bucket on a [`HostileServer`] (path-style requests, `/<bucket>/<key>`): ListObjectsV2 asks
+/// `pages(token)` (`None` for the first page), a GET or HEAD of a key answers its
+/// [`FakeObject`] (a `Range` honoured) or 404 `NoSuchKey`.
+pub fn fake_bucket(
+    bucket: &str,
+    pages: impl Fn(Option<&str>) -> Page + Send + Sync + 'static,
+    objects: std::collections::HashMap<String, FakeObject>,
+) -> HostileServer {
+    let bucket = bucket.to_string();
+    HostileServer::start(move |req, _| {
+        let path = req.target.split('?').next().unwrap_or_default();
+        let rest = path
+            .strip_prefix(&format!("/{bucket}"))
+            .unwrap_or(path)
+            .trim_start_matches('/');
+        let key = percent_encoding::percent_decode_str(rest)
+            .decode_utf8_lossy()
+            .into_owned();
+        let xml = |status: &str, body: &str| {
+            answer(
+                status,
+                &[
+                    ("Content-Type", "application/xml"),
+                    ("Content-Length", &body.len().to_string()),
+                    ("x-oss-request-id", "HOSTILE000000000000000000"),
+                ],
+                body.as_bytes(),
+            )
+        };
+        if key.is_empty() && query_param(&req.target, "list-type").is_some() {
+            let token = query_param(&req.target, "continuation-token");
+            return xml("200 OK", &listing_xml(&bucket, &pages(token.as_deref())));
+        }
+        let Some(o) = objects.get(&key) else {
+            return xml(
+                "404 Not Found",
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code>\
+                 <Message>The specified key does not exist.</Message>\
+                 <RequestId>HOSTILE000000000000000000</RequestId></Error>",
+            );
+        };
+        let total = o.body.len() as u64;
+        let (status, start, end) = match req.header("range").and_then(|r| {
+            let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
+            let a: u64 = a.parse().ok()?;
+            let b: u64 = if b.is_empty() {
+                total - 1
+            } else {
+                b.parse().ok()?
+            };
+            (a <= b && b < total).then_some((a, b))
+        }) {
+            Some((a, b)) => ("206 Partial Content", a, b + 1),
+            None => ("200 OK", 0, total),
+        };
+        let crc = o.crc64.unwrap_or_else(|| oss_ffi::crc64::checksum(&o.body));
+        let mut headers = vec![
+            ("Content-Length".to_string(), (end - start).to_string()),
+            ("ETag".to_string(), o.etag.clone()),
+            (
+                "Last-Modified".to_string(),
+                "Tue, 01 Dec 2026 07:00:00 GMT".to_string(),
+            ),
+            (
+                "x-oss-request-id".to_string(),
+                "HOSTILE000000000000000000".to_string(),
+            ),
+            (
+                "Content-Type".to_string(),
+                "application/octet-stream".to_string(),
+            ),
+            ("x-oss-object-type".to_string(), "Normal".to_string()),
+        ];
+        if status.starts_with("206") {
+            headers.push((
+                "Content-Range".to_string(),
+                format!("bytes {start}-{}/{total}", end - 1),
+            ));
+        } else {
+            headers.push(("x-oss-hash-crc64ecma".to_string(), crc.to_string()));
+        }
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut body = o.body[start as usize..end as usize].to_vec();
+        if let Some(cut) = o.cut_at {
+            body.truncate(cut);
+        }
+        if req.method == "HEAD" {
+            body.clear();
+        }
+        answer(status, &h, &body)
+    })
+}

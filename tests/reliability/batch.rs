@@ -1,0 +1,537 @@
+//! Batch downloads (`Client::download_objects`) under SIGKILL and under a bucket that changes.
+//!
+//! - kills: a batch of 2,000 objects of 1-16 KiB (soak: 10,000) run by a child process killed at
+//!   20 random moments (soak: 100), then run to the end, then once more. After every kill, every
+//!   file under the destination that is an object's path is complete and right (bytes compared
+//!   with the emulator's object), and the journal is never ahead of the files (each of its
+//!   entries names a file that is complete and right, with the object's ETag, size and CRC64).
+//!   No run fetches an object the journal already held when it started (the emulator's request
+//!   log), the last run ends with every object right and nothing left but the files and the
+//!   journal, and the run after it fetches no object at all.
+//! - pages: objects added, deleted and changed while the listing is between its pages
+//!   (`list_insert`, `list_delete`, `mutate`): an object deleted after it was listed is a
+//!   per-key failure with no file, one added or deleted further on is simply listed or not, one
+//!   changed before its GET is downloaded as the GET answered it and journaled so.
+//! - runs: objects changed (same size and new size), deleted and added between two runs: the
+//!   re-run fetches the changed and the added ones only, reports the deleted ones (their files
+//!   left alone), and ends with every file right.
+//!
+//! The batch runs in this test binary re-executed with `OSS_REL_BATCH_CHILD=1`.
+
+use std::collections::{HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use oss_emulator::{FaultAction, FaultRule, Faults};
+use oss_ffi::batch::journal::{Journal, JournalEntry};
+use oss_ffi::batch::BatchRequest;
+use oss_ffi::cancel::Cancel;
+use oss_ffi::download::directory::Directory;
+
+use crate::download_support::*;
+use crate::tally;
+
+const PREFIX: &str = "batch/";
+
+pub fn is_child() -> bool {
+    std::env::var("OSS_REL_BATCH_CHILD").is_ok_and(|v| v == "1")
+}
+
+/// The child's side: one batch, its report on stdout (`BATCH_*` lines), then `CHILD_OK`.
+pub fn child_main() {
+    let var = |n: &str| std::env::var(format!("OSS_REL_{n}")).ok();
+    let endpoint = var("ENDPOINT").expect("OSS_REL_ENDPOINT");
+    let req = BatchRequest::for_prefix(
+        BUCKET,
+        &var("PREFIX").unwrap(),
+        PathBuf::from(var("DEST").unwrap()),
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = client_for(&endpoint, false);
+    let report = rt.block_on(client.download_objects(&req, &Cancel::new()));
+    let p = &report.progress;
+    println!(
+        "BATCH_COUNTS listed={} done={} skipped={} failed={}",
+        p.objects_listed, p.objects_done, p.objects_skipped, p.objects_failed
+    );
+    for (k, e) in &report.failures {
+        println!("BATCH_FAILED {k:?} {}", e.code);
+    }
+    for k in &report.deleted {
+        println!("BATCH_DELETED {k:?}");
+    }
+    if let Some(e) = &report.stopped {
+        println!("BATCH_STOPPED {} {}", e.code, e.message);
+    }
+    println!("CHILD_OK");
+}
+
+/// What a child printed.
+#[derive(Debug, Default)]
+struct Printed {
+    counts: HashMap<String, u64>,
+    failed: Vec<(String, String)>,
+    deleted: Vec<String>,
+    stopped: Option<String>,
+    ok: bool,
+}
+
+fn parse_printed(lines: &[String]) -> Printed {
+    let mut p = Printed::default();
+    let unquote = |s: &str| -> String { serde_json::from_str(s).unwrap_or_else(|_| s.to_string()) };
+    for l in lines {
+        if let Some(rest) = l.strip_prefix("BATCH_COUNTS ") {
+            for kv in rest.split(' ') {
+                let (k, v) = kv.split_once('=').unwrap();
+                p.counts.insert(k.to_string(), v.parse().unwrap());
+            }
+        } else if let Some(rest) = l.strip_prefix("BATCH_FAILED ") {
+            let (k, code) = rest.rsplit_once(' ').unwrap();
+            p.failed.push((unquote(k), code.to_string()));
+        } else if let Some(rest) = l.strip_prefix("BATCH_DELETED ") {
+            p.deleted.push(unquote(rest));
+        } else if let Some(rest) = l.strip_prefix("BATCH_STOPPED ") {
+            p.stopped = Some(rest.to_string());
+        } else if l == "CHILD_OK" {
+            p.ok = true;
+        }
+    }
+    p
+}
+
+fn spawn(env: &Env, dest: &Path) -> std::process::Child {
+    let child = Command::new(std::env::current_exe().unwrap())
+        .env("OSS_REL_BATCH_CHILD", "1")
+        .env("OSS_REL_ENDPOINT", env.emu.endpoint())
+        .env("OSS_REL_PREFIX", PREFIX)
+        .env("OSS_REL_DEST", dest)
+        .env_remove("OSS_FFI_TEST_PAUSE_AT")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    tally::inc(&tally::CHILD_RUNS);
+    child
+}
+
+fn output(mut child: std::process::Child, what: &str) -> Printed {
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || std::io::read_to_string(stderr).unwrap_or_default());
+    let out: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map_while(|l| l.ok())
+        .collect();
+    let st = tally::wait_child(&mut child, what, 300);
+    let err = err.join().unwrap();
+    tally::scan(
+        &format!("{}\n{err}", out.join("\n")),
+        "a batch child's output",
+    );
+    let p = parse_printed(&out);
+    if !p.ok {
+        tally::inc(&tally::CRASHES);
+        panic!("{what}: the batch child ended without a result ({st}):\n{out:?}\n{err}");
+    }
+    p
+}
+
+/// Runs a batch child to the end.
+fn run_batch(env: &Env, dest: &Path, what: &str) -> Printed {
+    tally::inc(&tally::DOWNLOADS);
+    output(spawn(env, dest), what)
+}
+
+/// The bucket's objects as the test made them: key -> bytes.
+type Objects = HashMap<String, Vec<u8>>;
+
+fn put(env: &Env, objects: &mut Objects, key: &str, data: Vec<u8>) {
+    env.emu.put_object(BUCKET, key, &data).unwrap();
+    objects.insert(key.to_string(), data);
+}
+
+fn make_objects(env: &Env, n: usize, rng: &mut Rng) -> Objects {
+    let mut objects = Objects::new();
+    for i in 0..n {
+        let size = 1024 + rng.below(15 * 1024 + 1) as usize;
+        let key = format!("{PREFIX}d{:02}/o{i:05}.bin", i % 37);
+        put(env, &mut objects, &key, bytes(size, rng.next()));
+    }
+    objects
+}
+
+fn is_journal(name: &str) -> bool {
+    name.starts_with(".oss-ffi-batch-") && name.ends_with(".journal")
+}
+
+/// Every regular file under `dest`, relative, with `/`.
+fn files(dest: &Path) -> Vec<String> {
+    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let p = e.path();
+            let t = e.file_type().unwrap();
+            if t.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.push(p.strip_prefix(base).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dest, dest, &mut out);
+    out.sort();
+    out
+}
+
+/// The journal's entries (none when there is no journal yet).
+fn journal(dest: &Path) -> HashMap<String, JournalEntry> {
+    let Some(name) = files(dest).into_iter().find(|f| is_journal(f)) else {
+        return HashMap::new();
+    };
+    let dir = Directory::open(dest).unwrap();
+    Journal::read_named(&dir, std::ffi::OsStr::new(&name))
+        .unwrap()
+        .map(|(entries, _)| entries)
+        .unwrap_or_default()
+}
+
+fn corrupt(msg: String) -> ! {
+    tally::inc(&tally::CORRUPT);
+    panic!("{msg}");
+}
+
+/// After any run or kill: every object's file present is complete and right; every journal
+/// entry names a complete and right file with the object's ETag, size and CRC64. Returns the
+/// names that are neither (temp files, locks, checkpoints) and the journal.
+fn check(
+    env: &Env,
+    dest: &Path,
+    objects: &Objects,
+) -> (Vec<String>, HashMap<String, JournalEntry>) {
+    let mut others = Vec::new();
+    for f in files(dest) {
+        let key = format!("{PREFIX}{f}");
+        match objects.get(&key) {
+            Some(want) => {
+                let got = std::fs::read(dest.join(&f)).unwrap();
+                if &got != want {
+                    corrupt(format!(
+                        "the file '{f}' is not the object's bytes ({} bytes, want {})",
+                        got.len(),
+                        want.len()
+                    ));
+                }
+            }
+            None if is_journal(&f) => {}
+            None => others.push(f),
+        }
+    }
+    let entries = journal(dest);
+    for (key, e) in &entries {
+        let Some(want) = objects.get(key) else {
+            continue; // an object deleted since (its entry may stay)
+        };
+        let meta = env.emu.object_meta(BUCKET, key).unwrap().unwrap();
+        let path = dest.join(&e.path);
+        let got = std::fs::read(&path).unwrap_or_else(|err| {
+            corrupt(format!(
+                "the journal is ahead of the files: it holds '{key}' but '{}' cannot be read: {err}",
+                path.display()
+            ))
+        });
+        if &got != want || e.size != want.len() as u64 || e.etag != meta.etag {
+            corrupt(format!(
+                "the journal is ahead of the files for '{key}': entry {e:?}, file of {} bytes, \
+                 object of {} bytes with ETag {}",
+                got.len(),
+                want.len(),
+                meta.etag
+            ));
+        }
+        if let Some(c) = e.crc64 {
+            if c != oss_ffi::crc64::checksum(want) {
+                corrupt(format!("the journal's CRC64 of '{key}' is wrong: {e:?}"));
+            }
+        }
+    }
+    (others, entries)
+}
+
+/// The keys of the objects GETs of the log since the last clear.
+fn object_gets(env: &Env) -> Vec<String> {
+    env.emu.wait_idle(Duration::from_secs(10));
+    env.emu
+        .log()
+        .into_iter()
+        .filter(|e| e.method == "GET" && !e.key.is_empty())
+        .map(|e| e.key)
+        .collect()
+}
+
+/// No run fetches an object the journal held when it started.
+fn assert_nothing_refetched(env: &Env, before: &HashMap<String, JournalEntry>, what: &str) {
+    let again: Vec<String> = object_gets(env)
+        .into_iter()
+        .filter(|k| before.contains_key(k))
+        .collect();
+    assert!(
+        again.is_empty(),
+        "{what}: fetched again {} objects the journal held as done: {:?}",
+        again.len(),
+        &again[..again.len().min(5)]
+    );
+}
+
+pub fn run(rng: &mut Rng) {
+    let env = Env::new();
+    let n = tally::scale(2_000, 10_000) as usize;
+    let t0 = Instant::now();
+    let objects = make_objects(&env, n, rng);
+    println!(
+        "    batch: {n} objects made in {:.1}s",
+        t0.elapsed().as_secs_f64()
+    );
+    kills(&env, &objects, rng);
+    changes_between_pages(&env, &objects);
+    changes_between_runs(&env, objects, rng);
+}
+
+fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
+    // An uninterrupted run: how long a batch lasts, and what it asks.
+    let whole = env.path("batch-whole");
+    std::fs::create_dir_all(&whole).unwrap();
+    env.emu.clear_log();
+    let t = Instant::now();
+    let p = run_batch(env, &whole, "the uninterrupted batch");
+    let length = t.elapsed();
+    assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
+    assert_eq!(p.counts["done"], objects.len() as u64, "{p:?}");
+    let (others, entries) = check(env, &whole, objects);
+    assert!(others.is_empty(), "left behind: {others:?}");
+    assert_eq!(entries.len(), objects.len());
+    assert_eq!(object_gets(env).len(), objects.len());
+
+    let dest = env.path("batch-killed");
+    std::fs::create_dir_all(&dest).unwrap();
+    let rounds = tally::scale(20, 100);
+    let (mut hit, mut mid_files) = (0, 0);
+    for round in 0..rounds {
+        let before = journal(&dest);
+        env.emu.clear_log();
+        let mut child = spawn(env, &dest);
+        // A moment within the length of a whole run.
+        let at = Duration::from_millis(rng.below(length.as_millis() as u64 + 1));
+        std::thread::sleep(at);
+        let running = child.try_wait().unwrap().is_none();
+        let _ = child.kill();
+        let _ = child.wait();
+        if running {
+            hit += 1;
+            tally::inc(&tally::KILLS);
+        }
+        let (others, after) = check(env, &dest, objects);
+        mid_files += others.len();
+        assert_nothing_refetched(env, &before, &format!("kill round {round}"));
+        assert!(
+            after.keys().all(|k| objects.contains_key(k)),
+            "journal entries of unknown keys"
+        );
+    }
+    // To the end, then once more.
+    let before = journal(&dest);
+    env.emu.clear_log();
+    let p = run_batch(env, &dest, "the batch after the kills");
+    assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
+    assert_nothing_refetched(env, &before, "the run after the kills");
+    let (others, entries) = check(env, &dest, objects);
+    assert!(
+        others.is_empty(),
+        "left behind after the last run: {others:?}"
+    );
+    assert_eq!(entries.len(), objects.len());
+    for k in objects.keys() {
+        assert!(dest.join(&k[PREFIX.len()..]).is_file(), "missing {k}");
+    }
+    env.emu.clear_log();
+    let p = run_batch(env, &dest, "the re-run");
+    assert_eq!(
+        object_gets(env),
+        Vec::<String>::new(),
+        "the re-run fetched objects"
+    );
+    assert_eq!(p.counts["done"], 0, "{p:?}");
+    assert_eq!(p.counts["skipped"], objects.len() as u64, "{p:?}");
+    println!(
+        "    batch/kills: {rounds} rounds ({hit} killed mid-run, at most {:.1}s in), {mid_files} \
+         temp/lock names seen after kills, {} objects right at the end",
+        length.as_secs_f64(),
+        objects.len()
+    );
+}
+
+/// The journal entry of `key` holds what the emulator now has, and so does the file.
+fn assert_current(env: &Env, dest: &Path, key: &str) {
+    let meta = env.emu.object_meta(BUCKET, key).unwrap().unwrap();
+    let now = std::fs::read(env.emu.object_path(BUCKET, key)).unwrap();
+    let file = std::fs::read(dest.join(&key[PREFIX.len()..])).unwrap();
+    if file != now {
+        corrupt(format!(
+            "'{key}': the file is not the object's current bytes"
+        ));
+    }
+    let e = journal(dest).remove(key).expect("journaled");
+    assert_eq!(
+        (e.etag.as_str(), e.size),
+        (meta.etag.as_str(), meta.size),
+        "{key}"
+    );
+}
+
+fn changes_between_pages(env: &Env, objects: &Objects) {
+    let mut keys: Vec<&String> = objects.keys().collect();
+    keys.sort();
+    assert!(keys.len() > 1000, "two pages at least");
+    // Listed on the first page, deleted before its GET: a failure, no file.
+    let gone_after_listing = keys[10].clone();
+    // On the second page, deleted before it is listed: simply not there.
+    let gone_before_listing = keys[keys.len() - 3].clone();
+    // Added before the second page: downloaded.
+    let added = format!("{PREFIX}zz-added-between-pages.bin");
+    // Changed when its GET comes: downloaded as the GET answered.
+    let mutated = keys[500].clone();
+    env.faults(
+        Faults::none()
+            .with(
+                FaultRule::new(FaultAction::ListDelete {
+                    key: gone_after_listing.clone(),
+                })
+                .listing(true)
+                .after(1)
+                .count(1),
+            )
+            .with(
+                FaultRule::new(FaultAction::ListDelete {
+                    key: gone_before_listing.clone(),
+                })
+                .listing(true)
+                .after(1)
+                .count(1),
+            )
+            .with(
+                FaultRule::new(FaultAction::ListInsert { key: added.clone() })
+                    .listing(true)
+                    .after(1)
+                    .count(1),
+            )
+            .with(
+                FaultRule::new(FaultAction::Mutate)
+                    .method("GET")
+                    .prefix(&mutated)
+                    .count(1),
+            ),
+    );
+    let dest = env.path("batch-pages");
+    std::fs::create_dir_all(&dest).unwrap();
+    let p = run_batch(env, &dest, "the batch whose listing changes");
+    env.faults(Faults::none());
+    assert!(p.stopped.is_none(), "{p:?}");
+    assert_eq!(p.failed.len(), 1, "{:?}", p.failed);
+    assert_eq!(p.failed[0].0, gone_after_listing, "{:?}", p.failed);
+    let rel = |k: &str| dest.join(&k[PREFIX.len()..]);
+    assert!(!rel(&gone_after_listing).exists());
+    assert!(!rel(&gone_before_listing).exists());
+    assert!(!journal(&dest).contains_key(&gone_after_listing));
+    assert_current(env, &dest, &added);
+    assert_current(env, &dest, &mutated);
+    // Everything else is the objects' bytes.
+    let mut rest = objects.clone();
+    for k in [&gone_after_listing, &gone_before_listing, &mutated] {
+        rest.remove(k);
+    }
+    let (others, _) = check(env, &dest, &rest);
+    let others: Vec<_> = others
+        .into_iter()
+        .filter(|f| *f != added[PREFIX.len()..] && *f != mutated[PREFIX.len()..])
+        .collect();
+    assert!(others.is_empty(), "left behind: {others:?}");
+    // Put back what was deleted and mutated for the next scenario.
+    for k in [&gone_after_listing, &gone_before_listing, &mutated] {
+        env.emu.put_object(BUCKET, k, &objects[k]).unwrap();
+    }
+    env.emu.delete_object(BUCKET, &added).unwrap();
+    println!("    batch/pages: deleted, added and changed between pages: ok");
+}
+
+fn changes_between_runs(env: &Env, mut objects: Objects, rng: &mut Rng) {
+    let dest = env.path("batch-runs");
+    std::fs::create_dir_all(&dest).unwrap();
+    let p = run_batch(env, &dest, "the first run");
+    assert!(p.failed.is_empty() && p.stopped.is_none(), "{p:?}");
+    let mut keys: Vec<String> = objects.keys().cloned().collect();
+    keys.sort();
+    let mut fetched_expected = HashSet::new();
+    // Same size, new bytes; new size; deleted; added.
+    for k in keys.iter().step_by(97).take(10) {
+        let len = objects[k].len();
+        put(env, &mut objects, k, bytes(len, rng.next()));
+        fetched_expected.insert(k.clone());
+    }
+    for k in keys.iter().skip(13).step_by(89).take(10) {
+        let len = objects[k].len() + 1 + rng.below(100) as usize;
+        put(env, &mut objects, k, bytes(len, rng.next()));
+        fetched_expected.insert(k.clone());
+    }
+    let mut deleted = Vec::new();
+    for k in keys.iter().skip(29).step_by(83).take(10) {
+        if fetched_expected.contains(k) {
+            continue;
+        }
+        env.emu.delete_object(BUCKET, k).unwrap();
+        deleted.push(objects.remove(k).map(|v| (k.clone(), v)).unwrap());
+    }
+    for i in 0..10 {
+        let k = format!("{PREFIX}added/{i}.bin");
+        put(env, &mut objects, &k, bytes(100 + i, rng.next()));
+        fetched_expected.insert(k);
+    }
+    env.emu.clear_log();
+    let p = run_batch(env, &dest, "the run after the changes");
+    assert!(p.failed.is_empty() && p.stopped.is_none(), "{p:?}");
+    let fetched: HashSet<String> = object_gets(env).into_iter().collect();
+    assert_eq!(fetched, fetched_expected, "what the re-run fetched");
+    let mut reported = p.deleted.clone();
+    reported.sort();
+    let mut want: Vec<String> = deleted.iter().map(|(k, _)| k.clone()).collect();
+    want.sort();
+    assert_eq!(reported, want, "the deleted keys reported");
+    // Their files are left alone.
+    for (k, v) in &deleted {
+        assert_eq!(&std::fs::read(dest.join(&k[PREFIX.len()..])).unwrap(), v);
+    }
+    let (others, _) = check(env, &dest, &objects);
+    let deleted_files: HashSet<String> = deleted
+        .iter()
+        .map(|(k, _)| k[PREFIX.len()..].to_string())
+        .collect();
+    let others: Vec<_> = others
+        .into_iter()
+        .filter(|f| !deleted_files.contains(f))
+        .collect();
+    assert!(others.is_empty(), "left behind: {others:?}");
+    for k in &fetched_expected {
+        assert_current(env, &dest, k);
+    }
+    println!(
+        "    batch/runs: {} changed or added re-fetched, {} deleted reported, the rest untouched",
+        fetched_expected.len(),
+        deleted.len()
+    );
+}
