@@ -249,16 +249,14 @@ mod batch_token {
             for i in 0..bytes.len() {
                 let mut b = bytes.clone();
                 b[i] ^= 0x10;
-                let e = open(&b, &key()).err().expect("damage refused");
+                let e = open(&b, &key()).expect_err("damage refused");
                 assert!(
                     e.message.starts_with("The resume token is refused"),
                     "{e:?}"
                 );
             }
             let other = ResumeTokenKey::new(&[8u8; 32]).unwrap();
-            let e = open(&seal(&req, &other).unwrap(), &key())
-                .err()
-                .expect("other key refused");
+            let e = open(&seal(&req, &other).unwrap(), &key()).expect_err("other key refused");
             assert!(e.message.contains("MAC does not verify"), "{}", e.message);
         }
     }
