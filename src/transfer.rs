@@ -545,9 +545,14 @@ impl Transfer {
         let b = self.batch.as_ref().ok_or_else(|| {
             Error::validate("this transfer is not a batch: it has no batch report")
         })?;
-        locked(&b.report)
-            .clone()
-            .ok_or_else(|| Error::validate("the batch is still running (no report yet)"))
+        if let Some(r) = locked(&b.report).clone() {
+            return Ok(r);
+        }
+        Err(Error::validate(if self.lock().result.is_some() {
+            "the batch was stopped by the SDK's shutdown before it reported (no report)"
+        } else {
+            "the batch is still running (no report yet)"
+        }))
     }
 
     /// Whether this process started the transfer (false in a `fork()`ed child).
