@@ -839,3 +839,39 @@ async fn a_key_whose_path_is_another_keys_temp_file_is_refused() {
     same_bytes(&env, "t/a", &dest(&env).join("a"));
     same_bytes(&env, "t/b", &dest(&env).join("b"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_another_download_is_writing_is_refused_and_stale_locks_are_removed() {
+    let env = Env::new();
+    for k in ["l/a", "l/b", "l/c"] {
+        env.object(k, 100);
+    }
+    std::fs::create_dir_all(dest(&env)).unwrap();
+    use std::os::unix::fs::OpenOptionsExt;
+    let open_lock = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dest(&env).join(name))
+            .unwrap()
+    };
+    // A download to `a` holds its lock; `b`'s lock file was left by a process that died.
+    let held = open_lock("a.temp.lock");
+    held.try_lock().unwrap();
+    drop(open_lock("b.temp.lock"));
+    let client = env.client();
+    let req = BatchRequest::for_prefix(BUCKET, "l/", dest(&env));
+    let r = run(&client, &req).await;
+    assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
+    assert_eq!(r.failures[0].0, "l/a");
+    assert_eq!(r.failures[0].1.code, "FileLocked");
+    assert!(!dest(&env).join("a").exists());
+    assert!(
+        !dest(&env).join("b.temp.lock").exists(),
+        "the stale lock is gone"
+    );
+    same_bytes(&env, "l/b", &dest(&env).join("b"));
+    drop(held);
+}
