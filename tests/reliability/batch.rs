@@ -45,7 +45,7 @@ pub fn child_main() {
     let endpoint = var("ENDPOINT").expect("OSS_REL_ENDPOINT");
     let req = BatchRequest::for_prefix(
         BUCKET,
-        &var("PREFIX").unwrap(),
+        var("PREFIX").unwrap(),
         PathBuf::from(var("DEST").unwrap()),
     );
     let rt = tokio::runtime::Builder::new_multi_thread()

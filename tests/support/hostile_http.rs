@@ -215,7 +215,8 @@ pub struct FakeObject {
     pub etag: String,
     /// The `x-oss-hash-crc64ecma` sent: the body's own when `None`.
     pub crc64: Option<u64>,
-    /// Bytes of the body actually sent (the rest cut, the connection closed): all when `None`.
+    /// No byte of the object past this offset is ever sent (every answer cut there, the
+    /// connection closed, whatever range was asked): all sent when `None`.
     pub cut_at: Option<usize>,
 }
 
@@ -255,7 +256,9 @@ pub fn listing_xml(bucket: &str, page: &Page) -> String {
         page.1.is_some()
     );
     if let Some(t) = &page.1 {
-        x.push_str(&format!("<NextContinuationToken>{t}</NextContinuationToken>"));
+        x.push_str(&format!(
+            "<NextContinuationToken>{t}</NextContinuationToken>"
+        ));
     }
     for e in &page.0 {
         x.push_str(&format!(
@@ -329,7 +332,11 @@ pub fn fake_bucket(
         let (status, start, end) = match req.header("range").and_then(|r| {
             let (a, b) = r.strip_prefix("bytes=")?.split_once('-')?;
             let a: u64 = a.parse().ok()?;
-            let b: u64 = if b.is_empty() { total - 1 } else { b.parse().ok()? };
+            let b: u64 = if b.is_empty() {
+                total - 1
+            } else {
+                b.parse().ok()?
+            };
             (a <= b && b < total).then_some((a, b))
         }) {
             Some((a, b)) => ("206 Partial Content", a, b + 1),
@@ -367,7 +374,7 @@ pub fn fake_bucket(
             .collect();
         let mut body = o.body[start as usize..end as usize].to_vec();
         if let Some(cut) = o.cut_at {
-            body.truncate(cut);
+            body.truncate((cut as u64).saturating_sub(start) as usize);
         }
         if req.method == "HEAD" {
             body.clear();
