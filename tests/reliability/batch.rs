@@ -319,39 +319,74 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     assert_eq!(entries.len(), objects.len());
     assert_eq!(object_gets(env).len(), objects.len());
 
-    let dest = env.path("batch-killed");
-    std::fs::create_dir_all(&dest).unwrap();
-    let rounds = tally::scale(20, 100);
-    let (mut hit, mut mid_files) = (0, 0);
-    for round in 0..rounds {
+    // Kills until `wanted` of them hit a running batch. Each kill lands within the time the
+    // work left should take (a whole run's length times the share of objects not journaled
+    // yet); a batch that ends by itself first is finished (checked, run once more) and the
+    // next kills start a fresh destination.
+    let wanted = tally::scale(20, 100);
+    let (mut hit, mut rounds, mut mid_files, mut batches) = (0, 0, 0, 0);
+    let mut dest = PathBuf::new();
+    let mut fresh = true;
+    while hit < wanted {
+        rounds += 1;
+        assert!(
+            rounds <= 4 * wanted,
+            "{rounds} rounds for {hit} kills that hit"
+        );
+        if fresh {
+            batches += 1;
+            dest = env.path(&format!("batch-killed-{batches}"));
+            std::fs::create_dir_all(&dest).unwrap();
+            fresh = false;
+        }
         let before = journal(&dest);
+        let left = 1.0 - before.len() as f64 / objects.len() as f64;
+        let window = (length.as_secs_f64() * left).max(0.05);
         env.emu.clear_log();
         let mut child = spawn(env, &dest);
-        // A moment within the length of a whole run.
-        let at = Duration::from_millis(rng.below(length.as_millis() as u64 + 1));
+        let at = Duration::from_secs_f64(window * rng.below(1001) as f64 / 1000.0);
         std::thread::sleep(at);
         let running = child.try_wait().unwrap().is_none();
-        let _ = child.kill();
-        let _ = child.wait();
         if running {
+            let _ = child.kill();
+            let _ = child.wait();
             hit += 1;
             tally::inc(&tally::KILLS);
+        } else {
+            let p = output(child, "a batch that ended before its kill");
+            assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
         }
         let (others, after) = check(env, &dest, objects);
         mid_files += others.len();
-        assert_nothing_refetched(env, &before, &format!("kill round {round}"));
+        assert_nothing_refetched(env, &before, &format!("kill round {rounds}"));
         assert!(
             after.keys().all(|k| objects.contains_key(k)),
             "journal entries of unknown keys"
         );
+        if !running {
+            finish(env, &dest, objects);
+            fresh = true;
+        }
     }
-    // To the end, then once more.
-    let before = journal(&dest);
+    finish(env, &dest, objects);
+    println!(
+        "    batch/kills: {hit} kills hit a running batch in {rounds} rounds over {batches} \
+         destinations (a whole run: {:.1}s), {mid_files} temp/lock names seen after kills, \
+         every object right at the end of each",
+        length.as_secs_f64(),
+    );
+}
+
+/// Runs the batch in `dest` to the end, then once more: the first run fetches nothing the
+/// journal held, ends with every object right and nothing but the files and the journal; the
+/// second fetches nothing.
+fn finish(env: &Env, dest: &Path, objects: &Objects) {
+    let before = journal(dest);
     env.emu.clear_log();
-    let p = run_batch(env, &dest, "the batch after the kills");
+    let p = run_batch(env, dest, "the batch after the kills");
     assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
     assert_nothing_refetched(env, &before, "the run after the kills");
-    let (others, entries) = check(env, &dest, objects);
+    let (others, entries) = check(env, dest, objects);
     assert!(
         others.is_empty(),
         "left behind after the last run: {others:?}"
@@ -360,8 +395,9 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     for k in objects.keys() {
         assert!(dest.join(&k[PREFIX.len()..]).is_file(), "missing {k}");
     }
+    tally::add(&tally::VERIFIED_FILES, objects.len() as u64);
     env.emu.clear_log();
-    let p = run_batch(env, &dest, "the re-run");
+    let p = run_batch(env, dest, "the re-run");
     assert_eq!(
         object_gets(env),
         Vec::<String>::new(),
@@ -369,12 +405,6 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     );
     assert_eq!(p.counts["done"], 0, "{p:?}");
     assert_eq!(p.counts["skipped"], objects.len() as u64, "{p:?}");
-    println!(
-        "    batch/kills: {rounds} rounds ({hit} killed mid-run, at most {:.1}s in), {mid_files} \
-         temp/lock names seen after kills, {} objects right at the end",
-        length.as_secs_f64(),
-        objects.len()
-    );
 }
 
 /// The journal entry of `key` holds what the emulator now has, and so does the file.
@@ -443,12 +473,24 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
     let p = run_batch(env, &dest, "the batch whose listing changes");
     env.faults(Faults::none());
     assert!(p.stopped.is_none(), "{p:?}");
-    assert_eq!(p.failed.len(), 1, "{:?}", p.failed);
-    assert_eq!(p.failed[0].0, gone_after_listing, "{:?}", p.failed);
     let rel = |k: &str| dest.join(&k[PREFIX.len()..]);
-    assert!(!rel(&gone_after_listing).exists());
+    // The object deleted after the first page listed it: its GET may come before the deletion
+    // (the file is then the object as it was) or after it (a NoSuchKey failure, no file).
+    let fetched_before_deletion = p.failed.is_empty();
+    if fetched_before_deletion {
+        if std::fs::read(rel(&gone_after_listing)).unwrap() != objects[&gone_after_listing] {
+            corrupt(format!("'{gone_after_listing}': not the object's bytes"));
+        }
+    } else {
+        assert_eq!(p.failed.len(), 1, "{:?}", p.failed);
+        assert_eq!(
+            p.failed[0],
+            (gone_after_listing.clone(), "NoSuchKey".to_string())
+        );
+        assert!(!rel(&gone_after_listing).exists());
+        assert!(!journal(&dest).contains_key(&gone_after_listing));
+    }
     assert!(!rel(&gone_before_listing).exists());
-    assert!(!journal(&dest).contains_key(&gone_after_listing));
     assert_current(env, &dest, &added);
     assert_current(env, &dest, &mutated);
     // Everything else is the objects' bytes.
@@ -459,7 +501,11 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
     let (others, _) = check(env, &dest, &rest);
     let others: Vec<_> = others
         .into_iter()
-        .filter(|f| *f != added[PREFIX.len()..] && *f != mutated[PREFIX.len()..])
+        .filter(|f| {
+            ![&added, &mutated, &gone_after_listing]
+                .iter()
+                .any(|k| *f == k[PREFIX.len()..])
+        })
         .collect();
     assert!(others.is_empty(), "left behind: {others:?}");
     // Put back what was deleted and mutated for the next scenario.
@@ -467,7 +513,16 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
         env.emu.put_object(BUCKET, k, &objects[k]).unwrap();
     }
     env.emu.delete_object(BUCKET, &added).unwrap();
-    println!("    batch/pages: deleted, added and changed between pages: ok");
+    tally::add(&tally::OBJECT_CHANGES, 4);
+    println!(
+        "    batch/pages: deleted, added and changed between pages: ok (the deleted listed \
+         object was {})",
+        if fetched_before_deletion {
+            "fetched before its deletion"
+        } else {
+            "a NoSuchKey failure"
+        }
+    );
 }
 
 fn changes_between_runs(env: &Env, mut objects: Objects, rng: &mut Rng) {
@@ -502,6 +557,10 @@ fn changes_between_runs(env: &Env, mut objects: Objects, rng: &mut Rng) {
         put(env, &mut objects, &k, bytes(100 + i, rng.next()));
         fetched_expected.insert(k);
     }
+    tally::add(
+        &tally::OBJECT_CHANGES,
+        (fetched_expected.len() + deleted.len()) as u64,
+    );
     env.emu.clear_log();
     let p = run_batch(env, &dest, "the run after the changes");
     assert!(p.failed.is_empty() && p.stopped.is_none(), "{p:?}");
