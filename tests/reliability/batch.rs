@@ -461,6 +461,14 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
                     .after(1)
                     .count(1),
             )
+            // Its GET held back, so that the second page (and the deletion) most likely
+            // comes first.
+            .with(
+                FaultRule::new(FaultAction::Latency { ms: 3000 })
+                    .method("GET")
+                    .prefix(&gone_after_listing)
+                    .listing(false),
+            )
             .with(
                 FaultRule::new(FaultAction::Mutate)
                     .method("GET")
