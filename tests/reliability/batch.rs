@@ -1,7 +1,8 @@
 //! Batch downloads (`Client::download_objects`) under SIGKILL and under a bucket that changes.
 //!
-//! - kills: a batch of 2,000 objects of 1-16 KiB (soak: 10,000) run by a child process killed at
-//!   20 random moments (soak: 100), then run to the end, then once more. After every kill, every
+//! - kills: a batch of 2,000 objects of 1-16 KiB and 20 of 200-800 KiB (parts of 100 KiB, a
+//!   checkpoint each; soak: 10,000 and 100) run by child processes killed until 20 kills (soak:
+//!   100) hit a running batch, each destination then run to the end, then once more. After every kill, every
 //!   file under the destination that is an object's path is complete and right (bytes compared
 //!   with the emulator's object), and the journal is never ahead of the files (each of its
 //!   entries names a file that is complete and right, with the object's ETag, size and CRC64).
@@ -34,6 +35,8 @@ use crate::download_support::*;
 use crate::tally;
 
 const PREFIX: &str = "batch/";
+/// The batch's part size: objects over 200 KiB are large (parts, a checkpoint).
+const PART: u64 = 100 * KIB;
 
 pub fn is_child() -> bool {
     std::env::var("OSS_REL_BATCH_CHILD").is_ok_and(|v| v == "1")
@@ -43,11 +46,13 @@ pub fn is_child() -> bool {
 pub fn child_main() {
     let var = |n: &str| std::env::var(format!("OSS_REL_{n}")).ok();
     let endpoint = var("ENDPOINT").expect("OSS_REL_ENDPOINT");
-    let req = BatchRequest::for_prefix(
+    let mut req = BatchRequest::for_prefix(
         BUCKET,
         var("PREFIX").unwrap(),
         PathBuf::from(var("DEST").unwrap()),
     );
+    // Objects over two parts go through the resumable downloader, with checkpoints.
+    req.part_size = PART;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
@@ -163,6 +168,12 @@ fn make_objects(env: &Env, n: usize, rng: &mut Rng) -> Objects {
     for i in 0..n {
         let size = 1024 + rng.below(15 * 1024 + 1) as usize;
         let key = format!("{PREFIX}d{:02}/o{i:05}.bin", i % 37);
+        put(env, &mut objects, &key, bytes(size, rng.next()));
+    }
+    // A few large ones among them: parts and checkpoints under the kills too.
+    for i in 0..n / 100 {
+        let size = (2 * PART + 1 + rng.below(6 * PART)) as usize;
+        let key = format!("{PREFIX}d{:02}/large{i:03}.bin", i % 37);
         put(env, &mut objects, &key, bytes(size, rng.next()));
     }
     objects
@@ -296,7 +307,8 @@ pub fn run(rng: &mut Rng) {
     let t0 = Instant::now();
     let objects = make_objects(&env, n, rng);
     println!(
-        "    batch: {n} objects made in {:.1}s",
+        "    batch: {} objects made in {:.1}s",
+        objects.len(),
         t0.elapsed().as_secs_f64()
     );
     kills(&env, &objects, rng);
@@ -317,7 +329,8 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     let (others, entries) = check(env, &whole, objects);
     assert!(others.is_empty(), "left behind: {others:?}");
     assert_eq!(entries.len(), objects.len());
-    assert_eq!(object_gets(env).len(), objects.len());
+    let fetched: HashSet<String> = object_gets(env).into_iter().collect();
+    assert_eq!(fetched.len(), objects.len());
 
     // Kills until `wanted` of them hit a running batch. Each kill lands within the time the
     // work left should take (a whole run's length times the share of objects not journaled
