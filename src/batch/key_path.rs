@@ -401,6 +401,8 @@ const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
 /// (a power cut then loses files and renames that `syncfs` returned for): use [`sync_files`].
 pub fn syncfs_is_enough(dest: &Directory) -> bool {
     match rustix::fs::fstatfs(dest.as_fd()) {
+        // `f_type`'s integer type differs between architectures.
+        #[allow(clippy::unnecessary_cast)]
         Ok(st) => st.f_type as i64 != FUSE_SUPER_MAGIC,
         Err(_) => false,
     }
