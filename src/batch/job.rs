@@ -50,8 +50,13 @@ pub(super) async fn run(
     let task_cancel = cancel.clone().with(pause.clone()).with(stop.clone());
     match open(client, req, task_cancel, &tracker).await {
         Ok(opened) => {
+            let hidden = opened.hidden.clone();
             let mut batch = Batch::new(req, opened, stop);
             batch.run(cancel, pause).await;
+            if let (Some(name), Some(dest)) = (hidden, &batch.ctx.dest) {
+                // Kept while it holds a checkpoint (fails then: not empty).
+                let _ = rustix::fs::unlinkat(dest.as_fd(), &name, rustix::fs::AtFlags::REMOVEDIR);
+            }
             report = batch.report;
         }
         Err(e) => report.stopped = Some(e),
@@ -68,6 +73,7 @@ struct Opened {
     filter: Filter,
     known: HashMap<String, JournalEntry>,
     journal_path: Option<PathBuf>,
+    hidden: Option<std::ffi::OsString>,
 }
 
 /// Checks the request, opens (creates) the destination, the checkpoint directory and the
@@ -83,20 +89,21 @@ async fn open(
     client.check_signing()?;
     let filter = Filter::new(req)?;
     let (req2, host) = (req.clone(), client.endpoint().host.clone());
-    let (dest, ckpt, journal, known, dropped) =
-        fetch::blocking(move || open_files(&req2, &host)).await?;
+    let files = fetch::blocking(move || open_files(&req2, &host)).await?;
+    let dropped = files.dropped;
     if dropped > 0 {
         log::log(Level::Warn, || {
             format!("the batch journal had {dropped} torn or corrupt line(s), dropped: those objects are checked again")
         });
     }
-    let journal_path = journal.as_ref().map(|j| j.path().to_path_buf());
+    let journal_path = files.journal.as_ref().map(|j| j.path().to_path_buf());
     let ctx = Context {
         client: client.clone(),
         bucket: req.bucket.clone(),
-        dest,
-        checkpoint_dir: ckpt,
-        journal: journal.map(|j| Arc::new(Mutex::new(j))),
+        dest: files.dest,
+        checkpoint_dir: files.checkpoints,
+        journal: files.journal.map(|j| Arc::new(Mutex::new(j))),
+        forgets: fetch::Forgets::default(),
         overwrite: req.overwrite,
         dry_run: req.dry_run,
         part_size: req.part_size,
@@ -109,21 +116,28 @@ async fn open(
     Ok(Opened {
         ctx: Arc::new(ctx),
         filter,
-        known,
+        known: files.known,
         journal_path,
+        hidden: files.hidden,
     })
 }
 
-type Files = (
-    Option<Arc<Directory>>,
-    Option<Arc<Directory>>,
-    Option<Journal>,
-    HashMap<String, JournalEntry>,
-    u64,
-);
+/// What `open_files` opened.
+struct Files {
+    dest: Option<Arc<Directory>>,
+    /// Where large objects keep their checkpoints.
+    checkpoints: Option<Arc<Directory>>,
+    /// The hidden directory of checkpoints made in the destination (no checkpoint directory
+    /// given): removed at the end when empty.
+    hidden: Option<std::ffi::OsString>,
+    journal: Option<Journal>,
+    known: HashMap<String, JournalEntry>,
+    dropped: u64,
+}
 
-/// The destination (created when missing, not in a dry run), the checkpoint directory (the
-/// destination by default) and the journal with its entries.
+/// The destination (created when missing, not in a dry run), the checkpoint directory (by
+/// default a hidden directory in the destination) and the journal (in the checkpoint directory
+/// given, else in the destination) with its entries.
 fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
     let d = &req.dest_dir;
     if !req.dry_run {
@@ -138,7 +152,7 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
         Err(e) if req.dry_run && e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io("opening the destination directory", d, &e)),
     };
-    let ckpt = match &req.checkpoint_dir {
+    let given = match &req.checkpoint_dir {
         Some(c) if !c.is_dir() => {
             return Err(Error::checkpoint_dir_missing(format!(
                 "the batch's checkpoint directory '{}' does not exist or is not a directory",
@@ -150,14 +164,15 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
                 Error::io("opening the checkpoint directory", c, &e)
             })?))
         }
-        None => dest.clone(),
+        None => None,
     };
     let dest_name = match &dest {
         Some(dir) => dir.path().to_path_buf(),
         None => std::path::absolute(d).map_err(|e| Error::io("resolving", d, &e))?,
     };
     let identity = journal::identity(host, &req.bucket, &req.source, &dest_name);
-    let (journal, known, dropped) = match (&ckpt, req.dry_run) {
+    let journal_dir = given.clone().or_else(|| dest.clone());
+    let (journal, known, dropped) = match (&journal_dir, req.dry_run) {
         (None, _) => (None, HashMap::new(), 0),
         (Some(c), true) => match Journal::read(c, &identity)? {
             Some((known, dropped)) => (None, known, dropped),
@@ -168,7 +183,50 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
             (Some(j), known, dropped)
         }
     };
-    Ok((dest, ckpt, journal, known, dropped))
+    let (checkpoints, hidden) = match (given, &dest) {
+        (Some(g), _) => (Some(g), None),
+        (None, Some(dest)) if !req.dry_run => {
+            let name = hidden_name(&identity);
+            (Some(Arc::new(hidden_dir(dest, &name)?)), Some(name))
+        }
+        _ => (None, None),
+    };
+    Ok(Files {
+        dest,
+        checkpoints,
+        hidden,
+        journal,
+        known,
+        dropped,
+    })
+}
+
+/// `.oss-ffi-batch-<16 hex>.checkpoints`, beside the journal's `.journal`.
+fn hidden_name(identity: &str) -> std::ffi::OsString {
+    let journal = journal::file_name(identity);
+    let stem = journal.to_string_lossy();
+    let stem = stem.strip_suffix(".journal").unwrap_or(&stem);
+    std::ffi::OsString::from(format!("{stem}.checkpoints"))
+}
+
+/// The hidden checkpoint directory `name` in `dest`: made 0700, or the existing one when it is
+/// a directory of ours that no other user may write (never a link).
+fn hidden_dir(dest: &Directory, name: &std::ffi::OsStr) -> Result<Directory> {
+    let path = dest.join(name);
+    match dest.mkdir_child(name, 0o700) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("creating the checkpoint directory", &path, &e)),
+    }
+    let dir = dest
+        .open_child(name)
+        .map_err(|e| Error::io("opening the checkpoint directory", &path, &e))?;
+    let stat = dest
+        .stat(name)
+        .map_err(|e| Error::io("inspecting", &path, &e))?
+        .ok_or_else(|| Error::io_failure(format!("'{}' vanished", path.display())))?;
+    stat.check_trusted("checkpoint directory", &path)?;
+    Ok(dir)
 }
 
 /// The job once opened.
@@ -177,6 +235,7 @@ struct Batch<'a> {
     ctx: Arc<Context>,
     filter: Filter,
     paths: KeyPaths,
+    names: WorkingNames,
     /// Journal entries of keys the source has not given (yet): at the end, the deleted ones.
     known: HashMap<String, JournalEntry>,
     /// Objects in flight at most.
@@ -212,6 +271,7 @@ impl<'a> Batch<'a> {
             ctx: opened.ctx,
             filter: opened.filter,
             paths,
+            names: WorkingNames::default(),
             known: opened.known,
             limit,
             tasks: JoinSet::new(),
@@ -318,6 +378,10 @@ impl<'a> Batch<'a> {
             Err(e) => return self.outcome(&item, None, Outcome::Failed(e)),
         };
         let path = self.local_path(&rel);
+        let hidden_files_here = self.req.checkpoint_dir.is_none();
+        if let Err(e) = self.names.claim(&item.key, rel.as_str(), hidden_files_here) {
+            return self.outcome(&item, Some(path), Outcome::Failed(e));
+        }
         if !self.filter.accepts(rel.as_str(), item.size, item.modified) {
             return self.outcome(&item, Some(path), Outcome::Skipped(SkipReason::Filtered));
         }
@@ -430,6 +494,65 @@ impl<'a> Batch<'a> {
         if let Err(e) = r {
             self.stop_with(e, true);
         }
+    }
+}
+
+/// The names the job itself uses beside the objects: an object's temp and lock files
+/// (`<path>.temp`, `<path>.temp.lock`) and, when no checkpoint directory is given, the journal
+/// and the hidden checkpoint directory (`.oss-ffi-batch-*` at the top of the destination). A
+/// key whose path is one of them for another key of the batch (`a` and `a.temp`) would have its
+/// file replaced or removed by the other's download: the later key is refused
+/// (`KeyCollision`); a key whose path is one of the job's own files, too (`UnsafeKey`).
+/// Remembers a hash per path (the memory of a million keys stays small).
+#[derive(Default)]
+struct WorkingNames {
+    claimed: std::collections::HashSet<u64>,
+}
+
+const WORKING_SUFFIXES: [&str; 2] = [".temp", ".temp.lock"];
+
+impl WorkingNames {
+    fn claim(&mut self, key: &str, path: &str, hidden_files_here: bool) -> Result<()> {
+        if hidden_files_here && !path.contains('/') && path.starts_with(".oss-ffi-batch-") {
+            return Err(Error::unsafe_key(
+                key,
+                format!(
+                    "the key '{}' would be written over the batch's own journal or checkpoints \
+                     (names '.oss-ffi-batch-*' at the top of the destination); give the batch \
+                     a checkpoint directory to download it",
+                    key_path::shown(key)
+                ),
+            ));
+        }
+        let hash = |p: &str| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            p.hash(&mut h);
+            h.finish()
+        };
+        for suffix in WORKING_SUFFIXES {
+            let base = path
+                .strip_suffix(suffix)
+                .filter(|b| self.claimed.contains(&hash(b)));
+            let with = self.claimed.contains(&hash(&format!("{path}{suffix}")));
+            if base.is_some() || with {
+                let (a, b) = match base {
+                    Some(b) => (b.to_string(), path.to_string()),
+                    None => (path.to_string(), format!("{path}{suffix}")),
+                };
+                return Err(Error::key_collision(
+                    key,
+                    format!(
+                        "the key '{}' is refused: the local path '{b}' is the temp or lock file \
+                         of '{a}' while that one downloads, and another key of the batch has one \
+                         of these paths",
+                        key_path::shown(key)
+                    ),
+                ));
+            }
+        }
+        self.claimed.insert(hash(path));
+        Ok(())
     }
 }
 

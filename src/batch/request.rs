@@ -234,3 +234,51 @@ fn check_key_text(what: &str, v: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_data_fields_round_trip_through_serde_and_the_callbacks_do_not() {
+        let mut req = BatchRequest::for_keys("bkt", vec!["a".into(), "b/c".into()], "/tmp/d");
+        req.include = vec!["*.gz".into()];
+        req.min_size = Some(3);
+        req.overwrite = Overwrite::Never;
+        req.on_failure = OnFailure::Stop;
+        req.progress = Some(Arc::new(|_p: &BatchProgress| {}));
+        let json = serde_json::to_string(&req).unwrap();
+        let back: BatchRequest = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.source, req.source);
+        assert_eq!(back.include, req.include);
+        assert_eq!(back.min_size, Some(3));
+        assert_eq!(back.overwrite, Overwrite::Never);
+        assert_eq!(back.on_failure, OnFailure::Stop);
+        assert!(back.progress.is_none());
+        assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    }
+
+    #[test]
+    fn out_of_range_settings_are_refused() {
+        let ok = BatchRequest::for_prefix("bkt", "p/", "/tmp/d");
+        ok.validate().unwrap();
+        let bad: Vec<Box<dyn Fn(&mut BatchRequest)>> = vec![
+            Box::new(|r| r.bucket = "B".into()),
+            Box::new(|r| r.source = Source::Prefix("a\0b".into())),
+            Box::new(|r| r.source = Source::Keys(vec![String::new()])),
+            Box::new(|r| r.source = Source::Keys(vec!["k".repeat(1024)])),
+            Box::new(|r| r.dest_dir = PathBuf::new()),
+            Box::new(|r| r.part_size = MIN_PART_SIZE - 1),
+            Box::new(|r| r.thread_num = 0),
+            Box::new(|r| r.max_objects_in_flight = MAX_OBJECTS_IN_FLIGHT + 1),
+            Box::new(|r| (r.min_size, r.max_size) = (Some(2), Some(1))),
+            Box::new(|r| (r.modified_after, r.modified_before) = (Some(2), Some(1))),
+            Box::new(|r| r.exclude = vec!["[".into()]),
+        ];
+        for (i, f) in bad.iter().enumerate() {
+            let mut r = ok.clone();
+            f(&mut r);
+            assert_eq!(r.validate().unwrap_err().code, "ValidateError", "case {i}");
+        }
+    }
+}

@@ -163,7 +163,8 @@ pub async fn resumable_download(
 /// checkpoint in `checkpoint_dir`, and without the final fsyncs of the file and the directory:
 /// the batch syncs the file system once per group of objects before its journal records them
 /// (`Paths::defer_sync`). `req.file_path` must be `dir`'s path joined with `name` (messages,
-/// the checkpoint's name); `req.checkpoint_dir` is ignored.
+/// the checkpoint's name); `req.checkpoint_dir` is ignored. The client's call timeout is a
+/// deadline over this object's download, as for `resumable_download`.
 pub(crate) async fn download_in(
     client: &Client,
     req: &DownloadRequest,
@@ -172,6 +173,7 @@ pub(crate) async fn download_in(
     checkpoint_dir: Option<std::sync::Arc<directory::Directory>>,
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
+    let cancel = &client.call_cancel(cancel.clone());
     let mut admission = admit(client, req, cancel).await?;
     let paths = Paths::opened(dir, name, checkpoint_dir, true)?;
     download(client, req, cancel, &paths, None, None, &mut admission).await
