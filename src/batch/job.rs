@@ -2,8 +2,9 @@
 //! through the key -> path mapping (`key_path`) and the filters into tasks (`fetch`), at most
 //! `max_objects_in_flight` at a time (and no more than the client's connections); each finished
 //! download joins the current group, and a group (256 objects, or 2 s, and at the end) is made
-//! durable with one `syncfs` of the destination's file system before the journal records it, so
-//! the journal is never ahead of the files. The failure policy, cancel and pause stop the
+//! durable with one `syncfs` of the destination's file system (file by file where that is not
+//! enough: `key_path::syncfs_is_enough`) before the journal records it, so the journal is never
+//! ahead of the files. The failure policy, cancel and pause stop the
 //! scheduling; the report collects every outcome.
 
 use std::collections::HashMap;
