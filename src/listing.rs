@@ -8,7 +8,9 @@
 //! `Server` that is never retried:
 //! - `ListingLoop`: a continuation token seen before, or entries that do not grow strictly
 //!   (within a page, and from one page to the next), or more than [`MAX_EMPTY_PAGES`]
-//!   truncated pages in a row with no entry;
+//!   truncated pages in a row with no entry, or more than [`MAX_SPARSE_PAGES`] truncated pages
+//!   in a row each holding under 1% of the entries asked for (an endless listing that hands out
+//!   a fresh token and a key or two per page would otherwise never end);
 //! - `ListingTruncatedWithoutToken`: `IsTruncated` true and no `NextContinuationToken`;
 //! - `ListingTooLarge`: a page larger than [`ListRequest::max_page_bytes`], or more pages
 //!   than [`ListRequest::max_pages`];
@@ -28,6 +30,9 @@ use crate::transport::{header_str, HttpRequest};
 
 /// The most truncated pages in a row that may carry no entry at all.
 pub const MAX_EMPTY_PAGES: u32 = 64;
+/// The most truncated pages in a row that may each hold under 1% of `max_keys` entries (only
+/// when that is at least one entry: `max_keys` >= 100).
+pub const MAX_SPARSE_PAGES: u32 = 1000;
 /// The default cap on one page's answer: 1000 keys of 1023 bytes, each byte encoded as `%XX`,
 /// with their fields, are about 3.5 MiB.
 pub const DEFAULT_MAX_PAGE_BYTES: u64 = 8 << 20;
@@ -134,6 +139,7 @@ pub struct Listing {
     last: Option<String>,
     pages: u64,
     empty_run: u32,
+    sparse_run: u32,
     done: bool,
     failed: Option<Error>,
 }
@@ -150,6 +156,7 @@ impl Listing {
             last: None,
             pages: 0,
             empty_run: 0,
+            sparse_run: 0,
             done: false,
             failed: None,
         })
@@ -201,6 +208,19 @@ impl Listing {
             }
         } else {
             self.empty_run = 0;
+        }
+        let held = (page.entries.len() + page.common_prefixes.len()) as u64;
+        if page.is_truncated && held * 100 < u64::from(self.req.max_keys) {
+            self.sparse_run += 1;
+            if self.sparse_run > MAX_SPARSE_PAGES {
+                return Err(self.looping(format!(
+                    "more than {MAX_SPARSE_PAGES} truncated pages in a row each held under 1% \
+                     of the {} entries asked for: the listing does not end",
+                    self.req.max_keys
+                )));
+            }
+        } else {
+            self.sparse_run = 0;
         }
         if page.is_truncated {
             self.done = false;

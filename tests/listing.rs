@@ -407,6 +407,26 @@ async fn endless_tokens_stop_at_the_empty_page_run_or_the_page_limit() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endless_sparse_pages_with_fresh_tokens_and_keys_are_a_loop_error() {
+    // One fresh key and a fresh token per page when 1000 were asked for, forever: without a
+    // page limit of the caller's, stopped after MAX_SPARSE_PAGES + 1 pages.
+    let server = HostileServer::start(|_, n| {
+        xml_answer(&xml_page(
+            &[&format!("k{n:08}")],
+            true,
+            Some(&format!("t{n}")),
+        ))
+    });
+    let e = list_hostile(&server, request(1000)).await;
+    assert_eq!(e.code, "ListingLoop", "{e:?}");
+    assert!(e.message.contains("does not end"), "{}", e.message);
+    assert_eq!(
+        server.requests().len() as u32,
+        oss_ffi::listing::MAX_SPARSE_PAGES + 1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_answers_are_refused_without_reading_them() {
     // Declared too large.
     let server = HostileServer::start(|_, _| {

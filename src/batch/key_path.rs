@@ -393,6 +393,66 @@ fn in_the_way(dir: &Directory, name: &OsStr, err: &std::io::Error) -> Error {
     ))
 }
 
+/// `FUSE_SUPER_MAGIC`: `syncfs` on a FUSE mount does not reach the file system's server (the
+/// kernel forwards it to virtiofs only), so it makes nothing the server holds durable.
+const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
+
+/// Whether one `syncfs` of `dest`'s file system makes the batch's files durable. Not on FUSE
+/// (a power cut then loses files and renames that `syncfs` returned for): use [`sync_files`].
+pub fn syncfs_is_enough(dest: &Directory) -> bool {
+    match rustix::fs::fstatfs(dest.as_fd()) {
+        // `f_type`'s integer type differs between architectures.
+        #[allow(clippy::unnecessary_cast)]
+        Ok(st) => st.f_type as i64 != FUSE_SUPER_MAGIC,
+        Err(_) => false,
+    }
+}
+
+/// Makes the files at `paths` (relative, as the journal records them) under `dest` durable one
+/// by one: each file `fdatasync`ed, then each directory on the way (`dest` included) `fsync`ed
+/// once, so that their names survive too. Opens nothing outside `dest` and follows no link.
+/// For file systems where [`syncfs_is_enough`] is false.
+pub fn sync_files(dest: &Directory, paths: &[&str]) -> Result<()> {
+    let mut dirs: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for p in paths {
+        let rel = RelPath {
+            text: (*p).to_string(),
+        };
+        let components: Vec<&OsStr> = rel.components().collect();
+        let Some((name, parents)) = components.split_last() else {
+            continue;
+        };
+        let mut dir = dest
+            .try_clone()
+            .map_err(|e| Error::io("opening the destination directory", dest.path(), &e))?;
+        for c in parents {
+            dir = dir.open_child(c).map_err(|e| in_the_way(&dir, c, &e))?;
+        }
+        let file = dir
+            .open_file(name, rustix::fs::OFlags::RDONLY, 0)
+            .map_err(|e| Error::io("opening a downloaded file", &dir.join(name), &e))?;
+        file.sync_data()
+            .map_err(|e| Error::io("syncing a downloaded file", &dir.join(name), &e))?;
+        let mut at = 0;
+        dirs.insert("");
+        while let Some(i) = p[at..].find('/') {
+            dirs.insert(&p[..at + i]);
+            at += i + 1;
+        }
+    }
+    for d in dirs {
+        let dir = create_dir(
+            dest,
+            &RelPath {
+                text: d.to_string(),
+            },
+        )?;
+        rustix::fs::fsync(dir.as_fd())
+            .map_err(|e| Error::io("syncing a directory", dir.path(), &e.into()))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -686,6 +746,23 @@ mod tests {
         let e = open_parent(&dest, &rel("f/g")).unwrap_err();
         assert!(e.message.contains("a file is in the way"), "{e}");
         assert_eq!(std::fs::read(t.path().join("f")).unwrap(), b"x");
+    }
+
+    #[test]
+    fn sync_files_syncs_the_files_and_their_directories_and_follows_no_link() {
+        let t = tempfile::tempdir().unwrap();
+        let dest_path = t.path().join("dest");
+        std::fs::create_dir_all(dest_path.join("a/b")).unwrap();
+        std::fs::write(dest_path.join("a/b/f"), b"f").unwrap();
+        std::fs::write(dest_path.join("top"), b"t").unwrap();
+        std::os::unix::fs::symlink(t.path(), dest_path.join("link")).unwrap();
+        std::fs::write(t.path().join("outside"), b"o").unwrap();
+        let dest = Directory::open(&dest_path).unwrap();
+        assert!(syncfs_is_enough(&dest)); // tmpfs or a disk, not FUSE
+        sync_files(&dest, &["a/b/f", "top"]).unwrap();
+        assert!(sync_files(&dest, &["link/outside"]).is_err());
+        assert!(sync_files(&dest, &["missing"]).is_err());
+        assert_eq!(tree(&dest_path), ["a", "a/b", "a/b/f", "link", "top"]);
     }
 
     #[test]

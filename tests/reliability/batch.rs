@@ -1,7 +1,8 @@
 //! Batch downloads (`Client::download_objects`) under SIGKILL and under a bucket that changes.
 //!
-//! - kills: a batch of 2,000 objects of 1-16 KiB (soak: 10,000) run by a child process killed at
-//!   20 random moments (soak: 100), then run to the end, then once more. After every kill, every
+//! - kills: a batch of 2,000 objects of 1-16 KiB and 20 of 200-800 KiB (parts of 100 KiB, a
+//!   checkpoint each; soak: 10,000 and 100) run by child processes killed until 20 kills (soak:
+//!   100) hit a running batch, each destination then run to the end, then once more. After every kill, every
 //!   file under the destination that is an object's path is complete and right (bytes compared
 //!   with the emulator's object), and the journal is never ahead of the files (each of its
 //!   entries names a file that is complete and right, with the object's ETag, size and CRC64).
@@ -12,6 +13,9 @@
 //!   (`list_insert`, `list_delete`, `mutate`): an object deleted after it was listed is a
 //!   per-key failure with no file, one added or deleted further on is simply listed or not, one
 //!   changed before its GET is downloaded as the GET answered it and journaled so.
+//! - power (not run by default yet, `OSS_REL_BATCH_PARTS=power`): a batch on the power-cut file
+//!   system (strict model) cut at random moments: the journal that survives names only files
+//!   that survived complete and right.
 //! - runs: objects changed (same size and new size), deleted and added between two runs: the
 //!   re-run fetches the changed and the added ones only, reports the deleted ones (their files
 //!   left alone), and ends with every file right.
@@ -34,6 +38,8 @@ use crate::download_support::*;
 use crate::tally;
 
 const PREFIX: &str = "batch/";
+/// The batch's part size: objects over 200 KiB are large (parts, a checkpoint).
+const PART: u64 = 100 * KIB;
 
 pub fn is_child() -> bool {
     std::env::var("OSS_REL_BATCH_CHILD").is_ok_and(|v| v == "1")
@@ -43,11 +49,13 @@ pub fn is_child() -> bool {
 pub fn child_main() {
     let var = |n: &str| std::env::var(format!("OSS_REL_{n}")).ok();
     let endpoint = var("ENDPOINT").expect("OSS_REL_ENDPOINT");
-    let req = BatchRequest::for_prefix(
+    let mut req = BatchRequest::for_prefix(
         BUCKET,
-        &var("PREFIX").unwrap(),
+        var("PREFIX").unwrap(),
         PathBuf::from(var("DEST").unwrap()),
     );
+    // Objects over two parts go through the resumable downloader, with checkpoints.
+    req.part_size = PART;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
@@ -107,10 +115,14 @@ fn parse_printed(lines: &[String]) -> Printed {
 }
 
 fn spawn(env: &Env, dest: &Path) -> std::process::Child {
+    spawn_prefix(env, dest, PREFIX)
+}
+
+fn spawn_prefix(env: &Env, dest: &Path, prefix: &str) -> std::process::Child {
     let child = Command::new(std::env::current_exe().unwrap())
         .env("OSS_REL_BATCH_CHILD", "1")
         .env("OSS_REL_ENDPOINT", env.emu.endpoint())
-        .env("OSS_REL_PREFIX", PREFIX)
+        .env("OSS_REL_PREFIX", prefix)
         .env("OSS_REL_DEST", dest)
         .env_remove("OSS_FFI_TEST_PAUSE_AT")
         .stdin(Stdio::null())
@@ -163,6 +175,12 @@ fn make_objects(env: &Env, n: usize, rng: &mut Rng) -> Objects {
     for i in 0..n {
         let size = 1024 + rng.below(15 * 1024 + 1) as usize;
         let key = format!("{PREFIX}d{:02}/o{i:05}.bin", i % 37);
+        put(env, &mut objects, &key, bytes(size, rng.next()));
+    }
+    // A few large ones among them: parts and checkpoints under the kills too.
+    for i in 0..n / 100 {
+        let size = (2 * PART + 1 + rng.below(6 * PART)) as usize;
+        let key = format!("{PREFIX}d{:02}/large{i:03}.bin", i % 37);
         put(env, &mut objects, &key, bytes(size, rng.next()));
     }
     objects
@@ -234,6 +252,12 @@ fn check(
             None => others.push(f),
         }
     }
+    (others, check_journal(env, dest, objects))
+}
+
+/// Every journal entry names a complete and right file with the object's ETag, size and
+/// CRC64 (the journal is never ahead of the files); returns the entries.
+fn check_journal(env: &Env, dest: &Path, objects: &Objects) -> HashMap<String, JournalEntry> {
     let entries = journal(dest);
     for (key, e) in &entries {
         let Some(want) = objects.get(key) else {
@@ -262,7 +286,7 @@ fn check(
             }
         }
     }
-    (others, entries)
+    entries
 }
 
 /// The keys of the objects GETs of the log since the last clear.
@@ -296,12 +320,29 @@ pub fn run(rng: &mut Rng) {
     let t0 = Instant::now();
     let objects = make_objects(&env, n, rng);
     println!(
-        "    batch: {n} objects made in {:.1}s",
+        "    batch: {} objects made in {:.1}s",
+        objects.len(),
         t0.elapsed().as_secs_f64()
     );
-    kills(&env, &objects, rng);
-    changes_between_pages(&env, &objects);
-    changes_between_runs(&env, objects, rng);
+    // `OSS_REL_BATCH_PARTS=kills,pages,power,runs` runs the parts named. By default all but
+    // `power`: the batch trusts one `syncfs` per group, which on FUSE (this power-cut file
+    // system included) reaches no server, so the journal can outlive its files there; it runs
+    // by default once the job syncs the files themselves where `syncfs` is not enough
+    // (`key_path::syncfs_is_enough`, `key_path::sync_files`).
+    let parts = std::env::var("OSS_REL_BATCH_PARTS").unwrap_or_else(|_| "kills,pages,runs".into());
+    let part = |name: &str| parts.split(',').any(|p| p == name);
+    if part("kills") {
+        kills(&env, &objects, rng);
+    }
+    if part("pages") {
+        changes_between_pages(&env, &objects);
+    }
+    if part("power") {
+        power_cuts(&env, &objects, rng);
+    }
+    if part("runs") {
+        changes_between_runs(&env, objects, rng);
+    }
 }
 
 fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
@@ -317,41 +358,77 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     let (others, entries) = check(env, &whole, objects);
     assert!(others.is_empty(), "left behind: {others:?}");
     assert_eq!(entries.len(), objects.len());
-    assert_eq!(object_gets(env).len(), objects.len());
+    let fetched: HashSet<String> = object_gets(env).into_iter().collect();
+    assert_eq!(fetched.len(), objects.len());
 
-    let dest = env.path("batch-killed");
-    std::fs::create_dir_all(&dest).unwrap();
-    let rounds = tally::scale(20, 100);
-    let (mut hit, mut mid_files) = (0, 0);
-    for round in 0..rounds {
+    // Kills until `wanted` of them hit a running batch. Each kill lands within the time the
+    // work left should take (a whole run's length times the share of objects not journaled
+    // yet); a batch that ends by itself first is finished (checked, run once more) and the
+    // next kills start a fresh destination.
+    let wanted = tally::scale(20, 100);
+    let (mut hit, mut rounds, mut mid_files, mut batches) = (0, 0, 0, 0);
+    let mut dest = PathBuf::new();
+    let mut fresh = true;
+    while hit < wanted {
+        rounds += 1;
+        assert!(
+            rounds <= 4 * wanted,
+            "{rounds} rounds for {hit} kills that hit"
+        );
+        if fresh {
+            batches += 1;
+            dest = env.path(&format!("batch-killed-{batches}"));
+            std::fs::create_dir_all(&dest).unwrap();
+            fresh = false;
+        }
         let before = journal(&dest);
+        let left = 1.0 - before.len() as f64 / objects.len() as f64;
+        let window = (length.as_secs_f64() * left).max(0.05);
         env.emu.clear_log();
         let mut child = spawn(env, &dest);
-        // A moment within the length of a whole run.
-        let at = Duration::from_millis(rng.below(length.as_millis() as u64 + 1));
+        let at = Duration::from_secs_f64(window * rng.below(1001) as f64 / 1000.0);
         std::thread::sleep(at);
         let running = child.try_wait().unwrap().is_none();
-        let _ = child.kill();
-        let _ = child.wait();
         if running {
+            let _ = child.kill();
+            let _ = child.wait();
             hit += 1;
             tally::inc(&tally::KILLS);
+        } else {
+            let p = output(child, "a batch that ended before its kill");
+            assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
         }
         let (others, after) = check(env, &dest, objects);
         mid_files += others.len();
-        assert_nothing_refetched(env, &before, &format!("kill round {round}"));
+        assert_nothing_refetched(env, &before, &format!("kill round {rounds}"));
         assert!(
             after.keys().all(|k| objects.contains_key(k)),
             "journal entries of unknown keys"
         );
+        if !running {
+            finish(env, &dest, objects);
+            fresh = true;
+        }
     }
-    // To the end, then once more.
-    let before = journal(&dest);
+    finish(env, &dest, objects);
+    println!(
+        "    batch/kills: {hit} kills hit a running batch in {rounds} rounds over {batches} \
+         destinations (a whole run: {:.1}s), {mid_files} temp/lock names seen after kills, \
+         every object right at the end of each",
+        length.as_secs_f64(),
+    );
+}
+
+/// Runs the batch in `dest` to the end, then once more: the first run fetches nothing the
+/// journal held, ends with every object right and nothing but the files and the journal; the
+/// second fetches nothing.
+fn finish(env: &Env, dest: &Path, objects: &Objects) {
+    let before = journal(dest);
     env.emu.clear_log();
-    let p = run_batch(env, &dest, "the batch after the kills");
+    let p = run_batch(env, dest, "the batch after the kills");
     assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
     assert_nothing_refetched(env, &before, "the run after the kills");
-    let (others, entries) = check(env, &dest, objects);
+    let (others, entries) = check(env, dest, objects);
     assert!(
         others.is_empty(),
         "left behind after the last run: {others:?}"
@@ -360,8 +437,9 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     for k in objects.keys() {
         assert!(dest.join(&k[PREFIX.len()..]).is_file(), "missing {k}");
     }
+    tally::add(&tally::VERIFIED_FILES, objects.len() as u64);
     env.emu.clear_log();
-    let p = run_batch(env, &dest, "the re-run");
+    let p = run_batch(env, dest, "the re-run");
     assert_eq!(
         object_gets(env),
         Vec::<String>::new(),
@@ -369,12 +447,6 @@ fn kills(env: &Env, objects: &Objects, rng: &mut Rng) {
     );
     assert_eq!(p.counts["done"], 0, "{p:?}");
     assert_eq!(p.counts["skipped"], objects.len() as u64, "{p:?}");
-    println!(
-        "    batch/kills: {rounds} rounds ({hit} killed mid-run, at most {:.1}s in), {mid_files} \
-         temp/lock names seen after kills, {} objects right at the end",
-        length.as_secs_f64(),
-        objects.len()
-    );
 }
 
 /// The journal entry of `key` holds what the emulator now has, and so does the file.
@@ -431,6 +503,14 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
                     .after(1)
                     .count(1),
             )
+            // Its GET held back, so that the second page (and the deletion) most likely
+            // comes first.
+            .with(
+                FaultRule::new(FaultAction::Latency { ms: 3000 })
+                    .method("GET")
+                    .prefix(&gone_after_listing)
+                    .listing(false),
+            )
             .with(
                 FaultRule::new(FaultAction::Mutate)
                     .method("GET")
@@ -443,12 +523,24 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
     let p = run_batch(env, &dest, "the batch whose listing changes");
     env.faults(Faults::none());
     assert!(p.stopped.is_none(), "{p:?}");
-    assert_eq!(p.failed.len(), 1, "{:?}", p.failed);
-    assert_eq!(p.failed[0].0, gone_after_listing, "{:?}", p.failed);
     let rel = |k: &str| dest.join(&k[PREFIX.len()..]);
-    assert!(!rel(&gone_after_listing).exists());
+    // The object deleted after the first page listed it: its GET may come before the deletion
+    // (the file is then the object as it was) or after it (a NoSuchKey failure, no file).
+    let fetched_before_deletion = p.failed.is_empty();
+    if fetched_before_deletion {
+        if std::fs::read(rel(&gone_after_listing)).unwrap() != objects[&gone_after_listing] {
+            corrupt(format!("'{gone_after_listing}': not the object's bytes"));
+        }
+    } else {
+        assert_eq!(p.failed.len(), 1, "{:?}", p.failed);
+        assert_eq!(
+            p.failed[0],
+            (gone_after_listing.clone(), "NoSuchKey".to_string())
+        );
+        assert!(!rel(&gone_after_listing).exists());
+        assert!(!journal(&dest).contains_key(&gone_after_listing));
+    }
     assert!(!rel(&gone_before_listing).exists());
-    assert!(!journal(&dest).contains_key(&gone_after_listing));
     assert_current(env, &dest, &added);
     assert_current(env, &dest, &mutated);
     // Everything else is the objects' bytes.
@@ -459,7 +551,11 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
     let (others, _) = check(env, &dest, &rest);
     let others: Vec<_> = others
         .into_iter()
-        .filter(|f| *f != added[PREFIX.len()..] && *f != mutated[PREFIX.len()..])
+        .filter(|f| {
+            ![&added, &mutated, &gone_after_listing]
+                .iter()
+                .any(|k| *f == k[PREFIX.len()..])
+        })
         .collect();
     assert!(others.is_empty(), "left behind: {others:?}");
     // Put back what was deleted and mutated for the next scenario.
@@ -467,7 +563,16 @@ fn changes_between_pages(env: &Env, objects: &Objects) {
         env.emu.put_object(BUCKET, k, &objects[k]).unwrap();
     }
     env.emu.delete_object(BUCKET, &added).unwrap();
-    println!("    batch/pages: deleted, added and changed between pages: ok");
+    tally::add(&tally::OBJECT_CHANGES, 4);
+    println!(
+        "    batch/pages: deleted, added and changed between pages: ok (the deleted listed \
+         object was {})",
+        if fetched_before_deletion {
+            "fetched before its deletion"
+        } else {
+            "a NoSuchKey failure"
+        }
+    );
 }
 
 fn changes_between_runs(env: &Env, mut objects: Objects, rng: &mut Rng) {
@@ -502,6 +607,10 @@ fn changes_between_runs(env: &Env, mut objects: Objects, rng: &mut Rng) {
         put(env, &mut objects, &k, bytes(100 + i, rng.next()));
         fetched_expected.insert(k);
     }
+    tally::add(
+        &tally::OBJECT_CHANGES,
+        (fetched_expected.len() + deleted.len()) as u64,
+    );
     env.emu.clear_log();
     let p = run_batch(env, &dest, "the run after the changes");
     assert!(p.failed.is_empty() && p.stopped.is_none(), "{p:?}");
@@ -534,4 +643,110 @@ fn changes_between_runs(env: &Env, mut objects: Objects, rng: &mut Rng) {
         fetched_expected.len(),
         deleted.len()
     );
+}
+
+/// The prefix of the power-cut batches: a tenth of the objects (`batch/d00/` .. `batch/d09/`).
+const POWER_PREFIX: &str = "batch/d0";
+
+/// Power cuts (`tests/reliability/powerfs.rs`, strict model: only what fsync(2) promises is
+/// durable): a batch on the power-cut file system SIGKILLed at a random moment while the file
+/// system freezes and loses unsynced writes; after each cut the journal that survived names
+/// only files that survived complete and right (files it does not name may be anything: the
+/// next run decides again). Then the batch runs to the end on what survived.
+fn power_cuts(env: &Env, objects: &Objects, rng: &mut Rng) {
+    use crate::powerfs::{self, DataLoss, Model, PowerFs, DATA_LOSSES};
+    let base = tempfile::tempdir().unwrap();
+    let mnt = base.path().join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    if let Err(why) = powerfs::probe(&mnt) {
+        tally::note(format!(
+            "batch/power: skipped, FUSE cannot be mounted ({why})"
+        ));
+        return;
+    }
+    let objects: Objects = objects
+        .iter()
+        .filter(|(k, _)| k.starts_with(POWER_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let fs = PowerFs::new(Model::Strict, &mnt);
+    let new_dest = |n: usize| -> PathBuf {
+        let d = fs.mountpoint.join(format!("dest{n}"));
+        let _m = fs.mount().expect("mount");
+        std::fs::create_dir(&d).unwrap();
+        fs.sync_all();
+        d
+    };
+    // An uninterrupted run: how long a batch lasts on this file system.
+    let mut dests = 0;
+    let mut dest = new_dest(dests);
+    let length = {
+        let _m = fs.mount().expect("mount");
+        let t = Instant::now();
+        let p = run_batch_prefix(
+            env,
+            &dest,
+            POWER_PREFIX,
+            "a batch on the power-cut file system",
+        );
+        assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
+        t.elapsed()
+    };
+    dests += 1;
+    dest = new_dest(dests);
+    let wanted = tally::scale(6, 30);
+    let (mut cuts, mut rounds, mut journaled) = (0, 0, 0);
+    while cuts < wanted {
+        rounds += 1;
+        assert!(rounds <= 4 * wanted, "{rounds} rounds for {cuts} cuts");
+        let m = fs.mount().expect("mount");
+        let left = 1.0 - journal(&dest).len() as f64 / objects.len() as f64;
+        let window = (length.as_secs_f64() * left).max(0.05);
+        let mut child = spawn_prefix(env, &dest, POWER_PREFIX);
+        std::thread::sleep(Duration::from_secs_f64(
+            window * rng.below(1001) as f64 / 1000.0,
+        ));
+        if child.try_wait().unwrap().is_some() {
+            let p = output(child, "a batch on the power-cut file system");
+            assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
+            drop(m);
+            dests += 1;
+            dest = new_dest(dests);
+            continue;
+        }
+        let _ = child.kill();
+        fs.freeze();
+        tally::wait_child(&mut child, "a batch cut by a power cut", 60);
+        drop(m);
+        tally::inc(&tally::KILLS);
+        let loss: DataLoss = DATA_LOSSES[rng.below(DATA_LOSSES.len() as u64) as usize];
+        let rep = fs.crash(rng, loss);
+        cuts += 1;
+        tally::inc(&tally::POWER_CUTS);
+        tally::add(&tally::WRITES_LOST, rep.data_ops_dropped);
+        tally::add(&tally::META_LOST, rep.meta_ops_dropped);
+        let _m = fs.mount().expect("mount");
+        let entries = check_journal(env, &dest, &objects);
+        journaled = journaled.max(entries.len());
+    }
+    // To the end on what survived: every object right, nothing else left.
+    let _m = fs.mount().expect("mount");
+    let p = run_batch_prefix(env, &dest, POWER_PREFIX, "the batch after the power cuts");
+    assert!(p.stopped.is_none() && p.failed.is_empty(), "{p:?}");
+    let (others, entries) = check(env, &dest, &objects);
+    assert!(others.is_empty(), "left behind: {others:?}");
+    assert_eq!(entries.len(), objects.len());
+    tally::add(&tally::VERIFIED_FILES, objects.len() as u64);
+    println!(
+        "    batch/power: {cuts} cuts of a {}-object batch in {rounds} rounds (strict model; a \
+         whole run {:.1}s; up to {journaled} journal entries survived a cut): the journal never \
+         named a file that did not survive, every object right at the end",
+        objects.len(),
+        length.as_secs_f64()
+    );
+}
+
+fn run_batch_prefix(env: &Env, dest: &Path, prefix: &str, what: &str) -> Printed {
+    tally::inc(&tally::DOWNLOADS);
+    output(spawn_prefix(env, dest, prefix), what)
 }

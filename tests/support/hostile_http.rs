@@ -215,7 +215,8 @@ pub struct FakeObject {
     pub etag: String,
     /// The `x-oss-hash-crc64ecma` sent: the body's own when `None`.
     pub crc64: Option<u64>,
-    /// Bytes of the body actually sent (the rest cut, the connection closed): all when `None`.
+    /// No byte of the object past this offset is ever sent (every answer cut there, the
+    /// connection closed, whatever range was asked): all sent when `None`.
     pub cut_at: Option<usize>,
 }
 
@@ -373,7 +374,7 @@ pub fn fake_bucket(
             .collect();
         let mut body = o.body[start as usize..end as usize].to_vec();
         if let Some(cut) = o.cut_at {
-            body.truncate(cut);
+            body.truncate((cut as u64).saturating_sub(start) as usize);
         }
         if req.method == "HEAD" {
             body.clear();
