@@ -266,7 +266,13 @@ unsafe fn key_array(keys: *const *const c_char, n: usize) -> Result<Vec<String>>
             "the argument 'keys' must not be NULL when n > 0",
         ));
     }
-    // SAFETY: keys is valid for n elements (the contract).
+    // No array of that many pointers can exist (`from_raw_parts` needs the bytes to fit isize).
+    if n > isize::MAX as usize / std::mem::size_of::<*const c_char>() {
+        return Err(Error::validate(format!(
+            "n = {n} keys cannot be an array in memory"
+        )));
+    }
+    // SAFETY: keys is valid for n elements (the contract), and n pointers fit isize (checked).
     let slice = unsafe { std::slice::from_raw_parts(keys, n) };
     slice
         .iter()

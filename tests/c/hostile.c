@@ -220,6 +220,7 @@ static void batch_inputs(const oss_client_t *client, const char *bucket, const c
     expect_err("batch keys NULL array", oss_batch_request_new_keys(bucket, NULL, 3, "out", &k), NUL_ARG);
     expect_err("batch keys NULL key", oss_batch_request_new_keys(bucket, keys, 2, "out", &k), NUL_ARG);
     expect_err("batch keys utf8 key", oss_batch_request_new_keys(bucket, keys + 2, 1, "out", &k), BAD_UTF8);
+    expect_err("batch keys SIZE_MAX", oss_batch_request_new_keys(bucket, keys, SIZE_MAX, "out", &k), INVALID);
     expect_err("batch keys dest", oss_batch_request_new_keys(bucket, keys, 1, NULL, &k), NUL_ARG);
     expect_err("batch keys out", oss_batch_request_new_keys(bucket, keys, 1, "out", NULL), NUL_ARG);
     CHECK(r == NULL && k == NULL, "a failed batch constructor wrote its out-parameter");
