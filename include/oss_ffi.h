@@ -2048,6 +2048,8 @@ oss_error_t *oss_batch_request_set_object_callback(oss_batch_request_t *request,
  * message). The report (`*report_out`, when `report_out` is not NULL) is given in both cases:
  * every count, every failed key with its error, the keys the journal knew that the listing no
  * longer has. Before it returns, every downloaded file is durable and recorded in the journal.
+ * The client's call timeout (`oss_config_set_call_timeout_ms`) bounds each object's download,
+ * not the whole batch.
  *
  * Ownership: `*report_out` is the caller's (`oss_batch_report_free`). Threads: the client is
  * shared (other calls may run at once); the request must not be changed or freed during the

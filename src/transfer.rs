@@ -387,7 +387,13 @@ impl Transfer {
         if let Some(s) = &t.suspend {
             cancel = cancel.with(s.token());
         }
-        let cancel = client.call_cancel(cancel);
+        // The client's call timeout bounds each call; a batch applies it to each of its objects
+        // (`batch`), never to the whole batch, which may run for hours.
+        let cancel = if is_batch {
+            cancel
+        } else {
+            client.call_cancel(cancel)
+        };
         let batch_observer = is_batch.then(|| t.batch_observer(progress.clone()));
         let observer = t.observer(progress);
         let guard = Guard {

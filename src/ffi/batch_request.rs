@@ -604,6 +604,8 @@ ffi_setter! {
 /// message). The report (`*report_out`, when `report_out` is not NULL) is given in both cases:
 /// every count, every failed key with its error, the keys the journal knew that the listing no
 /// longer has. Before it returns, every downloaded file is durable and recorded in the journal.
+/// The client's call timeout (`oss_config_set_call_timeout_ms`) bounds each object's download,
+/// not the whole batch.
 ///
 /// Ownership: `*report_out` is the caller's (`oss_batch_report_free`). Threads: the client is
 /// shared (other calls may run at once); the request must not be changed or freed during the
@@ -628,7 +630,9 @@ pub unsafe extern "C" fn oss_client_download_objects(
         };
         let run = r.cancel.around(|token| {
             let (client, req) = (c.clone(), r.request.clone());
-            let cancel = crate::ffi::client::cancel_with(c, Some(token))?;
+            // No call deadline over the whole batch: the core applies the client's call timeout
+            // to each object (a batch may run for hours).
+            let cancel = crate::cancel::Cancel::new().with(crate::runtime::shutdown_token()?).with(token);
             crate::runtime::block_on(async move { Ok(client.download_objects(&req, &cancel).await) })
         });
         let report = match run {

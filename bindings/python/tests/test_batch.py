@@ -10,7 +10,7 @@ import threading
 import pytest
 
 import oss_ffi
-from conftest import BUCKET, data_of
+from conftest import AK, BUCKET, REGION, SK, data_of
 
 N = 12
 
@@ -176,3 +176,24 @@ def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects
     assert r.report.progress.objects_done + r.report.progress.objects_skipped == N
     want = {k[len("batch/set/"):]: v for k, v in objects.items()}
     assert files_of(str(dest)) == want
+
+
+@pytest.mark.parametrize("form", ["blocking", "transfer"])
+def test_the_call_timeout_bounds_each_object_not_the_whole_batch(emu, tmp_path, form):
+    # 12 objects of 100 KiB through a client capped at 256 KiB/s: the batch needs several
+    # seconds (the cap's lower bound), each object about 0.4 s, well within the 2 s call timeout.
+    for i in range(12):
+        emu.put("batch/timed/o%02d.bin" % i, data_of(100 * 1024, 700 + i))
+    with oss_ffi.Client(
+        emu.endpoint, credentials=(AK, SK), region=REGION, recv_rate_limit_kbps=256, call_timeout_ms=2000
+    ) as c:
+        opts = dict(prefix="batch/timed/", dest=tmp_path / "t", max_objects_in_flight=1)
+        if form == "blocking":
+            report = c.download_objects(BUCKET, **opts)
+        else:
+            t = c.start_download_objects(BUCKET, **opts)
+            t.result(120)
+            report = t.report
+        assert report.ok, report.failures or report.stopped
+        assert report.progress.objects_done == 12
+        assert report.elapsed > 2.0
