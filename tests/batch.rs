@@ -130,6 +130,16 @@ async fn a_prefix_lands_under_the_destination_without_the_prefix_directory() {
     let journal = r.journal_path.expect("a journal");
     assert!(journal.starts_with(dest(&env).canonicalize().unwrap()));
     use std::os::unix::fs::PermissionsExt;
+    // New files get the mode of any new file (0666 less the umask), not the temp file's 0600.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+        .unwrap();
+    let file = dest(&env).join("2026-12-01/a.gz");
+    let mode = std::fs::metadata(file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o666 & !umask);
     let mode = std::fs::metadata(&journal).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     // No temp or lock file left.

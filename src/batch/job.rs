@@ -113,6 +113,7 @@ async fn open(
         direct_io: req.direct_io,
         tracker: tracker.clone(),
         cancel,
+        umask: crate::download::umask(),
     };
     Ok(Opened {
         ctx: Arc::new(ctx),
