@@ -839,3 +839,87 @@ async fn a_key_whose_path_is_another_keys_temp_file_is_refused() {
     same_bytes(&env, "t/a", &dest(&env).join("a"));
     same_bytes(&env, "t/b", &dest(&env).join("b"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_object_another_download_is_writing_is_refused_and_stale_locks_are_removed() {
+    let env = Env::new();
+    for k in ["l/a", "l/b", "l/c"] {
+        env.object(k, 100);
+    }
+    std::fs::create_dir_all(dest(&env)).unwrap();
+    use std::os::unix::fs::OpenOptionsExt;
+    let open_lock = |name: &str| {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(dest(&env).join(name))
+            .unwrap()
+    };
+    // A download to `a` holds its lock; `b`'s lock file was left by a process that died.
+    let held = open_lock("a.temp.lock");
+    held.try_lock().unwrap();
+    drop(open_lock("b.temp.lock"));
+    let client = env.client();
+    let req = BatchRequest::for_prefix(BUCKET, "l/", dest(&env));
+    let r = run(&client, &req).await;
+    assert_eq!(r.failures.len(), 1, "{:?}", r.failures);
+    assert_eq!(r.failures[0].0, "l/a");
+    assert_eq!(r.failures[0].1.code, "FileLocked");
+    assert!(!dest(&env).join("a").exists());
+    assert!(
+        !dest(&env).join("b.temp.lock").exists(),
+        "the stale lock is gone"
+    );
+    same_bytes(&env, "l/b", &dest(&env).join("b"));
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_cancels_the_objects_in_flight_and_keeps_their_checkpoints() {
+    let env = Env::new();
+    let part = oss_ffi::download::MIN_PART_SIZE;
+    env.object("z/a-big", 10 * part);
+    env.object("z/b-fails", 100);
+    // The large object's first parts come at once, the others slowly; the small one is refused
+    // while they are coming.
+    env.faults(
+        failing_get("z/b-fails")
+            .with(
+                FaultRule::new(FaultAction::Latency { ms: 300 })
+                    .method("GET")
+                    .prefix("z/a-big")
+                    .after(2),
+            )
+            .with(
+                FaultRule::new(FaultAction::Latency { ms: 400 })
+                    .method("GET")
+                    .prefix("z/b-fails"),
+            ),
+    );
+    let client = env.client();
+    let mut req = BatchRequest::for_prefix(BUCKET, "z/", dest(&env));
+    req.part_size = part;
+    req.thread_num = 1;
+    req.on_failure = OnFailure::Stop;
+    let r = run(&client, &req).await;
+    assert_eq!(r.stopped.as_ref().unwrap().code, "AccessDenied");
+    assert_eq!(r.failures.len(), 1, "the cancelled object is no failure");
+    assert!(!dest(&env).join("a-big").exists());
+    let checkpoints: Vec<String> = files_under(&dest(&env))
+        .into_iter()
+        .filter(|f| f.ends_with(".ckpt"))
+        .collect();
+    assert_eq!(checkpoints.len(), 1, "{:?}", files_under(&dest(&env)));
+    // The re-run resumes it: its first parts are not fetched again.
+    env.faults(Faults::none());
+    req.on_failure = OnFailure::Continue;
+    env.emu.clear_log();
+    let r = run(&client, &req).await;
+    r.result().unwrap();
+    assert_eq!(r.progress.objects_done, 2);
+    same_bytes(&env, "z/a-big", &dest(&env).join("a-big"));
+    let big_gets = object_gets(&env).iter().filter(|k| *k == "z/a-big").count();
+    assert!(big_gets < 10, "{big_gets} GETs: resumed, not started again");
+}

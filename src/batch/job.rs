@@ -2,8 +2,9 @@
 //! through the key -> path mapping (`key_path`) and the filters into tasks (`fetch`), at most
 //! `max_objects_in_flight` at a time (and no more than the client's connections); each finished
 //! download joins the current group, and a group (256 objects, or 2 s, and at the end) is made
-//! durable with one `syncfs` of the destination's file system before the journal records it, so
-//! the journal is never ahead of the files. The failure policy, cancel and pause stop the
+//! durable with one `syncfs` of the destination's file system (file by file where that is not
+//! enough: `key_path::syncfs_is_enough`) before the journal records it, so the journal is never
+//! ahead of the files. The failure policy, cancel and pause stop the
 //! scheduling; the report collects every outcome.
 
 use std::collections::HashMap;
@@ -246,6 +247,8 @@ struct Batch<'a> {
     group_since: Instant,
     /// Cancels the objects in flight (the `Stop` policy; cancel and pause reach them directly).
     stop: CancellationToken,
+    /// Whether one `syncfs` makes a group durable (not on FUSE: each file is synced then).
+    syncfs_is_enough: bool,
     report: BatchReport,
 }
 
@@ -266,6 +269,11 @@ impl<'a> Batch<'a> {
                 )
             });
         }
+        let syncfs_is_enough = opened
+            .ctx
+            .dest
+            .as_ref()
+            .is_some_and(|d| key_path::syncfs_is_enough(d));
         Batch {
             req,
             ctx: opened.ctx,
@@ -277,6 +285,7 @@ impl<'a> Batch<'a> {
             tasks: JoinSet::new(),
             group: Vec::new(),
             group_since: Instant::now(),
+            syncfs_is_enough,
             stop,
             report: BatchReport {
                 journal_path: opened.journal_path,
@@ -480,14 +489,20 @@ impl<'a> Batch<'a> {
         let (Some(dest), Some(journal)) = (self.ctx.dest.clone(), self.ctx.journal.clone()) else {
             return;
         };
+        let one_syncfs = self.syncfs_is_enough;
         let r = fetch::blocking(move || {
-            rustix::fs::syncfs(dest.as_fd()).map_err(|e| {
-                Error::io(
-                    "syncing the destination's file system",
-                    dest.path(),
-                    &e.into(),
-                )
-            })?;
+            if one_syncfs {
+                rustix::fs::syncfs(dest.as_fd()).map_err(|e| {
+                    Error::io(
+                        "syncing the destination's file system",
+                        dest.path(),
+                        &e.into(),
+                    )
+                })?;
+            } else {
+                let paths: Vec<&str> = group.iter().map(|e| e.path.as_str()).collect();
+                key_path::sync_files(&dest, &paths)?;
+            }
             fetch::lock(&journal).record(&group)
         })
         .await;

@@ -80,7 +80,8 @@ impl Client {
 }
 
 /// The batch's GetObject of one small object into `name` in the opened directory `dir` (opened
-/// by the batch without following links): the same lock, temp file (0600, beside the target),
+/// by the batch without following links): the lock checked free (`lock::check_free`, no lock
+/// file made), the same temp file (0600, beside the target),
 /// whole-object CRC64 check and rename as `get_object_to_file`, with a write buffer of
 /// `buffer` bytes and without the fsyncs of the file and the directory (the batch syncs the file
 /// system once per group of objects before its journal records them). The caller holds the
@@ -95,7 +96,7 @@ pub(crate) async fn get_into(
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
     let dest = dir.join(name);
-    let _lock = DestinationLock::acquire(
+    super::lock::check_free(
         dir,
         &super::directory::with_suffix(name, ".temp.lock"),
         &dest,
