@@ -13,9 +13,9 @@
 //!   (`list_insert`, `list_delete`, `mutate`): an object deleted after it was listed is a
 //!   per-key failure with no file, one added or deleted further on is simply listed or not, one
 //!   changed before its GET is downloaded as the GET answered it and journaled so.
-//! - power (not run by default yet, `OSS_REL_BATCH_PARTS=power`): a batch on the power-cut file
-//!   system (strict model) cut at random moments: the journal that survives names only files
-//!   that survived complete and right.
+//! - power: a batch on the power-cut file system (strict model) cut at random moments: the
+//!   journal that survives names only files that survived complete and right (skipped with a
+//!   note where FUSE cannot be mounted).
 //! - runs: objects changed (same size and new size), deleted and added between two runs: the
 //!   re-run fetches the changed and the added ones only, reports the deleted ones (their files
 //!   left alone), and ends with every file right.
@@ -345,12 +345,9 @@ pub fn run(rng: &mut Rng) {
         objects.len(),
         t0.elapsed().as_secs_f64()
     );
-    // `OSS_REL_BATCH_PARTS=kills,pages,power,runs` runs the parts named. By default all but
-    // `power`: the batch trusts one `syncfs` per group, which on FUSE (this power-cut file
-    // system included) reaches no server, so the journal can outlive its files there; it runs
-    // by default once the job syncs the files themselves where `syncfs` is not enough
-    // (`key_path::syncfs_is_enough`, `key_path::sync_files`).
-    let parts = std::env::var("OSS_REL_BATCH_PARTS").unwrap_or_else(|_| "kills,pages,runs".into());
+    // `OSS_REL_BATCH_PARTS=kills,pages,power,runs` runs the parts named (all by default).
+    let parts =
+        std::env::var("OSS_REL_BATCH_PARTS").unwrap_or_else(|_| "kills,pages,power,runs".into());
     let part = |name: &str| parts.split(',').any(|p| p == name);
     if part("kills") {
         kills(&env, &objects, rng);
