@@ -130,6 +130,16 @@ async fn a_prefix_lands_under_the_destination_without_the_prefix_directory() {
     let journal = r.journal_path.expect("a journal");
     assert!(journal.starts_with(dest(&env).canonicalize().unwrap()));
     use std::os::unix::fs::PermissionsExt;
+    // New files get the mode of any new file (0666 less the umask), not the temp file's 0600.
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let umask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .map(|v| u32::from_str_radix(v.trim(), 8).unwrap())
+        .unwrap();
+    let file = dest(&env).join("2026-12-01/a.gz");
+    let mode = std::fs::metadata(file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o666 & !umask);
     let mode = std::fs::metadata(&journal).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     // No temp or lock file left.
@@ -922,4 +932,32 @@ async fn stop_cancels_the_objects_in_flight_and_keeps_their_checkpoints() {
     same_bytes(&env, "z/a-big", &dest(&env).join("a-big"));
     let big_gets = object_gets(&env).iter().filter(|k| *k == "z/a-big").count();
     assert!(big_gets < 10, "{big_gets} GETs: resumed, not started again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_in_flight_are_bounded_by_the_request_and_the_clients_connections() {
+    let env = Env::new();
+    for i in 0..96 {
+        env.object(&format!("n/{i:03}"), 1000);
+    }
+    env.slow_gets(300);
+    // 48 objects asked for, 64 connections, room for them all in the budget: 48 at once.
+    let client = env.client_with(|c| {
+        c.max_connections = 64;
+        c.memory_budget = 256 << 20;
+    });
+    let mut req = BatchRequest::for_prefix(BUCKET, "n/", dest(&env));
+    req.max_objects_in_flight = 48;
+    env.emu.take_peak_in_flight();
+    run(&client, &req).await.result().unwrap();
+    let peak = env.emu.take_peak_in_flight();
+    assert!(peak > 16 && peak <= 48, "{peak} requests at once");
+    // 64 asked for, the client's default 16 connections: never more than 16.
+    let client = env.client_with(|c| c.memory_budget = 256 << 20);
+    req.max_objects_in_flight = 64;
+    req.dest_dir = env.path("second");
+    env.emu.take_peak_in_flight();
+    run(&client, &req).await.result().unwrap();
+    let peak = env.emu.take_peak_in_flight();
+    assert!(peak <= 16, "{peak} requests at once");
 }

@@ -49,6 +49,8 @@ pub struct Context {
     pub tracker: Arc<Tracker>,
     /// The user's cancel, the pause and the batch's own stop.
     pub cancel: Cancel,
+    /// The process's umask, read once (the mode of the files made).
+    pub umask: u32,
 }
 
 /// What an object task ended with.
@@ -310,7 +312,10 @@ async fn small(
         &req,
         parent,
         name,
-        buffer,
+        crate::download::SmallFile {
+            buffer,
+            umask: ctx.umask,
+        },
         progress,
         &ctx.cancel,
     )

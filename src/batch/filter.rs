@@ -4,7 +4,8 @@
 //! Patterns (as rclone's filters): `*` matches any run of characters but `/`, `**` any run
 //! including `/` (`**/` also matches nothing, so `a/**/b` matches `a/b`), `?` one character but
 //! `/`, `[abc]`, `[a-z]`, `[!a-z]` (or `[^a-z]`) one character of (not of) a class, `\x` the
-//! character `x`. A pattern starting with `/` is anchored at the destination's root; any other
+//! character `x`; a pattern ending with `/` matches everything below that directory (`tmp/` is
+//! `tmp/**`). A pattern starting with `/` is anchored at the destination's root; any other
 //! pattern matches the end of the path at a component boundary (`*.gz` matches `a.gz` and
 //! `2026/12/a.gz`; `logs/*.gz` matches `logs/a.gz` and `x/logs/a.gz`). Exclude wins; without any
 //! include every path is included. Matching is linear in the path's length (no backtracking).
@@ -51,6 +52,15 @@ impl Glob {
         let (anchored, body) = match pattern.strip_prefix('/') {
             Some(rest) => (true, rest),
             None => (false, pattern),
+        };
+        // `dir/`: everything below it.
+        let owned;
+        let body = match body.ends_with('/') && !body.ends_with("\\/") {
+            true => {
+                owned = format!("{body}**");
+                owned.as_str()
+            }
+            false => body,
         };
         let mut tokens = if anchored {
             Vec::new()
@@ -281,6 +291,10 @@ mod tests {
         assert!(m("logs/*.gz", "x/logs/a.gz"));
         assert!(!m("logs/*.gz", "xlogs/a.gz"), "component boundary");
         assert!(!m("*.gz", "a.gzip"));
+        assert!(m("tmp/", "tmp/a"));
+        assert!(m("tmp/", "x/tmp/b/c"));
+        assert!(!m("tmp/", "tmp"));
+        assert!(!m("/tmp/", "x/tmp/a"));
     }
 
     #[test]

@@ -113,6 +113,7 @@ async fn open(
         direct_io: req.direct_io,
         tracker: tracker.clone(),
         cancel,
+        umask: crate::download::umask(),
     };
     Ok(Opened {
         ctx: Arc::new(ctx),
@@ -490,6 +491,7 @@ impl<'a> Batch<'a> {
             return;
         };
         let one_syncfs = self.syncfs_is_enough;
+        let checkpoints = self.ctx.checkpoint_dir.clone();
         let r = fetch::blocking(move || {
             if one_syncfs {
                 rustix::fs::syncfs(dest.as_fd()).map_err(|e| {
@@ -502,6 +504,13 @@ impl<'a> Batch<'a> {
             } else {
                 let paths: Vec<&str> = group.iter().map(|e| e.path.as_str()).collect();
                 key_path::sync_files(&dest, &paths)?;
+            }
+            // The checkpoints the group's large objects removed stay removed (the checkpoint
+            // directory may be on another file system, or one `syncfs` does not reach it):
+            // otherwise a power cut could bring back a checkpoint of an object the journal
+            // then skips, never to be cleaned up.
+            if let Some(c) = checkpoints {
+                c.sync();
             }
             fetch::lock(&journal).record(&group)
         })

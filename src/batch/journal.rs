@@ -12,7 +12,10 @@
 //! whose checksum or JSON is wrong (a flipped byte) is dropped and counted, and so is a torn last
 //! line (a write cut by a crash or a power cut), which [`Journal::open`] also cuts off so that the
 //! next entry starts on a line of its own. A dropped line only makes its key unknown (downloaded
-//! again): the journal never claims more than what was recorded.
+//! again): the journal never claims more than what was recorded. A journal holding more than
+//! two lines per live key plus [`COMPACT_SLACK`] (a batch re-run over a changing bucket for a
+//! long time) is rewritten with one line per key when opened (a new 0600 file, synced, renamed
+//! over it).
 //!
 //! Order of durability: the caller makes the data files durable (`syncfs`) before
 //! [`Journal::record`], which writes its lines in one write and `fdatasync`s them, so the
@@ -115,13 +118,15 @@ fn line(json: &[u8], out: &mut Vec<u8>) {
 struct Parsed {
     entries: HashMap<String, JournalEntry>,
     dropped: u64,
+    /// Lines read (good or not).
+    lines: u64,
     /// The length of the whole lines (a torn last line starts there).
     whole: u64,
 }
 
 fn parse(text: &[u8]) -> Parsed {
     let mut entries = HashMap::new();
-    let mut dropped = 0;
+    let (mut dropped, mut lines) = (0, 0);
     let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     if whole < text.len() {
         dropped += 1; // the torn last line
@@ -130,6 +135,7 @@ fn parse(text: &[u8]) -> Parsed {
         if l.is_empty() {
             continue; // after the last '\n'
         }
+        lines += 1;
         match parse_line(l) {
             Some(Ok(e)) => {
                 entries.insert(e.key.clone(), e);
@@ -143,6 +149,7 @@ fn parse(text: &[u8]) -> Parsed {
     Parsed {
         entries,
         dropped,
+        lines,
         whole: whole as u64,
     }
 }
@@ -209,6 +216,45 @@ fn read_all(file: &File, path: &Path) -> Result<Vec<u8>> {
     Ok(text)
 }
 
+/// Lines beyond two per live entry that a journal may hold before [`Journal::open`] compacts it.
+pub const COMPACT_SLACK: u64 = 4096;
+
+/// Writes `entries` (one line per key, in key order) into a new 0600 file beside the journal,
+/// locks it, syncs it and renames it over the journal (then syncs the directory): a crash
+/// leaves the old journal or the new one, both whole. Returns the new file and its length.
+fn compact(
+    dir: &Directory,
+    name: &OsString,
+    entries: &HashMap<String, JournalEntry>,
+) -> std::io::Result<(File, u64)> {
+    let tmp = crate::download::directory::with_suffix(name, ".tmp");
+    dir.unlink_if_ours(&tmp);
+    let f = dir.create_private(&tmp)?;
+    let written = (|| {
+        rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
+        let mut keys: Vec<&String> = entries.keys().collect();
+        keys.sort();
+        let mut buf = Vec::new();
+        for k in keys {
+            line(&serde_json::to_vec(&entries[k])?, &mut buf);
+        }
+        f.write_all_at(&buf, 0)?;
+        f.sync_data()?;
+        dir.rename(&tmp, name)?;
+        Ok(buf.len() as u64)
+    })();
+    match written {
+        Ok(len) => {
+            dir.sync();
+            Ok((f, len))
+        }
+        Err(e) => {
+            dir.unlink_if_same(&tmp, &f);
+            Err(e)
+        }
+    }
+}
+
 impl Journal {
     /// Opens or creates the journal of `identity` in `dir` and locks it; returns the entries it
     /// holds (last entry per key wins) and how many lines were dropped (torn or corrupt). Fails
@@ -239,15 +285,18 @@ impl Journal {
                 .and_then(|_| file.sync_data())
                 .map_err(|e| Error::io("repairing the batch journal", &path, &e))?;
         }
-        Ok((
-            Journal {
-                file,
-                path,
-                len: parsed.whole,
-            },
-            parsed.entries,
-            parsed.dropped,
-        ))
+        let (file, len) = if parsed.lines > 2 * parsed.entries.len() as u64 + COMPACT_SLACK {
+            // Mostly superseded, forgotten or corrupt lines (a batch re-run over a changing
+            // bucket for a long time): rewritten with one line per key. Should that fail, the
+            // journal as it is serves as well.
+            match compact(dir, &name, &parsed.entries) {
+                Ok(done) => done,
+                Err(_) => (file, parsed.whole),
+            }
+        } else {
+            (file, parsed.whole)
+        };
+        Ok((Journal { file, path, len }, parsed.entries, parsed.dropped))
     }
 
     /// Reads the journal of `identity` in `dir` without creating, locking or changing it (a dry
@@ -560,6 +609,44 @@ mod tests {
         let name = file_name(&base).into_string().unwrap();
         assert!(name.starts_with(".oss-ffi-batch-") && name.ends_with(".journal"));
         assert_eq!(name.len(), ".oss-ffi-batch-".len() + 16 + ".journal".len());
+    }
+
+    #[test]
+    fn a_journal_of_mostly_superseded_lines_is_compacted_when_opened() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = Directory::open(t.path()).unwrap();
+        let (mut j, _, _) = Journal::open(&dir, "id").unwrap();
+        j.record(&(0..10).map(entry).collect::<Vec<_>>()).unwrap();
+        let churn: Vec<JournalEntry> = (0..COMPACT_SLACK + 100)
+            .map(|i| JournalEntry {
+                etag: format!("\"V{i}\""),
+                ..entry(3)
+            })
+            .collect();
+        j.record(&churn).unwrap();
+        j.forget(&["p/k4"]).unwrap();
+        drop(j);
+        let lines = |t: &tempfile::TempDir| {
+            std::fs::read(journal_file(t))
+                .unwrap()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        };
+        assert!(lines(&t) as u64 > COMPACT_SLACK);
+        let (mut j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        assert_eq!((entries.len(), dropped), (9, 0));
+        assert_eq!(lines(&t), 9);
+        assert_eq!(entries["p/k3"].etag, format!("\"V{}\"", COMPACT_SLACK + 99));
+        let meta = std::fs::metadata(journal_file(&t)).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+        // Still locked, still appended to; nothing else left beside it.
+        assert_eq!(Journal::open(&dir, "id").unwrap_err().code, "FileLocked");
+        j.record(&[entry(20)]).unwrap();
+        drop(j);
+        let (_j, again, _) = Journal::open(&dir, "id").unwrap();
+        assert_eq!(again.len(), 10);
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
     }
 
     #[test]

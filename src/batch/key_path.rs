@@ -89,6 +89,10 @@ pub struct KeyPaths {
     files: HashSet<Box<str>>,
     /// Paths claimed as directories, with the first key that made each one.
     dirs: HashMap<Box<str>, Box<str>>,
+    /// Paths compared lower-cased (a case-insensitive destination, [`KeyPaths::fold_case`]).
+    fold: bool,
+    /// With `fold`: the claimed file path of each lower-cased one that differs from it.
+    originals: HashMap<Box<str>, Box<str>>,
 }
 
 impl KeyPaths {
@@ -108,6 +112,14 @@ impl KeyPaths {
     /// For a caller's key list: the whole key is the path.
     pub fn for_keys() -> KeyPaths {
         KeyPaths::default()
+    }
+
+    /// Compares paths case-insensitively from now on (Unicode lower case), for a destination
+    /// whose file system does ([`is_case_insensitive`]): there `README` and `readme` are one
+    /// file, so the second is a collision instead of overwriting the first while both are
+    /// journaled as done. Call before the first claim.
+    pub fn fold_case(&mut self, on: bool) {
+        self.fold = on;
     }
 
     /// What is stripped from every key.
@@ -153,17 +165,27 @@ impl KeyPaths {
         let rel = RelPath {
             text: text.to_string(),
         };
+        let folded = if self.fold {
+            std::borrow::Cow::Owned(text.to_lowercase())
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
         if marker {
-            self.claim_dir(key, text)?;
+            self.claim_dir(key, &folded)?;
             Ok(Planned::DirectoryMarker(rel))
         } else {
-            self.claim_file(key, text)?;
+            self.claim_file(key, &folded)?;
+            if *folded != *text {
+                self.originals.insert(folded.as_ref().into(), text.into());
+            }
             Ok(Planned::File(rel))
         }
     }
 
+    /// The key of the claimed file `path` (as compared).
     fn key_of(&self, path: &str) -> String {
-        format!("{}{path}", self.strip)
+        let original = self.originals.get(path).map_or(path, |p| &**p);
+        format!("{}{original}", self.strip)
     }
 
     /// The first ancestor of `path` (a proper one) claimed as a file.
@@ -391,6 +413,25 @@ fn in_the_way(dir: &Directory, name: &OsStr, err: &std::io::Error) -> Error {
         "cannot create the directory '{}': {what} is in the way; nothing was written there",
         path.display()
     ))
+}
+
+/// Whether `dest` treats names case-insensitively (vfat, exFAT, NTFS, an ext4 casefold
+/// directory...): a probe file with an upper-case name is created (0600, exclusive) and looked
+/// up in lower case, then removed. False when the probe cannot be made.
+pub fn is_case_insensitive(dest: &Directory) -> bool {
+    let mut id = [0u8; 8];
+    if rustix::rand::getrandom(&mut id, rustix::rand::GetRandomFlags::empty()).is_err() {
+        return false;
+    }
+    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    let upper = OsString::from(format!(".OSS-FFI-CASE-PROBE-{hex}"));
+    let lower = OsString::from(format!(".oss-ffi-case-probe-{hex}"));
+    let Ok(f) = dest.create_private(&upper) else {
+        return false;
+    };
+    let folded = matches!(dest.stat(&lower), Ok(Some(s)) if crate::download::directory::FileStat::of(&f).is_ok_and(|o| o.same_file(&s)));
+    dest.unlink_if_same(&upper, &f);
+    folded
 }
 
 /// `FUSE_SUPER_MAGIC`: `syncfs` on a FUSE mount does not reach the file system's server (the
@@ -653,6 +694,38 @@ mod tests {
         let e = k.claim("m", 1).unwrap_err();
         assert_eq!(e.code, "KeyCollision");
         assert!(e.message.contains("key 'm/'"), "{e}");
+    }
+
+    #[test]
+    fn on_a_case_insensitive_destination_keys_differing_in_case_collide() {
+        let mut k = KeyPaths::for_prefix("p/");
+        k.fold_case(true);
+        assert_eq!(k.claim("p/Docs/README", 1).unwrap(), file("Docs/README"));
+        let e = k.claim("p/docs/readme", 1).unwrap_err();
+        assert_eq!(e.code, "KeyCollision");
+        assert!(e.message.contains("key 'p/Docs/README'"), "{e}");
+        let e = k.claim("p/DOCS/README/x", 1).unwrap_err();
+        assert_eq!(e.code, "KeyCollision", "{e}");
+        assert!(e.message.contains("key 'p/Docs/README'"), "{e}");
+        let e = k
+            .claim("p/\u{c9}T\u{c9}", 1)
+            .map(|_| k.claim("p/\u{e9}t\u{e9}", 1));
+        assert_eq!(e.unwrap().unwrap_err().code, "KeyCollision");
+        // The paths themselves keep their case.
+        assert_eq!(k.claim("p/docs/Other", 1).unwrap(), file("docs/Other"));
+        // Without folding (the default) they are different names.
+        let mut k = KeyPaths::for_keys();
+        k.claim("README", 1).unwrap();
+        assert_eq!(k.claim("readme", 1).unwrap(), file("readme"));
+    }
+
+    #[test]
+    fn the_case_probe_leaves_nothing_behind() {
+        let t = tempfile::tempdir().unwrap();
+        let dest = Directory::open(t.path()).unwrap();
+        // tmpfs and the usual Linux file systems tell case apart.
+        assert!(!is_case_insensitive(&dest));
+        assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
     }
 
     #[test]

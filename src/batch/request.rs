@@ -262,7 +262,8 @@ mod tests {
     fn out_of_range_settings_are_refused() {
         let ok = BatchRequest::for_prefix("bkt", "p/", "/tmp/d");
         ok.validate().unwrap();
-        let bad: Vec<Box<dyn Fn(&mut BatchRequest)>> = vec![
+        type Edit = Box<dyn Fn(&mut BatchRequest)>;
+        let bad: Vec<Edit> = vec![
             Box::new(|r| r.bucket = "B".into()),
             Box::new(|r| r.source = Source::Prefix("a\0b".into())),
             Box::new(|r| r.source = Source::Keys(vec![String::new()])),

@@ -88,7 +88,8 @@ async fn list(
     Ok(())
 }
 
-/// HEADs every key once (a key given twice is fetched once), `HEADS_IN_FLIGHT` at a time.
+/// HEADs every key once (a key given twice is fetched once), in byte order, `HEADS_IN_FLIGHT`
+/// at a time (their answers come in any order).
 async fn head_all(
     client: &Client,
     bucket: &str,
@@ -96,12 +97,10 @@ async fn head_all(
     cancel: &Cancel,
     tx: &mpsc::Sender<Listed>,
 ) {
-    let mut seen = std::collections::HashSet::new();
-    let keys: Vec<String> = keys
-        .into_iter()
-        .filter(|k| seen.insert(k.clone()))
-        .collect();
-    drop(seen);
+    // In byte order, as a listing's (no second copy of the keys to find the repeated ones).
+    let mut keys = keys;
+    keys.sort_unstable();
+    keys.dedup();
     let mut heads = futures_util::stream::iter(keys)
         .map(|key| async move {
             let req = ObjectRequest {

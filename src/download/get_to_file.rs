@@ -79,11 +79,20 @@ impl Client {
     }
 }
 
+/// How `get_into` writes its file.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SmallFile {
+    /// The write buffer, in bytes.
+    pub buffer: usize,
+    /// The process's umask, read once by the caller for all its files (`temp_file::umask`).
+    pub umask: u32,
+}
+
 /// The batch's GetObject of one small object into `name` in the opened directory `dir` (opened
 /// by the batch without following links): the lock checked free (`lock::check_free`, no lock
 /// file made), the same temp file (0600, beside the target),
 /// whole-object CRC64 check and rename as `get_object_to_file`, with a write buffer of
-/// `buffer` bytes and without the fsyncs of the file and the directory (the batch syncs the file
+/// `file.buffer` bytes and without the fsyncs of the file and the directory (the batch syncs the file
 /// system once per group of objects before its journal records them). The caller holds the
 /// memory budget's slot. Returns the metadata of the answer (the version written).
 pub(crate) async fn get_into(
@@ -91,7 +100,7 @@ pub(crate) async fn get_into(
     req: &ObjectRequest,
     dir: &std::sync::Arc<super::directory::Directory>,
     name: &std::ffi::OsStr,
-    buffer: usize,
+    file: SmallFile,
     progress: Option<ProgressFn>,
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
@@ -103,7 +112,7 @@ pub(crate) async fn get_into(
     )?;
     let temp_name = super::directory::with_suffix(name, ".temp");
     let temp = TempFile::create(dir, &temp_name, 0, false)?;
-    let mut writer = std::io::BufWriter::with_capacity(buffer, &*temp.file);
+    let mut writer = std::io::BufWriter::with_capacity(file.buffer, &*temp.file);
     let result = async {
         let meta = client
             .get_object_with(req, None, progress, cancel, |data| {
@@ -114,7 +123,7 @@ pub(crate) async fn get_into(
         writer
             .into_inner()
             .map_err(|e| Error::io("cannot write", &temp.path, e.error()))?;
-        temp.commit_with(name, false)?;
+        temp.commit_with(name, false, Some(file.umask))?;
         Ok(meta)
     }
     .await;

@@ -204,7 +204,7 @@ impl Job<'_> {
         let cp = self.ckpt.cloned();
         // The temp file comes back from the task: a failed rename still needs it.
         let (temp, committed) = blocking(move || {
-            let committed = temp.commit_with(&dest_name, sync).map(|()| {
+            let committed = temp.commit_with(&dest_name, sync, None).map(|()| {
                 pause_at::at("after_rename");
                 if let Some(cp) = cp {
                     cp.remove();

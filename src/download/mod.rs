@@ -101,7 +101,8 @@ pub use self::request::{
 #[cfg(feature = "test-hooks")]
 pub use self::test_hooks::fuzzing;
 
-pub(crate) use self::get_to_file::get_into;
+pub(crate) use self::get_to_file::{get_into, SmallFile};
+pub(crate) use self::temp_file::umask;
 
 use self::blocking::blocking;
 use self::checkpoint::{CheckpointFile, ObjectIdentity, Record};

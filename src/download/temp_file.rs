@@ -176,12 +176,14 @@ impl TempFile {
     /// (The mode is changed after the sync, so that a crash leaves a 0600 temp file but for the
     /// instant between the `fchmod` and the rename.)
     pub fn commit(&self, dest_name: &OsStr) -> Result<()> {
-        self.commit_with(dest_name, true)
+        self.commit_with(dest_name, true, None)
     }
 
     /// `commit`, with the fsyncs of the file and of the directory only when `sync` (a batch
     /// syncs the file system once for many files, then records them: `Paths::defer_sync`).
-    pub fn commit_with(&self, dest_name: &OsStr, sync: bool) -> Result<()> {
+    /// `umask`: the process's umask when the caller read it already (a batch reads it once),
+    /// `None`: read now.
+    pub fn commit_with(&self, dest_name: &OsStr, sync: bool, umask: Option<u32>) -> Result<()> {
         let dest = self.dir.join(dest_name);
         if sync {
             self.file
@@ -189,7 +191,7 @@ impl TempFile {
                 .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
         }
         super::pause_at::at("rename");
-        let mode = destination_mode(&self.dir, dest_name);
+        let mode = destination_mode(&self.dir, dest_name, umask);
         rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
             .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;
         let renamed = self.check_still_named().and_then(|()| {
@@ -277,16 +279,16 @@ pub fn check_existing(dir: &Directory, name: &OsStr, path: &Path) -> Result<Opti
 
 /// The mode of the file put in place at `dest_name`: an existing regular file's permission bits,
 /// otherwise `0666 & !umask`.
-fn destination_mode(dir: &Directory, dest_name: &OsStr) -> u32 {
+fn destination_mode(dir: &Directory, dest_name: &OsStr, umask: Option<u32>) -> u32 {
     match dir.stat(dest_name) {
         Ok(Some(s)) if s.is_file() => s.permissions(),
-        _ => 0o666 & !umask(),
+        _ => 0o666 & !umask.unwrap_or_else(self::umask),
     }
 }
 
 /// The process's umask, read from `/proc/self/status` (setting it to read it back would race
 /// with other threads creating files); 022 when it cannot be read.
-fn umask() -> u32 {
+pub fn umask() -> u32 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
