@@ -961,3 +961,31 @@ async fn objects_in_flight_are_bounded_by_the_request_and_the_clients_connection
     let peak = env.emu.take_peak_in_flight();
     assert!(peak <= 16, "{peak} requests at once");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complete_batch_clears_checkpoints_left_in_its_hidden_directory() {
+    let env = Env::new();
+    env.object("h/a", 100);
+    let client = env.client();
+    let req = BatchRequest::for_prefix(BUCKET, "h/", dest(&env));
+    let r = run(&client, &req).await;
+    r.result().unwrap();
+    // What a power cut could bring back after the journal recorded the object: its checkpoint.
+    let journal = r.journal_path.unwrap();
+    let stem = journal.file_name().unwrap().to_str().unwrap();
+    let hidden = dest(&env).join(stem.replace(".journal", ".checkpoints"));
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    std::fs::DirBuilder::new().mode(0o700).create(&hidden).unwrap();
+    for name in ["oss-download-0123.ckpt", "oss-download-0123.ckpt.tmp"] {
+        std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .mode(0o600)
+            .open(hidden.join(name))
+            .unwrap();
+    }
+    let r = run(&client, &req).await;
+    r.result().unwrap();
+    assert_eq!(r.progress.objects_skipped, 1);
+    assert!(!hidden.exists(), "{:?}", files_under(&dest(&env)));
+}

@@ -8,6 +8,7 @@
 //! scheduling; the report collects every outcome.
 
 use std::collections::HashMap;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -55,6 +56,10 @@ pub(super) async fn run(
             let mut batch = Batch::new(req, opened, stop);
             batch.run(cancel, pause).await;
             if let (Some(name), Some(dest)) = (hidden, &batch.ctx.dest) {
+                let complete = batch.report.stopped.is_none() && batch.report.failures.is_empty();
+                if let (true, Some(c)) = (complete, &batch.ctx.checkpoint_dir) {
+                    clear_checkpoints(c);
+                }
                 // Kept while it holds a checkpoint (fails then: not empty).
                 let _ = rustix::fs::unlinkat(dest.as_fd(), &name, rustix::fs::AtFlags::REMOVEDIR);
             }
@@ -65,6 +70,22 @@ pub(super) async fn run(
     report.progress = tracker.finish();
     report.elapsed = started.elapsed();
     report
+}
+
+/// Removes what a batch that ended with every object done leaves in its own hidden checkpoint
+/// directory: checkpoints (and their `.tmp` files) whose removal a power cut undid after the
+/// journal recorded their objects, which no later run would touch. Only regular files of ours
+/// named like checkpoints; never in a checkpoint directory the caller gave.
+fn clear_checkpoints(dir: &Directory) {
+    let Ok(entries) = rustix::fs::Dir::read_from(dir.as_fd()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = std::ffi::OsStr::from_bytes(entry.file_name().to_bytes());
+        if name.as_bytes().starts_with(b"oss-download-") {
+            dir.unlink_if_ours(name);
+        }
+    }
 }
 
 /// What the job opened before its first object: the task context, the filter, the journal's
@@ -275,12 +296,25 @@ impl<'a> Batch<'a> {
             .dest
             .as_ref()
             .is_some_and(|d| key_path::syncfs_is_enough(d));
+        // `README` and `readme` are one file there: the later key is a collision. (The probe
+        // makes a file: not in a dry run.)
+        let fold = !req.dry_run
+            && opened
+                .ctx
+                .dest
+                .as_ref()
+                .is_some_and(|d| key_path::is_case_insensitive(d));
+        let mut paths = paths;
+        paths.fold_case(fold);
         Batch {
             req,
             ctx: opened.ctx,
             filter: opened.filter,
             paths,
-            names: WorkingNames::default(),
+            names: WorkingNames {
+                fold,
+                ..WorkingNames::default()
+            },
             known: opened.known,
             limit,
             tasks: JoinSet::new(),
@@ -531,6 +565,8 @@ impl<'a> Batch<'a> {
 #[derive(Default)]
 struct WorkingNames {
     claimed: std::collections::HashSet<u64>,
+    /// The destination folds case: paths are compared in lower case.
+    fold: bool,
 }
 
 const WORKING_SUFFIXES: [&str; 2] = [".temp", ".temp.lock"];
@@ -553,6 +589,15 @@ impl WorkingNames {
             let mut h = std::collections::hash_map::DefaultHasher::new();
             p.hash(&mut h);
             h.finish()
+        };
+        // Compared as the destination compares names.
+        let folded;
+        let path = match self.fold {
+            true => {
+                folded = path.to_lowercase();
+                folded.as_str()
+            }
+            false => path,
         };
         for suffix in WORKING_SUFFIXES {
             let base = path
