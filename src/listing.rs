@@ -16,12 +16,19 @@
 //!   than [`ListRequest::max_pages`];
 //! - `MalformedListing`: not a `ListBucketResult` document, a field missing or unparseable,
 //!   an entry outside the prefix, an encoding that does not decode to UTF-8;
-//! - `InvalidListedKey`: a key (or common prefix) of more than 1023 bytes or with a NUL.
+//! - `InvalidListedKey`: a common prefix of more than 1023 bytes or with a NUL.
+//!
+//! A key OSS cannot hold (more than 1023 bytes, or a NUL) does not fail the page: its entry is
+//! yielded marked [`ListEntry::invalid`] (the rule it breaks and the key escaped and cut, never
+//! the whole key), with an empty `key`, so that a caller goes on with the other keys and
+//! reports that one. Such entries still take part in the ordering guards, and a truncated page
+//! holding nothing else counts as an empty page for the endless-listing guards.
 //!
 //! Used by the batch download and the Python filesystem (later); it knows nothing of files.
 
 use std::collections::HashSet;
 
+use crate::batch::key_path::shown;
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -38,6 +45,21 @@ pub const MAX_SPARSE_PAGES: u32 = 1000;
 pub const DEFAULT_MAX_PAGE_BYTES: u64 = 8 << 20;
 /// The longest key OSS allows, in bytes.
 pub const MAX_KEY_BYTES: usize = 1023;
+
+/// The rule `key` breaks if OSS cannot hold it (more than [`MAX_KEY_BYTES`] bytes, or a NUL),
+/// for a message; `None` for a key OSS allows (an empty key is the caller's to judge).
+pub fn key_rule(key: &str) -> Option<String> {
+    if key.len() > MAX_KEY_BYTES {
+        Some(format!(
+            "it is {} bytes long; OSS keys are at most {MAX_KEY_BYTES} bytes",
+            key.len()
+        ))
+    } else if key.contains('\0') {
+        Some("it holds a NUL character, which no OSS key can".to_string())
+    } else {
+        None
+    }
+}
 
 /// What to list.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +124,7 @@ impl ListRequest {
 /// One object of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListEntry {
-    /// The key, decoded: exactly as stored.
+    /// The key, decoded: exactly as stored. Empty when [`ListEntry::invalid`] is set.
     pub key: String,
     pub size: u64,
     /// Verbatim, quotes included.
@@ -113,6 +135,18 @@ pub struct ListEntry {
     pub storage_class: String,
     /// `Normal`, `Multipart`, `Appendable`, `Symlink` ("" when absent).
     pub object_type: String,
+    /// Set when the listed key is one OSS cannot hold (over 1023 bytes, or with a NUL): the
+    /// entry has no usable key (`key` is empty) and a caller skips it, reporting this.
+    pub invalid: Option<InvalidKey>,
+}
+
+/// A listed key OSS cannot hold, as much of it as a message needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidKey {
+    /// The key escaped (no control character, no NUL) and cut after 200 characters.
+    pub shown: String,
+    /// The rule it breaks (`it is 10005 bytes long; OSS keys are at most 1023 bytes`).
+    pub rule: String,
 }
 
 /// One page of a listing.
@@ -196,10 +230,17 @@ impl Listing {
                 ));
             }
         }
-        let page = self.fetch(cancel).await?;
+        let mut page = self.fetch(cancel).await?;
         self.check(&page)?;
+        // The ordering guards saw the whole keys; the entries keep none of an invalid one.
+        for e in page.entries.iter_mut().filter(|e| e.invalid.is_some()) {
+            e.key = String::new();
+        }
         self.pages += 1;
-        if page.entries.is_empty() && page.common_prefixes.is_empty() && page.is_truncated {
+        // Entries with an invalid key are no entries for the endless-listing guards.
+        let held = page.entries.iter().filter(|e| e.invalid.is_none()).count()
+            + page.common_prefixes.len();
+        if held == 0 && page.is_truncated {
             self.empty_run += 1;
             if self.empty_run > MAX_EMPTY_PAGES {
                 return Err(self.looping(format!(
@@ -209,8 +250,7 @@ impl Listing {
         } else {
             self.empty_run = 0;
         }
-        let held = (page.entries.len() + page.common_prefixes.len()) as u64;
-        if page.is_truncated && held * 100 < u64::from(self.req.max_keys) {
+        if page.is_truncated && held as u64 * 100 < u64::from(self.req.max_keys) {
             self.sparse_run += 1;
             if self.sparse_run > MAX_SPARSE_PAGES {
                 return Err(self.looping(format!(
@@ -374,14 +414,17 @@ impl Listing {
         ] {
             if let Some(w) = list.windows(2).find(|w| w[0] >= w[1]) {
                 return Err(self.looping(format!(
-                    "the page's {what} are not in strictly increasing order ({:?} then {:?})",
-                    w[0], w[1]
+                    "the page's {what} are not in strictly increasing order ('{}' then '{}')",
+                    shown(w[0]),
+                    shown(w[1])
                 )));
             }
             if let (Some(last), Some(first)) = (&self.last, list.first()) {
                 if *first <= last.as_str() {
                     return Err(self.looping(format!(
-                        "the page starts at {first:?}, not after {last:?} where the previous one ended"
+                        "the page starts at '{}', not after '{}' where the previous one ended",
+                        shown(first),
+                        shown(last)
                     )));
                 }
             }
@@ -390,8 +433,9 @@ impl Listing {
             if let Some(first) = page.entries.first() {
                 if first.key <= self.req.start_after {
                     return Err(self.looping(format!(
-                        "the key {:?} is not after start-after {:?}",
-                        first.key, self.req.start_after
+                        "the key '{}' is not after start-after '{}'",
+                        shown(&first.key),
+                        shown(&self.req.start_after)
                     )));
                 }
             }
@@ -417,32 +461,18 @@ fn malformed(why: impl Into<String>) -> Error {
     )
 }
 
-/// A key or common prefix as listed: decoded when the answer says `EncodingType` url, then
-/// checked (at most 1023 bytes, no NUL).
+/// A key or common prefix as listed: decoded when the answer says `EncodingType` url.
 fn listed_name(raw: &str, url: bool, what: &str) -> Result<String> {
-    let s = if url {
-        let bytes: Vec<u8> = percent_encoding::percent_decode_str(raw).collect();
-        String::from_utf8(bytes)
-            .map_err(|_| malformed(format!("the {what} {raw:?} does not decode to UTF-8")))?
-    } else {
-        raw.to_string()
-    };
-    if s.len() > MAX_KEY_BYTES {
-        return Err(Error::server(
-            "InvalidListedKey",
-            format!(
-                "the listing holds a {what} of {} bytes; OSS allows at most {MAX_KEY_BYTES}",
-                s.len()
-            ),
-        ));
+    if !url {
+        return Ok(raw.to_string());
     }
-    if s.contains('\0') {
-        return Err(Error::server(
-            "InvalidListedKey",
-            format!("the listing holds a {what} with a NUL character: {s:?}"),
-        ));
-    }
-    Ok(s)
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(raw).collect();
+    String::from_utf8(bytes).map_err(|_| {
+        malformed(format!(
+            "the {what} {} does not decode to UTF-8",
+            shown(raw)
+        ))
+    })
 }
 
 /// Parses a `ListBucketResult` document (ListObjectsV2).
@@ -462,6 +492,15 @@ pub(crate) fn parse_page(body: &[u8], prefix: &str) -> Result<ListPage> {
     }
     for p in raw.prefixes {
         let p = listed_name(&p, url, "common prefix")?;
+        if let Some(rule) = key_rule(&p) {
+            return Err(Error::server(
+                "InvalidListedKey",
+                format!(
+                    "the listing holds the common prefix '{}': {rule}",
+                    shown(&p)
+                ),
+            ));
+        }
         if p.is_empty() || !p.starts_with(prefix) {
             return Err(malformed(format!(
                 "the common prefix {p:?} is not under the prefix {prefix:?}"
@@ -480,17 +519,24 @@ fn entry(fields: [Option<String>; 6], url: bool, prefix: &str) -> Result<ListEnt
     let [key, size, etag, lm, sc, ty] = fields;
     let key = key.ok_or_else(|| malformed("a Contents has no Key"))?;
     let key = listed_name(&key, url, "key")?;
+    let show = || shown(&key);
     if key.is_empty() || !key.starts_with(prefix) {
         return Err(malformed(format!(
-            "the key {key:?} is not under the prefix {prefix:?}"
+            "the key '{}' is not under the prefix {prefix:?}",
+            show()
         )));
     }
     let size = size
-        .ok_or_else(|| malformed(format!("the key {key:?} has no Size")))?
+        .ok_or_else(|| malformed(format!("the key '{}' has no Size", show())))?
         .trim()
         .parse::<u64>()
-        .map_err(|_| malformed(format!("the key {key:?} has an invalid Size")))?;
+        .map_err(|_| malformed(format!("the key '{}' has an invalid Size", show())))?;
+    let invalid = key_rule(&key).map(|rule| InvalidKey {
+        shown: show(),
+        rule,
+    });
     Ok(ListEntry {
+        invalid,
         key,
         size,
         etag: etag.unwrap_or_default(),
@@ -670,6 +716,31 @@ mod tests {
     }
 
     #[test]
+    fn keys_oss_cannot_hold_are_entries_marked_invalid_with_a_short_text() {
+        let key = |k: &str| {
+            format!(
+                "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>\
+                 <Contents><Key>{k}</Key><Size>1</Size></Contents></ListBucketResult>"
+            )
+        };
+        let invalid = |doc: String| {
+            let mut p = parse_page(doc.as_bytes(), "").unwrap();
+            assert_eq!(p.entries.len(), 1);
+            p.entries.remove(0).invalid
+        };
+        let nul = invalid(key("a%00b")).expect("NUL");
+        assert_eq!(nul.shown, "a\\0b");
+        assert!(nul.rule.contains("NUL"), "{nul:?}");
+        for long in ["k".repeat(1024), "%41".repeat(1024), "x".repeat(10_000)] {
+            let i = invalid(key(&long)).expect("long");
+            assert!(i.rule.contains("at most 1023 bytes"), "{i:?}");
+            assert!(i.shown.len() < 250, "{}", i.shown.len());
+        }
+        assert_eq!(invalid(key(&"%41".repeat(1023))), None);
+        assert_eq!(invalid(key("a%01b")), None);
+    }
+
+    #[test]
     fn bad_pages_are_refused_with_clear_codes() {
         let code = |doc: &str| parse_page(doc.as_bytes(), "").unwrap_err().code.clone();
         assert_eq!(code("<Error><Code>x</Code></Error>"), "MalformedListing");
@@ -692,11 +763,15 @@ mod tests {
                  <Contents><Key>{k}</Key><Size>1</Size></Contents></ListBucketResult>"
             )
         };
-        assert_eq!(code(&key("a%00b")), "InvalidListedKey");
-        assert_eq!(code(&key(&"k".repeat(1024))), "InvalidListedKey");
-        assert_eq!(code(&key(&"%41".repeat(1024))), "InvalidListedKey");
         assert_eq!(code(&key("%FF")), "MalformedListing");
-        assert!(parse_page(key(&"%41".repeat(1023)).as_bytes(), "").is_ok());
+        let prefix = |p: &str| {
+            format!(
+                "<ListBucketResult><EncodingType>url</EncodingType><IsTruncated>false</IsTruncated>\
+                 <CommonPrefixes><Prefix>{p}</Prefix></CommonPrefixes></ListBucketResult>"
+            )
+        };
+        assert_eq!(code(&prefix("a%00/")), "InvalidListedKey");
+        assert_eq!(code(&prefix(&"k".repeat(1024))), "InvalidListedKey");
         assert_eq!(
             parse_page(key("x").as_bytes(), "y").unwrap_err().code,
             "MalformedListing"

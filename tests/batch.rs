@@ -975,7 +975,10 @@ async fn a_complete_batch_clears_checkpoints_left_in_its_hidden_directory() {
     let stem = journal.file_name().unwrap().to_str().unwrap();
     let hidden = dest(&env).join(stem.replace(".journal", ".checkpoints"));
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    std::fs::DirBuilder::new().mode(0o700).create(&hidden).unwrap();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&hidden)
+        .unwrap();
     for name in ["oss-download-0123.ckpt", "oss-download-0123.ckpt.tmp"] {
         std::fs::OpenOptions::new()
             .create_new(true)

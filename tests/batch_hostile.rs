@@ -203,11 +203,38 @@ async fn keys_that_would_leave_the_destination_are_refused_one_by_one() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_nul_or_a_10000_character_key_stops_a_listing_and_refuses_a_key_list() {
-    // OSS holds neither (keys are at most 1023 bytes, never NUL): a listing that shows one is
-    // not believed (tests/listing.rs), the batch stops with that error, nothing wrong written.
+async fn a_nul_or_a_10000_character_key_fails_alone_in_a_listing_and_in_a_key_list() {
+    // OSS holds neither (keys are at most 1023 bytes, never NUL): such a key, listed or in a
+    // caller's key list, is that key's failure (`UnsafeKey`, named escaped and cut, with the
+    // rule), never fetched; the other keys download; with the Stop policy the batch stops at it.
     let long = format!("long/{}", "x".repeat(10_000));
     let nul = "nul\u{0}key".to_string();
+    let check_failure = |report: &BatchReport, bad: &str| {
+        assert_eq!(report.failures.len(), 1, "{:?}", report.failures);
+        let (key, e) = &report.failures[0];
+        assert_eq!(e.code, "UnsafeKey", "{e}");
+        assert_eq!(e.kind, oss_ffi::ErrorKind::InvalidArgument, "{e}");
+        assert_eq!(&e.key, key);
+        assert!(key.len() < 250 && !key.contains('\0'), "{key:?}");
+        assert!(e.message.len() < 1000, "{}", e.message.len());
+        assert!(!e.message.contains('\0'), "{e:?}");
+        let rule = if bad.contains('\0') {
+            "NUL"
+        } else {
+            "at most 1023 bytes"
+        };
+        assert!(e.message.contains(rule), "{e}");
+        assert!(e.message.contains(&key_prefix(bad)), "{e}");
+    };
+    let never_asked = |server: &HostileServer| {
+        for r in server.requests() {
+            assert!(
+                !r.target.contains("xxxxxxxxxx") && !r.target.contains("%00"),
+                "{}",
+                r.target
+            );
+        }
+    };
     for bad in [&long, &nul] {
         let mut listed = vec![
             Listed::new("a-first", 1, ETAG),
@@ -215,36 +242,65 @@ async fn a_nul_or_a_10000_character_key_stops_a_listing_and_refuses_a_key_list()
             Listed::new("z-last", 1, ETAG),
         ];
         listed.sort_by(|a, b| a.key.cmp(&b.key));
-        let server = fake_bucket(
-            BUCKET,
-            one_page(listed),
-            objects(&[("a-first", b"a"), ("z-last", b"z")]),
-        );
+        let bucket = || {
+            fake_bucket(
+                BUCKET,
+                one_page(listed.clone()),
+                objects(&[("a-first", b"a"), ("z-last", b"z")]),
+            )
+        };
+        // A listing: the others downloaded.
+        let server = bucket();
         let place = Place::new();
         let report = batch(&server, &BatchRequest::for_prefix(BUCKET, "", place.dest())).await;
-        let stopped = report.stopped.as_ref().expect("stopped");
-        assert_eq!(stopped.code, "InvalidListedKey", "{stopped}");
-        assert!(stopped.message.len() < 1000, "{}", stopped.message.len());
-        assert!(place.data_files().is_empty(), "{:?}", place.data_files());
-    }
-    // In a caller's key list it is bad input: the request is refused before any request is
-    // sent, with a short message.
-    for bad in [&long, &nul] {
-        let server = fake_bucket(BUCKET, one_page(vec![]), objects(&[("a-first", b"a")]));
-        let place = Place::new();
-        let req = BatchRequest::for_keys(BUCKET, vec!["a-first".into(), bad.clone()], place.dest());
-        let report = batch(&server, &req).await;
-        let stopped = report.stopped.as_ref().expect("refused");
+        assert!(report.stopped.is_none(), "{:?}", report.stopped);
+        check_failure(&report, bad);
         assert_eq!(
-            stopped.kind,
-            oss_ffi::ErrorKind::InvalidArgument,
-            "{stopped}"
+            (report.progress.objects_done, report.progress.objects_failed),
+            (2, 1)
         );
+        assert_eq!(place.data_files(), ["a-first", "z-last"]);
+        never_asked(&server);
+        // The Stop policy stops at it (the key after it is not started).
+        let server = bucket();
+        let place = Place::new();
+        let mut req = BatchRequest::for_prefix(BUCKET, "", place.dest());
+        req.on_failure = oss_ffi::batch::OnFailure::Stop;
+        req.max_objects_in_flight = 1;
+        let report = batch(&server, &req).await;
+        let stopped = report.stopped.as_ref().expect("stopped");
+        assert_eq!(stopped.code, "UnsafeKey", "{stopped}");
         assert!(stopped.message.len() < 1000, "{}", stopped.message.len());
-        assert!(!stopped.message.contains('\0'), "{stopped:?}");
-        assert!(server.requests().is_empty());
-        assert!(place.data_files().is_empty());
+        check_failure(&report, bad);
+        assert!(!place.data_files().contains(&"z-last".to_string()));
+        never_asked(&server);
+        // A caller's key list: that key fails alone, unsent; the request is not refused.
+        let server = bucket();
+        let place = Place::new();
+        let keys = vec!["a-first".into(), bad.clone(), "z-last".into()];
+        let report = batch(&server, &BatchRequest::for_keys(BUCKET, keys, place.dest())).await;
+        assert!(report.stopped.is_none(), "{:?}", report.stopped);
+        check_failure(&report, bad);
+        assert_eq!(place.data_files(), ["a-first", "z-last"]);
+        never_asked(&server);
     }
+    // An empty key in a caller's list is still bad input for the whole request.
+    let server = fake_bucket(BUCKET, one_page(vec![]), objects(&[("a-first", b"a")]));
+    let place = Place::new();
+    let req = BatchRequest::for_keys(BUCKET, vec!["a-first".into(), String::new()], place.dest());
+    let report = batch(&server, &req).await;
+    let stopped = report.stopped.as_ref().expect("refused");
+    assert_eq!(stopped.code, "ValidateError", "{stopped}");
+    assert!(server.requests().is_empty());
+}
+
+/// The start of `key` as a failure's message shows it (escaped).
+fn key_prefix(key: &str) -> String {
+    key.chars()
+        .take(20)
+        .collect::<String>()
+        .escape_debug()
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -267,6 +267,17 @@ pub fn shown(key: &str) -> String {
     }
 }
 
+/// A key OSS cannot hold (over 1023 bytes, or with a NUL: `listing::key_rule`), listed or in a
+/// caller's key list, refused for that key (`UnsafeKey`). `shown` is the key as `shown` gives
+/// it (escaped, cut): the error keeps no more of it.
+pub fn refuse_unusable(shown: String, rule: &str) -> Error {
+    let message = format!(
+        "refusing the key '{shown}': {rule}; no object can have it, nothing was fetched or \
+         written for it"
+    );
+    Error::unsafe_key(&shown, message)
+}
+
 fn refuse(key: &str, why: &str) -> Error {
     Error::unsafe_key(
         key,

@@ -7,11 +7,12 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
 use super::filter::unix_seconds;
+use super::key_path;
 use super::request::Source;
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, Result};
-use crate::listing::{ListRequest, Listing};
+use crate::listing::{self, ListRequest, Listing};
 use crate::object::ObjectRequest;
 
 /// The objects waiting in the channel at most (one listing page).
@@ -29,8 +30,9 @@ pub struct Item {
     pub modified: Option<i64>,
 }
 
-/// What the source sends: an object, a key of the list that could not be HEADed (a per-key
-/// failure), or the listing's failure (the last message).
+/// What the source sends: an object, a key that failed alone (a key of the list that could not
+/// be HEADed; a listed key or a key of the list that OSS cannot hold, over 1023 bytes or with a
+/// NUL: `UnsafeKey`, named escaped and cut), or the listing's failure (the last message).
 #[derive(Debug)]
 pub enum Listed {
     Object(Item),
@@ -74,6 +76,13 @@ async fn list(
     let mut listing = Listing::new(client, req)?;
     while let Some(page) = listing.next_page(cancel).await? {
         for e in page.entries {
+            if let Some(bad) = e.invalid {
+                let failed = key_path::refuse_unusable(bad.shown.clone(), &bad.rule);
+                if tx.send(Listed::KeyFailed(bad.shown, failed)).await.is_err() {
+                    return Ok(()); // the batch stopped
+                }
+                continue;
+            }
             let item = Item {
                 modified: unix_seconds(&e.last_modified),
                 key: e.key,
@@ -89,7 +98,8 @@ async fn list(
 }
 
 /// HEADs every key once (a key given twice is fetched once), in byte order, `HEADS_IN_FLIGHT`
-/// at a time (their answers come in any order).
+/// at a time (their answers come in any order). A key OSS cannot hold is not sent: it fails
+/// alone (`UnsafeKey`).
 async fn head_all(
     client: &Client,
     bucket: &str,
@@ -103,6 +113,10 @@ async fn head_all(
     keys.dedup();
     let mut heads = futures_util::stream::iter(keys)
         .map(|key| async move {
+            if let Some(rule) = listing::key_rule(&key) {
+                let shown = key_path::shown(&key);
+                return Listed::KeyFailed(shown.clone(), key_path::refuse_unusable(shown, &rule));
+            }
             let req = ObjectRequest {
                 bucket: bucket.to_string(),
                 key: key.clone(),
