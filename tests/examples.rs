@@ -674,10 +674,10 @@ fn c_example_ctrl_c_and_resume_c99_static() {
 // ---- the C tools' command lines: the destination, shared options ------------------------------
 
 /// Runs a tool in `cwd` with the examples' credentials; (exit code, stdout, stderr).
-fn run_in(
+fn run_in<S: AsRef<std::ffi::OsStr>>(
     exe: &Path,
     cwd: &Path,
-    args: &[&str],
+    args: &[S],
     env: &[(&str, String)],
 ) -> (Option<i32>, String, String) {
     let mut cmd = command(exe);
@@ -719,38 +719,24 @@ fn compile_into(sources: &[PathBuf], exe: &Path, lang: Lang, link: Link) {
 #[test]
 fn c_example_no_clobber_keeps_an_existing_file() {
     let exe = build_c_example(Lang::C11, Link::Shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(200 * 1024, 8);
-    emu.put_object("nc-bucket", "k.bin", &data).unwrap();
-    let dest = tmp.path().join("k.bin");
+    let o = OneObject::new("nc-bucket", "k.bin", 200 * 1024, 8);
+    let dest = o.path("k.bin");
     std::fs::write(&dest, b"precious local bytes").unwrap();
-    let ep = emu.endpoint();
     let d = dest.display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "nc-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-    ];
-    let before = emu.log().len();
+    let before = o.emu.log().len();
     let (code, out, err) = run_in(
         &exe,
-        tmp.path(),
-        &[&args[..], &["--no-clobber"]].concat(),
+        o.tmp.path(),
+        &o.args(&["--output", &d, "--no-clobber"]),
         &[],
     );
     assert_eq!(code, Some(11), "{out}{err}");
     assert!(err.contains("not replaced (--no-clobber)"), "{err}");
     assert_eq!(std::fs::read(&dest).unwrap(), b"precious local bytes");
-    assert_eq!(gets_since(&emu, before), 0);
-    let (code, out, err) = run_in(&exe, tmp.path(), &args, &[]);
+    assert_eq!(gets_since(&o.emu, before), 0);
+    let (code, out, err) = run_in(&exe, o.tmp.path(), &o.args(&["--output", &d]), &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_eq!(std::fs::read(&dest).unwrap(), o.data);
 }
 
 /// A whole-object download records the object in the destination's `user.oss-ffi.object`
@@ -760,30 +746,16 @@ fn c_example_no_clobber_keeps_an_existing_file() {
 #[test]
 fn c_example_skips_a_destination_that_holds_the_object() {
     let exe = build_c_example(Lang::C11, Link::Shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(300 * 1024, 9);
-    emu.put_object("skip-bucket", "k.bin", &data).unwrap();
+    let o = OneObject::new("skip-bucket", "k.bin", 300 * 1024, 9);
+    let (tmp, emu) = (&o.tmp, &o.emu);
     let dest = tmp.path().join("k.bin");
-    let ep = emu.endpoint();
     let d = dest.display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "skip-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-        "--progress",
-        "none",
-    ];
+    let args = |extra: &[&str]| o.args(&[&["--output", &d, "--progress", "none"], extra].concat());
     let fetches = |extra: &[&str]| -> (usize, String) {
         let before = emu.log().len();
-        let (code, out, err) = run_in(&exe, tmp.path(), &[&args[..], extra].concat(), &[]);
+        let (code, out, err) = run_in(&exe, tmp.path(), &args(extra), &[]);
         assert_eq!(code, Some(0), "{out}{err}");
-        (gets_since(&emu, before), out)
+        (gets_since(emu, before), out)
     };
     assert!(fetches(&[]).0 > 0);
     let record = xattr_of(&dest, "user.oss-ffi.object").expect("the record");
@@ -808,35 +780,19 @@ fn c_example_skips_a_destination_that_holds_the_object() {
     f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
         .unwrap();
     drop(f);
-    let (code, _, err) = run_in(
-        &exe,
-        tmp.path(),
-        &[&args[..], &["--no-clobber"]].concat(),
-        &[],
-    );
+    let (code, _, err) = run_in(&exe, tmp.path(), &args(&["--no-clobber"]), &[]);
     assert_eq!(code, Some(11), "{err}");
     assert!(fetches(&[]).0 > 0);
     assert_eq!(std::fs::read(&dest).unwrap(), new_data);
 
     // A ranged download is neither skipped nor recorded.
     let part = tmp.path().join("part.bin").display().to_string();
-    let ranged = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "skip-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &part,
-        "--range",
-        "0-999",
-    ];
+    let ranged = o.args(&["--output", &part, "--range", "0-999"]);
     for _ in 0..2 {
         let before = emu.log().len();
         let (code, out, err) = run_in(&exe, tmp.path(), &ranged, &[]);
         assert_eq!(code, Some(0), "{out}{err}");
-        assert!(gets_since(&emu, before) > 0);
+        assert!(gets_since(emu, before) > 0);
     }
     assert!(xattr_of(Path::new(&part), "user.oss-ffi.object").is_none());
 }
@@ -879,33 +835,17 @@ fn c_example_without_user_xattrs_downloads_every_time() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(150 * 1024, 11);
-    emu.put_object("nx-bucket", "k.bin", &data).unwrap();
-    let ep = emu.endpoint();
-    let d = tmp.path().join("k.bin").display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "nx-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-        "-v",
-        "--progress",
-        "none",
-    ];
+    let o = OneObject::new("nx-bucket", "k.bin", 150 * 1024, 11);
+    let d = o.path("k.bin").display().to_string();
+    let args = o.args(&["--output", &d, "-v", "--progress", "none"]);
     let env = [("LD_PRELOAD", shim.display().to_string())];
     for _ in 0..2 {
-        let before = emu.log().len();
-        let (code, out, err) = run_in(&exe, tmp.path(), &args, &env);
+        let before = o.emu.log().len();
+        let (code, out, err) = run_in(&exe, o.tmp.path(), &args, &env);
         assert_eq!(code, Some(0), "{out}{err}");
         assert!(err.contains("no record of the object kept"), "{err}");
-        assert!(gets_since(&emu, before) > 0);
-        assert_eq!(std::fs::read(&d).unwrap(), data);
+        assert!(gets_since(&o.emu, before) > 0);
+        assert_eq!(std::fs::read(&d).unwrap(), o.data);
     }
 }
 
@@ -915,30 +855,19 @@ fn c_example_without_user_xattrs_downloads_every_time() {
 #[test]
 fn c_example_creates_missing_parent_directories() {
     let exe = build_c_example(Lang::C99, Link::Shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(120 * 1024, 12);
-    emu.put_object("mk-bucket", "dir/sub/x.bin", &data).unwrap();
-    let ep = emu.endpoint();
+    let o = OneObject::new("mk-bucket", "dir/sub/x.bin", 120 * 1024, 12);
+    let (tmp, data, ep) = (&o.tmp, &o.data, o.emu.endpoint());
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let base = [
-        "--endpoint",
-        ep.as_str(),
-        "--bucket",
-        "mk-bucket",
-        "--key",
-        "dir/sub/x.bin",
-        "--progress",
-        "none",
-    ];
+    let base = o.args(&["--progress", "none"]);
+    let base: Vec<&str> = base.iter().map(String::as_str).collect();
     let (code, out, err) = run_in(&exe, &work, &base, &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(std::fs::read(work.join("dir/sub/x.bin")).unwrap(), data);
+    assert_eq!(&std::fs::read(work.join("dir/sub/x.bin")).unwrap(), data);
     let deep = tmp.path().join("out/a/b/c.bin").display().to_string();
     let (code, out, err) = run_in(&exe, &work, &[&base[..], &["-o", &deep]].concat(), &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(std::fs::read(&deep).unwrap(), data);
+    assert_eq!(&std::fs::read(&deep).unwrap(), data);
     let refused = tmp.path().join("no/such/dir.bin").display().to_string();
     let (code, _, err) = run_in(
         &exe,
@@ -1077,26 +1006,13 @@ fn c_tools_share_the_common_options() {
             assert_eq!(code, Some(2), "{bad:?}: {err}");
         }
     }
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(200 * 1024, 13);
-    emu.put_object("co-bucket", "k.bin", &data).unwrap();
-    let ep = emu.endpoint();
+    let o = OneObject::new("co-bucket", "k.bin", 200 * 1024, 13);
+    let emu = &o.emu;
     let d = tmp.path().join("k.bin").display().to_string();
     let log = tmp.path().join("oss.log");
     let l = log.display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "co-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-        "--progress",
-        "none",
-        "--force",
-    ];
+    let args = o.args(&["--output", &d, "--progress", "none", "--force"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // Three 503s: without retries the first GET and the part GET after the HEAD fail; the
     // default retries (3) get past them.
     emu.set_faults(oss_emulator::Faults::fail_next_gets(3, 503));
@@ -1159,7 +1075,7 @@ fn c_tools_share_the_common_options() {
         &[
             &pair,
             "--endpoint",
-            &ep,
+            &emu.endpoint(),
             "--bucket",
             "co-bucket",
             "-vv",
@@ -1172,7 +1088,7 @@ fn c_tools_share_the_common_options() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(std::fs::read_to_string(&log2).unwrap().contains(" DEBUG "));
-    assert_eq!(std::fs::read(&fa).unwrap(), data);
+    assert_eq!(std::fs::read(&fa).unwrap(), o.data);
 }
 
 // ---- the demo -------------------------------------------------------------------------------
