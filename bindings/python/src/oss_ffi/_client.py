@@ -392,27 +392,13 @@ class Client:
             raise
         return req
 
-    def _object_request(
-        self,
-        bucket: str,
-        key: str,
-        version_id: Optional[str],
-        range_: Optional[ByteRange],
-        if_match: ETags,
-        if_none_match: ETags,
-        if_modified_since: Optional[DateLike],
-        if_unmodified_since: Optional[DateLike],
-        traffic_limit: Optional[int],
-        request_payer: bool,
-    ) -> int:
-        """A new ``oss_get_object_request_t *`` (the caller's to free) with every option set;
-        the arguments are all checked before C is called."""
+    def _object_request(self, bucket: str, key: str, *options: Any) -> int:
+        """A new ``oss_get_object_request_t *`` (the caller's to free) with every option set
+        (``options``: the arguments of :func:`_object_settings`, in its order); the arguments
+        are all checked before C is called."""
         lib = self._lib
         bucket_b, key_b = _str(bucket, "bucket"), _str(key, "key")
-        settings = _object_settings(
-            version_id, range_, if_match, if_none_match, if_modified_since, if_unmodified_since,
-            traffic_limit, request_payer,
-        )
+        settings = _object_settings(*options)
         req = c_void_p()
         check(lib, lib.oss_get_object_request_new(bucket_b, key_b, byref(req)))
         try:
