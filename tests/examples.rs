@@ -62,11 +62,12 @@ fn seed_sample_is_the_seed_but_for_its_placeholders() {
 }
 
 fn run_seed_sample(lang: Lang, link: Link) {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(3 * 1024 * 1024 + 5, 21);
-    emu.put_object("examplebucket", "exampledir/exampleobject.txt", &data)
-        .unwrap();
+    let OneObject { tmp, emu, data, .. } = OneObject::new(
+        "examplebucket",
+        "exampledir/exampleobject.txt",
+        3 * 1024 * 1024 + 5,
+        21,
+    );
     let out_dir = tmp.path().join("localpath");
     std::fs::create_dir_all(&out_dir).unwrap();
     let file = out_dir.join("examplefile.txt");
@@ -141,10 +142,8 @@ fn seed_sample_cxx17_static() {
 
 #[test]
 fn progress_and_range_example() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(5 * 1024 * 1024 + 99, 5);
-    emu.put_object("ex-bucket", "some/key.bin", &data).unwrap();
+    let OneObject { tmp, emu, data, .. } =
+        OneObject::new("ex-bucket", "some/key.bin", 5 * 1024 * 1024 + 99, 5);
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
@@ -205,10 +204,8 @@ fn build_c_example(lang: Lang, link: Link) -> PathBuf {
 
 fn c_example_exit_codes(lang: Lang, link: Link) {
     let exe = build_c_example(lang, link);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(2 * 1024 * 1024 + 1, 3);
-    emu.put_object("cli-bucket", "obj.bin", &data).unwrap();
+    let OneObject { tmp, emu, data, .. } =
+        OneObject::new("cli-bucket", "obj.bin", 2 * 1024 * 1024 + 1, 3);
     let ep = emu.endpoint();
     let out_file = tmp.path().join("out.bin");
     let out_s = out_file.display().to_string();
@@ -572,10 +569,8 @@ fn c_example_never_prints_control_characters_from_the_server() {
 /// the file is byte-identical.
 fn c_example_ctrl_c_and_resume(lang: Lang, link: Link) {
     let exe = build_c_example(lang, link);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(8 * 1024 * 1024 + 3, 17);
-    emu.put_object("cli-bucket", "big.bin", &data).unwrap();
+    let OneObject { tmp, emu, data, .. } =
+        OneObject::new("cli-bucket", "big.bin", 8 * 1024 * 1024 + 3, 17);
     let ckpt = tmp.path().join("ckpt");
     std::fs::create_dir_all(&ckpt).unwrap();
     let out_file = tmp.path().join("big.out");
@@ -897,10 +892,9 @@ fn c_example_creates_missing_parent_directories() {
 #[test]
 fn c_async_example_takes_options_anywhere_with_size_suffixes() {
     let exe = build_async_example();
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let a = pattern(2 * 1024 * 1024 + 3, 31);
-    emu.put_object("any-bucket", "a.bin", &a).unwrap();
+    let OneObject {
+        tmp, emu, data: a, ..
+    } = OneObject::new("any-bucket", "a.bin", 2 * 1024 * 1024 + 3, 31);
     let ep = emu.endpoint();
     let fa = tmp.path().join("a.bin");
     let pair = format!("a.bin={}", fa.display());

@@ -32,8 +32,9 @@ pub fn read(p: &Path) -> String {
 /// One object (`pattern(size, seed)`) on a fresh emulator, in a scratch directory that also
 /// holds the server's root: where a test of the example programs starts.
 pub struct OneObject {
-    pub tmp: tempfile::TempDir,
+    /// Before `tmp`: the server stops before its root is removed (fields drop in order).
     pub emu: Emulator,
+    pub tmp: tempfile::TempDir,
     pub data: Vec<u8>,
     pub bucket: &'static str,
     pub key: &'static str,
@@ -46,8 +47,8 @@ impl OneObject {
         let data = super::pattern(size, seed);
         emu.put_object(bucket, key, &data).unwrap();
         OneObject {
-            tmp,
             emu,
+            tmp,
             data,
             bucket,
             key,
