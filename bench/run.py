@@ -10,6 +10,8 @@ bundled local OSS server (oss-emulator, release build) on loopback, over HTTP an
     python3 bench/run.py --big                  # mode 2 also at 2 GiB and 4 GiB (disk, time)
     python3 bench/run.py --tools cpp-ffi,cpp-official,curl --no-https
     python3 bench/run.py --print-order          # the run order and its predecessor counts, no run
+    python3 bench/run.py --modes compare --tools cpp-ffi,cpp-ffi-base,cpp-official \
+        --base-tree ../base --order random --rounds 3   # this tree against another (before/after)
 
 Mode 1 (compare): rounds of every tool in an order in which every tool follows every other tool
 equally often (bench/order.py; --order), once over HTTP and once over HTTPS (--no-https: HTTP only);
@@ -33,6 +35,10 @@ header-only layer (-Iinclude -loss_ffi). Tools (--tools, comma list; default all
   ffi-c-best      the same at the best thread count of a quick sweep (or --best-threads)
   cpp-ffi         resumable_bench against our C++ layer at its defaults (no thread/part setting)
   cpp-ffi-mt      the same with --cpp-threads (8) and --part-size
+  cpp-ffi-base    the same program as cpp-ffi against another tree's C++ layer and release library
+                  (--base-tree DIR: its `cargo build --release --lib` into DIR/target, the program
+                  compiled with -IDIR/include and linked with an rpath to DIR/target/release), to
+                  compare two states of this library in one run (a change before and after)
   cpp-official    resumable_bench against the official C++ SDK at its defaults (3 x 8 MiB)
   cpp-official-mt the same with --cpp-threads (8) and --part-size
   ref             bench/refreader, the physical reference (no HTTP library: raw sockets, V1-signed
@@ -110,7 +116,7 @@ sys.path.insert(0, HERE)
 import order as orderlib  # noqa: E402  (bench/order.py)
 
 # --tools ids, in the order of the tables; the protocol phases they take part in.
-TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
+TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
             "ref", "curl", "null", "dd", "binding", "v2", "oss2"]
 HTTP_ONLY = {"dd"}
 PY_MODULE = {"v2": "alibabacloud_oss_v2", "oss2": "oss2"}
@@ -161,6 +167,7 @@ def ensure_python_packages(mods=("alibabacloud_oss_v2", "oss2", "matplotlib")):
 RUSAGE = os.path.join(REPO, "target/bench/rusage")
 CPP_SRC = os.path.join(HERE, "cpp", "resumable_bench.cpp")
 CPP_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_bench_ffi"),
+           "ffi-base": os.path.join(REPO, "target/bench/resumable_bench_ffi_base"),
            "official": os.path.join(REPO, "target/bench/resumable_bench_official")}
 # the "small" mode's program: many ResumableDownloadObject calls in one process
 CPP_MANY_SRC = os.path.join(HERE, "cpp", "resumable_many.cpp")
@@ -256,6 +263,44 @@ def build_cpp(want, src=CPP_SRC, bins=CPP_BIN):
                 skipped["official"] = f"{name} does not build against the official SDK:\n" + r.stderr[-3000:]
                 log("official C++ SDK rows skipped: " + skipped["official"])
     return built, skipped
+
+
+def build_cpp_base(tree):
+    """The cpp-ffi-base program: bench/cpp/resumable_bench.cpp of this tree (the cpp-ffi program)
+    against the C++ layer and the release library of another tree (--base-tree), built there with
+    `cargo build --release --lib` into its own target/. Returns (binary, label, None) or
+    (None, None, why it is not there)."""
+    tree = os.path.abspath(tree)
+    rev = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    label = rev.stdout.strip() or os.path.basename(tree)
+    log(f"building the base tree's release library: cargo build --release --lib in {tree} ({label})")
+    r = subprocess.run(["cargo", "build", "--release", "--lib", "--manifest-path",
+                        os.path.join(tree, "Cargo.toml"), "--target-dir", os.path.join(tree, "target")],
+                       capture_output=True, text=True)
+    rel = os.path.join(tree, "target", "release")
+    if r.returncode != 0 or not os.path.exists(os.path.join(rel, "liboss_ffi.so")):
+        why = f"the base tree {tree} does not build:\n" + r.stderr[-3000:]
+        log("base tree rows skipped: " + why)
+        return None, None, why
+    cxx = os.environ.get("CXX", "c++")
+    out = CPP_BIN["ffi-base"]
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    cmd = [cxx, "-std=c++11", "-O2", "-g", "-Wall", "-Wextra", "-pedantic", "-I" + os.path.join(tree, "include"),
+           CPP_SRC, "-o", out, "-L" + rel, "-loss_ffi", "-Wl,-rpath," + rel]
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        why = f"resumable_bench.cpp does not compile against the base tree's C++ layer:\n" + r.stderr[-3000:]
+        log("base tree rows skipped: " + why)
+        return None, None, why
+    # the program must load the base tree's library, not this tree's (same soname)
+    ldd = subprocess.run(["ldd", out], capture_output=True, text=True).stdout
+    lib = next((l.split("=>")[1].split("(")[0].strip() for l in ldd.splitlines() if "liboss_ffi" in l), "")
+    if os.path.dirname(os.path.realpath(lib)) != os.path.realpath(rel):
+        why = f"the base program loads {lib or 'no liboss_ffi'}, not {rel} (LD_LIBRARY_PATH set?)"
+        log("base tree rows skipped: " + why)
+        return None, None, why
+    log(f"  cpp-ffi-base: {out} -> {lib}")
+    return out, label, None
 
 
 class Emulator:
@@ -733,6 +778,7 @@ def tool_label(tid, a, best):
     return {"ffi-c": f"oss-ffi C oss_download (t={t})",
             "ffi-c-best": f"oss-ffi C oss_download (t={best}, best of sweep)",
             "cpp-ffi": "oss-ffi C++ layer (defaults)",
+            "cpp-ffi-base": f"oss-ffi C++ layer, base tree {getattr(a, 'base_label', None) or '?'} (defaults)",
             "cpp-ffi-mt": f"oss-ffi C++ layer (t={ct})",
             "cpp-official": "official C++ SDK 1.10.1 (defaults)",
             "cpp-official-mt": f"official C++ SDK 1.10.1 (t={ct})",
@@ -751,7 +797,8 @@ def tool_label(tid, a, best):
 def selected_tools(a, best=None, ids=None):
     """The --tools ids (or ids) in table order, without ffi-c-best when it would equal ffi-c."""
     if ids is None:
-        ids = TOOL_IDS if a.tools in (None, "", "all") else [x.strip() for x in a.tools.split(",") if x.strip()]
+        ids = ([t for t in TOOL_IDS if t != "cpp-ffi-base" or getattr(a, "base_tree", None)]
+               if a.tools in (None, "", "all") else [x.strip() for x in a.tools.split(",") if x.strip()])
     unknown = [x for x in ids if x not in TOOL_IDS]
     if unknown:
         raise SystemExit(f"unknown --tools {', '.join(unknown)}; known: {', '.join(TOOL_IDS)}")
@@ -797,6 +844,8 @@ def run_slot(b, tid, proto, rnd, best, mode="compare"):
         return b.ours(mode, size, a.threads, rnd, tool=label, proto=proto)
     if tid == "ffi-c-best":
         return b.ours(mode, size, best, rnd, tool=label, proto=proto)
+    if tid == "cpp-ffi-base":
+        return b.cpp(mode, "ffi-base", size, 0, rnd, label, proto=proto)
     if tid in ("cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt"):
         which = "ffi" if tid.startswith("cpp-ffi") else "official"
         return b.cpp(mode, which, size, a.cpp_threads if tid.endswith("-mt") else 0, rnd, label, proto=proto)
@@ -820,6 +869,9 @@ def mode_compare(b, py_failed, cpp_skipped, ref_skipped=None):
     for tid in ids:
         if tid in PY_MODULE and PY_MODULE[tid] in py_failed:
             skipped[tid] = f"{PY_MODULE[tid]}: {py_failed[PY_MODULE[tid]]}"
+        elif tid == "cpp-ffi-base":
+            if "ffi-base" in cpp_skipped:
+                skipped[tid] = cpp_skipped["ffi-base"]
         elif tid.startswith("cpp-ffi") and "ffi" in cpp_skipped:
             skipped[tid] = cpp_skipped["ffi"]
         elif tid.startswith("cpp-official") and "official" in cpp_skipped:
@@ -1526,7 +1578,7 @@ def compare_stats(rows):
             "threads": statistics.median(r["threads"] for r in rows)}
 
 
-OURS = ("ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-mt", "binding")
+OURS = ("ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "binding")
 
 
 def report_compare(a, compare, orders, skipped):
@@ -1732,6 +1784,9 @@ def main():
                     help="pause of the idle slot of the balanced order (even tool counts; default 2)")
     ap.add_argument("--print-order", action="store_true",
                     help="print the mode 1 order and its predecessor counts, check the scheme, and exit")
+    ap.add_argument("--base-tree", default=None, metavar="DIR",
+                    help="another checkout of this project (a worktree at an earlier commit): its release "
+                         "library and C++ layer make the tool cpp-ffi-base (built into DIR/target only)")
     ap.add_argument("--cpp-threads", type=int, default=8, help="threads of the cpp-*-mt rows (default 8)")
     ap.add_argument("--ref-connections", type=int, default=0,
                     help="connections of the reference reader (tool ref; default: --threads)")
@@ -1816,6 +1871,10 @@ def main():
         if v[1]:
             parse_rate(v[1])
     tools = selected_tools(a) if "compare" in modes else []
+    if "cpp-ffi-base" in tools and not a.base_tree:
+        raise SystemExit("--tools cpp-ffi-base needs --base-tree DIR (the tree to compare with)")
+    if a.base_tree and not os.path.exists(os.path.join(a.base_tree, "Cargo.toml")):
+        raise SystemExit(f"--base-tree {a.base_tree}: no Cargo.toml there")
     shaped_ids = shaped_tool_ids(a) if "shaped" in modes else []
     small_ids = small_tool_ids(a) if "small" in modes else []
     conc_ids = conc_tool_ids(a) if "concurrent" in modes else []
@@ -1828,6 +1887,12 @@ def main():
     want_cpp = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
                 if any(t.startswith(prefix) for t in tools + shaped_ids)]
     cpp_bins, cpp_skipped = build_cpp(want_cpp)
+    if "cpp-ffi-base" in tools:
+        base_bin, a.base_label, why = build_cpp_base(a.base_tree)
+        if base_bin:
+            cpp_bins["ffi-base"] = base_bin
+        else:
+            cpp_skipped["ffi-base"] = why
     want_many = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
                  if any(t.startswith(prefix) for t in small_ids + conc_ids)]
     many_bins, many_skipped = build_cpp(want_many, CPP_MANY_SRC, CPP_MANY_BIN) if want_many else ({}, {})

@@ -1,6 +1,8 @@
 //! Rules the Rust API enforces by itself (the C ABI only converts to them): the date conditions
 //! are RFC 1123 dates, the client's call timeout is a deadline over every call, and an abortable
-//! progress callback stops its call with `ClientError:200042`.
+//! progress callback stops its call with `ClientError:200042`. And one rule of the source's
+//! shape: no function in `src/` is over 80 lines (a brace-matching scan; test code and macro
+//! templates left out).
 
 mod download_support;
 
@@ -164,4 +166,217 @@ async fn an_abortable_progress_callback_stops_rust_calls() {
     })
     .await
     .unwrap();
+}
+
+// ---- the shape of the source ----------------------------------------------------------------
+
+/// The longest function `src/` may hold, in lines from its `fn` line to its closing brace.
+const MAX_FN_LINES: usize = 80;
+
+/// `src` with comments, string literals and character literals blanked out (newlines kept), so
+/// that the braces left are the code's own.
+fn code_only(src: &str) -> Vec<u8> {
+    let s = src.as_bytes();
+    let mut out = s.to_vec();
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for b in &mut out[from..to.min(s.len())] {
+            if *b != b'\n' {
+                *b = b' ';
+            }
+        }
+    };
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &s[i..];
+        if rest.starts_with(b"//") {
+            let end = rest
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(s.len(), |p| i + p);
+            blank(&mut out, i, end);
+            i = end;
+        } else if rest.starts_with(b"/*") {
+            let (mut depth, mut j) = (1, i + 2);
+            while j < s.len() && depth > 0 {
+                if s[j..].starts_with(b"/*") {
+                    (depth, j) = (depth + 1, j + 2);
+                } else if s[j..].starts_with(b"*/") {
+                    (depth, j) = (depth - 1, j + 2);
+                } else {
+                    j += 1;
+                }
+            }
+            blank(&mut out, i, j);
+            i = j;
+        } else if (rest.starts_with(b"r\"") || rest.starts_with(b"r#") || rest.starts_with(b"br"))
+            && (i == 0 || !ident(s[i - 1]))
+        {
+            // A raw string: r"..", r#".."#, br"..".
+            let start = i + rest.iter().position(|&b| b == b'r').unwrap() + 1;
+            let hashes = s[start..].iter().take_while(|&&b| b == b'#').count();
+            if s.get(start + hashes) != Some(&b'"') {
+                i += 1;
+                continue;
+            }
+            let close: Vec<u8> = std::iter::once(b'"').chain(vec![b'#'; hashes]).collect();
+            let body = start + hashes + 1;
+            let end = s[body..]
+                .windows(close.len())
+                .position(|w| w == close.as_slice())
+                .map_or(s.len(), |p| body + p + close.len());
+            blank(&mut out, i, end);
+            i = end;
+        } else if s[i] == b'"' {
+            let mut j = i + 1;
+            while j < s.len() && s[j] != b'"' {
+                j += if s[j] == b'\\' { 2 } else { 1 };
+            }
+            blank(&mut out, i, j + 1);
+            i = j + 1;
+        } else if s[i] == b'\'' {
+            // A character literal ('{', '\n', '\u{7f}'); a lifetime ('a) has no closing quote.
+            let len = if rest.get(1) == Some(&b'\\') {
+                rest.iter().skip(2).position(|&b| b == b'\'').map(|p| p + 3)
+            } else {
+                let c = std::str::from_utf8(&rest[1..rest.len().min(6)])
+                    .ok()
+                    .or_else(|| std::str::from_utf8(&rest[1..rest.len().min(5)]).ok())
+                    .and_then(|t| t.chars().next());
+                c.map(char::len_utf8)
+                    .filter(|n| rest.get(n + 1) == Some(&b'\''))
+                    .map(|n| n + 2)
+            };
+            match len {
+                Some(n) => {
+                    blank(&mut out, i, i + n);
+                    i += n;
+                }
+                None => i += 1,
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The index just past the block that opens at `open` (a `{`), by brace matching.
+fn block_end(code: &[u8], open: usize) -> usize {
+    let mut depth = 0usize;
+    for (i, &b) in code.iter().enumerate().skip(open) {
+        match b {
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i + 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// The `{` that opens the item starting at `from`, or None when a `;` at bracket depth 0 comes
+/// first (a declaration without a body, a `use`).
+fn body_open(code: &[u8], from: usize) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, &b) in code.iter().enumerate().skip(from) {
+        match b {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            b';' if depth <= 0 => return None,
+            b'{' if depth <= 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every function of one file as (name, first line, lines), test code (`#[cfg(test)]` items)
+/// and macro definitions (`macro_rules!` templates; what they generate has no lines of its own)
+/// left out.
+fn functions(src: &str) -> Vec<(String, usize, usize)> {
+    let code = code_only(src);
+    let text = String::from_utf8_lossy(&code);
+    let line_of = |at: usize| code[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+    let mut skipped: Vec<(usize, usize)> = Vec::new();
+    for marker in ["#[cfg(test)]", "macro_rules!"] {
+        for (at, _) in text.match_indices(marker) {
+            if let Some(open) = body_open(&code, at + marker.len()) {
+                skipped.push((at, block_end(&code, open)));
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("fn ") {
+        let word_start = at == 0 || !(code[at - 1].is_ascii_alphanumeric() || code[at - 1] == b'_');
+        let name: String = text[at + 3..]
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !word_start || name.is_empty() || skipped.iter().any(|&(a, b)| (a..b).contains(&at)) {
+            continue;
+        }
+        if let Some(open) = body_open(&code, at) {
+            let end = block_end(&code, open);
+            found.push((name, line_of(at), line_of(end - 1) - line_of(at) + 1));
+        }
+    }
+    found
+}
+
+fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            rust_files(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn the_scan_measures_functions_and_skips_test_code_and_literals() {
+    let src = "fn a() {\n    let s = \"}}\";\n    let c = '{';\n    // }\n}\n\
+               fn b<'x>(v: &'x [u8; 2]) -> usize { v.len() }\n\
+               trait T { fn c(&self); }\n\
+               #[cfg(test)]\nmod tests {\n    fn d() {\n    }\n}\n\
+               macro_rules! m { () => { fn e() {} }; }\n\
+               fn f(g: fn(u8) -> u8) { let r = r#\"{\"#; }\n";
+    let got: Vec<(String, usize, usize)> = functions(src);
+    let want = [("a", 1, 5), ("b", 6, 1), ("f", 14, 1)];
+    let want: Vec<(String, usize, usize)> = want
+        .iter()
+        .map(|&(n, l, c)| (n.to_string(), l, c))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn no_function_in_src_is_over_80_lines() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    assert!(files.len() > 20, "{files:?}");
+    let mut long = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        for (name, line, lines) in functions(&text) {
+            if lines > MAX_FN_LINES {
+                let rel = f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
+                long.push(format!("{}:{line} fn {name}: {lines} lines", rel.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "functions over {MAX_FN_LINES} lines (split them into steps):\n{}",
+        long.join("\n")
+    );
 }

@@ -62,11 +62,12 @@ fn seed_sample_is_the_seed_but_for_its_placeholders() {
 }
 
 fn run_seed_sample(lang: Lang, link: Link) {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(3 * 1024 * 1024 + 5, 21);
-    emu.put_object("examplebucket", "exampledir/exampleobject.txt", &data)
-        .unwrap();
+    let OneObject { tmp, emu, data, .. } = OneObject::new(
+        "examplebucket",
+        "exampledir/exampleobject.txt",
+        3 * 1024 * 1024 + 5,
+        21,
+    );
     let out_dir = tmp.path().join("localpath");
     std::fs::create_dir_all(&out_dir).unwrap();
     let file = out_dir.join("examplefile.txt");
@@ -141,10 +142,8 @@ fn seed_sample_cxx17_static() {
 
 #[test]
 fn progress_and_range_example() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(5 * 1024 * 1024 + 99, 5);
-    emu.put_object("ex-bucket", "some/key.bin", &data).unwrap();
+    let OneObject { tmp, emu, data, .. } =
+        OneObject::new("ex-bucket", "some/key.bin", 5 * 1024 * 1024 + 99, 5);
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
     for (lang, link) in [(Lang::Cxx11, Link::Shared), (Lang::Cxx17, Link::Static)] {
@@ -205,10 +204,8 @@ fn build_c_example(lang: Lang, link: Link) -> PathBuf {
 
 fn c_example_exit_codes(lang: Lang, link: Link) {
     let exe = build_c_example(lang, link);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(2 * 1024 * 1024 + 1, 3);
-    emu.put_object("cli-bucket", "obj.bin", &data).unwrap();
+    let OneObject { tmp, emu, data, .. } =
+        OneObject::new("cli-bucket", "obj.bin", 2 * 1024 * 1024 + 1, 3);
     let ep = emu.endpoint();
     let out_file = tmp.path().join("out.bin");
     let out_s = out_file.display().to_string();
@@ -729,10 +726,8 @@ fn c_example_never_prints_control_characters_from_the_server() {
 /// the file is byte-identical.
 fn c_example_ctrl_c_and_resume(lang: Lang, link: Link) {
     let exe = build_c_example(lang, link);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(8 * 1024 * 1024 + 3, 17);
-    emu.put_object("cli-bucket", "big.bin", &data).unwrap();
+    let OneObject { tmp, emu, data, .. } =
+        OneObject::new("cli-bucket", "big.bin", 8 * 1024 * 1024 + 3, 17);
     let ckpt = tmp.path().join("ckpt");
     std::fs::create_dir_all(&ckpt).unwrap();
     let out_file = tmp.path().join("big.out");
@@ -831,10 +826,10 @@ fn c_example_ctrl_c_and_resume_c99_static() {
 // ---- the C tools' command lines: the destination, shared options ------------------------------
 
 /// Runs a tool in `cwd` with the examples' credentials; (exit code, stdout, stderr).
-fn run_in(
+fn run_in<S: AsRef<std::ffi::OsStr>>(
     exe: &Path,
     cwd: &Path,
-    args: &[&str],
+    args: &[S],
     env: &[(&str, String)],
 ) -> (Option<i32>, String, String) {
     let mut cmd = command(exe);
@@ -876,38 +871,24 @@ fn compile_into(sources: &[PathBuf], exe: &Path, lang: Lang, link: Link) {
 #[test]
 fn c_example_no_clobber_keeps_an_existing_file() {
     let exe = build_c_example(Lang::C11, Link::Shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(200 * 1024, 8);
-    emu.put_object("nc-bucket", "k.bin", &data).unwrap();
-    let dest = tmp.path().join("k.bin");
+    let o = OneObject::new("nc-bucket", "k.bin", 200 * 1024, 8);
+    let dest = o.path("k.bin");
     std::fs::write(&dest, b"precious local bytes").unwrap();
-    let ep = emu.endpoint();
     let d = dest.display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "nc-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-    ];
-    let before = emu.log().len();
+    let before = o.emu.log().len();
     let (code, out, err) = run_in(
         &exe,
-        tmp.path(),
-        &[&args[..], &["--no-clobber"]].concat(),
+        o.tmp.path(),
+        &o.args(&["--output", &d, "--no-clobber"]),
         &[],
     );
     assert_eq!(code, Some(11), "{out}{err}");
     assert!(err.contains("not replaced (--no-clobber)"), "{err}");
     assert_eq!(std::fs::read(&dest).unwrap(), b"precious local bytes");
-    assert_eq!(gets_since(&emu, before), 0);
-    let (code, out, err) = run_in(&exe, tmp.path(), &args, &[]);
+    assert_eq!(gets_since(&o.emu, before), 0);
+    let (code, out, err) = run_in(&exe, o.tmp.path(), &o.args(&["--output", &d]), &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(std::fs::read(&dest).unwrap(), data);
+    assert_eq!(std::fs::read(&dest).unwrap(), o.data);
 }
 
 /// A whole-object download records the object in the destination's `user.oss-ffi.object`
@@ -917,30 +898,16 @@ fn c_example_no_clobber_keeps_an_existing_file() {
 #[test]
 fn c_example_skips_a_destination_that_holds_the_object() {
     let exe = build_c_example(Lang::C11, Link::Shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(300 * 1024, 9);
-    emu.put_object("skip-bucket", "k.bin", &data).unwrap();
+    let o = OneObject::new("skip-bucket", "k.bin", 300 * 1024, 9);
+    let (tmp, emu) = (&o.tmp, &o.emu);
     let dest = tmp.path().join("k.bin");
-    let ep = emu.endpoint();
     let d = dest.display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "skip-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-        "--progress",
-        "none",
-    ];
+    let args = |extra: &[&str]| o.args(&[&["--output", &d, "--progress", "none"], extra].concat());
     let fetches = |extra: &[&str]| -> (usize, String) {
         let before = emu.log().len();
-        let (code, out, err) = run_in(&exe, tmp.path(), &[&args[..], extra].concat(), &[]);
+        let (code, out, err) = run_in(&exe, tmp.path(), &args(extra), &[]);
         assert_eq!(code, Some(0), "{out}{err}");
-        (gets_since(&emu, before), out)
+        (gets_since(emu, before), out)
     };
     assert!(fetches(&[]).0 > 0);
     let record = xattr_of(&dest, "user.oss-ffi.object").expect("the record");
@@ -965,35 +932,19 @@ fn c_example_skips_a_destination_that_holds_the_object() {
     f.set_modified(std::time::SystemTime::now() + Duration::from_secs(5))
         .unwrap();
     drop(f);
-    let (code, _, err) = run_in(
-        &exe,
-        tmp.path(),
-        &[&args[..], &["--no-clobber"]].concat(),
-        &[],
-    );
+    let (code, _, err) = run_in(&exe, tmp.path(), &args(&["--no-clobber"]), &[]);
     assert_eq!(code, Some(11), "{err}");
     assert!(fetches(&[]).0 > 0);
     assert_eq!(std::fs::read(&dest).unwrap(), new_data);
 
     // A ranged download is neither skipped nor recorded.
     let part = tmp.path().join("part.bin").display().to_string();
-    let ranged = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "skip-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &part,
-        "--range",
-        "0-999",
-    ];
+    let ranged = o.args(&["--output", &part, "--range", "0-999"]);
     for _ in 0..2 {
         let before = emu.log().len();
         let (code, out, err) = run_in(&exe, tmp.path(), &ranged, &[]);
         assert_eq!(code, Some(0), "{out}{err}");
-        assert!(gets_since(&emu, before) > 0);
+        assert!(gets_since(emu, before) > 0);
     }
     assert!(xattr_of(Path::new(&part), "user.oss-ffi.object").is_none());
 }
@@ -1036,33 +987,17 @@ fn c_example_without_user_xattrs_downloads_every_time() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(150 * 1024, 11);
-    emu.put_object("nx-bucket", "k.bin", &data).unwrap();
-    let ep = emu.endpoint();
-    let d = tmp.path().join("k.bin").display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "nx-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-        "-v",
-        "--progress",
-        "none",
-    ];
+    let o = OneObject::new("nx-bucket", "k.bin", 150 * 1024, 11);
+    let d = o.path("k.bin").display().to_string();
+    let args = o.args(&["--output", &d, "-v", "--progress", "none"]);
     let env = [("LD_PRELOAD", shim.display().to_string())];
     for _ in 0..2 {
-        let before = emu.log().len();
-        let (code, out, err) = run_in(&exe, tmp.path(), &args, &env);
+        let before = o.emu.log().len();
+        let (code, out, err) = run_in(&exe, o.tmp.path(), &args, &env);
         assert_eq!(code, Some(0), "{out}{err}");
         assert!(err.contains("no record of the object kept"), "{err}");
-        assert!(gets_since(&emu, before) > 0);
-        assert_eq!(std::fs::read(&d).unwrap(), data);
+        assert!(gets_since(&o.emu, before) > 0);
+        assert_eq!(std::fs::read(&d).unwrap(), o.data);
     }
 }
 
@@ -1072,30 +1007,19 @@ fn c_example_without_user_xattrs_downloads_every_time() {
 #[test]
 fn c_example_creates_missing_parent_directories() {
     let exe = build_c_example(Lang::C99, Link::Shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(120 * 1024, 12);
-    emu.put_object("mk-bucket", "dir/sub/x.bin", &data).unwrap();
-    let ep = emu.endpoint();
+    let o = OneObject::new("mk-bucket", "dir/sub/x.bin", 120 * 1024, 12);
+    let (tmp, data, ep) = (&o.tmp, &o.data, o.emu.endpoint());
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let base = [
-        "--endpoint",
-        ep.as_str(),
-        "--bucket",
-        "mk-bucket",
-        "--key",
-        "dir/sub/x.bin",
-        "--progress",
-        "none",
-    ];
+    let base = o.args(&["--progress", "none"]);
+    let base: Vec<&str> = base.iter().map(String::as_str).collect();
     let (code, out, err) = run_in(&exe, &work, &base, &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(std::fs::read(work.join("dir/sub/x.bin")).unwrap(), data);
+    assert_eq!(&std::fs::read(work.join("dir/sub/x.bin")).unwrap(), data);
     let deep = tmp.path().join("out/a/b/c.bin").display().to_string();
     let (code, out, err) = run_in(&exe, &work, &[&base[..], &["-o", &deep]].concat(), &[]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert_eq!(std::fs::read(&deep).unwrap(), data);
+    assert_eq!(&std::fs::read(&deep).unwrap(), data);
     let refused = tmp.path().join("no/such/dir.bin").display().to_string();
     let (code, _, err) = run_in(
         &exe,
@@ -1125,10 +1049,9 @@ fn c_example_creates_missing_parent_directories() {
 #[test]
 fn c_async_example_takes_options_anywhere_with_size_suffixes() {
     let exe = build_async_example();
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let a = pattern(2 * 1024 * 1024 + 3, 31);
-    emu.put_object("any-bucket", "a.bin", &a).unwrap();
+    let OneObject {
+        tmp, emu, data: a, ..
+    } = OneObject::new("any-bucket", "a.bin", 2 * 1024 * 1024 + 3, 31);
     let ep = emu.endpoint();
     let fa = tmp.path().join("a.bin");
     let pair = format!("a.bin={}", fa.display());
@@ -1234,26 +1157,13 @@ fn c_tools_share_the_common_options() {
             assert_eq!(code, Some(2), "{bad:?}: {err}");
         }
     }
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(200 * 1024, 13);
-    emu.put_object("co-bucket", "k.bin", &data).unwrap();
-    let ep = emu.endpoint();
+    let o = OneObject::new("co-bucket", "k.bin", 200 * 1024, 13);
+    let emu = &o.emu;
     let d = tmp.path().join("k.bin").display().to_string();
     let log = tmp.path().join("oss.log");
     let l = log.display().to_string();
-    let args = [
-        "--endpoint",
-        &ep,
-        "--bucket",
-        "co-bucket",
-        "--key",
-        "k.bin",
-        "--output",
-        &d,
-        "--progress",
-        "none",
-        "--force",
-    ];
+    let args = o.args(&["--output", &d, "--progress", "none", "--force"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     // Three 503s: without retries the first GET and the part GET after the HEAD fail; the
     // default retries (3) get past them.
     emu.set_faults(oss_emulator::Faults::fail_next_gets(3, 503));
@@ -1316,7 +1226,7 @@ fn c_tools_share_the_common_options() {
         &[
             &pair,
             "--endpoint",
-            &ep,
+            &emu.endpoint(),
             "--bucket",
             "co-bucket",
             "-vv",
@@ -1329,7 +1239,7 @@ fn c_tools_share_the_common_options() {
     );
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(std::fs::read_to_string(&log2).unwrap().contains(" DEBUG "));
-    assert_eq!(std::fs::read(&fa).unwrap(), data);
+    assert_eq!(std::fs::read(&fa).unwrap(), o.data);
 }
 
 // ---- the demo -------------------------------------------------------------------------------

@@ -7,38 +7,14 @@
 mod download_support;
 mod support;
 
-use std::sync::Arc;
-
-use download_support::signed_config as config;
-use oss_emulator::{Credential, Emulator, EmulatorConfig, FaultAction, FaultRule, Faults};
+use download_support::{list_all, signed_client, Env};
+use oss_emulator::{Emulator, FaultAction, FaultRule, Faults};
 use oss_ffi::cancel::Cancel;
-use oss_ffi::client::Client;
-use oss_ffi::credentials::StaticProvider;
 use oss_ffi::listing::{ListRequest, Listing};
 use oss_ffi::ErrorKind;
 use support::hostile_http::{answer, head, HostileServer, Step};
 
-const AK: &str = "list-ak";
-const SK: &str = "list-sk";
 const BUCKET: &str = "list-bucket";
-
-fn emulator(tmp: &tempfile::TempDir) -> Emulator {
-    Emulator::start(EmulatorConfig {
-        root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
-        ..Default::default()
-    })
-    .unwrap()
-}
-
-fn client_at(endpoint: &str, v4: bool) -> Client {
-    Client::new(
-        endpoint,
-        Arc::new(StaticProvider::new(AK, SK, None)),
-        config(v4),
-    )
-    .unwrap()
-}
 
 fn request(max_keys: u32) -> ListRequest {
     ListRequest {
@@ -82,14 +58,20 @@ fn seed(emu: &Emulator) {
     }
 }
 
+/// A fresh emulator holding every key of [`all_keys`], each with its own name as content.
+fn seeded() -> Env {
+    let env = Env::new();
+    seed(&env.emu);
+    env
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_pages_list_every_odd_key_once_in_byte_order() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp);
-    seed(&emu);
+    let env = seeded();
+    let emu = &env.emu;
     assert_eq!(long_key().len(), 1023);
     for v4 in [false, true] {
-        let c = client_at(&emu.endpoint(), v4);
+        let c = signed_client(&emu.endpoint(), v4);
         for max_keys in [1, 3, 1000] {
             emu.clear_log();
             let mut l = Listing::new(&c, request(max_keys)).unwrap();
@@ -124,20 +106,15 @@ async fn small_pages_list_every_odd_key_once_in_byte_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_delimiter_groups_keys_into_common_prefixes_across_pages() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp);
-    seed(&emu);
-    let c = client_at(&emu.endpoint(), true);
+    let env = seeded();
+    let emu = &env.emu;
+    let c = signed_client(&emu.endpoint(), true);
     for max_keys in [1, 2, 1000] {
         let req = ListRequest {
             delimiter: "/".into(),
             ..request(max_keys)
         };
-        let (entries, prefixes) = Listing::new(&c, req)
-            .unwrap()
-            .collect_all(&Cancel::new())
-            .await
-            .unwrap();
+        let (entries, prefixes) = list_all(&c, req).await;
         let keys: Vec<String> = entries.into_iter().map(|e| e.key).collect();
         let want_keys: Vec<String> = all_keys()
             .into_iter()
@@ -168,11 +145,7 @@ async fn a_delimiter_groups_keys_into_common_prefixes_across_pages() {
         delimiter: "/".into(),
         ..request(1)
     };
-    let (entries, prefixes) = Listing::new(&c, req)
-        .unwrap()
-        .collect_all(&Cancel::new())
-        .await
-        .unwrap();
+    let (entries, prefixes) = list_all(&c, req).await;
     let keys: Vec<&str> = entries.iter().map(|e| e.key.as_str()).collect();
     assert_eq!(keys, vec!["dir/", "dir/z"]);
     assert_eq!(prefixes, vec!["dir/sub/"]);
@@ -180,11 +153,7 @@ async fn a_delimiter_groups_keys_into_common_prefixes_across_pages() {
         start_after: "a/b".into(),
         ..request(2)
     };
-    let (entries, _) = Listing::new(&c, req)
-        .unwrap()
-        .collect_all(&Cancel::new())
-        .await
-        .unwrap();
+    let (entries, _) = list_all(&c, req).await;
     let keys: Vec<String> = entries.into_iter().map(|e| e.key).collect();
     let want: Vec<String> = all_keys()
         .into_iter()
@@ -195,10 +164,9 @@ async fn a_delimiter_groups_keys_into_common_prefixes_across_pages() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_503_and_a_cut_page_are_retried_and_the_listing_is_whole() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp);
-    seed(&emu);
-    let c = client_at(&emu.endpoint(), true);
+    let env = seeded();
+    let emu = &env.emu;
+    let c = signed_client(&emu.endpoint(), true);
     emu.set_faults(
         Faults::default()
             .with(
@@ -218,11 +186,7 @@ async fn a_503_and_a_cut_page_are_retried_and_the_listing_is_whole() {
             ),
     );
     emu.clear_log();
-    let (entries, _) = Listing::new(&c, request(3))
-        .unwrap()
-        .collect_all(&Cancel::new())
-        .await
-        .unwrap();
+    let (entries, _) = list_all(&c, request(3)).await;
     let keys: Vec<String> = entries.into_iter().map(|e| e.key).collect();
     assert_eq!(keys, all_keys());
     let faults: Vec<String> = emu.log().iter().filter_map(|e| e.fault.clone()).collect();
@@ -231,10 +195,9 @@ async fn a_503_and_a_cut_page_are_retried_and_the_listing_is_whole() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_truncated_page_without_a_token_is_an_error_not_a_loop() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp);
-    seed(&emu);
-    let c = client_at(&emu.endpoint(), false);
+    let env = seeded();
+    let emu = &env.emu;
+    let c = signed_client(&emu.endpoint(), false);
     emu.set_faults(
         Faults::default().with(FaultRule::new(FaultAction::ListTruncatedNoToken).after(1)),
     );
@@ -261,10 +224,9 @@ async fn a_truncated_page_without_a_token_is_an_error_not_a_loop() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_listing_that_changes_between_pages_stays_ordered_and_unique() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp);
-    seed(&emu);
-    let c = client_at(&emu.endpoint(), true);
+    let env = seeded();
+    let emu = &env.emu;
+    let c = signed_client(&emu.endpoint(), true);
     // After page 1: one key added behind the listing (never seen), one ahead (seen), one of
     // the keys still to come deleted (not seen).
     emu.set_faults(
@@ -291,11 +253,7 @@ async fn a_listing_that_changes_between_pages_stays_ordered_and_unique() {
                 .count(1),
             ),
     );
-    let (entries, _) = Listing::new(&c, request(2))
-        .unwrap()
-        .collect_all(&Cancel::new())
-        .await
-        .unwrap();
+    let (entries, _) = list_all(&c, request(2)).await;
     let keys: Vec<String> = entries.into_iter().map(|e| e.key).collect();
     let mut want: Vec<String> = all_keys().into_iter().filter(|k| k != "dir/z").collect();
     want.push("zz-ahead".into());
@@ -338,7 +296,7 @@ fn xml_answer(body: &str) -> Vec<Step> {
 }
 
 async fn list_hostile(server: &HostileServer, req: ListRequest) -> oss_ffi::Error {
-    let c = client_at(&server.endpoint(), true);
+    let c = signed_client(&server.endpoint(), true);
     let mut l = Listing::new(&c, req).unwrap();
     let mut pages = 0u64;
     loop {
@@ -544,9 +502,8 @@ async fn malformed_answers_and_bad_keys_are_clear_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_listed_key_reads_its_own_object_or_is_refused_before_sending() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp);
-    seed(&emu);
+    let env = seeded();
+    let emu = &env.emu;
     let dots = ["./y", "a/./b", "a/../b", "..", "d/..", "d/.../e"];
     for k in dots {
         emu.put_object(BUCKET, k, k.as_bytes()).unwrap();
@@ -556,12 +513,8 @@ async fn every_listed_key_reads_its_own_object_or_is_refused_before_sending() {
         emu.put_object(BUCKET, k, b"the wrong object").unwrap();
     }
     for v4 in [false, true] {
-        let c = client_at(&emu.endpoint(), v4);
-        let (entries, _) = Listing::new(&c, request(1000))
-            .unwrap()
-            .collect_all(&Cancel::new())
-            .await
-            .unwrap();
+        let c = signed_client(&emu.endpoint(), v4);
+        let (entries, _) = list_all(&c, request(1000)).await;
         for k in all_keys().iter().map(String::as_str).chain(dots) {
             assert!(entries.iter().any(|e| e.key == k), "{k:?} not listed");
         }
@@ -612,8 +565,8 @@ fn model(keys: &[String], prefix: &str, delimiter: &str) -> (Vec<String>, Vec<St
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pseudo_random_keys_list_like_the_model_for_any_page_size_and_delimiter() {
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp);
+    let env = Env::new();
+    let emu = &env.emu;
     let alphabet = ['a', 'b', '/', '.', '%', ' ', 'é', '+'];
     let mut state = 0x2545_f491_4f6c_dd1du64;
     let mut keys = Vec::new();
@@ -634,7 +587,7 @@ async fn pseudo_random_keys_list_like_the_model_for_any_page_size_and_delimiter(
     for k in &keys {
         emu.put_object(BUCKET, k, b"m").unwrap();
     }
-    let c = client_at(&emu.endpoint(), true);
+    let c = signed_client(&emu.endpoint(), true);
     for (prefix, delimiter) in [
         ("", ""),
         ("", "/"),
@@ -649,11 +602,7 @@ async fn pseudo_random_keys_list_like_the_model_for_any_page_size_and_delimiter(
                 delimiter: delimiter.into(),
                 ..request(max_keys)
             };
-            let (entries, prefixes) = Listing::new(&c, req)
-                .unwrap()
-                .collect_all(&Cancel::new())
-                .await
-                .unwrap();
+            let (entries, prefixes) = list_all(&c, req).await;
             let got: Vec<String> = entries.into_iter().map(|e| e.key).collect();
             assert_eq!(
                 (got, prefixes),

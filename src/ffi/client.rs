@@ -197,30 +197,64 @@ where
     })
 }
 
-/// HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
-/// Uses the request's bucket, key, version id, conditions and request payer. Blocks;
-/// `oss_get_object_request_cancel` stops it.
+/// A HEAD call export (HeadObject, GetObjectMeta): the doc comment as written, the C signature
+/// (client, request, `meta_out`) and a body that is [`head_call`] with the client's `$method`.
+macro_rules! head_export {
+    ($(#[$doc:meta])* fn $name:ident => $method:ident) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub unsafe extern "C" fn $name(
+            client: *const oss_client_t,
+            request: *const oss_get_object_request_t,
+            meta_out: *mut *mut oss_object_meta_t,
+        ) -> *mut oss_error_t {
+            ffi_try! {
+                // SAFETY: the export's `# Safety` contract is head_call's.
+                unsafe {
+                    head_call(client, request, meta_out, |client, object, cancel| async move {
+                        client.$method(&object, &cancel).await
+                    })
+                }
+            }
+        }
+    };
+}
+
+/// The HEAD calls (HeadObject, GetObjectMeta): `meta_out` checked, the client and the request
+/// borrowed, `head` run as an object call (cancellable, within the call deadline), its metadata
+/// handed out.
 ///
 /// # Safety
-/// Pointers NULL or live; `meta_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_client_head_object(
+/// `client` and `request` NULL or live, not freed during the call; `meta_out` NULL or writable.
+unsafe fn head_call<F, Fut>(
     client: *const oss_client_t,
     request: *const oss_get_object_request_t,
     meta_out: *mut *mut oss_object_meta_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        check_out(meta_out, "meta_out")?;
-        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
-        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
-        // thread).
-        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let meta = object_call(c, r, move |client, object, _, cancel| async move {
-            client.head_object(&object, &cancel).await
-        })?;
-        finish(meta, meta_out);
-        Ok(())
-    }
+    head: F,
+) -> Result<()>
+where
+    F: FnOnce(Client, ObjectRequest, Cancel) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<ObjectMeta>> + Send + 'static,
+{
+    check_out(meta_out, "meta_out")?;
+    // SAFETY: this function's contract: `client` and `request` are NULL (refused) or live handles
+    // not freed during the call, and only borrowed shared (as `const` allows from any thread).
+    let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
+    let meta = object_call(c, r, move |client, object, _, cancel| {
+        head(client, object, cancel)
+    })?;
+    finish(meta, meta_out);
+    Ok(())
+}
+
+head_export! {
+    /// HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
+    /// Uses the request's bucket, key, version id, conditions and request payer. Blocks;
+    /// `oss_get_object_request_cancel` stops it.
+    ///
+    /// # Safety
+    /// Pointers NULL or live; `meta_out` NULL or writable.
+    fn oss_client_head_object => head_object
 }
 
 /// A presigned GET URL for the request's bucket and key, valid until `expires` (Unix time in
@@ -274,29 +308,13 @@ pub unsafe extern "C" fn oss_string_free(s: *mut c_char) {
     }
 }
 
-/// GetObjectMeta (`HEAD /key?objectMeta`): size, ETag, Last-Modified, CRC64 (fewer headers
-/// than HeadObject). Blocks; `oss_get_object_request_cancel` stops it.
-///
-/// # Safety
-/// Pointers NULL or live; `meta_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_client_get_object_meta(
-    client: *const oss_client_t,
-    request: *const oss_get_object_request_t,
-    meta_out: *mut *mut oss_object_meta_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        check_out(meta_out, "meta_out")?;
-        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
-        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
-        // thread).
-        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let meta = object_call(c, r, move |client, object, _, cancel| async move {
-            client.get_object_meta(&object, &cancel).await
-        })?;
-        finish(meta, meta_out);
-        Ok(())
-    }
+head_export! {
+    /// GetObjectMeta (`HEAD /key?objectMeta`): size, ETag, Last-Modified, CRC64 (fewer headers
+    /// than HeadObject). Blocks; `oss_get_object_request_cancel` stops it.
+    ///
+    /// # Safety
+    /// Pointers NULL or live; `meta_out` NULL or writable.
+    fn oss_client_get_object_meta => get_object_meta
 }
 
 /// GetObject into a file: bytes go to `<file_path>.temp`, renamed over `file_path` only when

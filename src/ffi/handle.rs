@@ -185,23 +185,21 @@ mod tests {
     use super::*;
     use crate::error::ErrorKind;
 
-    #[allow(non_camel_case_types)]
-    struct boxed_t {
-        _private: [u8; 0],
+    /// An opaque test handle for a `String`, held as `$ownership`.
+    macro_rules! string_handle {
+        ($name:ident, $ownership:ty) => {
+            #[allow(non_camel_case_types)]
+            struct $name {
+                _private: [u8; 0],
+            }
+            impl Castable for $name {
+                type Ownership = $ownership;
+                type RustType = String;
+            }
+        };
     }
-    impl Castable for boxed_t {
-        type Ownership = OwnershipBox;
-        type RustType = String;
-    }
-
-    #[allow(non_camel_case_types)]
-    struct shared_t {
-        _private: [u8; 0],
-    }
-    impl Castable for shared_t {
-        type Ownership = OwnershipArc;
-        type RustType = String;
-    }
+    string_handle!(boxed_t, OwnershipBox);
+    string_handle!(shared_t, OwnershipArc);
 
     #[test]
     fn handles_round_trip_and_null_is_an_error() {

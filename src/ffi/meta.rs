@@ -72,58 +72,34 @@ ffi_getter! {
         = -1; |m| i64::try_from(m.content_length).unwrap_or(i64::MAX)
 }
 
-ffi_getter! {
+/// The string getters: a table of (doc, export, field), each borrowed until
+/// `oss_object_meta_free` and "" for a NULL handle.
+macro_rules! meta_string_getters {
+    ($($(#[$doc:meta])* $name:ident => $field:ident;)*) => {$(
+        ffi_getter! {
+            $(#[$doc])*
+            ///
+            /// # Safety
+            /// `meta` NULL or live.
+            fn $name(meta: *const oss_object_meta_t) -> *const c_char
+                = c"".as_ptr(); |m| m.$field.as_ptr()
+        }
+    )*};
+}
+
+meta_string_getters! {
     /// The ETag, verbatim with its quotes. Borrowed until `oss_object_meta_free`; "" when NULL/absent.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_etag(meta: *const oss_object_meta_t) -> *const c_char
-        = c"".as_ptr(); |m| m.etag.as_ptr()
-}
-
-ffi_getter! {
+    oss_object_meta_etag => etag;
     /// Last-Modified (RFC 1123). Borrowed until `oss_object_meta_free`; "" when NULL/absent.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_last_modified(meta: *const oss_object_meta_t) -> *const c_char
-        = c"".as_ptr(); |m| m.last_modified.as_ptr()
-}
-
-ffi_getter! {
+    oss_object_meta_last_modified => last_modified;
     /// The version id ("" when not versioned). Borrowed until `oss_object_meta_free`.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_version_id(meta: *const oss_object_meta_t) -> *const c_char
-        = c"".as_ptr(); |m| m.version_id.as_ptr()
-}
-
-ffi_getter! {
+    oss_object_meta_version_id => version_id;
     /// The request id of the answer. Borrowed until `oss_object_meta_free`.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_request_id(meta: *const oss_object_meta_t) -> *const c_char
-        = c"".as_ptr(); |m| m.request_id.as_ptr()
-}
-
-ffi_getter! {
+    oss_object_meta_request_id => request_id;
     /// Content-Type. Borrowed until `oss_object_meta_free`.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_content_type(meta: *const oss_object_meta_t) -> *const c_char
-        = c"".as_ptr(); |m| m.content_type.as_ptr()
-}
-
-ffi_getter! {
+    oss_object_meta_content_type => content_type;
     /// `x-oss-object-type` (Normal, Appendable, Multipart, Symlink). Borrowed until `oss_object_meta_free`.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_object_type(meta: *const oss_object_meta_t) -> *const c_char
-        = c"".as_ptr(); |m| m.object_type.as_ptr()
+    oss_object_meta_object_type => object_type;
 }
 
 ffi_getter! {
@@ -159,60 +135,55 @@ ffi_getter! {
         }
 }
 
-ffi_getter! {
-    /// The number of `x-oss-meta-*` entries.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_user_meta_count(meta: *const oss_object_meta_t) -> usize
-        = 0; |m| m.user_meta.len()
+/// The name/value lists (user metadata, response headers): a table of (count export, entry
+/// export, field); an entry's strings are borrowed until `oss_object_meta_free`.
+macro_rules! meta_pair_getters {
+    ($(
+        $(#[$count_doc:meta])* count $count:ident,
+        $(#[$at_doc:meta])* at $at:ident => $field:ident;
+    )*) => {$(
+        ffi_getter! {
+            $(#[$count_doc])*
+            ///
+            /// # Safety
+            /// `meta` NULL or live.
+            fn $count(meta: *const oss_object_meta_t) -> usize
+                = 0; |m| m.$field.len()
+        }
+
+        ffi_getter! {
+            $(#[$at_doc])*
+            ///
+            /// # Safety
+            /// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
+            fn $at(
+                meta: *const oss_object_meta_t,
+                index: usize,
+                name_out: *mut *const c_char,
+                value_out: *mut *const c_char,
+            ) -> bool
+                = false; |m| {
+                    // SAFETY: name_out and value_out are NULL (skipped) or writable for a pointer,
+                    // the `# Safety` contract of this export; the strings written live in `m`, as
+                    // documented.
+                    unsafe { pair_at(&m.$field, index, name_out, value_out) }
+                }
+        }
+    )*};
 }
 
-ffi_getter! {
+meta_pair_getters! {
+    /// The number of `x-oss-meta-*` entries.
+    count oss_object_meta_user_meta_count,
     /// Entry `index` of the user metadata: name (without `x-oss-meta-`, lower-case) and value,
     /// borrowed until `oss_object_meta_free`. False when out of range.
-    ///
-    /// # Safety
-    /// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
-    fn oss_object_meta_user_meta_at(
-        meta: *const oss_object_meta_t,
-        index: usize,
-        name_out: *mut *const c_char,
-        value_out: *mut *const c_char,
-    ) -> bool
-        = false; |m| {
-            // SAFETY: name_out and value_out are NULL (skipped) or writable for a pointer, the
-            // `# Safety` contract of this export; the strings written live in `m`, as documented.
-            unsafe { pair_at(&m.user_meta, index, name_out, value_out) }
-        }
-}
+    at oss_object_meta_user_meta_at => user_meta;
 
-ffi_getter! {
     /// The number of response headers.
-    ///
-    /// # Safety
-    /// `meta` NULL or live.
-    fn oss_object_meta_header_count(meta: *const oss_object_meta_t) -> usize
-        = 0; |m| m.headers.len()
-}
-
-ffi_getter! {
+    count oss_object_meta_header_count,
     /// Response header `index` (lower-case name, value), borrowed until `oss_object_meta_free`.
     /// False when out of range.
-    ///
-    /// # Safety
-    /// `meta` NULL or live; `name_out`/`value_out` NULL or writable.
-    fn oss_object_meta_header_at(
-        meta: *const oss_object_meta_t,
-        index: usize,
-        name_out: *mut *const c_char,
-        value_out: *mut *const c_char,
-    ) -> bool
-        = false; |m| {
-            // SAFETY: name_out and value_out are NULL (skipped) or writable for a pointer, the
-            // `# Safety` contract of this export; the strings written live in `m`, as documented.
-            unsafe { pair_at(&m.headers, index, name_out, value_out) }
-        }
+    at oss_object_meta_header_at => headers;
 }
 
 /// The value of response header `name` (case-insensitive), or NULL when absent.

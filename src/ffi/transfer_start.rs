@@ -5,6 +5,7 @@
 use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
+use crate::client::Client;
 use crate::error::Result;
 use crate::ffi::batch_request::oss_batch_request_t;
 use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, write_out, UserData};
@@ -15,6 +16,7 @@ use crate::ffi::get_object_request::oss_get_object_request_t;
 use crate::ffi::handle::{arc_to_const_ptr, lend_arc, opt_ref, try_ref};
 use crate::ffi::progress;
 use crate::ffi::transfer::{oss_transfer_done_cb, oss_transfer_t};
+use crate::progress::AbortableProgressFn;
 use crate::transfer::{Completion, ResumeTokenBytes, Transfer, Work};
 
 type UserDataFree = Option<unsafe extern "C" fn(*mut c_void)>;
@@ -40,22 +42,32 @@ fn completion(cb: oss_transfer_done_cb, user_data: *mut c_void, free: UserDataFr
     })
 }
 
-/// Starts `work`: the handle is written before the task exists.
-fn start(
-    client: &crate::client::Client,
-    work: Work,
-    progress: Option<crate::progress::AbortableProgressFn>,
-    done: Completion,
-    transfer_out: *const *const oss_transfer_t,
+/// What every `oss_client_start_*` call does around its own part: the completion owned first
+/// (an early error frees `user_data` once), `transfer_out` checked, the client borrowed; then
+/// `work` reads the call's own arguments into the transfer's work and progress callback, and the
+/// transfer starts, its handle written before the task exists. A new start call keeps these four
+/// trailing parameters and passes them here.
+///
+/// # Safety
+/// The start calls' contract: `client` NULL or live, not freed during the call; `transfer_out`
+/// NULL or writable; `done` callable from a library thread with `user_data`.
+unsafe fn start_call(
+    client: *const oss_client_t,
+    done: oss_transfer_done_cb,
+    user_data: *mut c_void,
+    user_data_free: UserDataFree,
+    transfer_out: *mut *const oss_transfer_t,
+    work: impl FnOnce(&Client) -> Result<(Work, Option<AbortableProgressFn>)>,
 ) -> Result<()> {
-    Transfer::start(client, work, progress, Some(done), |t| {
-        // SAFETY: transfer_out was checked non-NULL and is writable (the callers' contract).
-        unsafe {
-            write_out(
-                transfer_out.cast_mut(),
-                arc_to_const_ptr::<oss_transfer_t>(t.clone()),
-            )
-        };
+    let done = completion(done, user_data, user_data_free);
+    check_out(transfer_out, "transfer_out")?;
+    // SAFETY: this function's contract: `client` is NULL (refused) or a live handle not freed
+    // during the call, and only borrowed shared (as `const` allows from any thread).
+    let c = unsafe { try_ref(client, "client")? };
+    let (work, progress) = work(c)?;
+    Transfer::start(c, work, progress, Some(done), |t| {
+        // SAFETY: transfer_out was checked non-NULL and is writable (this function's contract).
+        unsafe { write_out(transfer_out, arc_to_const_ptr::<oss_transfer_t>(t.clone())) };
     })
 }
 
@@ -84,16 +96,17 @@ pub unsafe extern "C" fn oss_client_start_resumable_download(
     transfer_out: *mut *const oss_transfer_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        let done = completion(done, user_data, user_data_free);
-        check_out(transfer_out, "transfer_out")?;
-        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
-        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
-        // thread).
-        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let progress = progress::for_transfer(&r.request.progress, &r.abortable);
-        let mut req = r.request.clone();
-        req.progress = None;
-        start(c, Work::Download(req), progress, done, transfer_out)
+        // SAFETY: the export's `# Safety` contract is start_call's; `request` is NULL (refused)
+        // or a live handle not freed during the call, and only borrowed shared.
+        unsafe {
+            start_call(client, done, user_data, user_data_free, transfer_out, |_| {
+                let r = try_ref(request, "request")?;
+                let progress = progress::for_transfer(&r.request.progress, &r.abortable);
+                let mut req = r.request.clone();
+                req.progress = None;
+                Ok((Work::Download(req), progress))
+            })
+        }
     }
 }
 
@@ -174,30 +187,28 @@ pub unsafe extern "C" fn oss_client_start_resume(
     transfer_out: *mut *const oss_transfer_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        let done = completion(done, user_data, user_data_free);
-        check_out(transfer_out, "transfer_out")?;
-        // SAFETY: the export's `# Safety` contract: `client` is NULL (refused) or a live handle not
-        // freed during the call, and only borrowed shared (as `const` allows from any thread).
-        let c = unsafe { try_ref(client, "client")? };
-        if token.is_null() && token_len > 0 {
-            return Err(crate::ffi::boundary::null_argument("token"));
-        }
-        let bytes: &[u8] = if token_len == 0 {
-            &[]
-        } else {
-            // SAFETY: token is non-NULL and valid for token_len bytes (the contract).
-            unsafe { std::slice::from_raw_parts(token, token_len) }
+        let work = |c: &Client| {
+            if token.is_null() && token_len > 0 {
+                return Err(crate::ffi::boundary::null_argument("token"));
+            }
+            let bytes: &[u8] = if token_len == 0 {
+                &[]
+            } else {
+                // SAFETY: token is non-NULL and valid for token_len bytes (the contract).
+                unsafe { std::slice::from_raw_parts(token, token_len) }
+            };
+            let token = ResumeTokenBytes::decode(c, bytes)?;
+            // SAFETY: the export's `# Safety` contract: `settings` is NULL (nothing done) or a live
+            // handle not freed during the call, and only borrowed shared.
+            let (progress, mut settings) = match unsafe { opt_ref(settings) } {
+                Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),
+                None => (None, crate::download::DownloadRequest::new("", "")),
+            };
+            settings.progress = None;
+            Ok((Work::Resume { token: Box::new(token), settings }, progress))
         };
-        let token = ResumeTokenBytes::decode(c, bytes)?;
-        // SAFETY: the export's `# Safety` contract: `settings` is NULL (nothing done) or a live
-        // handle not freed during the call, and only borrowed shared.
-        let (progress, mut settings) = match unsafe { opt_ref(settings) } {
-            Some(s) => (progress::for_transfer(&s.request.progress, &s.abortable), s.request.clone()),
-            None => (None, crate::download::DownloadRequest::new("", "")),
-        };
-        settings.progress = None;
-        let work = Work::Resume { token: Box::new(token), settings };
-        start(c, work, progress, done, transfer_out)
+        // SAFETY: the export's `# Safety` contract is start_call's.
+        unsafe { start_call(client, done, user_data, user_data_free, transfer_out, work) }
     }
 }
 
@@ -220,15 +231,16 @@ pub unsafe extern "C" fn oss_client_start_get_object_to_file(
     transfer_out: *mut *const oss_transfer_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        let done = completion(done, user_data, user_data_free);
-        check_out(transfer_out, "transfer_out")?;
-        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
-        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
-        // thread); `file_path` is NULL (refused) or NUL-terminated and outlives the call (UTF-8
-        // checked).
-        let (c, r, path) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?, arg_str(file_path, "file_path")?) };
-        let progress = progress::for_transfer(&r.progress, &r.abortable);
-        let work = Work::GetToFile { object: r.object.clone(), range: r.range, path: path.into() };
-        start(c, work, progress, done, transfer_out)
+        // SAFETY: the export's `# Safety` contract is start_call's; `request` is NULL (refused)
+        // or a live handle not freed during the call, and only borrowed shared; `file_path` is
+        // NULL (refused) or NUL-terminated and outlives the call (UTF-8 checked).
+        unsafe {
+            start_call(client, done, user_data, user_data_free, transfer_out, |_| {
+                let (r, path) = (try_ref(request, "request")?, arg_str(file_path, "file_path")?);
+                let progress = progress::for_transfer(&r.progress, &r.abortable);
+                let work = Work::GetToFile { object: r.object.clone(), range: r.range, path: path.into() };
+                Ok((work, progress))
+            })
+        }
     }
 }

@@ -15,6 +15,7 @@ use oss_ffi::client::Client;
 use oss_ffi::config::{Config, SignatureVersion};
 use oss_ffi::credentials::StaticProvider;
 use oss_ffi::download::{resumable_download, DownloadRequest, ProgressFn};
+use oss_ffi::listing::{ListEntry, ListRequest, Listing};
 use oss_ffi::object::{ObjectMeta, ObjectRequest};
 use oss_ffi::Result;
 use tokio_util::sync::CancellationToken;
@@ -135,6 +136,26 @@ pub fn test_config() -> Config {
         request_timeout: Duration::from_secs(5),
         ..Config::default()
     }
+}
+
+/// A client of the transport and listing tests at `endpoint`: the test credentials,
+/// [`signed_config`] (V1 or V4).
+pub fn signed_client(endpoint: &str, v4: bool) -> Client {
+    Client::new(
+        endpoint,
+        Arc::new(StaticProvider::new(AK, SK, None)),
+        signed_config(v4),
+    )
+    .unwrap()
+}
+
+/// Every page of a listing that must succeed: (entries, common prefixes).
+pub async fn list_all(c: &Client, req: ListRequest) -> (Vec<ListEntry>, Vec<String>) {
+    Listing::new(c, req)
+        .unwrap()
+        .collect_all(&Cancel::new())
+        .await
+        .unwrap()
 }
 
 pub fn client_for(endpoint: &str, v4: bool) -> Client {

@@ -38,18 +38,13 @@ from ._convert import (
     ETags,
     PathLike,
     ProgressCallback,
-    _U32,
-    _U64,
     _bool,
     _callable,
-    _date,
-    _etag_array,
-    _etags,
+    _download_settings,
     _expiry,
-    _int,
+    _object_settings,
     _opt_str,
     _path,
-    _range,
     _response_headers,
     _str,
 )
@@ -399,108 +394,33 @@ class Client:
         lib = self._lib
         bucket_b, key_b = _str(bucket, "bucket"), _str(key, "key")
         path_b = None if path is None else _path(path, "path")
-        ckpt_b = None if checkpoint_dir is None else _path(checkpoint_dir, "checkpoint_dir")
-        part = None if part_size is None else _int(part_size, "part_size", 1, _U64)
-        nthreads = None if threads is None else _int(threads, "threads", 1, _U32)
-        rng = _range(range_)
-        vid = _opt_str(version_id, "version_id")
-        match, nomatch = _etags(if_match, "if_match"), _etags(if_none_match, "if_none_match")
-        since, unsince = _date(if_modified_since, "if_modified_since"), _date(
-            if_unmodified_since, "if_unmodified_since"
+        own = _download_settings(checkpoint_dir, part_size, threads, verify_on_resume, direct_io, throughput_target)
+        shared = _object_settings(
+            version_id, range_, if_match, if_none_match, if_modified_since, if_unmodified_since,
+            traffic_limit, request_payer,
         )
-        verify = _bool(verify_on_resume, "verify_on_resume")
-        direct = _bool(direct_io, "direct_io")
-        target = (
-            None
-            if throughput_target is None
-            else _U64
-            if throughput_target == "max"
-            else _int(throughput_target, "throughput_target", 1, _U64 - 1)
-        )
-        limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
-        payer = _bool(request_payer, "request_payer")
         out = c_void_p()
         check(lib, lib.oss_download_request_new(bucket_b, key_b, path_b, byref(out)))
         req = int(out.value or 0)
         try:
-            if ckpt_b is not None:
-                check(lib, lib.oss_download_request_set_checkpoint_dir(req, ckpt_b))
-            if part is not None:
-                check(lib, lib.oss_download_request_set_part_size(req, part))
-            if nthreads is not None:
-                check(lib, lib.oss_download_request_set_thread_num(req, nthreads))
-            if rng is not None:
-                check(lib, lib.oss_download_request_set_range(req, *rng))
-            if vid is not None:
-                check(lib, lib.oss_download_request_set_version_id(req, vid))
-            if match is not None:
-                check(lib, lib.oss_download_request_set_matching_etags(req, _etag_array(match), len(match)))
-            if nomatch is not None:
-                check(
-                    lib,
-                    lib.oss_download_request_set_nonmatching_etags(req, _etag_array(nomatch), len(nomatch)),
-                )
-            if since is not None:
-                check(lib, lib.oss_download_request_set_modified_since(req, since))
-            if unsince is not None:
-                check(lib, lib.oss_download_request_set_unmodified_since(req, unsince))
-            check(lib, lib.oss_download_request_set_verify_on_resume(req, verify))
-            check(lib, lib.oss_download_request_set_direct_io(req, direct))
-            if target is not None:
-                check(lib, lib.oss_download_request_set_throughput_target(req, target))
-            if limit is not None:
-                check(lib, lib.oss_download_request_set_traffic_limit(req, limit))
-            if payer:
-                check(lib, lib.oss_download_request_set_request_payer(req, True))
+            own.apply(lib, "oss_download_request_", req)
+            shared.apply(lib, "oss_download_request_", req)
         except BaseException:
             lib.oss_download_request_free(req)
             raise
         return req
 
-    def _object_request(
-        self,
-        bucket: str,
-        key: str,
-        version_id: Optional[str],
-        range_: Optional[ByteRange],
-        if_match: ETags,
-        if_none_match: ETags,
-        if_modified_since: Optional[DateLike],
-        if_unmodified_since: Optional[DateLike],
-        traffic_limit: Optional[int],
-        request_payer: bool,
-    ) -> int:
+    def _object_request(self, bucket: str, key: str, *options: Any) -> int:
+        """A new ``oss_get_object_request_t *`` (the caller's to free) with every option set
+        (``options``: the arguments of :func:`_object_settings`, in its order); the arguments
+        are all checked before C is called."""
         lib = self._lib
         bucket_b, key_b = _str(bucket, "bucket"), _str(key, "key")
-        vid = _opt_str(version_id, "version_id")
-        rng = _range(range_)
-        match, nomatch = _etags(if_match, "if_match"), _etags(if_none_match, "if_none_match")
-        since = _date(if_modified_since, "if_modified_since")
-        unsince = _date(if_unmodified_since, "if_unmodified_since")
-        limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
-        payer = _bool(request_payer, "request_payer")
+        settings = _object_settings(*options)
         req = c_void_p()
         check(lib, lib.oss_get_object_request_new(bucket_b, key_b, byref(req)))
         try:
-            if vid is not None:
-                check(lib, lib.oss_get_object_request_set_version_id(req, vid))
-            if rng is not None:
-                check(lib, lib.oss_get_object_request_set_range(req, *rng))
-            if match is not None:
-                check(lib, lib.oss_get_object_request_set_matching_etags(req, _etag_array(match), len(match)))
-            if nomatch is not None:
-                check(
-                    lib,
-                    lib.oss_get_object_request_set_nonmatching_etags(req, _etag_array(nomatch), len(nomatch)),
-                )
-            if since is not None:
-                check(lib, lib.oss_get_object_request_set_modified_since(req, since))
-            if unsince is not None:
-                check(lib, lib.oss_get_object_request_set_unmodified_since(req, unsince))
-            if limit is not None:
-                check(lib, lib.oss_get_object_request_set_traffic_limit(req, limit))
-            if payer:
-                check(lib, lib.oss_get_object_request_set_request_payer(req, True))
+            settings.apply(lib, "oss_get_object_request_", req)
         except BaseException:
             lib.oss_get_object_request_free(req)
             raise

@@ -10,6 +10,7 @@ from ctypes import c_char_p
 from typing import Any, Callable, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from ._credentials import CredentialsSource
+from ._errors import check
 
 
 PathLike = Union[str, "os.PathLike[str]"]
@@ -150,3 +151,99 @@ def _date(value: Optional[DateLike], name: str) -> Optional[bytes]:
             raise ValueError("%s must be timezone-aware (e.g. datetime.timezone.utc)" % name)
         return email.utils.formatdate(value.timestamp(), usegmt=True).encode()
     return _str(value, name)
+
+
+# --------------------------------------------------------------------------------------------
+# request settings: every option of a call checked and converted first, then set on its handle
+
+
+class _Setters:
+    """The settings of one request handle, checked and converted (nothing sent to C yet): each
+    a setter's name without its handle prefix and its C arguments after the handle."""
+
+    def __init__(self) -> None:
+        self.calls: List[Tuple[str, Tuple[Any, ...]]] = []
+
+    def add(self, setter: str, *args: Any) -> None:
+        self.calls.append((setter, args))
+
+    def apply(self, lib: Any, prefix: str, req: Any) -> None:
+        """Calls ``lib.<prefix><setter>(req, *args)`` for each, in order; raises on the first
+        error."""
+        for setter, args in self.calls:
+            check(lib, getattr(lib, prefix + setter)(req, *args))
+
+
+def _object_settings(
+    version_id: Optional[str],
+    range_: Optional[ByteRange],
+    if_match: ETags,
+    if_none_match: ETags,
+    if_modified_since: Optional[DateLike],
+    if_unmodified_since: Optional[DateLike],
+    traffic_limit: Optional[int],
+    request_payer: bool,
+) -> _Setters:
+    """The GetObject settings both request handles take (``oss_get_object_request_set_*`` and
+    ``oss_download_request_set_*``, the C side's ``object_settings!`` rows and the range), the
+    ones given."""
+    vid = _opt_str(version_id, "version_id")
+    rng = _range(range_)
+    match, nomatch = _etags(if_match, "if_match"), _etags(if_none_match, "if_none_match")
+    since = _date(if_modified_since, "if_modified_since")
+    unsince = _date(if_unmodified_since, "if_unmodified_since")
+    limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
+    payer = _bool(request_payer, "request_payer")
+    s = _Setters()
+    if vid is not None:
+        s.add("set_version_id", vid)
+    if rng is not None:
+        s.add("set_range", *rng)
+    if match is not None:
+        s.add("set_matching_etags", _etag_array(match), len(match))
+    if nomatch is not None:
+        s.add("set_nonmatching_etags", _etag_array(nomatch), len(nomatch))
+    if since is not None:
+        s.add("set_modified_since", since)
+    if unsince is not None:
+        s.add("set_unmodified_since", unsince)
+    if limit is not None:
+        s.add("set_traffic_limit", limit)
+    if payer:
+        s.add("set_request_payer", True)
+    return s
+
+
+def _download_settings(
+    checkpoint_dir: Optional[PathLike],
+    part_size: Optional[int],
+    threads: Optional[int],
+    verify_on_resume: bool,
+    direct_io: bool,
+    throughput_target: Union[int, str, None],
+) -> _Setters:
+    """The settings only a resumable download takes (``oss_download_request_set_*``)."""
+    ckpt = None if checkpoint_dir is None else _path(checkpoint_dir, "checkpoint_dir")
+    part = None if part_size is None else _int(part_size, "part_size", 1, _U64)
+    nthreads = None if threads is None else _int(threads, "threads", 1, _U32)
+    verify = _bool(verify_on_resume, "verify_on_resume")
+    direct = _bool(direct_io, "direct_io")
+    target = (
+        None
+        if throughput_target is None
+        else _U64
+        if throughput_target == "max"
+        else _int(throughput_target, "throughput_target", 1, _U64 - 1)
+    )
+    s = _Setters()
+    if ckpt is not None:
+        s.add("set_checkpoint_dir", ckpt)
+    if part is not None:
+        s.add("set_part_size", part)
+    if nthreads is not None:
+        s.add("set_thread_num", nthreads)
+    s.add("set_verify_on_resume", verify)
+    s.add("set_direct_io", direct)
+    if target is not None:
+        s.add("set_throughput_target", target)
+    return s
