@@ -393,7 +393,7 @@ async fn keys_oss_cannot_hold_are_entries_marked_invalid_and_the_listing_goes_on
         0 => xml_answer(&first),
         _ => xml_answer(&xml_page(&["zz"], false, None)),
     });
-    let c = client_at(&server.endpoint(), true);
+    let c = signed_client(&server.endpoint(), true);
     let (entries, _) = Listing::new(&c, request(3))
         .unwrap()
         .collect_all(&Cancel::new())

@@ -139,14 +139,14 @@ pub unsafe extern "C" fn oss_client_start_download_objects(
     transfer_out: *mut *const oss_transfer_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        let done = completion(done, user_data, user_data_free);
-        check_out(transfer_out, "transfer_out")?;
-        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
-        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
-        // thread).
-        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
-        let work = Work::Batch(Box::new(r.request.clone()));
-        start(c, work, None, done, transfer_out)
+        // SAFETY: the export's `# Safety` contract is start_call's; `request` is NULL (refused)
+        // or a live handle not freed during the call, and only borrowed shared.
+        unsafe {
+            start_call(client, done, user_data, user_data_free, transfer_out, |_| {
+                let r = try_ref(request, "request")?;
+                Ok((Work::Batch(Box::new(r.request.clone())), None))
+            })
+        }
     }
 }
 
