@@ -311,6 +311,29 @@ fn resumable(req: &BatchRequest) -> BatchRequest {
     r
 }
 
+/// A batch's resume token starts the batch again (its journal skips what is finished), with the
+/// settings the resume call may give.
+fn batch_token_as_batch(work: Work) -> Work {
+    match work {
+        Work::Resume { token, settings } => match token.0 {
+            TokenKind::Batch(mut req) => {
+                req.thread_num = settings.thread_num;
+                req.direct_io = settings.direct_io;
+                Work::Batch(req)
+            }
+            TokenKind::Download(d) => Work::Resume {
+                token: Box::new(ResumeTokenBytes(TokenKind::Download(d))),
+                settings,
+            },
+        },
+        w => w,
+    }
+}
+
+/// Makes a batch's progress callback from the caller's (the live counts first).
+type BatchObserver =
+    Box<dyn FnOnce(Option<crate::batch::BatchProgressFn>) -> crate::batch::BatchProgressFn + Send>;
+
 /// One transfer, shared by its handle(s) and its task.
 pub struct Transfer {
     cancel: CancellationToken,
@@ -347,22 +370,50 @@ impl Transfer {
         // A client inherited through fork(): its connections and its memory budget's slots
         // belong to the parent (a slot held there at the fork is never given back here).
         client.check_process()?;
-        let work = match work {
-            Work::Resume { token, settings } => match token.0 {
-                TokenKind::Batch(mut req) => {
-                    req.thread_num = settings.thread_num;
-                    req.direct_io = settings.direct_io;
-                    Work::Batch(req)
-                }
-                TokenKind::Download(d) => Work::Resume {
-                    token: Box::new(ResumeTokenBytes(TokenKind::Download(d))),
-                    settings,
-                },
-            },
-            w => w,
-        };
+        let work = batch_token_as_batch(work);
         let is_batch = matches!(work, Work::Batch(_));
-        let t = Arc::new(Transfer {
+        let t = Transfer::new(&work);
+        let mut cancel = Cancel::new().with(shutdown).with(t.cancel.clone());
+        if let Some(s) = &t.suspend {
+            cancel = cancel.with(s.token());
+        }
+        // The client's call timeout bounds each call; a batch applies it to each of its objects
+        // (`batch`), never to the whole batch, which may run for hours.
+        let cancel = if is_batch {
+            cancel
+        } else {
+            client.call_cancel(cancel)
+        };
+        let batch_observer =
+            is_batch.then(|| Box::new(t.batch_observer(progress.clone())) as BatchObserver);
+        let observer = t.observer(progress);
+        let guard = Guard {
+            transfer: t.clone(),
+            done,
+        };
+        let client = client.clone();
+        let task = async move {
+            let guard = guard;
+            let t = &guard.transfer;
+            let result = t
+                .run_work(&client, work, &cancel, observer, batch_observer)
+                .await;
+            guard.complete(result);
+        };
+        // Published and armed under the runtime's lock, just before the task exists: when there
+        // is no runtime (any more), nothing was published, the completion is dropped uncalled
+        // and the start fails.
+        crate::runtime::spawn_with(|| {
+            publish(&t);
+            t.spawned.store(true, Ordering::SeqCst);
+            task
+        })
+    }
+
+    /// A new transfer of `work`, running, not yet spawned.
+    fn new(work: &Work) -> Arc<Transfer> {
+        let is_batch = matches!(work, Work::Batch(_));
+        Arc::new(Transfer {
             cancel: CancellationToken::new(),
             suspend: matches!(work, Work::Download(_) | Work::Resume { .. }).then(Suspend::new),
             aborted: AtomicBool::new(false),
@@ -382,76 +433,55 @@ impl Transfer {
                 report: Mutex::new(None),
                 token: Mutex::new(None),
             }),
-        });
-        let mut cancel = Cancel::new().with(shutdown).with(t.cancel.clone());
-        if let Some(s) = &t.suspend {
-            cancel = cancel.with(s.token());
-        }
-        // The client's call timeout bounds each call; a batch applies it to each of its objects
-        // (`batch`), never to the whole batch, which may run for hours.
-        let cancel = if is_batch {
-            cancel
-        } else {
-            client.call_cancel(cancel)
-        };
-        let batch_observer = is_batch.then(|| t.batch_observer(progress.clone()));
-        let observer = t.observer(progress);
-        let guard = Guard {
-            transfer: t.clone(),
-            done,
-        };
-        let client = client.clone();
-        let task = async move {
-            let guard = guard;
-            let t = &guard.transfer;
-            let result = match work {
-                Work::Download(mut req) => {
-                    req.progress = Some(observer);
-                    let s = t.suspend.as_ref().expect("downloads are pausable");
-                    crate::download::pausable_download(&client, &req, &cancel, s, None).await
-                }
-                Work::Resume { token, settings } => {
-                    let TokenKind::Download(token) = token.0 else {
-                        unreachable!("batch tokens became Work::Batch above")
-                    };
-                    let mut req = token.request();
-                    req.thread_num = settings.thread_num;
-                    req.direct_io = settings.direct_io;
-                    if settings.checkpoint_dir.is_some() {
-                        req.checkpoint_dir = settings.checkpoint_dir;
-                    }
-                    req.progress = Some(observer);
-                    let s = t.suspend.as_ref().expect("downloads are pausable");
-                    crate::download::pausable_download(&client, &req, &cancel, s, Some(&token))
-                        .await
-                }
-                Work::Batch(mut req) => {
-                    let b = t.batch.as_ref().expect("a batch transfer has its state");
-                    let user = req.progress.take();
-                    req.progress = batch_observer.map(|f| f(user));
-                    let report = crate::batch::run(&client, &req, &cancel, &b.pause).await;
-                    t.end_batch(&client, &req, report)
-                }
-                Work::GetToFile {
-                    object,
-                    range,
-                    path,
-                } => {
-                    client
-                        .get_object_to_file(&object, range, &path, Some(observer), &cancel)
-                        .await
-                }
-            };
-            guard.complete(result);
-        };
-        // Published and armed under the runtime's lock, just before the task exists: when there
-        // is no runtime (any more), nothing was published, the completion is dropped uncalled
-        // and the start fails.
-        crate::runtime::spawn_with(|| {
-            publish(&t);
-            t.spawned.store(true, Ordering::SeqCst);
-            task
         })
+    }
+
+    /// The transfer's task body: `work` run with the transfer's cancel, pause and observers.
+    async fn run_work(
+        self: &Arc<Self>,
+        client: &Client,
+        work: Work,
+        cancel: &Cancel,
+        observer: ProgressFn,
+        batch_observer: Option<BatchObserver>,
+    ) -> Result<ObjectMeta> {
+        match work {
+            Work::Download(mut req) => {
+                req.progress = Some(observer);
+                let s = self.suspend.as_ref().expect("downloads are pausable");
+                crate::download::pausable_download(client, &req, cancel, s, None).await
+            }
+            Work::Resume { token, settings } => {
+                let TokenKind::Download(token) = token.0 else {
+                    unreachable!("batch tokens became Work::Batch in start")
+                };
+                let mut req = token.request();
+                req.thread_num = settings.thread_num;
+                req.direct_io = settings.direct_io;
+                if settings.checkpoint_dir.is_some() {
+                    req.checkpoint_dir = settings.checkpoint_dir;
+                }
+                req.progress = Some(observer);
+                let s = self.suspend.as_ref().expect("downloads are pausable");
+                crate::download::pausable_download(client, &req, cancel, s, Some(&token)).await
+            }
+            Work::Batch(mut req) => {
+                let b = self.batch.as_ref().expect("a batch transfer has its state");
+                let user = req.progress.take();
+                req.progress = batch_observer.map(|f| f(user));
+                let report = crate::batch::run(client, &req, cancel, &b.pause).await;
+                self.end_batch(client, &req, report)
+            }
+            Work::GetToFile {
+                object,
+                range,
+                path,
+            } => {
+                client
+                    .get_object_to_file(&object, range, &path, Some(observer), cancel)
+                    .await
+            }
+        }
     }
 
     /// The progress callback the work reports through: the live status, then the caller's.
