@@ -81,6 +81,27 @@ shaping flags (emulator/README.md, "Network shaping"), one emulator process per 
                  the official SDK). Objects per second and peak RSS; every output checked.
   python3 bench/run.py --modes shaped,small,shaped-memory --no-https --size 64M --rounds 1 --objects 50
 
+Many objects (run only when named in --modes):
+  objects        a prefix of --objects (10,000) objects, flat under one prefix, sizes log-uniform in
+                 --objects-min..--objects-max (4K..1M; seeded by --objects-seed) or all of
+                 --object-size; per variant of --objects-latency (default 20,0: the emulator's
+                 --latency 20 with --connect-latency, then loopback without shaping) and protocol,
+                 --rounds (default 3) in a random order per round (--seed), each tool lists the
+                 prefix and downloads every object into a fresh directory: ffi (ours, the batch:
+                 oss_download --prefix P --output-dir D; when the example has no --prefix yet, a
+                 PLACEHOLDER: bench/c/many.c's asynchronous C API per key), official-cpp
+                 (bench/cpp/many_objects.cpp against the official SDK: ListObjects, then
+                 GetObject to a file from --objects-threads (16) threads), curl (bench/curl_objects.sh:
+                 the listing with curl, then curl --parallel --parallel-max --curl-parallel (64)),
+                 oss2 (bench/objects_oss2.py: ObjectIteratorV2 + get_object_to_file from a
+                 ThreadPoolExecutor(16)), ffi-single (with --object-size: our single-object path,
+                 bench/c/many.c blocking, one object after another). Objects per second median
+                 (min-max), wall and CPU microseconds per object, peak RSS. Every output verified
+                 after its run, untimed: exactly the expected files (names, sizes, nothing else but
+                 our journal), SHA-256 of --objects-verify (1000, or all) against the sources.
+  python3 bench/run.py --modes objects --objects 1000 --rounds 1 --no-https --objects-latency 20
+  python3 bench/run.py --modes objects --objects 100 --object-size 64M --objects-latency 0
+
 Output: bench/results/runs.csv (every run, with its predecessor), bench/results/summary.csv,
 bench/results/summary.md (the tables, the machine, the load) and bench/results/bench.png.
 """
@@ -1456,6 +1477,18 @@ def oss2_version():
     return _OSS2_VERSION[0]
 
 
+def ffi_budget(a):
+    """The memory budget of our client in the objects mode: --ffi-arg --memory-budget SIZE, or the
+    library's default (64 MiB)."""
+    args = list(a.ffi_args)
+    for i, x in enumerate(args):
+        if x == "--memory-budget" and i + 1 < len(args):
+            return parse_size(args[i + 1])
+        if x.startswith("--memory-budget="):
+            return parse_size(x.split("=", 1)[1])
+    return 64 << 20
+
+
 def objects_phases(a):
     """[(name, latency ms, emulator shaping flags)] of the objects mode (--objects-latency)."""
     out = []
@@ -1556,6 +1589,13 @@ def report_objects(a, rows, phases_run, skipped, placeholder, verified_note):
                             "cpu_s": round(cpu, 3), "cpu_us_per_object": round(1e6 * cpu / n, 1),
                             "peak_rss_mib": rss, "placeholder": int(placeholder and tid == "ffi"), **cpu_stats(rs)})
         lines.append("")
+        ffi_rows = [r for r in prow if r["tool_id"] == "ffi"]
+        if ffi_rows:
+            budget = ffi_budget(a)
+            rss = max(r["peak_rss_mib"] for r in ffi_rows)
+            lines += [f"Peak RSS of ours: {rss:.1f} MiB (max of {len(ffi_rows)} runs), "
+                      f"{'under' if rss <= budget / (1 << 20) else 'OVER'} the client's memory budget of "
+                      f"{size_name(budget)}.", ""]
         if "ffi" in ops:
             ratios = [f"{ops['ffi'] / ops[t]:.2f}x {t}" for t in ids if t != "ffi" and t in ops]
             if ratios:
