@@ -424,6 +424,7 @@ class Bench:
         self.cpp_bins = {}
         self.cpp_many_bins = {}
         self.cpp_obj_bins = {}
+        self.obj_log = None  # the objects mode's emulator log (--objects-log), read after each run
         self.obj_hashed = 0
         self.ref_bin = None
         self.refused = {}  # tool label -> why the example refused its options
@@ -771,7 +772,10 @@ class Bench:
                    "--output-dir", dest, "--threads", str(a.objects_threads)]
         else:
             raise SystemExit(f"unknown objects tool {tid}")
+        log_at = os.path.getsize(self.obj_log) if self.obj_log and os.path.exists(self.obj_log) else 0
+        t_start = time.time()
         rc, wall, cpu, rss, out, err = run_child(cmd, env)
+        t_end = time.time()
         if rc != 0:
             raise SystemExit(f"objects: {tool} failed ({rc}): {err[-3000:]}")
         seconds, extra = wall, ""
@@ -794,7 +798,11 @@ class Bench:
         log(f"  objects: {tool}: {len(objects)} outputs verified (sizes; SHA-256 of {checked}) in "
             f"{time.monotonic() - vt:.1f} s (untimed)")
         total = sum(n for _, n in objects)
-        return self.record(mode, tool, total, threads, rnd, seconds, wall, cpu, rss, proto=proto, extra=extra)
+        row = self.record(mode, tool, total, threads, rnd, seconds, wall, cpu, rss, proto=proto, extra=extra)
+        if self.obj_log:
+            time.sleep(0.1)  # entries are appended when an answer completes
+            row.update(emulator_log_stats(self.obj_log, log_at, t_start, t_end))
+        return row
 
     def verify_objects(self, dest, prefix, objects, what, rnd):
         """Untimed: dest holds exactly one file per object at the batch's local path (key minus the
@@ -1415,6 +1423,35 @@ OSS2_OBJECTS = os.path.join(HERE, "objects_oss2.py")
 JOURNAL_PREFIX, JOURNAL_SUFFIX = ".oss-ffi-batch-", ".journal"
 
 
+def emulator_log_stats(path, offset, t0, t1):
+    """What the emulator's request log (--log; one JSON line per answer, `time` = arrival in ms,
+    `shaping_delay_us` = its wait) says about one run that started at t0 and ended at t1 (Unix
+    time): requests by kind, the time from the start to the first object GET and from the last
+    object GET's arrival to the exit, and the mean number of requests waiting for their answer
+    (the shaping waits summed over the span of object GET arrivals, Little's law: a lower bound of
+    the requests in flight)."""
+    import datetime
+    with open(path, "rb") as f:
+        f.seek(offset)
+        entries = [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+
+    def at(e):
+        return datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+
+    lists = [e for e in entries if e["method"] == "GET" and not e["key"]]
+    gets = [e for e in entries if e["method"] == "GET" and e["key"]]
+    heads = [e for e in entries if e["method"] == "HEAD"]
+    out = {"log_requests": len(entries), "log_lists": len(lists), "log_gets": len(gets), "log_heads": len(heads),
+           "log_not_ok": sum(1 for e in entries if e["status"] not in (200, 206))}
+    if gets:
+        arr = sorted(at(e) for e in gets)
+        span = max(arr[-1] - arr[0], 1e-3)
+        out.update(log_first_get_s=round(arr[0] - t0, 3), log_tail_s=round(t1 - arr[-1], 3),
+                   log_waiting=round(sum(e.get("shaping_delay_us", 0) for e in gets) / 1e6 / span, 1))
+    return out
+
+
 def objects_count(a):
     return a.objects if a.objects is not None else 10000
 
@@ -1529,7 +1566,14 @@ def mode_objects(b, obj_skipped):
             lead, sched = orderlib.schedule(ids, rounds, "random", a.seed)
             log(f"mode objects: {vname}, {proto.upper()}, emulator {' '.join(flags) or '(no shaping)'}")
             b.variant = vname
-            with ShapedPhase(b, flags, proto):
+            b.obj_log = None
+            run_flags = flags
+            if a.objects_log:
+                b.obj_log = os.path.join(a.work, f"emulator-objects-{ms}ms-{proto}.jsonl")
+                if os.path.exists(b.obj_log):
+                    os.remove(b.obj_log)
+                run_flags = flags + ["--log", b.obj_log]
+            with ShapedPhase(b, run_flags, proto):
                 b.objects_warmup(prefix, objects, proto)
                 prev = "(start)"
                 for rnd, slots in enumerate(sched, 1):
@@ -1601,6 +1645,29 @@ def report_objects(a, rows, phases_run, skipped, placeholder, verified_note):
             if ratios:
                 lines += [f"Ours / the others, objects per second{' (PLACEHOLDER)' if placeholder else ''}: "
                           + "; ".join(ratios) + ".", ""]
+    logged = [r for r in rows if "log_requests" in r]
+    if logged:
+        lines += ["### Requests seen by the emulator (--objects-log)", "",
+                  "Medians per tool and phase: object GETs, HEADs and listing pages per run; the time from the "
+                  "process's start to the first object GET's arrival, and from the last object GET's arrival to "
+                  "the process's exit; the mean number of object GETs waiting for their answer over the span of "
+                  "their arrivals (the emulator's latency waits summed / that span: a lower bound of the requests "
+                  "in flight).", "",
+                  "| phase | tool | GETs | HEADs | list pages | not 200/206 | start -> first GET s | "
+                  "last GET -> exit s | GETs waiting (mean) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for vname, ms, proto, flags, (ids, rounds, lead, sched) in phases_run:
+            for tid in ids:
+                rs = [r for r in logged if r["proto"] == proto and r["variant"] == vname and r["tool_id"] == tid]
+                if not rs:
+                    continue
+
+                def med(k):
+                    v = [r[k] for r in rs if k in r]
+                    return statistics.median(v) if v else float("nan")
+                lines.append(f"| {vname}, {proto.upper()} | {tid} | {med('log_gets'):.0f} | {med('log_heads'):.0f} | "
+                             f"{med('log_lists'):.0f} | {med('log_not_ok'):.0f} | {med('log_first_get_s'):.3f} | "
+                             f"{med('log_tail_s'):.3f} | {med('log_waiting'):.1f} |")
+        lines.append("")
     lines += [verified_note, ""]
     if skipped:
         lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
@@ -2152,6 +2219,10 @@ def main():
     g.add_argument("--objects-verify", default="1000",
                    help="objects mode: SHA-256 of a seeded sample of N outputs per run, or 'all' (default 1000; "
                         "count, names and sizes of every output are always checked)")
+    g.add_argument("--objects-log", action="store_true",
+                   help="objects mode: the emulator logs every request (--log, in the --work directory); the "
+                        "report adds what it saw per run (requests by kind, start to first GET, last GET to exit, "
+                        "GETs waiting)")
     g.add_argument("--ffi-arg", dest="ffi_args", action="append", default=[],
                    help="objects mode: one more argument for oss_download --prefix (repeatable)")
     g = ap.add_argument_group("shaped-memory")
