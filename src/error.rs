@@ -185,6 +185,22 @@ impl Error {
         Self::new(ErrorKind::InvalidArgument, "ValidateError", message)
     }
 
+    /// A batch's key that cannot be a local path inside the destination (`UnsafeKey`; kind
+    /// `InvalidArgument`): `message` names the key and the rule it breaks.
+    pub fn unsafe_key(key: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::InvalidArgument, "UnsafeKey", message);
+        e.key = key.to_string();
+        e
+    }
+
+    /// A batch's key whose local path collides with another key's (`KeyCollision`; kind
+    /// `InvalidArgument`): `message` names both keys.
+    pub fn key_collision(key: &str, message: impl Into<String>) -> Self {
+        let mut e = Self::new(ErrorKind::InvalidArgument, "KeyCollision", message);
+        e.key = key.to_string();
+        e
+    }
+
     /// The checkpoint directory does not exist or is not a directory (`ValidateError`, detail
     /// [`ErrorDetail::CheckpointDirMissing`]).
     pub fn checkpoint_dir_missing(message: impl Into<String>) -> Self {

@@ -106,6 +106,19 @@
 //!     without the `test-hooks` feature), `download/test_hooks/mod.rs` and
 //!     `download/test_hooks/fuzzing.rs` (entry points
 //!     for the reliability suite's fuzzer): not an API.
+//! - [`batch`], the batch download (a prefix or a key list into a directory, as one job):
+//!   - `batch/mod.rs`: the entry (`Client::download_objects`) and the map of the files below;
+//!     `batch/request.rs` (`BatchRequest`, its source, bounds and check), `batch/filter.rs`
+//!     (include/exclude globs, size and time filters).
+//!   - `batch/key_path.rs` (a key's local path: the keys refused, collisions, directories made
+//!     without following links) and `batch/journal.rs` (the batch journal: finished keys, lines
+//!     with their own checksums, trusted as checkpoints are).
+//!   - `batch/job.rs` (the job: objects in flight, the failure policy, cancel and pause, one
+//!     `syncfs` per group before the journal records it, the report), `batch/source.rs` (the
+//!     listing or the HEADs of a key list, through a bounded channel), `batch/fetch.rs` (one
+//!     object: its file looked at, the overwrite decision, one GET for a small object, the
+//!     resumable downloader for a large one), `batch/progress.rs` (counters and the paced
+//!     callback), `batch/report.rs` (outcomes and the final report).
 //! - `transfer.rs` ([`transfer`]): asynchronous transfers (started at once; poll, wait, cancel,
 //!   pause into a resume token, live status, a completion run once, also for a task dropped at
 //!   shutdown).
@@ -118,6 +131,7 @@
 // makes it sound, in a `// SAFETY:` comment right above it.
 #![deny(clippy::undocumented_unsafe_blocks)]
 
+pub mod batch;
 pub mod cancel;
 pub mod client;
 pub mod config;

@@ -250,6 +250,43 @@ impl Directory {
         }
     }
 
+    /// Opens the directory `name` in this directory without following a link
+    /// (`O_DIRECTORY | O_NOFOLLOW`): a link there fails with `ELOOP`, anything else that is not
+    /// a directory with `ENOTDIR`. Its path (for messages) is this directory's path joined with
+    /// `name`.
+    pub fn open_child(&self, name: &OsStr) -> io::Result<Directory> {
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
+            Mode::empty(),
+        )?;
+        Ok(Directory {
+            fd,
+            path: self.path.join(name),
+        })
+    }
+
+    /// Creates the directory `name` in this directory (`mkdirat`, `mode` before the umask);
+    /// `AlreadyExists` when anything is there (a link there is not followed).
+    pub fn mkdir_child(&self, name: &OsStr, mode: u32) -> io::Result<()> {
+        rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(mode)).map_err(Into::into)
+    }
+
+    /// A second handle on this directory (a duplicated descriptor).
+    pub fn try_clone(&self) -> io::Result<Directory> {
+        Ok(Directory {
+            fd: self.fd.try_clone()?,
+            path: self.path.clone(),
+        })
+    }
+
+    /// The directory's descriptor (for `fstatfs`, `syncfs`, ...).
+    pub fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.fd.as_fd()
+    }
+
     /// fsyncs the directory (best effort: some file systems refuse it).
     pub fn sync(&self) {
         let _ = rustix::fs::fsync(&self.fd);

@@ -78,3 +78,47 @@ impl Client {
         result
     }
 }
+
+/// The batch's GetObject of one small object into `name` in the opened directory `dir` (opened
+/// by the batch without following links): the same lock, temp file (0600, beside the target),
+/// whole-object CRC64 check and rename as `get_object_to_file`, with a write buffer of
+/// `buffer` bytes and without the fsyncs of the file and the directory (the batch syncs the file
+/// system once per group of objects before its journal records them). The caller holds the
+/// memory budget's slot. Returns the metadata of the answer (the version written).
+pub(crate) async fn get_into(
+    client: &Client,
+    req: &ObjectRequest,
+    dir: &std::sync::Arc<super::directory::Directory>,
+    name: &std::ffi::OsStr,
+    buffer: usize,
+    progress: Option<ProgressFn>,
+    cancel: &Cancel,
+) -> Result<ObjectMeta> {
+    let dest = dir.join(name);
+    let _lock = DestinationLock::acquire(
+        dir,
+        &super::directory::with_suffix(name, ".temp.lock"),
+        &dest,
+    )?;
+    let temp_name = super::directory::with_suffix(name, ".temp");
+    let temp = TempFile::create(dir, &temp_name, 0, false)?;
+    let mut writer = std::io::BufWriter::with_capacity(buffer, &*temp.file);
+    let result = async {
+        let meta = client
+            .get_object_with(req, None, progress, cancel, |data| {
+                std::io::Write::write_all(&mut writer, data)
+                    .map_err(|e| Error::io("cannot write", &temp.path, &e))
+            })
+            .await?;
+        writer
+            .into_inner()
+            .map_err(|e| Error::io("cannot write", &temp.path, e.error()))?;
+        temp.commit_with(name, false)?;
+        Ok(meta)
+    }
+    .await;
+    if result.is_err() {
+        temp.remove();
+    }
+    result
+}

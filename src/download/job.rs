@@ -200,10 +200,11 @@ impl Job<'_> {
             }
         };
         let dest_name = self.paths.name.clone();
+        let sync = !self.paths.defer_sync;
         let cp = self.ckpt.cloned();
         // The temp file comes back from the task: a failed rename still needs it.
         let (temp, committed) = blocking(move || {
-            let committed = temp.commit(&dest_name).map(|()| {
+            let committed = temp.commit_with(&dest_name, sync).map(|()| {
                 pause_at::at("after_rename");
                 if let Some(cp) = cp {
                     cp.remove();

@@ -73,7 +73,7 @@
 mod blocking;
 mod checkpoint;
 mod direct;
-mod directory;
+pub mod directory;
 mod get_to_file;
 mod job;
 pub(crate) mod lock;
@@ -100,6 +100,8 @@ pub use self::request::{
 };
 #[cfg(feature = "test-hooks")]
 pub use self::test_hooks::fuzzing;
+
+pub(crate) use self::get_to_file::get_into;
 
 use self::blocking::blocking;
 use self::checkpoint::{CheckpointFile, ObjectIdentity, Record};
@@ -153,6 +155,25 @@ pub async fn resumable_download(
     // Declared before the paths: given back to the budget after every descriptor was closed.
     let mut admission = admit(client, req, cancel).await?;
     let paths = validate::validate(req)?;
+    download(client, req, cancel, &paths, None, None, &mut admission).await
+}
+
+/// The batch's download of one large object: as `resumable_download`, into `name` in the
+/// already opened directory `dir` (opened by the batch without following links), with its
+/// checkpoint in `checkpoint_dir`, and without the final fsyncs of the file and the directory:
+/// the batch syncs the file system once per group of objects before its journal records them
+/// (`Paths::defer_sync`). `req.file_path` must be `dir`'s path joined with `name` (messages,
+/// the checkpoint's name); `req.checkpoint_dir` is ignored.
+pub(crate) async fn download_in(
+    client: &Client,
+    req: &DownloadRequest,
+    dir: std::sync::Arc<directory::Directory>,
+    name: std::ffi::OsString,
+    checkpoint_dir: Option<std::sync::Arc<directory::Directory>>,
+    cancel: &Cancel,
+) -> Result<ObjectMeta> {
+    let mut admission = admit(client, req, cancel).await?;
+    let paths = Paths::opened(dir, name, checkpoint_dir, true)?;
     download(client, req, cancel, &paths, None, None, &mut admission).await
 }
 

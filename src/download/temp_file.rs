@@ -176,10 +176,18 @@ impl TempFile {
     /// (The mode is changed after the sync, so that a crash leaves a 0600 temp file but for the
     /// instant between the `fchmod` and the rename.)
     pub fn commit(&self, dest_name: &OsStr) -> Result<()> {
+        self.commit_with(dest_name, true)
+    }
+
+    /// `commit`, with the fsyncs of the file and of the directory only when `sync` (a batch
+    /// syncs the file system once for many files, then records them: `Paths::defer_sync`).
+    pub fn commit_with(&self, dest_name: &OsStr, sync: bool) -> Result<()> {
         let dest = self.dir.join(dest_name);
-        self.file
-            .sync_all()
-            .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
+        if sync {
+            self.file
+                .sync_all()
+                .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
+        }
         super::pause_at::at("rename");
         let mode = destination_mode(&self.dir, dest_name);
         rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
@@ -197,7 +205,9 @@ impl TempFile {
             let _ = rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(0o600));
             return renamed;
         }
-        self.dir.sync();
+        if sync {
+            self.dir.sync();
+        }
         Ok(())
     }
 

@@ -29,6 +29,9 @@ pub struct Paths {
     pub temp: PathBuf,
     /// The checkpoint directory (opened) when the download is resumable.
     pub checkpoint_dir: Option<Arc<Directory>>,
+    /// The file put in place is not fsynced, nor its directory: the caller (a batch) syncs the
+    /// whole file system once for many files before it records them as done.
+    pub defer_sync: bool,
 }
 
 /// The part-size rule (the official SDK's wording first): 100 KiB ..= 5 GiB.
@@ -163,6 +166,16 @@ impl Paths {
         name: OsString,
         checkpoint_dir: Option<Arc<Directory>>,
     ) -> Result<Paths> {
+        Paths::opened(Arc::new(dir), name, checkpoint_dir, false)
+    }
+
+    /// The paths of `name` in the opened directory `dir` (`defer_sync`: see the field).
+    pub(crate) fn opened(
+        dir: Arc<Directory>,
+        name: OsString,
+        checkpoint_dir: Option<Arc<Directory>>,
+        defer_sync: bool,
+    ) -> Result<Paths> {
         let dest = dir.join(&name);
         match dir.stat(&name) {
             Ok(Some(m)) if m.is_dir() => {
@@ -185,11 +198,12 @@ impl Paths {
         Ok(Paths {
             temp: dir.join(&temp_name),
             dest,
-            dir: Arc::new(dir),
+            dir,
             name,
             temp_name,
             lock_name,
             checkpoint_dir,
+            defer_sync,
         })
     }
 }

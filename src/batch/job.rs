@@ -1,0 +1,501 @@
+//! The batch's job: the source (a listing, or HEADs of a key list: `source`) feeds objects
+//! through the key -> path mapping (`key_path`) and the filters into tasks (`fetch`), at most
+//! `max_objects_in_flight` at a time (and no more than the client's connections); each finished
+//! download joins the current group, and a group (256 objects, or 2 s, and at the end) is made
+//! durable with one `syncfs` of the destination's file system before the journal records it, so
+//! the journal is never ahead of the files. The failure policy, cancel and pause stop the
+//! scheduling; the report collects every outcome.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use super::fetch::{self, Context, Done};
+use super::filter::Filter;
+use super::journal::{self, Journal, JournalEntry};
+use super::key_path::{self, KeyPaths, Planned, RelPath};
+use super::progress::Tracker;
+use super::report::{BatchReport, ObjectOutcome, Outcome, SkipReason};
+use super::request::{BatchRequest, OnFailure, Source};
+use super::source::{self, Item, Listed};
+use crate::cancel::Cancel;
+use crate::client::Client;
+use crate::download::directory::Directory;
+use crate::error::{Error, ErrorKind, Result};
+use crate::log::{self, Level};
+
+/// A group is made durable and recorded after this many objects...
+pub const GROUP_OBJECTS: usize = 256;
+/// ...or this long after its first object finished.
+pub const GROUP_TIME: Duration = Duration::from_secs(2);
+
+/// What a task gives back: the object, its local path, its end.
+type Finished = (Item, Option<PathBuf>, Result<Done>);
+
+pub(super) async fn run(
+    client: &Client,
+    req: &BatchRequest,
+    cancel: &Cancel,
+    pause: &CancellationToken,
+) -> BatchReport {
+    let started = Instant::now();
+    let tracker = Arc::new(Tracker::new(req.progress.clone()));
+    let stop = CancellationToken::new();
+    let mut report = BatchReport::default();
+    let task_cancel = cancel.clone().with(pause.clone()).with(stop.clone());
+    match open(client, req, task_cancel, &tracker).await {
+        Ok(opened) => {
+            let hidden = opened.hidden.clone();
+            let mut batch = Batch::new(req, opened, stop);
+            batch.run(cancel, pause).await;
+            if let (Some(name), Some(dest)) = (hidden, &batch.ctx.dest) {
+                // Kept while it holds a checkpoint (fails then: not empty).
+                let _ = rustix::fs::unlinkat(dest.as_fd(), &name, rustix::fs::AtFlags::REMOVEDIR);
+            }
+            report = batch.report;
+        }
+        Err(e) => report.stopped = Some(e),
+    }
+    report.progress = tracker.finish();
+    report.elapsed = started.elapsed();
+    report
+}
+
+/// What the job opened before its first object: the task context, the filter, the journal's
+/// entries.
+struct Opened {
+    ctx: Arc<Context>,
+    filter: Filter,
+    known: HashMap<String, JournalEntry>,
+    journal_path: Option<PathBuf>,
+    hidden: Option<std::ffi::OsString>,
+}
+
+/// Checks the request, opens (creates) the destination, the checkpoint directory and the
+/// journal (a dry run only reads it).
+async fn open(
+    client: &Client,
+    req: &BatchRequest,
+    cancel: Cancel,
+    tracker: &Arc<Tracker>,
+) -> Result<Opened> {
+    req.validate()?;
+    client.check_process()?;
+    client.check_signing()?;
+    let filter = Filter::new(req)?;
+    let (req2, host) = (req.clone(), client.endpoint().host.clone());
+    let files = fetch::blocking(move || open_files(&req2, &host)).await?;
+    let dropped = files.dropped;
+    if dropped > 0 {
+        log::log(Level::Warn, || {
+            format!("the batch journal had {dropped} torn or corrupt line(s), dropped: those objects are checked again")
+        });
+    }
+    let journal_path = files.journal.as_ref().map(|j| j.path().to_path_buf());
+    let ctx = Context {
+        client: client.clone(),
+        bucket: req.bucket.clone(),
+        dest: files.dest,
+        checkpoint_dir: files.checkpoints,
+        journal: files.journal.map(|j| Arc::new(Mutex::new(j))),
+        forgets: fetch::Forgets::default(),
+        overwrite: req.overwrite,
+        dry_run: req.dry_run,
+        part_size: req.part_size,
+        thread_num: req.thread_num,
+        verify_parts_on_resume: req.verify_parts_on_resume,
+        direct_io: req.direct_io,
+        tracker: tracker.clone(),
+        cancel,
+    };
+    Ok(Opened {
+        ctx: Arc::new(ctx),
+        filter,
+        known: files.known,
+        journal_path,
+        hidden: files.hidden,
+    })
+}
+
+/// What `open_files` opened.
+struct Files {
+    dest: Option<Arc<Directory>>,
+    /// Where large objects keep their checkpoints.
+    checkpoints: Option<Arc<Directory>>,
+    /// The hidden directory of checkpoints made in the destination (no checkpoint directory
+    /// given): removed at the end when empty.
+    hidden: Option<std::ffi::OsString>,
+    journal: Option<Journal>,
+    known: HashMap<String, JournalEntry>,
+    dropped: u64,
+}
+
+/// The destination (created when missing, not in a dry run), the checkpoint directory (by
+/// default a hidden directory in the destination) and the journal (in the checkpoint directory
+/// given, else in the destination) with its entries.
+fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
+    let d = &req.dest_dir;
+    if !req.dry_run {
+        match std::fs::create_dir(d) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("creating the destination directory", d, &e)),
+        }
+    }
+    let dest = match Directory::open(d) {
+        Ok(dir) => Some(Arc::new(dir)),
+        Err(e) if req.dry_run && e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("opening the destination directory", d, &e)),
+    };
+    let given = match &req.checkpoint_dir {
+        Some(c) if !c.is_dir() => {
+            return Err(Error::checkpoint_dir_missing(format!(
+                "the batch's checkpoint directory '{}' does not exist or is not a directory",
+                c.display()
+            )))
+        }
+        Some(c) => {
+            Some(Arc::new(Directory::open(c).map_err(|e| {
+                Error::io("opening the checkpoint directory", c, &e)
+            })?))
+        }
+        None => None,
+    };
+    let dest_name = match &dest {
+        Some(dir) => dir.path().to_path_buf(),
+        None => std::path::absolute(d).map_err(|e| Error::io("resolving", d, &e))?,
+    };
+    let identity = journal::identity(host, &req.bucket, &req.source, &dest_name);
+    let journal_dir = given.clone().or_else(|| dest.clone());
+    let (journal, known, dropped) = match (&journal_dir, req.dry_run) {
+        (None, _) => (None, HashMap::new(), 0),
+        (Some(c), true) => match Journal::read(c, &identity)? {
+            Some((known, dropped)) => (None, known, dropped),
+            None => (None, HashMap::new(), 0),
+        },
+        (Some(c), false) => {
+            let (j, known, dropped) = Journal::open(c, &identity)?;
+            (Some(j), known, dropped)
+        }
+    };
+    let (checkpoints, hidden) = match (given, &dest) {
+        (Some(g), _) => (Some(g), None),
+        (None, Some(dest)) if !req.dry_run => {
+            let name = hidden_name(&identity);
+            (Some(Arc::new(hidden_dir(dest, &name)?)), Some(name))
+        }
+        _ => (None, None),
+    };
+    Ok(Files {
+        dest,
+        checkpoints,
+        hidden,
+        journal,
+        known,
+        dropped,
+    })
+}
+
+/// `.oss-ffi-batch-<16 hex>.checkpoints`, beside the journal's `.journal`.
+fn hidden_name(identity: &str) -> std::ffi::OsString {
+    let journal = journal::file_name(identity);
+    let stem = journal.to_string_lossy();
+    let stem = stem.strip_suffix(".journal").unwrap_or(&stem);
+    std::ffi::OsString::from(format!("{stem}.checkpoints"))
+}
+
+/// The hidden checkpoint directory `name` in `dest`: made 0700, or the existing one when it is
+/// a directory of ours that no other user may write (never a link).
+fn hidden_dir(dest: &Directory, name: &std::ffi::OsStr) -> Result<Directory> {
+    let path = dest.join(name);
+    match dest.mkdir_child(name, 0o700) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(Error::io("creating the checkpoint directory", &path, &e)),
+    }
+    let dir = dest
+        .open_child(name)
+        .map_err(|e| Error::io("opening the checkpoint directory", &path, &e))?;
+    let stat = dest
+        .stat(name)
+        .map_err(|e| Error::io("inspecting", &path, &e))?
+        .ok_or_else(|| Error::io_failure(format!("'{}' vanished", path.display())))?;
+    stat.check_trusted("checkpoint directory", &path)?;
+    Ok(dir)
+}
+
+/// The job once opened.
+struct Batch<'a> {
+    req: &'a BatchRequest,
+    ctx: Arc<Context>,
+    filter: Filter,
+    paths: KeyPaths,
+    /// Journal entries of keys the source has not given (yet): at the end, the deleted ones.
+    known: HashMap<String, JournalEntry>,
+    /// Objects in flight at most.
+    limit: usize,
+    tasks: JoinSet<Finished>,
+    /// Downloaded, not yet durable nor recorded.
+    group: Vec<JournalEntry>,
+    group_since: Instant,
+    /// Cancels the objects in flight (the `Stop` policy; cancel and pause reach them directly).
+    stop: CancellationToken,
+    report: BatchReport,
+}
+
+impl<'a> Batch<'a> {
+    fn new(req: &'a BatchRequest, opened: Opened, stop: CancellationToken) -> Batch<'a> {
+        let paths = match &req.source {
+            Source::Prefix(p) => KeyPaths::for_prefix(p),
+            Source::Keys(_) => KeyPaths::for_keys(),
+        };
+        let connections = opened.ctx.client.config().max_connections as usize;
+        let limit = (req.max_objects_in_flight as usize).min(connections).max(1);
+        if limit < req.max_objects_in_flight as usize {
+            log::log(Level::Info, || {
+                format!(
+                    "batch: {limit} objects in flight, not {}: the client has {connections} \
+                     connections (raise max_connections for more)",
+                    req.max_objects_in_flight
+                )
+            });
+        }
+        Batch {
+            req,
+            ctx: opened.ctx,
+            filter: opened.filter,
+            paths,
+            known: opened.known,
+            limit,
+            tasks: JoinSet::new(),
+            group: Vec::new(),
+            group_since: Instant::now(),
+            stop,
+            report: BatchReport {
+                journal_path: opened.journal_path,
+                ..BatchReport::default()
+            },
+        }
+    }
+
+    /// The loop: objects taken from the source while there is room, finished ones collected,
+    /// groups made durable and recorded; until the source is exhausted (or the batch stopped)
+    /// and every task ended.
+    async fn run(&mut self, cancel: &Cancel, pause: &CancellationToken) {
+        let (mut rx, producer) = source::start(
+            &self.ctx.client,
+            &self.req.bucket,
+            &self.req.source,
+            self.ctx.cancel.clone(),
+        );
+        let mut source_open = true;
+        let mut listing_done = false;
+        loop {
+            let stopped = self.report.stopped.is_some();
+            if (stopped || !source_open) && self.tasks.is_empty() {
+                break;
+            }
+            let room = source_open && !stopped && self.tasks.len() < self.limit;
+            let flush_at = tokio::time::Instant::from_std(self.group_since + GROUP_TIME);
+            tokio::select! {
+                biased;
+                _ = cancel.cancelled(), if !stopped => {
+                    let e = cancel.check().err();
+                    self.stop_with(e.unwrap_or_else(|| Error::cancelled("the batch was cancelled")), false);
+                }
+                _ = pause.cancelled(), if !stopped => self.stop_with(Error::cancelled("paused"), false),
+                Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => match joined {
+                    Ok(f) => self.finished(f),
+                    Err(e) => self.stop_with(Error::panic(format!("a batch task failed: {e}")), true),
+                },
+                listed = rx.recv(), if room => match listed {
+                    Some(l) => self.take(l),
+                    None => (source_open, listing_done) = (false, true),
+                },
+                _ = tokio::time::sleep_until(flush_at), if !self.group.is_empty() => self.flush().await,
+            }
+            if self.group.len() >= GROUP_OBJECTS {
+                self.flush().await;
+            }
+        }
+        producer.abort();
+        self.flush().await;
+        if listing_done && self.report.stopped.is_none() {
+            self.ctx.tracker.listing_finished();
+            if matches!(self.req.source, Source::Prefix(_)) {
+                let mut deleted: Vec<String> = self.known.drain().map(|(k, _)| k).collect();
+                deleted.sort();
+                self.report.deleted = deleted;
+            }
+        }
+    }
+
+    /// Ends the scheduling with `e` (the first reason wins); `cancel_in_flight`: the objects in
+    /// flight are cancelled too (cancel and pause reach them through their own tokens).
+    fn stop_with(&mut self, e: Error, cancel_in_flight: bool) {
+        if self.report.stopped.is_none() {
+            self.report.stopped = Some(e);
+        }
+        if cancel_in_flight {
+            self.stop.cancel();
+        }
+    }
+
+    /// One message of the source.
+    fn take(&mut self, listed: Listed) {
+        match listed {
+            Listed::ListingFailed(e) => self.stop_with(e, false),
+            Listed::KeyFailed(key, e) => {
+                self.ctx.tracker.listed(1);
+                let item = Item {
+                    key,
+                    size: 0,
+                    etag: String::new(),
+                    modified: None,
+                };
+                self.outcome(&item, None, Outcome::Failed(e));
+            }
+            Listed::Object(item) => {
+                self.ctx.tracker.listed(1);
+                self.admit(item);
+            }
+        }
+    }
+
+    /// An object from the source: its path claimed, filtered, then its task started.
+    fn admit(&mut self, item: Item) {
+        let known = self.known.remove(&item.key);
+        let rel = match self.paths.claim(&item.key, item.size) {
+            Ok(Planned::File(rel)) => rel,
+            Ok(Planned::DirectoryMarker(rel)) => return self.marker(&item, &rel),
+            Err(e) => return self.outcome(&item, None, Outcome::Failed(e)),
+        };
+        let path = self.local_path(&rel);
+        if !self.filter.accepts(rel.as_str(), item.size, item.modified) {
+            return self.outcome(&item, Some(path), Outcome::Skipped(SkipReason::Filtered));
+        }
+        let ctx = self.ctx.clone();
+        self.tasks.spawn(async move {
+            let r = std::panic::AssertUnwindSafe(fetch::object(ctx, item.clone(), rel, known))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|p| Err(Error::panic(panic_text(&p))));
+            (item, Some(path), r)
+        });
+    }
+
+    fn local_path(&self, rel: &RelPath) -> PathBuf {
+        self.req.dest_dir.join(rel.as_path())
+    }
+
+    /// A directory marker: its directory made (not in a dry run), counted as skipped.
+    fn marker(&mut self, item: &Item, rel: &RelPath) {
+        let path = self.local_path(rel);
+        let made = match (&self.ctx.dest, self.req.dry_run) {
+            (Some(dest), false) => key_path::create_dir(dest, rel).map(drop),
+            _ => Ok(()),
+        };
+        let outcome = match made {
+            Ok(()) => Outcome::Skipped(SkipReason::DirectoryMarker),
+            Err(e) => Outcome::Failed(e),
+        };
+        self.outcome(item, Some(path), outcome);
+    }
+
+    /// A task's end.
+    fn finished(&mut self, (item, path, r): Finished) {
+        let outcome = match r {
+            Ok(Done::Downloaded(entry)) => {
+                if self.group.is_empty() {
+                    self.group_since = Instant::now();
+                }
+                self.group.push(entry);
+                Outcome::Downloaded
+            }
+            Ok(Done::Skipped(reason)) => Outcome::Skipped(reason),
+            Ok(Done::WouldDownload) => Outcome::WouldDownload,
+            // Stopped (cancel, pause, the Stop policy): not the object's failure.
+            Err(e) if e.kind == ErrorKind::Cancelled && self.report.stopped.is_some() => return,
+            Err(e) => Outcome::Failed(e),
+        };
+        self.outcome(&item, path, outcome);
+    }
+
+    /// Counts, reports and calls back one object's outcome; a failure under `Stop` stops the
+    /// batch.
+    fn outcome(&mut self, item: &Item, path: Option<PathBuf>, outcome: Outcome) {
+        let tracker = &self.ctx.tracker;
+        match &outcome {
+            Outcome::Downloaded | Outcome::WouldDownload => tracker.done(),
+            Outcome::Skipped(_) => tracker.skipped(),
+            Outcome::Failed(e) => {
+                tracker.failed();
+                let mut e = e.clone();
+                if e.key.is_empty() {
+                    e.key = item.key.clone();
+                }
+                self.report.failures.push((item.key.clone(), e.clone()));
+                if self.req.on_failure == OnFailure::Stop {
+                    let mut stop = e;
+                    stop.message = format!(
+                        "the batch stopped at its first failure (on_failure = Stop): {}: {}",
+                        key_path::shown(&item.key),
+                        stop.message
+                    );
+                    self.stop_with(stop, true);
+                }
+            }
+        }
+        if let Some(cb) = &self.req.on_object {
+            let o = ObjectOutcome {
+                key: item.key.clone(),
+                path,
+                size: item.size,
+                etag: item.etag.clone(),
+                outcome,
+            };
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&o)));
+        }
+    }
+
+    /// Makes the group durable (one `syncfs` of the destination's file system), then records it
+    /// in the journal. A failure stops the batch (its objects are in place, not recorded: the
+    /// next run checks them again).
+    async fn flush(&mut self) {
+        if self.group.is_empty() {
+            return;
+        }
+        let group = std::mem::take(&mut self.group);
+        let (Some(dest), Some(journal)) = (self.ctx.dest.clone(), self.ctx.journal.clone()) else {
+            return;
+        };
+        let r = fetch::blocking(move || {
+            rustix::fs::syncfs(dest.as_fd()).map_err(|e| {
+                Error::io(
+                    "syncing the destination's file system",
+                    dest.path(),
+                    &e.into(),
+                )
+            })?;
+            fetch::lock(&journal).record(&group)
+        })
+        .await;
+        if let Err(e) = r {
+            self.stop_with(e, true);
+        }
+    }
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    let what = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into());
+    format!("a batch object task panicked: {what}")
+}
