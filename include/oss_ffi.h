@@ -111,6 +111,40 @@ typedef enum {
 } oss_error_detail_t;
 
 /**
+ * What happened to one object (`oss_batch_object_t::outcome`; values fixed).
+ */
+typedef enum {
+  /**
+   * Downloaded and verified.
+   */
+  OSS_BATCH_OUTCOME_DOWNLOADED = 0,
+  /**
+   * Skipped: the journal says the file already holds this version.
+   */
+  OSS_BATCH_OUTCOME_SKIPPED_UNCHANGED = 1,
+  /**
+   * Skipped: the file exists and the policy is `OSS_BATCH_OVERWRITE_NEVER`.
+   */
+  OSS_BATCH_OUTCOME_SKIPPED_EXISTS = 2,
+  /**
+   * Skipped by the include/exclude patterns or the size or time filters.
+   */
+  OSS_BATCH_OUTCOME_SKIPPED_FILTERED = 3,
+  /**
+   * A directory marker (a key ending in `/`, size 0): the directory was made, no file.
+   */
+  OSS_BATCH_OUTCOME_SKIPPED_DIRECTORY_MARKER = 4,
+  /**
+   * A dry run: it would be downloaded (nothing was fetched).
+   */
+  OSS_BATCH_OUTCOME_WOULD_DOWNLOAD = 5,
+  /**
+   * Failed: `oss_batch_object_t::error` says why.
+   */
+  OSS_BATCH_OUTCOME_FAILED = 6,
+} oss_batch_outcome_t;
+
+/**
  * Where a transfer is. Values are stable.
  */
 typedef enum {
@@ -180,6 +214,71 @@ typedef enum {
   OSS_RESPONSE_CONTENT_DISPOSITION = 4,
   OSS_RESPONSE_CONTENT_ENCODING = 5,
 } oss_response_header_t;
+
+/**
+ * What a batch does with a file that already exists (values fixed).
+ */
+typedef enum {
+  /**
+   * Download every object, replacing what is there.
+   */
+  OSS_BATCH_OVERWRITE_ALWAYS = 0,
+  /**
+   * The default: skip an object the batch's journal records with the listing's ETag and size
+   * while the file still has that size (nothing fetched); otherwise download it.
+   */
+  OSS_BATCH_OVERWRITE_IF_CHANGED = 1,
+  /**
+   * Keep every existing file (the object is skipped).
+   */
+  OSS_BATCH_OVERWRITE_NEVER = 2,
+} oss_batch_overwrite_t;
+
+/**
+ * What a batch does when an object fails (values fixed).
+ */
+typedef enum {
+  /**
+   * The default: record the failure in the report and go on with the other objects.
+   */
+  OSS_BATCH_ON_FAILURE_CONTINUE = 0,
+  /**
+   * Stop at the first failure: nothing more is started, objects in flight are cancelled
+   * (their checkpoints kept).
+   */
+  OSS_BATCH_ON_FAILURE_STOP = 1,
+} oss_batch_on_failure_t;
+
+/**
+ * A batch's final report.
+ *
+ * Ownership: Box; given by `oss_client_download_objects` and `oss_transfer_batch_report`,
+ * freed by `oss_batch_report_free`. Lifetime: the strings and errors its getters return are
+ * borrowed until then. Threads: immutable; its getters may be called from any thread at once.
+ */
+typedef struct oss_batch_report_t oss_batch_report_t;
+
+/**
+ * A download of many objects into one directory: every object under a prefix (listed), or the
+ * objects of a list of keys, each to its own file below `dest_dir`, with filters, an overwrite
+ * and a failure policy, a journal of the finished objects (a re-run skips them without fetching
+ * a byte), batch progress and a per-object callback. Run it blocking
+ * (`oss_client_download_objects`) or as a transfer (`oss_client_start_download_objects`).
+ *
+ * Where files go: for a prefix, the key minus the prefix's directory part (everything up to and
+ * including its last `/`): prefix `logs/2026-12-0` puts `logs/2026-12-01/a.gz` at
+ * `<dest_dir>/2026-12-01/a.gz`; for a list of keys, the whole key. A key that would leave the
+ * directory (`..`, absolute, NUL or control characters, empty components, too long) or that
+ * collides with another key's path fails for that key alone (`OSS_ERROR_KIND_INVALID_ARGUMENT`,
+ * code `UnsafeKey` or `KeyCollision`); nothing is written outside `dest_dir` and links in it are
+ * not followed. A key ending in `/` of size 0 is a directory marker (the directory is made).
+ *
+ * Ownership: Box; `oss_batch_request_new_prefix` / `oss_batch_request_new_keys`, freed by
+ * `oss_batch_request_free` (not while the blocking call using it runs; a transfer copies it).
+ * Threads: setters mutate (the caller serialises them); `oss_batch_request_cancel` may be called
+ * from any thread at any time, also from the callbacks.
+ */
+typedef struct oss_batch_request_t oss_batch_request_t;
 
 /**
  * A client for one endpoint with one credentials provider and configuration.
@@ -338,6 +437,89 @@ typedef int32_t (*oss_progress_abortable_cb)(size_t increment,
                                              int64_t transferred,
                                              int64_t total,
                                              void *user_data);
+
+/**
+ * A batch's progress (`oss_batch_progress_cb`, `oss_batch_report_progress`).
+ */
+typedef struct {
+  /**
+   * Objects the listing (or the key list) gave so far.
+   */
+  uint64_t objects_listed;
+  /**
+   * Objects downloaded (or, in a dry run, that would be).
+   */
+  uint64_t objects_done;
+  /**
+   * Objects skipped (unchanged, existing, filtered, directory markers).
+   */
+  uint64_t objects_skipped;
+  /**
+   * Objects that failed.
+   */
+  uint64_t objects_failed;
+  /**
+   * Bytes written so far (of downloaded objects and of those in flight).
+   */
+  uint64_t bytes_done;
+  /**
+   * Bytes of the objects to download known so far (grows while the listing goes on).
+   */
+  uint64_t bytes_total;
+  /**
+   * The recent download rate.
+   */
+  uint64_t bytes_per_sec;
+  /**
+   * Whether the listing (or the key list) is complete: the counts are final once the
+   * objects in flight are done.
+   */
+  bool listing_done;
+} oss_batch_progress_t;
+
+/**
+ * The batch's progress: at most every 100 ms while it runs, and once at the end. Calls are
+ * serialised, on a library thread; `progress` is borrowed for the call. It must not call back
+ * into the SDK except `oss_batch_request_cancel`, `oss_transfer_cancel` and
+ * `oss_transfer_pause`.
+ */
+typedef void (*oss_batch_progress_cb)(const oss_batch_progress_t *progress, void *user_data);
+
+/**
+ * One object's outcome, for `oss_batch_object_cb`. Every pointer is borrowed for the call only
+ * (copy what you keep).
+ */
+typedef struct {
+  /**
+   * The object's key (a NUL in it, which OSS forbids, would show as U+FFFD).
+   */
+  const char *key;
+  /**
+   * The local path, relative to the destination directory; "" when the key has none (an
+   * unsafe key, a collision).
+   */
+  const char *path;
+  /**
+   * The object's size as listed (or HEADed).
+   */
+  uint64_t size;
+  /**
+   * The object's ETag as listed ("" when unknown).
+   */
+  const char *etag;
+  oss_batch_outcome_t outcome;
+  /**
+   * The error of a failed object, else NULL.
+   */
+  const oss_error_t *error;
+} oss_batch_object_t;
+
+/**
+ * Called once per object when it is done (downloaded, skipped, would be downloaded in a dry
+ * run, or failed), on a library thread; calls are serialised. `object` and everything it points
+ * to are borrowed for the call. Same rules as `oss_batch_progress_cb`.
+ */
+typedef void (*oss_batch_object_cb)(const oss_batch_object_t *object, void *user_data);
 
 /**
  * Called exactly once when a transfer ended: `error` is NULL on success, else the error
@@ -1646,6 +1828,360 @@ oss_error_t *oss_download_request_set_progress_abortable(oss_download_request_t 
                                                          void (*user_data_free)(void*));
 
 /**
+ * A batch of every object whose key starts with `prefix` ("" : the whole bucket), listed
+ * (ListObjectsV2, no delimiter), into `dest_dir` (made if missing). Defaults: overwrite
+ * `OSS_BATCH_OVERWRITE_IF_CHANGED`, failures `OSS_BATCH_ON_FAILURE_CONTINUE`, 64 objects in
+ * flight, part size 8 MiB and 4 threads per large object, the journal in `dest_dir`.
+ *
+ * Ownership: `*request_out` is the caller's (`oss_batch_request_free`). Errors: NULL
+ * arguments, invalid UTF-8, an empty `dest_dir`.
+ *
+ * # Safety
+ * Strings NULL or NUL-terminated; `request_out` NULL or writable.
+ */
+oss_error_t *oss_batch_request_new_prefix(const char *bucket,
+                                          const char *prefix,
+                                          const char *dest_dir,
+                                          oss_batch_request_t **request_out);
+
+/**
+ * A batch of the objects named by `keys` (`n` keys; each HEADed for its size, ETag and
+ * modification time), each to `<dest_dir>/<key>`. The keys are copied. Defaults as for
+ * `oss_batch_request_new_prefix`.
+ *
+ * Ownership: `*request_out` is the caller's (`oss_batch_request_free`). Errors: NULL
+ * arguments (`keys` may be NULL only when `n` is 0; no key may be NULL), invalid UTF-8 (the
+ * message names the key's index), an empty `dest_dir`.
+ *
+ * # Safety
+ * `keys` NULL (only with `n` 0) or valid for `n` pointers, each NULL or NUL-terminated; other
+ * strings NULL or NUL-terminated; `request_out` NULL or writable.
+ */
+oss_error_t *oss_batch_request_new_keys(const char *bucket,
+                                        const char *const *keys,
+                                        size_t n,
+                                        const char *dest_dir,
+                                        oss_batch_request_t **request_out);
+
+/**
+ * Frees a batch request. NULL is a no-op.
+ *
+ * # Safety
+ * NULL or from `oss_batch_request_new_*`, freed once, not while a blocking call uses it.
+ */
+void oss_batch_request_free(oss_batch_request_t *request);
+
+/**
+ * Cancels the blocking batch running with this request (`oss_client_download_objects` returns
+ * promptly with `OSS_ERROR_KIND_CANCELLED`; objects in flight keep their checkpoints, the
+ * journal keeps every finished one, so the same request run again goes on from there). When
+ * none runs, the next one is cancelled at once. Does not reach a transfer started from it (use
+ * `oss_transfer_cancel`). Threads: any, also from the callbacks.
+ *
+ * # Safety
+ * `request` NULL (no-op) or live.
+ */
+void oss_batch_request_cancel(const oss_batch_request_t *request);
+
+/**
+ * The directory of the batch's journal and of the large objects' checkpoints (must exist
+ * when the batch starts); NULL or "": the destination directory (hidden files there).
+ *
+ * # Safety
+ * `request` NULL or live; `dir` NULL or NUL-terminated.
+ */
+oss_error_t *oss_batch_request_set_checkpoint_dir(oss_batch_request_t *request, const char *dir);
+
+/**
+ * Only objects whose local relative path matches one of these glob patterns (`*` and `?`
+ * do not cross `/`, `**` does, `[...]` classes); replaces the earlier list; `count` 0: every
+ * object. At most 1024 patterns. A pattern that does not parse fails the batch at its
+ * start (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `request` NULL or live; `patterns` NULL (only with `count` 0) or valid for `count`
+ * NUL-terminated strings.
+ */
+oss_error_t *oss_batch_request_set_include(oss_batch_request_t *request,
+                                           const char *const *patterns,
+                                           size_t count);
+
+/**
+ * Leaves out objects whose local relative path matches one of these glob patterns (as
+ * `oss_batch_request_set_include`; an exclude wins over an include); replaces the earlier
+ * list.
+ *
+ * # Safety
+ * `request` NULL or live; `patterns` NULL (only with `count` 0) or valid for `count`
+ * NUL-terminated strings.
+ */
+oss_error_t *oss_batch_request_set_exclude(oss_batch_request_t *request,
+                                           const char *const *patterns,
+                                           size_t count);
+
+/**
+ * Only objects of `min_size..=max_size` bytes (0 and `UINT64_MAX`: no bound). Errors:
+ * `min_size > max_size`.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_size_range(oss_batch_request_t *request,
+                                              uint64_t min_size,
+                                              uint64_t max_size);
+
+/**
+ * Only objects last modified (as listed) within `after..=before`, in Unix seconds
+ * (`INT64_MIN` and `INT64_MAX`: no bound). Errors: `after > before`.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_modified_range(oss_batch_request_t *request,
+                                                  int64_t after,
+                                                  int64_t before);
+
+/**
+ * What to do with an existing file: a value of `oss_batch_overwrite_t`. Errors: another
+ * value.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_overwrite(oss_batch_request_t *request, uint32_t policy);
+
+/**
+ * What to do when an object fails: a value of `oss_batch_on_failure_t`. Errors: another
+ * value.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_on_failure(oss_batch_request_t *request, uint32_t policy);
+
+/**
+ * Part size of the large objects (over twice this size: downloaded in parts, resumable):
+ * 102400 (100 KiB) ..= 5 GiB; default 8 MiB.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_part_size(oss_batch_request_t *request, uint64_t part_size);
+
+/**
+ * Parts in flight per large object: 1..=1000 (default 4).
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_thread_num(oss_batch_request_t *request, uint32_t thread_num);
+
+/**
+ * Objects downloaded at once: 1..=1024 (default 64). Each also needs room in the client's
+ * memory budget (`oss_config_set_memory_budget`), shared with its other downloads.
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_max_objects_in_flight(oss_batch_request_t *request, uint32_t n);
+
+/**
+ * As `oss_download_request_set_verify_on_resume`, for the large objects (on by default).
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_verify_on_resume(oss_batch_request_t *request, bool verify);
+
+/**
+ * As `oss_download_request_set_direct_io`, for the large objects (on by default).
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_direct_io(oss_batch_request_t *request, bool direct_io);
+
+/**
+ * A dry run: list and filter as usual, report every object that would be downloaded
+ * (`OSS_BATCH_OUTCOME_WOULD_DOWNLOAD`), fetch and write nothing (no file, no directory, no
+ * journal).
+ *
+ * # Safety
+ * `request` NULL or live.
+ */
+oss_error_t *oss_batch_request_set_dry_run(oss_batch_request_t *request, bool dry_run);
+
+/**
+ * Sets the batch progress callback (NULL removes it). The previous callback's
+ * `user_data_free` is called when it is replaced or the request freed (or, for a copy
+ * taken by a transfer, when that transfer ended). `user_data_free` (may be NULL) is called
+ * exactly once, also when this call fails.
+ *
+ * # Safety
+ * `request` NULL or live; `cb` callable from library threads with `user_data`.
+ */
+oss_error_t *oss_batch_request_set_progress_callback(oss_batch_request_t *request,
+                                                     oss_batch_progress_cb cb,
+                                                     void *user_data,
+                                                     void (*user_data_free)(void*));
+
+/**
+ * Sets the per-object callback (NULL removes it), called once per object with its
+ * outcome. User data as for `oss_batch_request_set_progress_callback`.
+ *
+ * # Safety
+ * `request` NULL or live; `cb` callable from library threads with `user_data`.
+ */
+oss_error_t *oss_batch_request_set_object_callback(oss_batch_request_t *request,
+                                                   oss_batch_object_cb cb,
+                                                   void *user_data,
+                                                   void (*user_data_free)(void*));
+
+/**
+ * Runs the batch and blocks until it ended. Returns NULL when every object was downloaded,
+ * skipped or (dry run) would be; otherwise the error of `oss_batch_report_result`: the batch's
+ * stop (listing failed, cancelled, the stop policy; kind `OSS_ERROR_KIND_CANCELLED` for a
+ * cancel) or a summary of the failed objects (the first one's kind and code, the count in the
+ * message). The report (`*report_out`, when `report_out` is not NULL) is given in both cases:
+ * every count, every failed key with its error, the keys the journal knew that the listing no
+ * longer has. Before it returns, every downloaded file is durable and recorded in the journal.
+ *
+ * Ownership: `*report_out` is the caller's (`oss_batch_report_free`). Threads: the client is
+ * shared (other calls may run at once); the request must not be changed or freed during the
+ * call. Errors: NULL `client` or `request` (no report then), not initialised, a blocking call
+ * from a library thread; everything else comes with a report.
+ *
+ * # Safety
+ * Pointers NULL or live; `report_out` NULL or writable.
+ */
+oss_error_t *oss_client_download_objects(const oss_client_t *client,
+                                         const oss_batch_request_t *request,
+                                         oss_batch_report_t **report_out);
+
+/**
+ * The final counts and bytes (objects listed, downloaded, skipped, failed; bytes written,
+ * bytes of the objects to download; the mean rate). All zero for NULL.
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+oss_batch_progress_t oss_batch_report_progress(const oss_batch_report_t *report);
+
+/**
+ * How long the batch ran, in milliseconds (0 for NULL).
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+uint64_t oss_batch_report_elapsed_ms(const oss_batch_report_t *report);
+
+/**
+ * How many objects failed (0 for NULL).
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+size_t oss_batch_report_failure_count(const oss_batch_report_t *report);
+
+/**
+ * The key of failed object `i` (0-based, in the order they failed); "" when `i` is out of
+ * range or `report` NULL. Borrowed until `oss_batch_report_free`.
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+const char *oss_batch_report_failure_key(const oss_batch_report_t *report, size_t i);
+
+/**
+ * The error of failed object `i`; NULL when `i` is out of range or `report` NULL. Borrowed
+ * until `oss_batch_report_free` (do not free it).
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+const oss_error_t *oss_batch_report_failure_error(const oss_batch_report_t *report, size_t i);
+
+/**
+ * How many keys the journal knew from an earlier run that the listing no longer has (their
+ * local files are left alone); 0 for NULL.
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+size_t oss_batch_report_deleted_count(const oss_batch_report_t *report);
+
+/**
+ * Deleted key `i`; "" when `i` is out of range or `report` NULL. Borrowed until
+ * `oss_batch_report_free`.
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+const char *oss_batch_report_deleted_key(const oss_batch_report_t *report, size_t i);
+
+/**
+ * Why the batch stopped before its end (the listing failed, cancelled, paused, the stop
+ * policy); NULL when it ran to its end (failed objects are in the failure list) or
+ * `report` is NULL. Borrowed until `oss_batch_report_free`.
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+const oss_error_t *oss_batch_report_stopped(const oss_batch_report_t *report);
+
+/**
+ * The path of the batch's journal ("" when none was opened: a dry run, a batch that
+ * stopped before, or NULL). Borrowed until `oss_batch_report_free`.
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+const char *oss_batch_report_journal_path(const oss_batch_report_t *report);
+
+/**
+ * The batch's result, as `oss_client_download_objects` returned it: NULL when nothing failed
+ * and it was not stopped, else a new error (the caller's: `oss_error_free`). Errors: NULL
+ * `report`.
+ *
+ * # Safety
+ * `report` NULL or live.
+ */
+oss_error_t *oss_batch_report_result(const oss_batch_report_t *report);
+
+/**
+ * Frees a report. NULL is a no-op.
+ *
+ * # Safety
+ * NULL or a report from this library, freed once.
+ */
+void oss_batch_report_free(oss_batch_report_t *report);
+
+/**
+ * The report of a batch transfer that ended (`oss_client_start_download_objects`, or a
+ * batch's resume token given to `oss_client_start_resume`), also when it failed, was cancelled
+ * or paused. Ownership: `*report_out` is the caller's (`oss_batch_report_free`); each call
+ * gives a new copy. Errors: NULL arguments; the transfer is not a batch, still running, was
+ * stopped by `oss_shutdown_sdk` before it reported, or asked in a process `fork()`ed from the
+ * one that started it (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `transfer` NULL or live; `report_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_batch_report(const oss_transfer_t *transfer,
+                                       oss_batch_report_t **report_out);
+
+/**
+ * A batch transfer's progress now (objects and bytes; as its progress callback last saw it).
+ * Errors: NULL arguments; not a batch, or in a process `fork()`ed from the one that started it
+ * (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `transfer` NULL or live; `progress_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_batch_progress(const oss_transfer_t *transfer,
+                                         oss_batch_progress_t *progress_out);
+
+/**
  * Starts a resumable download (as `oss_client_resumable_download_object`) and returns at once
  * with its transfer in `*transfer_out`. The request is copied (free or reuse it right away; its
  * `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
@@ -1670,8 +2206,41 @@ oss_error_t *oss_client_start_resumable_download(const oss_client_t *client,
                                                  const oss_transfer_t **transfer_out);
 
 /**
- * Continues a paused download from its resume token (`oss_transfer_take_resume_token`), in this
- * process or another, and returns at once with its transfer. The token names the object, the
+ * Starts a batch (as `oss_client_download_objects`) and returns at once with its transfer in
+ * `*transfer_out`. The request is copied (free or reuse it right away; its
+ * `oss_batch_request_cancel` does not reach the transfer: use `oss_transfer_cancel`); its
+ * progress and object callbacks report this transfer (their user data is released when the
+ * request and every transfer copied from it are gone). `oss_transfer_status` gives the batch's
+ * bytes done and known total, `oss_transfer_batch_progress` its counts,
+ * `oss_transfer_batch_report` its report once it ended; its result (`oss_transfer_result`, the
+ * completion's error) is the report's (`oss_batch_report_result`). `oss_transfer_pause` stops
+ * it (objects in flight stop, their checkpoints kept, the journal holds every finished object)
+ * and `oss_transfer_take_resume_token` then gives a token that `oss_client_start_resume`
+ * continues, in this process or another: the batch lists again and fetches only what is not
+ * finished. `done` (may be NULL) is called once when it ends; see `oss_transfer_done_cb`.
+ *
+ * Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
+ * `done` never called, `user_data_free` called before the return): NULL arguments, not
+ * initialised. Every other failure ends the transfer with that error.
+ *
+ * # Safety
+ * Pointers NULL or live; `done` callable from a library thread with `user_data`.
+ */
+oss_error_t *oss_client_start_download_objects(const oss_client_t *client,
+                                               const oss_batch_request_t *request,
+                                               oss_transfer_done_cb done,
+                                               void *user_data,
+                                               void (*user_data_free)(void*),
+                                               const oss_transfer_t **transfer_out);
+
+/**
+ * Continues a paused download or batch from its resume token (`oss_transfer_take_resume_token`),
+ * in this process or another, and returns at once with its transfer. A batch's token (from a
+ * transfer of `oss_client_start_download_objects`) carries the batch's request: the batch runs
+ * again (listing again; what its journal records as finished is skipped, nothing of it fetched)
+ * and `settings` gives only its thread count per large object, direct I/O and a byte progress
+ * callback (the batch's bytes done and known total); its per-object and batch progress
+ * callbacks are not carried by the token. The rest of this text is about a download's token. The token names the object, the
  * destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
  * only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
  * (its bucket, key, path and range are ignored). The token is checked at once: its MAC must

@@ -26,6 +26,10 @@
 //!     cancellation), `ffi/progress.rs` (the progress callback).
 //!   - `ffi/object_stream.rs` (`oss_object_stream_t`, Box): a GetObject the caller reads piece
 //!     by piece into its own buffers.
+//!   - `ffi/batch_request.rs` (`oss_batch_request_t`, Box: a batch download's parameters and
+//!     callbacks, and the blocking `oss_client_download_objects`) and `ffi/batch_report.rs`
+//!     (`oss_batch_report_t`, Box: counts, failures, deleted keys; a batch transfer's report
+//!     and progress).
 //!   - `ffi/transfer_start.rs` (the `oss_client_start_*` calls) and `ffi/transfer.rs`
 //!     (`oss_transfer_t`, Arc: poll, wait, cancel, pause into a resume token, status, result).
 //!   - `ffi/lifecycle.rs` (version, initialise, shut down), `ffi/log.rs` (level and sink),
@@ -119,8 +123,9 @@
 //!     object: its file looked at, the overwrite decision, one GET for a small object, the
 //!     resumable downloader for a large one), `batch/progress.rs` (counters and the paced
 //!     callback), `batch/report.rs` (outcomes and the final report).
-//! - `transfer.rs` ([`transfer`]): asynchronous transfers (started at once; poll, wait, cancel,
-//!   pause into a resume token, live status, a completion run once, also for a task dropped at
+//! - `transfer.rs` ([`transfer`]): asynchronous transfers of a download or a batch (started at
+//!   once; poll, wait, cancel, pause into a resume token (a batch's: its request, sealed with the
+//!   same key), live status, a batch's report, a completion run once, also for a task dropped at
 //!   shutdown).
 //!
 //! Raw-pointer code (and `#[no_mangle]`) is allowed only in [`ffi`], the C ABI: the compiler rejects it

@@ -1,7 +1,8 @@
-//! Asynchronous transfers (the C ABI's `oss_transfer_t`): a resumable download, a download
-//! continued from a resume token, or a GetObject to a file, started at once and run as a task on
-//! the SDK runtime; its caller polls, waits, cancels or pauses it, and reads its live status and,
-//! once it ended, its result and (after a pause) its resume token.
+//! Asynchronous transfers (the C ABI's `oss_transfer_t`): a resumable download, a batch of
+//! objects (`batch`), a download or a batch continued from a resume token, or a GetObject to a
+//! file, started at once and run as a task on the SDK runtime; its caller polls, waits, cancels
+//! or pauses it, and reads its live status and, once it ended, its result, its batch report and
+//! (after a pause) its resume token.
 //!
 //! Guarantees:
 //! - The completion runs exactly once, on a library thread, after the transfer was registered by
@@ -12,6 +13,12 @@
 //!   only after the completion returned (so a waiter may free what the callback uses).
 //! - Cancel keeps the checkpoint (as the blocking cancel does); pause keeps the temp file with or
 //!   without a checkpoint and leaves a resume token (`download::resume_token`).
+//! - A batch's pause stops it (objects in flight stop, their checkpoints kept; the journal has
+//!   every finished object) and leaves a token of its own format (`batch_token`): the batch's
+//!   request, sealed with the MAC of the same resume token key. Resumed, the batch lists again
+//!   and skips what its journal holds (the overwrite policy `Always` becomes `IfChanged` in the
+//!   token, so that no finished object is fetched twice). Its live status is the batch's bytes
+//!   done and known total; its result is the report's (`BatchReport::result`).
 //! - Many transfers of one client share its connection pool (each holds a clone of the `Client`).
 //! - A transfer belongs to the process that started it. In a process `fork()`ed from it (where
 //!   its task and the runtime's threads do not exist), every call returns at once without
@@ -25,6 +32,7 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 
+use crate::batch::{BatchProgress, BatchReport, BatchRequest, Overwrite};
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::download::resume_token::ResumeToken;
@@ -75,11 +83,19 @@ pub enum Work {
         range: Option<(i64, i64)>,
         path: std::path::PathBuf,
     },
+    /// A batch (`batch::run`), pausable into a token of its request. Its progress and object
+    /// callbacks are the request's own.
+    Batch(Box<BatchRequest>),
 }
 
 /// A decoded, authenticated resume token (its framing and its MAC under the client's resume
-/// token key; its content is judged when used).
-pub struct ResumeTokenBytes(ResumeToken);
+/// token key; its content is judged when used): a download's or a batch's.
+pub struct ResumeTokenBytes(TokenKind);
+
+enum TokenKind {
+    Download(Box<ResumeToken>),
+    Batch(Box<BatchRequest>),
+}
 
 impl ResumeTokenBytes {
     /// Decodes a token for `client`: truncated, altered, unknown bytes, a token sealed under
@@ -87,7 +103,164 @@ impl ResumeTokenBytes {
     /// the client has no key (none configured, no key file can be made).
     pub fn decode(client: &Client, bytes: &[u8]) -> Result<Self> {
         let key = crate::download::resume_key::key_for(client.config().resume_token_key.as_ref())?;
-        ResumeToken::decode(bytes, &key).map(ResumeTokenBytes)
+        if batch_token::is_batch(bytes) {
+            return batch_token::open(bytes, &key)
+                .map(|r| ResumeTokenBytes(TokenKind::Batch(Box::new(r))));
+        }
+        ResumeToken::decode(bytes, &key).map(|t| ResumeTokenBytes(TokenKind::Download(Box::new(t))))
+    }
+
+    /// Whether the token continues a batch (else a single download).
+    pub fn is_batch(&self) -> bool {
+        matches!(self.0, TokenKind::Batch(_))
+    }
+}
+
+/// The resume token of a paused batch: `MAGIC` (16 bytes), the format version (u32 LE), the
+/// body's length (u32 LE), the body (JSON of the batch's request, its data fields only, unknown
+/// fields refused), then the HMAC-SHA256 of everything before it under the client's resume token
+/// key (`download::resume_key`), as a download's token (`download::resume_token`) is sealed. A
+/// token whose MAC does not verify (edited, re-sealed, truncated, another key) is refused before
+/// anything is listed or written; one that verifies is still validated as a request.
+mod batch_token {
+    use hmac::{Hmac, Mac};
+    use serde::{Deserialize, Serialize};
+    use sha2::Sha256;
+
+    use crate::batch::BatchRequest;
+    use crate::config::ResumeTokenKey;
+    use crate::error::{Error, Result};
+
+    const MAGIC: &[u8; 16] = b"oss-ffi/batch\0\0\0";
+    const VERSION: u32 = 1;
+    const HEADER: usize = 16 + 4 + 4;
+    const DIGEST: usize = 32;
+    /// A key list of a million long keys; anything larger is not ours.
+    const MAX_BODY: usize = 512 << 20;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        request: BatchRequest,
+    }
+
+    fn refused(why: impl std::fmt::Display) -> Error {
+        Error::validate(format!("The resume token is refused: {why}"))
+    }
+
+    fn mac(key: &ResumeTokenKey, data: &[u8]) -> Hmac<Sha256> {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key.bytes())
+            .expect("HMAC takes keys of any length");
+        m.update(data);
+        m
+    }
+
+    /// Whether `bytes` claim to be a batch's token (its magic).
+    pub(super) fn is_batch(bytes: &[u8]) -> bool {
+        bytes.starts_with(MAGIC)
+    }
+
+    /// The token of `request`, sealed with `key`.
+    pub(super) fn seal(request: &BatchRequest, key: &ResumeTokenKey) -> Result<Vec<u8>> {
+        let body = serde_json::to_vec(&Body {
+            request: request.clone(),
+        })
+        .map_err(|e| Error::validate(format!("the batch's request cannot be serialized: {e}")))?;
+        let len = u32::try_from(body.len())
+            .ok()
+            .filter(|&l| (l as usize) <= MAX_BODY)
+            .ok_or_else(|| {
+                Error::validate(format!(
+                    "the batch's request is too large for a resume token ({} bytes)",
+                    body.len()
+                ))
+            })?;
+        let mut out = Vec::with_capacity(HEADER + body.len() + DIGEST);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(&body);
+        let tag = mac(key, &out).finalize().into_bytes();
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    /// The request a token carries, once its framing and MAC under `key` are checked and the
+    /// request is valid.
+    pub(super) fn open(bytes: &[u8], key: &ResumeTokenKey) -> Result<BatchRequest> {
+        if bytes.len() < HEADER + DIGEST {
+            return Err(refused(format!("it is truncated ({} bytes)", bytes.len())));
+        }
+        if !is_batch(bytes) {
+            return Err(refused("it is not a batch resume token of this library"));
+        }
+        let version = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
+        if version != VERSION {
+            return Err(refused(format!("unknown batch token version {version}")));
+        }
+        let len = u32::from_le_bytes(bytes[20..24].try_into().unwrap_or_default()) as usize;
+        if len > MAX_BODY || bytes.len() != HEADER + len + DIGEST {
+            return Err(refused(format!(
+                "its length ({} bytes) does not match its framing (truncated or extended)",
+                bytes.len()
+            )));
+        }
+        let (signed, tag) = bytes.split_at(HEADER + len);
+        if mac(key, signed).verify_slice(tag).is_err() {
+            return Err(refused(
+                "its MAC does not verify under this client's resume token key: it was altered \
+                 (edited, re-sealed, damaged) or sealed under another key (another user's, \
+                 another machine's, or another configured key)",
+            ));
+        }
+        let body: Body = serde_json::from_slice(&signed[HEADER..])
+            .map_err(|e| refused(format!("its content does not parse: {e}")))?;
+        body.request
+            .validate()
+            .map_err(|e| refused(format!("its request is not valid: {}", e.message)))?;
+        Ok(body.request)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        fn key() -> ResumeTokenKey {
+            ResumeTokenKey::new(&[7u8; 32]).unwrap()
+        }
+
+        #[test]
+        fn a_batch_token_round_trips_and_every_damage_is_refused() {
+            let mut req = BatchRequest::for_prefix("bkt", "logs/2026-", "/tmp/dest");
+            req.include = vec!["**/*.gz".into()];
+            req.min_size = Some(3);
+            let bytes = seal(&req, &key()).unwrap();
+            let back = open(&bytes, &key()).unwrap();
+            assert_eq!(
+                serde_json::to_string(&back).unwrap(),
+                serde_json::to_string(&req).unwrap()
+            );
+            for n in [0, 10, HEADER, bytes.len() - 1] {
+                assert!(open(&bytes[..n], &key()).is_err(), "truncated to {n}");
+            }
+            let mut longer = bytes.clone();
+            longer.push(0);
+            assert!(open(&longer, &key()).is_err());
+            for i in 0..bytes.len() {
+                let mut b = bytes.clone();
+                b[i] ^= 0x10;
+                let e = open(&b, &key()).err().expect("damage refused");
+                assert!(
+                    e.message.starts_with("The resume token is refused"),
+                    "{e:?}"
+                );
+            }
+            let other = ResumeTokenKey::new(&[8u8; 32]).unwrap();
+            let e = open(&seal(&req, &other).unwrap(), &key())
+                .err()
+                .expect("other key refused");
+            assert!(e.message.contains("MAC does not verify"), "{}", e.message);
+        }
     }
 }
 
@@ -106,6 +279,40 @@ struct Outcome {
     settled: bool,
 }
 
+/// What a batch transfer has beside a download's: its pause switch, its live progress, the
+/// request a pause seals into a token, and, once it ended, its report and token.
+struct BatchState {
+    pause: CancellationToken,
+    progress: Mutex<BatchProgress>,
+    report: Mutex<Option<BatchReport>>,
+    token: Mutex<Option<Result<Vec<u8>>>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The request a paused batch's token carries: the destination and checkpoint directories
+/// absolute (another process may resume it from another working directory), and `Always`
+/// turned into `IfChanged`, so that the objects the journal records as finished are not fetched
+/// again.
+fn resumable(req: &BatchRequest) -> BatchRequest {
+    fn abs(p: &std::path::Path) -> std::path::PathBuf {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_path_buf())
+    }
+    let mut r = req.clone();
+    r.progress = None;
+    r.on_object = None;
+    r.dest_dir = abs(&r.dest_dir);
+    r.checkpoint_dir = r.checkpoint_dir.as_deref().map(abs);
+    if r.overwrite == Overwrite::Always {
+        r.overwrite = Overwrite::IfChanged;
+    }
+    r
+}
+
 /// One transfer, shared by its handle(s) and its task.
 pub struct Transfer {
     cancel: CancellationToken,
@@ -119,6 +326,8 @@ pub struct Transfer {
     settled: Condvar,
     /// The process that started it (`std::process::id()`).
     pid: u32,
+    /// A batch's own state (`None` for the other kinds).
+    batch: Option<BatchState>,
 }
 
 impl Transfer {
@@ -140,9 +349,24 @@ impl Transfer {
         // A client inherited through fork(): its connections and its memory budget's slots
         // belong to the parent (a slot held there at the fork is never given back here).
         client.check_process()?;
+        let work = match work {
+            Work::Resume { token, settings } => match token.0 {
+                TokenKind::Batch(mut req) => {
+                    req.thread_num = settings.thread_num;
+                    req.direct_io = settings.direct_io;
+                    Work::Batch(req)
+                }
+                TokenKind::Download(d) => Work::Resume {
+                    token: Box::new(ResumeTokenBytes(TokenKind::Download(d))),
+                    settings,
+                },
+            },
+            w => w,
+        };
+        let is_batch = matches!(work, Work::Batch(_));
         let t = Arc::new(Transfer {
             cancel: CancellationToken::new(),
-            suspend: (!matches!(work, Work::GetToFile { .. })).then(Suspend::new),
+            suspend: matches!(work, Work::Download(_) | Work::Resume { .. }).then(Suspend::new),
             aborted: AtomicBool::new(false),
             spawned: AtomicBool::new(false),
             transferred: AtomicU64::new(0),
@@ -154,12 +378,19 @@ impl Transfer {
             }),
             settled: Condvar::new(),
             pid: std::process::id(),
+            batch: is_batch.then(|| BatchState {
+                pause: CancellationToken::new(),
+                progress: Mutex::new(BatchProgress::default()),
+                report: Mutex::new(None),
+                token: Mutex::new(None),
+            }),
         });
         let mut cancel = Cancel::new().with(shutdown).with(t.cancel.clone());
         if let Some(s) = &t.suspend {
             cancel = cancel.with(s.token());
         }
         let cancel = client.call_cancel(cancel);
+        let batch_observer = is_batch.then(|| t.batch_observer(progress.clone()));
         let observer = t.observer(progress);
         let guard = Guard {
             transfer: t.clone(),
@@ -176,7 +407,10 @@ impl Transfer {
                     crate::download::pausable_download(&client, &req, &cancel, s, None).await
                 }
                 Work::Resume { token, settings } => {
-                    let mut req = token.0.request();
+                    let TokenKind::Download(token) = token.0 else {
+                        unreachable!("batch tokens became Work::Batch above")
+                    };
+                    let mut req = token.request();
                     req.thread_num = settings.thread_num;
                     req.direct_io = settings.direct_io;
                     if settings.checkpoint_dir.is_some() {
@@ -184,8 +418,15 @@ impl Transfer {
                     }
                     req.progress = Some(observer);
                     let s = t.suspend.as_ref().expect("downloads are pausable");
-                    crate::download::pausable_download(&client, &req, &cancel, s, Some(&token.0))
+                    crate::download::pausable_download(&client, &req, &cancel, s, Some(&token))
                         .await
+                }
+                Work::Batch(mut req) => {
+                    let b = t.batch.as_ref().expect("a batch transfer has its state");
+                    let user = req.progress.take();
+                    req.progress = batch_observer.map(|f| f(user));
+                    let report = crate::batch::run(&client, &req, &cancel, &b.pause).await;
+                    t.end_batch(&client, &req, report)
                 }
                 Work::GetToFile {
                     object,
@@ -223,6 +464,92 @@ impl Transfer {
                 }
             }
         })
+    }
+
+    /// The batch progress callback: the live status and the batch's own state, then the
+    /// caller's batch callback (`user`) and the caller's byte progress (`bytes`, from a resume's
+    /// settings; a `false` aborts).
+    #[allow(clippy::type_complexity)]
+    fn batch_observer(
+        self: &Arc<Self>,
+        bytes: Option<AbortableProgressFn>,
+    ) -> impl FnOnce(Option<crate::batch::BatchProgressFn>) -> crate::batch::BatchProgressFn {
+        let t = Arc::downgrade(self);
+        move |user| {
+            let last = AtomicU64::new(0);
+            Arc::new(move |p: &BatchProgress| {
+                let Some(t) = t.upgrade() else { return };
+                t.transferred.store(p.bytes_done, Ordering::Relaxed);
+                t.total.store(p.bytes_total, Ordering::Relaxed);
+                if let Some(b) = &t.batch {
+                    *locked(&b.progress) = *p;
+                }
+                if let Some(f) = &user {
+                    f(p);
+                }
+                if let Some(f) = &bytes {
+                    let before = last.swap(p.bytes_done, Ordering::Relaxed);
+                    let inc = p.bytes_done.saturating_sub(before);
+                    if !f(inc, p.bytes_done, p.bytes_total.max(p.bytes_done)) {
+                        t.aborted.store(true, Ordering::SeqCst);
+                        t.cancel.cancel();
+                    }
+                }
+            })
+        }
+    }
+
+    /// Keeps a batch's report (and, when it was paused, its sealed token) and returns the
+    /// transfer's result: the report's.
+    fn end_batch(
+        &self,
+        client: &Client,
+        req: &BatchRequest,
+        report: BatchReport,
+    ) -> Result<ObjectMeta> {
+        let b = self.batch.as_ref().expect("a batch transfer has its state");
+        let result = report.result().map(|()| ObjectMeta::default());
+        let paused =
+            b.pause.is_cancelled() && !self.cancel.is_cancelled() && report.stopped.is_some();
+        if paused {
+            let token =
+                crate::download::resume_key::key_for(client.config().resume_token_key.as_ref())
+                    .and_then(|key| batch_token::seal(&resumable(req), &key));
+            *locked(&b.token) = Some(token);
+        }
+        *locked(&b.progress) = report.progress;
+        self.transferred
+            .store(report.progress.bytes_done, Ordering::Relaxed);
+        self.total.store(
+            report.progress.bytes_total.max(report.progress.bytes_done),
+            Ordering::Relaxed,
+        );
+        *locked(&b.report) = Some(report);
+        result
+    }
+
+    /// Whether the transfer is a batch (`Work::Batch`, or a batch's token resumed).
+    pub fn is_batch(&self) -> bool {
+        self.batch.is_some()
+    }
+
+    /// A batch's progress now (`None` for the other kinds, and in another process).
+    pub fn batch_progress(&self) -> Option<BatchProgress> {
+        if !self.started_here() {
+            return None;
+        }
+        self.batch.as_ref().map(|b| *locked(&b.progress))
+    }
+
+    /// A batch's report once it ended. Errors: not a batch, still running, another process.
+    pub fn batch_report(&self) -> Result<BatchReport> {
+        self.check_process()?;
+        let b = self.batch.as_ref().ok_or_else(|| {
+            Error::validate("this transfer is not a batch: it has no batch report")
+        })?;
+        locked(&b.report)
+            .clone()
+            .ok_or_else(|| Error::validate("the batch is still running (no report yet)"))
     }
 
     /// Whether this process started the transfer (false in a `fork()`ed child).
@@ -263,6 +590,10 @@ impl Transfer {
     pub fn pause(&self) -> bool {
         if !self.started_here() {
             return false;
+        }
+        if let Some(b) = &self.batch {
+            b.pause.cancel();
+            return true;
         }
         match &self.suspend {
             Some(s) => {
@@ -334,8 +665,9 @@ impl Transfer {
     pub fn take_resume_token(&self) -> Result<Vec<u8>> {
         self.check_process()?;
         let state = self.state();
-        let token = match (&self.suspend, state) {
-            (Some(s), TransferState::Paused) => s.take_token(),
+        let token = match (&self.suspend, &self.batch, state) {
+            (Some(s), _, TransferState::Paused) => s.take_token(),
+            (_, Some(b), TransferState::Paused) => locked(&b.token).take(),
             _ => None,
         };
         token.transpose()?.ok_or_else(|| {
@@ -344,7 +676,7 @@ impl Transfer {
                 if state == TransferState::Paused {
                     " and its token was taken already"
                 } else {
-                    " (a token exists only once a paused download ended Paused)"
+                    " (a token exists only once a paused download or batch ended Paused)"
                 }
             ))
         })
@@ -352,7 +684,11 @@ impl Transfer {
 
     /// Records the outcome, runs the completion, then wakes the waiters.
     fn finish(self: &Arc<Self>, result: Result<ObjectMeta>, done: Option<Completion>) {
-        let paused = self.suspend.as_ref().is_some_and(|s| s.has_token());
+        let paused = self.suspend.as_ref().is_some_and(|s| s.has_token())
+            || self
+                .batch
+                .as_ref()
+                .is_some_and(|b| locked(&b.token).is_some());
         let result = match result {
             Err(e) if e.kind == ErrorKind::Cancelled && self.aborted.load(Ordering::SeqCst) => {
                 Err(aborted_error())

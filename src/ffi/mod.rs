@@ -35,6 +35,11 @@ pub mod object_stream;
 
 pub mod download_request;
 
+// A download of many objects into a directory, and its report.
+pub mod batch_request;
+
+pub mod batch_report;
+
 // The asynchronous API (transfers started by the client, over both request handles), then the
 // transfer handle's calls.
 pub mod transfer_start;

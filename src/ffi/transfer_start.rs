@@ -6,6 +6,7 @@ use std::ffi::{c_char, c_void};
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::ffi::batch_request::oss_batch_request_t;
 use crate::ffi::boundary::{arg_str, check_out, ffi_boundary, ffi_try, write_out, UserData};
 use crate::ffi::client::oss_client_t;
 use crate::ffi::download_request::oss_download_request_t;
@@ -96,8 +97,53 @@ pub unsafe extern "C" fn oss_client_start_resumable_download(
     }
 }
 
-/// Continues a paused download from its resume token (`oss_transfer_take_resume_token`), in this
-/// process or another, and returns at once with its transfer. The token names the object, the
+/// Starts a batch (as `oss_client_download_objects`) and returns at once with its transfer in
+/// `*transfer_out`. The request is copied (free or reuse it right away; its
+/// `oss_batch_request_cancel` does not reach the transfer: use `oss_transfer_cancel`); its
+/// progress and object callbacks report this transfer (their user data is released when the
+/// request and every transfer copied from it are gone). `oss_transfer_status` gives the batch's
+/// bytes done and known total, `oss_transfer_batch_progress` its counts,
+/// `oss_transfer_batch_report` its report once it ended; its result (`oss_transfer_result`, the
+/// completion's error) is the report's (`oss_batch_report_result`). `oss_transfer_pause` stops
+/// it (objects in flight stop, their checkpoints kept, the journal holds every finished object)
+/// and `oss_transfer_take_resume_token` then gives a token that `oss_client_start_resume`
+/// continues, in this process or another: the batch lists again and fetches only what is not
+/// finished. `done` (may be NULL) is called once when it ends; see `oss_transfer_done_cb`.
+///
+/// Ownership: `*transfer_out` is the caller's (`oss_transfer_free`). Errors (nothing started,
+/// `done` never called, `user_data_free` called before the return): NULL arguments, not
+/// initialised. Every other failure ends the transfer with that error.
+///
+/// # Safety
+/// Pointers NULL or live; `done` callable from a library thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_start_download_objects(
+    client: *const oss_client_t,
+    request: *const oss_batch_request_t,
+    done: oss_transfer_done_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+    transfer_out: *mut *const oss_transfer_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let done = completion(done, user_data, user_data_free);
+        check_out(transfer_out, "transfer_out")?;
+        // SAFETY: the export's `# Safety` contract: `client` and `request` are NULL (refused) or
+        // live handles not freed during the call, and only borrowed shared (as `const` allows from any
+        // thread).
+        let (c, r) = unsafe { (try_ref(client, "client")?, try_ref(request, "request")?) };
+        let work = Work::Batch(Box::new(r.request.clone()));
+        start(c, work, None, done, transfer_out)
+    }
+}
+
+/// Continues a paused download or batch from its resume token (`oss_transfer_take_resume_token`),
+/// in this process or another, and returns at once with its transfer. A batch's token (from a
+/// transfer of `oss_client_start_download_objects`) carries the batch's request: the batch runs
+/// again (listing again; what its journal records as finished is skipped, nothing of it fetched)
+/// and `settings` gives only its thread count per large object, direct I/O and a byte progress
+/// callback (the batch's bytes done and known total); its per-object and batch progress
+/// callbacks are not carried by the token. The rest of this text is about a download's token. The token names the object, the
 /// destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
 /// only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
 /// (its bucket, key, path and range are ignored). The token is checked at once: its MAC must

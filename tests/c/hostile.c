@@ -177,6 +177,185 @@ static char *big_string(size_t n, char c) {
     return s;
 }
 
+/* ---- the batch download: every export with NULLs, invalid UTF-8, out-of-range values ------ */
+
+static long batch_frees = 0;
+static void batch_free(void *ud) {
+    (void)ud;
+    __atomic_fetch_add(&batch_frees, 1, __ATOMIC_SEQ_CST);
+}
+static void batch_progress_cb(const oss_batch_progress_t *p, void *ud) {
+    (void)ud;
+    CHECK(p != NULL, "batch progress without its struct");
+}
+static void batch_object_cb(const oss_batch_object_t *o, void *ud) {
+    (void)ud;
+    CHECK(o && o->key && o->path && o->etag, "batch object callback with a NULL string");
+    if (o && o->outcome == OSS_BATCH_OUTCOME_FAILED) CHECK(o->error != NULL, "a failed object without its error");
+}
+
+static void batch_inputs(const oss_client_t *client, const char *bucket, const char *dir) {
+    oss_batch_request_t *r = NULL, *k = NULL;
+    oss_batch_report_t *rep = NULL;
+    oss_batch_progress_t pr;
+    const oss_transfer_t *t = NULL;
+    const char *keys[3];
+    const char *pats[2];
+    char *huge = big_string(1 << 20, 'k');
+    long frees_before = batch_frees;
+    (void)dir;
+    /* constructors */
+    expect_err("batch prefix bucket", oss_batch_request_new_prefix(NULL, "p/", "out", &r), NUL_ARG);
+    expect_err("batch prefix prefix", oss_batch_request_new_prefix(bucket, NULL, "out", &r), NUL_ARG);
+    expect_err("batch prefix dest", oss_batch_request_new_prefix(bucket, "p/", NULL, &r), NUL_ARG);
+    expect_err("batch prefix out", oss_batch_request_new_prefix(bucket, "p/", "out", NULL), NUL_ARG);
+    expect_err("batch prefix utf8 bucket", oss_batch_request_new_prefix("\xff", "p/", "out", &r), BAD_UTF8);
+    expect_err("batch prefix utf8 prefix", oss_batch_request_new_prefix(bucket, "p\xc3(", "out", &r), BAD_UTF8);
+    expect_err("batch prefix utf8 dest", oss_batch_request_new_prefix(bucket, "p/", "\xfe\xff", &r), BAD_UTF8);
+    expect_err("batch prefix empty dest", oss_batch_request_new_prefix(bucket, "p/", "", &r), INVALID);
+    keys[0] = "a";
+    keys[1] = NULL;
+    keys[2] = "\xff\xfe";
+    expect_err("batch keys bucket", oss_batch_request_new_keys(NULL, keys, 1, "out", &k), NUL_ARG);
+    expect_err("batch keys NULL array", oss_batch_request_new_keys(bucket, NULL, 3, "out", &k), NUL_ARG);
+    expect_err("batch keys NULL key", oss_batch_request_new_keys(bucket, keys, 2, "out", &k), NUL_ARG);
+    expect_err("batch keys utf8 key", oss_batch_request_new_keys(bucket, keys + 2, 1, "out", &k), BAD_UTF8);
+    expect_err("batch keys dest", oss_batch_request_new_keys(bucket, keys, 1, NULL, &k), NUL_ARG);
+    expect_err("batch keys out", oss_batch_request_new_keys(bucket, keys, 1, "out", NULL), NUL_ARG);
+    CHECK(r == NULL && k == NULL, "a failed batch constructor wrote its out-parameter");
+    oss_batch_request_free(NULL);
+    oss_batch_request_cancel(NULL);
+    bad_inputs += 2;
+    /* setters: NULL request, then bad values on a real one */
+    expect_ok("batch prefix", oss_batch_request_new_prefix(bucket, huge, "batch-out", &r));
+    expect_ok("batch keys empty list", oss_batch_request_new_keys(bucket, NULL, 0, "batch-out", &k));
+    expect_err("batch checkpoint NULL", oss_batch_request_set_checkpoint_dir(NULL, "x"), NUL_ARG);
+    expect_err("batch checkpoint utf8", oss_batch_request_set_checkpoint_dir(r, "\xff"), BAD_UTF8);
+    expect_ok("batch checkpoint clear", oss_batch_request_set_checkpoint_dir(r, NULL));
+    pats[0] = "*.gz";
+    pats[1] = NULL;
+    expect_err("batch include NULL", oss_batch_request_set_include(NULL, pats, 1), NUL_ARG);
+    expect_err("batch include NULL array", oss_batch_request_set_include(r, NULL, 2), NUL_ARG);
+    expect_err("batch include NULL pattern", oss_batch_request_set_include(r, pats, 2), NUL_ARG);
+    expect_err("batch include too many", oss_batch_request_set_include(r, pats, 5000), INVALID);
+    expect_err("batch exclude NULL", oss_batch_request_set_exclude(NULL, pats, 1), NUL_ARG);
+    expect_err("batch exclude NULL pattern", oss_batch_request_set_exclude(r, pats, 2), NUL_ARG);
+    pats[1] = "\xff*";
+    expect_err("batch exclude utf8", oss_batch_request_set_exclude(r, pats, 2), BAD_UTF8);
+    expect_ok("batch include none", oss_batch_request_set_include(r, NULL, 0));
+    expect_err("batch size NULL", oss_batch_request_set_size_range(NULL, 0, 1), NUL_ARG);
+    expect_err("batch size empty", oss_batch_request_set_size_range(r, 10, 9), INVALID);
+    expect_ok("batch size unbounded", oss_batch_request_set_size_range(r, 0, UINT64_MAX));
+    expect_err("batch modified NULL", oss_batch_request_set_modified_range(NULL, 0, 1), NUL_ARG);
+    expect_err("batch modified empty", oss_batch_request_set_modified_range(r, INT64_MAX, INT64_MIN), INVALID);
+    expect_ok("batch modified unbounded", oss_batch_request_set_modified_range(r, INT64_MIN, INT64_MAX));
+    expect_err("batch overwrite NULL", oss_batch_request_set_overwrite(NULL, OSS_BATCH_OVERWRITE_NEVER), NUL_ARG);
+    expect_err("batch overwrite range", oss_batch_request_set_overwrite(r, 3), INVALID);
+    expect_err("batch overwrite max", oss_batch_request_set_overwrite(r, UINT32_MAX), INVALID);
+    expect_err("batch on_failure NULL", oss_batch_request_set_on_failure(NULL, OSS_BATCH_ON_FAILURE_STOP), NUL_ARG);
+    expect_err("batch on_failure range", oss_batch_request_set_on_failure(r, 2), INVALID);
+    expect_err("batch part size NULL", oss_batch_request_set_part_size(NULL, 1 << 20), NUL_ARG);
+    expect_err("batch part size 0", oss_batch_request_set_part_size(r, 0), INVALID);
+    expect_err("batch part size max", oss_batch_request_set_part_size(r, UINT64_MAX), INVALID);
+    expect_err("batch threads NULL", oss_batch_request_set_thread_num(NULL, 4), NUL_ARG);
+    expect_err("batch threads 0", oss_batch_request_set_thread_num(r, 0), INVALID);
+    expect_err("batch threads max", oss_batch_request_set_thread_num(r, UINT32_MAX), INVALID);
+    expect_err("batch in flight NULL", oss_batch_request_set_max_objects_in_flight(NULL, 4), NUL_ARG);
+    expect_err("batch in flight 0", oss_batch_request_set_max_objects_in_flight(r, 0), INVALID);
+    expect_err("batch in flight 1025", oss_batch_request_set_max_objects_in_flight(r, 1025), INVALID);
+    expect_err("batch verify NULL", oss_batch_request_set_verify_on_resume(NULL, true), NUL_ARG);
+    expect_err("batch direct io NULL", oss_batch_request_set_direct_io(NULL, true), NUL_ARG);
+    expect_err("batch dry run NULL", oss_batch_request_set_dry_run(NULL, true), NUL_ARG);
+    expect_err("batch progress NULL", oss_batch_request_set_progress_callback(NULL, batch_progress_cb, NULL, batch_free), NUL_ARG);
+    expect_err("batch object NULL", oss_batch_request_set_object_callback(NULL, batch_object_cb, NULL, batch_free), NUL_ARG);
+    CHECK(batch_frees - frees_before == 2, "user_data_free after failed callback setters: %ld", batch_frees - frees_before);
+    expect_ok("batch progress", oss_batch_request_set_progress_callback(r, batch_progress_cb, NULL, batch_free));
+    expect_ok("batch progress replaced", oss_batch_request_set_progress_callback(r, batch_progress_cb, NULL, batch_free));
+    CHECK(batch_frees - frees_before == 3, "the replaced progress callback's user data was freed: %ld", batch_frees - frees_before);
+    expect_ok("batch object", oss_batch_request_set_object_callback(r, batch_object_cb, NULL, batch_free));
+    expect_ok("batch progress cleared", oss_batch_request_set_progress_callback(k, NULL, NULL, NULL));
+    /* the blocking call */
+    expect_err("batch run client", oss_client_download_objects(NULL, r, &rep), NUL_ARG);
+    expect_err("batch run request", oss_client_download_objects(client, NULL, &rep), NUL_ARG);
+    CHECK(rep == NULL, "a refused batch gave a report");
+    /* A 1 MiB prefix: a dry run that lists nothing (or is refused), with or without a report. */
+    expect_ok("batch dry run", oss_batch_request_set_dry_run(r, true));
+    any_result("batch huge prefix", oss_client_download_objects(client, r, NULL));
+    any_result("batch huge prefix with report", oss_client_download_objects(client, r, &rep));
+    /* report getters: NULL and out of range */
+    pr = oss_batch_report_progress(NULL);
+    CHECK(pr.objects_listed == 0 && pr.bytes_done == 0 && !pr.listing_done, "progress of NULL");
+    CHECK(oss_batch_report_elapsed_ms(NULL) == 0, "elapsed of NULL");
+    CHECK(oss_batch_report_failure_count(NULL) == 0, "failure count of NULL");
+    CHECK(!strcmp(oss_batch_report_failure_key(NULL, 0), ""), "failure key of NULL");
+    CHECK(oss_batch_report_failure_error(NULL, 0) == NULL, "failure error of NULL");
+    CHECK(oss_batch_report_deleted_count(NULL) == 0, "deleted count of NULL");
+    CHECK(!strcmp(oss_batch_report_deleted_key(NULL, 0), ""), "deleted key of NULL");
+    CHECK(oss_batch_report_stopped(NULL) == NULL, "stopped of NULL");
+    CHECK(!strcmp(oss_batch_report_journal_path(NULL), ""), "journal of NULL");
+    expect_err("batch report result NULL", oss_batch_report_result(NULL), NUL_ARG);
+    oss_batch_report_free(NULL);
+    bad_inputs += 11;
+    if (rep) {
+        size_t n = oss_batch_report_failure_count(rep);
+        CHECK(!strcmp(oss_batch_report_failure_key(rep, n), ""), "failure key out of range");
+        CHECK(!strcmp(oss_batch_report_failure_key(rep, SIZE_MAX), ""), "failure key SIZE_MAX");
+        CHECK(oss_batch_report_failure_error(rep, SIZE_MAX) == NULL, "failure error SIZE_MAX");
+        CHECK(!strcmp(oss_batch_report_deleted_key(rep, SIZE_MAX), ""), "deleted key SIZE_MAX");
+        any_result("batch report result", oss_batch_report_result(rep));
+        bad_inputs += 4;
+        oss_batch_report_free(rep);
+        rep = NULL;
+    }
+    /* Unsafe keys: refused per key, nothing written outside the destination. */
+    {
+        const char *bad[4] = {"../escaped-by-batch", "/abs-by-batch", "a/../../escaped-by-batch", "ctl\x01key"};
+        struct stat st;
+        oss_batch_request_free(k);
+        k = NULL;
+        expect_ok("batch unsafe keys", oss_batch_request_new_keys(bucket, bad, 4, "batch-unsafe", &k));
+        any_result("batch unsafe keys run", oss_client_download_objects(client, k, &rep));
+        CHECK(stat("escaped-by-batch", &st) != 0 && stat("../escaped-by-batch", &st) != 0, "a batch wrote outside its directory");
+        oss_batch_report_free(rep);
+        rep = NULL;
+    }
+    /* the asynchronous start, and the transfer's batch calls */
+    {
+        long dfrees = done_frees;
+        oss_transfer_t const *g = NULL;
+        oss_get_object_request_t *greq = NULL;
+        expect_err("batch start client", oss_client_start_download_objects(NULL, r, done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("batch start request", oss_client_start_download_objects(client, NULL, done_cb, NULL, done_free, &t), NUL_ARG);
+        expect_err("batch start out", oss_client_start_download_objects(client, r, done_cb, NULL, done_free, NULL), NUL_ARG);
+        CHECK(t == NULL, "a failed batch start wrote its out-parameter");
+        CHECK(done_frees - dfrees == 3, "user_data_free after failed batch starts: %ld", done_frees - dfrees);
+        expect_err("batch transfer report transfer", oss_transfer_batch_report(NULL, &rep), NUL_ARG);
+        expect_err("batch transfer progress transfer", oss_transfer_batch_progress(NULL, &pr), NUL_ARG);
+        expect_ok("batch start", oss_client_start_download_objects(client, r, NULL, NULL, NULL, &t));
+        expect_err("batch transfer report out", oss_transfer_batch_report(t, NULL), NUL_ARG);
+        expect_err("batch transfer progress out", oss_transfer_batch_progress(t, NULL), NUL_ARG);
+        (void)oss_transfer_wait(t, 120000);
+        expect_ok("batch transfer progress", oss_transfer_batch_progress(t, &pr));
+        expect_ok("batch transfer report", oss_transfer_batch_report(t, &rep));
+        oss_batch_report_free(rep);
+        rep = NULL;
+        oss_transfer_free(t);
+        t = NULL;
+        /* A transfer that is no batch has no batch report or progress. */
+        expect_ok("greq for a non-batch transfer", oss_get_object_request_new(bucket, "no-such-key-for-batch", &greq));
+        expect_ok("start a non-batch transfer", oss_client_start_get_object_to_file(client, greq, "nb.bin", NULL, NULL, NULL, &g));
+        (void)oss_transfer_wait(g, 120000);
+        expect_err("batch report of a download", oss_transfer_batch_report(g, &rep), INVALID);
+        expect_err("batch progress of a download", oss_transfer_batch_progress(g, &pr), INVALID);
+        oss_transfer_free(g);
+        oss_get_object_request_free(greq);
+    }
+    oss_batch_request_free(r);
+    oss_batch_request_free(k);
+    CHECK(batch_frees - frees_before == 5, "every batch callback's user data freed once: %ld", batch_frees - frees_before);
+    free(huge);
+}
+
 /* ---- NULL for every pointer argument of every export ----------------------------------- */
 static void null_arguments(const oss_client_t *client, const char *bucket, const char *key) {
     oss_config_t *cfg = oss_config_new();
@@ -1099,6 +1278,7 @@ int main(void) {
     null_arguments(client, bucket, key);
     bad_values(client, endpoint, bucket, key, env("OSS_TEST_AK"), env("OSS_TEST_SK"));
     escaping_keys(client, bucket, dir);
+    batch_inputs(client, bucket, dir);
     secrets_in_errors(endpoint, bucket, key);
     tls(env("OSS_TEST_TLS_ENDPOINT"), env("OSS_TEST_TLS_CA"), bucket, key, env("OSS_TEST_AK"),
         env("OSS_TEST_SK"));
