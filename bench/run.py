@@ -191,6 +191,9 @@ CPP_MANY_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_many_ffi"),
 # the "concurrent" mode's C program (the asynchronous and the blocking C API)
 C_MANY_SRC = os.path.join(HERE, "c", "many.c")
 C_MANY_BIN = os.path.join(REPO, "target/bench/many")
+# the objects mode's batch through the C ABI (bench/c/batch.c), while the example has no --prefix
+C_BATCH_SRC = os.path.join(HERE, "c", "batch.c")
+C_BATCH_BIN = os.path.join(REPO, "target/bench/batch")
 # the physical reference reader (bench/refreader: its own cargo workspace, never built by the
 # product's `cargo build --workspace`), built into its own target directory
 REF_MANIFEST = os.path.join(HERE, "refreader", "Cargo.toml")
@@ -228,6 +231,18 @@ def build_c_many():
     subprocess.run(["cc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic",
                     "-I" + os.path.join(REPO, "include"), C_MANY_SRC, "-o", C_MANY_BIN, "-L" + rel,
                     "-loss_ffi", "-Wl,-rpath," + rel, "-pthread"], check=True)
+
+
+def build_c_batch():
+    """bench/c/batch.c against the release library; (binary, None) or (None, why not): the
+    library may not have the batch C ABI (oss_client_download_objects) yet."""
+    rel = os.path.join(REPO, "target/release")
+    r = subprocess.run(["cc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                        "-I" + os.path.join(REPO, "include"), C_BATCH_SRC, "-o", C_BATCH_BIN, "-L" + rel,
+                        "-loss_ffi", "-Wl,-rpath," + rel], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "bench/c/batch.c does not build (no batch C ABI?): " + r.stderr[-1000:]
+    return C_BATCH_BIN, None
 
 
 def build_cpp(want, src=CPP_SRC, bins=CPP_BIN):
@@ -425,6 +440,7 @@ class Bench:
         self.cpp_many_bins = {}
         self.cpp_obj_bins = {}
         self.obj_log = None  # the objects mode's emulator log (--objects-log), read after each run
+        self.ffi_via = "cli"  # how the objects mode runs ours: cli, c-abi (bench/c/batch.c), placeholder
         self.obj_hashed = 0
         self.ref_bin = None
         self.refused = {}  # tool label -> why the example refused its options
@@ -730,7 +746,7 @@ class Bench:
             raise SystemExit(f"objects warm-up (curl --parallel) failed ({r.returncode}): {r.stderr[-2000:]}")
         log(f"  objects: warm-up of {len(objects)} objects (untimed) {time.monotonic() - t0:.1f} s")
 
-    def objects_run(self, mode, tid, prefix, objects, rnd, proto, tool, placeholder=False):
+    def objects_run(self, mode, tid, prefix, objects, rnd, proto, tool):
         """One tool downloads the prefix into a fresh directory; its output is verified afterwards
         (untimed; verify_objects). Returns the recorded row."""
         self.prepare()
@@ -741,9 +757,13 @@ class Bench:
         env = dict(self.env, **self.tls_env(proto))
         strip = prefix[:prefix.rfind("/") + 1]
         threads = 0
-        if tid == "ffi" and not placeholder:
+        if tid == "ffi" and self.ffi_via == "cli":
             cmd = [self.example, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
                    "--output-dir", dest, "--progress", "none"] + list(a.ffi_args)
+        elif tid == "ffi" and self.ffi_via == "c-abi":
+            threads = a.batch_connections
+            cmd = [C_BATCH_BIN, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
+                   "--output-dir", dest, "--connections", str(a.batch_connections)] + list(a.ffi_args)
         elif tid in ("ffi", "ffi-single"):
             # the placeholder (many.c --mode async: every key at once through one client) or the
             # single-object path (many.c --mode blocking --pool 1): both from the key list the
@@ -1493,9 +1513,12 @@ def obj_tool_ids(a):
     return pick_tools(a.objects_tools, OBJ_TOOL_IDS, "--objects-tools")
 
 
-def obj_label(tid, a, placeholder=False):
-    if tid == "ffi" and placeholder:
+def obj_label(tid, a, via="cli"):
+    if tid == "ffi" and via == "placeholder":
         return "PLACEHOLDER: oss-ffi asynchronous C API per key (bench/c/many.c), not the batch"
+    if tid == "ffi" and via == "c-abi":
+        return (f"**oss-ffi batch: oss_client_download_objects (bench/c/batch.c, {a.batch_connections} "
+                "connections)**")
     return {"ffi": "**oss-ffi batch: oss_download --prefix**",
             "official-cpp": f"official C++ SDK 1.10.1, ListObjects + GetObject, {a.objects_threads} threads",
             "curl": f"curl listing + curl --parallel --parallel-max {a.curl_parallel}",
@@ -1552,12 +1575,19 @@ def mode_objects(b, obj_skipped):
     skipped = dict(obj_skipped)
     ids = [t for t in obj_tool_ids(a) if t not in skipped]
     placeholder = False
+    b.ffi_via = "cli"
     if "ffi" in ids:
         ok, why = example_accepts(b.example, "--prefix", prefix)
         if not ok:
-            placeholder = True
-            log(f"  objects: {why}: ours runs as the PLACEHOLDER (bench/c/many.c, asynchronous C API per key); "
-                "not a result of the batch")
+            binary, why2 = build_c_batch()
+            if binary:
+                b.ffi_via = "c-abi"
+                log(f"  objects: {why}: ours runs through the C ABI (bench/c/batch.c: oss_client_download_objects)")
+            else:
+                placeholder = True
+                b.ffi_via = "placeholder"
+                log(f"  objects: {why}; {why2.splitlines()[0]}: ours runs as the PLACEHOLDER (bench/c/many.c, "
+                    "asynchronous C API per key); not a result of the batch")
     log(f"mode objects: {objects_mix_text(a, objects)} under {prefix}, tools {', '.join(ids)}")
     rows, phases_run = [], []
     rounds = a.rounds or 3
@@ -1580,18 +1610,18 @@ def mode_objects(b, obj_skipped):
                     for tid in slots:
                         b.after, b.tool_id = prev, tid
                         row = b.objects_run("objects", tid, prefix, objects, rnd, proto,
-                                            obj_label(tid, a, placeholder and tid == "ffi"),
-                                            placeholder=placeholder and tid == "ffi")
+                                            obj_label(tid, a, b.ffi_via if tid == "ffi" else ""))
                         row.update(objects=len(objects), latency_ms=ms, placeholder=int(placeholder and tid == "ffi"))
                         rows.append(row)
                         prev = tid
             b.after = b.tool_id = ""
             phases_run.append((vname, ms, proto, flags, (ids, rounds, lead, sched)))
     b.variant = ""
-    return rows, phases_run, skipped, placeholder
+    return rows, phases_run, skipped, b.ffi_via
 
 
-def report_objects(a, rows, phases_run, skipped, placeholder, verified_note):
+def report_objects(a, rows, phases_run, skipped, via, verified_note):
+    placeholder = via == "placeholder"
     lines, summary = [], []
     if not phases_run:
         return lines, summary
@@ -1602,6 +1632,10 @@ def report_objects(a, rows, phases_run, skipped, placeholder, verified_note):
               f"lists the prefix and downloads every object into a fresh, empty directory (deleted and `sync`ed "
               f"before each run, untimed). Time: the process's wall time (oss2: listing + downloads inside "
               f"the interpreter, without start-up and import). Order: random per round (seed {a.seed}).", ""]
+    if via == "c-abi":
+        lines += ["Ours ran through bench/c/batch.c: `oss_client_download_objects` (the batch's C ABI, the call "
+                  f"the CLI makes), the client's max_connections {a.batch_connections}, everything else at the "
+                  "library's defaults, since `oss_download` of this tree has no `--prefix` yet.", ""]
     if placeholder:
         lines += ["**PLACEHOLDER**: `oss_download` of this tree does not accept `--prefix` yet; the row for ours is "
                   "bench/c/many.c (the asynchronous C API, one transfer per key from a key list the bench gives "
@@ -2219,6 +2253,8 @@ def main():
     g.add_argument("--objects-verify", default="1000",
                    help="objects mode: SHA-256 of a seeded sample of N outputs per run, or 'all' (default 1000; "
                         "count, names and sizes of every output are always checked)")
+    g.add_argument("--batch-connections", type=int, default=64,
+                   help="objects mode, ours through bench/c/batch.c: the client's max_connections (default 64)")
     g.add_argument("--objects-log", action="store_true",
                    help="objects mode: the emulator logs every request (--log, in the --work directory); the "
                         "report adds what it saw per run (requests by kind, start to first GET, last GET to exit, "
@@ -2329,7 +2365,7 @@ def main():
         if "concurrent" in modes:
             conc, conc_phases, conc_skipped = mode_concurrent(b, many_skipped)
         objs = obj_phases = obj_skipped2 = None
-        obj_placeholder = False
+        obj_placeholder = "cli"
         if "objects" in modes:
             objs, obj_phases, obj_skipped2, obj_placeholder = mode_objects(b, obj_skipped)
         memory = memory_skipped = None
