@@ -7,6 +7,14 @@
  *                --output FILE [--checkpoint-dir DIR] [--threads N] [--part-size 8M] \
  *                [--range START-END] [--v4 --region cn-hangzhou] [--no-crc] [--no-direct-io]
  *                [--proxy [http://][USER[:PASSWORD]@]HOST[:PORT]] [--noproxy LIST]
+ *   oss_download --endpoint URL --bucket B --prefix P --output-dir DIR \
+ *                [--include GLOB]... [--exclude GLOB]... [--dry-run] [--max-objects N]
+ *   oss_download --endpoint URL --bucket B --keys-from FILE --output-dir DIR ...
+ *
+ * A batch (--prefix or --keys-from) downloads every object under the prefix (or every key of the
+ * file, one a line; "-" is stdin) into DIR, through oss_client_download_objects: a journal in DIR
+ * (or --checkpoint-dir) makes a re-run skip what is done; a progress line for the batch, a
+ * summary at the end, exit code non-zero when any object failed.
  *
  * Progress goes to stderr: a live bar on a terminal, one plain line per second otherwise.
  * Ctrl-C (SIGINT) or SIGTERM cancels cleanly; with --checkpoint-dir the next run with the same
@@ -64,6 +72,8 @@ enum {
 
 static const char *usage_text =
     "usage: oss_download --endpoint URL --bucket NAME --key KEY [options]\n"
+    "       oss_download --endpoint URL --bucket NAME --prefix P --output-dir DIR [options]\n"
+    "       oss_download --endpoint URL --bucket NAME --keys-from FILE --output-dir DIR [options]\n"
     "\n"
     "  --endpoint URL        e.g. https://oss-cn-hangzhou.aliyuncs.com or http://127.0.0.1:9000\n"
     "  --bucket NAME         bucket name\n"
@@ -110,6 +120,37 @@ static const char *usage_text =
     "and every run downloads.\n"
     "\n";
 
+/* The batch's help: its own string, as C99 promises string literals of 4095 bytes only. */
+static const char *usage_batch =
+    "Many objects into a directory (a batch; oss_client_download_objects):\n"
+    "  --prefix P            every object whose key starts with P (\"\" : the whole bucket); a\n"
+    "                        key's file is DIR/ + the key minus P's directory part (everything\n"
+    "                        up to its last '/'): --prefix logs/2026-12-0 puts\n"
+    "                        logs/2026-12-01/a.gz at DIR/2026-12-01/a.gz\n"
+    "  --keys-from FILE      the keys in FILE, one a line (\"-\": stdin); each to DIR/KEY\n"
+    "  --output-dir DIR      the destination directory (made if missing)\n"
+    "  --include GLOB        only objects whose path below DIR matches GLOB, as rclone's filters:\n"
+    "                        * and ? stay within a directory, ** crosses them, [abc] classes;\n"
+    "                        /GLOB is anchored at DIR, GLOB matches the path's end (*.gz: every\n"
+    "                        .gz file); repeatable\n"
+    "  --exclude GLOB        leave out objects whose path matches GLOB (wins over --include);\n"
+    "                        repeatable\n"
+    "  --dry-run             list what would be downloaded (\"would download KEY -> PATH\"),\n"
+    "                        fetch and write nothing\n"
+    "  --max-objects N       objects downloaded at once (default 64, at most 1024)\n"
+    "  --fail-fast           stop at the first failed object (default: go on, report them all)\n"
+    "  -n, --no-clobber      keep every existing file; --force replaces every one (default:\n"
+    "                        skip what the batch's journal records as done and unchanged)\n"
+    "  --checkpoint-dir DIR  where the batch's journal and the large objects' checkpoints go\n"
+    "                        (default: hidden files in the output directory)\n"
+    "  --threads, --part-size, --no-verify-on-resume and --no-direct-io apply to each large\n"
+    "  object (over twice the part size); --key, --output and --range do not go with a batch.\n"
+    "A key that would leave DIR (.., absolute, control characters) or collide with another\n"
+    "key's file is refused for that key alone. Progress: one line for the batch (objects\n"
+    "listed, done, skipped, failed; bytes; rate); every failed key is printed with its error\n"
+    "and the summary at the end; the exit code is the first failure's (see below).\n"
+    "\n";
+
 /* The rest of the help: a second string, as C99 promises string literals of 4095 bytes only. */
 static const char *usage_tail =
     "Common options:\n" CLI_COMMON_HELP
@@ -132,6 +173,11 @@ struct options {
     uint64_t proxy_port;
     const char *resolve[16]; /* --resolve HOST:PORT:ADDR[,ADDR...], repeatable */
     int n_resolve;
+    /* a batch: --prefix or --keys-from, into --output-dir */
+    const char *prefix, *keys_from, *output_dir;
+    const char *include[64], *exclude[64];
+    int n_include, n_exclude, dry_run, fail_fast;
+    unsigned long max_objects;
 };
 
 /* ---- small parsers ---------------------------------------------------------------------- */
@@ -236,7 +282,15 @@ enum {
     OPT_NO_CREATE_DIRS,
     OPT_PROXY,
     OPT_NOPROXY,
-    OPT_RESOLVE
+    OPT_RESOLVE,
+    OPT_PREFIX,
+    OPT_KEYS_FROM,
+    OPT_OUTPUT_DIR,
+    OPT_INCLUDE,
+    OPT_EXCLUDE,
+    OPT_DRY_RUN,
+    OPT_MAX_OBJECTS,
+    OPT_FAIL_FAST
     /* network options of the client: add their ids here */
 };
 
@@ -265,6 +319,14 @@ static const cli_option_t option_table[] = {
     {"proxy", 0, 1, OPT_PROXY},
     {"noproxy", 0, 1, OPT_NOPROXY},
     {"resolve", 0, 1, OPT_RESOLVE},
+    {"prefix", 0, 1, OPT_PREFIX},
+    {"keys-from", 0, 1, OPT_KEYS_FROM},
+    {"output-dir", 0, 1, OPT_OUTPUT_DIR},
+    {"include", 0, 1, OPT_INCLUDE},
+    {"exclude", 0, 1, OPT_EXCLUDE},
+    {"dry-run", 0, 0, OPT_DRY_RUN},
+    {"max-objects", 0, 1, OPT_MAX_OBJECTS},
+    {"fail-fast", 0, 0, OPT_FAIL_FAST},
     /* network options of the client: add their entries here */
     CLI_COMMON_OPTIONS,
     {NULL, 0, 0, 0},
@@ -345,6 +407,25 @@ static int parse_args(int argc, char **argv, struct options *o) {
                 return usage_error("too many %s", "--resolve");
             o->resolve[o->n_resolve++] = v;
             break;
+        case OPT_PREFIX: o->prefix = v; break;
+        case OPT_KEYS_FROM: o->keys_from = v; break;
+        case OPT_OUTPUT_DIR: o->output_dir = v; break;
+        case OPT_DRY_RUN: o->dry_run = 1; break;
+        case OPT_FAIL_FAST: o->fail_fast = 1; break;
+        case OPT_INCLUDE:
+            if (o->n_include == (int)(sizeof o->include / sizeof o->include[0]))
+                return usage_error("too many %s", "--include");
+            o->include[o->n_include++] = v;
+            break;
+        case OPT_EXCLUDE:
+            if (o->n_exclude == (int)(sizeof o->exclude / sizeof o->exclude[0]))
+                return usage_error("too many %s", "--exclude");
+            o->exclude[o->n_exclude++] = v;
+            break;
+        case OPT_MAX_OBJECTS:
+            if (!cli_parse_u64(v, &n) || n == 0 || n > 1024) return usage_error("bad --max-objects '%s' (1 to 1024)", v);
+            o->max_objects = (unsigned long)n;
+            break;
         case OPT_RANGE:
             if (!parse_range(v, &o->range_start, &o->range_end))
                 return usage_error("bad --range '%s' (want START-END or START-)", v);
@@ -355,11 +436,25 @@ static int parse_args(int argc, char **argv, struct options *o) {
     }
     if (o->common.help) {
         fputs(usage_text, stdout);
+        fputs(usage_batch, stdout);
         fputs(usage_tail, stdout);
         return EXIT_OK;
     }
     if (!o->endpoint) return usage_error("%s is required", "--endpoint");
     if (!o->bucket) return usage_error("%s is required", "--bucket");
+    if (o->prefix || o->keys_from) {
+        if (o->prefix && o->keys_from) return usage_error("%s: give --prefix or --keys-from, not both", "--keys-from");
+        if (!o->output_dir) return usage_error("%s is required with --prefix or --keys-from", "--output-dir");
+        if (o->key) return usage_error("%s does not go with --prefix or --keys-from", "--key");
+        if (o->output) return usage_error("%s does not go with a batch (use --output-dir)", "--output");
+        if (o->has_range) return usage_error("%s does not go with a batch", "--range");
+        if (o->no_clobber && o->force) return usage_error("%s: give --no-clobber or --force, not both", "--force");
+        if (o->v4 && !o->region) return usage_error("%s is required with --v4", "--region");
+        return -1;
+    }
+    if (o->output_dir || o->n_include || o->n_exclude || o->dry_run || o->max_objects || o->fail_fast)
+        return usage_error("%s", "--output-dir, --include, --exclude, --dry-run, --max-objects and --fail-fast need "
+                                 "--prefix or --keys-from");
     if (!o->key) return usage_error("%s is required", "--key");
     if (o->v4 && !o->region) return usage_error("%s is required with --v4", "--region");
     return -1;
@@ -636,6 +731,7 @@ static void on_signal(int sig) {
 
 struct watcher {
     const oss_download_request_t *request;
+    const oss_batch_request_t *batch;
     int quit; /* written by main before it posts `wake`; read after the wait */
 };
 
@@ -645,7 +741,8 @@ static void *watch(void *arg) {
     }
     if (!w->quit && interrupted) {
         fprintf(stderr, "\noss_download: interrupted, cancelling...\n");
-        oss_download_request_cancel(w->request);
+        if (w->request) oss_download_request_cancel(w->request);
+        if (w->batch) oss_batch_request_cancel(w->batch);
     }
     return NULL;
 }
@@ -658,6 +755,224 @@ static void install_signals(void) {
     sa.sa_flags = (int)SA_RESETHAND; /* a second Ctrl-C kills at once */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+}
+
+/* ---- a batch: --prefix or --keys-from into --output-dir ------------------------------------ */
+
+struct batch_view {
+    int mode; /* progress: 0 none, 1 bar, 2 lines */
+    int dry_run, verbose;
+    double last;
+    int line_open; /* a bar line is on the terminal (end it before printing anything else) */
+};
+
+static void batch_line(struct batch_view *v, const oss_batch_progress_t *p, int final) {
+    char done[32], all[32], speed[32];
+    human((double)p->bytes_done, done, sizeof done);
+    human((double)p->bytes_total, all, sizeof all);
+    human((double)p->bytes_per_sec, speed, sizeof speed);
+    if (v->mode == 1) {
+        fprintf(stderr, "\r%" PRIu64 "%s listed, %" PRIu64 " done, %" PRIu64 " skipped, %" PRIu64
+                        " failed  %s / %s  %s/s   ",
+                p->objects_listed, p->listing_done ? "" : "+", p->objects_done, p->objects_skipped,
+                p->objects_failed, done, all, speed);
+        v->line_open = !final;
+        if (final) fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "batch %" PRIu64 "%s listed %" PRIu64 " done %" PRIu64 " skipped %" PRIu64
+                        " failed %" PRIu64 "/%" PRIu64 " bytes %s/s\n",
+                p->objects_listed, p->listing_done ? "" : "+", p->objects_done, p->objects_skipped,
+                p->objects_failed, p->bytes_done, p->bytes_total, speed);
+    }
+    fflush(stderr);
+}
+
+/* Library thread, calls serialised. */
+static void on_batch_progress(const oss_batch_progress_t *p, void *user_data) {
+    struct batch_view *v = (struct batch_view *)user_data;
+    double t = now();
+    int final = p->listing_done && p->objects_listed == p->objects_done + p->objects_skipped + p->objects_failed;
+    if (!v->mode || (!final && t - v->last < (v->mode == 1 ? 0.1 : 1.0))) return;
+    v->last = t;
+    batch_line(v, p, final);
+}
+
+static void end_bar(struct batch_view *v) {
+    if (v->line_open) {
+        fputc('\n', stderr);
+        v->line_open = 0;
+    }
+}
+
+/* Library thread, calls serialised (with the progress calls too). */
+static void on_batch_object(const oss_batch_object_t *o, void *user_data) {
+    struct batch_view *v = (struct batch_view *)user_data;
+    if (o->outcome == OSS_BATCH_OUTCOME_WOULD_DOWNLOAD) {
+        fputs("would download ", stdout);
+        put_safe(stdout, o->key);
+        fputs(" -> ", stdout);
+        put_safe(stdout, o->path);
+        printf(" (%" PRIu64 " bytes)\n", o->size);
+    } else if (o->outcome == OSS_BATCH_OUTCOME_FAILED) {
+        end_bar(v);
+        fputs("failed: ", stderr);
+        put_safe(stderr, o->key);
+        fputs(": ", stderr);
+        put_safe(stderr, oss_error_code(o->error));
+        fputs(": ", stderr);
+        put_safe(stderr, oss_error_message(o->error));
+        fputc('\n', stderr);
+    } else if (o->outcome == OSS_BATCH_OUTCOME_DOWNLOADED && v->verbose) {
+        end_bar(v);
+        fputs("downloaded ", stderr);
+        put_safe(stderr, o->key);
+        fputs(" -> ", stderr);
+        put_safe(stderr, o->path);
+        fputc('\n', stderr);
+    }
+}
+
+/* The keys of --keys-from (one a line, "\r\n" too; empty lines skipped). 0 on success. */
+static int read_keys(const char *file, char ***keys_out, size_t *n_out) {
+    FILE *f = strcmp(file, "-") ? fopen(file, "r") : stdin;
+    char *line = NULL;
+    size_t cap = 0, n = 0, max = 0;
+    ssize_t len;
+    char **keys = NULL;
+    if (!f) return -1;
+    while ((len = getline(&line, &cap, f)) >= 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+        if (len == 0) continue;
+        if (n == max) {
+            char **more = realloc(keys, (max ? max * 2 : 64) * sizeof *keys);
+            if (!more) break;
+            keys = more;
+            max = max ? max * 2 : 64;
+        }
+        keys[n++] = strdup(line);
+    }
+    free(line);
+    if (f != stdin) fclose(f);
+    *keys_out = keys;
+    *n_out = n;
+    return 0;
+}
+
+static oss_error_t *build_batch(const struct options *o, struct batch_view *v, char **keys, size_t n_keys,
+                                oss_batch_request_t **out) {
+    oss_batch_request_t *r = NULL;
+    oss_error_t *err = o->prefix ? oss_batch_request_new_prefix(o->bucket, o->prefix, o->output_dir, &r)
+                                 : oss_batch_request_new_keys(o->bucket, (const char *const *)keys, n_keys,
+                                                              o->output_dir, &r);
+    if (!err) err = oss_batch_request_set_thread_num(r, o->threads > UINT32_MAX ? UINT32_MAX : (uint32_t)o->threads);
+    if (!err) err = oss_batch_request_set_part_size(r, o->part_size);
+    if (!err && o->checkpoint_dir) err = oss_batch_request_set_checkpoint_dir(r, o->checkpoint_dir);
+    if (!err && o->n_include) err = oss_batch_request_set_include(r, o->include, (size_t)o->n_include);
+    if (!err && o->n_exclude) err = oss_batch_request_set_exclude(r, o->exclude, (size_t)o->n_exclude);
+    if (!err && o->max_objects) err = oss_batch_request_set_max_objects_in_flight(r, (uint32_t)o->max_objects);
+    if (!err && o->no_clobber) err = oss_batch_request_set_overwrite(r, OSS_BATCH_OVERWRITE_NEVER);
+    if (!err && o->force) err = oss_batch_request_set_overwrite(r, OSS_BATCH_OVERWRITE_ALWAYS);
+    if (!err && o->fail_fast) err = oss_batch_request_set_on_failure(r, OSS_BATCH_ON_FAILURE_STOP);
+    if (!err) err = oss_batch_request_set_dry_run(r, o->dry_run != 0);
+    if (!err) err = oss_batch_request_set_verify_on_resume(r, o->verify_on_resume != 0);
+    if (!err) err = oss_batch_request_set_direct_io(r, !o->no_direct_io);
+    if (!err) err = oss_batch_request_set_progress_callback(r, on_batch_progress, v, NULL);
+    if (!err) err = oss_batch_request_set_object_callback(r, on_batch_object, v, NULL);
+    if (err) {
+        oss_batch_request_free(r);
+        return err;
+    }
+    *out = r;
+    return NULL;
+}
+
+/* The summary of a batch (stdout), then its result's exit code. */
+static int batch_summary(const struct options *o, const oss_batch_report_t *rep, oss_error_t *err) {
+    oss_batch_progress_t p = oss_batch_report_progress(rep);
+    double secs = (double)oss_batch_report_elapsed_ms(rep) / 1000.0;
+    char bytes[32], speed[32];
+    size_t i, nf = oss_batch_report_failure_count(rep), nd = oss_batch_report_deleted_count(rep);
+    human((double)p.bytes_done, bytes, sizeof bytes);
+    human(secs > 0 ? (double)p.bytes_done / secs : 0, speed, sizeof speed);
+    fputs(o->dry_run ? "dry run of " : "batch ", stdout);
+    put_safe(stdout, o->bucket);
+    fputs("/", stdout);
+    if (o->prefix) put_safe(stdout, o->prefix);
+    else fputs("(keys)", stdout);
+    put_line(stdout, " -> ", o->output_dir);
+    printf("  listed:      %" PRIu64 " objects\n", p.objects_listed);
+    printf("  %s %" PRIu64 "\n", o->dry_run ? "would fetch:" : "downloaded: ", p.objects_done);
+    printf("  skipped:     %" PRIu64 " (done and unchanged, filtered, existing, directories)\n", p.objects_skipped);
+    printf("  failed:      %" PRIu64 "\n", p.objects_failed);
+    printf("  bytes:       %" PRIu64 " (%s), %.2f s, %s/s\n", p.bytes_done, bytes, secs, speed);
+    if (*oss_batch_report_journal_path(rep)) put_line(stdout, "  journal:     ", oss_batch_report_journal_path(rep));
+    for (i = 0; i < nd; i++) put_line(stdout, "  deleted on the server (local file kept): ", oss_batch_report_deleted_key(rep, i));
+    for (i = 0; i < nf; i++) {
+        const oss_error_t *e = oss_batch_report_failure_error(rep, i);
+        fputs("  FAILED ", stderr);
+        put_safe(stderr, oss_batch_report_failure_key(rep, i));
+        fputs(": ", stderr);
+        put_safe(stderr, oss_error_code(e));
+        fputs(": ", stderr);
+        put_safe(stderr, oss_error_message(e));
+        fputc('\n', stderr);
+    }
+    if (!err) return EXIT_OK;
+    if (oss_batch_report_stopped(rep) && oss_error_kind(oss_batch_report_stopped(rep)) == OSS_ERROR_KIND_CANCELLED)
+        fputs("oss_download: the batch was stopped; run the same command again to go on (finished objects are "
+              "skipped)\n",
+              stderr);
+    return report("batch", err);
+}
+
+static int run_batch(const oss_client_t *client, const struct options *o, int mode) {
+    struct batch_view v;
+    struct watcher w;
+    pthread_t thread;
+    oss_batch_request_t *request = NULL;
+    oss_batch_report_t *rep = NULL;
+    oss_error_t *err;
+    char **keys = NULL;
+    size_t n_keys = 0, i;
+    int rc;
+    memset(&v, 0, sizeof v);
+    v.mode = o->dry_run ? 0 : mode;
+    v.dry_run = o->dry_run;
+    v.verbose = o->common.verbose;
+    if (o->keys_from && read_keys(o->keys_from, &keys, &n_keys) != 0) {
+        int e = errno;
+        fputs("oss_download: cannot read --keys-from ", stderr);
+        put_safe(stderr, o->keys_from);
+        fprintf(stderr, ": %s\n", strerror(e));
+        return EXIT_USAGE;
+    }
+    err = build_batch(o, &v, keys, n_keys, &request);
+    for (i = 0; i < n_keys; i++) free(keys[i]);
+    free(keys);
+    if (err) return report("preparing the batch", err);
+    sem_init(&wake, 0, 0);
+    w.request = NULL;
+    w.batch = request;
+    w.quit = 0;
+    if (pthread_create(&thread, NULL, watch, &w) != 0) {
+        fprintf(stderr, "oss_download: cannot start the watcher thread\n");
+        oss_batch_request_free(request);
+        return EXIT_INTERNAL;
+    }
+    install_signals();
+    err = oss_client_download_objects(client, request, &rep);
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    w.quit = 1;
+    sem_post(&wake);
+    pthread_join(thread, NULL);
+    sem_destroy(&wake);
+    end_bar(&v);
+    if (rep) rc = batch_summary(o, rep, err);
+    else rc = report("batch", err);
+    oss_batch_report_free(rep);
+    oss_batch_request_free(request);
+    return rc;
 }
 
 /* ---- main -------------------------------------------------------------------------------- */
@@ -741,6 +1056,13 @@ int main(int argc, char **argv) {
         cli_common_stop_logging(&o.common);
         return rc;
     }
+    if (o.prefix || o.keys_from) {
+        rc = run_batch(client, &o, p.mode);
+        oss_client_free(client);
+        oss_shutdown_sdk();
+        cli_common_stop_logging(&o.common);
+        return rc;
+    }
     if ((rc = check_destination(client, &o, o.output ? o.output : o.key)) >= 0) {
         oss_client_free(client);
         oss_shutdown_sdk();
@@ -758,6 +1080,7 @@ int main(int argc, char **argv) {
     /* The watcher waits for a signal (or for the end) and cancels this download only. */
     sem_init(&wake, 0, 0);
     w.request = request;
+    w.batch = NULL;
     w.quit = 0;
     if (pthread_create(&thread, NULL, watch, &w) != 0) {
         fprintf(stderr, "oss_download: cannot start the watcher thread\n");

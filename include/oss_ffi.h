@@ -495,8 +495,8 @@ typedef struct {
    */
   const char *key;
   /**
-   * The local path, relative to the destination directory; "" when the key has none (an
-   * unsafe key, a collision).
+   * The local path (the destination directory joined with the key's path below it); ""
+   * when the key has none (an unsafe key, a collision).
    */
   const char *path;
   /**
@@ -1893,10 +1893,13 @@ void oss_batch_request_cancel(const oss_batch_request_t *request);
 oss_error_t *oss_batch_request_set_checkpoint_dir(oss_batch_request_t *request, const char *dir);
 
 /**
- * Only objects whose local relative path matches one of these glob patterns (`*` and `?`
- * do not cross `/`, `**` does, `[...]` classes); replaces the earlier list; `count` 0: every
- * object. At most 1024 patterns. A pattern that does not parse fails the batch at its
- * start (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
+ * Only objects whose path below the destination matches one of these glob patterns, as
+ * rclone's filters: `*` and `?` do not cross `/`, `**` does, `[a-z]`/`[!a-z]` classes, `\x`
+ * the character `x`; a pattern starting with `/` is anchored at the destination's root,
+ * any other matches the end of the path at a component boundary (`*.gz` matches `a.gz`
+ * and `2026/12/a.gz`). Replaces the earlier list; `count` 0: every object. At most 1024
+ * patterns. A pattern that does not parse fails the batch at its start
+ * (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
  *
  * # Safety
  * `request` NULL or live; `patterns` NULL (only with `count` 0) or valid for `count`

@@ -754,3 +754,49 @@ async fn a_file_being_replaced_is_no_longer_vouched_for_by_the_journal() {
     assert_eq!(r.progress.objects_done, 1);
     same_bytes(&env, "v/big", &dest(&env).join("big"));
 }
+
+/// The record the CLI (`oss_download`) leaves in `user.oss-ffi.object` for `local`, holding
+/// the object with `etag`; false when the file system keeps no user xattrs.
+fn record_like_the_cli(local: &Path, etag: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(local).unwrap();
+    let record = format!(
+        "v1 size={} crc64=- file_size={} mtime={}.{:09} etag={etag}",
+        m.len(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec()
+    );
+    rustix::fs::setxattr(
+        local,
+        "user.oss-ffi.object",
+        record.as_bytes(),
+        rustix::fs::XattrFlags::empty(),
+    )
+    .is_ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_the_cli_recorded_is_not_fetched_again() {
+    let env = Env::new();
+    let meta = env.emu.create_object(BUCKET, "w/a", 3000).unwrap();
+    env.object("w/b", 3000);
+    std::fs::create_dir_all(dest(&env)).unwrap();
+    for name in ["a", "b"] {
+        std::fs::copy(env.emu.object_path(BUCKET, &format!("w/{name}")), dest(&env).join(name))
+            .unwrap();
+    }
+    if !record_like_the_cli(&dest(&env).join("a"), &meta.etag) {
+        eprintln!("no user xattrs on this file system: nothing to check");
+        return;
+    }
+    // b's record names another version.
+    assert!(record_like_the_cli(&dest(&env).join("b"), "\"0123\""));
+    let client = env.client();
+    let req = BatchRequest::for_prefix(BUCKET, "w/", dest(&env));
+    env.emu.clear_log();
+    let r = run(&client, &req).await;
+    r.result().unwrap();
+    assert_eq!(r.progress.objects_skipped, 1);
+    assert_eq!(object_gets(&env), ["w/b"]);
+}

@@ -339,6 +339,163 @@ fn c_example_exit_codes_c11_static() {
     c_example_exit_codes(Lang::C11, Link::Static);
 }
 
+/// examples-c/oss_download.c with --prefix / --keys-from: a dry run lists what would be fetched
+/// and writes nothing; --include/--exclude pick the objects (paths below --output-dir are the
+/// keys minus the prefix's directory part); a batch progress line and a summary; a re-run
+/// downloads nothing; a key list with a missing key exits non-zero naming it, the other key
+/// downloaded; batch options without a batch are usage errors.
+#[test]
+fn c_example_downloads_a_prefix_into_a_directory() {
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let objects = [
+        ("logs/2026-12-01/a.gz", pattern(3000, 1)),
+        ("logs/2026-12-01/b.txt", pattern(10, 2)),
+        ("logs/2026-12-02/c.gz", pattern(700 * 1024 + 5, 3)),
+        ("logs/2026-12-01/sub/d.gz", pattern(5, 4)),
+        ("logs/other/e.gz", pattern(7, 5)),
+    ];
+    for (k, d) in &objects {
+        emu.put_object("cli-bucket", k, d).unwrap();
+    }
+    let ep = emu.endpoint();
+    let dest = tmp.path().join("dest");
+    let dest_s = dest.display().to_string();
+    let base = |extra: &[&str]| -> Vec<String> {
+        [
+            "--endpoint",
+            ep.as_str(),
+            "--bucket",
+            "cli-bucket",
+            "--progress",
+            "lines",
+        ]
+        .iter()
+        .chain(extra)
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let go = |extra: &[&str]| {
+        let out = run(&exe, &as_refs(&base(extra)), &creds());
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).to_string(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+
+    // A dry run: every object under the prefix listed with its path, nothing written.
+    let (c, out, err) = go(&[
+        "--prefix",
+        "logs/2026-12-0",
+        "--output-dir",
+        &dest_s,
+        "--dry-run",
+    ]);
+    assert_eq!(c, Some(0), "{out}{err}");
+    assert!(
+        out.contains(&format!(
+            "would download logs/2026-12-01/a.gz -> {dest_s}/2026-12-01/a.gz"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "would download logs/2026-12-02/c.gz -> {dest_s}/2026-12-02/c.gz"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("logs/other"), "{out}");
+    assert!(
+        !dest.join("2026-12-01").exists(),
+        "a dry run wrote into the destination"
+    );
+
+    // Filters: the .gz files anywhere below, minus the second day.
+    let filtered = [
+        "--prefix",
+        "logs/2026-12-0",
+        "--output-dir",
+        &dest_s,
+        "--include",
+        "**/*.gz",
+        "--include",
+        "*.gz",
+        "--exclude",
+        "2026-12-02/**",
+        "--part-size",
+        "100K",
+    ];
+    let (c, out, err) = go(&filtered);
+    assert_eq!(c, Some(0), "{out}{err}");
+    assert_eq!(
+        std::fs::read(dest.join("2026-12-01/a.gz")).unwrap(),
+        objects[0].1
+    );
+    assert_eq!(
+        std::fs::read(dest.join("2026-12-01/sub/d.gz")).unwrap(),
+        objects[3].1
+    );
+    assert!(!dest.join("2026-12-01/b.txt").exists());
+    assert!(!dest.join("2026-12-02/c.gz").exists());
+    assert!(
+        err.contains("batch 4 listed 2 done 2 skipped 0 failed"),
+        "{err}"
+    );
+    assert!(out.contains("downloaded:  2"), "{out}");
+    assert!(out.contains("failed:      0"), "{out}");
+
+    // Again: nothing downloaded (the journal knows both).
+    let (c, out, err) = go(&filtered);
+    assert_eq!(c, Some(0), "{out}{err}");
+    assert!(out.contains("downloaded:  0"), "{out}");
+
+    // A key list: each key to DIR/KEY; a missing key fails the run (exit 4, named), the other is
+    // downloaded.
+    let list = tmp.path().join("keys.txt");
+    std::fs::write(&list, "logs/2026-12-02/c.gz\r\n\nno/such/key\n").unwrap();
+    let dest2 = tmp.path().join("dest2").display().to_string();
+    let (c, out, err) = go(&[
+        "--keys-from",
+        &list.display().to_string(),
+        "--output-dir",
+        &dest2,
+    ]);
+    assert_eq!(c, Some(4), "{out}{err}");
+    assert!(err.contains("FAILED no/such/key: NoSuchKey"), "{err}");
+    assert_eq!(
+        std::fs::read(tmp.path().join("dest2/logs/2026-12-02/c.gz")).unwrap(),
+        objects[2].1
+    );
+
+    // Usage errors.
+    assert_eq!(go(&["--prefix", "logs/"]).0, Some(2));
+    assert_eq!(go(&["--key", "k", "--dry-run"]).0, Some(2));
+    assert_eq!(
+        go(&["--prefix", "logs/", "--output-dir", &dest_s, "--key", "k"]).0,
+        Some(2)
+    );
+    assert_eq!(
+        go(&[
+            "--prefix",
+            "logs/",
+            "--keys-from",
+            "x",
+            "--output-dir",
+            &dest_s
+        ])
+        .0,
+        Some(2)
+    );
+    let (c, out, _) = go(&["--help"]);
+    assert_eq!(c, Some(0));
+    assert!(
+        out.contains("--prefix P") && out.contains("--dry-run"),
+        "{out}"
+    );
+}
+
 fn build_async_example() -> PathBuf {
     let exe = build_dir("examples").join("oss_async_download");
     compile_into(

@@ -66,17 +66,25 @@ pub enum Decision {
     Skip(SkipReason),
 }
 
+/// What is at an object's path: the file's stat, and whether it carries the CLI's record of
+/// this very object (`user.oss-ffi.object`, see `recorded_by_the_cli`).
+#[derive(Debug, Default)]
+pub struct Found {
+    pub file: Option<FileStat>,
+    pub recorded: bool,
+}
+
 /// Decides what to do with `item` given what the journal says (`known`) and what is at its
-/// path (`file`: `None` when nothing is there). A link or anything but a regular file there is
-/// that key's error: never followed, never replaced.
+/// path. A link or anything but a regular file there is that key's error: never followed,
+/// never replaced.
 pub fn decide(
     overwrite: Overwrite,
     item: &Item,
     known: Option<&JournalEntry>,
-    file: Option<&FileStat>,
+    found: &Found,
     path: &std::path::Path,
 ) -> Result<Decision> {
-    if let Some(f) = file.filter(|f| !f.is_file()) {
+    if let Some(f) = found.file.as_ref().filter(|f| !f.is_file()) {
         let what = if f.is_symlink() {
             "a symbolic link (not followed, not replaced)"
         } else if f.is_dir() {
@@ -92,19 +100,93 @@ pub fn decide(
         e.key = item.key.clone();
         return Err(e);
     }
-    Ok(match (overwrite, file) {
+    Ok(match (overwrite, &found.file) {
         (Overwrite::Always, _) | (_, None) => Decision::Download,
         (Overwrite::Never, Some(_)) => Decision::Skip(SkipReason::Exists),
         (Overwrite::IfChanged, Some(f)) => {
-            let same = known
-                .is_some_and(|k| k.etag == item.etag && k.size == item.size && f.size == item.size);
-            if same {
+            let journal_says = known.is_some_and(|k| k.etag == item.etag && k.size == item.size);
+            let unknown_but_recorded = known.is_none() && found.recorded;
+            if f.size == item.size && (journal_says || unknown_but_recorded) {
                 Decision::Skip(SkipReason::Unchanged)
             } else {
                 Decision::Download
             }
         }
     })
+}
+
+/// The extended attribute in which the CLI (`oss_download`) records the object a file holds:
+/// `v1 size=<n> crc64=<n or -> file_size=<n> mtime=<s>.<ns> etag=<etag>`.
+pub const RECORD_XATTR: &str = "user.oss-ffi.object";
+
+/// Whether `name` in `parent` carries the CLI's record of `item` (same size and ETag) written
+/// for the file as it is now (same size and modification time): a file downloaded by the CLI
+/// before the batch existed is not fetched again. Any doubt (no record, no xattr support, a
+/// field that differs): `false`.
+fn recorded_by_the_cli(parent: &Directory, name: &OsStr, item: &Item) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::NONBLOCK;
+    let Ok(file) = parent.open_file(name, flags, 0) else {
+        return false;
+    };
+    let Ok(meta) = file.metadata() else {
+        return false;
+    };
+    let mut buf = [0u8; 1536];
+    let Ok(n) = rustix::fs::fgetxattr(&file, RECORD_XATTR, &mut buf[..]) else {
+        return false;
+    };
+    let Ok(text) = std::str::from_utf8(&buf[..n]) else {
+        return false;
+    };
+    meta.is_file() && record_matches(text, item, meta.len(), meta.mtime(), meta.mtime_nsec())
+}
+
+fn record_matches(text: &str, item: &Item, file_size: u64, sec: i64, nsec: i64) -> bool {
+    let Some((fields, etag)) = text
+        .strip_prefix("v1 ")
+        .and_then(|r| r.split_once(" etag="))
+    else {
+        return false;
+    };
+    let field = |name: &str| {
+        fields
+            .split(' ')
+            .find_map(|f| f.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+    };
+    etag == item.etag
+        && field("size") == Some(item.size.to_string().as_str())
+        && field("file_size") == Some(file_size.to_string().as_str())
+        && field("mtime") == Some(format!("{sec}.{nsec:09}").as_str())
+}
+
+/// What is at `rel`: opened (made) through `open_parent` for a download, looked up without
+/// creating anything for a dry run (no parent: a directory on the way is missing).
+fn look(
+    ctx: &Context,
+    rel: &RelPath,
+    item: &Item,
+    known: Option<&JournalEntry>,
+) -> Result<(Option<(Directory, std::ffi::OsString)>, Found)> {
+    let Some(dest) = &ctx.dest else {
+        return Ok((None, Found::default()));
+    };
+    let at = if ctx.dry_run {
+        look_read_only(dest, rel)?
+    } else {
+        Some(key_path::open_parent(dest, rel)?)
+    };
+    let Some((parent, name)) = at else {
+        return Ok((None, Found::default()));
+    };
+    let file = parent
+        .stat(&name)
+        .map_err(|e| Error::io("inspecting", &parent.join(&name), &e))?;
+    let maybe_recorded = ctx.overwrite == Overwrite::IfChanged
+        && known.is_none()
+        && file.is_some_and(|f| f.is_file() && f.size == item.size);
+    let recorded = maybe_recorded && recorded_by_the_cli(&parent, &name, item);
+    Ok((Some((parent, name)), Found { file, recorded }))
 }
 
 /// One object: looked at, decided, downloaded.
@@ -114,39 +196,23 @@ pub async fn object(
     rel: RelPath,
     known: Option<JournalEntry>,
 ) -> Result<Done> {
-    if ctx.dry_run {
-        let file = match &ctx.dest {
-            Some(d) => look_read_only(d, &rel)?,
-            None => None,
-        };
-        let path = rel.as_path();
-        return Ok(
-            match decide(ctx.overwrite, &item, known.as_ref(), file.as_ref(), &path)? {
-                Decision::Download => {
-                    ctx.tracker.to_download(item.size);
-                    Done::WouldDownload
-                }
-                Decision::Skip(r) => Done::Skipped(r),
-            },
-        );
-    }
-    let dest = ctx
-        .dest
-        .as_ref()
-        .ok_or_else(|| Error::io_failure("the destination directory is not open"))?;
-    let (parent, name) = key_path::open_parent(dest, &rel)?;
-    let path = parent.join(&name);
-    let file = parent
-        .stat(&name)
-        .map_err(|e| Error::io("inspecting", &path, &e))?;
-    if let Decision::Skip(r) = decide(ctx.overwrite, &item, known.as_ref(), file.as_ref(), &path)? {
+    let (at, found) = look(&ctx, &rel, &item, known.as_ref())?;
+    let path = match &ctx.dest {
+        Some(d) => d.path().join(rel.as_path()),
+        None => rel.as_path(),
+    };
+    if let Decision::Skip(r) = decide(ctx.overwrite, &item, known.as_ref(), &found, &path)? {
         return Ok(Done::Skipped(r));
     }
+    ctx.tracker.to_download(item.size);
+    if ctx.dry_run {
+        return Ok(Done::WouldDownload);
+    }
+    let (parent, name) = at.ok_or_else(|| Error::io_failure("the destination is not open"))?;
     if let (Some(k), Some(j)) = (&known, &ctx.journal) {
         // The file is about to be replaced: the journal must not vouch for it meanwhile.
         ctx.forgets.forget(j, k.key.clone()).await?;
     }
-    ctx.tracker.to_download(item.size);
     let parent = Arc::new(parent);
     let meta = if item.size <= ctx.part_size.saturating_mul(2) {
         small(&ctx, &item, &parent, &name).await?
@@ -162,25 +228,27 @@ pub async fn object(
     }))
 }
 
-/// What is at `rel` under `dest`, looked up without creating or following anything (a dry run):
-/// `None` when a directory on the way or the file is missing.
-fn look_read_only(dest: &Directory, rel: &RelPath) -> Result<Option<FileStat>> {
+/// The parent directory of `rel` under `dest` and its final name, looked up without creating or
+/// following anything (a dry run): `None` when a directory on the way is missing.
+fn look_read_only(
+    dest: &Directory,
+    rel: &RelPath,
+) -> Result<Option<(Directory, std::ffi::OsString)>> {
     let comps: Vec<&OsStr> = rel.components().collect();
     let Some((last, dirs)) = comps.split_last() else {
         return Ok(None);
     };
-    let mut held: Option<Directory> = None;
+    let mut held = dest
+        .try_clone()
+        .map_err(|e| Error::io("opening", dest.path(), &e))?;
     for c in dirs {
-        let at = held.as_ref().unwrap_or(dest);
-        match at.open_child(c) {
-            Ok(d) => held = Some(d),
+        match held.open_child(c) {
+            Ok(d) => held = d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(Error::io("opening", &at.join(c), &e)),
+            Err(e) => return Err(Error::io("opening", &held.join(c), &e)),
         }
     }
-    let at = held.as_ref().unwrap_or(dest);
-    at.stat(last)
-        .map_err(|e| Error::io("inspecting", &at.join(last), &e))
+    Ok(Some((held, last.to_os_string())))
 }
 
 /// The progress of one object, added to the batch's bytes (resumed bytes included).

@@ -148,8 +148,8 @@ impl From<&BatchProgress> for oss_batch_progress_t {
 pub struct oss_batch_object_t {
     /// The object's key (a NUL in it, which OSS forbids, would show as U+FFFD).
     pub key: *const c_char,
-    /// The local path, relative to the destination directory; "" when the key has none (an
-    /// unsafe key, a collision).
+    /// The local path (the destination directory joined with the key's path below it); ""
+    /// when the key has none (an unsafe key, a collision).
     pub path: *const c_char,
     /// The object's size as listed (or HEADed).
     pub size: u64,
@@ -394,10 +394,13 @@ ffi_setter! {
 }
 
 ffi_setter! {
-    /// Only objects whose local relative path matches one of these glob patterns (`*` and `?`
-    /// do not cross `/`, `**` does, `[...]` classes); replaces the earlier list; `count` 0: every
-    /// object. At most 1024 patterns. A pattern that does not parse fails the batch at its
-    /// start (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
+    /// Only objects whose path below the destination matches one of these glob patterns, as
+    /// rclone's filters: `*` and `?` do not cross `/`, `**` does, `[a-z]`/`[!a-z]` classes, `\x`
+    /// the character `x`; a pattern starting with `/` is anchored at the destination's root,
+    /// any other matches the end of the path at a component boundary (`*.gz` matches `a.gz`
+    /// and `2026/12/a.gz`). Replaces the earlier list; `count` 0: every object. At most 1024
+    /// patterns. A pattern that does not parse fails the batch at its start
+    /// (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
     ///
     /// # Safety
     /// `request` NULL or live; `patterns` NULL (only with `count` 0) or valid for `count`
