@@ -89,7 +89,9 @@ Many objects (run only when named in --modes):
                  --rounds (default 3) in a random order per round (--seed), each tool lists the
                  prefix and downloads every object into a fresh directory: ffi (ours, the batch:
                  oss_download --prefix P --output-dir D; when the example has no --prefix yet, a
-                 PLACEHOLDER: bench/c/many.c's asynchronous C API per key), official-cpp
+                 PLACEHOLDER: bench/c/many.c's asynchronous C API per key), ffi-abi (the batch
+                 through its C ABI, bench/c/batch.c, the client's max_connections
+                 --batch-connections (64): the CLI keeps the library's 16), official-cpp
                  (bench/cpp/many_objects.cpp against the official SDK: ListObjects, then
                  GetObject to a file from --objects-threads (16) threads), curl (bench/curl_objects.sh:
                  the listing with curl, then curl --parallel --parallel-max --curl-parallel (64)),
@@ -760,10 +762,10 @@ class Bench:
         if tid == "ffi" and self.ffi_via == "cli":
             cmd = [self.example, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
                    "--output-dir", dest, "--progress", "none"] + list(a.ffi_args)
-        elif tid == "ffi" and self.ffi_via == "c-abi":
+        elif tid == "ffi-abi" or (tid == "ffi" and self.ffi_via == "c-abi"):
             threads = a.batch_connections
             cmd = [C_BATCH_BIN, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
-                   "--output-dir", dest, "--connections", str(a.batch_connections)] + list(a.ffi_args)
+                   "--output-dir", dest, "--connections", str(a.batch_connections)]
         elif tid in ("ffi", "ffi-single"):
             # the placeholder (many.c --mode async: every key at once through one client) or the
             # single-object path (many.c --mode blocking --pool 1): both from the key list the
@@ -1433,7 +1435,7 @@ def conc_label(tid, a):
 # curl listing (bench/curl_objects.sh), Python oss2 with a thread pool (bench/objects_oss2.py),
 # and the single-object path of this library one object after another (bench/c/many.c, blocking,
 # one thread) for the large-object comparison
-OBJ_TOOL_IDS = ["ffi", "official-cpp", "curl", "oss2", "ffi-single"]
+OBJ_TOOL_IDS = ["ffi", "ffi-abi", "official-cpp", "curl", "oss2", "ffi-single"]
 CPP_OBJ_SRC = os.path.join(HERE, "cpp", "many_objects.cpp")
 CPP_OBJ_BIN = {"official": os.path.join(REPO, "target/bench/many_objects_official")}
 CURL_OBJECTS = os.path.join(HERE, "curl_objects.sh")
@@ -1507,7 +1509,7 @@ def objects_mix_text(a, objects):
 
 
 def obj_tool_ids(a):
-    default = ["ffi", "official-cpp", "curl", "oss2"] + (["ffi-single"] if a.object_size else [])
+    default = ["ffi", "ffi-abi", "official-cpp", "curl", "oss2"] + (["ffi-single"] if a.object_size else [])
     if a.objects_tools in (None, "", "all"):
         return default
     return pick_tools(a.objects_tools, OBJ_TOOL_IDS, "--objects-tools")
@@ -1519,7 +1521,9 @@ def obj_label(tid, a, via="cli"):
     if tid == "ffi" and via == "c-abi":
         return (f"**oss-ffi batch: oss_client_download_objects (bench/c/batch.c, {a.batch_connections} "
                 "connections)**")
-    return {"ffi": "**oss-ffi batch: oss_download --prefix**",
+    return {"ffi": "**oss-ffi batch: oss_download --prefix (defaults)**",
+            "ffi-abi": (f"**oss-ffi batch, C ABI with {a.batch_connections} connections "
+                        "(bench/c/batch.c)**"),
             "official-cpp": f"official C++ SDK 1.10.1, ListObjects + GetObject, {a.objects_threads} threads",
             "curl": f"curl listing + curl --parallel --parallel-max {a.curl_parallel}",
             "oss2": f"python oss2 {oss2_version()}, ObjectIteratorV2 + get_object_to_file, ThreadPoolExecutor({a.objects_threads})",
@@ -1576,14 +1580,20 @@ def mode_objects(b, obj_skipped):
     ids = [t for t in obj_tool_ids(a) if t not in skipped]
     placeholder = False
     b.ffi_via = "cli"
+    abi, abi_why = build_c_batch() if "ffi" in ids or "ffi-abi" in ids else (None, None)
+    if "ffi-abi" in ids and not abi:
+        skipped["ffi-abi"] = abi_why
+        ids.remove("ffi-abi")
     if "ffi" in ids:
         ok, why = example_accepts(b.example, "--prefix", prefix)
         if not ok:
-            binary, why2 = build_c_batch()
-            if binary:
+            if abi:
                 b.ffi_via = "c-abi"
+                if "ffi-abi" in ids:
+                    ids.remove("ffi-abi")
                 log(f"  objects: {why}: ours runs through the C ABI (bench/c/batch.c: oss_client_download_objects)")
             else:
+                why2 = abi_why
                 placeholder = True
                 b.ffi_via = "placeholder"
                 log(f"  objects: {why}; {why2.splitlines()[0]}: ours runs as the PLACEHOLDER (bench/c/many.c, "
@@ -1667,18 +1677,19 @@ def report_objects(a, rows, phases_run, skipped, via, verified_note):
                             "cpu_s": round(cpu, 3), "cpu_us_per_object": round(1e6 * cpu / n, 1),
                             "peak_rss_mib": rss, "placeholder": int(placeholder and tid == "ffi"), **cpu_stats(rs)})
         lines.append("")
-        ffi_rows = [r for r in prow if r["tool_id"] == "ffi"]
-        if ffi_rows:
-            budget = ffi_budget(a)
-            rss = max(r["peak_rss_mib"] for r in ffi_rows)
-            lines += [f"Peak RSS of ours: {rss:.1f} MiB (max of {len(ffi_rows)} runs), "
-                      f"{'under' if rss <= budget / (1 << 20) else 'OVER'} the client's memory budget of "
-                      f"{size_name(budget)}.", ""]
-        if "ffi" in ops:
-            ratios = [f"{ops['ffi'] / ops[t]:.2f}x {t}" for t in ids if t != "ffi" and t in ops]
-            if ratios:
-                lines += [f"Ours / the others, objects per second{' (PLACEHOLDER)' if placeholder else ''}: "
-                          + "; ".join(ratios) + ".", ""]
+        for ours in ("ffi", "ffi-abi"):
+            ffi_rows = [r for r in prow if r["tool_id"] == ours]
+            if ffi_rows:
+                budget = ffi_budget(a) if ours == "ffi" and via == "cli" else 64 << 20
+                rss = max(r["peak_rss_mib"] for r in ffi_rows)
+                lines += [f"Peak RSS of {ours}: {rss:.1f} MiB (max of {len(ffi_rows)} runs), "
+                          f"{'under' if rss <= budget / (1 << 20) else 'OVER'} the client's memory budget of "
+                          f"{size_name(budget)}.", ""]
+            if ours in ops:
+                ratios = [f"{ops[ours] / ops[t]:.2f}x {t}" for t in ids if t not in ("ffi", "ffi-abi") and t in ops]
+                if ratios:
+                    lines += [f"{ours} / the others, objects per second"
+                              f"{' (PLACEHOLDER)' if placeholder and ours == 'ffi' else ''}: " + "; ".join(ratios) + ".", ""]
     logged = [r for r in rows if "log_requests" in r]
     if logged:
         lines += ["### Requests seen by the emulator (--objects-log)", "",
