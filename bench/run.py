@@ -800,6 +800,14 @@ class Bench:
         t_end = time.time()
         if rc != 0:
             raise SystemExit(f"objects: {tool} failed ({rc}): {err[-3000:]}")
+        # the tools that leave their files in the page cache: how long making them durable takes
+        # (syncfs of the destination's file system, `sync -f`), measured right after the run and
+        # reported beside it (ours syncs inside its run: once per group of objects)
+        synced = None
+        if tid in ("official-cpp", "curl", "oss2"):
+            t = time.monotonic()
+            subprocess.run(["sync", "-f", dest], check=True)
+            synced = time.monotonic() - t
         seconds, extra = wall, ""
         res = None
         for line in reversed(out.strip().splitlines()):
@@ -821,6 +829,7 @@ class Bench:
             f"{time.monotonic() - vt:.1f} s (untimed)")
         total = sum(n for _, n in objects)
         row = self.record(mode, tool, total, threads, rnd, seconds, wall, cpu, rss, proto=proto, extra=extra)
+        row["syncfs_after_s"] = "" if synced is None else round(synced, 4)
         if self.obj_log:
             time.sleep(0.1)  # entries are appended when an answer completes
             row.update(emulator_log_stats(self.obj_log, log_at, t_start, t_end))
@@ -1656,8 +1665,8 @@ def report_objects(a, rows, phases_run, skipped, via, verified_note):
                   f"{' --tls' if proto == 'https' else ''}`; {rounds} rounds: "
                   + "; ".join(" ".join(r) for r in sched) + ".", "",
                   "| tool | runs | objects/s median (min-max) | s median (min-max) | MB/s | wall µs/object | "
-                  "CPU s (median) | CPU µs/object | peak RSS MiB (max) |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                  "CPU s (median) | CPU µs/object | peak RSS MiB (max) | then syncfs s | durable objects/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ops = {}
         for tid in ids:
             rs = [r for r in prow if r["tool_id"] == tid]
@@ -1668,8 +1677,13 @@ def report_objects(a, rows, phases_run, skipped, via, verified_note):
             ops[tid] = n / med
             cpu = statistics.median(r["cpu_s"] for r in rs)
             rss = max(r["peak_rss_mib"] for r in rs)
+            syn = [r["syncfs_after_s"] for r in rs if r.get("syncfs_after_s", "") != ""]
+            durable = [n / (r["seconds"] + (r["syncfs_after_s"] or 0)) for r in rs] if syn or tid.startswith("ffi") else []
+            sync_cell = f"{statistics.median(syn):.3f}" if syn else ("(inside)" if tid.startswith("ffi") else "")
+            durable_cell = f"{statistics.median(durable):.1f}" if durable else ""
             lines.append(f"| {rs[0]['tool']} | {len(rs)} | {_mmm([n / s for s in secs], '{:.1f}')} | {_mmm(secs)} | "
-                         f"{total / med / MB:.1f} | {1e6 * med / n:.0f} | {cpu:.2f} | {1e6 * cpu / n:.0f} | {rss:.1f} |")
+                         f"{total / med / MB:.1f} | {1e6 * med / n:.0f} | {cpu:.2f} | {1e6 * cpu / n:.0f} | {rss:.1f} | "
+                         f"{sync_cell} | {durable_cell} |")
             summary.append({"section": f"objects-{'lat' + str(ms) if ms else 'loopback'}-{proto}", "tool": rs[0]["tool"],
                             "tool_id": tid, "runs": len(rs), "median_s": round(med, 4), "min_s": min(secs),
                             "max_s": max(secs), "objects_per_s": round(ops[tid], 2),
