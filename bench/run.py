@@ -2081,8 +2081,9 @@ def report(b, compare, best, scale, crc, info, load0, load1, orders=None, skippe
              f"{info['kernel']}, disk {info['disk']}, curl {info['curl']}, Python {info['python']}.",
              f"Load average (1/5/15 min) at start {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, "
              f"at end {load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f}.",
-             f"Object {size_name(a.size)} (page-cached on the server), part size {size_name(a.part_size)}. "
-             f"Command: `{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}`", ""]
+             (f"Object {size_name(a.size)} (page-cached on the server), part size {size_name(a.part_size)}. "
+              if compare or scale or crc else "")
+             + f"Command: `{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}`", ""]
     summary = []
     if compare:
         more, summary = report_compare(a, compare, orders or {}, skipped or {})
