@@ -87,6 +87,29 @@ shaping flags (emulator/README.md, "Network shaping"), one emulator process per 
                  the official SDK). Objects per second and peak RSS; every output checked.
   python3 bench/run.py --modes shaped,small,shaped-memory --no-https --size 64M --rounds 1 --objects 50
 
+Many objects (run only when named in --modes):
+  objects        a prefix of --objects (10,000) objects, flat under one prefix, sizes log-uniform in
+                 --objects-min..--objects-max (4K..1M; seeded by --objects-seed) or all of
+                 --object-size; per variant of --objects-latency (default 20,0: the emulator's
+                 --latency 20 with --connect-latency, then loopback without shaping) and protocol,
+                 --rounds (default 3) in a random order per round (--seed), each tool lists the
+                 prefix and downloads every object into a fresh directory: ffi (ours, the batch:
+                 oss_download --prefix P --output-dir D; when the example has no --prefix yet, a
+                 PLACEHOLDER: bench/c/many.c's asynchronous C API per key), ffi-abi (the batch
+                 through its C ABI, bench/c/batch.c, the client's max_connections
+                 --batch-connections (64): the CLI keeps the library's 16), official-cpp
+                 (bench/cpp/many_objects.cpp against the official SDK: ListObjects, then
+                 GetObject to a file from --objects-threads (16) threads), curl (bench/curl_objects.sh:
+                 the listing with curl, then curl --parallel --parallel-max --curl-parallel (64)),
+                 oss2 (bench/objects_oss2.py: ObjectIteratorV2 + get_object_to_file from a
+                 ThreadPoolExecutor(16)), ffi-single (with --object-size: our single-object path,
+                 bench/c/many.c blocking, one object after another). Objects per second median
+                 (min-max), wall and CPU microseconds per object, peak RSS. Every output verified
+                 after its run, untimed: exactly the expected files (names, sizes, nothing else but
+                 our journal), SHA-256 of --objects-verify (1000, or all) against the sources.
+  python3 bench/run.py --modes objects --objects 1000 --rounds 1 --no-https --objects-latency 20
+  python3 bench/run.py --modes objects --objects 100 --object-size 64M --objects-latency 0
+
 Output: bench/results/runs.csv (every run, with its predecessor), bench/results/summary.csv,
 bench/results/summary.md (the tables, the machine, the load) and bench/results/bench.png.
 """
@@ -96,6 +119,7 @@ import atexit
 import csv
 import hashlib
 import json
+import math
 import os
 import platform
 import random
@@ -176,6 +200,9 @@ CPP_MANY_BIN = {"ffi": os.path.join(REPO, "target/bench/resumable_many_ffi"),
 # the "concurrent" mode's C program (the asynchronous and the blocking C API)
 C_MANY_SRC = os.path.join(HERE, "c", "many.c")
 C_MANY_BIN = os.path.join(REPO, "target/bench/many")
+# the objects mode's batch through the C ABI (bench/c/batch.c), while the example has no --prefix
+C_BATCH_SRC = os.path.join(HERE, "c", "batch.c")
+C_BATCH_BIN = os.path.join(REPO, "target/bench/batch")
 # the physical reference reader (bench/refreader: its own cargo workspace, never built by the
 # product's `cargo build --workspace`), built into its own target directory
 REF_MANIFEST = os.path.join(HERE, "refreader", "Cargo.toml")
@@ -213,6 +240,18 @@ def build_c_many():
     subprocess.run(["cc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic",
                     "-I" + os.path.join(REPO, "include"), C_MANY_SRC, "-o", C_MANY_BIN, "-L" + rel,
                     "-loss_ffi", "-Wl,-rpath," + rel, "-pthread"], check=True)
+
+
+def build_c_batch():
+    """bench/c/batch.c against the release library; (binary, None) or (None, why not): the
+    library may not have the batch C ABI (oss_client_download_objects) yet."""
+    rel = os.path.join(REPO, "target/release")
+    r = subprocess.run(["cc", "-std=c11", "-O2", "-g", "-Wall", "-Wextra", "-Werror", "-pedantic",
+                        "-I" + os.path.join(REPO, "include"), C_BATCH_SRC, "-o", C_BATCH_BIN, "-L" + rel,
+                        "-loss_ffi", "-Wl,-rpath," + rel], capture_output=True, text=True)
+    if r.returncode != 0:
+        return None, "bench/c/batch.c does not build (no batch C ABI?): " + r.stderr[-1000:]
+    return C_BATCH_BIN, None
 
 
 def build_cpp(want, src=CPP_SRC, bins=CPP_BIN):
@@ -446,6 +485,10 @@ class Bench:
         self.ckpt = os.path.join(work, "ckpt")
         self.cpp_bins = {}
         self.cpp_many_bins = {}
+        self.cpp_obj_bins = {}
+        self.obj_log = None  # the objects mode's emulator log (--objects-log), read after each run
+        self.ffi_via = "cli"  # how the objects mode runs ours: cli, c-abi (bench/c/batch.c), placeholder
+        self.obj_hashed = 0
         self.ref_bin = None
         self.refused = {}  # tool label -> why the example refused its options
         self.root = os.path.join(args.work, "root")
@@ -730,6 +773,149 @@ class Bench:
         return self.record(mode, tool or f"{name} (t={threads})", size, threads, rnd, secs, wall, cpu, rss,
                            proto=proto)
 
+
+    # -- the objects mode (a prefix of many objects)
+
+    def objects_warmup(self, prefix, objects, proto):
+        """Untimed, before a phase's first run: every object fetched once through the phase's
+        emulator into /dev/null (curl --parallel), so that the emulator has read each object's
+        metadata and the page cache holds every source file."""
+        emu = self.emus[proto]
+        with open(self.list_file, "w") as f:
+            for key, _ in objects:
+                f.write(f'url = "{emu.key_url(key)}"\noutput = "/dev/null"\n')
+        cmd = ["curl", "-s", "-f", "--parallel", "--parallel-max", "64", "-K", self.list_file]
+        if proto == "https":
+            cmd += ["--cacert", emu.ca]
+        t0 = time.monotonic()
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"objects warm-up (curl --parallel) failed ({r.returncode}): {r.stderr[-2000:]}")
+        log(f"  objects: warm-up of {len(objects)} objects (untimed) {time.monotonic() - t0:.1f} s")
+
+    def objects_run(self, mode, tid, prefix, objects, rnd, proto, tool):
+        """One tool downloads the prefix into a fresh directory; its output is verified afterwards
+        (untimed; verify_objects). Returns the recorded row."""
+        self.prepare()
+        a = self.args
+        emu = self.emus[proto]
+        dest = os.path.join(self.work, "objects")
+        os.makedirs(dest)
+        env = dict(self.env, **self.tls_env(proto))
+        strip = prefix[:prefix.rfind("/") + 1]
+        threads = 0
+        if tid == "ffi" and self.ffi_via == "cli":
+            cmd = [self.example, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
+                   "--output-dir", dest, "--progress", "none"] + list(a.ffi_args)
+        elif tid == "ffi-abi" or (tid == "ffi" and self.ffi_via == "c-abi"):
+            threads = a.batch_connections
+            cmd = [C_BATCH_BIN, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
+                   "--output-dir", dest, "--connections", str(a.batch_connections)]
+        elif tid in ("ffi", "ffi-single"):
+            # the placeholder (many.c --mode async: every key at once through one client) or the
+            # single-object path (many.c --mode blocking --pool 1): both from the key list the
+            # bench writes (no listing); outputs at the batch's local paths
+            with open(self.list_file, "w") as f:
+                for key, _ in objects:
+                    f.write(f"{key}\t{os.path.join(dest, key[len(strip):])}\n")
+            how, pool = ("async", a.curl_parallel) if tid == "ffi" else ("blocking", 1)
+            threads = pool
+            cmd = [C_MANY_BIN, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--list", self.list_file,
+                   "--mode", how, "--pool", str(pool)]
+        elif tid == "official-cpp":
+            threads = a.objects_threads
+            cmd = [self.cpp_obj_bins["official"], "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
+                   "--output-dir", dest, "--threads", str(a.objects_threads)]
+            if proto == "https":
+                cmd += ["--ca-file", emu.ca]
+        elif tid == "curl":
+            threads = a.curl_parallel
+            cmd = ["sh", CURL_OBJECTS, emu.endpoint, BUCKET, prefix, dest, self.list_file, str(a.curl_parallel)]
+            if proto == "https":
+                cmd.append(emu.ca)
+        elif tid == "oss2":
+            threads = a.objects_threads
+            cmd = [sys.executable, OSS2_OBJECTS, "--endpoint", emu.endpoint, "--bucket", BUCKET, "--prefix", prefix,
+                   "--output-dir", dest, "--threads", str(a.objects_threads)]
+        else:
+            raise SystemExit(f"unknown objects tool {tid}")
+        log_at = os.path.getsize(self.obj_log) if self.obj_log and os.path.exists(self.obj_log) else 0
+        t_start = time.time()
+        rc, wall, cpu, rss, out, err = run_child(cmd, env)
+        t_end = time.time()
+        if rc != 0:
+            raise SystemExit(f"objects: {tool} failed ({rc}): {err[-3000:]}")
+        # the tools that leave their files in the page cache: how long making them durable takes
+        # (syncfs of the destination's file system, `sync -f`), measured right after the run and
+        # reported beside it (ours syncs inside its run: once per group of objects)
+        synced = None
+        if tid in ("official-cpp", "curl", "oss2"):
+            t = time.monotonic()
+            subprocess.run(["sync", "-f", dest], check=True)
+            synced = time.monotonic() - t
+        seconds, extra = wall, ""
+        res = None
+        for line in reversed(out.strip().splitlines()):
+            if line.startswith("{"):
+                try:
+                    res = json.loads(line)
+                except ValueError:
+                    res = None
+                break
+        if res is not None:
+            if tid == "oss2":
+                seconds = res["seconds"]
+            extra = f"call {res['seconds']:.3f} s" + (f", listing {res['list_seconds']:.3f} s" if "list_seconds" in res else "")
+        elif tid == "ffi":
+            extra = " ".join(out.strip().splitlines()[-2:])[:300]
+        vt = time.monotonic()
+        checked = self.verify_objects(dest, prefix, objects, tool, rnd)
+        log(f"  objects: {tool}: {len(objects)} outputs verified (sizes; SHA-256 of {checked}) in "
+            f"{time.monotonic() - vt:.1f} s (untimed)")
+        total = sum(n for _, n in objects)
+        row = self.record(mode, tool, total, threads, rnd, seconds, wall, cpu, rss, proto=proto, extra=extra)
+        row["syncfs_after_s"] = "" if synced is None else round(synced, 4)
+        if self.obj_log:
+            time.sleep(0.1)  # entries are appended when an answer completes
+            row.update(emulator_log_stats(self.obj_log, log_at, t_start, t_end))
+        return row
+
+    def verify_objects(self, dest, prefix, objects, what, rnd):
+        """Untimed: dest holds exactly one file per object at the batch's local path (key minus the
+        prefix's directory part), of the object's size, and nothing else (no temp file, no
+        checkpoint; our journal at the top is allowed); the SHA-256 of --objects-verify of them (a
+        seeded sample, or all) equals the source's. Returns how many were hashed."""
+        strip = prefix[:prefix.rfind("/") + 1]
+        want = {key[len(strip):]: (key, n) for key, n in objects}
+        seen, bad = set(), []
+        for root, dirs, files in os.walk(dest):
+            for name in files:
+                path = os.path.join(root, name)
+                rel = os.path.relpath(path, dest)
+                if root == dest and name.startswith(JOURNAL_PREFIX) and name.endswith(JOURNAL_SUFFIX):
+                    continue
+                if rel not in want:
+                    bad.append(f"unexpected file {rel}")
+                    continue
+                seen.add(rel)
+                got = os.path.getsize(path)
+                if got != want[rel][1]:
+                    bad.append(f"{rel}: {got} bytes, expected {want[rel][1]}")
+        missing = sorted(set(want) - seen)
+        bad += [f"missing {rel}" for rel in missing[:5]]
+        if bad:
+            raise SystemExit(f"objects: {what}: {len(bad) + max(0, len(missing) - 5)} problems in {dest}: "
+                             + "; ".join(bad[:8]))
+        rels = sorted(want)
+        k = self.args.objects_verify
+        if k != "all":
+            rels = random.Random(f"{self.args.seed}-{rnd}-{what}").sample(rels, min(int(k), len(rels)))
+        for rel in rels:
+            if file_digest(os.path.join(dest, rel)) != self.source_digest(want[rel][0]):
+                raise SystemExit(f"objects: {what}: {rel}: SHA-256 differs from the source")
+        self.verified += len(objects)
+        self.obj_hashed += len(rels)
+        return len(rels)
 
 # ---------------------------------------------------------------- the Python SDK children
 
@@ -1059,7 +1245,7 @@ def small_objects(a):
     rng = random.Random(a.objects_seed)
     lo, hi = a.small_min, a.small_max
     out = []
-    for i in range(a.objects):
+    for i in range(a.objects if a.objects is not None else 1000):
         n = rng.randint(lo, hi)
         out.append((f"small/s{a.objects_seed}-{i:05d}-{n}.bin", n))
     return out
@@ -1301,6 +1487,302 @@ def conc_label(tid, a):
             "c-blocking": f"oss-ffi blocking C API, {a.pool} threads",
             "cpp-ffi-pool": f"oss-ffi C++ layer, {a.pool} threads",
             "cpp-official-pool": f"official C++ SDK 1.10.1, {a.pool} threads"}[tid]
+
+
+# ---------------------------------------------------------------- many objects (a prefix)
+
+# the objects mode's tools: ours (the batch: oss_download --prefix), the official C++ SDK looped
+# over the keys by a program of its own (bench/cpp/many_objects.cpp), curl --parallel after a
+# curl listing (bench/curl_objects.sh), Python oss2 with a thread pool (bench/objects_oss2.py),
+# and the single-object path of this library one object after another (bench/c/many.c, blocking,
+# one thread) for the large-object comparison
+OBJ_TOOL_IDS = ["ffi", "ffi-abi", "official-cpp", "curl", "oss2", "ffi-single"]
+CPP_OBJ_SRC = os.path.join(HERE, "cpp", "many_objects.cpp")
+CPP_OBJ_BIN = {"official": os.path.join(REPO, "target/bench/many_objects_official")}
+CURL_OBJECTS = os.path.join(HERE, "curl_objects.sh")
+OSS2_OBJECTS = os.path.join(HERE, "objects_oss2.py")
+# what our batch leaves in the destination besides the objects: its journal (design: kept after
+# the batch, `.oss-ffi-batch-<16 hex>.journal`); anything else left there fails the verification
+JOURNAL_PREFIX, JOURNAL_SUFFIX = ".oss-ffi-batch-", ".journal"
+
+
+def emulator_log_stats(path, offset, t0, t1):
+    """What the emulator's request log (--log; one JSON line per answer, `time` = arrival in ms,
+    `shaping_delay_us` = its wait) says about one run that started at t0 and ended at t1 (Unix
+    time): requests by kind, the time from the start to the first object GET and from the last
+    object GET's arrival to the exit, and the mean number of requests waiting for their answer
+    (the shaping waits summed over the span of object GET arrivals, Little's law: a lower bound of
+    the requests in flight)."""
+    import datetime
+    with open(path, "rb") as f:
+        f.seek(offset)
+        entries = [json.loads(line) for line in f.read().decode().splitlines() if line.strip()]
+
+    def at(e):
+        return datetime.datetime.strptime(e["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+            tzinfo=datetime.timezone.utc).timestamp()
+
+    lists = [e for e in entries if e["method"] == "GET" and not e["key"]]
+    gets = [e for e in entries if e["method"] == "GET" and e["key"]]
+    heads = [e for e in entries if e["method"] == "HEAD"]
+    out = {"log_requests": len(entries), "log_lists": len(lists), "log_gets": len(gets), "log_heads": len(heads),
+           "log_not_ok": sum(1 for e in entries if e["status"] not in (200, 206))}
+    if gets:
+        arr = sorted(at(e) for e in gets)
+        span = max(arr[-1] - arr[0], 1e-3)
+        out.update(log_first_get_s=round(arr[0] - t0, 3), log_tail_s=round(t1 - arr[-1], 3),
+                   log_waiting=round(sum(e.get("shaping_delay_us", 0) for e in gets) / 1e6 / span, 1))
+    return out
+
+
+def objects_count(a):
+    return a.objects if a.objects is not None else 10000
+
+
+def objects_set(a):
+    """(prefix, [(key, size)]): --objects keys (default 10,000) under one prefix, flat. Sizes:
+    --object-size for all, or else log-uniform between --objects-min and --objects-max (4K..1M:
+    as many objects of 4-16 KiB as of 16-64 KiB, 64-256 KiB and 256 KiB-1 MiB), drawn from
+    random.Random(--objects-seed). The prefix names the set (count, sizes, seed), so that a
+    listing of it returns exactly these keys and a cached object of another set is never taken."""
+    n = objects_count(a)
+    if a.object_size:
+        prefix = f"objects/n{n}-{size_name(a.object_size)}/"
+        return prefix, [(f"{prefix}o-{i:05d}.bin", a.object_size) for i in range(n)]
+    rng = random.Random(a.objects_seed)
+    lo, hi = a.objects_min, a.objects_max
+    prefix = f"objects/s{a.objects_seed}-n{n}-{size_name(lo)}-{size_name(hi)}/"
+    out = []
+    for i in range(n):
+        size = min(hi, max(lo, int(round(math.exp(rng.uniform(math.log(lo), math.log(hi)))))))
+        out.append((f"{prefix}o-{i:05d}-{size}.bin", size))
+    return prefix, out
+
+
+def objects_mix_text(a, objects):
+    sizes = [n for _, n in objects]
+    total = sum(sizes)
+    if a.object_size:
+        return f"{len(objects)} objects of {size_name(a.object_size)} ({total / MB:.1f} MB)"
+    return (f"{len(objects)} objects, sizes log-uniform in {size_name(a.objects_min)}..{size_name(a.objects_max)} "
+            f"(seed {a.objects_seed}; median {statistics.median(sizes) / 1024:.0f} KiB, mean "
+            f"{total / len(sizes) / 1024:.0f} KiB, {total / MB:.1f} MB in all)")
+
+
+def obj_tool_ids(a):
+    default = ["ffi", "ffi-abi", "official-cpp", "curl", "oss2"] + (["ffi-single"] if a.object_size else [])
+    if a.objects_tools in (None, "", "all"):
+        return default
+    return pick_tools(a.objects_tools, OBJ_TOOL_IDS, "--objects-tools")
+
+
+def obj_label(tid, a, via="cli"):
+    if tid == "ffi" and via == "placeholder":
+        return "PLACEHOLDER: oss-ffi asynchronous C API per key (bench/c/many.c), not the batch"
+    if tid == "ffi" and via == "c-abi":
+        return (f"**oss-ffi batch: oss_client_download_objects (bench/c/batch.c, {a.batch_connections} "
+                "connections)**")
+    return {"ffi": "**oss-ffi batch: oss_download --prefix (defaults)**",
+            "ffi-abi": (f"**oss-ffi batch, C ABI with {a.batch_connections} connections "
+                        "(bench/c/batch.c)**"),
+            "official-cpp": f"official C++ SDK 1.10.1, ListObjects + GetObject, {a.objects_threads} threads",
+            "curl": f"curl listing + curl --parallel --parallel-max {a.curl_parallel}",
+            "oss2": f"python oss2 {oss2_version()}, ObjectIteratorV2 + get_object_to_file, ThreadPoolExecutor({a.objects_threads})",
+            "ffi-single": "oss-ffi single-object path, one object after another (blocking C API, defaults)"}[tid]
+
+
+_OSS2_VERSION = []
+
+
+def oss2_version():
+    if not _OSS2_VERSION:
+        r = subprocess.run([sys.executable, "-c", "import oss2; print(oss2.__version__)"], capture_output=True,
+                           text=True)
+        _OSS2_VERSION.append(r.stdout.strip() if r.returncode == 0 else "?")
+    return _OSS2_VERSION[0]
+
+
+def ffi_budget(a):
+    """The memory budget of our client in the objects mode: --ffi-arg --memory-budget SIZE, or the
+    library's default (64 MiB)."""
+    args = list(a.ffi_args)
+    for i, x in enumerate(args):
+        if x == "--memory-budget" and i + 1 < len(args):
+            return parse_size(args[i + 1])
+        if x.startswith("--memory-budget="):
+            return parse_size(x.split("=", 1)[1])
+    return 64 << 20
+
+
+def objects_phases(a):
+    """[(name, latency ms, emulator shaping flags)] of the objects mode (--objects-latency)."""
+    out = []
+    for v in str(a.objects_latency).split(","):
+        v = v.strip()
+        if not v:
+            continue
+        ms = int(v)
+        if ms:
+            out.append((f"latency {ms} ms", ms, ["--latency", str(ms), "--connect-latency", str(a.connect_latency)]))
+        else:
+            out.append(("loopback (no latency)", 0, []))
+    return out
+
+
+def mode_objects(b, obj_skipped):
+    """A prefix of many objects downloaded by every tool into a fresh directory, per latency
+    variant (--objects-latency) and protocol, --rounds rounds (default 3) in a random order per
+    round (seeded by --seed), every output verified afterwards (untimed). Returns (rows,
+    [(variant, latency, proto, flags, (ids, rounds, lead, sched))], {tool: why skipped},
+    placeholder: whether ours ran as the placeholder)."""
+    a = b.args
+    prefix, objects = objects_set(a)
+    skipped = dict(obj_skipped)
+    ids = [t for t in obj_tool_ids(a) if t not in skipped]
+    placeholder = False
+    b.ffi_via = "cli"
+    abi, abi_why = build_c_batch() if "ffi" in ids or "ffi-abi" in ids else (None, None)
+    if "ffi-abi" in ids and not abi:
+        skipped["ffi-abi"] = abi_why
+        ids.remove("ffi-abi")
+    if "ffi" in ids:
+        ok, why = example_accepts(b.example, "--prefix", prefix)
+        if not ok:
+            if abi:
+                b.ffi_via = "c-abi"
+                if "ffi-abi" in ids:
+                    ids.remove("ffi-abi")
+                log(f"  objects: {why}: ours runs through the C ABI (bench/c/batch.c: oss_client_download_objects)")
+            else:
+                why2 = abi_why
+                placeholder = True
+                b.ffi_via = "placeholder"
+                log(f"  objects: {why}; {why2.splitlines()[0]}: ours runs as the PLACEHOLDER (bench/c/many.c, "
+                    "asynchronous C API per key); not a result of the batch")
+    log(f"mode objects: {objects_mix_text(a, objects)} under {prefix}, tools {', '.join(ids)}")
+    rows, phases_run = [], []
+    rounds = a.rounds or 3
+    for vname, ms, flags in objects_phases(a):
+        for proto in protocols(a):
+            lead, sched = orderlib.schedule(ids, rounds, "random", a.seed)
+            log(f"mode objects: {vname}, {proto.upper()}, emulator {' '.join(flags) or '(no shaping)'}")
+            b.variant = vname
+            b.obj_log = None
+            run_flags = flags
+            if a.objects_log:
+                b.obj_log = os.path.join(a.work, f"emulator-objects-{ms}ms-{proto}.jsonl")
+                if os.path.exists(b.obj_log):
+                    os.remove(b.obj_log)
+                run_flags = flags + ["--log", b.obj_log]
+            with ShapedPhase(b, run_flags, proto):
+                b.objects_warmup(prefix, objects, proto)
+                prev = "(start)"
+                for rnd, slots in enumerate(sched, 1):
+                    for tid in slots:
+                        b.after, b.tool_id = prev, tid
+                        row = b.objects_run("objects", tid, prefix, objects, rnd, proto,
+                                            obj_label(tid, a, b.ffi_via if tid == "ffi" else ""))
+                        row.update(objects=len(objects), latency_ms=ms, placeholder=int(placeholder and tid == "ffi"))
+                        rows.append(row)
+                        prev = tid
+            b.after = b.tool_id = ""
+            phases_run.append((vname, ms, proto, flags, (ids, rounds, lead, sched)))
+    b.variant = ""
+    return rows, phases_run, skipped, b.ffi_via
+
+
+def report_objects(a, rows, phases_run, skipped, via, verified_note):
+    placeholder = via == "placeholder"
+    lines, summary = [], []
+    if not phases_run:
+        return lines, summary
+    prefix, objects = objects_set(a)
+    n = len(objects)
+    total = sum(s for _, s in objects)
+    lines += ["## Many objects", "", f"{objects_mix_text(a, objects)}, flat under one prefix `{prefix}`; every tool "
+              f"lists the prefix and downloads every object into a fresh, empty directory (deleted and `sync`ed "
+              f"before each run, untimed). Time: the process's wall time (oss2: listing + downloads inside "
+              f"the interpreter, without start-up and import). Order: random per round (seed {a.seed}).", ""]
+    if via == "c-abi":
+        lines += ["Ours ran through bench/c/batch.c: `oss_client_download_objects` (the batch's C ABI, the call "
+                  f"the CLI makes), the client's max_connections {a.batch_connections}, everything else at the "
+                  "library's defaults, since `oss_download` of this tree has no `--prefix` yet.", ""]
+    if placeholder:
+        lines += ["**PLACEHOLDER**: `oss_download` of this tree does not accept `--prefix` yet; the row for ours is "
+                  "bench/c/many.c (the asynchronous C API, one transfer per key from a key list the bench gives "
+                  "it, no listing), NOT the batch. Do not quote it as the batch's result.", ""]
+    for vname, ms, proto, flags, (ids, rounds, lead, sched) in phases_run:
+        prow = [r for r in rows if r["proto"] == proto and r["variant"] == vname]
+        lines += [f"### {vname}, {proto.upper()}", "", f"Emulator: `oss-emulator {' '.join(flags)}"
+                  f"{' --tls' if proto == 'https' else ''}`; {rounds} rounds: "
+                  + "; ".join(" ".join(r) for r in sched) + ".", "",
+                  "| tool | runs | objects/s median (min-max) | s median (min-max) | MB/s | wall µs/object | "
+                  "CPU s (median) | CPU µs/object | peak RSS MiB (max) | then syncfs s | durable objects/s |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        ops = {}
+        for tid in ids:
+            rs = [r for r in prow if r["tool_id"] == tid]
+            if not rs:
+                continue
+            secs = [r["seconds"] for r in rs]
+            med = statistics.median(secs)
+            ops[tid] = n / med
+            cpu = statistics.median(r["cpu_s"] for r in rs)
+            rss = max(r["peak_rss_mib"] for r in rs)
+            syn = [r["syncfs_after_s"] for r in rs if r.get("syncfs_after_s", "") != ""]
+            durable = [n / (r["seconds"] + (r["syncfs_after_s"] or 0)) for r in rs] if syn or tid.startswith("ffi") else []
+            sync_cell = f"{statistics.median(syn):.3f}" if syn else ("(inside)" if tid.startswith("ffi") else "")
+            durable_cell = f"{statistics.median(durable):.1f}" if durable else ""
+            lines.append(f"| {rs[0]['tool']} | {len(rs)} | {_mmm([n / s for s in secs], '{:.1f}')} | {_mmm(secs)} | "
+                         f"{total / med / MB:.1f} | {1e6 * med / n:.0f} | {cpu:.2f} | {1e6 * cpu / n:.0f} | {rss:.1f} | "
+                         f"{sync_cell} | {durable_cell} |")
+            summary.append({"section": f"objects-{'lat' + str(ms) if ms else 'loopback'}-{proto}", "tool": rs[0]["tool"],
+                            "tool_id": tid, "runs": len(rs), "median_s": round(med, 4), "min_s": min(secs),
+                            "max_s": max(secs), "objects_per_s": round(ops[tid], 2),
+                            "mb_s": round(total / med / MB, 1), "wall_us_per_object": round(1e6 * med / n, 1),
+                            "cpu_s": round(cpu, 3), "cpu_us_per_object": round(1e6 * cpu / n, 1),
+                            "peak_rss_mib": rss, "placeholder": int(placeholder and tid == "ffi"), **cpu_stats(rs)})
+        lines.append("")
+        for ours in ("ffi", "ffi-abi"):
+            ffi_rows = [r for r in prow if r["tool_id"] == ours]
+            if ffi_rows:
+                budget = ffi_budget(a) if ours == "ffi" and via == "cli" else 64 << 20
+                rss = max(r["peak_rss_mib"] for r in ffi_rows)
+                lines += [f"Peak RSS of {ours}: {rss:.1f} MiB (max of {len(ffi_rows)} runs), "
+                          f"{'under' if rss <= budget / (1 << 20) else 'OVER'} the client's memory budget of "
+                          f"{size_name(budget)}.", ""]
+            if ours in ops:
+                ratios = [f"{ops[ours] / ops[t]:.2f}x {t}" for t in ids if t not in ("ffi", "ffi-abi") and t in ops]
+                if ratios:
+                    lines += [f"{ours} / the others, objects per second"
+                              f"{' (PLACEHOLDER)' if placeholder and ours == 'ffi' else ''}: " + "; ".join(ratios) + ".", ""]
+    logged = [r for r in rows if "log_requests" in r]
+    if logged:
+        lines += ["### Requests seen by the emulator (--objects-log)", "",
+                  "Medians per tool and phase: object GETs, HEADs and listing pages per run; the time from the "
+                  "process's start to the first object GET's arrival, and from the last object GET's arrival to "
+                  "the process's exit; the mean number of object GETs waiting for their answer over the span of "
+                  "their arrivals (the emulator's latency waits summed / that span: a lower bound of the requests "
+                  "in flight).", "",
+                  "| phase | tool | GETs | HEADs | list pages | not 200/206 | start -> first GET s | "
+                  "last GET -> exit s | GETs waiting (mean) |", "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for vname, ms, proto, flags, (ids, rounds, lead, sched) in phases_run:
+            for tid in ids:
+                rs = [r for r in logged if r["proto"] == proto and r["variant"] == vname and r["tool_id"] == tid]
+                if not rs:
+                    continue
+
+                def med(k):
+                    v = [r[k] for r in rs if k in r]
+                    return statistics.median(v) if v else float("nan")
+                lines.append(f"| {vname}, {proto.upper()} | {tid} | {med('log_gets'):.0f} | {med('log_heads'):.0f} | "
+                             f"{med('log_lists'):.0f} | {med('log_not_ok'):.0f} | {med('log_first_get_s'):.3f} | "
+                             f"{med('log_tail_s'):.3f} | {med('log_waiting'):.1f} |")
+        lines.append("")
+    lines += [verified_note, ""]
+    if skipped:
+        lines += ["Not measured: " + "; ".join(f"{t}: {w.splitlines()[0]}" for t, w in skipped.items()), ""]
+    return lines, summary
 
 
 def mode_memory(b):
@@ -1651,8 +2133,9 @@ def report(b, compare, best, scale, crc, info, load0, load1, orders=None, skippe
              f"{info['kernel']}, disk {info['disk']}, curl {info['curl']}, Python {info['python']}.",
              f"Load average (1/5/15 min) at start {load0[0]:.2f}/{load0[1]:.2f}/{load0[2]:.2f}, "
              f"at end {load1[0]:.2f}/{load1[1]:.2f}/{load1[2]:.2f}.",
-             f"Object {size_name(a.size)} (page-cached on the server), part size {size_name(a.part_size)}. "
-             f"Command: `{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}`", ""]
+             (f"Object {size_name(a.size)} (page-cached on the server), part size {size_name(a.part_size)}. "
+              if compare or scale or crc else "")
+             + f"Command: `{' '.join(['python3', 'bench/run.py'] + sys.argv[1:])}`", ""]
     summary = []
     if compare:
         more, summary = report_compare(a, compare, orders or {}, skipped or {})
@@ -1820,7 +2303,8 @@ def main():
                         "cpp-official, cpp-official-tN, ref (the reference reader), curl (default all)")
     g.add_argument("--official-threads", default="8,16",
                    help="thread counts of the official SDK rows cpp-official-tN of the shaped mode (default 8,16)")
-    g.add_argument("--objects", type=int, default=1000, help="small mode: number of objects (default 1000)")
+    g.add_argument("--objects", type=int, default=None,
+                   help="small mode: number of objects (default 1000); objects mode: (default 10000)")
     g.add_argument("--small-min", default="64K", help="small mode: smallest object size (default 64K)")
     g.add_argument("--small-max", default="1M", help="small mode: largest object size (default 1M)")
     g.add_argument("--objects-seed", type=int, default=13, help="small mode: seed of the object sizes (default 13)")
@@ -1832,6 +2316,33 @@ def main():
                    help="concurrent mode: threads of the blocking tools, and every client's connections (default 16)")
     g.add_argument("--conc-tools", default="all",
                    help=f"concurrent mode tools, comma list of {','.join(CONC_TOOL_IDS)} (default all)")
+    g = ap.add_argument_group("objects mode: a prefix of many objects")
+    g.add_argument("--objects-latency", "--latency-ms", default="20,0", metavar="MS[,MS...]",
+                   help="objects mode: its variants, the emulator's --latency per answer (with --connect-latency); "
+                        "0 = loopback without shaping (default 20,0: both)")
+    g.add_argument("--object-size", default=None,
+                   help="objects mode: every object of this size (e.g. 64M) instead of the mix")
+    g.add_argument("--objects-min", default="4K", help="objects mode: smallest size of the mix (default 4K)")
+    g.add_argument("--objects-max", default="1M", help="objects mode: largest size of the mix (default 1M)")
+    g.add_argument("--objects-threads", type=int, default=16,
+                   help="objects mode: threads of the official C++ SDK program and of oss2's pool (default 16)")
+    g.add_argument("--curl-parallel", type=int, default=64,
+                   help="objects mode: curl --parallel-max, and the placeholder's connections (default 64)")
+    g.add_argument("--objects-tools", default="all",
+                   help=f"objects mode tools, comma list of {','.join(OBJ_TOOL_IDS)} (default: all but "
+                        "ffi-single; ffi-single too with --object-size)")
+    g.add_argument("--objects-verify", default="1000",
+                   help="objects mode: SHA-256 of a seeded sample of N outputs per run, or 'all' (default 1000; "
+                        "count, names and sizes of every output are always checked)")
+    g.add_argument("--batch-connections", type=int, default=64,
+                   help="objects mode, ours through bench/c/batch.c: the client's max_connections (default 64)")
+    g.add_argument("--objects-log", action="store_true",
+                   help="objects mode: the emulator logs every request (--log, in the --work directory); the "
+                        "report adds what it saw per run (requests by kind, start to first GET, last GET to exit, "
+                        "GETs waiting)")
+    g.add_argument("--ffi-arg", dest="ffi_args", action="append", default=[],
+                   help="objects mode: one more argument for oss_download --prefix (repeatable)")
+    g = ap.add_argument_group("shaped-memory")
     g.add_argument("--memory-threads", default="8,32,64",
                    help="shaped-memory: the C example's --threads values (default 8,32,64)")
     g.add_argument("--memory-budget", default="64M",
@@ -1861,8 +2372,12 @@ def main():
     a.memory_budget = parse_size(a.memory_budget)
     a.small_min, a.small_max = parse_size(a.small_min), parse_size(a.small_max)
     a.conc_size = parse_size(a.conc_size)
+    a.object_size = parse_size(a.object_size) if a.object_size else 0
+    a.objects_min, a.objects_max = parse_size(a.objects_min), parse_size(a.objects_max)
+    if a.objects_verify != "all" and not a.objects_verify.isdigit():
+        raise SystemExit("--objects-verify is a number or 'all'")
     modes = set(m.strip() for m in a.modes.split(",") if m.strip())
-    unknown = modes - {"compare", "scale", "crc", "shaped", "small", "shaped-memory", "concurrent"}
+    unknown = modes - {"compare", "scale", "crc", "shaped", "small", "shaped-memory", "concurrent", "objects"}
     if unknown:
         raise SystemExit(f"unknown --modes {', '.join(sorted(unknown))}")
     if a.small_min > a.small_max or a.small_min < 1:
@@ -1878,11 +2393,14 @@ def main():
     shaped_ids = shaped_tool_ids(a) if "shaped" in modes else []
     small_ids = small_tool_ids(a) if "small" in modes else []
     conc_ids = conc_tool_ids(a) if "concurrent" in modes else []
+    obj_ids = obj_tool_ids(a) if "objects" in modes else []
 
     mods = [PY_MODULE[t] for t in tools if t in PY_MODULE] + ["matplotlib"]
+    if "oss2" in obj_ids:
+        mods.append("oss2")
     py_failed = ensure_python_packages(mods)
     build(a)
-    if "concurrent" in modes:
+    if "concurrent" in modes or "ffi" in obj_ids or "ffi-single" in obj_ids:
         build_c_many()
     want_cpp = [w for w, prefix in (("ffi", "cpp-ffi"), ("official", "cpp-official"))
                 if any(t.startswith(prefix) for t in tools + shaped_ids)]
@@ -1897,12 +2415,18 @@ def main():
                  if any(t.startswith(prefix) for t in small_ids + conc_ids)]
     many_bins, many_skipped = build_cpp(want_many, CPP_MANY_SRC, CPP_MANY_BIN) if want_many else ({}, {})
     ref_bin, ref_skipped = build_ref() if "ref" in tools + shaped_ids else (None, None)
+    obj_bins, obj_skipped = (build_cpp(["official"], CPP_OBJ_SRC, CPP_OBJ_BIN) if "official-cpp" in obj_ids
+                             else ({}, {}))
+    obj_skipped = {"official-cpp": obj_skipped["official"]} if "official" in obj_skipped else {}
+    if "oss2" in obj_ids and "oss2" in py_failed:
+        obj_skipped["oss2"] = py_failed["oss2"]
     load0 = os.getloadavg()
-    sizes = ([a.size] if modes - {"small", "concurrent"} else []) + (a.sizes + ([2 << 30, 4 << 30] if a.big else [])
+    sizes = ([a.size] if modes - {"small", "concurrent", "objects"} else []) + (a.sizes + ([2 << 30, 4 << 30] if a.big else [])
                                                      if "scale" in modes else [])
     root = os.path.join(a.work, "root")
     emus = {"http": Emulator(root, sizes, objects=(small_objects(a) if "small" in modes else [])
-                             + (conc_objects(a) if "concurrent" in modes else []))}
+                             + (conc_objects(a) if "concurrent" in modes else [])
+                             + (objects_set(a)[1] if "objects" in modes else []))}
     dl = os.path.join(a.work, "dl")
     os.makedirs(dl, exist_ok=True)
     b = None
@@ -1913,6 +2437,7 @@ def main():
         b.cpp_bins = cpp_bins
         b.cpp_many_bins = many_bins
         b.ref_bin = ref_bin
+        b.cpp_obj_bins = obj_bins
         for s in sorted(set(sizes)):  # page-cache every object on the server side
             b.curl("warmup", s, 0, dest="/dev/null")
         compare, best, orders, skipped = ([], a.best_threads or a.threads, {}, {})
@@ -1930,6 +2455,10 @@ def main():
         conc = conc_phases = conc_skipped = None
         if "concurrent" in modes:
             conc, conc_phases, conc_skipped = mode_concurrent(b, many_skipped)
+        objs = obj_phases = obj_skipped2 = None
+        obj_placeholder = "cli"
+        if "objects" in modes:
+            objs, obj_phases, obj_skipped2, obj_placeholder = mode_objects(b, obj_skipped)
         memory = memory_skipped = None
         if "shaped-memory" in modes:
             b.refused = {}
@@ -1953,6 +2482,13 @@ def main():
     if conc is not None:
         lines, summ = report_concurrent(a, conc, conc_phases, conc_skipped)
         more += ["## Concurrent transfers", ""] + lines
+        summary += summ
+    if objs is not None:
+        note = (f"Every output verified after its run, outside the timing: {b.verified} files in all runs "
+                f"(count, names, sizes; nothing else left in the directory but our journal), SHA-256 of "
+                f"{b.obj_hashed} of them (--objects-verify {a.objects_verify} per run) equal to the source's.")
+        lines, summ = report_objects(a, objs, obj_phases, obj_skipped2, obj_placeholder, note)
+        more += lines
         summary += summ
     if memory is not None:
         lines, summ = report_memory(a, memory, memory_skipped)
