@@ -73,6 +73,9 @@
 //!     `ObjectReader` (a GetObject read piece by piece), the one whole-object CRC64 check.
 //!   - `object/body_reader.rs`: the one resuming body reader (a cut body resumed pinned to the
 //!     first answer's ETag), used by GetObject and by every part of a download.
+//!   - `object/prefetch.rs`: the prefetching reader (`PrefetchReader`: one version read into
+//!     the caller's buffers with ranged GETs in flight ahead, a window that grows while reads
+//!     stay sequential, bounded by the memory budget, CRC64 checked at the end).
 //!   - `object/read.rs` (the request of a read and its checked answer), `object/answer.rs`
 //!     (header checks and the object's metadata).
 //! - `listing.rs` ([`listing`]): ListObjectsV2 pages (always `encoding-type=url`, decoded),
