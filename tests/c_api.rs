@@ -97,6 +97,16 @@ fn c_callbacks_static() {
     run_program("callbacks", Link::Static, 3 * 1024 * 1024 + 5);
 }
 
+#[test]
+fn c_reader_shared() {
+    run_program("reader", Link::Shared, 3 * 1024 * 1024 + 7);
+}
+
+#[test]
+fn c_reader_static() {
+    run_program("reader", Link::Static, 3 * 1024 * 1024 + 7);
+}
+
 /// The canary (tests/c/canary.c) through the same harness as every C program: after a real
 /// download over TLS (so the valgrind suppressions for ring's assembly are in play), a fault
 /// planted in the test program itself must make the active checker fail the run with its own

@@ -33,6 +33,9 @@ pub mod get_object_request;
 // GetObject read piece by piece by the caller (over a get-object request).
 pub mod object_stream;
 
+// An object read with prefetching, pulled or pushed (over a get-object request).
+pub mod reader;
+
 pub mod download_request;
 
 // The asynchronous API (transfers started by the client, over both request handles), then the

@@ -50,10 +50,10 @@ const KIB: u64 = 1024;
 const MIB: u64 = 1024 * KIB;
 
 /// The default size of one GET of a sequential read.
-pub const DEFAULT_PART_SIZE: u64 = 4 * MIB;
+pub const DEFAULT_READER_PART_SIZE: u64 = 4 * MIB;
 /// Bounds of `part_size`.
-pub const MIN_PART_SIZE: u64 = 64 * KIB;
-pub const MAX_PART_SIZE: u64 = 256 * MIB;
+pub const MIN_READER_PART_SIZE: u64 = 64 * KIB;
+pub const MAX_READER_PART_SIZE: u64 = 256 * MIB;
 /// The default largest window (bytes reserved ahead of the read position); the client's memory
 /// budget bounds it too.
 pub const DEFAULT_MAX_WINDOW: u64 = 64 * MIB;
@@ -65,7 +65,7 @@ pub const MAX_READ_AHEAD: u64 = 64 * MIB;
 /// How a [`PrefetchReader`] fetches ahead.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PrefetchOptions {
-    /// The size of each GET of a sequential read (`MIN_PART_SIZE..=MAX_PART_SIZE`).
+    /// The size of each GET of a sequential read (`MIN_READER_PART_SIZE..=MAX_READER_PART_SIZE`).
     pub part_size: u64,
     /// The largest window of a sequential read (at least `part_size`); the client's memory
     /// budget bounds it as well.
@@ -77,7 +77,7 @@ pub struct PrefetchOptions {
 impl Default for PrefetchOptions {
     fn default() -> Self {
         PrefetchOptions {
-            part_size: DEFAULT_PART_SIZE,
+            part_size: DEFAULT_READER_PART_SIZE,
             max_window: DEFAULT_MAX_WINDOW,
             read_ahead: DEFAULT_READ_AHEAD,
         }
@@ -87,9 +87,9 @@ impl Default for PrefetchOptions {
 impl PrefetchOptions {
     /// The options' bounds (`ValidateError` naming the one out of range).
     pub fn validate(&self) -> Result<()> {
-        if !(MIN_PART_SIZE..=MAX_PART_SIZE).contains(&self.part_size) {
+        if !(MIN_READER_PART_SIZE..=MAX_READER_PART_SIZE).contains(&self.part_size) {
             return Err(Error::validate(format!(
-                "the reader's part size must be between {MIN_PART_SIZE} and {MAX_PART_SIZE} bytes, got {}",
+                "the reader's part size must be between {MIN_READER_PART_SIZE} and {MAX_READER_PART_SIZE} bytes, got {}",
                 self.part_size
             )));
         }
@@ -481,6 +481,35 @@ impl PrefetchReader {
         }
         self.expected = self.pos;
         n
+    }
+
+    /// The next received piece at the position (at most `max` bytes, `max` > 0) without
+    /// copying it; `None` when nothing is received there yet (call after `fill` returned
+    /// `Ok(true)`).
+    pub fn take_piece(&mut self, max: usize) -> Option<Bytes> {
+        if self.pos >= self.end || max == 0 {
+            return None;
+        }
+        self.drop_passed_parts();
+        let front = self.parts.front_mut()?;
+        if front.taken != self.pos {
+            return None;
+        }
+        let mut st = front.shared.lock();
+        let p = st.pieces.front_mut()?;
+        let piece = p.split_to(p.len().min(max));
+        if p.is_empty() {
+            st.pieces.pop_front();
+        }
+        front.taken += piece.len() as u64;
+        self.pos += piece.len() as u64;
+        self.expected = self.pos;
+        let unread = front.end - front.taken;
+        let open = if st.done { 0 } else { CONNECTION_COST };
+        if let Some(slot) = &mut st.slot {
+            slot.shrink_to(unread + open);
+        }
+        Some(piece)
     }
 
     /// Pops the parts before the position: read through (their CRC chained when received whole)
