@@ -25,6 +25,7 @@ from ._sdk import (
     shutdown,
     version,
 )
+from ._reader import AsyncObjectReader, ObjectReader
 from ._stream import ObjectStream
 from ._transfer import Transfer, TransferState, TransferStatus
 from ._credentials import (
@@ -62,6 +63,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ABI_VERSION",
+    "AsyncObjectReader",
     "BusyError",
     "ByteRange",
     "CancelledError",
@@ -79,6 +81,7 @@ __all__ = [
     "NotInitializedError",
     "ObjectChangedError",
     "ObjectMeta",
+    "ObjectReader",
     "ObjectStream",
     "OidcRole",
     "OssError",

@@ -51,6 +51,7 @@ from ._convert import (
     _path,
     _range,
     _response_headers,
+    _size,
     _str,
 )
 from ._credentials import CredentialsSource
@@ -58,6 +59,7 @@ from ._errors import check, take_error
 from ._lib import FREE_CB
 from ._meta import ObjectMeta
 from ._sdk import initialize
+from ._reader import AsyncObjectReader, ObjectReader
 from ._stream import ObjectStream
 from ._transfer import Transfer, _DONE, _PROGRESS_ABORTABLE, _require_async, _token_bytes
 
@@ -660,6 +662,81 @@ class Client:
             raise
         assert meta is not None and out.value
         return ObjectStream(lib, int(out.value), meta, bucket, key)
+
+    def open(
+        self,
+        bucket: str,
+        key: str,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        part_size: Union[int, str, None] = None,
+        max_window: Union[int, str, None] = None,
+        read_ahead: Union[int, str, None] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> ObjectReader:
+        """Opens the object (or ``range``, positions then from its start) as a seekable binary
+        file that reads with prefetching (:class:`ObjectReader`). Sends a HEAD (a missing object
+        raises :class:`NoSuchKeyError` here); bytes are fetched by the reads. ``part_size`` (each
+        GET of a sequential read, default 4 MiB), ``max_window`` (the most fetched ahead, default
+        64 MiB, bounded by the client's ``memory_budget``) and ``read_ahead`` (beyond what a
+        random read asks, default 64 KiB) take ints or strings like ``"8M"``. ``cancel_event``
+        applies to the opening only (use :meth:`ObjectReader.cancel` later)."""
+        lib = self._lib
+        if lib.oss_client_open_reader is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_open_reader: update it")
+        sizes = [
+            (part_size, "part_size", lib.oss_reader_options_set_part_size),
+            (max_window, "max_window", lib.oss_reader_options_set_max_window),
+            (read_ahead, "read_ahead", lib.oss_reader_options_set_read_ahead),
+        ]
+        values = [(None if v is None else _size(v, n, 0, _U64), setter) for v, n, setter in sizes]
+        req = self._object_request(
+            bucket, key, version_id, range, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, None, request_payer,
+        )
+        opts = c_void_p()
+        out = c_void_p()
+        try:
+            check(lib, lib.oss_reader_options_new(byref(opts)))
+            for v, setter in values:
+                if v is not None:
+                    check(lib, setter(opts, v))
+            self._object_call(
+                req,
+                _CallContext(lib, None, bucket, key),
+                lambda c, r, m: lib.oss_client_open_reader(c, r, opts, byref(out)),
+                cancel_event,
+                want_meta=False,
+            )
+            h = int(out.value or 0)
+            meta_p = c_void_p()
+            check(lib, lib.oss_reader_meta(h, byref(meta_p)))
+            meta = ObjectMeta._take(lib, meta_p.value)
+            lib.oss_object_meta_free(meta_p)
+            size = int(lib.oss_reader_size(h))
+        except BaseException:
+            # e.g. Ctrl-C that arrived as C returned an open reader: nobody else will free it
+            lib.oss_reader_free(out)
+            raise
+        finally:
+            lib.oss_reader_options_free(opts)
+        return ObjectReader(lib, h, meta, size, bucket, key)
+
+    async def open_async(self, bucket: str, key: str, range: Optional[ByteRange] = None, **kwargs: Any) -> AsyncObjectReader:  # noqa: A002
+        """:meth:`open` for asyncio: the HEAD runs in the loop's default executor; the reader's
+        reads are coroutines (:class:`AsyncObjectReader`)."""
+        import asyncio
+        import functools
+
+        loop = asyncio.get_running_loop()
+        reader = await loop.run_in_executor(None, functools.partial(self.open, bucket, key, range, **kwargs))
+        return AsyncObjectReader(reader)
 
     def get_object_to_file(
         self,

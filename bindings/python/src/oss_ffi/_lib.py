@@ -282,6 +282,20 @@ _OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_object_stream_read": (_err_p, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
     "oss_object_stream_cancel": (None, [c_void_p]),
     "oss_object_stream_free": (None, [c_void_p]),
+    # the prefetching reader (oss_reader_t) and its options
+    "oss_reader_options_new": (_err_p, [POINTER(c_void_p)]),
+    "oss_reader_options_set_part_size": (_err_p, [c_void_p, c_uint64]),
+    "oss_reader_options_set_max_window": (_err_p, [c_void_p, c_uint64]),
+    "oss_reader_options_set_read_ahead": (_err_p, [c_void_p, c_uint64]),
+    "oss_reader_options_free": (None, [c_void_p]),
+    "oss_client_open_reader": (_err_p, [c_void_p, c_void_p, c_void_p, POINTER(c_void_p)]),
+    "oss_reader_read": (_err_p, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "oss_reader_seek": (_err_p, [c_void_p, c_int64, c_int32, POINTER(c_uint64)]),
+    "oss_reader_tell": (c_int64, [c_void_p]),
+    "oss_reader_size": (c_int64, [c_void_p]),
+    "oss_reader_meta": (_err_p, [c_void_p, POINTER(c_void_p)]),
+    "oss_reader_cancel": (None, [c_void_p]),
+    "oss_reader_free": (None, [c_void_p]),
 }
 
 
