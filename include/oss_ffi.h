@@ -245,6 +245,23 @@ typedef struct oss_error_t oss_error_t;
 typedef struct oss_get_object_request_t oss_get_object_request_t;
 
 /**
+ * One page of a listing: objects (in byte order) and, with a delimiter, common prefixes.
+ *
+ * Ownership: Box; made by `oss_listing_next_page`, freed by `oss_list_page_free`. Lifetime:
+ * strings from its accessors live until then. Threads: immutable; any thread.
+ */
+typedef struct oss_list_page_t oss_list_page_t;
+
+/**
+ * A listing in progress: `oss_listing_next_page` until it gives no page.
+ *
+ * Ownership: Box; made by `oss_client_list_objects`, released by `oss_listing_free`. It holds a
+ * reference to the client. Threads: `oss_listing_next_page` mutates (calls are serialised by a
+ * lock); `oss_listing_cancel` may be called from any thread at any time.
+ */
+typedef struct oss_listing_t oss_listing_t;
+
+/**
  * Object metadata returned by head / get / resumable download.
  *
  * Ownership: Box; returned through `meta_out` parameters, freed by `oss_object_meta_free`.
@@ -1682,6 +1699,104 @@ bool oss_reader_push_is_done(const oss_reader_push_t *push);
  * `push` NULL or from `oss_client_start_reader_push`, not yet freed, no call on it running.
  */
 void oss_reader_push_free(oss_reader_push_t *push);
+
+/**
+ * Starts listing `bucket`: the keys starting with `prefix` (NULL or "": all), grouped by what
+ * follows the prefix up to the first `delimiter` (NULL or "": no grouping; "/" lists one
+ * "directory"), after `start_after` (NULL or "": from the start), `max_keys` entries per page
+ * (1..=1000; 0: 1000). Sends nothing yet.
+ *
+ * Ownership: `*listing_out` is the caller's, freed with `oss_listing_free`. Threads: any.
+ * Errors: NULL `client`/`bucket`/`listing_out`, bad UTF-8, an invalid bucket name, `max_keys`
+ * above 1000, a prefix, delimiter or start-after longer than 1023 bytes (`ValidateError`).
+ *
+ * # Safety
+ * Pointers NULL or live; strings NULL or NUL-terminated; `listing_out` NULL or writable.
+ */
+oss_error_t *oss_client_list_objects(const oss_client_t *client,
+                                     const char *bucket,
+                                     const char *prefix,
+                                     const char *delimiter,
+                                     const char *start_after,
+                                     uint32_t max_keys,
+                                     oss_listing_t **listing_out);
+
+/**
+ * Fetches the next page (blocking; retried as any call; the client's call timeout applies to
+ * each page) into `*page_out`, the caller's to free with `oss_list_page_free`; `*page_out` is
+ * NULL once the listing is complete. A listing that failed (a loop, a page too large, a key
+ * that is not usable...) fails again on every later call; a cancelled one may be asked again.
+ *
+ * # Safety
+ * `listing` NULL or live; `page_out` NULL or writable.
+ */
+oss_error_t *oss_listing_next_page(oss_listing_t *listing, oss_list_page_t **page_out);
+
+/**
+ * Cancels a page being fetched (it fails with `OSS_ERROR_KIND_CANCELLED`) and every later one.
+ * NULL is a no-op. Threads: any, at any time.
+ *
+ * # Safety
+ * `listing` NULL or live.
+ */
+void oss_listing_cancel(const oss_listing_t *listing);
+
+/**
+ * Frees a listing. NULL is a no-op.
+ *
+ * # Safety
+ * `listing` NULL or from `oss_client_list_objects`, not yet freed, no call on it running.
+ */
+void oss_listing_free(oss_listing_t *listing);
+
+/**
+ * The number of objects on the page. NULL: 0.
+ *
+ * # Safety
+ * `page` NULL or live.
+ */
+size_t oss_list_page_object_count(const oss_list_page_t *page);
+
+/**
+ * Object `index` of the page: its key, size, ETag (quotes included), Last-Modified (ISO 8601, as
+ * sent) and storage class; each out pointer may be NULL. The strings live until
+ * `oss_list_page_free`. Returns false (nothing written) for NULL `page` or an index out of range.
+ *
+ * # Safety
+ * `page` NULL or live; each out pointer NULL or writable.
+ */
+bool oss_list_page_object_at(const oss_list_page_t *page,
+                             size_t index,
+                             const char **key_out,
+                             uint64_t *size_out,
+                             const char **etag_out,
+                             const char **last_modified_out,
+                             const char **storage_class_out);
+
+/**
+ * The number of common prefixes on the page (with a delimiter). NULL: 0.
+ *
+ * # Safety
+ * `page` NULL or live.
+ */
+size_t oss_list_page_prefix_count(const oss_list_page_t *page);
+
+/**
+ * Common prefix `index` of the page (it ends with the delimiter), valid until
+ * `oss_list_page_free`; NULL for NULL `page` or an index out of range.
+ *
+ * # Safety
+ * `page` NULL or live.
+ */
+const char *oss_list_page_prefix_at(const oss_list_page_t *page, size_t index);
+
+/**
+ * Frees a page. NULL is a no-op.
+ *
+ * # Safety
+ * `page` NULL or from `oss_listing_next_page`, not yet freed.
+ */
+void oss_list_page_free(oss_list_page_t *page);
 
 /**
  * A download of `key` in `bucket` to `file_path` (NULL or "": the key as a path relative to

@@ -29,6 +29,8 @@
 //!   - `ffi/reader.rs` (`oss_reader_t`, Box: the prefetching reader pulled into the caller's
 //!     buffers; `oss_reader_push_t`, Box: the same pushed in order to a callback within a window
 //!     the caller advances; `oss_reader_options_t`, Box).
+//!   - `ffi/listing.rs` (`oss_listing_t`, Box: a listing page by page; `oss_list_page_t`,
+//!     Box: one page's objects and common prefixes).
 //!   - `ffi/transfer_start.rs` (the `oss_client_start_*` calls) and `ffi/transfer.rs`
 //!     (`oss_transfer_t`, Arc: poll, wait, cancel, pause into a resume token, status, result).
 //!   - `ffi/lifecycle.rs` (version, initialise, shut down), `ffi/log.rs` (level and sink),

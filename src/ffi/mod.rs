@@ -36,6 +36,9 @@ pub mod object_stream;
 // An object read with prefetching, pulled or pushed (over a get-object request).
 pub mod reader;
 
+// A bucket listed page by page.
+pub mod listing;
+
 pub mod download_request;
 
 // The asynchronous API (transfers started by the client, over both request handles), then the

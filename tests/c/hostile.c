@@ -382,6 +382,65 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
         oss_reader_push_free(push);
         oss_reader_options_free(ro);
     }
+    {
+        /* Listing page by page: NULLs, bad UTF-8, out-of-range values, then the bucket's pages. */
+        oss_listing_t *ls = NULL;
+        oss_list_page_t *page = NULL;
+        const char *k = NULL, *et = NULL, *lm = NULL, *sc = NULL;
+        uint64_t sz = 0;
+        size_t objects = 0;
+        int pages = 0;
+        char *long_prefix = big_string(1024, 'p');
+        expect_err("list client", oss_client_list_objects(NULL, bucket, NULL, NULL, NULL, 0, &ls), NUL_ARG);
+        expect_err("list bucket", oss_client_list_objects(client, NULL, NULL, NULL, NULL, 0, &ls), NUL_ARG);
+        expect_err("list out", oss_client_list_objects(client, bucket, NULL, NULL, NULL, 0, NULL), NUL_ARG);
+        expect_err("list bad utf-8 prefix", oss_client_list_objects(client, bucket, "\xff\xfe", NULL, NULL, 0, &ls),
+                   OSS_ERROR_KIND_INVALID_UTF8);
+        expect_err("list max_keys", oss_client_list_objects(client, bucket, NULL, NULL, NULL, 1001, &ls), INVALID);
+        expect_err("list max_keys max", oss_client_list_objects(client, bucket, NULL, NULL, NULL, UINT32_MAX, &ls), INVALID);
+        expect_err("list long prefix", oss_client_list_objects(client, bucket, long_prefix, NULL, NULL, 0, &ls), INVALID);
+        expect_err("list bad bucket", oss_client_list_objects(client, "Bad_Bucket!", NULL, NULL, NULL, 0, &ls), INVALID);
+        free(long_prefix);
+        CHECK(ls == NULL, "list: an out parameter was written on failure");
+        expect_err("next_page listing", oss_listing_next_page(NULL, &page), NUL_ARG);
+        CHECK(oss_list_page_object_count(NULL) == 0, "object_count(NULL)");
+        CHECK(!oss_list_page_object_at(NULL, 0, &k, &sz, &et, &lm, &sc), "object_at(NULL)");
+        CHECK(oss_list_page_prefix_count(NULL) == 0, "prefix_count(NULL)");
+        CHECK(oss_list_page_prefix_at(NULL, 0) == NULL, "prefix_at(NULL)");
+        oss_listing_cancel(NULL);
+        oss_listing_free(NULL);
+        oss_list_page_free(NULL);
+        bad_inputs += 7;
+        expect_ok("list", oss_client_list_objects(client, bucket, "", "/", NULL, 1, &ls));
+        if (ls) {
+            expect_err("next_page out", oss_listing_next_page(ls, NULL), NUL_ARG);
+            for (;;) {
+                page = NULL;
+                oss_error_t *e = oss_listing_next_page(ls, &page);
+                if (e) {
+                    expect_ok("next_page", e);
+                    break;
+                }
+                if (!page) break;
+                pages++;
+                for (size_t i = 0; i < oss_list_page_object_count(page); i++) {
+                    CHECK(oss_list_page_object_at(page, i, &k, &sz, NULL, NULL, NULL) && k != NULL, "object_at");
+                    objects++;
+                }
+                CHECK(!oss_list_page_object_at(page, SIZE_MAX, &k, &sz, &et, &lm, &sc), "object_at out of range");
+                for (size_t i = 0; i < oss_list_page_prefix_count(page); i++) {
+                    CHECK(oss_list_page_prefix_at(page, i) != NULL, "prefix_at");
+                }
+                CHECK(oss_list_page_prefix_at(page, SIZE_MAX) == NULL, "prefix_at out of range");
+                oss_list_page_free(page);
+            }
+            CHECK(pages >= 1, "at least one page");
+            oss_listing_cancel(ls);
+            expect_err("next_page after cancel", oss_listing_next_page(ls, &page), OSS_ERROR_KIND_CANCELLED);
+        }
+        oss_listing_free(ls);
+        (void)objects;
+    }
     expect_err("meta client", oss_client_get_object_meta(NULL, greq, &meta), NUL_ARG);
     expect_err("meta request", oss_client_get_object_meta(client, NULL, &meta), NUL_ARG);
     any_result("meta meta_out NULL", oss_client_get_object_meta(client, greq, NULL));

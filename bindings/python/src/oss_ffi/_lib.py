@@ -296,6 +296,22 @@ _OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_reader_meta": (_err_p, [c_void_p, POINTER(c_void_p)]),
     "oss_reader_cancel": (None, [c_void_p]),
     "oss_reader_free": (None, [c_void_p]),
+    # listing page by page (oss_listing_t, oss_list_page_t)
+    "oss_client_list_objects": (
+        _err_p,
+        [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, c_uint32, POINTER(c_void_p)],
+    ),
+    "oss_listing_next_page": (_err_p, [c_void_p, POINTER(c_void_p)]),
+    "oss_listing_cancel": (None, [c_void_p]),
+    "oss_listing_free": (None, [c_void_p]),
+    "oss_list_page_object_count": (c_size_t, [c_void_p]),
+    "oss_list_page_object_at": (
+        c_bool,
+        [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_uint64), POINTER(c_char_p), POINTER(c_char_p), POINTER(c_char_p)],
+    ),
+    "oss_list_page_prefix_count": (c_size_t, [c_void_p]),
+    "oss_list_page_prefix_at": (c_char_p, [c_void_p, c_size_t]),
+    "oss_list_page_free": (None, [c_void_p]),
 }
 
 
