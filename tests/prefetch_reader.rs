@@ -161,6 +161,10 @@ async fn random_reads_fetch_what_they_ask_plus_the_read_ahead() {
         fetched <= asked + 3 * 16 * KIB,
         "fetched {fetched} bytes for {asked} asked"
     );
+    // Back at the start, a read to the end is checked again.
+    r.seek(0).unwrap();
+    assert!(read_n(&mut r, size as usize + 1).await.unwrap() == data);
+    assert!(r.meta().verified, "a read from the start to the end after random reads");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

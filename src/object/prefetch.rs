@@ -240,6 +240,8 @@ pub struct PrefetchReader {
     /// The parts read through so far cover `base..chain.0` in order, with CRC64 `chain.1`;
     /// `None` once a part was skipped or dropped (no whole-object check then).
     chain: Option<(u64, u64)>,
+    /// A read of the whole object can be checked: the range is the object, CRC checking on.
+    checkable: bool,
     /// The error every later read returns.
     failed: Option<Error>,
 }
@@ -305,6 +307,7 @@ impl PrefetchReader {
             window_cap,
             parts: VecDeque::new(),
             chain: checked.then_some((0, 0)),
+            checkable: checked,
             failed: None,
         })
     }
@@ -548,10 +551,12 @@ impl PrefetchReader {
             self.parts.clear();
         }
         if self.parts.is_empty() {
-            if let Some((at, _)) = self.chain {
-                if at != self.pos.min(self.end) {
-                    self.chain = None;
-                }
+            match self.chain {
+                Some((at, _)) if at != self.pos.min(self.end) => self.chain = None,
+                // Back at the start with nothing in flight: a read from here to the end is
+                // checked again.
+                None if self.checkable && self.pos == 0 => self.chain = Some((0, 0)),
+                _ => {}
             }
         }
     }

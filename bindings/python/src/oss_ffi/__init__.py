@@ -25,6 +25,7 @@ from ._sdk import (
     shutdown,
     version,
 )
+from ._listing import ListedObject
 from ._reader import AsyncObjectReader, ObjectReader
 from ._stream import ObjectStream
 from ._transfer import Transfer, TransferState, TransferStatus
@@ -76,6 +77,7 @@ __all__ = [
     "IncompatibleLibraryError",
     "InvalidArgumentError",
     "LibraryNotFoundError",
+    "ListedObject",
     "LocalIOError",
     "NoSuchKeyError",
     "NotInitializedError",

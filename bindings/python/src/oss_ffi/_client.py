@@ -15,7 +15,7 @@ import ctypes
 import datetime as _dt
 import threading
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _lib
 from ._blocking import _raise_for, _run_blocking
@@ -59,6 +59,7 @@ from ._errors import check, take_error
 from ._lib import FREE_CB
 from ._meta import ObjectMeta
 from ._sdk import initialize
+from ._listing import ListedObject, iter_pages
 from ._reader import AsyncObjectReader, ObjectReader
 from ._stream import ObjectStream
 from ._transfer import Transfer, _DONE, _PROGRESS_ABORTABLE, _require_async, _token_bytes
@@ -727,6 +728,31 @@ class Client:
         finally:
             lib.oss_reader_options_free(opts)
         return ObjectReader(lib, h, meta, size, bucket, key)
+
+    def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        *,
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> Iterator[Tuple[List[ListedObject], List[str]]]:
+        """ListObjectsV2, page by page: yields ``(objects, common_prefixes)`` per page
+        (:class:`ListedObject`: key, size, ETag, Last-Modified, storage class; prefixes end with
+        the delimiter). Keys come back exactly as stored; a server that loops, truncates without
+        a token or sends unusable keys is an error, never an endless walk."""
+        lib = self._lib
+        if lib.oss_client_list_objects is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_list_objects: update it")
+        b = _str(bucket, "bucket")
+        p, d, s = _str(prefix, "prefix"), _str(delimiter, "delimiter"), _str(start_after, "start_after")
+        n = _int(max_keys, "max_keys", 1, 1000)
+        h = self._ref()
+        try:
+            yield from iter_pages(lib, h, b, p, d, s, n, (bucket, prefix))
+        finally:
+            lib.oss_client_free(h)
 
     async def open_async(self, bucket: str, key: str, range: Optional[ByteRange] = None, **kwargs: Any) -> AsyncObjectReader:  # noqa: A002
         """:meth:`open` for asyncio: the HEAD runs in the loop's default executor; the reader's

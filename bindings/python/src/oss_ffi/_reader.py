@@ -124,7 +124,14 @@ class ObjectReader(io.BufferedIOBase):
                 if n == 0:
                     break
                 total += n
+            if total == len(view) and total and self._at_end():
+                # Filled up to the last byte: the read of the end runs the whole-object CRC64
+                # check now (a mismatch raises here, never a silent end of file).
+                self._read_some(memoryview(bytearray(1)))
         return total
+
+    def _at_end(self) -> bool:
+        return not self._pending and int(self._lib.oss_reader_tell(self._handle())) >= self.size
 
     def read(self, size: Optional[int] = -1) -> bytes:
         """``size`` bytes (fewer only at the end); all the rest for ``size`` < 0 or None."""
