@@ -163,3 +163,17 @@ def test_pandas_and_pyarrow_read_a_parquet_dataset(opts, emu) -> None:
     table = dset.to_table(columns=["group", "value"], filter=ds.field("group") == "g3")
     assert table.num_rows == int((want["group"] == "g3").sum())
     assert abs(sum(table.column("value").to_pylist()) - want[want["group"] == "g3"]["value"].sum()) < 1e-6
+
+
+def test_dask_on_a_local_cluster_of_two_worker_processes_computes_what_pandas_computes(opts, emu) -> None:
+    import dask.dataframe as dd
+    from distributed import Client as DaskClient, LocalCluster
+
+    want = _dataset(emu, "fs/dask", files=4, rows=5_000)
+    expected = want.groupby("group")["value"].sum().sort_index()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            DaskClient(cluster) as dask_client:
+        assert len(dask_client.scheduler_info()["workers"]) == 2
+        df = dd.read_parquet("ossffi://%s/fs/dask/" % BUCKET, columns=["group", "value"], storage_options=opts)
+        got = df.groupby("group")["value"].sum().compute().sort_index()
+    pd.testing.assert_series_equal(got, expected, check_names=False, check_index_type=False)
