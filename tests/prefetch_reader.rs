@@ -520,3 +520,37 @@ async fn wrong_answers_to_ranged_gets_are_refused() {
         assert!(e.message.contains("hostile-bucket/k"), "{e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_never_waits_for_budget_another_idle_reader_holds() {
+    // One thread reading two files in turn (pandas, a merge): the first reader's parts hold the
+    // whole budget while its consumer reads the second file; the second must not wait for the
+    // first to be read or closed.
+    let env = Env::new();
+    let client = env.client_with(|c| c.memory_budget = oss_ffi::memory_budget::MIN_MEMORY_BUDGET);
+    let a_data = std::fs::read(env.object("s/first", 8 * MIB)).unwrap();
+    let b_data = std::fs::read(env.object("s/second", 8 * MIB)).unwrap();
+    let o = opts(2 * MIB, 4 * MIB);
+    let mut a = PrefetchReader::open(&client, &object_request("s/first"), None, o, &Cancel::new())
+        .await
+        .unwrap();
+    let mut b = PrefetchReader::open(&client, &object_request("s/second"), None, o, &Cancel::new())
+        .await
+        .unwrap();
+    assert!(read_n(&mut a, 10).await.unwrap() == a_data[..10]);
+    let got = tokio::time::timeout(Duration::from_secs(20), read_n(&mut b, 10)).await;
+    let got = got.expect("the second reader waited for the budget the first one holds");
+    assert!(got.unwrap() == b_data[..10]);
+    // Both read on to the end, in turns.
+    let (mut ra, mut rb) = (a_data[..10].to_vec(), b_data[..10].to_vec());
+    loop {
+        let x = read_n(&mut a, 300_000).await.unwrap();
+        let y = read_n(&mut b, 300_000).await.unwrap();
+        if x.is_empty() && y.is_empty() {
+            break;
+        }
+        ra.extend_from_slice(&x);
+        rb.extend_from_slice(&y);
+    }
+    assert!(ra == a_data && rb == b_data);
+}

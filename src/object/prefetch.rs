@@ -20,7 +20,9 @@
 //! - Memory: every part reserves, from the client's memory budget, its bytes not yet read plus
 //!   the cost of its connection while its GET is open; the reservation shrinks as the caller
 //!   reads. A part is started only while the bytes reserved ahead stay within the window, so a
-//!   caller that stops reading stops the GETs (its reservation stays at most the window).
+//!   caller that stops reading stops the GETs (its reservation stays at most the window). The
+//!   part at the read position never waits for the budget (another reader's consumer may hold
+//!   it indefinitely, possibly from this very thread): without a reservation it runs alone.
 //! - One version: every GET carries `If-Match` with the HEAD's ETag; a change (412, another
 //!   ETag or size) fails the next read with `ObjectChanged`, never mixed bytes.
 //! - Verified: when the parts read through cover the whole object in order (a read from start to
@@ -598,32 +600,33 @@ impl PrefetchReader {
                 break;
             }
             let cost = len + CONNECTION_COST;
-            let slot = if self.parts.is_empty() {
-                let budget = self.budget.clone();
-                self.cancel
-                    .run(async move { Ok(budget.acquire(cost).await) })
-                    .await?
-            } else {
-                match self.budget.try_acquire(cost) {
-                    Some(slot) => slot,
-                    None => break,
-                }
-            };
+            let slot = self.budget.try_acquire(cost);
+            if slot.is_none() && !self.parts.is_empty() {
+                break;
+            }
+            // The part at the position never waits for the budget: another reader's parts may
+            // hold it for as long as that reader's consumer does not read (one thread reading
+            // two files in turn would wait for itself). It then runs unreserved, alone: at most
+            // one part per reader beyond the budget.
+            let alone = slot.is_none();
             self.start_part(next, next + len, slot);
             next += len;
+            if alone {
+                break;
+            }
             reserved += len;
         }
         Ok(())
     }
 
-    fn start_part(&mut self, start: u64, end: u64, slot: Slot) {
+    fn start_part(&mut self, start: u64, end: u64, slot: Option<Slot>) {
         let shared = Arc::new(PartShared {
             state: Mutex::new(PartState {
                 pieces: VecDeque::new(),
                 done: false,
                 crc: 0,
                 error: None,
-                slot: Some(slot),
+                slot,
             }),
             changed: Notify::new(),
         });
