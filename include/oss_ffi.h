@@ -282,7 +282,7 @@ typedef struct oss_object_stream_t oss_object_stream_t;
 
 /**
  * How far a reader fetches ahead: the size of each GET, the largest window of a sequential
- * read, the read-ahead of a random read (defaults: 4 MiB, 64 MiB, 64 KiB; the client's memory
+ * read, the read-ahead of a random read (defaults: 1 MiB, 64 MiB, 64 KiB; the client's memory
  * budget bounds the window too).
  *
  * Ownership: Box; `oss_reader_options_new` / `oss_reader_options_free`. Lifetime: a reader

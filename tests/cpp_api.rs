@@ -407,12 +407,26 @@ fn run_against_one_object(
 /// (tests/cpp/object_stream.cc).
 #[test]
 fn cpp_object_stream_reads_seeks_and_verifies_cxx11() {
-    run_against_one_object("object_stream", Lang::Cxx11, Link::Shared, 700 * 1024 + 9, 24, false);
+    run_against_one_object(
+        "object_stream",
+        Lang::Cxx11,
+        Link::Shared,
+        700 * 1024 + 9,
+        24,
+        false,
+    );
 }
 
 #[test]
 fn cpp_object_stream_reads_seeks_and_verifies_cxx17() {
-    run_against_one_object("object_stream", Lang::Cxx17, Link::Static, 700 * 1024 + 9, 24, false);
+    run_against_one_object(
+        "object_stream",
+        Lang::Cxx17,
+        Link::Static,
+        700 * 1024 + 9,
+        24,
+        false,
+    );
 }
 
 /// GetObjectAsync's handler gets a client that lives for the whole call, and GetObjectCallable

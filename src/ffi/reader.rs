@@ -26,7 +26,7 @@ use crate::object::prefetch::{
 use crate::object::ObjectMeta;
 
 /// How far a reader fetches ahead: the size of each GET, the largest window of a sequential
-/// read, the read-ahead of a random read (defaults: 4 MiB, 64 MiB, 64 KiB; the client's memory
+/// read, the read-ahead of a random read (defaults: 1 MiB, 64 MiB, 64 KiB; the client's memory
 /// budget bounds the window too).
 ///
 /// Ownership: Box; `oss_reader_options_new` / `oss_reader_options_free`. Lifetime: a reader

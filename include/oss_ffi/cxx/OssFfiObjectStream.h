@@ -38,7 +38,7 @@
 
 OSS_FFI_CXX_NS_BEGIN
 
-/* How far an OssFfiObjectStreamBuf fetches ahead; 0 keeps the library's default (4 MiB parts, a
+/* How far an OssFfiObjectStreamBuf fetches ahead; 0 keeps the library's default (1 MiB parts, a
  * 64 MiB largest window, a 64 KiB read-ahead). */
 struct OssFfiReaderOptions {
     uint64_t partSize = 0;
