@@ -164,7 +164,10 @@ async fn random_reads_fetch_what_they_ask_plus_the_read_ahead() {
     // Back at the start, a read to the end is checked again.
     r.seek(0).unwrap();
     assert!(read_n(&mut r, size as usize + 1).await.unwrap() == data);
-    assert!(r.meta().verified, "a read from the start to the end after random reads");
+    assert!(
+        r.meta().verified,
+        "a read from the start to the end after random reads"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -534,9 +537,15 @@ async fn a_reader_never_waits_for_budget_another_idle_reader_holds() {
     let mut a = PrefetchReader::open(&client, &object_request("s/first"), None, o, &Cancel::new())
         .await
         .unwrap();
-    let mut b = PrefetchReader::open(&client, &object_request("s/second"), None, o, &Cancel::new())
-        .await
-        .unwrap();
+    let mut b = PrefetchReader::open(
+        &client,
+        &object_request("s/second"),
+        None,
+        o,
+        &Cancel::new(),
+    )
+    .await
+    .unwrap();
     assert!(read_n(&mut a, 10).await.unwrap() == a_data[..10]);
     let got = tokio::time::timeout(Duration::from_secs(20), read_n(&mut b, 10)).await;
     let got = got.expect("the second reader waited for the budget the first one holds");
