@@ -48,6 +48,8 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     protocol = ("ossffi",)
     root_marker = ""
+    # ls results are kept in fsspec's dircache (`fs.invalidate_cache()` forgets them): the
+    # sizes of listed files then cost no HEAD.
 
     def __init__(
         self,
@@ -117,7 +119,11 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def ls(self, path: str, detail: bool = True, **kwargs: Any) -> Union[List[str], List[Dict[str, Any]]]:
         path = self._strip_protocol(path)
-        entries = self._list_dir(path)
+        cached = None if kwargs.get("refresh") else self.dircache.get(path)
+        entries = list(cached) if cached is not None else self._list_dir(path)
+        if entries and cached is None:
+            # fsspec's listings cache: `info` of a listed file then costs no HEAD
+            self.dircache[path] = list(entries)
         if not entries:
             info = self.info(path)  # a file, an empty "directory" or FileNotFoundError
             entries = [info] if info["type"] == "file" else []
@@ -129,6 +135,10 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
         bucket, key = _split(path)
         if not key:
             return {"name": bucket, "size": 0, "type": "directory"}
+        listed = self.dircache.get(self._parent(path))
+        for e in listed or ():
+            if e["name"] == path:
+                return dict(e)
         try:
             m = self._client.head_object(bucket, key)
             return self._file_info(bucket, key, m.content_length, m.etag, m.last_modified)
