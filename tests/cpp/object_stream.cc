@@ -57,6 +57,20 @@ int main()
         in.seekg(10, std::ios_base::cur);
         in.get(c);
         CHECK(c == want[12356], "seekg from the position");
+        // Back within the buffer, then a large read straight into the caller's memory, then
+        // positions after it.
+        in.seekg(-7, std::ios_base::cur);
+        in.get(c);
+        CHECK(c == want[12350] && in.tellg() == std::streampos(12351), "seekg back within the buffer");
+        std::vector<char> big(300000);
+        in.read(big.data(), static_cast<std::streamsize>(big.size()));
+        CHECK(std::string(big.data(), big.size()) == want.substr(12351, big.size()), "a large read");
+        CHECK(in.tellg() == std::streampos(12351 + 300000), "tellg after a large read");
+        in.get(c);
+        CHECK(c == want[12351 + 300000], "get after a large read");
+        in.seekg(-2, std::ios_base::cur);
+        in.get(c);
+        CHECK(c == want[12351 + 300000 - 1], "seekg back after a large read");
 
         // std::getline over the whole object (it is binary: lines are whatever '\n' splits).
         oss::OssFfiObjectStream lines(client, bucket, key);

@@ -132,6 +132,7 @@ protected:
                 done += k;
                 continue;
             }
+            setg(buffer_.data(), buffer_.data(), buffer_.data());  // the buffer holds nothing now
             size_t n = readSome(s + done, static_cast<size_t>(count - done));
             if (n == 0) {
                 break;
@@ -141,18 +142,28 @@ protected:
         return done;
     }
 
+    /* A position within the buffer moves in it (tellg costs nothing and keeps the reader's
+     * window); anywhere else is a seek of the reader. */
     pos_type seekoff(off_type off, std::ios_base::seekdir dir, std::ios_base::openmode which) override
     {
         if (!(which & std::ios_base::in) || !reader_) {
             return pos_type(off_type(-1));
         }
-        int whence = dir == std::ios_base::beg ? 0 : dir == std::ios_base::cur ? 1 : 2;
-        if (dir == std::ios_base::cur) {
-            off -= static_cast<off_type>(egptr() - gptr());  // the reader is ahead by the buffered bytes
+        const int64_t end = oss_reader_tell(reader_.get());  // the reader is past the buffered bytes
+        const int64_t bufStart = end - static_cast<int64_t>(egptr() - eback());
+        const int64_t here = end - static_cast<int64_t>(egptr() - gptr());
+        const int64_t from = dir == std::ios_base::beg ? 0 : dir == std::ios_base::cur ? here : size();
+        const int64_t target = from + static_cast<int64_t>(off);
+        if (target < 0) {
+            return pos_type(off_type(-1));
+        }
+        if (target >= bufStart && target <= end) {
+            setg(eback(), eback() + (target - bufStart), egptr());
+            return pos_type(static_cast<off_type>(target));
         }
         uint64_t pos = 0;
         OssError e;
-        if (detail::failed(oss_reader_seek(reader_.get(), static_cast<int64_t>(off), whence, &pos), e)) {
+        if (detail::failed(oss_reader_seek(reader_.get(), target, 0, &pos), e)) {
             return pos_type(off_type(-1));
         }
         setg(buffer_.data(), buffer_.data(), buffer_.data());
