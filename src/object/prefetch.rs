@@ -173,18 +173,18 @@ impl Drop for TaskEnd {
 async fn fetch(pin: Arc<Pinned>, cancel: Cancel, start: u64, end: u64, shared: Arc<PartShared>) {
     let end_guard = TaskEnd(shared.clone());
     let mut body = BodyReader::new(pin, None, cancel, start, end);
-    let mut crc = 0u64;
+    let mut crc = crc64::Stream::new();
     loop {
         let next = body.next_chunk().await;
         let mut st = shared.lock();
         match next {
             Ok(Some(bytes)) => {
-                crc = crc64::update(crc, &bytes);
+                crc.write(&bytes);
                 st.pieces.push_back(bytes);
             }
             Ok(None) => {
                 st.done = true;
-                st.crc = crc;
+                st.crc = crc.sum();
                 // The connection is back in the pool: only the unread bytes stay reserved.
                 let unread: u64 = st.pieces.iter().map(|p| p.len() as u64).sum();
                 if let Some(slot) = &mut st.slot {
