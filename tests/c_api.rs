@@ -36,6 +36,7 @@ fn run_program(program: &str, link: Link, size: usize) {
     let data = pattern(size, 7);
     let key = "dir/a key+with=odd&chars é.bin";
     emu.put_object("test-bucket", key, &data).unwrap();
+    emu.put_object("test-bucket", "empty.bin", b"").unwrap();
     let crc = oss_ffi::crc64::update(0, &data);
 
     let name = format!("{program}_{link:?}").to_lowercase();

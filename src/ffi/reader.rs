@@ -543,6 +543,12 @@ async fn push(
 ) -> Result<ObjectMeta> {
     let mut reader = PrefetchReader::open(client, object, range, opts, cancel).await?;
     loop {
+        if reader.tell() >= reader.size() {
+            // Nothing left to deliver (an empty object ends here whatever the window): the read
+            // of the end runs the whole-object check.
+            reader.fill(1).await?;
+            return Ok(reader.meta().clone());
+        }
         let allowed = loop {
             let grown = shared.grown.notified();
             let w = shared.window.load(Ordering::Acquire);

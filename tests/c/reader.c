@@ -165,6 +165,21 @@ int main(void) {
         oss_reader_push_free(p);
     }
 
+    /* An empty object, pushed with a window of 0: it ends at once (nothing to deliver). */
+    {
+        struct push_state s = {NULL, all, 0, 0, 0, 0};
+        oss_get_object_request_t *empty = NULL;
+        oss_reader_push_t *p = NULL;
+        ok("empty request", oss_get_object_request_new(bucket, "empty.bin", &empty));
+        ok("push empty", oss_client_start_reader_push(client, empty, NULL, 0, on_body, &s, free_state, &p));
+        ok("push empty wait", oss_reader_push_wait(p, &meta));
+        CHECK(s.got == 0 && meta && oss_object_meta_content_length(meta) == 0, "empty push");
+        oss_object_meta_free(meta);
+        meta = NULL;
+        oss_reader_push_free(p);
+        oss_get_object_request_free(empty);
+    }
+
     oss_reader_options_free(opts);
     oss_get_object_request_free(req);
     oss_client_free(client);
