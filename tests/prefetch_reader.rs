@@ -149,10 +149,12 @@ async fn random_reads_fetch_what_they_ask_plus_the_read_ahead() {
     let log = env.emu.log();
     assert_eq!(log.iter().filter(|e| e.method == "HEAD").count(), 1);
     let gets: Vec<_> = log.iter().filter(|e| e.method == "GET").collect();
+    // Each read's bytes (plus the read-ahead) in GETs of at least 256 KiB: 80 KiB -> 1,
+    // 316 KiB -> 2, 66 KiB -> 1.
     assert_eq!(
         gets.len(),
-        3,
-        "one GET per read: {:?}",
+        4,
+        "a handful of GETs: {:?}",
         gets.iter().map(|e| &e.range).collect::<Vec<_>>()
     );
     let fetched: u64 = gets.iter().map(|e| range_of(e).1 - range_of(e).0 + 1).sum();

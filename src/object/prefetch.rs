@@ -63,6 +63,10 @@ pub const MAX_READER_PART_SIZE: u64 = 256 * MIB;
 pub const DEFAULT_MAX_WINDOW: u64 = 64 * MIB;
 /// The default bytes fetched beyond what a random read asks for.
 pub const DEFAULT_READ_AHEAD: u64 = 64 * KIB;
+/// A random read is fetched by up to this many GETs at once...
+const RANDOM_SPLIT: u64 = 8;
+/// ... of at least this many bytes each (never more than the part size).
+const RANDOM_MIN_PART: u64 = 256 * KIB;
 /// Bounds of `read_ahead`.
 pub const MAX_READ_AHEAD: u64 = 64 * MIB;
 
@@ -594,10 +598,20 @@ impl PrefetchReader {
             .iter()
             .map(|p| p.end.saturating_sub(p.taken.max(self.pos)))
             .sum();
-        // A random read asks for what it needs; a sequential one for whole parts.
-        let stop = if self.sequential { self.end } else { target };
+        // A random read asks for what it needs, in up to RANDOM_SPLIT GETs at once (of at least
+        // RANDOM_MIN_PART bytes) so that one large read is not held to one connection's speed;
+        // a sequential one for whole parts.
+        let (stop, piece) = if self.sequential {
+            (self.end, self.opts.part_size)
+        } else {
+            let piece = (target - self.pos)
+                .div_ceil(RANDOM_SPLIT)
+                .max(RANDOM_MIN_PART)
+                .min(self.opts.part_size);
+            (target, piece)
+        };
         while next < target || self.parts.is_empty() {
-            let len = self.opts.part_size.min(stop - next);
+            let len = piece.min(stop - next);
             if !self.parts.is_empty() && reserved + len > ahead.max(self.opts.part_size) {
                 break;
             }
