@@ -101,6 +101,9 @@ def main():
                     if p.returncode != 0:
                         raise SystemExit(f"{which} failed: {p.stderr[-3000:]}")
                     r = json.loads(p.stdout.strip().splitlines()[-1])
+                    notes = [l for l in p.stderr.splitlines() if "resum" in l or "retr" in l.lower()]
+                    if notes:
+                        log(f"{which}: {len(notes)} log lines about retries/resumes, e.g. {notes[:3]}")
                     time.sleep(0.5)
                     with open(logf) as f:
                         entries = [json.loads(line) for line in f if line.strip()]
