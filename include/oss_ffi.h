@@ -344,6 +344,23 @@ typedef struct oss_error_t oss_error_t;
 typedef struct oss_get_object_request_t oss_get_object_request_t;
 
 /**
+ * One page of a listing: objects (in byte order) and, with a delimiter, common prefixes.
+ *
+ * Ownership: Box; made by `oss_listing_next_page`, freed by `oss_list_page_free`. Lifetime:
+ * strings from its accessors live until then. Threads: immutable; any thread.
+ */
+typedef struct oss_list_page_t oss_list_page_t;
+
+/**
+ * A listing in progress: `oss_listing_next_page` until it gives no page.
+ *
+ * Ownership: Box; made by `oss_client_list_objects`, released by `oss_listing_free`. It holds a
+ * reference to the client. Threads: `oss_listing_next_page` mutates (calls are serialised by a
+ * lock); `oss_listing_cancel` may be called from any thread at any time.
+ */
+typedef struct oss_listing_t oss_listing_t;
+
+/**
  * Object metadata returned by head / get / resumable download.
  *
  * Ownership: Box; returned through `meta_out` parameters, freed by `oss_object_meta_free`.
@@ -361,6 +378,43 @@ typedef struct oss_object_meta_t oss_object_meta_t;
  * at any time, also during a read.
  */
 typedef struct oss_object_stream_t oss_object_stream_t;
+
+/**
+ * How far a reader fetches ahead: the size of each GET, the largest window of a sequential
+ * read, the read-ahead of a random read (defaults: 1 MiB, 64 MiB, 64 KiB; the client's memory
+ * budget bounds the window too).
+ *
+ * Ownership: Box; `oss_reader_options_new` / `oss_reader_options_free`. Lifetime: a reader
+ * copies it when opened. Threads: setters mutate (caller serialises); a `const` options may be
+ * used by several opens at once.
+ */
+typedef struct oss_reader_options_t oss_reader_options_t;
+
+/**
+ * An object delivered in order to a callback, with a read window the caller advances (the
+ * shape of aws-c-s3's `body_callback` with `increment_read_window`): bytes beyond the window
+ * are neither delivered nor fetched beyond the reader's own window, so a slow consumer never
+ * grows memory.
+ *
+ * Ownership: Box; made by `oss_client_start_reader_push`, released by `oss_reader_push_free`.
+ * Threads: `oss_reader_push_increment_window`, `_cancel` and `_wait` may be called from any
+ * thread (`_wait` not from the callback).
+ */
+typedef struct oss_reader_push_t oss_reader_push_t;
+
+/**
+ * An object (or a range of it) read with prefetching: several ranged GETs in flight ahead of
+ * sequential reads, what is asked plus a small read-ahead for random reads, every GET pinned to
+ * the first answer's ETag, the whole-object CRC64 checked when a read reaches the end.
+ *
+ * Ownership: Box; made by `oss_client_open_reader`, released by `oss_reader_free` (which
+ * stops its GETs and gives back its memory; it need not be read to the end). It holds a
+ * reference to the client. Lifetime: independent of the request and options it was opened
+ * with. Threads: `oss_reader_read`, `_seek` and `_meta` are serialised by a lock (one at a
+ * time; never torn); `oss_reader_tell`, `_size` and `_cancel` may be called from any thread at
+ * any time, also during a read.
+ */
+typedef struct oss_reader_t oss_reader_t;
 
 /**
  * One asynchronous transfer: a resumable download (`oss_client_start_resumable_download`), a
@@ -437,6 +491,19 @@ typedef int32_t (*oss_progress_abortable_cb)(size_t increment,
                                              int64_t transferred,
                                              int64_t total,
                                              void *user_data);
+
+/**
+ * The body callback of `oss_client_start_reader_push`: `len` bytes of the object at `offset`
+ * (from the start of the range), in order, each byte once. `data` is valid during the call
+ * only. Return 0 to go on, anything else to stop (the push then ends with
+ * `OSS_ERROR_KIND_CANCELLED`). Calls are serialised and come from a library thread; the callback
+ * may call `oss_reader_push_increment_window` and `oss_reader_push_cancel`, and no other SDK
+ * call.
+ */
+typedef int32_t (*oss_reader_body_cb)(const uint8_t *data,
+                                      size_t len,
+                                      uint64_t offset,
+                                      void *user_data);
 
 /**
  * A batch's progress (`oss_batch_progress_cb`, `oss_batch_report_progress`).
@@ -1601,6 +1668,329 @@ void oss_object_stream_cancel(const oss_object_stream_t *stream);
  * `stream` NULL or from `oss_client_get_object_stream_open`, not yet freed, no read running.
  */
 void oss_object_stream_free(oss_object_stream_t *stream);
+
+/**
+ * New reader options with the defaults.
+ *
+ * # Safety
+ * `options_out` NULL or writable.
+ */
+oss_error_t *oss_reader_options_new(oss_reader_options_t **options_out);
+
+/**
+ * Sets the size of each GET of a sequential read, 65536 (64 KiB) ..= 268435456 (256 MiB).
+ * The largest window must stay at least this (checked when a reader is opened).
+ *
+ * # Safety
+ * `options` NULL or live.
+ */
+oss_error_t *oss_reader_options_set_part_size(oss_reader_options_t *options, uint64_t part_size);
+
+/**
+ * Sets the largest window of a sequential read (bytes fetched ahead of the position), at
+ * least the part size (checked when a reader is opened); the client's memory budget bounds
+ * it as well.
+ *
+ * # Safety
+ * `options` NULL or live.
+ */
+oss_error_t *oss_reader_options_set_max_window(oss_reader_options_t *options, uint64_t max_window);
+
+/**
+ * Sets the bytes a random read fetches beyond what it asks for, 0 ..= 67108864 (64 MiB).
+ *
+ * # Safety
+ * `options` NULL or live.
+ */
+oss_error_t *oss_reader_options_set_read_ahead(oss_reader_options_t *options, uint64_t read_ahead);
+
+/**
+ * Frees reader options. NULL is a no-op.
+ *
+ * # Safety
+ * `options` NULL or from `oss_reader_options_new`, not yet freed.
+ */
+void oss_reader_options_free(oss_reader_options_t *options);
+
+/**
+ * Opens a reader on the request's object: sends a HEAD (the request's bucket, key, version id,
+ * range, conditions and payer; its progress callback is not used) and blocks until it answered
+ * (retried as any call; `oss_get_object_request_cancel` stops it; the client's call timeout
+ * applies to it). No byte is fetched yet. `options` NULL: the defaults. The request and options
+ * may be freed right after.
+ *
+ * Ownership: `*reader_out` is the caller's, freed with `oss_reader_free`. Threads: any.
+ * Errors: NULL `client`/`request`/`reader_out`; options out of bounds, a range starting beyond
+ * the object, a request made from a URL (`ValidateError`); the HEAD's errors (`NoSuchKey`...).
+ *
+ * # Safety
+ * Pointers NULL or live; `reader_out` NULL or writable.
+ */
+oss_error_t *oss_client_open_reader(const oss_client_t *client,
+                                    const oss_get_object_request_t *request,
+                                    const oss_reader_options_t *options,
+                                    oss_reader_t **reader_out);
+
+/**
+ * Reads up to `len` bytes at the position into `buf`: blocks until at least one byte is there,
+ * then copies every byte already received (up to `len`) and writes the count to `*n_out`;
+ * `*n_out == 0` is the end (or a position past it), reached only after the whole object's
+ * CRC64 matched the server's when the reads went from its start to its end (CRC on, no range):
+ * a mismatch is this read's error (`OSS_ERROR_KIND_CRC_MISMATCH`), never a silent end. The
+ * object changed on the server: `OSS_ERROR_KIND_OBJECT_CHANGED` (never bytes of two versions).
+ * After an error every later read returns it again. `oss_reader_cancel` stops a read.
+ *
+ * Threads: one read at a time per reader (a second one waits for the first).
+ * Errors: NULL `reader`/`n_out`, NULL `buf` with `len` > 0, `len` 0 (`ValidateError`: 0 bytes
+ * read would look like the end).
+ *
+ * # Safety
+ * `reader` NULL or live; `buf` NULL or writable for `len` bytes; `n_out` NULL or writable.
+ */
+oss_error_t *oss_reader_read(oss_reader_t *reader, uint8_t *buf, size_t len, size_t *n_out);
+
+/**
+ * Moves the position: `whence` 0 (`SEEK_SET`: from the start), 1 (`SEEK_CUR`: from the
+ * position), 2 (`SEEK_END`: from the end), as `<stdio.h>` numbers them; positions past the end
+ * are allowed (reads there return the end). Sends nothing: the next read fetches what it needs
+ * (a seek outside the bytes in flight collapses the window). Writes the new position to
+ * `*pos_out` (may be NULL).
+ *
+ * Errors: NULL `reader`, another `whence`, a position before the start (`ValidateError`); the
+ * error of an earlier read.
+ *
+ * # Safety
+ * `reader` NULL or live; `pos_out` NULL or writable.
+ */
+oss_error_t *oss_reader_seek(oss_reader_t *reader,
+                             int64_t offset,
+                             int32_t whence,
+                             uint64_t *pos_out);
+
+/**
+ * The position of the next read, from the start (of the range). NULL: -1. Threads: any,
+ * also during a read (it then says the position before that read).
+ *
+ * # Safety
+ * `reader` NULL or live.
+ */
+int64_t oss_reader_tell(const oss_reader_t *reader);
+
+/**
+ * The number of bytes readable: the object's size, or the range's. NULL: -1. Threads: any.
+ *
+ * # Safety
+ * `reader` NULL or live.
+ */
+int64_t oss_reader_size(const oss_reader_t *reader);
+
+/**
+ * The object's metadata (from the HEAD; `oss_object_meta_verified` is true once a read reached
+ * the end and the whole-object CRC64 matched), into `*meta_out`, the caller's to free with
+ * `oss_object_meta_free`. Waits for a read in progress.
+ *
+ * # Safety
+ * `reader` NULL or live; `meta_out` NULL or writable.
+ */
+oss_error_t *oss_reader_meta(const oss_reader_t *reader, oss_object_meta_t **meta_out);
+
+/**
+ * Cancels the reader: a read in progress and every later one fail with
+ * `OSS_ERROR_KIND_CANCELLED`; its GETs stop. NULL is a no-op. Threads: any, at any time.
+ *
+ * # Safety
+ * `reader` NULL or live.
+ */
+void oss_reader_cancel(const oss_reader_t *reader);
+
+/**
+ * Closes and frees the reader (read to the end or not): its GETs in flight are stopped and
+ * their memory given back. NULL is a no-op.
+ *
+ * # Safety
+ * `reader` NULL or from `oss_client_open_reader`, not yet freed, no call on it running.
+ */
+void oss_reader_free(oss_reader_t *reader);
+
+/**
+ * Starts delivering the request's object in order to `callback` (see `oss_reader_body_cb`)
+ * and returns at once: a library task opens a reader (as `oss_client_open_reader`, `options`
+ * NULL: the defaults) and calls `callback` with the bytes up to the window: `initial_window`
+ * bytes from the start (`UINT64_MAX`: no window), more as `oss_reader_push_increment_window`
+ * allows. `user_data_free` (may be NULL) is called once with `user_data` after the last callback
+ * (also when this call fails). `oss_reader_push_wait` gives the outcome.
+ *
+ * Ownership: `*push_out` is the caller's, freed with `oss_reader_push_free`.
+ * Errors: NULL `client`/`request`/`callback`/`push_out`, options out of bounds (`ValidateError`).
+ *
+ * # Safety
+ * Pointers NULL or live; `push_out` NULL or writable; `callback` safe to call from any thread
+ * with `user_data` until `user_data_free`.
+ */
+oss_error_t *oss_client_start_reader_push(const oss_client_t *client,
+                                          const oss_get_object_request_t *request,
+                                          const oss_reader_options_t *options,
+                                          uint64_t initial_window,
+                                          oss_reader_body_cb callback,
+                                          void *user_data,
+                                          void (*user_data_free)(void*),
+                                          oss_reader_push_t **push_out);
+
+/**
+ * Lets `bytes` more of the object be delivered (saturating). NULL is a no-op. Threads: any,
+ * also from the callback.
+ *
+ * # Safety
+ * `push` NULL or live.
+ */
+void oss_reader_push_increment_window(const oss_reader_push_t *push, uint64_t bytes);
+
+/**
+ * Cancels the push: no callback starts after this returns (one running finishes), the push
+ * ends with `OSS_ERROR_KIND_CANCELLED`. NULL is a no-op. Threads: any, also from the callback.
+ *
+ * # Safety
+ * `push` NULL or live.
+ */
+void oss_reader_push_cancel(const oss_reader_push_t *push);
+
+/**
+ * Waits until the push ended (every byte delivered and, for a whole object, its CRC64 checked;
+ * or an error, or a cancel) and returns its outcome; `*meta_out` (may be NULL) is then the
+ * object's metadata, the caller's to free. Not from the callback (it would wait for itself:
+ * `ValidateError`). May be called again: the same outcome.
+ *
+ * # Safety
+ * `push` NULL or live; `meta_out` NULL or writable.
+ */
+oss_error_t *oss_reader_push_wait(const oss_reader_push_t *push, oss_object_meta_t **meta_out);
+
+/**
+ * Whether the push has ended (`oss_reader_push_wait` would not block). NULL: true.
+ *
+ * # Safety
+ * `push` NULL or live.
+ */
+bool oss_reader_push_is_done(const oss_reader_push_t *push);
+
+/**
+ * Frees the push: cancels it if it has not ended, and waits for its task to stop (no callback
+ * runs after this returns; not from the callback). NULL is a no-op.
+ *
+ * # Safety
+ * `push` NULL or from `oss_client_start_reader_push`, not yet freed, no call on it running.
+ */
+void oss_reader_push_free(oss_reader_push_t *push);
+
+/**
+ * Starts listing `bucket`: the keys starting with `prefix` (NULL or "": all), grouped by what
+ * follows the prefix up to the first `delimiter` (NULL or "": no grouping; "/" lists one
+ * "directory"), after `start_after` (NULL or "": from the start), `max_keys` entries per page
+ * (1..=1000; 0: 1000). Sends nothing yet.
+ *
+ * Ownership: `*listing_out` is the caller's, freed with `oss_listing_free`. Threads: any.
+ * Errors: NULL `client`/`bucket`/`listing_out`, bad UTF-8, an invalid bucket name, `max_keys`
+ * above 1000, a prefix, delimiter or start-after longer than 1023 bytes (`ValidateError`).
+ *
+ * # Safety
+ * Pointers NULL or live; strings NULL or NUL-terminated; `listing_out` NULL or writable.
+ */
+oss_error_t *oss_client_list_objects(const oss_client_t *client,
+                                     const char *bucket,
+                                     const char *prefix,
+                                     const char *delimiter,
+                                     const char *start_after,
+                                     uint32_t max_keys,
+                                     oss_listing_t **listing_out);
+
+/**
+ * Fetches the next page (blocking; retried as any call; the client's call timeout applies to
+ * each page) into `*page_out`, the caller's to free with `oss_list_page_free`; `*page_out` is
+ * NULL once the listing is complete. A listing that failed (a loop, a page too large, a key
+ * that is not usable...) fails again on every later call; a cancelled one may be asked again.
+ *
+ * # Safety
+ * `listing` NULL or live; `page_out` NULL or writable.
+ */
+oss_error_t *oss_listing_next_page(oss_listing_t *listing, oss_list_page_t **page_out);
+
+/**
+ * Cancels a page being fetched (it fails with `OSS_ERROR_KIND_CANCELLED`) and every later one.
+ * NULL is a no-op. Threads: any, at any time.
+ *
+ * # Safety
+ * `listing` NULL or live.
+ */
+void oss_listing_cancel(const oss_listing_t *listing);
+
+/**
+ * Frees a listing. NULL is a no-op.
+ *
+ * # Safety
+ * `listing` NULL or from `oss_client_list_objects`, not yet freed, no call on it running.
+ */
+void oss_listing_free(oss_listing_t *listing);
+
+/**
+ * The number of objects on the page. NULL: 0.
+ *
+ * # Safety
+ * `page` NULL or live.
+ */
+size_t oss_list_page_object_count(const oss_list_page_t *page);
+
+/**
+ * Object `index` of the page: its key, size, ETag (quotes included), Last-Modified (ISO 8601, as
+ * sent) and storage class; each out pointer may be NULL. The strings live until
+ * `oss_list_page_free`. Returns false (nothing written) for NULL `page` or an index out of range.
+ *
+ * # Safety
+ * `page` NULL or live; each out pointer NULL or writable.
+ */
+bool oss_list_page_object_at(const oss_list_page_t *page,
+                             size_t index,
+                             const char **key_out,
+                             uint64_t *size_out,
+                             const char **etag_out,
+                             const char **last_modified_out,
+                             const char **storage_class_out);
+
+/**
+ * Whether object `index` of the page has a key OSS cannot hold (over 1023 bytes, or with a
+ * NUL) that a hostile or broken server listed: NULL when the key is usable, else a message
+ * naming the key (escaped, cut after 200 characters) and the rule it breaks. Such an entry's
+ * key (`oss_list_page_object_at`) is "": skip it and report this message. The string lives
+ * until `oss_list_page_free`. NULL `page` or an index out of range: NULL.
+ *
+ * # Safety
+ * `page` NULL or live.
+ */
+const char *oss_list_page_object_invalid(const oss_list_page_t *page, size_t index);
+
+/**
+ * The number of common prefixes on the page (with a delimiter). NULL: 0.
+ *
+ * # Safety
+ * `page` NULL or live.
+ */
+size_t oss_list_page_prefix_count(const oss_list_page_t *page);
+
+/**
+ * Common prefix `index` of the page (it ends with the delimiter), valid until
+ * `oss_list_page_free`; NULL for NULL `page` or an index out of range.
+ *
+ * # Safety
+ * `page` NULL or live.
+ */
+const char *oss_list_page_prefix_at(const oss_list_page_t *page, size_t index);
+
+/**
+ * Frees a page. NULL is a no-op.
+ *
+ * # Safety
+ * `page` NULL or from `oss_listing_next_page`, not yet freed.
+ */
+void oss_list_page_free(oss_list_page_t *page);
 
 /**
  * A download of `key` in `bucket` to `file_path` (NULL or "": the key as a path relative to

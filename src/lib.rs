@@ -30,6 +30,11 @@
 //!     callbacks, and the blocking `oss_client_download_objects`) and `ffi/batch_report.rs`
 //!     (`oss_batch_report_t`, Box: counts, failures, deleted keys; a batch transfer's report
 //!     and progress).
+//!   - `ffi/reader.rs` (`oss_reader_t`, Box: the prefetching reader pulled into the caller's
+//!     buffers; `oss_reader_push_t`, Box: the same pushed in order to a callback within a window
+//!     the caller advances; `oss_reader_options_t`, Box).
+//!   - `ffi/listing.rs` (`oss_listing_t`, Box: a listing page by page; `oss_list_page_t`,
+//!     Box: one page's objects and common prefixes).
 //!   - `ffi/transfer_start.rs` (the `oss_client_start_*` calls) and `ffi/transfer.rs`
 //!     (`oss_transfer_t`, Arc: poll, wait, cancel, pause into a resume token, status, result).
 //!   - `ffi/lifecycle.rs` (version, initialise, shut down), `ffi/log.rs` (level and sink),
@@ -77,6 +82,9 @@
 //!     `ObjectReader` (a GetObject read piece by piece), the one whole-object CRC64 check.
 //!   - `object/body_reader.rs`: the one resuming body reader (a cut body resumed pinned to the
 //!     first answer's ETag), used by GetObject and by every part of a download.
+//!   - `object/prefetch.rs`: the prefetching reader (`PrefetchReader`: one version read into
+//!     the caller's buffers with ranged GETs in flight ahead, a window that grows while reads
+//!     stay sequential, bounded by the memory budget, CRC64 checked at the end).
 //!   - `object/read.rs` (the request of a read and its checked answer), `object/answer.rs`
 //!     (header checks and the object's metadata).
 //! - `listing.rs` ([`listing`]): ListObjectsV2 pages (always `encoding-type=url`, decoded),

@@ -36,6 +36,7 @@ fn run_program(program: &str, link: Link, size: usize) {
     let data = pattern(size, 7);
     let key = "dir/a key+with=odd&chars é.bin";
     emu.put_object("test-bucket", key, &data).unwrap();
+    emu.put_object("test-bucket", "empty.bin", b"").unwrap();
     let crc = oss_ffi::crc64::update(0, &data);
 
     let name = format!("{program}_{link:?}").to_lowercase();
@@ -95,6 +96,16 @@ fn c_callbacks_shared() {
 #[test]
 fn c_callbacks_static() {
     run_program("callbacks", Link::Static, 3 * 1024 * 1024 + 5);
+}
+
+#[test]
+fn c_reader_shared() {
+    run_program("reader", Link::Shared, 3 * 1024 * 1024 + 7);
+}
+
+#[test]
+fn c_reader_static() {
+    run_program("reader", Link::Static, 3 * 1024 * 1024 + 7);
 }
 
 /// The canary (tests/c/canary.c) through the same harness as every C program: after a real

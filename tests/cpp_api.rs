@@ -403,6 +403,32 @@ fn run_against_one_object(
     build_and_run(program, lang, link, &env);
 }
 
+/// The OssFfiObjectStream extension: an std::istream over the prefetching reader
+/// (tests/cpp/object_stream.cc).
+#[test]
+fn cpp_object_stream_reads_seeks_and_verifies_cxx11() {
+    run_against_one_object(
+        "object_stream",
+        Lang::Cxx11,
+        Link::Shared,
+        700 * 1024 + 9,
+        24,
+        false,
+    );
+}
+
+#[test]
+fn cpp_object_stream_reads_seeks_and_verifies_cxx17() {
+    run_against_one_object(
+        "object_stream",
+        Lang::Cxx17,
+        Link::Static,
+        700 * 1024 + 9,
+        24,
+        false,
+    );
+}
+
 /// GetObjectAsync's handler gets a client that lives for the whole call, and GetObjectCallable
 /// finishes, when the copy the call was made on is destroyed meanwhile (tests/cpp/async_lifetime.cc;
 /// under `OSS_FFI_SANITIZE=1` a dangling client is a heap-use-after-free report).

@@ -33,6 +33,12 @@ pub mod get_object_request;
 // GetObject read piece by piece by the caller (over a get-object request).
 pub mod object_stream;
 
+// An object read with prefetching, pulled or pushed (over a get-object request).
+pub mod reader;
+
+// A bucket listed page by page.
+pub mod listing;
+
 pub mod download_request;
 
 // A download of many objects into a directory, and its report.

@@ -16,6 +16,7 @@ use crate::progress::ProgressFn;
 
 pub(crate) mod answer;
 mod body_reader;
+pub mod prefetch;
 pub(crate) mod read;
 
 pub(crate) use body_reader::{BodyReader, Pinned};

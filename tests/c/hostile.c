@@ -355,6 +355,14 @@ static void batch_inputs(const oss_client_t *client, const char *bucket, const c
     oss_batch_request_free(k);
     CHECK(batch_frees - frees_before == 5, "every batch callback's user data freed once: %ld", batch_frees - frees_before);
     free(huge);
+/* The push form's body callback: counts the bytes. */
+static size_t body_bytes = 0;
+static int32_t count_body(const uint8_t *data, size_t len, uint64_t offset, void *user_data) {
+    (void)data;
+    (void)user_data;
+    CHECK(offset == body_bytes, "push: bytes out of order (%llu, expected %zu)", (unsigned long long)offset, body_bytes);
+    body_bytes += len;
+    return 0;
 }
 
 /* ---- NULL for every pointer argument of every export ----------------------------------- */
@@ -458,6 +466,161 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
                        OSS_ERROR_KIND_CANCELLED);
         }
         oss_object_stream_free(st);
+    }
+    {
+        /* The prefetching reader and its push form: NULLs, out-of-range options and seeks, a
+         * 0-byte buffer, then the whole object (CRC64 against the metadata), then cancel. */
+        oss_reader_options_t *ro = NULL;
+        oss_reader_t *rd = NULL;
+        oss_reader_push_t *push = NULL;
+        oss_object_meta_t *rmeta = NULL;
+        unsigned char b[4096];
+        size_t got = 0, total = 0;
+        uint64_t pos = 0, rcrc = 0, want_crc = 0;
+        oss_error_t *e = NULL;
+        expect_err("reader_options_new out", oss_reader_options_new(NULL), NUL_ARG);
+        expect_ok("reader_options_new", oss_reader_options_new(&ro));
+        expect_err("part_size options", oss_reader_options_set_part_size(NULL, 1 << 20), NUL_ARG);
+        expect_err("part_size 0", oss_reader_options_set_part_size(ro, 0), INVALID);
+        expect_err("part_size max", oss_reader_options_set_part_size(ro, UINT64_MAX), INVALID);
+        expect_err("max_window options", oss_reader_options_set_max_window(NULL, 1 << 20), NUL_ARG);
+        expect_err("max_window 1", oss_reader_options_set_max_window(ro, 1), INVALID);
+        expect_err("read_ahead options", oss_reader_options_set_read_ahead(NULL, 0), NUL_ARG);
+        expect_err("read_ahead max", oss_reader_options_set_read_ahead(ro, UINT64_MAX), INVALID);
+        /* a window smaller than the part size: refused when a reader is opened */
+        expect_ok("part_size 1 MiB", oss_reader_options_set_part_size(ro, 1 << 20));
+        expect_ok("max_window 64 KiB", oss_reader_options_set_max_window(ro, 65536));
+        expect_err("open_reader window < part", oss_client_open_reader(client, greq, ro, &rd), INVALID);
+        CHECK(rd == NULL, "open_reader: an out parameter was written on failure");
+        expect_ok("max_window UINT64_MAX", oss_reader_options_set_max_window(ro, UINT64_MAX));
+        expect_ok("read_ahead 0", oss_reader_options_set_read_ahead(ro, 0));
+        expect_err("open_reader client", oss_client_open_reader(NULL, greq, ro, &rd), NUL_ARG);
+        expect_err("open_reader request", oss_client_open_reader(client, NULL, ro, &rd), NUL_ARG);
+        expect_err("open_reader out", oss_client_open_reader(client, greq, ro, NULL), NUL_ARG);
+        expect_err("reader_read reader", oss_reader_read(NULL, b, sizeof b, &got), NUL_ARG);
+        expect_err("reader_seek reader", oss_reader_seek(NULL, 0, 0, &pos), NUL_ARG);
+        expect_err("reader_meta reader", oss_reader_meta(NULL, &rmeta), NUL_ARG);
+        CHECK(oss_reader_tell(NULL) == -1, "tell(NULL)");
+        CHECK(oss_reader_size(NULL) == -1, "size(NULL)");
+        oss_reader_cancel(NULL);
+        oss_reader_free(NULL);
+        oss_reader_options_free(NULL);
+        bad_inputs += 5;
+        expect_ok("open_reader", oss_client_open_reader(client, greq, ro, &rd));
+        if (rd) {
+            expect_err("reader_read buf", oss_reader_read(rd, NULL, sizeof b, &got), NUL_ARG);
+            expect_err("reader_read n_out", oss_reader_read(rd, b, sizeof b, NULL), NUL_ARG);
+            expect_err("reader_read len 0", oss_reader_read(rd, b, 0, &got), INVALID);
+            expect_err("reader_meta out", oss_reader_meta(rd, NULL), NUL_ARG);
+            expect_err("reader_seek whence", oss_reader_seek(rd, 0, 7, &pos), INVALID);
+            expect_err("reader_seek before the start", oss_reader_seek(rd, -1, 0, &pos), INVALID);
+            expect_err("reader_seek INT64_MIN", oss_reader_seek(rd, INT64_MIN, 2, &pos), INVALID);
+            expect_ok("reader_seek INT64_MAX", oss_reader_seek(rd, INT64_MAX, 1, NULL));
+            expect_ok("reader_read past the end", oss_reader_read(rd, b, sizeof b, &got));
+            CHECK(got == 0, "reader_read past the end: %zu bytes", got);
+            expect_ok("reader_seek 0", oss_reader_seek(rd, 0, 0, &pos));
+            CHECK(pos == 0 && oss_reader_tell(rd) == 0, "seek 0");
+            for (;;) {
+                e = oss_reader_read(rd, b, sizeof b, &got);
+                if (e || got == 0) break;
+                rcrc = oss_crc64(rcrc, b, got);
+                total += got;
+            }
+            expect_ok("reader_read to the end", e);
+            CHECK((int64_t)total == oss_reader_size(rd), "reader: %zu bytes of %lld", total,
+                  (long long)oss_reader_size(rd));
+            expect_ok("reader_meta", oss_reader_meta(rd, &rmeta));
+            if (rmeta && oss_object_meta_crc64(rmeta, &want_crc)) CHECK(rcrc == want_crc, "reader: CRC64 differs");
+            oss_object_meta_free(rmeta);
+            rmeta = NULL;
+            oss_reader_cancel(rd);
+            expect_err("reader_read after cancel", oss_reader_read(rd, b, sizeof b, &got), OSS_ERROR_KIND_CANCELLED);
+        }
+        oss_reader_free(rd);
+        /* push: NULLs (user data freed once even then), then the whole object, then free */
+        expect_err("push client", oss_client_start_reader_push(NULL, greq, ro, UINT64_MAX, count_body, NULL, NULL, &push), NUL_ARG);
+        expect_err("push request", oss_client_start_reader_push(client, NULL, ro, UINT64_MAX, count_body, NULL, NULL, &push), NUL_ARG);
+        expect_err("push callback", oss_client_start_reader_push(client, greq, ro, UINT64_MAX, NULL, NULL, NULL, &push), NUL_ARG);
+        expect_err("push out", oss_client_start_reader_push(client, greq, ro, UINT64_MAX, count_body, NULL, NULL, NULL), NUL_ARG);
+        expect_err("push_wait push", oss_reader_push_wait(NULL, &rmeta), NUL_ARG);
+        CHECK(oss_reader_push_is_done(NULL), "push_is_done(NULL)");
+        oss_reader_push_increment_window(NULL, 1);
+        oss_reader_push_cancel(NULL);
+        oss_reader_push_free(NULL);
+        bad_inputs += 4;
+        body_bytes = 0;
+        expect_ok("push", oss_client_start_reader_push(client, greq, NULL, 0, count_body, NULL, NULL, &push));
+        if (push) {
+            oss_reader_push_increment_window(push, UINT64_MAX);
+            oss_reader_push_increment_window(push, UINT64_MAX); /* saturates */
+            expect_ok("push_wait", oss_reader_push_wait(push, NULL));
+            CHECK(oss_reader_push_is_done(push), "push done");
+            CHECK((int64_t)body_bytes == (int64_t)total, "push: %zu bytes of %zu", body_bytes, total);
+        }
+        oss_reader_push_free(push);
+        oss_reader_options_free(ro);
+    }
+    {
+        /* Listing page by page: NULLs, bad UTF-8, out-of-range values, then the bucket's pages. */
+        oss_listing_t *ls = NULL;
+        oss_list_page_t *page = NULL;
+        const char *k = NULL, *et = NULL, *lm = NULL, *sc = NULL;
+        uint64_t sz = 0;
+        size_t objects = 0;
+        int pages = 0;
+        char *long_prefix = big_string(1024, 'p');
+        expect_err("list client", oss_client_list_objects(NULL, bucket, NULL, NULL, NULL, 0, &ls), NUL_ARG);
+        expect_err("list bucket", oss_client_list_objects(client, NULL, NULL, NULL, NULL, 0, &ls), NUL_ARG);
+        expect_err("list out", oss_client_list_objects(client, bucket, NULL, NULL, NULL, 0, NULL), NUL_ARG);
+        expect_err("list bad utf-8 prefix", oss_client_list_objects(client, bucket, "\xff\xfe", NULL, NULL, 0, &ls),
+                   OSS_ERROR_KIND_INVALID_UTF8);
+        expect_err("list max_keys", oss_client_list_objects(client, bucket, NULL, NULL, NULL, 1001, &ls), INVALID);
+        expect_err("list max_keys max", oss_client_list_objects(client, bucket, NULL, NULL, NULL, UINT32_MAX, &ls), INVALID);
+        expect_err("list long prefix", oss_client_list_objects(client, bucket, long_prefix, NULL, NULL, 0, &ls), INVALID);
+        expect_err("list bad bucket", oss_client_list_objects(client, "Bad_Bucket!", NULL, NULL, NULL, 0, &ls), INVALID);
+        free(long_prefix);
+        CHECK(ls == NULL, "list: an out parameter was written on failure");
+        expect_err("next_page listing", oss_listing_next_page(NULL, &page), NUL_ARG);
+        CHECK(oss_list_page_object_count(NULL) == 0, "object_count(NULL)");
+        CHECK(!oss_list_page_object_at(NULL, 0, &k, &sz, &et, &lm, &sc), "object_at(NULL)");
+        CHECK(oss_list_page_object_invalid(NULL, 0) == NULL, "object_invalid(NULL)");
+        CHECK(oss_list_page_prefix_count(NULL) == 0, "prefix_count(NULL)");
+        CHECK(oss_list_page_prefix_at(NULL, 0) == NULL, "prefix_at(NULL)");
+        oss_listing_cancel(NULL);
+        oss_listing_free(NULL);
+        oss_list_page_free(NULL);
+        bad_inputs += 7;
+        expect_ok("list", oss_client_list_objects(client, bucket, "", "/", NULL, 1, &ls));
+        if (ls) {
+            expect_err("next_page out", oss_listing_next_page(ls, NULL), NUL_ARG);
+            for (;;) {
+                page = NULL;
+                oss_error_t *e = oss_listing_next_page(ls, &page);
+                if (e) {
+                    expect_ok("next_page", e);
+                    break;
+                }
+                if (!page) break;
+                pages++;
+                for (size_t i = 0; i < oss_list_page_object_count(page); i++) {
+                    CHECK(oss_list_page_object_at(page, i, &k, &sz, NULL, NULL, NULL) && k != NULL, "object_at");
+                    CHECK(oss_list_page_object_invalid(page, i) == NULL, "object_invalid of a usable key");
+                    objects++;
+                }
+                CHECK(!oss_list_page_object_at(page, SIZE_MAX, &k, &sz, &et, &lm, &sc), "object_at out of range");
+                for (size_t i = 0; i < oss_list_page_prefix_count(page); i++) {
+                    CHECK(oss_list_page_prefix_at(page, i) != NULL, "prefix_at");
+                }
+                CHECK(oss_list_page_prefix_at(page, SIZE_MAX) == NULL, "prefix_at out of range");
+                CHECK(oss_list_page_object_invalid(page, SIZE_MAX) == NULL, "object_invalid out of range");
+                oss_list_page_free(page);
+            }
+            CHECK(pages >= 1, "at least one page");
+            oss_listing_cancel(ls);
+            expect_err("next_page after cancel", oss_listing_next_page(ls, &page), OSS_ERROR_KIND_CANCELLED);
+        }
+        oss_listing_free(ls);
+        (void)objects;
     }
     expect_err("meta client", oss_client_get_object_meta(NULL, greq, &meta), NUL_ARG);
     expect_err("meta request", oss_client_get_object_meta(client, NULL, &meta), NUL_ARG);

@@ -447,6 +447,10 @@ public:
             return OssFfiDownloadObjectsOutcome(internalError());
         }
     }
+    /* Extension (not in the official SDK): the C client this client shares, borrowed (valid while
+     * this OssClient lives; NULL when it could not be set up), for oss-ffi's own extensions
+     * (OssFfiObjectStream) and for calling the C API (oss_ffi.h) with the same client. */
+    const oss_client_t *OssFfiClientHandle() const noexcept { return setupError_ ? nullptr : client_.get(); }
 
 private:
     void init(const std::string &endpoint, const Credentials &credentials, const ClientConfiguration &configuration)

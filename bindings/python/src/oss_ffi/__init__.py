@@ -26,6 +26,8 @@ from ._sdk import (
     shutdown,
     version,
 )
+from ._listing import ListedObject
+from ._reader import AsyncObjectReader, ObjectReader
 from ._stream import ObjectStream
 from ._transfer import Transfer, TransferState, TransferStatus
 from ._credentials import (
@@ -65,6 +67,7 @@ __all__ = [
     "ABI_VERSION",
     "BatchProgress",
     "BatchReport",
+    "AsyncObjectReader",
     "BusyError",
     "ByteRange",
     "CancelledError",
@@ -77,12 +80,14 @@ __all__ = [
     "IncompatibleLibraryError",
     "InvalidArgumentError",
     "LibraryNotFoundError",
+    "ListedObject",
     "LocalIOError",
     "NoSuchKeyError",
     "NotInitializedError",
     "ObjectChangedError",
     "ObjectMeta",
     "ObjectOutcome",
+    "ObjectReader",
     "ObjectStream",
     "OidcRole",
     "OssError",

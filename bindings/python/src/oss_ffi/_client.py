@@ -15,7 +15,7 @@ import ctypes
 import datetime as _dt
 import threading
 from ctypes import byref, c_void_p
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple, Union
 
 from . import _lib
 from ._blocking import _raise_for, _run_blocking
@@ -46,6 +46,7 @@ from ._convert import (
     _opt_str,
     _path,
     _response_headers,
+    _size,
     _str,
 )
 from ._credentials import CredentialsSource
@@ -53,6 +54,8 @@ from ._errors import check, take_error
 from ._lib import FREE_CB
 from ._meta import ObjectMeta
 from ._sdk import initialize
+from ._listing import ListedObject, iter_pages
+from ._reader import AsyncObjectReader, ObjectReader
 from ._stream import ObjectStream
 from ._transfer import Transfer, _DONE, _PROGRESS_ABORTABLE, _require_async, _token_bytes
 from ._batch import (
@@ -598,6 +601,106 @@ class Client:
             raise
         assert meta is not None and out.value
         return ObjectStream(lib, int(out.value), meta, bucket, key)
+
+    def open(
+        self,
+        bucket: str,
+        key: str,
+        range: Optional[ByteRange] = None,  # noqa: A002
+        *,
+        version_id: Optional[str] = None,
+        part_size: Union[int, str, None] = None,
+        max_window: Union[int, str, None] = None,
+        read_ahead: Union[int, str, None] = None,
+        if_match: ETags = None,
+        if_none_match: ETags = None,
+        if_modified_since: Optional[DateLike] = None,
+        if_unmodified_since: Optional[DateLike] = None,
+        request_payer: bool = False,
+        cancel_event: Optional[threading.Event] = None,
+    ) -> ObjectReader:
+        """Opens the object (or ``range``, positions then from its start) as a seekable binary
+        file that reads with prefetching (:class:`ObjectReader`). Sends a HEAD (a missing object
+        raises :class:`NoSuchKeyError` here); bytes are fetched by the reads. ``part_size`` (each
+        GET of a sequential read, default 1 MiB), ``max_window`` (the most fetched ahead, default
+        64 MiB, bounded by the client's ``memory_budget``) and ``read_ahead`` (beyond what a
+        random read asks, default 64 KiB) take ints or strings like ``"8M"``. ``cancel_event``
+        applies to the opening only (use :meth:`ObjectReader.cancel` later)."""
+        lib = self._lib
+        if lib.oss_client_open_reader is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_open_reader: update it")
+        sizes = [
+            (part_size, "part_size", lib.oss_reader_options_set_part_size),
+            (max_window, "max_window", lib.oss_reader_options_set_max_window),
+            (read_ahead, "read_ahead", lib.oss_reader_options_set_read_ahead),
+        ]
+        values = [(None if v is None else _size(v, n, 0, _U64), setter) for v, n, setter in sizes]
+        req = self._object_request(
+            bucket, key, version_id, range, if_match, if_none_match, if_modified_since,
+            if_unmodified_since, None, request_payer,
+        )
+        opts = c_void_p()
+        out = c_void_p()
+        try:
+            check(lib, lib.oss_reader_options_new(byref(opts)))
+            for v, setter in values:
+                if v is not None:
+                    check(lib, setter(opts, v))
+            self._object_call(
+                req,
+                _CallContext(lib, None, bucket, key),
+                lambda c, r, m: lib.oss_client_open_reader(c, r, opts, byref(out)),
+                cancel_event,
+                want_meta=False,
+            )
+            h = int(out.value or 0)
+            meta_p = c_void_p()
+            check(lib, lib.oss_reader_meta(h, byref(meta_p)))
+            meta = ObjectMeta._take(lib, meta_p.value)
+            lib.oss_object_meta_free(meta_p)
+            size = int(lib.oss_reader_size(h))
+        except BaseException:
+            # e.g. Ctrl-C that arrived as C returned an open reader: nobody else will free it
+            lib.oss_reader_free(out)
+            raise
+        finally:
+            lib.oss_reader_options_free(opts)
+        return ObjectReader(lib, h, meta, size, bucket, key)
+
+    def list_objects(
+        self,
+        bucket: str,
+        prefix: str = "",
+        delimiter: str = "",
+        *,
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> Iterator[Tuple[List[ListedObject], List[str]]]:
+        """ListObjectsV2, page by page: yields ``(objects, common_prefixes)`` per page
+        (:class:`ListedObject`: key, size, ETag, Last-Modified, storage class; prefixes end with
+        the delimiter). Keys come back exactly as stored; a server that loops, truncates without
+        a token or sends unusable keys is an error, never an endless walk."""
+        lib = self._lib
+        if lib.oss_client_list_objects is None:
+            raise NotImplementedError("this liboss_ffi has no oss_client_list_objects: update it")
+        b = _str(bucket, "bucket")
+        p, d, s = _str(prefix, "prefix"), _str(delimiter, "delimiter"), _str(start_after, "start_after")
+        n = _int(max_keys, "max_keys", 1, 1000)
+        h = self._ref()
+        try:
+            yield from iter_pages(lib, h, b, p, d, s, n, (bucket, prefix))
+        finally:
+            lib.oss_client_free(h)
+
+    async def open_async(self, bucket: str, key: str, range: Optional[ByteRange] = None, **kwargs: Any) -> AsyncObjectReader:  # noqa: A002
+        """:meth:`open` for asyncio: the HEAD runs in the loop's default executor; the reader's
+        reads are coroutines (:class:`AsyncObjectReader`)."""
+        import asyncio
+        import functools
+
+        loop = asyncio.get_running_loop()
+        reader = await loop.run_in_executor(None, functools.partial(self.open, bucket, key, range, **kwargs))
+        return AsyncObjectReader(reader)
 
     def get_object_to_file(
         self,

@@ -64,6 +64,26 @@ def _int(value: Any, name: str, lo: int, hi: int) -> int:
     return value
 
 
+_SIZE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def _size(value: Any, name: str, lo: int, hi: int) -> int:
+    """A byte count: an int, or a string with a K/M/G/T suffix (powers of 1024, ``KiB``/``KB``
+    spellings allowed) as the CLI takes it."""
+    if isinstance(value, str):
+        text = value.strip().upper()
+        for tail in ("IB", "B"):
+            if text.endswith(tail) and len(text) > len(tail) and text[-len(tail) - 1] in "KMGT":
+                text = text[: -len(tail)]
+                break
+        unit = text[-1:] if text[-1:] in "KMGT" else ""
+        digits = text[: len(text) - len(unit)]
+        if not digits.isdigit():
+            raise ValueError("%s must be a number of bytes like 4194304 or '4M', not %r" % (name, value))
+        value = int(digits) * _SIZE_SUFFIXES[unit]
+    return _int(value, name, lo, hi)
+
+
 def _bool(value: Any, name: str) -> bool:
     if not isinstance(value, bool):
         raise TypeError("%s must be a bool, not %s" % (name, type(value).__name__))

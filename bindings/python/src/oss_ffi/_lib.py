@@ -363,6 +363,37 @@ _OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_object_stream_read": (_err_p, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
     "oss_object_stream_cancel": (None, [c_void_p]),
     "oss_object_stream_free": (None, [c_void_p]),
+    # the prefetching reader (oss_reader_t) and its options
+    "oss_reader_options_new": (_err_p, [POINTER(c_void_p)]),
+    "oss_reader_options_set_part_size": (_err_p, [c_void_p, c_uint64]),
+    "oss_reader_options_set_max_window": (_err_p, [c_void_p, c_uint64]),
+    "oss_reader_options_set_read_ahead": (_err_p, [c_void_p, c_uint64]),
+    "oss_reader_options_free": (None, [c_void_p]),
+    "oss_client_open_reader": (_err_p, [c_void_p, c_void_p, c_void_p, POINTER(c_void_p)]),
+    "oss_reader_read": (_err_p, [c_void_p, c_void_p, c_size_t, POINTER(c_size_t)]),
+    "oss_reader_seek": (_err_p, [c_void_p, c_int64, c_int32, POINTER(c_uint64)]),
+    "oss_reader_tell": (c_int64, [c_void_p]),
+    "oss_reader_size": (c_int64, [c_void_p]),
+    "oss_reader_meta": (_err_p, [c_void_p, POINTER(c_void_p)]),
+    "oss_reader_cancel": (None, [c_void_p]),
+    "oss_reader_free": (None, [c_void_p]),
+    # listing page by page (oss_listing_t, oss_list_page_t)
+    "oss_client_list_objects": (
+        _err_p,
+        [c_void_p, c_char_p, c_char_p, c_char_p, c_char_p, c_uint32, POINTER(c_void_p)],
+    ),
+    "oss_listing_next_page": (_err_p, [c_void_p, POINTER(c_void_p)]),
+    "oss_listing_cancel": (None, [c_void_p]),
+    "oss_listing_free": (None, [c_void_p]),
+    "oss_list_page_object_count": (c_size_t, [c_void_p]),
+    "oss_list_page_object_at": (
+        c_bool,
+        [c_void_p, c_size_t, POINTER(c_char_p), POINTER(c_uint64), POINTER(c_char_p), POINTER(c_char_p), POINTER(c_char_p)],
+    ),
+    "oss_list_page_object_invalid": (c_char_p, [c_void_p, c_size_t]),
+    "oss_list_page_prefix_count": (c_size_t, [c_void_p]),
+    "oss_list_page_prefix_at": (c_char_p, [c_void_p, c_size_t]),
+    "oss_list_page_free": (None, [c_void_p]),
 }
 
 
