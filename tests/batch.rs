@@ -373,7 +373,10 @@ async fn small_and_large_objects_share_a_small_budget() {
         c.max_connections = 64;
     });
     let budget = client.memory_budget().clone();
-    let admitted = budget.capacity(oss_ffi::memory_budget::MemoryBudget::admission_cost());
+    // A request in flight holds at least the slot of the smallest small object.
+    let admitted = budget.capacity(oss_ffi::memory_budget::MemoryBudget::small_get_cost(
+        10_000, 10_000,
+    ));
     let mut req = BatchRequest::for_prefix(BUCKET, "m/", dest(&env));
     req.part_size = oss_ffi::download::MIN_PART_SIZE; // objects over 200 KiB are large
     req.thread_num = 4;
@@ -935,7 +938,7 @@ async fn stop_cancels_the_objects_in_flight_and_keeps_their_checkpoints() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn objects_in_flight_are_bounded_by_the_request_and_the_clients_connections() {
+async fn objects_in_flight_are_bounded_by_the_request() {
     let env = Env::new();
     for i in 0..96 {
         env.object(&format!("n/{i:03}"), 1000);
@@ -952,14 +955,36 @@ async fn objects_in_flight_are_bounded_by_the_request_and_the_clients_connection
     run(&client, &req).await.result().unwrap();
     let peak = env.emu.take_peak_in_flight();
     assert!(peak > 16 && peak <= 48, "{peak} requests at once");
-    // 64 asked for, the client's default 16 connections: never more than 16.
-    let client = env.client_with(|c| c.memory_budget = 256 << 20);
-    req.max_objects_in_flight = 64;
-    req.dest_dir = env.path("second");
+}
+
+/// A small object's slot of the memory budget is sized to the object (its buffer and its
+/// connection's share), not to a connection carrying a large body: the default budget lets the
+/// default 64 small objects run at once, not the 29 slots of 1.8 MiB it holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn small_objects_under_the_default_budget_reach_the_default_objects_in_flight() {
+    use oss_ffi::memory_budget::{MemoryBudget, DEFAULT_MEMORY_BUDGET};
+    let env = Env::new();
+    for i in 0..96 {
+        env.object(&format!("s/{i:03}"), 4096);
+    }
+    env.slow_gets(500);
+    let client = env.client_with(|c| c.max_connections = 64);
+    let req = BatchRequest::for_prefix(BUCKET, "s/", dest(&env));
     env.emu.take_peak_in_flight();
     run(&client, &req).await.result().unwrap();
-    let peak = env.emu.take_peak_in_flight();
-    assert!(peak <= 16, "{peak} requests at once");
+    let peak = env.emu.take_peak_in_flight() as usize;
+    let connection_slots =
+        MemoryBudget::new(DEFAULT_MEMORY_BUDGET).capacity(MemoryBudget::slot_cost_for(4096, 4096));
+    assert!(
+        peak > connection_slots && peak <= 64,
+        "{peak} requests at once (slots of a whole connection: {connection_slots})"
+    );
+    let budget = client.memory_budget();
+    assert_eq!(
+        budget.free_bytes(),
+        budget.total() - oss_ffi::memory_budget::BASE_COST,
+        "every slot given back"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -975,7 +1000,10 @@ async fn a_complete_batch_clears_checkpoints_left_in_its_hidden_directory() {
     let stem = journal.file_name().unwrap().to_str().unwrap();
     let hidden = dest(&env).join(stem.replace(".journal", ".checkpoints"));
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    std::fs::DirBuilder::new().mode(0o700).create(&hidden).unwrap();
+    std::fs::DirBuilder::new()
+        .mode(0o700)
+        .create(&hidden)
+        .unwrap();
     for name in ["oss-download-0123.ckpt", "oss-download-0123.ckpt.tmp"] {
         std::fs::OpenOptions::new()
             .create_new(true)

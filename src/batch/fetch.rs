@@ -283,13 +283,13 @@ fn progress_of(tracker: &Arc<Tracker>) -> ProgressFn {
     })
 }
 
-/// A small object's write buffer and what it reserves of the memory budget (the buffer and a
-/// connection).
+/// A small object's write buffer and what it reserves of the memory budget (the buffer and its
+/// connection's share, both sized to the object: `MemoryBudget::small_get_cost`).
 fn small_cost(size: u64) -> (usize, u64) {
     let buffer = usize::try_from(size)
         .unwrap_or(usize::MAX)
         .clamp(SMALL_BUFFER_MIN, SMALL_BUFFER_MAX);
-    (buffer, MemoryBudget::slot_cost_for(buffer, size))
+    (buffer, MemoryBudget::small_get_cost(buffer, size))
 }
 
 /// A small object: one GetObject into a temp file beside the target (the caller holds its
