@@ -987,6 +987,25 @@ async fn small_objects_under_the_default_budget_reach_the_default_objects_in_fli
     );
 }
 
+/// A batch's small objects are bounded by the batch's own objects in flight, not by the
+/// client's connections (the default 16): the default 64 without raising the pool. Large
+/// objects and single downloads keep the client's connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_reaches_its_objects_in_flight_without_raising_the_clients_connections() {
+    let env = Env::new();
+    for i in 0..96 {
+        env.object(&format!("c/{i:03}"), 1000);
+    }
+    env.slow_gets(500);
+    let client = env.client_with(|c| c.memory_budget = 256 << 20);
+    assert_eq!(client.config().max_connections, 16);
+    let req = BatchRequest::for_prefix(BUCKET, "c/", dest(&env));
+    env.emu.take_peak_in_flight();
+    run(&client, &req).await.result().unwrap();
+    let peak = env.emu.take_peak_in_flight();
+    assert!(peak > 16 && peak <= 64, "{peak} requests at once");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_complete_batch_clears_checkpoints_left_in_its_hidden_directory() {
     let env = Env::new();

@@ -47,6 +47,9 @@ pub struct Context {
     pub verify_parts_on_resume: bool,
     pub direct_io: bool,
     pub tracker: Arc<Tracker>,
+    /// The connection permits of the small objects' GETs: the batch's `max_objects_in_flight`,
+    /// whatever the client's `max_connections` (`transport::with_connections`).
+    pub connections: Arc<tokio::sync::Semaphore>,
     /// The user's cancel, the pause and the batch's own stop.
     pub cancel: Cancel,
     /// The process's umask, read once (the mode of the files made).
@@ -307,7 +310,7 @@ async fn small(
         ..ObjectRequest::default()
     };
     let progress = Some(progress_of(&ctx.tracker));
-    crate::download::get_into(
+    let get = crate::download::get_into(
         &ctx.client,
         &req,
         parent,
@@ -318,8 +321,8 @@ async fn small(
         },
         progress,
         &ctx.cancel,
-    )
-    .await
+    );
+    crate::transport::with_connections(ctx.connections.clone(), get).await
 }
 
 /// A large object: the resumable downloader (it holds its own slots of the budget), its
