@@ -47,6 +47,8 @@ pub struct Context {
     pub verify_parts_on_resume: bool,
     pub direct_io: bool,
     pub tracker: Arc<Tracker>,
+    /// The parent directories of recent objects, held open.
+    pub parents: Parents,
     /// The connection permits of the small objects' GETs: the batch's `max_objects_in_flight`,
     /// whatever the client's `max_connections` (`transport::with_connections`).
     pub connections: Arc<tokio::sync::Semaphore>,
@@ -172,14 +174,14 @@ fn look(
     rel: &RelPath,
     item: &Item,
     known: Option<&JournalEntry>,
-) -> Result<(Option<(Directory, std::ffi::OsString)>, Found)> {
+) -> Result<(Option<(Arc<Directory>, std::ffi::OsString)>, Found)> {
     let Some(dest) = &ctx.dest else {
         return Ok((None, Found::default()));
     };
     let at = if ctx.dry_run {
-        look_read_only(dest, rel)?
+        look_read_only(dest, rel)?.map(|(d, n)| (Arc::new(d), n))
     } else {
-        Some(key_path::open_parent(dest, rel)?)
+        Some(ctx.parents.open(dest, rel)?)
     };
     let Some((parent, name)) = at else {
         return Ok((None, Found::default()));
@@ -201,6 +203,19 @@ pub async fn object(
     rel: RelPath,
     known: Option<JournalEntry>,
 ) -> Result<Done> {
+    let r = object_at(&ctx, item, &rel, known).await;
+    if r.is_err() {
+        ctx.parents.forget(&rel);
+    }
+    r
+}
+
+async fn object_at(
+    ctx: &Arc<Context>,
+    item: Item,
+    rel: &RelPath,
+    known: Option<JournalEntry>,
+) -> Result<Done> {
     let is_small = item.size <= ctx.part_size.saturating_mul(2);
     // A small object's slot of the memory budget is waited for before anything is opened: the
     // objects waiting for room hold no descriptor. (A large one waits for its admission in the
@@ -217,7 +232,7 @@ pub async fn object(
         }
         false => None,
     };
-    let (at, found) = look(&ctx, &rel, &item, known.as_ref())?;
+    let (at, found) = look(ctx, rel, &item, known.as_ref())?;
     let path = match &ctx.dest {
         Some(d) => d.path().join(rel.as_path()),
         None => rel.as_path(),
@@ -234,7 +249,6 @@ pub async fn object(
         // The file is about to be replaced: the journal must not vouch for it meanwhile.
         ctx.forgets.forget(j, k.key.clone()).await?;
     }
-    let parent = Arc::new(parent);
     let meta = if is_small {
         let r = small(&ctx, &item, &parent, &name).await;
         drop(slot); // after every descriptor of the GET was closed
@@ -342,6 +356,62 @@ async fn large(
     req.progress = Some(progress_of(&ctx.tracker));
     let ckpt = ctx.checkpoint_dir.clone();
     crate::download::download_in(&ctx.client, &req, parent, name, ckpt, &ctx.cancel).await
+}
+
+/// The parent directories of the last objects, held open (opened through `open_parent`, never
+/// following a link), so that the objects of one directory do not open it (and every
+/// directory on its way) each: an object directly in the destination uses the destination's
+/// own descriptor, one in a subdirectory the one opened for an earlier object there. Small: the
+/// source gives keys in order, so the objects in flight share few directories.
+#[derive(Default)]
+pub struct Parents {
+    recent: Mutex<std::collections::VecDeque<(String, Arc<Directory>)>>,
+}
+
+/// The parent directories `Parents` holds open at most.
+const PARENTS_HELD: usize = 16;
+
+impl Parents {
+    /// The parent directory of `rel` under `dest` (made as needed) and its final name.
+    pub fn open(
+        &self,
+        dest: &Arc<Directory>,
+        rel: &RelPath,
+    ) -> Result<(Arc<Directory>, std::ffi::OsString)> {
+        let Some((dir, name)) = rel.as_str().rsplit_once('/') else {
+            return Ok((dest.clone(), std::ffi::OsString::from(rel.as_str())));
+        };
+        let held = |q: &std::collections::VecDeque<(String, Arc<Directory>)>| {
+            q.iter().find(|(d, _)| d == dir).map(|(_, p)| p.clone())
+        };
+        if let Some(p) = held(&self.lock()) {
+            return Ok((p, std::ffi::OsString::from(name)));
+        }
+        let (parent, name) = key_path::open_parent(dest, rel)?;
+        let parent = Arc::new(parent);
+        let mut q = self.lock();
+        if held(&q).is_none() {
+            if q.len() >= PARENTS_HELD {
+                q.pop_front();
+            }
+            q.push_back((dir.to_string(), parent.clone()));
+        }
+        Ok((parent, name))
+    }
+
+    /// Forgets the directory of `rel` (an object there failed: the next one opens it again,
+    /// making it anew if it was removed meanwhile).
+    pub fn forget(&self, rel: &RelPath) {
+        if let Some((dir, _)) = rel.as_str().rsplit_once('/') {
+            self.lock().retain(|(d, _)| d != dir);
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(String, Arc<Directory>)>> {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Removes keys from the journal before their files are replaced, many keys per write and

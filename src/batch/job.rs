@@ -134,6 +134,7 @@ async fn open(
         verify_parts_on_resume: req.verify_parts_on_resume,
         direct_io: req.direct_io,
         tracker: tracker.clone(),
+        parents: fetch::Parents::default(),
         connections: Arc::new(tokio::sync::Semaphore::new(
             (req.max_objects_in_flight as usize).max(1),
         )),

@@ -73,16 +73,28 @@ impl TempFile {
         direct_io: bool,
     ) -> Result<TempFile> {
         let path = dir.join(name);
-        if check_existing(dir, name, &path)?.is_some() {
-            match dir.unlink(name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("removing the old temp file", &path, &e)),
+        // Made with O_EXCL first (nothing is there in the common case: one syscall); only when
+        // something is there is it inspected (a link or another user's file refused) and an old
+        // temp file of ours removed.
+        let file = match dir.create_private(name) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if check_existing(dir, name, &path)?.is_some() {
+                    match dir.unlink(name) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(Error::io("removing the old temp file", &path, &e)),
+                    }
+                }
+                dir.create_private(name)
+                    .map_err(|e| Error::io("creating the temp file", &path, &e))?
             }
+            Err(e) => return Err(Error::io("creating the temp file", &path, &e)),
+        };
+        // A fresh file is empty: nothing to reserve or cut for size 0.
+        if size == 0 {
+            return Ok(TempFile::with_writer(dir, name, path, file, direct_io));
         }
-        let file = dir
-            .create_private(name)
-            .map_err(|e| Error::io("creating the temp file", &path, &e))?;
         if let Err(e) = preallocate(&file, size) {
             dir.unlink_if_same(name, &file);
             return Err(Error::io(
