@@ -167,6 +167,9 @@ fn record_matches(text: &str, item: &Item, file_size: u64, sec: i64, nsec: i64) 
         && field("mtime") == Some(format!("{sec}.{nsec:09}").as_str())
 }
 
+/// An object's parent directory, opened, and its final name.
+type Parent = (Arc<Directory>, std::ffi::OsString);
+
 /// What is at `rel`: opened (made) through `open_parent` for a download, looked up without
 /// creating anything for a dry run (no parent: a directory on the way is missing).
 fn look(
@@ -174,7 +177,7 @@ fn look(
     rel: &RelPath,
     item: &Item,
     known: Option<&JournalEntry>,
-) -> Result<(Option<(Arc<Directory>, std::ffi::OsString)>, Found)> {
+) -> Result<(Option<Parent>, Found)> {
     let Some(dest) = &ctx.dest else {
         return Ok((None, Found::default()));
     };
@@ -250,11 +253,11 @@ async fn object_at(
         ctx.forgets.forget(j, k.key.clone()).await?;
     }
     let meta = if is_small {
-        let r = small(&ctx, &item, &parent, &name).await;
+        let r = small(ctx, &item, &parent, &name).await;
         drop(slot); // after every descriptor of the GET was closed
         r?
     } else {
-        large(&ctx, &item, parent, name).await?
+        large(ctx, &item, parent, name).await?
     };
     Ok(Done::Downloaded(JournalEntry {
         key: item.key,
@@ -373,11 +376,7 @@ const PARENTS_HELD: usize = 16;
 
 impl Parents {
     /// The parent directory of `rel` under `dest` (made as needed) and its final name.
-    pub fn open(
-        &self,
-        dest: &Arc<Directory>,
-        rel: &RelPath,
-    ) -> Result<(Arc<Directory>, std::ffi::OsString)> {
+    pub fn open(&self, dest: &Arc<Directory>, rel: &RelPath) -> Result<Parent> {
         let Some((dir, name)) = rel.as_str().rsplit_once('/') else {
             return Ok((dest.clone(), std::ffi::OsString::from(rel.as_str())));
         };
