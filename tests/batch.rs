@@ -290,11 +290,18 @@ async fn overwrite_never_keeps_existing_files_and_always_replaces_them() {
     assert_eq!(r.progress.objects_done, 2);
     assert_eq!(object_gets(&env).len(), 2);
     same_bytes(&env, "k/a", &dest(&env).join("a"));
-    // IfChanged without a journal entry: a file of another size is replaced.
+    // IfChanged without a journal entry: a file of another size is replaced, keeping its mode.
+    use std::os::unix::fs::PermissionsExt;
     std::fs::write(dest(&env).join("b"), b"short").unwrap();
+    std::fs::set_permissions(dest(&env).join("b"), std::fs::Permissions::from_mode(0o640)).unwrap();
     req.overwrite = Overwrite::IfChanged;
     run(&client, &req).await.result().unwrap();
     same_bytes(&env, "k/b", &dest(&env).join("b"));
+    let mode = std::fs::metadata(dest(&env).join("b"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640, "a replaced file keeps its mode");
 }
 
 fn failing_get(key: &str) -> Faults {

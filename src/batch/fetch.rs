@@ -253,7 +253,12 @@ async fn object_at(
         ctx.forgets.forget(j, k.key.clone()).await?;
     }
     let meta = if is_small {
-        let r = small(ctx, &item, &parent, &name).await;
+        // The mode the file gets: the one there (a regular file: `decide`), else the umask's.
+        let mode = found
+            .file
+            .as_ref()
+            .map_or(0o666 & !ctx.umask, FileStat::permissions);
+        let r = small(ctx, &item, &parent, &name, mode).await;
         drop(slot); // after every descriptor of the GET was closed
         r?
     } else {
@@ -319,6 +324,7 @@ async fn small(
     item: &Item,
     parent: &Arc<Directory>,
     name: &OsStr,
+    mode: u32,
 ) -> Result<ObjectMeta> {
     let buffer = small_cost(item.size).0;
     let req = ObjectRequest {
@@ -332,10 +338,7 @@ async fn small(
         &req,
         parent,
         name,
-        crate::download::SmallFile {
-            buffer,
-            umask: ctx.umask,
-        },
+        crate::download::SmallFile { buffer, mode },
         progress,
         &ctx.cancel,
     );

@@ -193,9 +193,10 @@ impl TempFile {
 
     /// `commit`, with the fsyncs of the file and of the directory only when `sync` (a batch
     /// syncs the file system once for many files, then records them: `Paths::defer_sync`).
-    /// `umask`: the process's umask when the caller read it already (a batch reads it once),
-    /// `None`: read now.
-    pub fn commit_with(&self, dest_name: &OsStr, sync: bool, umask: Option<u32>) -> Result<()> {
+    /// `mode`: the mode the file gets when the caller knows it (a batch, which has just looked
+    /// at the destination and read the umask once); `None`: the existing destination's, else
+    /// 0666 less the umask, both read now.
+    pub fn commit_with(&self, dest_name: &OsStr, sync: bool, mode: Option<u32>) -> Result<()> {
         let dest = self.dir.join(dest_name);
         if sync {
             self.file
@@ -203,7 +204,7 @@ impl TempFile {
                 .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
         }
         super::pause_at::at("rename");
-        let mode = destination_mode(&self.dir, dest_name, umask);
+        let mode = mode.unwrap_or_else(|| destination_mode(&self.dir, dest_name, None));
         rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
             .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;
         let renamed = self.check_still_named().and_then(|()| {
