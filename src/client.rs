@@ -43,6 +43,8 @@ struct Shared {
     memory: MemoryBudget,
     /// Server time minus local time, in seconds (clock-skew correction).
     clock_offset: AtomicI64,
+    /// The V4 signing key of the day (derived once per day, not per request).
+    v4_keys: crate::sign::v4::KeyCache,
     /// Cancelled while requests are disabled (`DisableRequest`).
     requests: Mutex<CancellationToken>,
     /// The process that made the client: its connections belong to that process's runtime, so a
@@ -91,6 +93,7 @@ impl Client {
             credentials,
             transport,
             clock_offset: AtomicI64::new(0),
+            v4_keys: crate::sign::v4::KeyCache::default(),
             requests: Mutex::new(CancellationToken::new()),
             pid: std::process::id(),
         };
@@ -115,6 +118,11 @@ impl Client {
     /// The provider of the credentials requests are signed with.
     pub(crate) fn credentials(&self) -> &dyn CredentialsProvider {
         &*self.inner.credentials
+    }
+
+    /// The client's cache of V4 signing keys.
+    pub(crate) fn v4_keys(&self) -> &crate::sign::v4::KeyCache {
+        &self.inner.v4_keys
     }
 
     /// The connection pool, permits and rate limiter the client's requests go through.

@@ -31,6 +31,10 @@ pub const MAX_MEMORY_BUDGET: u64 = 1 << 40;
 pub const BASE_COST: u64 = 12 * MIB;
 /// What one connection costs beyond our write buffers.
 pub const CONNECTION_COST: u64 = 7 * MIB / 4;
+/// What a connection carrying one small body costs beyond our write buffer, before the body's
+/// share (`small_get_cost`): the connection's state, its request, rustls's two record buffers and
+/// hyper's first 8 KiB read buffer, rounded up.
+pub const SMALL_CONNECTION_BASE: u64 = 64 * 1024;
 /// Reservations are counted in KiB (a semaphore's permits are `u32` per acquisition).
 const UNIT: u64 = 1024;
 
@@ -115,6 +119,18 @@ impl MemoryBudget {
         } else {
             Self::slot_cost(buffer_size)
         }
+    }
+
+    /// What one GET of a body of at most `body` bytes written through a buffer of `buffer_size`
+    /// bytes reserves (a batch's small object): the buffer, and its connection's share sized to
+    /// the body: hyper's read buffer starts at 8 KiB and doubles only when a read fills it, so a
+    /// body of `body` bytes never grows it past twice its size; never more than a connection
+    /// carrying a large body costs (`CONNECTION_COST`). A 4 KiB object reserves 76 KiB, not
+    /// 1.8 MiB: the default budget admits hundreds of them at once.
+    pub fn small_get_cost(buffer_size: usize, body: u64) -> u64 {
+        let connection =
+            CONNECTION_COST.min(SMALL_CONNECTION_BASE.saturating_add(body.saturating_mul(2)));
+        buffer_size as u64 + connection
     }
 
     /// How many slots of `cost` the whole budget holds (at least 1: a budget always lets one

@@ -47,6 +47,11 @@ pub struct Context {
     pub verify_parts_on_resume: bool,
     pub direct_io: bool,
     pub tracker: Arc<Tracker>,
+    /// The parent directories of recent objects, held open.
+    pub parents: Parents,
+    /// The connection permits of the small objects' GETs: the batch's `max_objects_in_flight`,
+    /// whatever the client's `max_connections` (`transport::with_connections`).
+    pub connections: Arc<tokio::sync::Semaphore>,
     /// The user's cancel, the pause and the batch's own stop.
     pub cancel: Cancel,
     /// The process's umask, read once (the mode of the files made).
@@ -162,6 +167,9 @@ fn record_matches(text: &str, item: &Item, file_size: u64, sec: i64, nsec: i64) 
         && field("mtime") == Some(format!("{sec}.{nsec:09}").as_str())
 }
 
+/// An object's parent directory, opened, and its final name.
+type Parent = (Arc<Directory>, std::ffi::OsString);
+
 /// What is at `rel`: opened (made) through `open_parent` for a download, looked up without
 /// creating anything for a dry run (no parent: a directory on the way is missing).
 fn look(
@@ -169,14 +177,14 @@ fn look(
     rel: &RelPath,
     item: &Item,
     known: Option<&JournalEntry>,
-) -> Result<(Option<(Directory, std::ffi::OsString)>, Found)> {
+) -> Result<(Option<Parent>, Found)> {
     let Some(dest) = &ctx.dest else {
         return Ok((None, Found::default()));
     };
     let at = if ctx.dry_run {
-        look_read_only(dest, rel)?
+        look_read_only(dest, rel)?.map(|(d, n)| (Arc::new(d), n))
     } else {
-        Some(key_path::open_parent(dest, rel)?)
+        Some(ctx.parents.open(dest, rel)?)
     };
     let Some((parent, name)) = at else {
         return Ok((None, Found::default()));
@@ -198,6 +206,19 @@ pub async fn object(
     rel: RelPath,
     known: Option<JournalEntry>,
 ) -> Result<Done> {
+    let r = object_at(&ctx, item, &rel, known).await;
+    if r.is_err() {
+        ctx.parents.forget(&rel);
+    }
+    r
+}
+
+async fn object_at(
+    ctx: &Arc<Context>,
+    item: Item,
+    rel: &RelPath,
+    known: Option<JournalEntry>,
+) -> Result<Done> {
     let is_small = item.size <= ctx.part_size.saturating_mul(2);
     // A small object's slot of the memory budget is waited for before anything is opened: the
     // objects waiting for room hold no descriptor. (A large one waits for its admission in the
@@ -214,7 +235,7 @@ pub async fn object(
         }
         false => None,
     };
-    let (at, found) = look(&ctx, &rel, &item, known.as_ref())?;
+    let (at, found) = look(ctx, rel, &item, known.as_ref())?;
     let path = match &ctx.dest {
         Some(d) => d.path().join(rel.as_path()),
         None => rel.as_path(),
@@ -231,13 +252,17 @@ pub async fn object(
         // The file is about to be replaced: the journal must not vouch for it meanwhile.
         ctx.forgets.forget(j, k.key.clone()).await?;
     }
-    let parent = Arc::new(parent);
     let meta = if is_small {
-        let r = small(&ctx, &item, &parent, &name).await;
+        // The mode the file gets: the one there (a regular file: `decide`), else the umask's.
+        let mode = found
+            .file
+            .as_ref()
+            .map_or(0o666 & !ctx.umask, FileStat::permissions);
+        let r = small(ctx, &item, &parent, &name, mode).await;
         drop(slot); // after every descriptor of the GET was closed
         r?
     } else {
-        large(&ctx, &item, parent, name).await?
+        large(ctx, &item, parent, name).await?
     };
     Ok(Done::Downloaded(JournalEntry {
         key: item.key,
@@ -283,13 +308,13 @@ fn progress_of(tracker: &Arc<Tracker>) -> ProgressFn {
     })
 }
 
-/// A small object's write buffer and what it reserves of the memory budget (the buffer and a
-/// connection).
+/// A small object's write buffer and what it reserves of the memory budget (the buffer and its
+/// connection's share, both sized to the object: `MemoryBudget::small_get_cost`).
 fn small_cost(size: u64) -> (usize, u64) {
     let buffer = usize::try_from(size)
         .unwrap_or(usize::MAX)
         .clamp(SMALL_BUFFER_MIN, SMALL_BUFFER_MAX);
-    (buffer, MemoryBudget::slot_cost_for(buffer, size))
+    (buffer, MemoryBudget::small_get_cost(buffer, size))
 }
 
 /// A small object: one GetObject into a temp file beside the target (the caller holds its
@@ -299,6 +324,7 @@ async fn small(
     item: &Item,
     parent: &Arc<Directory>,
     name: &OsStr,
+    mode: u32,
 ) -> Result<ObjectMeta> {
     let buffer = small_cost(item.size).0;
     let req = ObjectRequest {
@@ -307,19 +333,16 @@ async fn small(
         ..ObjectRequest::default()
     };
     let progress = Some(progress_of(&ctx.tracker));
-    crate::download::get_into(
+    let get = crate::download::get_into(
         &ctx.client,
         &req,
         parent,
         name,
-        crate::download::SmallFile {
-            buffer,
-            umask: ctx.umask,
-        },
+        crate::download::SmallFile { buffer, mode },
         progress,
         &ctx.cancel,
-    )
-    .await
+    );
+    crate::transport::with_connections(ctx.connections.clone(), get).await
 }
 
 /// A large object: the resumable downloader (it holds its own slots of the budget), its
@@ -339,6 +362,58 @@ async fn large(
     req.progress = Some(progress_of(&ctx.tracker));
     let ckpt = ctx.checkpoint_dir.clone();
     crate::download::download_in(&ctx.client, &req, parent, name, ckpt, &ctx.cancel).await
+}
+
+/// The parent directories of the last objects, held open (opened through `open_parent`, never
+/// following a link), so that the objects of one directory do not open it (and every
+/// directory on its way) each: an object directly in the destination uses the destination's
+/// own descriptor, one in a subdirectory the one opened for an earlier object there. Small: the
+/// source gives keys in order, so the objects in flight share few directories.
+#[derive(Default)]
+pub struct Parents {
+    recent: Mutex<std::collections::VecDeque<(String, Arc<Directory>)>>,
+}
+
+/// The parent directories `Parents` holds open at most.
+const PARENTS_HELD: usize = 16;
+
+impl Parents {
+    /// The parent directory of `rel` under `dest` (made as needed) and its final name.
+    pub fn open(&self, dest: &Arc<Directory>, rel: &RelPath) -> Result<Parent> {
+        let Some((dir, name)) = rel.as_str().rsplit_once('/') else {
+            return Ok((dest.clone(), std::ffi::OsString::from(rel.as_str())));
+        };
+        let held = |q: &std::collections::VecDeque<(String, Arc<Directory>)>| {
+            q.iter().find(|(d, _)| d == dir).map(|(_, p)| p.clone())
+        };
+        if let Some(p) = held(&self.lock()) {
+            return Ok((p, std::ffi::OsString::from(name)));
+        }
+        let (parent, name) = key_path::open_parent(dest, rel)?;
+        let parent = Arc::new(parent);
+        let mut q = self.lock();
+        if held(&q).is_none() {
+            if q.len() >= PARENTS_HELD {
+                q.pop_front();
+            }
+            q.push_back((dir.to_string(), parent.clone()));
+        }
+        Ok((parent, name))
+    }
+
+    /// Forgets the directory of `rel` (an object there failed: the next one opens it again,
+    /// making it anew if it was removed meanwhile).
+    pub fn forget(&self, rel: &RelPath) {
+        if let Some((dir, _)) = rel.as_str().rsplit_once('/') {
+            self.lock().retain(|(d, _)| d != dir);
+        }
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::VecDeque<(String, Arc<Directory>)>> {
+        self.recent.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Removes keys from the journal before their files are replaced, many keys per write and

@@ -1,6 +1,7 @@
 //! The batch's job: the source (a listing, or HEADs of a key list: `source`) feeds objects
 //! through the key -> path mapping (`key_path`) and the filters into tasks (`fetch`), at most
-//! `max_objects_in_flight` at a time (and no more than the client's connections); each finished
+//! `max_objects_in_flight` at a time (small objects on connections of the batch's own, not bounded
+//! by the client's `max_connections`; large ones on the client's); each finished
 //! download joins the current group, and a group (256 objects, or 2 s, and at the end) is made
 //! durable with one `syncfs` of the destination's file system (file by file where that is not
 //! enough: `key_path::syncfs_is_enough`) before the journal records it, so the journal is never
@@ -133,6 +134,10 @@ async fn open(
         verify_parts_on_resume: req.verify_parts_on_resume,
         direct_io: req.direct_io,
         tracker: tracker.clone(),
+        parents: fetch::Parents::default(),
+        connections: Arc::new(tokio::sync::Semaphore::new(
+            (req.max_objects_in_flight as usize).max(1),
+        )),
         cancel,
         umask: crate::download::umask(),
     };
@@ -280,17 +285,10 @@ impl<'a> Batch<'a> {
             Source::Prefix(p) => KeyPaths::for_prefix(p),
             Source::Keys(_) => KeyPaths::for_keys(),
         };
-        let connections = opened.ctx.client.config().max_connections as usize;
-        let limit = (req.max_objects_in_flight as usize).min(connections).max(1);
-        if limit < req.max_objects_in_flight as usize {
-            log::log(Level::Info, || {
-                format!(
-                    "batch: {limit} objects in flight, not {}: the client has {connections} \
-                     connections (raise max_connections for more)",
-                    req.max_objects_in_flight
-                )
-            });
-        }
+        // Small objects take their connections from the batch's own permits
+        // (`Context::connections`), not the client's `max_connections`: the batch's bound is
+        // its own.
+        let limit = (req.max_objects_in_flight as usize).max(1);
         let syncfs_is_enough = opened
             .ctx
             .dest

@@ -95,7 +95,14 @@ impl Client {
         let now = self.now();
         match self.config().signature_version {
             SignatureVersion::V1 => sign::v1::sign(&mut signable, &creds, now),
-            SignatureVersion::V4 => sign::v4::sign(&mut signable, &creds, &self.region(), &[], now),
+            SignatureVersion::V4 => sign::v4::sign_cached(
+                &mut signable,
+                &creds,
+                &self.region(),
+                &[],
+                now,
+                self.v4_keys(),
+            ),
         }
         let mut url = reqwest::Url::parse(&url)
             .map_err(|e| Error::validate(format!("cannot build a URL for the object: {e}")))?;

@@ -84,8 +84,9 @@ impl Client {
 pub(crate) struct SmallFile {
     /// The write buffer, in bytes.
     pub buffer: usize,
-    /// The process's umask, read once by the caller for all its files (`temp_file::umask`).
-    pub umask: u32,
+    /// The mode the file gets: the existing destination's (found by the caller) or 0666 less the
+    /// process's umask (read once by the caller for all its files: `temp_file::umask`).
+    pub mode: u32,
 }
 
 /// The batch's GetObject of one small object into `name` in the opened directory `dir` (opened
@@ -123,7 +124,7 @@ pub(crate) async fn get_into(
         writer
             .into_inner()
             .map_err(|e| Error::io("cannot write", &temp.path, e.error()))?;
-        temp.commit_with(name, false, Some(file.umask))?;
+        temp.commit_with(name, false, Some(file.mode))?;
         Ok(meta)
     }
     .await;

@@ -73,16 +73,28 @@ impl TempFile {
         direct_io: bool,
     ) -> Result<TempFile> {
         let path = dir.join(name);
-        if check_existing(dir, name, &path)?.is_some() {
-            match dir.unlink(name) {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("removing the old temp file", &path, &e)),
+        // Made with O_EXCL first (nothing is there in the common case: one syscall); only when
+        // something is there is it inspected (a link or another user's file refused) and an old
+        // temp file of ours removed.
+        let file = match dir.create_private(name) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                if check_existing(dir, name, &path)?.is_some() {
+                    match dir.unlink(name) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(Error::io("removing the old temp file", &path, &e)),
+                    }
+                }
+                dir.create_private(name)
+                    .map_err(|e| Error::io("creating the temp file", &path, &e))?
             }
+            Err(e) => return Err(Error::io("creating the temp file", &path, &e)),
+        };
+        // A fresh file is empty: nothing to reserve or cut for size 0.
+        if size == 0 {
+            return Ok(TempFile::with_writer(dir, name, path, file, direct_io));
         }
-        let file = dir
-            .create_private(name)
-            .map_err(|e| Error::io("creating the temp file", &path, &e))?;
         if let Err(e) = preallocate(&file, size) {
             dir.unlink_if_same(name, &file);
             return Err(Error::io(
@@ -181,9 +193,10 @@ impl TempFile {
 
     /// `commit`, with the fsyncs of the file and of the directory only when `sync` (a batch
     /// syncs the file system once for many files, then records them: `Paths::defer_sync`).
-    /// `umask`: the process's umask when the caller read it already (a batch reads it once),
-    /// `None`: read now.
-    pub fn commit_with(&self, dest_name: &OsStr, sync: bool, umask: Option<u32>) -> Result<()> {
+    /// `mode`: the mode the file gets when the caller knows it (a batch, which has just looked
+    /// at the destination and read the umask once); `None`: the existing destination's, else
+    /// 0666 less the umask, both read now.
+    pub fn commit_with(&self, dest_name: &OsStr, sync: bool, mode: Option<u32>) -> Result<()> {
         let dest = self.dir.join(dest_name);
         if sync {
             self.file
@@ -191,7 +204,7 @@ impl TempFile {
                 .map_err(|e| Error::io("syncing the temp file", &self.path, &e))?;
         }
         super::pause_at::at("rename");
-        let mode = destination_mode(&self.dir, dest_name, umask);
+        let mode = mode.unwrap_or_else(|| destination_mode(&self.dir, dest_name, None));
         rustix::fs::fchmod(&*self.file, Mode::from_raw_mode(mode))
             .map_err(|e| Error::io("setting the mode of the temp file", &self.path, &e.into()))?;
         let renamed = self.check_still_named().and_then(|()| {

@@ -109,6 +109,50 @@ pub fn signature(secret: &str, day: &str, region: &str, string_to_sign: &str) ->
     ))
 }
 
+/// The signing key of the last (secret, day, region) a client signed with: derived (four
+/// HMACs) once per day and credentials instead of once per request.
+#[derive(Default)]
+pub struct KeyCache {
+    last: std::sync::Mutex<Option<CachedKey>>,
+    /// How many keys were derived (for tests).
+    derived: std::sync::atomic::AtomicU64,
+}
+
+struct CachedKey {
+    secret: String,
+    day: String,
+    region: String,
+    key: Vec<u8>,
+}
+
+impl KeyCache {
+    /// `signing_key(secret, day, region)`, from the cache when it holds that very key.
+    pub fn key(&self, secret: &str, day: &str, region: &str) -> Vec<u8> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = last
+            .as_ref()
+            .filter(|c| c.secret == secret && c.day == day && c.region == region)
+        {
+            return c.key.clone();
+        }
+        let key = signing_key(secret, day, region);
+        self.derived
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        *last = Some(CachedKey {
+            secret: secret.to_string(),
+            day: day.to_string(),
+            region: region.to_string(),
+            key: key.clone(),
+        });
+        key
+    }
+
+    /// How many keys this cache derived.
+    pub fn derived(&self) -> u64 {
+        self.derived.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Adds `x-oss-date`, `x-oss-content-sha256`, `Date`, the STS token header and `Authorization`.
 pub fn sign(
     req: &mut SignableRequest,
@@ -116,6 +160,31 @@ pub fn sign(
     region: &str,
     additional_headers: &[String],
     now: std::time::SystemTime,
+) {
+    sign_with(req, creds, region, additional_headers, now, signing_key)
+}
+
+/// `sign`, with the signing key from `cache` (a client's: derived once per day).
+pub fn sign_cached(
+    req: &mut SignableRequest,
+    creds: &Credentials,
+    region: &str,
+    additional_headers: &[String],
+    now: std::time::SystemTime,
+    cache: &KeyCache,
+) {
+    sign_with(req, creds, region, additional_headers, now, |s, d, r| {
+        cache.key(s, d, r)
+    })
+}
+
+fn sign_with(
+    req: &mut SignableRequest,
+    creds: &Credentials,
+    region: &str,
+    additional_headers: &[String],
+    now: std::time::SystemTime,
+    signing_key: impl FnOnce(&str, &str, &str) -> Vec<u8>,
 ) {
     let datetime = iso8601(now);
     req.set_header("x-oss-date", datetime.clone());
@@ -150,6 +219,46 @@ pub fn sign(
 mod tests {
     use super::*;
     use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn a_clients_signing_key_is_derived_once_per_day_and_secret_and_signs_the_same() {
+        let creds = Credentials::new("ak", "sk", "");
+        let cache = KeyCache::default();
+        let day1 = UNIX_EPOCH + Duration::from_secs(1_702_743_657);
+        for (i, now) in [
+            day1,
+            day1 + Duration::from_secs(60),
+            day1 + Duration::from_secs(86_400),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let (mut a, mut b) = (spec_put(), spec_put());
+            sign(&mut a, &creds, "cn-hangzhou", &[], now);
+            sign_cached(&mut b, &creds, "cn-hangzhou", &[], now, &cache);
+            assert_eq!(a.headers, b.headers, "request {i}");
+        }
+        assert_eq!(cache.derived(), 2, "one key per day");
+        let mut c = spec_put();
+        sign_cached(
+            &mut c,
+            &Credentials::new("ak", "sk2", ""),
+            "cn-hangzhou",
+            &[],
+            day1,
+            &cache,
+        );
+        let mut d = spec_put();
+        sign(
+            &mut d,
+            &Credentials::new("ak", "sk2", ""),
+            "cn-hangzhou",
+            &[],
+            day1,
+        );
+        assert_eq!(c.headers, d.headers, "another secret: another key");
+        assert_eq!(cache.derived(), 3);
+    }
 
     fn spec_put() -> SignableRequest {
         let q = |k: &str, v: &str| {

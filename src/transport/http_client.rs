@@ -29,7 +29,12 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         .user_agent(config.user_agent.clone())
         .connect_timeout(config.connect_timeout)
         .read_timeout(config.request_timeout)
-        .pool_max_idle_per_host(config.max_connections as usize)
+        // A batch may have more requests in flight than `max_connections`
+        // (`transport::with_connections`): their connections are kept for the next objects
+        // too. (A client without a batch never opens more than `max_connections` at once.)
+        .pool_max_idle_per_host(
+            (config.max_connections as usize).max(crate::batch::MAX_OBJECTS_IN_FLIGHT as usize),
+        )
         .pool_idle_timeout(Duration::from_secs(50))
         .tcp_nodelay(true)
         .http1_only()

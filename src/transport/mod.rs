@@ -30,6 +30,24 @@ use failure::map_reqwest_error;
 pub(crate) use http_client::build_http_client;
 pub(crate) use request::{header_str, parse_object_url, HttpRequest, Response};
 
+tokio::task_local! {
+    /// The connection permits of the requests of the task running inside `with_connections`
+    /// instead of the client's (a batch's small objects: bounded by the batch's own objects in
+    /// flight).
+    static OWN_CONNECTIONS: Arc<Semaphore>;
+}
+
+/// Runs `f` with its requests taking their connection permits from `permits` instead of the
+/// client's `max_connections` (a batch's small objects, whose bound is the batch's
+/// `max_objects_in_flight`; every other request of the client, large objects of the batch
+/// included, keeps the client's permits).
+pub(crate) async fn with_connections<F: std::future::Future>(
+    permits: Arc<Semaphore>,
+    f: F,
+) -> F::Output {
+    OWN_CONNECTIONS.scope(permits, f).await
+}
+
 /// What a client's requests go through: the reqwest client (connection pool), at most
 /// `max_connections` requests in flight, the receive-rate limiter and the idle timeout.
 pub struct Transport {
@@ -57,10 +75,12 @@ impl Transport {
         })
     }
 
-    /// One of the connection permits, waited for.
+    /// One of the connection permits (the client's, or those of `with_connections`), waited
+    /// for.
     pub(crate) async fn permit(&self) -> Result<OwnedSemaphorePermit> {
-        self.permits
-            .clone()
+        OWN_CONNECTIONS
+            .try_with(Arc::clone)
+            .unwrap_or_else(|_| self.permits.clone())
             .acquire_owned()
             .await
             .map_err(|_| Error::cancelled("the client is closed"))
