@@ -123,20 +123,23 @@ impl ResumeTokenBytes {
 /// token whose MAC does not verify (edited, re-sealed, truncated, another key) is refused before
 /// anything is listed or written; one that verifies is still validated as a request.
 mod batch_token {
-    use hmac::{Hmac, Mac};
     use serde::{Deserialize, Serialize};
-    use sha2::Sha256;
 
     use crate::batch::BatchRequest;
     use crate::config::ResumeTokenKey;
+    use crate::download::resume_key::{refused, Framing};
     use crate::error::{Error, Result};
 
-    const MAGIC: &[u8; 16] = b"oss-ffi/batch\0\0\0";
-    const VERSION: u32 = 1;
+    /// A key list of a million long keys fits in 512 MiB; anything larger is not ours.
+    const FRAMING: Framing = Framing {
+        magic: b"oss-ffi/batch\0\0\0",
+        version: 1,
+        max_body: 512 << 20,
+        kind: "batch ",
+    };
+
+    #[cfg(test)]
     const HEADER: usize = 16 + 4 + 4;
-    const DIGEST: usize = 32;
-    /// A key list of a million long keys; anything larger is not ours.
-    const MAX_BODY: usize = 512 << 20;
 
     #[derive(Serialize, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -144,20 +147,9 @@ mod batch_token {
         request: BatchRequest,
     }
 
-    fn refused(why: impl std::fmt::Display) -> Error {
-        Error::validate(format!("The resume token is refused: {why}"))
-    }
-
-    fn mac(key: &ResumeTokenKey, data: &[u8]) -> Hmac<Sha256> {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(key.bytes())
-            .expect("HMAC takes keys of any length");
-        m.update(data);
-        m
-    }
-
     /// Whether `bytes` claim to be a batch's token (its magic).
     pub(super) fn is_batch(bytes: &[u8]) -> bool {
-        bytes.starts_with(MAGIC)
+        FRAMING.claims(bytes)
     }
 
     /// The token of `request`, sealed with `key`.
@@ -166,54 +158,13 @@ mod batch_token {
             request: request.clone(),
         })
         .map_err(|e| Error::validate(format!("the batch's request cannot be serialized: {e}")))?;
-        let len = u32::try_from(body.len())
-            .ok()
-            .filter(|&l| (l as usize) <= MAX_BODY)
-            .ok_or_else(|| {
-                Error::validate(format!(
-                    "the batch's request is too large for a resume token ({} bytes)",
-                    body.len()
-                ))
-            })?;
-        let mut out = Vec::with_capacity(HEADER + body.len() + DIGEST);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(&body);
-        let tag = mac(key, &out).finalize().into_bytes();
-        out.extend_from_slice(&tag);
-        Ok(out)
+        FRAMING.seal(&body, key)
     }
 
     /// The request a token carries, once its framing and MAC under `key` are checked and the
     /// request is valid.
     pub(super) fn open(bytes: &[u8], key: &ResumeTokenKey) -> Result<BatchRequest> {
-        if bytes.len() < HEADER + DIGEST {
-            return Err(refused(format!("it is truncated ({} bytes)", bytes.len())));
-        }
-        if !is_batch(bytes) {
-            return Err(refused("it is not a batch resume token of this library"));
-        }
-        let version = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
-        if version != VERSION {
-            return Err(refused(format!("unknown batch token version {version}")));
-        }
-        let len = u32::from_le_bytes(bytes[20..24].try_into().unwrap_or_default()) as usize;
-        if len > MAX_BODY || bytes.len() != HEADER + len + DIGEST {
-            return Err(refused(format!(
-                "its length ({} bytes) does not match its framing (truncated or extended)",
-                bytes.len()
-            )));
-        }
-        let (signed, tag) = bytes.split_at(HEADER + len);
-        if mac(key, signed).verify_slice(tag).is_err() {
-            return Err(refused(
-                "its MAC does not verify under this client's resume token key: it was altered \
-                 (edited, re-sealed, damaged) or sealed under another key (another user's, \
-                 another machine's, or another configured key)",
-            ));
-        }
-        let body: Body = serde_json::from_slice(&signed[HEADER..])
+        let body: Body = serde_json::from_slice(FRAMING.open(bytes, key, &[])?)
             .map_err(|e| refused(format!("its content does not parse: {e}")))?;
         body.request
             .validate()

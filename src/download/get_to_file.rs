@@ -57,25 +57,8 @@ impl Client {
         let paths = validate::file_destination(path)?;
         let _lock = DestinationLock::acquire(&paths.dir, &paths.lock_name, &paths.dest)?;
         let temp = TempFile::create(&paths.dir, &paths.temp_name, 0, false)?;
-        let mut writer = std::io::BufWriter::with_capacity(BUFFER, &*temp.file);
-        let result = async {
-            let meta = self
-                .get_object_with(req, range, progress, cancel, |data| {
-                    std::io::Write::write_all(&mut writer, data)
-                        .map_err(|e| Error::io("cannot write", &temp.path, &e))
-                })
-                .await?;
-            writer
-                .into_inner()
-                .map_err(|e| Error::io("cannot write", &temp.path, e.error()))?;
-            temp.commit(&paths.name)?;
-            Ok(meta)
-        }
-        .await;
-        if result.is_err() {
-            temp.remove();
-        }
-        result
+        let get = (req, range, progress, cancel);
+        get_into_temp(self, get, BUFFER, temp, |t| t.commit(&paths.name)).await
     }
 }
 
@@ -113,10 +96,32 @@ pub(crate) async fn get_into(
     )?;
     let temp_name = super::directory::with_suffix(name, ".temp");
     let temp = TempFile::create(dir, &temp_name, 0, false)?;
-    let mut writer = std::io::BufWriter::with_capacity(file.buffer, &*temp.file);
+    let get = (req, None, progress, cancel);
+    get_into_temp(client, get, file.buffer, temp, |t| {
+        t.commit_with(name, false, Some(file.mode))
+    })
+    .await
+}
+
+/// One GET (`req`, `range`, `progress`, `cancel`) streamed into `temp` through a write buffer of
+/// `buffer` bytes, then `commit` (the rename into place); on any failure the temp file is
+/// removed. Returns the metadata of the answer (the version written).
+async fn get_into_temp(
+    client: &Client,
+    (req, range, progress, cancel): (
+        &ObjectRequest,
+        Option<(i64, i64)>,
+        Option<ProgressFn>,
+        &Cancel,
+    ),
+    buffer: usize,
+    temp: TempFile,
+    commit: impl FnOnce(&TempFile) -> Result<()>,
+) -> Result<ObjectMeta> {
+    let mut writer = std::io::BufWriter::with_capacity(buffer, &*temp.file);
     let result = async {
         let meta = client
-            .get_object_with(req, None, progress, cancel, |data| {
+            .get_object_with(req, range, progress, cancel, |data| {
                 std::io::Write::write_all(&mut writer, data)
                     .map_err(|e| Error::io("cannot write", &temp.path, &e))
             })
@@ -124,7 +129,7 @@ pub(crate) async fn get_into(
         writer
             .into_inner()
             .map_err(|e| Error::io("cannot write", &temp.path, e.error()))?;
-        temp.commit_with(name, false, Some(file.mode))?;
+        commit(&temp)?;
         Ok(meta)
     }
     .await;

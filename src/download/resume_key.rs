@@ -227,6 +227,109 @@ fn fill_random(buf: &mut [u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// How a sealed token is framed: `magic` (16 bytes), the format `version` (u32, little endian),
+/// the body's length (u32 LE), the body, then the HMAC-SHA256 of everything before it under the
+/// client's key. Download tokens (`resume_token`) and batch tokens (`transfer`) share it.
+pub(crate) struct Framing {
+    pub magic: &'static [u8; 16],
+    pub version: u32,
+    /// The largest body accepted (anything larger is not ours).
+    pub max_body: usize,
+    /// "" or "batch ": how messages name the token.
+    pub kind: &'static str,
+}
+
+const HEADER: usize = 16 + 4 + 4;
+const DIGEST: usize = 32;
+
+/// A refusal of a token, as every token refusal reads.
+pub(crate) fn refused(why: impl fmt::Display) -> Error {
+    Error::validate(format!("The resume token is refused: {why}"))
+}
+
+fn mac(key: &ResumeTokenKey, data: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::Mac;
+    let mut m = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key.bytes())
+        .expect("HMAC takes keys of any length");
+    m.update(data);
+    m
+}
+
+impl Framing {
+    /// Whether `bytes` claim to be this kind of token (its magic).
+    pub fn claims(&self, bytes: &[u8]) -> bool {
+        bytes.starts_with(self.magic)
+    }
+
+    /// `body` sealed with `key`. Errors: a body over `max_body`.
+    pub fn seal(&self, body: &[u8], key: &ResumeTokenKey) -> Result<Vec<u8>> {
+        use hmac::Mac;
+        let len = u32::try_from(body.len())
+            .ok()
+            .filter(|&l| (l as usize) <= self.max_body)
+            .ok_or_else(|| {
+                Error::validate(format!(
+                    "the {}resume token would be too large ({} bytes)",
+                    self.kind,
+                    body.len()
+                ))
+            })?;
+        let mut out = Vec::with_capacity(HEADER + body.len() + DIGEST);
+        out.extend_from_slice(self.magic);
+        out.extend_from_slice(&self.version.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(body);
+        let tag = mac(key, &out).finalize().into_bytes();
+        out.extend_from_slice(&tag);
+        Ok(out)
+    }
+
+    /// The body of a token, once its framing and its MAC under `key` (compared in constant
+    /// time) are checked. `retired`: earlier versions refused with their own reason.
+    pub fn open<'a>(
+        &self,
+        bytes: &'a [u8],
+        key: &ResumeTokenKey,
+        retired: &[(u32, &str)],
+    ) -> Result<&'a [u8]> {
+        if bytes.len() < HEADER + DIGEST {
+            return Err(refused(format!("it is truncated ({} bytes)", bytes.len())));
+        }
+        if !self.claims(bytes) {
+            return Err(refused(format!(
+                "it is not a {}resume token of this library",
+                self.kind
+            )));
+        }
+        let version = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
+        if let Some((_, why)) = retired.iter().find(|(v, _)| *v == version) {
+            return Err(refused(why));
+        }
+        if version != self.version {
+            return Err(refused(format!(
+                "unknown {}token version {version}",
+                self.kind
+            )));
+        }
+        let len = u32::from_le_bytes(bytes[20..24].try_into().unwrap_or_default()) as usize;
+        if len > self.max_body || bytes.len() != HEADER + len + DIGEST {
+            return Err(refused(format!(
+                "its length ({} bytes) does not match its framing (truncated or extended)",
+                bytes.len()
+            )));
+        }
+        let (signed, tag) = bytes.split_at(HEADER + len);
+        if hmac::Mac::verify_slice(mac(key, signed), tag).is_err() {
+            return Err(refused(
+                "its MAC does not verify under this client's resume token key: it was altered \
+                 (edited, re-sealed, damaged) or sealed under another key (another user's, \
+                 another machine's, or another configured key)",
+            ));
+        }
+        Ok(&signed[HEADER..])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

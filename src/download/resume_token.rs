@@ -22,23 +22,30 @@
 //! is refused with an error (it never starts afresh silently, and never puts unverified bytes in
 //! place); one of an object that changed is `ObjectChanged`.
 
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::checkpoint::Record;
 use super::request::DownloadRequest;
-use super::resume_key::ResumeTokenKey;
-use crate::error::{Error, Result};
+use super::resume_key::{refused, Framing, ResumeTokenKey};
+use crate::error::Result;
 
 const MAGIC: &[u8; 16] = b"oss-ffi/resume\0\0";
 /// 2: sealed with HMAC-SHA256 under the resume token key. (1: an unkeyed SHA-256; refused.)
 const VERSION: u32 = 2;
 const UNKEYED_VERSION: u32 = 1;
+#[cfg(test)]
 const HEADER: usize = 16 + 4 + 4;
-const DIGEST: usize = 32;
-/// A record of 10000 parts takes about 1 MB; anything much larger is not ours.
-const MAX_BODY: usize = 16 << 20;
+/// The framing (`resume_key::Framing`); a record of 10000 parts takes about 1 MB, anything
+/// much larger than 16 MiB is not ours.
+const FRAMING: Framing = Framing {
+    magic: MAGIC,
+    version: VERSION,
+    max_body: 16 << 20,
+    kind: "",
+};
+const UNKEYED: &str = "it was made by an earlier release of this library (token format 1), whose tokens \
+                       were sealed with an unkeyed checksum that anyone who can edit a stored token can \
+                       recompute; such tokens are no longer accepted. Start the download again";
 
 /// What a token says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,17 +63,6 @@ pub(crate) struct ResumeToken {
     pub checkpoint_dir: Option<String>,
     /// The finished parts and the temp file they are in; `None`: nothing was written yet.
     pub record: Option<Record>,
-}
-
-fn refused(why: impl std::fmt::Display) -> Error {
-    Error::validate(format!("The resume token is refused: {why}"))
-}
-
-fn mac(key: &ResumeTokenKey, data: &[u8]) -> Hmac<Sha256> {
-    let mut m =
-        <Hmac<Sha256> as Mac>::new_from_slice(key.bytes()).expect("HMAC takes keys of any length");
-    m.update(data);
-    m
 }
 
 impl ResumeToken {
@@ -99,53 +95,14 @@ impl ResumeToken {
     /// The token's bytes, sealed with `key`.
     pub(crate) fn encode(&self, key: &ResumeTokenKey) -> Vec<u8> {
         let body = serde_json::to_vec(self).unwrap_or_default();
-        let mut out = Vec::with_capacity(HEADER + body.len() + DIGEST);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&VERSION.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        out.extend_from_slice(&body);
-        let tag = mac(key, &out).finalize().into_bytes();
-        out.extend_from_slice(&tag);
-        out
+        FRAMING.seal(&body, key).unwrap_or_default()
     }
 
     /// Decodes a token and checks its framing, its MAC under `key` and its internal
     /// consistency.
     pub(crate) fn decode(bytes: &[u8], key: &ResumeTokenKey) -> Result<ResumeToken> {
-        if bytes.len() < HEADER + DIGEST {
-            return Err(refused(format!("it is truncated ({} bytes)", bytes.len())));
-        }
-        if &bytes[..16] != MAGIC {
-            return Err(refused("it is not a resume token of this library"));
-        }
-        let version = u32::from_le_bytes(bytes[16..20].try_into().unwrap_or_default());
-        if version == UNKEYED_VERSION {
-            return Err(refused(
-                "it was made by an earlier release of this library (token format 1), whose tokens \
-                 were sealed with an unkeyed checksum that anyone who can edit a stored token can \
-                 recompute; such tokens are no longer accepted. Start the download again",
-            ));
-        }
-        if version != VERSION {
-            return Err(refused(format!("unknown token version {version}")));
-        }
-        let len = u32::from_le_bytes(bytes[20..24].try_into().unwrap_or_default()) as usize;
-        if len > MAX_BODY || bytes.len() != HEADER + len + DIGEST {
-            return Err(refused(format!(
-                "its length ({} bytes) does not match its framing (truncated or extended)",
-                bytes.len()
-            )));
-        }
-        let (signed, tag) = bytes.split_at(HEADER + len);
-        // Constant-time comparison.
-        if mac(key, signed).verify_slice(tag).is_err() {
-            return Err(refused(
-                "its MAC does not verify under this client's resume token key: it was altered \
-                 (edited, re-sealed, damaged) or sealed under another key (another user's, \
-                 another machine's, or another configured key)",
-            ));
-        }
-        let token: ResumeToken = serde_json::from_slice(&signed[HEADER..])
+        let body = FRAMING.open(bytes, key, &[(UNKEYED_VERSION, UNKEYED)])?;
+        let token: ResumeToken = serde_json::from_slice(body)
             .map_err(|e| refused(format!("its content does not parse: {e}")))?;
         if let Some(r) = &token.record {
             let same = r.bucket == token.bucket
@@ -196,7 +153,7 @@ mod tests {
     /// The token's framing with `version` and `body`, sealed with an unkeyed SHA-256 (what
     /// format 1 was, and what anyone can compute).
     fn unkeyed(version: u32, body: &[u8]) -> Vec<u8> {
-        use sha2::Digest;
+        use sha2::{Digest, Sha256};
         let mut out = MAGIC.to_vec();
         out.extend_from_slice(&version.to_le_bytes());
         out.extend_from_slice(&(body.len() as u32).to_le_bytes());
