@@ -181,7 +181,8 @@ fn range(req: &crate::transport::HttpRequest) -> Option<(u64, u64)> {
 pub(crate) struct Attempt {
     m: RequestMetrics,
     cb: MetricsCallback,
-    summary: Option<Arc<Summary>>,
+    /// The client's and the call's summaries.
+    summaries: [Option<Arc<Summary>>; 2],
     started: Instant,
     /// When the answer's headers came (the body's clock starts there).
     headers_at: Option<Instant>,
@@ -190,7 +191,7 @@ pub(crate) struct Attempt {
 impl Attempt {
     pub(crate) fn start(
         cb: &MetricsCallback,
-        summary: Option<&Arc<Summary>>,
+        summaries: [Option<&Arc<Summary>>; 2],
         req: &crate::transport::HttpRequest,
         attempt: u32,
         retry_wait: Duration,
@@ -206,7 +207,7 @@ impl Attempt {
                 ..Default::default()
             },
             cb: cb.clone(),
-            summary: summary.cloned(),
+            summaries: summaries.map(|s| s.cloned()),
             started: Instant::now(),
             headers_at: None,
         })
@@ -264,7 +265,7 @@ impl Drop for Attempt {
             self.m.body = now.saturating_duration_since(h);
         }
         self.m.total = now.saturating_duration_since(self.started);
-        if let Some(s) = &self.summary {
+        for s in self.summaries.iter().flatten() {
             s.add(&self.m);
         }
         // A panicking callback must not unwind through the library (nor across the C boundary).

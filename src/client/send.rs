@@ -28,10 +28,15 @@ impl Client {
         loop {
             cancel.check()?;
             // Only with a callback: no allocation nor clock read otherwise.
-            let mut metrics = cfg
-                .request_metrics
-                .as_ref()
-                .map(|cb| Attempt::start(cb, cancel.stats(), req, attempt + 1, retry_wait));
+            let mut metrics = cfg.request_metrics.as_ref().map(|cb| {
+                Attempt::start(
+                    cb,
+                    [Some(self.stats()), cancel.stats()],
+                    req,
+                    attempt + 1,
+                    retry_wait,
+                )
+            });
             let result = cancel.run(self.send_once(req, &mut metrics)).await;
             let err = match result {
                 Ok(mut r) => {

@@ -52,3 +52,5 @@ pub mod lifecycle;
 pub mod log;
 
 pub mod crc64;
+
+pub mod metrics;
