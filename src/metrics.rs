@@ -85,6 +85,8 @@ pub struct Summary {
     first_byte_ns: AtomicU64,
     body_ns: AtomicU64,
     retry_wait_ns: AtomicU64,
+    /// A summary that also gets everything added here (a transfer's, for its batch's).
+    parent: Option<Arc<Summary>>,
 }
 
 /// A copy of a `Summary`'s counters.
@@ -114,7 +116,18 @@ impl Summary {
         Arc::new(Summary::default())
     }
 
+    /// A summary whose additions also go to `parent`.
+    pub fn within(parent: Option<&Arc<Summary>>) -> Arc<Summary> {
+        Arc::new(Summary {
+            parent: parent.cloned(),
+            ..Summary::default()
+        })
+    }
+
     fn add(&self, m: &RequestMetrics) {
+        if let Some(p) = &self.parent {
+            p.add(m);
+        }
         let r = Ordering::Relaxed;
         self.requests.fetch_add(1, r);
         if m.attempt > 1 {

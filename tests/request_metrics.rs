@@ -122,3 +122,36 @@ async fn without_a_callback_no_summary_is_kept() {
         .unwrap();
     assert_eq!(stats.snapshot().requests, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_callback_sees_a_batchs_listing_and_objects_and_its_report_adds_them_up() {
+    let env = Env::new();
+    for (k, size) in [("b/one", 1000u64), ("b/two", 70_000), ("b/three", 5)] {
+        env.object(k, size);
+    }
+    let (seen, cb) = recorder();
+    let client = env.client_with(|c| c.request_metrics = Some(cb));
+    let req = oss_ffi::batch::BatchRequest::for_prefix(BUCKET, "b/", env.path("out"));
+    let report = client.download_objects(&req, &Cancel::new()).await;
+    report.result().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|m| m.operation == "ListObjects"),
+        "{seen:?}"
+    );
+    for key in ["b/one", "b/two", "b/three"] {
+        assert!(
+            seen.iter()
+                .any(|m| m.operation == "GetObject" && m.key == key && m.error_code.is_empty()),
+            "no GetObject of {key}: {seen:?}"
+        );
+    }
+    for m in &seen {
+        check_phases(m);
+    }
+    let sum = report.requests;
+    assert_eq!(sum.requests, seen.len() as u64);
+    assert_eq!(sum.requests as usize, env.emu.log().len());
+    assert!(sum.bytes >= 71_005, "{sum:?}");
+    assert_eq!(client.request_stats().requests, sum.requests);
+}
