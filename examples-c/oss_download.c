@@ -908,9 +908,9 @@ static void print_stats(const oss_client_t *client) {
     printf("requests: %" PRIu64 " (%" PRIu64 " retries, %" PRIu64 " failed), %" PRIu64 " body bytes\n",
            st.requests, st.retries, st.failed, st.bytes);
     printf("time by phase (summed over requests, ms): sign %.1f, connection wait %.1f, first byte "
-           "(connect included) %.1f, body %.1f, retry wait %.1f\n",
+           "(connect included) %.1f, body %.1f, write %.1f, retry wait %.1f\n",
            st.sign_us / 1e3, st.permit_wait_us / 1e3, st.first_byte_us / 1e3, st.body_us / 1e3,
-           st.retry_wait_us / 1e3);
+           st.write_us / 1e3, st.retry_wait_us / 1e3);
 }
 
 static int batch_summary(const struct options *o, const oss_batch_report_t *rep, oss_error_t *err) {

@@ -420,6 +420,11 @@ typedef struct {
   const char *bucket;
   const char *key;
   /**
+   * The part of a download the request is for, 1-based (part index + 1); 0 when it is for no
+   * part (a HEAD, a listing, a whole GetObject).
+   */
+  uint32_t part_number;
+  /**
    * The byte range asked for (inclusive); both -1 for the whole object (`range_end` -1 alone:
    * to the end).
    */
@@ -467,9 +472,13 @@ typedef struct {
    */
   int64_t first_byte_us;
   /**
-   * Receiving the body.
+   * Receiving the body, writing excluded.
    */
   int64_t body_us;
+  /**
+   * Writing the body's bytes to the destination (a download's parts).
+   */
+  int64_t write_us;
   /**
    * The delay waited before this attempt (0 for the first).
    */
@@ -668,6 +677,7 @@ typedef struct {
   uint64_t permit_wait_us;
   uint64_t first_byte_us;
   uint64_t body_us;
+  uint64_t write_us;
   uint64_t retry_wait_us;
 } oss_request_stats_t;
 

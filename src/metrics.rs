@@ -22,6 +22,8 @@ pub struct RequestMetrics {
     pub operation: &'static str,
     pub bucket: String,
     pub key: String,
+    /// The part of a download this request is for (0-based index), when it is one.
+    pub part: Option<u32>,
     /// The `Range` asked for, first and last byte (inclusive); `None`: the whole object.
     pub range: Option<(u64, u64)>,
     /// The HTTP status; 0 when no answer came (connection failure, timeout, cancellation).
@@ -45,8 +47,10 @@ pub struct RequestMetrics {
     pub connect: Option<Duration>,
     /// From sending the request to its answer's headers (connecting included, see above).
     pub first_byte: Duration,
-    /// Receiving the body after the headers.
+    /// Receiving the body after the headers, the time spent writing it excluded.
     pub body: Duration,
+    /// Writing the body's bytes (a download's part writer), while the body was held.
+    pub write: Duration,
     /// Waiting before this attempt (the retry delay; zero for the first attempt).
     pub retry_wait: Duration,
     /// From the start of the attempt (after the retry wait) to its end.
@@ -84,6 +88,7 @@ pub struct Summary {
     permit_wait_ns: AtomicU64,
     first_byte_ns: AtomicU64,
     body_ns: AtomicU64,
+    write_ns: AtomicU64,
     retry_wait_ns: AtomicU64,
     /// A summary that also gets everything added here (a transfer's, for its batch's).
     parent: Option<Arc<Summary>>,
@@ -104,6 +109,7 @@ pub struct SummarySnapshot {
     pub permit_wait: Duration,
     pub first_byte: Duration,
     pub body: Duration,
+    pub write: Duration,
     pub retry_wait: Duration,
 }
 
@@ -141,6 +147,7 @@ impl Summary {
         self.permit_wait_ns.fetch_add(ns(m.permit_wait), r);
         self.first_byte_ns.fetch_add(ns(m.first_byte), r);
         self.body_ns.fetch_add(ns(m.body), r);
+        self.write_ns.fetch_add(ns(m.write), r);
         self.retry_wait_ns.fetch_add(ns(m.retry_wait), r);
     }
 
@@ -156,6 +163,7 @@ impl Summary {
             permit_wait: d(&self.permit_wait_ns),
             first_byte: d(&self.first_byte_ns),
             body: d(&self.body_ns),
+            write: d(&self.write_ns),
             retry_wait: d(&self.retry_wait_ns),
         }
     }
@@ -250,6 +258,12 @@ impl Attempt {
     pub(crate) fn no_answer(&mut self, first_byte: Duration) {
         self.m.first_byte = first_byte;
     }
+    pub(crate) fn set_part(&mut self, index: u32) {
+        self.m.part = Some(index);
+    }
+    pub(crate) fn add_write(&mut self, d: Duration) {
+        self.m.write += d;
+    }
     pub(crate) fn add_bytes(&mut self, n: u64) {
         self.m.bytes += n;
     }
@@ -275,7 +289,9 @@ impl Drop for Attempt {
     fn drop(&mut self) {
         let now = Instant::now();
         if let Some(h) = self.headers_at {
-            self.m.body = now.saturating_duration_since(h);
+            self.m.body = now
+                .saturating_duration_since(h)
+                .saturating_sub(self.m.write);
         }
         self.m.total = now.saturating_duration_since(self.started);
         for s in self.summaries.iter().flatten() {

@@ -28,7 +28,7 @@ fn check_phases(m: &RequestMetrics) {
     assert!(m.first_byte <= m.total, "{m:?}");
     assert!(m.body <= m.total, "{m:?}");
     assert!(
-        m.sign + m.permit_wait + m.first_byte + m.body <= m.total,
+        m.sign + m.permit_wait + m.first_byte + m.body + m.write <= m.total,
         "{m:?}"
     );
     assert!(
@@ -75,6 +75,12 @@ async fn metrics_callback_sees_every_attempt_of_a_download_with_503s() {
     assert!(gets[1].retry_wait > std::time::Duration::ZERO);
     assert_eq!(gets.iter().map(|m| m.bytes).sum::<u64>(), SIZE);
     assert!(gets[2].range.is_some());
+    // A part's body was written while it was measured.
+    assert_eq!(gets[2].part, Some(0), "{:?}", gets[2]);
+    assert!(gets[2].write > std::time::Duration::ZERO, "{:?}", gets[2]);
+    assert!(seen
+        .iter()
+        .all(|m| m.operation != "HeadObject" || m.part.is_none()));
     assert_eq!(sum.requests, seen.len() as u64);
     assert_eq!(sum.retries, 2);
     assert_eq!(sum.failed, 2);

@@ -24,6 +24,9 @@ pub struct oss_request_metrics_t {
     pub operation: *const c_char,
     pub bucket: *const c_char,
     pub key: *const c_char,
+    /// The part of a download the request is for, 1-based (part index + 1); 0 when it is for no
+    /// part (a HEAD, a listing, a whole GetObject).
+    pub part_number: u32,
     /// The byte range asked for (inclusive); both -1 for the whole object (`range_end` -1 alone:
     /// to the end).
     pub range_start: i64,
@@ -49,8 +52,10 @@ pub struct oss_request_metrics_t {
     pub connect_us: i64,
     /// From sending the request to the answer's headers (connecting included).
     pub first_byte_us: i64,
-    /// Receiving the body.
+    /// Receiving the body, writing excluded.
     pub body_us: i64,
+    /// Writing the body's bytes to the destination (a download's parts).
+    pub write_us: i64,
     /// The delay waited before this attempt (0 for the first).
     pub retry_wait_us: i64,
     /// The whole attempt, after its retry wait.
@@ -76,6 +81,7 @@ pub struct oss_request_stats_t {
     pub permit_wait_us: u64,
     pub first_byte_us: u64,
     pub body_us: u64,
+    pub write_us: u64,
     pub retry_wait_us: u64,
 }
 
@@ -100,6 +106,7 @@ impl From<SummarySnapshot> for oss_request_stats_t {
             permit_wait_us: us(s.permit_wait),
             first_byte_us: us(s.first_byte),
             body_us: us(s.body),
+            write_us: us(s.write),
             retry_wait_us: us(s.retry_wait),
         }
     }
@@ -130,6 +137,7 @@ pub(crate) fn callback(
             operation: operation.as_ptr(),
             bucket: bucket.as_ptr(),
             key: key.as_ptr(),
+            part_number: m.part.map_or(0, |p| p.saturating_add(1)),
             range_start,
             range_end,
             http_status: u32::from(m.status),
@@ -143,6 +151,7 @@ pub(crate) fn callback(
             connect_us: m.connect.map_or(-1, us),
             first_byte_us: us(m.first_byte),
             body_us: us(m.body),
+            write_us: us(m.write),
             retry_wait_us: us(m.retry_wait),
             total_us: us(m.total),
         };

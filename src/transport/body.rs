@@ -102,6 +102,11 @@ impl Body {
         }
     }
 
+    /// The attempt's metrics, when it is measured (the client has a metrics callback).
+    pub(crate) fn metrics_mut(&mut self) -> Option<&mut crate::metrics::Attempt> {
+        self.metrics.as_deref_mut()
+    }
+
     /// `e`, noted as the end of the attempt's metrics (if measured).
     fn failed(&mut self, e: Error) -> Error {
         if let Some(m) = &mut self.metrics {

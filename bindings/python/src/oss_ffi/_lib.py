@@ -102,6 +102,7 @@ class RequestMetricsC(ctypes.Structure):
         ("operation", c_char_p),
         ("bucket", c_char_p),
         ("key", c_char_p),
+        ("part_number", c_uint32),
         ("range_start", c_int64),
         ("range_end", c_int64),
         ("http_status", c_uint32),
@@ -115,6 +116,7 @@ class RequestMetricsC(ctypes.Structure):
         ("connect_us", c_int64),
         ("first_byte_us", c_int64),
         ("body_us", c_int64),
+        ("write_us", c_int64),
         ("retry_wait_us", c_int64),
         ("total_us", c_int64),
     ]
@@ -132,6 +134,7 @@ class RequestStatsC(ctypes.Structure):
         ("permit_wait_us", c_uint64),
         ("first_byte_us", c_uint64),
         ("body_us", c_uint64),
+        ("write_us", c_uint64),
         ("retry_wait_us", c_uint64),
     ]
 

@@ -18,6 +18,8 @@ class RequestMetrics:
     operation: str
     bucket: str
     key: str
+    #: The download part it is for, 1-based; 0 when none.
+    part_number: int
     #: (first, last) byte asked for, inclusive; None for the whole object (last -1: to the end).
     range: Optional[Tuple[int, int]]
     #: 0 when no answer came.
@@ -34,6 +36,7 @@ class RequestMetrics:
     connect: Optional[float]
     first_byte: float
     body: float
+    write: float
     retry_wait: float
     total: float
 
@@ -51,6 +54,7 @@ class RequestStats:
     permit_wait: float
     first_byte: float
     body: float
+    write: float
     retry_wait: float
 
 
@@ -64,6 +68,7 @@ def _stats(c: RequestStatsC) -> RequestStats:
         c.permit_wait_us / 1e6,
         c.first_byte_us / 1e6,
         c.body_us / 1e6,
+        c.write_us / 1e6,
         c.retry_wait_us / 1e6,
     )
 
@@ -86,6 +91,7 @@ def _metrics_trampoline(p: Any, user_data: Optional[int]) -> None:
                 _s(m.operation),
                 _s(m.bucket),
                 _s(m.key),
+                int(m.part_number),
                 rng,
                 int(m.http_status),
                 _s(m.error_code),
@@ -98,6 +104,7 @@ def _metrics_trampoline(p: Any, user_data: Optional[int]) -> None:
                 None if m.connect_us < 0 else m.connect_us / 1e6,
                 m.first_byte_us / 1e6,
                 m.body_us / 1e6,
+                m.write_us / 1e6,
                 m.retry_wait_us / 1e6,
                 m.total_us / 1e6,
             )
