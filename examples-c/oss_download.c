@@ -101,6 +101,8 @@ static const char *usage_text =
     "  --no-direct-io        write through the page cache (default: direct I/O where the\n"
     "                        file system allows it; oss_download_request_set_direct_io)\n"
     "  --progress MODE       auto (bar on a terminal, lines otherwise), bar, lines or none\n"
+    "  --stats               print the requests' summary at the end: requests, retries, bytes and\n"
+    "                        time by phase (oss_config_set_request_metrics_callback)\n"
     "  --proxy URL           [http[s]://][USER[:PASSWORD]@]HOST[:PORT] for every request (default:\n"
     "                        http_proxy, HTTPS_PROXY, ALL_PROXY and NO_PROXY as curl reads them)\n"
     "  --noproxy LIST        hosts reached without the proxy, instead of NO_PROXY (curl's\n"
@@ -165,7 +167,7 @@ struct options {
     unsigned long threads;
     uint64_t part_size, rate_kib, throughput_target, memory_budget;
     int64_t range_start, range_end;
-    int has_range, v4, verify_on_resume, no_crc, no_direct_io;
+    int has_range, v4, verify_on_resume, no_crc, no_direct_io, stats;
     int no_clobber, force, no_create_dirs;
     cli_common_t common; /* -v, --log, --retries, --timeout, --max-time, --help */
     /* --proxy, split into what oss_config_set_proxy takes (host empty: none). */
@@ -290,7 +292,8 @@ enum {
     OPT_EXCLUDE,
     OPT_DRY_RUN,
     OPT_MAX_OBJECTS,
-    OPT_FAIL_FAST
+    OPT_FAIL_FAST,
+    OPT_STATS
     /* network options of the client: add their ids here */
 };
 
@@ -327,6 +330,7 @@ static const cli_option_t option_table[] = {
     {"dry-run", 0, 0, OPT_DRY_RUN},
     {"max-objects", 0, 1, OPT_MAX_OBJECTS},
     {"fail-fast", 0, 0, OPT_FAIL_FAST},
+    {"stats", 0, 0, OPT_STATS},
     /* network options of the client: add their entries here */
     CLI_COMMON_OPTIONS,
     {NULL, 0, 0, 0},
@@ -361,6 +365,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
         case OPT_NO_VERIFY_ON_RESUME: o->verify_on_resume = 0; break;
         case OPT_NO_DIRECT_IO: o->no_direct_io = 1; break;
         case OPT_NO_CRC: o->no_crc = 1; break;
+        case OPT_STATS: o->stats = 1; break;
         case OPT_NO_CLOBBER: o->no_clobber = 1; break;
         case OPT_FORCE: o->force = 1; break;
         case OPT_NO_CREATE_DIRS: o->no_create_dirs = 1; break;
@@ -887,6 +892,27 @@ static oss_error_t *build_batch(const struct options *o, struct batch_view *v, c
 }
 
 /* The summary of a batch (stdout), then its result's exit code. */
+static void ignore_metrics(const oss_request_metrics_t *m, void *user_data) {
+    (void)m;
+    (void)user_data;
+}
+
+/* --stats: the client's requests added up (one download or one batch per run). */
+static void print_stats(const oss_client_t *client) {
+    oss_request_stats_t st;
+    oss_error_t *err = oss_client_request_stats(client, &st);
+    if (err) {
+        oss_error_free(err);
+        return;
+    }
+    printf("requests: %" PRIu64 " (%" PRIu64 " retries, %" PRIu64 " failed), %" PRIu64 " body bytes\n",
+           st.requests, st.retries, st.failed, st.bytes);
+    printf("time by phase (summed over requests, ms): sign %.1f, connection wait %.1f, first byte "
+           "(connect included) %.1f, body %.1f, write %.1f, retry wait %.1f\n",
+           st.sign_us / 1e3, st.permit_wait_us / 1e3, st.first_byte_us / 1e3, st.body_us / 1e3,
+           st.write_us / 1e3, st.retry_wait_us / 1e3);
+}
+
 static int batch_summary(const struct options *o, const oss_batch_report_t *rep, oss_error_t *err) {
     oss_batch_progress_t p;
     double secs = (double)oss_batch_report_elapsed_ms(rep) / 1000.0;
@@ -1007,6 +1033,8 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     if (!err && o->region) err = oss_config_set_region(cfg, o->region);
     if (!err && o->rate_kib) err = oss_config_set_recv_rate_limit_kbps(cfg, o->rate_kib);
     if (!err && o->no_crc) err = oss_config_set_crc64(cfg, false);
+    /* Any callback makes the client measure its requests; the summary is read at the end. */
+    if (!err && o->stats) err = oss_config_set_request_metrics_callback(cfg, ignore_metrics, NULL, NULL);
     if (!err && o->threads > 16 && o->threads <= 1024) err = oss_config_set_max_connections(cfg, (uint32_t)o->threads);
     /* A throughput target decides the parts in flight: let the connections follow. */
     if (!err && o->throughput_target) err = oss_config_set_max_connections(cfg, 1000);
@@ -1060,6 +1088,7 @@ int main(int argc, char **argv) {
     }
     if (o.prefix || o.keys_from) {
         rc = run_batch(client, &o, p.mode);
+        if (o.stats) print_stats(client);
         oss_client_free(client);
         oss_shutdown_sdk();
         cli_common_stop_logging(&o.common);
@@ -1140,6 +1169,7 @@ int main(int argc, char **argv) {
         oss_object_meta_free(meta);
         rc = EXIT_OK;
     }
+    if (o.stats) print_stats(client);
     oss_download_request_free(request);
     oss_client_free(client);
     oss_shutdown_sdk();

@@ -461,6 +461,94 @@ typedef int32_t (*oss_write_cb)(const uint8_t *data, size_t len, void *user_data
 typedef uint64_t (*oss_rate_cb)(void *user_data);
 
 /**
+ * One request attempt, given to the metrics callback; it and its strings are borrowed for the
+ * call only (copy what you keep). Strings are NUL-terminated UTF-8, never NULL (empty when
+ * unknown). Durations are in microseconds.
+ */
+typedef struct {
+  /**
+   * `HeadObject`, `GetObject`, `ListObjects`, `GetObjectMeta`, `GetUrl`, `HeadUrl`, or the
+   * HTTP method for anything else.
+   */
+  const char *operation;
+  const char *bucket;
+  const char *key;
+  /**
+   * The part of a download the request is for, 1-based (part index + 1); 0 when it is for no
+   * part (a HEAD, a listing, a whole GetObject).
+   */
+  uint32_t part_number;
+  /**
+   * The byte range asked for (inclusive); both -1 for the whole object (`range_end` -1 alone:
+   * to the end).
+   */
+  int64_t range_start;
+  int64_t range_end;
+  /**
+   * The HTTP status; 0 when no answer came (connection failure, timeout, cancellation).
+   */
+  uint32_t http_status;
+  /**
+   * The attempt's error code (`ServerError:503`-style for an answer, the error's code
+   * otherwise, e.g. a body cut short); empty when the attempt succeeded.
+   */
+  const char *error_code;
+  /**
+   * `x-oss-request-id` of the answer.
+   */
+  const char *request_id;
+  /**
+   * The address the answer came from (`ip:port`), empty when unknown.
+   */
+  const char *remote_addr;
+  /**
+   * 1 for the first attempt, 2 for the first retry...
+   */
+  uint32_t attempt;
+  /**
+   * Body bytes received in this attempt.
+   */
+  uint64_t bytes;
+  /**
+   * Getting credentials and signing.
+   */
+  int64_t sign_us;
+  /**
+   * Waiting for a connection permit (`oss_config_set_max_connections`).
+   */
+  int64_t permit_wait_us;
+  /**
+   * Connecting (TCP and TLS): always -1 (not measured apart; it is part of `first_byte_us`).
+   */
+  int64_t connect_us;
+  /**
+   * From sending the request to the answer's headers (connecting included).
+   */
+  int64_t first_byte_us;
+  /**
+   * Receiving the body, writing excluded.
+   */
+  int64_t body_us;
+  /**
+   * Writing the body's bytes to the destination (a download's parts).
+   */
+  int64_t write_us;
+  /**
+   * The delay waited before this attempt (0 for the first).
+   */
+  int64_t retry_wait_us;
+  /**
+   * The whole attempt, after its retry wait.
+   */
+  int64_t total_us;
+} oss_request_metrics_t;
+
+/**
+ * Called once per request attempt with its metrics (borrowed for the call).
+ */
+typedef void (*oss_request_metrics_cb)(const oss_request_metrics_t *metrics, void *user_data);
+
+/**
  * Asked for credentials before each request: fill `out` with `oss_credentials_set` and return 0;
  * any other return value fails the request (code `InvalidCredentials`). Called from library
  * threads, one call at a time per provider; must be quick and must not call the SDK otherwise.
@@ -629,6 +717,36 @@ typedef struct {
  * `OSS_ERROR_KIND_INVALID_ARGUMENT`; never a deadlock.
  */
 typedef void (*oss_log_cb)(oss_log_level_t level, const char *message, void *user_data);
+
+/**
+ * Requests added up: a client's (`oss_client_request_stats`) or a transfer's
+ * (`oss_transfer_request_stats`). Durations in microseconds, summed over requests (requests in
+ * parallel add up to more than the wall time).
+ */
+typedef struct {
+  /**
+   * Attempts sent, retries included.
+   */
+  uint64_t requests;
+  /**
+   * Attempts that were retries.
+   */
+  uint64_t retries;
+  /**
+   * Attempts that failed (retried or not).
+   */
+  uint64_t failed;
+  /**
+   * Body bytes received.
+   */
+  uint64_t bytes;
+  uint64_t sign_us;
+  uint64_t permit_wait_us;
+  uint64_t first_byte_us;
+  uint64_t body_us;
+  uint64_t write_us;
+  uint64_t retry_wait_us;
+} oss_request_stats_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1003,6 +1121,28 @@ oss_error_t *oss_config_set_recv_rate_limit_cb(oss_config_t *cfg,
                                                oss_rate_cb cb,
                                                void *user_data,
                                                void (*user_data_free)(void*));
+
+/**
+ * Calls `cb(metrics, user_data)` once per request attempt (retries included) of every client
+ * made from this configuration, when the attempt ends (for a GetObject: when its body has been
+ * read or given up), with what it was, how it ended and where its time went
+ * (`oss_request_metrics_t`, borrowed for the call). Also makes the clients and transfers add
+ * their requests up (`oss_client_request_stats`, `oss_transfer_request_stats`). NULL `cb`
+ * clears it; without one nothing is measured (no allocation, no clock read).
+ *
+ * Ownership: `user_data_free`, if not NULL, is called once with `user_data` when no config or
+ * client made from one holds the callback any more (at once when `cb` is NULL or the call
+ * fails). Threads: `cb` runs on library threads, possibly for several requests at once: it
+ * must be thread-safe and quick, and must not call into the SDK. Errors: NULL `cfg`.
+ *
+ * # Safety
+ * `cfg` NULL or live; `cb` callable from any thread with `user_data` until `user_data_free` is
+ * called.
+ */
+oss_error_t *oss_config_set_request_metrics_callback(oss_config_t *cfg,
+                                                     oss_request_metrics_cb cb,
+                                                     void *user_data,
+                                                     void (*user_data_free)(void*));
 
 /**
  * Chooses the signature version: a value of `oss_signature_version_t`. V4 needs a region
@@ -2869,6 +3009,30 @@ uint64_t oss_crc64(uint64_t crc, const uint8_t *buf, size_t len);
  * The CRC of A followed by B from crc(A), crc(B) and len(B).
  */
 uint64_t oss_crc64_combine(uint64_t crc1, uint64_t crc2, uint64_t len2);
+
+/**
+ * Every request of `client` so far, added up, into `*stats_out` (all zero when its configuration
+ * has no metrics callback: nothing is measured then). Errors: NULL arguments.
+ *
+ * Threads: any, also while requests run (the counters are read one by one, not as one snapshot).
+ *
+ * # Safety
+ * `client` NULL or live; `stats_out` NULL or writable.
+ */
+oss_error_t *oss_client_request_stats(const oss_client_t *client, oss_request_stats_t *stats_out);
+
+/**
+ * The requests of `transfer` so far (a download, a GetObject or a batch, with all its objects),
+ * added up, into `*stats_out` (all zero when its client has no metrics callback). Errors: NULL
+ * arguments.
+ *
+ * Threads: any, also while it runs.
+ *
+ * # Safety
+ * `transfer` NULL or live; `stats_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_request_stats(const oss_transfer_t *transfer,
+                                        oss_request_stats_t *stats_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -14,6 +14,8 @@ use crate::error::{curl, Error, ErrorKind, Result};
 pub struct Cancel {
     tokens: Vec<CancellationToken>,
     deadline: Option<Deadline>,
+    /// Where the call's requests are added up (`with_stats`), when it is measured.
+    stats: Option<std::sync::Arc<crate::metrics::Summary>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +28,18 @@ struct Deadline {
 impl Cancel {
     pub fn new() -> Self {
         Cancel::default()
+    }
+
+    /// This set, whose requests are added up in `stats` (while the client has a metrics
+    /// callback).
+    pub fn with_stats(mut self, stats: std::sync::Arc<crate::metrics::Summary>) -> Self {
+        self.stats = Some(stats);
+        self
+    }
+
+    /// Where this call's requests are added up, if anywhere.
+    pub fn stats(&self) -> Option<&std::sync::Arc<crate::metrics::Summary>> {
+        self.stats.as_ref()
     }
 
     /// This set plus one more token.

@@ -50,6 +50,8 @@ struct Shared {
     /// The process that made the client: its connections belong to that process's runtime, so a
     /// `fork()`ed child cannot use it.
     pid: u32,
+    /// All its requests added up (while it has a metrics callback).
+    stats: Arc<crate::metrics::Summary>,
 }
 
 impl std::fmt::Debug for Client {
@@ -96,6 +98,7 @@ impl Client {
             v4_keys: crate::sign::v4::KeyCache::default(),
             requests: Mutex::new(CancellationToken::new()),
             pid: std::process::id(),
+            stats: crate::metrics::Summary::new(),
         };
         Ok(Client {
             inner: Arc::new(inner),
@@ -104,6 +107,16 @@ impl Client {
 
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// All the client's requests so far, added up (all zero without a metrics callback in its
+    /// configuration; per call: `Cancel::with_stats`).
+    pub fn request_stats(&self) -> crate::metrics::SummarySnapshot {
+        self.inner.stats.snapshot()
+    }
+
+    pub(crate) fn stats(&self) -> &Arc<crate::metrics::Summary> {
+        &self.inner.stats
     }
 
     /// The memory budget the client's downloads share.

@@ -151,6 +151,9 @@ pub struct Config {
     /// Addresses for hosts instead of the name service's (`ResolveEntry`); empty by default.
     /// Connections are spread over a host's addresses either way.
     pub resolve: Vec<ResolveEntry>,
+    /// Called once per request attempt (retries included) with its metrics (`crate::metrics`);
+    /// `None` (the default): nothing is measured.
+    pub request_metrics: Option<crate::metrics::MetricsCallback>,
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -184,6 +187,7 @@ impl Default for Config {
             resume_token_key: None,
             region: String::new(),
             resolve: Vec::new(),
+            request_metrics: None,
         }
     }
 }

@@ -160,6 +160,7 @@ pub(crate) mod header_value;
 pub mod listing;
 pub mod log;
 pub mod memory_budget;
+pub mod metrics;
 pub mod object;
 pub(crate) mod presign;
 pub mod progress;

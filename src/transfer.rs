@@ -300,6 +300,8 @@ pub struct Transfer {
     pid: u32,
     /// A batch's own state (`None` for the other kinds).
     batch: Option<BatchState>,
+    /// Its requests added up (while the client has a metrics callback).
+    stats: Arc<crate::metrics::Summary>,
 }
 
 impl Transfer {
@@ -324,7 +326,10 @@ impl Transfer {
         let work = batch_token_as_batch(work);
         let is_batch = matches!(work, Work::Batch(_));
         let t = Transfer::new(&work);
-        let mut cancel = Cancel::new().with(shutdown).with(t.cancel.clone());
+        let mut cancel = Cancel::new()
+            .with(shutdown)
+            .with(t.cancel.clone())
+            .with_stats(t.stats.clone());
         if let Some(s) = &t.suspend {
             cancel = cancel.with(s.token());
         }
@@ -378,6 +383,7 @@ impl Transfer {
             }),
             settled: Condvar::new(),
             pid: std::process::id(),
+            stats: crate::metrics::Summary::new(),
             batch: is_batch.then(|| BatchState {
                 pause: CancellationToken::new(),
                 progress: Mutex::new(BatchProgress::default()),
@@ -564,6 +570,11 @@ impl Transfer {
         } else {
             Err(self.other_process_error())
         }
+    }
+
+    /// Its requests so far, added up (all zero when the client has no metrics callback).
+    pub fn request_stats(&self) -> crate::metrics::SummarySnapshot {
+        self.stats.snapshot()
     }
 
     /// Stops the transfer (it ends `Cancelled`; a resumable download keeps its checkpoint).

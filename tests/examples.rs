@@ -1380,3 +1380,68 @@ fn c_example_resolve_spreads_the_parts_over_the_hosts_addresses() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("not-an-address"));
     assert!(!out_file.exists());
 }
+
+#[test]
+fn c_example_stats_prints_the_requests_summary() {
+    let exe = build_c_example(Lang::C11, Link::Shared);
+    let tmp = tempfile::tempdir().unwrap();
+    let emu = emulator(&tmp.path().join("root"));
+    let data = pattern(2 * 1024 * 1024 + 1, 6);
+    emu.put_object("cli-bucket", "obj.bin", &data).unwrap();
+    let out_file = tmp.path().join("out.bin");
+    let args = [
+        "--endpoint",
+        &emu.endpoint(),
+        "--bucket",
+        "cli-bucket",
+        "--key",
+        "obj.bin",
+        "--output",
+        &out_file.display().to_string(),
+        "--threads",
+        "4",
+        "--part-size",
+        "100K",
+        "--progress",
+        "none",
+    ]
+    .map(str::to_string);
+    let out = run(&exe, &as_refs(&args), &creds());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("requests:"));
+    std::fs::remove_file(&out_file).unwrap();
+    emu.clear_log();
+    let mut with_stats = args.to_vec();
+    with_stats.push("--stats".into());
+    let out = run(&exe, &as_refs(&with_stats), &creds());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&out_file).unwrap(), data);
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("requests: "))
+        .unwrap_or_else(|| panic!("no summary in: {stdout}"));
+    let n: usize = line["requests: ".len()..]
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // Every request the server saw was counted, once.
+    assert_eq!(n, emu.log().len(), "{stdout}");
+    assert!(
+        line.contains(&format!("{} body bytes", data.len())),
+        "{stdout}"
+    );
+    assert!(stdout.contains("time by phase"), "{stdout}");
+}

@@ -53,7 +53,16 @@ pub(crate) async fn run(
     cancel: &Cancel,
     pause: &CancellationToken,
 ) -> BatchReport {
-    job::run(client, req, cancel, pause).await
+    // Its requests added up when the client measures them (into the caller's summary too when
+    // the call has one: a transfer's).
+    let Some(_) = &client.config().request_metrics else {
+        return job::run(client, req, cancel, pause).await;
+    };
+    let stats = crate::metrics::Summary::within(cancel.stats());
+    let cancel = cancel.clone().with_stats(stats.clone());
+    let mut report = job::run(client, req, &cancel, pause).await;
+    report.requests = stats.snapshot();
+    report
 }
 
 /// `run` for the tests (`test-hooks` feature): a batch stoppable as a pause.

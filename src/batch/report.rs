@@ -59,6 +59,9 @@ pub struct BatchReport {
     /// The journal's path (`None` for a dry run, or when it could not be opened).
     pub journal_path: Option<PathBuf>,
     pub elapsed: Duration,
+    /// Its requests added up (`crate::metrics`): all zero unless the client has a metrics
+    /// callback.
+    pub requests: crate::metrics::SummarySnapshot,
 }
 
 impl BatchReport {

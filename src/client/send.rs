@@ -2,13 +2,14 @@
 //! credentials, region and corrected clock, sent through its transport and retried per its
 //! configuration with exponential backoff; a `RequestTimeTooSkewed` answer corrects the clock.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Client, MAX_CLOCK_SKEW_SECS};
 use crate::cancel::Cancel;
 use crate::config::SignatureVersion;
 use crate::error::{Error, Result};
 use crate::log::{self, Level};
+use crate::metrics::Attempt;
 use crate::sign::{self, SignableRequest};
 use crate::transport::{parse_object_url, server_time, Body, HttpRequest, Response};
 
@@ -23,12 +24,32 @@ impl Client {
         let cfg = self.config();
         let mut attempt = 0u32;
         let started = std::time::Instant::now();
+        let mut retry_wait = Duration::ZERO;
         loop {
             cancel.check()?;
-            let result = cancel.run(self.send_once(req)).await;
+            // Only with a callback: no allocation nor clock read otherwise.
+            let mut metrics = cfg.request_metrics.as_ref().map(|cb| {
+                Attempt::start(
+                    cb,
+                    [Some(self.stats()), cancel.stats()],
+                    req,
+                    attempt + 1,
+                    retry_wait,
+                )
+            });
+            let result = cancel.run(self.send_once(req, &mut metrics)).await;
             let err = match result {
-                Ok(r) => return Ok(r),
-                Err(e) => e,
+                Ok(mut r) => {
+                    r.metrics = metrics;
+                    return Ok(r);
+                }
+                Err(e) => {
+                    if let Some(m) = &mut metrics {
+                        m.failed(&e);
+                    }
+                    drop(metrics);
+                    e
+                }
             };
             let tries = attempt + 1;
             let give_up =
@@ -59,15 +80,28 @@ impl Client {
                     delay.as_millis()
                 )
             });
+            retry_wait = delay;
             cancel.sleep(delay).await?;
         }
     }
 
     /// One attempt: a URL request as it is (unsigned, without `x-oss-*` headers), any other
     /// signed for the client's endpoint.
-    async fn send_once(&self, req: &HttpRequest) -> Result<Response> {
+    async fn send_once(
+        &self,
+        req: &HttpRequest,
+        metrics: &mut Option<Box<Attempt>>,
+    ) -> Result<Response> {
         let transport = self.transport();
+        let clock = metrics.as_ref().map(|_| Instant::now());
         let permit = transport.permit().await?;
+        let clock = clock.map(|t| {
+            let now = Instant::now();
+            if let Some(m) = metrics.as_mut() {
+                m.set_permit_wait(now - t);
+            }
+            now
+        });
         if let Some(url) = &req.url {
             let (url, host) = parse_object_url(url)?;
             // x-oss-* headers are part of both signatures: adding any would break the URL's.
@@ -77,7 +111,7 @@ impl Client {
                 .filter(|(k, _)| !k.to_ascii_lowercase().starts_with("x-oss-"));
             log::log(Level::Debug, || format!("{} <url> -> {host}", req.method));
             return transport
-                .send(permit, &req.method, url, host, headers)
+                .send(permit, &req.method, url, host, headers, metrics)
                 .await;
         }
         let creds = self.credentials().credentials_async().await?;
@@ -112,8 +146,18 @@ impl Client {
         log::log(Level::Debug, || {
             format!("{} {}/{} -> {host}", req.method, req.bucket, req.key)
         });
+        if let (Some(t), Some(m)) = (clock, metrics.as_mut()) {
+            m.set_sign(t.elapsed());
+        }
         transport
-            .send(permit, &req.method, url, host, signable.headers.iter())
+            .send(
+                permit,
+                &req.method,
+                url,
+                host,
+                signable.headers.iter(),
+                metrics,
+            )
             .await
     }
 

@@ -83,7 +83,12 @@ async fn fetch(
     }
     while let Some(bytes) = reader.next_chunk().await? {
         let n = bytes.len() as u64;
+        // Timed only when measured: no clock read otherwise.
+        let t = reader.measured().then(std::time::Instant::now);
         writer.push(bytes).await?;
+        if let Some(t) = t {
+            reader.add_write(t.elapsed());
+        }
         ctx.progress.add(n);
     }
     Ok(())

@@ -355,6 +355,39 @@ ffi_setter! {
 }
 
 ffi_setter! {
+    /// Calls `cb(metrics, user_data)` once per request attempt (retries included) of every client
+    /// made from this configuration, when the attempt ends (for a GetObject: when its body has been
+    /// read or given up), with what it was, how it ended and where its time went
+    /// (`oss_request_metrics_t`, borrowed for the call). Also makes the clients and transfers add
+    /// their requests up (`oss_client_request_stats`, `oss_transfer_request_stats`). NULL `cb`
+    /// clears it; without one nothing is measured (no allocation, no clock read).
+    ///
+    /// Ownership: `user_data_free`, if not NULL, is called once with `user_data` when no config or
+    /// client made from one holds the callback any more (at once when `cb` is NULL or the call
+    /// fails). Threads: `cb` runs on library threads, possibly for several requests at once: it
+    /// must be thread-safe and quick, and must not call into the SDK. Errors: NULL `cfg`.
+    ///
+    /// # Safety
+    /// `cfg` NULL or live; `cb` callable from any thread with `user_data` until `user_data_free` is
+    /// called.
+    fn oss_config_set_request_metrics_callback(cfg: *mut oss_config_t, cb: (crate::ffi::metrics::oss_request_metrics_cb), user_data: user_data[user_data_free]) |cfg| {
+        let data = user_data;
+        let callback = cb.map(|cb| {
+            crate::ffi::metrics::callback(move |rec| {
+                // SAFETY: the caller promised cb is callable from any thread with user_data
+                // until user_data_free runs, which is only when `data` (owned here) is dropped;
+                // `rec` and its strings live for the call.
+                unsafe { cb(rec, data.get()) }
+            })
+        });
+        update(cfg, |c| {
+            c.request_metrics = callback;
+            Ok(())
+        })
+    }
+}
+
+ffi_setter! {
     /// Chooses the signature version: a value of `oss_signature_version_t`. V4 needs a region
     /// (`oss_config_set_region` or `oss_client_set_region`; when neither gives one, the region an
     /// `oss-<region>[-internal].aliyuncs.com` endpoint names, also after `<bucket>.`; other

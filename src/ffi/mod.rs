@@ -58,3 +58,5 @@ pub mod lifecycle;
 pub mod log;
 
 pub mod crc64;
+
+pub mod metrics;

@@ -120,9 +120,32 @@ impl BodyReader {
                 last: self.pos + body.len - 1,
             };
             self.from_first = under_cancel;
-            self.body = Some(body);
+            self.body = Some(self.noted(body));
         }
         self
+    }
+
+    /// `body`, its metrics (if measured) told which part it is for.
+    fn noted(&self, mut body: ObjectBody) -> ObjectBody {
+        if let (Some(p), Some(m)) = (self.part, body.inner.metrics_mut()) {
+            m.set_part(p);
+        }
+        body
+    }
+
+    /// Whether the body being read is measured (the client has a metrics callback): only then
+    /// is the time spent writing its bytes worth a clock read.
+    pub(crate) fn measured(&mut self) -> bool {
+        self.body
+            .as_mut()
+            .is_some_and(|b| b.inner.metrics_mut().is_some())
+    }
+
+    /// Time spent writing the bytes of the body being read (for its metrics).
+    pub(crate) fn add_write(&mut self, d: std::time::Duration) {
+        if let Some(m) = self.body.as_mut().and_then(|b| b.inner.metrics_mut()) {
+            m.add_write(d);
+        }
     }
 
     /// The next byte to be delivered.
@@ -207,7 +230,7 @@ impl BodyReader {
             Ok(body) => match self.check_answer(&body) {
                 Err(e) => Ok(Some(e)),
                 Ok(()) => {
-                    self.body = Some(body);
+                    self.body = Some(self.noted(body));
                     Ok(None)
                 }
             },

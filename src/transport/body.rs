@@ -22,6 +22,8 @@ pub(crate) struct Body {
     rate: Option<RateLimiter>,
     cancel: Cancel,
     host: String,
+    metrics: Option<Box<crate::metrics::Attempt>>,
+    // After `metrics`: the attempt is reported before its permit is given back.
     _permit: OwnedSemaphorePermit,
 }
 
@@ -42,6 +44,7 @@ impl Body {
             rate,
             cancel,
             host: r.host,
+            metrics: r.metrics,
             _permit: r.permit,
         }
     }
@@ -50,26 +53,40 @@ impl Body {
         // Disjoint borrows: the body is read while the host is only looked at on failure
         // (no per-chunk clone on the hot path).
         let (resp, host, timeout) = (&mut self.resp, &self.host, self.timeout);
-        let next = self.cancel.run(next_piece(resp, timeout, host)).await?;
+        let next = self.cancel.run(next_piece(resp, timeout, host)).await;
+        let next = match (next, &mut self.metrics) {
+            (next, None) => next?,
+            (Ok(next), Some(m)) => {
+                m.add_bytes(next.as_ref().map_or(0, |c| c.len() as u64));
+                next
+            }
+            (Err(e), Some(m)) => {
+                m.failed(&e);
+                return Err(e);
+            }
+        };
         match next {
-            None if self.remaining > 0 => Err(Error::client(
-                ErrorKind::Transport,
-                curl::PARTIAL_FILE,
-                format!(
-                    "the connection to {} closed with {} bytes of the body missing",
-                    self.host, self.remaining
-                ),
-            )
-            .with_host(self.host.clone())),
+            None if self.remaining > 0 => Err(self.failed(
+                Error::client(
+                    ErrorKind::Transport,
+                    curl::PARTIAL_FILE,
+                    format!(
+                        "the connection to {} closed with {} bytes of the body missing",
+                        self.host, self.remaining
+                    ),
+                )
+                .with_host(self.host.clone()),
+            )),
             None => Ok(None),
             Some(c) => {
                 if c.len() as u64 > self.remaining {
-                    return Err(Error::client(
+                    let e = Error::client(
                         ErrorKind::Transport,
                         curl::RECV_ERROR,
                         format!("{} sent more bytes than its Content-Length", self.host),
                     )
-                    .with_host(self.host.clone()));
+                    .with_host(self.host.clone());
+                    return Err(self.failed(e));
                 }
                 self.remaining -= c.len() as u64;
                 if let Some(rate) = &self.rate {
@@ -83,6 +100,19 @@ impl Body {
                 Ok(Some(c))
             }
         }
+    }
+
+    /// The attempt's metrics, when it is measured (the client has a metrics callback).
+    pub(crate) fn metrics_mut(&mut self) -> Option<&mut crate::metrics::Attempt> {
+        self.metrics.as_deref_mut()
+    }
+
+    /// `e`, noted as the end of the attempt's metrics (if measured).
+    fn failed(&mut self, e: Error) -> Error {
+        if let Some(m) = &mut self.metrics {
+            m.failed(&e);
+        }
+        e
     }
 }
 
@@ -101,10 +131,18 @@ pub(super) async fn read_capped(
         return Ok(Err(n));
     }
     let host = r.host.clone();
+    let mut metrics = r.metrics;
     let mut resp = r.resp;
     let mut out = bytes::BytesMut::new();
     loop {
-        let next = cancel.run(next_piece(&mut resp, timeout, &host)).await?;
+        let next = cancel.run(next_piece(&mut resp, timeout, &host)).await;
+        if let Some(m) = &mut metrics {
+            match &next {
+                Ok(c) => m.add_bytes(c.as_ref().map_or(0, |c| c.len() as u64)),
+                Err(e) => m.failed(e),
+            }
+        }
+        let next = next?;
         match next {
             None => break,
             Some(c) => {
@@ -116,7 +154,7 @@ pub(super) async fn read_capped(
         }
     }
     if let Some(n) = declared.filter(|n| *n != out.len() as u64) {
-        return Err(Error::client(
+        let e = Error::client(
             ErrorKind::Transport,
             curl::PARTIAL_FILE,
             format!(
@@ -124,7 +162,11 @@ pub(super) async fn read_capped(
                 n.saturating_sub(out.len() as u64)
             ),
         )
-        .with_host(host));
+        .with_host(host);
+        if let Some(m) = &mut metrics {
+            m.failed(&e);
+        }
+        return Err(e);
     }
     Ok(Ok(out.freeze()))
 }

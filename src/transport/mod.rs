@@ -95,14 +95,28 @@ impl Transport {
         url: reqwest::Url,
         host: String,
         headers: impl Iterator<Item = &'a (String, String)>,
+        metrics: &mut Option<Box<crate::metrics::Attempt>>,
     ) -> Result<Response> {
         let mut rb = self.http.request(method.clone(), url);
         for (k, v) in headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
-        let resp = rb.send().await.map_err(|e| map_reqwest_error(&e, &host))?;
+        let sent = metrics.as_ref().map(|_| std::time::Instant::now());
+        let resp = rb.send().await;
+        if let (Some(t), Some(m)) = (sent, metrics.as_mut()) {
+            match &resp {
+                Ok(r) => m.headers(r, t.elapsed()),
+                Err(_) => m.no_answer(t.elapsed()),
+            }
+        }
+        let resp = resp.map_err(|e| map_reqwest_error(&e, &host))?;
         if resp.status().as_u16() < 300 {
-            return Ok(Response { resp, host, permit });
+            return Ok(Response {
+                resp,
+                host,
+                permit,
+                metrics: None,
+            });
         }
         Err(read_error(resp, &host, method, self.idle_timeout).await)
     }

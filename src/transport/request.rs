@@ -23,6 +23,8 @@ pub(crate) struct Response {
     pub resp: reqwest::Response,
     pub host: String,
     pub permit: OwnedSemaphorePermit,
+    /// The attempt's metrics, reported when the body is read or the answer dropped.
+    pub metrics: Option<Box<crate::metrics::Attempt>>,
 }
 
 pub(crate) fn header_str(h: &HeaderMap, name: &str) -> Option<String> {

@@ -7,6 +7,7 @@
 #include "oss_ffi.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,31 @@ static uint64_t rate_cb(void *ud) {
 static void rate_free(void *ud) {
     (void)ud;
     rate_frees++;
+}
+
+/* Request metrics: records checked as they come (from library threads, hence the mutex). */
+static pthread_mutex_t metrics_lock = PTHREAD_MUTEX_INITIALIZER;
+static long metrics_calls = 0, metrics_gets = 0, metrics_parts = 0, metrics_bad = 0, metrics_frees = 0;
+static uint64_t metrics_bytes = 0;
+static void metrics_cb(const oss_request_metrics_t *m, void *ud) {
+    (void)ud;
+    pthread_mutex_lock(&metrics_lock);
+    metrics_calls++;
+    metrics_bytes += m->bytes;
+    if (!strcmp(m->operation, "GetObject")) {
+        metrics_gets++;
+        if (m->part_number > 0) metrics_parts++;
+        if (m->range_start < 0 || m->range_end < m->range_start) metrics_bad++;
+    }
+    if (m->attempt < 1 || m->http_status == 0 || m->error_code[0] || !m->request_id[0] || !m->remote_addr[0] ||
+        m->first_byte_us > m->total_us || m->sign_us + m->permit_wait_us + m->first_byte_us + m->body_us +
+        m->write_us > m->total_us || m->connect_us != -1)
+        metrics_bad++;
+    pthread_mutex_unlock(&metrics_lock);
+}
+static void metrics_free(void *ud) {
+    (void)ud;
+    metrics_frees++;
 }
 
 static const oss_client_t *make_client(const char *endpoint, const char *ak, const char *sk, int v4) {
@@ -302,6 +328,44 @@ int main(void) {
         oss_get_object_request_free(r);
         oss_client_free(client);
         CHECK(rate_frees == 1, "rate user_data freed once with the last holder: %ld", rate_frees);
+    }
+
+    /* Per-request metrics: one record per request of a 4-part download, added up by the
+     * client's and the transfer's summaries; the user_data is freed with the last holder. */
+    {
+        oss_credentials_provider_t *creds = NULL;
+        oss_config_t *cfg = oss_config_new();
+        oss_download_request_t *dl = NULL;
+        oss_object_meta_t *m = NULL;
+        oss_request_stats_t st;
+        char path[4096];
+        CHECK(oss_credentials_provider_new_static(ak, sk, NULL, &creds) == NULL, "creds");
+        CHECK(oss_config_set_request_metrics_callback(cfg, metrics_cb, NULL, metrics_free) == NULL, "metrics cb");
+        CHECK(oss_client_new(endpoint, creds, cfg, &client) == NULL, "metrics client");
+        oss_config_free(cfg);
+        oss_credentials_provider_free(creds);
+        snprintf(path, sizeof path, "%s/metrics.bin", env("OSS_TEST_DIR"));
+        CHECK(oss_download_request_new(bucket, env("OSS_TEST_KEY"), path, &dl) == NULL, "metrics request");
+        CHECK(oss_download_request_set_part_size(dl, 100 * 1024) == NULL, "part size");
+        CHECK(oss_download_request_set_thread_num(dl, 4) == NULL, "threads");
+        err = oss_client_resumable_download_object(client, dl, &m);
+        CHECK(err == NULL, "metrics download: %s", oss_error_message(err));
+        oss_error_free(err);
+        CHECK(oss_client_request_stats(client, &st) == NULL, "client stats");
+        pthread_mutex_lock(&metrics_lock);
+        CHECK(metrics_calls >= 1 && st.requests == (uint64_t)metrics_calls, "stats %llu requests, %ld records",
+              (unsigned long long)st.requests, metrics_calls);
+        CHECK(metrics_gets >= 1 && metrics_parts == metrics_gets, "every GET is a part's: %ld of %ld",
+              metrics_parts, metrics_gets);
+        CHECK(metrics_bad == 0, "%ld malformed records", metrics_bad);
+        CHECK(st.bytes == metrics_bytes && (int64_t)st.bytes == oss_object_meta_content_length(m),
+              "bytes: stats %llu, records %llu", (unsigned long long)st.bytes, (unsigned long long)metrics_bytes);
+        CHECK(st.retries == 0 && st.failed == 0, "no retries");
+        pthread_mutex_unlock(&metrics_lock);
+        oss_object_meta_free(m);
+        oss_download_request_free(dl);
+        oss_client_free(client);
+        CHECK(metrics_frees == 1, "metrics user_data freed once with the last holder: %ld", metrics_frees);
     }
 
     /* A wrong secret: SignatureDoesNotMatch, for V1 and V4 (into this run's own scratch

@@ -160,6 +160,21 @@ static void rate_free(void *ud) {
     rate_frees++;
 }
 
+static long metrics_frees = 0, metrics_calls = 0, metrics_bad = 0;
+static void metrics_cb(const oss_request_metrics_t *m, void *ud) {
+    (void)ud;
+    metrics_calls++;
+    /* Plain fields, strings never NULL, phases within the attempt. */
+    if (!m || !m->operation || !m->bucket || !m->key || !m->error_code || !m->request_id ||
+        !m->remote_addr || m->attempt < 1 || m->first_byte_us > m->total_us || m->body_us > m->total_us ||
+        m->sign_us < 0 || m->write_us < 0 || m->connect_us != -1 || m->part_number != 0)
+        metrics_bad++;
+}
+static void metrics_free(void *ud) {
+    (void)ud;
+    metrics_frees++;
+}
+
 static const oss_client_t *client_with(const char *endpoint, const char *ak, const char *sk,
                                        oss_config_t *cfg) {
     oss_credentials_provider_t *creds = NULL;
@@ -338,6 +353,11 @@ static void batch_inputs(const oss_client_t *client, const char *bucket, const c
         (void)oss_transfer_wait(t, 120000);
         expect_ok("batch transfer progress", oss_transfer_batch_progress(t, &pr));
         expect_ok("batch transfer report", oss_transfer_batch_report(t, &rep));
+        {
+            oss_request_stats_t st;
+            expect_err("transfer stats out", oss_transfer_request_stats(t, NULL), NUL_ARG);
+            expect_ok("transfer stats", oss_transfer_request_stats(t, &st));
+        }
         oss_batch_report_free(rep);
         rep = NULL;
         oss_transfer_free(t);
@@ -685,6 +705,17 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     CHECK(rate_frees == 1, "rate user_data freed when the call fails");
     expect_ok("rate cb NULL clears", oss_config_set_recv_rate_limit_cb(cfg, NULL, NULL, rate_free));
     CHECK(rate_frees == 2, "rate user_data freed at once for a NULL cb");
+    metrics_frees = 0;
+    expect_err("metrics cb cfg", oss_config_set_request_metrics_callback(NULL, metrics_cb, NULL, metrics_free),
+               NUL_ARG);
+    CHECK(metrics_frees == 1, "metrics user_data freed when the call fails");
+    expect_ok("metrics cb NULL clears", oss_config_set_request_metrics_callback(cfg, NULL, NULL, metrics_free));
+    CHECK(metrics_frees == 2, "metrics user_data freed at once for a NULL cb");
+    {
+        oss_request_stats_t st;
+        expect_err("client stats client", oss_client_request_stats(NULL, &st), NUL_ARG);
+        expect_err("transfer stats transfer", oss_transfer_request_stats(NULL, &st), NUL_ARG);
+    }
     expect_err("sigver cfg", oss_config_set_signature_version(NULL, 1), NUL_ARG);
     expect_err("region cfg", oss_config_set_region(NULL, "r"), NUL_ARG);
     any_result("region NULL", oss_config_set_region(cfg, NULL));
@@ -1165,6 +1196,8 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
     expect_ok("budget min", oss_config_set_memory_budget(cfg, 16u << 20));
     rate_answer = UINT64_MAX; /* an absurd answer: saturates, the downloads below still end */
     expect_ok("rate cb max", oss_config_set_recv_rate_limit_cb(cfg, rate_cb, NULL, NULL));
+    metrics_calls = metrics_bad = 0;
+    expect_ok("metrics cb", oss_config_set_request_metrics_callback(cfg, metrics_cb, NULL, metrics_free));
     any_result("sigver 99", oss_config_set_signature_version(cfg, 99));
     any_result("proxy port 0", oss_config_set_proxy(cfg, "http", "127.0.0.1", 0, NULL, NULL));
     any_result("proxy scheme odd", oss_config_set_proxy(cfg, "gopher", "127.0.0.1", 1, NULL, NULL));
@@ -1177,6 +1210,14 @@ static void bad_values(const oss_client_t *client, const char *endpoint, const c
         any_result("head with extreme config", oss_client_head_object(c2, greq, &meta));
         oss_object_meta_free(meta);
         meta = NULL;
+        {
+            oss_request_stats_t st;
+            expect_err("client stats out", oss_client_request_stats(c2, NULL), NUL_ARG);
+            expect_ok("client stats", oss_client_request_stats(c2, &st));
+            CHECK(metrics_calls >= 1 && (long)st.requests == metrics_calls,
+                  "metrics: %ld calls, %llu requests counted", metrics_calls, (unsigned long long)st.requests);
+            CHECK(metrics_bad == 0, "metrics: %ld malformed records", metrics_bad);
+        }
         oss_get_object_request_free(greq);
         greq = NULL;
         oss_client_free(c2);

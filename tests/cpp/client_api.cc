@@ -86,6 +86,15 @@ struct ProgressRecord {
     void *userData = nullptr;
 };
 
+static bool client_stats_zero(const oss::ClientConfiguration &conf, const std::string &endpoint,
+                              const std::string &ak, const std::string &sk, const std::string &bucket,
+                              const std::string &key)
+{
+    oss::OssClient c(endpoint, ak, sk, conf);
+    (void)c.HeadObject(bucket, key);
+    return c.RequestStats().requests == 0;
+}
+
 int main()
 {
     const std::string endpoint = env("OSS_TEST_ENDPOINT"), bucket = env("OSS_TEST_BUCKET"), key = env("OSS_TEST_KEY"),
@@ -196,6 +205,27 @@ int main()
         CHECK(!o.isSuccess() && o.error().Code() == "ValidateError", describe(o));
     }
     std::puts("resolve ok");
+
+    // --- request metrics (extension): one record per attempt, added up by RequestStats ----------
+    {
+        oss::ClientConfiguration measured = v1;
+        std::shared_ptr<int> calls = std::make_shared<int>(0);
+        std::shared_ptr<int> bad = std::make_shared<int>(0);
+        measured.requestMetrics = [calls, bad](const oss_request_metrics_t &m) {
+            ++*calls;
+            if (std::string(m.operation) != "HeadObject" || m.attempt < 1 || m.http_status != 200 ||
+                m.first_byte_us > m.total_us || *m.request_id == '\0')
+                ++*bad;
+        };
+        oss::OssClient c(endpoint, ak, sk, measured);
+        oss::ObjectMetaDataOutcome o = c.HeadObject(bucket, key);
+        CHECK(o.isSuccess(), "measured head: " + describe(o));
+        CHECK(*calls == 1 && *bad == 0, "metrics: calls " + std::to_string(*calls) + ", bad " + std::to_string(*bad));
+        oss_request_stats_t st = c.RequestStats();
+        CHECK(st.requests == 1 && st.failed == 0, "RequestStats");
+        CHECK(client_stats_zero(v1, endpoint, ak, sk, bucket, key), "no stats without a callback");
+    }
+    std::puts("metrics ok");
 
     oss::OssClient client(endpoint, ak, sk, v4);
     client.SetRegion("cn-hangzhou");

@@ -122,6 +122,19 @@ public:
     /* Aborts every request of this client in flight (they fail with "Cancelled") and refuses new
      * ones until EnableRequest. */
     void DisableRequest() { oss_client_disable_requests(client_.get()); }
+    /* Extension: every request of this client so far, added up (all zero unless
+     * ClientConfiguration::requestMetrics is set; oss_client_request_stats). */
+    oss_request_stats_t RequestStats() const
+    {
+        oss_request_stats_t stats = oss_request_stats_t();
+        if (client_) {
+            oss_error_t *err = oss_client_request_stats(client_.get(), &stats);
+            if (err) {
+                oss_error_free(err);
+            }
+        }
+        return stats;
+    }
     void EnableRequest() { oss_client_enable_requests(client_.get()); }
 
     /* --- GetObject: the body goes to a std::stringstream, a given stream or a file --- */

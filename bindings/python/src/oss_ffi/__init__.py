@@ -16,6 +16,7 @@ from ._batch import BatchProgress, BatchReport, ObjectOutcome, Outcome
 from ._client import Client
 from ._convert import ByteRange, ProgressCallback
 from ._meta import ObjectMeta
+from ._metrics import RequestMetrics, RequestStats
 from ._sdk import (
     crc64,
     crc64_combine,
@@ -96,6 +97,8 @@ __all__ = [
     "Profile",
     "ProgressCallback",
     "RamRoleArn",
+    "RequestMetrics",
+    "RequestStats",
     "ServerError",
     "TimeoutError",
     "Transfer",

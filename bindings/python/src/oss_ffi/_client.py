@@ -53,6 +53,7 @@ from ._credentials import CredentialsSource
 from ._errors import check, take_error
 from ._lib import FREE_CB
 from ._meta import ObjectMeta
+from ._metrics import _METRICS, RequestStats, _stats
 from ._sdk import initialize
 from ._listing import ListedObject, iter_pages
 from ._reader import AsyncObjectReader, ObjectReader
@@ -106,7 +107,11 @@ class Client:
             the README's "Resume tokens are authenticated"),
             ``resolve`` (``"HOST:PORT:ADDR[,ADDR...]"`` or a list of them: addresses for HOST
             and BUCKET.HOST instead of the name service's, as curl's ``--resolve``; PORT must be
-            the endpoint's; connections are spread over a host's addresses either way).
+            the endpoint's; connections are spread over a host's addresses either way),
+            ``metrics`` (a callable, called with a :class:`RequestMetrics` once per request
+            attempt, retries included, from library threads; it must be quick and must not call
+            the client; its exceptions are ignored. It also makes :meth:`request_stats` and
+            :meth:`Transfer.request_stats` count).
 
     Making a client initialises the SDK if needed. Use it as a context manager (or call
     :meth:`close`) to release it deterministically; the garbage collector is the fallback.
@@ -136,10 +141,17 @@ class Client:
             static = _credentials_tuple(credentials)
         initialize()
         lib = self._lib = _lib.lib()
+        metrics = config.pop("metrics", None)
+        if metrics is not None and not callable(metrics):
+            raise TypeError("metrics must be a callable taking a RequestMetrics")
         cfg = lib.oss_config_new()
         provider = c_void_p()
         try:
             _apply_config(lib, cfg, config)
+            if metrics is not None:
+                mkey = _register(metrics)
+                # On failure the library calls _FREE (which unregisters) at once.
+                check(lib, lib.oss_config_set_request_metrics_callback(cfg, _METRICS, mkey, _FREE))
             check(lib, lib.oss_config_set_signature_version(cfg, sig))
             if region_b is not None:
                 check(lib, lib.oss_config_set_region(cfg, region_b))
@@ -188,6 +200,16 @@ class Client:
     @property
     def closed(self) -> bool:
         return self._handle is None
+
+    def request_stats(self) -> RequestStats:
+        """Every request of this client so far, added up (all zero without ``metrics``)."""
+        h = self._ref()
+        try:
+            st = _lib.RequestStatsC()
+            check(self._lib, self._lib.oss_client_request_stats(h, byref(st)))
+            return _stats(st)
+        finally:
+            self._lib.oss_client_free(h)
 
     def _ref(self) -> int:
         """A reference of our own for one call (``oss_client_clone``), so that ``close`` from

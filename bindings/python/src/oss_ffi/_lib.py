@@ -95,6 +95,54 @@ BATCH_PROGRESS_CB = CFUNCTYPE(None, POINTER(BatchProgressC), c_void_p)
 BATCH_OBJECT_CB = CFUNCTYPE(None, POINTER(BatchObjectC), c_void_p)
 
 
+class RequestMetricsC(ctypes.Structure):
+    """``oss_request_metrics_t`` (every pointer borrowed for the callback only)."""
+
+    _fields_ = [
+        ("operation", c_char_p),
+        ("bucket", c_char_p),
+        ("key", c_char_p),
+        ("part_number", c_uint32),
+        ("range_start", c_int64),
+        ("range_end", c_int64),
+        ("http_status", c_uint32),
+        ("error_code", c_char_p),
+        ("request_id", c_char_p),
+        ("remote_addr", c_char_p),
+        ("attempt", c_uint32),
+        ("bytes", c_uint64),
+        ("sign_us", c_int64),
+        ("permit_wait_us", c_int64),
+        ("connect_us", c_int64),
+        ("first_byte_us", c_int64),
+        ("body_us", c_int64),
+        ("write_us", c_int64),
+        ("retry_wait_us", c_int64),
+        ("total_us", c_int64),
+    ]
+
+
+class RequestStatsC(ctypes.Structure):
+    """``oss_request_stats_t``."""
+
+    _fields_ = [
+        ("requests", c_uint64),
+        ("retries", c_uint64),
+        ("failed", c_uint64),
+        ("bytes", c_uint64),
+        ("sign_us", c_uint64),
+        ("permit_wait_us", c_uint64),
+        ("first_byte_us", c_uint64),
+        ("body_us", c_uint64),
+        ("write_us", c_uint64),
+        ("retry_wait_us", c_uint64),
+    ]
+
+
+#: oss_request_metrics_cb(const oss_request_metrics_t *, void *user_data)
+REQUEST_METRICS_CB = CFUNCTYPE(None, POINTER(RequestMetricsC), c_void_p)
+
+
 # name: (restype, argtypes)
 _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     # sdk
@@ -171,6 +219,9 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_client_free": (None, [c_void_p]),
     "oss_client_set_region": (_err_p, [c_void_p, c_char_p]),
     "oss_client_disable_requests": (None, [c_void_p]),
+    "oss_config_set_request_metrics_callback": (_err_p, [c_void_p, REQUEST_METRICS_CB, c_void_p, FREE_CB]),
+    "oss_client_request_stats": (_err_p, [c_void_p, POINTER(RequestStatsC)]),
+    "oss_transfer_request_stats": (_err_p, [c_void_p, POINTER(RequestStatsC)]),
     "oss_client_enable_requests": (None, [c_void_p]),
     "oss_client_head_object": (_err_p, [c_void_p, c_void_p, POINTER(c_void_p)]),
     "oss_client_get_object_meta": (_err_p, [c_void_p, c_void_p, POINTER(c_void_p)]),

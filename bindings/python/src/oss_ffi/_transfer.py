@@ -121,6 +121,7 @@ class Transfer:
         self._object: Tuple[str, str] = ("", "")  # (bucket, key), named in its error
         self._report: Any = None  # a batch's BatchReport, copied at the end
         self._batch_ctx: Any = None  # a batch's callbacks' context (their first exception)
+        self._final_stats: Any = None  # its RequestStats, copied at the end
 
     # -- the handle: C calls on it never run under the lock and never overlap its free -------
 
@@ -169,6 +170,11 @@ class Transfer:
                     self._meta = ObjectMeta._take(lib, meta.value)
                 finally:
                     lib.oss_object_meta_free(meta)
+            from ._metrics import _stats  # noqa: PLC0415
+
+            rs = _lib.RequestStatsC()
+            if take_error(lib, lib.oss_transfer_request_stats(ptr, byref(rs))) is None:
+                self._final_stats = _stats(rs)
             if lib.oss_transfer_batch_report is not None:
                 from ._batch import transfer_report  # noqa: PLC0415 - _batch imports us
 
@@ -242,6 +248,23 @@ class Transfer:
             st = _lib.TransferStatusC()
             check(self._lib, self._lib.oss_transfer_status(h, byref(st)))
             return TransferStatus(int(st.transferred), int(st.total), _state(st.state))
+        finally:
+            self._release()
+
+    def request_stats(self) -> Any:
+        """Its requests so far, added up (a :class:`RequestStats`; all zero when the client has
+        no ``metrics`` callback); after the end, as they were at the end."""
+        if self._done:
+            return self._final_stats
+        h = self._acquire()
+        if h is None:
+            return self._final_stats
+        try:
+            from ._metrics import _stats
+
+            st = _lib.RequestStatsC()
+            check(self._lib, self._lib.oss_transfer_request_stats(h, byref(st)))
+            return _stats(st)
         finally:
             self._release()
 

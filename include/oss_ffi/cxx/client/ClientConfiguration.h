@@ -10,6 +10,7 @@
 #include <oss_ffi/cxx/detail/Namespace.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -108,6 +109,13 @@ public:
      * be the endpoint's (oss_config_add_resolve). Empty by default. Either way the client spreads
      * its connections over a host's addresses. */
     std::vector<std::string> resolve;
+    /* Extension: called once per request attempt (retries included) with what it was, how it
+     * ended and where its time went; the record and its strings are borrowed for the call
+     * (oss_config_set_request_metrics_callback). Runs on library threads, possibly for several
+     * requests at once: it must be thread-safe and quick, must not call the client, and its
+     * exceptions are swallowed. Also makes OssClient::RequestStats count. Empty by default
+     * (nothing measured). */
+    std::function<void(const oss_request_metrics_t &)> requestMetrics;
 
 private:
     static std::string defaultUserAgent()

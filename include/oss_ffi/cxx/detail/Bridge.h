@@ -14,6 +14,7 @@
 #include <initializer_list>
 #include <iostream>
 #include <map>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -268,6 +269,21 @@ inline uint64_t rateTrampoline(void *userData) noexcept
 }
 
 inline void deleteRateLimiterBox(void *userData) noexcept { delete static_cast<RateLimiterBox *>(userData); }
+
+typedef std::function<void(const oss_request_metrics_t &)> MetricsBox;
+
+inline void metricsTrampoline(const oss_request_metrics_t *metrics, void *userData) noexcept
+{
+    try {
+        const MetricsBox &fn = *static_cast<MetricsBox *>(userData);
+        if (fn && metrics) {
+            fn(*metrics);
+        }
+    } catch (...) {
+    }
+}
+
+inline void deleteMetricsBox(void *userData) noexcept { delete static_cast<MetricsBox *>(userData); }
 
 /* --- progress: a copy of the TransferProgress boxed as user_data --- */
 

@@ -146,6 +146,13 @@ inline bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssErr
                        error)) {
         return false;
     }
+    if (conf.requestMetrics &&
+        detail::failed(oss_config_set_request_metrics_callback(cfg, detail::metricsTrampoline,
+                                                               new detail::MetricsBox(conf.requestMetrics),
+                                                               detail::deleteMetricsBox),
+                       error)) {
+        return false;
+    }
     uint32_t version = conf.signatureVersion == SignatureVersionType::V4 ? OSS_SIGNATURE_V4 : OSS_SIGNATURE_V1;
     return !detail::failed(oss_config_set_signature_version(cfg, version), error);
 }

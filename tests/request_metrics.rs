@@ -1,0 +1,163 @@
+//! Per-request metrics: the callback sees every attempt of a download (retries of 503 answers and
+//! of cut bodies included) with its attempt number, status and phases, and the call's summary adds
+//! them up. No timing assertions: presence, ordering and sums only.
+
+mod download_support;
+
+use std::sync::{Arc, Mutex};
+
+use download_support::*;
+use oss_emulator::{FaultAction, FaultRule, Faults};
+use oss_ffi::cancel::Cancel;
+use oss_ffi::download::resumable_download;
+use oss_ffi::metrics::{MetricsCallback, RequestMetrics, Summary};
+
+const SIZE: u64 = 300 * KIB;
+
+fn recorder() -> (Arc<Mutex<Vec<RequestMetrics>>>, MetricsCallback) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    let cb = MetricsCallback(Arc::new(move |m: &RequestMetrics| {
+        s.lock().unwrap().push(m.clone())
+    }));
+    (seen, cb)
+}
+
+/// Phases are parts of the attempt: each, and their sum, within its total.
+fn check_phases(m: &RequestMetrics) {
+    assert!(m.first_byte <= m.total, "{m:?}");
+    assert!(m.body <= m.total, "{m:?}");
+    assert!(
+        m.sign + m.permit_wait + m.first_byte + m.body + m.write <= m.total,
+        "{m:?}"
+    );
+    assert!(
+        m.connect.is_none(),
+        "connecting is part of first_byte: {m:?}"
+    );
+    assert!(m.attempt >= 1);
+}
+
+async fn run(
+    env: &Env,
+    src: &std::path::Path,
+    faults: Faults,
+) -> (Vec<RequestMetrics>, oss_ffi::metrics::SummarySnapshot) {
+    let (seen, cb) = recorder();
+    let client = env.client_with(|c| c.request_metrics = Some(cb));
+    env.faults(faults);
+    let mut req = env.request("m/obj", "out");
+    req.thread_num = 1;
+    let stats = Summary::new();
+    let cancel = Cancel::new().with_stats(stats.clone());
+    resumable_download(&client, &req, &cancel).await.unwrap();
+    assert_same_file(&env.path("out"), src);
+    let seen = seen.lock().unwrap().clone();
+    (seen, stats.snapshot())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_callback_sees_every_attempt_of_a_download_with_503s() {
+    let env = Env::new();
+    let src = env.object("m/obj", SIZE);
+    let (seen, sum) = run(&env, &src, Faults::fail_next_gets(2, 503)).await;
+    let gets: Vec<_> = seen.iter().filter(|m| m.operation == "GetObject").collect();
+    let attempts: Vec<_> = gets.iter().map(|m| (m.attempt, m.status)).collect();
+    assert_eq!(attempts[..3], [(1, 503), (2, 503), (3, 206)], "{seen:?}");
+    for m in &seen {
+        check_phases(m);
+        assert_eq!(m.bucket, BUCKET);
+        assert_eq!(m.key, "m/obj");
+        assert!(!m.request_id.is_empty(), "{m:?}");
+        assert!(m.remote_addr.is_some(), "{m:?}");
+    }
+    assert!(!gets[0].error_code.is_empty() && gets[2].error_code.is_empty());
+    assert!(gets[1].retry_wait > std::time::Duration::ZERO);
+    assert_eq!(gets.iter().map(|m| m.bytes).sum::<u64>(), SIZE);
+    assert!(gets[2].range.is_some());
+    // A part's body was written while it was measured.
+    assert_eq!(gets[2].part, Some(0), "{:?}", gets[2]);
+    assert!(gets[2].write > std::time::Duration::ZERO, "{:?}", gets[2]);
+    assert!(seen
+        .iter()
+        .all(|m| m.operation != "HeadObject" || m.part.is_none()));
+    assert_eq!(sum.requests, seen.len() as u64);
+    assert_eq!(sum.retries, 2);
+    assert_eq!(sum.failed, 2);
+    assert_eq!(sum.bytes, SIZE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_callback_sees_a_cut_body_and_its_retry() {
+    let env = Env::new();
+    let src = env.object("m/obj", SIZE);
+    let cut = FaultRule::new(FaultAction::Cut {
+        bytes: Some(100 * KIB),
+    })
+    .method("GET")
+    .count(1);
+    let (seen, sum) = run(&env, &src, Faults::none().with(cut)).await;
+    let gets: Vec<_> = seen.iter().filter(|m| m.operation == "GetObject").collect();
+    assert!(gets.len() >= 2, "{seen:?}");
+    let first = gets[0];
+    assert!(first.status == 200 || first.status == 206, "{first:?}");
+    assert!(
+        !first.error_code.is_empty(),
+        "a cut body is a failed attempt: {first:?}"
+    );
+    assert!(first.bytes < SIZE);
+    let last = gets.last().unwrap();
+    assert!(last.error_code.is_empty(), "{last:?}");
+    for m in &seen {
+        check_phases(m);
+    }
+    assert_eq!(gets.iter().map(|m| m.bytes).sum::<u64>(), SIZE, "{gets:?}");
+    assert_eq!(sum.requests, seen.len() as u64);
+    assert_eq!(sum.failed, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_callback_no_summary_is_kept() {
+    let env = Env::new();
+    env.object("m/obj", SIZE);
+    let client = env.client();
+    let stats = Summary::new();
+    let cancel = Cancel::new().with_stats(stats.clone());
+    resumable_download(&client, &env.request("m/obj", "out"), &cancel)
+        .await
+        .unwrap();
+    assert_eq!(stats.snapshot().requests, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_callback_sees_a_batchs_listing_and_objects_and_its_report_adds_them_up() {
+    let env = Env::new();
+    for (k, size) in [("b/one", 1000u64), ("b/two", 70_000), ("b/three", 5)] {
+        env.object(k, size);
+    }
+    let (seen, cb) = recorder();
+    let client = env.client_with(|c| c.request_metrics = Some(cb));
+    let req = oss_ffi::batch::BatchRequest::for_prefix(BUCKET, "b/", env.path("out"));
+    let report = client.download_objects(&req, &Cancel::new()).await;
+    report.result().unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert!(
+        seen.iter().any(|m| m.operation == "ListObjects"),
+        "{seen:?}"
+    );
+    for key in ["b/one", "b/two", "b/three"] {
+        assert!(
+            seen.iter()
+                .any(|m| m.operation == "GetObject" && m.key == key && m.error_code.is_empty()),
+            "no GetObject of {key}: {seen:?}"
+        );
+    }
+    for m in &seen {
+        check_phases(m);
+    }
+    let sum = report.requests;
+    assert_eq!(sum.requests, seen.len() as u64);
+    assert_eq!(sum.requests as usize, env.emu.log().len());
+    assert!(sum.bytes >= 71_005, "{sum:?}");
+    assert_eq!(client.request_stats().requests, sum.requests);
+}
