@@ -30,6 +30,8 @@
 //!     callbacks, and the blocking `oss_client_download_objects`) and `ffi/batch_report.rs`
 //!     (`oss_batch_report_t`, Box: counts, failures, deleted keys; a batch transfer's report
 //!     and progress).
+//!   - `ffi/metrics.rs` (per-request metrics: the callback's borrowed `oss_request_metrics_t`
+//!     and the summaries `oss_request_stats_t` of a client and of a transfer).
 //!   - `ffi/reader.rs` (`oss_reader_t`, Box: the prefetching reader pulled into the caller's
 //!     buffers; `oss_reader_push_t`, Box: the same pushed in order to a callback within a window
 //!     the caller advances; `oss_reader_options_t`, Box).
@@ -73,6 +75,9 @@
 //!   described).
 //! - `header_value.rs` (`header_value`, crate-private): the one rule for header values (no
 //!   control characters).
+//! - `metrics.rs` ([`metrics`]): per-request metrics (a callback once per attempt, retries
+//!   included: operation, object, part, status, phases) and the summaries per client, call and
+//!   transfer; nothing measured without a callback.
 //! - `rate_limit.rs` ([`rate_limit`]): the receive-rate limiter a client shares across its
 //!   connections (fixed, or asked of a source).
 //! - `memory_budget.rs` ([`memory_budget`]): the memory a client's downloads share, reserved
