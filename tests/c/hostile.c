@@ -375,6 +375,8 @@ static void batch_inputs(const oss_client_t *client, const char *bucket, const c
     oss_batch_request_free(k);
     CHECK(batch_frees - frees_before == 5, "every batch callback's user data freed once: %ld", batch_frees - frees_before);
     free(huge);
+}
+
 /* The push form's body callback: counts the bytes. */
 static size_t body_bytes = 0;
 static int32_t count_body(const uint8_t *data, size_t len, uint64_t offset, void *user_data) {
