@@ -457,6 +457,10 @@ async fn connections_spread_over_a_hosts_addresses_and_a_dead_one_costs_one_conn
         host: "127.0.0.2".into(),
         also_hosts: vec!["127.0.0.3".into(), "127.0.0.4".into()],
         credentials: vec![Credential::new(AK, SK)],
+        // Every GET holds its connection for half a second, so that the twelve requests below
+        // overlap and each needs a connection of its own (a tiny answer returned at once let a
+        // finished connection be reused under load, and one address could go unused).
+        faults: Faults::none().with(FaultRule::new(FaultAction::Latency { ms: 500 }).method("GET")),
         ..Default::default()
     })
     .unwrap();
