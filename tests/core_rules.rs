@@ -380,3 +380,54 @@ fn no_function_in_src_is_over_80_lines() {
         long.join("\n")
     );
 }
+
+/// A process-global that is initialised lazily (`OnceLock`, `OnceCell`, `Lazy`, `LazyLock`,
+/// `Once`) must not exist in `src/`: its first use may run on a library thread in the middle of a
+/// download, and a process `fork()`ed at that instant inherits it in its "being initialised"
+/// state with no thread left to finish it, so the child's first use waits forever (a forked child
+/// is supported: it initialises the SDK again and downloads with a client of its own). Globals
+/// are plain atomics or const-initialised locks that only the SDK's initialisation takes; per
+/// client state lives in the client.
+#[test]
+fn no_process_global_in_src_is_initialised_lazily() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let lazy = ["OnceLock", "OnceCell", "LazyLock", "Lazy", "Once"];
+    let mut found = Vec::new();
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let code = String::from_utf8(code_only(&text)).unwrap();
+        for (n, line) in code.lines().enumerate() {
+            let Some(at) = line.find("static ") else {
+                continue;
+            };
+            let Some(colon) = line[at..].find(':') else {
+                continue;
+            };
+            // The type's outer path (`std::sync::OnceLock<..>` gives `OnceLock`).
+            let ty = line[at + colon + 1..]
+                .trim_start()
+                .split(['<', ' ', '=', ';'])
+                .next()
+                .unwrap_or("");
+            let ty = ty.rsplit("::").next().unwrap_or(ty);
+            if lazy.contains(&ty) {
+                let rel = f.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
+                found.push(format!(
+                    "{}:{}: {}",
+                    rel.display(),
+                    n + 1,
+                    text.lines().nth(n).unwrap().trim()
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "lazily initialised process-globals (a fork() during their first use leaves them \
+         initialising forever in the child; use an atomic or initialise at oss_initialize_sdk):\n{}",
+        found.join("\n")
+    );
+}

@@ -22,45 +22,42 @@ pub use hook::at;
 #[cfg(feature = "test-hooks")]
 mod hook {
     use std::sync::atomic::{AtomicU32, Ordering};
-    use std::sync::OnceLock;
     use std::time::Duration;
+
+    /// Arrivals at the named point so far, in this process.
+    ///
+    /// A plain atomic, and the environment read at every arrival, rather than a lazily
+    /// initialised configuration (`OnceLock`): a process `fork()`ed while a library thread of
+    /// its parent was inside the first initialisation inherited the lock in its "running"
+    /// state, with no thread left to finish it, and the child's own download then waited for
+    /// it forever at its first checkpoint write or rename. An arrival is rare (a checkpoint
+    /// write, a rename), so reading two variables there costs nothing measurable.
+    static SEEN: AtomicU32 = AtomicU32::new(0);
 
     struct Pause {
         point: String,
         nth: u32,
         ms: u64,
-        seen: AtomicU32,
     }
 
-    static PAUSE: OnceLock<Option<Pause>> = OnceLock::new();
-
-    fn config() -> Option<&'static Pause> {
-        PAUSE
-            .get_or_init(|| {
-                let spec = std::env::var("OSS_FFI_TEST_PAUSE_AT").ok()?;
-                let (point, nth) = match spec.split_once('@') {
-                    Some((p, n)) => (p.to_string(), n.parse().ok()?),
-                    None => (spec, 1),
-                };
-                let ms = std::env::var("OSS_FFI_TEST_PAUSE_MS")
-                    .ok()
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(30_000);
-                Some(Pause {
-                    point,
-                    nth,
-                    ms,
-                    seen: AtomicU32::new(0),
-                })
-            })
-            .as_ref()
+    fn config() -> Option<Pause> {
+        let spec = std::env::var("OSS_FFI_TEST_PAUSE_AT").ok()?;
+        let (point, nth) = match spec.split_once('@') {
+            Some((p, n)) => (p.to_string(), n.parse().ok()?),
+            None => (spec, 1),
+        };
+        let ms = std::env::var("OSS_FFI_TEST_PAUSE_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30_000);
+        Some(Pause { point, nth, ms })
     }
 
     /// Pauses here when the test hook names `point` (see the module documentation). Blocking: call
     /// it only from the blocking pool or a plain thread.
     pub fn at(point: &str) {
         let Some(p) = config() else { return };
-        if p.point != point || p.seen.fetch_add(1, Ordering::SeqCst) + 1 != p.nth {
+        if p.point != point || SEEN.fetch_add(1, Ordering::SeqCst) + 1 != p.nth {
             return;
         }
         use std::io::Write;

@@ -886,7 +886,23 @@ static void foreign_calls(const oss_transfer_t *t, const char *when) {
     oss_transfer_free(c);
 }
 
-/* The child: reports through its exit status; a hang becomes SIGALRM, which the parent reports. */
+/* What the fork child is doing, for its SIGALRM handler: a hang names its step. */
+static const char *volatile child_step = "starting";
+
+/* Async-signal-safe: write(2) only, then the default action (the parent sees SIGALRM). */
+static void child_hung(int sig) {
+    const char *s = child_step;
+    static const char head[] = "fork child: hung (SIGALRM) at: ";
+    ssize_t w = write(2, head, sizeof head - 1);
+    w = write(2, s, strlen(s));
+    w = write(2, "\n", 1);
+    (void)w;
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* The child: reports through its exit status; a hang becomes SIGALRM, which the parent reports
+ * (and the child's handler names the step it hung in). */
 static void fork_child(const oss_transfer_t **ts, int n, count_t *cs, const object_t *small) {
     const oss_client_t *mine = NULL;
     const oss_transfer_t *t = NULL;
@@ -895,11 +911,16 @@ static void fork_child(const oss_transfer_t **ts, int n, count_t *cs, const obje
     count_t c;
     char dest[4096];
     int i;
+    signal(SIGALRM, child_hung);
     alarm(120);
+    child_step = "the parent's transfers, before initialising";
     for (i = 0; i < n; i++) foreign_calls(ts[i], "before initialising");
+    child_step = "oss_initialize_sdk";
     ok("initialise in the child", oss_initialize_sdk());
+    child_step = "the parent's transfers, after initialising";
     for (i = 0; i < n; i++) foreign_calls(ts[i], "after initialising");
     /* The parent's client starts nothing here: refused at once, done never called. */
+    child_step = "a start with the parent's client";
     memset(&c, 0, sizeof c);
     pthread_mutex_init(&c.mu, NULL);
     snprintf(dest, sizeof dest, "%s/fork/child-parent-client.bin", dir);
@@ -910,15 +931,18 @@ static void fork_child(const oss_transfer_t **ts, int n, count_t *cs, const obje
     CHECK(t == NULL && c.completions == 0 && c.frees == 1, "a refused start in the child");
     oss_download_request_free(req);
     /* A client of its own works. */
+    child_step = "a client of its own";
     ok("creds", oss_credentials_provider_new_static(env("OSS_TEST_AK"), env("OSS_TEST_SK"), NULL,
                                                     &creds));
     ok("client", oss_client_new(env("OSS_TEST_ENDPOINT"), creds, NULL, &mine));
     snprintf(dest, sizeof dest, "%s/fork/child.bin", dir);
     req = download_request(small, dest, NULL, 2);
+    child_step = "its own download";
     ok("start in the child", oss_client_start_resumable_download(mine, req, NULL, NULL, NULL, &t));
     oss_download_request_free(req);
     CHECK(oss_transfer_wait(t, -1) == OSS_TRANSFER_STATE_SUCCEEDED, "the child's own transfer");
     CHECK(same_file(dest, small), "the child's own download");
+    child_step = "freeing its own client";
     oss_transfer_free(t);
     oss_client_free(mine);
     oss_credentials_provider_free(creds);
@@ -926,8 +950,11 @@ static void fork_child(const oss_transfer_t **ts, int n, count_t *cs, const obje
         CHECK(cs[i].completions == 0, "a completion of the parent's ran in the child");
         oss_transfer_free(ts[i]); /* only forgotten here */
     }
+    child_step = "forgetting the parent's handles";
     oss_client_free(client); /* the parent's: only forgotten here */
+    child_step = "oss_shutdown_sdk";
     oss_shutdown_sdk();
+    child_step = "exiting";
     fprintf(stderr, "fork child: %d failures\n", failures);
     fflush(stderr);
     /* As in reentry.c: a fresh image instead of an exit, since the parent's runtime (whose threads
