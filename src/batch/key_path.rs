@@ -426,23 +426,69 @@ fn in_the_way(dir: &Directory, name: &OsStr, err: &std::io::Error) -> Error {
     ))
 }
 
+/// The name of the case probe (see [`is_case_insensitive`]), and that name in lower case.
+const CASE_PROBE: &str = ".OSS-FFI-CASE-PROBE";
+const CASE_PROBE_LOWER: &str = ".oss-ffi-case-probe";
+
 /// Whether `dest` treats names case-insensitively (vfat, exFAT, NTFS, an ext4 casefold
-/// directory...): a probe file with an upper-case name is created (0600, exclusive) and looked
-/// up in lower case, then removed. False when the probe cannot be made.
+/// directory...): a probe file with an upper-case name is looked up in lower case, then removed.
+/// False when the probe cannot be made.
+///
+/// The probe's name is fixed and the probe holds an `flock` on it while it looks: a batch killed
+/// (or a power cut) between the probe's creation and its removal leaves the file, and the next
+/// probe in that directory takes it over, looks and removes it, so no run leaves more than that
+/// one file and the next run removes it. (A random name per probe was left behind for good.)
+/// A probe waits for no other: when another process holds the probe, it retries a few times,
+/// then answers false.
 pub fn is_case_insensitive(dest: &Directory) -> bool {
-    let mut id = [0u8; 8];
-    if rustix::rand::getrandom(&mut id, rustix::rand::GetRandomFlags::empty()).is_err() {
-        return false;
+    let (upper, lower) = (OsStr::new(CASE_PROBE), OsStr::new(CASE_PROBE_LOWER));
+    for _ in 0..32 {
+        match probe_case(dest, upper, lower) {
+            Probe::Answer(folded) => return folded,
+            Probe::Failed => return false,
+            Probe::Again => std::thread::sleep(std::time::Duration::from_millis(1)),
+        }
     }
-    let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    let upper = OsString::from(format!(".OSS-FFI-CASE-PROBE-{hex}"));
-    let lower = OsString::from(format!(".oss-ffi-case-probe-{hex}"));
-    let Ok(f) = dest.create_private(&upper) else {
-        return false;
+    false
+}
+
+enum Probe {
+    Answer(bool),
+    Failed,
+    /// Another process holds the probe, or removed it between our open and our lock.
+    Again,
+}
+
+fn probe_case(dest: &Directory, upper: &OsStr, lower: &OsStr) -> Probe {
+    use crate::download::directory::FileStat;
+    use rustix::fs::OFlags;
+    // A probe left by another user (or anything not a plain file of ours) is not touched.
+    if let Ok(Some(s)) = dest.stat(upper) {
+        if !s.is_file() || !s.is_trusted() {
+            return Probe::Failed;
+        }
+    }
+    let Ok(f) = dest.open_file(upper, OFlags::RDWR | OFlags::CREATE, 0o600) else {
+        return Probe::Failed;
     };
-    let folded = matches!(dest.stat(&lower), Ok(Some(s)) if crate::download::directory::FileStat::of(&f).is_ok_and(|o| o.same_file(&s)));
-    dest.unlink_if_same(&upper, &f);
-    folded
+    let Ok(ours) = FileStat::of(&f) else {
+        return Probe::Failed;
+    };
+    if !ours.is_file() || !ours.is_trusted() {
+        return Probe::Failed;
+    }
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Probe::Again,
+        Err(std::fs::TryLockError::Error(_)) => return Probe::Failed,
+    }
+    // Still the file named so? (A probe that held it before may have removed it.)
+    if !matches!(dest.stat(upper), Ok(Some(s)) if s.same_file(&ours)) {
+        return Probe::Again;
+    }
+    let folded = matches!(dest.stat(lower), Ok(Some(s)) if s.same_file(&ours));
+    dest.unlink_if_same(upper, &f);
+    Probe::Answer(folded)
 }
 
 /// `FUSE_SUPER_MAGIC`: `syncfs` on a FUSE mount does not reach the file system's server (the
@@ -737,6 +783,51 @@ mod tests {
         // tmpfs and the usual Linux file systems tell case apart.
         assert!(!is_case_insensitive(&dest));
         assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_probe_left_by_a_killed_batch_is_removed_by_the_next_probe() {
+        use std::os::unix::fs::OpenOptionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let dest = Directory::open(t.path()).unwrap();
+        // What a batch killed between the probe's creation and its removal left.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(t.path().join(CASE_PROBE))
+            .unwrap();
+        assert!(!is_case_insensitive(&dest));
+        let left: Vec<_> = std::fs::read_dir(t.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+        // A probe that another process holds is not taken: the answer is "cannot tell" (false),
+        // and the holder's file stays.
+        let held = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(t.path().join(CASE_PROBE))
+            .unwrap();
+        held.lock().unwrap();
+        assert!(!is_case_insensitive(&dest));
+        assert!(t.path().join(CASE_PROBE).exists());
+        drop(held);
+        assert!(!is_case_insensitive(&dest));
+        assert!(!t.path().join(CASE_PROBE).exists());
+    }
+
+    #[test]
+    fn the_case_probe_leaves_another_users_probe_alone() {
+        let t = tempfile::tempdir().unwrap();
+        let dest = Directory::open(t.path()).unwrap();
+        // Not a plain file: not ours to use or remove.
+        std::fs::create_dir(t.path().join(CASE_PROBE)).unwrap();
+        assert!(!is_case_insensitive(&dest));
+        assert!(t.path().join(CASE_PROBE).is_dir());
     }
 
     #[test]
