@@ -110,7 +110,7 @@ async fn open(
     req.validate()?;
     client.check_process()?;
     client.check_signing()?;
-    let filter = Filter::new(req)?;
+    let filter = req.filter()?;
     let (req2, host) = (req.clone(), client.endpoint().host.clone());
     let files = fetch::blocking(move || open_files(&req2, &host)).await?;
     let dropped = files.dropped;
