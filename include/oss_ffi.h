@@ -2358,6 +2358,17 @@ oss_error_t *oss_download_request_set_progress_abortable(oss_download_request_t 
                                                          void (*user_data_free)(void*));
 
 /**
+ * A batch transfer's progress now (objects and bytes; as its progress callback last saw it).
+ * Errors: NULL arguments; not a batch, or in a process `fork()`ed from the one that started it
+ * (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `transfer` NULL or live; `progress_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_batch_progress(const oss_transfer_t *transfer,
+                                         oss_batch_progress_t *progress_out);
+
+/**
  * A batch of every object whose key starts with `prefix` ("" : the whole bucket), listed
  * (ListObjectsV2, no delimiter), into `dest_dir` (made if missing). Defaults: overwrite
  * `OSS_BATCH_OVERWRITE_IF_CHANGED`, failures `OSS_BATCH_ON_FAILURE_CONTINUE`, 64 objects in
@@ -2706,17 +2717,6 @@ void oss_batch_report_free(oss_batch_report_t *report);
  */
 oss_error_t *oss_transfer_batch_report(const oss_transfer_t *transfer,
                                        oss_batch_report_t **report_out);
-
-/**
- * A batch transfer's progress now (objects and bytes; as its progress callback last saw it).
- * Errors: NULL arguments; not a batch, or in a process `fork()`ed from the one that started it
- * (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
- *
- * # Safety
- * `transfer` NULL or live; `progress_out` NULL or writable.
- */
-oss_error_t *oss_transfer_batch_progress(const oss_transfer_t *transfer,
-                                         oss_batch_progress_t *progress_out);
 
 /**
  * Starts a resumable download (as `oss_client_resumable_download_object`) and returns at once

@@ -27,9 +27,10 @@
 //!   - `ffi/object_stream.rs` (`oss_object_stream_t`, Box): a GetObject the caller reads piece
 //!     by piece into its own buffers.
 //!   - `ffi/batch_request.rs` (`oss_batch_request_t`, Box: a batch download's parameters and
-//!     callbacks, and the blocking `oss_client_download_objects`) and `ffi/batch_report.rs`
-//!     (`oss_batch_report_t`, Box: counts, failures, deleted keys; a batch transfer's report
-//!     and progress).
+//!     callbacks, and the blocking `oss_client_download_objects`), over
+//!     `ffi/batch_progress.rs` (`oss_batch_progress_t`, plain: a batch's counts, for the
+//!     progress callback and the report; a batch transfer's progress) and `ffi/batch_report.rs`
+//!     (`oss_batch_report_t`, Box: counts, failures, deleted keys; a batch transfer's report).
 //!   - `ffi/metrics.rs` (per-request metrics: the callback's borrowed `oss_request_metrics_t`
 //!     and the summaries `oss_request_stats_t` of a client and of a transfer).
 //!   - `ffi/reader.rs` (`oss_reader_t`, Box: the prefetching reader pulled into the caller's
