@@ -17,8 +17,9 @@ use crate::listing::MAX_KEY_BYTES;
 
 /// Objects in flight by default.
 pub const DEFAULT_MAX_OBJECTS_IN_FLIGHT: u32 = 64;
-/// Objects in flight at most.
-pub const MAX_OBJECTS_IN_FLIGHT: u32 = 1024;
+/// Objects in flight at most: as many as the transport keeps connections for
+/// (`transport::with_connections`).
+pub const MAX_OBJECTS_IN_FLIGHT: u32 = crate::transport::MAX_OWN_CONNECTIONS;
 
 /// What a batch downloads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

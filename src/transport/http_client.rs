@@ -33,7 +33,7 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         // (`transport::with_connections`): their connections are kept for the next objects
         // too. (A client without a batch never opens more than `max_connections` at once.)
         .pool_max_idle_per_host(
-            (config.max_connections as usize).max(crate::batch::MAX_OBJECTS_IN_FLIGHT as usize),
+            (config.max_connections as usize).max(super::MAX_OWN_CONNECTIONS as usize),
         )
         .pool_idle_timeout(Duration::from_secs(50))
         .tcp_nodelay(true)

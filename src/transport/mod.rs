@@ -37,6 +37,11 @@ tokio::task_local! {
     static OWN_CONNECTIONS: Arc<Semaphore>;
 }
 
+/// The most connection permits a `with_connections` scope may hold (a batch's
+/// `max_objects_in_flight` is at most this): the pool keeps up to this many idle connections
+/// per host, so that a scope's connections serve its next requests.
+pub const MAX_OWN_CONNECTIONS: u32 = 1024;
+
 /// Runs `f` with its requests taking their connection permits from `permits` instead of the
 /// client's `max_connections` (a batch's small objects, whose bound is the batch's
 /// `max_objects_in_flight`; every other request of the client, large objects of the batch
