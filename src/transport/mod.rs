@@ -28,6 +28,7 @@ use error_response::read_error;
 pub(crate) use error_response::server_time;
 use failure::map_reqwest_error;
 pub(crate) use http_client::build_http_client;
+pub use http_client::MAX_OWN_CONNECTIONS;
 pub(crate) use request::{header_str, parse_object_url, HttpRequest, Response};
 
 tokio::task_local! {
@@ -36,11 +37,6 @@ tokio::task_local! {
     /// flight).
     static OWN_CONNECTIONS: Arc<Semaphore>;
 }
-
-/// The most connection permits a `with_connections` scope may hold (a batch's
-/// `max_objects_in_flight` is at most this): the pool keeps up to this many idle connections
-/// per host, so that a scope's connections serve its next requests.
-pub const MAX_OWN_CONNECTIONS: u32 = 1024;
 
 /// Runs `f` with its requests taking their connection permits from `permits` instead of the
 /// client's `max_connections` (a batch's small objects, whose bound is the batch's
