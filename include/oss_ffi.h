@@ -450,6 +450,36 @@ typedef struct oss_reader_t oss_reader_t;
 typedef struct oss_transfer_t oss_transfer_t;
 
 /**
+ * Requests added up: a client's (`oss_client_request_stats`) or a transfer's
+ * (`oss_transfer_request_stats`). Durations in microseconds, summed over requests (requests in
+ * parallel add up to more than the wall time).
+ */
+typedef struct {
+  /**
+   * Attempts sent, retries included.
+   */
+  uint64_t requests;
+  /**
+   * Attempts that were retries.
+   */
+  uint64_t retries;
+  /**
+   * Attempts that failed (retried or not).
+   */
+  uint64_t failed;
+  /**
+   * Body bytes received.
+   */
+  uint64_t bytes;
+  uint64_t sign_us;
+  uint64_t permit_wait_us;
+  uint64_t first_byte_us;
+  uint64_t body_us;
+  uint64_t write_us;
+  uint64_t retry_wait_us;
+} oss_request_stats_t;
+
+/**
  * Writes received bytes: return 0 to continue, anything else to abort (`ClientError:200023`).
  * Called from a library worker thread, in order, one call at a time.
  */
@@ -718,36 +748,6 @@ typedef struct {
  */
 typedef void (*oss_log_cb)(oss_log_level_t level, const char *message, void *user_data);
 
-/**
- * Requests added up: a client's (`oss_client_request_stats`) or a transfer's
- * (`oss_transfer_request_stats`). Durations in microseconds, summed over requests (requests in
- * parallel add up to more than the wall time).
- */
-typedef struct {
-  /**
-   * Attempts sent, retries included.
-   */
-  uint64_t requests;
-  /**
-   * Attempts that were retries.
-   */
-  uint64_t retries;
-  /**
-   * Attempts that failed (retried or not).
-   */
-  uint64_t failed;
-  /**
-   * Body bytes received.
-   */
-  uint64_t bytes;
-  uint64_t sign_us;
-  uint64_t permit_wait_us;
-  uint64_t first_byte_us;
-  uint64_t body_us;
-  uint64_t write_us;
-  uint64_t retry_wait_us;
-} oss_request_stats_t;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -808,6 +808,17 @@ void oss_client_disable_requests(const oss_client_t *client);
  * `client` NULL (no-op) or live.
  */
 void oss_client_enable_requests(const oss_client_t *client);
+
+/**
+ * Every request of `client` so far, added up, into `*stats_out` (all zero when its configuration
+ * has no metrics callback: nothing is measured then). Errors: NULL arguments.
+ *
+ * Threads: any, also while requests run (the counters are read one by one, not as one snapshot).
+ *
+ * # Safety
+ * `client` NULL or live; `stats_out` NULL or writable.
+ */
+oss_error_t *oss_client_request_stats(const oss_client_t *client, oss_request_stats_t *stats_out);
 
 /**
  * HeadObject (`HEAD /key`): size, ETag, Last-Modified, CRC64, content type, user metadata...
@@ -2358,6 +2369,17 @@ oss_error_t *oss_download_request_set_progress_abortable(oss_download_request_t 
                                                          void (*user_data_free)(void*));
 
 /**
+ * A batch transfer's progress now (objects and bytes; as its progress callback last saw it).
+ * Errors: NULL arguments; not a batch, or in a process `fork()`ed from the one that started it
+ * (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
+ *
+ * # Safety
+ * `transfer` NULL or live; `progress_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_batch_progress(const oss_transfer_t *transfer,
+                                         oss_batch_progress_t *progress_out);
+
+/**
  * A batch of every object whose key starts with `prefix` ("" : the whole bucket), listed
  * (ListObjectsV2, no delimiter), into `dest_dir` (made if missing). Defaults: overwrite
  * `OSS_BATCH_OVERWRITE_IF_CHANGED`, failures `OSS_BATCH_ON_FAILURE_CONTINUE`, 64 objects in
@@ -2708,17 +2730,6 @@ oss_error_t *oss_transfer_batch_report(const oss_transfer_t *transfer,
                                        oss_batch_report_t **report_out);
 
 /**
- * A batch transfer's progress now (objects and bytes; as its progress callback last saw it).
- * Errors: NULL arguments; not a batch, or in a process `fork()`ed from the one that started it
- * (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
- *
- * # Safety
- * `transfer` NULL or live; `progress_out` NULL or writable.
- */
-oss_error_t *oss_transfer_batch_progress(const oss_transfer_t *transfer,
-                                         oss_batch_progress_t *progress_out);
-
-/**
  * Starts a resumable download (as `oss_client_resumable_download_object`) and returns at once
  * with its transfer in `*transfer_out`. The request is copied (free or reuse it right away; its
  * `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
@@ -2894,6 +2905,19 @@ oss_error_t *oss_transfer_status(const oss_transfer_t *transfer, oss_transfer_st
 oss_error_t *oss_transfer_result(const oss_transfer_t *transfer, oss_object_meta_t **meta_out);
 
 /**
+ * The requests of `transfer` so far (a download, a GetObject or a batch, with all its objects),
+ * added up, into `*stats_out` (all zero when its client has no metrics callback). Errors: NULL
+ * arguments.
+ *
+ * Threads: any, also while it runs.
+ *
+ * # Safety
+ * `transfer` NULL or live; `stats_out` NULL or writable.
+ */
+oss_error_t *oss_transfer_request_stats(const oss_transfer_t *transfer,
+                                        oss_request_stats_t *stats_out);
+
+/**
  * Takes the resume token of a paused transfer (state `OSS_TRANSFER_STATE_PAUSED`): an opaque
  * byte string for `oss_client_start_resume`, here or in another process (it holds no secret:
  * bucket, key, version, destination, range, part size and the finished parts' CRCs; it is
@@ -3009,30 +3033,6 @@ uint64_t oss_crc64(uint64_t crc, const uint8_t *buf, size_t len);
  * The CRC of A followed by B from crc(A), crc(B) and len(B).
  */
 uint64_t oss_crc64_combine(uint64_t crc1, uint64_t crc2, uint64_t len2);
-
-/**
- * Every request of `client` so far, added up, into `*stats_out` (all zero when its configuration
- * has no metrics callback: nothing is measured then). Errors: NULL arguments.
- *
- * Threads: any, also while requests run (the counters are read one by one, not as one snapshot).
- *
- * # Safety
- * `client` NULL or live; `stats_out` NULL or writable.
- */
-oss_error_t *oss_client_request_stats(const oss_client_t *client, oss_request_stats_t *stats_out);
-
-/**
- * The requests of `transfer` so far (a download, a GetObject or a batch, with all its objects),
- * added up, into `*stats_out` (all zero when its client has no metrics callback). Errors: NULL
- * arguments.
- *
- * Threads: any, also while it runs.
- *
- * # Safety
- * `transfer` NULL or live; `stats_out` NULL or writable.
- */
-oss_error_t *oss_transfer_request_stats(const oss_transfer_t *transfer,
-                                        oss_request_stats_t *stats_out);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -27,11 +27,13 @@
 //!   - `ffi/object_stream.rs` (`oss_object_stream_t`, Box): a GetObject the caller reads piece
 //!     by piece into its own buffers.
 //!   - `ffi/batch_request.rs` (`oss_batch_request_t`, Box: a batch download's parameters and
-//!     callbacks, and the blocking `oss_client_download_objects`) and `ffi/batch_report.rs`
-//!     (`oss_batch_report_t`, Box: counts, failures, deleted keys; a batch transfer's report
-//!     and progress).
+//!     callbacks, and the blocking `oss_client_download_objects`), over
+//!     `ffi/batch_progress.rs` (`oss_batch_progress_t`, plain: a batch's counts, for the
+//!     progress callback and the report; a batch transfer's progress) and `ffi/batch_report.rs`
+//!     (`oss_batch_report_t`, Box: counts, failures, deleted keys; a batch transfer's report).
 //!   - `ffi/metrics.rs` (per-request metrics: the callback's borrowed `oss_request_metrics_t`
-//!     and the summaries `oss_request_stats_t` of a client and of a transfer).
+//!     and the summaries `oss_request_stats_t`, which the client's and the transfer's calls
+//!     give; it names no handle).
 //!   - `ffi/reader.rs` (`oss_reader_t`, Box: the prefetching reader pulled into the caller's
 //!     buffers; `oss_reader_push_t`, Box: the same pushed in order to a callback within a window
 //!     the caller advances; `oss_reader_options_t`, Box).
@@ -77,7 +79,8 @@
 //!   control characters).
 //! - `metrics.rs` ([`metrics`]): per-request metrics (a callback once per attempt, retries
 //!   included: operation, object, part, status, phases) and the summaries per client, call and
-//!   transfer; nothing measured without a callback.
+//!   transfer; nothing measured without a callback. Below the transport: it reads a request
+//!   through its own record (`RequestView`), which the transport fills in.
 //! - `rate_limit.rs` ([`rate_limit`]): the receive-rate limiter a client shares across its
 //!   connections (fixed, or asked of a source).
 //! - `memory_budget.rs` ([`memory_budget`]): the memory a client's downloads share, reserved
@@ -93,7 +96,8 @@
 //!   - `object/read.rs` (the request of a read and its checked answer), `object/answer.rs`
 //!     (header checks and the object's metadata).
 //! - `listing.rs` ([`listing`]): ListObjectsV2 pages (always `encoding-type=url`, decoded),
-//!   continuation tokens, and the loop, size and key guards.
+//!   continuation tokens, and the loop, size and key guards; the key rules (what OSS can hold,
+//!   how a message shows a key).
 //! - `presign.rs` (`presign`, crate-private): presigned GET URLs (V1 and V4), made locally.
 //! - `crc64.rs` ([`crc64`]): CRC-64/XZ and its combine function.
 //! - `date.rs` ([`date`]): the protocol's date formats and the civil-date arithmetic under them.
@@ -125,8 +129,9 @@
 //!     for the reliability suite's fuzzer): not an API.
 //! - [`batch`], the batch download (a prefix or a key list into a directory, as one job):
 //!   - `batch/mod.rs`: the entry (`Client::download_objects`) and the map of the files below;
-//!     `batch/request.rs` (`BatchRequest`, its source, bounds and check), `batch/filter.rs`
-//!     (include/exclude globs, size and time filters).
+//!     `batch/request.rs` (`BatchRequest`, its source, bounds and check: the top of the files
+//!     it names, which import none of it), `batch/filter.rs` (include/exclude globs, size and
+//!     time filters).
 //!   - `batch/key_path.rs` (a key's local path: the keys refused, collisions, directories made
 //!     without following links) and `batch/journal.rs` (the batch journal: finished keys, lines
 //!     with their own checksums, trusted as checkpoints are).
@@ -135,7 +140,8 @@
 //!     listing or the HEADs of a key list, through a bounded channel), `batch/fetch.rs` (one
 //!     object: its file looked at, the overwrite decision, one GET for a small object, the
 //!     resumable downloader for a large one), `batch/progress.rs` (counters and the paced
-//!     callback), `batch/report.rs` (outcomes and the final report).
+//!     callback, its type), `batch/report.rs` (outcomes, the per-object callback's type, and
+//!     the final report).
 //! - `transfer.rs` ([`transfer`]): asynchronous transfers of a download or a batch (started at
 //!   once; poll, wait, cancel, pause into a resume token (a batch's: its request, sealed with the
 //!   same key), live status, a batch's report, a completion run once, also for a task dropped at

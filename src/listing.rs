@@ -28,7 +28,6 @@
 
 use std::collections::HashSet;
 
-use crate::batch::key_path::shown;
 use crate::cancel::Cancel;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -58,6 +57,19 @@ pub fn key_rule(key: &str) -> Option<String> {
         Some("it holds a NUL character, which no OSS key can".to_string())
     } else {
         None
+    }
+}
+
+/// `key` as shown in a message: escaped (control characters visible), cut after 200 characters.
+pub fn shown(key: &str) -> String {
+    const MAX: usize = 200;
+    match key.char_indices().nth(MAX) {
+        Some((i, _)) => format!(
+            "{}... ({} bytes in all)",
+            key[..i].escape_debug(),
+            key.len()
+        ),
+        None => key.escape_debug().to_string(),
     }
 }
 

@@ -169,10 +169,26 @@ impl Summary {
     }
 }
 
+/// What the metrics see of a request: a plain record the transport fills in
+/// (`HttpRequest::metrics_view`), borrowed for `Attempt::start`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequestView<'a> {
+    /// The HTTP method (`GET`, `HEAD`...).
+    pub method: &'a str,
+    pub bucket: &'a str,
+    /// The object's key; empty for a bucket's request (a listing).
+    pub key: &'a str,
+    /// The query's names and values.
+    pub query: &'a [(String, Option<String>)],
+    pub headers: &'a [(String, String)],
+    /// Whether it is a complete URL sent as it is (a presigned URL), not a signed request.
+    pub url: bool,
+}
+
 /// The operation a request is, from its method, key and query.
-pub(crate) fn operation(req: &crate::transport::HttpRequest) -> &'static str {
+pub(crate) fn operation(req: &RequestView<'_>) -> &'static str {
     let has = |name: &str| req.query.iter().any(|(k, _)| k == name);
-    match (req.method.as_str(), req.url.is_some()) {
+    match (req.method, req.url) {
         ("GET", true) => "GetUrl",
         ("HEAD", true) => "HeadUrl",
         ("HEAD", false) => "HeadObject",
@@ -189,7 +205,7 @@ pub(crate) fn operation(req: &crate::transport::HttpRequest) -> &'static str {
 }
 
 /// The `Range: bytes=a-b` of a request's headers.
-fn range(req: &crate::transport::HttpRequest) -> Option<(u64, u64)> {
+fn range(req: &RequestView<'_>) -> Option<(u64, u64)> {
     let (_, v) = req
         .headers
         .iter()
@@ -213,15 +229,15 @@ impl Attempt {
     pub(crate) fn start(
         cb: &MetricsCallback,
         summaries: [Option<&Arc<Summary>>; 2],
-        req: &crate::transport::HttpRequest,
+        req: &RequestView<'_>,
         attempt: u32,
         retry_wait: Duration,
     ) -> Box<Attempt> {
         Box::new(Attempt {
             m: RequestMetrics {
                 operation: operation(req),
-                bucket: req.bucket.clone(),
-                key: req.key.clone(),
+                bucket: req.bucket.to_string(),
+                key: req.key.to_string(),
                 range: range(req),
                 attempt,
                 retry_wait,
@@ -311,32 +327,31 @@ impl Drop for Attempt {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transport::HttpRequest;
 
-    fn req(method: reqwest::Method, key: &str, query: &[&str]) -> HttpRequest {
-        HttpRequest {
+    fn req(method: &'static str, key: &'static str, query: &[&str]) -> RequestView<'static> {
+        RequestView {
             method,
-            bucket: "b".into(),
-            key: key.into(),
-            query: query.iter().map(|q| (q.to_string(), None)).collect(),
-            headers: vec![("Range".into(), "bytes=10-19".into())],
-            url: None,
+            bucket: "b",
+            key,
+            query: query
+                .iter()
+                .map(|q| (q.to_string(), None))
+                .collect::<Vec<_>>()
+                .leak(),
+            headers: vec![("Range".into(), "bytes=10-19".into())].leak(),
+            url: false,
         }
     }
 
     #[test]
     fn operations_and_ranges_are_named_from_the_request() {
-        use reqwest::Method;
-        assert_eq!(operation(&req(Method::HEAD, "k", &[])), "HeadObject");
-        assert_eq!(operation(&req(Method::GET, "k", &[])), "GetObject");
+        assert_eq!(operation(&req("HEAD", "k", &[])), "HeadObject");
+        assert_eq!(operation(&req("GET", "k", &[])), "GetObject");
         assert_eq!(
-            operation(&req(Method::GET, "k", &["objectMeta"])),
+            operation(&req("GET", "k", &["objectMeta"])),
             "GetObjectMeta"
         );
-        assert_eq!(
-            operation(&req(Method::GET, "", &["list-type"])),
-            "ListObjects"
-        );
-        assert_eq!(range(&req(Method::GET, "k", &[])), Some((10, 19)));
+        assert_eq!(operation(&req("GET", "", &["list-type"])), "ListObjects");
+        assert_eq!(range(&req("GET", "k", &[])), Some((10, 19)));
     }
 }

@@ -102,7 +102,7 @@ pub fn decide(
         let mut e = Error::io_failure(format!(
             "the local path '{}' of the key '{}' is {what}",
             path.display(),
-            key_path::shown(&item.key)
+            crate::listing::shown(&item.key)
         ));
         e.key = item.key.clone();
         return Err(e);

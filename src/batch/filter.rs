@@ -10,7 +10,6 @@
 //! `2026/12/a.gz`; `logs/*.gz` matches `logs/a.gz` and `x/logs/a.gz`). Exclude wins; without any
 //! include every path is included. Matching is linear in the path's length (no backtracking).
 
-use super::request::BatchRequest;
 use crate::error::{Error, Result};
 
 /// The longest pattern accepted, in bytes.
@@ -210,7 +209,7 @@ fn parse_class(chars: &[char]) -> std::result::Result<(Token, usize), String> {
     Ok((Token::Class { negated, items }, i))
 }
 
-/// Every filter of a request, compiled.
+/// Every filter of a batch, compiled.
 #[derive(Debug, Clone)]
 pub struct Filter {
     include: Vec<Glob>,
@@ -222,16 +221,23 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Compiles the request's patterns (`ValidateError` naming a bad one).
-    pub fn new(req: &BatchRequest) -> Result<Filter> {
+    /// Compiles the `include` and `exclude` patterns (`ValidateError` naming a bad one) with
+    /// the size range `(min, max)` in bytes and the modification-time range `(after, before)` in
+    /// Unix seconds, each bound inclusive and optional.
+    pub fn new(
+        include: &[String],
+        exclude: &[String],
+        (min_size, max_size): (Option<u64>, Option<u64>),
+        (modified_after, modified_before): (Option<i64>, Option<i64>),
+    ) -> Result<Filter> {
         let compile = |v: &[String]| v.iter().map(|p| Glob::new(p)).collect::<Result<Vec<_>>>();
         Ok(Filter {
-            include: compile(&req.include)?,
-            exclude: compile(&req.exclude)?,
-            min_size: req.min_size,
-            max_size: req.max_size,
-            modified_after: req.modified_after,
-            modified_before: req.modified_before,
+            include: compile(include)?,
+            exclude: compile(exclude)?,
+            min_size,
+            max_size,
+            modified_after,
+            modified_before,
         })
     }
 
@@ -322,14 +328,13 @@ mod tests {
 
     #[test]
     fn exclude_wins_and_sizes_and_times_are_inclusive() {
-        let mut req = BatchRequest::for_prefix("bkt", "", "/tmp/x");
-        req.include = vec!["*.gz".into()];
-        req.exclude = vec!["/tmp/**".into()];
-        req.min_size = Some(10);
-        req.max_size = Some(20);
-        req.modified_after = Some(100);
-        req.modified_before = Some(200);
-        let f = Filter::new(&req).unwrap();
+        let f = Filter::new(
+            &["*.gz".into()],
+            &["/tmp/**".into()],
+            (Some(10), Some(20)),
+            (Some(100), Some(200)),
+        )
+        .unwrap();
         assert!(f.accepts("a.gz", 10, Some(100)));
         assert!(f.accepts("d/a.gz", 20, Some(200)));
         assert!(!f.accepts("tmp/a.gz", 15, Some(150)));

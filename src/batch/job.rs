@@ -110,7 +110,7 @@ async fn open(
     req.validate()?;
     client.check_process()?;
     client.check_signing()?;
-    let filter = Filter::new(req)?;
+    let filter = req.filter()?;
     let (req2, host) = (req.clone(), client.endpoint().host.clone());
     let files = fetch::blocking(move || open_files(&req2, &host)).await?;
     let dropped = files.dropped;
@@ -492,7 +492,7 @@ impl<'a> Batch<'a> {
                     let mut stop = e;
                     stop.message = format!(
                         "the batch stopped at its first failure (on_failure = Stop): {}: {}",
-                        key_path::shown(&item.key),
+                        crate::listing::shown(&item.key),
                         stop.message
                     );
                     self.stop_with(stop, true);
@@ -578,7 +578,7 @@ impl WorkingNames {
                     "the key '{}' would be written over the batch's own journal or checkpoints \
                      (names '.oss-ffi-batch-*' at the top of the destination); give the batch \
                      a checkpoint directory to download it",
-                    key_path::shown(key)
+                    crate::listing::shown(key)
                 ),
             ));
         }
@@ -613,7 +613,7 @@ impl WorkingNames {
                         "the key '{}' is refused: the local path '{b}' is the temp or lock file \
                          of '{a}' while that one downloads, and another key of the batch has one \
                          of these paths",
-                        key_path::shown(key)
+                        crate::listing::shown(key)
                     ),
                 ));
             }

@@ -25,6 +25,7 @@ use std::path::PathBuf;
 
 use crate::download::directory::Directory;
 use crate::error::{Error, Result};
+use crate::listing::shown;
 
 /// The longest component a local file system takes (`NAME_MAX`).
 pub const MAX_COMPONENT_BYTES: usize = 255;
@@ -254,22 +255,9 @@ impl KeyPaths {
     }
 }
 
-/// `key` as shown in a message: escaped (control characters visible), cut after 200 characters.
-pub fn shown(key: &str) -> String {
-    const MAX: usize = 200;
-    match key.char_indices().nth(MAX) {
-        Some((i, _)) => format!(
-            "{}... ({} bytes in all)",
-            key[..i].escape_debug(),
-            key.len()
-        ),
-        None => key.escape_debug().to_string(),
-    }
-}
-
 /// A key OSS cannot hold (over 1023 bytes, or with a NUL: `listing::key_rule`), listed or in a
-/// caller's key list, refused for that key (`UnsafeKey`). `shown` is the key as `shown` gives
-/// it (escaped, cut): the error keeps no more of it.
+/// caller's key list, refused for that key (`UnsafeKey`). `shown` is the key as
+/// `listing::shown` gives it (escaped, cut): the error keeps no more of it.
 pub fn refuse_unusable(shown: String, rule: &str) -> Error {
     let message = format!(
         "refusing the key '{shown}': {rule}; no object can have it, nothing was fetched or \

@@ -1,7 +1,8 @@
 //! The batch download (`Client::download_objects`): a prefix or a list of keys into a directory,
 //! as one resumable, verified job with one journal, one memory budget and one report.
 //!
-//! - `request.rs`: the request (`BatchRequest`), its defaults and checks.
+//! - `request.rs`: the request (`BatchRequest`), its defaults and checks; the top of the
+//!   request's own parts (the filters, the progress, the outcomes), which import none of it.
 //! - `filter.rs`: include/exclude globs on the local path, size and time ranges.
 //! - `key_path.rs`: key -> safe local path (never outside the destination), collisions, the
 //!   directory-relative opening of each object's parent directory.
@@ -9,8 +10,8 @@
 //! - `job.rs`: the job: listing (or HEADs) feeding the objects through the filters, the
 //!   overwrite decision, small objects in one GET, large ones through the resumable downloader,
 //!   durability once per group (`syncfs`, then the journal), failure policy, cancel and pause.
-//! - `progress.rs`: the counters and the paced progress callback.
-//! - `report.rs`: each object's outcome and the final report.
+//! - `progress.rs`: the counters and the paced progress callback (`BatchProgressFn`).
+//! - `report.rs`: each object's outcome (`ObjectDoneFn`) and the final report.
 
 mod fetch;
 mod filter;
@@ -23,11 +24,11 @@ mod request;
 mod source;
 
 pub use self::filter::{Filter, Glob};
-pub use self::progress::BatchProgress;
-pub use self::report::{BatchReport, ObjectOutcome, Outcome, SkipReason};
+pub use self::progress::{BatchProgress, BatchProgressFn};
+pub use self::report::{BatchReport, ObjectDoneFn, ObjectOutcome, Outcome, SkipReason};
 pub use self::request::{
-    BatchProgressFn, BatchRequest, ObjectDoneFn, OnFailure, Overwrite, Source,
-    DEFAULT_MAX_OBJECTS_IN_FLIGHT, MAX_OBJECTS_IN_FLIGHT,
+    BatchRequest, OnFailure, Overwrite, Source, DEFAULT_MAX_OBJECTS_IN_FLIGHT,
+    MAX_OBJECTS_IN_FLIGHT,
 };
 
 use tokio_util::sync::CancellationToken;

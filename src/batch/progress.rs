@@ -2,13 +2,15 @@
 //! callback (at most one call per 100 ms, plus one at the end; calls never overlap).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use super::request::BatchProgressFn;
 
 /// The least time between two progress calls.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The batch's progress callback: at most one call per 100 ms, plus one at the end; calls never
+/// overlap.
+pub type BatchProgressFn = Arc<dyn Fn(&BatchProgress) + Send + Sync>;
 
 /// A batch's counts at one moment.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -168,7 +170,6 @@ impl Tracker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
 
     #[test]
     fn calls_are_paced_and_the_last_one_is_always_made() {

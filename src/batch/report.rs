@@ -3,6 +3,7 @@
 //! batch stopped early).
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::progress::BatchProgress;
@@ -41,6 +42,9 @@ pub struct ObjectOutcome {
     pub etag: String,
     pub outcome: Outcome,
 }
+
+/// Called once per object with its outcome (calls never overlap).
+pub type ObjectDoneFn = Arc<dyn Fn(&ObjectOutcome) + Send + Sync>;
 
 /// The final report of a batch.
 #[derive(Clone, Debug, Default)]

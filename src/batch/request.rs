@@ -3,13 +3,12 @@
 //! settings each object's download takes; its bounds and defaults, and its check.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
 use super::filter::Filter;
-use super::progress::BatchProgress;
-use super::report::ObjectOutcome;
+use super::progress::BatchProgressFn;
+use super::report::ObjectDoneFn;
 use crate::download::{
     DEFAULT_PART_SIZE, DEFAULT_THREAD_NUM, MAX_PART_SIZE, MAX_THREAD_NUM, MIN_PART_SIZE,
 };
@@ -18,14 +17,9 @@ use crate::listing::MAX_KEY_BYTES;
 
 /// Objects in flight by default.
 pub const DEFAULT_MAX_OBJECTS_IN_FLIGHT: u32 = 64;
-/// Objects in flight at most.
-pub const MAX_OBJECTS_IN_FLIGHT: u32 = 1024;
-
-/// The batch's progress callback: at most one call per 100 ms, plus one at the end; calls never
-/// overlap.
-pub type BatchProgressFn = Arc<dyn Fn(&BatchProgress) + Send + Sync>;
-/// Called once per object with its outcome (calls never overlap).
-pub type ObjectDoneFn = Arc<dyn Fn(&ObjectOutcome) + Send + Sync>;
+/// Objects in flight at most: as many as the transport keeps connections for
+/// (`transport::with_connections`).
+pub const MAX_OBJECTS_IN_FLIGHT: u32 = crate::transport::MAX_OWN_CONNECTIONS;
 
 /// What a batch downloads.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -183,7 +177,17 @@ impl BatchRequest {
             return Err(Error::validate("the destination directory is empty"));
         }
         self.validate_numbers()?;
-        Filter::new(self).map(drop)
+        self.filter().map(drop)
+    }
+
+    /// Its filters, compiled (`ValidateError` naming a bad pattern).
+    pub(crate) fn filter(&self) -> Result<Filter> {
+        Filter::new(
+            &self.include,
+            &self.exclude,
+            (self.min_size, self.max_size),
+            (self.modified_after, self.modified_before),
+        )
     }
 
     fn validate_numbers(&self) -> Result<()> {
@@ -236,6 +240,8 @@ fn check_key_text(what: &str, v: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::BatchProgress;
+    use std::sync::Arc;
 
     #[test]
     fn the_data_fields_round_trip_through_serde_and_the_callbacks_do_not() {

@@ -114,7 +114,7 @@ async fn head_all(
     let mut heads = futures_util::stream::iter(keys)
         .map(|key| async move {
             if let Some(rule) = listing::key_rule(&key) {
-                let shown = key_path::shown(&key);
+                let shown = listing::shown(&key);
                 return Listed::KeyFailed(shown.clone(), key_path::refuse_unusable(shown, &rule));
             }
             let req = ObjectRequest {

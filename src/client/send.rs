@@ -32,7 +32,7 @@ impl Client {
                 Attempt::start(
                     cb,
                     [Some(self.stats()), cancel.stats()],
-                    req,
+                    &req.metrics_view(),
                     attempt + 1,
                     retry_wait,
                 )

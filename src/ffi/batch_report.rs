@@ -5,7 +5,7 @@
 use std::ffi::{c_char, CString};
 
 use crate::batch::BatchReport;
-use crate::ffi::batch_request::oss_batch_progress_t;
+use crate::ffi::batch_progress::oss_batch_progress_t;
 use crate::ffi::boundary::{c_string, check_out, ffi_boundary, ffi_getter, ffi_try, write_out};
 use crate::ffi::error::oss_error_t;
 use crate::ffi::handle::{free_box, to_boxed_mut_ptr, try_ref, Castable, OwnershipBox};
@@ -233,32 +233,6 @@ pub unsafe extern "C" fn oss_transfer_batch_report(
         let report = t.batch_report()?;
         // SAFETY: report_out was checked non-NULL and is writable (the contract).
         unsafe { write_out(report_out, ReportDetails::boxed(report)) };
-        Ok(())
-    }
-}
-
-/// A batch transfer's progress now (objects and bytes; as its progress callback last saw it).
-/// Errors: NULL arguments; not a batch, or in a process `fork()`ed from the one that started it
-/// (`OSS_ERROR_KIND_INVALID_ARGUMENT`).
-///
-/// # Safety
-/// `transfer` NULL or live; `progress_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_transfer_batch_progress(
-    transfer: *const oss_transfer_t,
-    progress_out: *mut oss_batch_progress_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        check_out(progress_out, "progress_out")?;
-        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (refused) or a live handle
-        // not freed during the call, and only borrowed shared (as `const` allows).
-        let t = unsafe { try_ref(transfer, "transfer")? };
-        if !t.started_here() {
-            return Err(t.other_process_error());
-        }
-        let p = t.batch_progress().ok_or_else(|| crate::Error::validate("this transfer is not a batch: it has no batch progress"))?;
-        // SAFETY: progress_out was checked non-NULL and is writable (the contract).
-        unsafe { write_out(progress_out, oss_batch_progress_t::from(&p)) };
         Ok(())
     }
 }

@@ -1,6 +1,7 @@
 //! `oss_batch_request_t`: a download of many objects (a prefix, or a list of keys) into a
 //! directory (`crate::batch`), its setters and callbacks, and the blocking call that runs it.
-//! The report it gives is in `batch_report`; the asynchronous start is in `transfer_start`.
+//! The progress it reports is in `batch_progress`, the report it gives in `batch_report`; the
+//! asynchronous start is in `transfer_start`.
 
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
@@ -10,6 +11,7 @@ use crate::batch::{
     BatchProgress, BatchRequest, ObjectOutcome, OnFailure, Outcome, Overwrite, SkipReason,
 };
 use crate::error::{Error, Result};
+use crate::ffi::batch_progress::{oss_batch_progress_cb, oss_batch_progress_t};
 use crate::ffi::batch_report::{oss_batch_report_t, ReportDetails};
 use crate::ffi::boundary::{
     arg_str, c_string, check_out, ffi_boundary, ffi_setter, ffi_try, write_out, UserData,
@@ -101,45 +103,6 @@ pub enum oss_batch_outcome_t {
     OSS_BATCH_OUTCOME_FAILED = 6,
 }
 
-/// A batch's progress (`oss_batch_progress_cb`, `oss_batch_report_progress`).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, Default)]
-#[allow(non_camel_case_types)]
-pub struct oss_batch_progress_t {
-    /// Objects the listing (or the key list) gave so far.
-    pub objects_listed: u64,
-    /// Objects downloaded (or, in a dry run, that would be).
-    pub objects_done: u64,
-    /// Objects skipped (unchanged, existing, filtered, directory markers).
-    pub objects_skipped: u64,
-    /// Objects that failed.
-    pub objects_failed: u64,
-    /// Bytes written so far (of downloaded objects and of those in flight).
-    pub bytes_done: u64,
-    /// Bytes of the objects to download known so far (grows while the listing goes on).
-    pub bytes_total: u64,
-    /// The recent download rate.
-    pub bytes_per_sec: u64,
-    /// Whether the listing (or the key list) is complete: the counts are final once the
-    /// objects in flight are done.
-    pub listing_done: bool,
-}
-
-impl From<&BatchProgress> for oss_batch_progress_t {
-    fn from(p: &BatchProgress) -> Self {
-        oss_batch_progress_t {
-            objects_listed: p.objects_listed,
-            objects_done: p.objects_done,
-            objects_skipped: p.objects_skipped,
-            objects_failed: p.objects_failed,
-            bytes_done: p.bytes_done,
-            bytes_total: p.bytes_total,
-            bytes_per_sec: p.bytes_per_sec,
-            listing_done: p.listing_done,
-        }
-    }
-}
-
 /// One object's outcome, for `oss_batch_object_cb`. Every pointer is borrowed for the call only
 /// (copy what you keep).
 #[repr(C)]
@@ -159,14 +122,6 @@ pub struct oss_batch_object_t {
     /// The error of a failed object, else NULL.
     pub error: *const oss_error_t,
 }
-
-/// The batch's progress: at most every 100 ms while it runs, and once at the end. Calls are
-/// serialised, on a library thread; `progress` is borrowed for the call. It must not call back
-/// into the SDK except `oss_batch_request_cancel`, `oss_transfer_cancel` and
-/// `oss_transfer_pause`.
-#[allow(non_camel_case_types)]
-pub type oss_batch_progress_cb =
-    Option<unsafe extern "C" fn(progress: *const oss_batch_progress_t, user_data: *mut c_void)>;
 
 /// Called once per object when it is done (downloaded, skipped, would be downloaded in a dry
 /// run, or failed), on a library thread; calls are serialised. `object` and everything it points

@@ -16,6 +16,7 @@ use crate::ffi::handle::{
     clone_arc, opt_ref, take_arc, to_arc_const_ptr, try_ref, Castable, OwnershipArc,
 };
 use crate::ffi::meta::oss_object_meta_t;
+use crate::ffi::metrics::oss_request_stats_t;
 use crate::object::{ObjectMeta, ObjectRequest};
 use crate::progress::ProgressFn;
 
@@ -153,6 +154,29 @@ pub unsafe extern "C" fn oss_client_enable_requests(client: *const oss_client_t)
         if let Some(c) = unsafe { opt_ref(client) } {
             c.enable_requests();
         }
+    }
+}
+
+/// Every request of `client` so far, added up, into `*stats_out` (all zero when its configuration
+/// has no metrics callback: nothing is measured then). Errors: NULL arguments.
+///
+/// Threads: any, also while requests run (the counters are read one by one, not as one snapshot).
+///
+/// # Safety
+/// `client` NULL or live; `stats_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_request_stats(
+    client: *const oss_client_t,
+    stats_out: *mut oss_request_stats_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(stats_out, "stats_out")?;
+        // SAFETY: the export's `# Safety` contract: `client` is NULL (refused) or a live handle
+        // not freed during the call, and only borrowed shared.
+        let c = unsafe { try_ref(client, "client")? };
+        // SAFETY: stats_out was checked non-NULL and is writable (the contract).
+        unsafe { write_out(stats_out, oss_request_stats_t::from(c.request_stats())) };
+        Ok(())
     }
 }
 

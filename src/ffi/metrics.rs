@@ -1,15 +1,13 @@
 //! Per-request metrics in C: the callback's record (`oss_request_metrics_t`, borrowed for the
-//! call, plain fields) and the summaries of a client and of a transfer (`oss_request_stats_t`).
+//! call, plain fields) and the summaries of a client and of a transfer (`oss_request_stats_t`;
+//! the calls that give them, `oss_client_request_stats` and `oss_transfer_request_stats`, are
+//! with their handles). It names no handle: the client's configuration (`ffi/config.rs`) and
+//! the handles use it.
 
 use std::ffi::{c_char, c_void, CString};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ffi::boundary::{check_out, ffi_boundary, ffi_try, write_out};
-use crate::ffi::client::oss_client_t;
-use crate::ffi::error::oss_error_t;
-use crate::ffi::handle::try_ref;
-use crate::ffi::transfer::oss_transfer_t;
 use crate::metrics::{MetricsCallback, RequestMetrics, SummarySnapshot};
 
 /// One request attempt, given to the metrics callback; it and its strings are borrowed for the
@@ -157,51 +155,4 @@ pub(crate) fn callback(
         };
         call(&rec);
     }))
-}
-
-/// Every request of `client` so far, added up, into `*stats_out` (all zero when its configuration
-/// has no metrics callback: nothing is measured then). Errors: NULL arguments.
-///
-/// Threads: any, also while requests run (the counters are read one by one, not as one snapshot).
-///
-/// # Safety
-/// `client` NULL or live; `stats_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_client_request_stats(
-    client: *const oss_client_t,
-    stats_out: *mut oss_request_stats_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        check_out(stats_out, "stats_out")?;
-        // SAFETY: the export's `# Safety` contract: `client` is NULL (refused) or a live handle
-        // not freed during the call, and only borrowed shared.
-        let c = unsafe { try_ref(client, "client")? };
-        // SAFETY: stats_out was checked non-NULL and is writable (the contract).
-        unsafe { write_out(stats_out, oss_request_stats_t::from(c.request_stats())) };
-        Ok(())
-    }
-}
-
-/// The requests of `transfer` so far (a download, a GetObject or a batch, with all its objects),
-/// added up, into `*stats_out` (all zero when its client has no metrics callback). Errors: NULL
-/// arguments.
-///
-/// Threads: any, also while it runs.
-///
-/// # Safety
-/// `transfer` NULL or live; `stats_out` NULL or writable.
-#[no_mangle]
-pub unsafe extern "C" fn oss_transfer_request_stats(
-    transfer: *const oss_transfer_t,
-    stats_out: *mut oss_request_stats_t,
-) -> *mut oss_error_t {
-    ffi_try! {
-        check_out(stats_out, "stats_out")?;
-        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (refused) or a live handle
-        // not freed during the call, and only borrowed shared (as `const` allows).
-        let t = unsafe { try_ref(transfer, "transfer")? };
-        // SAFETY: stats_out was checked non-NULL and is writable (the contract).
-        unsafe { write_out(stats_out, oss_request_stats_t::from(t.request_stats())) };
-        Ok(())
-    }
 }

@@ -41,7 +41,9 @@ pub mod listing;
 
 pub mod download_request;
 
-// A download of many objects into a directory, and its report.
+// A download of many objects into a directory, its progress and its report.
+pub mod batch_progress;
+
 pub mod batch_request;
 
 pub mod batch_report;

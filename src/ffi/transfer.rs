@@ -9,6 +9,7 @@ use crate::ffi::boundary::{check_out, ffi_boundary, ffi_try, write_out, PanicDef
 use crate::ffi::error::oss_error_t;
 use crate::ffi::handle::{clone_arc, opt_ref, take_arc, try_ref, Castable, OwnershipArc};
 use crate::ffi::meta::oss_object_meta_t;
+use crate::ffi::metrics::oss_request_stats_t;
 use crate::transfer::{Transfer, TransferState};
 
 /// One asynchronous transfer: a resumable download (`oss_client_start_resumable_download`), a
@@ -260,6 +261,30 @@ pub unsafe extern "C" fn oss_transfer_result(
             // for one value (required outs were checked non-NULL first).
             unsafe { write_out(meta_out, oss_object_meta_t::boxed(&meta)) };
         }
+        Ok(())
+    }
+}
+
+/// The requests of `transfer` so far (a download, a GetObject or a batch, with all its objects),
+/// added up, into `*stats_out` (all zero when its client has no metrics callback). Errors: NULL
+/// arguments.
+///
+/// Threads: any, also while it runs.
+///
+/// # Safety
+/// `transfer` NULL or live; `stats_out` NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn oss_transfer_request_stats(
+    transfer: *const oss_transfer_t,
+    stats_out: *mut oss_request_stats_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        check_out(stats_out, "stats_out")?;
+        // SAFETY: the export's `# Safety` contract: `transfer` is NULL (refused) or a live handle
+        // not freed during the call, and only borrowed shared (as `const` allows).
+        let t = unsafe { try_ref(transfer, "transfer")? };
+        // SAFETY: stats_out was checked non-NULL and is writable (the contract).
+        unsafe { write_out(stats_out, oss_request_stats_t::from(t.request_stats())) };
         Ok(())
     }
 }

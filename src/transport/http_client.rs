@@ -23,6 +23,11 @@ fn redact(url: &str) -> String {
     }
 }
 
+/// The most connection permits a `transport::with_connections` scope may hold (a batch's
+/// `max_objects_in_flight` is at most this): the pool keeps up to this many idle connections per
+/// host, so that a scope's connections serve its next requests.
+pub const MAX_OWN_CONNECTIONS: u32 = 1024;
+
 /// Builds the reqwest client for a configuration.
 pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
     let mut b = reqwest::Client::builder()
@@ -32,9 +37,7 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         // A batch may have more requests in flight than `max_connections`
         // (`transport::with_connections`): their connections are kept for the next objects
         // too. (A client without a batch never opens more than `max_connections` at once.)
-        .pool_max_idle_per_host(
-            (config.max_connections as usize).max(crate::batch::MAX_OBJECTS_IN_FLIGHT as usize),
-        )
+        .pool_max_idle_per_host((config.max_connections as usize).max(MAX_OWN_CONNECTIONS as usize))
         .pool_idle_timeout(Duration::from_secs(50))
         .tcp_nodelay(true)
         .http1_only()

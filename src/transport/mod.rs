@@ -28,6 +28,7 @@ use error_response::read_error;
 pub(crate) use error_response::server_time;
 use failure::map_reqwest_error;
 pub(crate) use http_client::build_http_client;
+pub use http_client::MAX_OWN_CONNECTIONS;
 pub(crate) use request::{header_str, parse_object_url, HttpRequest, Response};
 
 tokio::task_local! {

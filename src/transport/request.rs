@@ -18,6 +18,20 @@ pub(crate) struct HttpRequest {
     pub url: Option<String>,
 }
 
+impl HttpRequest {
+    /// What the metrics see of it (`crate::metrics`, which knows no transport type).
+    pub(crate) fn metrics_view(&self) -> crate::metrics::RequestView<'_> {
+        crate::metrics::RequestView {
+            method: self.method.as_str(),
+            bucket: &self.bucket,
+            key: &self.key,
+            query: &self.query,
+            headers: &self.headers,
+            url: self.url.is_some(),
+        }
+    }
+}
+
 /// A successful answer (2xx, or 304 handled by the caller) holding its connection permit.
 pub(crate) struct Response {
     pub resp: reqwest::Response,
