@@ -1720,12 +1720,7 @@ def report_objects(a, rows, phases_run, skipped, via, verified_note):
                   "CPU s (median) | CPU µs/object | peak RSS MiB (max) | then syncfs s | durable objects/s |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ops = {}
-        for tid in ids:
-            rs = [r for r in prow if r["tool_id"] == tid]
-            if not rs:
-                continue
-            secs = [r["seconds"] for r in rs]
-            med = statistics.median(secs)
+        for tid, rs, secs, med in tool_runs(prow, ids):
             ops[tid] = n / med
             cpu = statistics.median(r["cpu_s"] for r in rs)
             rss = max(r["peak_rss_mib"] for r in rs)
@@ -1827,6 +1822,16 @@ def _mmm(vals, fmt="{:.3f}"):
     return f"{fmt.format(statistics.median(vals))} ({fmt.format(vals[0])}-{fmt.format(vals[-1])})"
 
 
+def tool_runs(prow, ids):
+    """Each tool of ids (in that order) that has rows in prow: (its id, its rows, their seconds,
+    the median of those)."""
+    for tid in ids:
+        rs = [r for r in prow if r["tool_id"] == tid]
+        if rs:
+            secs = [r["seconds"] for r in rs]
+            yield tid, rs, secs, statistics.median(secs)
+
+
 def report_shaped(a, rows, phases_run, skipped):
     lines, summary = ["## Shaped network", ""], []
     conn = parse_rate(a.conn_rate) if a.conn_rate.lower() not in ("none", "off", "") else None
@@ -1893,13 +1898,8 @@ def report_small(a, rows, phases_run, skipped, verified):
                   "wall µs per object median (min-max) | CPU µs per object median (min-max) | "
                   "user / sys µs per object | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ops = {}
-        for tid in ids:
-            rs = [r for r in prow if r["tool_id"] == tid]
-            if not rs:
-                continue
-            secs = [r["seconds"] for r in rs]
+        for tid, rs, secs, med in tool_runs(prow, ids):
             rates = [len(objs) / s for s in secs]
-            med = statistics.median(secs)
             ops[tid] = len(objs) / med
             n = len(objs)
             wall_us = [1e6 * s / n for s in secs]
@@ -1952,12 +1952,7 @@ def report_concurrent(a, rows, phases_run, skipped):
                   "CPU µs per object median (min-max) | peak RSS MiB (max) |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         ops = {}
-        for tid in ids:
-            rs = [r for r in prow if r["tool_id"] == tid]
-            if not rs:
-                continue
-            secs = [r["seconds"] for r in rs]
-            med = statistics.median(secs)
+        for tid, rs, secs, med in tool_runs(prow, ids):
             ops[tid] = len(objs) / med
             cpu = statistics.median(r["cpu_s_per_gib"] * r["size"] / GIB for r in rs)
             rss = max(r["peak_rss_mib"] for r in rs)
