@@ -138,18 +138,13 @@ GIB = 1 << 30
 
 sys.path.insert(0, HERE)
 import order as orderlib  # noqa: E402  (bench/order.py)
+from benchlib import emulator_endpoint, parse_size  # noqa: E402  (bench/benchlib.py)
 
 # --tools ids, in the order of the tables; the protocol phases they take part in.
 TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
             "ref", "curl", "null", "dd", "binding", "v2", "oss2"]
 HTTP_ONLY = {"dd"}
 PY_MODULE = {"v2": "alibabacloud_oss_v2", "oss2": "oss2"}
-
-
-def parse_size(s):
-    s = s.strip()
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(s[-1:].upper(), 1)
-    return int(s[:-1] if mult > 1 else s) * mult
 
 
 def size_name(n):
@@ -370,10 +365,7 @@ class Emulator:
             f"; created once, cached in {root})"
             f"{' shaped: ' + ' '.join(self.shaping) if self.shaping else ''}")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            raise SystemExit(f"the emulator did not start: {line!r}")
-        self.endpoint = line.split()[-1]
+        self.endpoint = emulator_endpoint(self.proc)
         if tls:
             line = self.proc.stdout.readline().strip()
             if line.startswith("ca certificate "):
