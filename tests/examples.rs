@@ -194,6 +194,22 @@ fn assert_exit(out: &std::process::Output, code: i32) {
     );
 }
 
+/// A C tool's command line for the bucket `cli-bucket` at `ep` with progress lines, then `extra`.
+fn cli_bucket_args(ep: &str, extra: &[&str]) -> Vec<String> {
+    [
+        "--endpoint",
+        ep,
+        "--bucket",
+        "cli-bucket",
+        "--progress",
+        "lines",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect()
+}
+
 fn as_refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -219,14 +235,6 @@ fn c_example_exit_codes(lang: Lang, link: Link) {
     let ep = emu.endpoint();
     let out_file = tmp.path().join("out.bin");
     let out_s = out_file.display().to_string();
-    let base = [
-        "--endpoint",
-        ep.as_str(),
-        "--bucket",
-        "cli-bucket",
-        "--progress",
-        "lines",
-    ];
     let code = |args: &[&str], env: &[(&str, String)]| {
         let out = run(&exe, args, env);
         (
@@ -235,9 +243,7 @@ fn c_example_exit_codes(lang: Lang, link: Link) {
             out,
         )
     };
-    let with = |extra: &[&str]| -> Vec<String> {
-        base.iter().chain(extra).map(|s| s.to_string()).collect()
-    };
+    let with = |extra: &[&str]| cli_bucket_args(&ep, extra);
 
     // 0: success, V4, with a range; the file holds exactly the range.
     let a = with(&[
@@ -369,21 +375,7 @@ fn c_example_downloads_a_prefix_into_a_directory() {
     let ep = emu.endpoint();
     let dest = tmp.path().join("dest");
     let dest_s = dest.display().to_string();
-    let base = |extra: &[&str]| -> Vec<String> {
-        [
-            "--endpoint",
-            ep.as_str(),
-            "--bucket",
-            "cli-bucket",
-            "--progress",
-            "lines",
-        ]
-        .iter()
-        .chain(extra)
-        .map(|s| s.to_string())
-        .collect()
-    };
-    let go = |extra: &[&str]| run_in(&exe, tmp.path(), &base(extra), &[]);
+    let go = |extra: &[&str]| run_in(&exe, tmp.path(), &cli_bucket_args(&ep, extra), &[]);
 
     // A dry run: every object under the prefix listed with its path, nothing written.
     let (c, out, err) = go(&[
