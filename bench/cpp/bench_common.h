@@ -10,6 +10,7 @@
 #include <alibabacloud/oss/OssClient.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <iostream>
 #include <map>
@@ -63,6 +64,26 @@ inline AlibabaCloud::OSS::ClientConfiguration clientConfiguration(const Options 
     if (!caFile.empty()) conf.caFile = caFile;
     if (pool > conf.maxConnections) conf.maxConnections = pool;
     return conf;
+}
+
+/* A pool job's verdict on the outcome of a download: true with its content length in `bytes`,
+ * or false with "<what> failed: code C, message M, request id R" in `error`. */
+template <class Outcome>
+bool downloaded(const Outcome &outcome, const std::string &what, long long &bytes, std::string &error)
+{
+    if (!outcome.isSuccess()) {
+        error = what + " failed: code " + outcome.error().Code() + ", message " + outcome.error().Message() +
+                ", request id " + outcome.error().RequestId();
+        return false;
+    }
+    bytes = static_cast<long long>(outcome.result().Metadata().ContentLength());
+    return true;
+}
+
+/* Seconds since `t0`. */
+inline double secondsSince(std::chrono::steady_clock::time_point t0)
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 /* What a pool of downloads did. */

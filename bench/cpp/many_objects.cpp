@@ -109,7 +109,7 @@ int main(int argc, char **argv)
                 request.setMarker(outcome.result().NextMarker());
             }
         }
-        double listSecs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double listSecs = bench::secondsSince(t0);
 
         bench::PoolResult r =
             bench::runPool(pool, keys.size(), [&](size_t i, long long &bytes, std::string &error) {
@@ -119,16 +119,10 @@ int main(int argc, char **argv)
                     error = "cannot create the directories of " + rel;
                     return false;
                 }
-                auto outcome = client.GetObject(bucket, key, outDir + "/" + rel);
-                if (!outcome.isSuccess()) {
-                    error = "GetObject of " + key + " failed: code " + outcome.error().Code() + ", message " +
-                            outcome.error().Message() + ", request id " + outcome.error().RequestId();
-                    return false;
-                }
-                bytes = static_cast<long long>(outcome.result().Metadata().ContentLength());
-                return true;
+                return bench::downloaded(client.GetObject(bucket, key, outDir + "/" + rel), "GetObject of " + key,
+                                         bytes, error);
             });
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double secs = bench::secondsSince(t0);
         rc = r.failed ? 1 : 0;
         if (rc == 0)
             std::printf("{\"seconds\": %.6f, \"list_seconds\": %.6f, \"objects\": %llu, \"bytes\": %lld}\n", secs,

@@ -97,17 +97,10 @@ int main(int argc, char **argv)
                 if (!threads.empty())
                     request.setThreadNum(static_cast<uint32_t>(std::strtoul(threads.c_str(), nullptr, 10)));
                 if (!partSize.empty()) request.setPartSize(std::strtoull(partSize.c_str(), nullptr, 10));
-                auto outcome = client.ResumableDownloadObject(request);
-                if (!outcome.isSuccess()) {
-                    error = "ResumableDownloadObject of " + jobs[i].first + " failed: code " +
-                            outcome.error().Code() + ", message " + outcome.error().Message() + ", request id " +
-                            outcome.error().RequestId();
-                    return false;
-                }
-                bytes = static_cast<long long>(outcome.result().Metadata().ContentLength());
-                return true;
+                return bench::downloaded(client.ResumableDownloadObject(request),
+                                         "ResumableDownloadObject of " + jobs[i].first, bytes, error);
             });
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double secs = bench::secondsSince(t0);
         rc = r.failed ? 1 : 0;
         if (rc == 0)
             std::printf("{\"seconds\": %.6f, \"objects\": %llu, \"bytes\": %lld}\n", secs, r.done, r.bytes);
