@@ -17,6 +17,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import emulator_endpoint, log, parse_size
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 REL = os.path.join(REPO, "target", "release")
@@ -37,16 +39,6 @@ df = pd.read_parquet("%s://bench/%s/" % (which if which == "ossffi" else "oss", 
                      columns=["c03", "c17"], storage_options=opts)
 print(json.dumps({"seconds": time.monotonic() - t0, "rows": len(df)}))
 """
-
-
-def parse_size(s):
-    s = s.strip().upper()
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(s[-1:], 1)
-    return int(s[:-1] if s[-1:] in "KMG" else s) * mult
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def make_dataset(root, prefix, size, files):
@@ -90,7 +82,7 @@ def main():
             cmd = [os.path.join(REL, "oss-emulator"), "--root", root, "--port", "0", "--access-key-id", AK,
                    "--access-key-secret", SK, "--log", logf] + (SHAPED if link == "shaped" else [])
             emu = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-            endpoint = emu.stdout.readline().split()[-1]
+            endpoint = emulator_endpoint(emu)
             try:
                 tools = ["ossffi", "ossfs"]
                 rng.shuffle(tools)

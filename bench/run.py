@@ -138,18 +138,13 @@ GIB = 1 << 30
 
 sys.path.insert(0, HERE)
 import order as orderlib  # noqa: E402  (bench/order.py)
+from benchlib import emulator_endpoint, parse_size  # noqa: E402  (bench/benchlib.py)
 
 # --tools ids, in the order of the tables; the protocol phases they take part in.
 TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
             "ref", "curl", "null", "dd", "binding", "v2", "oss2"]
 HTTP_ONLY = {"dd"}
 PY_MODULE = {"v2": "alibabacloud_oss_v2", "oss2": "oss2"}
-
-
-def parse_size(s):
-    s = s.strip()
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(s[-1:].upper(), 1)
-    return int(s[:-1] if mult > 1 else s) * mult
 
 
 def size_name(n):
@@ -370,10 +365,7 @@ class Emulator:
             f"; created once, cached in {root})"
             f"{' shaped: ' + ' '.join(self.shaping) if self.shaping else ''}")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            raise SystemExit(f"the emulator did not start: {line!r}")
-        self.endpoint = line.split()[-1]
+        self.endpoint = emulator_endpoint(self.proc)
         if tls:
             line = self.proc.stdout.readline().strip()
             if line.startswith("ca certificate "):
@@ -1720,12 +1712,7 @@ def report_objects(a, rows, phases_run, skipped, via, verified_note):
                   "CPU s (median) | CPU µs/object | peak RSS MiB (max) | then syncfs s | durable objects/s |",
                   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ops = {}
-        for tid in ids:
-            rs = [r for r in prow if r["tool_id"] == tid]
-            if not rs:
-                continue
-            secs = [r["seconds"] for r in rs]
-            med = statistics.median(secs)
+        for tid, rs, secs, med in tool_runs(prow, ids):
             ops[tid] = n / med
             cpu = statistics.median(r["cpu_s"] for r in rs)
             rss = max(r["peak_rss_mib"] for r in rs)
@@ -1827,6 +1814,16 @@ def _mmm(vals, fmt="{:.3f}"):
     return f"{fmt.format(statistics.median(vals))} ({fmt.format(vals[0])}-{fmt.format(vals[-1])})"
 
 
+def tool_runs(prow, ids):
+    """Each tool of ids (in that order) that has rows in prow: (its id, its rows, their seconds,
+    the median of those)."""
+    for tid in ids:
+        rs = [r for r in prow if r["tool_id"] == tid]
+        if rs:
+            secs = [r["seconds"] for r in rs]
+            yield tid, rs, secs, statistics.median(secs)
+
+
 def report_shaped(a, rows, phases_run, skipped):
     lines, summary = ["## Shaped network", ""], []
     conn = parse_rate(a.conn_rate) if a.conn_rate.lower() not in ("none", "off", "") else None
@@ -1893,13 +1890,8 @@ def report_small(a, rows, phases_run, skipped, verified):
                   "wall µs per object median (min-max) | CPU µs per object median (min-max) | "
                   "user / sys µs per object | peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ops = {}
-        for tid in ids:
-            rs = [r for r in prow if r["tool_id"] == tid]
-            if not rs:
-                continue
-            secs = [r["seconds"] for r in rs]
+        for tid, rs, secs, med in tool_runs(prow, ids):
             rates = [len(objs) / s for s in secs]
-            med = statistics.median(secs)
             ops[tid] = len(objs) / med
             n = len(objs)
             wall_us = [1e6 * s / n for s in secs]
@@ -1952,12 +1944,7 @@ def report_concurrent(a, rows, phases_run, skipped):
                   "CPU µs per object median (min-max) | peak RSS MiB (max) |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         ops = {}
-        for tid in ids:
-            rs = [r for r in prow if r["tool_id"] == tid]
-            if not rs:
-                continue
-            secs = [r["seconds"] for r in rs]
-            med = statistics.median(secs)
+        for tid, rs, secs, med in tool_runs(prow, ids):
             ops[tid] = len(objs) / med
             cpu = statistics.median(r["cpu_s_per_gib"] * r["size"] / GIB for r in rs)
             rss = max(r["peak_rss_mib"] for r in rs)

@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+from benchlib import emulator_endpoint, log, parse_size
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 REL = os.path.join(REPO, "target", "release")
@@ -31,16 +33,6 @@ WORK = os.path.join(REPO, "target", "bench-stream")
 AK, SK, BUCKET = "bench", "bench-secret", "bench"
 SHAPED = ["--latency", "20", "--connect-latency", "20", "--conn-rate", "25MB/s"]
 MIB = 1 << 20
-
-
-def parse_size(s):
-    s = s.strip().upper()
-    mult = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}.get(s[-1:], 1)
-    return int(s[:-1] if s[-1:] in "KMG" else s) * mult
-
-
-def log(msg):
-    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
 def build():
@@ -119,10 +111,7 @@ class Emulator:
                "--access-key-secret", SK, "--public-read", BUCKET,
                "--create-object", f"{BUCKET}/stream-{size}.bin:{size}"] + shaping
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        line = self.proc.stdout.readline().strip()
-        if not line.startswith("listening on "):
-            raise SystemExit(f"the emulator did not start: {line!r}")
-        self.endpoint = line.split()[-1]
+        self.endpoint = emulator_endpoint(self.proc)
         self.key = f"stream-{size}.bin"
 
     def stop(self):

@@ -762,6 +762,29 @@ static void install_signals(void) {
     sigaction(SIGTERM, &sa, NULL);
 }
 
+/* Starts the watcher of `w` (its request or batch set) and installs the signal handlers; -1
+ * (said on stderr) when the thread cannot start. */
+static int start_watcher(struct watcher *w, pthread_t *thread) {
+    sem_init(&wake, 0, 0);
+    w->quit = 0;
+    if (pthread_create(thread, NULL, watch, w) != 0) {
+        fprintf(stderr, "oss_download: cannot start the watcher thread\n");
+        return -1;
+    }
+    install_signals();
+    return 0;
+}
+
+/* After the call: later signals ignored, the watcher told to quit and joined. */
+static void stop_watcher(struct watcher *w, pthread_t thread) {
+    signal(SIGINT, SIG_IGN);
+    signal(SIGTERM, SIG_IGN);
+    w->quit = 1;
+    sem_post(&wake);
+    pthread_join(thread, NULL);
+    sem_destroy(&wake);
+}
+
 /* ---- a batch: --prefix or --keys-from into --output-dir ------------------------------------ */
 
 struct batch_view {
@@ -978,23 +1001,14 @@ static int run_batch(const oss_client_t *client, const struct options *o, int mo
     for (i = 0; i < n_keys; i++) free(keys[i]);
     free(keys);
     if (err) return report("preparing the batch", err);
-    sem_init(&wake, 0, 0);
     w.request = NULL;
     w.batch = request;
-    w.quit = 0;
-    if (pthread_create(&thread, NULL, watch, &w) != 0) {
-        fprintf(stderr, "oss_download: cannot start the watcher thread\n");
+    if (start_watcher(&w, &thread) != 0) {
         oss_batch_request_free(request);
         return EXIT_INTERNAL;
     }
-    install_signals();
     err = oss_client_download_objects(client, request, &rep);
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    w.quit = 1;
-    sem_post(&wake);
-    pthread_join(thread, NULL);
-    sem_destroy(&wake);
+    stop_watcher(&w, thread);
     end_bar(&v);
     if (rep) rc = batch_summary(o, rep, err);
     else rc = report("batch", err);
@@ -1052,6 +1066,14 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     return err;
 }
 
+/* The end of main: the client (if any) freed, the SDK shut down, the log closed; returns `rc`. */
+static int finish(const oss_client_t *client, struct options *o, int rc) {
+    if (client) oss_client_free(client);
+    oss_shutdown_sdk();
+    cli_common_stop_logging(&o->common);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     struct options o;
     struct progress p;
@@ -1080,58 +1102,28 @@ int main(int argc, char **argv) {
         oss_shutdown_sdk();
         return EXIT_USAGE;
     }
-    if ((err = make_client(&o, &client)) != NULL) {
-        rc = report("creating the client", err);
-        oss_shutdown_sdk();
-        cli_common_stop_logging(&o.common);
-        return rc;
-    }
+    if ((err = make_client(&o, &client)) != NULL) return finish(NULL, &o, report("creating the client", err));
     if (o.prefix || o.keys_from) {
         rc = run_batch(client, &o, p.mode);
         if (o.stats) print_stats(client);
-        oss_client_free(client);
-        oss_shutdown_sdk();
-        cli_common_stop_logging(&o.common);
-        return rc;
+        return finish(client, &o, rc);
     }
-    if ((rc = check_destination(client, &o, o.output ? o.output : o.key)) >= 0) {
-        oss_client_free(client);
-        oss_shutdown_sdk();
-        cli_common_stop_logging(&o.common);
-        return rc;
-    }
-    if ((err = build_request(&o, &p, &request)) != NULL) {
-        rc = report("preparing the download", err);
-        oss_client_free(client);
-        oss_shutdown_sdk();
-        cli_common_stop_logging(&o.common);
-        return rc;
-    }
+    if ((rc = check_destination(client, &o, o.output ? o.output : o.key)) >= 0) return finish(client, &o, rc);
+    if ((err = build_request(&o, &p, &request)) != NULL)
+        return finish(client, &o, report("preparing the download", err));
 
     /* The watcher waits for a signal (or for the end) and cancels this download only. */
-    sem_init(&wake, 0, 0);
     w.request = request;
     w.batch = NULL;
-    w.quit = 0;
-    if (pthread_create(&thread, NULL, watch, &w) != 0) {
-        fprintf(stderr, "oss_download: cannot start the watcher thread\n");
+    if (start_watcher(&w, &thread) != 0) {
         oss_download_request_free(request);
-        oss_client_free(client);
-        oss_shutdown_sdk();
-        cli_common_stop_logging(&o.common);
-        return EXIT_INTERNAL;
+        return finish(client, &o, EXIT_INTERNAL);
     }
-    install_signals();
 
     t0 = now();
     err = oss_client_resumable_download_object(client, request, &meta);
 
-    signal(SIGINT, SIG_IGN);
-    signal(SIGTERM, SIG_IGN);
-    w.quit = 1;
-    sem_post(&wake);
-    pthread_join(thread, NULL);
-    sem_destroy(&wake);
+    stop_watcher(&w, thread);
 
     if (err) {
         int cancelled = oss_error_kind(err) == OSS_ERROR_KIND_CANCELLED;
@@ -1171,8 +1163,5 @@ int main(int argc, char **argv) {
     }
     if (o.stats) print_stats(client);
     oss_download_request_free(request);
-    oss_client_free(client);
-    oss_shutdown_sdk();
-    cli_common_stop_logging(&o.common);
-    return rc;
+    return finish(client, &o, rc);
 }

@@ -27,16 +27,6 @@ async fn run(client: &Client, req: &BatchRequest) -> BatchReport {
     client.download_objects(req, &Cancel::new()).await
 }
 
-/// The GETs of objects (not listings) in the emulator's log since it was last cleared.
-fn object_gets(env: &Env) -> Vec<String> {
-    env.emu
-        .log()
-        .into_iter()
-        .filter(|e| e.method == "GET" && !e.key.is_empty())
-        .map(|e| e.key)
-        .collect()
-}
-
 fn same_bytes(env: &Env, key: &str, local: &Path) {
     let want = std::fs::read(env.emu.object_path(BUCKET, key)).unwrap();
     let have = std::fs::read(local).unwrap_or_else(|e| panic!("{}: {e}", local.display()));

@@ -26,6 +26,49 @@ fn start_emulator(root: &std::path::Path) -> Emulator {
     .expect("start the emulator")
 }
 
+/// A temporary directory with an empty `work/` and an emulator serving `root/`.
+fn workspace() -> (tempfile::TempDir, std::path::PathBuf, Emulator) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = start_emulator(&tmp.path().join("root"));
+    (tmp, work, emu)
+}
+
+/// Compiles tests/c/<program>.c (C11, `-pthread`) for `link`: the run's name and the executable.
+fn build_c(program: &str, link: Link) -> (String, std::path::PathBuf) {
+    let name = format!("{program}_{link:?}").to_lowercase();
+    let exe = build_dir(program).join(&name);
+    compile(
+        &[repo_root().join(format!("tests/c/{program}.c"))],
+        &exe,
+        Lang::C11,
+        link,
+        &["-pthread"],
+    );
+    (name, exe)
+}
+
+/// Runs `exe` within `deadline` (killed after it), prints its stdout and checks that it exited
+/// cleanly and printed `<passed>: all checks passed`.
+fn run_passing(
+    name: &str,
+    exe: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, String)],
+    deadline: std::time::Duration,
+    passed: &str,
+) {
+    let (out, text) = run_with_deadline(exe, args, env, deadline);
+    let out = out.unwrap_or_else(|| panic!("{name} hung (killed):\n{text}"));
+    println!("{}", String::from_utf8_lossy(&out.stdout));
+    assert_ok(name, &out);
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{passed}: all checks passed")),
+        "{text}"
+    );
+}
+
 fn run_program(program: &str, link: Link, size: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
@@ -39,15 +82,7 @@ fn run_program(program: &str, link: Link, size: usize) {
     emu.put_object("test-bucket", "empty.bin", b"").unwrap();
     let crc = oss_ffi::crc64::update(0, &data);
 
-    let name = format!("{program}_{link:?}").to_lowercase();
-    let exe = build_dir(program).join(&name);
-    compile(
-        &[repo_root().join(format!("tests/c/{program}.c"))],
-        &exe,
-        Lang::C11,
-        link,
-        &["-pthread"],
-    );
+    let (name, exe) = build_c(program, link);
     let out = run(
         &exe,
         &[],
@@ -256,15 +291,7 @@ fn run_reentry(link: Link) {
             },
         ]
     });
-    let name = format!("reentry_{link:?}").to_lowercase();
-    let exe = build_dir("reentry").join(&name);
-    compile(
-        &[repo_root().join("tests/c/reentry.c")],
-        &exe,
-        Lang::C11,
-        link,
-        &["-pthread"],
-    );
+    let (name, exe) = build_c("reentry", link);
     let (out, text) = run_with_deadline(
         &exe,
         &[],
@@ -400,15 +427,7 @@ fn run_transfers(link: Link) {
             .unwrap();
         std::fs::write(work.join("ref").join(name), &data).unwrap();
     }
-    let name = format!("transfers_{link:?}").to_lowercase();
-    let exe = build_dir("transfers").join(&name);
-    compile(
-        &[repo_root().join("tests/c/transfers.c")],
-        &exe,
-        Lang::C11,
-        link,
-        &["-pthread"],
-    );
+    let (name, exe) = build_c("transfers", link);
     let pick = |normal: &str, slow: &str| if valgrind { slow } else { normal }.to_string();
     let env = [
         ("OSS_TEST_ENDPOINT", emu.endpoint()),
@@ -426,14 +445,13 @@ fn run_transfers(link: Link) {
         ("XDG_CONFIG_HOME", work.join("config").display().to_string()),
     ];
     let step = |mode: &str| {
-        let (out, text) = run_with_deadline(&exe, &[mode], &env, Duration::from_secs(900));
-        let out = out.unwrap_or_else(|| panic!("{name} {mode} hung (killed):\n{text}"));
-        println!("{}", String::from_utf8_lossy(&out.stdout));
-        assert_ok(&format!("{name} {mode}"), &out);
-        assert!(
-            String::from_utf8_lossy(&out.stdout)
-                .contains(&format!("transfers {mode}: all checks passed")),
-            "{text}"
+        run_passing(
+            &format!("{name} {mode}"),
+            &exe,
+            &[mode],
+            &env,
+            Duration::from_secs(900),
+            &format!("transfers {mode}"),
         );
     };
     step("main");
@@ -632,25 +650,14 @@ fn run_transfer_fds(link: Link) {
     use oss_ffi::memory_budget::MemoryBudget;
     use std::time::Duration;
     let valgrind = checker() == Checker::Valgrind;
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let emu = start_emulator(&tmp.path().join("root"));
+    let (_tmp, work, emu) = workspace();
     let data = pattern(3 * 1024 + 5, 41);
     let key = "fds/object.bin";
     emu.put_object("test-bucket", key, &data).unwrap();
     std::fs::write(work.join("ref.bin"), &data).unwrap();
     let budget: u64 = 32 << 20;
     let admitted = MemoryBudget::new(budget).capacity(MemoryBudget::admission_cost());
-    let name = format!("transfer_fds_{link:?}").to_lowercase();
-    let exe = build_dir("transfer_fds").join(&name);
-    compile(
-        &[repo_root().join("tests/c/transfer_fds.c")],
-        &exe,
-        Lang::C11,
-        link,
-        &["-pthread"],
-    );
+    let (name, exe) = build_c("transfer_fds", link);
     let env = [
         ("OSS_TEST_ENDPOINT", emu.endpoint()),
         ("OSS_TEST_BUCKET", "test-bucket".into()),
@@ -668,13 +675,13 @@ fn run_transfer_fds(link: Link) {
         ("OSS_TEST_BUDGET", budget.to_string()),
         ("OSS_TEST_ADMITTED", admitted.to_string()),
     ];
-    let (out, text) = run_with_deadline(&exe, &[], &env, Duration::from_secs(900));
-    let out = out.unwrap_or_else(|| panic!("{name} hung (killed):\n{text}"));
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    assert_ok(&name, &out);
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("transfer_fds: all checks passed"),
-        "{text}"
+    run_passing(
+        &name,
+        &exe,
+        &[],
+        &env,
+        Duration::from_secs(900),
+        "transfer_fds",
     );
 }
 
@@ -694,10 +701,7 @@ fn c_queued_transfers_hold_no_descriptor_static() {
 /// shows that no object the paused batch had finished was fetched again by its resume.
 fn run_batch(link: Link) {
     use std::time::Duration;
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let emu = start_emulator(&tmp.path().join("root"));
+    let (_tmp, work, emu) = workspace();
     let bucket = "test-bucket";
     let count = 24;
     // Sizes: small ones (one GET each) and, every seventh, a large one (parts of 100 KiB).
@@ -726,15 +730,7 @@ fn run_batch(link: Link) {
     }
     emu.put_object(bucket, "data/outside.bin", b"not in the prefix")
         .unwrap();
-    let name = format!("batch_{link:?}").to_lowercase();
-    let exe = build_dir("batch").join(&name);
-    compile(
-        &[repo_root().join("tests/c/batch.c")],
-        &exe,
-        Lang::C11,
-        link,
-        &["-pthread"],
-    );
+    let (name, exe) = build_c("batch", link);
     let env = [
         ("OSS_TEST_ENDPOINT", emu.endpoint()),
         ("OSS_TEST_BUCKET", bucket.into()),
@@ -747,11 +743,7 @@ fn run_batch(link: Link) {
         ("OSS_TEST_MISSING", "data/set/no-such-object".into()),
         ("XDG_CONFIG_HOME", work.join("config").display().to_string()),
     ];
-    let (out, text) = run_with_deadline(&exe, &[], &env, Duration::from_secs(600));
-    let out = out.unwrap_or_else(|| panic!("{name} hung (killed):\n{text}"));
-    println!("{}", String::from_utf8_lossy(&out.stdout));
-    assert_ok(&name, &out);
-    assert!(String::from_utf8_lossy(&out.stdout).contains("batch: all checks passed"));
+    run_passing(&name, &exe, &[], &env, Duration::from_secs(600), "batch");
     for (n, (_, rel, len)) in objects.iter().enumerate() {
         let got = std::fs::read(work.join("blocking").join(rel)).unwrap();
         assert!(got == pattern(*len, n as u64), "blocking/{rel} differs");

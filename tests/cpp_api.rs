@@ -16,6 +16,25 @@ const SK: &str = "cpp-test-sk-secret";
 const BUCKET: &str = "cpp-bucket";
 const KEY: &str = "dir/c++ object é.bin";
 
+/// The emulator serving `root`, with the test's credentials.
+fn start_emulator(root: &Path) -> Emulator {
+    Emulator::start(EmulatorConfig {
+        root: root.to_path_buf(),
+        credentials: vec![Credential::new(AK, SK)],
+        ..Default::default()
+    })
+    .expect("start the emulator")
+}
+
+/// A temporary directory with an empty `work/` and an emulator serving `root/`.
+fn workspace() -> (tempfile::TempDir, PathBuf, Emulator) {
+    let tmp = tempfile::tempdir().unwrap();
+    let work = tmp.path().join("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let emu = start_emulator(&tmp.path().join("root"));
+    (tmp, work, emu)
+}
+
 /// Compiles tests/cpp/<program>.cc for `lang` and `link`, runs it with `env` and asserts it
 /// passed ("cpp <program>: all checks passed"); returns its output.
 fn build_and_run(
@@ -45,15 +64,7 @@ fn build_and_run(
 }
 
 fn run_client_api(lang: Lang, link: Link) {
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
-        ..Default::default()
-    })
-    .expect("start the emulator");
+    let (tmp, work, emu) = workspace();
     let data = pattern(1100 * 1024 + 13, 11);
     emu.put_object(BUCKET, KEY, &data).unwrap();
     let crc = oss_ffi::crc64::update(0, &data);
@@ -380,15 +391,7 @@ fn run_against_one_object(
     seed: u64,
     with_dir: bool,
 ) {
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
-        ..Default::default()
-    })
-    .expect("start the emulator");
+    let (_tmp, work, emu) = workspace();
     emu.put_object(BUCKET, KEY, &pattern(size, seed)).unwrap();
     let mut env = vec![
         ("OSS_TEST_ENDPOINT", emu.endpoint()),
@@ -602,12 +605,7 @@ fn cpp_coexists_with_the_official_sdk() {
 
     let work = tmp.path().join("work");
     std::fs::create_dir_all(&work).unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
-        ..Default::default()
-    })
-    .expect("start the emulator");
+    let emu = start_emulator(&tmp.path().join("root"));
     emu.put_object(BUCKET, "other.bin", b"the bucket exists")
         .unwrap();
     let key = "coexist/uploaded by the official SDK.bin";
@@ -645,15 +643,7 @@ fn cpp_coexists_with_the_official_sdk() {
 /// a prefix into a directory with handlers and report, a re-run, a dry run with filters, a key
 /// list with a missing key, bad requests refused.
 fn run_ossffi_download_objects(lang: Lang, link: Link) {
-    let tmp = tempfile::tempdir().unwrap();
-    let work = tmp.path().join("work");
-    std::fs::create_dir_all(&work).unwrap();
-    let emu = Emulator::start(EmulatorConfig {
-        root: tmp.path().join("root"),
-        credentials: vec![Credential::new(AK, SK)],
-        ..Default::default()
-    })
-    .expect("start the emulator");
+    let (_tmp, work, emu) = workspace();
     let count = 8;
     for i in 0..count - 1 {
         emu.put_object(

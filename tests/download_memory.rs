@@ -36,12 +36,7 @@ fn child_download_entry() {
     req.thread_num = var("THREADS").unwrap().parse().unwrap();
     let total: u64 = var("TOTAL").unwrap().parse().unwrap();
     let baseline = status_kib("VmRSS:");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = child_runtime();
     let client = client_for(&endpoint, false);
     let t0 = Instant::now();
     let (r, _) = rt.block_on(download(&client, &req, total));

@@ -184,6 +184,32 @@ fn progress_and_range_example() {
 
 // ---- the C command-line downloader ------------------------------------------------------------
 
+/// Asserts that a program exited with `code`, showing its stderr if not.
+fn assert_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A C tool's command line for the bucket `cli-bucket` at `ep` with progress lines, then `extra`.
+fn cli_bucket_args(ep: &str, extra: &[&str]) -> Vec<String> {
+    [
+        "--endpoint",
+        ep,
+        "--bucket",
+        "cli-bucket",
+        "--progress",
+        "lines",
+    ]
+    .iter()
+    .chain(extra)
+    .map(|s| s.to_string())
+    .collect()
+}
+
 fn as_refs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
@@ -209,14 +235,6 @@ fn c_example_exit_codes(lang: Lang, link: Link) {
     let ep = emu.endpoint();
     let out_file = tmp.path().join("out.bin");
     let out_s = out_file.display().to_string();
-    let base = [
-        "--endpoint",
-        ep.as_str(),
-        "--bucket",
-        "cli-bucket",
-        "--progress",
-        "lines",
-    ];
     let code = |args: &[&str], env: &[(&str, String)]| {
         let out = run(&exe, args, env);
         (
@@ -225,9 +243,7 @@ fn c_example_exit_codes(lang: Lang, link: Link) {
             out,
         )
     };
-    let with = |extra: &[&str]| -> Vec<String> {
-        base.iter().chain(extra).map(|s| s.to_string()).collect()
-    };
+    let with = |extra: &[&str]| cli_bucket_args(&ep, extra);
 
     // 0: success, V4, with a range; the file holds exactly the range.
     let a = with(&[
@@ -359,28 +375,7 @@ fn c_example_downloads_a_prefix_into_a_directory() {
     let ep = emu.endpoint();
     let dest = tmp.path().join("dest");
     let dest_s = dest.display().to_string();
-    let base = |extra: &[&str]| -> Vec<String> {
-        [
-            "--endpoint",
-            ep.as_str(),
-            "--bucket",
-            "cli-bucket",
-            "--progress",
-            "lines",
-        ]
-        .iter()
-        .chain(extra)
-        .map(|s| s.to_string())
-        .collect()
-    };
-    let go = |extra: &[&str]| {
-        let out = run(&exe, &as_refs(&base(extra)), &creds());
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).to_string(),
-            String::from_utf8_lossy(&out.stderr).to_string(),
-        )
-    };
+    let go = |extra: &[&str]| run_in(&exe, tmp.path(), &cli_bucket_args(&ep, extra), &[]);
 
     // A dry run: every object under the prefix listed with its path, nothing written.
     let (c, out, err) = go(&[
@@ -1350,12 +1345,7 @@ fn c_example_resolve_spreads_the_parts_over_the_hosts_addresses() {
     ]
     .map(str::to_string);
     let out = run(&exe, &as_refs(&args), &creds());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert_eq!(std::fs::read(&out_file).unwrap(), data);
     let log = emu.log();
     for live in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
@@ -1371,12 +1361,7 @@ fn c_example_resolve_spreads_the_parts_over_the_hosts_addresses() {
     bad[15] = format!("cli.test:{port}:not-an-address");
     std::fs::remove_file(&out_file).unwrap();
     let out = run(&exe, &as_refs(&bad), &creds());
-    assert_eq!(
-        out.status.code(),
-        Some(3),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 3);
     assert!(String::from_utf8_lossy(&out.stderr).contains("not-an-address"));
     assert!(!out_file.exists());
 }
@@ -1384,18 +1369,10 @@ fn c_example_resolve_spreads_the_parts_over_the_hosts_addresses() {
 #[test]
 fn c_example_stats_prints_the_requests_summary() {
     let exe = build_c_example(Lang::C11, Link::Shared);
-    let tmp = tempfile::tempdir().unwrap();
-    let emu = emulator(&tmp.path().join("root"));
-    let data = pattern(2 * 1024 * 1024 + 1, 6);
-    emu.put_object("cli-bucket", "obj.bin", &data).unwrap();
-    let out_file = tmp.path().join("out.bin");
-    let args = [
-        "--endpoint",
-        &emu.endpoint(),
-        "--bucket",
-        "cli-bucket",
-        "--key",
-        "obj.bin",
+    let o = OneObject::new("cli-bucket", "obj.bin", 2 * 1024 * 1024 + 1, 6);
+    let (emu, data) = (&o.emu, &o.data);
+    let out_file = o.path("out.bin");
+    let args = o.args(&[
         "--output",
         &out_file.display().to_string(),
         "--threads",
@@ -1404,15 +1381,9 @@ fn c_example_stats_prints_the_requests_summary() {
         "100K",
         "--progress",
         "none",
-    ]
-    .map(str::to_string);
+    ]);
     let out = run(&exe, &as_refs(&args), &creds());
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_exit(&out, 0);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("requests:"));
     std::fs::remove_file(&out_file).unwrap();
     emu.clear_log();
@@ -1420,13 +1391,8 @@ fn c_example_stats_prints_the_requests_summary() {
     with_stats.push("--stats".into());
     let out = run(&exe, &as_refs(&with_stats), &creds());
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(std::fs::read(&out_file).unwrap(), data);
+    assert_exit(&out, 0);
+    assert_eq!(std::fs::read(&out_file).unwrap(), *data);
     let line = stdout
         .lines()
         .find(|l| l.starts_with("requests: "))

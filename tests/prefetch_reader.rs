@@ -12,10 +12,23 @@ use std::time::Duration;
 use download_support::{object_request, Env, BUCKET, KIB, MIB};
 use oss_emulator::{FaultAction, FaultRule, Faults};
 use oss_ffi::cancel::Cancel;
+use oss_ffi::client::Client;
 use oss_ffi::memory_budget::BASE_COST;
 use oss_ffi::object::prefetch::{PrefetchOptions, PrefetchReader};
 use oss_ffi::{ErrorKind, Result};
-use support::hostile_http::{answer, object_headers, HostileServer};
+use support::hostile_http::{answer_owned, object_headers, HostileServer};
+
+/// Opens a reader of `key` in the test bucket (whole object, or `range`), with a fresh cancel.
+async fn open(
+    client: &Client,
+    key: &str,
+    range: Option<(i64, i64)>,
+    o: PrefetchOptions,
+) -> PrefetchReader {
+    PrefetchReader::open(client, &object_request(key), range, o, &Cancel::new())
+        .await
+        .unwrap()
+}
 
 fn opts(part_size: u64, max_window: u64) -> PrefetchOptions {
     PrefetchOptions {
@@ -76,15 +89,7 @@ async fn a_sequential_read_has_several_gets_in_flight_and_is_verified_at_the_end
     let want = std::fs::read(&path).unwrap();
     env.slow_gets(30);
     env.emu.take_peak_in_flight();
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/seq"),
-        None,
-        opts(256 * KIB, 2 * MIB),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/seq", None, opts(256 * KIB, 2 * MIB)).await;
     assert_eq!(r.size(), want.len() as u64);
     let (got, err) = read_to_end(&mut r, 100_000).await;
     assert!(err.is_none(), "{err:?}");
@@ -126,15 +131,7 @@ async fn random_reads_fetch_what_they_ask_plus_the_read_ahead() {
         read_ahead: 16 * KIB,
         ..PrefetchOptions::default()
     };
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/table.parquet"),
-        None,
-        o,
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/table.parquet", None, o).await;
     // A Parquet reader: the footer, then two column chunks.
     let reads = [
         (size - 64 * KIB, 64 * KIB),
@@ -186,15 +183,7 @@ async fn an_object_changed_during_a_sequential_read_fails_the_next_read_never_mi
                 .count(1),
         ),
     );
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/mutate"),
-        None,
-        opts(256 * KIB, MIB),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/mutate", None, opts(256 * KIB, MIB)).await;
     let (got, err) = read_to_end(&mut r, 64 * KIB as usize).await;
     let e = err.expect("the change is an error");
     assert_eq!(e.kind, ErrorKind::ObjectChanged, "{e}");
@@ -214,15 +203,7 @@ async fn an_object_changed_between_random_reads_fails_the_next_read() {
     let size = 2 * MIB;
     let path = env.object("s/mutate-random", size);
     let old = std::fs::read(&path).unwrap();
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/mutate-random"),
-        None,
-        PrefetchOptions::default(),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/mutate-random", None, PrefetchOptions::default()).await;
     r.seek(size - 1000).unwrap();
     assert!(read_n(&mut r, 1000).await.unwrap() == old[old.len() - 1000..]);
     // Rewritten in place, same size.
@@ -247,15 +228,7 @@ async fn a_crc_mismatch_is_the_error_of_the_final_read() {
     std::os::unix::fs::FileExt::write_all_at(&f, b"XYZ", 300 * KIB).unwrap();
     f.set_modified(mtime).unwrap();
     drop(f);
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/crc"),
-        None,
-        opts(256 * KIB, MIB),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/crc", None, opts(256 * KIB, MIB)).await;
     let (got, err) = read_to_end(&mut r, 64 * KIB as usize).await;
     assert_eq!(got.len() as u64, size, "every byte handed out first");
     let e = err.expect("the end is an error, not a silent end of file");
@@ -285,15 +258,7 @@ async fn a_stalled_consumer_never_reserves_more_than_the_window() {
     let budget = client.memory_budget().clone();
     let pool = budget.total() - BASE_COST;
     let window = MIB;
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/stall"),
-        None,
-        opts(128 * KIB, window),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/stall", None, opts(128 * KIB, window)).await;
     let first = read_n(&mut r, 3 * MIB as usize).await.unwrap();
     assert!(first == data[..3 * MIB as usize]);
     // The consumer stops: the GETs in flight finish, no new one starts.
@@ -345,15 +310,7 @@ async fn dropping_a_reader_with_gets_in_flight_frees_everything() {
         ),
     );
     let budget = client.memory_budget().clone();
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/drop"),
-        None,
-        opts(MIB, 4 * MIB),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/drop", None, opts(MIB, 4 * MIB)).await;
     let mut buf = vec![0u8; 4000];
     // The first 1000 bytes arrive, then every GET stalls mid-body.
     assert_eq!(r.read(&mut buf).await.unwrap(), 1000);
@@ -381,15 +338,7 @@ async fn cancel_stops_a_read_in_progress_from_another_thread() {
     env.object("s/cancel", 4 * MIB);
     env.slow_gets(5000);
     let budget = client.memory_budget().clone();
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/cancel"),
-        None,
-        PrefetchOptions::default(),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/cancel", None, PrefetchOptions::default()).await;
     let c = r.canceller();
     std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(100));
@@ -438,15 +387,7 @@ async fn cut_bodies_and_503s_during_a_read_still_give_the_right_bytes() {
     );
     // A short idle timeout, so that the stalled body is noticed and resumed quickly.
     let client = env.client_with(|c| c.request_timeout = Duration::from_millis(500));
-    let mut r = PrefetchReader::open(
-        &client,
-        &object_request("s/faults"),
-        None,
-        opts(256 * KIB, MIB),
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut r = open(&client, "s/faults", None, opts(256 * KIB, MIB)).await;
     let (got, err) = read_to_end(&mut r, 100_000).await;
     assert!(err.is_none(), "{err:?}");
     assert!(got == data);
@@ -465,15 +406,7 @@ async fn wrong_answers_to_ranged_gets_are_refused() {
         FaultAction::ShortBody { bytes: 10 },
     ] {
         env.faults(Faults::none().with(FaultRule::new(action.clone()).method("GET")));
-        let mut r = PrefetchReader::open(
-            &client,
-            &object_request("s/wrong"),
-            None,
-            opts(256 * KIB, MIB),
-            &Cancel::new(),
-        )
-        .await
-        .unwrap();
+        let mut r = open(&client, "s/wrong", None, opts(256 * KIB, MIB)).await;
         let (got, err) = read_to_end(&mut r, 100_000).await;
         assert!(err.is_some(), "{action:?}: refused");
         assert!(
@@ -487,8 +420,7 @@ async fn wrong_answers_to_ranged_gets_are_refused() {
         let server = HostileServer::start(move |req, _| {
             let h = object_headers(1000);
             if req.method == "HEAD" {
-                let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                return answer("200 OK", &h, b"");
+                return answer_owned("200 OK", &h, b"");
             }
             let mut h: Vec<(&str, String)> = h
                 .into_iter()
@@ -496,13 +428,11 @@ async fn wrong_answers_to_ranged_gets_are_refused() {
                 .collect();
             if status == "200 OK" {
                 h.push(("Content-Length", "1000".into()));
-                let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                answer(status, &h, &[7u8; 1000])
+                answer_owned(status, &h, &[7u8; 1000])
             } else {
                 h.push(("Content-Length", "10".into()));
                 h.push(("Content-Range", "bytes 0-9/1000".into()));
-                let h: Vec<(&str, &str)> = h.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                answer(status, &h, &[7u8; 10])
+                answer_owned(status, &h, &[7u8; 10])
             }
         });
         let c = server.client(oss_ffi::config::Config {
@@ -536,18 +466,8 @@ async fn a_reader_never_waits_for_budget_another_idle_reader_holds() {
     let a_data = std::fs::read(env.object("s/first", 8 * MIB)).unwrap();
     let b_data = std::fs::read(env.object("s/second", 8 * MIB)).unwrap();
     let o = opts(2 * MIB, 4 * MIB);
-    let mut a = PrefetchReader::open(&client, &object_request("s/first"), None, o, &Cancel::new())
-        .await
-        .unwrap();
-    let mut b = PrefetchReader::open(
-        &client,
-        &object_request("s/second"),
-        None,
-        o,
-        &Cancel::new(),
-    )
-    .await
-    .unwrap();
+    let mut a = open(&client, "s/first", None, o).await;
+    let mut b = open(&client, "s/second", None, o).await;
     assert!(read_n(&mut a, 10).await.unwrap() == a_data[..10]);
     let got = tokio::time::timeout(Duration::from_secs(20), read_n(&mut b, 10)).await;
     let got = got.expect("the second reader waited for the budget the first one holds");

@@ -22,19 +22,18 @@
  */
 #include <alibabacloud/oss/OssClient.h>
 
+#include "bench_common.h"
+
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -66,24 +65,13 @@ bool makeParents(const std::string &base, const std::string &rel)
 
 int main(int argc, char **argv)
 {
-    std::string endpoint, bucket, prefix, outDir, threads = "16", caFile;
-    bool verifySSL = true;
-    for (int i = 1; i < argc; i++) {
-        std::string a = argv[i];
-        if (a == "--no-verify-ssl") {
-            verifySSL = false;
-            continue;
-        }
-        if (i + 1 >= argc) return usage("missing value or unknown option: " + a);
-        std::string v = argv[++i];
-        if (a == "--endpoint") endpoint = v;
-        else if (a == "--bucket") bucket = v;
-        else if (a == "--prefix") prefix = v;
-        else if (a == "--output-dir") outDir = v;
-        else if (a == "--threads") threads = v;
-        else if (a == "--ca-file") caFile = v;
-        else return usage("unknown option: " + a);
-    }
+    bench::Options opts;
+    std::string bad = bench::parseOptions(
+        argc, argv, {"--endpoint", "--bucket", "--prefix", "--output-dir", "--threads", "--ca-file"}, opts);
+    if (!bad.empty()) return usage(bad);
+    const std::string endpoint = opts.get("--endpoint"), bucket = opts.get("--bucket"),
+                      prefix = opts.get("--prefix"), outDir = opts.get("--output-dir"),
+                      threads = opts.get("--threads", "16");
     if (endpoint.empty() || bucket.empty() || outDir.empty())
         return usage("--endpoint, --bucket and --output-dir are required");
     const unsigned pool = static_cast<unsigned>(std::strtoul(threads.c_str(), nullptr, 10));
@@ -97,11 +85,7 @@ int main(int argc, char **argv)
     InitializeSdk();
     int rc = 0;
     {
-        ClientConfiguration conf;
-        conf.verifySSL = verifySSL;
-        if (!caFile.empty()) conf.caFile = caFile;
-        if (pool > conf.maxConnections) conf.maxConnections = pool;
-        OssClient client(endpoint, ak, sk, conf);
+        OssClient client(endpoint, ak, sk, bench::clientConfiguration(opts, pool));
 
         auto t0 = std::chrono::steady_clock::now();
         std::vector<std::pair<std::string, int64_t> > keys;
@@ -125,45 +109,24 @@ int main(int argc, char **argv)
                 request.setMarker(outcome.result().NextMarker());
             }
         }
-        double listSecs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        double listSecs = bench::secondsSince(t0);
 
-        std::atomic<long long> bytes(0);
-        std::atomic<size_t> next(0), done(0);
-        std::atomic<bool> failed(false);
-        std::mutex errLock;
-        auto work = [&]() {
-            for (;;) {
-                size_t i = next++;
-                if (i >= keys.size() || failed) return;
+        bench::PoolResult r =
+            bench::runPool(pool, keys.size(), [&](size_t i, long long &bytes, std::string &error) {
                 const std::string &key = keys[i].first;
                 std::string rel = key.substr(strip);
                 if (!makeParents(outDir, rel)) {
-                    std::lock_guard<std::mutex> l(errLock);
-                    std::cerr << "cannot create the directories of " << rel << "\n";
-                    failed = true;
-                    return;
+                    error = "cannot create the directories of " + rel;
+                    return false;
                 }
-                auto outcome = client.GetObject(bucket, key, outDir + "/" + rel);
-                if (!outcome.isSuccess()) {
-                    std::lock_guard<std::mutex> l(errLock);
-                    std::cerr << "GetObject of " << key << " failed: code " << outcome.error().Code()
-                              << ", message " << outcome.error().Message() << ", request id "
-                              << outcome.error().RequestId() << "\n";
-                    failed = true;
-                    return;
-                }
-                bytes += static_cast<long long>(outcome.result().Metadata().ContentLength());
-                done++;
-            }
-        };
-        std::vector<std::thread> workers;
-        for (unsigned n = 0; n < pool; n++) workers.push_back(std::thread(work));
-        for (size_t n = 0; n < workers.size(); n++) workers[n].join();
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        rc = failed ? 1 : 0;
+                return bench::downloaded(client.GetObject(bucket, key, outDir + "/" + rel), "GetObject of " + key,
+                                         bytes, error);
+            });
+        double secs = bench::secondsSince(t0);
+        rc = r.failed ? 1 : 0;
         if (rc == 0)
             std::printf("{\"seconds\": %.6f, \"list_seconds\": %.6f, \"objects\": %llu, \"bytes\": %lld}\n", secs,
-                        listSecs, static_cast<unsigned long long>(done.load()), bytes.load());
+                        listSecs, r.done, r.bytes);
     }
     ShutdownSdk();
     return rc;

@@ -22,16 +22,15 @@
  */
 #include <alibabacloud/oss/OssClient.h>
 
-#include <atomic>
+#include "bench_common.h"
+
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
@@ -52,26 +51,15 @@ int usage(const std::string &msg)
 
 int main(int argc, char **argv)
 {
-    std::string endpoint, bucket, list, threads, partSize, checkpointDir, caFile, concurrency;
-    bool verifySSL = true;
-    for (int i = 1; i < argc; i++) {
-        std::string a = argv[i];
-        if (a == "--no-verify-ssl") {
-            verifySSL = false;
-            continue;
-        }
-        if (i + 1 >= argc) return usage("missing value or unknown option: " + a);
-        std::string v = argv[++i];
-        if (a == "--endpoint") endpoint = v;
-        else if (a == "--bucket") bucket = v;
-        else if (a == "--list") list = v;
-        else if (a == "--threads") threads = v;
-        else if (a == "--concurrency") concurrency = v;
-        else if (a == "--part-size") partSize = v;
-        else if (a == "--checkpoint-dir") checkpointDir = v;
-        else if (a == "--ca-file") caFile = v;
-        else return usage("unknown option: " + a);
-    }
+    bench::Options opts;
+    std::string bad = bench::parseOptions(argc, argv,
+                                          {"--endpoint", "--bucket", "--list", "--threads", "--concurrency",
+                                           "--part-size", "--checkpoint-dir", "--ca-file"},
+                                          opts);
+    if (!bad.empty()) return usage(bad);
+    const std::string endpoint = opts.get("--endpoint"), bucket = opts.get("--bucket"), list = opts.get("--list"),
+                      threads = opts.get("--threads"), partSize = opts.get("--part-size"),
+                      checkpointDir = opts.get("--checkpoint-dir"), concurrency = opts.get("--concurrency");
     if (endpoint.empty() || bucket.empty() || list.empty())
         return usage("--endpoint, --bucket and --list are required");
     const char *ak = std::getenv("OSS_ACCESS_KEY_ID");
@@ -99,51 +87,23 @@ int main(int argc, char **argv)
         const unsigned pool =
             concurrency.empty() ? 1u : static_cast<unsigned>(std::strtoul(concurrency.c_str(), nullptr, 10));
         if (pool < 1 || pool > 1024) return usage("--concurrency is 1..1024");
-        ClientConfiguration conf;
-        conf.verifySSL = verifySSL;
-        if (!caFile.empty()) conf.caFile = caFile;
-        if (pool > conf.maxConnections) conf.maxConnections = pool;
-        OssClient client(endpoint, ak, sk, conf);
+        OssClient client(endpoint, ak, sk, bench::clientConfiguration(opts, pool));
 
-        std::atomic<long long> bytes(0);
-        std::atomic<size_t> next(0), done(0);
-        std::atomic<bool> failed(false);
-        std::mutex errLock;
-        auto work = [&]() {
-            for (;;) {
-                size_t i = next++;
-                if (i >= jobs.size() || failed) return;
+        auto t0 = std::chrono::steady_clock::now();
+        bench::PoolResult r =
+            bench::runPool(pool, jobs.size(), [&](size_t i, long long &bytes, std::string &error) {
                 DownloadObjectRequest request(bucket, jobs[i].first, jobs[i].second);
                 if (!checkpointDir.empty()) request.setCheckpointDir(checkpointDir);
                 if (!threads.empty())
                     request.setThreadNum(static_cast<uint32_t>(std::strtoul(threads.c_str(), nullptr, 10)));
                 if (!partSize.empty()) request.setPartSize(std::strtoull(partSize.c_str(), nullptr, 10));
-                auto outcome = client.ResumableDownloadObject(request);
-                if (!outcome.isSuccess()) {
-                    std::lock_guard<std::mutex> l(errLock);
-                    std::cerr << "ResumableDownloadObject of " << jobs[i].first << " failed: code "
-                              << outcome.error().Code() << ", message " << outcome.error().Message()
-                              << ", request id " << outcome.error().RequestId() << "\n";
-                    failed = true;
-                    return;
-                }
-                bytes += static_cast<long long>(outcome.result().Metadata().ContentLength());
-                done++;
-            }
-        };
-        auto t0 = std::chrono::steady_clock::now();
-        if (pool == 1) {
-            work();
-        } else {
-            std::vector<std::thread> workers;
-            for (unsigned n = 0; n < pool; n++) workers.push_back(std::thread(work));
-            for (size_t n = 0; n < workers.size(); n++) workers[n].join();
-        }
-        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        rc = failed ? 1 : 0;
+                return bench::downloaded(client.ResumableDownloadObject(request),
+                                         "ResumableDownloadObject of " + jobs[i].first, bytes, error);
+            });
+        double secs = bench::secondsSince(t0);
+        rc = r.failed ? 1 : 0;
         if (rc == 0)
-            std::printf("{\"seconds\": %.6f, \"objects\": %llu, \"bytes\": %lld}\n", secs,
-                        static_cast<unsigned long long>(done.load()), bytes.load());
+            std::printf("{\"seconds\": %.6f, \"objects\": %llu, \"bytes\": %lld}\n", secs, r.done, r.bytes);
     }
     ShutdownSdk();
     return rc;

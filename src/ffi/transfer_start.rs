@@ -13,7 +13,7 @@ use crate::ffi::client::oss_client_t;
 use crate::ffi::download_request::oss_download_request_t;
 use crate::ffi::error::oss_error_t;
 use crate::ffi::get_object_request::oss_get_object_request_t;
-use crate::ffi::handle::{arc_to_const_ptr, lend_arc, opt_ref, try_ref};
+use crate::ffi::handle::{arc_to_const_ptr, lend_arc, opt_ref, try_ref, Castable};
 use crate::ffi::progress;
 use crate::ffi::transfer::{oss_transfer_done_cb, oss_transfer_t};
 use crate::progress::AbortableProgressFn;
@@ -71,6 +71,35 @@ unsafe fn start_call(
     })
 }
 
+/// [`start_call`] for the start calls that copy a request handle: `request` borrowed (a
+/// NULL-argument error naming it for NULL) after the client, then `work` reads it into the
+/// transfer's work and progress callback.
+///
+/// # Safety
+/// [`start_call`]'s contract, and `request` NULL or a live handle not freed during the call.
+unsafe fn start_with_request<C: Castable>(
+    client: *const oss_client_t,
+    request: *const C,
+    done: oss_transfer_done_cb,
+    user_data: *mut c_void,
+    user_data_free: UserDataFree,
+    transfer_out: *mut *const oss_transfer_t,
+    work: impl FnOnce(&C::RustType) -> Result<(Work, Option<AbortableProgressFn>)>,
+) -> Result<()> {
+    // SAFETY: start_call's contract is this function's; `request` is NULL (refused) or a live
+    // handle not freed during the call, and only borrowed shared.
+    unsafe {
+        start_call(
+            client,
+            done,
+            user_data,
+            user_data_free,
+            transfer_out,
+            |_| work(try_ref(request, "request")?),
+        )
+    }
+}
+
 /// Starts a resumable download (as `oss_client_resumable_download_object`) and returns at once
 /// with its transfer in `*transfer_out`. The request is copied (free or reuse it right away; its
 /// `oss_download_request_cancel` does not reach the transfer: use `oss_transfer_cancel`). Its
@@ -96,11 +125,9 @@ pub unsafe extern "C" fn oss_client_start_resumable_download(
     transfer_out: *mut *const oss_transfer_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: the export's `# Safety` contract is start_call's; `request` is NULL (refused)
-        // or a live handle not freed during the call, and only borrowed shared.
+        // SAFETY: the export's `# Safety` contract is start_with_request's.
         unsafe {
-            start_call(client, done, user_data, user_data_free, transfer_out, |_| {
-                let r = try_ref(request, "request")?;
+            start_with_request(client, request, done, user_data, user_data_free, transfer_out, |r| {
                 let progress = progress::for_transfer(&r.request.progress, &r.abortable);
                 let mut req = r.request.clone();
                 req.progress = None;
@@ -139,11 +166,9 @@ pub unsafe extern "C" fn oss_client_start_download_objects(
     transfer_out: *mut *const oss_transfer_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: the export's `# Safety` contract is start_call's; `request` is NULL (refused)
-        // or a live handle not freed during the call, and only borrowed shared.
+        // SAFETY: the export's `# Safety` contract is start_with_request's.
         unsafe {
-            start_call(client, done, user_data, user_data_free, transfer_out, |_| {
-                let r = try_ref(request, "request")?;
+            start_with_request(client, request, done, user_data, user_data_free, transfer_out, |r| {
                 Ok((Work::Batch(Box::new(r.request.clone())), None))
             })
         }
@@ -231,12 +256,11 @@ pub unsafe extern "C" fn oss_client_start_get_object_to_file(
     transfer_out: *mut *const oss_transfer_t,
 ) -> *mut oss_error_t {
     ffi_try! {
-        // SAFETY: the export's `# Safety` contract is start_call's; `request` is NULL (refused)
-        // or a live handle not freed during the call, and only borrowed shared; `file_path` is
-        // NULL (refused) or NUL-terminated and outlives the call (UTF-8 checked).
+        // SAFETY: the export's `# Safety` contract is start_with_request's; `file_path` is NULL
+        // (refused) or NUL-terminated and outlives the call (UTF-8 checked).
         unsafe {
-            start_call(client, done, user_data, user_data_free, transfer_out, |_| {
-                let (r, path) = (try_ref(request, "request")?, arg_str(file_path, "file_path")?);
+            start_with_request(client, request, done, user_data, user_data_free, transfer_out, |r| {
+                let path = arg_str(file_path, "file_path")?;
                 let progress = progress::for_transfer(&r.progress, &r.abortable);
                 let work = Work::GetToFile { object: r.object.clone(), range: r.range, path: path.into() };
                 Ok((work, progress))

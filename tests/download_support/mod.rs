@@ -158,6 +158,28 @@ pub async fn list_all(c: &Client, req: ListRequest) -> (Vec<ListEntry>, Vec<Stri
         .unwrap()
 }
 
+/// The runtime of a test's child process (a download or a batch in a process of its own, to be
+/// killed or measured): two workers, the library's limit of blocking threads.
+pub fn child_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The keys of the objects (not listings) fetched by GETs in the emulator's log since it was
+/// last cleared.
+pub fn object_gets(env: &Env) -> Vec<String> {
+    env.emu
+        .log()
+        .into_iter()
+        .filter(|e| e.method == "GET" && !e.key.is_empty())
+        .map(|e| e.key)
+        .collect()
+}
+
 pub fn client_for(endpoint: &str, v4: bool) -> Client {
     let mut c = test_config();
     if v4 {

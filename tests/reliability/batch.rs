@@ -56,12 +56,7 @@ pub fn child_main() {
     );
     // Objects over two parts go through the resumable downloader, with checkpoints.
     req.part_size = PART;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = child_runtime();
     let client = client_for(&endpoint, false);
     let report = rt.block_on(client.download_objects(&req, &Cancel::new()));
     let p = &report.progress;
@@ -310,15 +305,10 @@ fn check_journal(env: &Env, dest: &Path) -> HashMap<String, JournalEntry> {
     entries
 }
 
-/// The keys of the objects GETs of the log since the last clear.
+/// The keys of the objects GETs of the log since the last clear, once the server is idle.
 fn object_gets(env: &Env) -> Vec<String> {
     env.emu.wait_idle(Duration::from_secs(10));
-    env.emu
-        .log()
-        .into_iter()
-        .filter(|e| e.method == "GET" && !e.key.is_empty())
-        .map(|e| e.key)
-        .collect()
+    crate::download_support::object_gets(env)
 }
 
 /// No run fetches an object the journal held when it started.

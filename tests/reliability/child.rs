@@ -30,12 +30,7 @@ pub fn child_main() {
         req.range = Some((a.parse().unwrap(), b.parse().unwrap()));
     }
     let total: u64 = var("TOTAL").unwrap().parse().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(oss_ffi::runtime::MAX_BLOCKING_THREADS)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = child_runtime();
     let client = client_for(&endpoint, var("V4").is_some());
     let (r, _) = rt.block_on(download(&client, &req, total));
     match r {

@@ -43,6 +43,12 @@ pub fn answer(status: &str, headers: &[(&str, &str)], body: &[u8]) -> Vec<Step> 
     vec![Step::Send(head(status, headers)), Step::Send(body.to_vec())]
 }
 
+/// [`answer`] with owned header values, as [`object_headers`] gives them.
+pub fn answer_owned(status: &str, headers: &[(&str, String)], body: &[u8]) -> Vec<Step> {
+    let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    answer(status, &h, body)
+}
+
 /// `HTTP/1.1 <status>` plus the headers and `Connection: close`, up to the blank line.
 pub fn head(status: &str, headers: &[(&str, &str)]) -> Vec<u8> {
     let mut s = format!("HTTP/1.1 {status}\r\n");

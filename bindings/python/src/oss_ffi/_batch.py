@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, List, Optional, Sequence, Tuple, Uni
 from . import _lib
 from ._callbacks import _CallContext, _lookup
 from ._convert import PathLike, _U32, _U64, _bool, _int, _path, _str
-from ._errors import OssError, check, take_error
+from ._errors import OssError, check, read_error, take_error
 from ._lib import BATCH_OBJECT_CB, BATCH_PROGRESS_CB, Library
 
 __all__ = ["BatchProgress", "BatchReport", "ObjectOutcome", "Outcome"]
@@ -156,27 +156,7 @@ def _copy_error(lib: Library, ptr: Optional[int]) -> Optional[OssError]:
     """An :class:`OssError` copied from a borrowed ``const oss_error_t *`` (not freed)."""
     if not ptr:
         return None
-    # take_error frees what it reads: give it a copy made by the library's own reader.
-    from ._errors import _CLASSES, ErrorKind, NoSuchKeyError, ServerError  # noqa: PLC0415
-
-    def s(b: Optional[bytes]) -> str:
-        return b.decode("utf-8", "replace") if b else ""
-
-    raw = int(lib.oss_error_kind(ptr))
-    kind: Any = ErrorKind(raw) if raw in ErrorKind._value2member_map_ else raw
-    cls = _CLASSES.get(kind, OssError)
-    code = s(lib.oss_error_code(ptr))
-    if cls is ServerError and code == "NoSuchKey":
-        cls = NoSuchKeyError
-    return cls(
-        kind,
-        code,
-        s(lib.oss_error_message(ptr)),
-        s(lib.oss_error_request_id(ptr)),
-        s(lib.oss_error_host(ptr)),
-        int(lib.oss_error_http_status(ptr)),
-        s(lib.oss_error_ec(ptr)),
-    )
+    return read_error(lib, ptr)
 
 
 class _BatchContext(_CallContext):
@@ -293,27 +273,29 @@ def _size(value: Any, name: str) -> Optional[int]:
 def build_request(
     lib: Library,
     bucket: str,
-    prefix: Optional[str],
-    keys: Optional[Iterable[str]],
+    *,
     dest: PathLike,
-    include: Any,
-    exclude: Any,
-    min_size: Any,
-    max_size: Any,
-    modified_after: Any,
-    modified_before: Any,
-    overwrite: str,
-    on_failure: str,
-    dry_run: bool,
-    max_objects_in_flight: Optional[int],
-    checkpoint_dir: Optional[PathLike],
-    part_size: Optional[int],
-    threads: Optional[int],
-    verify_on_resume: bool,
-    direct_io: bool,
+    prefix: Optional[str] = None,
+    keys: Optional[Iterable[str]] = None,
+    include: Any = (),
+    exclude: Any = (),
+    min_size: Any = None,
+    max_size: Any = None,
+    modified_after: Any = None,
+    modified_before: Any = None,
+    overwrite: str = "if-changed",
+    on_failure: str = "continue",
+    dry_run: bool = False,
+    max_objects_in_flight: Optional[int] = None,
+    checkpoint_dir: Optional[PathLike] = None,
+    part_size: Optional[int] = None,
+    threads: Optional[int] = None,
+    verify_on_resume: bool = True,
+    direct_io: bool = True,
 ) -> int:
     """A new ``oss_batch_request_t *`` (the caller's to free) with every option set; the
-    arguments are all checked before C is called."""
+    arguments are all checked before C is called. The keyword options and their defaults are
+    :meth:`Client.download_objects`'s (but its callbacks and ``cancel_event``)."""
     if (prefix is None) == (keys is None):
         raise ValueError("give exactly one of prefix= and keys=")
     bucket_b = _str(bucket, "bucket")

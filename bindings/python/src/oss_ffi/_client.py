@@ -73,14 +73,6 @@ from ._batch import (
 )
 
 
-_BATCH_DEFAULTS: Dict[str, Any] = dict(
-    prefix=None, keys=None, include=(), exclude=(), min_size=None, max_size=None,
-    modified_after=None, modified_before=None, overwrite="if-changed", on_failure="continue",
-    dry_run=False, progress=None, on_object=None, max_objects_in_flight=None,
-    checkpoint_dir=None, part_size=None, threads=None, verify_on_resume=True, direct_io=True,
-)
-
-
 class Client:
     """A client for one OSS endpoint; thread-safe, meant to be shared (one connection pool).
 
@@ -789,39 +781,6 @@ class Client:
         return req, ctx
 
     @staticmethod
-    def _batch_options(
-        prefix: Optional[str],
-        keys: Optional[Iterable[str]],
-        dest: PathLike,
-        include: Any,
-        exclude: Any,
-        min_size: Any,
-        max_size: Any,
-        modified_after: Any,
-        modified_before: Any,
-        overwrite: str,
-        on_failure: str,
-        dry_run: bool,
-        progress: Optional[Callable[[BatchProgress], Any]],
-        on_object: Optional[Callable[[ObjectOutcome], Any]],
-        max_objects_in_flight: Optional[int],
-        checkpoint_dir: Optional[PathLike],
-        part_size: Any,
-        threads: Optional[int],
-        verify_on_resume: bool,
-        direct_io: bool,
-    ) -> Dict[str, Any]:
-        return dict(
-            prefix=prefix, keys=keys, dest=dest, include=include, exclude=exclude,
-            min_size=min_size, max_size=max_size, modified_after=modified_after,
-            modified_before=modified_before, overwrite=overwrite, on_failure=on_failure,
-            dry_run=dry_run, progress=progress, on_object=on_object,
-            max_objects_in_flight=max_objects_in_flight, checkpoint_dir=checkpoint_dir,
-            part_size=part_size, threads=threads, verify_on_resume=verify_on_resume,
-            direct_io=direct_io,
-        )
-
-    @staticmethod
     def _batch_outcome(report: BatchReport) -> BatchReport:
         """Returns the report, or raises its stop (with the report as ``e.report``)."""
         if report.stopped is not None:
@@ -898,15 +857,14 @@ class Client:
         :class:`InvalidArgumentError` / TypeError / ValueError for bad arguments. Ctrl-C
         cancels the batch and re-raises.
         """
+        # The batch's options: every argument but these (first, before any other local).
+        options = dict(locals())
+        for name in ("self", "bucket", "cancel_event"):
+            del options[name]
         if cancel_event is not None and not isinstance(cancel_event, threading.Event):
             raise TypeError("cancel_event must be a threading.Event")
         lib = self._lib
-        opts = self._batch_options(
-            prefix, keys, dest, include, exclude, min_size, max_size, modified_after,
-            modified_before, overwrite, on_failure, dry_run, progress, on_object,
-            max_objects_in_flight, checkpoint_dir, part_size, threads, verify_on_resume, direct_io,
-        )
-        req, ctx = self._batch(bucket, opts)
+        req, ctx = self._batch(bucket, options)
         rep = c_void_p()
         report: Optional[BatchReport] = None
         err: Optional[int] = None
@@ -948,8 +906,7 @@ class Client:
         by the token). :attr:`Transfer.report` is the :class:`BatchReport` once it ended."""
         lib = self._lib
         _require_async(lib)
-        opts = self._batch_options(**{**_BATCH_DEFAULTS, **options})
-        req, ctx = self._batch(bucket, opts)
+        req, ctx = self._batch(bucket, dict(options))
         holder: Dict[str, Transfer] = {}
         ctx.set_cancel(lambda: holder["t"].cancel() if "t" in holder else None)
         try:

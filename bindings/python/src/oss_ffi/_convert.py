@@ -187,6 +187,11 @@ class _Setters:
     def add(self, setter: str, *args: Any) -> None:
         self.calls.append((setter, args))
 
+    def add_given(self, setter: str, value: Any) -> None:
+        """:meth:`add` with the one argument ``value``, unless it is None (not given)."""
+        if value is not None:
+            self.add(setter, value)
+
     def apply(self, lib: Any, prefix: str, req: Any) -> None:
         """Calls ``lib.<prefix><setter>(req, *args)`` for each, in order; raises on the first
         error."""
@@ -215,20 +220,16 @@ def _object_settings(
     limit = None if traffic_limit is None else _int(traffic_limit, "traffic_limit", 0, _U64)
     payer = _bool(request_payer, "request_payer")
     s = _Setters()
-    if vid is not None:
-        s.add("set_version_id", vid)
+    s.add_given("set_version_id", vid)
     if rng is not None:
         s.add("set_range", *rng)
     if match is not None:
         s.add("set_matching_etags", _etag_array(match), len(match))
     if nomatch is not None:
         s.add("set_nonmatching_etags", _etag_array(nomatch), len(nomatch))
-    if since is not None:
-        s.add("set_modified_since", since)
-    if unsince is not None:
-        s.add("set_unmodified_since", unsince)
-    if limit is not None:
-        s.add("set_traffic_limit", limit)
+    s.add_given("set_modified_since", since)
+    s.add_given("set_unmodified_since", unsince)
+    s.add_given("set_traffic_limit", limit)
     if payer:
         s.add("set_request_payer", True)
     return s
@@ -256,14 +257,10 @@ def _download_settings(
         else _int(throughput_target, "throughput_target", 1, _U64 - 1)
     )
     s = _Setters()
-    if ckpt is not None:
-        s.add("set_checkpoint_dir", ckpt)
-    if part is not None:
-        s.add("set_part_size", part)
-    if nthreads is not None:
-        s.add("set_thread_num", nthreads)
+    s.add_given("set_checkpoint_dir", ckpt)
+    s.add_given("set_part_size", part)
+    s.add_given("set_thread_num", nthreads)
     s.add("set_verify_on_resume", verify)
     s.add("set_direct_io", direct)
-    if target is not None:
-        s.add("set_throughput_target", target)
+    s.add_given("set_throughput_target", target)
     return s

@@ -225,26 +225,31 @@ def take_error(lib: Library, err: Optional[int]) -> Optional[OssError]:
     if not err:
         return None
     try:
-        raw_kind = int(lib.oss_error_kind(err))
-        # A kind added by a newer patch release stays a plain int with the base class.
-        kind: "ErrorKind | int" = (
-            ErrorKind(raw_kind) if raw_kind in ErrorKind._value2member_map_ else raw_kind
-        )
-        cls = _CLASSES.get(kind, OssError)
-        code = _s(lib.oss_error_code(err))
-        if cls is ServerError and code == "NoSuchKey":
-            cls = NoSuchKeyError
-        return cls(
-            kind,
-            code,
-            _s(lib.oss_error_message(err)),
-            _s(lib.oss_error_request_id(err)),
-            _s(lib.oss_error_host(err)),
-            int(lib.oss_error_http_status(err)),
-            _s(lib.oss_error_ec(err)),
-        )
+        return read_error(lib, err)
     finally:
         lib.oss_error_free(err)
+
+
+def read_error(lib: Library, err: int) -> OssError:
+    """An :class:`OssError` read from a live ``const oss_error_t *`` (not NULL; not freed)."""
+    raw_kind = int(lib.oss_error_kind(err))
+    # A kind added by a newer patch release stays a plain int with the base class.
+    kind: "ErrorKind | int" = (
+        ErrorKind(raw_kind) if raw_kind in ErrorKind._value2member_map_ else raw_kind
+    )
+    cls = _CLASSES.get(kind, OssError)
+    code = _s(lib.oss_error_code(err))
+    if cls is ServerError and code == "NoSuchKey":
+        cls = NoSuchKeyError
+    return cls(
+        kind,
+        code,
+        _s(lib.oss_error_message(err)),
+        _s(lib.oss_error_request_id(err)),
+        _s(lib.oss_error_host(err)),
+        int(lib.oss_error_http_status(err)),
+        _s(lib.oss_error_ec(err)),
+    )
 
 
 def check(lib: Library, err: Optional[int]) -> None:
