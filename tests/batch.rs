@@ -858,6 +858,9 @@ async fn a_key_whose_path_is_another_keys_temp_file_is_refused() {
         "t/b.temp.lock",
         "t/b",
         "t/.oss-ffi-batch-0.journal",
+        // The case probe's name, in any case: the batch's own file.
+        "t/.OSS-FFI-CASE-PROBE",
+        "t/.oss-ffi-case-probe",
     ] {
         env.object(k, 100);
     }
@@ -871,7 +874,9 @@ async fn a_key_whose_path_is_another_keys_temp_file_is_refused() {
         .collect();
     failures.sort();
     let want = [
+        ("t/.OSS-FFI-CASE-PROBE", "UnsafeKey"),
         ("t/.oss-ffi-batch-0.journal", "UnsafeKey"),
+        ("t/.oss-ffi-case-probe", "UnsafeKey"),
         ("t/a.temp", "KeyCollision"),
         ("t/b.temp.lock", "KeyCollision"),
     ];

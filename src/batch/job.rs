@@ -571,6 +571,17 @@ const WORKING_SUFFIXES: [&str; 2] = [".temp", ".temp.lock"];
 
 impl WorkingNames {
     fn claim(&mut self, key: &str, path: &str, hidden_files_here: bool) -> Result<()> {
+        if path.eq_ignore_ascii_case(key_path::CASE_PROBE) {
+            return Err(Error::unsafe_key(
+                key,
+                format!(
+                    "the key '{}' names the batch's own case probe ('{}' at the top of the \
+                     destination, in any case): download it with a single download instead",
+                    crate::listing::shown(key),
+                    key_path::CASE_PROBE
+                ),
+            ));
+        }
         if hidden_files_here && !path.contains('/') && path.starts_with(".oss-ffi-batch-") {
             return Err(Error::unsafe_key(
                 key,

@@ -414,8 +414,10 @@ fn in_the_way(dir: &Directory, name: &OsStr, err: &std::io::Error) -> Error {
     ))
 }
 
-/// The name of the case probe (see [`is_case_insensitive`]), and that name in lower case.
-const CASE_PROBE: &str = ".OSS-FFI-CASE-PROBE";
+/// The name of the case probe (see [`is_case_insensitive`]), and that name in lower case. A key
+/// whose path is this name at the top of the destination (in any case) is refused (`UnsafeKey`,
+/// in the job's working names): it is the batch's own file.
+pub const CASE_PROBE: &str = ".OSS-FFI-CASE-PROBE";
 const CASE_PROBE_LOWER: &str = ".oss-ffi-case-probe";
 
 /// Whether `dest` treats names case-insensitively (vfat, exFAT, NTFS, an ext4 casefold
@@ -426,6 +428,8 @@ const CASE_PROBE_LOWER: &str = ".oss-ffi-case-probe";
 /// (or a power cut) between the probe's creation and its removal leaves the file, and the next
 /// probe in that directory takes it over, looks and removes it, so no run leaves more than that
 /// one file and the next run removes it. (A random name per probe was left behind for good.)
+/// Only an empty plain file of this user is taken over: anything else at that name is left
+/// alone (and the answer is false).
 /// A probe waits for no other: when another process holds the probe, it retries a few times,
 /// then answers false.
 pub fn is_case_insensitive(dest: &Directory) -> bool {
@@ -451,8 +455,9 @@ fn probe_case(dest: &Directory, upper: &OsStr, lower: &OsStr) -> Probe {
     use crate::download::directory::FileStat;
     use rustix::fs::OFlags;
     // A probe left by another user (or anything not a plain file of ours) is not touched.
+    let not_a_probe = |s: &FileStat| !s.is_file() || !s.is_trusted() || s.size != 0;
     if let Ok(Some(s)) = dest.stat(upper) {
-        if !s.is_file() || !s.is_trusted() {
+        if not_a_probe(&s) {
             return Probe::Failed;
         }
     }
@@ -462,7 +467,7 @@ fn probe_case(dest: &Directory, upper: &OsStr, lower: &OsStr) -> Probe {
     let Ok(ours) = FileStat::of(&f) else {
         return Probe::Failed;
     };
-    if !ours.is_file() || !ours.is_trusted() {
+    if not_a_probe(&ours) {
         return Probe::Failed;
     }
     match f.try_lock() {
@@ -816,6 +821,19 @@ mod tests {
         std::fs::create_dir(t.path().join(CASE_PROBE)).unwrap();
         assert!(!is_case_insensitive(&dest));
         assert!(t.path().join(CASE_PROBE).is_dir());
+    }
+
+    #[test]
+    fn the_case_probe_never_removes_a_file_with_content() {
+        use std::os::unix::fs::PermissionsExt;
+        let t = tempfile::tempdir().unwrap();
+        let dest = Directory::open(t.path()).unwrap();
+        // A file of the user's at that name (made by anything but a probe): left as it is.
+        let p = t.path().join(CASE_PROBE);
+        std::fs::write(&p, b"the user's bytes").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(!is_case_insensitive(&dest));
+        assert_eq!(std::fs::read(&p).unwrap(), b"the user's bytes");
     }
 
     #[test]
