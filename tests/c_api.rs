@@ -143,6 +143,30 @@ fn c_reader_static() {
     run_program("reader", Link::Static, 3 * 1024 * 1024 + 7);
 }
 
+/// The benchmark's C programs (`bench/c/*.c`, built by `bench/run.py` against the release
+/// library) compile and link against this header and library with the same warnings as the
+/// tests' programs: a C API change that they miss is caught here, not at the next benchmark
+/// run (`bench/c/batch.c` once failed to build for a whole session after
+/// `oss_batch_report_progress` gained its out-parameter, and the bench skipped its row).
+#[test]
+fn the_bench_c_programs_build() {
+    let dir = repo_root().join("bench/c");
+    let mut sources: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "c"))
+        .collect();
+    sources.sort();
+    assert!(sources.len() >= 3, "{sources:?}");
+    for src in sources {
+        let name = src.file_stem().unwrap().to_string_lossy().to_string();
+        let exe = build_dir("bench_c").join(&name);
+        compile(&[src], &exe, Lang::C11, Link::Shared, &["-pthread"]);
+        assert!(exe.exists(), "{name} was not built");
+    }
+}
+
 /// The canary (tests/c/canary.c) through the same harness as every C program: after a real
 /// download over TLS (so the valgrind suppressions for ring's assembly are in play), a fault
 /// planted in the test program itself must make the active checker fail the run with its own

@@ -85,7 +85,13 @@ int main(int argc, char **argv) {
     start = now();
     err = oss_client_download_objects(client, req, &report);
     seconds = now() - start;
-    p = oss_batch_report_progress(report);
+    {
+        oss_error_t *perr = oss_batch_report_progress(report, &p);
+        if (perr) {
+            oss_error_free(err);
+            return fail("the batch's report", perr);
+        }
+    }
     if (err) {
         size_t n = oss_batch_report_failure_count(report), k;
         rc = fail("the batch", err);
