@@ -1,4 +1,5 @@
-//! Memory: peak RSS of a large download with 16 threads. (Downloads killed with SIGKILL at random
+//! Memory: peak RSS of a large download with 16 threads, and of a batch of many small objects,
+//! each under the client's default 64 MiB budget. (Downloads killed with SIGKILL at random
 //! moments are the reliability suite's `kills` phase, tests/reliability/kills.rs.)
 //!
 //! The download runs in a child process: this test binary re-executes itself running only the
@@ -50,6 +51,39 @@ fn child_download_entry() {
         baseline,
         status_kib("VmHWM:"),
         total as f64 / 1048576.0 / secs
+    );
+}
+
+const BATCH_CHILD: &str = "OSS_FFI_CHILD_BATCH_ENDPOINT";
+
+/// One batch in a child process (does nothing unless run by the batch test below): the prefix
+/// `OSS_FFI_CHILD_BATCH_PREFIX` into `OSS_FFI_CHILD_BATCH_DEST`, the client's defaults.
+#[test]
+#[ignore]
+fn child_batch_entry() {
+    let Ok(endpoint) = std::env::var(BATCH_CHILD) else {
+        return;
+    };
+    let var = |n: &str| std::env::var(format!("OSS_FFI_CHILD_BATCH_{n}")).unwrap();
+    let req = oss_ffi::batch::BatchRequest::for_prefix(BUCKET, var("PREFIX"), var("DEST"));
+    let baseline = status_kib("VmRSS:");
+    let rt = child_runtime();
+    let client = client_for(&endpoint, false);
+    let t0 = Instant::now();
+    let report = rt.block_on(client.download_objects(&req, &oss_ffi::cancel::Cancel::new()));
+    let secs = t0.elapsed().as_secs_f64();
+    match report.result() {
+        Ok(()) if report.failures.is_empty() => println!(
+            "CHILD_OK {secs:.3} objects={}",
+            report.progress.objects_done
+        ),
+        Ok(()) => println!("CHILD_ERR {} failures", report.failures.len()),
+        Err(e) => println!("CHILD_ERR {e}"),
+    }
+    println!(
+        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={}",
+        baseline,
+        status_kib("VmHWM:")
     );
 }
 
@@ -137,4 +171,67 @@ fn peak_rss_of_a_large_download_with_16_threads() {
     assert_same_file(&src, &dest);
     println!("compared in {:?}", t0.elapsed());
     assert_no_leftovers(&[env.work.path()]);
+}
+
+/// Many small objects of mixed sizes (4 KiB to 1 MiB, log-uniform, a fixed seed), one batch at
+/// the client's defaults: peak RSS must stay under the 64 MiB budget.
+///
+/// KNOWN TO FAIL, hence ignored (run it with `cargo test --test download_memory -- --ignored
+/// peak_rss_of_a_batch`): the budget counts the batch's reservations, not what glibc's allocator
+/// keeps. Once any freed block of 128 KiB or more (a listing page, a connection's read buffer)
+/// raises glibc's dynamic mmap threshold, later large blocks come from its heaps and fragment
+/// them. Measured on this test (debug build): 80-82 MiB with a write buffer the size of each
+/// object (up to 1 MiB), 65-72 MiB with the buffer capped at 64 KiB (now), 39 MiB with
+/// `MALLOC_MMAP_THRESHOLD_=131072` (fixed threshold: not something a library may set for its
+/// host). The benchmark's 10,000 objects (release): 71-77 MiB before the cap, 57.6 MiB after
+/// (one run).
+#[test]
+#[ignore]
+fn peak_rss_of_a_batch_of_many_small_objects() {
+    let quick = std::env::var("OSS_FFI_QUICK").is_ok_and(|v| v == "1");
+    let n = if quick { 1000 } else { 3000 };
+    let env = Env::new();
+    let mut seed: u64 = 13;
+    let mut total = 0;
+    for i in 0..n {
+        // xorshift: sizes log-uniform between 4 KiB and 1 MiB.
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let exp = 12.0 + 8.0 * (seed % 10_000) as f64 / 10_000.0;
+        let size = 2f64.powf(exp) as u64;
+        total += size;
+        env.object(&format!("many/{i:05}"), size);
+    }
+    let dest = env.path("many");
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["child_batch_entry", "--exact", "--nocapture", "--ignored"])
+        .env(BATCH_CHILD, env.emu.endpoint())
+        .env("OSS_FFI_CHILD_BATCH_PREFIX", "many/")
+        .env("OSS_FFI_CHILD_BATCH_DEST", &dest)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains("CHILD_OK"),
+        "child failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mem = text.lines().find(|l| l.starts_with("CHILD_MEM")).unwrap();
+    println!("{n} objects, {total} bytes: {mem}");
+    let hwm: u64 = mem
+        .split_whitespace()
+        .find_map(|f| f.strip_prefix("peak_hwm_kib="))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(hwm < 64 * 1024, "peak RSS {hwm} KiB >= 64 MiB");
+    let files = std::fs::read_dir(&dest)
+        .unwrap()
+        .flatten()
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .count();
+    assert_eq!(files, n, "every object downloaded");
 }

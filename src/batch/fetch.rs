@@ -24,8 +24,13 @@ use crate::memory_budget::MemoryBudget;
 use crate::object::{ObjectMeta, ObjectRequest};
 use crate::progress::ProgressFn;
 
-/// The largest write buffer of a small object.
-const SMALL_BUFFER_MAX: usize = 1 << 20;
+/// The largest write buffer of a small object (a larger object is written in pieces of this
+/// size). 64 KiB, not the object's size up to 1 MiB: buffers that size, allocated and freed for
+/// every object, fragmented glibc's heaps once its mmap threshold had risen (peak RSS of 10,000
+/// objects of 4 KiB-1 MiB: 71-77 MiB with them, 57.6 MiB with this cap; `tests/download_memory.rs`
+/// `peak_rss_of_a_batch_of_many_small_objects` says what is left), and the objects per second
+/// did not suffer (BENCHMARKS.md, "Many objects").
+const SMALL_BUFFER_MAX: usize = 64 << 10;
 /// The smallest.
 const SMALL_BUFFER_MIN: usize = 4096;
 
