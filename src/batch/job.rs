@@ -301,7 +301,7 @@ impl<'a> Batch<'a> {
                 .ctx
                 .dest
                 .as_ref()
-                .is_some_and(|d| key_path::is_case_insensitive(d));
+                .is_some_and(key_path::is_case_insensitive);
         let mut paths = paths;
         paths.fold_case(fold);
         Batch {

@@ -22,6 +22,7 @@
 use std::collections::{HashMap, HashSet};
 use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::download::directory::Directory;
 use crate::error::{Error, Result};
@@ -424,64 +425,26 @@ const CASE_PROBE_LOWER: &str = ".oss-ffi-case-probe";
 /// directory...): a probe file with an upper-case name is looked up in lower case, then removed.
 /// False when the probe cannot be made.
 ///
-/// The probe's name is fixed and the probe holds an `flock` on it while it looks: a batch killed
-/// (or a power cut) between the probe's creation and its removal leaves the file, and the next
-/// probe in that directory takes it over, looks and removes it, so no run leaves more than that
-/// one file and the next run removes it. (A random name per probe was left behind for good.)
-/// Only an empty plain file of this user is taken over: anything else at that name is left
-/// alone (and the answer is false).
-/// A probe waits for no other: when another process holds the probe, it retries a few times,
-/// then answers false.
-pub fn is_case_insensitive(dest: &Directory) -> bool {
+/// The probe is a destination lock (`download::lock`) on a fixed name: made 0600, held by an
+/// `flock` while it looks, removed on release. A batch killed (or a power cut) between the
+/// probe's creation and its removal leaves the file; the next probe in that directory takes it
+/// over, looks and removes it, so no run leaves more than that one file and the next run removes
+/// it. (A random name per probe was left behind for good.) A probe another process holds is not
+/// waited for (the answer is false), and only an empty plain file of this user is taken over:
+/// anything else at that name is left alone (and the answer is false).
+pub fn is_case_insensitive(dest: &Arc<Directory>) -> bool {
     let (upper, lower) = (OsStr::new(CASE_PROBE), OsStr::new(CASE_PROBE_LOWER));
-    for _ in 0..32 {
-        match probe_case(dest, upper, lower) {
-            Probe::Answer(folded) => return folded,
-            Probe::Failed => return false,
-            Probe::Again => std::thread::sleep(std::time::Duration::from_millis(1)),
-        }
+    // A user's file of that name keeps its bytes (the lock itself refuses what is not a plain
+    // file of ours).
+    if matches!(dest.stat(upper), Ok(Some(s)) if s.size != 0) {
+        return false;
     }
-    false
-}
-
-enum Probe {
-    Answer(bool),
-    Failed,
-    /// Another process holds the probe, or removed it between our open and our lock.
-    Again,
-}
-
-fn probe_case(dest: &Directory, upper: &OsStr, lower: &OsStr) -> Probe {
-    use crate::download::directory::FileStat;
-    use rustix::fs::OFlags;
-    // A probe left by another user (or anything not a plain file of ours) is not touched.
-    let not_a_probe = |s: &FileStat| !s.is_file() || !s.is_trusted() || s.size != 0;
-    if let Ok(Some(s)) = dest.stat(upper) {
-        if not_a_probe(&s) {
-            return Probe::Failed;
-        }
-    }
-    let Ok(f) = dest.open_file(upper, OFlags::RDWR | OFlags::CREATE, 0o600) else {
-        return Probe::Failed;
+    let Ok(probe) = crate::download::lock::DestinationLock::acquire(dest, upper, dest.path())
+    else {
+        return false;
     };
-    let Ok(ours) = FileStat::of(&f) else {
-        return Probe::Failed;
-    };
-    if not_a_probe(&ours) {
-        return Probe::Failed;
-    }
-    match f.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => return Probe::Again,
-        Err(std::fs::TryLockError::Error(_)) => return Probe::Failed,
-    }
-    // Still the file named so? (A probe that held it before may have removed it.)
-    if !matches!(dest.stat(upper), Ok(Some(s)) if s.same_file(&ours)) {
-        return Probe::Again;
-    }
-    let folded = matches!(dest.stat(lower), Ok(Some(s)) if s.same_file(&ours));
-    dest.unlink_if_same(upper, &f);
-    Probe::Answer(folded)
+    matches!(dest.stat(lower), Ok(Some(s)) if probe.is_file(&s))
+    // `probe` dropped: the file removed (if still the one locked), then unlocked.
 }
 
 /// `FUSE_SUPER_MAGIC`: `syncfs` on a FUSE mount does not reach the file system's server (the
@@ -772,7 +735,7 @@ mod tests {
     #[test]
     fn the_case_probe_leaves_nothing_behind() {
         let t = tempfile::tempdir().unwrap();
-        let dest = Directory::open(t.path()).unwrap();
+        let dest = Arc::new(Directory::open(t.path()).unwrap());
         // tmpfs and the usual Linux file systems tell case apart.
         assert!(!is_case_insensitive(&dest));
         assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 0);
@@ -782,7 +745,7 @@ mod tests {
     fn a_probe_left_by_a_killed_batch_is_removed_by_the_next_probe() {
         use std::os::unix::fs::OpenOptionsExt;
         let t = tempfile::tempdir().unwrap();
-        let dest = Directory::open(t.path()).unwrap();
+        let dest = Arc::new(Directory::open(t.path()).unwrap());
         // What a batch killed between the probe's creation and its removal left.
         std::fs::OpenOptions::new()
             .write(true)
@@ -816,7 +779,7 @@ mod tests {
     #[test]
     fn the_case_probe_leaves_another_users_probe_alone() {
         let t = tempfile::tempdir().unwrap();
-        let dest = Directory::open(t.path()).unwrap();
+        let dest = Arc::new(Directory::open(t.path()).unwrap());
         // Not a plain file: not ours to use or remove.
         std::fs::create_dir(t.path().join(CASE_PROBE)).unwrap();
         assert!(!is_case_insensitive(&dest));
@@ -827,7 +790,7 @@ mod tests {
     fn the_case_probe_never_removes_a_file_with_content() {
         use std::os::unix::fs::PermissionsExt;
         let t = tempfile::tempdir().unwrap();
-        let dest = Directory::open(t.path()).unwrap();
+        let dest = Arc::new(Directory::open(t.path()).unwrap());
         // A file of the user's at that name (made by anything but a probe): left as it is.
         let p = t.path().join(CASE_PROBE);
         std::fs::write(&p, b"the user's bytes").unwrap();
@@ -869,7 +832,7 @@ mod tests {
     #[test]
     fn open_parent_creates_the_directories_inside_the_destination() {
         let t = tempfile::tempdir().unwrap();
-        let dest = Directory::open(t.path()).unwrap();
+        let dest = Arc::new(Directory::open(t.path()).unwrap());
         let (parent, name) = open_parent(&dest, &rel("a/b/c.txt")).unwrap();
         assert_eq!(name, "c.txt");
         assert_eq!(parent.path(), dest.path().join("a/b"));
@@ -923,7 +886,7 @@ mod tests {
     fn a_file_in_the_way_is_an_error() {
         let t = tempfile::tempdir().unwrap();
         std::fs::write(t.path().join("f"), b"x").unwrap();
-        let dest = Directory::open(t.path()).unwrap();
+        let dest = Arc::new(Directory::open(t.path()).unwrap());
         let e = open_parent(&dest, &rel("f/g")).unwrap_err();
         assert!(e.message.contains("a file is in the way"), "{e}");
         assert_eq!(std::fs::read(t.path().join("f")).unwrap(), b"x");
@@ -949,7 +912,7 @@ mod tests {
     #[test]
     fn a_long_key_makes_its_directories() {
         let t = tempfile::tempdir().unwrap();
-        let dest = Directory::open(t.path()).unwrap();
+        let dest = Arc::new(Directory::open(t.path()).unwrap());
         let key = format!(
             "{c}/{c}/{c}/{c}/{d}",
             c = "k".repeat(200),

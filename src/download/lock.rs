@@ -113,6 +113,16 @@ pub fn check_free(dir: &Arc<Directory>, name: &OsStr, dest: &Path) -> Result<()>
     }
 }
 
+impl DestinationLock {
+    /// Whether `other` is the lock file this lock holds (device and inode).
+    pub fn is_file(&self, other: &FileStat) -> bool {
+        self.file
+            .as_ref()
+            .and_then(|f| FileStat::of(f).ok())
+            .is_some_and(|ours| ours.same_file(other))
+    }
+}
+
 impl Drop for DestinationLock {
     fn drop(&mut self) {
         // Remove first, then unlock by closing: a waiter that opened this file notices the removal.
