@@ -36,22 +36,35 @@ fn child_download_entry() {
     req.part_size = var("PART").unwrap().parse().unwrap();
     req.thread_num = var("THREADS").unwrap().parse().unwrap();
     let total: u64 = var("TOTAL").unwrap().parse().unwrap();
+    let secs = in_child(&endpoint, |rt, client| {
+        match rt.block_on(download(client, &req, total)).0 {
+            Ok(_) => "CHILD_OK".to_string(),
+            Err(e) => format!("CHILD_ERR {e}"),
+        }
+    });
+    println!("MiB/s={:.0}", total as f64 / 1048576.0 / secs);
+}
+
+/// What both child entries do around their work: the baseline RSS first, a runtime as the SDK's
+/// and a client of `endpoint`; `work` returns its outcome line (`CHILD_OK`, `CHILD_ERR ...`),
+/// printed with its seconds, then the `CHILD_MEM` line. Returns the seconds.
+fn in_child(
+    endpoint: &str,
+    work: impl FnOnce(&tokio::runtime::Runtime, &oss_ffi::client::Client) -> String,
+) -> f64 {
     let baseline = status_kib("VmRSS:");
     let rt = child_runtime();
-    let client = client_for(&endpoint, false);
+    let client = client_for(endpoint, false);
     let t0 = Instant::now();
-    let (r, _) = rt.block_on(download(&client, &req, total));
+    let outcome = work(&rt, &client);
     let secs = t0.elapsed().as_secs_f64();
-    match r {
-        Ok(_) => println!("CHILD_OK {secs:.3}"),
-        Err(e) => println!("CHILD_ERR {e}"),
-    }
+    println!("{outcome} {secs:.3}");
     println!(
-        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={} MiB/s={:.0}",
+        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={}",
         baseline,
-        status_kib("VmHWM:"),
-        total as f64 / 1048576.0 / secs
+        status_kib("VmHWM:")
     );
+    secs
 }
 
 const BATCH_CHILD: &str = "OSS_FFI_CHILD_BATCH_ENDPOINT";
@@ -66,25 +79,14 @@ fn child_batch_entry() {
     };
     let var = |n: &str| std::env::var(format!("OSS_FFI_CHILD_BATCH_{n}")).unwrap();
     let req = oss_ffi::batch::BatchRequest::for_prefix(BUCKET, var("PREFIX"), var("DEST"));
-    let baseline = status_kib("VmRSS:");
-    let rt = child_runtime();
-    let client = client_for(&endpoint, false);
-    let t0 = Instant::now();
-    let report = rt.block_on(client.download_objects(&req, &oss_ffi::cancel::Cancel::new()));
-    let secs = t0.elapsed().as_secs_f64();
-    match report.result() {
-        Ok(()) if report.failures.is_empty() => println!(
-            "CHILD_OK {secs:.3} objects={}",
-            report.progress.objects_done
-        ),
-        Ok(()) => println!("CHILD_ERR {} failures", report.failures.len()),
-        Err(e) => println!("CHILD_ERR {e}"),
-    }
-    println!(
-        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={}",
-        baseline,
-        status_kib("VmHWM:")
-    );
+    in_child(&endpoint, |rt, client| {
+        let report = rt.block_on(client.download_objects(&req, &oss_ffi::cancel::Cancel::new()));
+        match report.result() {
+            Ok(()) if report.failures.is_empty() => "CHILD_OK".to_string(),
+            Ok(()) => format!("CHILD_ERR {} failures", report.failures.len()),
+            Err(e) => format!("CHILD_ERR {e}"),
+        }
+    });
 }
 
 fn status_kib(field: &str) -> u64 {
@@ -159,7 +161,8 @@ fn peak_rss_of_a_large_download_with_16_threads() {
         total: size,
     });
     let mem = out.lines().find(|l| l.starts_with("CHILD_MEM")).unwrap();
-    println!("{size} bytes, 16 threads: {mem}");
+    let rate = out.lines().find(|l| l.starts_with("MiB/s=")).unwrap_or("");
+    println!("{size} bytes, 16 threads: {mem} {rate}");
     let hwm: u64 = mem
         .split_whitespace()
         .find_map(|f| f.strip_prefix("peak_hwm_kib="))
