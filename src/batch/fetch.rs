@@ -25,11 +25,10 @@ use crate::object::{ObjectMeta, ObjectRequest};
 use crate::progress::ProgressFn;
 
 /// The largest write buffer of a small object (a larger object is written in pieces of this
-/// size). 64 KiB, not the object's size up to 1 MiB: buffers that size, allocated and freed for
-/// every object, fragmented glibc's heaps once its mmap threshold had risen (peak RSS of 10,000
-/// objects of 4 KiB-1 MiB: 71-77 MiB with them, 57.6 MiB with this cap; `tests/download_memory.rs`
-/// `peak_rss_of_a_batch_of_many_small_objects` says what is left), and the objects per second
-/// did not suffer (BENCHMARKS.md, "Many objects").
+/// size). Not the object's size up to 1 MiB: buffers that size, allocated and freed for every
+/// object, fragmented glibc's heaps once its mmap threshold had risen, and the batch's peak RSS
+/// went over the client's budget (BENCHMARKS.md, "10,000 objects with the 64 KiB write buffer";
+/// `tests/download_memory.rs` `peak_rss_of_a_batch_of_many_small_objects`).
 const SMALL_BUFFER_MAX: usize = 64 << 10;
 /// The smallest.
 const SMALL_BUFFER_MIN: usize = 4096;
