@@ -1315,6 +1315,13 @@ fn c_example_resolve_spreads_the_parts_over_the_hosts_addresses() {
         host: "127.0.0.2".into(),
         also_hosts: vec!["127.0.0.3".into(), "127.0.0.4".into()],
         credentials: vec![oss_emulator::Credential::new(AK, SK)],
+        // Every GET held 300 ms, so that the parts overlap and need several connections
+        // whatever the machine's speed (a fast answer let one connection serve part after part
+        // and left an address without a request: seen under ASan on a loaded machine).
+        faults: oss_emulator::Faults::none().with(
+            oss_emulator::FaultRule::new(oss_emulator::FaultAction::Latency { ms: 300 })
+                .method("GET"),
+        ),
         ..Default::default()
     })
     .unwrap();
