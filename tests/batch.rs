@@ -614,6 +614,12 @@ async fn a_key_deleted_since_the_last_run_is_reported_and_its_file_left_alone() 
     r.result().unwrap();
     assert_eq!(r.deleted, ["g/a"]);
     assert!(dest(&env).join("a").exists());
+    // A dry run reads the journal without its lock and names the same key, once.
+    let mut dry = req.clone();
+    dry.dry_run = true;
+    let r = run(&client, &dry).await;
+    r.result().unwrap();
+    assert_eq!(r.deleted, ["g/a"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -237,3 +237,81 @@ fn peak_rss_of_a_batch_of_many_small_objects() {
         .count();
     assert_eq!(files, n, "every object downloaded");
 }
+
+const JOURNAL_CHILD: &str = "OSS_FFI_CHILD_JOURNAL_DIR";
+
+/// Opens the batch journal "id" in `OSS_FFI_CHILD_JOURNAL_DIR` in a child process (does nothing
+/// unless run by the journal test below) and prints how many keys it knows and the peak RSS.
+#[test]
+#[ignore]
+fn child_journal_entry() {
+    let Ok(dir) = std::env::var(JOURNAL_CHILD) else {
+        return;
+    };
+    let baseline = status_kib("VmRSS:");
+    let dir = oss_ffi::download::directory::Directory::open(Path::new(&dir)).unwrap();
+    let (_j, known, dropped) = oss_ffi::batch::journal::Journal::open(&dir, "id").unwrap();
+    println!("CHILD_OK keys={} dropped={dropped}", known.len());
+    println!(
+        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={}",
+        baseline,
+        status_kib("VmHWM:")
+    );
+}
+
+/// A re-run of a batch holds what its journal says of each key in a fixed-size record, not the
+/// journal's text nor its keys' strings: opening a journal of 20,000 keys of 1,000 bytes (a
+/// 40 MB file) adds a few MiB to the process, where holding it whole took over 100 MiB.
+#[test]
+fn opening_a_journal_of_long_keys_holds_an_index_not_its_text() {
+    use oss_ffi::batch::journal::{Journal, JournalEntry};
+    let t = tempfile::tempdir().unwrap();
+    let dir = oss_ffi::download::directory::Directory::open(t.path()).unwrap();
+    let (mut j, _, _) = Journal::open(&dir, "id").unwrap();
+    let long = "k".repeat(1000);
+    let n = 20_000u64;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let entries: Vec<JournalEntry> = chunk
+            .iter()
+            .map(|i| JournalEntry {
+                key: format!("{long}/{i}"),
+                etag: format!("\"{i:032X}\""),
+                size: *i,
+                crc64: Some(*i),
+                path: format!("{long}/{i}"),
+            })
+            .collect();
+        j.record(&entries).unwrap();
+    }
+    drop(j);
+    let size = std::fs::metadata(t.path().join(oss_ffi::batch::journal::file_name("id")))
+        .unwrap()
+        .len();
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["child_journal_entry", "--exact", "--nocapture", "--ignored"])
+        .env(JOURNAL_CHILD, t.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        text.contains(&format!("CHILD_OK keys={n} dropped=0")),
+        "child failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mem = text.lines().find(|l| l.starts_with("CHILD_MEM")).unwrap();
+    let field = |name: &str| -> u64 {
+        mem.split_whitespace()
+            .find_map(|f| f.strip_prefix(name))
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let added_kib = field("peak_hwm_kib=").saturating_sub(field("baseline_rss_kib="));
+    println!("a journal of {n} keys ({size} bytes): {mem}, {added_kib} KiB added");
+    assert!(
+        added_kib < 8 * 1024,
+        "opening a {size}-byte journal added {added_kib} KiB to the process"
+    );
+}

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use super::journal::{Journal, JournalEntry};
 use super::key_path::{self, RelPath};
+use super::known::KnownObject;
 use super::progress::Tracker;
 use super::report::SkipReason;
 use super::request::Overwrite;
@@ -91,7 +92,7 @@ pub struct Found {
 pub fn decide(
     overwrite: Overwrite,
     item: &Item,
-    known: Option<&JournalEntry>,
+    known: Option<&KnownObject>,
     found: &Found,
     path: &std::path::Path,
 ) -> Result<Decision> {
@@ -115,7 +116,7 @@ pub fn decide(
         (Overwrite::Always, _) | (_, None) => Decision::Download,
         (Overwrite::Never, Some(_)) => Decision::Skip(SkipReason::Exists),
         (Overwrite::IfChanged, Some(f)) => {
-            let journal_says = known.is_some_and(|k| k.etag == item.etag && k.size == item.size);
+            let journal_says = known.is_some_and(|k| k.is(item.size, &item.etag));
             let unknown_but_recorded = known.is_none() && found.recorded;
             if f.size == item.size && (journal_says || unknown_but_recorded) {
                 Decision::Skip(SkipReason::Unchanged)
@@ -180,7 +181,7 @@ fn look(
     ctx: &Context,
     rel: &RelPath,
     item: &Item,
-    known: Option<&JournalEntry>,
+    known: Option<&KnownObject>,
 ) -> Result<(Option<Parent>, Found)> {
     let Some(dest) = &ctx.dest else {
         return Ok((None, Found::default()));
@@ -208,7 +209,7 @@ pub async fn object(
     ctx: Arc<Context>,
     item: Item,
     rel: RelPath,
-    known: Option<JournalEntry>,
+    known: Option<KnownObject>,
 ) -> Result<Done> {
     let r = object_at(&ctx, item, &rel, known).await;
     if r.is_err() {
@@ -221,7 +222,7 @@ async fn object_at(
     ctx: &Arc<Context>,
     item: Item,
     rel: &RelPath,
-    known: Option<JournalEntry>,
+    known: Option<KnownObject>,
 ) -> Result<Done> {
     let is_small = item.size <= ctx.part_size.saturating_mul(2);
     // A small object's slot of the memory budget is waited for before anything is opened: the
@@ -252,9 +253,9 @@ async fn object_at(
         return Ok(Done::WouldDownload);
     }
     let (parent, name) = at.ok_or_else(|| Error::io_failure("the destination is not open"))?;
-    if let (Some(k), Some(j)) = (&known, &ctx.journal) {
+    if let (Some(_), Some(j)) = (&known, &ctx.journal) {
         // The file is about to be replaced: the journal must not vouch for it meanwhile.
-        ctx.forgets.forget(j, k.key.clone()).await?;
+        ctx.forgets.forget(j, item.key.clone()).await?;
     }
     let meta = if is_small {
         // The mode the file gets: the one there (a regular file: `decide`), else the umask's.

@@ -8,7 +8,6 @@
 //! ahead of the files. The failure policy, cancel and pause stop the
 //! scheduling; the report collects every outcome.
 
-use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -22,6 +21,7 @@ use super::fetch::{self, Context, Done};
 use super::filter::Filter;
 use super::journal::{self, Journal, JournalEntry};
 use super::key_path::{self, KeyPaths, Planned, RelPath};
+use super::known::Known;
 use super::progress::Tracker;
 use super::report::{BatchReport, ObjectOutcome, Outcome, SkipReason};
 use super::request::{BatchRequest, OnFailure, Source};
@@ -94,7 +94,9 @@ fn clear_checkpoints(dir: &Directory) {
 struct Opened {
     ctx: Arc<Context>,
     filter: Filter,
-    known: HashMap<String, JournalEntry>,
+    known: Known,
+    /// The journal read by a dry run (read-only; a run records into `ctx.journal`).
+    read_only: Option<Journal>,
     journal_path: Option<PathBuf>,
     hidden: Option<std::ffi::OsString>,
 }
@@ -145,6 +147,7 @@ async fn open(
         ctx: Arc::new(ctx),
         filter,
         known: files.known,
+        read_only: files.read_only,
         journal_path,
         hidden: files.hidden,
     })
@@ -159,7 +162,9 @@ struct Files {
     /// given): removed at the end when empty.
     hidden: Option<std::ffi::OsString>,
     journal: Option<Journal>,
-    known: HashMap<String, JournalEntry>,
+    /// A dry run's journal, opened for reading only.
+    read_only: Option<Journal>,
+    known: Known,
     dropped: u64,
 }
 
@@ -200,15 +205,15 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
     };
     let identity = journal::identity(host, &req.bucket, &req.source, &dest_name);
     let journal_dir = given.clone().or_else(|| dest.clone());
-    let (journal, known, dropped) = match (&journal_dir, req.dry_run) {
-        (None, _) => (None, HashMap::new(), 0),
-        (Some(c), true) => match Journal::read(c, &identity)? {
-            Some((known, dropped)) => (None, known, dropped),
-            None => (None, HashMap::new(), 0),
+    let (journal, read_only, known, dropped) = match (&journal_dir, req.dry_run) {
+        (None, _) => (None, None, Known::default(), 0),
+        (Some(c), true) => match Journal::open_read_only(c, &identity)? {
+            Some((j, known, dropped)) => (None, Some(j), known, dropped),
+            None => (None, None, Known::default(), 0),
         },
         (Some(c), false) => {
             let (j, known, dropped) = Journal::open(c, &identity)?;
-            (Some(j), known, dropped)
+            (Some(j), None, known, dropped)
         }
     };
     let (checkpoints, hidden) = match (given, &dest) {
@@ -224,6 +229,7 @@ fn open_files(req: &BatchRequest, host: &str) -> Result<Files> {
         checkpoints,
         hidden,
         journal,
+        read_only,
         known,
         dropped,
     })
@@ -264,8 +270,11 @@ struct Batch<'a> {
     filter: Filter,
     paths: KeyPaths,
     names: WorkingNames,
-    /// Journal entries of keys the source has not given (yet): at the end, the deleted ones.
-    known: HashMap<String, JournalEntry>,
+    /// What the journal says of each key, each given out once, when the source gives the key:
+    /// at the end, the keys never given out are the deleted ones.
+    known: Known,
+    /// A dry run's journal (read only), for those keys' names.
+    read_only: Option<Journal>,
     /// Objects in flight at most.
     limit: usize,
     tasks: JoinSet<Finished>,
@@ -314,6 +323,7 @@ impl<'a> Batch<'a> {
                 ..WorkingNames::default()
             },
             known: opened.known,
+            read_only: opened.read_only,
             limit,
             tasks: JoinSet::new(),
             group: Vec::new(),
@@ -372,9 +382,35 @@ impl<'a> Batch<'a> {
         if listing_done && self.report.stopped.is_none() {
             self.ctx.tracker.listing_finished();
             if matches!(self.req.source, Source::Prefix(_)) {
-                let mut deleted: Vec<String> = self.known.drain().map(|(k, _)| k).collect();
+                self.report.deleted = self.deleted().await;
+            }
+        }
+    }
+
+    /// The keys of the journal's entries that the listing did not give (deleted since they
+    /// were recorded), sorted; their names are read from the journal again.
+    async fn deleted(&mut self) -> Vec<String> {
+        if self.known.is_empty() {
+            return Vec::new();
+        }
+        let mut known = std::mem::take(&mut self.known);
+        let (run, dry) = (self.ctx.journal.clone(), self.read_only.take());
+        let r = fetch::blocking(move || match (run, dry) {
+            (Some(j), _) => fetch::lock(&j).unseen_keys(&mut known),
+            (None, Some(j)) => j.unseen_keys(&mut known),
+            (None, None) => Ok(Vec::new()),
+        })
+        .await;
+        match r {
+            Ok(mut deleted) => {
                 deleted.sort();
-                self.report.deleted = deleted;
+                deleted
+            }
+            Err(e) => {
+                log::log(Level::Warn, || {
+                    format!("the batch journal could not be read again for the keys deleted since the last run: {e}")
+                });
+                Vec::new()
             }
         }
     }
@@ -413,7 +449,7 @@ impl<'a> Batch<'a> {
 
     /// An object from the source: its path claimed, filtered, then its task started.
     fn admit(&mut self, item: Item) {
-        let known = self.known.remove(&item.key);
+        let known = self.known.take(&item.key);
         let rel = match self.paths.claim(&item.key, item.size) {
             Ok(Planned::File(rel)) => rel,
             Ok(Planned::DirectoryMarker(rel)) => return self.marker(&item, &rel),

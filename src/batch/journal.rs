@@ -17,6 +17,10 @@
 //! long time) is rewritten with one line per key when opened (a new 0600 file, synced, renamed
 //! over it).
 //!
+//! Memory: the journal is read in pieces of 64 KiB, never whole, and a run holds only its index
+//! ([`Known`]: 32 bytes per key whatever the key's length; about 48 per line while it is built
+//! on opening); the keys a prefix no longer lists are read from the file again at the end.
+//!
 //! Order of durability: the caller makes the data files durable (`syncfs`) before
 //! [`Journal::record`], which writes its lines in one write and `fdatasync`s them, so the
 //! journal is never ahead of the files.
@@ -24,7 +28,6 @@
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -33,6 +36,7 @@ use rustix::fs::OFlags;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::known::{Known, KnownBuilder};
 use super::request::Source;
 use crate::download::directory::{Directory, FileStat};
 use crate::error::{Error, Result};
@@ -114,9 +118,22 @@ fn line(json: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(format!("\t{:016x}\n", crate::crc64::checksum(json)).as_bytes());
 }
 
-/// What the lines of a journal say.
-struct Parsed {
-    entries: HashMap<String, JournalEntry>,
+/// The longest journal line read: an entry of a key of 1023 bytes, every byte escaped, is well
+/// under it. A longer line is not ours (dropped, like a corrupt one) and is never held whole.
+const MAX_LINE: usize = 64 << 10;
+/// The journal is read in pieces of this size, never whole.
+const READ_CHUNK: usize = 64 << 10;
+
+/// One line of a journal.
+enum Line {
+    Entry(JournalEntry),
+    Forget(String),
+    /// Not ours: corrupt, torn, overlong.
+    Bad,
+}
+
+/// What a scan of a journal found besides its lines.
+struct Scanned {
     dropped: u64,
     /// Lines read (good or not).
     lines: u64,
@@ -124,51 +141,116 @@ struct Parsed {
     whole: u64,
 }
 
-fn parse(text: &[u8]) -> Parsed {
-    let mut entries = HashMap::new();
-    let (mut dropped, mut lines) = (0, 0);
-    let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if whole < text.len() {
+/// Reads `file` from its start in pieces, calling `each(line number, raw bytes without the
+/// '\n', parsed)` for every whole line; a torn last line and overlong lines are counted as
+/// dropped. Memory: a piece and one line at most, whatever the journal's size.
+fn scan(file: &File, path: &Path, mut each: impl FnMut(u64, &[u8], Line)) -> Result<Scanned> {
+    let mut piece = vec![0u8; READ_CHUNK];
+    let mut line: Vec<u8> = Vec::new();
+    let (mut at, mut whole, mut dropped, mut lines) = (0u64, 0u64, 0u64, 0u64);
+    let mut overlong = false;
+    loop {
+        let n = match file.read_at(&mut piece, at) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("reading the batch journal", path, &e)),
+        };
+        let mut rest = &piece[..n];
+        while !rest.is_empty() {
+            let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+                if !overlong && line.len() + rest.len() <= MAX_LINE {
+                    line.extend_from_slice(rest);
+                } else {
+                    (overlong, line) = (true, Vec::new());
+                }
+                break;
+            };
+            let parsed = if overlong || line.len() + nl > MAX_LINE {
+                None
+            } else {
+                line.extend_from_slice(&rest[..nl]);
+                Some(&line[..])
+            };
+            whole = at + (n - rest.len() + nl + 1) as u64;
+            match parsed {
+                Some([]) => {} // a blank line
+                Some(l) => {
+                    lines += 1;
+                    let what = parse_line(l);
+                    if matches!(what, Line::Bad) {
+                        dropped += 1;
+                    }
+                    each(lines - 1, l, what);
+                }
+                None => {
+                    lines += 1;
+                    dropped += 1;
+                    each(lines - 1, &[], Line::Bad);
+                }
+            }
+            (overlong, rest) = (false, &rest[nl + 1..]);
+            line.clear();
+        }
+        at += n as u64;
+    }
+    if overlong || !line.is_empty() {
         dropped += 1; // the torn last line
     }
-    for l in text[..whole].split(|&b| b == b'\n') {
-        if l.is_empty() {
-            continue; // after the last '\n'
-        }
-        lines += 1;
-        match parse_line(l) {
-            Some(Ok(e)) => {
-                entries.insert(e.key.clone(), e);
-            }
-            Some(Err(forget)) => {
-                entries.remove(&forget);
-            }
-            None => dropped += 1,
-        }
-    }
-    Parsed {
-        entries,
+    Ok(Scanned {
         dropped,
         lines,
-        whole: whole as u64,
-    }
+        whole,
+    })
 }
 
-/// An entry, a key forgotten, or `None` for a line that is not ours.
-fn parse_line(l: &[u8]) -> Option<std::result::Result<JournalEntry, String>> {
-    let tab = l.iter().rposition(|&b| b == b'\t')?;
-    let (json, sum) = (&l[..tab], &l[tab + 1..]);
-    if sum.len() != 16 {
-        return None;
-    }
-    let sum = u64::from_str_radix(std::str::from_utf8(sum).ok()?, 16).ok()?;
-    if sum != crate::crc64::checksum(json) {
-        return None;
-    }
-    if let Ok(f) = serde_json::from_slice::<Forget>(json) {
-        return Some(Err(f.forget));
-    }
-    serde_json::from_slice::<JournalEntry>(json).ok().map(Ok)
+/// Every entry of the journal in `file` (the last per key; tests and tools).
+fn entries(file: &File, path: &Path) -> Result<(HashMap<String, JournalEntry>, u64)> {
+    let mut entries = HashMap::new();
+    let scanned = scan(file, path, |_, _, l| match l {
+        Line::Entry(e) => {
+            entries.insert(e.key.clone(), e);
+        }
+        Line::Forget(k) => {
+            entries.remove(&k);
+        }
+        Line::Bad => {}
+    })?;
+    Ok((entries, scanned.dropped))
+}
+
+/// The index of the journal in `file`, the line numbers it keeps, and what the scan found.
+fn index(file: &File, path: &Path) -> Result<(Known, Vec<u64>, Scanned)> {
+    let mut b = KnownBuilder::default();
+    let scanned = scan(file, path, |n, _, l| match l {
+        Line::Entry(e) => b.entry(n, &e.key, e.size, &e.etag),
+        Line::Forget(k) => b.forget(n, &k),
+        Line::Bad => {}
+    })?;
+    let (known, kept) = b.finish();
+    Ok((known, kept, scanned))
+}
+
+/// One line's JSON and checksum checked.
+fn parse_line(l: &[u8]) -> Line {
+    let parsed = || {
+        let tab = l.iter().rposition(|&b| b == b'\t')?;
+        let (json, sum) = (&l[..tab], &l[tab + 1..]);
+        if sum.len() != 16 {
+            return None;
+        }
+        let sum = u64::from_str_radix(std::str::from_utf8(sum).ok()?, 16).ok()?;
+        if sum != crate::crc64::checksum(json) {
+            return None;
+        }
+        if let Ok(f) = serde_json::from_slice::<Forget>(json) {
+            return Some(Line::Forget(f.forget));
+        }
+        serde_json::from_slice::<JournalEntry>(json)
+            .ok()
+            .map(Line::Entry)
+    };
+    parsed().unwrap_or(Line::Bad)
 }
 
 /// Opens the journal `name` in `dir` without following a link, checks it is a regular file we
@@ -208,40 +290,47 @@ fn open_trusted(dir: &Directory, name: &OsString, create: bool) -> Result<Option
     Ok(Some((file, path)))
 }
 
-fn read_all(file: &File, path: &Path) -> Result<Vec<u8>> {
-    let mut text = Vec::new();
-    (&mut &*file)
-        .read_to_end(&mut text)
-        .map_err(|e| Error::io("reading the batch journal", path, &e))?;
-    Ok(text)
-}
-
 /// Lines beyond two per live entry that a journal may hold before [`Journal::open`] compacts it.
 pub const COMPACT_SLACK: u64 = 4096;
 
-/// Writes `entries` (one line per key, in key order) into a new 0600 file beside the journal,
-/// locks it, syncs it and renames it over the journal (then syncs the directory): a crash
-/// leaves the old journal or the new one, both whole. Returns the new file and its length.
+/// Writes the lines numbered `kept` (ascending: one per key) of the journal `old` into a new
+/// 0600 file beside it, locks it, syncs it and renames it over the journal (then syncs the
+/// directory): a crash leaves the old journal or the new one, both whole. Returns the new file
+/// and its length. Memory: a buffer of [`READ_CHUNK`]s, whatever the journal's size.
 fn compact(
     dir: &Directory,
     name: &OsString,
-    entries: &HashMap<String, JournalEntry>,
+    old: (&File, &Path),
+    kept: &[u64],
 ) -> std::io::Result<(File, u64)> {
     let tmp = crate::download::directory::with_suffix(name, ".tmp");
     dir.unlink_if_ours(&tmp);
     let f = dir.create_private(&tmp)?;
     let written = (|| {
         rustix::fs::flock(&f, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
-        let mut keys: Vec<&String> = entries.keys().collect();
-        keys.sort();
-        let mut buf = Vec::new();
-        for k in keys {
-            line(&serde_json::to_vec(&entries[k])?, &mut buf);
+        let (mut buf, mut len, mut next) = (Vec::new(), 0u64, kept.iter().peekable());
+        let mut failed = None;
+        let scanned = scan(old.0, old.1, |n, raw, _| {
+            if next.next_if_eq(&&n).is_none() || failed.is_some() {
+                return;
+            }
+            buf.extend_from_slice(raw);
+            buf.push(b'\n');
+            if buf.len() >= READ_CHUNK {
+                match f.write_all_at(&buf, len) {
+                    Ok(()) => (len, buf) = (len + buf.len() as u64, Vec::new()),
+                    Err(e) => failed = Some(e),
+                }
+            }
+        });
+        scanned.map_err(|e| std::io::Error::other(e.to_string()))?;
+        if let Some(e) = failed {
+            return Err(e);
         }
-        f.write_all_at(&buf, 0)?;
+        f.write_all_at(&buf, len)?;
         f.sync_data()?;
         dir.rename(&tmp, name)?;
-        Ok(buf.len() as u64)
+        Ok(len + buf.len() as u64)
     })();
     match written {
         Ok(len) => {
@@ -256,14 +345,12 @@ fn compact(
 }
 
 impl Journal {
-    /// Opens or creates the journal of `identity` in `dir` and locks it; returns the entries it
-    /// holds (last entry per key wins) and how many lines were dropped (torn or corrupt). Fails
-    /// (`FileLocked`) while another run of the same batch holds it, (`IOError`) for a link, a
-    /// non-file or an untrusted file at its name, which is then neither read nor written.
-    pub fn open(
-        dir: &Directory,
-        identity: &str,
-    ) -> Result<(Journal, HashMap<String, JournalEntry>, u64)> {
+    /// Opens or creates the journal of `identity` in `dir` and locks it; returns the index of
+    /// the keys it holds (last entry per key wins: [`Known`]) and how many lines were dropped
+    /// (torn or corrupt). The journal is read in pieces, never whole. Fails (`FileLocked`)
+    /// while another run of the same batch holds it, (`IOError`) for a link, a non-file or an
+    /// untrusted file at its name, which is then neither read nor written.
+    pub fn open(dir: &Directory, identity: &str) -> Result<(Journal, Known, u64)> {
         let name = file_name(identity);
         let (file, path) = open_trusted(dir, &name, true)?.expect("created");
         match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
@@ -277,30 +364,47 @@ impl Journal {
             }
             Err(e) => return Err(Error::io("locking the batch journal", &path, &e.into())),
         }
-        let text = read_all(&file, &path)?;
-        let parsed = parse(&text);
-        if parsed.whole < text.len() as u64 {
+        let (known, kept, scanned) = index(&file, &path)?;
+        let size = FileStat::of(&file)
+            .map_err(|e| Error::io("inspecting the batch journal", &path, &e))?
+            .size;
+        if scanned.whole < size {
             // Cut the torn line off, so that the next entry starts a line of its own.
-            file.set_len(parsed.whole)
+            file.set_len(scanned.whole)
                 .and_then(|_| file.sync_data())
                 .map_err(|e| Error::io("repairing the batch journal", &path, &e))?;
         }
-        let (file, len) = if parsed.lines > 2 * parsed.entries.len() as u64 + COMPACT_SLACK {
+        let (file, len) = if scanned.lines > 2 * known.len() as u64 + COMPACT_SLACK {
             // Mostly superseded, forgotten or corrupt lines (a batch re-run over a changing
             // bucket for a long time): rewritten with one line per key. Should that fail, the
             // journal as it is serves as well.
-            match compact(dir, &name, &parsed.entries) {
+            match compact(dir, &name, (&file, &path), &kept) {
                 Ok(done) => done,
-                Err(_) => (file, parsed.whole),
+                Err(_) => (file, scanned.whole),
             }
         } else {
-            (file, parsed.whole)
+            (file, scanned.whole)
         };
-        Ok((Journal { file, path, len }, parsed.entries, parsed.dropped))
+        Ok((Journal { file, path, len }, known, scanned.dropped))
     }
 
-    /// Reads the journal of `identity` in `dir` without creating, locking or changing it (a dry
-    /// run): `None` when there is none.
+    /// Opens the journal of `identity` in `dir` for reading only, without creating, locking or
+    /// changing it (a dry run): `None` when there is none. Recording into it fails.
+    pub fn open_read_only(
+        dir: &Directory,
+        identity: &str,
+    ) -> Result<Option<(Journal, Known, u64)>> {
+        let Some((file, path)) = open_trusted(dir, &file_name(identity), false)? else {
+            return Ok(None);
+        };
+        let (known, _, scanned) = index(&file, &path)?;
+        let len = scanned.whole;
+        Ok(Some((Journal { file, path, len }, known, scanned.dropped)))
+    }
+
+    /// Every entry of the journal of `identity` in `dir` (the last per key) and the lines
+    /// dropped, without creating, locking or changing it: `None` when there is none. For tests
+    /// and tools: it holds every key's entry in memory.
     pub fn read(
         dir: &Directory,
         identity: &str,
@@ -317,8 +421,22 @@ impl Journal {
         let Some((file, path)) = open_trusted(dir, &name.to_os_string(), false)? else {
             return Ok(None);
         };
-        let parsed = parse(&read_all(&file, &path)?);
-        Ok(Some((parsed.entries, parsed.dropped)))
+        entries(&file, &path).map(Some)
+    }
+
+    /// The keys of the journal's entries that `known` has not given out yet (a prefix's objects
+    /// deleted since they were recorded), each once, in the journal's order; `known` gives them
+    /// out now. The journal is read again, in pieces.
+    pub fn unseen_keys(&self, known: &mut Known) -> Result<Vec<String>> {
+        let mut keys = Vec::new();
+        scan(&self.file, &self.path, |_, _, l| {
+            if let Line::Entry(e) = l {
+                if known.take(&e.key).is_some() {
+                    keys.push(e.key);
+                }
+            }
+        })?;
+        Ok(keys)
     }
 
     /// Appends the entries and makes them durable (one write + `fdatasync`). Callers sync the
@@ -387,6 +505,17 @@ mod tests {
         }
     }
 
+    /// Opens the journal "id" and reads every entry beside its index: the two must agree.
+    fn opened(dir: &Directory) -> (Journal, HashMap<String, JournalEntry>, u64) {
+        let (j, mut known, dropped) = Journal::open(dir, "id").unwrap();
+        let (entries, _) = Journal::read(dir, "id").unwrap().unwrap();
+        assert_eq!(known.len(), entries.len());
+        for e in entries.values() {
+            assert!(known.take(&e.key).unwrap().is(e.size, &e.etag), "{e:?}");
+        }
+        (j, entries, dropped)
+    }
+
     fn journal_file(t: &tempfile::TempDir) -> PathBuf {
         t.path().join(file_name("id"))
     }
@@ -395,7 +524,7 @@ mod tests {
     fn entries_round_trip_and_the_last_entry_per_key_wins() {
         let t = tempfile::tempdir().unwrap();
         let dir = Directory::open(t.path()).unwrap();
-        let (mut j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        let (mut j, entries, dropped) = opened(&dir);
         assert!(entries.is_empty());
         assert_eq!(dropped, 0);
         assert_eq!(j.path(), dir.path().join(file_name("id")));
@@ -415,7 +544,7 @@ mod tests {
         j.record(&[]).unwrap();
         j.forget(&["p/k2"]).unwrap();
         drop(j);
-        let (_j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        let (_j, entries, dropped) = opened(&dir);
         assert_eq!(dropped, 0);
         assert_eq!(entries.len(), 2);
         assert_eq!(entries["p/k1"], newer);
@@ -439,13 +568,13 @@ mod tests {
         line(&serde_json::to_vec(&entry(4)).unwrap(), &mut buf);
         torn.extend_from_slice(&buf[..buf.len() - 1]); // all but its '\n'
         std::fs::write(journal_file(&t), &torn).unwrap();
-        let (mut j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        let (mut j, entries, dropped) = opened(&dir);
         assert_eq!((entries.len(), dropped), (3, 1));
         assert!(!entries.contains_key("p/k4"));
         assert_eq!(std::fs::read(journal_file(&t)).unwrap(), whole);
         j.record(&[entry(5)]).unwrap();
         drop(j);
-        let (_j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        let (_j, entries, dropped) = opened(&dir);
         assert_eq!((entries.len(), dropped), (4, 0));
         assert_eq!(entries["p/k5"], entry(5));
     }
@@ -465,7 +594,7 @@ mod tests {
             let mut bad = good.clone();
             bad[at] ^= 0x01;
             std::fs::write(journal_file(&t), &bad).unwrap();
-            let (_j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+            let (_j, entries, dropped) = opened(&dir);
             assert!(!entries.contains_key("p/k2"), "byte {at}");
             assert_eq!(entries["p/k1"], entry(1));
             assert_eq!(dropped, 1, "byte {at}");
@@ -489,7 +618,7 @@ mod tests {
         line(&serde_json::to_vec(&entry(7)).unwrap(), &mut text);
         std::fs::write(journal_file(&t), &text).unwrap();
         std::fs::set_permissions(journal_file(&t), PermissionsExt::from_mode(0o600)).unwrap();
-        let (_j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        let (_j, entries, dropped) = opened(&dir);
         assert_eq!(entries.len(), 1);
         assert_eq!(dropped, 5);
     }
@@ -634,7 +763,7 @@ mod tests {
                 .count()
         };
         assert!(lines(&t) as u64 > COMPACT_SLACK);
-        let (mut j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        let (mut j, entries, dropped) = opened(&dir);
         assert_eq!((entries.len(), dropped), (9, 0));
         assert_eq!(lines(&t), 9);
         assert_eq!(entries["p/k3"].etag, format!("\"V{}\"", COMPACT_SLACK + 99));
@@ -660,7 +789,7 @@ mod tests {
         }
         drop(j);
         let started = std::time::Instant::now();
-        let (_j, entries, dropped) = Journal::open(&dir, "id").unwrap();
+        let (_j, entries, dropped) = opened(&dir);
         eprintln!(
             "100,000 entries ({} bytes) loaded in {:?}",
             std::fs::metadata(journal_file(&t)).unwrap().len(),

@@ -24,6 +24,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::known::digest;
 use crate::download::directory::Directory;
 use crate::error::{Error, Result};
 use crate::listing::shown;
@@ -87,8 +88,9 @@ pub enum Planned {
 pub struct KeyPaths {
     /// What is stripped from every key (the prefix's directory part; empty for a key list).
     strip: String,
-    /// Paths claimed as files (the key is `strip + path`).
-    files: HashSet<Box<str>>,
+    /// Paths claimed as files, by digest (`known::digest`: 16 bytes per key, whatever the
+    /// path's length; the key is `strip + path`, the path being the one asked about).
+    files: HashSet<[u64; 2]>,
     /// Paths claimed as directories, with the first key that made each one.
     dirs: HashMap<Box<str>, Box<str>>,
     /// Paths compared lower-cased (a case-insensitive destination, [`KeyPaths::fold_case`]).
@@ -194,7 +196,7 @@ impl KeyPaths {
     fn file_ancestor(&self, key: &str, path: &str) -> Result<()> {
         for (i, _) in path.match_indices('/') {
             let ancestor = &path[..i];
-            if self.files.contains(ancestor) {
+            if self.files.contains(&digest(ancestor)) {
                 return Err(collision(
                     key,
                     &self.key_of(ancestor),
@@ -209,7 +211,7 @@ impl KeyPaths {
         if path.is_empty() {
             return Ok(()); // the destination itself
         }
-        if self.files.contains(path) {
+        if self.files.contains(&digest(path)) {
             return Err(collision(
                 key,
                 &self.key_of(path),
@@ -222,7 +224,7 @@ impl KeyPaths {
     }
 
     fn claim_file(&mut self, key: &str, path: &str) -> Result<()> {
-        if self.files.contains(path) {
+        if self.files.contains(&digest(path)) {
             return Err(collision(
                 key,
                 &self.key_of(path),
@@ -238,7 +240,7 @@ impl KeyPaths {
         }
         self.file_ancestor(key, path)?;
         self.add_dirs(key, path, false);
-        self.files.insert(path.into());
+        self.files.insert(digest(path));
         Ok(())
     }
 

@@ -18,6 +18,7 @@ mod filter;
 mod job;
 pub mod journal;
 pub mod key_path;
+pub mod known;
 mod progress;
 mod report;
 mod request;
