@@ -2788,7 +2788,7 @@ oss_error_t *oss_client_start_download_objects(const oss_client_t *client,
  * again (listing again; what its journal records as finished is skipped, nothing of it fetched)
  * and `settings` gives only its thread count per large object, direct I/O and a byte progress
  * callback (the batch's bytes done and known total); its per-object and batch progress
- * callbacks are not carried by the token. The rest of this text is about a download's token. The token names the object, the
+ * callbacks are not carried by the token (`oss_client_start_resume_batch` takes them). The rest of this text is about a download's token. The token names the object, the
  * destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
  * only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
  * (its bucket, key, path and range are ignored). The token is checked at once: its MAC must
@@ -2816,6 +2816,36 @@ oss_error_t *oss_client_start_resume(const oss_client_t *client,
                                      void *user_data,
                                      void (*user_data_free)(void*),
                                      const oss_transfer_t **transfer_out);
+
+/**
+ * Continues a paused batch from its resume token (`oss_transfer_take_resume_token` of a
+ * transfer of `oss_client_start_download_objects`), in this process or another, with the
+ * callbacks of `settings`, and returns at once with its transfer. The token gives what the
+ * batch is (bucket, prefix or keys, destination, checkpoint directory, filters, overwrite and
+ * failure policies, part size); `settings` (may be NULL: no callbacks, the token's tuning) gives
+ * how it runs: its batch progress and per-object callbacks (they report the resumed batch:
+ * every object again, the ones the journal holds as `SKIPPED` unchanged), threads per large
+ * object, objects in flight, direct I/O and the re-read of resumed parts; its own bucket,
+ * source, destination and filters are not used (build it with any). The token is checked as
+ * `oss_client_start_resume` checks it; a single download's token is refused
+ * (`OSS_ERROR_KIND_INVALID_ARGUMENT`, `ValidateError`, nothing started: continue it with
+ * `oss_client_start_resume`). The transfer is a batch's: see
+ * `oss_client_start_download_objects`. `settings` is copied (free it right away); its
+ * callbacks' user data is released when it and every transfer copied from it are gone.
+ * `done`, ownership and errors as for `oss_client_start_resumable_download`.
+ *
+ * # Safety
+ * Pointers NULL or live; `token` valid for `token_len` bytes (NULL only when 0); `done` callable
+ * from a library thread with `user_data`.
+ */
+oss_error_t *oss_client_start_resume_batch(const oss_client_t *client,
+                                           const uint8_t *token,
+                                           size_t token_len,
+                                           const oss_batch_request_t *settings,
+                                           oss_transfer_done_cb done,
+                                           void *user_data,
+                                           void (*user_data_free)(void*),
+                                           const oss_transfer_t **transfer_out);
 
 /**
  * Starts a GetObject to a file (as `oss_client_get_object_to_file`) and returns at once with

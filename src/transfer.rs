@@ -114,6 +114,30 @@ impl ResumeTokenBytes {
     pub fn is_batch(&self) -> bool {
         matches!(self.0, TokenKind::Batch(_))
     }
+
+    /// The work of a batch's token run the way `settings` says: the token gives what the batch
+    /// is (bucket, source, destination, checkpoint directory, filters, overwrite and failure
+    /// policies, part size, dry run), `settings` how it runs (its progress and object
+    /// callbacks, threads per large object, objects in flight, direct I/O, the re-read of
+    /// resumed parts); its own bucket, source, destination and filters are not used. A
+    /// download's token is refused (`ValidateError`): it continues with `Work::Resume`.
+    pub fn batch_with(self, settings: Option<&BatchRequest>) -> Result<Work> {
+        let TokenKind::Batch(mut req) = self.0 else {
+            return Err(Error::validate(
+                "this resume token is a single download's, not a batch's: continue it with \
+                 oss_client_start_resume",
+            ));
+        };
+        if let Some(s) = settings {
+            req.progress = s.progress.clone();
+            req.on_object = s.on_object.clone();
+            req.thread_num = s.thread_num;
+            req.max_objects_in_flight = s.max_objects_in_flight;
+            req.direct_io = s.direct_io;
+            req.verify_parts_on_resume = s.verify_parts_on_resume;
+        }
+        Ok(Work::Batch(req))
+    }
 }
 
 /// The resume token of a paused batch: `MAGIC` (16 bytes), the format version (u32 LE), the

@@ -181,7 +181,7 @@ pub unsafe extern "C" fn oss_client_start_download_objects(
 /// again (listing again; what its journal records as finished is skipped, nothing of it fetched)
 /// and `settings` gives only its thread count per large object, direct I/O and a byte progress
 /// callback (the batch's bytes done and known total); its per-object and batch progress
-/// callbacks are not carried by the token. The rest of this text is about a download's token. The token names the object, the
+/// callbacks are not carried by the token (`oss_client_start_resume_batch` takes them). The rest of this text is about a download's token. The token names the object, the
 /// destination, the range, the part size and the finished parts; `settings` (may be NULL) gives
 /// only the progress callback, the thread count, direct I/O and, if set, the checkpoint directory
 /// (its bucket, key, path and range are ignored). The token is checked at once: its MAC must
@@ -213,15 +213,8 @@ pub unsafe extern "C" fn oss_client_start_resume(
 ) -> *mut oss_error_t {
     ffi_try! {
         let work = |c: &Client| {
-            if token.is_null() && token_len > 0 {
-                return Err(crate::ffi::boundary::null_argument("token"));
-            }
-            let bytes: &[u8] = if token_len == 0 {
-                &[]
-            } else {
-                // SAFETY: token is non-NULL and valid for token_len bytes (the contract).
-                unsafe { std::slice::from_raw_parts(token, token_len) }
-            };
+            // SAFETY: the export's contract: `token` is valid for `token_len` bytes when non-NULL.
+            let bytes = unsafe { token_bytes(token, token_len)? };
             let token = ResumeTokenBytes::decode(c, bytes)?;
             // SAFETY: the export's `# Safety` contract: `settings` is NULL (nothing done) or a live
             // handle not freed during the call, and only borrowed shared.
@@ -235,6 +228,66 @@ pub unsafe extern "C" fn oss_client_start_resume(
         // SAFETY: the export's `# Safety` contract is start_call's.
         unsafe { start_call(client, done, user_data, user_data_free, transfer_out, work) }
     }
+}
+
+/// Continues a paused batch from its resume token (`oss_transfer_take_resume_token` of a
+/// transfer of `oss_client_start_download_objects`), in this process or another, with the
+/// callbacks of `settings`, and returns at once with its transfer. The token gives what the
+/// batch is (bucket, prefix or keys, destination, checkpoint directory, filters, overwrite and
+/// failure policies, part size); `settings` (may be NULL: no callbacks, the token's tuning) gives
+/// how it runs: its batch progress and per-object callbacks (they report the resumed batch:
+/// every object again, the ones the journal holds as `SKIPPED` unchanged), threads per large
+/// object, objects in flight, direct I/O and the re-read of resumed parts; its own bucket,
+/// source, destination and filters are not used (build it with any). The token is checked as
+/// `oss_client_start_resume` checks it; a single download's token is refused
+/// (`OSS_ERROR_KIND_INVALID_ARGUMENT`, `ValidateError`, nothing started: continue it with
+/// `oss_client_start_resume`). The transfer is a batch's: see
+/// `oss_client_start_download_objects`. `settings` is copied (free it right away); its
+/// callbacks' user data is released when it and every transfer copied from it are gone.
+/// `done`, ownership and errors as for `oss_client_start_resumable_download`.
+///
+/// # Safety
+/// Pointers NULL or live; `token` valid for `token_len` bytes (NULL only when 0); `done` callable
+/// from a library thread with `user_data`.
+#[no_mangle]
+pub unsafe extern "C" fn oss_client_start_resume_batch(
+    client: *const oss_client_t,
+    token: *const u8,
+    token_len: usize,
+    settings: *const oss_batch_request_t,
+    done: oss_transfer_done_cb,
+    user_data: *mut c_void,
+    user_data_free: Option<unsafe extern "C" fn(*mut c_void)>,
+    transfer_out: *mut *const oss_transfer_t,
+) -> *mut oss_error_t {
+    ffi_try! {
+        let work = |c: &Client| {
+            // SAFETY: the export's contract: `token` is valid for `token_len` bytes when non-NULL.
+            let bytes = unsafe { token_bytes(token, token_len)? };
+            let token = ResumeTokenBytes::decode(c, bytes)?;
+            // SAFETY: the export's `# Safety` contract: `settings` is NULL (the token's own
+            // tuning) or a live handle not freed during the call, and only borrowed shared.
+            let settings = unsafe { opt_ref(settings) }.map(|s| &s.request);
+            Ok((token.batch_with(settings)?, None))
+        };
+        // SAFETY: the export's `# Safety` contract is start_call's.
+        unsafe { start_call(client, done, user_data, user_data_free, transfer_out, work) }
+    }
+}
+
+/// The token's bytes: NULL only with length 0 (an empty token, refused when decoded).
+///
+/// # Safety
+/// `token` NULL or valid for `token_len` bytes.
+unsafe fn token_bytes<'a>(token: *const u8, token_len: usize) -> Result<&'a [u8]> {
+    if token.is_null() && token_len > 0 {
+        return Err(crate::ffi::boundary::null_argument("token"));
+    }
+    if token_len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: token is non-NULL and valid for token_len bytes (this function's contract).
+    Ok(unsafe { std::slice::from_raw_parts(token, token_len) })
 }
 
 /// Starts a GetObject to a file (as `oss_client_get_object_to_file`) and returns at once with

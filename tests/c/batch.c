@@ -1,7 +1,8 @@
 /* The batch download through the C ABI, run by tests/c_api.rs against the local OSS server (also
  * under ASan/UBSan and valgrind): a blocking batch of a prefix with its report and callbacks, a
  * re-run that fetches nothing, a dry run, filters, a key list with a missing key, an asynchronous
- * batch paused into a token and resumed through oss_client_start_resume to completion (the keys
+ * batch paused into a token and resumed through oss_client_start_resume_batch with the callbacks
+ * of other settings to completion (the keys
  * it had finished are written to OSS_TEST_DIR/paused-done.txt: the harness checks in the server's
  * log that none was fetched again), a tampered token refused, and a cancel.
  *
@@ -246,8 +247,8 @@ static void on_done(const oss_transfer_t *t, const oss_error_t *err, void *ud) {
 }
 
 static void pause_and_resume(const oss_client_t *client, const char *bucket, const char *prefix, long n) {
-    struct seen s;
-    oss_batch_request_t *r;
+    struct seen s, resumed;
+    oss_batch_request_t *r, *settings;
     const oss_transfer_t *t = NULL, *t2 = NULL;
     oss_batch_report_t *rep = NULL;
     oss_batch_progress_t p;
@@ -300,8 +301,21 @@ static void pause_and_resume(const oss_client_t *client, const char *bucket, con
         }
         tok[len / 2] ^= 0x20;
     }
-    expect_ok("resume batch", oss_client_start_resume(client, tok, len, NULL, on_done, NULL, NULL, &t2));
+    /* The resumed batch reports through the callbacks of the settings given with its token; the
+     * settings' own prefix and destination are not used (the token's are). */
+    seen_init(&resumed);
+    settings = prefix_request(bucket, "not-the-prefix/", "not-the-destination", &resumed);
+    expect_ok("resume batch", oss_client_start_resume_batch(client, tok, len, settings, on_done, NULL, NULL, &t2));
+    oss_batch_request_free(settings); /* the transfer has its copy */
     CHECK(oss_transfer_wait(t2, -1) == OSS_TRANSFER_STATE_SUCCEEDED, "resumed state %d", (int)oss_transfer_poll(t2));
+    CHECK(resumed.objects == n, "the resumed batch reported %ld objects through the settings, want %ld",
+          resumed.objects, n);
+    CHECK(resumed.downloaded + resumed.unchanged == n && resumed.unchanged >= before,
+          "resumed: %ld downloaded, %ld unchanged, %ld finished before the pause", resumed.downloaded,
+          resumed.unchanged, before);
+    CHECK(resumed.progress_calls > 0 && resumed.last_listing_done, "the resumed batch's progress: %ld calls",
+          resumed.progress_calls);
+    CHECK(!exists("not-the-destination"), "the settings' destination was used");
     expect_ok("resumed result", oss_transfer_result(t2, NULL));
     expect_ok("resumed status", oss_transfer_status(t2, &st));
     expect_ok("resumed report", oss_transfer_batch_report(t2, &rep));
@@ -316,7 +330,9 @@ static void pause_and_resume(const oss_client_t *client, const char *bucket, con
     oss_transfer_free(t2);
     oss_bytes_free(tok, len);
     CHECK(s.frees == 1, "progress user data freed %ld times", s.frees);
+    CHECK(resumed.frees == 1, "the settings' progress user data freed %ld times", resumed.frees);
     seen_destroy(&s);
+    seen_destroy(&resumed);
 }
 
 static void cancel(const oss_client_t *client, const char *bucket, const char *prefix) {

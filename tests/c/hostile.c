@@ -343,8 +343,17 @@ static void batch_inputs(const oss_client_t *client, const char *bucket, const c
         expect_err("batch start client", oss_client_start_download_objects(NULL, r, done_cb, NULL, done_free, &t), NUL_ARG);
         expect_err("batch start request", oss_client_start_download_objects(client, NULL, done_cb, NULL, done_free, &t), NUL_ARG);
         expect_err("batch start out", oss_client_start_download_objects(client, r, done_cb, NULL, done_free, NULL), NUL_ARG);
+        {
+            static const uint8_t junk[] = "not a token";
+            expect_err("resume batch client", oss_client_start_resume_batch(NULL, junk, sizeof junk, r, done_cb, NULL, done_free, &t), NUL_ARG);
+            expect_err("resume batch token", oss_client_start_resume_batch(client, NULL, 10, r, done_cb, NULL, done_free, &t), NUL_ARG);
+            expect_err("resume batch empty", oss_client_start_resume_batch(client, NULL, 0, NULL, done_cb, NULL, done_free, &t), INVALID);
+            expect_err("resume batch junk", oss_client_start_resume_batch(client, junk, sizeof junk, r, done_cb, NULL, done_free, &t), INVALID);
+            expect_err("resume batch zero length", oss_client_start_resume_batch(client, junk, 0, r, done_cb, NULL, done_free, &t), INVALID);
+            expect_err("resume batch out", oss_client_start_resume_batch(client, junk, sizeof junk, r, done_cb, NULL, done_free, NULL), NUL_ARG);
+        }
         CHECK(t == NULL, "a failed batch start wrote its out-parameter");
-        CHECK(done_frees - dfrees == 3, "user_data_free after failed batch starts: %ld", done_frees - dfrees);
+        CHECK(done_frees - dfrees == 9, "user_data_free after failed batch starts: %ld", done_frees - dfrees);
         expect_err("batch transfer report transfer", oss_transfer_batch_report(NULL, &rep), NUL_ARG);
         expect_err("batch transfer progress transfer", oss_transfer_batch_progress(NULL, &pr), NUL_ARG);
         expect_ok("batch start", oss_client_start_download_objects(client, r, NULL, NULL, NULL, &t));

@@ -619,6 +619,17 @@ static void phase_tokens(const object_t *big, const object_t *changing, int flip
         CHECK(t == NULL, "a transfer out of a truncated token");
         refused++;
     }
+    /* A download's token is not a batch's: refused by the batch's resume, nothing started. */
+    {
+        oss_error_t *e;
+        t = NULL;
+        e = oss_client_start_resume_batch(client, tok, len, NULL, NULL, NULL, NULL, &t);
+        CHECK(e && oss_error_kind(e) == OSS_ERROR_KIND_INVALID_ARGUMENT &&
+                  strstr(oss_error_message(e), "oss_client_start_resume"),
+              "a download's token given to oss_client_start_resume_batch: %s", e ? oss_error_message(e) : "accepted");
+        CHECK(t == NULL, "a transfer out of a download's token given as a batch's");
+        oss_error_free(e);
+    }
     bad = malloc(len + 1);
     memcpy(bad, tok, len);
     bad[len] = 0;

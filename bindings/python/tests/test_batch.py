@@ -141,8 +141,8 @@ def test_the_asyncio_form_returns_the_report(v4, objects, tmp_path):
     assert len(files_of(str(dest))) == N
 
 
-def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects(v4, objects, tmp_path):
-    dest = tmp_path / "p"
+def paused_batch(client, dest):
+    """A batch of batch/set/ into ``dest`` paused after its third object: (token, finished)."""
     reached = threading.Event()
     go = threading.Event()
     done = []
@@ -153,7 +153,7 @@ def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects
             reached.set()
             go.wait(60)
 
-    t = v4.start_download_objects(
+    t = client.start_download_objects(
         BUCKET, prefix="batch/set/", dest=dest, on_object=on_object, max_objects_in_flight=1
     )
     assert reached.wait(60)
@@ -165,6 +165,12 @@ def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects
     assert t.report is not None and isinstance(t.report.stopped, oss_ffi.CancelledError)
     finished = t.report.progress.objects_done
     assert finished >= 3
+    return token, finished
+
+
+def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects(v4, objects, tmp_path):
+    dest = tmp_path / "p"
+    token, finished = paused_batch(v4, dest)
     bad = bytearray(token)
     bad[len(bad) // 2] ^= 0x20
     with pytest.raises(oss_ffi.InvalidArgumentError):
@@ -174,6 +180,24 @@ def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects
     assert r.report is not None and r.report.ok
     assert r.report.progress.objects_skipped >= finished
     assert r.report.progress.objects_done + r.report.progress.objects_skipped == N
+    want = {k[len("batch/set/"):]: v for k, v in objects.items()}
+    assert files_of(str(dest)) == want
+
+
+def test_a_resumed_batch_reports_through_the_callbacks_given_with_its_token(v4, objects, tmp_path):
+    dest = tmp_path / "p"
+    token, finished = paused_batch(v4, dest)
+    bad = bytearray(token)
+    bad[len(bad) // 2] ^= 0x20
+    with pytest.raises(oss_ffi.InvalidArgumentError):
+        v4.start_resume_batch(bytes(bad), on_object=print)
+    outcomes, progress = [], []
+    report = v4.resume_batch(token, on_object=outcomes.append, progress=progress.append)
+    assert report.ok and report.progress.objects_skipped >= finished
+    assert sorted(o.key for o in outcomes) == sorted(objects)
+    skipped = [o for o in outcomes if o.outcome != oss_ffi.Outcome.DOWNLOADED]
+    assert len(skipped) >= finished and all(o.outcome == oss_ffi.Outcome.SKIPPED_UNCHANGED for o in skipped)
+    assert progress and progress[-1].listing_done
     want = {k[len("batch/set/"):]: v for k, v in objects.items()}
     assert files_of(str(dest)) == want
 

@@ -907,16 +907,21 @@ class Client:
         lib = self._lib
         _require_async(lib)
         req, ctx = self._batch(bucket, dict(options))
+        return self._start_batch(
+            req,
+            ctx,
+            lambda c, d, k, f, o: lib.oss_client_start_download_objects(c, req, d, k, f, o),
+            bucket,
+        )
+
+    def _start_batch(self, req: int, ctx: _BatchContext, start: Any, bucket: str) -> Transfer:
+        """Starts a batch's transfer with ``start(client, done, key, free, out)``, then frees
+        ``req`` (the transfer has its own copy) and ties ``ctx`` to the transfer."""
+        lib = self._lib
         holder: Dict[str, Transfer] = {}
         ctx.set_cancel(lambda: holder["t"].cancel() if "t" in holder else None)
         try:
-            t = self._start(
-                True,
-                None,
-                None,
-                lambda c, d, k, f, o: lib.oss_client_start_download_objects(c, req, d, k, f, o),
-                (bucket, ""),
-            )
+            t = self._start(True, None, None, start, (bucket, ""))
         finally:
             lib.oss_batch_request_free(req)  # the transfer has its own copy
         t._batch_ctx = ctx
@@ -924,6 +929,59 @@ class Client:
         if ctx.cancelled:
             t.cancel()
         return t
+
+    def start_resume_batch(
+        self,
+        token: bytes,
+        *,
+        progress: Optional[Callable[[BatchProgress], Any]] = None,
+        on_object: Optional[Callable[[ObjectOutcome], Any]] = None,
+        max_objects_in_flight: Optional[int] = None,
+        threads: Optional[int] = None,
+        verify_on_resume: bool = True,
+        direct_io: bool = True,
+    ) -> Transfer:
+        """Continues a paused batch from its resume token (:meth:`Transfer.pause` of a
+        :meth:`start_download_objects` transfer), in this process or another, and returns its
+        :class:`Transfer` at once. The token gives what the batch is (bucket, prefix or keys,
+        destination, filters, policies, part size); these options give how it runs:
+        ``progress`` and ``on_object`` report the resumed batch (every object again: those its
+        journal holds as done are ``skipped`` ``unchanged``, nothing of them fetched), and
+        ``max_objects_in_flight``, ``threads``, ``verify_on_resume``, ``direct_io`` as for
+        :meth:`download_objects` (their defaults unless given). A single download's token, or a
+        damaged one, raises :class:`InvalidArgumentError` here, nothing started.
+        :attr:`Transfer.report` is the :class:`BatchReport` once it ended."""
+        lib = self._lib
+        _require_async(lib)
+        tok = _token_bytes(token)
+        if lib.oss_client_start_resume_batch is None:
+            raise RuntimeError("%s (oss_ffi %s) cannot resume a batch with callbacks" % (lib.path, lib.version))
+        options = dict(
+            prefix="", dest=".", progress=progress, on_object=on_object,
+            max_objects_in_flight=max_objects_in_flight, threads=threads,
+            verify_on_resume=verify_on_resume, direct_io=direct_io,
+        )
+        req, ctx = self._batch("settings", options)
+        return self._start_batch(
+            req,
+            ctx,
+            lambda c, d, k, f, o: lib.oss_client_start_resume_batch(c, tok, len(tok), req, d, k, f, o),
+            "",
+        )
+
+    def resume_batch(self, token: bytes, **options: Any) -> BatchReport:
+        """Blocking :meth:`start_resume_batch`: the :class:`BatchReport` once the batch ended
+        (its stop, if any, raised with the report as ``e.report``)."""
+        t = self.start_resume_batch(token, **options)
+        t._wait_interruptible()
+        ctx = t._batch_ctx
+        if ctx is not None and ctx.error is not None:
+            raise ctx.error
+        report = t.report
+        if report is None:
+            t._raise_outcome()
+            raise RuntimeError("the batch gave no report")  # pragma: no cover
+        return self._batch_outcome(report)
 
     async def download_objects_async(self, bucket: str, **options: Any) -> BatchReport:
         """``await client.download_objects_async(bucket, prefix=..., dest=..., ...)``: the

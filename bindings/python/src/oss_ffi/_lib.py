@@ -336,6 +336,10 @@ _OPTIONAL: Dict[str, Tuple[Any, List[Any]]] = {
         _err_p,
         [c_void_p, c_char_p, c_size_t, c_void_p, DONE_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
     ),
+    "oss_client_start_resume_batch": (
+        _err_p,
+        [c_void_p, c_char_p, c_size_t, c_void_p, DONE_CB, c_void_p, FREE_CB, POINTER(c_void_p)],
+    ),
     "oss_client_start_get_object_to_file": (
         _err_p,
         [c_void_p, c_void_p, c_char_p, DONE_CB, c_void_p, FREE_CB, POINTER(c_void_p)],

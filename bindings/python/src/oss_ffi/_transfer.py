@@ -401,6 +401,11 @@ class Transfer:
     def _result_interruptible(self) -> ObjectMeta:
         """:meth:`result` for the blocking wrappers: Ctrl-C cancels the transfer, waits until
         it ended and re-raises, like the blocking calls do."""
+        self._wait_interruptible()
+        return self._outcome()
+
+    def _wait_interruptible(self) -> None:
+        """Waits for the end; Ctrl-C cancels the transfer, waits until it ended and re-raises."""
         try:
             self.wait()
         except BaseException:
@@ -412,7 +417,6 @@ class Transfer:
                 except BaseException:  # noqa: BLE001 - a second Ctrl-C
                     self.cancel()
             raise
-        return self._outcome()
 
     async def _ended_async(self) -> None:
         """Awaits the end; if the awaiting task is cancelled, cancels the transfer, awaits its
