@@ -2635,7 +2635,9 @@ oss_error_t *oss_batch_report_progress(const oss_batch_report_t *report,
 uint64_t oss_batch_report_elapsed_ms(const oss_batch_report_t *report);
 
 /**
- * How many objects failed (0 for NULL).
+ * How many failures the report holds with their errors (0 for NULL): every failed object's,
+ * up to the first 1000 (`oss_batch_report_progress`'s `objects_failed` counts them all;
+ * the object callback sees each one).
  *
  * # Safety
  * `report` NULL or live.

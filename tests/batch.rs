@@ -595,6 +595,35 @@ async fn unsafe_keys_are_refused_per_key_and_nothing_is_written_outside() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_keeps_the_first_failures_and_counts_them_all() {
+    let env = Env::new();
+    env.object("here", 10);
+    let n = oss_ffi::batch::FAILURES_KEPT + 200;
+    let mut keys: Vec<String> = (0..n).map(|i| format!("gone/{i:05}")).collect();
+    keys.push("here".into());
+    let mut req = BatchRequest::for_keys(BUCKET, keys, dest(&env));
+    let outcomes = Outcomes::default();
+    outcomes.attach(&mut req);
+    let r = run(&env.client(), &req).await;
+    assert_eq!(r.progress.objects_failed, n as u64);
+    assert_eq!(r.progress.objects_done, 1);
+    assert_eq!(r.failures.len(), oss_ffi::batch::FAILURES_KEPT);
+    assert!(r.failures.iter().all(|(_, e)| e.code == "NoSuchKey"));
+    let e = r.result().unwrap_err();
+    assert!(
+        e.message
+            .starts_with(&format!("{n} objects of the batch failed")),
+        "{e}"
+    );
+    let failed = outcomes
+        .by_key()
+        .values()
+        .filter(|o| matches!(o.outcome, Outcome::Failed(_)))
+        .count();
+    assert_eq!(failed, n, "the object callback sees every failure");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_key_deleted_since_the_last_run_is_reported_and_its_file_left_alone() {
     let env = Env::new();
     for k in ["g/a", "g/b"] {

@@ -523,7 +523,9 @@ impl<'a> Batch<'a> {
                 if e.key.is_empty() {
                     e.key = item.key.clone();
                 }
-                self.report.failures.push((item.key.clone(), e.clone()));
+                if self.report.failures.len() < super::report::FAILURES_KEPT {
+                    self.report.failures.push((item.key.clone(), e.clone()));
+                }
                 if self.req.on_failure == OnFailure::Stop {
                     let mut stop = e;
                     stop.message = format!(

@@ -26,7 +26,9 @@ mod source;
 
 pub use self::filter::{Filter, Glob};
 pub use self::progress::{BatchProgress, BatchProgressFn};
-pub use self::report::{BatchReport, ObjectDoneFn, ObjectOutcome, Outcome, SkipReason};
+pub use self::report::{
+    BatchReport, ObjectDoneFn, ObjectOutcome, Outcome, SkipReason, FAILURES_KEPT,
+};
 pub use self::request::{
     BatchRequest, OnFailure, Overwrite, Source, DEFAULT_MAX_OBJECTS_IN_FLIGHT,
     MAX_OBJECTS_IN_FLIGHT,

@@ -46,12 +46,19 @@ pub struct ObjectOutcome {
 /// Called once per object with its outcome (calls never overlap).
 pub type ObjectDoneFn = Arc<dyn Fn(&ObjectOutcome) + Send + Sync>;
 
+/// The failures a report keeps with their errors at most (the first ones); the count of all is
+/// `progress.objects_failed`, and the per-object callback sees every one. A batch of a million
+/// objects into a directory it cannot write fails each of them: their errors would have made
+/// the report hundreds of MB.
+pub const FAILURES_KEPT: usize = 1000;
+
 /// The final report of a batch.
 #[derive(Clone, Debug, Default)]
 pub struct BatchReport {
     /// The final counts and bytes (`listing_done` false when the listing did not finish).
     pub progress: BatchProgress,
-    /// Every failed key with its error, in the order they failed.
+    /// The failed keys with their errors, in the order they failed: the first
+    /// [`FAILURES_KEPT`] (`progress.objects_failed` counts them all).
     pub failures: Vec<(String, Error)>,
     /// Keys the journal had from an earlier run that the listing no longer has (their local
     /// files are left alone). Only for a prefix whose listing finished.
@@ -78,7 +85,7 @@ impl BatchReport {
         let Some((key, first)) = self.failures.first() else {
             return Ok(());
         };
-        let n = self.failures.len();
+        let n = (self.progress.objects_failed as usize).max(self.failures.len());
         let mut e = first.clone();
         e.message = if n == 1 {
             format!("1 object of the batch failed: {key}: {}", first.message)

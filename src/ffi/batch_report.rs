@@ -110,7 +110,9 @@ ffi_getter! {
 }
 
 ffi_getter! {
-    /// How many objects failed (0 for NULL).
+    /// How many failures the report holds with their errors (0 for NULL): every failed object's,
+    /// up to the first 1000 (`oss_batch_report_progress`'s `objects_failed` counts them all;
+    /// the object callback sees each one).
     ///
     /// # Safety
     /// `report` NULL or live.

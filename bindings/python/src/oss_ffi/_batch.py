@@ -90,7 +90,8 @@ class BatchReport:
 
     Attributes:
         progress: the final :class:`BatchProgress`.
-        failures: ``(key, error)`` of every object that failed, in the order they failed.
+        failures: ``(key, error)`` of the objects that failed, in the order they failed: the
+            first 1000 (``progress.objects_failed`` counts them all; ``on_object`` sees each).
         deleted: keys the journal knew from an earlier run that the listing no longer has (their
             local files are left alone).
         stopped: why the batch stopped before its end (the listing failed, cancelled, paused,
