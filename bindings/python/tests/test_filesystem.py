@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import io
+import json
+import os
 import pickle
 
 import fsspec
@@ -119,6 +121,44 @@ def test_cat_file_and_concurrent_cat_ranges(fs, tree, emu) -> None:
 def test_get_file_downloads_verified(fs, tree, tmp_path) -> None:
     fs.get(BUCKET + "/fs/tree/sub/c.bin", str(tmp_path / "c.bin"))
     assert (tmp_path / "c.bin").read_bytes() == tree["fs/tree/sub/c.bin"]
+
+
+def _requests(emu) -> list:
+    return [json.loads(line) for line in emu.admin("GET", "log").splitlines() if line.strip()]
+
+
+def _files(root) -> dict:
+    out = {}
+    for dirpath, _, names in os.walk(root):
+        for n in names:
+            p = os.path.join(dirpath, n)
+            out[os.path.relpath(p, root)] = open(p, "rb").read()
+    return out
+
+
+def test_get_of_a_directory_copies_it_whole_in_one_batch(fs, tree, tmp_path, emu) -> None:
+    want = {k[len("fs/tree/"):]: v for k, v in tree.items()}
+    emu.admin("DELETE", "log")
+    fs.get(BUCKET + "/fs/tree", str(tmp_path / "new"), recursive=True)
+    assert _files(tmp_path / "new") == want  # nothing else: no journal, no temp file
+    log = _requests(emu)
+    # One GET per object and no HEAD of one: the batch, not a download per file (fsspec's own
+    # path rules may HEAD the directories).
+    assert not [r for r in log if r["method"] == "HEAD" and r["key"] in tree], log
+    assert sorted(r["key"] for r in log if r["method"] == "GET" and r["key"]) == sorted(tree)
+    # fsspec's target rules: into an existing directory, the source's name goes along.
+    (tmp_path / "there").mkdir()
+    fs.get(BUCKET + "/fs/tree", str(tmp_path / "there"), recursive=True)
+    assert _files(tmp_path / "there") == {os.path.join("tree", k): v for k, v in want.items()}
+    # A local file in the way is replaced, as a copy does.
+    (tmp_path / "new" / "a.bin").write_bytes(b"stale")
+    fs.get(BUCKET + "/fs/tree/", str(tmp_path / "new") + "/", recursive=True)
+    assert _files(tmp_path / "new") == want
+
+
+def test_get_with_maxdepth_goes_file_by_file_with_fsspecs_targets(fs, tree, tmp_path) -> None:
+    fs.get(BUCKET + "/fs/tree", str(tmp_path / "top"), recursive=True, maxdepth=1)
+    assert _files(tmp_path / "top") == {"a.bin": tree["fs/tree/a.bin"], "b.txt": tree["fs/tree/b.txt"]}
 
 
 def test_pickled_filesystems_rebuild_from_their_options_and_never_show_the_secret(fs, opts, tree) -> None:

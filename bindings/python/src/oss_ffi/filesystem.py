@@ -12,14 +12,18 @@ Read-only: ``ls``, ``info``, ``find``/``glob``/``walk`` (over ListObjectsV2, one
 ``find``), ``open`` (the library's prefetching reader: parallel ranged GETs pinned to one ETag,
 CRC64-checked when read to the end; fsspec's own caches are not used, they would defeat its
 window), ``cat_file``, ``cat_ranges`` (ranges fetched concurrently), ``get_file`` (the
-library's parallel, verified download). Picklable through its storage options: a worker of a
+library's parallel, verified download), ``get`` of a whole directory (one batch download:
+:meth:`Client.download_objects`). Picklable through its storage options: a worker of a
 distributed scheduler rebuilds the client from them. Its ``repr`` never shows a credential.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+from glob import has_magic
 import os
+import tempfile
+import threading
 import warnings
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -78,6 +82,8 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
         )
         self._max_workers = max(1, int(max_workers))
         self._reader_options = dict(reader_options or {})
+        # Per thread: the (remote, local) pairs `get` collects from fsspec's own path rules.
+        self._local = threading.local()
 
     def __repr__(self) -> str:
         # Never the storage options: they hold the secret.
@@ -242,10 +248,75 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return list(pool.map(one, range(n)))
 
     def get_file(self, rpath: str, lpath: str, callback: Any = None, outfile: Any = None, **kwargs: Any) -> None:
+        collecting = getattr(self._local, "collect", None)
+        if collecting is not None:
+            collecting.append((self._strip_protocol(rpath), lpath))
+            return
         bucket, key = self.split_path(rpath)
         if os.path.isdir(lpath):
             return
+        if self.isdir(rpath):  # a "directory" of a recursive copy: made, nothing fetched
+            os.makedirs(lpath, exist_ok=True)
+            return
+        parent = os.path.dirname(lpath)
+        if parent:
+            os.makedirs(parent, exist_ok=True)
         self._client.resumable_download(bucket, key, lpath)
+
+    def get(self, rpath: Any, lpath: Any, recursive: bool = False, callback: Any = None,
+            maxdepth: Optional[int] = None, **kwargs: Any) -> None:
+        """fsspec's ``get`` with fsspec's target paths. A directory copied whole (``recursive``,
+        no ``maxdepth``, no glob) is one batch download (:meth:`Client.download_objects`: listed
+        once, many objects at a time, each CRC64-checked and renamed into place; its journal
+        in a temporary directory, removed after); anything else goes file by file."""
+        pairs: List[Tuple[str, str]] = []
+        self._local.collect = pairs  # fsspec computes the targets; get_file only records them
+        try:
+            super().get(rpath, lpath, recursive=recursive, maxdepth=maxdepth, **kwargs)
+        finally:
+            self._local.collect = None
+        whole = (recursive and maxdepth is None and isinstance(rpath, str) and isinstance(lpath, str)
+                 and not has_magic(rpath))
+        plan = self._one_batch(rpath, pairs) if whole else None
+        if plan is None:
+            for r, local in pairs:
+                self.get_file(r, local, **kwargs)
+            return
+        bucket, prefix, dest = plan
+        with tempfile.TemporaryDirectory(prefix="ossffi-get-") as journal_dir:
+            report = self._client.download_objects(
+                bucket, prefix=prefix, dest=dest, overwrite="always", checkpoint_dir=journal_dir,
+            )
+        if report.failures:
+            raise report.failures[0][1]
+
+    def _one_batch(self, rpath: str, pairs: List[Tuple[str, str]]) -> Optional[Tuple[str, str, str]]:
+        """(bucket, prefix, destination) of one batch that writes exactly fsspec's targets for
+        the whole directory ``rpath``: every file's target is the destination plus its key
+        below the prefix. None when they are not (then file by file)."""
+        bucket, key = self.split_path(rpath)
+        if not key:
+            return None
+        prefix = key.rstrip("/") + "/"
+        files = set(self.find(rpath))  # one listing: which of the pairs are files
+        dest = None
+        for r, local in pairs:
+            rb, rk = self.split_path(r)
+            if rb != bucket or not rk.startswith(prefix):
+                if rk == prefix.rstrip("/"):
+                    continue  # the directory itself
+                return None
+            rel = rk[len(prefix):]
+            if not rel or r not in files:
+                continue
+            if not local.endswith("/" + rel):
+                return None
+            d = local[: -len(rel) - 1]
+            if dest is None:
+                dest = d
+            elif d != dest:
+                return None
+        return None if dest is None else (bucket, prefix, dest)
 
     def ukey(self, path: str) -> str:
         return str(self.info(path).get("ETag", ""))
