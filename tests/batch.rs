@@ -595,6 +595,65 @@ async fn unsafe_keys_are_refused_per_key_and_nothing_is_written_outside() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_object_has_no_name_in_the_destination_until_it_is_whole() {
+    let env = Env::new();
+    for i in 0..4 {
+        env.object(&format!("w/{i}"), 100_000 + i);
+    }
+    // Every GET answers after 600 ms: the objects are in flight when the destination is read.
+    env.faults(
+        Faults::none().with(
+            FaultRule::new(FaultAction::Latency { ms: 600 })
+                .method("GET")
+                .listing(false),
+        ),
+    );
+    let req = BatchRequest::for_prefix(BUCKET, "w/", dest(&env));
+    let client = env.client();
+    let task = tokio::spawn(async move { run(&client, &req).await });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let during = visible_files(&dest(&env));
+    let r = task.await.unwrap();
+    r.result().unwrap();
+    assert!(
+        during.is_empty(),
+        "in the destination while downloading: {during:?}"
+    );
+    for i in 0..4 {
+        same_bytes(&env, &format!("w/{i}"), &dest(&env).join(i.to_string()));
+    }
+    assert!(files_under(&dest(&env))
+        .iter()
+        .all(|f| !f.ends_with(".temp")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_put_at_the_destination_during_the_download_is_replaced_whole() {
+    let env = Env::new();
+    env.object("r/x", 200_000);
+    env.faults(
+        Faults::none().with(
+            FaultRule::new(FaultAction::Latency { ms: 600 })
+                .method("GET")
+                .listing(false),
+        ),
+    );
+    let mut req = BatchRequest::for_prefix(BUCKET, "r/", dest(&env));
+    req.overwrite = oss_ffi::batch::Overwrite::Always;
+    let client = env.client();
+    let task = tokio::spawn(async move { run(&client, &req).await });
+    // After the batch looked (nothing there), before its file is whole: the link would fail,
+    // the bytes go through the named temp file and its rename.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    std::fs::write(dest(&env).join("x"), b"put there meanwhile").unwrap();
+    task.await.unwrap().result().unwrap();
+    same_bytes(&env, "r/x", &dest(&env).join("x"));
+    assert!(files_under(&dest(&env))
+        .iter()
+        .all(|f| !f.ends_with(".temp")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_report_keeps_the_first_failures_and_counts_them_all() {
     let env = Env::new();
     env.object("here", 10);

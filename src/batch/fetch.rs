@@ -263,7 +263,8 @@ async fn object_at(
             .file
             .as_ref()
             .map_or(0o666 & !ctx.umask, FileStat::permissions);
-        let r = small(ctx, &item, &parent, &name, mode).await;
+        let replace = found.file.is_some();
+        let r = small(ctx, &item, &parent, &name, (mode, replace)).await;
         drop(slot); // after every descriptor of the GET was closed
         r?
     } else {
@@ -329,7 +330,7 @@ async fn small(
     item: &Item,
     parent: &Arc<Directory>,
     name: &OsStr,
-    mode: u32,
+    (mode, replace): (u32, bool),
 ) -> Result<ObjectMeta> {
     let buffer = small_cost(item.size).0;
     let req = ObjectRequest {
@@ -343,7 +344,11 @@ async fn small(
         &req,
         parent,
         name,
-        crate::download::SmallFile { buffer, mode },
+        crate::download::SmallFile {
+            buffer,
+            mode,
+            replace,
+        },
         progress,
         &ctx.cancel,
     );

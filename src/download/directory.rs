@@ -201,6 +201,37 @@ impl Directory {
         self.open_file(name, OFlags::RDWR | OFlags::CREATE | OFlags::EXCL, 0o600)
     }
 
+    /// A new file with no name in this directory (`O_TMPFILE`), mode 0600: nobody can open it,
+    /// and a crash leaves nothing. `None` where the file system has no such files (FUSE, NFS,
+    /// old kernels: the caller makes a named temp file instead).
+    pub fn create_unnamed(&self) -> io::Result<Option<File>> {
+        use rustix::io::Errno;
+        let flags = OFlags::TMPFILE | OFlags::RDWR | OFlags::CLOEXEC;
+        match rustix::fs::openat(&self.fd, ".", flags, Mode::from_raw_mode(0o600)) {
+            Ok(fd) => Ok(Some(File::from(fd))),
+            Err(e) if [Errno::OPNOTSUPP, Errno::ISDIR, Errno::INVAL, Errno::NOSYS].contains(&e) => {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gives the unnamed `file` (from [`Directory::create_unnamed`]) the name `to` in this
+    /// directory, never replacing anything there (`AlreadyExists` then, a link included: it is
+    /// not followed). Through `/proc/self/fd` (no privilege needed); `NotFound` without `/proc`.
+    pub fn link_unnamed(&self, file: &File, to: &OsStr) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+        rustix::fs::linkat(
+            rustix::fs::CWD,
+            proc.as_str(),
+            &self.fd,
+            to,
+            AtFlags::SYMLINK_FOLLOW,
+        )
+        .map_err(Into::into)
+    }
+
     /// Renames `from` to `to`, both in this directory.
     pub fn rename(&self, from: &OsStr, to: &OsStr) -> io::Result<()> {
         rustix::fs::renameat(&self.fd, from, &self.fd, to).map_err(Into::into)
@@ -327,6 +358,37 @@ mod tests {
         s.check_trusted("file", Path::new("f")).unwrap();
         assert!(dir.unlink_if_same(OsStr::new("f"), &f));
         assert!(!t.path().join("moved/f").exists());
+    }
+
+    #[test]
+    fn an_unnamed_file_appears_whole_and_never_replaces_what_is_there() {
+        use std::io::Write;
+        let t = tempfile::tempdir().unwrap();
+        let dir = Directory::open(t.path()).unwrap();
+        let Some(mut f) = dir.create_unnamed().unwrap() else {
+            eprintln!("no O_TMPFILE on this file system: the named temp file serves");
+            return;
+        };
+        f.write_all(b"whole").unwrap();
+        assert_eq!(
+            std::fs::read_dir(t.path()).unwrap().count(),
+            0,
+            "nameless until linked"
+        );
+        assert_eq!(FileStat::of(&f).unwrap().permissions(), 0o600);
+        std::fs::write(t.path().join("there"), b"kept").unwrap();
+        std::os::unix::fs::symlink(t.path().join("target"), t.path().join("link")).unwrap();
+        for taken in ["there", "link"] {
+            let e = dir.link_unnamed(&f, OsStr::new(taken)).unwrap_err();
+            assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{taken}");
+        }
+        assert_eq!(std::fs::read(t.path().join("there")).unwrap(), b"kept");
+        assert!(
+            !t.path().join("target").exists(),
+            "the link was not followed"
+        );
+        dir.link_unnamed(&f, OsStr::new("new")).unwrap();
+        assert_eq!(std::fs::read(t.path().join("new")).unwrap(), b"whole");
     }
 
     #[test]
