@@ -5,7 +5,7 @@
 //! each) that take parts (ranged GETs, one part per connection by default, as the library splits
 //! at its defaults) from a shared counter. Each GET is written by hand and signed with OSS V1
 //! (HMAC-SHA1, the emulator checks it); the answer's head is parsed by hand; the body is received
-//! straight into 4 KiB-aligned buffers, its CRC-64 (crc64fast, the crate the library uses for
+//! straight into 4 KiB-aligned buffers, its CRC-64 (crc-fast, the crate the library uses for
 //! long inputs) updated over every received chunk while it is hot, and each full buffer handed to
 //! the connection's writer thread, which `pwrite`s it with `O_DIRECT` at its offset and returns
 //! the buffer. The object's tail is written as a zero-padded aligned block and the file cut to
@@ -591,9 +591,9 @@ fn worker(
                         head.status, head.content_length
                     ));
                 }
-                let mut digest = crc64fast::Digest::new();
+                let mut digest = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
                 let mut filled = head.body_in_buf;
-                digest.write(&buf.buf()[..filled]);
+                digest.update(&buf.buf()[..filled]);
                 let (mut off, mut got) = (start, filled as u64);
                 while got < len {
                     if filled == a.buffer {
@@ -612,7 +612,7 @@ fn worker(
                     if n == 0 {
                         return Err(format!("part {idx}: connection closed at {got} of {len}"));
                     }
-                    digest.write(&buf.buf()[filled..filled + n]);
+                    digest.update(&buf.buf()[filled..filled + n]);
                     filled += n;
                     got += n as u64;
                 }
@@ -620,7 +620,7 @@ fn worker(
                 job_tx
                     .send((buf, off, filled))
                     .map_err(|_| "the writer stopped")?;
-                crcs.push((idx, digest.sum64()));
+                crcs.push((idx, digest.finalize()));
             }
         })();
         drop(job_tx);
