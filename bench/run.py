@@ -305,8 +305,12 @@ def build_cpp_base(tree):
     `cargo build --release --lib` into its own target/. Returns (binary, label, None) or
     (None, None, why it is not there)."""
     tree = os.path.abspath(tree)
+    # its commit only when the tree is a checkout of its own (an exported copy, e.g. `git archive`
+    # into a directory inside this worktree, would otherwise show the enclosing checkout's HEAD)
+    top = subprocess.run(["git", "-C", tree, "rev-parse", "--show-toplevel"], capture_output=True, text=True)
     rev = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    label = rev.stdout.strip() or os.path.basename(tree)
+    own = top.returncode == 0 and os.path.realpath(top.stdout.strip()) == os.path.realpath(tree)
+    label = (rev.stdout.strip() if own else "") or os.path.basename(tree)
     log(f"building the base tree's release library: cargo build --release --lib in {tree} ({label})")
     r = subprocess.run(["cargo", "build", "--release", "--lib", "--manifest-path",
                         os.path.join(tree, "Cargo.toml"), "--target-dir", os.path.join(tree, "target")],
