@@ -44,7 +44,7 @@ header-only layer (-Iinclude -loss_ffi). Tools (--tools, comma list; default all
   ref             bench/refreader, the physical reference (no HTTP library: raw sockets, V1-signed
                   ranged GETs written by hand on --ref-connections (--threads) connections, parts of
                   --ref-part-size (--part-size; 0 = one per connection), recv into aligned buffers,
-                  crc64fast checked against the server's CRC, O_DIRECT pwrite; rustls for HTTPS);
+                  crc-fast checked against the server's CRC, O_DIRECT pwrite; rustls for HTTPS);
                   built with cargo from its own workspace into target/refreader; output checked for
                   size and, untimed, SHA-256 against the source
   curl            curl -o FILE (single stream, public-read bucket)
