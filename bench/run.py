@@ -44,7 +44,7 @@ header-only layer (-Iinclude -loss_ffi). Tools (--tools, comma list; default all
   ref             bench/refreader, the physical reference (no HTTP library: raw sockets, V1-signed
                   ranged GETs written by hand on --ref-connections (--threads) connections, parts of
                   --ref-part-size (--part-size; 0 = one per connection), recv into aligned buffers,
-                  crc64fast checked against the server's CRC, O_DIRECT pwrite; rustls for HTTPS);
+                  crc-fast checked against the server's CRC, O_DIRECT pwrite; rustls for HTTPS);
                   built with cargo from its own workspace into target/refreader; output checked for
                   size and, untimed, SHA-256 against the source
   curl            curl -o FILE (single stream, public-read bucket)
@@ -305,8 +305,12 @@ def build_cpp_base(tree):
     `cargo build --release --lib` into its own target/. Returns (binary, label, None) or
     (None, None, why it is not there)."""
     tree = os.path.abspath(tree)
+    # its commit only when the tree is a checkout of its own (an exported copy, e.g. `git archive`
+    # into a directory inside this worktree, would otherwise show the enclosing checkout's HEAD)
+    top = subprocess.run(["git", "-C", tree, "rev-parse", "--show-toplevel"], capture_output=True, text=True)
     rev = subprocess.run(["git", "-C", tree, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    label = rev.stdout.strip() or os.path.basename(tree)
+    own = top.returncode == 0 and os.path.realpath(top.stdout.strip()) == os.path.realpath(tree)
+    label = (rev.stdout.strip() if own else "") or os.path.basename(tree)
     log(f"building the base tree's release library: cargo build --release --lib in {tree} ({label})")
     r = subprocess.run(["cargo", "build", "--release", "--lib", "--manifest-path",
                         os.path.join(tree, "Cargo.toml"), "--target-dir", os.path.join(tree, "target")],

@@ -5,7 +5,7 @@
 //! each) that take parts (ranged GETs, one part per connection by default, as the library splits
 //! at its defaults) from a shared counter. Each GET is written by hand and signed with OSS V1
 //! (HMAC-SHA1, the emulator checks it); the answer's head is parsed by hand; the body is received
-//! straight into 4 KiB-aligned buffers, its CRC-64 (crc64fast, the crate the library uses for
+//! straight into 4 KiB-aligned buffers, its CRC-64 (crc-fast, the crate the library uses for
 //! long inputs) updated over every received chunk while it is hot, and each full buffer handed to
 //! the connection's writer thread, which `pwrite`s it with `O_DIRECT` at its offset and returns
 //! the buffer. The object's tail is written as a zero-padded aligned block and the file cut to
@@ -22,7 +22,9 @@
 //!
 //!   refreader --endpoint http://127.0.0.1:PORT --bucket B --key K --output FILE
 //!             [--connections 3] [--part-size BYTES] [--buffer 1048576] [--buffers 3]
-//!             [--ca-file PEM] [--no-direct]
+//!             [--ca-file PEM] [--no-direct] [--bounce BYTES]
+//!   --bounce (HTTP, an experiment, not the reference): receive into a reused buffer of that size
+//!   and copy into the aligned buffer, as through an HTTP library's read buffer
 //!   credentials: OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET (anonymous without them)
 //!
 //! Prints one JSON line: seconds, bytes, connections, parts, part_size, crc64.
@@ -56,6 +58,9 @@ struct Args {
     buffers: usize,
     ca_file: Option<String>,
     direct: bool,
+    /// HTTP: receive into a reused buffer of this many bytes and copy from it into the aligned
+    /// buffer (an HTTP library's read buffer, as hyper's), to measure what that copy costs; 0: off.
+    bounce: usize,
     creds: Option<(String, String)>,
 }
 
@@ -63,7 +68,8 @@ fn usage(msg: &str) -> ! {
     eprintln!("refreader: {msg}");
     eprintln!(
         "usage: refreader --endpoint URL --bucket B --key K --output FILE [--connections N] \
-         [--part-size BYTES] [--buffer BYTES] [--buffers N] [--ca-file PEM] [--no-direct]"
+         [--part-size BYTES] [--buffer BYTES] [--buffers N] [--ca-file PEM] [--no-direct] \
+         [--bounce BYTES]"
     );
     std::process::exit(2)
 }
@@ -83,6 +89,7 @@ fn parse_args() -> Args {
         buffers: 3,
         ca_file: None,
         direct: true,
+        bounce: 0,
         creds: None,
     };
     while let Some(flag) = it.next() {
@@ -107,6 +114,7 @@ fn parse_args() -> Args {
             "--buffer" => a.buffer = num(&v) as usize,
             "--buffers" => a.buffers = num(&v) as usize,
             "--ca-file" => a.ca_file = Some(v),
+            "--bounce" => a.bounce = num(&v) as usize,
             _ => usage(&format!("unknown option {flag}")),
         }
     }
@@ -327,7 +335,8 @@ impl Tls {
 }
 
 enum Conn {
-    Plain(TcpStream),
+    /// The socket and the bounce buffer (empty: off).
+    Plain(TcpStream, Vec<u8>),
     Tls(Box<Tls>),
 }
 
@@ -335,7 +344,13 @@ impl Conn {
     /// Reads into `buf`'s bytes `filled..limit`; returns how many (0: closed).
     fn read_at(&mut self, buf: &mut AlignedBuf, filled: usize, limit: usize) -> io::Result<usize> {
         match self {
-            Conn::Plain(s) => s.read(&mut buf.buf()[filled..limit]),
+            Conn::Plain(s, bounce) if !bounce.is_empty() => {
+                let want = (limit - filled).min(bounce.len());
+                let n = s.read(&mut bounce[..want])?;
+                buf.buf()[filled..filled + n].copy_from_slice(&bounce[..n]);
+                Ok(n)
+            }
+            Conn::Plain(s, _) => s.read(&mut buf.buf()[filled..limit]),
             Conn::Tls(t) => t.read_at(buf.full(), filled, limit),
         }
     }
@@ -347,7 +362,7 @@ impl Conn {
     }
     fn write_all(&mut self, b: &[u8]) -> io::Result<()> {
         match self {
-            Conn::Plain(s) => s.write_all(b),
+            Conn::Plain(s, _) => s.write_all(b),
             Conn::Tls(t) => t.write_all(b),
         }
     }
@@ -382,7 +397,7 @@ fn connect(a: &Args, tls: &Option<Arc<rustls::ClientConfig>>) -> Res<(Conn, Head
     let head_req = request(a, "HEAD", None, None);
     let mut hbuf = AlignedBuf::new(64 << 10);
     let Some(cfg) = tls else {
-        let mut conn = Conn::Plain(sock);
+        let mut conn = Conn::Plain(sock, vec![0u8; a.bounce]);
         conn.write_all(head_req.as_bytes())
             .map_err(|e| format!("send: {e}"))?;
         let head = read_head(&mut conn, &mut hbuf)?;
@@ -591,9 +606,9 @@ fn worker(
                         head.status, head.content_length
                     ));
                 }
-                let mut digest = crc64fast::Digest::new();
+                let mut digest = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
                 let mut filled = head.body_in_buf;
-                digest.write(&buf.buf()[..filled]);
+                digest.update(&buf.buf()[..filled]);
                 let (mut off, mut got) = (start, filled as u64);
                 while got < len {
                     if filled == a.buffer {
@@ -612,7 +627,7 @@ fn worker(
                     if n == 0 {
                         return Err(format!("part {idx}: connection closed at {got} of {len}"));
                     }
-                    digest.write(&buf.buf()[filled..filled + n]);
+                    digest.update(&buf.buf()[filled..filled + n]);
                     filled += n;
                     got += n as u64;
                 }
@@ -620,7 +635,7 @@ fn worker(
                 job_tx
                     .send((buf, off, filled))
                     .map_err(|_| "the writer stopped")?;
-                crcs.push((idx, digest.sum64()));
+                crcs.push((idx, digest.finalize()));
             }
         })();
         drop(job_tx);
