@@ -60,6 +60,15 @@ static TABLES: [[u64; 256]; 16] = make_tables();
 /// From this many bytes on `update` uses `crc-fast` (below, its set-up costs more than the tables).
 const SIMD_MIN_LEN: usize = 4096;
 
+/// Makes `crc-fast` choose its code now. It keeps its choice in a lazily initialised global (a
+/// `OnceLock`), set by its first CRC: were that first CRC computed on a library thread while the
+/// host forks, the child would inherit the global half-initialised and wait for ever at its
+/// own first CRC (the hang `tests/core_rules.rs` forbids in our own globals). Called by
+/// `runtime::initialize` before any library thread exists.
+pub fn prepare() {
+    let _ = update(0, &[0u8; SIMD_MIN_LEN]);
+}
+
 /// Continues the CRC `crc` (of the bytes before) over `data`; `update(0, data)` is the CRC of `data`.
 pub fn update(crc: u64, data: &[u8]) -> u64 {
     if data.len() < SIMD_MIN_LEN {

@@ -81,6 +81,7 @@ pub fn initialize() -> Result<()> {
             }
         }
         crate::log::apply_env();
+        crate::crc64::prepare();
         let workers = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(2)
