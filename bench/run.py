@@ -1191,7 +1191,21 @@ def shaping_flags(a, total=None, rates=True):
         flags += ["--conn-rate", a.conn_rate]
     if rates and total:
         flags += ["--total-rate", total]
+    if getattr(a, "throttle", None):
+        flags += throttle_flags(a)
     return flags
+
+
+def throttle_flags(a):
+    """--throttle FRACTION[:DIVISOR] (e.g. 0.1:20): the emulator's `throttle` fault on that fraction
+    of the object GETs, each sent at --conn-rate / DIVISOR (default 20), seeded by --seed."""
+    frac, _, div = a.throttle.partition(":")
+    conn = parse_rate(a.conn_rate) if a.conn_rate.lower() not in ("none", "off", "") else None
+    if conn is None:
+        raise SystemExit("--throttle needs a --conn-rate (the throttled answers get a share of it)")
+    rule = {"kind": "throttle", "bytes_per_sec": max(1, conn // int(div or 20)),
+            "probability": float(frac), "method": "GET", "listing": False}
+    return ["--fault", json.dumps(rule), "--seed", str(a.seed)]
 
 
 def protocols(a):
@@ -2281,6 +2295,9 @@ def main():
                    help="emulator --jitter of the shaped modes (default 0: none; seeded by --seed)")
     g.add_argument("--conn-rate", default="25MB/s", metavar="RATE",
                    help="emulator --conn-rate of shaped and shaped-memory (default 25MB/s = 25*10^6 B/s; none)")
+    g.add_argument("--throttle", default=None, metavar="FRACTION[:DIVISOR]",
+                   help="shaped modes: that fraction of the GET answers (e.g. 0.1) is sent at --conn-rate / "
+                        "DIVISOR (default 20): the emulator's throttle fault, seeded by --seed (default: none)")
     g.add_argument("--total-rate", default="100MB/s,none", metavar="RATE[,RATE...]",
                    help="the variants of shaped and shaped-memory: emulator --total-rate per variant, "
                         "'none' = no total cap (default 100MB/s,none: both, in that order)")

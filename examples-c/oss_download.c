@@ -934,6 +934,8 @@ static void print_stats(const oss_client_t *client) {
            "(connect included) %.1f, body %.1f, write %.1f, retry wait %.1f\n",
            st.sign_us / 1e3, st.permit_wait_us / 1e3, st.first_byte_us / 1e3, st.body_us / 1e3,
            st.write_us / 1e3, st.retry_wait_us / 1e3);
+    if (st.reissued > 0)
+        printf("slow parts re-requested on a new connection: %" PRIu64 "\n", st.reissued);
 }
 
 static int batch_summary(const struct options *o, const oss_batch_report_t *rep, oss_error_t *err) {

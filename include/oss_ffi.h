@@ -477,6 +477,11 @@ typedef struct {
   uint64_t body_us;
   uint64_t write_us;
   uint64_t retry_wait_us;
+  /**
+   * Slow parts of downloads re-requested on a new connection
+   * (`oss_config_set_reissue_slow_parts`).
+   */
+  uint64_t reissued;
 } oss_request_stats_t;
 
 /**
@@ -1062,6 +1067,20 @@ oss_error_t *oss_config_set_path_style(oss_config_t *cfg, bool path_style);
  * `cfg` NULL or live.
  */
 oss_error_t *oss_config_set_crc64(oss_config_t *cfg, bool enable);
+
+/**
+ * Turns the re-request of slow parts on (default) or off. With it on, a resumable download's
+ * part whose request has fallen far behind the download's other parts (under a quarter of
+ * their typical rate, after twice the time its bytes take at that rate) is re-requested, for
+ * the bytes it has not delivered yet, on a new connection: the slow request is dropped, every
+ * byte still goes through the part's CRC64 and the whole object's check, and a download
+ * re-requests at most a quarter of its parts (at least 8). Off: a slow part runs to its end
+ * (a stalled one still fails over after the idle timeout, `oss_config_set_request_timeout_ms`).
+ *
+ * # Safety
+ * `cfg` NULL or live.
+ */
+oss_error_t *oss_config_set_reissue_slow_parts(oss_config_t *cfg, bool enable);
 
 /**
  * Turns clock-skew correction (after `RequestTimeTooSkewed`) on (default) or off.

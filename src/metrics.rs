@@ -90,6 +90,7 @@ pub struct Summary {
     body_ns: AtomicU64,
     write_ns: AtomicU64,
     retry_wait_ns: AtomicU64,
+    reissued: AtomicU64,
     /// A summary that also gets everything added here (a transfer's, for its batch's).
     parent: Option<Arc<Summary>>,
 }
@@ -111,6 +112,8 @@ pub struct SummarySnapshot {
     pub body: Duration,
     pub write: Duration,
     pub retry_wait: Duration,
+    /// Slow parts of a download re-requested on a new connection (`download::straggler`).
+    pub reissued: u64,
 }
 
 fn ns(d: Duration) -> u64 {
@@ -151,6 +154,14 @@ impl Summary {
         self.retry_wait_ns.fetch_add(ns(m.retry_wait), r);
     }
 
+    /// A slow part re-requested (`download::straggler`).
+    pub fn add_reissue(&self) {
+        if let Some(p) = &self.parent {
+            p.add_reissue();
+        }
+        self.reissued.fetch_add(1, Ordering::Relaxed);
+    }
+
     pub fn snapshot(&self) -> SummarySnapshot {
         let r = Ordering::Relaxed;
         let d = |a: &AtomicU64| Duration::from_nanos(a.load(r));
@@ -165,6 +176,7 @@ impl Summary {
             body: d(&self.body_ns),
             write: d(&self.write_ns),
             retry_wait: d(&self.retry_wait_ns),
+            reissued: self.reissued.load(r),
         }
     }
 }

@@ -81,6 +81,9 @@ pub struct oss_request_stats_t {
     pub body_us: u64,
     pub write_us: u64,
     pub retry_wait_us: u64,
+    /// Slow parts of downloads re-requested on a new connection
+    /// (`oss_config_set_reissue_slow_parts`).
+    pub reissued: u64,
 }
 
 /// Called once per request attempt with its metrics (borrowed for the call).
@@ -106,6 +109,7 @@ impl From<SummarySnapshot> for oss_request_stats_t {
             body_us: us(s.body),
             write_us: us(s.write),
             retry_wait_us: us(s.retry_wait),
+            reissued: s.reissued,
         }
     }
 }

@@ -56,6 +56,8 @@ class RequestStats:
     body: float
     write: float
     retry_wait: float
+    #: Slow parts of downloads re-requested on a new connection (``reissue_slow_parts``).
+    reissued: int = 0
 
 
 def _stats(c: RequestStatsC) -> RequestStats:
@@ -70,6 +72,7 @@ def _stats(c: RequestStatsC) -> RequestStats:
         c.body_us / 1e6,
         c.write_us / 1e6,
         c.retry_wait_us / 1e6,
+        int(c.reissued),
     )
 
 
