@@ -52,7 +52,7 @@ fn gets_after_throttled(env: &Env, key: &str) -> Vec<LogEntry> {
     let t0 = Instant::now();
     loop {
         let g = gets(env, key);
-        if g.iter().any(|e| is_throttled(e)) || t0.elapsed() > Duration::from_secs(60) {
+        if g.iter().any(is_throttled) || t0.elapsed() > Duration::from_secs(60) {
             return g;
         }
         std::thread::sleep(Duration::from_millis(20));
