@@ -935,10 +935,10 @@ static void print_stats(const oss_client_t *client) {
     }
     printf("requests: %" PRIu64 " (%" PRIu64 " retries, %" PRIu64 " failed), %" PRIu64 " body bytes\n",
            st.requests, st.retries, st.failed, st.bytes);
-    printf("time by phase (summed over requests, ms): sign %.1f, connection wait %.1f, first byte "
-           "(connect included) %.1f, body %.1f, write %.1f, retry wait %.1f\n",
-           st.sign_us / 1e3, st.permit_wait_us / 1e3, st.first_byte_us / 1e3, st.body_us / 1e3,
-           st.write_us / 1e3, st.retry_wait_us / 1e3);
+    printf("time by phase (summed over requests, ms): memory wait %.1f, sign %.1f, connection "
+           "wait %.1f, connect %.1f, first byte %.1f, body %.1f, write %.1f, retry wait %.1f\n",
+           st.memory_wait_us / 1e3, st.sign_us / 1e3, st.permit_wait_us / 1e3, st.connect_us / 1e3,
+           st.first_byte_us / 1e3, st.body_us / 1e3, st.write_us / 1e3, st.retry_wait_us / 1e3);
     if (st.reissued > 0)
         printf("slow parts re-requested on a new connection: %" PRIu64 "\n", st.reissued);
 }

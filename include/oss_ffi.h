@@ -478,6 +478,14 @@ typedef struct {
   uint64_t write_us;
   uint64_t retry_wait_us;
   /**
+   * Connecting, by the attempts that opened a connection.
+   */
+  uint64_t connect_us;
+  /**
+   * Waiting for room in the memory budget.
+   */
+  uint64_t memory_wait_us;
+  /**
    * Slow parts of downloads re-requested on a new connection
    * (`oss_config_set_reissue_slow_parts`).
    */
@@ -553,11 +561,12 @@ typedef struct {
    */
   int64_t permit_wait_us;
   /**
-   * Connecting (TCP and TLS): always -1 (not measured apart; it is part of `first_byte_us`).
+   * Connecting a new connection for this attempt (name resolution, TCP, TLS, a proxy's
+   * CONNECT); -1 when it used a pooled connection.
    */
   int64_t connect_us;
   /**
-   * From sending the request to the answer's headers (connecting included).
+   * From sending the request to the answer's headers, connecting excluded.
    */
   int64_t first_byte_us;
   /**
@@ -576,6 +585,11 @@ typedef struct {
    * The whole attempt, after its retry wait.
    */
   int64_t total_us;
+  /**
+   * Waiting for room in the client's memory budget before this attempt (a download's first
+   * request, a part's first request; 0 otherwise).
+   */
+  int64_t memory_wait_us;
 } oss_request_metrics_t;
 
 /**

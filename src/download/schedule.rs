@@ -73,6 +73,10 @@ pub(super) struct Schedule<'a> {
     stragglers: Option<Stragglers>,
     tracks: HashMap<u32, Arc<Track>>,
     next_check: Instant,
+    /// Measured (the client has a metrics callback): since when a slot is waited for (the
+    /// next part started waited that long, for its first request's metrics).
+    measured: bool,
+    slot_wanted: Option<Instant>,
 }
 
 /// What a schedule starts from.
@@ -113,6 +117,7 @@ impl<'a> Schedule<'a> {
                 .is_some_and(|p| p.index == 0 && p.offset == b.offset)
         });
         let started = Instant::now();
+        let measured = s.ctx.pin.client.config().request_metrics.is_some();
         Schedule {
             ctx: s.ctx,
             temp: s.temp,
@@ -137,6 +142,8 @@ impl<'a> Schedule<'a> {
             stragglers: s.stragglers,
             tracks: HashMap::new(),
             next_check: started + STRAGGLER_TICK,
+            measured,
+            slot_wanted: None,
         }
     }
 
@@ -190,8 +197,12 @@ impl<'a> Schedule<'a> {
                 self.tracks.insert(p.index, t.clone());
                 t
             });
+            let waited = self
+                .slot_wanted
+                .take()
+                .map_or(Duration::ZERO, |t| t.elapsed());
             self.running
-                .spawn(async move { (part::download(ctx, p, body, track).await, slot) });
+                .spawn(async move { (part::download(ctx, p, body, track, waited).await, slot) });
         }
         if (self.todo.is_empty() || self.failure.is_some()) && !self.spare.is_empty() {
             // Not needed any more: back to the budget, with their buffers. Except the last one
@@ -210,6 +221,11 @@ impl<'a> Schedule<'a> {
     async fn step(&mut self) {
         let want_slot =
             self.failure.is_none() && self.running.len() < self.wanted() && !self.todo.is_empty();
+        if !want_slot {
+            self.slot_wanted = None;
+        } else if self.measured && self.slot_wanted.is_none() {
+            self.slot_wanted = Some(Instant::now());
+        }
         // Holding too: a rate that falls starts a new probe. Not once every part started: the
         // rate then falls with the parts left, and the level no longer matters.
         let ramping = self.ramp.is_some() && !self.todo.is_empty() && self.failure.is_none();

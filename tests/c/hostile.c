@@ -167,7 +167,8 @@ static void metrics_cb(const oss_request_metrics_t *m, void *ud) {
     /* Plain fields, strings never NULL, phases within the attempt. */
     if (!m || !m->operation || !m->bucket || !m->key || !m->error_code || !m->request_id ||
         !m->remote_addr || m->attempt < 1 || m->first_byte_us > m->total_us || m->body_us > m->total_us ||
-        m->sign_us < 0 || m->write_us < 0 || m->connect_us != -1 || m->part_number != 0)
+        m->sign_us < 0 || m->write_us < 0 || m->connect_us < -1 || m->memory_wait_us < 0 ||
+        m->part_number != 0)
         metrics_bad++;
 }
 static void metrics_free(void *ud) {

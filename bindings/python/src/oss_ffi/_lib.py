@@ -119,6 +119,7 @@ class RequestMetricsC(ctypes.Structure):
         ("write_us", c_int64),
         ("retry_wait_us", c_int64),
         ("total_us", c_int64),
+        ("memory_wait_us", c_int64),
     ]
 
 
@@ -136,6 +137,8 @@ class RequestStatsC(ctypes.Structure):
         ("body_us", c_uint64),
         ("write_us", c_uint64),
         ("retry_wait_us", c_uint64),
+        ("connect_us", c_uint64),
+        ("memory_wait_us", c_uint64),
         ("reissued", c_uint64),
     ]
 
