@@ -65,9 +65,12 @@ shaping flags (emulator/README.md, "Network shaping"), one emulator process per 
                  cap) and protocol; --shaped-tools: cpp-ffi (our C++ layer, defaults), ffi-c
                  (oss_download, its defaults, checkpoint dir), ffi-c-max (oss_download
                  --throughput-target max; skipped with a note when the example refuses it),
+                 ffi-c-max-noreissue (the same with --no-reissue; only when named),
                  cpp-official (defaults), cpp-official-tN (N in --official-threads 8,16; part size
                  --part-size), ref (the reference reader), curl; in the --order schedule, --rounds (default one full cycle).
                  Median (min-max) seconds and MB/s, % of the total cap, x the per-connection cap.
+                 --throttle 0.1:20: a tenth of the GET answers at a twentieth of --conn-rate (the
+                 emulator's throttle fault), for slow connections.
   small          --objects (1000) objects of --small-min..--small-max bytes (64K..1M, sizes from
                  --objects-seed), one resumable download after another in one process per run
                  (bench/cpp/resumable_many.cpp against our C++ layer and the official SDK; curl:
@@ -1219,6 +1222,8 @@ def shaped_tool_ids(a):
              [f"cpp-official-t{n}" for n in a.official_threads] + ["ref", "curl"])
     if a.shaped_tools in (None, "", "all"):
         return every
+    # Named only: oss_download --throughput-target max without re-requests of slow parts.
+    every.append("ffi-c-max-noreissue")
     ids = [x.strip() for x in a.shaped_tools.split(",") if x.strip()]
     bad = [x for x in ids if x not in every and not (x.startswith("cpp-official-t") and x[14:].isdigit())]
     if bad:
@@ -1288,6 +1293,7 @@ def shaped_label(tid, a):
     return {"cpp-ffi": "oss-ffi C++ layer (defaults)",
             "ffi-c": "oss-ffi C oss_download (defaults)",
             "ffi-c-max": "oss-ffi C oss_download --throughput-target max",
+            "ffi-c-max-noreissue": "oss-ffi C oss_download --throughput-target max --no-reissue",
             "cpp-official": "official C++ SDK 1.10.1 (defaults)",
             "ref": tool_label("ref", a, 0),
             "curl": "curl -o FILE"}[tid]
@@ -1300,6 +1306,9 @@ def run_shaped_slot(b, tid, proto, rnd, mode="shaped"):
         return b.run_example(mode, size, rnd, label, proto=proto)
     if tid == "ffi-c-max":
         return b.run_example(mode, size, rnd, label, args=["--throughput-target", "max"], proto=proto)
+    if tid == "ffi-c-max-noreissue":
+        return b.run_example(mode, size, rnd, label, args=["--throughput-target", "max", "--no-reissue"],
+                             proto=proto)
     if tid == "cpp-ffi":
         return b.cpp(mode, "ffi", size, 0, rnd, label, proto=proto)
     if tid == "cpp-official":
@@ -2304,6 +2313,7 @@ def main():
     g.add_argument("--shaped-tools", default="all",
                    help="shaped mode tools, comma list of cpp-ffi, ffi-c, ffi-c-max (oss_download "
                         "--throughput-target max; skipped with a note if the example refuses it), "
+                        "ffi-c-max-noreissue (the same with --no-reissue; only when named), "
                         "cpp-official, cpp-official-tN, ref (the reference reader), curl (default all)")
     g.add_argument("--official-threads", default="8,16",
                    help="thread counts of the official SDK rows cpp-official-tN of the shaped mode (default 8,16)")

@@ -210,3 +210,81 @@ async fn a_cancellation_during_a_re_request_leaves_a_checkpoint_that_resumes() {
     assert_same_file(&src, &env.path("cancel"));
     assert_no_leftovers(&[env.work.path()]);
 }
+
+#[test]
+fn a_pause_during_a_re_request_gives_a_token_that_resumes() {
+    use oss_ffi::download::resume_key::ResumeTokenKey;
+    use oss_ffi::transfer::{ResumeTokenBytes, Transfer, TransferState, Work};
+    use std::sync::OnceLock;
+
+    let env = Env::new();
+    let transfer: Arc<OnceLock<Arc<Transfer>>> = Arc::new(OnceLock::new());
+    let t = transfer.clone();
+    // As the cancellation test: paused a moment after the slow request was dropped.
+    let cb = MetricsCallback(Arc::new(move |m: &RequestMetrics| {
+        if m.part.is_some() && !m.error_code.is_empty() {
+            if let Some(t) = t.get().cloned() {
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(200));
+                    t.pause();
+                });
+            }
+        }
+    }));
+    let client = env.client_with(|c| {
+        c.request_metrics = Some(cb);
+        c.resume_token_key = Some(ResumeTokenKey::new(&[7u8; 32]).unwrap());
+    });
+    let src = env.object("s/pause", SIZE);
+    env.faults(
+        Faults::none().with(throttle_third()).with(
+            get(FaultAction::Throttle {
+                bytes_per_sec: SLOW,
+            })
+            .after(PARTS),
+        ),
+    );
+    oss_ffi::runtime::initialize().unwrap();
+    let run = |work: Work| -> Arc<Transfer> {
+        let slot = Arc::new(Mutex::new(None));
+        let s2 = slot.clone();
+        Transfer::start(&client, work, None, None, move |t| {
+            *s2.lock().unwrap() = Some(t.clone())
+        })
+        .unwrap();
+        let t = slot.lock().unwrap().take().unwrap();
+        t
+    };
+    let mut req = request(&env, "s/pause", "pause");
+    req.checkpoint_dir = None;
+    // The transfer is published to the callback before its task can make a request.
+    let slot = Arc::new(Mutex::new(None));
+    let s2 = slot.clone();
+    let tr = transfer.clone();
+    Transfer::start(&client, Work::Download(req), None, None, move |t| {
+        let _ = tr.set(t.clone());
+        *s2.lock().unwrap() = Some(t.clone());
+    })
+    .unwrap();
+    let t = slot.lock().unwrap().take().unwrap();
+    let state = t.wait(Some(Duration::from_secs(120)));
+    assert_eq!(state, TransferState::Paused, "{:?}", t.result());
+    let token = t.take_resume_token().expect("a resume token");
+    let log = gets_after_throttled(&env, "s/pause");
+    let (range, after) = reissues(&log);
+    assert!(!after.is_empty(), "{range:?} was re-requested: {log:#?}");
+    // Resumed without the slow answers: the right bytes (CRC64 checked).
+    env.faults(Faults::none());
+    let token = ResumeTokenBytes::decode(&client, &token).expect("the token");
+    let t = run(Work::Resume {
+        token: Box::new(token),
+        settings: oss_ffi::download::DownloadRequest::new("", ""),
+    });
+    assert_eq!(
+        t.wait(Some(Duration::from_secs(120))),
+        TransferState::Succeeded,
+        "{:?}",
+        t.result()
+    );
+    assert_same_file(&src, &env.path("pause"));
+}

@@ -8,7 +8,9 @@
 //! bytes from the first one not delivered, pinned to the same ETag like every request of the
 //! download, under a new token. One writer, in order: every byte of the part still goes through
 //! its `PartWriter` (and its CRC64), and nothing is written twice, so a dropped request can
-//! never leave bytes behind and the checkpoint records the part only once it is complete.
+//! never leave bytes behind and the checkpoint records the part only once it is complete. The
+//! re-request replaces the slow request (never runs beside it), so it needs no memory beyond the
+//! part's own slot of the budget, nor a connection beyond the part's.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
