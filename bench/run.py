@@ -33,6 +33,9 @@ its rows are skipped with a message when it cannot be built) and against this pr
 header-only layer (-Iinclude -loss_ffi). Tools (--tools, comma list; default all):
   ffi-c           examples-c/oss_download, --threads (3), --part-size, with a checkpoint dir
   ffi-c-best      the same at the best thread count of a quick sweep (or --best-threads)
+  ffi-c-def       examples-c/oss_download at its defaults, with a checkpoint dir (only when named)
+  ffi-c-def-stats the same with --stats, i.e. with a metrics callback (only when named): the cost
+                  of the per-request metrics, e.g. --tools ffi-c-def,ffi-c-def-stats --order random
   cpp-ffi         resumable_bench against our C++ layer at its defaults (no thread/part setting)
   cpp-ffi-mt      the same with --cpp-threads (8) and --part-size
   cpp-ffi-base    the same program as cpp-ffi against another tree's C++ layer and release library
@@ -144,9 +147,11 @@ import order as orderlib  # noqa: E402  (bench/order.py)
 from benchlib import emulator_endpoint, parse_size  # noqa: E402  (bench/benchlib.py)
 
 # --tools ids, in the order of the tables; the protocol phases they take part in.
-TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
+TOOL_IDS = ["ffi-c", "ffi-c-best", "ffi-c-def", "ffi-c-def-stats", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
             "ref", "curl", "null", "dd", "binding", "v2", "oss2"]
 HTTP_ONLY = {"dd"}
+# Run only when named in --tools (the cost of the metrics callback: ffi-c-def vs ffi-c-def-stats).
+NAMED_ONLY = {"ffi-c-def", "ffi-c-def-stats"}
 PY_MODULE = {"v2": "alibabacloud_oss_v2", "oss2": "oss2"}
 
 
@@ -958,6 +963,8 @@ def tool_label(tid, a, best):
     t, ct = a.threads, a.cpp_threads
     return {"ffi-c": f"oss-ffi C oss_download (t={t})",
             "ffi-c-best": f"oss-ffi C oss_download (t={best}, best of sweep)",
+            "ffi-c-def": "oss-ffi C oss_download (defaults)",
+            "ffi-c-def-stats": "oss-ffi C oss_download (defaults) --stats (a metrics callback)",
             "cpp-ffi": "oss-ffi C++ layer (defaults)",
             "cpp-ffi-base": f"oss-ffi C++ layer, base tree {getattr(a, 'base_label', None) or '?'} (defaults)",
             "cpp-ffi-mt": f"oss-ffi C++ layer (t={ct})",
@@ -978,7 +985,8 @@ def tool_label(tid, a, best):
 def selected_tools(a, best=None, ids=None):
     """The --tools ids (or ids) in table order, without ffi-c-best when it would equal ffi-c."""
     if ids is None:
-        ids = ([t for t in TOOL_IDS if t != "cpp-ffi-base" or getattr(a, "base_tree", None)]
+        ids = ([t for t in TOOL_IDS
+                if (t != "cpp-ffi-base" or getattr(a, "base_tree", None)) and t not in NAMED_ONLY]
                if a.tools in (None, "", "all") else [x.strip() for x in a.tools.split(",") if x.strip()])
     unknown = [x for x in ids if x not in TOOL_IDS]
     if unknown:
@@ -1025,6 +1033,10 @@ def run_slot(b, tid, proto, rnd, best, mode="compare"):
         return b.ours(mode, size, a.threads, rnd, tool=label, proto=proto)
     if tid == "ffi-c-best":
         return b.ours(mode, size, best, rnd, tool=label, proto=proto)
+    if tid == "ffi-c-def":
+        return b.run_example(mode, size, rnd, label, proto=proto)
+    if tid == "ffi-c-def-stats":
+        return b.run_example(mode, size, rnd, label, args=["--stats"], proto=proto)
     if tid == "cpp-ffi-base":
         return b.cpp(mode, "ffi-base", size, 0, rnd, label, proto=proto)
     if tid in ("cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt"):
@@ -2070,7 +2082,7 @@ def compare_stats(rows):
             "threads": statistics.median(r["threads"] for r in rows)}
 
 
-OURS = ("ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "binding")
+OURS = ("ffi-c", "ffi-c-best", "ffi-c-def", "ffi-c-def-stats", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "binding")
 
 
 def report_compare(a, compare, orders, skipped):
