@@ -1085,7 +1085,7 @@ oss_error_t *oss_config_set_crc64(oss_config_t *cfg, bool enable);
 /**
  * Turns the re-request of slow parts on (default) or off. With it on, a resumable download's
  * part whose request has fallen far behind the download's other parts (under a quarter of
- * their typical rate, after twice the time its bytes take at that rate) is re-requested, for
+ * their typical rate, once it ran as long as its bytes take at that rate) is re-requested, for
  * the bytes it has not delivered yet, on a new connection: the slow request is dropped, every
  * byte still goes through the part's CRC64 and the whole object's check, and a download
  * re-requests at most a quarter of its parts (at least 8). Off: a slow part runs to its end

@@ -317,7 +317,12 @@ impl<'a> Schedule<'a> {
             .iter()
             .map(|(i, t)| (*i, t.delivered()))
             .collect();
-        for d in c.observe(self.started.elapsed(), &delivered) {
+        let before = c.reissued();
+        for (i, d) in c
+            .observe(self.started.elapsed(), &delivered)
+            .into_iter()
+            .enumerate()
+        {
             let Some(t) = self.tracks.get(&d.part) else {
                 continue;
             };
@@ -329,7 +334,7 @@ impl<'a> Schedule<'a> {
                     stats.add_reissue();
                 }
             }
-            let (pin, n) = (&self.ctx.pin, c.reissued());
+            let (pin, n) = (&self.ctx.pin, before + i + 1);
             log::log(Level::Info, || {
                 format!(
                     "part {} of {}/{} is slow ({:.2} MB/s, its peers {:.2} MB/s): re-requesting \

@@ -11,9 +11,10 @@
 //!   byte included); none before [`MIN_SAMPLES`] finished.
 //! - **A straggler** is a part whose current request, after [`AGE_FACTOR`] times what its bytes
 //!   take at the typical rate (and at least [`MIN_AGE_ROUND_TRIPS`] round trips and
-//!   [`MIN_AGE`]), has delivered at less than 1/[`SLOW_FACTOR`] of the typical rate. A part that is merely unlucky (twice as
-//!   slow as its peers) is left alone; one at 1/20 (a slow path, a congested connection) is
-//!   re-requested once it has run twice as long as it should have.
+//!   [`MIN_AGE`]), has delivered at less than 1/[`SLOW_FACTOR`] of the typical rate. A part that
+//!   is merely unlucky (twice as slow as its peers) is left alone; one at 1/20 (a slow path, a
+//!   congested connection) is re-requested once it has run as long as the whole part should
+//!   have taken.
 //! - **Bounds**: one request per part at a time (the re-request replaces the slow one, and is
 //!   judged afresh from its own start), at most [`limit`] re-requests per download.
 //!
@@ -28,13 +29,14 @@ use std::time::Duration;
 
 /// A request slower than the typical rate divided by this is a straggler...
 pub const SLOW_FACTOR: f64 = 4.0;
-/// ... once it ran this many times what its bytes take at the typical rate...
-pub const AGE_FACTOR: f64 = 2.0;
+/// ... once it ran this many times what its bytes take at the typical rate (by then a part at
+/// the typical rate would be done)...
+pub const AGE_FACTOR: f64 = 1.0;
 /// ... and at least this many round trips (a new connection's set-up and first byte).
 pub const MIN_AGE_ROUND_TRIPS: u32 = 4;
 /// ... and at least this long: a re-request costs a connection's set-up, and on a fast link a
 /// few milliseconds of a busy CPU must not look like a slow connection.
-pub const MIN_AGE: Duration = Duration::from_millis(500);
+pub const MIN_AGE: Duration = Duration::from_millis(250);
 /// The typical rate is the median of this many last finished requests...
 pub const SAMPLES: usize = 32;
 /// ... and is not known before this many finished.
@@ -205,23 +207,23 @@ mod tests {
     }
 
     #[test]
-    fn a_part_at_a_twentieth_of_its_peers_is_reissued_once_it_ran_twice_as_long() {
+    fn a_part_at_a_twentieth_of_its_peers_is_reissued_once_it_ran_as_long_as_a_part_takes() {
         // Peers: 8 MB in 0.32 s (25 MB/s).
         let mut c = with_typical(8, 8 * MB, 0.32);
         assert_eq!(c.typical(), Some(25.0 * MB as f64));
         c.started(20, 8 * MB, 0, s(1.0));
-        // At 1.25 MB/s (1/20): not before twice the expected 0.32 s.
-        assert!(c.observe(s(1.6), &[(20, 750_000)]).is_empty());
-        let d = c.observe(s(1.7), &[(20, 875_000)]);
+        // At 1.25 MB/s (1/20): not before the expected 0.32 s.
+        assert!(c.observe(s(1.3), &[(20, 375_000)]).is_empty());
+        let d = c.observe(s(1.34), &[(20, 425_000)]);
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].part, 20);
         assert!((d[0].rate - 1.25 * MB as f64).abs() < 1.0);
         assert_eq!(c.reissued(), 1);
-        // Judged afresh from its re-request: its remaining 7.125 MB at 25 MB/s take 0.285 s.
-        assert!(c.observe(s(1.9), &[(20, 875_000)]).is_empty());
+        // Judged afresh from its re-request: its remaining 7.575 MB at 25 MB/s take 0.303 s.
+        assert!(c.observe(s(1.6), &[(20, 425_000)]).is_empty());
         // The re-request is fast: never reissued again; its rate becomes a sample.
-        assert!(c.observe(s(2.0), &[(20, 6 * MB)]).is_empty());
-        c.finished(20, s(2.0));
+        assert!(c.observe(s(1.65), &[(20, 6 * MB)]).is_empty());
+        c.finished(20, s(1.7));
         assert_eq!(c.reissued(), 1);
     }
 
@@ -243,13 +245,13 @@ mod tests {
         // Nothing delivered yet (connecting, or waiting before a retry): never judged.
         assert!(c.observe(s(5.0), &[(9, 0)]).is_empty());
         c.started(9, MB, 0, Duration::ZERO);
-        // Stopped after 10 KB. The least age (500 ms) beats twice the expected 40 ms and
-        // 4 round trips.
-        assert!(c.observe(s(0.49), &[(9, 10_000)]).is_empty());
-        assert_eq!(c.observe(s(0.5), &[(9, 10_000)]).len(), 1);
+        // Stopped after 10 KB. The least age (250 ms) beats the expected 40 ms and 4 round
+        // trips (160 ms).
+        assert!(c.observe(s(0.24), &[(9, 10_000)]).is_empty());
+        assert_eq!(c.observe(s(0.25), &[(9, 10_000)]).len(), 1);
         // The re-request stops too (after 100 KB more): reissued again from its start.
-        assert!(c.observe(s(0.9), &[(9, 110_000)]).is_empty());
-        let d = c.observe(s(1.0), &[(9, 110_000)]);
+        assert!(c.observe(s(0.45), &[(9, 110_000)]).is_empty());
+        let d = c.observe(s(0.5), &[(9, 110_000)]);
         assert_eq!(d.len(), 1);
         assert!(d[0].rate * SLOW_FACTOR < d[0].typical);
         // With a slow round trip, four of them are the least age.
