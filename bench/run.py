@@ -33,6 +33,9 @@ its rows are skipped with a message when it cannot be built) and against this pr
 header-only layer (-Iinclude -loss_ffi). Tools (--tools, comma list; default all):
   ffi-c           examples-c/oss_download, --threads (3), --part-size, with a checkpoint dir
   ffi-c-best      the same at the best thread count of a quick sweep (or --best-threads)
+  ffi-c-def       examples-c/oss_download at its defaults, with a checkpoint dir (only when named)
+  ffi-c-def-stats the same with --stats, i.e. with a metrics callback (only when named): the cost
+                  of the per-request metrics, e.g. --tools ffi-c-def,ffi-c-def-stats --order random
   cpp-ffi         resumable_bench against our C++ layer at its defaults (no thread/part setting)
   cpp-ffi-mt      the same with --cpp-threads (8) and --part-size
   cpp-ffi-base    the same program as cpp-ffi against another tree's C++ layer and release library
@@ -65,9 +68,12 @@ shaping flags (emulator/README.md, "Network shaping"), one emulator process per 
                  cap) and protocol; --shaped-tools: cpp-ffi (our C++ layer, defaults), ffi-c
                  (oss_download, its defaults, checkpoint dir), ffi-c-max (oss_download
                  --throughput-target max; skipped with a note when the example refuses it),
+                 ffi-c-max-noreissue (the same with --no-reissue; only when named),
                  cpp-official (defaults), cpp-official-tN (N in --official-threads 8,16; part size
                  --part-size), ref (the reference reader), curl; in the --order schedule, --rounds (default one full cycle).
                  Median (min-max) seconds and MB/s, % of the total cap, x the per-connection cap.
+                 --throttle 0.1:20: a tenth of the GET answers at a twentieth of --conn-rate (the
+                 emulator's throttle fault), for slow connections.
   small          --objects (1000) objects of --small-min..--small-max bytes (64K..1M, sizes from
                  --objects-seed), one resumable download after another in one process per run
                  (bench/cpp/resumable_many.cpp against our C++ layer and the official SDK; curl:
@@ -141,9 +147,11 @@ import order as orderlib  # noqa: E402  (bench/order.py)
 from benchlib import emulator_endpoint, parse_size  # noqa: E402  (bench/benchlib.py)
 
 # --tools ids, in the order of the tables; the protocol phases they take part in.
-TOOL_IDS = ["ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
+TOOL_IDS = ["ffi-c", "ffi-c-best", "ffi-c-def", "ffi-c-def-stats", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "cpp-official", "cpp-official-mt",
             "ref", "curl", "null", "dd", "binding", "v2", "oss2"]
 HTTP_ONLY = {"dd"}
+# Run only when named in --tools (the cost of the metrics callback: ffi-c-def vs ffi-c-def-stats).
+NAMED_ONLY = {"ffi-c-def", "ffi-c-def-stats"}
 PY_MODULE = {"v2": "alibabacloud_oss_v2", "oss2": "oss2"}
 
 
@@ -959,6 +967,8 @@ def tool_label(tid, a, best):
     t, ct = a.threads, a.cpp_threads
     return {"ffi-c": f"oss-ffi C oss_download (t={t})",
             "ffi-c-best": f"oss-ffi C oss_download (t={best}, best of sweep)",
+            "ffi-c-def": "oss-ffi C oss_download (defaults)",
+            "ffi-c-def-stats": "oss-ffi C oss_download (defaults) --stats (a metrics callback)",
             "cpp-ffi": "oss-ffi C++ layer (defaults)",
             "cpp-ffi-base": f"oss-ffi C++ layer, base tree {getattr(a, 'base_label', None) or '?'} (defaults)",
             "cpp-ffi-mt": f"oss-ffi C++ layer (t={ct})",
@@ -979,7 +989,8 @@ def tool_label(tid, a, best):
 def selected_tools(a, best=None, ids=None):
     """The --tools ids (or ids) in table order, without ffi-c-best when it would equal ffi-c."""
     if ids is None:
-        ids = ([t for t in TOOL_IDS if t != "cpp-ffi-base" or getattr(a, "base_tree", None)]
+        ids = ([t for t in TOOL_IDS
+                if (t != "cpp-ffi-base" or getattr(a, "base_tree", None)) and t not in NAMED_ONLY]
                if a.tools in (None, "", "all") else [x.strip() for x in a.tools.split(",") if x.strip()])
     unknown = [x for x in ids if x not in TOOL_IDS]
     if unknown:
@@ -1026,6 +1037,10 @@ def run_slot(b, tid, proto, rnd, best, mode="compare"):
         return b.ours(mode, size, a.threads, rnd, tool=label, proto=proto)
     if tid == "ffi-c-best":
         return b.ours(mode, size, best, rnd, tool=label, proto=proto)
+    if tid == "ffi-c-def":
+        return b.run_example(mode, size, rnd, label, proto=proto)
+    if tid == "ffi-c-def-stats":
+        return b.run_example(mode, size, rnd, label, args=["--stats"], proto=proto)
     if tid == "cpp-ffi-base":
         return b.cpp(mode, "ffi-base", size, 0, rnd, label, proto=proto)
     if tid in ("cpp-ffi", "cpp-ffi-mt", "cpp-official", "cpp-official-mt"):
@@ -1195,7 +1210,21 @@ def shaping_flags(a, total=None, rates=True):
         flags += ["--conn-rate", a.conn_rate]
     if rates and total:
         flags += ["--total-rate", total]
+    if getattr(a, "throttle", None):
+        flags += throttle_flags(a)
     return flags
+
+
+def throttle_flags(a):
+    """--throttle FRACTION[:DIVISOR] (e.g. 0.1:20): the emulator's `throttle` fault on that fraction
+    of the object GETs, each sent at --conn-rate / DIVISOR (default 20), seeded by --seed."""
+    frac, _, div = a.throttle.partition(":")
+    conn = parse_rate(a.conn_rate) if a.conn_rate.lower() not in ("none", "off", "") else None
+    if conn is None:
+        raise SystemExit("--throttle needs a --conn-rate (the throttled answers get a share of it)")
+    rule = {"kind": "throttle", "bytes_per_sec": max(1, conn // int(div or 20)),
+            "probability": float(frac), "method": "GET", "listing": False}
+    return ["--fault", json.dumps(rule), "--seed", str(a.seed)]
 
 
 def protocols(a):
@@ -1209,6 +1238,8 @@ def shaped_tool_ids(a):
              [f"cpp-official-t{n}" for n in a.official_threads] + ["ref", "curl"])
     if a.shaped_tools in (None, "", "all"):
         return every
+    # Named only: oss_download --throughput-target max without re-requests of slow parts.
+    every.append("ffi-c-max-noreissue")
     ids = [x.strip() for x in a.shaped_tools.split(",") if x.strip()]
     bad = [x for x in ids if x not in every and not (x.startswith("cpp-official-t") and x[14:].isdigit())]
     if bad:
@@ -1278,6 +1309,7 @@ def shaped_label(tid, a):
     return {"cpp-ffi": "oss-ffi C++ layer (defaults)",
             "ffi-c": "oss-ffi C oss_download (defaults)",
             "ffi-c-max": "oss-ffi C oss_download --throughput-target max",
+            "ffi-c-max-noreissue": "oss-ffi C oss_download --throughput-target max --no-reissue",
             "cpp-official": "official C++ SDK 1.10.1 (defaults)",
             "ref": tool_label("ref", a, 0),
             "curl": "curl -o FILE"}[tid]
@@ -1290,6 +1322,9 @@ def run_shaped_slot(b, tid, proto, rnd, mode="shaped"):
         return b.run_example(mode, size, rnd, label, proto=proto)
     if tid == "ffi-c-max":
         return b.run_example(mode, size, rnd, label, args=["--throughput-target", "max"], proto=proto)
+    if tid == "ffi-c-max-noreissue":
+        return b.run_example(mode, size, rnd, label, args=["--throughput-target", "max", "--no-reissue"],
+                             proto=proto)
     if tid == "cpp-ffi":
         return b.cpp(mode, "ffi", size, 0, rnd, label, proto=proto)
     if tid == "cpp-official":
@@ -2051,7 +2086,7 @@ def compare_stats(rows):
             "threads": statistics.median(r["threads"] for r in rows)}
 
 
-OURS = ("ffi-c", "ffi-c-best", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "binding")
+OURS = ("ffi-c", "ffi-c-best", "ffi-c-def", "ffi-c-def-stats", "cpp-ffi", "cpp-ffi-base", "cpp-ffi-mt", "binding")
 
 
 def report_compare(a, compare, orders, skipped):
@@ -2285,12 +2320,16 @@ def main():
                    help="emulator --jitter of the shaped modes (default 0: none; seeded by --seed)")
     g.add_argument("--conn-rate", default="25MB/s", metavar="RATE",
                    help="emulator --conn-rate of shaped and shaped-memory (default 25MB/s = 25*10^6 B/s; none)")
+    g.add_argument("--throttle", default=None, metavar="FRACTION[:DIVISOR]",
+                   help="shaped modes: that fraction of the GET answers (e.g. 0.1) is sent at --conn-rate / "
+                        "DIVISOR (default 20): the emulator's throttle fault, seeded by --seed (default: none)")
     g.add_argument("--total-rate", default="100MB/s,none", metavar="RATE[,RATE...]",
                    help="the variants of shaped and shaped-memory: emulator --total-rate per variant, "
                         "'none' = no total cap (default 100MB/s,none: both, in that order)")
     g.add_argument("--shaped-tools", default="all",
                    help="shaped mode tools, comma list of cpp-ffi, ffi-c, ffi-c-max (oss_download "
                         "--throughput-target max; skipped with a note if the example refuses it), "
+                        "ffi-c-max-noreissue (the same with --no-reissue; only when named), "
                         "cpp-official, cpp-official-tN, ref (the reference reader), curl (default all)")
     g.add_argument("--official-threads", default="8,16",
                    help="thread counts of the official SDK rows cpp-official-tN of the shaped mode (default 8,16)")

@@ -95,6 +95,8 @@ static const char *usage_text =
     "  --no-verify-on-resume do not re-read finished parts when resuming (they are re-read\n"
     "                        and checked against their CRC64 by default)\n"
     "  --no-crc              skip the whole-object CRC64 check (oss_config_set_crc64 false)\n"
+    "  --no-reissue          never re-request a part far slower than the others on a new\n"
+    "                        connection (oss_config_set_reissue_slow_parts false)\n"
     "  --resolve HOST:PORT:ADDR[,ADDR...]\n"
     "                        use these addresses for HOST (and BUCKET.HOST) instead of the name\n"
     "                        service, as curl's --resolve; repeatable (oss_config_add_resolve)\n"
@@ -167,7 +169,7 @@ struct options {
     unsigned long threads;
     uint64_t part_size, rate_kib, throughput_target, memory_budget;
     int64_t range_start, range_end;
-    int has_range, v4, verify_on_resume, no_crc, no_direct_io, stats;
+    int has_range, v4, verify_on_resume, no_crc, no_reissue, no_direct_io, stats;
     int no_clobber, force, no_create_dirs;
     cli_common_t common; /* -v, --log, --retries, --timeout, --max-time, --help */
     /* --proxy, split into what oss_config_set_proxy takes (host empty: none). */
@@ -277,6 +279,7 @@ enum {
     OPT_VERIFY_ON_RESUME,
     OPT_NO_VERIFY_ON_RESUME,
     OPT_NO_CRC,
+    OPT_NO_REISSUE,
     OPT_NO_DIRECT_IO,
     OPT_PROGRESS,
     OPT_NO_CLOBBER,
@@ -314,6 +317,7 @@ static const cli_option_t option_table[] = {
     {"verify-on-resume", 0, 0, OPT_VERIFY_ON_RESUME},
     {"no-verify-on-resume", 0, 0, OPT_NO_VERIFY_ON_RESUME},
     {"no-crc", 0, 0, OPT_NO_CRC},
+    {"no-reissue", 0, 0, OPT_NO_REISSUE},
     {"no-direct-io", 0, 0, OPT_NO_DIRECT_IO},
     {"progress", 0, 1, OPT_PROGRESS},
     {"no-clobber", 'n', 0, OPT_NO_CLOBBER},
@@ -365,6 +369,7 @@ static int parse_args(int argc, char **argv, struct options *o) {
         case OPT_NO_VERIFY_ON_RESUME: o->verify_on_resume = 0; break;
         case OPT_NO_DIRECT_IO: o->no_direct_io = 1; break;
         case OPT_NO_CRC: o->no_crc = 1; break;
+        case OPT_NO_REISSUE: o->no_reissue = 1; break;
         case OPT_STATS: o->stats = 1; break;
         case OPT_NO_CLOBBER: o->no_clobber = 1; break;
         case OPT_FORCE: o->force = 1; break;
@@ -930,10 +935,12 @@ static void print_stats(const oss_client_t *client) {
     }
     printf("requests: %" PRIu64 " (%" PRIu64 " retries, %" PRIu64 " failed), %" PRIu64 " body bytes\n",
            st.requests, st.retries, st.failed, st.bytes);
-    printf("time by phase (summed over requests, ms): sign %.1f, connection wait %.1f, first byte "
-           "(connect included) %.1f, body %.1f, write %.1f, retry wait %.1f\n",
-           st.sign_us / 1e3, st.permit_wait_us / 1e3, st.first_byte_us / 1e3, st.body_us / 1e3,
-           st.write_us / 1e3, st.retry_wait_us / 1e3);
+    printf("time by phase (summed over requests, ms): memory wait %.1f, sign %.1f, connection "
+           "wait %.1f, connect %.1f, first byte %.1f, body %.1f, write %.1f, retry wait %.1f\n",
+           st.memory_wait_us / 1e3, st.sign_us / 1e3, st.permit_wait_us / 1e3, st.connect_us / 1e3,
+           st.first_byte_us / 1e3, st.body_us / 1e3, st.write_us / 1e3, st.retry_wait_us / 1e3);
+    if (st.reissued > 0)
+        printf("slow parts re-requested on a new connection: %" PRIu64 "\n", st.reissued);
 }
 
 static int batch_summary(const struct options *o, const oss_batch_report_t *rep, oss_error_t *err) {
@@ -1047,6 +1054,7 @@ static oss_error_t *make_client(const struct options *o, const oss_client_t **ou
     if (!err && o->region) err = oss_config_set_region(cfg, o->region);
     if (!err && o->rate_kib) err = oss_config_set_recv_rate_limit_kbps(cfg, o->rate_kib);
     if (!err && o->no_crc) err = oss_config_set_crc64(cfg, false);
+    if (!err && o->no_reissue) err = oss_config_set_reissue_slow_parts(cfg, false);
     /* Any callback makes the client measure its requests; the summary is read at the end. */
     if (!err && o->stats) err = oss_config_set_request_metrics_callback(cfg, ignore_metrics, NULL, NULL);
     if (!err && o->threads > 16 && o->threads <= 1024) err = oss_config_set_max_connections(cfg, (uint32_t)o->threads);

@@ -477,6 +477,19 @@ typedef struct {
   uint64_t body_us;
   uint64_t write_us;
   uint64_t retry_wait_us;
+  /**
+   * Connecting, by the attempts that opened a connection.
+   */
+  uint64_t connect_us;
+  /**
+   * Waiting for room in the memory budget.
+   */
+  uint64_t memory_wait_us;
+  /**
+   * Slow parts of downloads re-requested on a new connection
+   * (`oss_config_set_reissue_slow_parts`).
+   */
+  uint64_t reissued;
 } oss_request_stats_t;
 
 /**
@@ -548,11 +561,12 @@ typedef struct {
    */
   int64_t permit_wait_us;
   /**
-   * Connecting (TCP and TLS): always -1 (not measured apart; it is part of `first_byte_us`).
+   * Connecting a new connection for this attempt (name resolution, TCP, TLS, a proxy's
+   * CONNECT); -1 when it used a pooled connection.
    */
   int64_t connect_us;
   /**
-   * From sending the request to the answer's headers (connecting included).
+   * From sending the request to the answer's headers, connecting excluded.
    */
   int64_t first_byte_us;
   /**
@@ -571,6 +585,11 @@ typedef struct {
    * The whole attempt, after its retry wait.
    */
   int64_t total_us;
+  /**
+   * Waiting for room in the client's memory budget before this attempt (a download's first
+   * request, a part's first request; 0 otherwise).
+   */
+  int64_t memory_wait_us;
 } oss_request_metrics_t;
 
 /**
@@ -1062,6 +1081,20 @@ oss_error_t *oss_config_set_path_style(oss_config_t *cfg, bool path_style);
  * `cfg` NULL or live.
  */
 oss_error_t *oss_config_set_crc64(oss_config_t *cfg, bool enable);
+
+/**
+ * Turns the re-request of slow parts on (default) or off. With it on, a resumable download's
+ * part whose request has fallen far behind the download's other parts (under a quarter of
+ * their typical rate, once it ran as long as its bytes take at that rate) is re-requested, for
+ * the bytes it has not delivered yet, on a new connection: the slow request is dropped, every
+ * byte still goes through the part's CRC64 and the whole object's check, and a download
+ * re-requests at most a quarter of its parts (at least 8). Off: a slow part runs to its end
+ * (a stalled one still fails over after the idle timeout, `oss_config_set_request_timeout_ms`).
+ *
+ * # Safety
+ * `cfg` NULL or live.
+ */
+oss_error_t *oss_config_set_reissue_slow_parts(oss_config_t *cfg, bool enable);
 
 /**
  * Turns clock-skew correction (after `RequestTimeTooSkewed`) on (default) or off.

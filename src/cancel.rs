@@ -2,6 +2,8 @@
 //! (`DisableRequest`) or by SDK shutdown. `Cancel` watches all three, plus an optional deadline
 //! for the whole call (`Config::call_timeout`, added by `Client::call_cancel`).
 
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
@@ -16,6 +18,12 @@ pub struct Cancel {
     deadline: Option<Deadline>,
     /// Where the call's requests are added up (`with_stats`), when it is measured.
     stats: Option<std::sync::Arc<crate::metrics::Summary>>,
+    /// The attempts of one read so far (`counting_attempts`): its requests' attempts count on
+    /// from one request to the next (a cut body resumed is the next attempt, not the first).
+    attempts: Option<Arc<AtomicU32>>,
+    /// Time waited for the memory budget (nanoseconds), for the next measured attempt
+    /// (`with_memory_wait`).
+    memory_wait: Option<Arc<AtomicU64>>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +48,47 @@ impl Cancel {
     /// Where this call's requests are added up, if anywhere.
     pub fn stats(&self) -> Option<&std::sync::Arc<crate::metrics::Summary>> {
         self.stats.as_ref()
+    }
+
+    /// This set, whose requests number their attempts on one count, from `from` + 1 (replacing
+    /// a count it had). Read only while measured.
+    pub(crate) fn counting_attempts(mut self, from: u32) -> Self {
+        self.attempts = Some(Arc::new(AtomicU32::new(from)));
+        self
+    }
+
+    /// Whether this set numbers its requests' attempts on one count.
+    pub(crate) fn counts_attempts(&self) -> bool {
+        self.attempts.is_some()
+    }
+
+    /// The number of the next attempt, on the count of `counting_attempts` if any.
+    pub(crate) fn next_attempt(&self) -> Option<u32> {
+        self.attempts
+            .as_ref()
+            .map(|a| a.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// The count goes on from `n` at least (an attempt made under another set: the first answer).
+    pub(crate) fn attempts_at_least(&self, n: u32) {
+        if let Some(a) = &self.attempts {
+            a.fetch_max(n, Ordering::Relaxed);
+        }
+    }
+
+    /// This set, whose next measured attempt waited `d` for the memory budget before it
+    /// (replacing a wait not taken yet).
+    pub(crate) fn with_memory_wait(mut self, d: Duration) -> Self {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.memory_wait = Some(Arc::new(AtomicU64::new(ns)));
+        self
+    }
+
+    /// The wait for the memory budget not taken yet by an attempt (then zero).
+    pub(crate) fn take_memory_wait(&self) -> Duration {
+        self.memory_wait.as_ref().map_or(Duration::ZERO, |w| {
+            Duration::from_nanos(w.swap(0, Ordering::Relaxed))
+        })
     }
 
     /// This set plus one more token.

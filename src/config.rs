@@ -154,6 +154,9 @@ pub struct Config {
     /// Called once per request attempt (retries included) with its metrics (`crate::metrics`);
     /// `None` (the default): nothing is measured.
     pub request_metrics: Option<crate::metrics::MetricsCallback>,
+    /// A download's part that has fallen far behind the other parts is re-requested, for the
+    /// bytes it has not delivered, on a new connection (`download::straggler`); on by default.
+    pub reissue_slow_parts: bool,
 }
 
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
@@ -188,6 +191,7 @@ impl Default for Config {
             region: String::new(),
             resolve: Vec::new(),
             request_metrics: None,
+            reissue_slow_parts: true,
         }
     }
 }

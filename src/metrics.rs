@@ -6,8 +6,10 @@
 //! attempt's record is one boxed allocation and a few `Instant::now` reads per phase change
 //! (none per chunk of a body).
 //!
-//! Connecting (TCP and TLS) is not measured apart: reqwest does not say which request opened a
-//! connection, so connecting is part of `first_byte` (`connect` is always `None`).
+//! Connecting is measured for the attempt that waited for it (`transport::connect_time`): hyper's
+//! pool runs a new connect inside the future of the request that needs it, so the connector
+//! layer tells the task it ends in. An attempt that took a pooled connection (or whose connect
+//! lost the race against a connection given back to the pool) has `connect == None`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,9 +45,10 @@ pub struct RequestMetrics {
     pub sign: Duration,
     /// Waiting for a connection permit (the client's `max_connections`).
     pub permit_wait: Duration,
-    /// Connecting (TCP and TLS); `None`: not measured apart (it is part of `first_byte`).
+    /// Connecting a new connection for this attempt (name resolution, TCP, TLS, a proxy's
+    /// CONNECT); `None`: it used a pooled connection.
     pub connect: Option<Duration>,
-    /// From sending the request to its answer's headers (connecting included, see above).
+    /// From sending the request to its answer's headers, connecting excluded.
     pub first_byte: Duration,
     /// Receiving the body after the headers, the time spent writing it excluded.
     pub body: Duration,
@@ -53,6 +56,9 @@ pub struct RequestMetrics {
     pub write: Duration,
     /// Waiting before this attempt (the retry delay; zero for the first attempt).
     pub retry_wait: Duration,
+    /// Waiting for room in the client's memory budget before this attempt (a download's slot:
+    /// its first request, or a part's first request; zero otherwise).
+    pub memory_wait: Duration,
     /// From the start of the attempt (after the retry wait) to its end.
     pub total: Duration,
 }
@@ -86,10 +92,13 @@ pub struct Summary {
     bytes: AtomicU64,
     sign_ns: AtomicU64,
     permit_wait_ns: AtomicU64,
+    connect_ns: AtomicU64,
+    memory_wait_ns: AtomicU64,
     first_byte_ns: AtomicU64,
     body_ns: AtomicU64,
     write_ns: AtomicU64,
     retry_wait_ns: AtomicU64,
+    reissued: AtomicU64,
     /// A summary that also gets everything added here (a transfer's, for its batch's).
     parent: Option<Arc<Summary>>,
 }
@@ -107,10 +116,15 @@ pub struct SummarySnapshot {
     pub bytes: u64,
     pub sign: Duration,
     pub permit_wait: Duration,
+    /// Connecting (the attempts that opened a connection).
+    pub connect: Duration,
+    pub memory_wait: Duration,
     pub first_byte: Duration,
     pub body: Duration,
     pub write: Duration,
     pub retry_wait: Duration,
+    /// Slow parts of a download re-requested on a new connection (`download::straggler`).
+    pub reissued: u64,
 }
 
 fn ns(d: Duration) -> u64 {
@@ -145,10 +159,21 @@ impl Summary {
         self.bytes.fetch_add(m.bytes, r);
         self.sign_ns.fetch_add(ns(m.sign), r);
         self.permit_wait_ns.fetch_add(ns(m.permit_wait), r);
+        self.connect_ns
+            .fetch_add(ns(m.connect.unwrap_or_default()), r);
+        self.memory_wait_ns.fetch_add(ns(m.memory_wait), r);
         self.first_byte_ns.fetch_add(ns(m.first_byte), r);
         self.body_ns.fetch_add(ns(m.body), r);
         self.write_ns.fetch_add(ns(m.write), r);
         self.retry_wait_ns.fetch_add(ns(m.retry_wait), r);
+    }
+
+    /// A slow part re-requested (`download::straggler`).
+    pub fn add_reissue(&self) {
+        if let Some(p) = &self.parent {
+            p.add_reissue();
+        }
+        self.reissued.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> SummarySnapshot {
@@ -161,10 +186,13 @@ impl Summary {
             bytes: self.bytes.load(r),
             sign: d(&self.sign_ns),
             permit_wait: d(&self.permit_wait_ns),
+            connect: d(&self.connect_ns),
+            memory_wait: d(&self.memory_wait_ns),
             first_byte: d(&self.first_byte_ns),
             body: d(&self.body_ns),
             write: d(&self.write_ns),
             retry_wait: d(&self.retry_wait_ns),
+            reissued: self.reissued.load(r),
         }
     }
 }
@@ -256,9 +284,21 @@ impl Attempt {
     pub(crate) fn set_permit_wait(&mut self, d: Duration) {
         self.m.permit_wait = d;
     }
-    /// The answer's headers came, `first_byte` after the request was sent.
-    pub(crate) fn headers(&mut self, resp: &reqwest::Response, first_byte: Duration) {
-        self.m.first_byte = first_byte;
+    /// The connect this attempt waited for, if any (set before `headers`/`no_answer`).
+    pub(crate) fn set_connect(&mut self, d: Option<Duration>) {
+        self.m.connect = d;
+    }
+    pub(crate) fn set_memory_wait(&mut self, d: Duration) {
+        self.m.memory_wait = d;
+    }
+    /// The attempt's number (1 for the first).
+    pub(crate) fn attempt(&self) -> u32 {
+        self.m.attempt
+    }
+    /// The answer's headers came, `since_sent` after the request was sent (connecting included:
+    /// `first_byte` is the rest).
+    pub(crate) fn headers(&mut self, resp: &reqwest::Response, since_sent: Duration) {
+        self.m.first_byte = since_sent.saturating_sub(self.m.connect.unwrap_or_default());
         self.m.status = resp.status().as_u16();
         self.m.remote_addr = resp.remote_addr();
         if let Some(id) = resp
@@ -270,9 +310,9 @@ impl Attempt {
         }
         self.headers_at = Some(Instant::now());
     }
-    /// No answer came: the attempt failed after `first_byte`.
-    pub(crate) fn no_answer(&mut self, first_byte: Duration) {
-        self.m.first_byte = first_byte;
+    /// No answer came: the attempt failed `since_sent` after it was sent.
+    pub(crate) fn no_answer(&mut self, since_sent: Duration) {
+        self.m.first_byte = since_sent.saturating_sub(self.m.connect.unwrap_or_default());
     }
     pub(crate) fn set_part(&mut self, index: u32) {
         self.m.part = Some(index);

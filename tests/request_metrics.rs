@@ -28,12 +28,9 @@ fn check_phases(m: &RequestMetrics) {
     assert!(m.first_byte <= m.total, "{m:?}");
     assert!(m.body <= m.total, "{m:?}");
     assert!(
-        m.sign + m.permit_wait + m.first_byte + m.body + m.write <= m.total,
+        m.sign + m.permit_wait + m.connect.unwrap_or_default() + m.first_byte + m.body + m.write
+            <= m.total,
         "{m:?}"
-    );
-    assert!(
-        m.connect.is_none(),
-        "connecting is part of first_byte: {m:?}"
     );
     assert!(m.attempt >= 1);
 }
@@ -160,4 +157,78 @@ async fn metrics_callback_sees_a_batchs_listing_and_objects_and_its_report_adds_
     assert_eq!(sum.requests as usize, env.emu.log().len());
     assert!(sum.bytes >= 71_005, "{sum:?}");
     assert_eq!(client.request_stats().requests, sum.requests);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_cut_body_is_the_next_attempt_not_the_first() {
+    let env = Env::new();
+    let src = env.object("m/obj", SIZE);
+    let cut = FaultRule::new(FaultAction::Cut {
+        bytes: Some(100 * KIB),
+    })
+    .method("GET")
+    .count(2);
+    let (seen, sum) = run(&env, &src, Faults::none().with(cut)).await;
+    let gets: Vec<_> = seen.iter().filter(|m| m.operation == "GetObject").collect();
+    // Cut twice, resumed twice: attempts 1, 2, 3 of one read, counted as retries.
+    let attempts: Vec<u32> = gets.iter().map(|m| m.attempt).collect();
+    assert_eq!(attempts, [1, 2, 3], "{gets:?}");
+    assert_eq!(sum.retries, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connect_is_timed_for_the_attempt_that_opened_it() {
+    let env = Env::new();
+    let src = env.object("m/obj", SIZE);
+    let (seen, sum) = run(&env, &src, Faults::none()).await;
+    // One thread: the first request opened the connection, the next ones reused it.
+    let connects: Vec<bool> = seen.iter().map(|m| m.connect.is_some()).collect();
+    assert!(connects[0], "{seen:?}");
+    assert!(connects[1..].iter().all(|c| !c), "{seen:?}");
+    assert_eq!(sum.connect, seen[0].connect.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wait_for_the_memory_budget_is_in_the_first_attempt_of_the_part_that_waited() {
+    let env = Env::new();
+    let size = 16 * MIB;
+    let src = env.object("m/big", size);
+    let (seen, cb) = recorder();
+    // The smallest budget, and more threads than it holds: parts wait for slots.
+    let client = env.client_with(|c| {
+        c.request_metrics = Some(cb);
+        c.memory_budget = 16 * MIB;
+    });
+    // Slow answers, so that the parts holding the slots hold them a while.
+    env.slow_gets(100);
+    let mut req = env.request("m/big", "big");
+    req.part_size = 256 * KIB;
+    req.thread_num = 64;
+    let stats = Summary::new();
+    let cancel = Cancel::new().with_stats(stats.clone());
+    resumable_download(&client, &req, &cancel).await.unwrap();
+    assert_same_file(&env.path("big"), &src);
+    let seen = seen.lock().unwrap().clone();
+    let waited: Vec<_> = seen
+        .iter()
+        .filter(|m| m.memory_wait > std::time::Duration::ZERO)
+        .collect();
+    assert!(
+        !waited.is_empty(),
+        "some part waited for its slot: {seen:?}"
+    );
+    // Only first attempts of parts after the first carry it (the download's own slot was free).
+    assert!(
+        waited
+            .iter()
+            .all(|m| m.part.is_some_and(|p| p > 0) && m.attempt == 1),
+        "{waited:?}"
+    );
+    assert_eq!(
+        stats.snapshot().memory_wait,
+        waited
+            .iter()
+            .map(|m| m.memory_wait)
+            .sum::<std::time::Duration>()
+    );
 }

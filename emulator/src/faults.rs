@@ -40,6 +40,10 @@ pub enum FaultAction {
         bytes: u64,
         ms: u64,
     },
+    /// Send this answer's body at no more than `bytes_per_sec` (a slow path: with a
+    /// `probability` of 0.1, about one answer in ten is slow). Adds to the shaping caps (the
+    /// slower wins).
+    Throttle { bytes_per_sec: u64 },
     /// Send a Content-Range whose first and last are shifted by `shift` (206 answers only;
     /// the body is the right one).
     WrongContentRange {
@@ -266,6 +270,8 @@ pub struct FaultPlan {
     /// Stop after this many body bytes: (bytes, reset instead of a clean close).
     pub cut: Option<(CutPoint, bool)>,
     pub stall: Option<(u64, u64)>,
+    /// Body rate of this answer (bytes per second), when throttled.
+    pub throttle: Option<u64>,
     pub content_range_shift: i64,
     pub short_by: u64,
     pub long_by: u64,
@@ -394,6 +400,11 @@ impl FaultState {
                     plan.stall = Some((*bytes, *ms));
                     plan.names.push(format!("stall:{bytes}:{ms}"));
                 }
+                FaultAction::Throttle { bytes_per_sec } => {
+                    let r = (*bytes_per_sec).max(1);
+                    plan.throttle = Some(plan.throttle.map_or(r, |t| t.min(r)));
+                    plan.names.push(format!("throttle:{r}"));
+                }
                 FaultAction::WrongContentRange { shift } => {
                     plan.content_range_shift = *shift;
                     plan.names.push(format!("wrong_content_range:{shift}"));
@@ -450,6 +461,17 @@ mod tests {
         assert_eq!(r.probability, 0.5);
         let r = FaultRule::parse_spec(r#"{"kind":"stall","bytes":10,"ms":50}"#).unwrap();
         assert_eq!(r.action, FaultAction::Stall { bytes: 10, ms: 50 });
+        let r = FaultRule::parse_spec("kind=throttle,bytes_per_sec=1000,probability=0.1").unwrap();
+        assert_eq!(
+            r.action,
+            FaultAction::Throttle {
+                bytes_per_sec: 1000
+            }
+        );
+        assert_eq!(r.probability, 0.1);
+        let mut st = FaultState::new(Faults::none().with(r.probability(1.0).count(1)), 1);
+        assert_eq!(st.plan("GET", "b", "k", true).throttle, Some(1000));
+        assert_eq!(st.plan("GET", "b", "k", true).throttle, None);
         let r = FaultRule::parse_spec("kind=wrong_content_range,shift=-3").unwrap();
         assert_eq!(r.action, FaultAction::WrongContentRange { shift: -3 });
         assert_eq!(

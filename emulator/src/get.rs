@@ -45,6 +45,11 @@ pub(crate) async fn get_object(
         Some(Ok(r)) => Some(r),
         Some(Err(e)) => return ctx.error(e, is_head),
     };
+    // A throttle fault: the slower of it and the traffic limit.
+    let rate = match (rate, plan.throttle) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
 
     let shared = ctx.shared.clone();
     if plan.mutate {

@@ -476,3 +476,43 @@ fn admin_put_replaces_every_field_of_the_shaping() {
     assert_eq!(r.status, 200);
     assert_eq!(emu.shaping(), before.latency_ms(50));
 }
+
+#[test]
+fn throttle_fault_slows_a_seeded_fraction_of_answers() {
+    let (_d, emu) = start(Shaping::none(), false);
+    emu.put_object("bkt", "k", &data(100_000)).unwrap();
+    let faults = Faults {
+        rules: vec![FaultRule::new(FaultAction::Throttle {
+            bytes_per_sec: 200_000,
+        })
+        .method("GET")
+        .probability(0.5)],
+        seed: Some(3),
+    };
+    let run = || {
+        emu.set_faults(faults.clone());
+        emu.clear_log();
+        let mut slow = Vec::new();
+        for i in 0..8 {
+            let (r, took) = timed(|| Conn::open(emu.addr()).get("/bkt/k"));
+            assert_eq!(r.body, data(100_000));
+            let e = emu.log().pop().unwrap();
+            if e.fault.as_deref() == Some("throttle:200000") {
+                // 100 kB at 200 kB/s, less the first chunk sent at once.
+                at_least(took, 400, "a throttled answer");
+                slow.push(i);
+            } else {
+                assert_eq!(e.fault, None);
+            }
+        }
+        slow
+    };
+    let slow = run();
+    assert!(
+        !slow.is_empty() && slow.len() < 8,
+        "some answers throttled, not all: {slow:?}"
+    );
+    // Seeded: the same answers again.
+    assert_eq!(run(), slow);
+    emu.set_faults(Faults::none());
+}

@@ -29,13 +29,17 @@ impl Client {
             cancel.check()?;
             // Only with a callback: no allocation nor clock read otherwise.
             let mut metrics = cfg.request_metrics.as_ref().map(|cb| {
-                Attempt::start(
+                // A read's requests count their attempts on (a resumed body is the next one).
+                let n = cancel.next_attempt().unwrap_or(attempt + 1);
+                let mut m = Attempt::start(
                     cb,
                     [Some(self.stats()), cancel.stats()],
                     &req.metrics_view(),
-                    attempt + 1,
+                    n,
                     retry_wait,
-                )
+                );
+                m.set_memory_wait(cancel.take_memory_wait());
+                m
             });
             let result = cancel.run(self.send_once(req, &mut metrics)).await;
             let err = match result {

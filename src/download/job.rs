@@ -14,9 +14,10 @@ use super::checkpoint::{self, CheckpointFile, DonePart, Record};
 use super::pause_at;
 use super::plan::Plan;
 use super::progress::Progress;
-use super::ramp::Ramp;
+use super::ramp::{self, Ramp};
 use super::request::{object_changed, unconditional, DownloadRequest, MAX_THREAD_NUM};
 use super::schedule::{Schedule, Start};
+use super::straggler::Stragglers;
 use super::temp_file::TempFile;
 use super::validate::Paths;
 use super::{part, part_writer};
@@ -172,6 +173,20 @@ impl Job<'_> {
             record,
             first_body,
             first_slot,
+            stragglers: self.stragglers(todo_count),
+        })
+    }
+
+    /// The re-requests of slow parts (`straggler`), unless the client's configuration turned
+    /// them off; none for a single part (no peers to compare it with).
+    fn stragglers(&self, todo_count: usize) -> Option<Stragglers> {
+        let on = self.client.config().reissue_slow_parts && todo_count > 1;
+        on.then(|| {
+            let rtt = self
+                .round_trip
+                .unwrap_or(ramp::DEFAULT_ROUND_TRIP)
+                .clamp(ramp::ROUND_TRIP_MIN, ramp::ROUND_TRIP_MAX);
+            Stragglers::new(self.plan.parts.len(), rtt)
         })
     }
 

@@ -84,11 +84,13 @@ pub mod plan;
 mod prepare;
 mod progress;
 pub mod ramp;
+mod reissue;
 mod request;
 pub mod resume_key;
 pub(crate) mod resume_token;
 mod schedule;
 mod start;
+pub mod straggler;
 pub mod suspend;
 pub(crate) mod temp_file;
 pub(crate) mod test_hooks;
@@ -154,9 +156,9 @@ pub async fn resumable_download(
     validate::check(req)?;
     let cancel = &client.call_cancel(cancel.clone());
     // Declared before the paths: given back to the budget after every descriptor was closed.
-    let mut admission = admit(client, req, cancel).await?;
+    let (mut admission, cancel) = admit(client, req, cancel).await?;
     let paths = validate::validate(req)?;
-    download(client, req, cancel, &paths, None, None, &mut admission).await
+    download(client, req, &cancel, &paths, None, None, &mut admission).await
 }
 
 /// The batch's download of one large object: as `resumable_download`, into `name` in the
@@ -175,9 +177,9 @@ pub(crate) async fn download_in(
     cancel: &Cancel,
 ) -> Result<ObjectMeta> {
     let cancel = &client.call_cancel(cancel.clone());
-    let mut admission = admit(client, req, cancel).await?;
+    let (mut admission, cancel) = admit(client, req, cancel).await?;
     let paths = Paths::opened(dir, name, checkpoint_dir, true)?;
-    download(client, req, cancel, &paths, None, None, &mut admission).await
+    download(client, req, &cancel, &paths, None, None, &mut admission).await
 }
 
 /// A download that can be paused (`suspend`) and may continue from a resume token (`token`,
@@ -197,13 +199,13 @@ pub(crate) async fn pausable_download(
     // Declared before the paths: given back to the budget after every descriptor was closed.
     let mut admission = None;
     let (result, dest) = match admit(client, req, cancel).await {
-        Ok(slot) => {
+        Ok((slot, cancel)) => {
             admission = slot;
             let paths = validate::validate(req)?;
             let result = download(
                 client,
                 req,
-                cancel,
+                &cancel,
                 &paths,
                 Some(suspend),
                 token,
@@ -251,21 +253,32 @@ pub(crate) async fn pausable_download(
 /// socket and no lock, and the downloads holding any are at most the slots the budget holds
 /// (`MemoryBudget::capacity`; each download keeps one slot until it ended: `Job::run`).
 /// Always `Some`: the option is the caller's hold on the slot, which `Job::run` takes and fills
-/// again at its end (left `None` only if a panicking part task lost every slot).
+/// again at its end (left `None` only if a panicking part task lost every slot). Returns the
+/// cancel of the rest of the download: `cancel`, with the time waited for the slot for the
+/// metrics of its first request (when measured).
 async fn admit(
     client: &Client,
     req: &DownloadRequest,
     cancel: &Cancel,
-) -> Result<Option<crate::memory_budget::Slot>> {
+) -> Result<(Option<crate::memory_budget::Slot>, Cancel)> {
     // A client inherited through fork(): the slots its parent held at the fork are never given
     // back here, so waiting for one could last forever.
     client.check_process()?;
     client.check_signing()?;
     cancel.check()?;
-    let slot = cancel
-        .run(async { Ok(client.memory_budget().acquire(job::slot_cost(req)).await) })
-        .await?;
-    Ok(Some(slot))
+    let (budget, cost) = (client.memory_budget(), job::slot_cost(req));
+    // Measured: a slot free at once is no wait; one waited for is timed.
+    let measured = client.config().request_metrics.is_some();
+    if let Some(slot) = measured.then(|| budget.try_acquire(cost)).flatten() {
+        return Ok((Some(slot), cancel.clone()));
+    }
+    let since = measured.then(std::time::Instant::now);
+    let slot = cancel.run(async { Ok(budget.acquire(cost).await) }).await?;
+    let cancel = match since {
+        Some(t) => cancel.clone().with_memory_wait(t.elapsed()),
+        None => cancel.clone(),
+    };
+    Ok((Some(slot), cancel))
 }
 
 /// The download once admitted (`admit`): `admission` holds its slot, which the first request

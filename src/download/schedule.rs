@@ -4,7 +4,7 @@
 //! (finished parts recorded in the checkpoint in batches after a sync) or a flush done. The
 //! first failure stops the other parts.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +16,11 @@ use super::checkpoint::{self, CheckpointFile, DonePart, Record};
 use super::part::{self, PartContext};
 use super::plan::Part;
 use super::ramp::Ramp;
+use super::reissue::Track;
+use super::straggler::Stragglers;
 use super::temp_file::TempFile;
 use crate::error::{Error, Result};
+use crate::log::{self, Level};
 use crate::memory_budget::{MemoryBudget, Slot};
 use crate::object::ObjectBody;
 
@@ -30,6 +33,8 @@ const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
 /// How often the throughput target's ramp looks at the bytes received.
 /// (Its windows last a few round trips: 60 ms on a 20 ms link.)
 const RAMP_TICK: Duration = Duration::from_millis(10);
+/// How often the parts in flight are looked at for stragglers (`straggler`).
+const STRAGGLER_TICK: Duration = Duration::from_millis(20);
 
 type FlushHandle = JoinHandle<(Record, Result<()>)>;
 type PartOutcome = (Result<(Part, u64)>, Slot);
@@ -64,6 +69,14 @@ pub(super) struct Schedule<'a> {
     pub(super) failure: Option<Error>,
     started: Instant,
     next_tick: Instant,
+    /// Slow parts re-requested (`None`: not enabled), the running parts' tracks, the next look.
+    stragglers: Option<Stragglers>,
+    tracks: HashMap<u32, Arc<Track>>,
+    next_check: Instant,
+    /// Measured (the client has a metrics callback): since when a slot is waited for (the
+    /// next part started waited that long, for its first request's metrics).
+    measured: bool,
+    slot_wanted: Option<Instant>,
 }
 
 /// What a schedule starts from.
@@ -81,6 +94,8 @@ pub(super) struct Start<'a> {
     pub(super) first_body: Option<ObjectBody>,
     /// The slot the download's first request was made with.
     pub(super) first_slot: Slot,
+    /// Slow parts are re-requested by this controller (`None`: never).
+    pub(super) stragglers: Option<Stragglers>,
 }
 
 impl<'a> Schedule<'a> {
@@ -102,6 +117,7 @@ impl<'a> Schedule<'a> {
                 .is_some_and(|p| p.index == 0 && p.offset == b.offset)
         });
         let started = Instant::now();
+        let measured = s.ctx.pin.client.config().request_metrics.is_some();
         Schedule {
             ctx: s.ctx,
             temp: s.temp,
@@ -123,6 +139,11 @@ impl<'a> Schedule<'a> {
             failure: None,
             started,
             next_tick: started + RAMP_TICK,
+            stragglers: s.stragglers,
+            tracks: HashMap::new(),
+            next_check: started + STRAGGLER_TICK,
+            measured,
+            slot_wanted: None,
         }
     }
 
@@ -170,8 +191,18 @@ impl<'a> Schedule<'a> {
                 None
             };
             let ctx = self.ctx.clone();
+            let track = self.stragglers.as_mut().map(|c| {
+                c.started(p.index, p.size, 0, self.started.elapsed());
+                let t = Track::new();
+                self.tracks.insert(p.index, t.clone());
+                t
+            });
+            let waited = self
+                .slot_wanted
+                .take()
+                .map_or(Duration::ZERO, |t| t.elapsed());
             self.running
-                .spawn(async move { (part::download(ctx, p, body).await, slot) });
+                .spawn(async move { (part::download(ctx, p, body, track, waited).await, slot) });
         }
         if (self.todo.is_empty() || self.failure.is_some()) && !self.spare.is_empty() {
             // Not needed any more: back to the budget, with their buffers. Except the last one
@@ -190,6 +221,11 @@ impl<'a> Schedule<'a> {
     async fn step(&mut self) {
         let want_slot =
             self.failure.is_none() && self.running.len() < self.wanted() && !self.todo.is_empty();
+        if !want_slot {
+            self.slot_wanted = None;
+        } else if self.measured && self.slot_wanted.is_none() {
+            self.slot_wanted = Some(Instant::now());
+        }
         // Holding too: a rate that falls starts a new probe. Not once every part started: the
         // rate then falls with the parts left, and the level no longer matters.
         let ramping = self.ramp.is_some() && !self.todo.is_empty() && self.failure.is_none();
@@ -203,6 +239,8 @@ impl<'a> Schedule<'a> {
         let (budget, cost, cancel) = (self.budget, self.cost, &self.ctx.cancel);
         let (running, flushing) = (&mut self.running, &mut self.flushing);
         let (next_tick, flush_at) = (self.next_tick, self.last_flush + CHECKPOINT_INTERVAL);
+        let checking = self.stragglers.is_some() && any_running && self.failure.is_none();
+        let next_check = self.next_check;
         tokio::select! {
             joined = running.join_next(), if any_running => {
                 self.part_done(joined);
@@ -220,6 +258,10 @@ impl<'a> Schedule<'a> {
                     r.observe(self.started.elapsed(), self.ctx.progress.received());
                 }
                 self.next_tick = Instant::now() + RAMP_TICK;
+            }
+            _ = tokio::time::sleep_until(next_check), if checking => {
+                self.check_stragglers();
+                self.next_check = Instant::now() + STRAGGLER_TICK;
             }
             _ = tokio::time::sleep_until(flush_at), if can_flush => {
                 self.flushing = self.start_flush();
@@ -249,6 +291,10 @@ impl<'a> Schedule<'a> {
         };
         match outcome {
             Ok((p, crc)) => {
+                if let Some(c) = self.stragglers.as_mut() {
+                    c.finished(p.index, self.started.elapsed());
+                    self.tracks.remove(&p.index);
+                }
                 self.crcs[p.index as usize] = Some(crc);
                 self.pending.push(DonePart {
                     index: p.index,
@@ -258,6 +304,48 @@ impl<'a> Schedule<'a> {
                 });
             }
             Err(e) => self.fail(e),
+        }
+    }
+
+    /// The parts in flight looked at: the stragglers re-requested (`straggler`, `reissue`).
+    fn check_stragglers(&mut self) {
+        let Some(c) = self.stragglers.as_mut() else {
+            return;
+        };
+        let delivered: Vec<(u32, u64)> = self
+            .tracks
+            .iter()
+            .map(|(i, t)| (*i, t.delivered()))
+            .collect();
+        let before = c.reissued();
+        for (i, d) in c
+            .observe(self.started.elapsed(), &delivered)
+            .into_iter()
+            .enumerate()
+        {
+            let Some(t) = self.tracks.get(&d.part) else {
+                continue;
+            };
+            t.reissue();
+            // Counted like the requests: only while the client has a metrics callback.
+            if self.ctx.pin.client.config().request_metrics.is_some() {
+                self.ctx.pin.client.stats().add_reissue();
+                if let Some(stats) = self.ctx.cancel.stats() {
+                    stats.add_reissue();
+                }
+            }
+            let (pin, n) = (&self.ctx.pin, before + i + 1);
+            log::log(Level::Info, || {
+                format!(
+                    "part {} of {}/{} is slow ({:.2} MB/s, its peers {:.2} MB/s): re-requesting \
+                     the rest on a new connection (re-request {n} of this download)",
+                    d.part,
+                    pin.req.bucket,
+                    pin.req.key,
+                    d.rate / 1e6,
+                    d.typical / 1e6
+                )
+            });
         }
     }
 

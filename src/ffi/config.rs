@@ -243,6 +243,22 @@ ffi_setter! {
 }
 
 ffi_setter! {
+    /// Turns the re-request of slow parts on (default) or off. With it on, a resumable download's
+    /// part whose request has fallen far behind the download's other parts (under a quarter of
+    /// their typical rate, once it ran as long as its bytes take at that rate) is re-requested, for
+    /// the bytes it has not delivered yet, on a new connection: the slow request is dropped, every
+    /// byte still goes through the part's CRC64 and the whole object's check, and a download
+    /// re-requests at most a quarter of its parts (at least 8). Off: a slow part runs to its end
+    /// (a stalled one still fails over after the idle timeout, `oss_config_set_request_timeout_ms`).
+    ///
+    /// # Safety
+    /// `cfg` NULL or live.
+    fn oss_config_set_reissue_slow_parts(cfg: *mut oss_config_t, enable: bool) |cfg| {
+    update(cfg, |c| { c.reissue_slow_parts = enable; Ok(()) })
+    }
+}
+
+ffi_setter! {
     /// Turns clock-skew correction (after `RequestTimeTooSkewed`) on (default) or off.
     ///
     /// # Safety

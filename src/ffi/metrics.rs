@@ -46,9 +46,10 @@ pub struct oss_request_metrics_t {
     pub sign_us: i64,
     /// Waiting for a connection permit (`oss_config_set_max_connections`).
     pub permit_wait_us: i64,
-    /// Connecting (TCP and TLS): always -1 (not measured apart; it is part of `first_byte_us`).
+    /// Connecting a new connection for this attempt (name resolution, TCP, TLS, a proxy's
+    /// CONNECT); -1 when it used a pooled connection.
     pub connect_us: i64,
-    /// From sending the request to the answer's headers (connecting included).
+    /// From sending the request to the answer's headers, connecting excluded.
     pub first_byte_us: i64,
     /// Receiving the body, writing excluded.
     pub body_us: i64,
@@ -58,6 +59,9 @@ pub struct oss_request_metrics_t {
     pub retry_wait_us: i64,
     /// The whole attempt, after its retry wait.
     pub total_us: i64,
+    /// Waiting for room in the client's memory budget before this attempt (a download's first
+    /// request, a part's first request; 0 otherwise).
+    pub memory_wait_us: i64,
 }
 
 /// Requests added up: a client's (`oss_client_request_stats`) or a transfer's
@@ -81,6 +85,13 @@ pub struct oss_request_stats_t {
     pub body_us: u64,
     pub write_us: u64,
     pub retry_wait_us: u64,
+    /// Connecting, by the attempts that opened a connection.
+    pub connect_us: u64,
+    /// Waiting for room in the memory budget.
+    pub memory_wait_us: u64,
+    /// Slow parts of downloads re-requested on a new connection
+    /// (`oss_config_set_reissue_slow_parts`).
+    pub reissued: u64,
 }
 
 /// Called once per request attempt with its metrics (borrowed for the call).
@@ -106,6 +117,9 @@ impl From<SummarySnapshot> for oss_request_stats_t {
             body_us: us(s.body),
             write_us: us(s.write),
             retry_wait_us: us(s.retry_wait),
+            connect_us: us(s.connect),
+            memory_wait_us: us(s.memory_wait),
+            reissued: s.reissued,
         }
     }
 }
@@ -152,6 +166,7 @@ pub(crate) fn callback(
             write_us: us(m.write),
             retry_wait_us: us(m.retry_wait),
             total_us: us(m.total),
+            memory_wait_us: us(m.memory_wait),
         };
         call(&rec);
     }))

@@ -95,6 +95,13 @@ impl BodyReader {
         first: u64,
         end: u64,
     ) -> Self {
+        // Measured: the read's requests number their attempts on one count (a resumed body is
+        // the next attempt), unless the caller gave one (a part re-requested goes on with its).
+        let cancel =
+            match pin.client.config().request_metrics.is_some() && !cancel.counts_attempts() {
+                true => cancel.counting_attempts(0),
+                false => cancel,
+            };
         BodyReader {
             pin,
             part,
@@ -113,7 +120,10 @@ impl BodyReader {
     /// Starts with `body`, an answer already received for the bytes from the read's first one
     /// on (dropped, its connection closed, if it is for other bytes or empty). `under_cancel`:
     /// it was opened under another cancel, and is read under this read's.
-    pub(crate) fn with_first(mut self, body: ObjectBody, under_cancel: bool) -> Self {
+    pub(crate) fn with_first(mut self, mut body: ObjectBody, under_cancel: bool) -> Self {
+        if let Some(m) = body.inner.metrics_mut() {
+            self.cancel.attempts_at_least(m.attempt());
+        }
         if body.offset == self.pos && body.len > 0 {
             self.range = ByteRange {
                 first: self.pos,

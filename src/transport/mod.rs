@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::rate_limit::RateLimiter;
 
 mod body;
+mod connect_time;
 mod env_proxy;
 pub(crate) mod error_response;
 mod failure;
@@ -102,9 +103,17 @@ impl Transport {
         for (k, v) in headers {
             rb = rb.header(k.as_str(), v.as_str());
         }
-        let sent = metrics.as_ref().map(|_| std::time::Instant::now());
-        let resp = rb.send().await;
+        let (resp, sent, connect) = match metrics.is_some() {
+            // Measured: the connect this request waits for, if any, is timed (`connect_time`).
+            true => {
+                let sent = std::time::Instant::now();
+                let (resp, connect) = connect_time::timed(rb.send()).await;
+                (resp, Some(sent), connect)
+            }
+            false => (rb.send().await, None, None),
+        };
         if let (Some(t), Some(m)) = (sent, metrics.as_mut()) {
+            m.set_connect(connect);
             match &resp {
                 Ok(r) => m.headers(r, t.elapsed()),
                 Err(_) => m.no_answer(t.elapsed()),

@@ -391,8 +391,13 @@ where
             spread: self.spread.clone(),
             choice: choice.clone(),
         };
+        let started = Instant::now();
         Box::pin(CHOICE.scope(choice, async move {
             let result = inner.call(req).await;
+            if result.is_ok() {
+                // The request whose task this is waited for this connect (if measured).
+                super::connect_time::connected(started.elapsed());
+            }
             let taken = pending
                 .choice
                 .lock()

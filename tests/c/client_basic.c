@@ -63,8 +63,8 @@ static void metrics_cb(const oss_request_metrics_t *m, void *ud) {
         if (m->range_start < 0 || m->range_end < m->range_start) metrics_bad++;
     }
     if (m->attempt < 1 || m->http_status == 0 || m->error_code[0] || !m->request_id[0] || !m->remote_addr[0] ||
-        m->first_byte_us > m->total_us || m->sign_us + m->permit_wait_us + m->first_byte_us + m->body_us +
-        m->write_us > m->total_us || m->connect_us != -1)
+        m->first_byte_us > m->total_us || m->sign_us + m->permit_wait_us + (m->connect_us > 0 ? m->connect_us : 0) +
+        m->first_byte_us + m->body_us + m->write_us > m->total_us || m->connect_us < -1 || m->memory_wait_us < 0)
         metrics_bad++;
     pthread_mutex_unlock(&metrics_lock);
 }

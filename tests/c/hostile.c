@@ -167,7 +167,8 @@ static void metrics_cb(const oss_request_metrics_t *m, void *ud) {
     /* Plain fields, strings never NULL, phases within the attempt. */
     if (!m || !m->operation || !m->bucket || !m->key || !m->error_code || !m->request_id ||
         !m->remote_addr || m->attempt < 1 || m->first_byte_us > m->total_us || m->body_us > m->total_us ||
-        m->sign_us < 0 || m->write_us < 0 || m->connect_us != -1 || m->part_number != 0)
+        m->sign_us < 0 || m->write_us < 0 || m->connect_us < -1 || m->memory_wait_us < 0 ||
+        m->part_number != 0)
         metrics_bad++;
 }
 static void metrics_free(void *ud) {
@@ -692,6 +693,9 @@ static void null_arguments(const oss_client_t *client, const char *bucket, const
     expect_err("path_style cfg", oss_config_set_path_style(NULL, true), NUL_ARG);
     expect_err("crc64 cfg", oss_config_set_crc64(NULL, true), NUL_ARG);
     expect_err("skew cfg", oss_config_set_date_skew_adjustment(NULL, true), NUL_ARG);
+    expect_err("reissue cfg", oss_config_set_reissue_slow_parts(NULL, true), NUL_ARG);
+    CHECK(oss_config_set_reissue_slow_parts(cfg, false) == NULL, "reissue off");
+    CHECK(oss_config_set_reissue_slow_parts(cfg, true) == NULL, "reissue on");
     expect_err("rate cfg", oss_config_set_recv_rate_limit_kbps(NULL, 1), NUL_ARG);
     expect_err("budget cfg", oss_config_set_memory_budget(NULL, 64u << 20), NUL_ARG);
     expect_err("budget 0", oss_config_set_memory_budget(cfg, 0), OSS_ERROR_KIND_INVALID_ARGUMENT);

@@ -94,7 +94,8 @@ class Client:
             none; past it :class:`TimeoutError`, a resumable download keeps its checkpoint),
             ``retries``, ``retry_base_delay_ms``, ``verify_tls``, ``ca_file``, ``ca_path``,
             ``path_style``, ``cname``, ``crc64``, ``date_skew_adjustment``,
-            ``recv_rate_limit_kbps``, ``memory_budget`` (bytes, the memory of all the
+            ``reissue_slow_parts`` (default True: a download's part far slower than its
+            peers is re-requested on a new connection), ``recv_rate_limit_kbps``, ``memory_budget`` (bytes, the memory of all the
             client's downloads together: 16 MiB..1 TiB, default 64 MiB), ``proxy`` (``"http://user:pw@host:port"``), ``user_agent``,
             ``resume_token_key`` (bytes, 16 to 1024: the key that seals and checks resume
             tokens; default: the per-user key file ``~/.config/oss-ffi/resume-token.key``, see

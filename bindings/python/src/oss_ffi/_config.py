@@ -29,6 +29,7 @@ _CONFIG_KEYS = (
     "path_style",
     "crc64",
     "date_skew_adjustment",
+    "reissue_slow_parts",
     "recv_rate_limit_kbps",
     "memory_budget",
     "resume_token_key",
@@ -67,6 +68,7 @@ def _apply_config(lib: Library, cfg: int, config: Dict[str, Any]) -> None:
         ("path_style", lib.oss_config_set_path_style),
         ("crc64", lib.oss_config_set_crc64),
         ("date_skew_adjustment", lib.oss_config_set_date_skew_adjustment),
+        ("reissue_slow_parts", lib.oss_config_set_reissue_slow_parts),
     ):
         if c.get(key) is not None:
             check(lib, fn(cfg, _bool(c[key], key)))

@@ -119,6 +119,7 @@ class RequestMetricsC(ctypes.Structure):
         ("write_us", c_int64),
         ("retry_wait_us", c_int64),
         ("total_us", c_int64),
+        ("memory_wait_us", c_int64),
     ]
 
 
@@ -136,6 +137,9 @@ class RequestStatsC(ctypes.Structure):
         ("body_us", c_uint64),
         ("write_us", c_uint64),
         ("retry_wait_us", c_uint64),
+        ("connect_us", c_uint64),
+        ("memory_wait_us", c_uint64),
+        ("reissued", c_uint64),
     ]
 
 
@@ -186,6 +190,7 @@ _PROTOTYPES: Dict[str, Tuple[Any, List[Any]]] = {
     "oss_config_set_cname": (_err_p, [c_void_p, c_bool]),
     "oss_config_set_path_style": (_err_p, [c_void_p, c_bool]),
     "oss_config_set_crc64": (_err_p, [c_void_p, c_bool]),
+    "oss_config_set_reissue_slow_parts": (_err_p, [c_void_p, c_bool]),
     "oss_config_set_date_skew_adjustment": (_err_p, [c_void_p, c_bool]),
     "oss_config_set_recv_rate_limit_kbps": (_err_p, [c_void_p, c_uint64]),
     "oss_config_set_signature_version": (_err_p, [c_void_p, c_uint32]),

@@ -39,6 +39,8 @@ class RequestMetrics:
     write: float
     retry_wait: float
     total: float
+    #: Waiting for room in the client's memory budget before this attempt.
+    memory_wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class RequestStats:
     body: float
     write: float
     retry_wait: float
+    #: Connecting (the attempts that opened a connection) and waiting for the memory budget.
+    connect: float = 0.0
+    memory_wait: float = 0.0
+    #: Slow parts of downloads re-requested on a new connection (``reissue_slow_parts``).
+    reissued: int = 0
 
 
 def _stats(c: RequestStatsC) -> RequestStats:
@@ -70,6 +77,9 @@ def _stats(c: RequestStatsC) -> RequestStats:
         c.body_us / 1e6,
         c.write_us / 1e6,
         c.retry_wait_us / 1e6,
+        c.connect_us / 1e6,
+        c.memory_wait_us / 1e6,
+        int(c.reissued),
     )
 
 
@@ -107,6 +117,7 @@ def _metrics_trampoline(p: Any, user_data: Optional[int]) -> None:
                 m.write_us / 1e6,
                 m.retry_wait_us / 1e6,
                 m.total_us / 1e6,
+                m.memory_wait_us / 1e6,
             )
         )
     except BaseException:  # noqa: BLE001 - a failing metrics sink must not break downloads

@@ -52,7 +52,8 @@ public:
           networkInterface(),
           signatureVersion(SignatureVersionType::V1),
           memoryBudget(64ULL * 1024 * 1024),
-          resolve()
+          resolve(),
+          reissueSlowParts(true)
     {
     }
     ~ClientConfiguration() = default;
@@ -116,6 +117,10 @@ public:
      * exceptions are swallowed. Also makes OssClient::RequestStats count. Empty by default
      * (nothing measured). */
     std::function<void(const oss_request_metrics_t &)> requestMetrics;
+    /* Extension: a download's part far slower than its other parts is re-requested, for the
+     * bytes it has not delivered, on a new connection (oss_config_set_reissue_slow_parts). On by
+     * default. */
+    bool reissueSlowParts;
 
 private:
     static std::string defaultUserAgent()

@@ -120,6 +120,7 @@ inline bool configure(oss_config_t *cfg, const ClientConfiguration &conf, OssErr
         detail::failed(oss_config_set_path_style(cfg, conf.isPathStyle), error) ||
         detail::failed(oss_config_set_crc64(cfg, conf.enableCrc64), error) ||
         detail::failed(oss_config_set_date_skew_adjustment(cfg, conf.enableDateSkewAdjustment), error) ||
+        detail::failed(oss_config_set_reissue_slow_parts(cfg, conf.reissueSlowParts), error) ||
         detail::failed(oss_config_set_memory_budget(cfg, conf.memoryBudget), error)) {
         return false;
     }
