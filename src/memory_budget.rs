@@ -60,6 +60,17 @@ impl Slot {
             drop(self.permit.split(have - keep));
         }
     }
+
+    /// The bytes this slot reserves (whole units: at least what it was acquired or shrunk
+    /// to).
+    pub fn bytes(&self) -> u64 {
+        self.permit.num_permits() as u64 * UNIT
+    }
+
+    /// Adds `more` to this slot (a reader's part reserving the bytes it received).
+    pub fn absorb(&mut self, more: Slot) {
+        self.permit.merge(more.permit);
+    }
 }
 
 impl std::fmt::Debug for MemoryBudget {

@@ -283,6 +283,33 @@ async fn a_stalled_consumer_never_reserves_more_than_the_window() {
     assert_eq!(budget.free_bytes(), pool);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_receives_no_more_than_the_budget_holds_while_its_consumer_stalls() {
+    // One GET far larger than the budget: its bytes are reserved as they arrive, so with the
+    // consumer stalled it stops receiving once the budget is spent (the server cannot finish
+    // sending it), and goes on when the consumer reads.
+    let env = Env::new();
+    let client = env.client_with(|c| c.memory_budget = oss_ffi::memory_budget::MIN_MEMORY_BUDGET);
+    let size = 96 * MIB;
+    let data = std::fs::read(env.object("s/huge-part", size)).unwrap();
+    let budget = client.memory_budget().clone();
+    let pool = budget.total() - BASE_COST;
+    let mut r = open(&client, "s/huge-part", None, opts(64 * MIB, 64 * MIB)).await;
+    assert!(read_n(&mut r, 10).await.unwrap() == data[..10]);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        gets(&env).is_empty(),
+        "the 64 MiB GET was received whole behind a stalled consumer, with a budget of {pool} bytes"
+    );
+    assert!(pool - budget.free_bytes() <= pool);
+    let (rest, err) = read_to_end(&mut r, MIB as usize).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(rest == data[10..]);
+    assert!(r.meta().verified);
+    drop(r);
+    assert!(budget_whole(&budget).await);
+}
+
 /// Waits (up to 10 s) until the budget is whole again.
 async fn budget_whole(budget: &oss_ffi::memory_budget::MemoryBudget) -> bool {
     let pool = budget.total() - BASE_COST;
