@@ -690,8 +690,7 @@ impl PrefetchReader {
         // RANDOM_MIN_PART bytes) so that one large read is not held to one connection's speed;
         // a sequential one for whole parts.
         let (stop, piece) = if self.sequential {
-            let len = sequential_part_len(self.window, self.opts.part_size, self.max_parts);
-            (self.end, len)
+            (self.end, 0)
         } else {
             let piece = (target - self.pos)
                 .div_ceil(RANDOM_SPLIT)
@@ -700,7 +699,13 @@ impl PrefetchReader {
             (target, piece)
         };
         while next < target || self.parts.is_empty() {
-            let len = piece.min(stop - next);
+            let len = if self.sequential {
+                let (window, part) = (self.window, self.opts.part_size);
+                sequential_part_len(window, part, self.max_parts, stop - next)
+            } else {
+                piece
+            }
+            .min(stop - next);
             if !self.parts.is_empty()
                 && (requested + len > ahead.max(self.opts.part_size) || open >= self.max_parts)
             {
@@ -800,9 +805,18 @@ pub(crate) fn window_bounds(
 
 /// The length of the next GET of a sequential read: the window shared among the GETs the reader
 /// may keep open (so that a wide window is asked for in larger ranges, fewer round trips per
-/// byte), at least `part_size`, at most `MAX_GROWN_PART` (or `part_size` when larger).
-pub(crate) fn sequential_part_len(window: u64, part_size: u64, max_parts: usize) -> u64 {
-    (window / max_parts.max(1) as u64).clamp(part_size, part_size.max(MAX_GROWN_PART))
+/// byte), at least `part_size`, at most `MAX_GROWN_PART` (or `part_size` when larger); and the
+/// `remaining` bytes of the read shared among them too, so that its end is not one long GET on
+/// one connection while the others are idle.
+pub(crate) fn sequential_part_len(
+    window: u64,
+    part_size: u64,
+    max_parts: usize,
+    remaining: u64,
+) -> u64 {
+    let n = max_parts.max(1) as u64;
+    let grown = (window / n).clamp(part_size, part_size.max(MAX_GROWN_PART));
+    grown.min((remaining / n).max(part_size))
 }
 
 /// The first window of a sequential read: two parts (one read while the other arrives).
@@ -860,20 +874,21 @@ mod tests {
 
     #[test]
     fn a_wide_window_is_asked_for_in_larger_ranges() {
+        let (part, far) = (MIB, 1 << 40);
+        assert_eq!(sequential_part_len(2 * MIB, part, 16, far), part);
+        assert_eq!(sequential_part_len(48 * MIB, part, 16, far), 3 * MIB);
+        // At most MAX_GROWN_PART; a part size above it is kept as it is.
+        assert_eq!(sequential_part_len(1 << 30, part, 16, far), MAX_GROWN_PART);
+        assert_eq!(sequential_part_len(1 << 30, 16 * MIB, 4, far), 16 * MIB);
+    }
+
+    #[test]
+    fn the_end_of_a_sequential_read_is_shared_among_the_gets() {
         let part = MIB;
-        assert_eq!(
-            sequential_part_len(2 * MIB, part, 16),
-            part,
-            "at least a part"
-        );
-        assert_eq!(sequential_part_len(48 * MIB, part, 16), 3 * MIB);
-        assert_eq!(
-            sequential_part_len(1 << 30, part, 16),
-            MAX_GROWN_PART,
-            "at most MAX_GROWN_PART"
-        );
-        // A part size above MAX_GROWN_PART is kept as it is.
-        assert_eq!(sequential_part_len(1 << 30, 16 * MIB, 4), 16 * MIB);
+        // 32 MiB left and 16 GETs: 2 MiB each, not four of 8 MiB on four connections.
+        assert_eq!(sequential_part_len(1 << 30, part, 16, 32 * MIB), 2 * MIB);
+        // Never below the part size.
+        assert_eq!(sequential_part_len(1 << 30, part, 16, 3 * MIB), part);
     }
 
     #[test]
