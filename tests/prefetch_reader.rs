@@ -120,6 +120,33 @@ async fn a_sequential_read_has_several_gets_in_flight_and_is_verified_at_the_end
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequential_read_asks_for_larger_ranges_once_its_window_is_wide() {
+    // 256 KiB parts, a window up to 16 MiB shared among the client's 16 connections: once it
+    // is wide the GETs ask for 1 MiB; the bytes are the object's, each fetched once.
+    let env = Env::new();
+    let client = env.client();
+    let path = env.object("s/grow", 40 * MIB);
+    let want = std::fs::read(&path).unwrap();
+    let mut r = open(&client, "s/grow", None, opts(256 * KIB, 16 * MIB)).await;
+    let (got, err) = read_to_end(&mut r, MIB as usize).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == want && r.meta().verified);
+    let mut spans: Vec<(u64, u64)> = gets(&env).iter().map(range_of).collect();
+    spans.sort();
+    let largest = spans.iter().map(|(a, b)| b + 1 - a).max().unwrap();
+    assert_eq!(
+        largest, MIB,
+        "the largest GET: the window shared among 16 connections"
+    );
+    let mut next = 0;
+    for (a, b) in spans {
+        assert_eq!(a, next, "parts contiguous and fetched once");
+        next = b + 1;
+    }
+    assert_eq!(next, want.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_reads_fetch_what_they_ask_plus_the_read_ahead() {
     let env = Env::new();
     let client = env.client();
