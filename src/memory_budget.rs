@@ -205,6 +205,21 @@ mod tests {
     }
 
     #[test]
+    fn a_slot_grows_by_absorbing_another_and_gives_all_back() {
+        let b = MemoryBudget::new(MIN_MEMORY_BUDGET);
+        let pool = MIN_MEMORY_BUDGET - BASE_COST;
+        let mut s = b.try_acquire(MIB).unwrap();
+        assert_eq!(s.bytes(), MIB);
+        s.absorb(b.try_acquire(MIB / 2).unwrap());
+        assert_eq!(s.bytes(), MIB + MIB / 2);
+        assert_eq!(b.free_bytes(), pool - s.bytes());
+        s.shrink_to(100);
+        assert_eq!(s.bytes(), 1024, "whole units, at least the cost");
+        drop(s);
+        assert_eq!(b.free_bytes(), pool);
+    }
+
+    #[test]
     fn a_slot_larger_than_the_budget_still_runs_alone() {
         let b = MemoryBudget::new(MIN_MEMORY_BUDGET);
         let s = b.try_acquire(1 << 40).expect("capped at the whole budget");
