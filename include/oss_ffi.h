@@ -1862,8 +1862,10 @@ void oss_object_stream_free(oss_object_stream_t *stream);
 oss_error_t *oss_reader_options_new(oss_reader_options_t **options_out);
 
 /**
- * Sets the size of each GET of a sequential read, 65536 (64 KiB) ..= 268435456 (256 MiB).
- * The largest window must stay at least this (checked when a reader is opened).
+ * Sets the size of each GET of a sequential read, 65536 (64 KiB) ..= 268435456 (256 MiB):
+ * the smallest one (a wide window is asked for in larger GETs, up to 8 MiB, or this size
+ * when larger). The largest window must stay at least this (checked when a reader is
+ * opened).
  *
  * # Safety
  * `options` NULL or live.

@@ -60,6 +60,17 @@ impl Slot {
             drop(self.permit.split(have - keep));
         }
     }
+
+    /// The bytes this slot reserves (whole units: at least what it was acquired or shrunk
+    /// to).
+    pub fn bytes(&self) -> u64 {
+        self.permit.num_permits() as u64 * UNIT
+    }
+
+    /// Adds `more` to this slot (a reader's part reserving the bytes it received).
+    pub fn absorb(&mut self, more: Slot) {
+        self.permit.merge(more.permit);
+    }
 }
 
 impl std::fmt::Debug for MemoryBudget {
@@ -191,6 +202,21 @@ mod tests {
         assert!(b.free_bytes() < cost);
         drop(slots);
         assert_eq!(b.free_bytes(), DEFAULT_MEMORY_BUDGET - BASE_COST);
+    }
+
+    #[test]
+    fn a_slot_grows_by_absorbing_another_and_gives_all_back() {
+        let b = MemoryBudget::new(MIN_MEMORY_BUDGET);
+        let pool = MIN_MEMORY_BUDGET - BASE_COST;
+        let mut s = b.try_acquire(MIB).unwrap();
+        assert_eq!(s.bytes(), MIB);
+        s.absorb(b.try_acquire(MIB / 2).unwrap());
+        assert_eq!(s.bytes(), MIB + MIB / 2);
+        assert_eq!(b.free_bytes(), pool - s.bytes());
+        s.shrink_to(100);
+        assert_eq!(s.bytes(), 1024, "whole units, at least the cost");
+        drop(s);
+        assert_eq!(b.free_bytes(), pool);
     }
 
     #[test]

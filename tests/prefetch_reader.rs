@@ -120,6 +120,33 @@ async fn a_sequential_read_has_several_gets_in_flight_and_is_verified_at_the_end
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sequential_read_asks_for_larger_ranges_once_its_window_is_wide() {
+    // 256 KiB parts, a window up to 16 MiB shared among the client's 16 connections: once it
+    // is wide the GETs ask for 1 MiB; the bytes are the object's, each fetched once.
+    let env = Env::new();
+    let client = env.client();
+    let path = env.object("s/grow", 40 * MIB);
+    let want = std::fs::read(&path).unwrap();
+    let mut r = open(&client, "s/grow", None, opts(256 * KIB, 16 * MIB)).await;
+    let (got, err) = read_to_end(&mut r, MIB as usize).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == want && r.meta().verified);
+    let mut spans: Vec<(u64, u64)> = gets(&env).iter().map(range_of).collect();
+    spans.sort();
+    let largest = spans.iter().map(|(a, b)| b + 1 - a).max().unwrap();
+    assert_eq!(
+        largest, MIB,
+        "the largest GET: the window shared among 16 connections"
+    );
+    let mut next = 0;
+    for (a, b) in spans {
+        assert_eq!(a, next, "parts contiguous and fetched once");
+        next = b + 1;
+    }
+    assert_eq!(next, want.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_reads_fetch_what_they_ask_plus_the_read_ahead() {
     let env = Env::new();
     let client = env.client();
@@ -281,6 +308,33 @@ async fn a_stalled_consumer_never_reserves_more_than_the_window() {
     assert!(rest == data[3 * MIB as usize..]);
     drop(r);
     assert_eq!(budget.free_bytes(), pool);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_part_receives_no_more_than_the_budget_holds_while_its_consumer_stalls() {
+    // One GET far larger than the budget: its bytes are reserved as they arrive, so with the
+    // consumer stalled it stops receiving once the budget is spent (the server cannot finish
+    // sending it), and goes on when the consumer reads.
+    let env = Env::new();
+    let client = env.client_with(|c| c.memory_budget = oss_ffi::memory_budget::MIN_MEMORY_BUDGET);
+    let size = 96 * MIB;
+    let data = std::fs::read(env.object("s/huge-part", size)).unwrap();
+    let budget = client.memory_budget().clone();
+    let pool = budget.total() - BASE_COST;
+    let mut r = open(&client, "s/huge-part", None, opts(64 * MIB, 64 * MIB)).await;
+    assert!(read_n(&mut r, 10).await.unwrap() == data[..10]);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(
+        gets(&env).is_empty(),
+        "the 64 MiB GET was received whole behind a stalled consumer, with a budget of {pool} bytes"
+    );
+    assert!(pool - budget.free_bytes() <= pool);
+    let (rest, err) = read_to_end(&mut r, MIB as usize).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(rest == data[10..]);
+    assert!(r.meta().verified);
+    drop(r);
+    assert!(budget_whole(&budget).await);
 }
 
 /// Waits (up to 10 s) until the budget is whole again.

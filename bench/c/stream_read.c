@@ -1,6 +1,6 @@
 /* Reads one object into memory through the prefetching reader (oss_reader_t) and discards it:
  * bench/stream.py's C row. Usage: stream_read ENDPOINT BUCKET KEY [MEMORY_BUDGET [MAX_WINDOW
- * [PART_SIZE]]] (0 = the default), credentials from OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET.
+ * [PART_SIZE [MAX_CONNECTIONS]]]] (0 = the default), credentials from OSS_ACCESS_KEY_ID / OSS_ACCESS_KEY_SECRET.
  * Prints one JSON line: bytes, seconds (open to the end, the whole-object CRC64 checked), verified. */
 #define _POSIX_C_SOURCE 200809L
 #include <oss_ffi.h>
@@ -17,12 +17,14 @@ static int fail(const char *what, oss_error_t *e) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: stream_read ENDPOINT BUCKET KEY [MEMORY_BUDGET [MAX_WINDOW [PART_SIZE]]]\n");
+        fprintf(stderr, "usage: stream_read ENDPOINT BUCKET KEY [MEMORY_BUDGET [MAX_WINDOW [PART_SIZE "
+                        "[MAX_CONNECTIONS]]]]\n");
         return 2;
     }
     uint64_t budget = argc > 4 ? strtoull(argv[4], NULL, 10) : 0;
     uint64_t window = argc > 5 ? strtoull(argv[5], NULL, 10) : 0;
     uint64_t part = argc > 6 ? strtoull(argv[6], NULL, 10) : 0;
+    uint64_t connections = argc > 7 ? strtoull(argv[7], NULL, 10) : 0;
     oss_error_t *e;
     const oss_client_t *client = NULL;
     oss_credentials_provider_t *creds = NULL;
@@ -37,6 +39,7 @@ int main(int argc, char **argv) {
 
     if ((e = oss_initialize_sdk())) return fail("init", e);
     if (budget && (e = oss_config_set_memory_budget(cfg, budget))) return fail("budget", e);
+    if (connections && (e = oss_config_set_max_connections(cfg, (uint32_t)connections))) return fail("connections", e);
     if ((e = oss_credentials_provider_new_env(&creds))) return fail("credentials", e);
     if ((e = oss_client_new(argv[1], creds, cfg, &client))) return fail("client", e);
     if ((e = oss_get_object_request_new(argv[2], argv[3], &req))) return fail("request", e);

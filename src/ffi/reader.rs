@@ -60,8 +60,10 @@ pub unsafe extern "C" fn oss_reader_options_new(
 }
 
 ffi_setter! {
-    /// Sets the size of each GET of a sequential read, 65536 (64 KiB) ..= 268435456 (256 MiB).
-    /// The largest window must stay at least this (checked when a reader is opened).
+    /// Sets the size of each GET of a sequential read, 65536 (64 KiB) ..= 268435456 (256 MiB):
+    /// the smallest one (a wide window is asked for in larger GETs, up to 8 MiB, or this size
+    /// when larger). The largest window must stay at least this (checked when a reader is
+    /// opened).
     ///
     /// # Safety
     /// `options` NULL or live.

@@ -12,17 +12,25 @@
 //!   and computes the part's CRC64 on the way (on the runtime's threads, in parallel); the
 //!   reader copies the pieces into the caller's buffer: one copy, from the HTTP stack.
 //! - Window: reads that continue where the last one ended are sequential: parts are kept in
-//!   flight up to the window ahead of the read position, and the window doubles each time a part
-//!   is read through, up to `max_window` (and what the client's memory budget holds). A read
-//!   elsewhere (a seek) collapses it: the parts not covering the new position are dropped, and
-//!   the read fetches what it asks for plus `read_ahead` bytes. A seek forward into the parts in
-//!   flight keeps them.
-//! - Memory: every part reserves, from the client's memory budget, its bytes not yet read plus
-//!   the cost of its connection while its GET is open; the reservation shrinks as the caller
-//!   reads. A part is started only while the bytes reserved ahead stay within the window, so a
-//!   caller that stops reading stops the GETs (its reservation stays at most the window). The
-//!   part at the read position never waits for the budget (another reader's consumer may hold
-//!   it indefinitely, possibly from this very thread): without a reservation it runs alone.
+//!   flight up to the window ahead of the read position (bytes asked for, received or not), and
+//!   the window doubles each time a part is read through, up to its cap (`window_bounds`:
+//!   `max_window`, and what the budget holds). The GETs open at once are at most the client's
+//!   connections and what the budget holds (`window_bounds`); a part is the window shared among
+//!   them (`sequential_part_len`: at least `part_size`, at most 8 MiB), so a wide window asks
+//!   for larger ranges, fewer round trips per byte. A read elsewhere (a seek) collapses it: the
+//!   parts not covering the new position are dropped, and the read fetches what it asks for plus
+//!   `read_ahead` bytes. A seek forward into the parts in flight keeps them.
+//! - Memory: every part reserves, from the client's memory budget, what it holds: its bytes
+//!   received and not yet read (the pieces as hyper handed them: a reader's buffer), plus its
+//!   connection's share while its GET is open (`CONNECTION_COST`, what a download's part
+//!   reserves beside its write buffers). It starts with the connection's share and reserves its
+//!   bytes before it receives them (`make_room`): when the budget is spent it stops receiving
+//!   (its GET stalls) until the reader takes bytes out of it or another reservation is given
+//!   back. The reservation shrinks as the caller reads. So a caller that stops reading stops the
+//!   GETs: the memory stays within the window and the budget. The part at the read position
+//!   never waits for the budget to start (another reader's consumer may hold it indefinitely,
+//!   possibly from this very thread): without a reservation it runs alone; with one it always
+//!   gets on, since the reader empties it.
 //! - One version: every GET carries `If-Match` with the HEAD's ETag; a change (412, another
 //!   ETag or size) fails the next read with `ObjectChanged`, never mixed bytes.
 //! - Verified: when the parts read through cover the whole object in order (a read from start to
@@ -67,6 +75,11 @@ pub const DEFAULT_READ_AHEAD: u64 = 64 * KIB;
 const RANDOM_SPLIT: u64 = 8;
 /// ... of at least this many bytes each (never more than the part size).
 const RANDOM_MIN_PART: u64 = 256 * KIB;
+/// The most GETs one reader keeps open (as the throughput target's widest start,
+/// `download::ramp::MAX_START`).
+const MAX_READER_GETS: u64 = 64;
+/// The largest GET of a sequential read whose window grew (`sequential_part_len`).
+const MAX_GROWN_PART: u64 = 8 * MIB;
 /// Bounds of `read_ahead`.
 pub const MAX_READ_AHEAD: u64 = 64 * MIB;
 
@@ -122,17 +135,42 @@ struct PartShared {
     state: Mutex<PartState>,
     /// Signalled after every change of `state` (one waiter: the reader).
     changed: Notify,
+    /// Signalled when the reader takes bytes out of the part (one waiter: its task, waiting for
+    /// room to receive more).
+    consumed: Notify,
 }
 
 struct PartState {
     /// Received, not yet read, in order.
     pieces: VecDeque<Bytes>,
+    /// The bytes in `pieces`.
+    held: u64,
     /// Every byte of the part was received; `crc` is the part's CRC64.
     done: bool,
     crc: u64,
     error: Option<Error>,
-    /// The part's reservation: its unread bytes, plus a connection while its GET is open.
+    /// The part's reservation: the bytes it holds (received, not read), plus a connection's
+    /// share while its GET is open (`part_cost`). `None`: the part runs alone, unreserved.
     slot: Option<Slot>,
+}
+
+impl PartState {
+    /// Gives back what the reservation holds beyond what the part holds now (after the reader
+    /// took bytes, or the GET ended).
+    fn release(&mut self) {
+        let cost = part_cost(self.held, !self.done);
+        if let Some(slot) = &mut self.slot {
+            slot.shrink_to(cost);
+        }
+    }
+}
+
+/// What a part reserves from the client's memory budget: the bytes it holds (its buffer: the
+/// pieces received and not read, kept as hyper handed them), plus, while its GET is open, the
+/// share of its connection that a download's part reserves beside its write buffers
+/// (`CONNECTION_COST`: hyper's read buffer, the piece being received, the allocator's slack).
+pub(crate) fn part_cost(held: u64, open: bool) -> u64 {
+    held + if open { CONNECTION_COST } else { 0 }
 }
 
 impl PartShared {
@@ -153,6 +191,9 @@ struct Part {
 impl Drop for Part {
     fn drop(&mut self) {
         self.task.abort();
+        // The reservation goes back now, not when the aborted (or finishing) task is dropped on
+        // the runtime's thread: a reader read through or closed holds nothing.
+        self.shared.lock().slot = None;
     }
 }
 
@@ -173,27 +214,67 @@ impl Drop for TaskEnd {
     }
 }
 
+/// Waits until the part's reservation covers what it holds plus its connection's share, the
+/// room for the next piece: takes the difference from the budget, or waits for the reader to
+/// take bytes out of the part. A part whose reader stopped reading thus stops receiving (its
+/// GET stalls) once the budget is spent; the part at the read position always gets on, since the
+/// reader empties it. A part running alone (no reservation) never waits.
+async fn make_room(shared: &PartShared, budget: &MemoryBudget) {
+    loop {
+        let consumed = shared.consumed.notified();
+        tokio::pin!(consumed);
+        consumed.as_mut().enable();
+        let need = {
+            let st = shared.lock();
+            match &st.slot {
+                None => return,
+                Some(slot) => part_cost(st.held, true).saturating_sub(slot.bytes()),
+            }
+        };
+        if need == 0 {
+            return;
+        }
+        tokio::select! {
+            more = budget.acquire(need) => {
+                let mut st = shared.lock();
+                if let Some(slot) = &mut st.slot {
+                    slot.absorb(more);
+                }
+                // The reader may have taken bytes meanwhile: keep no more than needed.
+                st.release();
+            }
+            _ = consumed => {}
+        }
+    }
+}
+
 /// Fetches `start..end` into `shared` (see the module documentation).
-async fn fetch(pin: Arc<Pinned>, cancel: Cancel, start: u64, end: u64, shared: Arc<PartShared>) {
+async fn fetch(
+    pin: Arc<Pinned>,
+    cancel: Cancel,
+    budget: MemoryBudget,
+    start: u64,
+    end: u64,
+    shared: Arc<PartShared>,
+) {
     let end_guard = TaskEnd(shared.clone());
     let mut body = BodyReader::new(pin, None, cancel, start, end);
     let mut crc = crc64::Stream::new();
     loop {
+        make_room(&shared, &budget).await;
         let next = body.next_chunk().await;
         let mut st = shared.lock();
         match next {
             Ok(Some(bytes)) => {
                 crc.write(&bytes);
+                st.held += bytes.len() as u64;
                 st.pieces.push_back(bytes);
             }
             Ok(None) => {
                 st.done = true;
                 st.crc = crc.sum();
                 // The connection is back in the pool: only the unread bytes stay reserved.
-                let unread: u64 = st.pieces.iter().map(|p| p.len() as u64).sum();
-                if let Some(slot) = &mut st.slot {
-                    slot.shrink_to(unread);
-                }
+                st.release();
             }
             Err(e) => st.error = Some(e),
         }
@@ -243,6 +324,8 @@ pub struct PrefetchReader {
     window: u64,
     /// The largest window: `max_window`, bounded by the budget.
     window_cap: u64,
+    /// The most GETs open at once (`parts_cap`).
+    max_parts: usize,
     /// Contiguous parts from (about) `pos` on.
     parts: VecDeque<Part>,
     /// The parts read through so far cover `base..chain.0` in order, with CRC64 `chain.1`;
@@ -293,10 +376,8 @@ impl PrefetchReader {
             }
         };
         let budget = client.memory_budget().clone();
-        // The window never reserves more than the budget holds beside one connection per part.
         let pool = budget.total() - crate::memory_budget::BASE_COST;
-        let parts_max = (pool / (opts.part_size + CONNECTION_COST)).max(1);
-        let window_cap = opts.max_window.min(parts_max * opts.part_size);
+        let (max_parts, window_cap) = window_bounds(&opts, pool, client.config().max_connections);
         let pin = Arc::new(Pinned::of(client, req.clone(), &meta, "the read of"));
         let checked = client.config().enable_crc64 && base == 0 && end == size;
         Ok(PrefetchReader {
@@ -313,6 +394,7 @@ impl PrefetchReader {
             sequential: true,
             window: initial_window(&opts, window_cap),
             window_cap,
+            max_parts,
             parts: VecDeque::new(),
             chain: checked.then_some((0, 0)),
             checkable: checked,
@@ -431,10 +513,14 @@ impl PrefetchReader {
                     };
                     let n = (self.pos - front.taken).min(p.len() as u64) as usize;
                     let _ = p.split_to(n);
+                    let emptied = p.is_empty();
                     front.taken += n as u64;
-                    if p.is_empty() {
+                    st.held -= n as u64;
+                    if emptied {
                         st.pieces.pop_front();
                     }
+                    st.release();
+                    shared.consumed.notify_one();
                 }
                 if front.taken == self.pos && !st.pieces.is_empty() {
                     return Ok(true);
@@ -484,10 +570,10 @@ impl PrefetchReader {
             front.taken += k as u64;
             self.pos += k as u64;
             n += k;
-            let unread = front.end - front.taken;
-            let open = if st.done { 0 } else { CONNECTION_COST };
-            if let Some(slot) = &mut st.slot {
-                slot.shrink_to(unread + open);
+            st.held -= k as u64;
+            st.release();
+            if !st.done {
+                front.shared.consumed.notify_one();
             }
         }
         self.expected = self.pos;
@@ -515,10 +601,10 @@ impl PrefetchReader {
         front.taken += piece.len() as u64;
         self.pos += piece.len() as u64;
         self.expected = self.pos;
-        let unread = front.end - front.taken;
-        let open = if st.done { 0 } else { CONNECTION_COST };
-        if let Some(slot) = &mut st.slot {
-            slot.shrink_to(unread + open);
+        st.held -= piece.len() as u64;
+        st.release();
+        if !st.done {
+            front.shared.consumed.notify_one();
         }
         Some(piece)
     }
@@ -593,16 +679,18 @@ impl PrefetchReader {
         };
         let target = self.pos.saturating_add(ahead).min(self.end);
         let mut next = self.parts.back().map_or(self.pos, |p| p.end);
-        let mut reserved: u64 = self
+        // Bytes asked for ahead of the position (received or not), and the GETs open.
+        let mut requested: u64 = self
             .parts
             .iter()
             .map(|p| p.end.saturating_sub(p.taken.max(self.pos)))
             .sum();
+        let mut open = self.parts.iter().filter(|p| !p.shared.lock().done).count();
         // A random read asks for what it needs, in up to RANDOM_SPLIT GETs at once (of at least
         // RANDOM_MIN_PART bytes) so that one large read is not held to one connection's speed;
         // a sequential one for whole parts.
         let (stop, piece) = if self.sequential {
-            (self.end, self.opts.part_size)
+            (self.end, 0)
         } else {
             let piece = (target - self.pos)
                 .div_ceil(RANDOM_SPLIT)
@@ -611,12 +699,20 @@ impl PrefetchReader {
             (target, piece)
         };
         while next < target || self.parts.is_empty() {
-            let len = piece.min(stop - next);
-            if !self.parts.is_empty() && reserved + len > ahead.max(self.opts.part_size) {
+            let len = if self.sequential {
+                let (window, part) = (self.window, self.opts.part_size);
+                sequential_part_len(window, part, self.max_parts, stop - next)
+            } else {
+                piece
+            }
+            .min(stop - next);
+            if !self.parts.is_empty()
+                && (requested + len > ahead.max(self.opts.part_size) || open >= self.max_parts)
+            {
                 break;
             }
-            let cost = len + CONNECTION_COST;
-            let slot = self.budget.try_acquire(cost);
+            // A part starts with its connection's share; it reserves its bytes as they arrive.
+            let slot = self.budget.try_acquire(part_cost(0, true));
             if slot.is_none() && !self.parts.is_empty() {
                 break;
             }
@@ -630,7 +726,8 @@ impl PrefetchReader {
             if alone {
                 break;
             }
-            reserved += len;
+            requested += len;
+            open += 1;
         }
         Ok(())
     }
@@ -639,16 +736,19 @@ impl PrefetchReader {
         let shared = Arc::new(PartShared {
             state: Mutex::new(PartState {
                 pieces: VecDeque::new(),
+                held: 0,
                 done: false,
                 crc: 0,
                 error: None,
                 slot,
             }),
             changed: Notify::new(),
+            consumed: Notify::new(),
         });
         let task = tokio::spawn(fetch(
             self.pin.clone(),
             self.cancel.clone(),
+            self.budget.clone(),
             start,
             end,
             shared.clone(),
@@ -674,6 +774,51 @@ impl PrefetchReader {
     }
 }
 
+/// The most GETs one reader keeps open, and its largest window (bytes asked for ahead of the
+/// position), for a budget whose pool (the budget less `BASE_COST`) is `pool`:
+/// - GETs: the client's connections (more would wait for one while holding a reservation), at
+///   most `MAX_READER_GETS`, and no more than the pool holds with each GET's connection share
+///   plus half a part of received bytes (in a sequential read the GETs in flight have received
+///   half their bytes on average while the reader waits at the first one).
+/// - Window: `max_window`, and what the pool holds beside those connection shares, but at least
+///   a part per GET (which those GETs' half parts leave room for) and at least one part.
+///
+/// What a part holds is reserved as it arrives (`make_room`): these bounds choose how much to
+/// ask for, the budget bounds the memory whatever they are.
+pub(crate) fn window_bounds(
+    opts: &PrefetchOptions,
+    pool: u64,
+    max_connections: u32,
+) -> (usize, u64) {
+    let connection = part_cost(0, true);
+    let by_budget = pool / (connection + opts.part_size / 2);
+    let parts = by_budget
+        .min(u64::from(max_connections))
+        .clamp(1, MAX_READER_GETS);
+    let room = pool.saturating_sub(parts * connection);
+    let window = opts
+        .max_window
+        .min(room.max(parts * opts.part_size))
+        .max(opts.part_size);
+    (parts as usize, window)
+}
+
+/// The length of the next GET of a sequential read: the window shared among the GETs the reader
+/// may keep open (so that a wide window is asked for in larger ranges, fewer round trips per
+/// byte), at least `part_size`, at most `MAX_GROWN_PART` (or `part_size` when larger); and the
+/// `remaining` bytes of the read shared among them too, so that its end is not one long GET on
+/// one connection while the others are idle.
+pub(crate) fn sequential_part_len(
+    window: u64,
+    part_size: u64,
+    max_parts: usize,
+    remaining: u64,
+) -> u64 {
+    let n = max_parts.max(1) as u64;
+    let grown = (window / n).clamp(part_size, part_size.max(MAX_GROWN_PART));
+    grown.min((remaining / n).max(part_size))
+}
+
 /// The first window of a sequential read: two parts (one read while the other arrives).
 fn initial_window(opts: &PrefetchOptions, cap: u64) -> u64 {
     (2 * opts.part_size).min(cap)
@@ -690,4 +835,66 @@ fn name(req: &ObjectRequest, mut e: Error) -> Error {
         e.message = format!("{} (reading {whole})", e.message);
     }
     e
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory_budget::{BASE_COST, DEFAULT_MEMORY_BUDGET};
+
+    const POOL: u64 = DEFAULT_MEMORY_BUDGET - BASE_COST;
+
+    #[test]
+    fn the_gets_in_flight_are_bounded_by_the_connections_and_the_budget() {
+        let o = PrefetchOptions::default();
+        // The default client: its 16 connections decide.
+        let (parts, window) = window_bounds(&o, POOL, 16);
+        assert_eq!(parts, 16);
+        assert!(window <= o.max_window && window <= POOL);
+        // Connections aplenty: the budget decides, each GET's connection share and half a part
+        // of received bytes within it.
+        let (parts, window) = window_bounds(&o, POOL, 1000);
+        assert!(parts > 16 && parts <= MAX_READER_GETS as usize);
+        assert!(parts as u64 * (CONNECTION_COST + o.part_size / 2) <= POOL);
+        assert!(window >= parts as u64 * o.part_size, "a part per GET");
+        assert!(window <= o.max_window);
+        // A large budget: never more than MAX_READER_GETS, the window capped by max_window.
+        let big = PrefetchOptions {
+            max_window: 128 * MIB,
+            ..o
+        };
+        let (parts, window) = window_bounds(&big, 1 << 30, 1000);
+        assert_eq!(parts as u64, MAX_READER_GETS);
+        assert_eq!(window, 128 * MIB);
+        // The smallest budget still lets one part run.
+        let (parts, window) = window_bounds(&big, 4 * MIB, 16);
+        assert_eq!(parts, 1);
+        assert!(window >= big.part_size);
+    }
+
+    #[test]
+    fn a_wide_window_is_asked_for_in_larger_ranges() {
+        let (part, far) = (MIB, 1 << 40);
+        assert_eq!(sequential_part_len(2 * MIB, part, 16, far), part);
+        assert_eq!(sequential_part_len(48 * MIB, part, 16, far), 3 * MIB);
+        // At most MAX_GROWN_PART; a part size above it is kept as it is.
+        assert_eq!(sequential_part_len(1 << 30, part, 16, far), MAX_GROWN_PART);
+        assert_eq!(sequential_part_len(1 << 30, 16 * MIB, 4, far), 16 * MIB);
+    }
+
+    #[test]
+    fn the_end_of_a_sequential_read_is_shared_among_the_gets() {
+        let part = MIB;
+        // 32 MiB left and 16 GETs: 2 MiB each, not four of 8 MiB on four connections.
+        assert_eq!(sequential_part_len(1 << 30, part, 16, 32 * MIB), 2 * MIB);
+        // Never below the part size.
+        assert_eq!(sequential_part_len(1 << 30, part, 16, 3 * MIB), part);
+    }
+
+    #[test]
+    fn a_part_reserves_its_bytes_and_its_connection_only_while_its_get_is_open() {
+        assert_eq!(part_cost(0, true), CONNECTION_COST);
+        assert_eq!(part_cost(5 * MIB, true), 5 * MIB + CONNECTION_COST);
+        assert_eq!(part_cost(5 * MIB, false), 5 * MIB);
+    }
 }

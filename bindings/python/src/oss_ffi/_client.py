@@ -638,8 +638,8 @@ class Client:
     ) -> ObjectReader:
         """Opens the object (or ``range``, positions then from its start) as a seekable binary
         file that reads with prefetching (:class:`ObjectReader`). Sends a HEAD (a missing object
-        raises :class:`NoSuchKeyError` here); bytes are fetched by the reads. ``part_size`` (each
-        GET of a sequential read, default 1 MiB), ``max_window`` (the most fetched ahead, default
+        raises :class:`NoSuchKeyError` here); bytes are fetched by the reads. ``part_size`` (the
+        smallest GET of a sequential read, default 1 MiB; a wide window asks for up to 8 MiB), ``max_window`` (the most fetched ahead, default
         64 MiB, bounded by the client's ``memory_budget``) and ``read_ahead`` (beyond what a
         random read asks, default 64 KiB) take ints or strings like ``"8M"``. ``cancel_event``
         applies to the opening only (use :meth:`ObjectReader.cancel` later)."""
