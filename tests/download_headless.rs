@@ -28,8 +28,7 @@ fn ranged_get(action: FaultAction) -> FaultRule {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_objects_take_one_request_and_large_ones_no_head() {
     let env = Env::new();
-    // Counts the bytes fetched exactly: no part re-requested (`straggler`) on a slow machine.
-    let client = env.client_with(|c| c.reissue_slow_parts = false);
+    let client = env.client();
     for ckpt in [false, true] {
         for size in [1, PS - 1, PS, PS + 1, 3 * PS + 7] {
             let key = format!("hl/sizes-{size}");

@@ -60,8 +60,7 @@ fn setup(env: &Env, key: &str, dest: &str) -> (PathBuf, DownloadRequest) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_leaves_a_checkpoint_and_resume_fetches_only_the_rest() {
     let env = Env::new();
-    // Counts the bytes fetched exactly: no part re-requested (`straggler`) on a slow machine.
-    let client = env.client_with(|c| c.reissue_slow_parts = false);
+    let client = env.client();
     let (src, req) = setup(&env, "res/obj", "out");
     env.slow_gets(SLOW_GET_MS);
     interrupted(&client, &req, SIZE, SIZE * 2 / 5).await;
@@ -198,8 +197,7 @@ async fn bad_checkpoints_are_discarded_safely() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn damaged_temp_files_are_not_trusted() {
     let env = Env::new();
-    // Counts the bytes fetched exactly: no part re-requested (`straggler`) on a slow machine.
-    let client = env.client_with(|c| c.reissue_slow_parts = false);
+    let client = env.client();
     let (src, req) = setup(&env, "res/temp", "tmpd");
     let temp = env.path("tmpd.temp");
     type Damage = Box<dyn Fn(&Path)>;

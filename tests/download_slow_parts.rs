@@ -102,7 +102,10 @@ fn counting_metrics() -> (MetricsCallback, Arc<Mutex<Vec<RequestMetrics>>>) {
 async fn a_slow_answer_is_re_requested_and_the_bytes_are_right() {
     let env = Env::new();
     let (cb, _) = counting_metrics();
-    let client = env.client_with(|c| c.request_metrics = Some(cb));
+    let client = env.client_with(|c| {
+        c.reissue_slow_parts = true;
+        c.request_metrics = Some(cb);
+    });
     let src = env.object("s/slow", SIZE);
     env.faults(Faults::none().with(throttle_third()));
     let req = request(&env, "s/slow", "slow");
@@ -121,7 +124,10 @@ async fn a_slow_answer_is_re_requested_and_the_bytes_are_right() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_re_request_that_is_cut_or_answered_503_recovers() {
     let env = Env::new();
-    let client = env.client_with(|c| c.retry_base_delay = Duration::from_millis(10));
+    let client = env.client_with(|c| {
+        c.reissue_slow_parts = true;
+        c.retry_base_delay = Duration::from_millis(10);
+    });
     let src = env.object("s/again", SIZE);
     // The ninth GET is the first re-request (eight parts, one request each before it).
     for (name, second) in [
@@ -179,7 +185,10 @@ async fn a_cancellation_during_a_re_request_leaves_a_checkpoint_that_resumes() {
             });
         }
     }));
-    let client = env.client_with(|c| c.request_metrics = Some(cb));
+    let client = env.client_with(|c| {
+        c.reissue_slow_parts = true;
+        c.request_metrics = Some(cb);
+    });
     let src = env.object("s/cancel", SIZE);
     // The re-requests (the ninth GET on) are slow too, so that the cancellation lands during
     // one of them.
@@ -232,6 +241,7 @@ fn a_pause_during_a_re_request_gives_a_token_that_resumes() {
         }
     }));
     let client = env.client_with(|c| {
+        c.reissue_slow_parts = true;
         c.request_metrics = Some(cb);
         c.resume_token_key = Some(ResumeTokenKey::new(&[7u8; 32]).unwrap());
     });
