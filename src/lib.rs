@@ -70,7 +70,8 @@
 //!     addresses: the resolver that orders them per connection, pinned `--resolve` entries), `transport/request.rs` (request
 //!     and answer types), `transport/body.rs` (bodies checked for their promised length),
 //!     `transport/error_response.rs` (failed answers), `transport/failure.rs` (failures below
-//!     HTTP, mapped to the SDK's codes).
+//!     HTTP, mapped to the SDK's codes), `transport/connect_time.rs` (a connect timed for the
+//!     request that waited for it).
 //! - [`client`], a configured client: `client.rs` (what the client owns: endpoint, config,
 //!   credentials, region, the enable/disable switch, clock offset, pid, memory budget) and
 //!   `client/send.rs` (a signed request sent with retries, clock correction and failures
@@ -113,7 +114,9 @@
 //!     `download/schedule.rs` (the scheduler in small steps: slots and ramp, a part done, a
 //!     flush, the first failure), `download/part.rs` (one part's ranged GETs),
 //!     `download/plan.rs` (part planning), `download/ramp.rs` (the throughput target's
-//!     controller), `download/progress.rs` (aggregation and pacing).
+//!     controller), `download/straggler.rs` (which slow part to re-request: a pure
+//!     controller), `download/reissue.rs` (a part's side of a re-request),
+//!     `download/progress.rs` (aggregation and pacing).
 //!   - `download/checkpoint/mod.rs` (what a checkpoint records, when it is believed) and
 //!     `download/checkpoint/file.rs` (its file: name, loading, atomic save, the one commit).
 //!   - `download/temp_file.rs` (the temp file), `download/part_writer.rs` (buffers, positional
@@ -133,8 +136,9 @@
 //!     it names, which import none of it), `batch/filter.rs` (include/exclude globs, size and
 //!     time filters).
 //!   - `batch/key_path.rs` (a key's local path: the keys refused, collisions, directories made
-//!     without following links) and `batch/journal.rs` (the batch journal: finished keys, lines
-//!     with their own checksums, trusted as checkpoints are).
+//!     without following links), `batch/journal.rs` (the batch journal: finished keys, lines
+//!     with their own checksums, trusted as checkpoints are) and `batch/known.rs` (what the
+//!     journal says of each key, 32 bytes per key, for the run).
 //!   - `batch/job.rs` (the job: objects in flight, the failure policy, cancel and pause, one
 //!     `syncfs` per group before the journal records it, the report), `batch/source.rs` (the
 //!     listing or the HEADs of a key list, through a bounded channel), `batch/fetch.rs` (one
