@@ -137,6 +137,14 @@ pub(crate) async fn get_into(
     .await
 }
 
+/// One GET: the request, its range, the progress callback and the cancel.
+type Get<'a> = (
+    &'a ObjectRequest,
+    Option<(i64, i64)>,
+    Option<ProgressFn>,
+    &'a Cancel,
+);
+
 /// The temp file `<name>.temp` beside the destination (0600).
 fn named_temp(
     dir: &std::sync::Arc<super::directory::Directory>,
@@ -158,12 +166,7 @@ fn copy_whole(from: &std::fs::File, to: &std::fs::File) -> std::io::Result<()> {
 /// errors). Returns the metadata of the answer (the version written).
 async fn stream_into(
     client: &Client,
-    (req, range, progress, cancel): (
-        &ObjectRequest,
-        Option<(i64, i64)>,
-        Option<ProgressFn>,
-        &Cancel,
-    ),
+    (req, range, progress, cancel): Get<'_>,
     buffer: usize,
     file: &std::fs::File,
     path: &Path,
@@ -186,12 +189,7 @@ async fn stream_into(
 /// removed. Returns the metadata of the answer (the version written).
 async fn get_into_temp(
     client: &Client,
-    (req, range, progress, cancel): (
-        &ObjectRequest,
-        Option<(i64, i64)>,
-        Option<ProgressFn>,
-        &Cancel,
-    ),
+    (req, range, progress, cancel): Get<'_>,
     buffer: usize,
     temp: TempFile,
     commit: impl FnOnce(&TempFile) -> Result<()>,

@@ -168,13 +168,17 @@ def paused_batch(client, dest):
     return token, finished
 
 
+def tampered(token):
+    bad = bytearray(token)
+    bad[len(bad) // 2] ^= 0x20
+    return bytes(bad)
+
+
 def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects(v4, objects, tmp_path):
     dest = tmp_path / "p"
     token, finished = paused_batch(v4, dest)
-    bad = bytearray(token)
-    bad[len(bad) // 2] ^= 0x20
     with pytest.raises(oss_ffi.InvalidArgumentError):
-        v4.start_resume(bytes(bad))
+        v4.start_resume(tampered(token))
     r = v4.start_resume(token)
     r.result(120)
     assert r.report is not None and r.report.ok
@@ -187,10 +191,8 @@ def test_a_paused_batch_resumes_from_its_token_without_fetching_finished_objects
 def test_a_resumed_batch_reports_through_the_callbacks_given_with_its_token(v4, objects, tmp_path):
     dest = tmp_path / "p"
     token, finished = paused_batch(v4, dest)
-    bad = bytearray(token)
-    bad[len(bad) // 2] ^= 0x20
     with pytest.raises(oss_ffi.InvalidArgumentError):
-        v4.start_resume_batch(bytes(bad), on_object=print)
+        v4.start_resume_batch(tampered(token), on_object=print)
     outcomes, progress = [], []
     report = v4.resume_batch(token, on_object=outcomes.append, progress=progress.append)
     assert report.ok and report.progress.objects_skipped >= finished

@@ -975,6 +975,11 @@ class Client:
         (its stop, if any, raised with the report as ``e.report``)."""
         t = self.start_resume_batch(token, **options)
         t._wait_interruptible()
+        return self._batch_transfer_outcome(t)
+
+    def _batch_transfer_outcome(self, t: Transfer) -> BatchReport:
+        """The report of the batch transfer ``t``, which ended: a callback's exception, or the
+        batch's stop (with the report as ``e.report``), raised."""
         ctx = t._batch_ctx
         if ctx is not None and ctx.error is not None:
             raise ctx.error
@@ -991,14 +996,7 @@ class Client:
         done), waits until it stopped and raises ``asyncio.CancelledError``."""
         t = self.start_download_objects(bucket, **options)
         await t._ended_async()
-        ctx = t._batch_ctx
-        if ctx is not None and ctx.error is not None:
-            raise ctx.error
-        report = t.report
-        if report is None:
-            t._raise_outcome()
-            raise RuntimeError("the batch gave no report")  # pragma: no cover
-        return self._batch_outcome(report)
+        return self._batch_transfer_outcome(t)
 
     # -- asynchronous transfers ----------------------------------------------------------------
 
