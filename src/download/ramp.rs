@@ -149,8 +149,17 @@ impl Ramp {
         }
     }
 
-    /// Told the time and the bytes received so far (by every part); returns the level wanted.
-    pub fn observe(&mut self, now: Duration, received: u64) -> usize {
+    /// Told the time, the bytes received so far (by every part) and the parts running now;
+    /// returns the level wanted. After a step down the parts started before keep running until
+    /// they end: a window measured while more parts run than the level would credit the smaller
+    /// level with the larger one's rate (on a capped link it shrank to one part that way, then
+    /// found 25 MB/s), so a level is measured only once the parts running are no more than it.
+    pub fn observe(&mut self, now: Duration, received: u64, running: usize) -> usize {
+        if running > self.level {
+            // Still draining: the window (re)starts when they are down to the level.
+            self.window = Window::Settling(now);
+            return self.level;
+        }
         match self.window {
             Window::Settling(until) => {
                 if now >= until {
@@ -527,31 +536,63 @@ mod tests {
         let mut r = Ramp::new(Target::Max, 1000, Some(rtt), Duration::ZERO);
         assert_eq!(r.level(), 64);
         // Nothing is measured during the first round trip (the new parts' connections).
-        assert_eq!(r.observe(ms(10), 0), 64);
-        assert_eq!(r.observe(rtt, 0), 64);
+        assert_eq!(r.observe(ms(10), 0, 0), 64);
+        assert_eq!(r.observe(rtt, 0, 0), 64);
         // Enough bytes (64 x 512 KiB = 33.5 MB) but two round trips only: not yet.
         assert_eq!(
-            r.observe(rtt + ms(40), 40_000_000),
+            r.observe(rtt + ms(40), 40_000_000, 0),
             64,
             "two round trips are not enough"
         );
         // Three round trips: 1000 MB/s at 64.
-        assert_eq!(r.observe(rtt + ms(60), 60_000_000), 128);
+        assert_eq!(r.observe(rtt + ms(60), 60_000_000, 0), 128);
         // Settling again for a round trip; then too few bytes in 3 round trips (a slow start):
         // the window waits for 128 x 512 KiB = 67 MB.
         let t = rtt + ms(60);
-        assert_eq!(r.observe(t + rtt, 60_000_000), 128);
-        assert_eq!(r.observe(t + rtt + ms(60), 60_000_000 + 30_000_000), 128);
+        assert_eq!(r.observe(t + rtt, 60_000_000, 0), 128);
+        assert_eq!(r.observe(t + rtt + ms(60), 60_000_000 + 30_000_000, 0), 128);
         assert_eq!(r.phase(), Phase::Growing);
         // 150 MB in 100 ms: 1500 MB/s at 128 against 1000 at 64: up again.
-        assert_eq!(r.observe(t + rtt + ms(100), 60_000_000 + 150_000_000), 256);
+        assert_eq!(
+            r.observe(t + rtt + ms(100), 60_000_000 + 150_000_000, 0),
+            256
+        );
         // A window that never gets its bytes ends after WINDOW_LONGEST.
         let t = t + rtt + ms(100);
-        r.observe(t + rtt, 210_000_000);
+        r.observe(t + rtt, 210_000_000, 0);
         assert_eq!(
-            r.observe(t + rtt + WINDOW_LONGEST, 210_000_001),
+            r.observe(t + rtt + WINDOW_LONGEST, 210_000_001, 0),
             64,
             "256 gave nothing: fewer"
         );
+    }
+
+    #[test]
+    fn a_smaller_level_is_judged_only_once_the_older_parts_drained() {
+        let rtt = Duration::from_millis(20);
+        let ms = Duration::from_millis;
+        // A start at 23 (the budget's bound): it tries half as many.
+        let mut r = Ramp::new(Target::Max, 23, Some(rtt), Duration::ZERO);
+        assert_eq!(r.observe(rtt, 0, 23), 23);
+        assert_eq!(
+            r.observe(rtt + ms(130), 13_000_000, 23),
+            11,
+            "100 MB/s at 23: try 11"
+        );
+        // The 23 parts started before run on (a capped link: each ends after ~2 s): while
+        // more than 11 run, the link's whole rate is theirs, not 11 parts'. Nothing is judged.
+        let mut t = rtt + ms(130);
+        let mut bytes = 13_000_000u64;
+        for running in (12..=23).rev() {
+            t += ms(200);
+            bytes += 20_000_000; // 100 MB/s
+            assert_eq!(r.observe(t, bytes, running), 11, "{running} running");
+        }
+        assert_eq!(r.phase(), Phase::Shrinking { held: 23 });
+        // Down to 11: measured from now on; 11 parts at 100 MB/s hold the rate.
+        r.observe(t + ms(1), bytes, 11);
+        let later = t + ms(1) + WINDOW_LONGEST;
+        let level = r.observe(later, bytes + 200_000_000, 11);
+        assert_eq!(level, 5, "11 held the rate: try fewer");
     }
 }

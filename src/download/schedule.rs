@@ -255,7 +255,8 @@ impl<'a> Schedule<'a> {
             }
             _ = tokio::time::sleep_until(next_tick), if ramping => {
                 if let Some(r) = self.ramp.as_mut() {
-                    r.observe(self.started.elapsed(), self.ctx.progress.received());
+                    let running = self.running.len();
+                    r.observe(self.started.elapsed(), self.ctx.progress.received(), running);
                 }
                 self.next_tick = Instant::now() + RAMP_TICK;
             }
