@@ -59,11 +59,7 @@ fn in_child(
     let outcome = work(&rt, &client);
     let secs = t0.elapsed().as_secs_f64();
     println!("{outcome} {secs:.3}");
-    println!(
-        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={}",
-        baseline,
-        status_kib("VmHWM:")
-    );
+    print_child_mem(baseline);
     secs
 }
 
@@ -87,6 +83,25 @@ fn child_batch_entry() {
             Err(e) => format!("CHILD_ERR {e}"),
         }
     });
+}
+
+/// The child's `CHILD_MEM` line: its RSS before its work and its peak RSS.
+fn print_child_mem(baseline_kib: u64) {
+    println!(
+        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={}",
+        baseline_kib,
+        status_kib("VmHWM:")
+    );
+}
+
+/// A field (`baseline_rss_kib`, `peak_hwm_kib`) of the child's `CHILD_MEM` line in `out`.
+fn child_mem(out: &str, field: &str) -> u64 {
+    let mem = out.lines().find(|l| l.starts_with("CHILD_MEM")).unwrap();
+    mem.split_whitespace()
+        .find_map(|f| f.strip_prefix(field)?.strip_prefix('='))
+        .unwrap_or_else(|| panic!("no {field} in {mem}"))
+        .parse()
+        .unwrap()
 }
 
 fn status_kib(field: &str) -> u64 {
@@ -163,12 +178,7 @@ fn peak_rss_of_a_large_download_with_16_threads() {
     let mem = out.lines().find(|l| l.starts_with("CHILD_MEM")).unwrap();
     let rate = out.lines().find(|l| l.starts_with("MiB/s=")).unwrap_or("");
     println!("{size} bytes, 16 threads: {mem} {rate}");
-    let hwm: u64 = mem
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("peak_hwm_kib="))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let hwm = child_mem(&out, "peak_hwm_kib");
     assert!(hwm < 64 * 1024, "peak RSS {hwm} KiB >= 64 MiB");
     let t0 = Instant::now();
     assert_same_file(&src, &dest);
@@ -223,12 +233,7 @@ fn peak_rss_of_a_batch_of_many_small_objects() {
     );
     let mem = text.lines().find(|l| l.starts_with("CHILD_MEM")).unwrap();
     println!("{n} objects, {total} bytes: {mem}");
-    let hwm: u64 = mem
-        .split_whitespace()
-        .find_map(|f| f.strip_prefix("peak_hwm_kib="))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let hwm = child_mem(&text, "peak_hwm_kib");
     assert!(hwm < 64 * 1024, "peak RSS {hwm} KiB >= 64 MiB");
     let files = std::fs::read_dir(&dest)
         .unwrap()
@@ -252,11 +257,7 @@ fn child_journal_entry() {
     let dir = oss_ffi::download::directory::Directory::open(Path::new(&dir)).unwrap();
     let (_j, known, dropped) = oss_ffi::batch::journal::Journal::open(&dir, "id").unwrap();
     println!("CHILD_OK keys={} dropped={dropped}", known.len());
-    println!(
-        "CHILD_MEM baseline_rss_kib={} peak_hwm_kib={}",
-        baseline,
-        status_kib("VmHWM:")
-    );
+    print_child_mem(baseline);
 }
 
 /// A re-run of a batch holds what its journal says of each key in a fixed-size record, not the
@@ -301,14 +302,8 @@ fn opening_a_journal_of_long_keys_holds_an_index_not_its_text() {
         String::from_utf8_lossy(&out.stderr)
     );
     let mem = text.lines().find(|l| l.starts_with("CHILD_MEM")).unwrap();
-    let field = |name: &str| -> u64 {
-        mem.split_whitespace()
-            .find_map(|f| f.strip_prefix(name))
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let added_kib = field("peak_hwm_kib=").saturating_sub(field("baseline_rss_kib="));
+    let added_kib =
+        child_mem(&text, "peak_hwm_kib").saturating_sub(child_mem(&text, "baseline_rss_kib"));
     println!("a journal of {n} keys ({size} bytes): {mem}, {added_kib} KiB added");
     assert!(
         added_kib < 8 * 1024,

@@ -139,6 +139,8 @@ struct Scanned {
     lines: u64,
     /// The length of the whole lines (a torn last line starts there).
     whole: u64,
+    /// The bytes read: the file's length.
+    read: u64,
 }
 
 /// Reads `file` from its start in pieces, calling `each(line number, raw bytes without the
@@ -201,6 +203,7 @@ fn scan(file: &File, path: &Path, mut each: impl FnMut(u64, &[u8], Line)) -> Res
         dropped,
         lines,
         whole,
+        read: at,
     })
 }
 
@@ -365,10 +368,7 @@ impl Journal {
             Err(e) => return Err(Error::io("locking the batch journal", &path, &e.into())),
         }
         let (known, kept, scanned) = index(&file, &path)?;
-        let size = FileStat::of(&file)
-            .map_err(|e| Error::io("inspecting the batch journal", &path, &e))?
-            .size;
-        if scanned.whole < size {
+        if scanned.whole < scanned.read {
             // Cut the torn line off, so that the next entry starts a line of its own.
             file.set_len(scanned.whole)
                 .and_then(|_| file.sync_data())
