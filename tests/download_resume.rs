@@ -15,7 +15,8 @@ use download_support::*;
 use oss_emulator::Faults;
 use oss_ffi::cancel::Cancel;
 use oss_ffi::client::Client;
-use oss_ffi::download::{resumable_download, DownloadRequest, MIN_PART_SIZE};
+use oss_ffi::download::ramp::Target;
+use oss_ffi::download::{resumable_download, DownloadRequest, DEFAULT_PART_SIZE, MIN_PART_SIZE};
 use oss_ffi::ErrorKind;
 
 const PS: u64 = MIN_PART_SIZE;
@@ -96,6 +97,85 @@ async fn cancel_leaves_a_checkpoint_and_resume_fetches_only_the_rest() {
         );
     }
     assert_no_leftovers(&[env.work.path()]);
+}
+
+/// The GETs' ranges of `key`, as (first, last).
+fn ranges(env: &Env, key: &str) -> Vec<(u64, u64)> {
+    gets(env, key)
+        .iter()
+        .map(|g| parse_range(g.range.as_deref().expect("a ranged GET")))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throughput_target_cuts_a_small_object_into_more_parts() {
+    let env = Env::new();
+    let client = env.client();
+    let size = 2 * DEFAULT_PART_SIZE + 5;
+    let src = env.object("cut/obj", size);
+    for (target, parts) in [(None, 3), (Some(Target::Max), 9)] {
+        env.emu.clear_log();
+        let mut req = env.request("cut/obj", "out");
+        req.throughput_target = target;
+        let (r, _) = download(&client, &req, size).await;
+        r.unwrap();
+        assert_same_file(&src, &env.path("out"));
+        // With a target, the object is cut into parts of the smallest cut (2 MiB), the first
+        // request included; without one, into the requested 8 MiB.
+        let most = if target.is_some() {
+            2 << 20
+        } else {
+            DEFAULT_PART_SIZE
+        };
+        let got = ranges(&env, "cut/obj");
+        assert_eq!(got.len(), parts, "{target:?}: {got:?}");
+        assert!(
+            got.iter().all(|&(a, b)| b - a < most),
+            "{target:?}: {got:?}"
+        );
+        std::fs::remove_file(env.path("out")).unwrap();
+    }
+}
+
+/// A download interrupted with one cut (with or without a throughput target) and resumed by a
+/// run that would cut otherwise goes on with the interrupted run's cut: no finished part is
+/// fetched again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_keeps_the_cut_of_the_interrupted_run_with_or_without_a_target() {
+    let env = Env::new();
+    let client = env.client();
+    let size = 3 * DEFAULT_PART_SIZE;
+    let src = env.object("cut/res", size);
+    env.slow_gets(SLOW_GET_MS);
+    for (first, then) in [(Some(Target::Max), None), (None, Some(Target::Max))] {
+        let mut req = env.request("cut/res", "out");
+        req.thread_num = 1;
+        req.checkpoint_dir = Some(env.ckpt_dir());
+        req.throughput_target = first;
+        interrupted(&client, &req, size, size / 2).await;
+        let ckpt = checkpoint_in(&env.ckpt_dir()).expect("a checkpoint after cancellation");
+        let done = recorded_parts(&ckpt);
+        let already: u64 = done.iter().map(|p| p.1).sum();
+        assert!(
+            already > 0 && already < size,
+            "{first:?}: recorded {already}"
+        );
+
+        env.emu.clear_log();
+        req.throughput_target = then;
+        let (r, p) = download(&client, &req, size).await;
+        r.unwrap();
+        assert_same_file(&src, &env.path("out"));
+        assert_eq!(p.first(), Some(already), "{first:?} then {then:?}");
+        let fetched: u64 = gets(&env, "cut/res").iter().map(|g| g.bytes_sent).sum();
+        assert_eq!(
+            fetched,
+            size - already,
+            "{first:?} then {then:?}: fetched again"
+        );
+        assert_no_leftovers(&[env.work.path()]);
+        std::fs::remove_file(env.path("out")).unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -307,8 +307,11 @@ async fn download(
     let (meta, first_body) = start(client, req, head_first, cancel).await?;
     let round_trip = Some(asked.elapsed());
     let plan = plan_for(req, &meta, first_body.is_some())?;
-    let (record, temp) =
+    let (record, temp, own_cut) =
         prepare_files(req, &meta, &plan, &paths, ckpt.clone(), token_record).await?;
+    // A resumed record cut otherwise than this run would (with or without a throughput target)
+    // goes on with its own cut.
+    let plan = own_cut.unwrap_or(plan);
     let job = Job {
         client,
         req,
@@ -344,7 +347,8 @@ fn check_local_state(ckpt: Option<&CheckpointFile>, paths: &Paths) -> Result<()>
 /// GET's body completes (one part) needs no pin.
 fn plan_for(req: &DownloadRequest, meta: &ObjectMeta, has_first_body: bool) -> Result<Plan> {
     let (first, total) = plan::resolve_range(req.range, meta.content_length)?;
-    let plan = Plan::new(first, total, req.part_size);
+    let part_size = plan::part_size_for(total, req.part_size, req.throughput_target);
+    let plan = Plan::new(first, total, part_size);
     let later_requests = plan.parts.len() > 1 || (!plan.parts.is_empty() && !has_first_body);
     if meta.etag.is_empty() && later_requests {
         return Err(crate::object::unpinnable(&req.object, "the download of")
@@ -362,7 +366,7 @@ async fn prepare_files(
     paths: &Paths,
     ckpt: Option<CheckpointFile>,
     token_record: Option<Record>,
-) -> Result<(Record, temp_file::TempFile)> {
+) -> Result<(Record, temp_file::TempFile, Option<Plan>)> {
     let record = Record::new(
         &req.object.bucket,
         &req.object.key,
@@ -400,7 +404,7 @@ async fn prepare_files(
     })
     .await?;
     match prepared {
-        Prepared::Ready(r, temp) => Ok((*r, temp)),
+        Prepared::Ready(r, temp, own) => Ok((*r, temp, own)),
         Prepared::ObjectChanged { old_etag } => Err(object_changed(
             &req.object,
             &old_etag,

@@ -1,5 +1,6 @@
 //! Part planning: which bytes of the object the download covers and how they are cut into parts.
 
+use super::ramp::{self, Target};
 use crate::error::{Error, Result};
 
 /// The part count is kept at or below this by raising the part size for huge objects.
@@ -56,6 +57,56 @@ impl Plan {
     pub fn file_offset(&self, object_offset: u64) -> u64 {
         object_offset - self.first
     }
+}
+
+/// The smallest part a throughput target cuts an object into (unless the caller asked for
+/// smaller parts), and the length of such a download's first request: each part costs a request
+/// and its round trip, and at 25 MB/s per connection 2 MiB take 84 ms against a round trip of
+/// 20 ms.
+pub const TARGET_MIN_PART: u64 = 2 * 1024 * 1024;
+
+/// The part size of a download of `total` bytes with `requested` parts: the requested size
+/// (raised for `MAX_PARTS`), or, with a throughput target, smaller for an object that the
+/// requested size cuts into fewer parts than the target starts in flight
+/// (`ramp::start_level`): cut into that many (whole MiB, [`TARGET_MIN_PART`] at least). A
+/// 64 MiB object in 8 MiB parts is 8 GETs, however fast the link: a target of "max" makes it
+/// 32 of 2 MiB, 256 MiB 64 of 4 MiB; from 512 MiB on the requested size stands.
+pub fn part_size_for(total: u64, requested: u64, target: Option<Target>) -> u64 {
+    let requested = requested.max(1);
+    let Some(target) = target else {
+        return effective_part_size(total, requested);
+    };
+    let wanted = ramp::start_level(target).max(1) as u64;
+    let even = total
+        .div_ceil(wanted)
+        .div_ceil(RAISED_PART_ALIGN)
+        .saturating_mul(RAISED_PART_ALIGN);
+    effective_part_size(total, even.max(smallest_cut(requested)).min(requested))
+}
+
+/// The bytes a fresh download's first request asks for (its answer is the first part, or the
+/// start of it): the requested part size, or with a throughput target the smallest part it may
+/// cut ([`part_size_for`] is never less), since the object's size is not known yet.
+pub fn first_request_size(requested: u64, target: Option<Target>) -> u64 {
+    match target {
+        None => requested,
+        Some(_) => smallest_cut(requested.max(1)),
+    }
+}
+
+/// Whether `part_size` is a cut of `total` bytes that a download requesting `requested` could
+/// have made, with a throughput target or without: a checkpoint (or token) cut so is resumed with
+/// its own cut, whichever this run would choose, so that giving or dropping a target between
+/// runs loses no finished part.
+pub fn is_a_cut_for(total: u64, requested: u64, part_size: u64) -> bool {
+    let requested = requested.max(1);
+    part_size >= smallest_cut(requested)
+        && part_size <= effective_part_size(total, requested)
+        && total.div_ceil(part_size) <= MAX_PARTS
+}
+
+fn smallest_cut(requested: u64) -> u64 {
+    requested.min(TARGET_MIN_PART)
 }
 
 /// `requested`, or the smallest multiple of 1 MiB that keeps the part count <= `MAX_PARTS`.
@@ -131,6 +182,57 @@ mod tests {
         assert_eq!(p.part_size % RAISED_PART_ALIGN, 0);
         assert_eq!(p.parts.iter().map(|x| x.size).sum::<u64>(), total);
         assert_eq!(effective_part_size(8 << 20, 8 << 20), 8 << 20);
+    }
+
+    #[test]
+    fn a_throughput_target_cuts_a_small_object_into_as_many_parts_as_it_starts() {
+        const MIB: u64 = 1 << 20;
+        let max = Some(Target::Max);
+        // Without a target: the requested size.
+        assert_eq!(part_size_for(64 * MIB, 8 * MIB, None), 8 * MIB);
+        // "max" starts 64 parts: 64 MiB in 2 MiB (the smallest cut), 256 MiB in 4 MiB, and
+        // from 512 MiB on the requested 8 MiB.
+        assert_eq!(part_size_for(64 * MIB, 8 * MIB, max), TARGET_MIN_PART);
+        assert_eq!(part_size_for(256 * MIB, 8 * MIB, max), 4 * MIB);
+        assert_eq!(part_size_for(300 * MIB, 8 * MIB, max), 5 * MIB);
+        assert_eq!(part_size_for(512 * MIB, 8 * MIB, max), 8 * MIB);
+        assert_eq!(part_size_for(1 << 30, 8 * MIB, max), 8 * MIB);
+        // A rate starts fewer parts (1 GB/s: 20), so its cut is coarser.
+        let rate = Some(Target::Rate(1_000_000_000));
+        assert_eq!(part_size_for(64 * MIB, 8 * MIB, rate), 4 * MIB);
+        // The caller's smaller parts stand; huge objects are still bounded by MAX_PARTS.
+        assert_eq!(part_size_for(64 * MIB, MIB, max), MIB);
+        assert_eq!(part_size_for(0, 8 * MIB, max), TARGET_MIN_PART);
+        let huge = 48u64 << 40;
+        assert_eq!(
+            part_size_for(huge, 8 * MIB, max),
+            effective_part_size(huge, 8 * MIB)
+        );
+        // The first request never asks for more than the smallest cut, so its answer is
+        // never longer than the first part.
+        for total in [0, MIB, 64 * MIB, 256 * MIB, 1 << 30, huge] {
+            for requested in [100 * 1024, MIB, 8 * MIB, 64 * MIB] {
+                for target in [None, max, rate, Some(Target::Rate(1))] {
+                    let cut = part_size_for(total, requested, target);
+                    assert!(first_request_size(requested, target) <= cut);
+                    assert!(is_a_cut_for(total, requested, cut), "{total} {requested}");
+                    assert!(total.div_ceil(cut) <= MAX_PARTS);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_cut_with_or_without_a_target_is_a_cut_of_the_request() {
+        const MIB: u64 = 1 << 20;
+        assert!(is_a_cut_for(64 * MIB, 8 * MIB, 8 * MIB));
+        assert!(is_a_cut_for(64 * MIB, 8 * MIB, 2 * MIB));
+        // Not below the smallest cut, not above the requested (raised) size, not over
+        // MAX_PARTS parts.
+        assert!(!is_a_cut_for(64 * MIB, 8 * MIB, MIB));
+        assert!(!is_a_cut_for(64 * MIB, 8 * MIB, 9 * MIB));
+        assert!(!is_a_cut_for(48u64 << 40, 8 * MIB, 8 * MIB));
+        assert!(!is_a_cut_for(64 * MIB, 8 * MIB, 0));
     }
 
     #[test]

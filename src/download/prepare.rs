@@ -3,7 +3,7 @@
 //! file created (steps 4-5 of the module doc).
 
 use super::checkpoint::{CheckpointFile, Loaded, Record, Verdict};
-use super::plan::Plan;
+use super::plan::{is_a_cut_for, Plan};
 use super::temp_file;
 use super::temp_file::{NotResumable, TempFile};
 use super::validate::Paths;
@@ -11,8 +11,10 @@ use crate::error::{Error, Result};
 use crate::log::{self, Level};
 
 pub(super) enum Prepared {
-    /// The record to continue and the temp file it describes.
-    Ready(Box<Record>, TempFile),
+    /// The record to continue and the temp file it describes; the plan of the record's own cut
+    /// when it is not this run's (`plan::is_a_cut_for`: a run with a throughput target resuming
+    /// one without, or the reverse).
+    Ready(Box<Record>, TempFile, Option<Plan>),
     ObjectChanged {
         old_etag: String,
     },
@@ -69,39 +71,56 @@ pub(super) fn prepare(
     match loaded {
         Loaded::None => {}
         Loaded::Discard(why) => discard(&why)?,
-        Loaded::Record(old) => match old.verdict(&record, plan) {
-            Verdict::Resume => match TempFile::open_existing(
-                &paths.dir,
-                &paths.temp_name,
-                plan.total,
-                &old.temp_file,
-                direct_io,
-            )? {
-                Ok(temp) => {
-                    let resumed = Resumed {
-                        ckpt,
-                        plan,
-                        paths,
-                        verify,
-                        from_token,
-                    };
-                    return resumed.continue_with(*old, record, temp);
+        Loaded::Record(old) => {
+            // The record's own cut, when it differs from this run's but the request could have
+            // made it (one run with a throughput target, the other without): judged, and
+            // continued, with it.
+            let own = (old.part_size != plan.part_size
+                && old.first == plan.first
+                && old.total == plan.total
+                && is_a_cut_for(plan.total, record.requested_part_size, old.part_size))
+            .then(|| Plan::new(plan.first, plan.total, old.part_size));
+            let judged = Record {
+                part_size: own.as_ref().map_or(plan.part_size, |p| p.part_size),
+                ..record.clone()
+            };
+            let judged_plan = own.as_ref().unwrap_or(plan);
+            match old.verdict(&judged, judged_plan) {
+                Verdict::Resume => match TempFile::open_existing(
+                    &paths.dir,
+                    &paths.temp_name,
+                    plan.total,
+                    &old.temp_file,
+                    direct_io,
+                )? {
+                    Ok(temp) => {
+                        let resumed = Resumed {
+                            ckpt,
+                            plan: judged_plan,
+                            paths,
+                            verify,
+                            from_token,
+                        };
+                        return resumed.continue_with(*old, judged, temp, own.clone());
+                    }
+                    Err(NotResumable::Missing) => discard("its temp file is missing")?,
+                    Err(NotResumable::WrongSize) => {
+                        discard("its temp file has the wrong size")?
+                    }
+                    Err(NotResumable::NotDescribed) => discard(
+                        "the temp file is not the one it describes (it was recreated by another download)",
+                    )?,
+                },
+                Verdict::ObjectChanged { old_etag } => {
+                    if let Some(cp) = ckpt {
+                        cp.remove();
+                    }
+                    temp_file::remove_temp(&paths.dir, &paths.temp_name);
+                    return Ok(Prepared::ObjectChanged { old_etag });
                 }
-                Err(NotResumable::Missing) => discard("its temp file is missing")?,
-                Err(NotResumable::WrongSize) => discard("its temp file has the wrong size")?,
-                Err(NotResumable::NotDescribed) => discard(
-                    "the temp file is not the one it describes (it was recreated by another download)",
-                )?,
-            },
-            Verdict::ObjectChanged { old_etag } => {
-                if let Some(cp) = ckpt {
-                    cp.remove();
-                }
-                temp_file::remove_temp(&paths.dir, &paths.temp_name);
-                return Ok(Prepared::ObjectChanged { old_etag });
+                Verdict::Discard(why) => discard(&why)?,
             }
-            Verdict::Discard(why) => discard(&why)?,
-        },
+        }
     }
     fresh(ckpt, record, plan, paths, direct_io)
 }
@@ -124,7 +143,7 @@ fn fresh(
         temp.sync_dir();
     }
     record.temp_file = temp.identity()?;
-    Ok(Prepared::Ready(Box::new(record), temp))
+    Ok(Prepared::Ready(Box::new(record), temp, None))
 }
 
 /// A record that holds, with its temp file open: what continuing it needs.
@@ -139,7 +158,13 @@ struct Resumed<'a> {
 impl Resumed<'_> {
     /// `record` continues `old`: its finished parts (re-read and checked when `verify`; a
     /// token's that fail are refused, a checkpoint's are downloaded again) in `temp`.
-    fn continue_with(&self, old: Record, mut record: Record, temp: TempFile) -> Result<Prepared> {
+    fn continue_with(
+        &self,
+        old: Record,
+        mut record: Record,
+        temp: TempFile,
+        own: Option<Plan>,
+    ) -> Result<Prepared> {
         let (plan, paths) = (self.plan, self.paths);
         let mut parts = old.parts;
         let before = parts.len();
@@ -184,6 +209,6 @@ impl Resumed<'_> {
                 }
             }
         }
-        Ok(Prepared::Ready(Box::new(record), temp))
+        Ok(Prepared::Ready(Box::new(record), temp, own))
     }
 }

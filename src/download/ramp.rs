@@ -86,6 +86,18 @@ enum Window {
     Measuring(Duration, u64),
 }
 
+/// The parts in flight a download with this target starts with, before the object and the
+/// budget bound them: the target over [`ASSUMED_PER_CONNECTION`] for a rate, [`MAX_START`] for
+/// "max". The plan cuts a small object into at least this many parts (`plan::part_size_for`).
+pub fn start_level(target: Target) -> usize {
+    match target {
+        Target::Rate(r) => usize::try_from(r.div_ceil(ASSUMED_PER_CONNECTION))
+            .unwrap_or(usize::MAX)
+            .max(1),
+        Target::Max => MAX_START,
+    }
+}
+
 #[derive(Debug)]
 pub struct Ramp {
     target: Target,
@@ -104,12 +116,7 @@ impl Ramp {
     /// took to answer, if measured.
     pub fn new(target: Target, max: usize, round_trip: Option<Duration>, now: Duration) -> Ramp {
         let max = max.max(1);
-        let start = match target {
-            Target::Rate(r) => usize::try_from(r.div_ceil(ASSUMED_PER_CONNECTION))
-                .unwrap_or(usize::MAX)
-                .max(1),
-            Target::Max => MAX_START,
-        };
+        let start = start_level(target);
         let round_trip = round_trip
             .unwrap_or(DEFAULT_ROUND_TRIP)
             .clamp(ROUND_TRIP_MIN, ROUND_TRIP_MAX);

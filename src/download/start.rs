@@ -35,7 +35,8 @@ pub(super) async fn start(
     if head_first {
         return Ok((client.head_object(&req.object, cancel).await?, None));
     }
-    let range = first_part_range(req.range, req.part_size);
+    let size = super::plan::first_request_size(req.part_size, req.throughput_target);
+    let range = first_part_range(req.range, size);
     // Without the response-* overrides (a HEAD has none): the metadata returned is the object's
     // own (Content-Type...), as it was from the HEAD. The parts still send them.
     let first = ObjectRequest {

@@ -159,10 +159,14 @@ pub unsafe extern "C" fn oss_download_request_set_thread_num(
 
 /// Instead of a thread count: the rate to reach in bytes per second, or `UINT64_MAX` for as fast
 /// as the link allows; 0 (the default) turns it off (`oss_download_request_set_thread_num`
-/// counts again). With a target the download starts 4 parts in flight and doubles them while
-/// each step raises its measured rate by 10% or more, until the target is reached, a step
-/// brings less, or the client's memory budget (`oss_config_set_memory_budget`) holds no more
-/// parts; the thread count is then ignored. Errors: NULL `request`.
+/// counts again). With a target the download starts wide (the target over 50 MB/s per part, or
+/// 64 parts for `UINT64_MAX`, within the object's parts and the client's memory budget,
+/// `oss_config_set_memory_budget`), doubles its parts in flight while each step raises its
+/// measured rate by 10% or more and the target is not met, and halves them while fewer hold the
+/// rate (a capped link); the thread count is then ignored. An object smaller than that start
+/// times the part size is cut into that many parts (2 MiB at least, never more than the part
+/// size set), so that a 64 MiB object is not 8 requests however fast the link; a resume keeps
+/// the cut of the run it continues. Errors: NULL `request`.
 ///
 /// # Safety
 /// `request` NULL or live.
