@@ -142,7 +142,9 @@ impl Job<'_> {
                 .capacity(cost)
                 .min(MAX_THREAD_NUM as usize)
                 .min(todo_count.max(1));
-            Ramp::new(target, most, self.round_trip, Duration::ZERO)
+            let done: u64 = record.parts.iter().map(|p| p.size).sum();
+            let todo_bytes = plan.total.saturating_sub(done);
+            Ramp::new(target, most, self.round_trip, Duration::ZERO).with_total(todo_bytes)
         });
         let stop = CancellationToken::new();
         let pin = Pinned::of(

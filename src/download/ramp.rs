@@ -17,7 +17,10 @@
 //!   all latency), whichever is later (but never longer than [`WINDOW_LONGEST`]).
 //! - **Grow** x2 while each step raises the rate by [`GAIN`] or more and the target is not met.
 //!   A start already at the budget's (or the object's) bound of [`PROBE_DOWN_FROM`] parts or more
-//!   has nothing to compare with: it tries half as many once, and shrinks if they hold the rate.
+//!   has nothing to compare with: it tries half as many once, and shrinks if they hold the rate,
+//!   but only when the bytes still to come take [`PROBE_DOWN_PAYS`] windows or more at the rate
+//!   measured: on a shorter download the probe (a window at half the rate, then the climb back)
+//!   costs a share of its time to save connections that are open already.
 //! - **Shrink** when a step up brought nothing (a link whose total is capped): halve while the
 //!   rate holds (within [`GAIN`] of the best seen), and keep one part more than the smallest
 //!   level that held it, which is at most twice the connections needed to fill the link (the
@@ -52,6 +55,10 @@ pub const WINDOW_LONGEST: Duration = Duration::from_secs(2);
 pub const HOLD_WINDOW_FACTOR: u32 = 4;
 /// A start at the bound with at least this many parts tries half as many once.
 pub const PROBE_DOWN_FROM: usize = 16;
+/// A probe down from the bound is made only when the bytes still to come take at least this
+/// many windows at the measured rate (256 MiB at 600 MB/s on a 20 ms link lasts 2-3 windows
+/// after the first: probing there cost it a third of its rate; a capped 1 GiB lasts 60).
+pub const PROBE_DOWN_PAYS: u32 = 16;
 /// The relative gain a step up must bring for the next one; a step down may lose less.
 pub const GAIN: f64 = 0.10;
 /// The relative fall of a held rate that starts a new probe.
@@ -108,6 +115,10 @@ pub struct Ramp {
     best: Option<(usize, f64)>,
     round_trip: Duration,
     window: Window,
+    /// The bytes the download has to fetch (`None`: not told, a probe down always pays) and
+    /// those received by the last observation.
+    total: Option<u64>,
+    received: u64,
 }
 
 impl Ramp {
@@ -128,7 +139,16 @@ impl Ramp {
             best: None,
             round_trip,
             window: Window::Settling(now + round_trip),
+            total: None,
+            received: 0,
         }
+    }
+
+    /// The same ramp told the bytes the download has to fetch, so that it probes down from its
+    /// bound only when that can pay ([`PROBE_DOWN_PAYS`]).
+    pub fn with_total(mut self, bytes: u64) -> Ramp {
+        self.total = Some(bytes);
+        self
     }
 
     /// Parts in flight wanted now.
@@ -162,6 +182,7 @@ impl Ramp {
     /// level with the larger one's rate (on a capped link it shrank to one part that way, then
     /// found 25 MB/s), so a level is measured only once the parts running are no more than it.
     pub fn observe(&mut self, now: Duration, received: u64, running: usize) -> usize {
+        self.received = received;
         if running > self.level {
             // Still draining: the window (re)starts when they are down to the level.
             self.window = Window::Settling(now);
@@ -226,6 +247,21 @@ impl Ramp {
         }
     }
 
+    /// Whether what is left of the download lasts [`PROBE_DOWN_PAYS`] windows or more at
+    /// `rate` (a window: its time, or its bytes at `rate` when they take longer).
+    fn probe_pays(&self, rate: f64) -> bool {
+        let Some(total) = self.total else {
+            return true;
+        };
+        if rate <= 0.0 {
+            return true;
+        }
+        let left = total.saturating_sub(self.received) as f64 / rate;
+        let bytes = WINDOW_BYTES_PER_PART.saturating_mul(self.level as u64) as f64 / rate;
+        let window = self.window_time().as_secs_f64().max(bytes);
+        left >= window * f64::from(PROBE_DOWN_PAYS)
+    }
+
     fn hold(&mut self, level: usize, rate: f64) {
         self.level = level.clamp(1, self.max);
         self.phase = Phase::Holding { rate };
@@ -253,7 +289,10 @@ impl Ramp {
                     previous => {
                         self.best = Some((level, rate));
                         if level >= self.max {
-                            if previous.is_none() && level >= PROBE_DOWN_FROM {
+                            if previous.is_none()
+                                && level >= PROBE_DOWN_FROM
+                                && self.probe_pays(rate)
+                            {
                                 // Started at the bound: would fewer do as well?
                                 self.phase = Phase::Shrinking { held: level };
                                 self.level = level / 2;
@@ -379,6 +418,31 @@ mod tests {
         // An object of 8 parts: all at once, and no probe down for so few.
         let mut r = max_ramp(8);
         assert_eq!(settle(&mut r, link, &mut exact()), vec![8, 8]);
+    }
+
+    #[test]
+    fn a_download_too_short_for_a_probe_down_stays_at_its_bound() {
+        let link = Link {
+            per_part: 25.0 * MB,
+            cap: f64::INFINITY,
+        };
+        // 23 parts give 575 MB/s; a window on a 20 ms link is 60 ms (and 11.5 MB at that rate,
+        // 20 ms): 16 windows are 0.96 s, 552 MB.
+        let rate = link.rate(23);
+        let start = |total: u64| max_ramp(23).with_total(total);
+        // 256 MiB: 0.47 s at that rate, too short to pay for a probe: stays at 23.
+        let mut r = start(256 << 20);
+        r.observe(Duration::ZERO, 0, 23);
+        assert_eq!(r.judge(rate), 23);
+        assert!(r.is_done());
+        // 1 GiB with 200 MiB received: 1.5 s left, the probe pays.
+        let mut r = start(1 << 30);
+        r.observe(Duration::ZERO, 200 << 20, 23);
+        assert_eq!(r.judge(rate), 11);
+        // A capped 100 MB/s link: 256 MiB lasts 2.7 s there, it probes down.
+        let mut r = start(256 << 20);
+        r.observe(Duration::ZERO, 0, 23);
+        assert_eq!(r.judge(100.0 * MB), 11);
     }
 
     #[test]
