@@ -97,11 +97,16 @@ impl BodyReader {
     ) -> Self {
         // Measured: the read's requests number their attempts on one count (a resumed body is
         // the next attempt), unless the caller gave one (a part re-requested goes on with its).
-        let cancel =
-            match pin.client.config().request_metrics.is_some() && !cancel.counts_attempts() {
-                true => cancel.counting_attempts(0),
-                false => cancel,
-            };
+        let measured = pin.client.config().request_metrics.is_some();
+        let cancel = match measured && !cancel.counts_attempts() {
+            true => cancel.counting_attempts(0),
+            false => cancel,
+        };
+        // Measured: every attempt names the part, a failed one too (`noted` names an answer's).
+        let cancel = match (measured, part) {
+            (true, Some(p)) => cancel.for_part(p),
+            _ => cancel,
+        };
         BodyReader {
             pin,
             part,
