@@ -181,7 +181,14 @@ impl BodyReader {
                 continue;
             };
             let next = if self.from_first {
-                self.cancel.run(body.chunk()).await
+                // Read under this read's cancel, which the body does not know: a cancellation
+                // (a re-request of a slow part, a pause) ends its attempt's record as failed
+                // here, as the body's own cancel would.
+                let next = self.cancel.run(body.chunk()).await;
+                if let (Err(e), Some(m)) = (&next, body.inner.metrics_mut()) {
+                    m.failed(e);
+                }
+                next
             } else {
                 body.chunk().await
             };
