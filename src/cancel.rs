@@ -24,6 +24,8 @@ pub struct Cancel {
     /// Time waited for the memory budget (nanoseconds), for the next measured attempt
     /// (`with_memory_wait`).
     memory_wait: Option<Arc<AtomicU64>>,
+    /// The download's part these requests are for (`for_part`), for their metrics.
+    part: Option<u32>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -89,6 +91,18 @@ impl Cancel {
         self.memory_wait.as_ref().map_or(Duration::ZERO, |w| {
             Duration::from_nanos(w.swap(0, Ordering::Relaxed))
         })
+    }
+
+    /// This set, whose requests are for part `index` of a download: each attempt's metrics
+    /// name the part, a failed one included (an answer's body is named by its reader too).
+    pub(crate) fn for_part(mut self, index: u32) -> Self {
+        self.part = Some(index);
+        self
+    }
+
+    /// The part these requests are for, if any.
+    pub(crate) fn part(&self) -> Option<u32> {
+        self.part
     }
 
     /// This set plus one more token.

@@ -1,8 +1,9 @@
 //! Slow connections do not set the pace: a part whose answer comes far slower than the other
 //! parts' (the emulator's `throttle` fault) is re-requested, for the bytes it has not delivered,
-//! on a new request; the bytes stay right (the whole object's CRC64 is checked), a re-request
-//! that is itself cut or answered 503 recovers, and a cancellation during a re-request leaves a
-//! checkpoint that a later call completes.
+//! on a new request (the download's first answer too, its dropped record ending failed); the
+//! bytes stay right (the whole object's CRC64 is checked), a re-request that is itself cut or
+//! answered 503 recovers, and a cancellation during a re-request leaves a checkpoint that a
+//! later call completes.
 //!
 //! No timing thresholds: the throttled answer would take about 13 s at its rate, the test
 //! checks which requests were made (the emulator's request log) and the bytes.
@@ -119,6 +120,39 @@ async fn a_slow_answer_is_re_requested_and_the_bytes_are_right() {
     );
     assert!(after.iter().all(|e| e.status == 206));
     assert!(client.request_stats().reissued >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_first_answer_is_re_requested_and_its_record_ends_failed() {
+    let env = Env::new();
+    let (cb, seen) = counting_metrics();
+    let client = env.client_with(|c| {
+        c.reissue_slow_parts = true;
+        c.request_metrics = Some(cb);
+    });
+    let src = env.object("s/first", SIZE);
+    // The download's first GET, whose answer part 0 reads on, is the slow one.
+    env.faults(
+        Faults::none().with(
+            get(FaultAction::Throttle {
+                bytes_per_sec: SLOW,
+            })
+            .count(1),
+        ),
+    );
+    let req = request(&env, "s/first", "first");
+    download(&client, &req, SIZE).await.0.unwrap();
+    assert_same_file(&src, &env.path("first"));
+    let seen = seen.lock().unwrap().clone();
+    let part0: Vec<&RequestMetrics> = seen.iter().filter(|m| m.part == Some(0)).collect();
+    assert!(part0.len() >= 2, "part 0 was re-requested: {part0:#?}");
+    // The dropped answer delivered part of its range: its record says it did not end well
+    // (it said nothing: a 206 with a short body and no error looked like a success).
+    let dropped = part0[0];
+    let (a, b) = dropped.range.expect("a range");
+    assert!(dropped.bytes < b - a + 1, "{dropped:?}");
+    assert!(!dropped.error_code.is_empty(), "{dropped:?}");
+    assert_eq!(part0[1].attempt, dropped.attempt + 1, "{part0:#?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,3 +232,43 @@ async fn the_wait_for_the_memory_budget_is_in_the_first_attempt_of_the_part_that
             .sum::<std::time::Duration>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_attempt_of_a_part_names_its_part() {
+    let env = Env::new();
+    let src = env.object("m/parts", SIZE);
+    let (seen, cb) = recorder();
+    let client = env.client_with(|c| {
+        c.request_metrics = Some(cb);
+        c.retry_base_delay = std::time::Duration::from_millis(10);
+    });
+    // The download's first GET answers; the next one (a part's own request) gets a 503 first.
+    let fail = FaultRule::new(FaultAction::Status {
+        status: 503,
+        code: None,
+    })
+    .method("GET")
+    .after(1)
+    .count(1);
+    env.faults(Faults::none().with(fail));
+    let mut req = env.request("m/parts", "parts");
+    req.part_size = 100 * KIB;
+    req.thread_num = 1;
+    resumable_download(&client, &req, &Cancel::new())
+        .await
+        .unwrap();
+    assert_same_file(&env.path("parts"), &src);
+    let seen = seen.lock().unwrap().clone();
+    let failed: Vec<_> = seen
+        .iter()
+        .filter(|m| m.operation == "GetObject" && m.status == 503)
+        .collect();
+    assert_eq!(failed.len(), 1, "{seen:?}");
+    let (first, _) = failed[0].range.expect("a part's range");
+    assert_eq!(
+        failed[0].part,
+        Some((first / (100 * KIB)) as u32),
+        "{:?}",
+        failed[0]
+    );
+}

@@ -347,6 +347,51 @@ fn compact(
     }
 }
 
+/// Opens (creating) the journal `name` in `dir` and locks it (`FileLocked` while another run
+/// holds it). A run that opened the journal just before another run compacted it (renamed a new
+/// file over it) would lock the old file once the other run let it go, and go on beside it:
+/// the name is checked to still name the file locked, and opened again otherwise.
+fn open_locked(dir: &Directory, name: &OsString) -> Result<(File, PathBuf)> {
+    for _ in 0..16 {
+        let (file, path) = open_trusted(dir, name, true)?.expect("created");
+        if let Some(locked) = lock(dir, name, file, path)? {
+            return Ok(locked);
+        }
+    }
+    Err(Error::file_locked(format!(
+        "the batch journal '{}' keeps being replaced by another run of the same batch; wait \
+         for it to finish",
+        dir.join(name).display()
+    )))
+}
+
+/// Locks the opened journal `file` (`path`, named `name` in `dir`); `None` when `name` no
+/// longer names it (replaced meanwhile: the caller opens it again).
+fn lock(
+    dir: &Directory,
+    name: &OsString,
+    file: File,
+    path: PathBuf,
+) -> Result<Option<(File, PathBuf)>> {
+    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
+            return Err(Error::file_locked(format!(
+                "the batch journal '{}' is in use by another run of the same batch (same \
+                 source and destination); wait for it to finish",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(Error::io("locking the batch journal", &path, &e.into())),
+    }
+    let ours =
+        FileStat::of(&file).map_err(|e| Error::io("inspecting the batch journal", &path, &e))?;
+    match dir.stat(name) {
+        Ok(Some(there)) if there.same_file(&ours) => Ok(Some((file, path))),
+        _ => Ok(None),
+    }
+}
+
 impl Journal {
     /// Opens or creates the journal of `identity` in `dir` and locks it; returns the index of
     /// the keys it holds (last entry per key wins: [`Known`]) and how many lines were dropped
@@ -355,18 +400,7 @@ impl Journal {
     /// untrusted file at its name, which is then neither read nor written.
     pub fn open(dir: &Directory, identity: &str) -> Result<(Journal, Known, u64)> {
         let name = file_name(identity);
-        let (file, path) = open_trusted(dir, &name, true)?.expect("created");
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-                return Err(Error::file_locked(format!(
-                    "the batch journal '{}' is in use by another run of the same batch (same \
-                     source and destination); wait for it to finish",
-                    path.display()
-                )))
-            }
-            Err(e) => return Err(Error::io("locking the batch journal", &path, &e.into())),
-        }
+        let (file, path) = open_locked(dir, &name)?;
         let (known, kept, scanned) = index(&file, &path)?;
         if scanned.whole < scanned.read {
             // Cut the torn line off, so that the next entry starts a line of its own.
@@ -776,6 +810,36 @@ mod tests {
         let (_j, again, _) = Journal::open(&dir, "id").unwrap();
         assert_eq!(again.len(), 10);
         assert_eq!(std::fs::read_dir(t.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_journal_compacted_by_another_run_before_it_was_locked_is_not_taken() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = Directory::open(t.path()).unwrap();
+        let (mut j, _, _) = Journal::open(&dir, "id").unwrap();
+        let churn: Vec<JournalEntry> = (0..COMPACT_SLACK + 100)
+            .map(|i| JournalEntry {
+                etag: format!("\"V{i}\""),
+                ..entry(3)
+            })
+            .collect();
+        j.record(&churn).unwrap();
+        drop(j);
+        let name = file_name("id");
+        // A second run opened the journal but has not locked it yet...
+        let (stale, path) = open_trusted(&dir, &name, true).unwrap().unwrap();
+        // ... when the first opens it, compacts it (a new file renamed over it) and unlocks
+        // the old one.
+        let (first, known, _) = Journal::open(&dir, "id").unwrap();
+        assert_eq!(known.len(), 1);
+        // The old file is no journal any more: locking it must not let the second run in.
+        assert!(
+            lock(&dir, &name, stale, path).unwrap().is_none(),
+            "the replaced journal was locked"
+        );
+        assert_eq!(Journal::open(&dir, "id").unwrap_err().code, "FileLocked");
+        drop(first);
+        assert!(Journal::open(&dir, "id").is_ok());
     }
 
     #[test]

@@ -39,6 +39,9 @@ impl Client {
                     retry_wait,
                 );
                 m.set_memory_wait(cancel.take_memory_wait());
+                if let Some(p) = cancel.part() {
+                    m.set_part(p);
+                }
                 m
             });
             let result = cancel.run(self.send_once(req, &mut metrics)).await;

@@ -300,15 +300,40 @@ fn destination_mode(dir: &Directory, dest_name: &OsStr, umask: Option<u32>) -> u
 }
 
 /// The process's umask, read from `/proc/self/status` (setting it to read it back would race
-/// with other threads creating files); 022 when it cannot be read.
+/// with other threads creating files); 077 when it cannot be read (no `/proc` in a container
+/// or a chroot): the files made are then private to their owner rather than, with a guess of
+/// 022, more open than a strict umask allows.
 pub fn umask() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
+    umask_from(Path::new("/proc/self/status"))
+}
+
+/// The umask that the status file `status` (`/proc/self/status`) gives.
+fn umask_from(status: &Path) -> u32 {
+    std::fs::read_to_string(status)
         .ok()
         .and_then(|s| {
             s.lines()
                 .find_map(|l| l.strip_prefix("Umask:"))
                 .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
         })
-        .unwrap_or(0o022)
+        .unwrap_or(0o077)
         & 0o777
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unreadable_umask_is_taken_as_the_strictest_for_others() {
+        let t = tempfile::tempdir().unwrap();
+        let status = t.path().join("status");
+        std::fs::write(&status, "Name:\tx\nUmask:\t0027\nState:\tR\n").unwrap();
+        assert_eq!(umask_from(&status), 0o027);
+        // No /proc (a container or chroot without it): files must not come out more open than
+        // the real umask would make them, so group and others get nothing.
+        assert_eq!(umask_from(&t.path().join("missing")), 0o077);
+        std::fs::write(&status, "Name:\tx\n").unwrap();
+        assert_eq!(umask_from(&status), 0o077);
+    }
 }

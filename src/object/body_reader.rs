@@ -97,11 +97,16 @@ impl BodyReader {
     ) -> Self {
         // Measured: the read's requests number their attempts on one count (a resumed body is
         // the next attempt), unless the caller gave one (a part re-requested goes on with its).
-        let cancel =
-            match pin.client.config().request_metrics.is_some() && !cancel.counts_attempts() {
-                true => cancel.counting_attempts(0),
-                false => cancel,
-            };
+        let measured = pin.client.config().request_metrics.is_some();
+        let cancel = match measured && !cancel.counts_attempts() {
+            true => cancel.counting_attempts(0),
+            false => cancel,
+        };
+        // Measured: every attempt names the part, a failed one too (`noted` names an answer's).
+        let cancel = match (measured, part) {
+            (true, Some(p)) => cancel.for_part(p),
+            _ => cancel,
+        };
         BodyReader {
             pin,
             part,
@@ -176,7 +181,14 @@ impl BodyReader {
                 continue;
             };
             let next = if self.from_first {
-                self.cancel.run(body.chunk()).await
+                // Read under this read's cancel, which the body does not know: a cancellation
+                // (a re-request of a slow part, a pause) ends its attempt's record as failed
+                // here, as the body's own cancel would.
+                let next = self.cancel.run(body.chunk()).await;
+                if let (Err(e), Some(m)) = (&next, body.inner.metrics_mut()) {
+                    m.failed(e);
+                }
+                next
             } else {
                 body.chunk().await
             };

@@ -123,6 +123,25 @@ def test_get_file_downloads_verified(fs, tree, tmp_path) -> None:
     assert (tmp_path / "c.bin").read_bytes() == tree["fs/tree/sub/c.bin"]
 
 
+def test_get_file_onto_an_existing_directory_raises_instead_of_writing_nothing(fs, tree, tmp_path) -> None:
+    (tmp_path / "d").mkdir()
+    with pytest.raises(IsADirectoryError):
+        fs.get_file(BUCKET + "/fs/tree/a.bin", str(tmp_path / "d"))
+    assert list((tmp_path / "d").iterdir()) == []
+    # fsspec's get puts a file into a directory under its own name.
+    fs.get(BUCKET + "/fs/tree/a.bin", str(tmp_path / "d"))
+    assert (tmp_path / "d" / "a.bin").read_bytes() == tree["fs/tree/a.bin"]
+
+
+def test_get_file_into_an_open_file_writes_the_object_there(fs, tree) -> None:
+    out = io.BytesIO()
+    fs.get_file(BUCKET + "/fs/tree/sub/c.bin", out)
+    assert out.getvalue() == tree["fs/tree/sub/c.bin"]
+    out = io.BytesIO()
+    fs.get_file(BUCKET + "/fs/tree/b.txt", "ignored", outfile=out)
+    assert out.getvalue() == tree["fs/tree/b.txt"]
+
+
 def _requests(emu) -> list:
     return [json.loads(line) for line in emu.admin("GET", "log").splitlines() if line.strip()]
 

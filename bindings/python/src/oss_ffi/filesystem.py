@@ -20,8 +20,10 @@ distributed scheduler rebuilds the client from them. Its ``repr`` never shows a 
 from __future__ import annotations
 
 import concurrent.futures
+import errno
 from glob import has_magic
 import os
+import shutil
 import tempfile
 import threading
 import warnings
@@ -253,9 +255,19 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             collecting.append((self._strip_protocol(rpath), lpath))
             return
         bucket, key = self.split_path(rpath)
-        if os.path.isdir(lpath):
+        if outfile is None and hasattr(lpath, "write"):
+            outfile = lpath  # fsspec's get_file takes an open file as the target too
+        if outfile is not None:
+            # Through the prefetching reader, read to its end: CRC64-checked as the download is.
+            with self._client.open(bucket, key, **self._reader_options) as f:
+                shutil.copyfileobj(f, outfile, 1 << 20)
             return
-        if self.isdir(rpath):  # a "directory" of a recursive copy: made, nothing fetched
+        is_dir = self.isdir(rpath)
+        if os.path.isdir(lpath) and not is_dir:
+            # A file onto a directory: refused as fsspec's own copy refuses it, never a silent
+            # success with nothing written.
+            raise IsADirectoryError(errno.EISDIR, "the target of the object %r is a directory" % rpath, lpath)
+        if is_dir:  # a "directory" of a recursive copy: made, nothing fetched
             os.makedirs(lpath, exist_ok=True)
             return
         parent = os.path.dirname(lpath)
