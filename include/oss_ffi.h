@@ -2244,7 +2244,7 @@ oss_error_t *oss_download_request_set_thread_num(oss_download_request_t *request
  * `oss_config_set_memory_budget`), doubles its parts in flight while each step raises its
  * measured rate by 10% or more and the target is not met, and halves them while fewer hold the
  * rate (a capped link); the thread count is then ignored. An object smaller than that start
- * times the part size is cut into that many parts (2 MiB at least, never more than the part
+ * times the part size is cut into that many parts (4 MiB at least, never more than the part
  * size set), so that a 64 MiB object is not 8 requests however fast the link; a resume keeps
  * the cut of the run it continues. Errors: NULL `request`.
  *
