@@ -109,6 +109,11 @@ def test_cat_file_and_concurrent_cat_ranges(fs, tree, emu) -> None:
     assert fs.cat_file(path, -50) == data[-50:]
     assert fs.cat_file(path, 100, -100) == data[100:-100]
     assert fs.cat_file(path, 20, 10) == b""
+    # Past the end, as a slice gives it: nothing, not an error.
+    assert fs.cat_file(path, len(data), len(data) + 10) == b""
+    assert fs.cat_file(path, len(data) + 5, len(data) + 10) == b""
+    assert fs.cat_file(path, len(data) - 3, len(data) + 10) == data[-3:]
+    assert fs.cat_ranges([path], [len(data) + 1], [len(data) + 2]) == [b""]
     # Several ranges at once: with every GET held 300 ms, they overlap.
     emu.set_faults([{"kind": "latency", "ms": 300, "method": "GET"}])
     starts = [i * 1000 for i in range(8)]

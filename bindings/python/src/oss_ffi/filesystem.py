@@ -32,7 +32,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 from fsspec.spec import AbstractFileSystem  # type: ignore[import-untyped]
 
 from ._client import Client
-from ._errors import NoSuchKeyError
+from ._errors import NoSuchKeyError, ServerError
 
 
 def _split(path: str) -> Tuple[str, str]:
@@ -223,7 +223,14 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
         stop = size if end is None else (end if end >= 0 else size + end)  # type: ignore[operator]
         if stop is not None and stop <= first:
             return b""
-        return self._client.get_object(bucket, key, (first, stop - 1))  # type: ignore[operator]
+        try:
+            return self._client.get_object(bucket, key, (first, stop - 1))  # type: ignore[operator]
+        except ServerError as e:
+            # A range that starts at or past the end (416): nothing, as a slice past the end
+            # gives (fsspec's meaning of start/end); a missing object is still an error.
+            if e.http_status == 416:
+                return b""
+            raise
 
     def cat_ranges(
         self, paths: List[str], starts: Union[int, List[int]], ends: Union[int, List[int]],
