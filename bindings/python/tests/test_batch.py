@@ -204,6 +204,32 @@ def test_a_resumed_batch_reports_through_the_callbacks_given_with_its_token(v4, 
     assert files_of(str(dest)) == want
 
 
+def test_a_resumed_batch_is_cancelled_by_its_cancel_event(v4, objects, tmp_path):
+    dest = tmp_path / "p"
+    token, finished = paused_batch(v4, dest)
+    with pytest.raises(TypeError):
+        v4.resume_batch(token, cancel_event=object())
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(oss_ffi.CancelledError) as e:
+        v4.resume_batch(token, cancel_event=stop)
+    assert e.value.report.progress.objects_done < N - finished
+    # Set during the run, from a callback: cancelled once it is seen, finished objects kept.
+    stop = threading.Event()
+    seen = []
+
+    def on_object(o):
+        seen.append(o)
+        stop.set()
+
+    try:
+        report = v4.resume_batch(token, cancel_event=stop, on_object=on_object, max_objects_in_flight=1)
+        assert report.ok  # the rest may all have ended before the cancel was seen
+    except oss_ffi.CancelledError as err:
+        assert err.report.progress.objects_done + err.report.progress.objects_skipped < N
+    assert seen and stop.is_set()
+
+
 @pytest.mark.parametrize("form", ["blocking", "transfer"])
 def test_the_call_timeout_bounds_each_object_not_the_whole_batch(emu, tmp_path, form):
     # 12 objects of 100 KiB through a client capped at 256 KiB/s: the batch needs several

@@ -970,10 +970,23 @@ class Client:
             "",
         )
 
-    def resume_batch(self, token: bytes, **options: Any) -> BatchReport:
+    def resume_batch(
+        self, token: bytes, *, cancel_event: Optional[threading.Event] = None, **options: Any
+    ) -> BatchReport:
         """Blocking :meth:`start_resume_batch`: the :class:`BatchReport` once the batch ended
-        (its stop, if any, raised with the report as ``e.report``)."""
+        (its stop, if any, raised with the report as ``e.report``). ``cancel_event``: when set
+        (from any thread), the batch is cancelled as :meth:`download_objects`' is (finished
+        objects stay done; the report says it was cancelled)."""
+        if cancel_event is not None and not isinstance(cancel_event, threading.Event):
+            raise TypeError("cancel_event must be a threading.Event")
         t = self.start_resume_batch(token, **options)
+        if cancel_event is not None and cancel_event.is_set():
+            t.cancel()  # set already: the batch is cancelled at its start
+        elif cancel_event is not None:
+            watcher = threading.Thread(
+                target=_cancel_when_set, args=(cancel_event, t), name="oss-ffi-cancel-event", daemon=True
+            )
+            watcher.start()
         t._wait_interruptible()
         return self._batch_transfer_outcome(t)
 
@@ -1195,3 +1208,11 @@ class Client:
         """``await client.get_object_to_file_async(bucket, key, path, range, **options)``:
         :meth:`start_get_object_to_file`, awaited (task cancellation cancels it)."""
         return await self.start_get_object_to_file(bucket, key, path, range, **options)
+
+
+def _cancel_when_set(event: threading.Event, t: Transfer) -> None:
+    """Cancels ``t`` once ``event`` is set, unless it ended first (checked every 50 ms)."""
+    while not t.done():
+        if event.wait(0.05):
+            t.cancel()
+            return
