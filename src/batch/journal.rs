@@ -774,19 +774,23 @@ mod tests {
         assert_eq!(name.len(), ".oss-ffi-batch-".len() + 16 + ".journal".len());
     }
 
+    /// More lines than `COMPACT_SLACK` superseding one key's entry (each a new ETag for `p/k3`).
+    fn churn() -> Vec<JournalEntry> {
+        (0..COMPACT_SLACK + 100)
+            .map(|i| JournalEntry {
+                etag: format!("\"V{i}\""),
+                ..entry(3)
+            })
+            .collect()
+    }
+
     #[test]
     fn a_journal_of_mostly_superseded_lines_is_compacted_when_opened() {
         let t = tempfile::tempdir().unwrap();
         let dir = Directory::open(t.path()).unwrap();
         let (mut j, _, _) = Journal::open(&dir, "id").unwrap();
         j.record(&(0..10).map(entry).collect::<Vec<_>>()).unwrap();
-        let churn: Vec<JournalEntry> = (0..COMPACT_SLACK + 100)
-            .map(|i| JournalEntry {
-                etag: format!("\"V{i}\""),
-                ..entry(3)
-            })
-            .collect();
-        j.record(&churn).unwrap();
+        j.record(&churn()).unwrap();
         j.forget(&["p/k4"]).unwrap();
         drop(j);
         let lines = |t: &tempfile::TempDir| {
@@ -817,13 +821,7 @@ mod tests {
         let t = tempfile::tempdir().unwrap();
         let dir = Directory::open(t.path()).unwrap();
         let (mut j, _, _) = Journal::open(&dir, "id").unwrap();
-        let churn: Vec<JournalEntry> = (0..COMPACT_SLACK + 100)
-            .map(|i| JournalEntry {
-                etag: format!("\"V{i}\""),
-                ..entry(3)
-            })
-            .collect();
-        j.record(&churn).unwrap();
+        j.record(&churn()).unwrap();
         drop(j);
         let name = file_name("id");
         // A second run opened the journal but has not locked it yet...
