@@ -114,11 +114,18 @@ fn refused(e: &io::Error) -> bool {
 }
 
 /// A write buffer whose first byte, meant for file offset `o`, sits at an address congruent to
-/// `o` modulo `ALIGN`: its aligned file blocks are aligned in memory too. Zero-initialised once
-/// (`cap + 2 * ALIGN` bytes) and reused.
+/// `o` modulo `ALIGN`: its aligned file blocks are aligned in memory too. An anonymous mapping of
+/// `cap + ALIGN` bytes (page-aligned, zero-filled by the kernel), reused.
+///
+/// Not from the allocator: buffers of 256 KiB-1 MiB allocated and freed as downloads come and go
+/// fragmented glibc's heaps (whose mmap threshold rises past them once any large block was
+/// freed), and the freed holes stayed resident: a batch of 64 MiB objects peaked 12-30 MiB above
+/// its live memory, over the client's budget (BENCHMARKS.md, "100 objects of 64 MiB: what the
+/// peak is made of"). A mapping gives its pages back when dropped, so the buffers' resident
+/// memory is the buffers alive, which the memory budget counts.
 #[derive(Debug)]
 pub struct AlignedBuf {
-    mem: Vec<u8>,
+    mem: memmap2::MmapMut,
     /// Index in `mem` of the data's first byte.
     start: usize,
     len: usize,
@@ -126,13 +133,18 @@ pub struct AlignedBuf {
 }
 
 impl AlignedBuf {
-    pub fn new(cap: usize) -> AlignedBuf {
-        AlignedBuf {
-            mem: vec![0u8; cap + 2 * ALIGN],
+    /// A buffer of `cap` bytes (an error when the kernel refuses the mapping: out of memory).
+    pub fn new(cap: usize) -> io::Result<AlignedBuf> {
+        // Page-aligned: room for the phase of the first byte (< ALIGN) past `cap`. Its pages
+        // are made when first written: at most `cap + ALIGN` bytes resident, one page beyond
+        // `cap`.
+        let mem = memmap2::MmapMut::map_anon(cap + ALIGN)?;
+        Ok(AlignedBuf {
+            mem,
             start: 0,
             len: 0,
             cap,
-        }
+        })
     }
 
     /// Bytes it can hold.
@@ -175,7 +187,7 @@ mod tests {
 
     #[test]
     fn an_aligned_buffer_mirrors_its_file_offset_modulo_the_alignment() {
-        let mut b = AlignedBuf::new(3 * ALIGN);
+        let mut b = AlignedBuf::new(3 * ALIGN).unwrap();
         for offset in [0u64, 1, 4095, 4096, 4097, 12345, 1 << 40] {
             b.reset(offset);
             assert_eq!(b.extend(&[7u8; 10]), 10);
@@ -211,7 +223,7 @@ mod tests {
         let w = FileWriter::open(&d, name, f.clone(), want_direct);
         assert!(want_direct || !w.is_direct());
         let mut expect = vec![0u8; size as usize];
-        let mut buf = AlignedBuf::new(16 * ALIGN);
+        let mut buf = AlignedBuf::new(16 * ALIGN).unwrap();
         let cases: &[(u64, usize)] = &[
             (0, 4 * ALIGN),
             (4 * ALIGN as u64, 1),

@@ -158,7 +158,7 @@ impl Job<'_> {
             temp_path: Arc::new(temp.path.clone()),
             first: plan.first,
             progress: progress.clone(),
-            buffers: Arc::new(part_writer::BufferPool::new(buffer_size)),
+            buffers: Arc::new(part_writer::BufferPool::new(buffer_size, 1)),
         });
         Schedule::new(Start {
             ctx,

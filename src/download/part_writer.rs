@@ -13,48 +13,90 @@ use super::direct::{AlignedBuf, FileWriter};
 use crate::crc64;
 use crate::error::{Error, Result};
 
-/// The write buffers of one download, reused from part to part: at most two per part in
-/// flight exist, allocated once, and the idle ones beyond two per memory-budget slot the
-/// download holds are freed (`trim`). (Allocating them per part lets the allocator's per-thread
-/// arenas fragment, which showed as 20+ MiB of extra peak RSS on a 1 GiB download.)
+/// The write buffers of one download, reused from part to part: a part in flight holds at most
+/// two (one filling, one being written), and the buffers alive, idle or in a part's hands, are
+/// never more than two per memory-budget slot the download holds (`set_limit`): a buffer given
+/// back beyond that is freed, not kept. (Allocating them per part let the allocator's per-thread
+/// arenas fragment, which showed as 20+ MiB of extra peak RSS on a 1 GiB download; keeping two
+/// idle ones per running part on top of the two each part holds let a batch's downloads hold
+/// more buffers than their slots counted.)
 pub struct BufferPool {
     size: usize,
-    free: Mutex<Vec<AlignedBuf>>,
+    state: Mutex<PoolState>,
+}
+
+struct PoolState {
+    free: Vec<AlignedBuf>,
+    /// Buffers made and not freed: idle in `free` or held by a part.
+    alive: usize,
+    /// The most buffers alive once given back (two per slot held).
+    limit: usize,
 }
 
 impl BufferPool {
-    pub fn new(size: usize) -> BufferPool {
+    /// A pool of buffers of `size` bytes for a download holding `slots` slots of the budget.
+    pub fn new(size: usize, slots: usize) -> BufferPool {
         BufferPool {
             size: size.max(1),
-            free: Mutex::new(Vec::new()),
+            state: Mutex::new(PoolState {
+                free: Vec::new(),
+                alive: 0,
+                limit: 2 * slots,
+            }),
         }
     }
 
-    /// A buffer for data starting at file offset `offset`.
-    fn get(&self, offset: u64) -> AlignedBuf {
-        let mut b = self
-            .free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_else(|| AlignedBuf::new(self.size));
-        b.reset(offset);
-        b
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Frees the idle buffers beyond `keep` (their parts' memory-budget slots were given back,
-    /// so another download may use that memory now).
-    pub fn trim(&self, keep: usize) {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        free.truncate(keep);
+    /// A buffer for data starting at file offset `offset`: an idle one, or a new one (a part
+    /// holds a slot, which counts its two buffers).
+    fn get(&self, offset: u64) -> io::Result<AlignedBuf> {
+        let idle = {
+            let mut st = self.lock();
+            let idle = st.free.pop();
+            if idle.is_none() {
+                st.alive += 1;
+            }
+            idle
+        };
+        let mut b = match idle {
+            Some(b) => b,
+            None => AlignedBuf::new(self.size).inspect_err(|_| self.lock().alive -= 1)?,
+        };
+        b.reset(offset);
+        Ok(b)
+    }
+
+    /// The download now holds `slots` slots: idle buffers beyond two per slot are freed now,
+    /// those in parts' hands when they are given back (the slots given back may be used by
+    /// another download at once, for its own buffers).
+    pub fn set_limit(&self, slots: usize) {
+        let mut st = self.lock();
+        st.limit = 2 * slots;
+        while st.alive > st.limit {
+            if st.free.pop().is_none() {
+                break;
+            }
+            st.alive -= 1;
+        }
+    }
+
+    /// Buffers alive (idle or held by a part).
+    #[cfg(test)]
+    fn alive(&self) -> usize {
+        self.lock().alive
     }
 
     fn put(&self, buf: AlignedBuf) {
-        if buf.capacity() >= self.size {
-            self.free
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(buf);
+        let mut st = self.lock();
+        if buf.capacity() >= self.size && st.alive <= st.limit {
+            st.free.push(buf);
+        } else {
+            st.alive -= 1;
+            drop(st);
+            drop(buf);
         }
     }
 }
@@ -129,7 +171,14 @@ impl PartWriter {
         let mut data = &chunk[..];
         while !data.is_empty() {
             let offset = self.buf_offset + self.buffered() as u64;
-            let buf = self.buf.get_or_insert_with(|| self.pool.get(offset));
+            if self.buf.is_none() {
+                let buf = self
+                    .pool
+                    .get(offset)
+                    .map_err(|e| Error::io("allocating a write buffer for", &self.path, &e))?;
+                self.buf = Some(buf);
+            }
+            let buf = self.buf.as_mut().expect("just set");
             let room = self.cap - buf.len();
             let n = buf.extend(&data[..room.min(data.len())]);
             data = &data[n..];
