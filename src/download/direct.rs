@@ -33,6 +33,7 @@ use std::sync::Arc;
 use rustix::fs::OFlags;
 
 use super::directory::{Directory, FileStat};
+use crate::memory_budget::BufferGauge;
 
 /// Offset, length and address alignment of direct writes.
 pub const ALIGN: usize = 4096;
@@ -126,6 +127,8 @@ fn refused(e: &io::Error) -> bool {
 #[derive(Debug)]
 pub struct AlignedBuf {
     mem: memmap2::MmapMut,
+    /// Told of this buffer's capacity when made and when freed.
+    gauge: Option<Arc<BufferGauge>>,
     /// Index in `mem` of the data's first byte.
     start: usize,
     len: usize,
@@ -133,14 +136,19 @@ pub struct AlignedBuf {
 }
 
 impl AlignedBuf {
-    /// A buffer of `cap` bytes (an error when the kernel refuses the mapping: out of memory).
-    pub fn new(cap: usize) -> io::Result<AlignedBuf> {
+    /// A buffer of `cap` bytes (an error when the kernel refuses the mapping: out of memory),
+    /// counted in `gauge` while it lives.
+    pub fn new(cap: usize, gauge: Option<Arc<BufferGauge>>) -> io::Result<AlignedBuf> {
         // Page-aligned: room for the phase of the first byte (< ALIGN) past `cap`. Its pages
         // are made when first written: at most `cap + ALIGN` bytes resident, one page beyond
         // `cap`.
         let mem = memmap2::MmapMut::map_anon(cap + ALIGN)?;
+        if let Some(g) = &gauge {
+            g.made(cap as u64);
+        }
         Ok(AlignedBuf {
             mem,
+            gauge,
             start: 0,
             len: 0,
             cap,
@@ -181,13 +189,21 @@ impl AlignedBuf {
     }
 }
 
+impl Drop for AlignedBuf {
+    fn drop(&mut self) {
+        if let Some(g) = &self.gauge {
+            g.freed(self.cap as u64);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn an_aligned_buffer_mirrors_its_file_offset_modulo_the_alignment() {
-        let mut b = AlignedBuf::new(3 * ALIGN).unwrap();
+        let mut b = AlignedBuf::new(3 * ALIGN, None).unwrap();
         for offset in [0u64, 1, 4095, 4096, 4097, 12345, 1 << 40] {
             b.reset(offset);
             assert_eq!(b.extend(&[7u8; 10]), 10);
@@ -223,7 +239,7 @@ mod tests {
         let w = FileWriter::open(&d, name, f.clone(), want_direct);
         assert!(want_direct || !w.is_direct());
         let mut expect = vec![0u8; size as usize];
-        let mut buf = AlignedBuf::new(16 * ALIGN).unwrap();
+        let mut buf = AlignedBuf::new(16 * ALIGN, None).unwrap();
         let cases: &[(u64, usize)] = &[
             (0, 4 * ALIGN),
             (4 * ALIGN as u64, 1),

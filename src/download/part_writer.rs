@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use super::direct::{AlignedBuf, FileWriter};
 use crate::crc64;
 use crate::error::{Error, Result};
+use crate::memory_budget::BufferGauge;
 
 /// The write buffers of one download, reused from part to part: a part in flight holds at most
 /// two (one filling, one being written), and the buffers alive, idle or in a part's hands, are
@@ -22,6 +23,9 @@ use crate::error::{Error, Result};
 /// more buffers than their slots counted.)
 pub struct BufferPool {
     size: usize,
+    /// Buffers a part in flight may hold at once: one when no part is larger than a buffer.
+    per_slot: usize,
+    gauge: Arc<BufferGauge>,
     state: Mutex<PoolState>,
 }
 
@@ -29,19 +33,29 @@ struct PoolState {
     free: Vec<AlignedBuf>,
     /// Buffers made and not freed: idle in `free` or held by a part.
     alive: usize,
-    /// The most buffers alive once given back (two per slot held).
+    /// The most buffers alive once given back (`per_slot` per slot held).
     limit: usize,
 }
 
 impl BufferPool {
-    /// A pool of buffers of `size` bytes for a download holding `slots` slots of the budget.
-    pub fn new(size: usize, slots: usize) -> BufferPool {
+    /// A pool of buffers of `size` bytes for parts of at most `largest_part` bytes, for a
+    /// download holding `slots` slots of the budget whose buffers are counted in `gauge`.
+    pub fn new(
+        size: usize,
+        largest_part: u64,
+        slots: usize,
+        gauge: Arc<BufferGauge>,
+    ) -> BufferPool {
+        let size = size.max(1);
+        let per_slot = if largest_part <= size as u64 { 1 } else { 2 };
         BufferPool {
-            size: size.max(1),
+            size,
+            per_slot,
+            gauge,
             state: Mutex::new(PoolState {
                 free: Vec::new(),
                 alive: 0,
-                limit: 2 * slots,
+                limit: per_slot * slots,
             }),
         }
     }
@@ -63,18 +77,20 @@ impl BufferPool {
         };
         let mut b = match idle {
             Some(b) => b,
-            None => AlignedBuf::new(self.size).inspect_err(|_| self.lock().alive -= 1)?,
+            None => AlignedBuf::new(self.size, Some(self.gauge.clone()))
+                .inspect_err(|_| self.lock().alive -= 1)?,
         };
         b.reset(offset);
         Ok(b)
     }
 
-    /// The download now holds `slots` slots: idle buffers beyond two per slot are freed now,
-    /// those in parts' hands when they are given back (the slots given back may be used by
-    /// another download at once, for its own buffers).
+    /// The download now holds `slots` slots: idle buffers beyond what they count (two per
+    /// slot, one for parts no larger than a buffer) are freed now, those in parts' hands when
+    /// they are given back (the slots given back may be used by another download at once, for
+    /// its own buffers).
     pub fn set_limit(&self, slots: usize) {
         let mut st = self.lock();
-        st.limit = 2 * slots;
+        st.limit = self.per_slot * slots;
         while st.alive > st.limit {
             if st.free.pop().is_none() {
                 break;
@@ -239,5 +255,41 @@ impl PartWriter {
             self.pool.put(buf);
         }
         r.map(|()| self.crc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_keeps_no_more_buffers_than_its_slots_count() {
+        let gauge = Arc::new(BufferGauge::default());
+        // Parts larger than a buffer: two per slot; four slots held.
+        let pool = BufferPool::new(8192, 8193, 4, gauge.clone());
+        let held: Vec<AlignedBuf> = (0..8).map(|i| pool.get(i).unwrap()).collect();
+        assert_eq!(pool.alive(), 8);
+        for b in held {
+            pool.put(b);
+        }
+        assert_eq!(pool.alive(), 8, "idle, kept for the next parts");
+        // Three slots given back while one part runs with two buffers.
+        let (a, b) = (pool.get(0).unwrap(), pool.get(0).unwrap());
+        pool.set_limit(1);
+        assert_eq!(pool.alive(), 2, "the idle ones freed at once");
+        assert_eq!(gauge.now(), 2 * 8192);
+        pool.put(a);
+        pool.put(b);
+        assert_eq!(pool.alive(), 2);
+        pool.set_limit(0);
+        assert_eq!(pool.alive(), 0);
+        assert_eq!(gauge.now(), 0);
+        // Parts no larger than a buffer hold one each.
+        let one = BufferPool::new(8192, 8192, 2, gauge.clone());
+        let held: Vec<AlignedBuf> = (0..3).map(|i| one.get(i).unwrap()).collect();
+        for b in held {
+            one.put(b);
+        }
+        assert_eq!(one.alive(), 2, "the third one is beyond two slots' share");
     }
 }
