@@ -220,6 +220,88 @@ mod tests {
         assert_eq!(b.extend(&[1u8]), 0);
     }
 
+    const CHILD: &str = "OSS_FFI_CHILD_BUFFERS";
+
+    /// The resident anonymous memory of this process, KiB.
+    fn rss_anon_kib() -> u64 {
+        let s = std::fs::read_to_string("/proc/self/status").unwrap();
+        s.lines()
+            .find_map(|l| l.strip_prefix("RssAnon:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap()
+    }
+
+    /// Run by the test below in a child process (alone in it: no other test allocates
+    /// meanwhile): 32 buffers of 1 MiB made and written, each followed by a small allocation
+    /// that stays (as a download's own state does), after one buffer made and freed (which
+    /// raises glibc's mmap threshold past 1 MiB, as any freed large block does); then the
+    /// buffers freed. Prints how much resident memory they left behind.
+    #[test]
+    #[ignore]
+    fn child_buffers_entry() {
+        if std::env::var(CHILD).is_err() {
+            return;
+        }
+        drop(AlignedBuf::new(1 << 20, None).unwrap());
+        let before = rss_anon_kib();
+        let mut kept = Vec::new();
+        let mut bufs = Vec::new();
+        for i in 0..32u64 {
+            let mut b = AlignedBuf::new(1 << 20, None).unwrap();
+            b.reset(i);
+            while b.extend(&[1u8; 4096]) > 0 {}
+            bufs.push(b);
+            kept.push(Box::new([i; 8]));
+        }
+        let full = rss_anon_kib();
+        drop(bufs);
+        let after = rss_anon_kib();
+        println!(
+            "CHILD_BUFFERS grew_kib={} left_kib={} kept={}",
+            full.saturating_sub(before),
+            after.saturating_sub(before),
+            kept.len()
+        );
+    }
+
+    /// Freed write buffers give their memory back to the system at once: what a batch's
+    /// downloads freed is not held by the allocator while the next ones make theirs (buffers
+    /// from glibc's heaps stayed resident there, behind the small blocks made after them).
+    #[test]
+    fn freed_write_buffers_give_their_memory_back() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "download::direct::tests::child_buffers_entry",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+            ])
+            .env(CHILD, "1")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("CHILD_BUFFERS"))
+            .unwrap_or_else(|| panic!("child failed: {text}"));
+        let field = |name: &str| -> u64 {
+            line.split_whitespace()
+                .find_map(|f| f.strip_prefix(name)?.strip_prefix('='))
+                .unwrap()
+                .parse()
+                .unwrap()
+        };
+        assert!(
+            field("grew_kib") >= 30 << 10,
+            "the buffers were resident: {line}"
+        );
+        assert!(
+            field("left_kib") < 4 << 10,
+            "freed buffers left memory resident: {line}"
+        );
+    }
+
     /// Every split of a write (head, middle, tail; direct on or off) puts the same bytes in the
     /// file. Run on the test's temp directory: direct where its file system allows it, buffered
     /// elsewhere, and once buffered by choice; every way must give the bytes written.
