@@ -16,8 +16,8 @@ use crate::memory_budget::BufferGauge;
 
 /// The write buffers of one download, reused from part to part: a part in flight holds at most
 /// two (one filling, one being written), and the buffers alive, idle or in a part's hands, are
-/// never more than two per memory-budget slot the download holds (`set_limit`): a buffer given
-/// back beyond that is freed, not kept. (Allocating them per part let the allocator's per-thread
+/// never more than the memory-budget slots the download holds count (two each, one when no part
+/// is larger than a buffer; `set_limit`): a buffer given back beyond that is freed, not kept. (Allocating them per part let the allocator's per-thread
 /// arenas fragment, which showed as 20+ MiB of extra peak RSS on a 1 GiB download; keeping two
 /// idle ones per running part on top of the two each part holds let a batch's downloads hold
 /// more buffers than their slots counted.)
@@ -65,7 +65,7 @@ impl BufferPool {
     }
 
     /// A buffer for data starting at file offset `offset`: an idle one, or a new one (a part
-    /// holds a slot, which counts its two buffers).
+    /// holds a slot, which counts the buffers it may hold).
     fn get(&self, offset: u64) -> io::Result<AlignedBuf> {
         let idle = {
             let mut st = self.lock();

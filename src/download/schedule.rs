@@ -214,8 +214,8 @@ impl<'a> Schedule<'a> {
                 s.shrink_to(MemoryBudget::admission_cost());
             }
         }
-        // The write buffers alive: two per slot held at a part's cost (the running parts', and
-        // the spare ones while parts are left to start).
+        // The write buffers alive: what the slots held at a part's cost count (the running
+        // parts', and the spare ones while parts are left to start).
         let spare = match self.todo.is_empty() || self.failure.is_some() {
             true => 0,
             false => self.spare.len(),
