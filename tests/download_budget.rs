@@ -159,7 +159,7 @@ async fn a_budget_bounds_the_parts_of_a_download_and_a_larger_one_allows_more() 
 /// first one must free those parts' buffers then, not keep them idle. Downloads of 1 to 6
 /// parts, so that many end while others wait for slots; no shaping, so that the parts in
 /// flight stream (hold their buffers) most of their time; five rounds (before the buffers
-/// were freed with their slots, three rounds in four went over).
+/// were freed with their slots, 27-29 MiB in four runs of four).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_buffers_alive_never_exceed_what_the_held_slots_count() {
     // 4 threads: buffers of 1 MiB (8 MiB / 4, at most 1 MiB); parts of 8 MiB hold two each.
