@@ -12,6 +12,7 @@
 //! [`CONNECTION_COST`] are those measurements rounded up, so a budget is an upper bound of the
 //! process's peak RSS for a program that does little else.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -43,6 +44,38 @@ const UNIT: u64 = 1024;
 pub struct MemoryBudget {
     total: u64,
     pool: Arc<Semaphore>,
+    buffers: Arc<BufferGauge>,
+}
+
+/// The write buffers alive of every download on one budget, in bytes of capacity: now, and the
+/// most at once. The slots count two buffers per part in flight; this says what was made.
+#[derive(Debug, Default)]
+pub struct BufferGauge {
+    now: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl BufferGauge {
+    /// A buffer of `bytes` made.
+    pub fn made(&self, bytes: u64) {
+        let now = self.now.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+    }
+
+    /// A buffer of `bytes` freed.
+    pub fn freed(&self, bytes: u64) {
+        self.now.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    /// Bytes alive now.
+    pub fn now(&self) -> u64 {
+        self.now.load(Ordering::Relaxed)
+    }
+
+    /// The most bytes alive at once so far.
+    pub fn peak(&self) -> u64 {
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
 /// A reservation of `cost` bytes, given back to the budget when dropped.
@@ -102,7 +135,23 @@ impl MemoryBudget {
         MemoryBudget {
             total,
             pool: Arc::new(Semaphore::new(units)),
+            buffers: Arc::default(),
         }
+    }
+
+    /// The gauge of the write buffers made for this budget's downloads.
+    pub fn buffers(&self) -> &Arc<BufferGauge> {
+        &self.buffers
+    }
+
+    /// Bytes of write buffers alive now (their capacity).
+    pub fn buffer_bytes(&self) -> u64 {
+        self.buffers.now()
+    }
+
+    /// The most bytes of write buffers alive at once so far.
+    pub fn peak_buffer_bytes(&self) -> u64 {
+        self.buffers.peak()
     }
 
     pub fn total(&self) -> u64 {

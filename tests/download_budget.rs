@@ -153,6 +153,51 @@ async fn a_budget_bounds_the_parts_of_a_download_and_a_larger_one_allows_more() 
     assert!(peak_large <= capacity(DEFAULT_MEMORY_BUDGET));
 }
 
+/// The write buffers alive never exceed what the slots held count: two per part in flight
+/// (parts larger than a buffer). A download running its last parts gives back the slots of the
+/// parts that finished, and another download takes them for buffers of its own at once: the
+/// first one must free those parts' buffers then, not keep them idle. Downloads of 1 to 6
+/// parts, so that many end while others wait for slots; no shaping, so that the parts in
+/// flight stream (hold their buffers) most of their time; five rounds (before the buffers
+/// were freed with their slots, 27-29 MiB in four runs of four).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_buffers_alive_never_exceed_what_the_held_slots_count() {
+    // 4 threads: buffers of 1 MiB (8 MiB / 4, at most 1 MiB); parts of 8 MiB hold two each.
+    let (buffer, part) = (MIB, 8 * MIB);
+    let slots = (DEFAULT_MEMORY_BUDGET - BASE_COST) / (2 * buffer + CONNECTION_COST);
+    assert_eq!(slots, 13, "the arithmetic below");
+    let env = Env::new();
+    let reqs: Vec<DownloadRequest> = [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]
+        .iter()
+        .enumerate()
+        .map(|(i, parts)| {
+            let key = format!("buffers/{i}");
+            env.object(&key, parts * part - 4096);
+            let mut r = env.request(&key, &format!("out-{i}"));
+            r.part_size = part;
+            r.thread_num = 4;
+            r
+        })
+        .collect();
+    let client = env.client_with(|c| c.max_connections = 128);
+    for _ in 0..5 {
+        run_all(&env, &client, &reqs).await;
+    }
+    let b = client.memory_budget();
+    let peak = b.peak_buffer_bytes();
+    assert!(
+        peak >= 2 * buffer,
+        "the parts wrote through buffers ({peak})"
+    );
+    assert!(
+        peak <= 2 * buffer * slots,
+        "{} MiB of write buffers alive at once, the {slots} slots count {} MiB",
+        peak as f64 / MIB as f64,
+        2 * slots
+    );
+    assert_eq!(b.buffer_bytes(), 0, "every buffer freed at the end");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_download_waiting_for_room_can_be_cancelled() {
     let env = Env::new();

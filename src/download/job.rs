@@ -160,7 +160,12 @@ impl Job<'_> {
             temp_path: Arc::new(temp.path.clone()),
             first: plan.first,
             progress: progress.clone(),
-            buffers: Arc::new(part_writer::BufferPool::new(buffer_size)),
+            buffers: Arc::new(part_writer::BufferPool::new(
+                buffer_size,
+                largest,
+                1,
+                budget.buffers().clone(),
+            )),
         });
         Schedule::new(Start {
             ctx,

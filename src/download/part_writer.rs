@@ -12,49 +12,107 @@ use tokio::task::JoinHandle;
 use super::direct::{AlignedBuf, FileWriter};
 use crate::crc64;
 use crate::error::{Error, Result};
+use crate::memory_budget::BufferGauge;
 
-/// The write buffers of one download, reused from part to part: at most two per part in
-/// flight exist, allocated once, and the idle ones beyond two per memory-budget slot the
-/// download holds are freed (`trim`). (Allocating them per part lets the allocator's per-thread
-/// arenas fragment, which showed as 20+ MiB of extra peak RSS on a 1 GiB download.)
+/// The write buffers of one download, reused from part to part: a part in flight holds at most
+/// two (one filling, one being written), and the buffers alive, idle or in a part's hands, are
+/// never more than the memory-budget slots the download holds count (two each, one when no part
+/// is larger than a buffer; `set_limit`): a buffer given back beyond that is freed, not kept. (Allocating them per part let the allocator's per-thread
+/// arenas fragment, which showed as 20+ MiB of extra peak RSS on a 1 GiB download; keeping two
+/// idle ones per running part on top of the two each part holds let a batch's downloads hold
+/// more buffers than their slots counted.)
 pub struct BufferPool {
     size: usize,
-    free: Mutex<Vec<AlignedBuf>>,
+    /// Buffers a part in flight may hold at once: one when no part is larger than a buffer.
+    per_slot: usize,
+    gauge: Arc<BufferGauge>,
+    state: Mutex<PoolState>,
+}
+
+struct PoolState {
+    free: Vec<AlignedBuf>,
+    /// Buffers made and not freed: idle in `free` or held by a part.
+    alive: usize,
+    /// The most buffers alive once given back (`per_slot` per slot held).
+    limit: usize,
 }
 
 impl BufferPool {
-    pub fn new(size: usize) -> BufferPool {
+    /// A pool of buffers of `size` bytes for parts of at most `largest_part` bytes, for a
+    /// download holding `slots` slots of the budget whose buffers are counted in `gauge`.
+    pub fn new(
+        size: usize,
+        largest_part: u64,
+        slots: usize,
+        gauge: Arc<BufferGauge>,
+    ) -> BufferPool {
+        let size = size.max(1);
+        let per_slot = if largest_part <= size as u64 { 1 } else { 2 };
         BufferPool {
-            size: size.max(1),
-            free: Mutex::new(Vec::new()),
+            size,
+            per_slot,
+            gauge,
+            state: Mutex::new(PoolState {
+                free: Vec::new(),
+                alive: 0,
+                limit: per_slot * slots,
+            }),
         }
     }
 
-    /// A buffer for data starting at file offset `offset`.
-    fn get(&self, offset: u64) -> AlignedBuf {
-        let mut b = self
-            .free
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .pop()
-            .unwrap_or_else(|| AlignedBuf::new(self.size));
-        b.reset(offset);
-        b
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Frees the idle buffers beyond `keep` (their parts' memory-budget slots were given back,
-    /// so another download may use that memory now).
-    pub fn trim(&self, keep: usize) {
-        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
-        free.truncate(keep);
+    /// A buffer for data starting at file offset `offset`: an idle one, or a new one (a part
+    /// holds a slot, which counts the buffers it may hold).
+    fn get(&self, offset: u64) -> io::Result<AlignedBuf> {
+        let idle = {
+            let mut st = self.lock();
+            let idle = st.free.pop();
+            if idle.is_none() {
+                st.alive += 1;
+            }
+            idle
+        };
+        let mut b = match idle {
+            Some(b) => b,
+            None => AlignedBuf::new(self.size, Some(self.gauge.clone()))
+                .inspect_err(|_| self.lock().alive -= 1)?,
+        };
+        b.reset(offset);
+        Ok(b)
+    }
+
+    /// The download now holds `slots` slots: idle buffers beyond what they count (two per
+    /// slot, one for parts no larger than a buffer) are freed now, those in parts' hands when
+    /// they are given back (the slots given back may be used by another download at once, for
+    /// its own buffers).
+    pub fn set_limit(&self, slots: usize) {
+        let mut st = self.lock();
+        st.limit = self.per_slot * slots;
+        while st.alive > st.limit {
+            if st.free.pop().is_none() {
+                break;
+            }
+            st.alive -= 1;
+        }
+    }
+
+    /// Buffers alive (idle or held by a part).
+    #[cfg(test)]
+    fn alive(&self) -> usize {
+        self.lock().alive
     }
 
     fn put(&self, buf: AlignedBuf) {
-        if buf.capacity() >= self.size {
-            self.free
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(buf);
+        let mut st = self.lock();
+        if buf.capacity() >= self.size && st.alive <= st.limit {
+            st.free.push(buf);
+        } else {
+            st.alive -= 1;
+            drop(st);
+            drop(buf);
         }
     }
 }
@@ -129,7 +187,14 @@ impl PartWriter {
         let mut data = &chunk[..];
         while !data.is_empty() {
             let offset = self.buf_offset + self.buffered() as u64;
-            let buf = self.buf.get_or_insert_with(|| self.pool.get(offset));
+            if self.buf.is_none() {
+                let buf = self
+                    .pool
+                    .get(offset)
+                    .map_err(|e| Error::io("allocating a write buffer for", &self.path, &e))?;
+                self.buf = Some(buf);
+            }
+            let buf = self.buf.as_mut().expect("just set");
             let room = self.cap - buf.len();
             let n = buf.extend(&data[..room.min(data.len())]);
             data = &data[n..];
@@ -190,5 +255,41 @@ impl PartWriter {
             self.pool.put(buf);
         }
         r.map(|()| self.crc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pool_keeps_no_more_buffers_than_its_slots_count() {
+        let gauge = Arc::new(BufferGauge::default());
+        // Parts larger than a buffer: two per slot; four slots held.
+        let pool = BufferPool::new(8192, 8193, 4, gauge.clone());
+        let held: Vec<AlignedBuf> = (0..8).map(|i| pool.get(i).unwrap()).collect();
+        assert_eq!(pool.alive(), 8);
+        for b in held {
+            pool.put(b);
+        }
+        assert_eq!(pool.alive(), 8, "idle, kept for the next parts");
+        // Three slots given back while one part runs with two buffers.
+        let (a, b) = (pool.get(0).unwrap(), pool.get(0).unwrap());
+        pool.set_limit(1);
+        assert_eq!(pool.alive(), 2, "the idle ones freed at once");
+        assert_eq!(gauge.now(), 2 * 8192);
+        pool.put(a);
+        pool.put(b);
+        assert_eq!(pool.alive(), 2);
+        pool.set_limit(0);
+        assert_eq!(pool.alive(), 0);
+        assert_eq!(gauge.now(), 0);
+        // Parts no larger than a buffer hold one each.
+        let one = BufferPool::new(8192, 8192, 2, gauge.clone());
+        let held: Vec<AlignedBuf> = (0..3).map(|i| one.get(i).unwrap()).collect();
+        for b in held {
+            one.put(b);
+        }
+        assert_eq!(one.alive(), 2, "the third one is beyond two slots' share");
     }
 }

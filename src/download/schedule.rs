@@ -213,8 +213,14 @@ impl<'a> Schedule<'a> {
             for s in &mut self.spare {
                 s.shrink_to(MemoryBudget::admission_cost());
             }
-            self.ctx.buffers.trim(2 * self.running.len());
         }
+        // The write buffers alive: what the slots held at a part's cost count (the running
+        // parts', and the spare ones while parts are left to start).
+        let spare = match self.todo.is_empty() || self.failure.is_some() {
+            true => 0,
+            false => self.spare.len(),
+        };
+        self.ctx.buffers.set_limit(self.running.len() + spare);
     }
 
     /// Waits for the next event and handles it.
