@@ -81,6 +81,11 @@ pub enum Phase {
     /// A step up brought nothing: halving while the rate holds; `held` is the smallest level
     /// seen holding it.
     Shrinking { held: usize },
+    /// The probe down from the start lost: measuring the start's level again before holding
+    /// there, since its first window may have counted bytes queued before it began (on a link
+    /// capped at 100 MB/s the first window at 23 parts read 131 MB/s, and 11 parts' 95 MB/s
+    /// then looked like a loss). `low` gave `low_rate`.
+    Confirming { low: usize, low_rate: f64 },
     /// Settled at this level, which gave `rate`.
     Holding { rate: f64 },
 }
@@ -119,6 +124,8 @@ pub struct Ramp {
     /// those received by the last observation.
     total: Option<u64>,
     received: u64,
+    /// The probe down from the start is under way (a loss is confirmed before holding).
+    start_probe: bool,
 }
 
 impl Ramp {
@@ -141,6 +148,7 @@ impl Ramp {
             window: Window::Settling(now + round_trip),
             total: None,
             received: 0,
+            start_probe: false,
         }
     }
 
@@ -232,6 +240,7 @@ impl Ramp {
                     match phase {
                         Phase::Growing => "trying",
                         Phase::Shrinking { .. } => "trying fewer:",
+                        Phase::Confirming { .. } => "measuring again at",
                         Phase::Holding { .. } => "staying at",
                     }
                 )
@@ -296,6 +305,7 @@ impl Ramp {
                                 // Started at the bound: would fewer do as well?
                                 self.phase = Phase::Shrinking { held: level };
                                 self.level = level / 2;
+                                self.start_probe = true;
                                 return;
                             }
                             return self.hold(level, rate);
@@ -307,14 +317,36 @@ impl Ramp {
             Phase::Shrinking { held } => {
                 let best = self.best.map_or(rate, |(_, b)| b);
                 if rate >= best * (1.0 - GAIN) {
+                    // Only the first step down from the start is confirmed.
+                    self.start_probe = false;
                     if level <= 1 {
                         return self.hold(1, rate);
                     }
                     self.phase = Phase::Shrinking { held: level };
                     self.level = level / 2;
+                } else if std::mem::take(&mut self.start_probe) {
+                    // The first step down from the start lost: measure the start again.
+                    self.phase = Phase::Confirming {
+                        low: level,
+                        low_rate: rate,
+                    };
+                    self.level = held;
                 } else {
                     // Too few: one part more than the smallest level that held the rate.
                     self.hold((held + 1).min(held.saturating_mul(2)), best);
+                }
+            }
+            Phase::Confirming { low, low_rate } => {
+                if low_rate >= rate * (1.0 - GAIN) {
+                    // The start's first window was inflated: the fewer held the rate after all.
+                    self.best = Some((level, rate));
+                    if low <= 1 {
+                        return self.hold(1, low_rate);
+                    }
+                    self.phase = Phase::Shrinking { held: low };
+                    self.level = low / 2;
+                } else {
+                    self.hold(level, rate);
                 }
             }
             Phase::Holding { rate: held } => {
@@ -412,9 +444,9 @@ mod tests {
         assert_eq!(r.level(), MAX_START, "starts wide, not at 4");
         assert_eq!(settle(&mut r, link, &mut exact()), vec![64, 128, 200, 200]);
         // A budget that holds 23 parts: all of them at once; half as many once (nothing to
-        // compare with), which give less: back to 23.
+        // compare with), which give less: back to 23, measured again, staying.
         let mut r = max_ramp(23);
-        assert_eq!(settle(&mut r, link, &mut exact()), vec![23, 11, 23]);
+        assert_eq!(settle(&mut r, link, &mut exact()), vec![23, 11, 23, 23]);
         // An object of 8 parts: all at once, and no probe down for so few.
         let mut r = max_ramp(8);
         assert_eq!(settle(&mut r, link, &mut exact()), vec![8, 8]);
@@ -443,6 +475,25 @@ mod tests {
         let mut r = start(256 << 20);
         r.observe(Duration::ZERO, 0, 23);
         assert_eq!(r.judge(100.0 * MB), 11);
+    }
+
+    #[test]
+    fn a_start_window_inflated_by_queued_bytes_does_not_hold_the_start_on_a_capped_link() {
+        // Measured on the bench's capped link (100 MB/s in all, 25 per connection): the first
+        // window at 23 parts read 131.4 MB/s, 11 parts 95.3, 23 again 98.3.
+        let mut r = max_ramp(23);
+        assert_eq!(r.judge(131.4 * MB), 11);
+        assert_eq!(r.judge(95.3 * MB), 23, "measures the start again");
+        assert_eq!(r.judge(98.3 * MB), 5, "11 held it: on down");
+        assert_eq!(r.judge(98.0 * MB), 2);
+        assert_eq!(r.judge(61.0 * MB), 6);
+        assert!(r.is_done());
+        // Where the start truly gave more, it stays there after the second look.
+        let mut r = max_ramp(23);
+        assert_eq!(r.judge(575.0 * MB), 11);
+        assert_eq!(r.judge(275.0 * MB), 23);
+        assert_eq!(r.judge(575.0 * MB), 23);
+        assert!(r.is_done());
     }
 
     #[test]
