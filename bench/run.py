@@ -328,6 +328,12 @@ def build_cpp_base(tree):
         why = f"the base tree {tree} does not build:\n" + r.stderr[-3000:]
         log("base tree rows skipped: " + why)
         return None, None, why
+    # cargo gives the library its soname (build.rs) but makes no link of that name (make does):
+    # without one the program linked against it would not load it
+    dyn = subprocess.run(["readelf", "-d", os.path.join(rel, "liboss_ffi.so")], capture_output=True, text=True).stdout
+    soname = next((l.split("[")[1].split("]")[0] for l in dyn.splitlines() if "(SONAME)" in l), "")
+    if soname and soname != "liboss_ffi.so" and not os.path.lexists(os.path.join(rel, soname)):
+        os.symlink("liboss_ffi.so", os.path.join(rel, soname))
     cxx = os.environ.get("CXX", "c++")
     out = CPP_BIN["ffi-base"]
     os.makedirs(os.path.dirname(out), exist_ok=True)
