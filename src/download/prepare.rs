@@ -72,14 +72,7 @@ pub(super) fn prepare(
         Loaded::None => {}
         Loaded::Discard(why) => discard(&why)?,
         Loaded::Record(old) => {
-            // The record's own cut, when it differs from this run's but the request could have
-            // made it (one run with a throughput target, the other without): judged, and
-            // continued, with it.
-            let own = (old.part_size != plan.part_size
-                && old.first == plan.first
-                && old.total == plan.total
-                && is_a_cut_for(plan.total, record.requested_part_size, old.part_size))
-            .then(|| Plan::new(plan.first, plan.total, old.part_size));
+            let own = own_cut(&old, &record, plan);
             let judged = Record {
                 part_size: own.as_ref().map_or(plan.part_size, |p| p.part_size),
                 ..record.clone()
@@ -111,18 +104,32 @@ pub(super) fn prepare(
                         "the temp file is not the one it describes (it was recreated by another download)",
                     )?,
                 },
-                Verdict::ObjectChanged { old_etag } => {
-                    if let Some(cp) = ckpt {
-                        cp.remove();
-                    }
-                    temp_file::remove_temp(&paths.dir, &paths.temp_name);
-                    return Ok(Prepared::ObjectChanged { old_etag });
-                }
+                Verdict::ObjectChanged { old_etag } => return Ok(changed(ckpt, paths, old_etag)),
                 Verdict::Discard(why) => discard(&why)?,
             }
         }
     }
     fresh(ckpt, record, plan, paths, direct_io)
+}
+
+/// The plan of `old`'s own cut, when it differs from this run's but the request could have made
+/// it (one run with a throughput target, the other without): the record is judged, and
+/// continued, with it.
+fn own_cut(old: &Record, record: &Record, plan: &Plan) -> Option<Plan> {
+    (old.part_size != plan.part_size
+        && old.first == plan.first
+        && old.total == plan.total
+        && is_a_cut_for(plan.total, record.requested_part_size, old.part_size))
+    .then(|| Plan::new(plan.first, plan.total, old.part_size))
+}
+
+/// The object changed since the record: its checkpoint and temp file removed.
+fn changed(ckpt: Option<&CheckpointFile>, paths: &Paths, old_etag: String) -> Prepared {
+    if let Some(cp) = ckpt {
+        cp.remove();
+    }
+    temp_file::remove_temp(&paths.dir, &paths.temp_name);
+    Prepared::ObjectChanged { old_etag }
 }
 
 /// A fresh temp file for `record`.

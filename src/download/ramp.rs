@@ -314,41 +314,8 @@ impl Ramp {
                     }
                 }
             }
-            Phase::Shrinking { held } => {
-                let best = self.best.map_or(rate, |(_, b)| b);
-                if rate >= best * (1.0 - GAIN) {
-                    // Only the first step down from the start is confirmed.
-                    self.start_probe = false;
-                    if level <= 1 {
-                        return self.hold(1, rate);
-                    }
-                    self.phase = Phase::Shrinking { held: level };
-                    self.level = level / 2;
-                } else if std::mem::take(&mut self.start_probe) {
-                    // The first step down from the start lost: measure the start again.
-                    self.phase = Phase::Confirming {
-                        low: level,
-                        low_rate: rate,
-                    };
-                    self.level = held;
-                } else {
-                    // Too few: one part more than the smallest level that held the rate.
-                    self.hold((held + 1).min(held.saturating_mul(2)), best);
-                }
-            }
-            Phase::Confirming { low, low_rate } => {
-                if low_rate >= rate * (1.0 - GAIN) {
-                    // The start's first window was inflated: the fewer held the rate after all.
-                    self.best = Some((level, rate));
-                    if low <= 1 {
-                        return self.hold(1, low_rate);
-                    }
-                    self.phase = Phase::Shrinking { held: low };
-                    self.level = low / 2;
-                } else {
-                    self.hold(level, rate);
-                }
-            }
+            Phase::Shrinking { held } => self.shrink(rate, held),
+            Phase::Confirming { low, low_rate } => self.confirm(rate, low, low_rate),
             Phase::Holding { rate: held } => {
                 let below_target = match self.target {
                     Target::Rate(r) => rate < r as f64,
@@ -366,6 +333,47 @@ impl Ramp {
                     }
                 }
             }
+        }
+    }
+
+    /// Shrinking, `rate` measured at the current level (`held`: the smallest level seen holding
+    /// the best rate): on down while the rate holds, else one part more than `held`.
+    fn shrink(&mut self, rate: f64, held: usize) {
+        let level = self.level;
+        let best = self.best.map_or(rate, |(_, b)| b);
+        if rate >= best * (1.0 - GAIN) {
+            // Only the first step down from the start is confirmed.
+            self.start_probe = false;
+            if level <= 1 {
+                return self.hold(1, rate);
+            }
+            self.phase = Phase::Shrinking { held: level };
+            self.level = level / 2;
+        } else if std::mem::take(&mut self.start_probe) {
+            // The first step down from the start lost: measure the start again.
+            self.phase = Phase::Confirming {
+                low: level,
+                low_rate: rate,
+            };
+            self.level = held;
+        } else {
+            // Too few: one part more than the smallest level that held the rate.
+            self.hold((held + 1).min(held.saturating_mul(2)), best);
+        }
+    }
+
+    /// The start measured again (`rate`) after `low` parts gave `low_rate`.
+    fn confirm(&mut self, rate: f64, low: usize, low_rate: f64) {
+        if low_rate >= rate * (1.0 - GAIN) {
+            // The start's first window was inflated: the fewer held the rate after all.
+            self.best = Some((self.level, rate));
+            if low <= 1 {
+                return self.hold(1, low_rate);
+            }
+            self.phase = Phase::Shrinking { held: low };
+            self.level = low / 2;
+        } else {
+            self.hold(self.level, rate);
         }
     }
 }
