@@ -1010,7 +1010,7 @@ def selected_tools(a, best=None, ids=None):
 
 def phases(a, ids):
     """[(proto, [tool ids])]: the HTTP phase, then the HTTPS one (without the HTTP-only tools)."""
-    out = [("http", list(ids))]
+    out = [("http", list(ids))] if a.http else []
     if a.https:
         out.append(("https", [t for t in ids if t not in HTTP_ONLY]))
     return [(p, t) for p, t in out if t]
@@ -1234,7 +1234,7 @@ def throttle_flags(a):
 
 
 def protocols(a):
-    return ["http", "https"] if a.https else ["http"]
+    return (["http"] if a.http else []) + (["https"] if a.https else [])
 
 
 def shaped_tool_ids(a):
@@ -2275,7 +2275,9 @@ def print_order(a):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    # No abbreviations: "--no-http" once meant "--no-https" (a prefix of it) and ran HTTP only.
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 allow_abbrev=False)
     ap.add_argument("--size", default="1G", help="object size for modes 1 and 3 (default 1G)")
     ap.add_argument("--rounds", type=int, default=None,
                     help="rounds of mode 1 per protocol (default: one full balanced cycle, N-1 or N rounds "
@@ -2290,7 +2292,8 @@ def main():
     ap.add_argument("--tools", default="all", help=f"mode 1 tools, comma list of {','.join(TOOL_IDS)} (default all)")
     ap.add_argument("--https", dest="https", action="store_true", default=True,
                     help="mode 1 also over HTTPS (the emulator's --tls; the default)")
-    ap.add_argument("--no-https", dest="https", action="store_false", help="mode 1 over HTTP only")
+    ap.add_argument("--no-https", dest="https", action="store_false", help="over HTTP only")
+    ap.add_argument("--no-http", dest="http", action="store_false", help="over HTTPS only")
     ap.add_argument("--order", default="balanced", choices=("balanced", "rotate", "random"),
                     help="mode 1 run order (bench/order.py): balanced (every tool follows every other equally "
                          "often; default), rotate (the old rotation), random (a seeded permutation per round)")
@@ -2395,6 +2398,8 @@ def main():
     for hidden in ("--_child", "--_endpoint", "--_key", "--_out", "--_ckpt", "--_ca"):
         ap.add_argument(hidden, help=argparse.SUPPRESS)
     a = ap.parse_args()
+    if not a.http and not a.https:
+        ap.error("--no-http and --no-https: no protocol left")
     a.size, a.part_size = parse_size(a.size), parse_size(a.part_size)
     a.ref_part_size = None if a.ref_part_size is None else parse_size(a.ref_part_size)
     if a._child:
