@@ -315,3 +315,28 @@ async fn a_small_object_holds_a_small_slot() {
     );
     assert_eq!(client.memory_budget().free_bytes(), pool);
 }
+
+/// A throughput target makes its write buffers before it knows the object (256 KiB, so that the
+/// budget holds the most parts); once the plan says how many parts it starts, they are as large
+/// as the budget allows for all of them: 4 parts of 4 MiB take 1 MiB buffers (fewer writes and
+/// wake-ups per GiB), and the budget still bounds them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throughput_target_on_a_small_object_takes_the_largest_buffers_its_parts_fit() {
+    let env = Env::new();
+    let size = 16 * MIB;
+    env.object("target/small", size);
+    let client = env.client_with(|c| c.max_connections = 128);
+    let mut req = env.request("target/small", "out-0");
+    req.throughput_target = Some(Target::Max);
+    run_all(&env, &client, std::slice::from_ref(&req)).await; // checks the file
+    let b = client.memory_budget();
+    // 256 KiB buffers: at most 4 parts x 2 x 256 KiB = 2 MiB alive; 1 MiB buffers: more.
+    let peak = b.peak_buffer_bytes();
+    assert!(
+        peak > 2 * MIB,
+        "{peak} bytes of buffers at most: 256 KiB ones"
+    );
+    let slots = (DEFAULT_MEMORY_BUDGET - BASE_COST) / (2 * MIB + CONNECTION_COST);
+    assert!(peak <= 2 * MIB * slots, "{peak}");
+    assert_eq!(b.buffer_bytes(), 0, "every buffer freed at the end");
+}
