@@ -174,10 +174,16 @@ impl MemoryBudget {
     /// The same for parts of at most `part_size` bytes: a part no larger than one buffer never
     /// holds a second one.
     pub fn slot_cost_for(buffer_size: usize, part_size: u64) -> u64 {
+        Self::buffers_per_slot(buffer_size, part_size) as u64 * buffer_size as u64 + CONNECTION_COST
+    }
+
+    /// The write buffers of `buffer_size` bytes a part of at most `part_size` bytes holds at
+    /// once: two (one filling while the other is written), one when a buffer holds the part.
+    pub fn buffers_per_slot(buffer_size: usize, part_size: u64) -> usize {
         if part_size <= buffer_size as u64 {
-            buffer_size as u64 + CONNECTION_COST
+            1
         } else {
-            Self::slot_cost(buffer_size)
+            2
         }
     }
 

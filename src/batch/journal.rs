@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 
 use super::known::{Known, KnownBuilder};
 use super::request::Source;
-use crate::download::directory::{Directory, FileStat};
+use crate::download::directory::{Directory, FileStat, Locked};
 use crate::error::{Error, Result};
 
 /// A finished object, as the journal records it.
@@ -373,22 +373,17 @@ fn lock(
     file: File,
     path: PathBuf,
 ) -> Result<Option<(File, PathBuf)>> {
-    match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => {}
-        Err(e) if e == rustix::io::Errno::WOULDBLOCK => {
-            return Err(Error::file_locked(format!(
-                "the batch journal '{}' is in use by another run of the same batch (same \
-                 source and destination); wait for it to finish",
-                path.display()
-            )))
-        }
-        Err(e) => return Err(Error::io("locking the batch journal", &path, &e.into())),
-    }
     let ours =
         FileStat::of(&file).map_err(|e| Error::io("inspecting the batch journal", &path, &e))?;
-    match dir.stat(name) {
-        Ok(Some(there)) if there.same_file(&ours) => Ok(Some((file, path))),
-        _ => Ok(None),
+    match dir.lock_named(name, &file, &ours) {
+        Ok(Locked::Held) => Ok(Some((file, path))),
+        Ok(Locked::Replaced) => Ok(None),
+        Ok(Locked::Busy) => Err(Error::file_locked(format!(
+            "the batch journal '{}' is in use by another run of the same batch (same source \
+             and destination); wait for it to finish",
+            path.display()
+        ))),
+        Err(e) => Err(Error::io("locking the batch journal", &path, &e)),
     }
 }
 

@@ -22,6 +22,17 @@ use rustix::fs::{AtFlags, Mode, OFlags, StatxFlags};
 
 use crate::error::{Error, Result};
 
+/// What [`Directory::lock_named`] found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Locked {
+    /// Locked, and still the file of that name.
+    Held,
+    /// Another holder has it locked.
+    Busy,
+    /// Locked, but the name no longer names it (removed or replaced meanwhile).
+    Replaced,
+}
+
 /// An open directory and its canonical path (for messages and checkpoint names).
 #[derive(Debug)]
 pub struct Directory {
@@ -183,6 +194,22 @@ impl Directory {
             Err(e) if e == rustix::io::Errno::NOENT => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Takes an exclusive `flock` on `file` (opened as `name` here, `ours` its stat) without
+    /// waiting, then checks that `name` still names it: between the open and the lock another
+    /// process may have removed the file or renamed a new one over it, and a lock on a file no
+    /// longer named protects nothing (the caller opens the name again).
+    pub fn lock_named(&self, name: &OsStr, file: &File, ours: &FileStat) -> io::Result<Locked> {
+        match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::WOULDBLOCK => return Ok(Locked::Busy),
+            Err(e) => return Err(e.into()),
+        }
+        Ok(match self.stat(name) {
+            Ok(Some(there)) if there.same_file(ours) => Locked::Held,
+            _ => Locked::Replaced,
+        })
     }
 
     /// Opens `name` with `flags` (`O_NOFOLLOW | O_CLOEXEC` always added); created with `mode`.

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use rustix::fs::OFlags;
 
-use super::directory::{Directory, FileStat};
+use super::directory::{Directory, FileStat, Locked};
 use crate::error::{Error, Result};
 
 /// Held for the whole download; released (file removed, then unlocked) on drop.
@@ -54,23 +54,18 @@ impl DestinationLock {
                 )));
             }
             ours.check_trusted("download lock file", &path)?;
-            match file.try_lock() {
-                Ok(()) => {}
-                Err(TryLockError::WouldBlock) => return Err(busy(dest)),
-                Err(TryLockError::Error(e)) => {
-                    return Err(Error::io("locking the download lock file", &path, &e))
-                }
-            }
-            // Still the file named so? (Its previous holder may have removed it meanwhile.)
-            match dir.stat(name) {
-                Ok(Some(m)) if m.same_file(&ours) => {
+            // Still the file named so once locked? (Its previous holder may have removed it.)
+            match dir.lock_named(name, &file, &ours) {
+                Ok(Locked::Held) => {
                     return Ok(DestinationLock {
                         dir: dir.clone(),
                         name: name.to_owned(),
                         file: Some(file),
                     });
                 }
-                _ => continue,
+                Ok(Locked::Busy) => return Err(busy(dest)),
+                Ok(Locked::Replaced) => continue,
+                Err(e) => return Err(Error::io("locking the download lock file", &path, &e)),
             }
         }
         Err(busy(dest))

@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 use super::direct::{AlignedBuf, FileWriter};
 use crate::crc64;
 use crate::error::{Error, Result};
-use crate::memory_budget::BufferGauge;
+use crate::memory_budget::{BufferGauge, MemoryBudget};
 
 /// The write buffers of one download, reused from part to part: a part in flight holds at most
 /// two (one filling, one being written), and the buffers alive, idle or in a part's hands, are
@@ -47,7 +47,7 @@ impl BufferPool {
         gauge: Arc<BufferGauge>,
     ) -> BufferPool {
         let size = size.max(1);
-        let per_slot = if largest_part <= size as u64 { 1 } else { 2 };
+        let per_slot = MemoryBudget::buffers_per_slot(size, largest_part);
         BufferPool {
             size,
             per_slot,

@@ -982,12 +982,7 @@ class Client:
         t = self.start_resume_batch(token, **options)
         if cancel_event is not None and cancel_event.is_set():
             t.cancel()  # set already: the batch is cancelled at its start
-        elif cancel_event is not None:
-            watcher = threading.Thread(
-                target=_cancel_when_set, args=(cancel_event, t), name="oss-ffi-cancel-event", daemon=True
-            )
-            watcher.start()
-        t._wait_interruptible()
+        t._wait_interruptible(cancel_event)
         return self._batch_transfer_outcome(t)
 
     def _batch_transfer_outcome(self, t: Transfer) -> BatchReport:
@@ -1208,11 +1203,3 @@ class Client:
         """``await client.get_object_to_file_async(bucket, key, path, range, **options)``:
         :meth:`start_get_object_to_file`, awaited (task cancellation cancels it)."""
         return await self.start_get_object_to_file(bucket, key, path, range, **options)
-
-
-def _cancel_when_set(event: threading.Event, t: Transfer) -> None:
-    """Cancels ``t`` once ``event`` is set, unless it ended first (checked every 50 ms)."""
-    while not t.done():
-        if event.wait(0.05):
-            t.cancel()
-            return

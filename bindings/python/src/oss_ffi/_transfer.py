@@ -404,10 +404,18 @@ class Transfer:
         self._wait_interruptible()
         return self._outcome()
 
-    def _wait_interruptible(self) -> None:
-        """Waits for the end; Ctrl-C cancels the transfer, waits until it ended and re-raises."""
+    def _wait_interruptible(self, cancel_event: Optional[threading.Event] = None) -> None:
+        """Waits for the end; Ctrl-C cancels the transfer, waits until it ended and re-raises.
+        ``cancel_event`` set (from any thread) cancels it too, and the wait goes on to its end."""
         try:
-            self.wait()
+            if cancel_event is None:
+                self.wait()
+            else:
+                while not self.wait(_WAIT_SLICE):
+                    if cancel_event.is_set():
+                        self.cancel()
+                        self.wait()
+                        break
         except BaseException:
             self.cancel()
             while True:
