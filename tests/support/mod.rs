@@ -240,6 +240,13 @@ pub fn command(exe: &Path) -> Command {
     for var in LIBRARY_ENV {
         cmd.env_remove(var);
     }
+    // The library the program was linked with: cargo runs tests with `target/<profile>` ahead of
+    // `deps/` on LD_LIBRARY_PATH, which beats the program's RUNPATH, so `cargo test --test x`
+    // alone ran C programs against the copy a previous full build left there.
+    let dirs = std::env::var_os("LD_LIBRARY_PATH").unwrap_or_default();
+    let dirs = std::env::join_paths(std::iter::once(lib_dir()).chain(std::env::split_paths(&dirs)))
+        .expect("LD_LIBRARY_PATH entries");
+    cmd.env("LD_LIBRARY_PATH", dirs);
     cmd.env("OSS_FFI_ECS_METADATA_ENDPOINT", NO_METADATA_SERVICE);
     // The per-user resume token key (`src/download/resume_key.rs`) of a program that pauses a
     // transfer goes to a scratch directory, never into the home of the user running the tests
