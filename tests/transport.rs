@@ -498,13 +498,15 @@ async fn connections_spread_over_a_hosts_addresses_and_a_dead_one_costs_one_conn
     oss_ffi::log::set_sink(None);
     let log = emu.log();
     assert_eq!(log.len(), 12, "no request failed");
+    // Spread, not piled on the first address that worked while the others were being probed
+    // (that gave 127.0.0.2 most of the twelve): 4 each, give or take one.
     for live in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
         let n = log
             .iter()
             .filter(|e| e.local_addr == format!("{live}:{port}"))
             .count();
         assert!(
-            n >= 1,
+            (3..=5).contains(&n),
             "{live}: {n} of {:?}",
             log.iter().map(|e| &e.local_addr).collect::<Vec<_>>()
         );

@@ -167,6 +167,9 @@ pub struct LogEntry {
     /// The server's address the request came in on (`127.0.0.3:PORT`).
     #[serde(default)]
     pub local_addr: String,
+    /// The client's address and port: one per connection.
+    #[serde(default)]
+    pub peer_addr: String,
 }
 
 mod tls;

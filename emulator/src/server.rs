@@ -60,6 +60,7 @@ pub(crate) async fn handle(
         fault: None,
         shaping_delay_us: 0,
         local_addr: local.map(|a| a.to_string()).unwrap_or_default(),
+        peer_addr: peer.to_string(),
         started: SystemTime::now(),
         _in_flight: shared.enter(),
     };

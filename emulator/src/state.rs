@@ -193,6 +193,7 @@ pub(crate) struct Ctx {
     pub(crate) fault: Option<String>,
     pub(crate) shaping_delay_us: u64,
     pub(crate) local_addr: String,
+    pub(crate) peer_addr: String,
     pub(crate) started: SystemTime,
     pub(crate) _in_flight: Arc<InFlight>,
 }
@@ -217,6 +218,7 @@ impl Ctx {
             shaping_delay_us: self.shaping_delay_us,
             request_id: self.request_id.clone(),
             local_addr: self.local_addr.clone(),
+            peer_addr: self.peer_addr.clone(),
         });
     }
 

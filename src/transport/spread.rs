@@ -12,6 +12,11 @@
 //!   being *probed*); when every address is being probed, a new connection waits for a probe's
 //!   outcome (at most [`PROBE_WAIT`]): a dead address costs one failed connect, not one per part
 //!   started at once;
+//! - a new connection whose turn is an address being probed waits a moment for the probe
+//!   (its [grace](Host::grace): a few of the host's connect times) rather than doubling up on an
+//!   address that works: the connections a download opens at once would otherwise all go to the
+//!   first address proven while the others were still being probed (6 of 8 on one of three
+//!   addresses, measured);
 //! - an address that failed to connect is **set aside** for [`SET_ASIDE`]: offered last (still
 //!   offered: when every address failed, trying is better than failing);
 //! - the names are **re-resolved** after [`TTL`] (the system resolver tells no TTL), keeping what
@@ -41,6 +46,11 @@ pub const TTL: Duration = Duration::from_secs(30);
 pub const SET_ASIDE: Duration = Duration::from_secs(30);
 /// How long a new connection waits for a probe's outcome when every address is being probed.
 pub const PROBE_WAIT: Duration = Duration::from_secs(1);
+/// The least a new connection waits for the probe of the address whose turn it is, when another
+/// address works (the most is [`PROBE_WAIT`]).
+pub const PROBE_GRACE: Duration = Duration::from_millis(50);
+/// A probe's grace in connect times of the host's fastest connection.
+const GRACE_CONNECTS: u32 = 4;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -77,6 +87,47 @@ struct Host {
     addrs: Vec<Addr>,
     /// When to resolve again (`None`: pinned, never).
     expires: Option<Instant>,
+    /// The fastest connect to one of its addresses (`None`: none connected yet).
+    fastest: Option<Duration>,
+}
+
+impl Host {
+    fn new(addrs: Vec<Addr>, expires: Option<Instant>) -> Host {
+        Host {
+            addrs,
+            expires,
+            fastest: None,
+        }
+    }
+
+    /// How long a new connection waits for the probe of an address whose turn it is while
+    /// another address works: a live address answers a connect in about the time the fastest
+    /// one did; a dead one delays the connection by no more than this.
+    fn grace(&self) -> Duration {
+        self.fastest
+            .map_or(PROBE_GRACE, |d| d.saturating_mul(GRACE_CONNECTS))
+            .clamp(PROBE_GRACE, PROBE_WAIT)
+    }
+}
+
+/// What [`Book::order`] tells a new connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Order {
+    /// The addresses to try, in this order (the first is the connection's own).
+    Try(Vec<IpAddr>),
+    /// Wait for a connect's outcome, this long at most, then ask again.
+    Wait(Duration),
+}
+
+impl Order {
+    /// The addresses (a test's shorthand; panics on `Wait`).
+    #[cfg(test)]
+    fn addrs(self) -> Vec<IpAddr> {
+        match self {
+            Order::Try(a) => a,
+            Order::Wait(d) => panic!("told to wait {d:?}"),
+        }
+    }
 }
 
 /// What is known of each host's addresses.
@@ -91,10 +142,7 @@ impl Book {
     pub fn pin(&mut self, host: &str, ips: &[IpAddr]) {
         self.hosts.insert(
             host.to_ascii_lowercase(),
-            Host {
-                addrs: dedup(ips).into_iter().map(Addr::new).collect(),
-                expires: None,
-            },
+            Host::new(dedup(ips).into_iter().map(Addr::new).collect(), None),
         );
     }
 
@@ -117,6 +165,7 @@ impl Book {
     pub fn resolved(&mut self, host: &str, ips: &[IpAddr], now: Instant) {
         let key = host.to_ascii_lowercase();
         let old = self.hosts.remove(&key);
+        let fastest = old.as_ref().and_then(|h| h.fastest);
         let addrs = dedup(ips)
             .into_iter()
             .map(|ip| {
@@ -125,22 +174,21 @@ impl Book {
                     .unwrap_or_else(|| Addr::new(ip))
             })
             .collect();
-        self.hosts.insert(
-            key,
-            Host {
-                addrs,
-                expires: Some(now + TTL),
-            },
-        );
+        let mut fresh = Host::new(addrs, Some(now + TTL));
+        fresh.fastest = fastest;
+        self.hosts.insert(key, fresh);
     }
 
-    /// The order in which a new connection to `host` tries its addresses; the first is this
-    /// connection's own (marked used, and probing if it never connected). Empty when the host is
-    /// unknown. `None` when `may_wait` and every address not set aside is being probed by
-    /// another connection: better wait for one's outcome than try it again.
-    pub fn order(&mut self, host: &str, now: Instant, may_wait: bool) -> Option<Vec<IpAddr>> {
+    /// The order in which a new connection to `host`, which has `waited` so far, tries its
+    /// addresses; the first is this connection's own (marked used, and probing if it never
+    /// connected). Empty when the host is unknown. A wait when every address not set aside is
+    /// being probed by another connection (better wait for one's outcome than try it again, up
+    /// to [`PROBE_WAIT`]), or when the address whose turn it is (used less recently than the
+    /// first usable one) is being probed (better wait for it than double up, up to the host's
+    /// [grace](Host::grace)).
+    pub fn order(&mut self, host: &str, now: Instant, waited: Duration) -> Order {
         let Some(h) = self.hosts.get_mut(&host.to_ascii_lowercase()) else {
-            return Some(Vec::new());
+            return Order::Try(Vec::new());
         };
         // Ranks: 0 usable (proven, or unproven and nobody probing it), 1 being probed by
         // another connection, 2 set aside (the soonest back first); then least recently used.
@@ -155,8 +203,17 @@ impl Book {
         };
         let mut idx: Vec<usize> = (0..h.addrs.len()).collect();
         idx.sort_by_key(|&i| rank(&h.addrs[i]));
-        if may_wait && idx.first().is_some_and(|&i| rank(&h.addrs[i]).0 == 1) {
-            return None;
+        if let Some(&first) = idx.first() {
+            let (class, _, used) = rank(&h.addrs[first]);
+            // An address being probed that was handed out before the first usable one.
+            let probe_due = || h.addrs.iter().any(|a| rank(a).0 == 1 && a.used < used);
+            if class == 1 && waited < PROBE_WAIT {
+                return Order::Wait(PROBE_WAIT - waited);
+            }
+            let grace = h.grace();
+            if class == 0 && waited < grace && probe_due() {
+                return Order::Wait(grace - waited);
+            }
         }
         if let Some(&first) = idx.first() {
             self.clock += 1;
@@ -166,21 +223,25 @@ impl Book {
                 a.probing = true;
             }
         }
-        Some(idx.into_iter().map(|i| h.addrs[i].ip).collect())
+        Order::Try(idx.into_iter().map(|i| h.addrs[i].ip).collect())
     }
 
-    /// A connection given `chosen` first ended: it reached `reached` (`None`: it failed).
-    /// Returns whether `chosen` was set aside.
+    /// A connection given `chosen` first ended after `took`: it reached `reached` (`None`: it
+    /// failed). Returns whether `chosen` was set aside.
     pub fn outcome(
         &mut self,
         host: &str,
         chosen: IpAddr,
         reached: Option<IpAddr>,
         now: Instant,
+        took: Duration,
     ) -> bool {
         let Some(h) = self.hosts.get_mut(&host.to_ascii_lowercase()) else {
             return false;
         };
+        if reached.is_some() {
+            h.fastest = Some(h.fastest.map_or(took, |f| f.min(took)));
+        }
         let clock = &mut self.clock;
         for a in &mut h.addrs {
             if a.ip == chosen {
@@ -281,16 +342,18 @@ impl Spread {
                 Err(_) => {}
             }
         }
-        let deadline = tokio::time::Instant::now() + PROBE_WAIT;
+        let start = tokio::time::Instant::now();
         let order = loop {
             let outcome = self.outcomes.notified();
             tokio::pin!(outcome);
             outcome.as_mut().enable();
-            let may_wait = tokio::time::Instant::now() < deadline;
-            if let Some(order) = self.book().order(host, Instant::now(), may_wait) {
-                break order;
+            let told = self.book().order(host, Instant::now(), start.elapsed());
+            match told {
+                Order::Try(order) => break order,
+                Order::Wait(most) => {
+                    let _ = tokio::time::timeout(most, outcome).await;
+                }
             }
-            let _ = tokio::time::timeout_at(deadline, outcome).await;
         };
         if order.is_empty() {
             return Err(std::io::Error::other(format!(
@@ -301,9 +364,9 @@ impl Spread {
     }
 }
 
-/// What the resolver chose for the connect running in this task: the host and its first
-/// address.
-type Choice = Arc<Mutex<Option<(String, IpAddr)>>>;
+/// What the resolver chose for the connect running in this task: the host, its first address
+/// and when.
+type Choice = Arc<Mutex<Option<(String, IpAddr, Instant)>>>;
 
 tokio::task_local! {
     static CHOICE: Choice;
@@ -321,7 +384,8 @@ impl reqwest::dns::Resolve for SpreadResolver {
             let order = spread.addresses(&host).await?;
             if let Some(&first) = order.first() {
                 let _ = CHOICE.try_with(|c| {
-                    *c.lock().unwrap_or_else(|e| e.into_inner()) = Some((host, first));
+                    *c.lock().unwrap_or_else(|e| e.into_inner()) =
+                        Some((host, first, Instant::now()));
                 });
             }
             let addrs: reqwest::dns::Addrs =
@@ -360,7 +424,7 @@ struct Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         let taken = self.choice.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some((host, ip)) = taken {
+        if let Some((host, ip, _)) = taken {
             self.spread.book().abandoned(&host, ip);
             self.spread.outcomes.notify_waiters();
         }
@@ -403,12 +467,15 @@ where
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .take();
-            if let Some((host, chosen)) = taken {
+            if let Some((host, chosen, at)) = taken {
                 let reached = result.as_ref().ok().and_then(remote_ip);
-                let failed = pending
-                    .spread
-                    .book()
-                    .outcome(&host, chosen, reached, Instant::now());
+                let failed = pending.spread.book().outcome(
+                    &host,
+                    chosen,
+                    reached,
+                    Instant::now(),
+                    at.elapsed(),
+                );
                 if failed {
                     crate::log::log(crate::log::Level::Warn, || {
                         format!(
@@ -436,6 +503,8 @@ fn remote_ip<C: hyper_util::client::legacy::connect::Connection>(conn: &C) -> Op
 mod tests {
     use super::*;
 
+    const MS: Duration = Duration::from_millis(1);
+
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()
     }
@@ -453,9 +522,9 @@ mod tests {
         b.pin("oss.test", &four());
         let mut firsts = Vec::new();
         for _ in 0..8 {
-            let order = b.order("oss.test", now, false).unwrap();
+            let order = b.order("oss.test", now, PROBE_WAIT).addrs();
             assert_eq!(order.len(), 4, "every address is offered");
-            b.outcome("oss.test", order[0], Some(order[0]), now);
+            b.outcome("oss.test", order[0], Some(order[0]), now, MS);
             firsts.push(order[0]);
         }
         assert_eq!(&firsts[..4], &four()[..]);
@@ -469,20 +538,20 @@ mod tests {
         // Eight connects at once: the four addresses first, then the ones being probed again
         // only after... none is free: every address is being probed, the least recent first.
         let firsts: Vec<IpAddr> = (0..4)
-            .map(|_| b.order("oss.test", now, false).unwrap()[0])
+            .map(|_| b.order("oss.test", now, PROBE_WAIT).addrs()[0])
             .collect();
         assert_eq!(firsts, four());
         // 127.0.0.2 is dead: its connect fell back to the next address.
-        b.outcome("oss.test", four()[0], Some(four()[1]), now);
+        b.outcome("oss.test", four()[0], Some(four()[1]), now, MS);
         for a in &four()[1..] {
-            b.outcome("oss.test", *a, Some(*a), now);
+            b.outcome("oss.test", *a, Some(*a), now, MS);
         }
         // From now on the dead one comes last, for every connection.
         for _ in 0..12 {
-            let order = b.order("oss.test", now, false).unwrap();
+            let order = b.order("oss.test", now, PROBE_WAIT).addrs();
             assert_ne!(order[0], four()[0]);
             assert_eq!(*order.last().unwrap(), four()[0]);
-            b.outcome("oss.test", order[0], Some(order[0]), now);
+            b.outcome("oss.test", order[0], Some(order[0]), now, MS);
         }
     }
 
@@ -492,36 +561,104 @@ mod tests {
         b.pin("oss.test", &four()[..2]);
         // 16 connects start before any ends: the first probes 127.0.0.2, the second
         // 127.0.0.3; the others wait for an outcome.
-        assert_eq!(b.order("oss.test", now, true).unwrap()[0], four()[0]);
-        assert_eq!(b.order("oss.test", now, true).unwrap()[0], four()[1]);
+        assert_eq!(
+            b.order("oss.test", now, Duration::ZERO).addrs()[0],
+            four()[0]
+        );
+        assert_eq!(
+            b.order("oss.test", now, Duration::ZERO).addrs()[0],
+            four()[1]
+        );
         for _ in 0..14 {
-            assert_eq!(b.order("oss.test", now, true), None);
+            assert!(matches!(
+                b.order("oss.test", now, Duration::ZERO),
+                Order::Wait(_)
+            ));
         }
         // 127.0.0.2 is dead: its connect fell back to 127.0.0.3. No other connection starts
         // with it.
-        b.outcome("oss.test", four()[0], Some(four()[1]), now);
+        b.outcome("oss.test", four()[0], Some(four()[1]), now, MS);
         for _ in 0..14 {
-            let order = b.order("oss.test", now, true).unwrap();
+            let order = b.order("oss.test", now, Duration::ZERO).addrs();
             assert_eq!(order, vec![four()[1], four()[0]]);
         }
         // Past the wait, a connection tries what there is rather than wait longer.
         let mut b = Book::default();
         b.pin("oss.test", &four()[..1]);
-        b.order("oss.test", now, true).unwrap();
-        assert_eq!(b.order("oss.test", now, true), None);
-        assert_eq!(b.order("oss.test", now, false), Some(vec![four()[0]]));
+        b.order("oss.test", now, Duration::ZERO).addrs();
+        assert!(matches!(
+            b.order("oss.test", now, Duration::ZERO),
+            Order::Wait(_)
+        ));
+        assert_eq!(
+            b.order("oss.test", now, PROBE_WAIT),
+            Order::Try(vec![four()[0]])
+        );
+    }
+
+    #[test]
+    fn connections_started_at_once_wait_a_moment_for_a_probe_rather_than_double_up() {
+        let (mut b, now) = (Book::default(), Instant::now());
+        b.pin("oss.test", &four()[..3]);
+        let zero = Duration::ZERO;
+        // The first connection proves 127.0.0.2 in 2 ms.
+        let first = b.order("oss.test", now, zero).addrs()[0];
+        assert_eq!(first, four()[0]);
+        b.outcome("oss.test", first, Some(first), now, 2 * MS);
+        // Then a burst: 127.0.0.3 and .4 are probed, .2 has its turn again...
+        let firsts: Vec<IpAddr> = (0..3)
+            .map(|_| b.order("oss.test", now, zero).addrs()[0])
+            .collect();
+        assert_eq!(
+            firsts,
+            four()[..3]
+                .iter()
+                .cycle()
+                .skip(1)
+                .take(3)
+                .copied()
+                .collect::<Vec<_>>()
+        );
+        // ... and the next one's turn is 127.0.0.3, being probed: it waits for the probe (four
+        // connect times, at least PROBE_GRACE) instead of taking .2 a second time.
+        assert_eq!(b.order("oss.test", now, zero), Order::Wait(PROBE_GRACE));
+        assert_eq!(
+            b.order("oss.test", now, 20 * MS),
+            Order::Wait(PROBE_GRACE - 20 * MS)
+        );
+        b.outcome("oss.test", four()[1], Some(four()[1]), now, MS);
+        assert_eq!(b.order("oss.test", now, 20 * MS).addrs()[0], four()[1]);
+        // 127.0.0.4 does not answer: past the grace, a waiting connection takes what works.
+        assert!(matches!(b.order("oss.test", now, zero), Order::Wait(_)));
+        assert_eq!(b.order("oss.test", now, PROBE_GRACE).addrs()[0], four()[0]);
+        // A slow network's grace is longer: four of its fastest connects.
+        let mut slow = Book::default();
+        slow.pin("oss.test", &four()[..2]);
+        let first = slow.order("oss.test", now, zero).addrs()[0];
+        slow.outcome("oss.test", first, Some(first), now, 100 * MS);
+        slow.order("oss.test", now, zero).addrs();
+        slow.order("oss.test", now, zero).addrs();
+        assert_eq!(slow.order("oss.test", now, zero), Order::Wait(400 * MS));
+        // Never longer than PROBE_WAIT.
+        slow.outcome("oss.test", four()[0], Some(four()[0]), now, MS);
+        assert_eq!(slow.hosts["oss.test"].grace(), PROBE_GRACE);
+        let mut slowest = Book::default();
+        slowest.pin("oss.test", &four()[..1]);
+        let first = slowest.order("oss.test", now, zero).addrs()[0];
+        slowest.outcome("oss.test", first, Some(first), now, PROBE_WAIT);
+        assert_eq!(slowest.hosts["oss.test"].grace(), PROBE_WAIT);
     }
 
     #[test]
     fn a_set_aside_address_comes_back_after_a_while() {
         let (mut b, now) = (Book::default(), Instant::now());
         b.pin("oss.test", &four()[..2]);
-        let first = b.order("oss.test", now, false).unwrap()[0];
-        b.outcome("oss.test", first, None, now);
-        assert_ne!(b.order("oss.test", now, false).unwrap()[0], first);
+        let first = b.order("oss.test", now, PROBE_WAIT).addrs()[0];
+        b.outcome("oss.test", first, None, now, MS);
+        assert_ne!(b.order("oss.test", now, PROBE_WAIT).addrs()[0], first);
         let later = now + SET_ASIDE + Duration::from_secs(1);
         // Back, and the least recently used: the next connection probes it.
-        assert_eq!(b.order("oss.test", later, false).unwrap()[0], first);
+        assert_eq!(b.order("oss.test", later, PROBE_WAIT).addrs()[0], first);
     }
 
     #[test]
@@ -530,11 +667,11 @@ mod tests {
         b.resolved("oss.test", &four()[..2], now);
         assert!(b.fresh("oss.test", now));
         assert!(!b.fresh("oss.test", now + TTL));
-        let first = b.order("oss.test", now, false).unwrap()[0];
-        b.outcome("oss.test", first, None, now);
+        let first = b.order("oss.test", now, PROBE_WAIT).addrs()[0];
+        b.outcome("oss.test", first, None, now, MS);
         // The new answer has one new address and the failed one: still set aside.
         b.resolved("oss.test", &[four()[0], four()[2]], now + TTL);
-        let order = b.order("oss.test", now + TTL, false).unwrap();
+        let order = b.order("oss.test", now + TTL, PROBE_WAIT).addrs();
         assert_eq!(order, vec![four()[2], four()[0]]);
         // Pinned addresses never expire.
         b.pin("pinned.test", &four());
