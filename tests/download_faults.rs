@@ -256,10 +256,10 @@ async fn the_first_unrecoverable_failure_stops_the_others() {
     let mut req = env.request("f/fast", "fast");
     req.part_size = PS;
     req.thread_num = 4;
-    let t0 = Instant::now();
     let e = download(&client, &req, size).await.0.unwrap_err();
     assert_eq!(e.code, "AccessDenied", "{e}");
-    assert!(t0.elapsed() < Duration::from_secs(3));
+    // Stopped at once: the GETs sent say it (a bound on the time could not tell a stopped
+    // download from a finished one, and a loaded machine could exceed it).
     let n = gets(&env, "f/fast").len();
     assert!(
         n <= 4 + 1 + 4,

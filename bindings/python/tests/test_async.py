@@ -151,10 +151,10 @@ def test_cancelling_the_task_cancels_the_transfer(slow, v4, big, tmp_path) -> No
         ))
         await until(lambda: seen and seen[-1] >= SIZE // 4)
         task.cancel()
-        t0 = time.monotonic()
         with pytest.raises(asyncio.CancelledError):
             await task
-        assert time.monotonic() - t0 < 5
+        # Cancelled, not run to its end.
+        assert seen[-1] < SIZE
         # the same with a Transfer: cancelling the awaiting task ends the transfer first
         t = slow.start_resumable_download(BUCKET, "async/big.bin", tmp_path / "other",
                                           part_size=PART)

