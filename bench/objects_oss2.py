@@ -24,7 +24,7 @@ import oss2
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(allow_abbrev=False)
     ap.add_argument("--endpoint", required=True)
     ap.add_argument("--bucket", required=True)
     ap.add_argument("--prefix", required=True)

@@ -61,7 +61,8 @@ def make_dataset(root, prefix, size, files):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 allow_abbrev=False)
     ap.add_argument("--size", default="256M")
     ap.add_argument("--files", type=int, default=8)
     ap.add_argument("--links", default="shaped")

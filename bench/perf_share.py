@@ -53,7 +53,8 @@ def classify(frames):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 allow_abbrev=False)
     ap.add_argument("--hz", type=float, help="the recording's sampling frequency (perf record -F)")
     args = ap.parse_args()
     counts, total, frames = collections.Counter(), 0, []

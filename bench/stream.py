@@ -182,7 +182,8 @@ def tools(a, emu, size, env, out):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 allow_abbrev=False)
     ap.add_argument("--size", default="256M")
     ap.add_argument("--links", default="loopback,shaped")
     ap.add_argument("--seed", type=int, default=int(time.time()))
