@@ -14,6 +14,9 @@
 //!                   has nothing more: fewer, larger body chunks
 //!   --read-buf BYTES  hyper's read buffer of exactly this size (`http1_read_buf_exact_size`;
 //!                   0: hyper's adaptive buffer, as through reqwest)
+//!   --raw           (HTTP) no HTTP library: each connection's GET written by hand and its body
+//!                   read by tokio straight into the aligned buffer (the body path of our own
+//!                   that the measurements point to, on the same runtime and writer)
 //!
 //!   hyperread --url http(s)://127.0.0.1:PORT/BUCKET/KEY --size BYTES --output FILE
 //!             [--connections 3] [--part-size 8388608] [--below 0] [--fill] [--read-buf 0]
@@ -57,6 +60,7 @@ struct Args {
     fill: bool,
     read_buf: usize,
     ca_file: Option<String>,
+    raw: bool,
 }
 
 fn parse_args() -> Args {
@@ -70,11 +74,13 @@ fn parse_args() -> Args {
         fill: false,
         read_buf: 0,
         ca_file: None,
+        raw: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        if flag == "--fill" {
-            a.fill = true;
+        if flag == "--fill" || flag == "--raw" {
+            a.fill |= flag == "--fill";
+            a.raw |= flag == "--raw";
             continue;
         }
         let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -351,6 +357,99 @@ async fn part(
     Ok(crc.finalize())
 }
 
+/// One part over a kept connection of this task, no HTTP library: the head read into a small
+/// buffer and parsed, the body read straight into the aligned buffers.
+async fn raw_part(
+    conn: &mut Option<TcpStream>,
+    a: &Args,
+    file: &Arc<File>,
+    first: u64,
+    end: u64,
+    chunks: &AtomicU64,
+) -> Result<u64, BoxError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let host = a.url.authority().ok_or("no authority")?.as_str();
+    if conn.is_none() {
+        let c = TcpStream::connect(host).await?;
+        c.set_nodelay(true)?;
+        *conn = Some(c);
+    }
+    let c = conn.as_mut().expect("just set");
+    let path = a.url.path();
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nRange: bytes={first}-{}\r\n\r\n",
+        end - 1
+    );
+    c.write_all(head.as_bytes()).await?;
+    let mut hb = vec![0u8; 16 << 10];
+    let mut have = 0;
+    let head_end = loop {
+        let n = c.read(&mut hb[have..]).await?;
+        if n == 0 {
+            return Err("closed before the answer's head".into());
+        }
+        have += n;
+        if let Some(i) = hb[..have].windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+        if have == hb.len() {
+            return Err("answer head too long".into());
+        }
+    };
+    let text = std::str::from_utf8(&hb[..head_end])?;
+    if !text.starts_with("HTTP/1.1 206") {
+        return Err(format!("answer {}", text.lines().next().unwrap_or("")).into());
+    }
+    let len: u64 = text
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .ok_or("no Content-Length")?;
+    if len != end - first {
+        return Err(format!("{len} bytes for a part of {}", end - first).into());
+    }
+    let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
+    let mut filling = Aligned::new();
+    let mut spare = Some(Aligned::new());
+    let mut inflight: Option<Write> = None;
+    let mut offset = first;
+    let early = &hb[head_end..have];
+    crc.update(early);
+    filling.push(early);
+    let mut left = len - early.len() as u64;
+    while left > 0 {
+        let at = filling.start + filling.len;
+        let want = filling.room().min(left as usize);
+        let n = c.read(&mut filling.mem[at..at + want]).await?;
+        if n == 0 {
+            return Err("body cut".into());
+        }
+        chunks.fetch_add(1, Ordering::Relaxed);
+        crc.update(&filling.mem[at..at + n]);
+        filling.len += n;
+        left -= n as u64;
+        if filling.room() == 0 {
+            if let Some(w) = inflight.take() {
+                spare = Some(w.await??);
+            }
+            let next = spare.take().expect("two buffers");
+            let full = std::mem::replace(&mut filling, next);
+            inflight = Some(write(file.clone(), full, offset));
+            offset += BUFFER as u64;
+        }
+    }
+    if let Some(w) = inflight.take() {
+        w.await??;
+    }
+    if filling.len > 0 {
+        write(file.clone(), filling, offset).await??;
+    }
+    Ok(crc.finalize())
+}
+
 fn tls_config(ca_file: Option<&str>) -> Result<tokio_rustls::TlsConnector, BoxError> {
     let mut roots = rustls::RootCertStore::empty();
     if let Some(f) = ca_file {
@@ -407,6 +506,7 @@ async fn run(a: Args) -> Result<(), BoxError> {
             crcs.clone(),
         );
         tasks.push(tokio::spawn(async move {
+            let mut conn = None;
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= parts {
@@ -414,7 +514,10 @@ async fn run(a: Args) -> Result<(), BoxError> {
                 }
                 let first = i * a.part_size;
                 let end = (first + a.part_size).min(a.size);
-                let crc = part(&client, &a, &file, first, end, &chunks).await?;
+                let crc = match a.raw {
+                    true => raw_part(&mut conn, &a, &file, first, end, &chunks).await?,
+                    false => part(&client, &a, &file, first, end, &chunks).await?,
+                };
                 crcs.lock().unwrap()[i as usize] = (crc, end - first);
             }
         }));

@@ -13,6 +13,7 @@ one() {
     hb) cmd="$H --url $U --size 1073741824 --output /tmp/ab/dl/x.bin --ca-file /tmp/ab/ca.pem --below 262144";;
     hbf) cmd="$H --url $U --size 1073741824 --output /tmp/ab/dl/x.bin --ca-file /tmp/ab/ca.pem --below 262144 --fill";;
     hfr) cmd="$H --url $U --size 1073741824 --output /tmp/ab/dl/x.bin --fill --read-buf 1048576";;
+    raw) cmd="$H --url $U --size 1073741824 --output /tmp/ab/dl/x.bin --raw";;
     hbfr) cmd="$H --url $U --size 1073741824 --output /tmp/ab/dl/x.bin --ca-file /tmp/ab/ca.pem --below 262144 --fill --read-buf 262144";;
     ref) cmd="$R --endpoint $proto://127.0.0.1:$port --bucket bench --key object-1G.bin --output /tmp/ab/dl/x.bin --ca-file /tmp/ab/ca.pem --part-size 8388608";;
   esac
