@@ -17,6 +17,8 @@
 //!   address that works: the connections a download opens at once would otherwise all go to the
 //!   first address proven while the others were still being probed (6 of 8 on one of three
 //!   addresses, measured);
+//! - neither wait is longer than a quarter of the client's connect timeout, which counts from
+//!   before the resolver: a connection must have the time left to connect;
 //! - an address that failed to connect is **set aside** for [`SET_ASIDE`]: offered last (still
 //!   offered: when every address failed, trying is better than failing);
 //! - the names are **re-resolved** after [`TTL`] (the system resolver tells no TTL), keeping what
@@ -51,6 +53,12 @@ pub const PROBE_WAIT: Duration = Duration::from_secs(1);
 pub const PROBE_GRACE: Duration = Duration::from_millis(50);
 /// A probe's grace in connect times of the host's fastest connection.
 const GRACE_CONNECTS: u32 = 4;
+/// A new connection waits in the resolver (for a probe's outcome, or a probe's grace) at most
+/// this share of the connect timeout: the timeout counts from before the resolver, so a
+/// connection that waited longer might not have the time left to connect (a 500 ms timeout on a
+/// link whose connect takes 300 ms: the connections that waited for the first one's 300 ms all
+/// timed out, where without the wait each would have connected).
+const WAIT_SHARE_OF_CONNECT_TIMEOUT: u32 = 4;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -131,13 +139,35 @@ impl Order {
 }
 
 /// What is known of each host's addresses.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Book {
     hosts: HashMap<String, Host>,
     clock: u64,
+    /// The longest a new connection waits in the resolver, in all ([`PROBE_WAIT`], or less
+    /// with a short connect timeout: [`Book::new`]).
+    patience: Duration,
+}
+
+impl Default for Book {
+    fn default() -> Book {
+        Book {
+            hosts: HashMap::new(),
+            clock: 0,
+            patience: PROBE_WAIT,
+        }
+    }
 }
 
 impl Book {
+    /// A book for a client whose connect timeout is `connect_timeout` (which counts the time
+    /// a connection waits in the resolver): a connection waits at most a quarter of it.
+    pub fn new(connect_timeout: Duration) -> Book {
+        Book {
+            patience: (connect_timeout / WAIT_SHARE_OF_CONNECT_TIMEOUT).min(PROBE_WAIT),
+            ..Book::default()
+        }
+    }
+
     /// The host's addresses as pinned (never expire).
     pub fn pin(&mut self, host: &str, ips: &[IpAddr]) {
         self.hosts.insert(
@@ -185,8 +215,9 @@ impl Book {
     /// being probed by another connection (better wait for one's outcome than try it again, up
     /// to [`PROBE_WAIT`]), or when the address whose turn it is (used less recently than the
     /// first usable one) is being probed (better wait for it than double up, up to the host's
-    /// [grace](Host::grace)).
+    /// [grace](Host::grace)); neither longer than a quarter of the connect timeout.
     pub fn order(&mut self, host: &str, now: Instant, waited: Duration) -> Order {
+        let patience = self.patience;
         let Some(h) = self.hosts.get_mut(&host.to_ascii_lowercase()) else {
             return Order::Try(Vec::new());
         };
@@ -207,10 +238,10 @@ impl Book {
             let (class, _, used) = rank(&h.addrs[first]);
             // An address being probed that was handed out before the first usable one.
             let probe_due = || h.addrs.iter().any(|a| rank(a).0 == 1 && a.used < used);
-            if class == 1 && waited < PROBE_WAIT {
-                return Order::Wait(PROBE_WAIT - waited);
+            if class == 1 && waited < patience {
+                return Order::Wait(patience - waited);
             }
-            let grace = h.grace();
+            let grace = h.grace().min(patience);
             if class == 0 && waited < grace && probe_due() {
                 return Order::Wait(grace - waited);
             }
@@ -310,9 +341,10 @@ pub struct Spread {
 }
 
 impl Spread {
-    pub fn new(pins: &[ResolveEntry]) -> Arc<Spread> {
+    /// The spreading of a client with these pinned addresses and this connect timeout.
+    pub fn new(pins: &[ResolveEntry], connect_timeout: Duration) -> Arc<Spread> {
         Arc::new(Spread {
-            book: Mutex::new(Book::default()),
+            book: Mutex::new(Book::new(connect_timeout)),
             outcomes: tokio::sync::Notify::new(),
             pins: pins.to_vec(),
         })
@@ -647,6 +679,36 @@ mod tests {
         let first = slowest.order("oss.test", now, zero).addrs()[0];
         slowest.outcome("oss.test", first, Some(first), now, PROBE_WAIT);
         assert_eq!(slowest.hosts["oss.test"].grace(), PROBE_WAIT);
+    }
+
+    #[test]
+    fn a_short_connect_timeout_bounds_the_wait_in_the_resolver() {
+        // A 400 ms connect timeout: a connection waits 100 ms at most, in all, whatever the
+        // probe's outcome, and keeps 300 ms to connect.
+        let (mut b, now) = (Book::new(400 * MS), Instant::now());
+        b.pin("oss.test", &four()[..1]);
+        let zero = Duration::ZERO;
+        assert_eq!(b.order("oss.test", now, zero).addrs(), four()[..1]);
+        // Its only address is being probed: wait for the outcome, but not for 1 s.
+        assert_eq!(b.order("oss.test", now, zero), Order::Wait(100 * MS));
+        assert_eq!(b.order("oss.test", now, 60 * MS), Order::Wait(40 * MS));
+        assert_eq!(b.order("oss.test", now, 100 * MS).addrs(), four()[..1]);
+        // A slow host's grace (four connects of 200 ms) is bounded the same way.
+        let mut slow = Book::new(400 * MS);
+        slow.pin("oss.test", &four()[..2]);
+        let first = slow.order("oss.test", now, zero).addrs()[0];
+        slow.outcome("oss.test", first, Some(first), now, 200 * MS);
+        slow.order("oss.test", now, zero).addrs();
+        slow.order("oss.test", now, zero).addrs();
+        assert_eq!(slow.order("oss.test", now, zero), Order::Wait(100 * MS));
+        assert_eq!(slow.order("oss.test", now, 100 * MS).addrs()[0], first);
+        // A connect timeout shorter than PROBE_GRACE's four: the bound wins over the grace.
+        let mut short = Book::new(100 * MS);
+        short.pin("oss.test", &four()[..1]);
+        short.order("oss.test", now, zero).addrs();
+        assert_eq!(short.order("oss.test", now, zero), Order::Wait(25 * MS));
+        // The default connect timeout (5 s) leaves the waits as they were.
+        assert_eq!(Book::new(Duration::from_secs(5)).patience, PROBE_WAIT);
     }
 
     #[test]
