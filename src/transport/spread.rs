@@ -22,7 +22,10 @@
 //! - an address that failed to connect is **set aside** for [`SET_ASIDE`]: offered last (still
 //!   offered: when every address failed, trying is better than failing);
 //! - the names are **re-resolved** after [`TTL`] (the system resolver tells no TTL), keeping what
-//!   is known of the addresses still there; a failed re-resolution keeps the old addresses;
+//!   is known of the addresses still there; a connection does not wait for a re-resolution (it
+//!   runs in the background while the old addresses serve, for [`RESOLVE_RETRY`] at most before
+//!   the next try): a name service that has become slow or unreachable delays no connection, and
+//!   a failed re-resolution keeps the old addresses;
 //! - the client's **pinned addresses** ([`ResolveEntry`], curl's `--resolve`) replace the name
 //!   service for their host (and a bucket's virtual host under it), and are never re-resolved.
 //!
@@ -44,6 +47,9 @@ use crate::config::ResolveEntry;
 
 /// How long a name's addresses are kept before resolving it again.
 pub const TTL: Duration = Duration::from_secs(30);
+/// How long stale addresses serve while their name is resolved again (in the background), or
+/// after that failed, before another re-resolution.
+pub const RESOLVE_RETRY: Duration = Duration::from_secs(5);
 /// How long an address that failed to connect is offered last.
 pub const SET_ASIDE: Duration = Duration::from_secs(30);
 /// How long a new connection waits for a probe's outcome when every address is being probed.
@@ -190,6 +196,21 @@ impl Book {
             .is_some_and(|h| !h.addrs.is_empty())
     }
 
+    /// A re-resolution of `host`, whose addresses are stale, starts at `now`: they serve
+    /// meanwhile, for [`RESOLVE_RETRY`] at most (when it fails, another one then). `false`
+    /// when `host` has no addresses (the caller must wait for the answer).
+    pub fn refreshing(&mut self, host: &str, now: Instant) -> bool {
+        match self.hosts.get_mut(&host.to_ascii_lowercase()) {
+            Some(h) if !h.addrs.is_empty() => {
+                if h.expires.is_some() {
+                    h.expires = Some(now + RESOLVE_RETRY);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// The name service's answer for `host` at `now`: kept for [`TTL`]; addresses still there
     /// keep their state.
     pub fn resolved(&mut self, host: &str, ips: &[IpAddr], now: Instant) {
@@ -330,23 +351,54 @@ fn pinned_for<'a>(pins: &'a [ResolveEntry], host: &str) -> Option<&'a ResolveEnt
         })
 }
 
+/// A name service lookup of a host's addresses.
+type LookupFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
+type Lookup = Arc<dyn Fn(String) -> LookupFuture + Send + Sync>;
+
+/// The system's name service (`getaddrinfo`, on tokio's blocking pool).
+fn system_lookup(host: String) -> LookupFuture {
+    Box::pin(async move {
+        let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+        Ok(found.map(|a| a.ip()).collect())
+    })
+}
+
 /// The client's resolver and connect outcomes, shared by its [`SpreadResolver`] and
 /// [`SpreadLayer`].
-#[derive(Debug)]
 pub struct Spread {
     book: Mutex<Book>,
     /// Told when a connect's outcome is known.
     outcomes: tokio::sync::Notify,
     pins: Vec<ResolveEntry>,
+    lookup: Lookup,
+}
+
+impl std::fmt::Debug for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spread")
+            .field("book", &self.book)
+            .field("pins", &self.pins)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Spread {
     /// The spreading of a client with these pinned addresses and this connect timeout.
     pub fn new(pins: &[ResolveEntry], connect_timeout: Duration) -> Arc<Spread> {
+        Spread::with_lookup(pins, connect_timeout, Arc::new(system_lookup))
+    }
+
+    /// The same with another name service (tests).
+    fn with_lookup(
+        pins: &[ResolveEntry],
+        connect_timeout: Duration,
+        lookup: Lookup,
+    ) -> Arc<Spread> {
         Arc::new(Spread {
             book: Mutex::new(Book::new(connect_timeout)),
             outcomes: tokio::sync::Notify::new(),
             pins: pins.to_vec(),
+            lookup,
         })
     }
 
@@ -354,24 +406,47 @@ impl Spread {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn addresses(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
+    async fn addresses(self: &Arc<Self>, host: &str) -> std::io::Result<Vec<IpAddr>> {
         let now = Instant::now();
         if let Some(pin) = pinned_for(&self.pins, host) {
             let mut book = self.book();
             if !book.known(host) {
                 book.pin(host, &pin.addrs);
             }
-        } else if !self.book().fresh(host, now) {
-            match tokio::net::lookup_host((host, 0)).await {
-                Ok(found) => {
-                    let ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+        } else {
+            // Stale addresses serve while the name is resolved again (one re-resolution at a
+            // time): the connect timeout counts the resolver's time, and a name service that
+            // takes seconds to fail would otherwise fail every new connection. The old
+            // addresses are better than none.
+            let refresh = {
+                let mut book = self.book();
+                (!book.fresh(host, now)).then(|| book.refreshing(host, now))
+            };
+            match refresh {
+                None => {}
+                Some(true) => {
+                    let (spread, name) = (self.clone(), host.to_owned());
+                    let lookup = (self.lookup)(name.clone());
+                    tokio::spawn(async move {
+                        match lookup.await {
+                            Ok(ips) if !ips.is_empty() => {
+                                spread.book().resolved(&name, &ips, Instant::now());
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                crate::log::log(crate::log::Level::Warn, || {
+                                    format!("{name}: resolving again failed ({e}); its addresses serve on")
+                                })
+                            }
+                        }
+                    });
+                }
+                Some(false) => {
+                    let ips = (self.lookup)(host.to_owned()).await?;
                     if !ips.is_empty() {
                         self.book().resolved(host, &ips, Instant::now());
                     }
                 }
-                // The old addresses are better than none.
-                Err(e) if !self.book().known(host) => return Err(e),
-                Err(_) => {}
             }
         }
         let start = tokio::time::Instant::now();
@@ -738,6 +813,46 @@ mod tests {
         // Pinned addresses never expire.
         b.pin("pinned.test", &four());
         assert!(b.fresh("pinned.test", now + 100 * TTL));
+    }
+
+    #[tokio::test]
+    async fn a_stale_name_serves_its_addresses_while_it_is_resolved_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        // The name service answers once, then stops answering (a resolver gone unreachable:
+        // getaddrinfo takes its timeouts, seconds, to fail).
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let lookup: Lookup = Arc::new(move |_host| {
+            let n = counted.fetch_add(1, SeqCst);
+            Box::pin(async move {
+                if n == 0 {
+                    Ok(vec![ip("127.0.0.2")])
+                } else {
+                    std::future::pending().await
+                }
+            })
+        });
+        let spread = Spread::with_lookup(&[], Duration::from_secs(5), lookup);
+        let addrs = spread.addresses("oss.test").await.unwrap();
+        assert_eq!(addrs, vec![ip("127.0.0.2")]);
+        spread
+            .book()
+            .outcome("oss.test", addrs[0], Some(addrs[0]), Instant::now(), MS);
+        // Its TTL passes: the next connections go on with the addresses known (they waited
+        // for the name service before, and their connect timeout ran out meanwhile).
+        spread.book().hosts.get_mut("oss.test").unwrap().expires = Some(Instant::now());
+        for _ in 0..3 {
+            let again = tokio::time::timeout(TTL, spread.addresses("oss.test"))
+                .await
+                .expect("a connection waited for the name service");
+            assert_eq!(again.unwrap(), addrs);
+        }
+        // One re-resolution at a time; another when it gave nothing for RESOLVE_RETRY.
+        assert_eq!(calls.load(SeqCst), 2);
+        let book = spread.book();
+        let later = Instant::now() + RESOLVE_RETRY;
+        assert!(book.fresh("oss.test", Instant::now()));
+        assert!(!book.fresh("oss.test", later));
     }
 
     #[test]
