@@ -204,22 +204,22 @@ impl<'a> Schedule<'a> {
             self.running
                 .spawn(async move { (part::download(ctx, p, body, track, waited).await, slot) });
         }
-        if (self.todo.is_empty() || self.failure.is_some()) && !self.spare.is_empty() {
-            // Not needed any more: back to the budget, with their buffers. Except the last one
-            // once no part runs: a download holds a slot (its connection's share) until it
-            // ended and closed its files, handed back to the caller (`admission`), so that the
-            // downloads holding descriptors are never more than the budget's slots.
-            self.spare.truncate(usize::from(self.running.is_empty()));
+        let more_to_start = !self.todo.is_empty() && self.failure.is_none();
+        let keep = spare_to_keep(
+            self.spare.len(),
+            self.running.len(),
+            self.wanted(),
+            more_to_start,
+        );
+        self.spare.truncate(keep);
+        if !more_to_start {
             for s in &mut self.spare {
                 s.shrink_to(MemoryBudget::admission_cost());
             }
         }
         // The write buffers alive: what the slots held at a part's cost count (the running
         // parts', and the spare ones while parts are left to start).
-        let spare = match self.todo.is_empty() || self.failure.is_some() {
-            true => 0,
-            false => self.spare.len(),
-        };
+        let spare = if more_to_start { self.spare.len() } else { 0 };
         self.ctx.buffers.set_limit(self.running.len() + spare);
     }
 
@@ -392,5 +392,41 @@ impl<'a> Schedule<'a> {
                 "the checkpoint writer failed: {e}"
             ))),
         }
+    }
+}
+
+/// The spare slots (`Schedule::spare`) a download keeps, `running` parts running. While parts
+/// are left to start: those the parts wanted (`wanted`) beyond the running ones need, no more:
+/// after the throughput target's ramp went down, the slots of the parts that end go back to the
+/// budget (the client's other downloads wait for them), not kept idle with their buffers to the
+/// download's end. Once none is left to start (or a part failed): not needed any more, except
+/// one once no part runs: a download holds a slot (its connection's share) until it ended and
+/// closed its files, handed back to the caller (`admission`), so that the downloads holding
+/// descriptors are never more than the budget's slots.
+fn spare_to_keep(spare: usize, running: usize, wanted: usize, more_to_start: bool) -> usize {
+    if more_to_start {
+        spare.min(wanted.saturating_sub(running))
+    } else {
+        spare.min(usize::from(running == 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spare_to_keep;
+
+    #[test]
+    fn slots_beyond_the_parts_wanted_go_back_to_the_budget() {
+        // The ramp went from 16 parts to 8: while the 16 drain, the slots of those that end
+        // go back, and none is held idle once 8 run.
+        assert_eq!(spare_to_keep(1, 15, 8, true), 0);
+        assert_eq!(spare_to_keep(8, 8, 8, true), 0);
+        // A slot for a part about to start is kept.
+        assert_eq!(spare_to_keep(1, 7, 8, true), 1);
+        assert_eq!(spare_to_keep(3, 7, 8, true), 1);
+        // Nothing left to start: one slot, the download's own, once no part runs.
+        assert_eq!(spare_to_keep(3, 0, 8, false), 1);
+        assert_eq!(spare_to_keep(3, 2, 8, false), 0);
+        assert_eq!(spare_to_keep(0, 0, 8, false), 0);
     }
 }

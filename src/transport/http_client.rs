@@ -45,7 +45,7 @@ pub(crate) fn build_http_client(config: &Config) -> Result<reqwest::Client> {
         .danger_accept_invalid_certs(!config.verify_tls);
     // Each new connection to a host with several addresses takes the least recently used one
     // that works (`spread`).
-    let spread = super::spread::Spread::new(&config.resolve);
+    let spread = super::spread::Spread::new(&config.resolve, config.connect_timeout);
     b = b
         .dns_resolver(Arc::new(super::spread::SpreadResolver(spread.clone())))
         .connector_layer(super::spread::SpreadLayer(spread));

@@ -17,10 +17,15 @@
 //!   address that works: the connections a download opens at once would otherwise all go to the
 //!   first address proven while the others were still being probed (6 of 8 on one of three
 //!   addresses, measured);
+//! - neither wait is longer than a quarter of the client's connect timeout, which counts from
+//!   before the resolver: a connection must have the time left to connect;
 //! - an address that failed to connect is **set aside** for [`SET_ASIDE`]: offered last (still
 //!   offered: when every address failed, trying is better than failing);
 //! - the names are **re-resolved** after [`TTL`] (the system resolver tells no TTL), keeping what
-//!   is known of the addresses still there; a failed re-resolution keeps the old addresses;
+//!   is known of the addresses still there; a connection does not wait for a re-resolution (it
+//!   runs in the background while the old addresses serve, for [`RESOLVE_RETRY`] at most before
+//!   the next try): a name service that has become slow or unreachable delays no connection, and
+//!   a failed re-resolution keeps the old addresses;
 //! - the client's **pinned addresses** ([`ResolveEntry`], curl's `--resolve`) replace the name
 //!   service for their host (and a bucket's virtual host under it), and are never re-resolved.
 //!
@@ -42,6 +47,9 @@ use crate::config::ResolveEntry;
 
 /// How long a name's addresses are kept before resolving it again.
 pub const TTL: Duration = Duration::from_secs(30);
+/// How long stale addresses serve while their name is resolved again (in the background), or
+/// after that failed, before another re-resolution.
+pub const RESOLVE_RETRY: Duration = Duration::from_secs(5);
 /// How long an address that failed to connect is offered last.
 pub const SET_ASIDE: Duration = Duration::from_secs(30);
 /// How long a new connection waits for a probe's outcome when every address is being probed.
@@ -51,6 +59,12 @@ pub const PROBE_WAIT: Duration = Duration::from_secs(1);
 pub const PROBE_GRACE: Duration = Duration::from_millis(50);
 /// A probe's grace in connect times of the host's fastest connection.
 const GRACE_CONNECTS: u32 = 4;
+/// A new connection waits in the resolver (for a probe's outcome, or a probe's grace) at most
+/// this share of the connect timeout: the timeout counts from before the resolver, so a
+/// connection that waited longer might not have the time left to connect (a 500 ms timeout on a
+/// link whose connect takes 300 ms: the connections that waited for the first one's 300 ms all
+/// timed out, where without the wait each would have connected).
+const WAIT_SHARE_OF_CONNECT_TIMEOUT: u32 = 4;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -131,13 +145,35 @@ impl Order {
 }
 
 /// What is known of each host's addresses.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Book {
     hosts: HashMap<String, Host>,
     clock: u64,
+    /// The longest a new connection waits in the resolver, in all ([`PROBE_WAIT`], or less
+    /// with a short connect timeout: [`Book::new`]).
+    patience: Duration,
+}
+
+impl Default for Book {
+    fn default() -> Book {
+        Book {
+            hosts: HashMap::new(),
+            clock: 0,
+            patience: PROBE_WAIT,
+        }
+    }
 }
 
 impl Book {
+    /// A book for a client whose connect timeout is `connect_timeout` (which counts the time
+    /// a connection waits in the resolver): a connection waits at most a quarter of it.
+    pub fn new(connect_timeout: Duration) -> Book {
+        Book {
+            patience: (connect_timeout / WAIT_SHARE_OF_CONNECT_TIMEOUT).min(PROBE_WAIT),
+            ..Book::default()
+        }
+    }
+
     /// The host's addresses as pinned (never expire).
     pub fn pin(&mut self, host: &str, ips: &[IpAddr]) {
         self.hosts.insert(
@@ -158,6 +194,21 @@ impl Book {
         self.hosts
             .get(&host.to_ascii_lowercase())
             .is_some_and(|h| !h.addrs.is_empty())
+    }
+
+    /// A re-resolution of `host`, whose addresses are stale, starts at `now`: they serve
+    /// meanwhile, for [`RESOLVE_RETRY`] at most (when it fails, another one then). `false`
+    /// when `host` has no addresses (the caller must wait for the answer).
+    pub fn refreshing(&mut self, host: &str, now: Instant) -> bool {
+        match self.hosts.get_mut(&host.to_ascii_lowercase()) {
+            Some(h) if !h.addrs.is_empty() => {
+                if h.expires.is_some() {
+                    h.expires = Some(now + RESOLVE_RETRY);
+                }
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The name service's answer for `host` at `now`: kept for [`TTL`]; addresses still there
@@ -185,8 +236,9 @@ impl Book {
     /// being probed by another connection (better wait for one's outcome than try it again, up
     /// to [`PROBE_WAIT`]), or when the address whose turn it is (used less recently than the
     /// first usable one) is being probed (better wait for it than double up, up to the host's
-    /// [grace](Host::grace)).
+    /// [grace](Host::grace)); neither longer than a quarter of the connect timeout.
     pub fn order(&mut self, host: &str, now: Instant, waited: Duration) -> Order {
+        let patience = self.patience;
         let Some(h) = self.hosts.get_mut(&host.to_ascii_lowercase()) else {
             return Order::Try(Vec::new());
         };
@@ -207,10 +259,10 @@ impl Book {
             let (class, _, used) = rank(&h.addrs[first]);
             // An address being probed that was handed out before the first usable one.
             let probe_due = || h.addrs.iter().any(|a| rank(a).0 == 1 && a.used < used);
-            if class == 1 && waited < PROBE_WAIT {
-                return Order::Wait(PROBE_WAIT - waited);
+            if class == 1 && waited < patience {
+                return Order::Wait(patience - waited);
             }
-            let grace = h.grace();
+            let grace = h.grace().min(patience);
             if class == 0 && waited < grace && probe_due() {
                 return Order::Wait(grace - waited);
             }
@@ -299,22 +351,54 @@ fn pinned_for<'a>(pins: &'a [ResolveEntry], host: &str) -> Option<&'a ResolveEnt
         })
 }
 
+/// A name service lookup of a host's addresses.
+type LookupFuture = Pin<Box<dyn Future<Output = std::io::Result<Vec<IpAddr>>> + Send>>;
+type Lookup = Arc<dyn Fn(String) -> LookupFuture + Send + Sync>;
+
+/// The system's name service (`getaddrinfo`, on tokio's blocking pool).
+fn system_lookup(host: String) -> LookupFuture {
+    Box::pin(async move {
+        let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+        Ok(found.map(|a| a.ip()).collect())
+    })
+}
+
 /// The client's resolver and connect outcomes, shared by its [`SpreadResolver`] and
 /// [`SpreadLayer`].
-#[derive(Debug)]
 pub struct Spread {
     book: Mutex<Book>,
     /// Told when a connect's outcome is known.
     outcomes: tokio::sync::Notify,
     pins: Vec<ResolveEntry>,
+    lookup: Lookup,
+}
+
+impl std::fmt::Debug for Spread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spread")
+            .field("book", &self.book)
+            .field("pins", &self.pins)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Spread {
-    pub fn new(pins: &[ResolveEntry]) -> Arc<Spread> {
+    /// The spreading of a client with these pinned addresses and this connect timeout.
+    pub fn new(pins: &[ResolveEntry], connect_timeout: Duration) -> Arc<Spread> {
+        Spread::with_lookup(pins, connect_timeout, Arc::new(system_lookup))
+    }
+
+    /// The same with another name service (tests).
+    fn with_lookup(
+        pins: &[ResolveEntry],
+        connect_timeout: Duration,
+        lookup: Lookup,
+    ) -> Arc<Spread> {
         Arc::new(Spread {
-            book: Mutex::new(Book::default()),
+            book: Mutex::new(Book::new(connect_timeout)),
             outcomes: tokio::sync::Notify::new(),
             pins: pins.to_vec(),
+            lookup,
         })
     }
 
@@ -322,24 +406,47 @@ impl Spread {
         self.book.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    async fn addresses(&self, host: &str) -> std::io::Result<Vec<IpAddr>> {
+    async fn addresses(self: &Arc<Self>, host: &str) -> std::io::Result<Vec<IpAddr>> {
         let now = Instant::now();
         if let Some(pin) = pinned_for(&self.pins, host) {
             let mut book = self.book();
             if !book.known(host) {
                 book.pin(host, &pin.addrs);
             }
-        } else if !self.book().fresh(host, now) {
-            match tokio::net::lookup_host((host, 0)).await {
-                Ok(found) => {
-                    let ips: Vec<IpAddr> = found.map(|a| a.ip()).collect();
+        } else {
+            // Stale addresses serve while the name is resolved again (one re-resolution at a
+            // time): the connect timeout counts the resolver's time, and a name service that
+            // takes seconds to fail would otherwise fail every new connection. The old
+            // addresses are better than none.
+            let refresh = {
+                let mut book = self.book();
+                (!book.fresh(host, now)).then(|| book.refreshing(host, now))
+            };
+            match refresh {
+                None => {}
+                Some(true) => {
+                    let (spread, name) = (self.clone(), host.to_owned());
+                    let lookup = (self.lookup)(name.clone());
+                    tokio::spawn(async move {
+                        match lookup.await {
+                            Ok(ips) if !ips.is_empty() => {
+                                spread.book().resolved(&name, &ips, Instant::now());
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                crate::log::log(crate::log::Level::Warn, || {
+                                    format!("{name}: resolving again failed ({e}); its addresses serve on")
+                                })
+                            }
+                        }
+                    });
+                }
+                Some(false) => {
+                    let ips = (self.lookup)(host.to_owned()).await?;
                     if !ips.is_empty() {
                         self.book().resolved(host, &ips, Instant::now());
                     }
                 }
-                // The old addresses are better than none.
-                Err(e) if !self.book().known(host) => return Err(e),
-                Err(_) => {}
             }
         }
         let start = tokio::time::Instant::now();
@@ -650,6 +757,36 @@ mod tests {
     }
 
     #[test]
+    fn a_short_connect_timeout_bounds_the_wait_in_the_resolver() {
+        // A 400 ms connect timeout: a connection waits 100 ms at most, in all, whatever the
+        // probe's outcome, and keeps 300 ms to connect.
+        let (mut b, now) = (Book::new(400 * MS), Instant::now());
+        b.pin("oss.test", &four()[..1]);
+        let zero = Duration::ZERO;
+        assert_eq!(b.order("oss.test", now, zero).addrs(), four()[..1]);
+        // Its only address is being probed: wait for the outcome, but not for 1 s.
+        assert_eq!(b.order("oss.test", now, zero), Order::Wait(100 * MS));
+        assert_eq!(b.order("oss.test", now, 60 * MS), Order::Wait(40 * MS));
+        assert_eq!(b.order("oss.test", now, 100 * MS).addrs(), four()[..1]);
+        // A slow host's grace (four connects of 200 ms) is bounded the same way.
+        let mut slow = Book::new(400 * MS);
+        slow.pin("oss.test", &four()[..2]);
+        let first = slow.order("oss.test", now, zero).addrs()[0];
+        slow.outcome("oss.test", first, Some(first), now, 200 * MS);
+        slow.order("oss.test", now, zero).addrs();
+        slow.order("oss.test", now, zero).addrs();
+        assert_eq!(slow.order("oss.test", now, zero), Order::Wait(100 * MS));
+        assert_eq!(slow.order("oss.test", now, 100 * MS).addrs()[0], first);
+        // A connect timeout shorter than PROBE_GRACE's four: the bound wins over the grace.
+        let mut short = Book::new(100 * MS);
+        short.pin("oss.test", &four()[..1]);
+        short.order("oss.test", now, zero).addrs();
+        assert_eq!(short.order("oss.test", now, zero), Order::Wait(25 * MS));
+        // The default connect timeout (5 s) leaves the waits as they were.
+        assert_eq!(Book::new(Duration::from_secs(5)).patience, PROBE_WAIT);
+    }
+
+    #[test]
     fn a_set_aside_address_comes_back_after_a_while() {
         let (mut b, now) = (Book::default(), Instant::now());
         b.pin("oss.test", &four()[..2]);
@@ -676,6 +813,46 @@ mod tests {
         // Pinned addresses never expire.
         b.pin("pinned.test", &four());
         assert!(b.fresh("pinned.test", now + 100 * TTL));
+    }
+
+    #[tokio::test]
+    async fn a_stale_name_serves_its_addresses_while_it_is_resolved_again() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        // The name service answers once, then stops answering (a resolver gone unreachable:
+        // getaddrinfo takes its timeouts, seconds, to fail).
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let lookup: Lookup = Arc::new(move |_host| {
+            let n = counted.fetch_add(1, SeqCst);
+            Box::pin(async move {
+                if n == 0 {
+                    Ok(vec![ip("127.0.0.2")])
+                } else {
+                    std::future::pending().await
+                }
+            })
+        });
+        let spread = Spread::with_lookup(&[], Duration::from_secs(5), lookup);
+        let addrs = spread.addresses("oss.test").await.unwrap();
+        assert_eq!(addrs, vec![ip("127.0.0.2")]);
+        spread
+            .book()
+            .outcome("oss.test", addrs[0], Some(addrs[0]), Instant::now(), MS);
+        // Its TTL passes: the next connections go on with the addresses known (they waited
+        // for the name service before, and their connect timeout ran out meanwhile).
+        spread.book().hosts.get_mut("oss.test").unwrap().expires = Some(Instant::now());
+        for _ in 0..3 {
+            let again = tokio::time::timeout(TTL, spread.addresses("oss.test"))
+                .await
+                .expect("a connection waited for the name service");
+            assert_eq!(again.unwrap(), addrs);
+        }
+        // One re-resolution at a time; another when it gave nothing for RESOLVE_RETRY.
+        assert_eq!(calls.load(SeqCst), 2);
+        let book = spread.book();
+        let later = Instant::now() + RESOLVE_RETRY;
+        assert!(book.fresh("oss.test", Instant::now()));
+        assert!(!book.fresh("oss.test", later));
     }
 
     #[test]
