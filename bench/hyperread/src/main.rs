@@ -301,6 +301,53 @@ fn write(file: Arc<File>, mut buf: Aligned, offset: u64) -> Write {
     })
 }
 
+/// A part's two aligned buffers: one filling, one being written.
+struct PartOut {
+    file: Arc<File>,
+    filling: Aligned,
+    spare: Option<Aligned>,
+    inflight: Option<Write>,
+    offset: u64,
+}
+
+impl PartOut {
+    fn new(file: &Arc<File>, offset: u64) -> PartOut {
+        PartOut {
+            file: file.clone(),
+            filling: Aligned::new(),
+            spare: Some(Aligned::new()),
+            inflight: None,
+            offset,
+        }
+    }
+
+    /// Hands a full buffer to the writer (after the one in flight is done).
+    async fn flush_full(&mut self) -> io::Result<()> {
+        if self.filling.room() > 0 {
+            return Ok(());
+        }
+        if let Some(w) = self.inflight.take() {
+            self.spare = Some(w.await??);
+        }
+        let next = self.spare.take().expect("two buffers");
+        let full = std::mem::replace(&mut self.filling, next);
+        self.inflight = Some(write(self.file.clone(), full, self.offset));
+        self.offset += BUFFER as u64;
+        Ok(())
+    }
+
+    /// Writes what is left and waits for every write.
+    async fn finish(mut self) -> io::Result<()> {
+        if let Some(w) = self.inflight.take() {
+            w.await??;
+        }
+        if self.filling.len > 0 {
+            write(self.file.clone(), self.filling, self.offset).await??;
+        }
+        Ok(())
+    }
+}
+
 async fn part(
     client: &Client<Connector, Empty<bytes::Bytes>>,
     a: &Args,
@@ -318,10 +365,7 @@ async fn part(
     }
     let mut body = resp.into_body();
     let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
-    let mut filling = Aligned::new();
-    let mut spare = Some(Aligned::new());
-    let mut inflight: Option<Write> = None;
-    let mut offset = first;
+    let mut out = PartOut::new(file, first);
     let mut got = 0u64;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame?.into_data() else {
@@ -332,25 +376,12 @@ async fn part(
         got += data.len() as u64;
         let mut rest = &data[..];
         while !rest.is_empty() {
-            let n = filling.push(rest);
+            let n = out.filling.push(rest);
             rest = &rest[n..];
-            if filling.room() == 0 {
-                if let Some(w) = inflight.take() {
-                    spare = Some(w.await??);
-                }
-                let next = spare.take().expect("two buffers");
-                let full = std::mem::replace(&mut filling, next);
-                inflight = Some(write(file.clone(), full, offset));
-                offset += BUFFER as u64;
-            }
+            out.flush_full().await?;
         }
     }
-    if let Some(w) = inflight.take() {
-        w.await??;
-    }
-    if filling.len > 0 {
-        write(file.clone(), filling, offset).await??;
-    }
+    out.finish().await?;
     if got != end - first {
         return Err(format!("part {first}: {got} bytes of {}", end - first).into());
     }
@@ -412,41 +443,26 @@ async fn raw_part(
         return Err(format!("{len} bytes for a part of {}", end - first).into());
     }
     let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
-    let mut filling = Aligned::new();
-    let mut spare = Some(Aligned::new());
-    let mut inflight: Option<Write> = None;
-    let mut offset = first;
+    let mut out = PartOut::new(file, first);
     let early = &hb[head_end..have];
     crc.update(early);
-    filling.push(early);
+    out.filling.push(early);
     let mut left = len - early.len() as u64;
     while left > 0 {
-        let at = filling.start + filling.len;
-        let want = filling.room().min(left as usize);
-        let n = c.read(&mut filling.mem[at..at + want]).await?;
+        let f = &mut out.filling;
+        let at = f.start + f.len;
+        let want = f.room().min(left as usize);
+        let n = c.read(&mut f.mem[at..at + want]).await?;
         if n == 0 {
             return Err("body cut".into());
         }
         chunks.fetch_add(1, Ordering::Relaxed);
-        crc.update(&filling.mem[at..at + n]);
-        filling.len += n;
+        crc.update(&f.mem[at..at + n]);
+        f.len += n;
         left -= n as u64;
-        if filling.room() == 0 {
-            if let Some(w) = inflight.take() {
-                spare = Some(w.await??);
-            }
-            let next = spare.take().expect("two buffers");
-            let full = std::mem::replace(&mut filling, next);
-            inflight = Some(write(file.clone(), full, offset));
-            offset += BUFFER as u64;
-        }
+        out.flush_full().await?;
     }
-    if let Some(w) = inflight.take() {
-        w.await??;
-    }
-    if filling.len > 0 {
-        write(file.clone(), filling, offset).await??;
-    }
+    out.finish().await?;
     Ok(crc.finalize())
 }
 
