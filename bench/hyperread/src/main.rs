@@ -14,6 +14,8 @@
 //!                   has nothing more: fewer, larger body chunks
 //!   --read-buf BYTES  hyper's read buffer of exactly this size (`http1_read_buf_exact_size`;
 //!                   0: hyper's adaptive buffer, as through reqwest)
+//!   --discard       no file: each full buffer is dropped after its CRC (a stream read into
+//!                   memory, as `curl -o /dev/null` or a reader's caller)
 //!   --raw           (HTTP) no HTTP library: each connection's GET written by hand and its body
 //!                   read by tokio straight into the aligned buffer (the body path of our own
 //!                   that the measurements point to, on the same runtime and writer)
@@ -61,6 +63,7 @@ struct Args {
     read_buf: usize,
     ca_file: Option<String>,
     raw: bool,
+    discard: bool,
 }
 
 fn parse_args() -> Args {
@@ -75,12 +78,14 @@ fn parse_args() -> Args {
         read_buf: 0,
         ca_file: None,
         raw: false,
+        discard: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        if flag == "--fill" || flag == "--raw" {
+        if ["--fill", "--raw", "--discard"].contains(&flag.as_str()) {
             a.fill |= flag == "--fill";
             a.raw |= flag == "--raw";
+            a.discard |= flag == "--discard";
             continue;
         }
         let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -308,22 +313,29 @@ struct PartOut {
     spare: Option<Aligned>,
     inflight: Option<Write>,
     offset: u64,
+    /// No writes: a full buffer is reused at once.
+    discard: bool,
 }
 
 impl PartOut {
-    fn new(file: &Arc<File>, offset: u64) -> PartOut {
+    fn new(file: &Arc<File>, offset: u64, discard: bool) -> PartOut {
         PartOut {
             file: file.clone(),
             filling: Aligned::new(),
             spare: Some(Aligned::new()),
             inflight: None,
             offset,
+            discard,
         }
     }
 
     /// Hands a full buffer to the writer (after the one in flight is done).
     async fn flush_full(&mut self) -> io::Result<()> {
         if self.filling.room() > 0 {
+            return Ok(());
+        }
+        if self.discard {
+            self.filling.len = 0;
             return Ok(());
         }
         if let Some(w) = self.inflight.take() {
@@ -338,6 +350,9 @@ impl PartOut {
 
     /// Writes what is left and waits for every write.
     async fn finish(mut self) -> io::Result<()> {
+        if self.discard {
+            return Ok(());
+        }
         if let Some(w) = self.inflight.take() {
             w.await??;
         }
@@ -365,7 +380,7 @@ async fn part(
     }
     let mut body = resp.into_body();
     let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
-    let mut out = PartOut::new(file, first);
+    let mut out = PartOut::new(file, first, a.discard);
     let mut got = 0u64;
     while let Some(frame) = body.frame().await {
         let Ok(data) = frame?.into_data() else {
@@ -443,7 +458,7 @@ async fn raw_part(
         return Err(format!("{len} bytes for a part of {}", end - first).into());
     }
     let mut crc = crc_fast::Digest::new(crc_fast::CrcAlgorithm::Crc64Xz);
-    let mut out = PartOut::new(file, first);
+    let mut out = PartOut::new(file, first, a.discard);
     let early = &hb[head_end..have];
     crc.update(early);
     out.filling.push(early);
@@ -541,8 +556,10 @@ async fn run(a: Args) -> Result<(), BoxError> {
     for t in tasks {
         t.await??;
     }
-    file.set_len(a.size)?;
-    file.sync_all()?;
+    if !a.discard {
+        file.set_len(a.size)?;
+        file.sync_all()?;
+    }
     let mut whole = 0u64;
     for (crc, len) in crcs.lock().unwrap().iter() {
         whole = crc_fast::checksum_combine(crc_fast::CrcAlgorithm::Crc64Xz, whole, *crc, *len);
