@@ -241,3 +241,36 @@ def test_dask_on_a_local_cluster_of_two_worker_processes_computes_what_pandas_co
         df = dd.read_parquet("ossffi://%s/fs/dask/" % BUCKET, columns=["group", "value"], storage_options=opts)
         got = df.groupby("group")["value"].sum().compute().sort_index()
     pd.testing.assert_series_equal(got, expected, check_names=False, check_index_type=False)
+
+
+
+def _listing_of(keys):
+    """A stand-in for Client.list_objects over ``keys``, as OSS lists them (prefix, delimiter):
+    the emulator keeps objects as files, so it cannot hold a key with an empty segment."""
+
+    def list_objects(bucket, prefix="", delimiter="", start_after="", max_keys=1000):
+        objects, prefixes = [], []
+        for k in sorted(keys):
+            if not k.startswith(prefix):
+                continue
+            cut = k.find(delimiter, len(prefix)) if delimiter else -1
+            if cut >= 0:
+                p = k[: cut + len(delimiter)]
+                if p not in prefixes:
+                    prefixes.append(p)
+            else:
+                objects.append(oss_ffi.ListedObject(k, 1, '"e"', "2026-01-01T00:00:00.000Z", "Standard"))
+        yield objects, prefixes
+
+    return list_objects
+
+
+def test_a_key_with_an_empty_path_segment_never_lists_its_directory_as_its_own_child(fs, monkeypatch) -> None:
+    # "fs/odd//x.bin": the listing of "fs/odd/" has the common prefix "fs/odd//", which names
+    # the directory being listed once its slashes are stripped: walk recursed forever.
+    monkeypatch.setattr(fs._client, "list_objects", _listing_of(["fs/odd//x.bin", "fs/odd/y.bin"]))
+    base = BUCKET + "/fs/odd"
+    with pytest.warns(RuntimeWarning, match="fs/odd//"):
+        assert fs.ls(base, detail=False) == [base + "/y.bin"]
+    assert list(fs.walk(base)) == [(base, [], ["y.bin"])]
+    assert fs.find(base) == [base + "//x.bin", base + "/y.bin"]

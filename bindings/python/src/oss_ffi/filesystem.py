@@ -121,6 +121,15 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
                     continue  # a "directory marker" object
                 out.append(self._file_info(bucket, o.key, o.size, o.etag, o.last_modified))
             for p in prefixes:
+                if not p[len(prefix):].rstrip("/"):
+                    # "dir//": an empty path segment ("dir//x"), whose name would be the
+                    # directory listed (walk would recurse into it forever); find reaches
+                    # what it holds.
+                    warnings.warn(
+                        "oss_ffi: ls left out the prefix %r (an empty path segment; find lists its keys)" % p,
+                        RuntimeWarning, stacklevel=3,
+                    )
+                    continue
                 out.append({"name": "%s/%s" % (bucket, p.rstrip("/")), "size": 0, "type": "directory"})
         return out
 
