@@ -72,6 +72,14 @@ int main()
         in.get(c);
         CHECK(c == want[12351 + 300000 - 1], "seekg back after a large read");
 
+        // Exactly size() bytes: no read returns the end, yet the end's CRC64 check runs.
+        oss::OssFfiObjectStream exact(client, bucket, key, small);
+        std::vector<char> all(size);
+        exact.read(all.data(), static_cast<std::streamsize>(size));
+        CHECK(exact && static_cast<size_t>(exact.gcount()) == size, "read exactly size() bytes");
+        CHECK(std::string(all.data(), size) == want, "the bytes of an exact read");
+        CHECK(exact.verified(), "an exact read of the whole object is CRC64 verified");
+
         // std::getline over the whole object (it is binary: lines are whatever '\n' splits).
         oss::OssFfiObjectStream lines(client, bucket, key);
         std::string line, joined;
