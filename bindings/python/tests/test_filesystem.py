@@ -274,3 +274,16 @@ def test_a_key_with_an_empty_path_segment_never_lists_its_directory_as_its_own_c
         assert fs.ls(base, detail=False) == [base + "/y.bin"]
     assert list(fs.walk(base)) == [(base, [], ["y.bin"])]
     assert fs.find(base) == [base + "//x.bin", base + "/y.bin"]
+
+
+def test_cat_file_from_an_offset_to_the_end_reads_the_object_as_it_is_not_its_listed_size(fs, emu) -> None:
+    emu.put("fs/grow/log.txt", data_of(1000, 4))
+    path = BUCKET + "/fs/grow/log.txt"
+    assert fs.ls(BUCKET + "/fs/grow", detail=False) == [path]  # the listing (1000 bytes) is cached
+    grown = emu.put("fs/grow/log.txt", data_of(3000, 5))
+    # To the end: the object's end now, never the end the cached listing knew.
+    assert fs.cat_file(path, 10) == grown[10:]
+    assert fs.cat_file(path, 3000) == b""
+    assert fs.cat_file(path, 5000) == b""
+    emu.put("fs/grow/empty", b"")
+    assert fs.cat_file(BUCKET + "/fs/grow/empty", 0) == b""

@@ -226,14 +226,16 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             with self._client.open(bucket, key, **self._reader_options) as f:
                 return f.read()
         size = None
-        if (start is not None and start < 0) or (end is not None and end < 0) or end is None:
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            # Only an offset from the end needs the size. (To the end is an open range: the
+            # object's end now, not the one a cached listing knew.)
             size = self.info(path)["size"]
         first = 0 if start is None else (start if start >= 0 else max(size + start, 0))  # type: ignore[operator]
-        stop = size if end is None else (end if end >= 0 else size + end)  # type: ignore[operator]
+        stop = None if end is None else (end if end >= 0 else size + end)  # type: ignore[operator]
         if stop is not None and stop <= first:
             return b""
         try:
-            return self._client.get_object(bucket, key, (first, stop - 1))  # type: ignore[operator]
+            return self._client.get_object(bucket, key, (first, -1 if stop is None else stop - 1))
         except ServerError as e:
             # A range that starts at or past the end (416): nothing, as a slice past the end
             # gives (fsspec's meaning of start/end); a missing object is still an error.
