@@ -204,6 +204,8 @@ class ObjectReader(io.BufferedIOBase):
             if whence == io.SEEK_CUR:
                 offset, whence = offset - len(self._pending), io.SEEK_SET
                 offset += int(self._lib.oss_reader_tell(self._handle()))
+                # Past the end is allowed; the C call takes an int64 (ctypes would wrap the sum).
+                offset = min(offset, (1 << 63) - 1)
             self._pending = b""
             err = self._lib.oss_reader_seek(self._handle(), offset, whence, byref(pos))
         e = take_error(self._lib, err)
