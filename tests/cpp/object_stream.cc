@@ -22,6 +22,19 @@ int main()
     {
         oss::ClientConfiguration conf;
         oss::OssClient client(endpoint, env("OSS_TEST_AK"), env("OSS_TEST_SK"), conf);
+        if (std::getenv("OSS_TEST_CORRUPTED")) {
+            // The object's bytes no longer match its CRC64: an exact read of it fails the stream,
+            // its last byte withheld, and says why.
+            oss::OssFfiObjectStream bad(client, bucket, key);
+            CHECK(bad.ok() && bad.size() > 0, bad.error().Message());
+            const size_t n = static_cast<size_t>(bad.size());
+            std::vector<char> all(n);
+            bad.read(all.data(), static_cast<std::streamsize>(n));
+            CHECK(!bad && static_cast<size_t>(bad.gcount()) == n - 1, "the exact read of a corrupted object fails");
+            CHECK(bad.error().Code() == "CrcCheckError", "CrcCheckError: " + bad.error().Code());
+            CHECK(!bad.verified(), "not verified");
+            goto done;
+        }
         oss::GetObjectRequest get(bucket, key);
         oss::GetObjectOutcome whole = client.GetObject(get);
         CHECK(whole.isSuccess(), "GetObject");
@@ -101,6 +114,7 @@ int main()
         oss::OssFfiObjectStream refused(client, bucket, key, bad);
         CHECK(!refused.ok() && refused.error().Code() == "ValidateError", refused.error().Code());
     }
+done:
     oss::ShutdownSdk();
     if (failures) {
         std::fprintf(stderr, "cpp object_stream: %d checks failed\n", failures);
