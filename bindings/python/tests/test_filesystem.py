@@ -287,3 +287,18 @@ def test_cat_file_from_an_offset_to_the_end_reads_the_object_as_it_is_not_its_li
     assert fs.cat_file(path, 5000) == b""
     emu.put("fs/grow/empty", b"")
     assert fs.cat_file(BUCKET + "/fs/grow/empty", 0) == b""
+
+
+def test_find_with_maxdepth_and_withdirs_lists_the_directories_within_the_depth(fs, tree) -> None:
+    base = BUCKET + "/fs/tree"
+    # As fsspec's own find (over walk) gives them: the directory itself and those up to
+    # maxdepth, also the ones holding only deeper files.
+    assert fs.find(base, maxdepth=1, withdirs=True) == [base, base + "/a.bin", base + "/b.txt", base + "/sub"]
+    assert fs.find(base, maxdepth=2, withdirs=True) == [
+        base, base + "/a.bin", base + "/b.txt", base + "/sub", base + "/sub/c.bin", base + "/sub/deeper",
+    ]
+    # glob over find(maxdepth, withdirs=True): "*" names the directories too.
+    assert fs.glob(base + "/*") == [base + "/a.bin", base + "/b.txt", base + "/sub"]
+    generic = OssFfiFileSystem.__mro__[1].find  # AbstractFileSystem.find, over walk and ls
+    for depth in (1, 2, 3):
+        assert fs.find(base, maxdepth=depth, withdirs=True) == generic(fs, base, maxdepth=depth, withdirs=True)

@@ -188,15 +188,22 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
                 if not rel or rel.endswith("/"):
                     continue
                 depth = rel.count("/") + 1
+                if withdirs:
+                    # Its directories within the depth, also when the file is deeper (as
+                    # fsspec's find over walk gives them; glob("dir/*") lists them so).
+                    parts = rel.split("/")[:-1]
+                    for i in range(1, len(parts) + 1):
+                        if maxdepth is not None and i > maxdepth:
+                            break
+                        d = "%s/%s%s" % (bucket, prefix, "/".join(parts[:i]))
+                        out.setdefault(d, {"name": d, "size": 0, "type": "directory"})
                 if maxdepth is not None and depth > maxdepth:
                     continue
                 name = "%s/%s" % (bucket, o.key)
                 out[name] = self._file_info(bucket, o.key, o.size, o.etag, o.last_modified)
-                if withdirs:
-                    parts = rel.split("/")[:-1]
-                    for i in range(1, len(parts) + 1):
-                        d = "%s/%s%s" % (bucket, prefix, "/".join(parts[:i]))
-                        out.setdefault(d, {"name": d, "size": 0, "type": "directory"})
+        if out and withdirs and key:
+            # The directory itself, as fsspec's own find gives it.
+            out.setdefault(path, {"name": path, "size": 0, "type": "directory"})
         if not out and key:
             try:
                 info = self.info(path)
