@@ -302,3 +302,11 @@ def test_find_with_maxdepth_and_withdirs_lists_the_directories_within_the_depth(
     generic = OssFfiFileSystem.__mro__[1].find  # AbstractFileSystem.find, over walk and ls
     for depth in (1, 2, 3):
         assert fs.find(base, maxdepth=depth, withdirs=True) == generic(fs, base, maxdepth=depth, withdirs=True)
+
+
+def test_a_missing_bucket_does_not_exist(fs, tree) -> None:
+    assert fs.exists(BUCKET) and fs.isdir("ossffi://" + BUCKET)
+    assert not fs.exists("no-such-bucket-here")
+    assert not fs.isdir("no-such-bucket-here")
+    with pytest.raises(FileNotFoundError):
+        fs.info("ossffi://no-such-bucket-here")

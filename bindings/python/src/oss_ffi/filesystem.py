@@ -153,7 +153,17 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def info(self, path: str, **kwargs: Any) -> Dict[str, Any]:
         path = self._strip_protocol(path)
         bucket, key = _split(path)
+        if not bucket:
+            return {"name": bucket, "size": 0, "type": "directory"}  # the root
         if not key:
+            # A bucket: it exists when it can be listed (one request of one key).
+            try:
+                for _ in self._client.list_objects(bucket, "", "/", max_keys=1):
+                    break
+            except ServerError as e:
+                if e.code == "NoSuchBucket":
+                    raise FileNotFoundError(errno.ENOENT, "no such bucket", bucket) from e
+                raise
             return {"name": bucket, "size": 0, "type": "directory"}
         listed = self.dircache.get(self._parent(path))
         for e in listed or ():
