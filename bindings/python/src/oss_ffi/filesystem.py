@@ -160,9 +160,9 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             try:
                 for _ in self._client.list_objects(bucket, "", "/", max_keys=1):
                     break
-            except ServerError as e:
-                if e.code == "NoSuchBucket":
-                    raise FileNotFoundError(errno.ENOENT, "no such bucket", bucket) from e
+            except ServerError as err:
+                if err.code == "NoSuchBucket":
+                    raise FileNotFoundError(errno.ENOENT, "no such bucket", bucket) from err
                 raise
             return {"name": bucket, "size": 0, "type": "directory"}
         listed = self.dircache.get(self._parent(path))
