@@ -310,3 +310,6 @@ def test_a_missing_bucket_does_not_exist(fs, tree) -> None:
     assert not fs.isdir("no-such-bucket-here")
     with pytest.raises(FileNotFoundError):
         fs.info("ossffi://no-such-bucket-here")
+    with pytest.raises(FileNotFoundError):
+        fs.ls("no-such-bucket-here/dir")
+    assert fs.find("no-such-bucket-here") == []

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 import warnings
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from fsspec.spec import AbstractFileSystem  # type: ignore[import-untyped]
 
@@ -113,7 +113,7 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise NotImplementedError("listing the buckets of an account is not supported; name a bucket")
         prefix = key + "/" if key else ""
         out: List[Dict[str, Any]] = []
-        for objects, prefixes in self._client.list_objects(bucket, prefix, "/"):
+        for objects, prefixes in _pages(self._client, bucket, prefix, "/"):
             for o in objects:
                 if _unusable(o):
                     continue
@@ -157,13 +157,8 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return {"name": bucket, "size": 0, "type": "directory"}  # the root
         if not key:
             # A bucket: it exists when it can be listed (one request of one key).
-            try:
-                for _ in self._client.list_objects(bucket, "", "/", max_keys=1):
-                    break
-            except ServerError as err:
-                if err.code == "NoSuchBucket":
-                    raise FileNotFoundError(errno.ENOENT, "no such bucket", bucket) from err
-                raise
+            for _ in _pages(self._client, bucket, "", "/", max_keys=1):
+                break
             return {"name": bucket, "size": 0, "type": "directory"}
         listed = self.dircache.get(self._parent(path))
         for e in listed or ():
@@ -174,7 +169,7 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return self._file_info(bucket, key, m.content_length, m.etag, m.last_modified)
         except NoSuchKeyError:
             pass
-        for objects, prefixes in self._client.list_objects(bucket, key + "/", "/", max_keys=1):
+        for objects, prefixes in _pages(self._client, bucket, key + "/", "/", max_keys=1):
             if objects or prefixes:
                 return {"name": path, "size": 0, "type": "directory"}
             break
@@ -190,27 +185,30 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise ValueError("maxdepth must be at least 1")
         out: Dict[str, Dict[str, Any]] = {}
         prefix = key + "/" if key else ""
-        for objects, _ in self._client.list_objects(bucket, prefix):
-            for o in objects:
-                if _unusable(o):
-                    continue
-                rel = o.key[len(prefix):]
-                if not rel or rel.endswith("/"):
-                    continue
-                depth = rel.count("/") + 1
-                if withdirs:
-                    # Its directories within the depth, also when the file is deeper (as
-                    # fsspec's find over walk gives them; glob("dir/*") lists them so).
-                    parts = rel.split("/")[:-1]
-                    for i in range(1, len(parts) + 1):
-                        if maxdepth is not None and i > maxdepth:
-                            break
-                        d = "%s/%s%s" % (bucket, prefix, "/".join(parts[:i]))
-                        out.setdefault(d, {"name": d, "size": 0, "type": "directory"})
-                if maxdepth is not None and depth > maxdepth:
-                    continue
-                name = "%s/%s" % (bucket, o.key)
-                out[name] = self._file_info(bucket, o.key, o.size, o.etag, o.last_modified)
+        try:
+            for objects, _ in _pages(self._client, bucket, prefix):
+                for o in objects:
+                    if _unusable(o):
+                        continue
+                    rel = o.key[len(prefix):]
+                    if not rel or rel.endswith("/"):
+                        continue
+                    depth = rel.count("/") + 1
+                    if withdirs:
+                        # Its directories within the depth, also when the file is deeper (as
+                        # fsspec's find over walk gives them; glob("dir/*") lists them so).
+                        parts = rel.split("/")[:-1]
+                        for i in range(1, len(parts) + 1):
+                            if maxdepth is not None and i > maxdepth:
+                                break
+                            d = "%s/%s%s" % (bucket, prefix, "/".join(parts[:i]))
+                            out.setdefault(d, {"name": d, "size": 0, "type": "directory"})
+                    if maxdepth is not None and depth > maxdepth:
+                        continue
+                    name = "%s/%s" % (bucket, o.key)
+                    out[name] = self._file_info(bucket, o.key, o.size, o.etag, o.last_modified)
+        except FileNotFoundError:
+            pass  # nothing under a missing bucket, as fsspec's own find (over walk) says
         if out and withdirs and key:
             # The directory itself, as fsspec's own find gives it.
             out.setdefault(path, {"name": path, "size": 0, "type": "directory"})
@@ -382,6 +380,17 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
     cp_file = _readonly
     touch = _readonly
     pipe_file = _readonly
+
+
+def _pages(client: Client, bucket: str, *args: Any, **kwargs: Any) -> Iterator[Tuple[List[Any], List[str]]]:
+    """``client.list_objects``, a missing bucket as :class:`FileNotFoundError` (what fsspec
+    expects of a path that does not exist)."""
+    try:
+        yield from client.list_objects(bucket, *args, **kwargs)
+    except ServerError as err:
+        if err.code == "NoSuchBucket":
+            raise FileNotFoundError(errno.ENOENT, "no such bucket", bucket) from err
+        raise
 
 
 def _unusable(o: Any) -> bool:
