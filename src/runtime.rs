@@ -136,18 +136,26 @@ pub fn shutdown_token() -> Result<CancellationToken> {
     ours(&state).map(|s| s.shutdown.clone())
 }
 
-/// Runs `fut` on the runtime and waits for it on the calling thread.
-pub fn block_on<T, F>(fut: F) -> Result<T>
-where
-    F: Future<Output = Result<T>> + Send + 'static,
-    T: Send + 'static,
-{
+/// Whether the calling thread may block on the runtime: not from inside a library callback or
+/// an async context (`ValidateError`). A call that moves a handle's state into `block_on` checks
+/// this first, so that the refusal leaves the handle whole.
+pub fn may_block() -> Result<()> {
     if Handle::try_current().is_ok() {
         return Err(Error::validate(
             "a blocking SDK call was made from inside a library callback or async context; \
              callbacks must not re-enter the SDK",
         ));
     }
+    Ok(())
+}
+
+/// Runs `fut` on the runtime and waits for it on the calling thread.
+pub fn block_on<T, F>(fut: F) -> Result<T>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    may_block()?;
     let handle = {
         let state = STATE.read().unwrap_or_else(|e| e.into_inner());
         ours(&state)?.runtime.handle().clone()

@@ -432,6 +432,32 @@ fn cpp_object_stream_reads_seeks_and_verifies_cxx17() {
     );
 }
 
+/// An exact read (`in.read(buf, in.size())`) of an object whose bytes no longer match its
+/// CRC64 fails the stream with CrcCheckError, its last byte withheld (tests/cpp/object_stream.cc
+/// with OSS_TEST_CORRUPTED).
+#[test]
+fn cpp_object_stream_exact_read_of_a_corrupted_object_fails_the_stream() {
+    let (_tmp, _work, emu) = workspace();
+    emu.put_object(BUCKET, KEY, &pattern(300 * 1024 + 5, 25))
+        .unwrap();
+    emu.object_meta(BUCKET, KEY).unwrap(); // the CRC64 recorded now
+    let path = emu.object_path(BUCKET, KEY);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    let mtime = f.metadata().unwrap().modified().unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"XYZ", 1000).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    let env = vec![
+        ("OSS_TEST_ENDPOINT", emu.endpoint()),
+        ("OSS_TEST_BUCKET", BUCKET.into()),
+        ("OSS_TEST_KEY", KEY.into()),
+        ("OSS_TEST_AK", AK.into()),
+        ("OSS_TEST_SK", SK.into()),
+        ("OSS_TEST_CORRUPTED", "1".into()),
+    ];
+    build_and_run("object_stream", Lang::Cxx17, Link::Shared, &env);
+}
+
 /// GetObjectAsync's handler gets a client that lives for the whole call, and GetObjectCallable
 /// finishes, when the copy the call was made on is destroyed meanwhile (tests/cpp/async_lifetime.cc;
 /// under `OSS_FFI_SANITIZE=1` a dangling client is a heap-use-after-free report).

@@ -197,6 +197,30 @@ async fn random_reads_fetch_what_they_ask_plus_the_read_ahead() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_to_the_end_after_a_seek_back_to_the_start_is_verified() {
+    let env = Env::new();
+    let client = env.client();
+    let path = env.object("s/again", 2 * MIB + 77);
+    let want = std::fs::read(&path).unwrap();
+    let mut r = open(&client, "s/again", None, opts(256 * KIB, 2 * MIB)).await;
+    // Past the first parts (read through, their CRCs chained), then back to the start.
+    let head = read_n(&mut r, (700 * KIB) as usize).await.unwrap();
+    assert!(head == want[..head.len()]);
+    r.seek(0).unwrap();
+    let (got, err) = read_to_end(&mut r, 100_000).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == want);
+    assert!(
+        r.meta().verified,
+        "a read from the start to the end after a seek back to the start is checked"
+    );
+    // Back to the start once the end was seen: a read to the end again passes the check too.
+    r.seek(0).unwrap();
+    let (got, err) = read_to_end(&mut r, 100_000).await;
+    assert!(err.is_none() && got == want, "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_object_changed_during_a_sequential_read_fails_the_next_read_never_mixing_bytes() {
     let env = Env::new();
     let client = env.client();

@@ -159,6 +159,8 @@ pub unsafe extern "C" fn oss_listing_next_page(
         let cancel = cancel_with(&l.client, Some(l.token.clone()))?;
         cancel.check()?;
         let mut st = l.listing.lock().unwrap_or_else(|e| e.into_inner());
+        // Refused before the state is taken out: a refusal loses nothing.
+        crate::runtime::may_block()?;
         let mut listing = st.take().ok_or_else(|| Error::not_initialized_because("this listing is unusable: a call of it was stopped by the SDK's shutdown"))?;
         let (listing, page) = crate::runtime::block_on(async move {
             let page = listing.next_page(&cancel).await;

@@ -138,6 +138,8 @@ pub unsafe extern "C" fn oss_object_stream_read(
         }
         let mut st = s.state.lock().unwrap_or_else(|e| e.into_inner());
         if st.pending.is_empty() {
+            // Refused before the state is taken out: a refusal loses nothing.
+            crate::runtime::may_block()?;
             let mut reader = st.reader.take().ok_or_else(|| {
                 Error::not_initialized_because("this stream is unusable: a read of it was stopped by the SDK's shutdown")
             })?;

@@ -252,6 +252,8 @@ pub unsafe extern "C" fn oss_reader_read(
             return Err(Error::validate("the length of the buffer is 0 (0 bytes read would look like the end)"));
         }
         let mut st = r.state.lock().unwrap_or_else(|e| e.into_inner());
+        // Refused before the state is taken out: a refusal loses nothing.
+        crate::runtime::may_block()?;
         let mut pr = st.take().ok_or_else(lost)?;
         let (pr, ready) = crate::runtime::block_on(async move {
             let ready = pr.fill(len).await;

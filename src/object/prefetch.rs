@@ -645,12 +645,16 @@ impl PrefetchReader {
             self.parts.clear();
         }
         if self.parts.is_empty() {
-            match self.chain {
-                Some((at, _)) if at != self.pos.min(self.end) => self.chain = None,
-                // Back at the start with nothing in flight: a read from here to the end is
-                // checked again.
-                None if self.checkable && self.pos == 0 => self.chain = Some((0, 0)),
-                _ => {}
+            if self
+                .chain
+                .is_some_and(|(at, _)| at != self.pos.min(self.end))
+            {
+                self.chain = None;
+            }
+            if self.chain.is_none() && self.checkable && self.pos == 0 {
+                // Back at the start with nothing in flight (also right after the seek that
+                // broke the chain): a read from here to the end is checked again.
+                self.chain = Some((0, 0));
             }
         }
     }

@@ -40,6 +40,38 @@ static int32_t on_body(const uint8_t *data, size_t len, uint64_t offset, void *u
     return 0;
 }
 
+/* A callback that tries to read another reader, a stream and a listing: refused (each would
+ * block a library thread). */
+struct reentry {
+    oss_reader_t *other;
+    oss_object_stream_t *stream;
+    oss_listing_t *listing;
+    int kind, stream_kind, listing_kind;
+};
+
+static int32_t on_body_reads_another(const uint8_t *data, size_t len, uint64_t offset, void *user_data) {
+    struct reentry *t = user_data;
+    unsigned char b[16];
+    size_t n = 0;
+    (void)data;
+    (void)len;
+    (void)offset;
+    if (t->kind < 0) {
+        oss_error_t *e = oss_reader_read(t->other, b, sizeof b, &n);
+        t->kind = e ? (int)oss_error_kind(e) : 0;
+        oss_error_free(e);
+        e = oss_object_stream_read(t->stream, b, sizeof b, &n);
+        t->stream_kind = e ? (int)oss_error_kind(e) : 0;
+        oss_error_free(e);
+        oss_list_page_t *page = NULL;
+        e = oss_listing_next_page(t->listing, &page);
+        t->listing_kind = e ? (int)oss_error_kind(e) : 0;
+        oss_error_free(e);
+        oss_list_page_free(page);
+    }
+    return 0;
+}
+
 static void free_state(void *user_data) {
     ((struct push_state *)user_data)->freed++;
 }
@@ -163,6 +195,63 @@ int main(void) {
         CHECK(s.freed == 1, "user data freed once: %d", s.freed);
         oss_object_meta_free(meta);
         oss_reader_push_free(p);
+    }
+
+    /* A read of a reader from inside a library callback is refused, and that reader is still
+     * whole afterwards (the refused read lost nothing). */
+    {
+        struct reentry t = {NULL, NULL, NULL, -1, -1, -1};
+        oss_reader_push_t *p = NULL;
+        ok("open the other", oss_client_open_reader(client, req, opts, &t.other));
+        ok("open a stream", oss_client_get_object_stream_open(client, req, &t.stream, NULL));
+        ok("open a listing", oss_client_list_objects(client, bucket, "", "", "", 1000, &t.listing));
+        ok("push reading another", oss_client_start_reader_push(client, req, opts, UINT64_MAX, on_body_reads_another, &t, NULL, &p));
+        ok("push reading another wait", oss_reader_push_wait(p, NULL));
+        oss_reader_push_free(p);
+        CHECK(t.kind == OSS_ERROR_KIND_INVALID_ARGUMENT, "a read from a callback: kind %d", t.kind);
+        CHECK(t.stream_kind == OSS_ERROR_KIND_INVALID_ARGUMENT, "a stream read from a callback: kind %d", t.stream_kind);
+        CHECK(t.listing_kind == OSS_ERROR_KIND_INVALID_ARGUMENT, "a page from a callback: kind %d", t.listing_kind);
+        total = 0;
+        crc = 0;
+        for (;;) {
+            oss_error_t *e = oss_reader_read(t.other, buf, sizeof buf, &n);
+            if (e) {
+                CHECK(0, "the other reader after the refused read: %s", oss_error_message(e));
+                oss_error_free(e);
+                break;
+            }
+            if (n == 0) {
+                break;
+            }
+            crc = oss_crc64(crc, buf, n);
+            total += n;
+        }
+        CHECK(total == size && crc == want_crc, "the other reader read whole: %zu bytes", total);
+        oss_reader_free(t.other);
+        total = 0;
+        crc = 0;
+        for (;;) {
+            oss_error_t *e = oss_object_stream_read(t.stream, buf, sizeof buf, &n);
+            if (e) {
+                CHECK(0, "the stream after the refused read: %s", oss_error_message(e));
+                oss_error_free(e);
+                break;
+            }
+            if (n == 0) {
+                break;
+            }
+            crc = oss_crc64(crc, buf, n);
+            total += n;
+        }
+        CHECK(total == size && crc == want_crc, "the stream read whole: %zu bytes", total);
+        oss_object_stream_free(t.stream);
+        oss_list_page_t *page = NULL;
+        oss_error_t *le = oss_listing_next_page(t.listing, &page);
+        CHECK(!le && page && oss_list_page_object_count(page) >= 1, "the listing after the refused page: %s",
+              le ? oss_error_message(le) : "no page");
+        oss_error_free(le);
+        oss_list_page_free(page);
+        oss_listing_free(t.listing);
     }
 
     /* An empty object, pushed with a window of 0: it ends at once (nothing to deliver). */

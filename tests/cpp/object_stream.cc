@@ -22,6 +22,19 @@ int main()
     {
         oss::ClientConfiguration conf;
         oss::OssClient client(endpoint, env("OSS_TEST_AK"), env("OSS_TEST_SK"), conf);
+        if (std::getenv("OSS_TEST_CORRUPTED")) {
+            // The object's bytes no longer match its CRC64: an exact read of it fails the stream,
+            // its last byte withheld, and says why.
+            oss::OssFfiObjectStream bad(client, bucket, key);
+            CHECK(bad.ok() && bad.size() > 0, bad.error().Message());
+            const size_t n = static_cast<size_t>(bad.size());
+            std::vector<char> all(n);
+            bad.read(all.data(), static_cast<std::streamsize>(n));
+            CHECK(!bad && static_cast<size_t>(bad.gcount()) == n - 1, "the exact read of a corrupted object fails");
+            CHECK(bad.error().Code() == "CrcCheckError", "CrcCheckError: " + bad.error().Code());
+            CHECK(!bad.verified(), "not verified");
+            goto done;
+        }
         oss::GetObjectRequest get(bucket, key);
         oss::GetObjectOutcome whole = client.GetObject(get);
         CHECK(whole.isSuccess(), "GetObject");
@@ -72,6 +85,14 @@ int main()
         in.get(c);
         CHECK(c == want[12351 + 300000 - 1], "seekg back after a large read");
 
+        // Exactly size() bytes: no read returns the end, yet the end's CRC64 check runs.
+        oss::OssFfiObjectStream exact(client, bucket, key, small);
+        std::vector<char> all(size);
+        exact.read(all.data(), static_cast<std::streamsize>(size));
+        CHECK(exact && static_cast<size_t>(exact.gcount()) == size, "read exactly size() bytes");
+        CHECK(std::string(all.data(), size) == want, "the bytes of an exact read");
+        CHECK(exact.verified(), "an exact read of the whole object is CRC64 verified");
+
         // std::getline over the whole object (it is binary: lines are whatever '\n' splits).
         oss::OssFfiObjectStream lines(client, bucket, key);
         std::string line, joined;
@@ -93,6 +114,7 @@ int main()
         oss::OssFfiObjectStream refused(client, bucket, key, bad);
         CHECK(!refused.ok() && refused.error().Code() == "ValidateError", refused.error().Code());
     }
+done:
     oss::ShutdownSdk();
     if (failures) {
         std::fprintf(stderr, "cpp object_stream: %d checks failed\n", failures);

@@ -241,3 +241,75 @@ def test_dask_on_a_local_cluster_of_two_worker_processes_computes_what_pandas_co
         df = dd.read_parquet("ossffi://%s/fs/dask/" % BUCKET, columns=["group", "value"], storage_options=opts)
         got = df.groupby("group")["value"].sum().compute().sort_index()
     pd.testing.assert_series_equal(got, expected, check_names=False, check_index_type=False)
+
+
+
+def _listing_of(keys):
+    """A stand-in for Client.list_objects over ``keys``, as OSS lists them (prefix, delimiter):
+    the emulator keeps objects as files, so it cannot hold a key with an empty segment."""
+
+    def list_objects(bucket, prefix="", delimiter="", start_after="", max_keys=1000):
+        objects, prefixes = [], []
+        for k in sorted(keys):
+            if not k.startswith(prefix):
+                continue
+            cut = k.find(delimiter, len(prefix)) if delimiter else -1
+            if cut >= 0:
+                p = k[: cut + len(delimiter)]
+                if p not in prefixes:
+                    prefixes.append(p)
+            else:
+                objects.append(oss_ffi.ListedObject(k, 1, '"e"', "2026-01-01T00:00:00.000Z", "Standard"))
+        yield objects, prefixes
+
+    return list_objects
+
+
+def test_a_key_with_an_empty_path_segment_never_lists_its_directory_as_its_own_child(fs, monkeypatch) -> None:
+    # "fs/odd//x.bin": the listing of "fs/odd/" has the common prefix "fs/odd//", which names
+    # the directory being listed once its slashes are stripped: walk recursed forever.
+    monkeypatch.setattr(fs._client, "list_objects", _listing_of(["fs/odd//x.bin", "fs/odd/y.bin"]))
+    base = BUCKET + "/fs/odd"
+    with pytest.warns(RuntimeWarning, match="fs/odd//"):
+        assert fs.ls(base, detail=False) == [base + "/y.bin"]
+    assert list(fs.walk(base)) == [(base, [], ["y.bin"])]
+    assert fs.find(base) == [base + "//x.bin", base + "/y.bin"]
+
+
+def test_cat_file_from_an_offset_to_the_end_reads_the_object_as_it_is_not_its_listed_size(fs, emu) -> None:
+    emu.put("fs/grow/log.txt", data_of(1000, 4))
+    path = BUCKET + "/fs/grow/log.txt"
+    assert fs.ls(BUCKET + "/fs/grow", detail=False) == [path]  # the listing (1000 bytes) is cached
+    grown = emu.put("fs/grow/log.txt", data_of(3000, 5))
+    # To the end: the object's end now, never the end the cached listing knew.
+    assert fs.cat_file(path, 10) == grown[10:]
+    assert fs.cat_file(path, 3000) == b""
+    assert fs.cat_file(path, 5000) == b""
+    emu.put("fs/grow/empty", b"")
+    assert fs.cat_file(BUCKET + "/fs/grow/empty", 0) == b""
+
+
+def test_find_with_maxdepth_and_withdirs_lists_the_directories_within_the_depth(fs, tree) -> None:
+    base = BUCKET + "/fs/tree"
+    # As fsspec's own find (over walk) gives them: the directory itself and those up to
+    # maxdepth, also the ones holding only deeper files.
+    assert fs.find(base, maxdepth=1, withdirs=True) == [base, base + "/a.bin", base + "/b.txt", base + "/sub"]
+    assert fs.find(base, maxdepth=2, withdirs=True) == [
+        base, base + "/a.bin", base + "/b.txt", base + "/sub", base + "/sub/c.bin", base + "/sub/deeper",
+    ]
+    # glob over find(maxdepth, withdirs=True): "*" names the directories too.
+    assert fs.glob(base + "/*") == [base + "/a.bin", base + "/b.txt", base + "/sub"]
+    generic = OssFfiFileSystem.__mro__[1].find  # AbstractFileSystem.find, over walk and ls
+    for depth in (1, 2, 3):
+        assert fs.find(base, maxdepth=depth, withdirs=True) == generic(fs, base, maxdepth=depth, withdirs=True)
+
+
+def test_a_missing_bucket_does_not_exist(fs, tree) -> None:
+    assert fs.exists(BUCKET) and fs.isdir("ossffi://" + BUCKET)
+    assert not fs.exists("no-such-bucket-here")
+    assert not fs.isdir("no-such-bucket-here")
+    with pytest.raises(FileNotFoundError):
+        fs.info("ossffi://no-such-bucket-here")
+    with pytest.raises(FileNotFoundError):
+        fs.ls("no-such-bucket-here/dir")
+    assert fs.find("no-such-bucket-here") == []

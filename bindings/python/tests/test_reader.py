@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import sys
 import threading
 
 import pytest
@@ -151,3 +152,27 @@ def test_the_async_form_reads_without_blocking_the_loop(v4, emu) -> None:
         assert ticks > 1
 
     asyncio.run(main())
+
+
+def test_a_read_larger_than_the_rest_returns_the_rest_without_allocating_what_it_asks_for(v4, emu) -> None:
+    data = emu.put("reader/huge-ask.bin", data_of(1000, 29))
+    with v4.open(BUCKET, "reader/huge-ask.bin") as f:
+        # io's contract: read(n) gives at most n bytes, fewer at the end; a caller that asks
+        # for "everything" with a huge n (sys.maxsize) must not need n bytes of memory.
+        assert f.read(1 << 62) == data
+        assert f.verified()
+        assert f.read(1 << 62) == b""
+        f.seek(990)
+        assert f.read(1 << 40) == data[990:]
+    with v4.open(BUCKET, "reader/huge-ask.bin", (100, 199)) as r:
+        assert r.read(1 << 62) == data[100:200]
+
+
+def test_a_relative_seek_far_past_the_end_is_past_the_end_not_an_error(v4, emu) -> None:
+    data = emu.put("reader/far.bin", data_of(1000, 30))
+    with v4.open(BUCKET, "reader/far.bin") as f:
+        assert f.read(10) == data[:10]
+        # io allows any position past the end; the sum must not wrap around to a negative one.
+        assert f.seek(sys.maxsize, io.SEEK_CUR) >= len(data)
+        assert f.read() == b""
+        assert f.seek(-5, io.SEEK_END) == len(data) - 5 and f.read() == data[-5:]

@@ -139,6 +139,16 @@ protected:
             }
             done += static_cast<std::streamsize>(n);
         }
+        if (done > 0 && done == count && gptr() == egptr() && ok() && oss_reader_tell(reader_.get()) >= size()) {
+            // Filled up to the last byte (read(buf, size()): no read ever returns the end): the
+            // read of the end runs the whole-object CRC64 check now. When it fails, the last
+            // byte is withheld so that the stream fails (error() says why) instead of a silent
+            // success with unverified bytes.
+            char probe = 0;
+            if (readSome(&probe, 1) == 0 && !error_.Code().empty()) {
+                return done - 1;
+            }
+        }
         return done;
     }
 

@@ -136,8 +136,11 @@ class ObjectReader(io.BufferedIOBase):
     def read(self, size: Optional[int] = -1) -> bytes:
         """``size`` bytes (fewer only at the end); all the rest for ``size`` < 0 or None."""
         self._checkClosed()
-        if size is None or size < 0:
-            size = max(self.size - self.tell(), 0)
+        if size != 0:
+            # Never more than the rest: a huge `size` (sys.maxsize: "everything") must not
+            # allocate what it asks for.
+            rest = max(self.size - self.tell(), 0)
+            size = rest if size is None or size < 0 else min(size, rest)
             if size == 0:
                 # at (or past) the end: one read so that the end's CRC64 check runs
                 buf = bytearray(1)
@@ -182,7 +185,8 @@ class ObjectReader(io.BufferedIOBase):
         """The bytes received at the position, at most ``size`` (1 MiB when < 0)."""
         if size is None or size < 0:
             size = 1 << 20
-        buf = bytearray(size)
+        # At most the rest (at least one byte: the end's read runs the CRC64 check).
+        buf = bytearray(max(min(size, self.size - self.tell()), 1) if size else 0)
         n = self.readinto1(buf)
         return bytes(memoryview(buf)[:n])
 
@@ -200,6 +204,8 @@ class ObjectReader(io.BufferedIOBase):
             if whence == io.SEEK_CUR:
                 offset, whence = offset - len(self._pending), io.SEEK_SET
                 offset += int(self._lib.oss_reader_tell(self._handle()))
+                # Past the end is allowed; the C call takes an int64 (ctypes would wrap the sum).
+                offset = min(offset, (1 << 63) - 1)
             self._pending = b""
             err = self._lib.oss_reader_seek(self._handle(), offset, whence, byref(pos))
         e = take_error(self._lib, err)

@@ -27,7 +27,7 @@ import shutil
 import tempfile
 import threading
 import warnings
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 from fsspec.spec import AbstractFileSystem  # type: ignore[import-untyped]
 
@@ -113,7 +113,7 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise NotImplementedError("listing the buckets of an account is not supported; name a bucket")
         prefix = key + "/" if key else ""
         out: List[Dict[str, Any]] = []
-        for objects, prefixes in self._client.list_objects(bucket, prefix, "/"):
+        for objects, prefixes in _pages(self._client, bucket, prefix, "/"):
             for o in objects:
                 if _unusable(o):
                     continue
@@ -121,6 +121,15 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
                     continue  # a "directory marker" object
                 out.append(self._file_info(bucket, o.key, o.size, o.etag, o.last_modified))
             for p in prefixes:
+                if not p[len(prefix):].rstrip("/"):
+                    # "dir//": an empty path segment ("dir//x"), whose name would be the
+                    # directory listed (walk would recurse into it forever); find reaches
+                    # what it holds.
+                    warnings.warn(
+                        "oss_ffi: ls left out the prefix %r (an empty path segment; find lists its keys)" % p,
+                        RuntimeWarning, stacklevel=3,
+                    )
+                    continue
                 out.append({"name": "%s/%s" % (bucket, p.rstrip("/")), "size": 0, "type": "directory"})
         return out
 
@@ -144,7 +153,12 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
     def info(self, path: str, **kwargs: Any) -> Dict[str, Any]:
         path = self._strip_protocol(path)
         bucket, key = _split(path)
+        if not bucket:
+            return {"name": bucket, "size": 0, "type": "directory"}  # the root
         if not key:
+            # A bucket: it exists when it can be listed (one request of one key).
+            for _ in _pages(self._client, bucket, "", "/", max_keys=1):
+                break
             return {"name": bucket, "size": 0, "type": "directory"}
         listed = self.dircache.get(self._parent(path))
         for e in listed or ():
@@ -155,7 +169,7 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             return self._file_info(bucket, key, m.content_length, m.etag, m.last_modified)
         except NoSuchKeyError:
             pass
-        for objects, prefixes in self._client.list_objects(bucket, key + "/", "/", max_keys=1):
+        for objects, prefixes in _pages(self._client, bucket, key + "/", "/", max_keys=1):
             if objects or prefixes:
                 return {"name": path, "size": 0, "type": "directory"}
             break
@@ -171,23 +185,33 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             raise ValueError("maxdepth must be at least 1")
         out: Dict[str, Dict[str, Any]] = {}
         prefix = key + "/" if key else ""
-        for objects, _ in self._client.list_objects(bucket, prefix):
-            for o in objects:
-                if _unusable(o):
-                    continue
-                rel = o.key[len(prefix):]
-                if not rel or rel.endswith("/"):
-                    continue
-                depth = rel.count("/") + 1
-                if maxdepth is not None and depth > maxdepth:
-                    continue
-                name = "%s/%s" % (bucket, o.key)
-                out[name] = self._file_info(bucket, o.key, o.size, o.etag, o.last_modified)
-                if withdirs:
-                    parts = rel.split("/")[:-1]
-                    for i in range(1, len(parts) + 1):
-                        d = "%s/%s%s" % (bucket, prefix, "/".join(parts[:i]))
-                        out.setdefault(d, {"name": d, "size": 0, "type": "directory"})
+        try:
+            for objects, _ in _pages(self._client, bucket, prefix):
+                for o in objects:
+                    if _unusable(o):
+                        continue
+                    rel = o.key[len(prefix):]
+                    if not rel or rel.endswith("/"):
+                        continue
+                    depth = rel.count("/") + 1
+                    if withdirs:
+                        # Its directories within the depth, also when the file is deeper (as
+                        # fsspec's find over walk gives them; glob("dir/*") lists them so).
+                        parts = rel.split("/")[:-1]
+                        for i in range(1, len(parts) + 1):
+                            if maxdepth is not None and i > maxdepth:
+                                break
+                            d = "%s/%s%s" % (bucket, prefix, "/".join(parts[:i]))
+                            out.setdefault(d, {"name": d, "size": 0, "type": "directory"})
+                    if maxdepth is not None and depth > maxdepth:
+                        continue
+                    name = "%s/%s" % (bucket, o.key)
+                    out[name] = self._file_info(bucket, o.key, o.size, o.etag, o.last_modified)
+        except FileNotFoundError:
+            pass  # nothing under a missing bucket, as fsspec's own find (over walk) says
+        if out and withdirs and key:
+            # The directory itself, as fsspec's own find gives it.
+            out.setdefault(path, {"name": path, "size": 0, "type": "directory"})
         if not out and key:
             try:
                 info = self.info(path)
@@ -217,14 +241,16 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
             with self._client.open(bucket, key, **self._reader_options) as f:
                 return f.read()
         size = None
-        if (start is not None and start < 0) or (end is not None and end < 0) or end is None:
+        if (start is not None and start < 0) or (end is not None and end < 0):
+            # Only an offset from the end needs the size. (To the end is an open range: the
+            # object's end now, not the one a cached listing knew.)
             size = self.info(path)["size"]
         first = 0 if start is None else (start if start >= 0 else max(size + start, 0))  # type: ignore[operator]
-        stop = size if end is None else (end if end >= 0 else size + end)  # type: ignore[operator]
+        stop = None if end is None else (end if end >= 0 else size + end)  # type: ignore[operator]
         if stop is not None and stop <= first:
             return b""
         try:
-            return self._client.get_object(bucket, key, (first, stop - 1))  # type: ignore[operator]
+            return self._client.get_object(bucket, key, (first, -1 if stop is None else stop - 1))
         except ServerError as e:
             # A range that starts at or past the end (416): nothing, as a slice past the end
             # gives (fsspec's meaning of start/end); a missing object is still an error.
@@ -354,6 +380,17 @@ class OssFfiFileSystem(AbstractFileSystem):  # type: ignore[misc]
     cp_file = _readonly
     touch = _readonly
     pipe_file = _readonly
+
+
+def _pages(client: Client, bucket: str, *args: Any, **kwargs: Any) -> Iterator[Tuple[List[Any], List[str]]]:
+    """``client.list_objects``, a missing bucket as :class:`FileNotFoundError` (what fsspec
+    expects of a path that does not exist)."""
+    try:
+        yield from client.list_objects(bucket, *args, **kwargs)
+    except ServerError as err:
+        if err.code == "NoSuchBucket":
+            raise FileNotFoundError(errno.ENOENT, "no such bucket", bucket) from err
+        raise
 
 
 def _unusable(o: Any) -> bool:
