@@ -56,7 +56,7 @@ pub const SET_ASIDE: Duration = Duration::from_secs(30);
 pub const PROBE_WAIT: Duration = Duration::from_secs(1);
 /// The least a new connection waits for the probe of the address whose turn it is, when another
 /// address works (the most is [`PROBE_WAIT`]).
-pub const PROBE_GRACE: Duration = Duration::from_millis(50);
+pub const PROBE_GRACE: Duration = Duration::from_millis(250);
 /// A probe's grace in connect times of the host's fastest connection.
 const GRACE_CONNECTS: u32 = 4;
 /// A new connection waits in the resolver (for a probe's outcome, or a probe's grace) at most
