@@ -72,6 +72,28 @@ static int32_t on_body_reads_another(const uint8_t *data, size_t len, uint64_t o
     return 0;
 }
 
+/* Reads a reader, or (`r` NULL) an object stream, to its end: returns the byte count and sets
+ * `*crc_out` to their CRC64; an error is a failure named `what`. */
+static size_t read_to_end(oss_reader_t *r, oss_object_stream_t *s, const char *what, uint64_t *crc_out) {
+    unsigned char b[65536];
+    size_t total = 0, n = 0;
+    uint64_t crc = 0;
+    for (;;) {
+        oss_error_t *e = r ? oss_reader_read(r, b, sizeof b, &n) : oss_object_stream_read(s, b, sizeof b, &n);
+        if (e) {
+            ok(what, e);
+            break;
+        }
+        if (n == 0) {
+            break;
+        }
+        crc = oss_crc64(crc, b, n);
+        total += n;
+    }
+    *crc_out = crc;
+    return total;
+}
+
 static void free_state(void *user_data) {
     ((struct push_state *)user_data)->freed++;
 }
@@ -211,38 +233,10 @@ int main(void) {
         CHECK(t.kind == OSS_ERROR_KIND_INVALID_ARGUMENT, "a read from a callback: kind %d", t.kind);
         CHECK(t.stream_kind == OSS_ERROR_KIND_INVALID_ARGUMENT, "a stream read from a callback: kind %d", t.stream_kind);
         CHECK(t.listing_kind == OSS_ERROR_KIND_INVALID_ARGUMENT, "a page from a callback: kind %d", t.listing_kind);
-        total = 0;
-        crc = 0;
-        for (;;) {
-            oss_error_t *e = oss_reader_read(t.other, buf, sizeof buf, &n);
-            if (e) {
-                CHECK(0, "the other reader after the refused read: %s", oss_error_message(e));
-                oss_error_free(e);
-                break;
-            }
-            if (n == 0) {
-                break;
-            }
-            crc = oss_crc64(crc, buf, n);
-            total += n;
-        }
+        total = read_to_end(t.other, NULL, "the other reader after the refused read", &crc);
         CHECK(total == size && crc == want_crc, "the other reader read whole: %zu bytes", total);
         oss_reader_free(t.other);
-        total = 0;
-        crc = 0;
-        for (;;) {
-            oss_error_t *e = oss_object_stream_read(t.stream, buf, sizeof buf, &n);
-            if (e) {
-                CHECK(0, "the stream after the refused read: %s", oss_error_message(e));
-                oss_error_free(e);
-                break;
-            }
-            if (n == 0) {
-                break;
-            }
-            crc = oss_crc64(crc, buf, n);
-            total += n;
-        }
+        total = read_to_end(NULL, t.stream, "the stream after the refused read", &crc);
         CHECK(total == size && crc == want_crc, "the stream read whole: %zu bytes", total);
         oss_object_stream_free(t.stream);
         oss_list_page_t *page = NULL;
